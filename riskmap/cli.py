@@ -1,0 +1,196 @@
+"""The ``riskmap`` command: a thin shell over the library (argument handling, progress, summary)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from riskmap import __version__
+from riskmap.errors import RiskmapError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="riskmap",
+    help="Work-safety risk zoning: four-colour risk maps (红橙黄蓝) and inspection plans.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out_console = Console()
+
+_STAGES = {
+    "load": "读取数据 / loading",
+    "validate": "校验 / validating",
+    "score": "风险分级 / grading",
+    "zone": "区域汇总 / zoning",
+    "supervise": "监管计划 / planning",
+    "write": "写出结果 / writing",
+    "map": "交互地图 / HTML map",
+    "figure": "静态图 / figure",
+}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"riskmap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False,
+) -> None:
+    """riskmap: 安全风险四色分布图与差异化监管计划."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _fail(err: RiskmapError) -> None:
+    for line in str(err).splitlines() or [type(err).__name__]:
+        console.print(f"[bold red]error:[/] {line}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _run_with_progress(config, out: Path | None):  # type: ignore[no-untyped-def]
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from riskmap.pipeline import run
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("riskmap", total=None)
+
+        def stage(name: str) -> None:
+            progress.update(task, description=_STAGES.get(name, name))
+
+        return run(config, out, stage=stage)
+
+
+def _summary(result) -> None:  # type: ignore[no-untyped-def]
+    from riskmap.levels import LEVEL_NAMES, label
+
+    s = result.summary
+    t = Table(title="riskmap 结果 / summary", show_lines=False)
+    t.add_column("")
+    for key in LEVEL_NAMES:
+        t.add_column(label(key, "zh"), justify="right")
+    t.add_row("企业 facilities", *(str(s["facilities_per_level"][k]) for k in LEVEL_NAMES))
+    for kind, counts in s["zones_per_level"].items():
+        t.add_row(f"区域 {kind}", *(str(counts[k]) for k in LEVEL_NAMES))
+    out_console.print(t)
+    out_console.print(
+        f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"
+    )
+    if s["rejects_by_source"]:
+        out_console.print("rejects: " + ", ".join(f"{k} {v}" for k, v in s["rejects_by_source"].items()))
+    out_console.print(
+        f"inspections planned for {s['plan_year']}: {s['inspections_planned']} "
+        f"({s['enterprises_drawn_by_lot']} enterprises drawn by lot, seed {s['draw_seed']})"
+    )
+    for w in result.warnings:
+        out_console.print(f"[yellow]warning:[/] {w}")
+    for name, path in result.outputs.items():
+        out_console.print(f"  {name:<22} {path}", highlight=False)
+
+
+@app.command()
+def run(
+    project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")] = None,
+) -> None:
+    """Run the whole job on a project: grade, zone, plan, and write every output."""
+    from riskmap.config import load_config
+
+    try:
+        config = load_config(project)
+        result = _run_with_progress(config, out)
+    except RiskmapError as err:
+        _fail(err)
+    _summary(result)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("riskmap-demo"),
+) -> None:
+    """Run everything on the embedded demo district (滨江区, fictional) into OUT."""
+    from riskmap._resources import demo_dir
+    from riskmap.config import load_config
+
+    try:
+        config = load_config(demo_dir() / "riskmap.toml")
+        result = _run_with_progress(config, out)
+    except RiskmapError as err:
+        _fail(err)
+    _summary(result)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Directory for the new project (created; must be empty).")],
+) -> None:
+    """Write a working example project: the demo inputs as plain files and a commented riskmap.toml."""
+    from riskmap._resources import demo_dir
+
+    if directory.exists() and any(directory.iterdir()):
+        console.print(f"[bold red]error:[/] {directory} is not empty; choose a new or empty directory")
+        raise typer.Exit(1)
+    directory.mkdir(parents=True, exist_ok=True)
+    for f in sorted(demo_dir().iterdir()):
+        if f.is_file():
+            shutil.copy2(f, directory / f.name)
+    out_console.print(f"wrote an example project to {directory}")
+    out_console.print(f"next: riskmap run {directory / 'riskmap.toml'}")
+
+
+@app.command()
+def validate(
+    project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
+) -> None:
+    """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
+    from riskmap.config import load_config
+    from riskmap.pipeline import check
+
+    try:
+        config = load_config(project)
+        result = check(config)
+    except RiskmapError as err:
+        _fail(err)
+    rejects = result.rejects
+    for w in result.warnings:
+        out_console.print(f"[yellow]warning:[/] {w}")
+    if rejects.empty:
+        out_console.print(f"ok: {result.summary['facilities_in']} facilities, no problems found")
+        return
+    for source, group in rejects.groupby("source", sort=True):
+        out_console.print(f"[bold]{source}[/]: {len(group)} problem(s)")
+        for r in group.itertuples():
+            row = f"row {int(r.row)}" if r.row == r.row else "row ?"
+            out_console.print(
+                f"  {source} {row}, field \"{r.field}\": {r.value!r} — {r.reason}", highlight=False, markup=False
+            )
+    s = result.summary
+    out_console.print(
+        f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"
+    )
+    raise typer.Exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the project file (for editor completion)."""
+    from riskmap.config import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n")

@@ -1,0 +1,389 @@
+"""The project file (``riskmap.toml``): pydantic models, loading and the JSON Schema.
+
+Config is data, never code: every value is validated here, unknown keys are errors that suggest the closest
+valid key, and paths are resolved relative to the project file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from riskmap.errors import ConfigError
+from riskmap.levels import LEVEL_NAMES
+
+__all__ = [
+    "Config",
+    "FacilitiesConfig",
+    "TableConfig",
+    "ZoneLayerConfig",
+    "RasterConfig",
+    "ScoringConfig",
+    "GB18218Params",
+    "LSMatrixParams",
+    "ZoningConfig",
+    "SupervisionConfig",
+    "OutputsConfig",
+    "load_config",
+    "config_from_dict",
+    "json_schema",
+    "config_hash",
+    "TABLE_COLUMNS",
+]
+
+LevelKey = Literal["red", "orange", "yellow", "blue"]
+ZoneLevelKey = Literal["red", "orange", "yellow", "blue", "none"]
+
+#: Canonical columns of each related table; ``columns`` in the project file maps them to the file's names.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "inventory": ("facility_id", "unit_id", "substance", "quantity_t"),
+    "risk_points": ("facility_id", "point_id", "point_name", "likelihood", "severity"),
+    "hidden_dangers": ("hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"),
+    "accidents": ("facility_id", "date", "class", "deaths"),
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectInfo(_Model):
+    """Who the map is for."""
+
+    name: str = Field("安全风险四色分布图", description="Title of the map and reports.")
+    district_code: str = Field(
+        "", description="6-digit county code (统计用区划代码 prefix); part of the published random seed."
+    )
+    lang: Literal["zh", "en"] = Field("zh", description="Language of labels in outputs.")
+
+
+class FacilitiesConfig(_Model):
+    """The facilities (enterprises) layer: a table with coordinates or a vector file."""
+
+    path: Path = Field(description="CSV/XLSX with coordinates, or GeoPackage/shapefile/GeoJSON/GeoParquet.")
+    layer: str | None = Field(None, description="Layer name in a multi-layer file (GeoPackage) or XLSX sheet.")
+    id: str = Field("facility_id", description="Column with the facility id (unified social credit code).")
+    name: str = Field("name", description="Column with the facility name.")
+    sector: str = Field("sector", description="Column with the industry sector (matched to [scoring.sectors]).")
+    x: str = Field("lon", description="Longitude/easting column (tables only).")
+    y: str = Field("lat", description="Latitude/northing column (tables only).")
+    crs: str | None = Field(
+        None,
+        description='CRS of the coordinates: an EPSG code ("EPSG:4490") or "GCJ-02" / "BD-09". Required for '
+        "tables; for vector files it overrides the file's own CRS only when the file has none.",
+    )
+    encoding: str = Field("auto", description='Text encoding of CSV files; "auto" tries UTF-8 then GB18030.')
+    check_credit_code: bool = Field(
+        True, description="Reject ids that look like unified social credit codes but fail the checksum."
+    )
+
+
+class TableConfig(_Model):
+    """A related table joined to facilities by facility id."""
+
+    path: Path
+    layer: str | None = Field(None, description="Sheet name for XLSX.")
+    encoding: str = "auto"
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Map of canonical column name -> column name in the file, for files that differ.",
+    )
+
+
+class ZoneLayerConfig(_Model):
+    """One zone layer (village, town, or a grid)."""
+
+    kind: str = Field(description='Name of the layer in outputs, e.g. "village" or "town".')
+    path: Path
+    layer: str | None = None
+    code: str = Field("code", description="Column with the zone code (12-digit statistical division code).")
+    name: str = Field("name", description="Column with the zone name.")
+    crs: str | None = Field(None, description="CRS to assume when the file declares none.")
+
+
+class RasterConfig(_Model):
+    """An exposure raster, e.g. population per cell."""
+
+    path: Path
+
+
+class GB18218Params(_Model):
+    """Parameters of the GB 18218-2018 major-hazard method."""
+
+    grade_levels: dict[str, LevelKey] = Field(
+        default_factory=lambda: {"1": "red", "2": "orange", "3": "yellow", "4": "blue"},
+        description="Major-hazard grade (1..4, 一级..四级) -> risk level. A convention, not law.",
+    )
+    persons_column: str | None = Field(
+        None,
+        description="Facility column with persons within 500 m; when unset, the population raster is used.",
+    )
+    buffer_m: float = Field(500.0, gt=0, description="Exposure radius around the facility (GB 18218: 500 m).")
+    beta_overrides: dict[str, float] = Field(
+        default_factory=dict, description="Substance name or CAS -> correction factor β, overriding the tables."
+    )
+
+    @field_validator("grade_levels")
+    @classmethod
+    def _grades(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = {"1", "2", "3", "4"} - set(v)
+        extra = set(v) - {"1", "2", "3", "4"}
+        if missing or extra:
+            raise ValueError(f"needs exactly the grades 1, 2, 3, 4 (missing {sorted(missing)}, extra {sorted(extra)})")
+        return v
+
+
+LS_PRESETS: dict[str, dict[LevelKey, tuple[int, int]]] = {
+    # R = L x S bands, inclusive: the common banding (DOMAIN.md §4) and a published variant.
+    "common": {"red": (20, 25), "orange": (15, 16), "yellow": (9, 12), "blue": (1, 8)},
+    "variant": {"red": (20, 25), "orange": (10, 16), "yellow": (4, 9), "blue": (1, 3)},
+}
+
+
+class LSMatrixParams(_Model):
+    """Parameters of the LS (likelihood x severity) risk matrix."""
+
+    preset: Literal["common", "variant"] = Field("common", description="Banding of R = L x S.")
+    matrix: list[list[LevelKey]] | None = Field(
+        None,
+        description="Full 5x5 matrix of levels, rows L=1..5, columns S=1..5; overrides the preset.",
+    )
+    aggregate: Literal["worst"] = Field("worst", description="Facility level from its risk points.")
+
+    @field_validator("matrix")
+    @classmethod
+    def _five_by_five(cls, v: list[list[str]] | None) -> list[list[str]] | None:
+        if v is not None and (len(v) != 5 or any(len(row) != 5 for row in v)):
+            raise ValueError("must be 5 rows of 5 levels (rows L=1..5, columns S=1..5)")
+        return v
+
+
+class MethodParams(_Model):
+    """Parameters of each grading method."""
+
+    gb18218: GB18218Params = GB18218Params()
+    ls_matrix: LSMatrixParams = LSMatrixParams()
+
+
+class ScoringConfig(_Model):
+    """Which methods grade which sector; a facility's level is the highest its methods give."""
+
+    sectors: dict[str, list[str]] = Field(
+        default_factory=dict, description="Sector value -> list of method names applied to it."
+    )
+    default: list[str] | None = Field(
+        None, description="Methods for sectors not listed; when unset such facilities are rejected."
+    )
+
+
+class ZoningConfig(_Model):
+    """How zones get their level."""
+
+    rule: Literal["max"] = Field("max", description="max: the highest facility level in the zone (就高).")
+    empty_level: ZoneLevelKey = Field("blue", description='Level of a zone with no facilities ("none" = grey).')
+
+
+class SamplingConfig(_Model):
+    """Double-random (双随机) draws for levels that are sampled instead of inspected by frequency."""
+
+    rates: dict[LevelKey, float] = Field(
+        default_factory=lambda: {"blue": 0.10}, description="Level -> share of its facilities drawn per year."
+    )
+    seed: str | None = Field(None, description="Published seed; default is '<year>-<district_code>'.")
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, rate in v.items():
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"rate for {k} is {rate}; a sampling rate is a share between 0 and 1")
+        return v
+
+
+class SupervisionConfig(_Model):
+    """Inspection frequencies per level (差异化监管)."""
+
+    year: int = Field(default_factory=lambda: date.today().year + 1, ge=2000, le=2100)
+    frequency: dict[LevelKey, float] = Field(
+        default_factory=lambda: {"red": 4.0, "orange": 2.0, "yellow": 1.0, "blue": 0.0},
+        description="Inspections per year of each enterprise of a level (floors).",
+    )
+    zone_patrols: dict[ZoneLevelKey, float] = Field(
+        default_factory=lambda: {"red": 12.0, "orange": 4.0, "yellow": 2.0, "blue": 1.0, "none": 0.0},
+        description="Patrols per year of each zone of a level.",
+    )
+    sampling: SamplingConfig = SamplingConfig()
+
+    @field_validator("frequency")
+    @classmethod
+    def _freq(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, f in v.items():
+            if f < 0 or f > 52:
+                raise ValueError(f"frequency for {k} is {f}; use inspections per year between 0 and 52")
+        missing = set(LEVEL_NAMES) - set(v)
+        if missing:
+            raise ValueError(f"missing levels {sorted(missing)}; give inspections per year for all four")
+        return v
+
+
+class OutputsConfig(_Model):
+    """Which outputs to write."""
+
+    dir: Path = Field(Path("riskmap-out"), description="Output directory, relative to the project file.")
+    html: bool = True
+    figure: bool = True
+    figure_formats: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png"])
+    tiles: Literal["none", "openstreetmap"] = Field("none", description="Base tiles of the HTML map.")
+
+
+class Config(_Model):
+    """A riskmap project (``riskmap.toml``)."""
+
+    project: ProjectInfo = ProjectInfo()
+    facilities: FacilitiesConfig
+    inventory: TableConfig | None = Field(None, description="Chemical inventories (GB 18218).")
+    risk_points: TableConfig | None = Field(None, description="Risk points (风险点) for LS/LEC.")
+    hidden_dangers: TableConfig | None = Field(None, description="Hidden-danger records (隐患).")
+    accidents: TableConfig | None = Field(None, description="Accident records.")
+    zones: Annotated[list[ZoneLayerConfig], Field(min_length=1)] = Field(
+        description="Zone layers from finest to coarsest (village, then town)."
+    )
+    population: RasterConfig | None = Field(None, description="Population raster (persons per cell).")
+    scoring: ScoringConfig = ScoringConfig()
+    methods: MethodParams = MethodParams()
+    zoning: ZoningConfig = ZoningConfig()
+    supervision: SupervisionConfig = SupervisionConfig()
+    outputs: OutputsConfig = OutputsConfig()
+
+    #: Directory of the project file; paths are relative to it. Not part of the file.
+    base_dir: Path = Field(Path("."), exclude=True, json_schema_extra={"hidden": True})
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        from riskmap.methods import METHODS
+
+        for sector, names in {**self.scoring.sectors, "(default)": self.scoring.default or []}.items():
+            for name in names:
+                if name not in METHODS:
+                    close = difflib.get_close_matches(name, list(METHODS), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ValueError(
+                        f"scoring.sectors[{sector!r}]: unknown method {name!r}{hint} "
+                        f"(valid: {', '.join(sorted(METHODS))})"
+                    )
+        kinds = [z.kind for z in self.zones]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"zones: each layer needs its own kind, got {kinds}")
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the project file, made absolute against the project directory."""
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    def uses_method(self, name: str) -> bool:
+        """Whether any sector (or the default) is graded by method ``name``."""
+        lists = [*self.scoring.sectors.values(), self.scoring.default or []]
+        return any(name in methods for methods in lists)
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that holds the field at ``loc`` (for suggesting key names)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = _inner_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        if e["type"] == "extra_forbidden":
+            holder = _model_at(Config, loc)
+            valid = [n for n in (holder.model_fields if holder else {}) if n != "base_dir"]
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"{source}: unknown key {where!r}{hint} (valid keys here: {', '.join(valid)})")
+        elif e["type"] == "missing":
+            lines.append(f"{source}: {where}: required key is missing")
+        else:
+            value = e.get("input")
+            shown = f" (got {value!r})" if not isinstance(value, dict) else ""
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {where or '(top level)'}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config") -> Config:
+    """Validate a config mapping; raise :class:`ConfigError` listing every problem."""
+    try:
+        return Config.model_validate({**data, "base_dir": Path(base_dir)})
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a project file.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not TOML, or has invalid or unknown keys (the message names each).
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read the project file ({err.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: the project file must be UTF-8 text") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{p}: not valid TOML: {err}") from None
+    if "base_dir" in data:
+        raise ConfigError(f"{p}: unknown key 'base_dir'")
+    return config_from_dict(data, base_dir=p.resolve().parent, source=p.name)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the project file, for editors."""
+    schema = Config.model_json_schema(mode="validation")
+    schema.get("properties", {}).pop("base_dir", None)
+    schema["title"] = "riskmap project file (riskmap.toml)"
+    return schema
+
+
+def config_hash(config: Config) -> str:
+    """SHA-256 of the validated config (paths as written), for provenance."""
+    dumped = config.model_dump(mode="json", exclude={"base_dir"})
+    return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+

@@ -1,0 +1,158 @@
+"""Coordinate systems: EPSG codes via pyproj, and the shifted GCJ-02 / BD-09 systems of Chinese map apps.
+
+GCJ-02 (Gaode/AMap, Tencent) and BD-09 (Baidu) are not EPSG systems; pyproj cannot convert them. GCJ-02 is a
+published polynomial on the Krasovsky ellipsoid; its inverse has no closed form and is found by fixed-point
+iteration to well under a centimetre. WGS84 and CGCS2000 differ by decimetres, below what consumer app
+coordinates resolve, so the inverse yields WGS84 = CGCS2000 coordinates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyproj import CRS
+from pyproj.exceptions import CRSError as _PyprojCRSError
+
+from riskmap.errors import CRSError
+
+__all__ = [
+    "SHIFTED_CRS",
+    "parse_crs",
+    "wgs84_to_gcj02",
+    "gcj02_to_wgs84",
+    "gcj02_to_bd09",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "wgs84_to_bd09",
+    "to_geographic",
+    "in_china",
+]
+
+#: Names accepted for the shifted systems (upper-cased, without spaces).
+SHIFTED_CRS = {"GCJ-02": "GCJ-02", "GCJ02": "GCJ-02", "BD-09": "BD-09", "BD09": "BD-09", "BD09LL": "BD-09"}
+
+_A = 6378245.0
+_EE = 0.00669342162296594323
+
+
+def parse_crs(value: str | int, where: str) -> CRS | str:
+    """A pyproj CRS, or ``"GCJ-02"``/``"BD-09"`` for the shifted systems.
+
+    ``where`` names the config field for the error message.
+    """
+    text = str(value).strip()
+    shifted = SHIFTED_CRS.get(text.upper().replace(" ", ""))
+    if shifted:
+        return shifted
+    try:
+        return CRS.from_user_input(int(text) if text.isdigit() else text)
+    except _PyprojCRSError:
+        raise CRSError(
+            f'{where}: {text!r} is not a known CRS; use an EPSG code such as "EPSG:4490" (CGCS2000), '
+            '"EPSG:4326" (WGS84), or "GCJ-02" / "BD-09" for coordinates picked in Gaode/Tencent/Baidu maps'
+        ) from None
+
+
+def in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Whether points fall in the rectangle where the GCJ-02 offset applies (no offset outside it)."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+
+
+def _transform_lat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    ret = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+    ret += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    ret += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+    ret += (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    return ret
+
+
+def _transform_lon(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    ret = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+    ret += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+    ret += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+    ret += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    return ret
+
+
+def wgs84_to_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 to GCJ-02 (vectorised); points outside China are returned unchanged.
+
+    >>> lon, lat = wgs84_to_gcj02(np.array([116.404]), np.array([39.915]))
+    >>> round(float(lon[0]), 8), round(float(lat[0]), 8)
+    (116.4102445, 39.91640428)
+    >>> wgs84_to_gcj02(np.array([2.35]), np.array([48.85]))[0].tolist()  # Paris: no offset
+    [2.35]
+    """
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    dlat = _transform_lat(lon - 105.0, lat - 35.0)
+    dlon = _transform_lon(lon - 105.0, lat - 35.0)
+    radlat = lat / 180.0 * np.pi
+    magic = 1 - _EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * np.pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * np.cos(radlat) * np.pi)
+    inside = in_china(lon, lat)
+    return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
+
+
+def gcj02_to_wgs84(
+    lon: np.ndarray, lat: np.ndarray, tol_deg: float = 1e-10, max_iter: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 to WGS84 by fixed-point iteration (residual below ``tol_deg``, ~1e-5 m by default)."""
+    glon = np.asarray(lon, dtype=float)
+    glat = np.asarray(lat, dtype=float)
+    wlon, wlat = glon.copy(), glat.copy()
+    for _ in range(max_iter):
+        flon, flat = wgs84_to_gcj02(wlon, wlat)
+        dlon, dlat = flon - glon, flat - glat
+        wlon -= dlon
+        wlat -= dlat
+        if np.nanmax(np.abs(np.concatenate([dlon, dlat])), initial=0.0) < tol_deg:
+            break
+    return wlon, wlat
+
+
+_X_PI = np.pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 to BD-09."""
+    x, y = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to GCJ-02 (Baidu's published inverse)."""
+    x = np.asarray(lon, dtype=float) - 0.0065
+    y = np.asarray(lat, dtype=float) - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def bd09_to_wgs84(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to WGS84."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def wgs84_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 to BD-09."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def to_geographic(x: np.ndarray, y: np.ndarray, crs: CRS | str) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates in ``crs`` to CGCS2000 longitude/latitude (EPSG:4490)."""
+    if crs == "GCJ-02":
+        return gcj02_to_wgs84(x, y)
+    if crs == "BD-09":
+        return bd09_to_wgs84(x, y)
+    from pyproj import Transformer
+
+    assert isinstance(crs, CRS)
+    t = Transformer.from_crs(crs, CRS.from_epsg(4490), always_xy=True)
+    lon, lat = t.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.asarray(lon), np.asarray(lat)

@@ -1,0 +1,162 @@
+"""Grading methods, picked by name, and the scoring stage that applies them per sector.
+
+Each method turns a facility's related records into a score, a level rank (0 = the method does not apply, e.g.
+a chemical plant below the GB 18218 threshold) and reasons in Chinese and English. A facility's level is the
+highest its sector's methods give; a facility no method can grade is rejected with the reasons, never made
+blue by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from riskmap.config import Config
+from riskmap.levels import Level, level_from_rank
+from riskmap.methods import gb18218, ls_matrix
+from riskmap.methods._common import MethodResult
+from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame
+
+__all__ = [
+    "METHODS",
+    "ScoringInputs",
+    "score_facilities",
+    "LEVEL",
+    "LEVEL_ZH",
+    "SCORE",
+    "METHOD",
+    "REASONS",
+    "REASONS_EN",
+    "PERSONS",
+]
+
+LEVEL = "level"
+LEVEL_ZH = "level_zh"
+SCORE = "score"
+METHOD = "method"
+REASONS = "reasons"
+REASONS_EN = "reasons_en"
+#: Persons within the GB 18218 radius of each facility (from a column or the population raster).
+PERSONS = "persons_500m"
+
+_SEP_ZH = "；"
+_SEP_EN = "; "
+
+
+@dataclass
+class ScoringInputs:
+    """What the methods read: facilities and the related tables, with their file names for rejects."""
+
+    facilities: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def _gb18218(inputs: ScoringInputs, config: Config) -> MethodResult:
+    inv = inputs.tables.get("inventory")
+    if inv is None or inv.empty:
+        return MethodResult(results=pd.DataFrame(columns=["score", "rank", "reason_zh", "reason_en"]))
+    persons = inputs.facilities.set_index(FACILITY_ID)[PERSONS]
+    params = config.methods.gb18218
+    return gb18218.grade_facilities(
+        inv,
+        persons,
+        grade_levels=params.grade_levels,
+        beta_overrides=params.beta_overrides,
+        source=inputs.sources.get("inventory", "inventory"),
+    )
+
+
+def _ls_matrix(inputs: ScoringInputs, config: Config) -> MethodResult:
+    pts = inputs.tables.get("risk_points")
+    if pts is None or pts.empty:
+        return MethodResult(results=pd.DataFrame(columns=["score", "rank", "reason_zh", "reason_en"]))
+    return ls_matrix.grade_facilities(pts, config.methods.ls_matrix, inputs.sources.get("risk_points", "risk_points"))
+
+
+#: name -> (method function, what it needs, reason when the facility has no records for it (zh, en)).
+METHODS: dict[str, tuple[Callable[[ScoringInputs, Config], MethodResult], str, tuple[str, str]]] = {
+    "gb18218": (_gb18218, "inventory", ("GB 18218: 无危险化学品存量记录", "GB 18218: no chemical inventory records")),
+    "ls_matrix": (_ls_matrix, "risk_points", ("LS: 无风险点记录", "LS: no risk point records")),
+}
+
+
+def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Grade every facility with its sector's methods.
+
+    Returns the facilities that got a level (with ``level``, ``level_zh``, ``score``, ``method``, ``reasons``,
+    ``reasons_en`` and method-specific columns) and the rejects (facilities no method could grade, and
+    related-table rows a method could not use).
+    """
+    fac = inputs.facilities
+    sectors = config.scoring.sectors
+    methods_of = fac[SECTOR].map(lambda s: sectors.get(s, config.scoring.default))
+    no_method = methods_of.isna()
+    rejects = [
+        make_rejects(
+            inputs.sources.get("facilities", "facilities"),
+            fac[no_method],
+            SECTOR,
+            "no grading method for this sector; configured sectors: " + "、".join(sectors)
+            + " (add it under [scoring.sectors] or set scoring.default)",
+            "score",
+        )
+    ]
+    fac = fac[~no_method]
+    methods_of = methods_of[~no_method]
+
+    pairs = pd.DataFrame({FACILITY_ID: fac[FACILITY_ID].to_numpy(), METHOD: methods_of.to_numpy()}).explode(METHOD)
+    pairs["order"] = pairs.groupby(FACILITY_ID).cumcount()
+    long_parts = []
+    extra_cols: list[pd.DataFrame] = []
+    for name in pairs[METHOD].dropna().unique():
+        func, _, (none_zh, none_en) = METHODS[name]
+        result = func(inputs, config)
+        rejects.append(result.rejects)
+        res = result.results
+        sub = pairs[pairs[METHOD] == name].join(res, on=FACILITY_ID)
+        missing = sub["rank"].isna()
+        sub.loc[missing, ["rank", "reason_zh", "reason_en"]] = [0, none_zh, none_en]
+        long_parts.append(sub)
+        extra = [c for c in res.columns if c not in ("score", "rank", "reason_zh", "reason_en")]
+        if extra:
+            extra_cols.append(res[extra])
+    long = pd.concat(long_parts, ignore_index=True) if long_parts else pairs.assign(
+        score=np.nan, rank=0, reason_zh="", reason_en=""
+    )
+    long["rank"] = long["rank"].astype(int)
+    # The deciding method: highest rank, then the order the sector lists its methods in.
+    long = long.sort_values([FACILITY_ID, "rank", "order"], ascending=[True, False, True], kind="stable")
+    decider = long.groupby(FACILITY_ID, sort=False).head(1).set_index(FACILITY_ID)
+    reasons_zh = long.groupby(FACILITY_ID, sort=False)["reason_zh"].agg(_SEP_ZH.join)
+    reasons_en = long.groupby(FACILITY_ID, sort=False)["reason_en"].agg(_SEP_EN.join)
+
+    out = fac.set_index(FACILITY_ID)
+    rank = decider["rank"].reindex(out.index).fillna(0).astype(int)
+    out[LEVEL] = level_from_rank(rank).to_numpy()
+    out[LEVEL_ZH] = out[LEVEL].map(lambda k: Level.parse(k).zh if k != "none" else "")
+    out[SCORE] = decider["score"].reindex(out.index).astype(float)
+    out[METHOD] = decider[METHOD].reindex(out.index)
+    out[REASONS] = reasons_zh.reindex(out.index)
+    out[REASONS_EN] = reasons_en.reindex(out.index)
+    for extra in extra_cols:
+        out = out.join(extra, how="left")
+
+    ungraded = rank == 0
+    if ungraded.any():
+        bad = out[ungraded].reset_index()
+        rejects.append(
+            make_rejects(
+                inputs.sources.get("facilities", "facilities"),
+                bad,
+                SECTOR,
+                "no method could grade this facility: " + bad[REASONS_EN].astype(str),
+                "score",
+            )
+        )
+    scored = out[~ungraded].reset_index()
+    rej = [r for r in rejects if not r.empty]
+    return scored, (pd.concat(rej, ignore_index=True) if rej else rejects_frame())

@@ -1,0 +1,284 @@
+"""GB 18218-2018 major hazard installations (危险化学品重大危险源辨识).
+
+Identification: ``S = Σ qᵢ/Qᵢ`` per production or storage unit; ``S ≥ 1`` makes the unit a major hazard
+installation. Grading: ``R = α · Σ βᵢ·qᵢ/Qᵢ``; 一级 R ≥ 100, 二级 50 ≤ R < 100, 三级 10 ≤ R < 50, 四级 R < 10.
+Q and β come from tables 1–4 (``data/reference``), α from the persons within 500 m (table 5). An enterprise takes
+its highest grade over its units; the grade maps to a risk level by configuration (default 一级 red … 四级 blue).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from riskmap._resources import reference_dir
+from riskmap.errors import ScoringError
+from riskmap.levels import Level
+from riskmap.methods._common import MethodResult, fmt, level_labels
+from riskmap.validate import FACILITY_ID, make_rejects, to_number
+
+__all__ = ["Assessment", "assess", "lookup", "alpha_for", "grade_for", "grade_facilities", "GRADE_ZH"]
+
+GRADE_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+_SEPARATORS = (";", "；", "、", ",")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The GB 18218 result of one unit: S, and R, α and grade (1..4) when it is a major hazard."""
+
+    s: float
+    r: float | None
+    alpha: float
+    grade: int | None
+    is_major: bool
+
+
+def _key(text: str) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "").upper()
+
+
+@cache
+def _tables() -> tuple[dict[str, tuple[str, float, float]], list[str]]:
+    """Lookup key -> (canonical name, Q in t, β); and the display names for suggestions."""
+    ref = reference_dir()
+    t1 = pd.read_csv(ref / "gb18218_table1_named.csv", dtype=str, keep_default_na=False)
+    t2 = pd.read_csv(ref / "gb18218_table2_categories.csv", dtype=str, keep_default_na=False)
+    t3 = pd.read_csv(ref / "gb18218_table3_beta_toxic_gases.csv", dtype=str, keep_default_na=False)
+    t4 = pd.read_csv(ref / "gb18218_table4_beta_categories.csv", dtype=str, keep_default_na=False)
+    beta_cat = {r.symbol: float(r.beta) for r in t4.itertuples()}
+    beta_gas = {r.name: float(r.beta) for r in t3.itertuples()}
+    out: dict[str, tuple[str, float, float]] = {}
+    names: list[str] = []
+    for r in t1.itertuples():
+        q = float(r.critical_quantity_t)
+        beta = beta_gas.get(r.name, beta_cat[r.beta_category])
+        entry = (r.name, q, beta)
+        names.append(r.name)
+        keys = [*_name_keys(r.name), *_split(r.aliases), *_split(r.cas)]
+        for k in keys:
+            prev = out.get(_key(k))
+            # A CAS number shared by several rows (nitrocellulose, ammonium nitrate grades) takes the lowest Q:
+            # without the grade we cannot tell them apart, and the standard resolves doubt toward the lower Q.
+            if prev is None or q < prev[1]:
+                out[_key(k)] = entry
+    for r in t2.itertuples():
+        out[_key(r.symbol)] = (r.symbol, float(r.critical_quantity_t), beta_cat[r.symbol])
+        names.append(r.symbol)
+    return out, names
+
+
+def _name_keys(name: str) -> list[str]:
+    """A table-1 name and the short forms people write: "汽油" for "汽油(乙醇汽油、甲醇汽油)", "天然气" for
+    "甲烷,天然气". Names with locants such as "1,3-丁二烯" are not split."""
+    base = re.split(r"[(（]", name, maxsplit=1)[0].strip()
+    keys = [name, base]
+    if "," in base and not re.search(r"\d", base):
+        keys += [part.strip() for part in base.split(",")]
+    return keys
+
+
+def _split(text: str) -> list[str]:
+    parts = [text]
+    for sep in _SEPARATORS:
+        parts = [p for part in parts for p in part.split(sep)]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def lookup(substance: str) -> tuple[str, float, float]:
+    """``(name, Q, β)`` for a table-1 name, alias or CAS number, or a table-2 category symbol.
+
+    >>> lookup("液氯")
+    ('氯', 5.0, 4.0)
+    >>> lookup("W5.4")
+    ('W5.4', 5000.0, 1.0)
+    """
+    table, names = _tables()
+    found = table.get(_key(substance))
+    if found is None:
+        close = difflib.get_close_matches(str(substance), names, n=3, cutoff=0.3)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise ScoringError(
+            f"unknown substance {substance!r}: not a GB 18218 table-1 name, alias or CAS number, nor a table-2 "
+            f"category symbol such as W5.4{hint}"
+        )
+    return found
+
+
+def alpha_for(persons: np.ndarray | pd.Series | float) -> np.ndarray:
+    """Table 5: α from the persons normally within 500 m (≥100: 2.0, 50–99: 1.5, 30–49: 1.2, 1–29: 1.0, 0: 0.5).
+
+    >>> alpha_for(np.array([0, 1, 29.5, 30, 99.9, 100])).tolist()
+    [0.5, 1.0, 1.0, 1.2, 1.5, 2.0]
+    """
+    p = np.asarray(persons, dtype=float)
+    # Persons from a raster are fractional; a band holds everything up to the next band's lower bound.
+    return np.select([p >= 100, p >= 50, p >= 30, p > 0], [2.0, 1.5, 1.2, 1.0], default=0.5)
+
+
+def grade_for(r: np.ndarray | pd.Series | float) -> np.ndarray:
+    """Table 6: grade 1..4 from R (一级 R ≥ 100; 二级 50 ≤ R < 100; 三级 10 ≤ R < 50; 四级 R < 10)."""
+    r = np.asarray(r, dtype=float)
+    return np.select([r >= 100, r >= 50, r >= 10], [1, 2, 3], default=4)
+
+
+def _is_major(s: np.ndarray) -> np.ndarray:
+    # S = 1 exactly is a major hazard; round away float noise such as 0.1 * 10 = 0.9999999999999999.
+    return np.round(np.asarray(s, dtype=float), 9) >= 1.0
+
+
+def assess(
+    items: Iterable[tuple[str, float] | Mapping[str, float | str]],
+    *,
+    persons: float | None = None,
+    alpha: float | None = None,
+) -> Assessment:
+    """Identify and grade one unit.
+
+    Items are ``(substance, quantity_t)`` or mappings with ``quantity`` and ``critical_quantity`` (and optional
+    ``beta``, default 1, and ``substance``) for cases the tables do not settle.
+
+    >>> a = assess([("二氧化硫", 200.0)], persons=60)
+    >>> a.s, a.r, a.alpha, a.grade, a.is_major
+    (10.0, 30.0, 1.5, 3, True)
+    >>> assess([("汽油", 26.64), ("W5.4", 22.95)], persons=10).grade is None  # a petrol station
+    True
+    """
+    if (persons is None) == (alpha is None):
+        raise ScoringError("give exactly one of persons= (within 500 m) or alpha=")
+    a = float(alpha) if alpha is not None else float(alpha_for(persons)[()])
+    s = weighted = 0.0
+    for item in items:
+        if isinstance(item, Mapping):
+            q = float(item["quantity"])
+            if "critical_quantity" in item:
+                big_q, beta = float(item["critical_quantity"]), float(item.get("beta", 1.0))
+            else:
+                _, big_q, beta = lookup(str(item["substance"]))
+                beta = float(item.get("beta", beta))
+        else:
+            substance, q = item
+            _, big_q, beta = lookup(substance)
+        if not np.isfinite(q) or q < 0:
+            raise ScoringError(f"quantity {q!r} t is not a non-negative number")
+        s += q / big_q
+        weighted += beta * q / big_q
+    if not _is_major(np.array(s)):
+        return Assessment(s=s, r=None, alpha=a, grade=None, is_major=False)
+    r = a * weighted
+    return Assessment(s=s, r=r, alpha=a, grade=int(grade_for(r)[()]), is_major=True)
+
+
+def _resolve_inventory(inv: pd.DataFrame, source: str, overrides: Mapping[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attach Q and β to each inventory row; reject unknown substances and bad quantities."""
+    table, names = _tables()
+    keys = inv["substance"].map(_key)
+    found = keys.map(table)
+    q = to_number(inv["quantity_t"])
+    reasons = pd.Series("", index=inv.index)
+    unknown = found.isna()
+    if unknown.any():
+        reasons[unknown] = inv.loc[unknown, "substance"].map(
+            lambda s: "unknown substance: not a GB 18218 table-1 name/alias/CAS nor a table-2 category"
+            + (f" (closest: {', '.join(difflib.get_close_matches(s, names, n=3, cutoff=0.3))})" if s else "")
+        )
+    reasons[q.isna() & (reasons == "")] = "the quantity (t) is missing or not a number"
+    reasons[(q < 0) & (reasons == "")] = "the quantity (t) is negative"
+    bad = reasons != ""
+    rejects = pd.concat(
+        [
+            make_rejects(source, inv[bad & unknown], "substance", reasons[bad & unknown], "score"),
+            make_rejects(source, inv[bad & ~unknown], "quantity_t", reasons[bad & ~unknown], "score"),
+        ],
+        ignore_index=True,
+    )
+    ok = inv[~bad].copy()
+    resolved = found[~bad]
+    ok["substance_name"] = [f[0] for f in resolved]
+    ok["q_crit"] = [f[1] for f in resolved]
+    ok["beta"] = [f[2] for f in resolved]
+    ok["q"] = q[~bad]
+    if overrides:
+        by_key = {_key(k): v for k, v in overrides.items()}
+        over = ok["substance"].map(_key).map(by_key).fillna(ok["substance_name"].map(_key).map(by_key))
+        ok["beta"] = over.fillna(ok["beta"]).astype(float)
+    unit = ok["unit_id"].astype(str).str.strip() if "unit_id" in ok.columns else pd.Series("", index=ok.index)
+    ok["unit"] = unit.where(unit != "", "全厂")
+    return ok, rejects
+
+
+def grade_facilities(
+    inventory: pd.DataFrame,
+    persons: pd.Series,
+    *,
+    grade_levels: Mapping[str, str],
+    beta_overrides: Mapping[str, float] | None = None,
+    source: str = "inventory",
+) -> MethodResult:
+    """Grade every facility with inventory rows (vectorised over rows and units).
+
+    ``persons`` is indexed by facility id. Facilities with no inventory, or whose units are all below S = 1,
+    get rank 0 ("not applicable") with a reason that says so.
+    """
+    inv, rejects = _resolve_inventory(inventory, source, beta_overrides or {})
+    inv["ratio"] = inv["q"] / inv["q_crit"]
+    inv["bratio"] = inv["beta"] * inv["ratio"]
+    units = inv.groupby([FACILITY_ID, "unit"], sort=True).agg(s=("ratio", "sum"), b=("bratio", "sum")).reset_index()
+    p = persons.reindex(units[FACILITY_ID]).fillna(0.0).to_numpy()
+    units["persons"] = p
+    units["alpha"] = alpha_for(p)
+    units["r"] = units["alpha"] * units["b"]
+    units["major"] = _is_major(units["s"].to_numpy())
+    units["grade"] = np.where(units["major"], grade_for(units["r"].to_numpy()), 5)
+    # The deciding unit: the highest grade (lowest number) among major units, then the largest R; else the
+    # largest S, so a non-major facility still reports how close it came.
+    units = units.sort_values([FACILITY_ID, "grade", "r", "s"], ascending=[True, True, False, False])
+    best = units.groupby(FACILITY_ID, sort=True).head(1).set_index(FACILITY_ID)
+    n_units = units.groupby(FACILITY_ID).size()
+
+    lvl = {int(g): int(Level.parse(k)) for g, k in grade_levels.items()}
+    rank = best["grade"].map(lambda g: lvl.get(int(g), 0)).astype(int)
+    s_txt, r_txt, a_txt = fmt(best["s"]), fmt(best["r"]), fmt(best["alpha"], 1)
+    p_txt = best["persons"].round(0).astype(int).astype(str)
+    unit_txt = best.index.map(n_units).astype(str)
+    grade_zh = best["grade"].map(GRADE_ZH).fillna("")
+    major = best["major"]
+    zh = pd.Series(
+        np.where(
+            major,
+            "GB 18218: 单元 " + best["unit"] + " S=" + s_txt + ", R=" + r_txt + " (α=" + a_txt + ", 500 m 内约 "
+            + p_txt + " 人), " + grade_zh + "重大危险源 → " + level_labels(rank, "zh"),
+            "GB 18218: 最大 S=" + s_txt + " < 1 (" + unit_txt + " 个单元), 不构成重大危险源",
+        ),
+        index=best.index,
+    )
+    en = pd.Series(
+        np.where(
+            major,
+            "GB 18218: unit " + best["unit"] + " S=" + s_txt + ", R=" + r_txt + " (alpha=" + a_txt + ", ~"
+            + p_txt + " persons within 500 m), grade " + best["grade"].astype(str) + " major hazard -> "
+            + level_labels(rank, "en"),
+            "GB 18218: max S=" + s_txt + " < 1 (" + unit_txt + " units), not a major hazard installation",
+        ),
+        index=best.index,
+    )
+    results = pd.DataFrame(
+        {
+            "score": np.where(major, best["r"], np.nan),
+            "rank": np.where(major, rank, 0),
+            "reason_zh": zh,
+            "reason_en": en,
+            "gb18218_s": best["s"],
+            "gb18218_grade": np.where(major, best["grade"], 0),
+        },
+        index=best.index,
+    )
+    results.index.name = FACILITY_ID
+    return MethodResult(results=results, rejects=rejects)

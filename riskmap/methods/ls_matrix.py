@@ -1,0 +1,89 @@
+"""LS risk matrix (风险矩阵法): R = L × S, likelihood and severity each 1..5.
+
+The level of a risk point comes from a 5×5 matrix: a preset banding of R (common: 20–25 red, 15–16 orange,
+9–12 yellow, 1–8 blue) or a full matrix from the project file. A facility takes its worst risk point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from riskmap.config import LS_PRESETS, LSMatrixParams
+from riskmap.levels import Level
+from riskmap.methods._common import MethodResult, level_labels
+from riskmap.validate import FACILITY_ID, make_rejects, to_number
+
+__all__ = ["matrix_ranks", "point_ranks", "grade_facilities"]
+
+
+def matrix_ranks(params: LSMatrixParams) -> np.ndarray:
+    """The 5×5 matrix of level ranks (1..4), rows L=1..5, columns S=1..5.
+
+    >>> m = matrix_ranks(LSMatrixParams())
+    >>> int(m[3, 4]), int(m[2, 3]), int(m[0, 0])  # L4xS5=20 red, L3xS4=12 yellow, 1 blue
+    (4, 2, 1)
+    """
+    if params.matrix is not None:
+        return np.array([[int(Level.parse(k)) for k in row] for row in params.matrix], dtype=np.int8)
+    bands = LS_PRESETS[params.preset]
+    r = np.outer(np.arange(1, 6), np.arange(1, 6))
+    out = np.zeros((5, 5), dtype=np.int8)
+    for key, (lo, hi) in bands.items():
+        out[(r >= lo) & (r <= hi)] = int(Level.parse(key))
+    # Products that no band names (e.g. 13, 14, 17–19 are not L×S values, but a preset may leave gaps)
+    # take the band below, so a matrix never has a hole.
+    for i in range(5):
+        for j in range(5):
+            if out[i, j] == 0:
+                lower = [int(Level.parse(k)) for k, (lo, _) in bands.items() if lo <= r[i, j]]
+                out[i, j] = max(lower) if lower else 1
+    return out
+
+
+def point_ranks(likelihood: Sequence[int] | np.ndarray, severity: Sequence[int] | np.ndarray, params: LSMatrixParams) -> np.ndarray:
+    """Level rank of each risk point (vectorised lookup)."""
+    m = matrix_ranks(params)
+    return m[np.asarray(likelihood, dtype=int) - 1, np.asarray(severity, dtype=int) - 1]
+
+
+def grade_facilities(points: pd.DataFrame, params: LSMatrixParams, source: str = "risk_points") -> MethodResult:
+    """Grade facilities by their worst risk point; reject points whose L or S is not an integer 1..5."""
+    lik = to_number(points["likelihood"])
+    sev = to_number(points["severity"])
+    rejects = []
+    for col, values in (("likelihood", lik), ("severity", sev)):
+        bad = ~values.isin([1, 2, 3, 4, 5])
+        if bad.any():
+            rejects.append(make_rejects(source, points[bad], col, f"{col} must be an integer 1..5", "score"))
+        points, lik, sev = points[~bad], lik[~bad], sev[~bad]
+    pts = pd.DataFrame(
+        {
+            FACILITY_ID: points[FACILITY_ID].to_numpy(),
+            "name": points["point_name"].astype(str).to_numpy() if "point_name" in points else "",
+            "l": lik.astype(int).to_numpy(),
+            "s": sev.astype(int).to_numpy(),
+        }
+    )
+    pts["r"] = pts["l"] * pts["s"]
+    pts["rank"] = point_ranks(pts["l"], pts["s"], params)
+    pts = pts.sort_values([FACILITY_ID, "rank", "r"], ascending=[True, False, False], kind="stable")
+    worst = pts.groupby(FACILITY_ID, sort=True).head(1).set_index(FACILITY_ID)
+    n = pts.groupby(FACILITY_ID).size().reindex(worst.index).astype(str)
+    l_txt, s_txt, r_txt = worst["l"].astype(str), worst["s"].astype(str), worst["r"].astype(str)
+    rank = worst["rank"].astype(int)
+    results = pd.DataFrame(
+        {
+            "score": worst["r"].astype(float),
+            "rank": rank,
+            "reason_zh": "LS: 最高风险点 " + worst["name"] + " L=" + l_txt + "×S=" + s_txt + "=" + r_txt + " → "
+            + level_labels(rank, "zh") + " (共 " + n + " 个风险点)",
+            "reason_en": "LS: worst risk point " + worst["name"] + " L=" + l_txt + " x S=" + s_txt + " = " + r_txt
+            + " -> " + level_labels(rank, "en") + " (" + n + " points)",
+        },
+        index=worst.index,
+    )
+    rej = pd.concat(rejects, ignore_index=True) if rejects else None
+    return MethodResult(results=results) if rej is None else MethodResult(results=results, rejects=rej)

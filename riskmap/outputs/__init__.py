@@ -1,0 +1,1 @@
+"""Writers of riskmap's results: the interactive HTML map, figures, tables and GeoPackages."""

@@ -1,0 +1,944 @@
+"""The interactive four-colour risk map (红橙黄蓝四色安全风险空间分布图) as one self-contained HTML file.
+
+The page is built with folium (Leaflet) and then made to work with no network at all: every script and stylesheet
+folium would fetch from a CDN is copied into the page from the ``offlinefolium`` package at render time, and the
+map draws no tiles unless asked. District planners on offline government networks open it straight from disk.
+
+Every string that comes from the data (facility and zone names, sectors, reasons, the title) is HTML-escaped in
+Python before it reaches the page, because Leaflet tooltips, popups and the layer control insert text as HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import branca.element
+import folium
+import folium.plugins
+import pandas as pd
+
+from riskmap import levels
+from riskmap.errors import ConfigError, InputError, OutputError
+from riskmap.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["render_html", "LEGEND_ID", "TITLE_ID", "ZONE_LAYER_LABELS", "LANGUAGES", "TILES"]
+
+logger = logging.getLogger(__name__)
+
+#: HTML id of the legend box (tests and report pages look it up).
+LEGEND_ID = "riskmap-legend"
+#: HTML id of the title box.
+TITLE_ID = "riskmap-title"
+#: Languages of the page's labels.
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+#: Accepted ``tiles`` values; only ``"none"`` works offline.
+TILES: tuple[str, ...] = ("none", "openstreetmap")
+
+#: Layer-control labels of the usual zone layers, ``{key: (zh, en)}``; other keys are shown as given.
+ZONE_LAYER_LABELS: dict[str, tuple[str, str]] = {
+    "grid": ("网格", "Grid"),
+    "village": ("村/社区", "Village"),
+    "community": ("社区", "Community"),
+    "town": ("乡镇/街道", "Town"),
+    "township": ("乡镇/街道", "Town"),
+    "subdistrict": ("街道", "Subdistrict"),
+    "county": ("区/县", "County"),
+    "district": ("区/县", "District"),
+}
+
+# Input columns read here. They are produced by the scoring and zoning stages; spelled once in this module.
+_FAC_ID, _FAC_NAME, _FAC_SECTOR = "facility_id", "name", "sector"
+_LEVEL, _SCORE, _METHOD, _REASONS = "level", "score", "method", "reasons"
+_ZONE_CODE, _ZONE_NAME, _INSPECTIONS = "zone_code", "zone_name", "inspections_per_year"
+_FACILITY_REQUIRED = (_FAC_ID, _FAC_NAME, _LEVEL)
+_ZONE_REQUIRED = (_ZONE_CODE, _ZONE_NAME, _LEVEL)
+_REASON_SEPARATOR = "；"
+
+_EMBED_HEIGHT_DEFAULT = 600
+_MAX_ZOOM = 19  # tiles=None leaves Leaflet without a max zoom, which marker clustering needs
+_COORD_DECIMALS = 6  # ~0.1 m: below any survey error, and keeps the file small
+_MISSING = "—"
+
+_TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "legend": "图例",
+        "level": "风险等级",
+        "facilities": "企业",
+        "facility_layer": "{label}企业（{n}）",
+        "n_level": "{label}企业",
+        "name": "名称",
+        "id": "编号",
+        "sector": "行业",
+        "score": "评分",
+        "method": "评估方法",
+        "reasons": "定级依据",
+        "zone": "所在区域",
+        "inspections": "年检查频次",
+        "zone_code": "区域代码",
+        "search": "搜索企业或区域名称",
+        "not_found": "未找到",
+        "cancel": "取消",
+        "fullscreen": "全屏",
+        "exit_fullscreen": "退出全屏",
+        "html_lang": "zh-CN",
+    },
+    "en": {
+        "legend": "Legend",
+        "level": "Risk level",
+        "facilities": "Facilities",
+        "facility_layer": "{label} facilities ({n})",
+        "n_level": "{label} facilities",
+        "name": "Name",
+        "id": "ID",
+        "sector": "Sector",
+        "score": "Score",
+        "method": "Method",
+        "reasons": "Reasons",
+        "zone": "Zone",
+        "inspections": "Inspections per year",
+        "zone_code": "Zone code",
+        "search": "Search facility or zone name",
+        "not_found": "Not found",
+        "cancel": "Cancel",
+        "fullscreen": "Full screen",
+        "exit_fullscreen": "Exit full screen",
+        "html_lang": "en",
+    },
+}
+
+_FONT = '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Helvetica Neue", Arial, sans-serif'
+
+_CSS = """
+.leaflet-container { font-family: %(font)s; background: #F4F4F0; }
+.riskmap-box { background: rgba(255, 255, 255, 0.95); border: 1px solid #8A8A8A; border-radius: 4px;
+  box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); color: #1A1A1A; font: 13px/1.45 %(font)s; }
+.riskmap-title { position: absolute; top: 10px; left: 50%%; transform: translateX(-50%%); z-index: 1000;
+  max-width: 50%%; padding: 6px 16px; font-size: 18px; font-weight: bold; text-align: center; }
+.riskmap-legend { padding: 8px 10px; }
+.riskmap-legend-title { font-weight: bold; font-size: 14px; margin-bottom: 4px; }
+.riskmap-legend table { border-collapse: collapse; }
+.riskmap-legend th { font-weight: normal; color: #555; padding: 1px 6px; text-align: right; }
+.riskmap-legend td { padding: 2px 6px; }
+.riskmap-legend td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.riskmap-swatch { display: inline-block; width: 20px; height: 13px; border: 1.5px solid; border-radius: 2px;
+  vertical-align: middle; box-sizing: border-box; }
+.riskmap-dot { display: inline-block; width: 11px; height: 11px; border: 1.5px solid; border-radius: 50%%;
+  vertical-align: middle; box-sizing: border-box; margin-right: 3px; }
+.riskmap-popup { font: 13px/1.45 %(font)s; }
+.riskmap-popup-title { font-weight: bold; font-size: 14px; margin-bottom: 4px; }
+.riskmap-popup th { text-align: left; font-weight: normal; color: #555; padding: 1px 10px 1px 0;
+  white-space: nowrap; vertical-align: top; }
+.riskmap-popup td { vertical-align: top; }
+.riskmap-cluster div { width: 34px; height: 34px; border: 2px solid; border-radius: 50%%; box-sizing: border-box;
+  line-height: 30px; text-align: center; font: bold 12px/30px %(font)s; }
+.leaflet-control-layers-overlays label { white-space: nowrap; }
+""" % {"font": _FONT}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Public API
+
+
+def render_html(
+    facilities: gpd.GeoDataFrame,
+    zones: Mapping[str, gpd.GeoDataFrame],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "安全风险四色分布图",
+    lang: str = "zh",
+    tiles: str = "none",
+    embed: bool = False,
+    embed_height: int | str = _EMBED_HEIGHT_DEFAULT,
+    cluster_threshold: int = 5000,
+) -> Path:
+    """Write the interactive four-colour risk map of facilities and zones to one offline HTML file.
+
+    Parameters
+    ----------
+    facilities : geopandas.GeoDataFrame
+        Scored facilities (points, any CRS; may be empty) with ``facility_id``, ``name``, ``level``
+        (red/orange/yellow/blue) and, shown when present, ``sector``, ``score``, ``method``, ``reasons``
+        (several joined by "；"), ``zone_code``, ``zone_name``, ``inspections_per_year``.
+    zones : Mapping of str to geopandas.GeoDataFrame
+        Zone layers, finest first (e.g. ``{"village": ..., "town": ...}``), with ``zone_code``, ``zone_name``,
+        ``level`` (the four or ``none``) and optionally ``n_red``, ``n_orange``, ``n_yellow``, ``n_blue``.
+        The finest layer is shown when the page opens; the others can be switched on.
+    path : str or os.PathLike
+        The HTML file to write; replaced atomically, so a failed render leaves an existing file intact.
+    title : str, default "安全风险四色分布图"
+        Shown in a box at the top of the map and as the page title.
+    lang : {"zh", "en"}, default "zh"
+        Language of every label on the page.
+    tiles : {"none", "openstreetmap"}, default "none"
+        Background tiles. Only ``"none"`` works offline; OpenStreetMap tiles need internet access.
+    embed : bool, default False
+        Make a fixed-size map (100 % wide, ``embed_height`` high) without full-page styling, for an
+        ``<iframe>`` or for pasting into a report.
+    embed_height : int or str, default 600
+        Height of the embedded map, in pixels or as a CSS length.
+    cluster_threshold : int, default 5000
+        Above this many facilities, markers are clustered per level and drawn on canvas.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    ConfigError
+        If ``lang`` or ``tiles`` is not one of the accepted values.
+    InputError
+        If a layer lacks a required column, has no CRS, or has an unknown level.
+    OutputError
+        If a script or stylesheet the page needs cannot be embedded (the page would be blank offline).
+
+    Examples
+    --------
+    An empty district still gives a valid page, with the legend listing zero facilities:
+
+    >>> import geopandas as gpd, tempfile, pathlib
+    >>> empty = gpd.GeoDataFrame({"facility_id": [], "name": [], "level": []}, geometry=[], crs=4490)
+    >>> out = render_html(empty, {}, pathlib.Path(tempfile.mkdtemp()) / "map.html")
+    >>> 'id="riskmap-legend"' in out.read_text(encoding="utf-8")
+    True
+    """
+    _check_choice("lang", lang, LANGUAGES)
+    _check_choice("tiles", tiles, TILES)
+    text = _TEXT[lang]
+
+    groups = _facility_groups(facilities)
+    zone_layers = [
+        (key, _zone_label(key, lang), _zone_collection(gdf, key, lang)) for key, gdf in zones.items()
+    ]
+    n_facilities = sum(len(rows) for rows in groups.values())
+    cluster = n_facilities > cluster_threshold
+
+    m = _build_map(
+        groups,
+        zone_layers,
+        title=title,
+        lang=lang,
+        tiles=tiles,
+        embed=embed,
+        embed_height=embed_height,
+        cluster=cluster,
+    )
+    key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height, cluster)
+    _stable_ids(m.get_root(), key)
+    page = _finish_page(m.get_root().render(), lang=lang, embed=embed)
+
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        _write_html(tmp, page)
+    logger.info("wrote %s (%d facilities, %d zone layers, %.1f MB)", target, n_facilities, len(zone_layers),
+                len(page.encode("utf-8")) / 1e6)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Input → plain, escaped rows
+
+
+def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"render_html: {name}={value!r} is not supported; use one of {', '.join(allowed)}")
+
+
+def _esc(value: Any) -> str:
+    """The HTML-escaped text of a cell; missing values become a dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return _MISSING
+    if value is pd.NA or value is pd.NaT:
+        return _MISSING
+    text = str(value).strip()
+    return html.escape(text) if text else _MISSING
+
+
+def _number(value: Any) -> str:
+    """A score or frequency for display: at most two decimals, no trailing zeros."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return _esc(value)
+    if math.isnan(x):
+        return _MISSING
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _reasons(value: Any) -> str:
+    """Reasons one per line: each part escaped, then joined with line breaks."""
+    cell = _esc(value)
+    if cell == _MISSING:
+        return cell
+    parts = [p.strip() for p in str(value).split(_REASON_SEPARATOR) if p.strip()]
+    return "<br>".join(html.escape(p) for p in parts)
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    """Reproject to EPSG:4326 (Leaflet's lon/lat), dropping rows without a geometry."""
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if gdf.empty:
+        return gdf
+    if gdf.crs is None:
+        raise InputError(
+            f"{what} has no CRS; set it with gdf.set_crs(...) (e.g. 4490 for CGCS2000) before rendering the map"
+        )
+    return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)
+
+
+def _require(gdf: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in gdf.columns]
+    if missing:
+        raise InputError(
+            f"{what} lacks column(s) {', '.join(missing)}; the map needs {', '.join(columns)} "
+            "(run the scoring and zoning stages first)"
+        )
+
+
+def _facility_groups(facilities: gpd.GeoDataFrame) -> dict[str, list[list[Any]]]:
+    """Facility rows per level key: ``[lat, lon, name, id, sector, score, method, reasons, zone, inspections]``.
+
+    Every string is already HTML-escaped; columns that are absent give ``None`` and are left out of the popup.
+    """
+    _require(facilities, _FACILITY_REQUIRED, "facilities")
+    fac = _to_wgs84(facilities, "facilities")
+    keys = fac[_LEVEL].where(fac[_LEVEL].notna(), levels.NOT_ASSESSED).astype(str).str.strip().str.lower()
+    known = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
+    bad = ~keys.isin(known)
+    if bad.any():
+        first = fac.index[bad.to_numpy()][0]
+        raise InputError(
+            f"facilities row {first} (facility_id {fac.at[first, _FAC_ID]!r}), field {_LEVEL!r}: "
+            f"{fac.at[first, _LEVEL]!r} is not a level; use one of {', '.join(known)}"
+        )
+    groups: dict[str, list[list[Any]]] = {k: [] for k in known}
+    has = {c: c in fac.columns for c in (_FAC_SECTOR, _SCORE, _METHOD, _REASONS, _ZONE_NAME, _ZONE_CODE,
+                                         _INSPECTIONS)}
+    xs = fac.geometry.x.round(_COORD_DECIMALS).to_numpy()
+    ys = fac.geometry.y.round(_COORD_DECIMALS).to_numpy()
+    for i, (key, rec) in enumerate(zip(keys, fac.to_dict("records"))):
+        groups[key].append([
+            float(ys[i]),
+            float(xs[i]),
+            _esc(rec[_FAC_NAME]),
+            _esc(rec[_FAC_ID]),
+            _esc(rec[_FAC_SECTOR]) if has[_FAC_SECTOR] else None,
+            _number(rec[_SCORE]) if has[_SCORE] else None,
+            _esc(rec[_METHOD]) if has[_METHOD] else None,
+            _reasons(rec[_REASONS]) if has[_REASONS] else None,
+            _zone_cell(rec) if (has[_ZONE_NAME] or has[_ZONE_CODE]) else None,
+            _number(rec[_INSPECTIONS]) if has[_INSPECTIONS] else None,
+        ])
+    return groups
+
+
+def _zone_cell(rec: Mapping[str, Any]) -> str:
+    name, code = _esc(rec.get(_ZONE_NAME)), _esc(rec.get(_ZONE_CODE))
+    if name == _MISSING:
+        return code
+    return name if code == _MISSING else f"{name}（{code}）"
+
+
+def _zone_label(key: str, lang: str) -> str:
+    """Escaped layer-control label of a zone layer."""
+    known = ZONE_LAYER_LABELS.get(key.lower())
+    return html.escape(known[LANGUAGES.index(lang)] if known else key)
+
+
+def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of one zone layer with escaped, display-ready properties."""
+    import numpy as np
+    import shapely
+
+    what = f"zone layer {key!r}"
+    _require(gdf, _ZONE_REQUIRED, what)
+    zones = _to_wgs84(gdf, what)
+    keys = zones[_LEVEL].where(zones[_LEVEL].notna(), levels.NOT_ASSESSED).astype(str).str.strip().str.lower()
+    known = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
+    bad = ~keys.isin(known)
+    if bad.any():
+        first = zones.index[bad.to_numpy()][0]
+        raise InputError(
+            f"{what} row {first} (zone_code {zones.at[first, _ZONE_CODE]!r}), field {_LEVEL!r}: "
+            f"{zones.at[first, _LEVEL]!r} is not a level; use one of {', '.join(known)}"
+        )
+    # Rounding each coordinate (not snapping to a grid) keeps every polygon's topology as it was.
+    geoms = shapely.transform(zones.geometry.to_numpy(), lambda c: np.round(c, _COORD_DECIMALS))
+    features = []
+    for level_key, rec, geom in zip(keys, zones.to_dict("records"), geoms):
+        props: dict[str, Any] = {
+            "zone_name": _esc(rec[_ZONE_NAME]),
+            "zone_code": _esc(rec[_ZONE_CODE]),
+            "level": level_key,
+            "level_label": html.escape(levels.label(level_key, lang)),
+        }
+        for lvl in levels.LEVEL_NAMES:
+            col = f"n_{lvl}"
+            if col in rec:
+                props[col] = _number(rec[col])
+        features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The folium map
+
+
+class _OfflineMap(folium.Map):
+    """A folium Map that loads only Leaflet itself.
+
+    folium's defaults add jQuery, Bootstrap, Font Awesome and Awesome Markers (~1.3 MB once inlined); this map
+    uses CircleMarkers and its own HTML, so none of them is needed.
+    """
+
+    default_js = [pair for pair in folium.Map.default_js if pair[0] == "leaflet"]
+    default_css = [pair for pair in folium.Map.default_css if pair[0] == "leaflet_css"]
+
+
+class _Chrome(branca.element.MacroElement):
+    """Page furniture: CSS, the title box, the legend control, the metric scale bar and the JS helpers."""
+
+    _template = branca.element.Template("""
+        {% macro header(this, kwargs) %}
+            <style>{{ this.css }}</style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+            {{ this.title_html }}
+            {{ this.legend_html }}
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var mapName = {{ this._parent.get_name()|tojson }};
+            function find(cls) {
+                return document.querySelector('.' + cls + '[data-riskmap-map="' + mapName + '"]');
+            }
+            var fields = {{ this.popup_fields }};
+            map.riskmap = {
+                facilities: [],
+                zones: [],
+                tooltip: function (r, info) {
+                    var h = '<b>' + r[2] + '</b>';
+                    if (r[4] !== null) { h += '<br>' + r[4]; }
+                    return h + '<br>' + info.dot + info.label;
+                },
+                popup: function (r, info) {
+                    var h = '<div class="riskmap-popup"><div class="riskmap-popup-title">' + r[2] +
+                        '</div><table>';
+                    for (var i = 0; i < fields.length; i++) {
+                        var f = fields[i];
+                        var v = f[1] < 0 ? info.dot + info.label : r[f[1]];
+                        h += '<tr><th>' + f[0] + '</th><td>' + v + '</td></tr>';
+                    }
+                    return h + '</table></div>';
+                }
+            };
+            // Facilities get their own pane above every zone layer, so switching a zone layer on never
+            // buries the markers under its polygons.
+            map.createPane('riskmap-facilities').style.zIndex = 450;
+            L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
+
+            var title = find('riskmap-title');
+            if (title) {
+                map.getContainer().appendChild(title);
+                L.DomEvent.disableClickPropagation(title);
+                title.style.display = '';
+            }
+            var legend = L.control({position: 'bottomright'});
+            legend.onAdd = function () {
+                var el = find('riskmap-legend');
+                L.DomEvent.disableClickPropagation(el);
+                L.DomEvent.disableScrollPropagation(el);
+                el.style.display = '';
+                return el;
+            };
+            legend.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, title_html: str, legend_html: str, popup_fields: list[list[Any]]) -> None:
+        super().__init__()
+        self._name = "RiskmapChrome"
+        self.css = _CSS
+        self.title_html = title_html
+        self.legend_html = legend_html
+        self.popup_fields = _js_json(popup_fields)
+
+
+class _Facilities(branca.element.MacroElement):
+    """The CircleMarkers of one level, added to a FeatureGroup (clustered per level when there are many)."""
+
+    _template = branca.element.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, target) {
+            var rows = {{ this.rows }};
+            var info = {{ this.info }};
+            var style = {{ this.style }};
+            var group = target;
+            {%- if this.cluster %}
+            group = L.markerClusterGroup({
+                showCoverageOnHover: false,
+                chunkedLoading: true,
+                maxClusterRadius: 50,
+                iconCreateFunction: function (c) {
+                    return L.divIcon({
+                        html: '<div style="background:' + info.color + ';border-color:' + info.outline +
+                            ';color:' + info.text + '">' + c.getChildCount() + '</div>',
+                        className: 'riskmap-cluster',
+                        iconSize: L.point(34, 34)
+                    });
+                }
+            });
+            target.addLayer(group);
+            {%- endif %}
+            var markers = [];
+            for (var i = 0; i < rows.length; i++) {
+                var m = L.circleMarker([rows[i][0], rows[i][1]], style);
+                m.riskmapRow = rows[i];
+                // Content is built on first open, so 100,000 markers do not mean 100,000 HTML strings.
+                m.bindTooltip(function (layer) { return map.riskmap.tooltip(layer.riskmapRow, info); },
+                              {direction: 'top', offset: [0, -4]});
+                m.bindPopup(function (layer) { return map.riskmap.popup(layer.riskmapRow, info); },
+                            {maxWidth: 380});
+                markers.push(m);
+                map.riskmap.facilities.push({
+                    marker: m, row: rows[i], group: target,
+                    cluster: {{ 'group' if this.cluster else 'null' }}
+                });
+            }
+            {%- if this.cluster %}
+            group.addLayers(markers);
+            {%- else %}
+            for (var j = 0; j < markers.length; j++) { group.addLayer(markers[j]); }
+            {%- endif %}
+        })({{ this.map.get_name() }}, {{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, m: folium.Map, rows: list[list[Any]], key: str, lang: str, *, cluster: bool) -> None:
+        super().__init__()
+        self._name = "RiskmapFacilities"
+        self.map = m
+        self.cluster = cluster
+        self.rows = _js_json(rows)
+        self.info = _js_json({
+            "label": html.escape(levels.label(key, lang)),
+            "dot": _dot_html(key),
+            "color": levels.color(key),
+            "outline": levels.outline(key),
+            "text": _text_color(levels.color(key)),
+        })
+        self.style = _js_json({
+            "pane": "riskmap-facilities",
+            "radius": 5,
+            "weight": 1,
+            "color": levels.outline(key),
+            "fillColor": levels.color(key),
+            "fillOpacity": 0.9,
+        })
+
+
+class _ClusterAssets(folium.elements.JSCSSMixin, branca.element.MacroElement):
+    """Leaflet.markercluster's script and base CSS (not its green/yellow/orange theme, which would read as risk)."""
+
+    _template = branca.element.Template("")
+    default_js = list(folium.plugins.MarkerCluster.default_js)
+    default_css = [p for p in folium.plugins.MarkerCluster.default_css if "Default" not in p[1]]
+
+
+class _RegisterZones(branca.element.MacroElement):
+    """Tell the search box about a zone layer."""
+
+    _template = branca.element.Template("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.riskmap.zones.push({
+            layer: {{ this.layer.get_name() }}, label: {{ this.label }}
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self, layer: folium.GeoJson, label: str) -> None:
+        super().__init__()
+        self._name = "RiskmapZones"
+        self.layer = layer
+        self.label = _js_json(html.unescape(label))
+
+
+class _Search(folium.elements.JSCSSMixin, branca.element.MacroElement):
+    """Search by facility or zone name with leaflet-search (the library behind ``folium.plugins.Search``).
+
+    folium's Search indexes one layer; here the facilities are split over one layer per level (and perhaps
+    clustered) and the zones over several layers, so the index is built from the page's registry instead.
+    Names are stored escaped; the search list shows them as text (``textContent``), never as HTML.
+    """
+
+    _template = branca.element.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var reg = map.riskmap;
+            function plain(s) {
+                // A textarea parses its content as text, so no markup in s can create elements.
+                var t = document.createElement('textarea');
+                t.innerHTML = s;
+                return t.value;
+            }
+            function records() {
+                var out = {};
+                function put(k, extra, ll) {
+                    if (Object.prototype.hasOwnProperty.call(out, k)) { k = k + ' (' + extra + ')'; }
+                    out[k] = ll;
+                }
+                reg.facilities.forEach(function (f) {
+                    var ll = L.latLng(f.row[0], f.row[1]);
+                    ll.riskmap = f;
+                    put(plain(f.row[2]), plain(f.row[3]), ll);
+                });
+                reg.zones.forEach(function (z) {
+                    z.layer.eachLayer(function (l) {
+                        var ll = l.getBounds().getCenter();
+                        ll.riskmap = {zone: l, group: z.layer};
+                        var p = l.feature.properties;
+                        put(plain(p.zone_name) + ' · ' + z.label, plain(p.zone_code), ll);
+                    });
+                });
+                return out;
+            }
+            var cache = null;
+            var control = new L.Control.Search({
+                sourceData: function (text, done) { cache = cache || records(); done(cache); },
+                formatData: function (d) { return d; },
+                buildTip: function (text) {
+                    var li = L.DomUtil.create('li', '');
+                    li.textContent = text;
+                    return li;
+                },
+                initial: false,
+                marker: false,
+                collapsed: true,
+                autoCollapse: false,
+                position: 'topleft',
+                textPlaceholder: {{ this.text.search|tojson }},
+                textErr: {{ this.text.not_found|tojson }},
+                textCancel: {{ this.text.cancel|tojson }},
+                moveToLocation: function (ll, title, map) {
+                    var t = ll.riskmap;
+                    if (!map.hasLayer(t.group)) { map.addLayer(t.group); }
+                    if (t.zone) {
+                        map.fitBounds(t.zone.getBounds(), {maxZoom: 16});
+                        t.zone.setStyle({weight: 4, color: '#000000'});
+                        setTimeout(function () { t.group.resetStyle(t.zone); }, 3000);
+                    } else if (t.cluster) {
+                        t.cluster.zoomToShowLayer(t.marker, function () { t.marker.openPopup(); });
+                    } else {
+                        map.setView(ll, Math.max(map.getZoom(), 15));
+                        t.marker.openPopup();
+                    }
+                }
+            });
+            map.addControl(control);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    default_js = list(folium.plugins.Search.default_js)
+    default_css = list(folium.plugins.Search.default_css)
+
+    def __init__(self, text: Mapping[str, str]) -> None:
+        super().__init__()
+        self._name = "RiskmapSearch"
+        self.text = dict(text)
+
+
+def _build_map(
+    groups: Mapping[str, list[list[Any]]],
+    zone_layers: Sequence[tuple[str, str, dict[str, Any]]],
+    *,
+    title: str,
+    lang: str,
+    tiles: str,
+    embed: bool,
+    embed_height: int | str,
+    cluster: bool,
+) -> folium.Map:
+    text = _TEXT[lang]
+    size: dict[str, Any] = {"width": "100%", "height": embed_height} if embed else {}
+    m = _OfflineMap(
+        location=[35.0, 105.0],  # replaced by fit_bounds whenever there is anything to show
+        zoom_start=5,
+        tiles="OpenStreetMap" if tiles == "openstreetmap" else None,
+        max_zoom=_MAX_ZOOM,
+        prefer_canvas=cluster,
+        control_scale=False,  # our own metric-only scale bar is added by _Chrome
+        **size,
+    )
+    m.options["maxZoom"] = _MAX_ZOOM
+    m.get_root().title = html.escape(title)
+
+    _Chrome(
+        title_html=_title_html(title),
+        legend_html=_legend_html(groups, zone_layers, lang),
+        popup_fields=_popup_fields(groups, text),
+    ).add_to(m)
+
+    for i, (key, label, collection) in enumerate(zone_layers):
+        layer = folium.GeoJson(
+            collection,
+            name=label,
+            show=(i == 0),
+            style_function=_zone_style(weight=1.0 if i == 0 else 2.5),
+            highlight_function=lambda feature: {"weight": 3, "fillOpacity": 0.75},
+            tooltip=_zone_tooltip(collection, text, lang),
+            smooth_factor=0.5,
+        )
+        layer.add_to(m)
+        _RegisterZones(layer, label).add_to(m)
+
+    if cluster:
+        _ClusterAssets().add_to(m)
+    for key, rows in groups.items():
+        if key == levels.NOT_ASSESSED and not rows:
+            continue
+        name = _dot_html(key) + html.escape(
+            text["facility_layer"].format(label=levels.label(key, lang), n=len(rows))
+        )
+        group = folium.FeatureGroup(name=name, show=True)
+        _Facilities(m, rows, key, lang, cluster=cluster).add_to(group)
+        group.add_to(m)
+
+    folium.plugins.Fullscreen(
+        position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
+    ).add_to(m)
+    _Search(text).add_to(m)
+    folium.LayerControl(position="topright", collapsed=embed).add_to(m)
+
+    bounds = _bounds(groups, zone_layers)
+    if bounds is not None:
+        m.fit_bounds(bounds, padding=(12, 12), max_zoom=16)
+    return m
+
+
+def _zone_style(weight: float) -> Any:
+    def style(feature: Mapping[str, Any]) -> dict[str, Any]:
+        key = feature["properties"]["level"]
+        return {
+            "fillColor": levels.color(key),
+            "color": levels.outline(key),
+            "weight": weight,
+            "fillOpacity": 0.6,
+            "opacity": 0.9,
+        }
+
+    return style
+
+
+def _zone_tooltip(collection: Mapping[str, Any], text: Mapping[str, str], lang: str) -> folium.GeoJsonTooltip | None:
+    features = collection["features"]
+    if not features:
+        return None  # folium validates the fields against the first feature
+    fields = ["zone_name", "zone_code", "level_label"]
+    aliases = [text["name"], text["zone_code"], text["level"]]
+    for lvl in levels.LEVEL_NAMES:
+        if f"n_{lvl}" in features[0]["properties"]:
+            fields.append(f"n_{lvl}")
+            aliases.append(text["n_level"].format(label=levels.label(lvl, lang)))
+    return folium.GeoJsonTooltip(fields=fields, aliases=[html.escape(a) for a in aliases], sticky=True)
+
+
+def _popup_fields(groups: Mapping[str, list[list[Any]]], text: Mapping[str, str]) -> list[list[Any]]:
+    """``[label, row index]`` of the popup lines; -1 stands for the level, which is the same for a group."""
+    first = next((rows[0] for rows in groups.values() if rows), None)
+    wanted = [("id", 3), ("sector", 4), ("level", -1), ("score", 5), ("method", 6), ("reasons", 7), ("zone", 8),
+              ("inspections", 9)]
+    return [
+        [html.escape(text[name]), index]
+        for name, index in wanted
+        if index < 0 or first is None or first[index] is not None
+    ]
+
+
+def _bounds(
+    groups: Mapping[str, list[list[Any]]], zone_layers: Sequence[tuple[str, str, dict[str, Any]]]
+) -> list[list[float]] | None:
+    import shapely
+
+    for _, _, collection in zone_layers:
+        if collection["features"]:
+            geoms = [shapely.geometry.shape(f["geometry"]) for f in collection["features"]]
+            west, south, east, north = shapely.total_bounds(geoms)
+            return [[float(south), float(west)], [float(north), float(east)]]
+    points = [row for rows in groups.values() for row in rows]
+    if not points:
+        return None
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    return [[min(lats), min(lons)], [max(lats), max(lons)]]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HTML pieces
+
+
+def _dot_html(key: str) -> str:
+    return (f'<span class="riskmap-dot" style="background:{levels.color(key)};'
+            f'border-color:{levels.outline(key)}"></span>')
+
+
+def _text_color(fill: str) -> str:
+    """Black or white, whichever reads better on ``fill`` (WCAG relative luminance)."""
+    r, g, b = (int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#000000" if lum > 0.45 else "#FFFFFF"
+
+
+def _title_html(title: str) -> str:
+    return (f'<div id="{TITLE_ID}" class="riskmap-title riskmap-box" data-riskmap-map="" '
+            f'style="display:none">{html.escape(title)}</div>')
+
+
+def _legend_html(
+    groups: Mapping[str, list[list[Any]]], zone_layers: Sequence[tuple[str, str, dict[str, Any]]], lang: str
+) -> str:
+    text = _TEXT[lang]
+    finest = zone_layers[0] if zone_layers else None
+    zone_counts: dict[str, int] = {}
+    if finest is not None:
+        for f in finest[2]["features"]:
+            zone_counts[f["properties"]["level"]] = zone_counts.get(f["properties"]["level"], 0) + 1
+    any_none = any(
+        f["properties"]["level"] == levels.NOT_ASSESSED for _, _, c in zone_layers for f in c["features"]
+    ) or bool(groups.get(levels.NOT_ASSESSED))
+    keys = [*levels.LEVEL_NAMES, *([levels.NOT_ASSESSED] if any_none else [])]
+
+    head = f"<th></th><th style=\"text-align:left\">{html.escape(text['level'])}</th>"
+    head += f"<th>{html.escape(text['facilities'])}</th>"
+    if finest is not None:
+        head += f"<th>{finest[1]}</th>"
+    rows = []
+    for key in keys:
+        swatch = (f'<span class="riskmap-swatch" style="background:{levels.color(key)};'
+                  f'border-color:{levels.outline(key)}"></span>')
+        cells = f"<td>{swatch}</td><td>{html.escape(levels.label(key, lang))}</td>"
+        cells += f'<td class="n">{len(groups.get(key, []))}</td>'
+        if finest is not None:
+            cells += f'<td class="n">{zone_counts.get(key, 0)}</td>'
+        rows.append(f'<tr data-level="{key}">{cells}</tr>')
+    return (
+        f'<div id="{LEGEND_ID}" class="riskmap-legend riskmap-box" data-riskmap-map="" style="display:none">'
+        f'<div class="riskmap-legend-title">{html.escape(text["legend"])}</div>'
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _js_json(obj: Any) -> str:
+    """JSON for a ``<script>`` block: compact, UTF-8, and unable to close the script element.
+
+    Only ``<`` needs escaping for that (it starts ``</script>`` and ``<!--``); ``&`` is left alone so escaped
+    names stay readable in the file. U+2028/9 are line breaks to older JavaScript engines.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Deterministic ids, offline assets, writing
+
+
+def _content_key(*parts: Any) -> str:
+    """A short digest of the map's content, so ids are stable across runs yet differ between maps."""
+    digest = hashlib.sha1(json.dumps(parts, ensure_ascii=False, default=str, sort_keys=True).encode("utf-8"))
+    return digest.hexdigest()[:8]
+
+
+def _stable_ids(root: branca.element.Element, key: str) -> None:
+    """Replace folium's random element ids with ``<key><counter>``.
+
+    The key keeps two maps pasted into one report from clashing (folium's ids become global JS variables).
+    """
+    counter = itertools.count()
+
+    def walk(element: branca.element.Element) -> None:
+        element._id = f"{key}{next(counter):04d}"
+        for child in element._children.values():
+            walk(child)
+
+    walk(root)
+
+
+_SCRIPT_LINK = re.compile(r'<script\b[^>]*?\bsrc="(?P<url>[^"]+)"[^>]*>\s*</script>', re.IGNORECASE)
+_CSS_LINK = re.compile(r'<link\b[^>]*?\bhref="(?P<url>[^"]+)"[^>]*?/?>', re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)(?!data:|#)(?P<ref>[^)'\"]+)\1\s*\)", re.IGNORECASE)
+_REMOTE = re.compile(r"<(?:script|link)\b[^>]*?\b(?:src|href)=\"(https?:)?//[^\"]*\"", re.IGNORECASE)
+
+
+def _asset(url: str) -> str:
+    from offlinefolium.elements import _res
+
+    try:
+        return str(_res[url])
+    except KeyError:
+        raise OutputError(
+            f"cannot embed {url} in the HTML map: offlinefolium has no copy of it, and the page would be blank "
+            "offline; install the folium-offline version that matches folium "
+            f"({folium.__version__}) or drop the plugin that needs it"
+        ) from None
+
+
+def _inline_assets(page: str) -> str:
+    """Replace every CDN ``<script src>`` and stylesheet ``<link>`` with the file's content."""
+
+    def script(match: re.Match[str]) -> str:
+        body = _asset(match["url"])
+        # "</script" inside the body would end the element early; "<\/" means the same inside JS strings.
+        body = re.sub(r"</(script)", r"<\\/\1", body, flags=re.IGNORECASE)
+        return f"<script>{body}</script>"
+
+    def style(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        if "stylesheet" not in tag.lower():
+            return tag
+        body = _asset(match["url"])
+        # Relative url(...) (a spinner image here and there) would request a file that is not beside the page.
+        body = _CSS_URL.sub("none", body)
+        body = re.sub(r"</(style)", r"<\\/\1", body, flags=re.IGNORECASE)
+        return f"<style>{body}</style>"
+
+    page = _SCRIPT_LINK.sub(script, page)
+    page = _CSS_LINK.sub(style, page)
+    left = _REMOTE.search(page)
+    if left:
+        raise OutputError(f"the HTML map still references {left.group(0)!r}; it would not load offline")
+    return page
+
+
+_FULL_PAGE_STYLE = re.compile(r"<style>\s*(?:html,\s*body|#map)\s*\{[^}]*\}\s*</style>\s*")
+
+
+def _finish_page(page: str, *, lang: str, embed: bool) -> str:
+    page = _inline_assets(page)
+    # Our boxes find their map by name, so a report holding several maps keeps each legend with its map.
+    map_name = re.search(r'class="folium-map" id="([^"]+)"', page)
+    if map_name:
+        page = page.replace('data-riskmap-map=""', f'data-riskmap-map="{map_name.group(1)}"')
+    if embed:
+        # Full-page rules (html, body at 100 %, no margin) would restyle a report the map is pasted into.
+        page = _FULL_PAGE_STYLE.sub("", page)
+    page = page.replace("<html>", f'<html lang="{_TEXT[lang]["html_lang"]}">', 1)
+    return page
+
+
+def _write_html(tmp: Path, page: str) -> None:
+    tmp.write_text(page, encoding="utf-8")

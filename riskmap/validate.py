@@ -1,0 +1,246 @@
+"""Schema and geometry checks: clean frames plus a rejects table; nothing is dropped silently.
+
+Every row that cannot be used becomes one rejects row naming the file, the row a user sees in Excel (the header
+is row 1) or the feature number, the field, the value and the reason.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from riskmap.config import TABLE_COLUMNS, Config, TableConfig
+from riskmap.errors import InputError
+from riskmap.io.crs import parse_crs, to_geographic
+from riskmap.io.tables import ROW
+
+__all__ = [
+    "REJECT_COLUMNS",
+    "FACILITY_ID",
+    "NAME",
+    "SECTOR",
+    "rejects_frame",
+    "make_rejects",
+    "is_credit_code",
+    "credit_code_valid",
+    "require_columns",
+    "validate_facilities",
+    "validate_table",
+    "to_number",
+]
+
+FACILITY_ID = "facility_id"
+NAME = "name"
+SECTOR = "sector"
+
+#: Columns of the rejects table.
+REJECT_COLUMNS = ["source", "row", "record_id", "field", "value", "stage", "reason"]
+
+_CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_INDEX = {c: i for i, c in enumerate(_CREDIT_ALPHABET)}
+
+
+def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
+    """An (empty) rejects table with the standard columns."""
+    df = pd.DataFrame(list(rows), columns=REJECT_COLUMNS)
+    return df.astype({"source": str, "record_id": str, "field": str, "value": str, "stage": str, "reason": str})
+
+
+def make_rejects(
+    source: str, rows: pd.DataFrame, field: str, reason: str | pd.Series, stage: str, id_column: str = FACILITY_ID
+) -> pd.DataFrame:
+    """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column)."""
+    if rows.empty:
+        return rejects_frame()
+    values = rows[field].astype(str) if field in rows.columns else pd.Series("", index=rows.index)
+    ids = rows[id_column].astype(str) if id_column in rows.columns else pd.Series("", index=rows.index)
+    return rejects_frame(
+        pd.DataFrame(
+            {
+                "source": source,
+                "row": rows[ROW].to_numpy() if ROW in rows.columns else np.nan,
+                "record_id": ids.to_numpy(),
+                "field": field,
+                "value": values.to_numpy(),
+                "stage": stage,
+                "reason": reason if isinstance(reason, str) else reason.astype(str).to_numpy(),
+            }
+        ).to_dict("records")
+    )
+
+
+def is_credit_code(text: str) -> bool:
+    """Whether ``text`` has the shape of a unified social credit code (18 characters of its alphabet)."""
+    return len(text) == 18 and all(c in _CREDIT_INDEX for c in text.upper())
+
+
+def credit_code_valid(code: str) -> bool:
+    """Check a unified social credit code (GB 32100-2015) by its check character.
+
+    >>> credit_code_valid("91350100M000100Y43")
+    True
+    >>> credit_code_valid("91350100M000100Y44")
+    False
+    """
+    code = code.upper()
+    if not is_credit_code(code):
+        return False
+    total = sum(_CREDIT_INDEX[c] * w for c, w in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
+    return _CREDIT_ALPHABET[(31 - total % 31) % 31] == code[17]
+
+
+def _normalise(series: pd.Series) -> pd.Series:
+    """NFKC-normalise text: full-width digits and letters (１２３, ＡＢ) become ASCII."""
+    return series.astype(str).map(lambda s: unicodedata.normalize("NFKC", s).strip())
+
+
+def to_number(series: pd.Series) -> pd.Series:
+    """Parse text to float; full-width digits and thousands separators are accepted, the rest is NaN."""
+    cleaned = _normalise(series).str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
+def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, section: str) -> None:
+    """Raise a clear error when a configured column is missing from a file."""
+    available = [c for c in df.columns if c != ROW]
+    for key, col in columns.items():
+        if col not in df.columns:
+            close = difflib.get_close_matches(col, available, n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            raise InputError(
+                f'{source}: no column "{col}" (configured as {section}.{key}){hint} '
+                f"Columns in the file: {', '.join(available)}"
+            )
+
+
+def validate_facilities(raw: pd.DataFrame, config: Config, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Check ids, sectors and coordinates; return facilities in EPSG:4490 and the rejects.
+
+    ``raw`` is a text table with x/y columns, or a GeoDataFrame from a vector file.
+    """
+    fc = config.facilities
+    is_vector = isinstance(raw, gpd.GeoDataFrame)
+    cols = {"id": fc.id, "name": fc.name, "sector": fc.sector}
+    if not is_vector:
+        cols |= {"x": fc.x, "y": fc.y}
+    require_columns(raw, cols, source, "facilities")
+
+    df = raw.rename(columns={fc.id: FACILITY_ID, fc.name: NAME, fc.sector: SECTOR})
+    df[FACILITY_ID] = _normalise(df[FACILITY_ID].fillna(""))
+    df[SECTOR] = _normalise(df[SECTOR].fillna(""))
+    df[NAME] = df[NAME].fillna("").astype(str).str.strip()
+    rejects: list[pd.DataFrame] = []
+    stage = "validate"
+
+    def reject(mask: pd.Series, field: str, reason: str | pd.Series) -> None:
+        nonlocal df
+        if mask.any():
+            rejects.append(make_rejects(source, df[mask], field, reason[mask] if isinstance(reason, pd.Series) else reason, stage))
+            df = df[~mask]
+
+    reject(df[FACILITY_ID] == "", fc.id, "the facility id is empty")
+    if fc.check_credit_code:
+        ids = df[FACILITY_ID]
+        shaped = (ids.str.len() == 18) & ids.map(is_credit_code)
+        bad = shaped & ~ids.map(credit_code_valid)
+        reject(bad, fc.id, "not a valid unified social credit code: the check character (18th) does not match")
+    first_row = df.groupby(FACILITY_ID)[ROW].transform("min")
+    dup = df[FACILITY_ID].duplicated(keep="first")
+    reject(dup, fc.id, "duplicate facility id; first seen at row " + first_row.astype(str))
+    reject(df[SECTOR] == "", fc.sector, "the sector is empty")
+
+    if is_vector:
+        gdf, geo_rejects = _vector_points(df, source)
+        rejects.append(geo_rejects)
+    else:
+        gdf, geo_rejects = _table_points(df, config, source)
+        rejects.append(geo_rejects)
+    gdf = gdf.drop(columns=[c for c in (fc.x, fc.y) if c in gdf.columns and not is_vector])
+    gdf = gdf.reset_index(drop=True)
+    out = pd.concat([r for r in rejects if not r.empty], ignore_index=True) if any(
+        not r.empty for r in rejects
+    ) else rejects_frame()
+    return gdf, out
+
+
+def _table_points(df: pd.DataFrame, config: Config, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    fc = config.facilities
+    if fc.crs is None:
+        raise InputError(
+            f'{source}: the coordinates have no declared CRS; add facilities.crs = "EPSG:4490" (CGCS2000), '
+            '"EPSG:4326" (WGS84/GPS), or "GCJ-02" / "BD-09" (Gaode/Tencent/Baidu map apps) to the project file'
+        )
+    crs = parse_crs(fc.crs, "facilities.crs")
+    x = to_number(df[fc.x])
+    y = to_number(df[fc.y])
+    rejects = []
+    for col, values in ((fc.x, x), (fc.y, y)):
+        bad = values.isna() | ~np.isfinite(values)
+        if bad.any():
+            empty = df.loc[bad, col].astype(str) == ""
+            reason = np.where(empty, "the coordinate is empty", "the coordinate is not a number")
+            rejects.append(make_rejects(source, df[bad], col, pd.Series(reason, index=df.index[bad]), "validate"))
+        keep = ~bad
+        df, x, y = df[keep], x[keep], y[keep]
+    geographic = isinstance(crs, str) or crs.is_geographic
+    if geographic and len(df):
+        swapped = x.between(3, 54) & y.between(73, 136)
+        out_of_range = ~(x.between(-180, 180) & y.between(-90, 90))
+        reason = pd.Series("", index=df.index)
+        reason[out_of_range] = "longitude/latitude out of range (-180..180, -90..90)"
+        reason[swapped] = "longitude and latitude look swapped (lon is in 3..54 and lat in 73..136); swap the columns"
+        bad = reason != ""
+        if bad.any():
+            rejects.append(make_rejects(source, df[bad], fc.x, reason[bad], "validate"))
+            df, x, y = df[~bad], x[~bad], y[~bad]
+    lon, lat = to_geographic(x.to_numpy(), y.to_numpy(), crs)
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4490")
+    out = pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
+    return gdf, out
+
+
+def _vector_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    empty = df.geometry.isna() | df.geometry.is_empty
+    rejects = make_rejects(source, df[empty], "geometry", "the feature has no geometry", "validate")
+    gdf = df[~empty].to_crs("EPSG:4490")
+    # Polygon facilities (plant boundaries) are placed at a point inside them for zone assignment and markers.
+    not_point = gdf.geom_type != "Point"
+    if not_point.any():
+        gdf.loc[not_point, gdf.geometry.name] = gdf.geometry[not_point].representative_point()
+    return gdf, rejects
+
+
+def validate_table(
+    raw: pd.DataFrame, table: str, cfg: TableConfig, known_ids: pd.Index, source: str, required: Iterable[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rename a related table to canonical columns and reject rows whose facility id is unknown or empty.
+
+    ``required`` lists the canonical columns the configured methods need; others may be absent.
+    """
+    mapping = {canonical: cfg.columns.get(canonical, canonical) for canonical in TABLE_COLUMNS[table]}
+    need = {k: v for k, v in mapping.items() if k in set(required) | {FACILITY_ID}}
+    require_columns(raw, need, source, f"{table}.columns")
+    df = raw.rename(columns={v: k for k, v in mapping.items() if v in raw.columns})
+    df[FACILITY_ID] = _normalise(df[FACILITY_ID])
+    unknown = ~df[FACILITY_ID].isin(known_ids)
+    reason = np.where(
+        df.loc[unknown, FACILITY_ID] == "",
+        "the facility id is empty",
+        "no facility with this id in the facilities layer (or the facility was rejected)",
+    )
+    rejects = make_rejects(
+        source, df[unknown], FACILITY_ID, pd.Series(reason, index=df.index[unknown], dtype=str), "validate"
+    )
+    return df[~unknown].reset_index(drop=True), rejects
+
+
+def source_name(path: Path) -> str:
+    """How a file is named in messages and the rejects table."""
+    return path.name

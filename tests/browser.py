@@ -1,0 +1,111 @@
+"""Headless Chromium for tests of HTML outputs, with the network cut off.
+
+Every request that is not ``file:`` or ``data:`` is aborted and recorded, so a page that would need the internet
+fails the test instead of passing on a connected machine. Console errors, uncaught page errors and dialogs
+(``alert(1)`` from an XSS payload) are recorded for assertions.
+
+Usage::
+
+    from browser import chromium, open_page
+
+    def test_page(tmp_path):
+        with chromium() as browser, open_page(browser, tmp_path / "map.html") as (page, log):
+            assert page.evaluate("typeof L") == "object"
+            assert log.errors == [] and log.dialogs == []
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+__all__ = ["CHROMIUM", "LAUNCH_ARGS", "PageLog", "chromium", "open_page", "require_chromium"]
+
+#: Debian's Chromium; Playwright's own browser download is not used (offline machines).
+CHROMIUM = Path(os.environ.get("RISKMAP_CHROMIUM", "/usr/bin/chromium"))
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class PageLog:
+    """What a page did that a test may want to forbid."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        """Console errors and uncaught exceptions together."""
+        return [*self.console_errors, *self.page_errors]
+
+
+def require_chromium() -> None:
+    """Skip the calling test when Chromium or Playwright is not installed."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser test needs Debian chromium at {CHROMIUM} (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="browser test needs the playwright package")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
+    """Launch headless Chromium (skipping the test if it is missing) and close it afterwards."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def open_page(
+    browser: Browser, path: str | os.PathLike[str], *, width: int = 1400, height: int = 900
+) -> Iterator[tuple[Page, PageLog]]:
+    """Open a local file with the network blocked; yield the page and its log once it has loaded."""
+    log = PageLog()
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+
+    def route(r):  # type: ignore[no-untyped-def]
+        url = r.request.url
+        if url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            log.blocked.append(url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda msg: log.console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: log.page_errors.append(str(exc)))
+
+    def on_dialog(dialog):  # type: ignore[no-untyped-def]
+        log.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    try:
+        page.goto(Path(path).resolve().as_uri(), wait_until="load")
+        yield page, log
+    finally:
+        context.close()
