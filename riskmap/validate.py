@@ -181,14 +181,15 @@ def _table_points(df: pd.DataFrame, config: Config, source: str) -> tuple[gpd.Ge
     x = to_number(df[fc.x])
     y = to_number(df[fc.y])
     rejects = []
-    for col, values in ((fc.x, x), (fc.y, y)):
-        bad = values.isna() | ~np.isfinite(values)
+    bad_x = x.isna() | ~np.isfinite(x)
+    bad_y = (y.isna() | ~np.isfinite(y)) & ~bad_x  # one reject per row, for the first bad field
+    for col, bad in ((fc.x, bad_x), (fc.y, bad_y)):
         if bad.any():
             empty = df.loc[bad, col].astype(str) == ""
             reason = np.where(empty, "the coordinate is empty", "the coordinate is not a number")
             rejects.append(make_rejects(source, df[bad], col, pd.Series(reason, index=df.index[bad]), "validate"))
-        keep = ~bad
-        df, x, y = df[keep], x[keep], y[keep]
+    keep = ~(bad_x | bad_y)
+    df, x, y = df[keep], x[keep], y[keep]
     geographic = isinstance(crs, str) or crs.is_geographic
     if geographic and len(df):
         swapped = x.between(3, 54) & y.between(73, 136)

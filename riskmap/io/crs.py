@@ -125,13 +125,23 @@ def gcj02_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndar
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def bd09_to_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """BD-09 to GCJ-02 (Baidu's published inverse)."""
-    x = np.asarray(lon, dtype=float) - 0.0065
-    y = np.asarray(lat, dtype=float) - 0.006
+def bd09_to_gcj02(
+    lon: np.ndarray, lat: np.ndarray, tol_deg: float = 1e-10, max_iter: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to GCJ-02: Baidu's published approximate inverse (~0.1 m off), refined by iteration."""
+    blon = np.asarray(lon, dtype=float)
+    blat = np.asarray(lat, dtype=float)
+    x, y = blon - 0.0065, blat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(max_iter):
+        flon, flat = gcj02_to_bd09(glon, glat)
+        dlon, dlat = flon - blon, flat - blat
+        glon, glat = glon - dlon, glat - dlat
+        if np.nanmax(np.abs(np.concatenate([dlon, dlat])), initial=0.0) < tol_deg:
+            break
+    return glon, glat
 
 
 def bd09_to_wgs84(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -53,12 +53,15 @@ def grade_facilities(points: pd.DataFrame, params: LSMatrixParams, source: str =
     """Grade facilities by their worst risk point; reject points whose L or S is not an integer 1..5."""
     lik = to_number(points["likelihood"])
     sev = to_number(points["severity"])
-    rejects = []
-    for col, values in (("likelihood", lik), ("severity", sev)):
-        bad = ~values.isin([1, 2, 3, 4, 5])
-        if bad.any():
-            rejects.append(make_rejects(source, points[bad], col, f"{col} must be an integer 1..5", "score"))
-        points, lik, sev = points[~bad], lik[~bad], sev[~bad]
+    bad_l = ~lik.isin([1, 2, 3, 4, 5])
+    bad_s = ~sev.isin([1, 2, 3, 4, 5]) & ~bad_l  # one reject per row, for the first bad field
+    rejects = [
+        make_rejects(source, points[bad], col, f"{col} must be an integer 1..5", "score")
+        for col, bad in (("likelihood", bad_l), ("severity", bad_s))
+        if bad.any()
+    ]
+    keep = ~(bad_l | bad_s)
+    points, lik, sev = points[keep], lik[keep], sev[keep]
     pts = pd.DataFrame(
         {
             FACILITY_ID: points[FACILITY_ID].to_numpy(),

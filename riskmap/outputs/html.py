@@ -124,7 +124,7 @@ _FONT = '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro 
 _CSS = """
 .leaflet-container { font-family: %(font)s; background: #F4F4F0; }
 .riskmap-box { background: rgba(255, 255, 255, 0.95); border: 1px solid #8A8A8A; border-radius: 4px;
-  box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); color: #1A1A1A; font: 13px/1.45 %(font)s; }
+  box-shadow: 0 1px 5px rgba(0, 0, 0, 0.35); color: #1A1A1A; font: 14px/1.45 %(font)s; }
 .riskmap-title { position: absolute; top: 10px; left: 50%%; transform: translateX(-50%%); z-index: 1000;
   max-width: 50%%; padding: 6px 16px; font-size: 18px; font-weight: bold; text-align: center; }
 .riskmap-legend { padding: 8px 10px; }
@@ -144,6 +144,7 @@ _CSS = """
 .riskmap-popup td { vertical-align: top; }
 .riskmap-cluster div { width: 34px; height: 34px; border: 2px solid; border-radius: 50%%; box-sizing: border-box;
   line-height: 30px; text-align: center; font: bold 12px/30px %(font)s; }
+.leaflet-control-layers { font-size: 14px; }
 .leaflet-control-layers-overlays label { white-space: nowrap; }
 """ % {"font": _FONT}
 
@@ -755,7 +756,9 @@ def _zone_tooltip(collection: Mapping[str, Any], text: Mapping[str, str], lang: 
         if f"n_{lvl}" in features[0]["properties"]:
             fields.append(f"n_{lvl}")
             aliases.append(text["n_level"].format(label=levels.label(lvl, lang)))
-    return folium.GeoJsonTooltip(fields=fields, aliases=[html.escape(a) for a in aliases], sticky=True)
+    return folium.GeoJsonTooltip(
+        fields=fields, aliases=[html.escape(a) for a in aliases], sticky=True, style=f"font: 13px/1.4 {_FONT};"
+    )
 
 
 def _popup_fields(groups: Mapping[str, list[list[Any]]], text: Mapping[str, str]) -> list[list[Any]]:

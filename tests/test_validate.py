@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import IDS, credit_code
+
+from riskmap.config import config_from_dict
+from riskmap.errors import CRSError, InputError
+from riskmap.validate import credit_code_valid, to_number, validate_facilities
+
+
+def _config(**fac):
+    return config_from_dict(
+        {"facilities": {"path": "f.csv", "crs": "EPSG:4490", **fac}, "zones": [{"kind": "v", "path": "z.gpkg"}]}
+    )
+
+
+def _raw(rows):
+    df = pd.DataFrame(rows, columns=["facility_id", "name", "sector", "lon", "lat"])
+    df.insert(0, "_row", range(2, len(df) + 2))
+    return df
+
+
+GOOD = (IDS["A"], "甲", "工贸", "119.61", "32.21")
+
+
+def test_credit_code_checksum():
+    assert credit_code_valid(credit_code("91329901MA0000001"))
+    assert credit_code_valid("91350100M000100Y43")
+    assert not credit_code_valid("91350100M000100Y4X")
+    assert not credit_code_valid("short")
+
+
+def test_full_width_digits_and_separators_parse():
+    assert to_number(pd.Series(["１２３.５", "1,234", "abc", ""])).tolist()[:2] == [123.5, 1234.0]
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "reason"),
+    [
+        (("", "无名", "工贸", "119.61", "32.21"), "facility_id", "id is empty"),
+        ((IDS["A"][:-1] + "0", "坏码", "工贸", "119.61", "32.21"), "facility_id", "check character"),
+        (("X1", "无行业", "", "119.61", "32.21"), "sector", "sector is empty"),
+        (("X2", "无坐标", "工贸", "", "32.21"), "lon", "coordinate is empty"),
+        (("X3", "坏坐标", "工贸", "abc", "32.21"), "lon", "not a number"),
+        (("X4", "颠倒", "工贸", "32.21", "119.61"), "lon", "look swapped"),
+        (("X5", "越界", "工贸", "200", "32.21"), "lon", "out of range"),
+    ],
+)
+def test_bad_rows_become_rejects_with_reasons(row, field, reason):
+    gdf, rejects = validate_facilities(_raw([GOOD, row]), _config(), "f.csv")
+    assert len(gdf) == 1 and len(rejects) == 1
+    r = rejects.iloc[0]
+    assert (r["source"], r["row"], r["field"]) == ("f.csv", 3, field)
+    assert reason in r["reason"]
+
+
+def test_duplicate_ids_keep_the_first():
+    gdf, rejects = validate_facilities(_raw([GOOD, (IDS["A"], "重复", "工贸", "119.62", "32.22")]), _config(), "f.csv")
+    assert gdf["name"].tolist() == ["甲"]
+    assert "first seen at row 2" in rejects.iloc[0]["reason"]
+
+
+def test_gcj02_coordinates_are_shifted_back():
+    gdf, _ = validate_facilities(_raw([(IDS["A"], "甲", "工贸", "116.41024449916938", "39.91640428150164")]),
+                                 _config(crs="GCJ-02"), "f.csv")
+    assert gdf.geometry.x[0] == pytest.approx(116.404, abs=1e-7)
+    assert gdf.geometry.y[0] == pytest.approx(39.915, abs=1e-7)
+
+
+def test_missing_column_suggests_the_closest():
+    with pytest.raises(InputError, match=r'no column "lat".*did you mean "lat_"'):
+        validate_facilities(_raw([GOOD]).rename(columns={"lat": "lat_"}), _config(), "f.csv")
+
+
+def test_table_without_crs_is_an_error():
+    with pytest.raises(InputError, match=r"no declared CRS"):
+        validate_facilities(_raw([GOOD]), _config(crs=None), "f.csv")
+
+
+def test_unknown_crs_is_an_error():
+    with pytest.raises(CRSError, match=r"not a known CRS"):
+        validate_facilities(_raw([GOOD]), _config(crs="EPSG:99999999"), "f.csv")
+
+
+def test_projected_crs_is_converted():
+    # CGCS2000 / 3-degree Gauss-Kruger CM 120E coordinates of about 119.6 E, 32.2 N.
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs(4490, 4549, always_xy=True).transform(119.6, 32.2)
+    gdf, rejects = validate_facilities(_raw([(IDS["A"], "甲", "工贸", str(x), str(y))]), _config(crs="EPSG:4549"),
+                                       "f.csv")
+    assert rejects.empty
+    assert gdf.geometry.x[0] == pytest.approx(119.6, abs=1e-8)
