@@ -62,11 +62,21 @@ def _rng(seed: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
-def _stable_offsets(ids: pd.Series, modulo: np.ndarray) -> np.ndarray:
-    """A reproducible pseudo-random offset per facility in 0..modulo-1 (spreads the monthly load)."""
-    h = pd.util.hash_pandas_object(ids.reset_index(drop=True), index=False).to_numpy(dtype=np.uint64)
-    m = np.maximum(modulo.astype(np.uint64), 1)
-    return (h % m).astype(int)
+def _round_robin_offsets(per_year: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """Offsets that balance the monthly load: within each group of equal frequency, enterprises take the
+    months of their interval in turn (rows are already in a stable order), each group starting where the
+    previous one stopped, so every month's load differs from another's by at most the number of groups."""
+    offsets = np.zeros(len(per_year), dtype=int)
+    start = 0
+    groups = sorted(set(zip(per_year.tolist(), drawn.tolist(), strict=True)), reverse=True)
+    for n, was_drawn in groups:
+        if n <= 0:
+            continue
+        members = np.flatnonzero((per_year == n) & (drawn == was_drawn))
+        interval = max(12 // min(n, 12), 1)
+        offsets[members] = (start + np.arange(len(members))) % interval
+        start = (start + len(members)) % 12
+    return offsets
 
 
 def months_for(per_year: np.ndarray, offsets: np.ndarray) -> list[str]:
@@ -127,10 +137,7 @@ def plan_inspections(
         drawn[got[got].index] = True
         per_year[members & drawn] = np.maximum(per_year[members & drawn], 1.0)
     n = np.ceil(per_year.to_numpy()).astype(int)
-    offsets = _stable_offsets(fac[FACILITY_ID], np.where(n > 0, np.maximum(12 // np.maximum(n, 1), 1), 12))
-    # Drawn enterprises may fall in any month; frequency-based ones are spread within their interval.
-    offsets = np.where(drawn.to_numpy(), _stable_offsets(fac[FACILITY_ID] + "#draw", np.full(len(fac), 12)), offsets)
-    months = months_for(n, offsets)
+    months = months_for(n, _round_robin_offsets(n, drawn.to_numpy()))
     sampled = fac[LEVEL].map(lambda k: config.sampling.rates.get(k, 0.0) > 0).to_numpy()  # type: ignore[call-overload]
     rate_txt = fac[LEVEL].map(lambda k: f"{config.sampling.rates.get(k, 0.0):.0%}")  # type: ignore[call-overload]
     reason = np.select(
