@@ -109,7 +109,7 @@ def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
             "give a [population] raster"
         )
     utm = facilities.estimate_utm_crs() if len(facilities) else "EPSG:4490"
-    buffers = facilities.geometry.to_crs(utm).buffer(params.buffer_m, resolution=16)
+    buffers = facilities.geometry.to_crs(utm).buffer(params.buffer_m, quad_segs=16)
     return pd.Series(zonal_sum(config.resolve(config.population.path), buffers), index=facilities.index)
 
 

@@ -493,7 +493,6 @@ class _Facilities(branca.element.MacroElement):
             {%- if this.cluster %}
             group = L.markerClusterGroup({
                 showCoverageOnHover: false,
-                chunkedLoading: true,
                 maxClusterRadius: 50,
                 iconCreateFunction: function (c) {
                     return L.divIcon({
@@ -708,6 +707,12 @@ def _build_map(
         layer.add_to(m)
         _RegisterZones(layer, label).add_to(m)
 
+    # Set the view before any marker is added: markercluster 1.1 fails ("reading 'lat'") when the zoom
+    # changes while it is still building its clusters.
+    bounds = _bounds(groups, zone_layers)
+    if bounds is not None:
+        m.fit_bounds(bounds, padding=(12, 12), max_zoom=16)
+
     if cluster:
         _ClusterAssets().add_to(m)
     for key, rows in groups.items():
@@ -726,9 +731,6 @@ def _build_map(
     _Search(text).add_to(m)
     folium.LayerControl(position="topright", collapsed=embed).add_to(m)
 
-    bounds = _bounds(groups, zone_layers)
-    if bounds is not None:
-        m.fit_bounds(bounds, padding=(12, 12), max_zoom=16)
     return m
 
 

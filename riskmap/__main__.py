@@ -1,0 +1,5 @@
+"""``python -m riskmap``."""
+
+from riskmap.cli import app
+
+app()

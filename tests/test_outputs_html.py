@@ -1,0 +1,379 @@
+"""Tests of riskmap.outputs.html: the offline four-colour HTML map, read back as text and in headless Chromium."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+
+from riskmap import levels
+from riskmap.errors import ConfigError, InputError, OutputError
+from riskmap.outputs import html as html_out
+from riskmap.outputs.html import LEGEND_ID, render_html
+
+try:  # tests/ may or may not become a package; the helper is importable either way
+    from tests.browser import chromium, open_page
+except ModuleNotFoundError:
+    from browser import chromium, open_page
+
+XSS = "<img src=x onerror=alert(1)>"
+XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+X0, Y0, STEP = 119.60, 32.20, 0.01  # a 3 × 2 block of villages near Yangzhou
+LEVEL_CYCLE = ["red", "orange", "yellow", "blue"]
+REMOTE_ASSET = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"']?(?:https?:)?//", re.IGNORECASE)
+
+
+def _villages(with_none: bool = True) -> gpd.GeoDataFrame:
+    rows = []
+    for i in range(3):
+        for j in range(2):
+            k = i * 2 + j
+            level = "none" if (with_none and k == 5) else LEVEL_CYCLE[k % 4]
+            rows.append({
+                "zone_code": f"32101210{k + 1:04d}",
+                "zone_name": f"{'红旗' if k else '<b>东风</b>'}村{k}",
+                "level": level,
+                "level_zh": levels.label(level),
+                "n_red": k % 2, "n_orange": 1, "n_yellow": 2, "n_blue": 3, "rule": "max",
+                "town": "甲镇" if i < 2 else "乙镇",
+                "geometry": box(X0 + i * STEP, Y0 + j * STEP, X0 + (i + 1) * STEP, Y0 + (j + 1) * STEP),
+            })
+    return gpd.GeoDataFrame(rows, crs=4490)
+
+
+def _towns(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    towns = villages.dissolve("town").reset_index()
+    towns["zone_code"] = ["321012100000", "321012200000"]
+    towns["zone_name"] = towns["town"]
+    towns["level"] = ["red", "yellow"]
+    towns["level_zh"] = towns["level"].map(levels.label)
+    return towns[["zone_code", "zone_name", "level", "level_zh", "n_red", "n_orange", "n_yellow", "n_blue",
+                  "rule", "geometry"]]
+
+
+def _facilities(n: int = 20) -> gpd.GeoDataFrame:
+    rows = []
+    for k in range(n):
+        level = LEVEL_CYCLE[k % 4]
+        rows.append({
+            "facility_id": f"F{k:03d}",
+            "name": XSS if k == 6 else f"扬州某化工有限公司{k}",
+            "sector": "危险化学品",
+            "level": level,
+            "level_zh": levels.label(level),
+            "score": float("nan") if k == 3 else 10.0 * k,
+            "method": "LEC",
+            "reasons": "构成重大危险源；涉及有限空间作业" if k % 2 else "",
+            "zone_code": "321012100001",
+            "zone_name": "红旗村",
+            "inspections_per_year": 4.0,
+            # spread over the block; the XSS facility sits alone in the middle of a village
+            "geometry": Point(X0 + 0.004 + (k % 6) * 0.0045, Y0 + 0.003 + (k // 6) * 0.0045),
+        })
+    return gpd.GeoDataFrame(rows, crs=4490)
+
+
+def _render(tmp_path: Path, facilities: gpd.GeoDataFrame | None = None, zones=None, **kwargs) -> Path:
+    if facilities is None:
+        facilities = _facilities()
+    if zones is None:
+        villages = _villages()
+        zones = {"village": villages, "town": _towns(villages)}
+    return render_html(facilities, zones, tmp_path / "map.html", **kwargs)
+
+
+def _map_name(page) -> str:
+    return page.evaluate("document.querySelector('.folium-map').id")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The file
+
+
+def test_page_is_offline_and_escaped(tmp_path):
+    page = _render(tmp_path, title="<script>alert('t')</script>风险图").read_text(encoding="utf-8")
+    assert not REMOTE_ASSET.search(page)
+    assert f'id="{LEGEND_ID}"' in page
+    assert XSS_ESCAPED in page
+    assert XSS not in page
+    assert "&lt;script&gt;alert(&#x27;t&#x27;)&lt;/script&gt;风险图" in page
+    assert "<script>alert('t')" not in page
+    # Zone names too (folium writes the GeoJSON with \\u escapes for "&" and "<").
+    assert "\\u0026lt;b\\u0026gt;" in page
+    assert "\\u003cb\\u003e" not in page
+    # Unused folium assets are left out.
+    for unused in ("bootstrap", "jquery", "awesome-markers", "fontawesome"):
+        assert unused not in page.lower()
+
+
+def test_render_is_byte_identical(tmp_path):
+    first = _render(tmp_path).read_bytes()
+    second = _render(tmp_path).read_bytes()
+    assert first == second
+
+
+def test_not_assessed_row_only_when_needed(tmp_path):
+    with_none = _render(tmp_path).read_text(encoding="utf-8")
+    assert 'data-level="none"' in with_none
+    villages = _villages(with_none=False)
+    without = _render(tmp_path, zones={"village": villages}).read_text(encoding="utf-8")
+    assert 'data-level="none"' not in without
+
+
+def test_embed_drops_full_page_styles(tmp_path):
+    page = _render(tmp_path, embed=True, embed_height=480).read_text(encoding="utf-8")
+    assert "height: 480.0px" in page
+    assert not re.search(r"<style>\s*html,\s*body", page)
+    full = _render(tmp_path).read_text(encoding="utf-8")
+    assert re.search(r"<style>\s*html,\s*body", full)
+
+
+def test_unknown_asset_raises_and_keeps_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "map.html"
+    target.write_text("old map", encoding="utf-8")
+    js = [*html_out._OfflineMap.default_js, ("extra", "https://cdn.example.invalid/extra.js")]
+    monkeypatch.setattr(html_out._OfflineMap, "default_js", js)
+    with pytest.raises(OutputError, match=r"cannot embed https://cdn\.example\.invalid/extra\.js"):
+        _render(tmp_path)
+    assert target.read_text(encoding="utf-8") == "old map"
+
+
+def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "map.html"
+    target.write_text("old map", encoding="utf-8")
+
+    def half_write(tmp: Path, page: str) -> None:
+        tmp.write_text(page[: len(page) // 2], encoding="utf-8")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(html_out, "_write_html", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        _render(tmp_path)
+    assert target.read_text(encoding="utf-8") == "old map"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.html"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"lang": "fr"}, ConfigError, r"lang='fr' is not supported; use one of zh, en"),
+        ({"tiles": "google"}, ConfigError, r"tiles='google' is not supported"),
+    ],
+)
+def test_bad_options(tmp_path, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        _render(tmp_path, **kwargs)
+
+
+def test_missing_column(tmp_path):
+    with pytest.raises(InputError, match=r"facilities lacks column\(s\) level"):
+        _render(tmp_path, facilities=_facilities().drop(columns="level"))
+
+
+def test_unknown_level(tmp_path):
+    facilities = _facilities()
+    facilities.loc[2, "level"] = "purple"
+    with pytest.raises(InputError, match=r"facility_id 'F002'.*'purple' is not a level"):
+        _render(tmp_path, facilities=facilities)
+
+
+def test_missing_crs(tmp_path):
+    facilities = _facilities().set_crs(None, allow_override=True)
+    with pytest.raises(InputError, match="facilities has no CRS; set it with"):
+        _render(tmp_path, facilities=facilities)
+
+
+def test_optional_inspections_column(tmp_path):
+    with_col = _render(tmp_path).read_text(encoding="utf-8")
+    assert "年检查频次" in with_col
+    without = _render(tmp_path, facilities=_facilities().drop(columns="inspections_per_year"))
+    assert "年检查频次" not in without.read_text(encoding="utf-8")
+
+
+def test_reprojects_to_wgs84(tmp_path):
+    facilities = _facilities().to_crs(3857)
+    page = _render(tmp_path, facilities=facilities).read_text(encoding="utf-8")
+    assert "[32.203,119.604," in page  # the first facility, back in lat/lon
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# In a real browser, network blocked
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def _assert_clean(log) -> None:
+    assert log.errors == []
+    assert log.dialogs == []
+    assert log.blocked == []
+
+
+def _marker_point(page, name_html: str) -> tuple[float, float]:
+    """Zoom onto the facility and return its position on the page."""
+    return page.evaluate(
+        """([mapName, nameHtml]) => {
+            const map = window[mapName];
+            const f = map.riskmap.facilities.find(f => f.row[2] === nameHtml);
+            map.setView(f.marker.getLatLng(), 17, {animate: false});
+            const p = map.latLngToContainerPoint(f.marker.getLatLng());
+            const r = map.getContainer().getBoundingClientRect();
+            return [p.x + r.left, p.y + r.top];
+        }""",
+        [_map_name(page), name_html],
+    )
+
+
+@pytest.mark.browser
+def test_browser_renders_map(tmp_path, browser):
+    from PIL import Image
+
+    path = _render(tmp_path)
+    with open_page(browser, path) as (page, log):
+        assert page.evaluate("typeof L") == "object"
+        legend = page.locator(f"#{LEGEND_ID}")
+        assert legend.is_visible()
+        legend_text = legend.inner_text()
+        for key in levels.LEVEL_NAMES:
+            assert levels.label(key, "zh") in legend_text
+        assert levels.label("none", "zh") in legend_text
+        assert page.locator("#riskmap-title").is_visible()
+
+        fills = page.eval_on_selector_all(
+            "path.leaflet-interactive", "els => els.map(e => (e.getAttribute('fill') || '').toUpperCase())"
+        )
+        assert {levels.color(k).upper() for k in levels.LEVEL_NAMES} <= set(fills)
+
+        png = tmp_path / "map.png"
+        page.screenshot(path=str(png))
+        with Image.open(io.BytesIO(png.read_bytes())) as img:
+            colours = img.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert colours is not None and len(colours) > 50
+
+        x, y = _marker_point(page, XSS_ESCAPED)
+        page.mouse.move(x, y)
+        tooltip = page.locator(".leaflet-tooltip").first
+        tooltip.wait_for(state="visible")
+        assert XSS in tooltip.inner_text()
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        text = popup.inner_text()
+        assert XSS in text
+        assert "构成重大危险源\n涉及有限空间作业" not in text  # F006 has no reasons
+        assert page.locator(".leaflet-popup-content img, .leaflet-tooltip img").count() == 0
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_zone_tooltip_is_text(tmp_path, browser):
+    path = _render(tmp_path)
+    with open_page(browser, path) as (page, log):
+        x, y = page.evaluate(
+            """(mapName) => {
+                const map = window[mapName];
+                const zones = map.riskmap.zones[0].layer;
+                const zone = zones.getLayers()[0];
+                map.fitBounds(zone.getBounds(), {animate: false});
+                const p = map.latLngToContainerPoint(zone.getBounds().getCenter());
+                const r = map.getContainer().getBoundingClientRect();
+                return [p.x + r.left, p.y + r.top];
+            }""",
+            _map_name(page),
+        )
+        page.mouse.move(x, y)
+        tooltip = page.locator(".leaflet-tooltip").first
+        tooltip.wait_for(state="visible")
+        text = tooltip.inner_text()
+        assert "<b>东风</b>村0" in text
+        assert levels.label("red") in text and "321012100001" in text
+        assert page.locator(".leaflet-tooltip b").count() == 0
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_popup_lists_reasons_one_per_line(tmp_path, browser):
+    path = _render(tmp_path)
+    with open_page(browser, path) as (page, log):
+        x, y = _marker_point(page, "扬州某化工有限公司7")
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        text = popup.inner_text()
+        assert "构成重大危险源\n涉及有限空间作业" in text
+        assert "F007" in text and "红旗村（321012100001）" in text
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_search_finds_facility(tmp_path, browser):
+    path = _render(tmp_path)
+    with open_page(browser, path) as (page, log):
+        page.click(".search-button")
+        page.locator("input.search-input").press_sequentially("<img")
+        tip = page.locator(".search-tip").first
+        tip.wait_for(state="visible")
+        assert tip.inner_text() == XSS
+        tip.click()
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert XSS in popup.inner_text()
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_english(tmp_path, browser):
+    path = _render(tmp_path, lang="en", title="Risk map")
+    with open_page(browser, path) as (page, log):
+        legend_text = page.locator(f"#{LEGEND_ID}").inner_text()
+        for key in levels.LEVEL_NAMES:
+            assert levels.label(key, "en") in legend_text
+            assert levels.label(key, "zh") not in legend_text
+        assert "Legend" in legend_text and "Village" in legend_text
+        layers = page.locator(".leaflet-control-layers").inner_text()
+        assert "Village" in layers and "Town" in layers and "村" not in layers
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_embed_has_fixed_height(tmp_path, browser):
+    path = _render(tmp_path, embed=True)
+    with open_page(browser, path) as (page, log):
+        height = page.evaluate("document.querySelector('.folium-map').getBoundingClientRect().height")
+        assert height == 600
+        assert page.locator(f"#{LEGEND_ID}").is_visible()
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("case", ["no facilities", "no zones", "nothing"])
+def test_browser_empty_layers(tmp_path, browser, case):
+    facilities = _facilities()
+    zones = None
+    if case in ("no facilities", "nothing"):
+        facilities = facilities.iloc[:0]
+    if case in ("no zones", "nothing"):
+        zones = {}
+    path = _render(tmp_path, facilities=facilities, zones=zones)
+    with open_page(browser, path) as (page, log):
+        assert page.locator(f"#{LEGEND_ID}").is_visible()
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_clusters_above_threshold(tmp_path, browser):
+    path = _render(tmp_path, cluster_threshold=5)
+    page_text = path.read_text(encoding="utf-8")
+    assert "markerClusterGroup" in page_text
+    with open_page(browser, path) as (page, log):
+        page.wait_for_selector(".riskmap-cluster")
+        assert page.locator(".leaflet-tile").count() == 0
+        assert page.locator("canvas").count() > 0  # markers on canvas when there are many
+        _assert_clean(log)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+from conftest import IDS
+
+import riskmap
+from riskmap.errors import InputError
+
+
+def test_tiny_project_levels_and_reasons(tiny_project: Path):
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["A"], "level"] == "yellow"  # GB 18218 三级 beats LS blue
+    assert fac.loc[IDS["A"], "method"] == "gb18218"
+    assert fac.loc[IDS["A"], "persons_500m"] == pytest.approx(75, abs=1.5)  # uniform 1 person per 0.001° cell
+    assert "三级重大危险源" in fac.loc[IDS["A"], "reasons"]
+    assert fac.loc[IDS["B"], "method"] == "ls_matrix" and "不构成重大危险源" in fac.loc[IDS["B"], "reasons"]
+    assert fac["level"].value_counts().to_dict() == {"yellow": 3, "red": 1, "orange": 1, "blue": 1}
+    town = result.zones["town"].set_index("zone_code")["level"].to_dict()
+    assert town == {"329901001000": "red", "329901002000": "orange"}
+
+
+def test_rows_in_equal_scored_plus_rejected(tiny_project: Path):
+    d = tiny_project.parent
+    fac = pd.read_csv(d / "facilities.csv", dtype=str)
+    bad = pd.DataFrame(
+        [
+            ("X1", "坐标缺失", "工贸", "", "32.21"),
+            ("X2", "区外", "工贸", "118.0", "30.0"),
+            ("X3", "无方法", "其他", "119.61", "32.21"),
+            ("X4", "无风险点", "工贸", "119.61", "32.21"),
+            (IDS["A"], "重复", "工贸", "119.61", "32.21"),
+        ],
+        columns=fac.columns,
+    )
+    pd.concat([fac, bad]).to_csv(d / "facilities.csv", index=False)
+    with open(d / "risk_points.csv", "a", encoding="utf-8") as f:
+        f.write("X2,P9,仓库,2,2\n")
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    s = result.summary
+    assert (s["facilities_in"], s["facilities_scored"], s["facilities_rejected"]) == (11, 6, 5)
+    rej = result.rejects.set_index("record_id")
+    assert rej.loc["X2", "stage"] == "zone"
+    assert "no grading method for this sector" in rej.loc["X3", "reason"]
+    assert "no method could grade" in rej.loc["X4", "reason"]
+
+
+def test_run_writes_every_output(tiny_project: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    result = riskmap.run(riskmap.load_config(tiny_project), out)
+    for name in ("riskmap.gpkg", "map.html", "map.png", "inspection_plan.csv", "inspection_plan.xlsx", "run.json"):
+        assert (out / name).stat().st_size > 0, name
+    layers = {name for name, _ in pyogrio.list_layers(out / "riskmap.gpkg")}
+    assert {"facilities", "zones_village", "zones_town", "inspection_plan", "rejects"} <= layers
+    fac = pyogrio.read_dataframe(out / "riskmap.gpkg", layer="facilities")
+    for col in ("facility_id", "name", "sector", "level", "level_zh", "score", "method", "reasons"):
+        assert col in fac.columns
+    zones = pyogrio.read_dataframe(out / "riskmap.gpkg", layer="zones_village")
+    for col in ("zone_code", "zone_name", "level", "level_zh", "n_red", "n_orange", "n_yellow", "n_blue", "rule"):
+        assert col in zones.columns
+    run_json = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run_json["summary"]["facilities_in"] == 6
+    prov = run_json["provenance"]
+    assert prov["riskmap_version"] == riskmap.__version__ and len(prov["config_hash"]) == 64
+    assert set(prov["inputs"]) >= {"facilities", "inventory", "risk_points", "population", "zones_village"}
+    assert all(len(v["sha256"]) == 64 for v in prov["inputs"].values())
+    assert result.outputs["geopackage"] == out / "riskmap.gpkg"
+
+
+def test_missing_input_file_is_one_clear_error(tiny_project: Path):
+    (tiny_project.parent / "risk_points.csv").unlink()
+    with pytest.raises(InputError, match=r"risk_points\.csv: file not found"):
+        riskmap.check(riskmap.load_config(tiny_project))
+
+
+def test_gb18218_without_population_or_persons_is_an_error(tiny_project: Path):
+    text = tiny_project.read_text(encoding="utf-8").replace('[population]\npath = "population.tif"\n', "")
+    tiny_project.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"persons within 500 m"):
+        riskmap.check(riskmap.load_config(tiny_project))
