@@ -1,8 +1,8 @@
 """Headless Chromium for tests of HTML outputs, with the network cut off.
 
-Every request that is not ``file:`` or ``data:`` is aborted and recorded, so a page that would need the internet
-fails the test instead of passing on a connected machine. Console errors, uncaught page errors and dialogs
-(``alert(1)`` from an XSS payload) are recorded for assertions.
+Every request that is not ``file:`` or ``data:`` is aborted and recorded, so a page that would need the
+internet fails the test instead of passing on a connected machine. Console errors, uncaught page errors and
+dialogs (``alert(1)`` from an XSS payload) are recorded for assertions.
 
 Usage::
 

@@ -1,4 +1,4 @@
-"""Tests of riskmap.outputs.html: the offline four-colour HTML map, read back as text and in headless Chromium."""
+"""Tests of riskmap.outputs.html: the offline four-colour map, read back as text and in headless Chromium."""
 
 from __future__ import annotations
 
@@ -33,15 +33,21 @@ def _villages(with_none: bool = True) -> gpd.GeoDataFrame:
         for j in range(2):
             k = i * 2 + j
             level = "none" if (with_none and k == 5) else LEVEL_CYCLE[k % 4]
-            rows.append({
-                "zone_code": f"32101210{k + 1:04d}",
-                "zone_name": f"{'红旗' if k else '<b>东风</b>'}村{k}",
-                "level": level,
-                "level_zh": levels.label(level),
-                "n_red": k % 2, "n_orange": 1, "n_yellow": 2, "n_blue": 3, "rule": "max",
-                "town": "甲镇" if i < 2 else "乙镇",
-                "geometry": box(X0 + i * STEP, Y0 + j * STEP, X0 + (i + 1) * STEP, Y0 + (j + 1) * STEP),
-            })
+            rows.append(
+                {
+                    "zone_code": f"32101210{k + 1:04d}",
+                    "zone_name": f"{'红旗' if k else '<b>东风</b>'}村{k}",
+                    "level": level,
+                    "level_zh": levels.label(level),
+                    "n_red": k % 2,
+                    "n_orange": 1,
+                    "n_yellow": 2,
+                    "n_blue": 3,
+                    "rule": "max",
+                    "town": "甲镇" if i < 2 else "乙镇",
+                    "geometry": box(X0 + i * STEP, Y0 + j * STEP, X0 + (i + 1) * STEP, Y0 + (j + 1) * STEP),
+                }
+            )
     return gpd.GeoDataFrame(rows, crs=4490)
 
 
@@ -51,29 +57,43 @@ def _towns(villages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     towns["zone_name"] = towns["town"]
     towns["level"] = ["red", "yellow"]
     towns["level_zh"] = towns["level"].map(levels.label)
-    return towns[["zone_code", "zone_name", "level", "level_zh", "n_red", "n_orange", "n_yellow", "n_blue",
-                  "rule", "geometry"]]
+    return towns[
+        [
+            "zone_code",
+            "zone_name",
+            "level",
+            "level_zh",
+            "n_red",
+            "n_orange",
+            "n_yellow",
+            "n_blue",
+            "rule",
+            "geometry",
+        ]
+    ]
 
 
 def _facilities(n: int = 20) -> gpd.GeoDataFrame:
     rows = []
     for k in range(n):
         level = LEVEL_CYCLE[k % 4]
-        rows.append({
-            "facility_id": f"F{k:03d}",
-            "name": XSS if k == 6 else f"扬州某化工有限公司{k}",
-            "sector": "危险化学品",
-            "level": level,
-            "level_zh": levels.label(level),
-            "score": float("nan") if k == 3 else 10.0 * k,
-            "method": "LEC",
-            "reasons": "构成重大危险源；涉及有限空间作业" if k % 2 else "",
-            "zone_code": "321012100001",
-            "zone_name": "红旗村",
-            "inspections_per_year": 4.0,
-            # spread over the block; the XSS facility sits alone in the middle of a village
-            "geometry": Point(X0 + 0.004 + (k % 6) * 0.0045, Y0 + 0.003 + (k // 6) * 0.0045),
-        })
+        rows.append(
+            {
+                "facility_id": f"F{k:03d}",
+                "name": XSS if k == 6 else f"扬州某化工有限公司{k}",
+                "sector": "危险化学品",
+                "level": level,
+                "level_zh": levels.label(level),
+                "score": float("nan") if k == 3 else 10.0 * k,
+                "method": "LEC",
+                "reasons": "构成重大危险源；涉及有限空间作业" if k % 2 else "",
+                "zone_code": "321012100001",
+                "zone_name": "红旗村",
+                "inspections_per_year": 4.0,
+                # spread over the block; the XSS facility sits alone in the middle of a village
+                "geometry": Point(X0 + 0.004 + (k % 6) * 0.0045, Y0 + 0.003 + (k // 6) * 0.0045),
+            }
+        )
     return gpd.GeoDataFrame(rows, crs=4490)
 
 
@@ -90,7 +110,7 @@ def _map_name(page) -> str:
     return page.evaluate("document.querySelector('.folium-map').id")
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # The file
 
 
@@ -200,7 +220,7 @@ def test_reprojects_to_wgs84(tmp_path):
     assert "[32.203,119.604," in page  # the first facility, back in lat/lon
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # In a real browser, network blocked
 
 
@@ -373,6 +393,11 @@ def test_browser_clusters_above_threshold(tmp_path, browser):
     page_text = path.read_text(encoding="utf-8")
     assert "markerClusterGroup" in page_text
     with open_page(browser, path) as (page, log):
+        name = _map_name(page)
+        assert page.evaluate(
+            "(n) => window[n].riskmap.facilities.every(f => f.cluster instanceof L.MarkerClusterGroup)", name
+        )
+        page.evaluate("(n) => window[n].setZoom(12, {animate: false})", name)  # close enough to cluster
         page.wait_for_selector(".riskmap-cluster")
         assert page.locator(".leaflet-tile").count() == 0
         assert page.locator("canvas").count() > 0  # markers on canvas when there are many

@@ -1,11 +1,13 @@
 """The interactive four-colour risk map (红橙黄蓝四色安全风险空间分布图) as one self-contained HTML file.
 
-The page is built with folium (Leaflet) and then made to work with no network at all: every script and stylesheet
-folium would fetch from a CDN is copied into the page from the ``offlinefolium`` package at render time, and the
-map draws no tiles unless asked. District planners on offline government networks open it straight from disk.
+The page is built with folium (Leaflet) and then made to work with no network at all: every script and
+stylesheet folium would fetch from a CDN is copied into the page from the ``offlinefolium`` package at render
+time, and the map draws no tiles unless asked. District planners on offline government networks open it
+straight from disk.
 
-Every string that comes from the data (facility and zone names, sectors, reasons, the title) is HTML-escaped in
-Python before it reaches the page, because Leaflet tooltips, popups and the layer control insert text as HTML.
+Every string that comes from the data (facility and zone names, sectors, reasons, the title) is HTML-escaped
+in Python before it reaches the page, because Leaflet tooltips, popups and the layer control insert text as
+HTML.
 """
 
 from __future__ import annotations
@@ -119,7 +121,10 @@ _TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-_FONT = '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Helvetica Neue", Arial, sans-serif'
+_FONT = (
+    '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Helvetica Neue", Arial, '
+    "sans-serif"
+)
 
 _CSS = """
 .leaflet-container { font-family: %(font)s; background: #F4F4F0; }
@@ -142,14 +147,14 @@ _CSS = """
 .riskmap-popup th { text-align: left; font-weight: normal; color: #555; padding: 1px 10px 1px 0;
   white-space: nowrap; vertical-align: top; }
 .riskmap-popup td { vertical-align: top; }
-.riskmap-cluster div { width: 34px; height: 34px; border: 2px solid; border-radius: 50%%; box-sizing: border-box;
-  line-height: 30px; text-align: center; font: bold 12px/30px %(font)s; }
+.riskmap-cluster div { width: 34px; height: 34px; border: 2px solid; border-radius: 50%%;
+  box-sizing: border-box; line-height: 30px; text-align: center; font: bold 12px/30px %(font)s; }
 .leaflet-control-layers { font-size: 14px; }
 .leaflet-control-layers-overlays label { white-space: nowrap; }
-""" % {"font": _FONT}
+""".replace("%%", "%").replace("%(font)s", _FONT)
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Public API
 
 
@@ -219,8 +224,6 @@ def render_html(
     """
     _check_choice("lang", lang, LANGUAGES)
     _check_choice("tiles", tiles, TILES)
-    text = _TEXT[lang]
-
     groups = _facility_groups(facilities)
     zone_layers = [
         (key, _zone_label(key, lang), _zone_collection(gdf, key, lang)) for key, gdf in zones.items()
@@ -245,12 +248,17 @@ def render_html(
     target = Path(path)
     with atomic_path(target) as tmp:
         _write_html(tmp, page)
-    logger.info("wrote %s (%d facilities, %d zone layers, %.1f MB)", target, n_facilities, len(zone_layers),
-                len(page.encode("utf-8")) / 1e6)
+    logger.info(
+        "wrote %s (%d facilities, %d zone layers, %.1f MB)",
+        target,
+        n_facilities,
+        len(zone_layers),
+        len(page.encode("utf-8")) / 1e6,
+    )
     return target
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Input → plain, escaped rows
 
 
@@ -296,7 +304,8 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
         return gdf
     if gdf.crs is None:
         raise InputError(
-            f"{what} has no CRS; set it with gdf.set_crs(...) (e.g. 4490 for CGCS2000) before rendering the map"
+            f"{what} has no CRS; set it with gdf.set_crs(...) (e.g. 4490 for CGCS2000) before rendering the "
+            "map"
         )
     return gdf if gdf.crs.to_epsg() == 4326 else gdf.to_crs(4326)
 
@@ -311,7 +320,9 @@ def _require(gdf: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> None:
 
 
 def _facility_groups(facilities: gpd.GeoDataFrame) -> dict[str, list[list[Any]]]:
-    """Facility rows per level key: ``[lat, lon, name, id, sector, score, method, reasons, zone, inspections]``.
+    """Facility rows per level key.
+
+    A row is ``[lat, lon, name, id, sector, score, method, reasons, zone, inspections]``.
 
     Every string is already HTML-escaped; columns that are absent give ``None`` and are left out of the popup.
     """
@@ -327,23 +338,27 @@ def _facility_groups(facilities: gpd.GeoDataFrame) -> dict[str, list[list[Any]]]
             f"{fac.at[first, _LEVEL]!r} is not a level; use one of {', '.join(known)}"
         )
     groups: dict[str, list[list[Any]]] = {k: [] for k in known}
-    has = {c: c in fac.columns for c in (_FAC_SECTOR, _SCORE, _METHOD, _REASONS, _ZONE_NAME, _ZONE_CODE,
-                                         _INSPECTIONS)}
+    has = {
+        c: c in fac.columns
+        for c in (_FAC_SECTOR, _SCORE, _METHOD, _REASONS, _ZONE_NAME, _ZONE_CODE, _INSPECTIONS)
+    }
     xs = fac.geometry.x.round(_COORD_DECIMALS).to_numpy()
     ys = fac.geometry.y.round(_COORD_DECIMALS).to_numpy()
-    for i, (key, rec) in enumerate(zip(keys, fac.to_dict("records"))):
-        groups[key].append([
-            float(ys[i]),
-            float(xs[i]),
-            _esc(rec[_FAC_NAME]),
-            _esc(rec[_FAC_ID]),
-            _esc(rec[_FAC_SECTOR]) if has[_FAC_SECTOR] else None,
-            _number(rec[_SCORE]) if has[_SCORE] else None,
-            _esc(rec[_METHOD]) if has[_METHOD] else None,
-            _reasons(rec[_REASONS]) if has[_REASONS] else None,
-            _zone_cell(rec) if (has[_ZONE_NAME] or has[_ZONE_CODE]) else None,
-            _number(rec[_INSPECTIONS]) if has[_INSPECTIONS] else None,
-        ])
+    for i, (key, rec) in enumerate(zip(keys, fac.to_dict("records"), strict=True)):
+        groups[key].append(
+            [
+                float(ys[i]),
+                float(xs[i]),
+                _esc(rec[_FAC_NAME]),
+                _esc(rec[_FAC_ID]),
+                _esc(rec[_FAC_SECTOR]) if has[_FAC_SECTOR] else None,
+                _number(rec[_SCORE]) if has[_SCORE] else None,
+                _esc(rec[_METHOD]) if has[_METHOD] else None,
+                _reasons(rec[_REASONS]) if has[_REASONS] else None,
+                _zone_cell(rec) if (has[_ZONE_NAME] or has[_ZONE_CODE]) else None,
+                _number(rec[_INSPECTIONS]) if has[_INSPECTIONS] else None,
+            ]
+        )
     return groups
 
 
@@ -380,7 +395,7 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
     # Rounding each coordinate (not snapping to a grid) keeps every polygon's topology as it was.
     geoms = shapely.transform(zones.geometry.to_numpy(), lambda c: np.round(c, _COORD_DECIMALS))
     features = []
-    for level_key, rec, geom in zip(keys, zones.to_dict("records"), geoms):
+    for level_key, rec, geom in zip(keys, zones.to_dict("records"), geoms, strict=True):
         props: dict[str, Any] = {
             "zone_name": _esc(rec[_ZONE_NAME]),
             "zone_code": _esc(rec[_ZONE_CODE]),
@@ -395,7 +410,7 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
     return {"type": "FeatureCollection", "features": features}
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # The folium map
 
 
@@ -447,9 +462,10 @@ class _Chrome(branca.element.MacroElement):
                     return h + '</table></div>';
                 }
             };
-            // Facilities get their own pane above every zone layer, so switching a zone layer on never
-            // buries the markers under its polygons.
-            map.createPane('riskmap-facilities').style.zIndex = 450;
+            // Facilities get panes above every zone layer, so switching a zone layer on never buries the
+            // markers under its polygons; one pane per level keeps red drawn over blue where they overlap.
+            var panes = {{ this.panes }};
+            for (var p in panes) { map.createPane(p).style.zIndex = panes[p]; }
             L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
 
             var title = find('riskmap-title');
@@ -474,6 +490,10 @@ class _Chrome(branca.element.MacroElement):
     def __init__(self, title_html: str, legend_html: str, popup_fields: list[list[Any]]) -> None:
         super().__init__()
         self._name = "RiskmapChrome"
+        self.panes = _js_json(
+            {_pane(key): 450 + levels.Level.parse(key) for key in levels.LEVEL_NAMES}
+            | {_pane(levels.NOT_ASSESSED): 450}
+        )
         self.css = _CSS
         self.title_html = title_html
         self.legend_html = legend_html
@@ -492,8 +512,9 @@ class _Facilities(branca.element.MacroElement):
             var group = target;
             {%- if this.cluster %}
             group = L.markerClusterGroup({
+                clusterPane: style.pane,
                 showCoverageOnHover: false,
-                maxClusterRadius: 50,
+                maxClusterRadius: 60,
                 iconCreateFunction: function (c) {
                     return L.divIcon({
                         html: '<div style="background:' + info.color + ';border-color:' + info.outline +
@@ -535,25 +556,32 @@ class _Facilities(branca.element.MacroElement):
         self.map = m
         self.cluster = cluster
         self.rows = _js_json(rows)
-        self.info = _js_json({
-            "label": html.escape(levels.label(key, lang)),
-            "dot": _dot_html(key),
-            "color": levels.color(key),
-            "outline": levels.outline(key),
-            "text": _text_color(levels.color(key)),
-        })
-        self.style = _js_json({
-            "pane": "riskmap-facilities",
-            "radius": 5,
-            "weight": 1,
-            "color": levels.outline(key),
-            "fillColor": levels.color(key),
-            "fillOpacity": 0.9,
-        })
+        self.info = _js_json(
+            {
+                "label": html.escape(levels.label(key, lang)),
+                "dot": _dot_html(key),
+                "color": levels.color(key),
+                "outline": levels.outline(key),
+                "text": _text_color(levels.color(key)),
+            }
+        )
+        self.style = _js_json(
+            {
+                "pane": _pane(key),
+                "radius": 5,
+                "weight": 1,
+                "color": levels.outline(key),
+                "fillColor": levels.color(key),
+                "fillOpacity": 0.9,
+            }
+        )
 
 
 class _ClusterAssets(folium.elements.JSCSSMixin, branca.element.MacroElement):
-    """Leaflet.markercluster's script and base CSS (not its green/yellow/orange theme, which would read as risk)."""
+    """Leaflet.markercluster's script and base CSS.
+
+    Its default theme (green/yellow/orange by cluster size) is left out: on this map those colours mean risk.
+    """
 
     _template = branca.element.Template("")
     default_js = list(folium.plugins.MarkerCluster.default_js)
@@ -686,7 +714,9 @@ def _build_map(
         **size,
     )
     m.options["maxZoom"] = _MAX_ZOOM
-    m.get_root().title = html.escape(title)
+    root = m.get_root()
+    assert isinstance(root, branca.element.Figure)  # folium.Map always places itself in a Figure
+    root.title = html.escape(title)
 
     _Chrome(
         title_html=_title_html(title),
@@ -694,7 +724,7 @@ def _build_map(
         popup_fields=_popup_fields(groups, text),
     ).add_to(m)
 
-    for i, (key, label, collection) in enumerate(zone_layers):
+    for i, (_key, label, collection) in enumerate(zone_layers):
         layer = folium.GeoJson(
             collection,
             name=label,
@@ -748,7 +778,9 @@ def _zone_style(weight: float) -> Any:
     return style
 
 
-def _zone_tooltip(collection: Mapping[str, Any], text: Mapping[str, str], lang: str) -> folium.GeoJsonTooltip | None:
+def _zone_tooltip(
+    collection: Mapping[str, Any], text: Mapping[str, str], lang: str
+) -> folium.GeoJsonTooltip | None:
     features = collection["features"]
     if not features:
         return None  # folium validates the fields against the first feature
@@ -759,15 +791,26 @@ def _zone_tooltip(collection: Mapping[str, Any], text: Mapping[str, str], lang: 
             fields.append(f"n_{lvl}")
             aliases.append(text["n_level"].format(label=levels.label(lvl, lang)))
     return folium.GeoJsonTooltip(
-        fields=fields, aliases=[html.escape(a) for a in aliases], sticky=True, style=f"font: 13px/1.4 {_FONT};"
+        fields=fields,
+        aliases=[html.escape(a) for a in aliases],
+        sticky=True,
+        style=f"font: 13px/1.4 {_FONT};",
     )
 
 
 def _popup_fields(groups: Mapping[str, list[list[Any]]], text: Mapping[str, str]) -> list[list[Any]]:
     """``[label, row index]`` of the popup lines; -1 stands for the level, which is the same for a group."""
     first = next((rows[0] for rows in groups.values() if rows), None)
-    wanted = [("id", 3), ("sector", 4), ("level", -1), ("score", 5), ("method", 6), ("reasons", 7), ("zone", 8),
-              ("inspections", 9)]
+    wanted = [
+        ("id", 3),
+        ("sector", 4),
+        ("level", -1),
+        ("score", 5),
+        ("method", 6),
+        ("reasons", 7),
+        ("zone", 8),
+        ("inspections", 9),
+    ]
     return [
         [html.escape(text[name]), index]
         for name, index in wanted
@@ -793,25 +836,33 @@ def _bounds(
     return [[min(lats), min(lons)], [max(lats), max(lons)]]
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # HTML pieces
 
 
+def _pane(key: str) -> str:
+    return f"riskmap-facilities-{key}"
+
+
 def _dot_html(key: str) -> str:
-    return (f'<span class="riskmap-dot" style="background:{levels.color(key)};'
-            f'border-color:{levels.outline(key)}"></span>')
+    return (
+        f'<span class="riskmap-dot" style="background:{levels.color(key)};'
+        f'border-color:{levels.outline(key)}"></span>'
+    )
 
 
 def _text_color(fill: str) -> str:
     """Black or white, whichever reads better on ``fill`` (WCAG relative luminance)."""
-    r, g, b = (int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5))
     lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
     return "#000000" if lum > 0.45 else "#FFFFFF"
 
 
 def _title_html(title: str) -> str:
-    return (f'<div id="{TITLE_ID}" class="riskmap-title riskmap-box" data-riskmap-map="" '
-            f'style="display:none">{html.escape(title)}</div>')
+    return (
+        f'<div id="{TITLE_ID}" class="riskmap-title riskmap-box" data-riskmap-map="" '
+        f'style="display:none">{html.escape(title)}</div>'
+    )
 
 
 def _legend_html(
@@ -828,14 +879,16 @@ def _legend_html(
     ) or bool(groups.get(levels.NOT_ASSESSED))
     keys = [*levels.LEVEL_NAMES, *([levels.NOT_ASSESSED] if any_none else [])]
 
-    head = f"<th></th><th style=\"text-align:left\">{html.escape(text['level'])}</th>"
+    head = f'<th></th><th style="text-align:left">{html.escape(text["level"])}</th>'
     head += f"<th>{html.escape(text['facilities'])}</th>"
     if finest is not None:
         head += f"<th>{finest[1]}</th>"
     rows = []
     for key in keys:
-        swatch = (f'<span class="riskmap-swatch" style="background:{levels.color(key)};'
-                  f'border-color:{levels.outline(key)}"></span>')
+        swatch = (
+            f'<span class="riskmap-swatch" style="background:{levels.color(key)};'
+            f'border-color:{levels.outline(key)}"></span>'
+        )
         cells = f"<td>{swatch}</td><td>{html.escape(levels.label(key, lang))}</td>"
         cells += f'<td class="n">{len(groups.get(key, []))}</td>'
         if finest is not None:
@@ -858,7 +911,7 @@ def _js_json(obj: Any) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Deterministic ids, offline assets, writing
 
 
@@ -896,8 +949,8 @@ def _asset(url: str) -> str:
         return str(_res[url])
     except KeyError:
         raise OutputError(
-            f"cannot embed {url} in the HTML map: offlinefolium has no copy of it, and the page would be blank "
-            "offline; install the folium-offline version that matches folium "
+            f"cannot embed {url} in the HTML map: offlinefolium has no copy of it, and the page would be "
+            "blank offline; install the folium-offline version that matches folium "
             f"({folium.__version__}) or drop the plugin that needs it"
         ) from None
 
