@@ -54,7 +54,9 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False,
 ) -> None:
     """riskmap: 安全风险四色分布图与差异化监管计划."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _fail(err: RiskmapError) -> None:
@@ -63,13 +65,19 @@ def _fail(err: RiskmapError) -> None:
     raise typer.Exit(1)
 
 
-def _run_with_progress(config, out: Path | None):  # type: ignore[no-untyped-def]
+def _run_with_progress(config, out: Path | None):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from riskmap.pipeline import run
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True, disable=not console.is_terminal) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
         task = progress.add_task("riskmap", total=None)
 
         def stage(name: str) -> None:
@@ -78,7 +86,7 @@ def _run_with_progress(config, out: Path | None):  # type: ignore[no-untyped-def
         return run(config, out, stage=stage)
 
 
-def _summary(result) -> None:  # type: ignore[no-untyped-def]
+def _summary(result) -> None:
     from riskmap.levels import LEVEL_NAMES, label
 
     s = result.summary
@@ -108,7 +116,9 @@ def _summary(result) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def run(
     project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
+    ] = None,
 ) -> None:
     """Run the whole job on a project: grade, zone, plan, and write every output."""
     from riskmap.config import load_config
@@ -139,7 +149,9 @@ def demo(
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Directory for the new project (created; must be empty).")],
+    directory: Annotated[
+        Path, typer.Argument(help="Directory for the new project (created; must be empty).")
+    ],
 ) -> None:
     """Write a working example project: the demo inputs as plain files and a commented riskmap.toml."""
     from riskmap._resources import demo_dir
@@ -179,7 +191,9 @@ def validate(
         for r in group.itertuples():
             row = f"row {int(r.row)}" if r.row == r.row else "row ?"
             out_console.print(
-                f"  {source} {row}, field \"{r.field}\": {r.value!r} — {r.reason}", highlight=False, markup=False
+                f'  {source} {row}, field "{r.field}": {r.value!r} — {r.reason}',
+                highlight=False,
+                markup=False,
             )
     s = result.summary
     out_console.print(

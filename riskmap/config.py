@@ -68,10 +68,14 @@ class FacilitiesConfig(_Model):
     """The facilities (enterprises) layer: a table with coordinates or a vector file."""
 
     path: Path = Field(description="CSV/XLSX with coordinates, or GeoPackage/shapefile/GeoJSON/GeoParquet.")
-    layer: str | None = Field(None, description="Layer name in a multi-layer file (GeoPackage) or XLSX sheet.")
+    layer: str | None = Field(
+        None, description="Layer name in a multi-layer file (GeoPackage) or XLSX sheet."
+    )
     id: str = Field("facility_id", description="Column with the facility id (unified social credit code).")
     name: str = Field("name", description="Column with the facility name.")
-    sector: str = Field("sector", description="Column with the industry sector (matched to [scoring.sectors]).")
+    sector: str = Field(
+        "sector", description="Column with the industry sector (matched to [scoring.sectors])."
+    )
     x: str = Field("lon", description="Longitude/easting column (tables only).")
     y: str = Field("lat", description="Latitude/northing column (tables only).")
     crs: str | None = Field(
@@ -118,7 +122,7 @@ class GB18218Params(_Model):
     """Parameters of the GB 18218-2018 major-hazard method."""
 
     grade_levels: dict[str, LevelKey] = Field(
-        default_factory=lambda: {"1": "red", "2": "orange", "3": "yellow", "4": "blue"},
+        default={"1": "red", "2": "orange", "3": "yellow", "4": "blue"},
         description="Major-hazard grade (1..4, 一级..四级) -> risk level. A convention, not law.",
     )
     persons_column: str | None = Field(
@@ -127,7 +131,8 @@ class GB18218Params(_Model):
     )
     buffer_m: float = Field(500.0, gt=0, description="Exposure radius around the facility (GB 18218: 500 m).")
     beta_overrides: dict[str, float] = Field(
-        default_factory=dict, description="Substance name or CAS -> correction factor β, overriding the tables."
+        default_factory=dict,
+        description="Substance name or CAS -> correction factor β, overriding the tables.",
     )
 
     @field_validator("grade_levels")
@@ -136,7 +141,9 @@ class GB18218Params(_Model):
         missing = {"1", "2", "3", "4"} - set(v)
         extra = set(v) - {"1", "2", "3", "4"}
         if missing or extra:
-            raise ValueError(f"needs exactly the grades 1, 2, 3, 4 (missing {sorted(missing)}, extra {sorted(extra)})")
+            raise ValueError(
+                f"needs exactly the grades 1, 2, 3, 4 (missing {sorted(missing)}, extra {sorted(extra)})"
+            )
         return v
 
 
@@ -187,14 +194,16 @@ class ZoningConfig(_Model):
     """How zones get their level."""
 
     rule: Literal["max"] = Field("max", description="max: the highest facility level in the zone (就高).")
-    empty_level: ZoneLevelKey = Field("blue", description='Level of a zone with no facilities ("none" = grey).')
+    empty_level: ZoneLevelKey = Field(
+        "blue", description='Level of a zone with no facilities ("none" = grey).'
+    )
 
 
 class SamplingConfig(_Model):
     """Double-random (双随机) draws for levels that are sampled instead of inspected by frequency."""
 
     rates: dict[LevelKey, float] = Field(
-        default_factory=lambda: {"blue": 0.10}, description="Level -> share of its facilities drawn per year."
+        default={"blue": 0.10}, description="Level -> share of its facilities drawn per year."
     )
     seed: str | None = Field(None, description="Published seed; default is '<year>-<district_code>'.")
 
@@ -212,11 +221,11 @@ class SupervisionConfig(_Model):
 
     year: int = Field(default_factory=lambda: date.today().year + 1, ge=2000, le=2100)
     frequency: dict[LevelKey, float] = Field(
-        default_factory=lambda: {"red": 4.0, "orange": 2.0, "yellow": 1.0, "blue": 0.0},
+        default={"red": 4.0, "orange": 2.0, "yellow": 1.0, "blue": 0.0},
         description="Inspections per year of each enterprise of a level (floors).",
     )
     zone_patrols: dict[ZoneLevelKey, float] = Field(
-        default_factory=lambda: {"red": 12.0, "orange": 4.0, "yellow": 2.0, "blue": 1.0, "none": 0.0},
+        default={"red": 12.0, "orange": 4.0, "yellow": 2.0, "blue": 1.0, "none": 0.0},
         description="Patrols per year of each zone of a level.",
     )
     sampling: SamplingConfig = SamplingConfig()
@@ -239,7 +248,7 @@ class OutputsConfig(_Model):
     dir: Path = Field(Path("riskmap-out"), description="Output directory, relative to the project file.")
     html: bool = True
     figure: bool = True
-    figure_formats: list[Literal["png", "svg", "pdf"]] = Field(default_factory=lambda: ["png"])
+    figure_formats: list[Literal["png", "svg", "pdf"]] = Field(default=["png"])
     tiles: Literal["none", "openstreetmap"] = Field("none", description="Base tiles of the HTML map.")
 
 
@@ -385,5 +394,3 @@ def config_hash(config: Config) -> str:
     """SHA-256 of the validated config (paths as written), for provenance."""
     dumped = config.model_dump(mode="json", exclude={"base_dir"})
     return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-

@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
 Stage = Callable[[str], None]
 
 #: Which related-table columns each method needs.
-_NEEDS = {"gb18218": ("inventory", ("substance", "quantity_t")), "ls_matrix": ("risk_points", ("likelihood", "severity"))}
+_NEEDS = {
+    "gb18218": ("inventory", ("substance", "quantity_t")),
+    "ls_matrix": ("risk_points", ("likelihood", "severity")),
+}
 
 
 @dataclass
@@ -87,9 +90,16 @@ def load_zones(config: Config) -> dict[str, gpd.GeoDataFrame]:
             )
         invalid = ~gdf.geometry.is_valid
         if invalid.any():
-            logger.warning("%s: repaired %d invalid %s polygons with make_valid", path.name, invalid.sum(), zc.kind)
+            logger.warning(
+                "%s: repaired %d invalid %s polygons with make_valid", path.name, invalid.sum(), zc.kind
+            )
             gdf.loc[invalid, gdf.geometry.name] = gdf.geometry[invalid].make_valid()
-        layers[zc.kind] = gdf[[ZONE_CODE, ZONE_NAME, gdf.geometry.name]].to_crs("EPSG:4490").sort_values(ZONE_CODE).reset_index(drop=True)
+        layers[zc.kind] = (
+            gdf[[ZONE_CODE, ZONE_NAME, gdf.geometry.name]]
+            .to_crs("EPSG:4490")
+            .sort_values(ZONE_CODE)
+            .reset_index(drop=True)
+        )
     return layers
 
 
@@ -101,7 +111,9 @@ def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
     params = config.methods.gb18218
     if params.persons_column:
         if params.persons_column not in facilities.columns:
-            raise InputError(f'facilities: no column "{params.persons_column}" (methods.gb18218.persons_column)')
+            raise InputError(
+                f'facilities: no column "{params.persons_column}" (methods.gb18218.persons_column)'
+            )
         return to_number(facilities[params.persons_column]).fillna(0.0)
     if config.population is None:
         raise InputError(
@@ -173,14 +185,17 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     fac_final = zoning.facilities
     fac_for_plan = fac_final.assign(town_code=fac_final[strata])
     plan = plan_inspections(fac_for_plan, config.supervision, config.project.district_code)
-    fac_final = fac_final.merge(plan.plan[[FACILITY_ID, "inspections_per_year", "months", "drawn_by_lot"]],
-                                on=FACILITY_ID, how="left")
+    fac_final = fac_final.merge(
+        plan.plan[[FACILITY_ID, "inspections_per_year", "months", "drawn_by_lot"]], on=FACILITY_ID, how="left"
+    )
     for z in zone_layers.values():
         z[PATROLS] = zone_patrols(z[LEVEL], config.supervision).to_numpy()
 
-    all_rejects = pd.concat([r for r in rejects if not r.empty], ignore_index=True) if any(
-        not r.empty for r in rejects
-    ) else rejects_frame()
+    all_rejects = (
+        pd.concat([r for r in rejects if not r.empty], ignore_index=True)
+        if any(not r.empty for r in rejects)
+        else rejects_frame()
+    )
     fac_rejects = all_rejects[all_rejects["source"] == fac_path.name]
     if len(fac_final) + len(fac_rejects) != n_in:
         # Accounting is the contract: every input row is either on the map or in the rejects table.
@@ -193,9 +208,12 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
         "facilities_rejected": len(fac_rejects),
         "facilities_per_level": {k: int((fac_final[LEVEL] == k).sum()) for k in LEVEL_NAMES},
         "zones_per_level": {
-            kind: {k: int((z[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, "none")} for kind, z in zone_layers.items()
+            kind: {k: int((z[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, "none")}
+            for kind, z in zone_layers.items()
         },
-        "rejects_by_source": {str(k): int(v) for k, v in all_rejects["source"].value_counts().sort_index().items()},
+        "rejects_by_source": {
+            str(k): int(v) for k, v in all_rejects["source"].value_counts().sort_index().items()
+        },
         "inspections_planned": int(plan.plan["inspections_per_year"].sum()),
         "enterprises_drawn_by_lot": int(plan.plan["drawn_by_lot"].sum()),
         "monthly_load": {int(k): int(v) for k, v in plan.monthly_load.items()},
@@ -220,8 +238,23 @@ def check(config: Config, stage: Stage | None = None) -> RunResult:
 
 
 _FACILITY_OUT = [
-    FACILITY_ID, "name", "sector", LEVEL, "level_zh", "score", "method", "reasons", "reasons_en", "gb18218_grade",
-    "gb18218_s", PERSONS, "zone_code", "zone_name", "inspections_per_year", "months", "drawn_by_lot",
+    FACILITY_ID,
+    "name",
+    "sector",
+    LEVEL,
+    "level_zh",
+    "score",
+    "method",
+    "reasons",
+    "reasons_en",
+    "gb18218_grade",
+    "gb18218_s",
+    PERSONS,
+    "zone_code",
+    "zone_name",
+    "inspections_per_year",
+    "months",
+    "drawn_by_lot",
 ]
 
 
@@ -256,7 +289,7 @@ def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None =
     plan_table = result.plan.plan
 
     say("write")
-    provenance = {
+    provenance: dict[str, Any] = {
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
         "inputs": {k: {"path": str(p), "sha256": _sha256(p)} for k, p in sorted(inputs.items())},
@@ -265,7 +298,8 @@ def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None =
     fac_layer = _facility_layer(result, kinds)
     plan_geo = gpd.GeoDataFrame(
         plan_table.merge(fac_layer[[FACILITY_ID, fac_layer.geometry.name]], on=FACILITY_ID, how="left"),
-        geometry=fac_layer.geometry.name, crs="EPSG:4490",
+        geometry=fac_layer.geometry.name,
+        crs="EPSG:4490",
     )
     layers: dict[str, pd.DataFrame] = {"facilities": fac_layer}
     for kind, z in result.zones.items():
@@ -274,29 +308,48 @@ def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None =
     layers["rejects"] = result.rejects
     outputs: dict[str, Path] = {}
     outputs["geopackage"] = write_geopackage(
-        out / "riskmap.gpkg", layers,
-        metadata={"riskmap_version": __version__, "config_hash": provenance["config_hash"],
-                  "inputs": json.dumps(provenance["inputs"], ensure_ascii=False),
-                  "created": provenance["started"]},
+        out / "riskmap.gpkg",
+        layers,
+        metadata={
+            "riskmap_version": __version__,
+            "config_hash": provenance["config_hash"],
+            "inputs": json.dumps(provenance["inputs"], ensure_ascii=False),
+            "created": provenance["started"],
+        },
         lang=lang,
     )
     outputs["inspection_plan_csv"] = write_csv(plan_table, out / "inspection_plan.csv")
-    zone_tables = {f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()}
+    zone_tables = {
+        f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()
+    }
     outputs["inspection_plan_xlsx"] = write_xlsx(
-        {"inspection_plan": plan_table, **zone_tables, "rejects": result.rejects}, out / "inspection_plan.xlsx"
+        {"inspection_plan": plan_table, **zone_tables, "rejects": result.rejects},
+        out / "inspection_plan.xlsx",
     )
     for kind, z in zone_tables.items():
         outputs[f"{kind}_csv"] = write_csv(z, out / f"{kind}.csv")
     outputs["rejects_csv"] = write_csv(result.rejects, out / "rejects.csv")
     if config.outputs.html:
         say("map")
-        outputs["html"] = render_html(result.facilities, result.zones, out / "map.html",
-                                      title=config.project.name, lang=lang, tiles=config.outputs.tiles)
+        outputs["html"] = render_html(
+            result.facilities,
+            result.zones,
+            out / "map.html",
+            title=config.project.name,
+            lang=lang,
+            tiles=config.outputs.tiles,
+        )
     if config.outputs.figure:
         say("figure")
         paths = [out / f"map.{fmt}" for fmt in config.outputs.figure_formats]
-        for p in render_figure(result.zones, result.facilities, paths, title=config.project.name, lang=lang,
-                               source_note=f"riskmap {__version__}"):
+        for p in render_figure(
+            result.zones,
+            result.facilities,
+            paths,
+            title=config.project.name,
+            lang=lang,
+            source_note=f"riskmap {__version__}",
+        ):
             outputs[f"figure_{p.suffix.lstrip('.')}"] = p
     run_json = {
         "summary": result.summary,
@@ -306,8 +359,8 @@ def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None =
     }
     from riskmap.io.atomic import atomic_write_text
 
-    outputs["run_json"] = atomic_write_text(out / "run.json", json.dumps(run_json, ensure_ascii=False, indent=2))
+    outputs["run_json"] = atomic_write_text(
+        out / "run.json", json.dumps(run_json, ensure_ascii=False, indent=2)
+    )
     result.outputs = outputs
     return result
-
-

@@ -37,7 +37,17 @@ DRAWN = "drawn_by_lot"
 PATROLS = "patrols_per_year"
 
 PLAN_COLUMNS = [
-    FACILITY_ID, NAME, SECTOR, "town_code", "zone_code", "zone_name", LEVEL, LEVEL_ZH, INSPECTIONS, MONTHS, DRAWN,
+    FACILITY_ID,
+    NAME,
+    SECTOR,
+    "town_code",
+    "zone_code",
+    "zone_name",
+    LEVEL,
+    LEVEL_ZH,
+    INSPECTIONS,
+    MONTHS,
+    DRAWN,
     "plan_reason",
 ]
 
@@ -63,9 +73,11 @@ def _rng(seed: str) -> np.random.Generator:
 
 
 def _round_robin_offsets(per_year: np.ndarray, drawn: np.ndarray) -> np.ndarray:
-    """Offsets that balance the monthly load: within each group of equal frequency, enterprises take the
-    months of their interval in turn (rows are already in a stable order), each group starting where the
-    previous one stopped, so every month's load differs from another's by at most the number of groups."""
+    """Offsets that balance the monthly load.
+
+    Within each group of equal frequency, enterprises take the months of their interval in turn (rows are already in a stable order), each group starting where the
+    previous one stopped, so every month's load differs from another's by at most the number of groups.
+    """
     offsets = np.zeros(len(per_year), dtype=int)
     start = 0
     groups = sorted(set(zip(per_year.tolist(), drawn.tolist(), strict=True)), reverse=True)
@@ -119,7 +131,10 @@ def _draw(facilities: pd.DataFrame, rate: float, strata: pd.Series, rng: np.rand
 
 
 def plan_inspections(
-    facilities: pd.DataFrame, config: SupervisionConfig, district_code: str = "", strata_column: str = "town_code"
+    facilities: pd.DataFrame,
+    config: SupervisionConfig,
+    district_code: str = "",
+    strata_column: str = "town_code",
 ) -> InspectionPlan:
     """The inspection plan of the year: frequency per level, double-random draws, months."""
     fac = facilities.sort_values(FACILITY_ID, kind="stable").reset_index(drop=True)
@@ -129,7 +144,7 @@ def plan_inspections(
     drawn = pd.Series(False, index=fac.index)
     strata = fac[strata_column] if strata_column in fac.columns else pd.Series("all", index=fac.index)
     for level in LEVEL_NAMES:
-        rate = config.sampling.rates.get(level)  # type: ignore[call-overload]
+        rate = {str(k): v for k, v in config.sampling.rates.items()}.get(level)
         if not rate:
             continue
         members = fac[LEVEL] == level
@@ -138,15 +153,17 @@ def plan_inspections(
         per_year[members & drawn] = np.maximum(per_year[members & drawn], 1.0)
     n = np.ceil(per_year.to_numpy()).astype(int)
     months = months_for(n, _round_robin_offsets(n, drawn.to_numpy()))
-    sampled = fac[LEVEL].map(lambda k: config.sampling.rates.get(k, 0.0) > 0).to_numpy()  # type: ignore[call-overload]
-    rate_txt = fac[LEVEL].map(lambda k: f"{config.sampling.rates.get(k, 0.0):.0%}")  # type: ignore[call-overload]
+    sampled = fac[LEVEL].map(lambda k: config.sampling.rates.get(k, 0.0) > 0).to_numpy()
+    rate_txt = fac[LEVEL].map(lambda k: f"{config.sampling.rates.get(k, 0.0):.0%}")
     reason = np.select(
         [drawn.to_numpy(), sampled],
         [
             (fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年抽中 (种子 " + seed + ")").to_numpy(),
             (fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年未抽中").to_numpy(),
         ],
-        default=(fac[LEVEL_ZH] + "企业, 每年 " + pd.Series(n, index=fac.index).astype(str) + " 次").to_numpy(),
+        default=(
+            fac[LEVEL_ZH] + "企业, 每年 " + pd.Series(n, index=fac.index).astype(str) + " 次"
+        ).to_numpy(),
     )
     plan = pd.DataFrame(
         {
@@ -165,7 +182,13 @@ def plan_inspections(
         }
     )
     load = (
-        plan[MONTHS].str.split(",").explode().replace("", np.nan).dropna().astype(int).value_counts()
+        plan[MONTHS]
+        .str.split(",")
+        .explode()
+        .replace("", np.nan)
+        .dropna()
+        .astype(int)
+        .value_counts()
         .reindex(range(1, 13), fill_value=0)
     )
     load.index.name = "month"
@@ -174,4 +197,4 @@ def plan_inspections(
 
 def zone_patrols(levels: pd.Series, config: SupervisionConfig) -> pd.Series:
     """Patrols per year of each zone from its level."""
-    return levels.map(config.zone_patrols).fillna(0.0).astype(float)  # type: ignore[arg-type]
+    return levels.map(config.zone_patrols).fillna(0.0).astype(float)

@@ -50,11 +50,18 @@ _CREDIT_INDEX = {c: i for i, c in enumerate(_CREDIT_ALPHABET)}
 def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
     """An (empty) rejects table with the standard columns."""
     df = pd.DataFrame(list(rows), columns=REJECT_COLUMNS)
-    return df.astype({"source": str, "record_id": str, "field": str, "value": str, "stage": str, "reason": str})
+    return df.astype(
+        {"source": str, "record_id": str, "field": str, "value": str, "stage": str, "reason": str}
+    )
 
 
 def make_rejects(
-    source: str, rows: pd.DataFrame, field: str, reason: str | pd.Series, stage: str, id_column: str = FACILITY_ID
+    source: str,
+    rows: pd.DataFrame,
+    field: str,
+    reason: str | pd.Series,
+    stage: str,
+    id_column: str = FACILITY_ID,
 ) -> pd.DataFrame:
     """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column)."""
     if rows.empty:
@@ -120,7 +127,9 @@ def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, sect
             )
 
 
-def validate_facilities(raw: pd.DataFrame, config: Config, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def validate_facilities(
+    raw: pd.DataFrame, config: Config, source: str
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Check ids, sectors and coordinates; return facilities in EPSG:4490 and the rejects.
 
     ``raw`` is a text table with x/y columns, or a GeoDataFrame from a vector file.
@@ -142,7 +151,11 @@ def validate_facilities(raw: pd.DataFrame, config: Config, source: str) -> tuple
     def reject(mask: pd.Series, field: str, reason: str | pd.Series) -> None:
         nonlocal df
         if mask.any():
-            rejects.append(make_rejects(source, df[mask], field, reason[mask] if isinstance(reason, pd.Series) else reason, stage))
+            rejects.append(
+                make_rejects(
+                    source, df[mask], field, reason[mask] if isinstance(reason, pd.Series) else reason, stage
+                )
+            )
             df = df[~mask]
 
     reject(df[FACILITY_ID] == "", fc.id, "the facility id is empty")
@@ -150,7 +163,9 @@ def validate_facilities(raw: pd.DataFrame, config: Config, source: str) -> tuple
         ids = df[FACILITY_ID]
         shaped = (ids.str.len() == 18) & ids.map(is_credit_code)
         bad = shaped & ~ids.map(credit_code_valid)
-        reject(bad, fc.id, "not a valid unified social credit code: the check character (18th) does not match")
+        reject(
+            bad, fc.id, "not a valid unified social credit code: the check character (18th) does not match"
+        )
     first_row = df.groupby(FACILITY_ID)[ROW].transform("min")
     dup = df[FACILITY_ID].duplicated(keep="first")
     reject(dup, fc.id, "duplicate facility id; first seen at row " + first_row.astype(str))
@@ -164,9 +179,11 @@ def validate_facilities(raw: pd.DataFrame, config: Config, source: str) -> tuple
         rejects.append(geo_rejects)
     gdf = gdf.drop(columns=[c for c in (fc.x, fc.y) if c in gdf.columns and not is_vector])
     gdf = gdf.reset_index(drop=True)
-    out = pd.concat([r for r in rejects if not r.empty], ignore_index=True) if any(
-        not r.empty for r in rejects
-    ) else rejects_frame()
+    out = (
+        pd.concat([r for r in rejects if not r.empty], ignore_index=True)
+        if any(not r.empty for r in rejects)
+        else rejects_frame()
+    )
     return gdf, out
 
 
@@ -187,7 +204,9 @@ def _table_points(df: pd.DataFrame, config: Config, source: str) -> tuple[gpd.Ge
         if bad.any():
             empty = df.loc[bad, col].astype(str) == ""
             reason = np.where(empty, "the coordinate is empty", "the coordinate is not a number")
-            rejects.append(make_rejects(source, df[bad], col, pd.Series(reason, index=df.index[bad]), "validate"))
+            rejects.append(
+                make_rejects(source, df[bad], col, pd.Series(reason, index=df.index[bad]), "validate")
+            )
     keep = ~(bad_x | bad_y)
     df, x, y = df[keep], x[keep], y[keep]
     geographic = isinstance(crs, str) or crs.is_geographic
@@ -196,7 +215,9 @@ def _table_points(df: pd.DataFrame, config: Config, source: str) -> tuple[gpd.Ge
         out_of_range = ~(x.between(-180, 180) & y.between(-90, 90))
         reason = pd.Series("", index=df.index)
         reason[out_of_range] = "longitude/latitude out of range (-180..180, -90..90)"
-        reason[swapped] = "longitude and latitude look swapped (lon is in 3..54 and lat in 73..136); swap the columns"
+        reason[swapped] = (
+            "longitude and latitude look swapped (lon is in 3..54 and lat in 73..136); swap the columns"
+        )
         bad = reason != ""
         if bad.any():
             rejects.append(make_rejects(source, df[bad], fc.x, reason[bad], "validate"))

@@ -62,7 +62,9 @@ def _significant_prefix(code: str) -> str:
     return code
 
 
-def _parents(fine: gpd.GeoDataFrame, coarse: gpd.GeoDataFrame, fine_kind: str, coarse_kind: str) -> tuple[pd.Series, list[str]]:
+def _parents(
+    fine: gpd.GeoDataFrame, coarse: gpd.GeoDataFrame, fine_kind: str, coarse_kind: str
+) -> tuple[pd.Series, list[str]]:
     """Parent code in ``coarse`` of each zone of ``fine``: by code prefix when codes are 12 digits, else spatially."""
     warnings: list[str] = []
     fine_codes = fine[ZONE_CODE].astype(str)
@@ -128,7 +130,9 @@ def assign_zones(
     for fine_kind, coarse_kind in zip(kinds, kinds[1:], strict=False):
         lookup = zones[fine_kind].set_index(ZONE_CODE)[PARENT_CODE]
         out[zone_code_column(coarse_kind)] = out[zone_code_column(fine_kind)].map(lookup)
-    return ZoningResult(facilities=out.reset_index(drop=True), zones=zones, rejects=rejects, warnings=warnings)
+    return ZoningResult(
+        facilities=out.reset_index(drop=True), zones=zones, rejects=rejects, warnings=warnings
+    )
 
 
 def aggregate_zones(
@@ -169,12 +173,16 @@ def _drivers(facilities: pd.DataFrame, ranks: pd.Series, top_rank: pd.Series, co
     """Names of up to three facilities at their zone's top level."""
     at_top = ranks.to_numpy() == facilities[code_col].map(top_rank).to_numpy()
     top = facilities[at_top].sort_values([code_col, FACILITY_ID])
-    return top.groupby(code_col)[NAME].agg(lambda names: "、".join(names.head(3)) + ("等" if len(names) > 3 else ""))
+    return top.groupby(code_col)[NAME].agg(
+        lambda names: "、".join(names.head(3)) + ("等" if len(names) > 3 else "")
+    )
 
 
 def _zone_reasons(z: pd.DataFrame, config: ZoningConfig) -> list[str]:
     reasons = []
-    for level, n, drivers, total in zip(z[ZONE_LEVEL], _top_counts(z), z["drivers"], z["n_facilities"], strict=True):
+    for level, n, drivers, total in zip(
+        z[ZONE_LEVEL], _top_counts(z), z["drivers"], z["n_facilities"], strict=True
+    ):
         if total == 0:
             shown = label(config.empty_level, "zh") if config.empty_level != NOT_ASSESSED else "未评估"
             reasons.append(f"区内无企业, 按配置定为{shown}")

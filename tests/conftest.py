@@ -28,12 +28,12 @@ TOWNS = [
 
 # id, name, sector, lon, lat. Valid credit codes are made by credit_code() below.
 FACILITIES = [
-    ("A", "甲化工有限公司", "危险化学品", X0 + 0.005, Y0 + 0.005),   # SO2 200 t -> S=10, grade 3 (with α)
-    ("B", "乙加油站", "燃气", X0 + 0.025, Y0 + 0.005),              # petrol + diesel: S<1, falls to LS
-    ("C", "丙机械厂", "工贸", X0 + 0.035, Y0 + 0.015),              # LS 5x5 = 25 red
-    ("D", "丁建筑工地", "建筑施工", X0 + 0.005, Y0 + 0.025),         # LS 4x4 = 16 orange
-    ("E", "戊商场", "人员密集场所", X0 + 0.015, Y0 + 0.035),         # LS 2x2 = 4 blue
-    ("F", "己工厂", "工贸", X0 + 0.035, Y0 + 0.035),                # LS 3x3 = 9 yellow
+    ("A", "甲化工有限公司", "危险化学品", X0 + 0.005, Y0 + 0.005),  # SO2 200 t -> S=10, grade 3 (with α)
+    ("B", "乙加油站", "燃气", X0 + 0.025, Y0 + 0.005),  # petrol + diesel: S<1, falls to LS
+    ("C", "丙机械厂", "工贸", X0 + 0.035, Y0 + 0.015),  # LS 5x5 = 25 red
+    ("D", "丁建筑工地", "建筑施工", X0 + 0.005, Y0 + 0.025),  # LS 4x4 = 16 orange
+    ("E", "戊商场", "人员密集场所", X0 + 0.015, Y0 + 0.035),  # LS 2x2 = 4 blue
+    ("F", "己工厂", "工贸", X0 + 0.035, Y0 + 0.035),  # LS 3x3 = 9 yellow
 ]
 
 
@@ -110,8 +110,16 @@ def write_population(path: Path, persons_per_cell: float = 1.0) -> None:
     w = h = int(round(2 * D / res)) + 20
     data = np.full((h, w), persons_per_cell, dtype="float32")
     with rasterio.open(
-        path, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32", crs="EPSG:4490",
-        transform=from_origin(X0 - 10 * res, Y0 + 2 * D + 10 * res, res, res), nodata=-9999,
+        path,
+        "w",
+        driver="GTiff",
+        width=w,
+        height=h,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4490",
+        transform=from_origin(X0 - 10 * res, Y0 + 2 * D + 10 * res, res, res),
+        nodata=-9999,
     ) as dst:
         dst.write(data, 1)
 

@@ -39,14 +39,19 @@ def test_validate_ok_and_with_problems(tiny_project: Path):
         f.write("X9,坏行,工贸,abc,32.2\n")
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code == 1
-    assert 'facilities.csv row 8, field "lon": \'abc\'' in r.output and "not a number" in r.output
+    assert "facilities.csv row 8, field \"lon\": 'abc'" in r.output and "not a number" in r.output
 
 
 def test_config_error_is_one_line_without_traceback(tmp_path: Path):
     p = tmp_path / "riskmap.toml"
-    p.write_text('[facilities]\npath = "f.csv"\nsectr = "x"\n[[zones]]\nkind = "v"\npath = "z.gpkg"\n', encoding="utf-8")
+    p.write_text(
+        '[facilities]\npath = "f.csv"\nsectr = "x"\n[[zones]]\nkind = "v"\npath = "z.gpkg"\n',
+        encoding="utf-8",
+    )
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "riskmap", "run", str(p)], capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "riskmap", "run", str(p)], capture_output=True, text=True, env=env
+    )
     assert proc.returncode == 1
     assert "unknown key 'facilities.sectr'; did you mean 'sector'?" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout

@@ -28,12 +28,21 @@ def test_paths_resolve_against_project_dir(tmp_path: Path):
 @pytest.mark.parametrize(
     ("patch", "message"),
     [
-        ({"facilities": {"path": "f.csv", "sectr": "x"}}, r"unknown key 'facilities\.sectr'; did you mean 'sector'"),
-        ({"zones": [{"kind": "v", "path": "z", "cod": "c"}]}, r"unknown key 'zones\[0\]\.cod'; did you mean 'code'"),
+        (
+            {"facilities": {"path": "f.csv", "sectr": "x"}},
+            r"unknown key 'facilities\.sectr'; did you mean 'sector'",
+        ),
+        (
+            {"zones": [{"kind": "v", "path": "z", "cod": "c"}]},
+            r"unknown key 'zones\[0\]\.cod'; did you mean 'code'",
+        ),
         ({"outptus": {}}, r"unknown key 'outptus'; did you mean 'outputs'"),
         ({"supervision": {"sampling": {"rates": {"blue": 1.5}}}}, r"between 0 and 1"),
         ({"supervision": {"frequency": {"red": "often"}}}, r"supervision\.frequency\.red"),
-        ({"scoring": {"sectors": {"工贸": ["ls_matrx"]}}}, r"unknown method 'ls_matrx'; did you mean 'ls_matrix'"),
+        (
+            {"scoring": {"sectors": {"工贸": ["ls_matrx"]}}},
+            r"unknown method 'ls_matrx'; did you mean 'ls_matrix'",
+        ),
         ({"methods": {"ls_matrix": {"matrix": [["red"] * 5] * 4}}}, r"5 rows of 5"),
         ({"zones": []}, r"zones"),
     ],

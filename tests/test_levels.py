@@ -18,8 +18,16 @@ def test_low_risk_is_blue_not_green():
     assert set(levels.palette()) == {"red", "orange", "yellow", "blue", "none"}
 
 
-@pytest.mark.parametrize(("text", "expected"), [("红", Level.RED), ("较大风险", Level.ORANGE), ("YELLOW", Level.YELLOW),
-                                                ("低", Level.BLUE), (4, Level.RED)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("红", Level.RED),
+        ("较大风险", Level.ORANGE),
+        ("YELLOW", Level.YELLOW),
+        ("低", Level.BLUE),
+        (4, Level.RED),
+    ],
+)
 def test_parse(text, expected):
     assert Level.parse(text) is expected
 

@@ -23,15 +23,17 @@ def test_worked_example_petrol_station_is_not_major():
     assert not a.is_major and a.grade is None and a.r is None
 
 
-@pytest.mark.parametrize(("substance", "q"), [("氨", 10.0), ("液氨", 10.0), ("7664-41-7", 10.0), ("W2", 10.0),
-                                               ("光气", 0.3), ("天然气", 50.0)])
+@pytest.mark.parametrize(
+    ("substance", "q"),
+    [("氨", 10.0), ("液氨", 10.0), ("7664-41-7", 10.0), ("W2", 10.0), ("光气", 0.3), ("天然气", 50.0)],
+)
 def test_lookup_by_name_alias_cas_and_category(substance, q):
     assert gb18218.lookup(substance)[1] == q
 
 
 def test_beta_from_table3_and_from_category():
-    assert gb18218.lookup("氯")[2] == 4.0           # table 3 toxic gas
-    assert gb18218.lookup("液化石油气")[2] == 1.5   # W2 flammable gas, table 4
+    assert gb18218.lookup("氯")[2] == 4.0  # table 3 toxic gas
+    assert gb18218.lookup("液化石油气")[2] == 1.5  # W2 flammable gas, table 4
     assert gb18218.lookup("甲苯")[2] == 1.0
 
 
@@ -51,8 +53,10 @@ def test_grade_boundaries(r, grade):
     assert int(gb18218.grade_for(r)) == grade
 
 
-@pytest.mark.parametrize(("persons", "alpha"), [(0, 0.5), (1, 1.0), (29, 1.0), (30, 1.2), (49, 1.2), (50, 1.5),
-                                                 (99, 1.5), (100, 2.0)])
+@pytest.mark.parametrize(
+    ("persons", "alpha"),
+    [(0, 0.5), (1, 1.0), (29, 1.0), (30, 1.2), (49, 1.2), (50, 1.5), (99, 1.5), (100, 2.0)],
+)
 def test_alpha_table5(persons, alpha):
     assert float(gb18218.alpha_for(persons)) == alpha
 
@@ -78,12 +82,12 @@ def _inventory(rows):
 def test_grade_facilities_takes_the_worst_unit_and_rejects_bad_rows():
     inv = _inventory(
         [
-            ("F1", "罐区", "氯", "50"),        # S=10, R=α·4·10
-            ("F1", "仓库", "甲苯", "600"),     # S=1.2, R=α·1.2
-            ("F2", "", "甲苯", "100"),         # S=0.2, not major
-            ("F3", "", "未知物质X", "1"),      # rejected
-            ("F3", "", "氨", "-5"),            # rejected
-            ("F3", "", "氨", "abc"),           # rejected
+            ("F1", "罐区", "氯", "50"),  # S=10, R=α·4·10
+            ("F1", "仓库", "甲苯", "600"),  # S=1.2, R=α·1.2
+            ("F2", "", "甲苯", "100"),  # S=0.2, not major
+            ("F3", "", "未知物质X", "1"),  # rejected
+            ("F3", "", "氨", "-5"),  # rejected
+            ("F3", "", "氨", "abc"),  # rejected
         ]
     )
     persons = pd.Series({"F1": 120.0, "F2": 0.0, "F3": 0.0})

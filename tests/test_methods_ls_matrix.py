@@ -11,11 +11,11 @@ from riskmap.methods import ls_matrix
 
 
 @pytest.mark.parametrize(
-    ("l", "s", "rank"),
+    ("lik", "sev", "rank"),
     [(4, 5, 4), (5, 5, 4), (3, 5, 3), (4, 4, 3), (3, 4, 2), (3, 3, 2), (2, 4, 1), (1, 1, 1)],
 )
-def test_common_preset_bands(l, s, rank):
-    assert int(ls_matrix.point_ranks([l], [s], LSMatrixParams())[0]) == rank
+def test_common_preset_bands(lik, sev, rank):
+    assert int(ls_matrix.point_ranks([lik], [sev], LSMatrixParams())[0]) == rank
 
 
 def test_variant_preset_and_full_matrix():
@@ -42,12 +42,15 @@ def test_worst_point_decides_and_bad_points_are_rejected():
     assert "有限空间" in res.results.loc["F", "reason_zh"]
     assert "G" not in res.results.index
     assert sorted(res.rejects["row"]) == [4, 5]
-    assert set(res.rejects["reason"]) == {"likelihood must be an integer 1..5", "severity must be an integer 1..5"}
+    assert set(res.rejects["reason"]) == {
+        "likelihood must be an integer 1..5",
+        "severity must be an integer 1..5",
+    }
 
 
-@given(l=st.integers(1, 5), s=st.integers(1, 5), dl=st.integers(0, 4), ds=st.integers(0, 4))
-def test_higher_l_or_s_never_lowers_the_level(l, s, dl, ds):
+@given(lik=st.integers(1, 5), sev=st.integers(1, 5), dl=st.integers(0, 4), ds=st.integers(0, 4))
+def test_higher_l_or_s_never_lowers_the_level(lik, sev, dl, ds):
     p = LSMatrixParams()
-    a = ls_matrix.point_ranks(np.array([l]), np.array([s]), p)[0]
-    b = ls_matrix.point_ranks(np.array([min(l + dl, 5)]), np.array([min(s + ds, 5)]), p)[0]
+    a = ls_matrix.point_ranks(np.array([lik]), np.array([sev]), p)[0]
+    b = ls_matrix.point_ranks(np.array([min(lik + dl, 5)]), np.array([min(sev + ds, 5)]), p)[0]
     assert b >= a

@@ -17,10 +17,16 @@ from riskmap.outputs.gpkg import qml_style, write_geopackage
 
 
 def _layers():
-    fac = gpd.GeoDataFrame({"facility_id": ["A", "B"], "name": ["甲", "<b>&乙"], "level": ["red", "blue"]},
-                           geometry=[Point(119.6, 32.2), Point(119.61, 32.21)], crs="EPSG:4490")
-    zones = gpd.GeoDataFrame({"zone_code": ["329901001001"], "zone_name": ["东村"], "level": ["red"]},
-                             geometry=[box(119.59, 32.19, 119.62, 32.22)], crs="EPSG:4490")
+    fac = gpd.GeoDataFrame(
+        {"facility_id": ["A", "B"], "name": ["甲", "<b>&乙"], "level": ["red", "blue"]},
+        geometry=[Point(119.6, 32.2), Point(119.61, 32.21)],
+        crs="EPSG:4490",
+    )
+    zones = gpd.GeoDataFrame(
+        {"zone_code": ["329901001001"], "zone_name": ["东村"], "level": ["red"]},
+        geometry=[box(119.59, 32.19, 119.62, 32.22)],
+        crs="EPSG:4490",
+    )
     rejects = pd.DataFrame({"source": ["f.csv"], "row": [3], "reason": ["bad"]})
     return {"facilities": fac, "zones_village": zones, "rejects": rejects}
 
@@ -40,7 +46,7 @@ def test_layers_crs_metadata_and_styles_round_trip(tmp_path: Path):
         root = ET.fromstring(qml.split("\n", 1)[1])
         values = [c.get("value") for c in root.iter("category")]
         assert values == ["red", "orange", "yellow", "blue", "none"]
-        r, g, b = (int(color("red")[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(color("red")[i : i + 2], 16) for i in (1, 3, 5))
         assert any(o.get("value", "").startswith(f"{r},{g},{b},") for o in root.iter("Option"))
 
 
@@ -49,10 +55,14 @@ def test_qml_escapes_labels():
     ET.fromstring(qml.split("\n", 1)[1])  # well-formed despite the quote and bracket
 
 
-@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo (Debian gdal-bin) is not installed")
+@pytest.mark.skipif(
+    shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo (Debian gdal-bin) is not installed"
+)
 def test_ogrinfo_reads_every_layer(tmp_path: Path):
     p = write_geopackage(tmp_path / "r.gpkg", _layers())
-    out = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(p)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", str(p)], capture_output=True, text=True, check=True
+    ).stdout
     for layer in ("facilities", "zones_village", "rejects", "layer_styles"):
         assert f"Layer name: {layer}" in out
     assert "Feature Count: 2" in out

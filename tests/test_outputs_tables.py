@@ -11,7 +11,7 @@ from riskmap.outputs.tables import write_csv, write_xlsx
 PLAN = pd.DataFrame(
     {
         "facility_id": ["A", "B", "C"],
-        "name": ["=HYPERLINK(\"http://x\")", "滨江化工", "-1+2"],
+        "name": ['=HYPERLINK("http://x")', "滨江化工", "-1+2"],
         "level": ["red", "yellow", "blue"],
         "level_zh": ["重大风险", "一般风险", "低风险"],
         "inspections_per_year": [4, 1, 0],

@@ -53,7 +53,14 @@ def test_rows_in_equal_scored_plus_rejected(tiny_project: Path):
 def test_run_writes_every_output(tiny_project: Path, tmp_path: Path):
     out = tmp_path / "out"
     result = riskmap.run(riskmap.load_config(tiny_project), out)
-    for name in ("riskmap.gpkg", "map.html", "map.png", "inspection_plan.csv", "inspection_plan.xlsx", "run.json"):
+    for name in (
+        "riskmap.gpkg",
+        "map.html",
+        "map.png",
+        "inspection_plan.csv",
+        "inspection_plan.xlsx",
+        "run.json",
+    ):
         assert (out / name).stat().st_size > 0, name
     layers = {name for name, _ in pyogrio.list_layers(out / "riskmap.gpkg")}
     assert {"facilities", "zones_village", "zones_town", "inspection_plan", "rejects"} <= layers
@@ -61,7 +68,17 @@ def test_run_writes_every_output(tiny_project: Path, tmp_path: Path):
     for col in ("facility_id", "name", "sector", "level", "level_zh", "score", "method", "reasons"):
         assert col in fac.columns
     zones = pyogrio.read_dataframe(out / "riskmap.gpkg", layer="zones_village")
-    for col in ("zone_code", "zone_name", "level", "level_zh", "n_red", "n_orange", "n_yellow", "n_blue", "rule"):
+    for col in (
+        "zone_code",
+        "zone_name",
+        "level",
+        "level_zh",
+        "n_red",
+        "n_orange",
+        "n_yellow",
+        "n_blue",
+        "rule",
+    ):
         assert col in zones.columns
     run_json = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run_json["summary"]["facilities_in"] == 6

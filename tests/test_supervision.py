@@ -64,7 +64,10 @@ def test_monthly_load_adds_up():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.sampled_from(["red", "orange", "yellow", "blue"]), min_size=1, max_size=40), st.integers(0, 39))
+@given(
+    st.lists(st.sampled_from(["red", "orange", "yellow", "blue"]), min_size=1, max_size=40),
+    st.integers(0, 39),
+)
 def test_raising_a_level_never_lowers_planned_inspections(levels, i):
     i = i % len(levels)
     before = plan_inspections(_facilities(levels), SupervisionConfig(sampling={"rates": {}}))

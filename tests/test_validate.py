@@ -11,7 +11,10 @@ from riskmap.validate import credit_code_valid, to_number, validate_facilities
 
 def _config(**fac):
     return config_from_dict(
-        {"facilities": {"path": "f.csv", "crs": "EPSG:4490", **fac}, "zones": [{"kind": "v", "path": "z.gpkg"}]}
+        {
+            "facilities": {"path": "f.csv", "crs": "EPSG:4490", **fac},
+            "zones": [{"kind": "v", "path": "z.gpkg"}],
+        }
     )
 
 
@@ -56,14 +59,19 @@ def test_bad_rows_become_rejects_with_reasons(row, field, reason):
 
 
 def test_duplicate_ids_keep_the_first():
-    gdf, rejects = validate_facilities(_raw([GOOD, (IDS["A"], "重复", "工贸", "119.62", "32.22")]), _config(), "f.csv")
+    gdf, rejects = validate_facilities(
+        _raw([GOOD, (IDS["A"], "重复", "工贸", "119.62", "32.22")]), _config(), "f.csv"
+    )
     assert gdf["name"].tolist() == ["甲"]
     assert "first seen at row 2" in rejects.iloc[0]["reason"]
 
 
 def test_gcj02_coordinates_are_shifted_back():
-    gdf, _ = validate_facilities(_raw([(IDS["A"], "甲", "工贸", "116.41024449916938", "39.91640428150164")]),
-                                 _config(crs="GCJ-02"), "f.csv")
+    gdf, _ = validate_facilities(
+        _raw([(IDS["A"], "甲", "工贸", "116.41024449916938", "39.91640428150164")]),
+        _config(crs="GCJ-02"),
+        "f.csv",
+    )
     assert gdf.geometry.x[0] == pytest.approx(116.404, abs=1e-7)
     assert gdf.geometry.y[0] == pytest.approx(39.915, abs=1e-7)
 
@@ -88,7 +96,8 @@ def test_projected_crs_is_converted():
     from pyproj import Transformer
 
     x, y = Transformer.from_crs(4490, 4549, always_xy=True).transform(119.6, 32.2)
-    gdf, rejects = validate_facilities(_raw([(IDS["A"], "甲", "工贸", str(x), str(y))]), _config(crs="EPSG:4549"),
-                                       "f.csv")
+    gdf, rejects = validate_facilities(
+        _raw([(IDS["A"], "甲", "工贸", str(x), str(y))]), _config(crs="EPSG:4549"), "f.csv"
+    )
     assert rejects.empty
     assert gdf.geometry.x[0] == pytest.approx(119.6, abs=1e-8)

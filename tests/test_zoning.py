@@ -14,20 +14,27 @@ from riskmap.zoning import ZONE_CODE, ZONE_NAME, aggregate_zones, assign_zones
 def _layers(village_codes=None):
     v = gpd.GeoDataFrame(
         {ZONE_CODE: village_codes or [c for c, _, _ in VILLAGES], ZONE_NAME: [n for _, n, _ in VILLAGES]},
-        geometry=[g for _, _, g in VILLAGES], crs="EPSG:4490",
+        geometry=[g for _, _, g in VILLAGES],
+        crs="EPSG:4490",
     )
     t = gpd.GeoDataFrame(
         {ZONE_CODE: [c for c, _, _ in TOWNS], ZONE_NAME: [n for _, n, _ in TOWNS]},
-        geometry=[g for _, _, g in TOWNS], crs="EPSG:4490",
+        geometry=[g for _, _, g in TOWNS],
+        crs="EPSG:4490",
     )
     return {"village": v, "town": t}
 
 
 def _facilities(points, levels):
     return gpd.GeoDataFrame(
-        {"facility_id": [f"F{i}" for i in range(len(points))], "name": [f"企业{i}" for i in range(len(points))],
-         "level": levels, "_row": range(2, len(points) + 2)},
-        geometry=[Point(p) for p in points], crs="EPSG:4490",
+        {
+            "facility_id": [f"F{i}" for i in range(len(points))],
+            "name": [f"企业{i}" for i in range(len(points))],
+            "level": levels,
+            "_row": range(2, len(points) + 2),
+        },
+        geometry=[Point(p) for p in points],
+        crs="EPSG:4490",
     )
 
 
@@ -47,8 +54,10 @@ def test_point_outside_every_zone_is_rejected():
 
 
 def test_rollup_by_code_prefix_and_levels():
-    fac = _facilities([(X0 + 0.005, Y0 + 0.005), (X0 + 0.025, Y0 + 0.005), (X0 + 0.005, Y0 + 0.025)],
-                      ["orange", "red", "blue"])
+    fac = _facilities(
+        [(X0 + 0.005, Y0 + 0.005), (X0 + 0.025, Y0 + 0.005), (X0 + 0.005, Y0 + 0.025)],
+        ["orange", "red", "blue"],
+    )
     res = assign_zones(fac, _layers(), "f.csv")
     assert res.facilities["town_code"].tolist() == ["329901001000", "329901001000", "329901002000"]
     zones = aggregate_zones(res.facilities, res.zones, ZoningConfig(empty_level="none"))
@@ -79,8 +88,17 @@ def test_village_code_without_town_falls_back_to_space_and_warns():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.floats(0.001, 0.039), st.floats(0.001, 0.039),
-                          st.sampled_from(["red", "orange", "yellow", "blue"])), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.001, 0.039),
+            st.floats(0.001, 0.039),
+            st.sampled_from(["red", "orange", "yellow", "blue"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_under_max_no_zone_is_below_its_worst_facility(pts):
     fac = _facilities([(X0 + x, Y0 + y) for x, y, _ in pts], [lv for _, _, lv in pts])
     res = assign_zones(fac, _layers(), "f.csv")
@@ -102,5 +120,3 @@ def test_same_levels_in_any_crs(epsg):
     zones = aggregate_zones(res.facilities, res.zones, ZoningConfig())
     assert zones["village"]["level"].tolist() == ["red", "blue", "blue", "yellow"]
     assert zones["town"]["level"].tolist() == ["red", "yellow"]
-
-

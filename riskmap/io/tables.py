@@ -55,7 +55,9 @@ def read_table(path: Path, *, sheet: str | None = None, encoding: str = "auto") 
             sep = "\t" if suffix == ".tsv" else ","
             df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, sep=sep)
         elif suffix in {".xlsx", ".xlsm"}:
-            df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, keep_default_na=False, engine="openpyxl")
+            df = pd.read_excel(
+                path, sheet_name=sheet or 0, dtype=str, keep_default_na=False, engine="openpyxl"
+            )
         else:
             raise InputError(f"{path}: unsupported table format {suffix!r}; use .csv or .xlsx")
     except InputError:

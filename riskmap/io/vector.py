@@ -17,7 +17,9 @@ __all__ = ["read_vector", "VECTOR_SUFFIXES"]
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".zip"}
 
 
-def read_vector(path: Path, *, layer: str | None = None, crs: str | None = None, where: str) -> gpd.GeoDataFrame:
+def read_vector(
+    path: Path, *, layer: str | None = None, crs: str | None = None, where: str
+) -> gpd.GeoDataFrame:
     """Read a vector layer; give it ``crs`` when the file declares none; add the ``_row`` feature number.
 
     Raises

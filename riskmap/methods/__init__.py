@@ -74,12 +74,18 @@ def _ls_matrix(inputs: ScoringInputs, config: Config) -> MethodResult:
     pts = inputs.tables.get("risk_points")
     if pts is None or pts.empty:
         return MethodResult(results=pd.DataFrame(columns=["score", "rank", "reason_zh", "reason_en"]))
-    return ls_matrix.grade_facilities(pts, config.methods.ls_matrix, inputs.sources.get("risk_points", "risk_points"))
+    return ls_matrix.grade_facilities(
+        pts, config.methods.ls_matrix, inputs.sources.get("risk_points", "risk_points")
+    )
 
 
 #: name -> (method function, what it needs, reason when the facility has no records for it (zh, en)).
 METHODS: dict[str, tuple[Callable[[ScoringInputs, Config], MethodResult], str, tuple[str, str]]] = {
-    "gb18218": (_gb18218, "inventory", ("GB 18218: 无危险化学品存量记录", "GB 18218: no chemical inventory records")),
+    "gb18218": (
+        _gb18218,
+        "inventory",
+        ("GB 18218: 无危险化学品存量记录", "GB 18218: no chemical inventory records"),
+    ),
     "ls_matrix": (_ls_matrix, "risk_points", ("LS: 无风险点记录", "LS: no risk point records")),
 }
 
@@ -100,7 +106,8 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
             inputs.sources.get("facilities", "facilities"),
             fac[no_method],
             SECTOR,
-            "no grading method for this sector; configured sectors: " + "、".join(sectors)
+            "no grading method for this sector; configured sectors: "
+            + "、".join(sectors)
             + " (add it under [scoring.sectors] or set scoring.default)",
             "score",
         )
@@ -108,7 +115,9 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     fac = fac[~no_method]
     methods_of = methods_of[~no_method]
 
-    pairs = pd.DataFrame({FACILITY_ID: fac[FACILITY_ID].to_numpy(), METHOD: methods_of.to_numpy()}).explode(METHOD)
+    pairs = pd.DataFrame({FACILITY_ID: fac[FACILITY_ID].to_numpy(), METHOD: methods_of.to_numpy()}).explode(
+        METHOD
+    )
     pairs["order"] = pairs.groupby(FACILITY_ID).cumcount()
     long_parts = []
     extra_cols: list[pd.DataFrame] = []
@@ -124,8 +133,10 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
         extra = [c for c in res.columns if c not in ("score", "rank", "reason_zh", "reason_en")]
         if extra:
             extra_cols.append(res[extra])
-    long = pd.concat(long_parts, ignore_index=True) if long_parts else pairs.assign(
-        score=np.nan, rank=0, reason_zh="", reason_en=""
+    long = (
+        pd.concat(long_parts, ignore_index=True)
+        if long_parts
+        else pairs.assign(score=np.nan, rank=0, reason_zh="", reason_en="")
     )
     long["rank"] = long["rank"].astype(int)
     # The deciding method: highest rank, then the order the sector lists its methods in.

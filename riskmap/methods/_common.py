@@ -33,5 +33,3 @@ def level_labels(ranks: pd.Series, lang: str) -> pd.Series:
     """Level labels for ranks 1..4 (empty for 0)."""
     names = {0: ""} | {int(lvl): (lvl.zh if lang == "zh" else lvl.en) for lvl in Level}
     return ranks.astype(int).map(names)
-
-

@@ -76,8 +76,11 @@ def _tables() -> tuple[dict[str, tuple[str, float, float]], list[str]]:
 
 
 def _name_keys(name: str) -> list[str]:
-    """A table-1 name and the short forms people write: "汽油" for "汽油(乙醇汽油、甲醇汽油)", "天然气" for
-    "甲烷,天然气". Names with locants such as "1,3-丁二烯" are not split."""
+    """A table-1 name and the short forms people write.
+
+    "汽油" for "汽油(乙醇汽油、甲醇汽油)", "天然气" for "甲烷,天然气"; names with locants such as "1,3-丁二烯"
+    are not split.
+    """
     base = re.split(r"[(（]", name, maxsplit=1)[0].strip()
     keys = [name, base]
     if "," in base and not re.search(r"\d", base):
@@ -176,7 +179,9 @@ def assess(
     return Assessment(s=s, r=r, alpha=a, grade=int(grade_for(r)[()]), is_major=True)
 
 
-def _resolve_inventory(inv: pd.DataFrame, source: str, overrides: Mapping[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _resolve_inventory(
+    inv: pd.DataFrame, source: str, overrides: Mapping[str, float]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Attach Q and β to each inventory row; reject unknown substances and bad quantities."""
     table, names = _tables()
     keys = inv["substance"].map(_key)
@@ -186,8 +191,14 @@ def _resolve_inventory(inv: pd.DataFrame, source: str, overrides: Mapping[str, f
     unknown = found.isna()
     if unknown.any():
         reasons[unknown] = inv.loc[unknown, "substance"].map(
-            lambda s: "unknown substance: not a GB 18218 table-1 name/alias/CAS nor a table-2 category"
-            + (f" (closest: {', '.join(difflib.get_close_matches(s, names, n=3, cutoff=0.3))})" if s else "")
+            lambda s: (
+                "unknown substance: not a GB 18218 table-1 name/alias/CAS nor a table-2 category"
+                + (
+                    f" (closest: {', '.join(difflib.get_close_matches(s, names, n=3, cutoff=0.3))})"
+                    if s
+                    else ""
+                )
+            )
         )
     reasons[q.isna() & (reasons == "")] = "the quantity (t) is missing or not a number"
     reasons[(q < 0) & (reasons == "")] = "the quantity (t) is negative"
@@ -230,7 +241,11 @@ def grade_facilities(
     inv, rejects = _resolve_inventory(inventory, source, beta_overrides or {})
     inv["ratio"] = inv["q"] / inv["q_crit"]
     inv["bratio"] = inv["beta"] * inv["ratio"]
-    units = inv.groupby([FACILITY_ID, "unit"], sort=True).agg(s=("ratio", "sum"), b=("bratio", "sum")).reset_index()
+    units = (
+        inv.groupby([FACILITY_ID, "unit"], sort=True)
+        .agg(s=("ratio", "sum"), b=("bratio", "sum"))
+        .reset_index()
+    )
     p = persons.reindex(units[FACILITY_ID]).fillna(0.0).to_numpy()
     units["persons"] = p
     units["alpha"] = alpha_for(p)
@@ -253,8 +268,20 @@ def grade_facilities(
     zh = pd.Series(
         np.where(
             major,
-            "GB 18218: 单元 " + best["unit"] + " S=" + s_txt + ", R=" + r_txt + " (α=" + a_txt + ", 500 m 内约 "
-            + p_txt + " 人), " + grade_zh + "重大危险源 → " + level_labels(rank, "zh"),
+            "GB 18218: 单元 "
+            + best["unit"]
+            + " S="
+            + s_txt
+            + ", R="
+            + r_txt
+            + " (α="
+            + a_txt
+            + ", 500 m 内约 "
+            + p_txt
+            + " 人), "
+            + grade_zh
+            + "重大危险源 → "
+            + level_labels(rank, "zh"),
             "GB 18218: 最大 S=" + s_txt + " < 1 (" + unit_txt + " 个单元), 不构成重大危险源",
         ),
         index=best.index,
@@ -262,8 +289,19 @@ def grade_facilities(
     en = pd.Series(
         np.where(
             major,
-            "GB 18218: unit " + best["unit"] + " S=" + s_txt + ", R=" + r_txt + " (alpha=" + a_txt + ", ~"
-            + p_txt + " persons within 500 m), grade " + best["grade"].astype(str) + " major hazard -> "
+            "GB 18218: unit "
+            + best["unit"]
+            + " S="
+            + s_txt
+            + ", R="
+            + r_txt
+            + " (alpha="
+            + a_txt
+            + ", ~"
+            + p_txt
+            + " persons within 500 m), grade "
+            + best["grade"].astype(str)
+            + " major hazard -> "
             + level_labels(rank, "en"),
             "GB 18218: max S=" + s_txt + " < 1 (" + unit_txt + " units), not a major hazard installation",
         ),

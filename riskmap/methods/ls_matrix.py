@@ -43,13 +43,17 @@ def matrix_ranks(params: LSMatrixParams) -> np.ndarray:
     return out
 
 
-def point_ranks(likelihood: Sequence[int] | np.ndarray, severity: Sequence[int] | np.ndarray, params: LSMatrixParams) -> np.ndarray:
+def point_ranks(
+    likelihood: Sequence[int] | np.ndarray, severity: Sequence[int] | np.ndarray, params: LSMatrixParams
+) -> np.ndarray:
     """Level rank of each risk point (vectorised lookup)."""
     m = matrix_ranks(params)
     return m[np.asarray(likelihood, dtype=int) - 1, np.asarray(severity, dtype=int) - 1]
 
 
-def grade_facilities(points: pd.DataFrame, params: LSMatrixParams, source: str = "risk_points") -> MethodResult:
+def grade_facilities(
+    points: pd.DataFrame, params: LSMatrixParams, source: str = "risk_points"
+) -> MethodResult:
     """Grade facilities by their worst risk point; reject points whose L or S is not an integer 1..5."""
     lik = to_number(points["likelihood"])
     sev = to_number(points["severity"])
@@ -81,10 +85,32 @@ def grade_facilities(points: pd.DataFrame, params: LSMatrixParams, source: str =
         {
             "score": worst["r"].astype(float),
             "rank": rank,
-            "reason_zh": "LS: 最高风险点 " + worst["name"] + " L=" + l_txt + "×S=" + s_txt + "=" + r_txt + " → "
-            + level_labels(rank, "zh") + " (共 " + n + " 个风险点)",
-            "reason_en": "LS: worst risk point " + worst["name"] + " L=" + l_txt + " x S=" + s_txt + " = " + r_txt
-            + " -> " + level_labels(rank, "en") + " (" + n + " points)",
+            "reason_zh": "LS: 最高风险点 "
+            + worst["name"]
+            + " L="
+            + l_txt
+            + "×S="
+            + s_txt
+            + "="
+            + r_txt
+            + " → "
+            + level_labels(rank, "zh")
+            + " (共 "
+            + n
+            + " 个风险点)",
+            "reason_en": "LS: worst risk point "
+            + worst["name"]
+            + " L="
+            + l_txt
+            + " x S="
+            + s_txt
+            + " = "
+            + r_txt
+            + " -> "
+            + level_labels(rank, "en")
+            + " ("
+            + n
+            + " points)",
         },
         index=worst.index,
     )

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
@@ -26,8 +27,16 @@ CJK_FONT_FILES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 )
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
-                 "Source Han Sans SC", "SimHei", "Microsoft YaHei", "PingFang SC")
+_CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Source Han Sans SC",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
 
 
 @cache
@@ -89,11 +98,14 @@ def render_figure(
             stacklevel=2,
         )
         lang = "en"
-    rc = {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"], "axes.unicode_minus": False}
+    rc: dict[str, Any] = {
+        "font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+        "axes.unicode_minus": False,
+    }
     kinds = list(zones)
     finest = zones[kinds[0]]
     crs = finest.estimate_utm_crs() if finest.crs and finest.crs.is_geographic else finest.crs
-    with plt.rc_context(rc):
+    with plt.rc_context(rc):  # type: ignore[arg-type]
         fig, ax = plt.subplots(figsize=(11, 9))
         fz = finest.to_crs(crs)
         fz.plot(
@@ -110,8 +122,14 @@ def render_figure(
             for key in reversed(LEVEL_NAMES):  # red drawn last, on top
                 sub = f[f["level"] == key]
                 if len(sub):
-                    sub.plot(ax=ax, color=color(key), edgecolor="#222222", linewidth=0.3,
-                             markersize=6 if key in ("red", "orange") else 3, zorder=3)
+                    sub.plot(
+                        ax=ax,
+                        color=color(key),
+                        edgecolor="#222222",
+                        linewidth=0.3,
+                        markersize=6 if key in ("red", "orange") else 3,
+                        zorder=3,
+                    )
         ax.set_axis_off()
         ax.set_aspect("equal")
         ax.set_title(title, fontsize=18, pad=14)
@@ -124,11 +142,20 @@ def render_figure(
             if key == NOT_ASSESSED and nz == 0:
                 continue
             nf = int(counts_fac.get(key, 0)) if len(counts_fac) else 0
-            text = (f"{label(key, lang)}  区域 {nz} / 企业 {nf}" if lang == "zh"
-                    else f"{label(key, lang)}  zones {nz} / facilities {nf}")
+            text = (
+                f"{label(key, lang)}  区域 {nz} / 企业 {nf}"
+                if lang == "zh"
+                else f"{label(key, lang)}  zones {nz} / facilities {nf}"
+            )
             handles.append(Patch(facecolor=color(key), edgecolor=outline(key), label=text))
-        ax.legend(handles=handles, title="图例" if lang == "zh" else "Legend", loc="lower left",
-                  frameon=True, fontsize=9, title_fontsize=10)
+        ax.legend(
+            handles=handles,
+            title="图例" if lang == "zh" else "Legend",
+            loc="lower left",
+            frameon=True,
+            fontsize=9,
+            title_fontsize=10,
+        )
 
         x0, x1 = ax.get_xlim()
         y0, y1 = ax.get_ylim()
@@ -136,15 +163,34 @@ def render_figure(
         bx, by = x1 - (x1 - x0) * 0.05 - length, y0 + (y1 - y0) * 0.04
         h = (y1 - y0) * 0.008
         for i in range(2):
-            ax.add_patch(Rectangle((bx + i * length / 2, by), length / 2, h,
-                                   facecolor="black" if i == 0 else "white", edgecolor="black", lw=0.6, zorder=5))
+            ax.add_patch(
+                Rectangle(
+                    (bx + i * length / 2, by),
+                    length / 2,
+                    h,
+                    facecolor="black" if i == 0 else "white",
+                    edgecolor="black",
+                    lw=0.6,
+                    zorder=5,
+                )
+            )
         ax.text(bx, by + h * 1.8, "0", ha="center", fontsize=8)
         unit = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
         ax.text(bx + length, by + h * 1.8, unit, ha="center", fontsize=8)
         ax_x, ax_y = x1 - (x1 - x0) * 0.06, y1 - (y1 - y0) * 0.12
-        ax.add_patch(FancyArrow(ax_x, ax_y, 0, (y1 - y0) * 0.06, width=(x1 - x0) * 0.008,
-                                head_width=(x1 - x0) * 0.025, head_length=(y1 - y0) * 0.025, color="black",
-                                zorder=5))
+        ax.add_patch(
+            FancyArrow(
+                ax_x,
+                ax_y,
+                0,
+                (y1 - y0) * 0.06,
+                width=(x1 - x0) * 0.008,
+                head_width=(x1 - x0) * 0.025,
+                head_length=(y1 - y0) * 0.025,
+                color="black",
+                zorder=5,
+            )
+        )
         ax.text(ax_x, ax_y + (y1 - y0) * 0.09, "N", ha="center", fontsize=12, fontweight="bold")
         note = source_note or ("数据来源: riskmap" if lang == "zh" else "Source: riskmap")
         fig.text(0.01, 0.01, f"{note}    {date.today().isoformat()}", fontsize=8, color="#444444")

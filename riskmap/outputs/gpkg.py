@@ -36,7 +36,12 @@ def qml_style(geometry: str, label_field: str | None = None, lang: str = "zh") -
     """
     root = ET.Element("qgis", version="3.22.0", styleCategories="Symbology|Labeling")
     renderer = ET.SubElement(
-        root, "renderer-v2", type="categorizedSymbol", attr="level", symbollevels="0", forceraster="0",
+        root,
+        "renderer-v2",
+        type="categorizedSymbol",
+        attr="level",
+        symbollevels="0",
+        forceraster="0",
         enableorderby="0",
     )
     cats = ET.SubElement(renderer, "categories")
@@ -45,10 +50,19 @@ def qml_style(geometry: str, label_field: str | None = None, lang: str = "zh") -
     for i, key in enumerate(keys):
         ET.SubElement(cats, "category", symbol=str(i), value=key, label=label(key, lang), render="true")
         kind = "marker" if geometry == "point" else "fill"
-        sym = ET.SubElement(symbols, "symbol", type=kind, name=str(i), alpha="1", clip_to_extent="1",
-                            force_rhr="0")
-        layer = ET.SubElement(sym, "layer", {"class": "SimpleMarker" if kind == "marker" else "SimpleFill",
-                                             "enabled": "1", "locked": "0", "pass": "0"})
+        sym = ET.SubElement(
+            symbols, "symbol", type=kind, name=str(i), alpha="1", clip_to_extent="1", force_rhr="0"
+        )
+        layer = ET.SubElement(
+            sym,
+            "layer",
+            {
+                "class": "SimpleMarker" if kind == "marker" else "SimpleFill",
+                "enabled": "1",
+                "locked": "0",
+                "pass": "0",
+            },
+        )
         opts = ET.SubElement(layer, "Option", type="Map")
         if kind == "marker":
             _option(opts, "name", "circle")
@@ -64,11 +78,21 @@ def qml_style(geometry: str, label_field: str | None = None, lang: str = "zh") -
     if label_field:
         labeling = ET.SubElement(root, "labeling", type="simple")
         settings = ET.SubElement(labeling, "settings", calloutType="simple")
-        ET.SubElement(settings, "text-style", fieldName=label_field, fontSize="9", textColor="0,0,0,255",
-                      isExpression="0")
-        ET.SubElement(settings, "text-buffer", bufferDraw="1", bufferSize="0.8", bufferColor="255,255,255,255")
+        ET.SubElement(
+            settings,
+            "text-style",
+            fieldName=label_field,
+            fontSize="9",
+            textColor="0,0,0,255",
+            isExpression="0",
+        )
+        ET.SubElement(
+            settings, "text-buffer", bufferDraw="1", bufferSize="0.8", bufferColor="255,255,255,255"
+        )
         ET.SubElement(settings, "placement", placement="1" if geometry == "polygon" else "6")
-    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode")
+    return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(
+        root, encoding="unicode"
+    )
 
 
 def _styles_table(layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], lang: str) -> pd.DataFrame:

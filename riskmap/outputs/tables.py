@@ -62,7 +62,11 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, level_colum
                     if len(df.columns):
                         ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{len(df) + 1}"
                     for i, col in enumerate(df.columns, start=1):
-                        width = max([len(str(col)), *(len(str(v)) for v in df[col].head(200))]) if len(df) else len(str(col))
+                        width = (
+                            max([len(str(col)), *(len(str(v)) for v in df[col].head(200))])
+                            if len(df)
+                            else len(str(col))
+                        )
                         ws.column_dimensions[get_column_letter(i)].width = min(max(8, width * 1.6), 60)
                     levels = [c for c in df.columns if c == level_column or c == f"{level_column}_zh"]
                     for col in levels:
