@@ -48,7 +48,7 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def uscc_check(first17: str) -> str:
-    s = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS))
+    s = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=False))
     return USCC_ALPHABET[(31 - s % 31) % 31]
 
 
@@ -121,19 +121,123 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 SURNAMES = list(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
-VILLAGE_SUFFIX = ["家村", "庄村", "巷村", "圩村", "桥村", "湾村", "港村", "墩村", "舍村", "塘村", "集村", "营村"]
+VILLAGE_SUFFIX = [
+    "家村",
+    "庄村",
+    "巷村",
+    "圩村",
+    "桥村",
+    "湾村",
+    "港村",
+    "墩村",
+    "舍村",
+    "塘村",
+    "集村",
+    "营村",
+]
 COMMUNITY_STEMS = [
-    "东湖", "西园", "南苑", "北门", "文昌", "府前", "锦绣", "新华", "人民", "建设", "幸福", "和平", "阳光", "滨河",
-    "江南", "花园", "翠竹", "金桥", "望江", "长青", "春晖", "朝阳", "百合", "清风", "丰乐", "钟楼", "学府", "玉带",
-    "运河", "新城", "桂花", "天禧", "凤凰", "紫薇", "永安", "育才", "荷花", "梅园", "柳岸", "明珠", "光华", "双塔",
-    "茶亭", "书院", "盛世", "宝塔", "云台", "鼓楼", "铁桥", "海棠", "银杏", "凤鸣", "状元", "青年", "彩虹", "龙湾",
+    "东湖",
+    "西园",
+    "南苑",
+    "北门",
+    "文昌",
+    "府前",
+    "锦绣",
+    "新华",
+    "人民",
+    "建设",
+    "幸福",
+    "和平",
+    "阳光",
+    "滨河",
+    "江南",
+    "花园",
+    "翠竹",
+    "金桥",
+    "望江",
+    "长青",
+    "春晖",
+    "朝阳",
+    "百合",
+    "清风",
+    "丰乐",
+    "钟楼",
+    "学府",
+    "玉带",
+    "运河",
+    "新城",
+    "桂花",
+    "天禧",
+    "凤凰",
+    "紫薇",
+    "永安",
+    "育才",
+    "荷花",
+    "梅园",
+    "柳岸",
+    "明珠",
+    "光华",
+    "双塔",
+    "茶亭",
+    "书院",
+    "盛世",
+    "宝塔",
+    "云台",
+    "鼓楼",
+    "铁桥",
+    "海棠",
+    "银杏",
+    "凤鸣",
+    "状元",
+    "青年",
+    "彩虹",
+    "龙湾",
 ]
 VILLAGE_FEATURE_STEMS = [
-    "河口", "沙洲", "荷塘", "枫林", "石桥", "松岗", "柳树", "杏花", "青龙", "白马", "黄泥", "红星", "团结", "胜利",
-    "永丰", "双河", "三元", "四合", "五里", "六圩", "七里", "八角", "九龙", "十里", "高岗", "芦湾", "油坊", "窑头",
-    "渡口", "塘埂", "新桥", "大圩", "小圩", "中心", "东风", "前进", "联合", "光明", "群力", "兴旺",
+    "河口",
+    "沙洲",
+    "荷塘",
+    "枫林",
+    "石桥",
+    "松岗",
+    "柳树",
+    "杏花",
+    "青龙",
+    "白马",
+    "黄泥",
+    "红星",
+    "团结",
+    "胜利",
+    "永丰",
+    "双河",
+    "三元",
+    "四合",
+    "五里",
+    "六圩",
+    "七里",
+    "八角",
+    "九龙",
+    "十里",
+    "高岗",
+    "芦湾",
+    "油坊",
+    "窑头",
+    "渡口",
+    "塘埂",
+    "新桥",
+    "大圩",
+    "小圩",
+    "中心",
+    "东风",
+    "前进",
+    "联合",
+    "光明",
+    "群力",
+    "兴旺",
 ]
-BRAND_SYL = list("恒华泰金鑫宏远永盛瑞丰润达嘉隆昌信诚德鼎益通顺安康博越中天海东方正兴旺裕源凯创合富力华联明晟祥")
+BRAND_SYL = list(
+    "恒华泰金鑫宏远永盛瑞丰润达嘉隆昌信诚德鼎益通顺安康博越中天海东方正兴旺裕源凯创合富力华联明晟祥"
+)
 STREET_NAMES = ["城中街道", "城东街道", "城西街道", "江滨街道"]
 TOWN_NAMES = ["新港镇", "龙泉镇", "桥头镇", "白塔镇", "三河镇", "青山镇", "柳塘镇", "安丰镇"]
 
@@ -148,14 +252,14 @@ def brand(rng) -> str:
 def make_outline(rng, cx, cy):
     theta = np.linspace(0, 2 * np.pi, 720, endpoint=False)
     r = np.ones_like(theta)
-    for k in range(2, 7):
-        amp = rng.uniform(0.02, 0.09) / (k - 1) ** 0.6
+    for k in range(2, 10):
+        amp = rng.uniform(0.03, 0.10) / (k - 1) ** 0.5
         r += amp * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
     x = r * np.cos(theta) * 1.0
     y = r * np.sin(theta) * 0.86
-    # scale so that the outline spans ~36 km x ~31 km
-    sx = 36000 / (x.max() - x.min())
-    sy = 31000 / (y.max() - y.min())
+    # scale so that the outline spans ~37.5 km x ~33 km
+    sx = 37500 / (x.max() - x.min())
+    sy = 33000 / (y.max() - y.min())
     x = (x - (x.max() + x.min()) / 2) * sx + cx
     y = (y - (y.max() + y.min()) / 2) * sy + cy
     return shapely.make_valid(Polygon(np.column_stack([x, y])))
@@ -171,7 +275,7 @@ def farthest_point_seeds(rng, poly, fixed, n, inner_buffer):
     for _ in range(n):
         d = np.min(np.stack([np.hypot(*(cand - c).T) for c in chosen]), axis=0)
         chosen.append(cand[int(np.argmax(d))])
-    return np.array(chosen[len(fixed):])
+    return np.array(chosen[len(fixed) :])
 
 
 def build_tessellation(rng, outline, cx, cy):
@@ -189,7 +293,9 @@ def build_tessellation(rng, outline, cx, cy):
     order = [south] + sorted(others, key=lambda i: ang[i])
     towns = towns[order]
     town_xy = np.vstack([np.array(street), towns])  # 12 x 2
-    town_codes = [f"{COUNTY}{i:03d}000" for i in (1, 2, 3, 4)] + [f"{COUNTY}{100 + i:03d}000" for i in range(8)]
+    town_codes = [f"{COUNTY}{i:03d}000" for i in (1, 2, 3, 4)] + [
+        f"{COUNTY}{100 + i:03d}000" for i in range(8)
+    ]
     town_names = STREET_NAMES + TOWN_NAMES
     is_street = [True] * 4 + [False] * 8
 
@@ -280,7 +386,8 @@ def name_villages(rng, seeds, town_xy, town_of, is_street, town_codes):
 
     def community_name():
         while True:
-            n = comm[ci[0] % len(comm)] + "社区"
+            rnd, j = divmod(ci[0], len(comm))
+            n = comm[j] + ["社区", "新村社区", "花园社区", "苑社区", "里社区"][rnd % 5]
             ci[0] += 1
             if n not in used:
                 used.add(n)
@@ -304,7 +411,7 @@ def name_villages(rng, seeds, town_xy, town_of, is_street, town_codes):
         order = members[np.argsort(d, kind="stable")]
         dsorted = np.sort(d, kind="stable")
         nc, nv = 1, 200
-        for k, (i, di) in enumerate(zip(order, dsorted)):
+        for k, (i, di) in enumerate(zip(order, dsorted, strict=False)):
             community = (di < 3200) if is_street[t] else (k < 1 or di < 900)
             if community:
                 codes[i] = town_codes[t][:9] + f"{nc:03d}"
@@ -400,7 +507,9 @@ def load_gb18218():
                 beta = beta_cas[c]
         single = cas[0] if len(cas) == 1 and cas_count[cas[0]] == 1 else ""
         named[r.name] = {"Q": float(r.critical_quantity_t), "beta": beta, "cas": single}
-    cats = {r.symbol: {"Q": float(r.critical_quantity_t), "beta": beta_cat[r.symbol]} for r in t2.itertuples()}
+    cats = {
+        r.symbol: {"Q": float(r.critical_quantity_t), "beta": beta_cat[r.symbol]} for r in t2.itertuples()
+    }
     return named, cats
 
 
@@ -422,43 +531,145 @@ def grade_of(r: float) -> int:
 
 # substance palettes: (name in table 1, weight, typical unit share)
 CHEM_NAMED = [
-    ("甲醇", 10), ("甲苯", 8), ("苯", 5), ("乙醇", 5), ("丙酮", 5), ("乙酸乙酯", 6), ("正己烷", 3), ("环己烷", 3),
-    ("氨", 6), ("氯", 4), ("氢", 4), ("液化石油气(含丙烷、丁烷及其混合物)", 3), ("甲烷,天然气", 3),
-    ("环氧乙烷", 2), ("1,2-环氧丙烷", 2), ("氯乙烯", 2), ("2-丙烯腈", 2), ("苯乙烯", 3), ("二硫化碳", 1),
-    ("硝酸(发红烟的除外,含硝酸>70%)", 2), ("氯化氢(无水)", 2), ("二氧化硫", 2), ("甲醛(含量>90%)", 1),
-    ("乙炔", 1), ("乙烯", 1), ("1,3-丁二烯", 1), ("1-氯-2,3-环氧丙烷", 2), ("甲苯二异氰酸酯", 1),
-    ("溴", 1), ("过乙酸", 1), ("碳化钙", 1), ("氧(压缩的或液化的)", 2), ("汽油(乙醇汽油、甲醇汽油)", 2),
-    ("硫化氢", 1), ("溴甲烷", 1), ("二甲醚", 1), ("钠", 1),
+    ("甲醇", 10),
+    ("甲苯", 8),
+    ("苯", 5),
+    ("乙醇", 5),
+    ("丙酮", 5),
+    ("乙酸乙酯", 6),
+    ("正己烷", 3),
+    ("环己烷", 3),
+    ("氨", 6),
+    ("氯", 4),
+    ("氢", 4),
+    ("液化石油气(含丙烷、丁烷及其混合物)", 3),
+    ("甲烷,天然气", 3),
+    ("环氧乙烷", 2),
+    ("1,2-环氧丙烷", 2),
+    ("氯乙烯", 2),
+    ("2-丙烯腈", 2),
+    ("苯乙烯", 3),
+    ("二硫化碳", 1),
+    ("硝酸(发红烟的除外,含硝酸>70%)", 2),
+    ("氯化氢(无水)", 2),
+    ("二氧化硫", 2),
+    ("甲醛(含量>90%)", 1),
+    ("乙炔", 1),
+    ("乙烯", 1),
+    ("1,3-丁二烯", 1),
+    ("1-氯-2,3-环氧丙烷", 2),
+    ("甲苯二异氰酸酯", 1),
+    ("溴", 1),
+    ("过乙酸", 1),
+    ("碳化钙", 1),
+    ("氧(压缩的或液化的)", 2),
+    ("汽油(乙醇汽油、甲醇汽油)", 2),
+    ("硫化氢", 1),
+    ("溴甲烷", 1),
+    ("二甲醚", 1),
+    ("钠", 1),
 ]
 CHEM_CATEGORY = [
-    ("W5.3", "异丙醇", 3), ("W5.3", "丁酮", 2), ("W5.3", "乙腈", 2), ("W5.3", "四氢呋喃", 2),
-    ("W5.4", "二甲苯", 3), ("W5.4", "乙酸丁酯", 3), ("W5.4", "正丁醇", 2), ("W5.4", "柴油", 2),
-    ("J5", "硫酸二甲酯", 1), ("J5", "氰化钠", 1), ("W2", "丙烯", 1), ("W9.2", "高锰酸钾", 1),
+    ("W5.3", "异丙醇", 3),
+    ("W5.3", "丁酮", 2),
+    ("W5.3", "乙腈", 2),
+    ("W5.3", "四氢呋喃", 2),
+    ("W5.4", "二甲苯", 3),
+    ("W5.4", "乙酸丁酯", 3),
+    ("W5.4", "正丁醇", 2),
+    ("W5.4", "柴油", 2),
+    ("J5", "硫酸二甲酯", 1),
+    ("J5", "氰化钠", 1),
+    ("W2", "丙烯", 1),
+    ("W9.2", "高锰酸钾", 1),
 ]
-STORAGE_UNITS = ["1#罐区", "2#罐区", "3#罐区", "甲类仓库", "乙类仓库", "危化品仓库", "球罐区", "原料罐区", "成品罐区"]
-PRODUCTION_UNITS = ["合成车间", "精馏车间", "聚合车间", "氯化车间", "加氢车间", "配制车间", "反应车间", "中试车间", "包装车间"]
+STORAGE_UNITS = [
+    "1#罐区",
+    "2#罐区",
+    "3#罐区",
+    "甲类仓库",
+    "乙类仓库",
+    "危化品仓库",
+    "球罐区",
+    "原料罐区",
+    "成品罐区",
+]
+PRODUCTION_UNITS = [
+    "合成车间",
+    "精馏车间",
+    "聚合车间",
+    "氯化车间",
+    "加氢车间",
+    "配制车间",
+    "反应车间",
+    "中试车间",
+    "包装车间",
+]
 
 
 # --------------------------------------------------------------------------------------------------
 # 4. facilities
 SECTOR_COUNTS = {
-    "危险化学品": 260, "燃气": 90, "烟花爆竹": 40, "工贸": 1500, "建筑施工": 380, "非煤矿山": 30, "人员密集场所": 700,
+    "危险化学品": 260,
+    "燃气": 90,
+    "烟花爆竹": 40,
+    "工贸": 1500,
+    "建筑施工": 380,
+    "非煤矿山": 30,
+    "人员密集场所": 700,
 }
 GT_KINDS = [  # 工贸 sub-kinds: (name suffix, weight, risk-point set, employees median)
-    ("机械制造有限公司", 14, "mech", 60), ("金属制品有限公司", 10, "mech", 40), ("铸造有限公司", 4, "metal", 80),
-    ("纺织有限公司", 8, "textile", 120), ("木业有限公司", 6, "dust", 35), ("家具有限公司", 5, "dust", 50),
-    ("铝业有限公司", 3, "dust_metal", 70), ("粮油有限公司", 3, "dust", 30), ("食品有限公司", 6, "food", 60),
-    ("冷链物流有限公司", 3, "ammonia", 25), ("塑料制品有限公司", 7, "mech", 35), ("电子科技有限公司", 6, "light", 150),
-    ("建材有限公司", 5, "metal", 40), ("包装材料有限公司", 5, "light", 30), ("服装有限公司", 5, "textile", 90),
-    ("船舶配件有限公司", 3, "mech", 70), ("汽车零部件有限公司", 5, "mech", 120), ("仓储有限公司", 2, "light", 15),
+    ("机械制造有限公司", 14, "mech", 60),
+    ("金属制品有限公司", 10, "mech", 40),
+    ("铸造有限公司", 4, "metal", 80),
+    ("纺织有限公司", 8, "textile", 120),
+    ("木业有限公司", 6, "dust", 35),
+    ("家具有限公司", 5, "dust", 50),
+    ("铝业有限公司", 3, "dust_metal", 70),
+    ("粮油有限公司", 3, "dust", 30),
+    ("食品有限公司", 6, "food", 60),
+    ("冷链物流有限公司", 3, "ammonia", 25),
+    ("塑料制品有限公司", 7, "mech", 35),
+    ("电子科技有限公司", 6, "light", 150),
+    ("建材有限公司", 5, "metal", 40),
+    ("包装材料有限公司", 5, "light", 30),
+    ("服装有限公司", 5, "textile", 90),
+    ("船舶配件有限公司", 3, "mech", 70),
+    ("汽车零部件有限公司", 5, "mech", 120),
+    ("仓储有限公司", 2, "light", 15),
 ]
 CROWD_KINDS = [  # (template, weight, employees median)
-    ("{b}购物中心", 3, 150), ("{t}农贸市场", 3, 25), ("{b}大酒店", 5, 60), ("{b}宾馆", 8, 12), ("{b}超市", 12, 20),
-    ("{b}影城", 2, 25), ("{b}KTV", 4, 15), ("{b}商贸城", 2, 80), ("{b}民营医院", 2, 120), ("{b}培训中心", 4, 20),
-    ("{b}餐饮店", 20, 10), ("{b}网吧", 3, 5), ("{b}体育馆", 1, 20), ("{b}养生会所", 3, 10), ("{b}快捷酒店", 6, 10),
-    ("{b}汽车站", 1, 40), ("{b}茶楼", 4, 8), ("{b}游泳馆", 1, 15),
+    ("{b}购物中心", 3, 150),
+    ("{t}农贸市场", 3, 25),
+    ("{b}大酒店", 5, 60),
+    ("{b}宾馆", 8, 12),
+    ("{b}超市", 12, 20),
+    ("{b}影城", 2, 25),
+    ("{b}KTV", 4, 15),
+    ("{b}商贸城", 2, 80),
+    ("{b}民营医院", 2, 120),
+    ("{b}培训中心", 4, 20),
+    ("{b}餐饮店", 20, 10),
+    ("{b}网吧", 3, 5),
+    ("{b}体育馆", 1, 20),
+    ("{b}养生会所", 3, 10),
+    ("{b}快捷酒店", 6, 10),
+    ("{b}汽车站", 1, 40),
+    ("{b}茶楼", 4, 8),
+    ("{b}游泳馆", 1, 15),
 ]
-CONSTR_KINDS = ["安置房", "商住楼", "道路改造", "学校扩建", "桥梁", "标准厂房", "污水管网", "人民医院新院区", "综合体", "保障房"]
+CONSTR_KINDS = [
+    "安置房",
+    "商住楼",
+    "道路改造",
+    "学校扩建",
+    "桥梁",
+    "标准厂房",
+    "污水管网",
+    "人民医院新院区",
+    "综合体",
+    "保障房",
+]
 
 
 def lognormal_int(rng, median, sigma, lo, hi):
@@ -466,27 +677,87 @@ def lognormal_int(rng, median, sigma, lo, hi):
 
 
 # risk points: (name, max severity, exposure choices)
-RP_COMMON = [("配电室", 3, (3, 6)), ("消防设施", 3, (3, 6)), ("有限空间作业", 5, (1, 2)), ("动火作业", 4, (1, 2, 3)),
-             ("高处作业", 4, (1, 2, 3)), ("叉车作业", 3, (6,)), ("仓库", 3, (6,)), ("厂内机动车辆", 3, (6,))]
+RP_COMMON = [
+    ("配电室", 3, (3, 6)),
+    ("消防设施", 3, (3, 6)),
+    ("有限空间作业", 5, (1, 2)),
+    ("动火作业", 4, (1, 2, 3)),
+    ("高处作业", 4, (1, 2, 3)),
+    ("叉车作业", 3, (6,)),
+    ("仓库", 3, (6,)),
+    ("厂内机动车辆", 3, (6,)),
+]
 RP_SETS = {
-    "chem": [("储罐区", 5, (10, 6)), ("装卸作业区", 5, (3, 6)), ("反应釜", 5, (6, 10)), ("精馏塔", 4, (6, 10)),
-             ("危化品仓库", 5, (6,)), ("可燃气体报警系统", 4, (10,)), ("检维修作业", 4, (1, 2)), ("控制室", 3, (10,)),
-             ("盲板抽堵作业", 4, (1, 2)), ("污水处理站", 4, (6,))],
-    "gas": [("储罐区", 5, (10,)), ("卸车作业", 5, (3, 6)), ("加油加气区", 4, (10,)), ("站房", 3, (10,)),
-            ("埋地油罐", 4, (10,)), ("液化气钢瓶充装区", 5, (6,))],
-    "fireworks": [("烟花爆竹存放区", 5, (10,)), ("销售区", 4, (6,)), ("装卸作业", 4, (2, 3)), ("库房", 5, (6,))],
-    "mine": [("边坡", 5, (10,)), ("爆破作业", 5, (1, 2)), ("破碎车间", 4, (6,)), ("排土场", 4, (6,)),
-             ("运输道路", 4, (6,)), ("炸药库", 5, (10,)), ("采场", 5, (6,))],
-    "constr": [("深基坑", 5, (6,)), ("塔吊", 5, (6,)), ("高支模", 5, (3, 6)), ("脚手架", 4, (6,)), ("施工升降机", 4, (6,)),
-               ("临时用电", 3, (6,)), ("起重吊装作业", 4, (3,)), ("边坡", 4, (6,))],
-    "crowd": [("人员密集区域", 4, (10, 6)), ("厨房燃气", 4, (6,)), ("疏散通道", 3, (10,)), ("电梯", 3, (6,)),
-              ("消防控制室", 3, (10,)), ("电气线路", 3, (10,))],
-    "mech": [("冲压设备", 4, (6,)), ("喷漆房", 4, (6,)), ("行车", 4, (6,)), ("机加工车间", 3, (6,)), ("焊接作业", 3, (6,))],
+    "chem": [
+        ("储罐区", 5, (10, 6)),
+        ("装卸作业区", 5, (3, 6)),
+        ("反应釜", 5, (6, 10)),
+        ("精馏塔", 4, (6, 10)),
+        ("危化品仓库", 5, (6,)),
+        ("可燃气体报警系统", 4, (10,)),
+        ("检维修作业", 4, (1, 2)),
+        ("控制室", 3, (10,)),
+        ("盲板抽堵作业", 4, (1, 2)),
+        ("污水处理站", 4, (6,)),
+    ],
+    "gas": [
+        ("储罐区", 5, (10,)),
+        ("卸车作业", 5, (3, 6)),
+        ("加油加气区", 4, (10,)),
+        ("站房", 3, (10,)),
+        ("埋地油罐", 4, (10,)),
+        ("液化气钢瓶充装区", 5, (6,)),
+    ],
+    "fireworks": [
+        ("烟花爆竹存放区", 5, (10,)),
+        ("销售区", 4, (6,)),
+        ("装卸作业", 4, (2, 3)),
+        ("库房", 5, (6,)),
+    ],
+    "mine": [
+        ("边坡", 5, (10,)),
+        ("爆破作业", 5, (1, 2)),
+        ("破碎车间", 4, (6,)),
+        ("排土场", 4, (6,)),
+        ("运输道路", 4, (6,)),
+        ("炸药库", 5, (10,)),
+        ("采场", 5, (6,)),
+    ],
+    "constr": [
+        ("深基坑", 5, (6,)),
+        ("塔吊", 5, (6,)),
+        ("高支模", 5, (3, 6)),
+        ("脚手架", 4, (6,)),
+        ("施工升降机", 4, (6,)),
+        ("临时用电", 3, (6,)),
+        ("起重吊装作业", 4, (3,)),
+        ("边坡", 4, (6,)),
+    ],
+    "crowd": [
+        ("人员密集区域", 4, (10, 6)),
+        ("厨房燃气", 4, (6,)),
+        ("疏散通道", 3, (10,)),
+        ("电梯", 3, (6,)),
+        ("消防控制室", 3, (10,)),
+        ("电气线路", 3, (10,)),
+    ],
+    "mech": [
+        ("冲压设备", 4, (6,)),
+        ("喷漆房", 4, (6,)),
+        ("行车", 4, (6,)),
+        ("机加工车间", 3, (6,)),
+        ("焊接作业", 3, (6,)),
+    ],
     "metal": [("熔炼炉", 5, (6,)), ("浇注作业", 5, (6,)), ("行车", 4, (6,)), ("煤气管道", 5, (10,))],
     "textile": [("梳棉车间", 3, (6,)), ("染色车间", 3, (6,)), ("锅炉房", 4, (10,)), ("成品仓库", 3, (6,))],
     "dust": [("粉尘涉爆区域", 5, (6,)), ("除尘系统", 5, (6,)), ("木工车间", 3, (6,)), ("喷漆房", 4, (6,))],
     "dust_metal": [("粉尘涉爆区域", 5, (6,)), ("铝粉抛光车间", 5, (6,)), ("除尘系统", 5, (6,))],
-    "food": [("液氨制冷车间", 5, (10,)), ("锅炉房", 4, (10,)), ("粉尘涉爆区域", 4, (6,)), ("包装车间", 2, (6,))],
+    "food": [
+        ("液氨制冷车间", 5, (10,)),
+        ("锅炉房", 4, (10,)),
+        ("粉尘涉爆区域", 4, (6,)),
+        ("包装车间", 2, (6,)),
+    ],
     "ammonia": [("液氨制冷车间", 5, (10,)), ("冷库", 4, (10,)), ("装卸作业区", 3, (6,))],
     "light": [("生产车间", 3, (6,)), ("成品仓库", 3, (6,)), ("锂电池存放区", 4, (6,))],
 }
@@ -494,37 +765,112 @@ LS_BANDS = {
     "red": [(4, 5), (5, 4), (5, 5)],
     "orange": [(3, 5), (5, 3), (4, 4)],
     "yellow": [(3, 3), (2, 5), (5, 2), (3, 4), (4, 3)],
-    "blue": [(1, 1), (1, 2), (2, 1), (1, 3), (3, 1), (2, 2), (1, 4), (4, 1), (1, 5), (5, 1), (2, 3), (3, 2), (2, 4), (4, 2)],
+    "blue": [
+        (1, 1),
+        (1, 2),
+        (2, 1),
+        (1, 3),
+        (3, 1),
+        (2, 2),
+        (1, 4),
+        (4, 1),
+        (1, 5),
+        (5, 1),
+        (2, 3),
+        (3, 2),
+        (2, 4),
+        (4, 2),
+    ],
 }
 LEVEL_ORDER = ["red", "orange", "yellow", "blue"]
 LEC_L = {5: (10, 6), 4: (6, 3), 3: (3, 1), 2: (1, 0.5), 1: (0.5, 0.2, 0.1)}
 LEC_C = {5: (100, 40), 4: (40, 15), 3: (15, 7), 2: (7, 3), 1: (3, 1)}
 
 HD_COMMON = [
-    "消防通道堵塞", "灭火器过期未更换", "安全出口指示标志损坏", "应急照明不亮", "配电箱未接地", "电气线路私拉乱接",
-    "安全警示标志缺失", "员工三级安全教育记录不全", "应急预案未按期演练", "安全管理台账不全", "隐患排查记录缺失",
-    "劳动防护用品配备不足", "特种设备未按期检验", "有限空间未设置警示标识", "动火作业未办理审批手续",
-    "高处作业未系安全带", "消防栓水压不足", "疏散通道堆放杂物", "防护栏杆缺失", "安全生产责任制未落实到岗位",
+    "消防通道堵塞",
+    "灭火器过期未更换",
+    "安全出口指示标志损坏",
+    "应急照明不亮",
+    "配电箱未接地",
+    "电气线路私拉乱接",
+    "安全警示标志缺失",
+    "员工三级安全教育记录不全",
+    "应急预案未按期演练",
+    "安全管理台账不全",
+    "隐患排查记录缺失",
+    "劳动防护用品配备不足",
+    "特种设备未按期检验",
+    "有限空间未设置警示标识",
+    "动火作业未办理审批手续",
+    "高处作业未系安全带",
+    "消防栓水压不足",
+    "疏散通道堆放杂物",
+    "防护栏杆缺失",
+    "安全生产责任制未落实到岗位",
 ]
 HD_SECTOR = {
-    "危险化学品": ["可燃气体报警器未定期检定", "储罐液位计失灵", "静电接地线断开", "罐区防火堤破损", "紧急切断阀未投用",
-                "安全阀超期未校验", "装卸区未设置防溢流设施", "危化品混存"],
-    "燃气": ["可燃气体报警器未定期检定", "加油机静电接地不良", "卸油口未上锁", "液化气钢瓶超期未检", "站内吸烟未制止"],
+    "危险化学品": [
+        "可燃气体报警器未定期检定",
+        "储罐液位计失灵",
+        "静电接地线断开",
+        "罐区防火堤破损",
+        "紧急切断阀未投用",
+        "安全阀超期未校验",
+        "装卸区未设置防溢流设施",
+        "危化品混存",
+    ],
+    "燃气": [
+        "可燃气体报警器未定期检定",
+        "加油机静电接地不良",
+        "卸油口未上锁",
+        "液化气钢瓶超期未检",
+        "站内吸烟未制止",
+    ],
     "烟花爆竹": ["超量储存烟花爆竹", "烟花爆竹与其他商品混放", "零售点未设置禁火标志"],
-    "工贸": ["粉尘清扫不及时", "除尘器泄爆装置缺失", "机械设备防护罩缺失", "行车限位器失效", "液氨管道腐蚀",
-            "冲床光电保护装置失效", "叉车司机无证驾驶"],
-    "建筑施工": ["深基坑未按方案放坡", "塔吊限位装置失效", "脚手架连墙件缺失", "临边洞口防护缺失", "施工用电未做到一机一闸一漏"],
+    "工贸": [
+        "粉尘清扫不及时",
+        "除尘器泄爆装置缺失",
+        "机械设备防护罩缺失",
+        "行车限位器失效",
+        "液氨管道腐蚀",
+        "冲床光电保护装置失效",
+        "叉车司机无证驾驶",
+    ],
+    "建筑施工": [
+        "深基坑未按方案放坡",
+        "塔吊限位装置失效",
+        "脚手架连墙件缺失",
+        "临边洞口防护缺失",
+        "施工用电未做到一机一闸一漏",
+    ],
     "非煤矿山": ["边坡台阶超高", "爆破警戒范围不足", "排土场未设置挡车设施", "采场浮石未清理"],
-    "人员密集场所": ["防火门闭门器损坏", "厨房燃气泄漏报警装置缺失", "消防控制室值班人员无证", "电动车在楼道内充电"],
+    "人员密集场所": [
+        "防火门闭门器损坏",
+        "厨房燃气泄漏报警装置缺失",
+        "消防控制室值班人员无证",
+        "电动车在楼道内充电",
+    ],
 }
 HD_MAJOR = {
-    "危险化学品": ["涉及重点监管危险化工工艺的装置未实现自动化控制", "构成重大危险源的罐区未实现紧急切断功能",
-                "特种作业人员无证上岗", "危险化学品生产装置与周边人员密集场所外部安全防护距离不足"],
+    "危险化学品": [
+        "涉及重点监管危险化工工艺的装置未实现自动化控制",
+        "构成重大危险源的罐区未实现紧急切断功能",
+        "特种作业人员无证上岗",
+        "危险化学品生产装置与周边人员密集场所外部安全防护距离不足",
+    ],
     "燃气": ["燃气管道被违章占压", "液化石油气储罐安全阀失效未更换"],
     "烟花爆竹": ["烟花爆竹零售点与居民居住场所设置在同一建筑物内"],
-    "工贸": ["粉尘爆炸危险场所除尘系统采用正压吹送粉尘", "液氨制冷包装间与液氨车间未有效隔离", "特种作业人员无证上岗",
-            "有限空间作业未执行先通风后检测再作业"],
-    "建筑施工": ["超过一定规模的危大工程未组织专家论证", "深基坑支护结构出现开裂未停工处置", "塔吊基础不符合设计要求"],
+    "工贸": [
+        "粉尘爆炸危险场所除尘系统采用正压吹送粉尘",
+        "液氨制冷包装间与液氨车间未有效隔离",
+        "特种作业人员无证上岗",
+        "有限空间作业未执行先通风后检测再作业",
+    ],
+    "建筑施工": [
+        "超过一定规模的危大工程未组织专家论证",
+        "深基坑支护结构出现开裂未停工处置",
+        "塔吊基础不符合设计要求",
+    ],
     "非煤矿山": ["未按设计开采形成高陡边坡", "爆破作业无证上岗"],
     "人员密集场所": ["安全出口被封堵", "自动消防设施瘫痪"],
 }
@@ -533,7 +879,9 @@ HD_MAJOR = {
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(REPO / "data" / "demo"), help="output directory (default data/demo)")
-    ap.add_argument("--no-raster", action="store_true", help="compute but do not write population.tif / boundaries")
+    ap.add_argument(
+        "--no-raster", action="store_true", help="compute but do not write population.tif / boundaries"
+    )
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     out = Path(args.out)
@@ -542,7 +890,9 @@ def main(argv=None) -> int:
 
     cx, cy = TO_M.transform(*CENTER_LONLAT)
     outline = make_outline(rng, cx, cy)
-    town_xy, town_codes, town_names, is_street, seeds, vill_m, town_of = build_tessellation(rng, outline, cx, cy)
+    town_xy, town_codes, town_names, is_street, seeds, vill_m, town_of = build_tessellation(
+        rng, outline, cx, cy
+    )
     vcodes, vnames = name_villages(rng, seeds, town_xy, town_of, is_street, town_codes)
 
     # ---- geometry in EPSG:4490
@@ -557,9 +907,11 @@ def main(argv=None) -> int:
     town_df = gpd.GeoDataFrame({"code": town_codes, "name": town_names}, geometry=town_geo, crs=CRS_GEO)
     town_df = town_df.sort_values("code", kind="stable").reset_index(drop=True)
     district_geo = shapely.coverage_union_all(vill_df.geometry.to_numpy())
-    district_df = gpd.GeoDataFrame({"code": [COUNTY + "000000"], "name": ["滨江区"]}, geometry=[district_geo], crs=CRS_GEO)
+    district_df = gpd.GeoDataFrame(
+        {"code": [COUNTY + "000000"], "name": ["滨江区"]}, geometry=[district_geo], crs=CRS_GEO
+    )
     vtree = shapely.STRtree(vill_df.geometry.to_numpy())
-    town_name_of = dict(zip(town_df.code, town_df.name))
+    town_name_of = dict(zip(town_df.code, town_df.name, strict=False))
 
     # town polygons in metres (for placement)
     town_m = {}
@@ -575,15 +927,20 @@ def main(argv=None) -> int:
     park_m = None
     for shift in np.linspace(2200, 0, 23):
         c = town_xy[xg] + dvec * shift
-        rect = shapely.affinity.rotate(shapely.box(c[0] - 1000, c[1] - 750, c[0] + 1000, c[1] + 750), ang, origin="center")
+        rect = shapely.affinity.rotate(
+            shapely.box(c[0] - 1000, c[1] - 750, c[0] + 1000, c[1] + 750), ang, origin="center"
+        )
         if tp.buffer(-200).contains(rect):
             park_m = rect
             break
     if park_m is None:
         raise RuntimeError("could not place chemical park")
     park_geo = geom_to_geo(park_m)
-    park_df = gpd.GeoDataFrame({"name": ["滨江新港化工园区"], "area_km2": [round(park_m.area / 1e6, 3)]},
-                               geometry=[park_geo], crs=CRS_GEO)
+    park_df = gpd.GeoDataFrame(
+        {"name": ["滨江新港化工园区"], "area_km2": [round(park_m.area / 1e6, 3)]},
+        geometry=[park_geo],
+        crs=CRS_GEO,
+    )
 
     # ---- population raster
     total_target = float(rng.uniform(580_000, 650_000))
@@ -596,7 +953,7 @@ def main(argv=None) -> int:
     edges = set()
     in_tree = {0}
     while len(in_tree) < n_t:
-        best = min(((D[i, j], i, j) for i in in_tree for j in range(n_t) if j not in in_tree))
+        best = min((D[i, j], i, j) for i in in_tree for j in range(n_t) if j not in in_tree)
         edges.add((min(best[1], best[2]), max(best[1], best[2])))
         in_tree.add(best[2])
     for i in range(n_t):
@@ -623,7 +980,9 @@ def main(argv=None) -> int:
             n_in = int(round(0.7 * n))
             pb = park_m.buffer(-60)
             a, b, c, d = pb.bounds
-            p1 = sample_in(rng, pb, n_in, lambda r, k: np.column_stack([r.uniform(a, c, k), r.uniform(b, d, k)]))
+            p1 = sample_in(
+                rng, pb, n_in, lambda r, k: np.column_stack([r.uniform(a, c, k), r.uniform(b, d, k)])
+            )
             p2 = sample_in(rng, safe, n - n_in, gauss_around(industrial, 600))
             return np.vstack([p1, p2])
         if sector == "燃气":
@@ -633,7 +992,7 @@ def main(argv=None) -> int:
                 idx = r.integers(0, len(roads), k)
                 tt = r.uniform(0.05, 0.95, k)
                 out_ = []
-                for i, t_ in zip(idx, tt):
+                for i, t_ in zip(idx, tt, strict=False):
                     (x0, y0), (x1, y1) = roads[i].coords
                     nx, ny = -(y1 - y0), x1 - x0
                     nn = math.hypot(nx, ny)
@@ -658,7 +1017,9 @@ def main(argv=None) -> int:
             far = shapely.union_all([Point(p).buffer(5000) for p in town_xy])
             ring = ring.difference(far)
             a, b, c, d = ring.bounds
-            return sample_in(rng, ring, n, lambda r, k: np.column_stack([r.uniform(a, c, k), r.uniform(b, d, k)]))
+            return sample_in(
+                rng, ring, n, lambda r, k: np.column_stack([r.uniform(a, c, k), r.uniform(b, d, k)])
+            )
         if sector == "人员密集场所":
             return sample_in(rng, safe, n, gauss_around(town_xy, 900, tw_centre))
         raise KeyError(sector)
@@ -680,21 +1041,40 @@ def main(argv=None) -> int:
             b = brand(rng)
             sub = ""
             if sector == "危险化学品":
-                tmpl = ["{b}化工有限公司", "{b}新材料科技有限公司", "{b}精细化工有限公司", "江苏{b}化学有限公司",
-                        "{b}医药化工有限公司", "{b}危险品仓储有限公司", "滨江{b}化工有限公司"]
+                tmpl = [
+                    "{b}化工有限公司",
+                    "{b}新材料科技有限公司",
+                    "{b}精细化工有限公司",
+                    "江苏{b}化学有限公司",
+                    "{b}医药化工有限公司",
+                    "{b}危险品仓储有限公司",
+                    "滨江{b}化工有限公司",
+                ]
                 name = tmpl[rng.integers(len(tmpl))].format(b=b)
                 emp = lognormal_int(rng, 80, 0.8, 8, 900)
                 sub = "chem"
             elif sector == "燃气":
                 u = k / n
                 if u < 0.55:
-                    sub, name, emp = "petrol", rng.choice(["中石化", "中石油", "滨江" + b, b]) + f"{tname[:2]}加油站", lognormal_int(rng, 12, 0.3, 5, 30)
+                    sub, name, emp = (
+                        "petrol",
+                        rng.choice(["中石化", "中石油", "滨江" + b, b]) + f"{tname[:2]}加油站",
+                        lognormal_int(rng, 12, 0.3, 5, 30),
+                    )
                     if rng.random() < 0.5:
                         name = name.replace("加油站", f"{vname[:-1]}加油站")
                 elif u < 0.82:
-                    sub, name, emp = "lpg", f"滨江{b}液化气储配站" if rng.random() < 0.5 else f"{tname[:2]}{b}液化石油气供应站", lognormal_int(rng, 10, 0.4, 4, 40)
+                    sub, name, emp = (
+                        "lpg",
+                        f"滨江{b}液化气储配站" if rng.random() < 0.5 else f"{tname[:2]}{b}液化石油气供应站",
+                        lognormal_int(rng, 10, 0.4, 4, 40),
+                    )
                 else:
-                    sub, name, emp = "cng", f"{b}{rng.choice(['CNG加气站', 'LNG加气站', '天然气门站'])}", lognormal_int(rng, 10, 0.3, 4, 30)
+                    sub, name, emp = (
+                        "cng",
+                        f"{b}{rng.choice(['CNG加气站', 'LNG加气站', '天然气门站'])}",
+                        lognormal_int(rng, 10, 0.3, 4, 30),
+                    )
             elif sector == "烟花爆竹":
                 if k < 3:
                     name, emp = f"滨江{b}烟花爆竹批发有限公司", lognormal_int(rng, 30, 0.3, 12, 60)
@@ -723,12 +1103,21 @@ def main(argv=None) -> int:
                 name = g[0].format(b=b, t=tname[:-2] if tname.endswith("街道") else tname[:-1])
                 emp = lognormal_int(rng, g[2], 0.6, 3, 1500)
                 sub = "crowd"
-            fac.append({
-                "facility_id": make_uscc(rng, used_ids), "name": str(name), "sector": sector,
-                "lon": float(lon[k]), "lat": float(lat[k]), "x": float(pts[k, 0]), "y": float(pts[k, 1]),
-                "address": f"{tname}{vname}{int(rng.integers(1, 400))}号", "employees": int(emp), "sub": sub,
-                "town": v["_town"],
-            })
+            fac.append(
+                {
+                    "facility_id": make_uscc(rng, used_ids),
+                    "name": str(name),
+                    "sector": sector,
+                    "lon": float(lon[k]),
+                    "lat": float(lat[k]),
+                    "x": float(pts[k, 0]),
+                    "y": float(pts[k, 1]),
+                    "address": f"{tname}{vname}{int(rng.integers(1, 400))}号",
+                    "employees": int(emp),
+                    "sub": sub,
+                    "town": v["_town"],
+                }
+            )
     fac.sort(key=lambda f: f["facility_id"])
 
     # ---- GB 18218 inventory
@@ -774,14 +1163,14 @@ def main(argv=None) -> int:
                 S = rng.uniform(0.03, 0.9)
             else:
                 S = math.exp(rng.uniform(math.log(1.1), math.log({1: 60, 2: 40, 3: 20, 4: 6}[target_grade])))
-            qs = [round(max(0.05, S * sh * s[2]), 3) for sh, s in zip(share, subs)]
+            qs = [round(max(0.05, S * sh * s[2]), 3) for sh, s in zip(share, subs, strict=False)]
             if any(q > 20000 for q in qs):
                 continue
-            S_real = sum(q / s[2] for q, s in zip(qs, subs))
-            B = sum(s[3] * q / s[2] for q, s in zip(qs, subs))
+            S_real = sum(q / s[2] for q, s in zip(qs, subs, strict=False))
+            B = sum(s[3] * q / s[2] for q, s in zip(qs, subs, strict=False))
             if target_grade == 0:
                 if S_real < 0.95:
-                    return [(s[0], s[1], q) for s, q in zip(subs, qs)], S_real, 0
+                    return [(s[0], s[1], q) for s, q in zip(subs, qs, strict=False)], S_real, 0
                 continue
             if S_real < 1.05:
                 continue
@@ -789,11 +1178,11 @@ def main(argv=None) -> int:
             rr = [a * B for a in alphas]
             margin_ok = all(min(abs(r - b) / b for b in (10, 50, 100)) > 0.04 for r in rr)
             if grades == {target_grade} and margin_ok:
-                return [(s[0], s[1], q) for s, q in zip(subs, qs)], S_real, target_grade
+                return [(s[0], s[1], q) for s, q in zip(subs, qs, strict=False)], S_real, target_grade
         raise RuntimeError(f"could not design unit for grade {target_grade}")
 
     alpha_stats = {}
-    for f, g in zip(chem, plan):
+    for f, g in zip(chem, plan, strict=False):
         persons = pop_within(pop, ptransform, f["x"], f["y"])
         alphas = sorted({alpha_of(persons * 0.9), alpha_of(persons * 1.1)})
         alpha_stats[f["facility_id"]] = alpha_of(persons)
@@ -825,14 +1214,29 @@ def main(argv=None) -> int:
         uid = unit_id()
         rows = []
         if f["sub"] == "petrol":
-            rows = [("汽油(乙醇汽油、甲醇汽油)", "汽油(乙醇汽油、甲醇汽油)", rng.uniform(20, 60), "油罐区"),
-                    ("W5.4", "柴油", rng.uniform(15, 50), "油罐区")]
+            rows = [
+                ("汽油(乙醇汽油、甲醇汽油)", "汽油(乙醇汽油、甲醇汽油)", rng.uniform(20, 60), "油罐区"),
+                ("W5.4", "柴油", rng.uniform(15, 50), "油罐区"),
+            ]
         elif f["sub"] == "lpg":
             q = rng.uniform(55, 120) if rng.random() < 0.3 else rng.uniform(20, 45)
-            rows = [("液化石油气(含丙烷、丁烷及其混合物)", "液化石油气(含丙烷、丁烷及其混合物)", q, "液化石油气储罐区")]
+            rows = [
+                (
+                    "液化石油气(含丙烷、丁烷及其混合物)",
+                    "液化石油气(含丙烷、丁烷及其混合物)",
+                    q,
+                    "液化石油气储罐区",
+                )
+            ]
         else:
-            rows = [("甲烷,天然气", "甲烷,天然气", rng.uniform(3, 40) if rng.random() < 0.85 else rng.uniform(55, 90),
-                     "LNG储罐区")]
+            rows = [
+                (
+                    "甲烷,天然气",
+                    "甲烷,天然气",
+                    rng.uniform(3, 40) if rng.random() < 0.85 else rng.uniform(55, 90),
+                    "LNG储罐区",
+                )
+            ]
         S = B = 0.0
         for subst, prod, q, uname in rows:
             q = round(q, 3)
@@ -852,7 +1256,15 @@ def main(argv=None) -> int:
     inv_rows.append([fb["facility_id"], ub[1], ub[2], ub[3], "未知物质X", "未知物质X", "3.200"])
 
     # ---- risk points (LS + LEC)
-    sector_w = {"危险化学品": 4.0, "烟花爆竹": 3.0, "非煤矿山": 3.0, "燃气": 2.5, "建筑施工": 2.0, "工贸": 1.0, "人员密集场所": 0.8}
+    sector_w = {
+        "危险化学品": 4.0,
+        "烟花爆竹": 3.0,
+        "非煤矿山": 3.0,
+        "燃气": 2.5,
+        "建筑施工": 2.0,
+        "工贸": 1.0,
+        "人员密集场所": 0.8,
+    }
     N = len(fac)
     n_red, n_orange, n_yellow = round(0.025 * N), round(0.10 * N), round(0.32 * N)
     score = np.array([math.log(sector_w[f["sector"]]) for f in fac]) + rng.gumbel(size=N)
@@ -863,9 +1275,9 @@ def main(argv=None) -> int:
     rank = np.argsort(-score, kind="stable")
     target = np.empty(N, dtype=object)
     target[rank[:n_red]] = "red"
-    target[rank[n_red:n_red + n_orange]] = "orange"
-    target[rank[n_red + n_orange:n_red + n_orange + n_yellow]] = "yellow"
-    target[rank[n_red + n_orange + n_yellow:]] = "blue"
+    target[rank[n_red : n_red + n_orange]] = "orange"
+    target[rank[n_red + n_orange : n_red + n_orange + n_yellow]] = "yellow"
+    target[rank[n_red + n_orange + n_yellow :]] = "blue"
 
     def ls_level(r):
         return "red" if r >= 20 else "orange" if r >= 15 else "yellow" if r >= 9 else "blue"
@@ -905,8 +1317,20 @@ def main(argv=None) -> int:
     # ---- hidden dangers
     d0, d1 = dt.date(2025, 1, 1), dt.date(2026, 11, 20)
     span = (d1 - d0).days
-    fw = np.array([{"危险化学品": 3, "燃气": 2, "烟花爆竹": 2, "工贸": 1.2, "建筑施工": 2, "非煤矿山": 2.5,
-                    "人员密集场所": 0.8}[f["sector"]] for f in fac])
+    fw = np.array(
+        [
+            {
+                "危险化学品": 3,
+                "燃气": 2,
+                "烟花爆竹": 2,
+                "工贸": 1.2,
+                "建筑施工": 2,
+                "非煤矿山": 2.5,
+                "人员密集场所": 0.8,
+            }[f["sector"]]
+            for f in fac
+        ]
+    )
     n_hd = 1500
     n_major = 45
     hd_fac = rng.choice(N, n_hd, p=fw / fw.sum())
@@ -915,7 +1339,7 @@ def main(argv=None) -> int:
     is_major[rng.choice(n_hd, n_major, replace=False)] = True
     # open: 15 %, biased towards recent finds; several open 重大
     recency = found / span
-    open_score = np.log(0.15 + recency) + rng.gumbel(size=n_hd)
+    open_score = 16.0 * recency + rng.gumbel(size=n_hd)
     open_score[is_major] += 1.0
     n_open = round(0.15 * n_hd)
     is_open = np.zeros(n_hd, bool)
@@ -928,7 +1352,7 @@ def main(argv=None) -> int:
             dl = fd + dt.timedelta(days=int(rng.integers(30, 181)))
             desc_pool = HD_MAJOR[f["sector"]]
         else:
-            dl = fd + dt.timedelta(days=int(rng.integers(3, 61)))
+            dl = fd + dt.timedelta(days=int(rng.integers(7, 91)))
             desc_pool = HD_SECTOR[f["sector"]] + HD_COMMON
         desc = desc_pool[rng.integers(len(desc_pool))]
         if is_open[k]:
@@ -937,14 +1361,34 @@ def main(argv=None) -> int:
             lim = (dl - fd).days + (int(rng.integers(1, 30)) if rng.random() < 0.1 else 0)
             c = fd + dt.timedelta(days=int(rng.integers(1, max(2, lim + 1))))
             cd = min(c, TODAY).isoformat()
-        hd_rows.append([f"YH{fd.year}{k + 1:05d}", f["facility_id"], "重大" if is_major[k] else "一般",
-                        fd.isoformat(), dl.isoformat(), cd, desc])
+        hd_rows.append(
+            [
+                f"YH{fd.year}{k + 1:05d}",
+                f["facility_id"],
+                "重大" if is_major[k] else "一般",
+                fd.isoformat(),
+                dl.isoformat(),
+                cd,
+                desc,
+            ]
+        )
 
     # ---- accidents
-    acc_types_general = [("有限空间作业中毒窒息", "工贸"), ("高处坠落", "建筑施工"), ("物体打击", "建筑施工"),
-                         ("机械伤害", "工贸"), ("触电", "工贸"), ("起重伤害", "建筑施工"), ("火灾", "人员密集场所"),
-                         ("车辆伤害", "非煤矿山"), ("坍塌", "建筑施工"), ("灼烫", "工贸"), ("闪爆", "危险化学品"),
-                         ("中毒", "危险化学品"), ("边坡滑塌", "非煤矿山")]
+    acc_types_general = [
+        ("有限空间作业中毒窒息", "工贸"),
+        ("高处坠落", "建筑施工"),
+        ("物体打击", "建筑施工"),
+        ("机械伤害", "工贸"),
+        ("触电", "工贸"),
+        ("起重伤害", "建筑施工"),
+        ("火灾", "人员密集场所"),
+        ("车辆伤害", "非煤矿山"),
+        ("坍塌", "建筑施工"),
+        ("灼烫", "工贸"),
+        ("闪爆", "危险化学品"),
+        ("中毒", "危险化学品"),
+        ("边坡滑塌", "非煤矿山"),
+    ]
     acc_rows = []
     by_sector = {}
     for f in fac:
@@ -955,7 +1399,9 @@ def main(argv=None) -> int:
         date = dt.date(2023, 1, 1) + dt.timedelta(days=int(dd))
         if k in big:
             cls = "较大"
-            desc, sec = [("反应釜爆炸", "危险化学品"), ("深基坑坍塌", "建筑施工")][len([j for j in big if j < k])]
+            desc, sec = [("反应釜爆炸", "危险化学品"), ("深基坑坍塌", "建筑施工")][
+                len([j for j in big if j < k])
+            ]
             deaths = int(rng.integers(3, 5))
             inj = int(rng.integers(1, 6))
         else:
@@ -964,7 +1410,9 @@ def main(argv=None) -> int:
             deaths = int(rng.choice([0, 1, 1, 1, 2]))
             inj = int(rng.integers(0, 3)) if deaths else int(rng.integers(1, 4))
         f = by_sector[sec][rng.integers(len(by_sector[sec]))]
-        acc_rows.append([f"SG{date.year}{k + 1:03d}", f["facility_id"], date.isoformat(), cls, deaths, inj, desc])
+        acc_rows.append(
+            [f"SG{date.year}{k + 1:03d}", f["facility_id"], date.isoformat(), cls, deaths, inj, desc]
+        )
 
     # ---- sensitive sites
     site_rows = []
@@ -978,7 +1426,7 @@ def main(argv=None) -> int:
         site_rows.append([f"SS{sid:03d}", name, kind, f"{float(lon_):.6f}", f"{float(lat_):.6f}"])
 
     vill_town = np.array([town_codes.index(c) for c in vill_df["_town"]])
-    seed_of_code = dict(zip(vcodes, range(len(vcodes))))
+    seed_of_code = dict(zip(vcodes, range(len(vcodes)), strict=False))
     add_site("滨江区人民医院", "医院", town_xy[0], 800)
     add_site("滨江区中医院", "医院", town_xy[1], 800)
     add_site("滨江区妇幼保健院", "医院", town_xy[2], 800)
@@ -992,53 +1440,127 @@ def main(argv=None) -> int:
         else:
             add_site(f"滨江区{short}社区卫生服务中心", "卫生院", town_xy[t], 600)
             add_site(f"滨江区{short}中学", "学校", town_xy[t], 900)
-        n_pri = int(rng.integers(3, 5)) if is_street[t] else int(rng.integers(2, 4))
+        n_pri = int(rng.integers(4, 6)) if is_street[t] else int(rng.integers(3, 5))
         for j in range(n_pri):
             c = seeds[members[rng.integers(len(members))]] if j else town_xy[t]
-            add_site(f"滨江区{short}{['中心', '实验', '第二', '第三', '第四'][j]}小学", "学校", c, 400)
-        n_kg = int(rng.integers(4, 7)) if is_street[t] else int(rng.integers(3, 5))
+            add_site(
+                f"滨江区{short}{['中心', '实验', '第二', '第三', '第四', '第五'][j]}小学", "学校", c, 400
+            )
+        n_kg = int(rng.integers(6, 9)) if is_street[t] else int(rng.integers(4, 6))
         for j in range(n_kg):
             c = seeds[members[rng.integers(len(members))]]
-            add_site(f"滨江区{short}{['中心', '实验', '第二', '第三', '第四', '第五'][j]}幼儿园", "幼儿园", c, 400)
+            add_site(
+                f"滨江区{short}{['中心', '实验', '第二', '第三', '第四', '第五', '第六', '第七', '第八'][j]}幼儿园",
+                "幼儿园",
+                c,
+                400,
+            )
         for j in range(int(rng.integers(1, 3))):
             c = seeds[members[rng.integers(len(members))]]
             add_site(f"{short}{['敬老院', '颐养院'][j]}", "养老院", c, 500)
 
     # ---- facilities CSV with the 5 flawed rows appended
     fac_header = ["facility_id", "name", "sector", "lon", "lat", "address", "employees"]
-    fac_rows = [[f["facility_id"], f["name"], f["sector"], f"{f['lon']:.6f}", f"{f['lat']:.6f}", f["address"],
-                 f["employees"]] for f in fac]
+    fac_rows = [
+        [
+            f["facility_id"],
+            f["name"],
+            f["sector"],
+            f"{f['lon']:.6f}",
+            f"{f['lat']:.6f}",
+            f["address"],
+            f["employees"],
+        ]
+        for f in fac
+    ]
     tmpl = fac[len(fac) // 2]
     bad = []
     # 1 empty lat
-    bad.append([make_uscc(rng, used_ids), f"滨江{brand(rng)}机械制造有限公司", "工贸", f"{tmpl['lon']:.6f}", "",
-                tmpl["address"], 35])
+    bad.append(
+        [
+            make_uscc(rng, used_ids),
+            f"滨江{brand(rng)}机械制造有限公司",
+            "工贸",
+            f"{tmpl['lon']:.6f}",
+            "",
+            tmpl["address"],
+            35,
+        ]
+    )
     # 2 ~20 km outside the district (east of the eastern edge)
     e_lon, e_lat = to_geo_xy(outline.bounds[2] + 20000, cy)
-    bad.append([make_uscc(rng, used_ids), f"{brand(rng)}金属制品有限公司", "工贸", f"{float(e_lon):.6f}",
-                f"{float(e_lat):.6f}", "城东街道东湖社区18号", 22])
+    bad.append(
+        [
+            make_uscc(rng, used_ids),
+            f"{brand(rng)}金属制品有限公司",
+            "工贸",
+            f"{float(e_lon):.6f}",
+            f"{float(e_lat):.6f}",
+            fac[400]["address"],
+            22,
+        ]
+    )
     # 3 duplicate id of an earlier row, different name
     dup = fac[100]
-    bad.append([dup["facility_id"], f"{brand(rng)}塑料制品有限公司", "工贸", f"{dup['lon'] + 0.002:.6f}",
-                f"{dup['lat'] + 0.001:.6f}", dup["address"], 18])
+    bad.append(
+        [
+            dup["facility_id"],
+            f"{brand(rng)}塑料制品有限公司",
+            "工贸",
+            f"{dup['lon'] + 0.002:.6f}",
+            f"{dup['lat'] + 0.001:.6f}",
+            dup["address"],
+            18,
+        ]
+    )
     # 4 wrong check character
     good = make_uscc(rng, used_ids)
     wrong = USCC_ALPHABET[(USCC_ALPHABET.index(good[-1]) + 7) % 31]
-    bad.append([good[:-1] + wrong, f"{brand(rng)}食品有限公司", "工贸", f"{fac[200]['lon']:.6f}",
-                f"{fac[200]['lat']:.6f}", fac[200]["address"], 40])
+    bad.append(
+        [
+            good[:-1] + wrong,
+            f"{brand(rng)}食品有限公司",
+            "工贸",
+            f"{fac[200]['lon']:.6f}",
+            f"{fac[200]['lat']:.6f}",
+            fac[200]["address"],
+            40,
+        ]
+    )
     # 5 sector not configured
-    bad.append([make_uscc(rng, used_ids), f"{brand(rng)}物业管理有限公司", "其他", f"{fac[300]['lon']:.6f}",
-                f"{fac[300]['lat']:.6f}", fac[300]["address"], 12])
+    bad.append(
+        [
+            make_uscc(rng, used_ids),
+            f"{brand(rng)}物业管理有限公司",
+            "其他",
+            f"{fac[300]['lon']:.6f}",
+            f"{fac[300]['lat']:.6f}",
+            fac[300]["address"],
+            12,
+        ]
+    )
 
     write_csv(out / "facilities.csv", fac_header, fac_rows + bad)
-    write_csv(out / "chemical_inventory.csv",
-              ["facility_id", "unit_id", "unit_name", "unit_type", "substance", "product_name", "quantity_t"], inv_rows)
-    write_csv(out / "risk_points.csv",
-              ["facility_id", "point_id", "point_name", "likelihood", "severity", "lec_l", "lec_e", "lec_c"], rp_rows)
-    write_csv(out / "hidden_dangers.csv",
-              ["hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date", "description"], hd_rows)
-    write_csv(out / "accidents.csv",
-              ["accident_id", "facility_id", "date", "class", "deaths", "serious_injuries", "description"], acc_rows)
+    write_csv(
+        out / "chemical_inventory.csv",
+        ["facility_id", "unit_id", "unit_name", "unit_type", "substance", "product_name", "quantity_t"],
+        inv_rows,
+    )
+    write_csv(
+        out / "risk_points.csv",
+        ["facility_id", "point_id", "point_name", "likelihood", "severity", "lec_l", "lec_e", "lec_c"],
+        rp_rows,
+    )
+    write_csv(
+        out / "hidden_dangers.csv",
+        ["hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date", "description"],
+        hd_rows,
+    )
+    write_csv(
+        out / "accidents.csv",
+        ["accident_id", "facility_id", "date", "class", "deaths", "serious_injuries", "description"],
+        acc_rows,
+    )
     write_csv(out / "sensitive_sites.csv", ["site_id", "name", "kind", "lon", "lat"], site_rows)
 
     if not args.no_raster:
@@ -1050,37 +1572,58 @@ def main(argv=None) -> int:
         district_df.to_file(gpkg, layer="district", driver="GPKG", engine="pyogrio")
         park_df.to_file(gpkg, layer="chemical_park", driver="GPKG", engine="pyogrio")
         with rasterio.open(
-            out / "population.tif", "w", driver="GTiff", height=pop.shape[0], width=pop.shape[1], count=1,
-            dtype="float32", crs=CRS_M, transform=ptransform, nodata=-9999.0, compress="lzw", tiled=True,
-            blockxsize=256, blockysize=256,
+            out / "population.tif",
+            "w",
+            driver="GTiff",
+            height=pop.shape[0],
+            width=pop.shape[1],
+            count=1,
+            dtype="float32",
+            crs=CRS_M,
+            transform=ptransform,
+            nodata=-9999.0,
+            compress="lzw",
+            tiled=True,
+            blockxsize=256,
+            blockysize=256,
         ) as dst:
             dst.write(pop, 1)
 
     # ---- report
     vill_area = gpd.GeoSeries(vill_df.geometry, crs=CRS_GEO).to_crs(CRS_M).area
-    print(f"district area {district_df.to_crs(CRS_M).area.iloc[0] / 1e6:.1f} km²; {len(town_df)} towns, "
-          f"{len(vill_df)} villages (area {vill_area.min() / 1e6:.2f}–{vill_area.max() / 1e6:.2f} km²)")
+    print(
+        f"district area {district_df.to_crs(CRS_M).area.iloc[0] / 1e6:.1f} km²; {len(town_df)} towns, "
+        f"{len(vill_df)} villages (area {vill_area.min() / 1e6:.2f}–{vill_area.max() / 1e6:.2f} km²)"
+    )
     print(f"chemical park area {park_m.area / 1e6:.2f} km² in {town_names[xg]}")
     print(f"population total {pop_total:,.0f} (raster {pop.shape[1]}x{pop.shape[0]} cells @100 m)")
-    print(f"facilities {len(fac_rows)} valid + {len(bad)} flawed; by sector:",
-          {s: sum(f['sector'] == s for f in fac) for s in SECTOR_COUNTS})
+    print(
+        f"facilities {len(fac_rows)} valid + {len(bad)} flawed; by sector:",
+        {s: sum(f["sector"] == s for f in fac) for s in SECTOR_COUNTS},
+    )
     in_park = sum(shapely.contains_xy(park_m, f["x"], f["y"]) for f in chem)
     print(f"危险化学品 inside park: {in_park}/{n_chem}")
     gcount = {g: sum(1 for v in results.values() if v[1] == g) for g in (1, 2, 3, 4)}
     nmaj = sum(gcount.values())
-    print(f"GB18218 危险化学品 majors: {nmaj}/{n_chem} ({100 * nmaj / n_chem:.1f} %), by grade "
-          f"一级 {gcount[1]} 二级 {gcount[2]} 三级 {gcount[3]} 四级 {gcount[4]}")
+    print(
+        f"GB18218 危险化学品 majors: {nmaj}/{n_chem} ({100 * nmaj / n_chem:.1f} %), by grade "
+        f"一级 {gcount[1]} 二级 {gcount[2]} 三级 {gcount[3]} 四级 {gcount[4]}"
+    )
     acount = {a: sum(1 for v in results.values() if v[2] == a) for a in (0.5, 1.0, 1.2, 1.5, 2.0)}
     print(f"  alpha distribution (chemical facilities): {acount}")
     gg = {g: sum(1 for v in gas_results.values() if v[1] == g) for g in (1, 2, 3, 4)}
     print(f"GB18218 燃气 majors: {sum(gg.values())}/{len(gas_results)} by grade {gg}")
     wl = pd.Series(list(worst_level.values())).value_counts()
-    print("LS worst-point level shares: " + ", ".join(f"{lv} {wl.get(lv, 0)} ({100 * wl.get(lv, 0) / N:.1f} %)"
-                                                     for lv in LEVEL_ORDER))
-    print(f"inventory rows {len(inv_rows)}, risk points {len(rp_rows)}, hidden dangers {len(hd_rows)} "
-          f"(重大 {int(is_major.sum())}, open {int(is_open.sum())}, open 重大 {int((is_open & is_major).sum())}, "
-          f"open overdue {sum(1 for r in hd_rows if not r[5] and r[4] < TODAY.isoformat())}), "
-          f"accidents {len(acc_rows)}, sensitive sites {len(site_rows)}")
+    print(
+        "LS worst-point level shares: "
+        + ", ".join(f"{lv} {wl.get(lv, 0)} ({100 * wl.get(lv, 0) / N:.1f} %)" for lv in LEVEL_ORDER)
+    )
+    print(
+        f"inventory rows {len(inv_rows)}, risk points {len(rp_rows)}, hidden dangers {len(hd_rows)} "
+        f"(重大 {int(is_major.sum())}, open {int(is_open.sum())}, open 重大 {int((is_open & is_major).sum())}, "
+        f"open overdue {sum(1 for r in hd_rows if not r[5] and r[4] < TODAY.isoformat())}), "
+        f"accidents {len(acc_rows)}, sensitive sites {len(site_rows)}"
+    )
     print(f"done in {time.perf_counter() - t_start:.1f} s -> {out}")
     return 0
 
