@@ -139,7 +139,11 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
 
     stage("validate")
     facilities, rejects_fac = validate_facilities(raw, config, fac_path.name)
-    rejects = [rejects_fac]
+    # Locate facilities before grading them: a facility outside every zone is reported as such, whatever
+    # else may be wrong with it, and its related rows are rejected with it.
+    zoning = assign_zones(facilities, zones, fac_path.name)
+    facilities = zoning.facilities
+    rejects = [rejects_fac, zoning.rejects]
     tables: dict[str, pd.DataFrame] = {}
     sources = {"facilities": fac_path.name}
     for method, (table, cols) in _NEEDS.items():
@@ -168,9 +172,7 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     scored = gpd.GeoDataFrame(scored, geometry=facilities.geometry.name, crs=facilities.crs)
 
     stage("zone")
-    zoning = assign_zones(scored, zones, fac_path.name)
-    rejects.append(zoning.rejects)
-    zone_layers = aggregate_zones(zoning.facilities, zoning.zones, config.zoning)
+    zone_layers = aggregate_zones(scored, zoning.zones, config.zoning)
     if config.population is not None:
         from riskmap.io.raster import zonal_sum
 
@@ -182,7 +184,7 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     stage("supervise")
     kinds = list(zone_layers)
     strata = zone_code_column(kinds[-1]) if len(kinds) > 1 else zone_code_column(kinds[0])
-    fac_final = zoning.facilities
+    fac_final = scored
     fac_for_plan = fac_final.assign(town_code=fac_final[strata])
     plan = plan_inspections(fac_for_plan, config.supervision, config.project.district_code)
     fac_final = fac_final.merge(
@@ -192,10 +194,12 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
         z[PATROLS] = zone_patrols(z[LEVEL], config.supervision).to_numpy()
 
     all_rejects = (
-        pd.concat([r for r in rejects if not r.empty], ignore_index=True)
+        pd.concat([r for r in rejects if not r.empty], ignore_index=True).sort_values(
+            ["source", "row"], kind="stable"
+        )
         if any(not r.empty for r in rejects)
         else rejects_frame()
-    )
+    ).reset_index(drop=True)
     fac_rejects = all_rejects[all_rejects["source"] == fac_path.name]
     if len(fac_final) + len(fac_rejects) != n_in:
         # Accounting is the contract: every input row is either on the map or in the rejects table.

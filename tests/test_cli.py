@@ -57,12 +57,9 @@ def test_config_error_is_one_line_without_traceback(tmp_path: Path):
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
-def test_init_then_run_reproduces_the_demo_inputs(tmp_path: Path):
+def test_init_refuses_a_non_empty_directory(tmp_path: Path):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "keep.txt").write_text("mine")
     r = runner.invoke(app, ["init", str(tmp_path / "proj")])
-    assert r.exit_code == 0, r.output
-    files = {p.name for p in (tmp_path / "proj").iterdir()}
-    assert {"riskmap.toml", "facilities.csv", "boundaries.gpkg", "population.tif"} <= files
-    header = (tmp_path / "proj" / "facilities.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("facility_id,name,sector,lon,lat")
-    r = runner.invoke(app, ["init", str(tmp_path / "proj")])
-    assert r.exit_code == 1 and "not empty" in r.output
+    assert r.exit_code == 1 and "is not empty" in r.output
+    assert [p.name for p in (tmp_path / "proj").iterdir()] == ["keep.txt"]

@@ -44,7 +44,11 @@ def test_rows_in_equal_scored_plus_rejected(tiny_project: Path):
     result = riskmap.check(riskmap.load_config(tiny_project))
     s = result.summary
     assert (s["facilities_in"], s["facilities_scored"], s["facilities_rejected"]) == (11, 6, 5)
-    rej = result.rejects.set_index("record_id")
+    rej = result.rejects[result.rejects["source"] == "facilities.csv"].set_index("record_id")
+    assert rej.index.is_unique
+    # The risk point of the facility outside the district goes with it.
+    related = result.rejects[result.rejects["source"] == "risk_points.csv"]
+    assert related["record_id"].tolist() == ["X2"] and "was rejected" in related["reason"].iloc[0]
     assert rej.loc["X2", "stage"] == "zone"
     assert "no grading method for this sector" in rej.loc["X3", "reason"]
     assert "no method could grade" in rej.loc["X4", "reason"]

@@ -179,6 +179,15 @@ def assess(
     return Assessment(s=s, r=r, alpha=a, grade=int(grade_for(r)[()]), is_major=True)
 
 
+def _unknown_reason(substance: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(substance, names, n=3, cutoff=0.3) if substance else []
+    hint = f"; closest: {', '.join(close)}" if close else ""
+    return (
+        "unknown substance: not a GB 18218 table-1 name, alias or CAS number, nor a table-2 category symbol "
+        f"such as W5.4{hint}"
+    )
+
+
 def _resolve_inventory(
     inv: pd.DataFrame, source: str, overrides: Mapping[str, float]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -190,16 +199,7 @@ def _resolve_inventory(
     reasons = pd.Series("", index=inv.index)
     unknown = found.isna()
     if unknown.any():
-        reasons[unknown] = inv.loc[unknown, "substance"].map(
-            lambda s: (
-                "unknown substance: not a GB 18218 table-1 name/alias/CAS nor a table-2 category"
-                + (
-                    f" (closest: {', '.join(difflib.get_close_matches(s, names, n=3, cutoff=0.3))})"
-                    if s
-                    else ""
-                )
-            )
-        )
+        reasons[unknown] = inv.loc[unknown, "substance"].map(lambda text: _unknown_reason(text, names))
     reasons[q.isna() & (reasons == "")] = "the quantity (t) is missing or not a number"
     reasons[(q < 0) & (reasons == "")] = "the quantity (t) is negative"
     bad = reasons != ""

@@ -191,7 +191,7 @@ def render_figure(
                 zorder=5,
             )
         )
-        ax.text(ax_x, ax_y + (y1 - y0) * 0.09, "N", ha="center", fontsize=12, fontweight="bold")
+        ax.text(ax_x, ax_y + (y1 - y0) * 0.09, "N", ha="center", fontsize=13)
         note = source_note or ("数据来源: riskmap" if lang == "zh" else "Source: riskmap")
         fig.text(0.01, 0.01, f"{note}    {date.today().isoformat()}", fontsize=8, color="#444444")
         fig.tight_layout()

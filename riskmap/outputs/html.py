@@ -568,7 +568,7 @@ class _Facilities(branca.element.MacroElement):
         self.style = _js_json(
             {
                 "pane": _pane(key),
-                "radius": 5,
+                "radius": 4,
                 "weight": 1,
                 "color": levels.outline(key),
                 "fillColor": levels.color(key),
@@ -711,6 +711,7 @@ def _build_map(
         max_zoom=_MAX_ZOOM,
         prefer_canvas=cluster,
         control_scale=False,  # our own metric-only scale bar is added by _Chrome
+        zoom_snap=0.25,  # fractional zoom lets fit_bounds fill the window with the district
         **size,
     )
     m.options["maxZoom"] = _MAX_ZOOM

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color
 __all__ = ["write_csv", "write_xlsx", "excel_safe"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A plain signed number such as "-12.5" is data, not a formula; Excel reads it as the number it is.
+_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")
 
 
 def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -22,7 +25,9 @@ def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             s = out[col]
-            mask = s.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+            mask = s.map(
+                lambda v: isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.fullmatch(v)
+            )
             if mask.any():
                 out.loc[mask, col] = "'" + s[mask].astype(str)
     return out
