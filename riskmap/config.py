@@ -44,7 +44,17 @@ ZoneLevelKey = Literal["red", "orange", "yellow", "blue", "none"]
 #: Canonical columns of each related table; ``columns`` in the project file maps them to the file's names.
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "inventory": ("facility_id", "unit_id", "substance", "quantity_t"),
-    "risk_points": ("facility_id", "point_id", "point_name", "likelihood", "severity"),
+    "risk_points": (
+        "facility_id",
+        "point_id",
+        "point_name",
+        "likelihood",
+        "severity",
+        "lec_l",
+        "lec_e",
+        "lec_c",
+    ),
+    "deductions": ("facility_id", "item", "points"),
     "hidden_dangers": ("hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"),
     "accidents": ("facility_id", "date", "class", "deaths"),
 }
@@ -154,7 +164,30 @@ LS_PRESETS: dict[str, dict[LevelKey, tuple[int, int]]] = {
 }
 
 
-class LSMatrixParams(_Model):
+class PointAggregation(_Model):
+    """How a facility's level follows from its risk points."""
+
+    aggregate: Literal["worst", "count"] = Field(
+        "worst",
+        description="worst: the facility takes its worst point. count: a facility is at a level when at least "
+        "count_thresholds[level] of its points are at that level or above (checked from red down).",
+    )
+    count_thresholds: dict[LevelKey, int] = Field(
+        default={"red": 1, "orange": 1, "yellow": 1, "blue": 1},
+        description="With aggregate = count: points needed at a level or above, e.g. {red = 2, orange = 1} makes "
+        "a facility with a single red point orange.",
+    )
+
+    @field_validator("count_thresholds")
+    @classmethod
+    def _counts(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = {k: n for k, n in v.items() if n < 1}
+        if bad:
+            raise ValueError(f"counts must be at least 1, got {bad}")
+        return v
+
+
+class LSMatrixParams(PointAggregation):
     """Parameters of the LS (likelihood x severity) risk matrix."""
 
     preset: Literal["common", "variant"] = Field("common", description="Banding of R = L x S.")
@@ -162,7 +195,6 @@ class LSMatrixParams(_Model):
         None,
         description="Full 5x5 matrix of levels, rows L=1..5, columns S=1..5; overrides the preset.",
     )
-    aggregate: Literal["worst"] = Field("worst", description="Facility level from its risk points.")
 
     @field_validator("matrix")
     @classmethod
@@ -172,11 +204,95 @@ class LSMatrixParams(_Model):
         return v
 
 
+class LECParams(PointAggregation):
+    """Parameters of the LEC (作业条件危险性评价法) method, D = L x E x C."""
+
+    thresholds: dict[Literal["red", "orange", "yellow"], float] = Field(
+        default={"red": 320.0, "orange": 160.0, "yellow": 70.0},
+        description="Lower bounds of D for each level; below yellow's is blue.",
+    )
+    boundary: Literal["lower", "upper"] = Field(
+        "lower",
+        description="lower: D equal to a bound belongs to the higher level (D >= 320 is red); upper: to the "
+        "lower level (D > 320 is red). Provinces differ; lower is our default.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LECParams:
+        t = self.thresholds
+        if set(t) != {"red", "orange", "yellow"}:
+            raise ValueError("thresholds needs red, orange and yellow")
+        if not t["red"] > t["orange"] > t["yellow"] > 0:
+            raise ValueError(f"thresholds must decrease from red to yellow and be positive, got {t}")
+        return self
+
+
+class Chem2018Params(_Model):
+    """Parameters of the 2018 hazardous-chemical enterprise guide (应急〔2018〕19号, 100-point deduction)."""
+
+    bands: dict[Literal["blue", "yellow", "orange"], float] = Field(
+        default={"blue": 90.0, "yellow": 75.0, "orange": 60.0},
+        description="Lower bounds of the score for blue, yellow and orange; below orange's is red.",
+    )
+    major_hazard_from_gb18218: bool = Field(
+        True,
+        description="Fill the major-hazard item from the GB 18218 grade when the table has no row for it.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Chem2018Params:
+        b = self.bands
+        if set(b) != {"blue", "yellow", "orange"} or not 100 >= b["blue"] > b["yellow"] > b["orange"] > 0:
+            raise ValueError(f"bands must give blue > yellow > orange within 0..100, got {b}")
+        return self
+
+
+class Indicator(_Model):
+    """One indicator of the weighted-indicator method."""
+
+    column: str = Field(description="Facility column with the value.")
+    weight: float = Field(gt=0, description="Relative weight; weights are normalised to sum to 1.")
+    min: float = Field(0.0, description="Value scored 0 (values below are clipped).")
+    max: float = Field(description="Value scored 100 (values above are clipped).")
+    direction: Literal["higher_worse", "lower_worse"] = "higher_worse"
+    categories: dict[str, float] | None = Field(
+        None, description="Text value -> number, for categorical indicators (e.g. fire rating)."
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> Indicator:
+        if not self.max > self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        return self
+
+
+class IndicatorParams(_Model):
+    """Weighted sum of normalised indicators, for sectors with no national method (e.g. crowded places)."""
+
+    indicators: dict[str, Indicator] = Field(
+        default_factory=dict, description="Name -> indicator; the name appears in the reasons."
+    )
+    breaks: dict[Literal["red", "orange", "yellow"], float] = Field(
+        default={"red": 75.0, "orange": 50.0, "yellow": 25.0},
+        description="Lower bounds of the 0..100 index for each level; below yellow's is blue.",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IndicatorParams:
+        b = self.breaks
+        if set(b) != {"red", "orange", "yellow"} or not 100 >= b["red"] > b["orange"] > b["yellow"] > 0:
+            raise ValueError(f"breaks must decrease from red to yellow within 0..100, got {b}")
+        return self
+
+
 class MethodParams(_Model):
     """Parameters of each grading method."""
 
     gb18218: GB18218Params = GB18218Params()
     ls_matrix: LSMatrixParams = LSMatrixParams()
+    lec: LECParams = LECParams()
+    chem2018: Chem2018Params = Chem2018Params()
+    indicator: IndicatorParams = IndicatorParams()
 
 
 class ScoringConfig(_Model):
@@ -259,6 +375,10 @@ class Config(_Model):
     facilities: FacilitiesConfig
     inventory: TableConfig | None = Field(None, description="Chemical inventories (GB 18218).")
     risk_points: TableConfig | None = Field(None, description="Risk points (风险点) for LS/LEC.")
+    deductions: TableConfig | None = Field(
+        None,
+        description="Deduction items of the 2018 chemical-enterprise guide (chem2018), one row per item.",
+    )
     hidden_dangers: TableConfig | None = Field(None, description="Hidden-danger records (隐患).")
     accidents: TableConfig | None = Field(None, description="Accident records.")
     zones: Annotated[list[ZoneLayerConfig], Field(min_length=1)] = Field(

@@ -21,7 +21,7 @@ from riskmap.errors import InputError
 from riskmap.io.tables import ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
-from riskmap.methods import LEVEL, PERSONS, ScoringInputs, score_facilities
+from riskmap.methods import LEVEL, METHODS, PERSONS, ScoringInputs, score_facilities
 from riskmap.supervision import PATROLS, InspectionPlan, plan_inspections, zone_patrols
 from riskmap.validate import FACILITY_ID, rejects_frame, require_columns, validate_facilities, validate_table
 from riskmap.zoning import ZONE_CODE, ZONE_NAME, aggregate_zones, assign_zones, zone_code_column
@@ -32,12 +32,6 @@ logger = logging.getLogger(__name__)
 
 #: Called with the name of each stage as it starts (the CLI shows progress with it).
 Stage = Callable[[str], None]
-
-#: Which related-table columns each method needs.
-_NEEDS = {
-    "gb18218": ("inventory", ("substance", "quantity_t")),
-    "ls_matrix": ("risk_points", ("likelihood", "severity")),
-}
 
 
 @dataclass
@@ -146,10 +140,17 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     rejects = [rejects_fac, zoning.rejects]
     tables: dict[str, pd.DataFrame] = {}
     sources = {"facilities": fac_path.name}
-    for method, (table, cols) in _NEEDS.items():
+    needs: dict[str, set[str]] = {}
+    for name, method in METHODS.items():
+        if method.table is not None and config.uses_method(name):
+            needs.setdefault(method.table, set()).update(method.columns)
+    for table, cols in needs.items():
         tcfg = getattr(config, table)
-        if not config.uses_method(method) or tcfg is None:
-            continue
+        if tcfg is None:
+            users = ", ".join(n for n, m in METHODS.items() if m.table == table and config.uses_method(n))
+            raise InputError(
+                f"method {users} needs the [{table}] table; add [{table}] path = ... to the project file"
+            )
         path = config.resolve(tcfg.path)
         inputs[table] = path
         traw = read_table(path, sheet=tcfg.layer, encoding=tcfg.encoding)

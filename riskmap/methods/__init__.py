@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskmap.config import Config
 from riskmap.levels import Level, level_from_rank
-from riskmap.methods import gb18218, ls_matrix
-from riskmap.methods._common import MethodResult
+from riskmap.methods import chem2018, gb18218, indicator, lec, ls_matrix
+from riskmap.methods._common import MethodResult, empty_result
 from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame
 
 __all__ = [
     "METHODS",
+    "Method",
     "ScoringInputs",
     "score_facilities",
     "LEVEL",
@@ -53,40 +56,99 @@ class ScoringInputs:
     facilities: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    #: Results already computed in this run (chem2018 reuses the GB 18218 grades).
+    cache: dict[str, MethodResult] = field(default_factory=dict)
 
 
 def _gb18218(inputs: ScoringInputs, config: Config) -> MethodResult:
+    cached = inputs.cache.get("gb18218")
+    if cached is not None:
+        return cached
     inv = inputs.tables.get("inventory")
     if inv is None or inv.empty:
-        return MethodResult(results=pd.DataFrame(columns=["score", "rank", "reason_zh", "reason_en"]))
+        return empty_result()
     persons = inputs.facilities.set_index(FACILITY_ID)[PERSONS]
     params = config.methods.gb18218
-    return gb18218.grade_facilities(
+    result = gb18218.grade_facilities(
         inv,
         persons,
         grade_levels=params.grade_levels,
         beta_overrides=params.beta_overrides,
         source=inputs.sources.get("inventory", "inventory"),
     )
+    inputs.cache["gb18218"] = result
+    return result
 
 
-def _ls_matrix(inputs: ScoringInputs, config: Config) -> MethodResult:
-    pts = inputs.tables.get("risk_points")
-    if pts is None or pts.empty:
-        return MethodResult(results=pd.DataFrame(columns=["score", "rank", "reason_zh", "reason_en"]))
-    return ls_matrix.grade_facilities(
-        pts, config.methods.ls_matrix, inputs.sources.get("risk_points", "risk_points")
+def _points(
+    module: ModuleType, params_of: Callable[[Config], Any]
+) -> Callable[[ScoringInputs, Config], MethodResult]:
+    def grade(inputs: ScoringInputs, config: Config) -> MethodResult:
+        pts = inputs.tables.get("risk_points")
+        if pts is None or pts.empty:
+            return empty_result()
+        return module.grade_facilities(
+            pts, params_of(config), inputs.sources.get("risk_points", "risk_points")
+        )
+
+    return grade
+
+
+def _chem2018(inputs: ScoringInputs, config: Config) -> MethodResult:
+    rows = inputs.tables.get("deductions")
+    if rows is None or rows.empty:
+        return empty_result()
+    grades = None
+    if config.methods.chem2018.major_hazard_from_gb18218 and "inventory" in inputs.tables:
+        grades = _gb18218(inputs, config).results.get("gb18218_grade")
+    return chem2018.grade_facilities(
+        rows, config.methods.chem2018, grades, inputs.sources.get("deductions", "deductions")
     )
 
 
-#: name -> (method function, what it needs, reason when the facility has no records for it (zh, en)).
-METHODS: dict[str, tuple[Callable[[ScoringInputs, Config], MethodResult], str, tuple[str, str]]] = {
-    "gb18218": (
+def _indicator(inputs: ScoringInputs, config: Config) -> MethodResult:
+    return indicator.grade_facilities(inputs.facilities, config.methods.indicator)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A grading method in the registry."""
+
+    grade: Callable[[ScoringInputs, Config], MethodResult]
+    #: The related table it reads (``None``: facility columns only) and the canonical columns it needs there.
+    table: str | None
+    columns: tuple[str, ...]
+    #: Reason (zh, en) for a facility with no records for this method.
+    no_records: tuple[str, str]
+
+
+#: Methods by the name used in ``[scoring.sectors]``.
+METHODS: dict[str, Method] = {
+    "gb18218": Method(
         _gb18218,
         "inventory",
+        ("substance", "quantity_t"),
         ("GB 18218: 无危险化学品存量记录", "GB 18218: no chemical inventory records"),
     ),
-    "ls_matrix": (_ls_matrix, "risk_points", ("LS: 无风险点记录", "LS: no risk point records")),
+    "chem2018": Method(
+        _chem2018,
+        "deductions",
+        ("item", "points"),
+        ("2018导则: 无评估扣分记录", "2018 guide: no deduction records"),
+    ),
+    "lec": Method(
+        _points(lec, lambda c: c.methods.lec),
+        "risk_points",
+        ("lec_l", "lec_e", "lec_c"),
+        ("LEC: 无风险点记录", "LEC: no risk point records"),
+    ),
+    "ls_matrix": Method(
+        _points(ls_matrix, lambda c: c.methods.ls_matrix),
+        "risk_points",
+        ("likelihood", "severity"),
+        ("LS: 无风险点记录", "LS: no risk point records"),
+    ),
+    "indicator": Method(_indicator, None, (), ("指标法: 无指标", "indicator: no indicators")),
 }
 
 
@@ -122,8 +184,9 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     long_parts = []
     extra_cols: list[pd.DataFrame] = []
     for name in pairs[METHOD].dropna().unique():
-        func, _, (none_zh, none_en) = METHODS[name]
-        result = func(inputs, config)
+        method = METHODS[name]
+        none_zh, none_en = method.no_records
+        result = method.grade(inputs, config)
         rejects.append(result.rejects)
         res = result.results
         sub = pairs[pairs[METHOD] == name].join(res, on=FACILITY_ID)

@@ -13,8 +13,8 @@ import pandas as pd
 
 from riskmap.config import LS_PRESETS, LSMatrixParams
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, level_labels
-from riskmap.validate import FACILITY_ID, make_rejects, to_number
+from riskmap.methods._common import MethodResult, aggregate_points, level_labels
+from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
 
 __all__ = ["matrix_ranks", "point_ranks", "grade_facilities"]
 
@@ -54,7 +54,7 @@ def point_ranks(
 def grade_facilities(
     points: pd.DataFrame, params: LSMatrixParams, source: str = "risk_points"
 ) -> MethodResult:
-    """Grade facilities by their worst risk point; reject points whose L or S is not an integer 1..5."""
+    """Grade facilities from their risk points; reject points whose L or S is not an integer 1..5."""
     lik = to_number(points["likelihood"])
     sev = to_number(points["severity"])
     bad_l = ~lik.isin([1, 2, 3, 4, 5])
@@ -65,54 +65,33 @@ def grade_facilities(
         if bad.any()
     ]
     keep = ~(bad_l | bad_s)
-    points, lik, sev = points[keep], lik[keep], sev[keep]
-    pts = pd.DataFrame(
+    points, lik, sev = points[keep], lik[keep].astype(int), sev[keep].astype(int)
+    rank = pd.Series(point_ranks(lik, sev, params), index=points.index).astype(int)
+    r = lik * sev
+    name = points["point_name"].astype(str) if "point_name" in points else pd.Series("", index=points.index)
+    base = name + " L=" + lik.astype(str)
+    graded = pd.DataFrame(
         {
-            FACILITY_ID: points[FACILITY_ID].to_numpy(),
-            "name": points["point_name"].astype(str).to_numpy() if "point_name" in points else "",
-            "l": lik.astype(int).to_numpy(),
-            "s": sev.astype(int).to_numpy(),
+            FACILITY_ID: points[FACILITY_ID],
+            "rank": rank,
+            "score": r.astype(float),
+            "text_zh": base
+            + "×S="
+            + sev.astype(str)
+            + "="
+            + r.astype(str)
+            + " → "
+            + level_labels(rank, "zh"),
+            "text_en": base
+            + " x S="
+            + sev.astype(str)
+            + " = "
+            + r.astype(str)
+            + " -> "
+            + level_labels(rank, "en"),
         }
     )
-    pts["r"] = pts["l"] * pts["s"]
-    pts["rank"] = point_ranks(pts["l"], pts["s"], params)
-    pts = pts.sort_values([FACILITY_ID, "rank", "r"], ascending=[True, False, False], kind="stable")
-    worst = pts.groupby(FACILITY_ID, sort=True).head(1).set_index(FACILITY_ID)
-    n = pts.groupby(FACILITY_ID).size().reindex(worst.index).astype(str)
-    l_txt, s_txt, r_txt = worst["l"].astype(str), worst["s"].astype(str), worst["r"].astype(str)
-    rank = worst["rank"].astype(int)
-    results = pd.DataFrame(
-        {
-            "score": worst["r"].astype(float),
-            "rank": rank,
-            "reason_zh": "LS: 最高风险点 "
-            + worst["name"]
-            + " L="
-            + l_txt
-            + "×S="
-            + s_txt
-            + "="
-            + r_txt
-            + " → "
-            + level_labels(rank, "zh")
-            + " (共 "
-            + n
-            + " 个风险点)",
-            "reason_en": "LS: worst risk point "
-            + worst["name"]
-            + " L="
-            + l_txt
-            + " x S="
-            + s_txt
-            + " = "
-            + r_txt
-            + " -> "
-            + level_labels(rank, "en")
-            + " ("
-            + n
-            + " points)",
-        },
-        index=worst.index,
+    results = aggregate_points(graded, params, ("LS", "LS"))
+    return MethodResult(
+        results=results, rejects=pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
     )
-    rej = pd.concat(rejects, ignore_index=True) if rejects else None
-    return MethodResult(results=results) if rej is None else MethodResult(results=results, rejects=rej)

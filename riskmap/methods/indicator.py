@@ -1,0 +1,88 @@
+"""Weighted indicators, for sectors with no national grading method (e.g. crowded places, 人员密集场所).
+
+Each indicator is a facility column, normalised to 0..100 between its ``min`` and ``max`` (clipped; reversed for
+``lower_worse``; text values mapped through ``categories``). The index is the weighted mean; fixed breaks turn it
+into a level. All of it is configuration; nothing is evaluated as code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmap.config import IndicatorParams
+from riskmap.methods._common import MethodResult, fmt, level_labels
+from riskmap.validate import FACILITY_ID, to_number
+
+__all__ = ["normalise", "index_ranks", "grade_facilities"]
+
+
+def index_ranks(index: np.ndarray | pd.Series, params: IndicatorParams) -> np.ndarray:
+    """Level rank from the 0..100 index (a value equal to a break takes the higher level).
+
+    >>> index_ranks(np.array([75, 74.9, 50, 25, 24.9]), IndicatorParams()).tolist()
+    [4, 3, 3, 2, 1]
+    """
+    x = np.asarray(index, dtype=float)
+    b = params.breaks
+    return np.select([x >= b["red"], x >= b["orange"], x >= b["yellow"]], [4, 3, 2], default=1)
+
+
+def normalise(values: pd.Series, lo: float, hi: float, lower_worse: bool = False) -> pd.Series:
+    """Scale to 0..100 between ``lo`` and ``hi`` (clipped); reversed when lower values are worse."""
+    scaled = ((values - lo) / (hi - lo) * 100.0).clip(0.0, 100.0)
+    return 100.0 - scaled if lower_worse else scaled
+
+
+def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> MethodResult:
+    """Index and level of every facility that has all configured indicators.
+
+    A facility missing a value (or with a value that is not a number, nor a configured category) gets no level
+    from this method, with a reason naming the indicator and column.
+    """
+    fac = facilities.set_index(FACILITY_ID)
+    if not params.indicators:
+        reason = "indicator: no indicators configured ([methods.indicator.indicators])"
+        return MethodResult(
+            results=pd.DataFrame(
+                {"score": np.nan, "rank": 0, "reason_zh": reason, "reason_en": reason}, index=fac.index
+            )
+        )
+    total_w = sum(ind.weight for ind in params.indicators.values())
+    index = pd.Series(0.0, index=fac.index)
+    missing_zh = pd.Series("", index=fac.index)
+    missing_en = pd.Series("", index=fac.index)
+    parts: list[pd.Series] = []
+    for name, ind in params.indicators.items():
+        if ind.column not in fac.columns:
+            raw = pd.Series(np.nan, index=fac.index)
+        elif ind.categories is not None:
+            raw = fac[ind.column].astype(str).str.strip().map(ind.categories).astype(float)
+        else:
+            raw = to_number(fac[ind.column].astype(str))
+        missing = raw.isna()
+        missing_zh[missing] += f"{name}({ind.column}) 缺失或无法识别; "
+        missing_en[missing] += f"{name} ({ind.column}) missing or not understood; "
+        score = normalise(raw, ind.min, ind.max, ind.direction == "lower_worse")
+        index += score.fillna(0.0) * (ind.weight / total_w)
+        parts.append(name + "=" + raw.map(lambda v: f"{v:g}") + "→" + fmt(score, 0))
+    complete = missing_zh == ""
+    rank = pd.Series(np.where(complete, index_ranks(index, params), 0), index=fac.index)
+    detail = pd.concat(parts, axis=1).agg(", ".join, axis=1)
+    idx_txt = fmt(index, 1)
+    zh = np.where(
+        complete,
+        "指标法: 综合指数 " + idx_txt + " (" + detail + ") → " + level_labels(rank, "zh"),
+        "指标法: " + missing_zh.str.rstrip("; "),
+    )
+    en = np.where(
+        complete,
+        "indicator: index " + idx_txt + " (" + detail + ") -> " + level_labels(rank, "en"),
+        "indicator: " + missing_en.str.rstrip("; "),
+    )
+    results = pd.DataFrame(
+        {"score": index.where(complete), "rank": rank.astype(int), "reason_zh": zh, "reason_en": en},
+        index=fac.index,
+    )
+    results.index.name = FACILITY_ID
+    return MethodResult(results=results)

@@ -1,0 +1,80 @@
+"""LEC (作业条件危险性评价法): D = L × E × C per risk point.
+
+L (likelihood) ∈ {10, 6, 3, 1, 0.5, 0.2, 0.1}, E (exposure frequency) ∈ {10, 6, 3, 2, 1, 0.5}, C (consequence)
+∈ {100, 40, 15, 7, 3, 1}. Default levels: D ≥ 320 red, 160 ≤ D < 320 orange, 70 ≤ D < 160 yellow, D < 70 blue;
+where a province puts the bound in the lower class, set ``boundary = "upper"``. A facility takes its worst point
+(or a count rule).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmap.config import LECParams
+from riskmap.methods._common import MethodResult, aggregate_points, level_labels
+from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
+
+__all__ = ["L_VALUES", "E_VALUES", "C_VALUES", "point_ranks", "grade_facilities"]
+
+L_VALUES = (10.0, 6.0, 3.0, 1.0, 0.5, 0.2, 0.1)
+E_VALUES = (10.0, 6.0, 3.0, 2.0, 1.0, 0.5)
+C_VALUES = (100.0, 40.0, 15.0, 7.0, 3.0, 1.0)
+
+
+def point_ranks(d: np.ndarray | pd.Series, params: LECParams) -> np.ndarray:
+    """Level rank (1..4) of each D.
+
+    >>> point_ranks(np.array([320, 319.9, 160, 70, 69.9]), LECParams()).tolist()
+    [4, 3, 3, 2, 1]
+    >>> point_ranks(np.array([320, 160, 70]), LECParams(boundary="upper")).tolist()
+    [3, 2, 1]
+    """
+    d = np.asarray(d, dtype=float)
+    t = params.thresholds
+    if params.boundary == "lower":
+        conds = [d >= t["red"], d >= t["orange"], d >= t["yellow"]]
+    else:
+        conds = [d > t["red"], d > t["orange"], d > t["yellow"]]
+    return np.select(conds, [4, 3, 2], default=1)
+
+
+def grade_facilities(points: pd.DataFrame, params: LECParams, source: str = "risk_points") -> MethodResult:
+    """Grade facilities from the L, E, C of their risk points; a value outside its set is a reject."""
+    values = {col: to_number(points[col]) for col in ("lec_l", "lec_e", "lec_c")}
+    allowed = {"lec_l": L_VALUES, "lec_e": E_VALUES, "lec_c": C_VALUES}
+    bad_any = pd.Series(False, index=points.index)
+    rejects = []
+    for col, v in values.items():
+        bad = (
+            ~np.isclose(v.to_numpy()[:, None], np.array(allowed[col])[None, :]).any(axis=1)
+            & ~bad_any.to_numpy()
+        )
+        bad = pd.Series(bad, index=points.index)
+        if bad.any():
+            sets = ", ".join(f"{x:g}" for x in allowed[col])
+            rejects.append(make_rejects(source, points[bad], col, f"{col} must be one of {sets}", "score"))
+        bad_any |= bad
+    keep = ~bad_any
+    pts = points[keep]
+    lv, ev, cv = (values[c][keep] for c in ("lec_l", "lec_e", "lec_c"))
+    d = lv * ev * cv
+    rank = pd.Series(point_ranks(d, params), index=pts.index).astype(int)
+    name = pts["point_name"].astype(str) if "point_name" in pts else pd.Series("", index=pts.index)
+    txt = (
+        name + " D=" + lv.map("{:g}".format) + "×" + ev.map("{:g}".format) + "×" + cv.map("{:g}".format) + "="
+    )
+    d_txt = d.map("{:g}".format)
+    graded = pd.DataFrame(
+        {
+            FACILITY_ID: pts[FACILITY_ID],
+            "rank": rank,
+            "score": d.astype(float),
+            "text_zh": txt + d_txt + " → " + level_labels(rank, "zh"),
+            "text_en": txt.str.replace("×", " x ") + d_txt + " -> " + level_labels(rank, "en"),
+        }
+    )
+    results = aggregate_points(graded, params, ("LEC", "LEC"))
+    return MethodResult(
+        results=results, rejects=pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
+    )
