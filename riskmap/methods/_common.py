@@ -26,8 +26,14 @@ class MethodResult:
 
 
 def fmt(values: pd.Series, digits: int = 2) -> pd.Series:
-    """Numbers as short text: 10 -> "10.0", 0.1381 -> "0.14" (vectorised)."""
-    text = values.round(digits).map(lambda v: f"{v:.{digits}f}".rstrip("0"))
+    """Numbers as short text: 10 -> "10.0", 0.1381 -> "0.14", and with ``digits=0`` 100 -> "100".
+
+    >>> fmt(pd.Series([10.0, 0.1381, 2.5])).tolist(), fmt(pd.Series([100.0]), 0).tolist()
+    (['10.0', '0.14', '2.5'], ['100'])
+    """
+    if digits == 0:
+        return values.round(0).map(lambda v: f"{v:.0f}")
+    text = values.round(digits).map(lambda v: f"{v:.{digits}f}".rstrip("0")).astype(str)
     return text.where(~text.str.endswith("."), text + "0")
 
 

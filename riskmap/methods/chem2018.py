@@ -159,9 +159,9 @@ def grade_facilities(
 
     # Reasons: the three largest deductions, the bonuses, and any veto.
     long = deducted.stack().rename("pts").reset_index()
+    long["capped"] = (raw > caps).stack().to_numpy()
     long = long[long["pts"] > 0].sort_values([FACILITY_ID, "pts"], ascending=[True, False], kind="stable")
-    capped = (raw > caps).stack().rename("capped").reset_index()
-    long = long.merge(capped, on=[FACILITY_ID, "item"], how="left")
+    long["item"] = long["item"].astype(str)
     long["zh"] = (
         long["item"].map(lambda c: DEDUCTIONS[c][0])
         + " −"

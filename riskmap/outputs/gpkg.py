@@ -19,11 +19,14 @@ __all__ = ["write_geopackage", "qml_style", "write_qml_files", "LAYER_STYLES", "
 
 LAYER_STYLES = "layer_styles"
 
-#: The styles shipped as ``styles/qml/<name>.<lang>.qml``: name -> (geometry, label field, label size).
+#: Styles of the standard layers, also shipped as ``styles/qml/<name>.<lang>.qml``:
+#: name -> (geometry, label field, label size in points). A larger label wins placement and draws on top.
 QML_STYLES: dict[str, tuple[str, str | None, float]] = {
     "facilities": ("point", None, 0.0),
+    "inspection_plan": ("point", None, 0.0),
     "zones_village": ("polygon", "zone_name", 7.0),
     "zones_town": ("polygon", "zone_name", 10.0),
+    "zones_county": ("polygon", "zone_name", 12.0),
 }
 
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
@@ -86,7 +89,8 @@ def qml_style(
         "renderer-v2",
         type="categorizedSymbol",
         attr="level",
-        symbollevels="0",
+        # Points: symbol levels draw red above orange above ... so thousands of blue dots never hide a red one.
+        symbollevels="1" if geometry == "point" else "0",
         forceraster="0",
         enableorderby="0",
         referencescale="-1",
@@ -94,7 +98,8 @@ def qml_style(
     cats = ET.SubElement(renderer, "categories")
     symbols = ET.SubElement(renderer, "symbols")
     kind = "marker" if geometry == "point" else "fill"
-    for i, key in enumerate([*LEVEL_NAMES, NOT_ASSESSED]):
+    keys = [*LEVEL_NAMES, NOT_ASSESSED]
+    for i, key in enumerate(keys):
         ET.SubElement(
             cats, "category", symbol=str(i), value=key, label=label(key, lang), render="true", type="string"
         )
@@ -108,7 +113,7 @@ def qml_style(
                 "class": "SimpleMarker" if kind == "marker" else "SimpleFill",
                 "enabled": "1",
                 "locked": "0",
-                "pass": "0",
+                "pass": str(len(keys) - 1 - i),
             },
         )
         if kind == "marker":
@@ -119,7 +124,7 @@ def qml_style(
                 "outline_style": "solid",
                 "outline_width": "0.2",
                 "outline_width_unit": "MM",
-                "size": "2.4",
+                "size": "2.4" if key in LEVEL_NAMES[:2] else "1.6",
                 "size_unit": "MM",
             }
         else:
@@ -157,7 +162,11 @@ def qml_style(
             bufferNoFill="1",
         )
         # Over the centroid, kept inside the polygon; every zone's label is wanted, not a sample.
-        ET.SubElement(settings, "placement", placement="1", centroidInside="1", centroidWhole="0")
+        # Town names win over village names where they collide (QGIS priority 0..10, default 5).
+        priority = str(min(10, max(0, round(label_size / 2))))
+        ET.SubElement(
+            settings, "placement", placement="1", centroidInside="1", centroidWhole="0", priority=priority
+        )
         # obstacleType 1 (polygon boundary), QGIS's own default: without it the interior of every zone is an
         # obstacle, and village and town labels block each other until none is drawn. Coarser zones (larger
         # labels) are drawn above finer ones.
