@@ -104,8 +104,16 @@ def credit_code_valid(code: str) -> bool:
 
 
 def _normalise(series: pd.Series) -> pd.Series:
-    """NFKC-normalise text: full-width digits and letters (１２３, ＡＢ) become ASCII."""
-    return series.astype(str).map(lambda s: unicodedata.normalize("NFKC", s).strip())
+    """NFKC-normalise text: full-width digits and letters (１２３, ＡＢ) become ASCII.
+
+    Only non-ASCII cells need it, so a column of plain numbers costs one vectorised check.
+    """
+    text = series.astype(str).str.strip()
+    wide = ~text.str.isascii()
+    if wide.any():
+        text = text.copy()
+        text[wide] = text[wide].map(lambda s: unicodedata.normalize("NFKC", s).strip())
+    return text
 
 
 def to_number(series: pd.Series) -> pd.Series:

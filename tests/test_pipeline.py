@@ -104,3 +104,40 @@ def test_gb18218_without_population_or_persons_is_an_error(tiny_project: Path):
     tiny_project.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=r"persons within 500 m"):
         riskmap.check(riskmap.load_config(tiny_project))
+
+
+def test_every_method_through_the_pipeline(tiny_project: Path):
+    d = tiny_project.parent
+    fac = pd.read_csv(d / "facilities.csv", dtype=str)
+    fac["occupancy"] = ["", "", "", "", "1800", ""]
+    fac.to_csv(d / "facilities.csv", index=False)
+    rp = pd.read_csv(d / "risk_points.csv", dtype=str)
+    rp["lec_l"], rp["lec_e"], rp["lec_c"] = "3", "6", "15"  # D = 270 -> orange
+    rp.to_csv(d / "risk_points.csv", index=False)
+    pd.DataFrame(
+        [(IDS["A"], "personnel", "15"), (IDS["A"], "management", "10"), (IDS["A"], "processes", "6")],
+        columns=["facility_id", "item", "points"],
+    ).to_csv(d / "deductions.csv", index=False)
+    text = tiny_project.read_text(encoding="utf-8")
+    text = text.replace('"危险化学品" = ["gb18218", "ls_matrix"]', '"危险化学品" = ["gb18218", "chem2018"]')
+    text = text.replace('"工贸" = ["ls_matrix"]', '"工贸" = ["lec"]')
+    text = text.replace('"人员密集场所" = ["ls_matrix"]', '"人员密集场所" = ["indicator", "ls_matrix"]')
+    text += (
+        '\n[deductions]\npath = "deductions.csv"\n'
+        '[methods.indicator.indicators.occupancy]\ncolumn = "occupancy"\nweight = 1\nmax = 2000\n'
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    fac_out = riskmap.check(riskmap.load_config(tiny_project)).facilities.set_index("facility_id")
+    # 100 - 15 - 10 - 6 - 6 (三级 major hazard from GB 18218) = 63 -> orange, above GB 18218's yellow
+    assert (fac_out.loc[IDS["A"], "method"], fac_out.loc[IDS["A"], "level"]) == ("chem2018", "orange")
+    assert fac_out.loc[IDS["A"], "score"] == 63
+    assert (fac_out.loc[IDS["C"], "method"], fac_out.loc[IDS["C"], "level"]) == ("lec", "orange")
+    assert (fac_out.loc[IDS["E"], "method"], fac_out.loc[IDS["E"], "level"]) == ("indicator", "red")
+    assert "LS:" in fac_out.loc[IDS["E"], "reasons"]  # the other method's reason is kept
+
+
+def test_method_without_its_table_is_an_error(tiny_project: Path):
+    text = tiny_project.read_text(encoding="utf-8").replace('"工贸" = ["ls_matrix"]', '"工贸" = ["chem2018"]')
+    tiny_project.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"method chem2018 needs the \[deductions\] table"):
+        riskmap.check(riskmap.load_config(tiny_project))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,57 +44,43 @@ def level_labels(ranks: pd.Series, lang: str) -> pd.Series:
     return ranks.astype(int).map(names)
 
 
-def aggregate_points(points: pd.DataFrame, params: PointAggregation, prefix: tuple[str, str]) -> pd.DataFrame:
+def aggregate_points(
+    points: pd.DataFrame,
+    params: PointAggregation,
+    prefix: tuple[str, str],
+    describe: Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]],
+) -> pd.DataFrame:
     """Facility results from graded risk points.
 
-    ``points`` has ``facility_id``, ``rank`` (1..4), ``score`` and ``text_zh``/``text_en`` describing each point.
-    ``worst``: the facility takes its worst point (highest rank, then highest score). ``count``: the facility is
-    at the highest level for which at least ``count_thresholds[level]`` points are at that level or above.
+    ``points`` has ``facility_id``, ``rank`` (1..4) and ``score`` plus whatever ``describe`` needs to word a
+    point in Chinese and English; it is called on the deciding point of each facility only, so a million points
+    cost one string per facility, not per point. ``worst``: the facility takes its worst point (highest rank,
+    then highest score). ``count``: the facility is at the highest level for which at least
+    ``count_thresholds[level]`` points are at that level or above.
     """
     from riskmap.validate import FACILITY_ID
 
     pts = points.sort_values([FACILITY_ID, "rank", "score"], ascending=[True, False, False], kind="stable")
-    worst = pts.groupby(FACILITY_ID, sort=True).head(1).set_index(FACILITY_ID)
-    counts = (
-        pd.crosstab(pts[FACILITY_ID], pts["rank"])
-        .reindex(columns=[4, 3, 2, 1], fill_value=0)
-        .reindex(worst.index)
-    )
-    n_total = counts.sum(axis=1)
+    worst = pts.drop_duplicates(FACILITY_ID).set_index(FACILITY_ID)
+    counts = pts.groupby([FACILITY_ID, "rank"]).size().unstack(fill_value=0)
+    counts = counts.reindex(index=worst.index, columns=[4, 3, 2, 1], fill_value=0)
+    n_total = counts.sum(axis=1).astype(str)
     if params.aggregate == "worst":
         rank = worst["rank"].astype(int)
     else:
-        at_or_above = counts.cumsum(
-            axis=1
-        )  # columns red, orange, yellow, blue: points at that level or above
-        need = [params.count_thresholds.get(Level(r).key, 1) for r in (4, 3, 2, 1)]  # type: ignore[call-overload]
-        meets = at_or_above.to_numpy() >= np.array(need)
+        at_or_above = counts.cumsum(axis=1).to_numpy()  # red, orange, yellow, blue: points at or above
+        need = np.array([params.count_thresholds.get(Level(r).key, 1) for r in (4, 3, 2, 1)])  # type: ignore[call-overload]
+        meets = at_or_above >= need
         first = np.where(meets.any(axis=1), meets.argmax(axis=1), -1)
         rank = pd.Series(np.where(first >= 0, 4 - first, 0), index=worst.index, dtype=int)
-    tally_zh = (
-        "红"
-        + counts[4].astype(str)
-        + "/橙"
-        + counts[3].astype(str)
-        + "/黄"
-        + counts[2].astype(str)
-        + "/蓝"
-        + counts[1].astype(str)
-    )
-    tally_en = (
-        counts[4].astype(str)
-        + " red, "
-        + counts[3].astype(str)
-        + " orange, "
-        + counts[2].astype(str)
-        + " yellow, "
-        + counts[1].astype(str)
-        + " blue"
-    )
+    text_zh, text_en = describe(worst)
     if params.aggregate == "worst":
-        zh = prefix[0] + ": 最高风险点 " + worst["text_zh"] + " (共 " + n_total.astype(str) + " 个风险点)"
-        en = prefix[1] + ": worst risk point " + worst["text_en"] + " (" + n_total.astype(str) + " points)"
+        zh = prefix[0] + ": 最高风险点 " + text_zh + " (共 " + n_total + " 个风险点)"
+        en = prefix[1] + ": worst risk point " + text_en + " (" + n_total + " points)"
     else:
+        c = {r: counts[r].astype(str) for r in (4, 3, 2, 1)}
+        tally_zh = "红" + c[4] + "/橙" + c[3] + "/黄" + c[2] + "/蓝" + c[1]
+        tally_en = c[4] + " red, " + c[3] + " orange, " + c[2] + " yellow, " + c[1] + " blue"
         zh = (
             prefix[0]
             + ": 按风险点数量规则 ("
@@ -101,7 +88,7 @@ def aggregate_points(points: pd.DataFrame, params: PointAggregation, prefix: tup
             + ") → "
             + level_labels(rank, "zh")
             + "; 最高风险点 "
-            + worst["text_zh"]
+            + text_zh
         )
         en = (
             prefix[1]
@@ -110,7 +97,7 @@ def aggregate_points(points: pd.DataFrame, params: PointAggregation, prefix: tup
             + ") -> "
             + level_labels(rank, "en")
             + "; worst point "
-            + worst["text_en"]
+            + text_en
         )
     return pd.DataFrame(
         {"score": worst["score"].astype(float), "rank": rank, "reason_zh": zh, "reason_en": en},

@@ -39,6 +39,23 @@ def point_ranks(d: np.ndarray | pd.Series, params: LECParams) -> np.ndarray:
     return np.select(conds, [4, 3, 2], default=1)
 
 
+def _describe(worst: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    g = "{:g}".format
+    factors = worst["l"].map(g) + "×" + worst["e"].map(g) + "×" + worst["c"].map(g)
+    d = worst["score"].map(g)
+    zh = worst["name"] + " D=" + factors + "=" + d + " → " + level_labels(worst["rank"], "zh")
+    en = (
+        worst["name"]
+        + " D="
+        + factors.str.replace("×", " x ")
+        + " = "
+        + d
+        + " -> "
+        + level_labels(worst["rank"], "en")
+    )
+    return zh, en
+
+
 def grade_facilities(points: pd.DataFrame, params: LECParams, source: str = "risk_points") -> MethodResult:
     """Grade facilities from the L, E, C of their risk points; a value outside its set is a reject."""
     values = {col: to_number(points[col]) for col in ("lec_l", "lec_e", "lec_c")}
@@ -59,22 +76,18 @@ def grade_facilities(points: pd.DataFrame, params: LECParams, source: str = "ris
     pts = points[keep]
     lv, ev, cv = (values[c][keep] for c in ("lec_l", "lec_e", "lec_c"))
     d = lv * ev * cv
-    rank = pd.Series(point_ranks(d, params), index=pts.index).astype(int)
-    name = pts["point_name"].astype(str) if "point_name" in pts else pd.Series("", index=pts.index)
-    txt = (
-        name + " D=" + lv.map("{:g}".format) + "×" + ev.map("{:g}".format) + "×" + cv.map("{:g}".format) + "="
-    )
-    d_txt = d.map("{:g}".format)
     graded = pd.DataFrame(
         {
             FACILITY_ID: pts[FACILITY_ID],
-            "rank": rank,
+            "rank": point_ranks(d, params).astype(int),
             "score": d.astype(float),
-            "text_zh": txt + d_txt + " → " + level_labels(rank, "zh"),
-            "text_en": txt.str.replace("×", " x ") + d_txt + " -> " + level_labels(rank, "en"),
+            "name": pts["point_name"].astype(str) if "point_name" in pts else "",
+            "l": lv,
+            "e": ev,
+            "c": cv,
         }
     )
-    results = aggregate_points(graded, params, ("LEC", "LEC"))
+    results = aggregate_points(graded, params, ("LEC", "LEC"), _describe)
     return MethodResult(
         results=results, rejects=pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
     )

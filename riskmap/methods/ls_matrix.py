@@ -51,6 +51,14 @@ def point_ranks(
     return m[np.asarray(likelihood, dtype=int) - 1, np.asarray(severity, dtype=int) - 1]
 
 
+def _describe(worst: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    base = worst["name"] + " L=" + worst["l"].astype(str)
+    s, r, rank = worst["s"].astype(str), worst["score"].astype(int).astype(str), worst["rank"]
+    zh = base + "×S=" + s + "=" + r + " → " + level_labels(rank, "zh")
+    en = base + " x S=" + s + " = " + r + " -> " + level_labels(rank, "en")
+    return zh, en
+
+
 def grade_facilities(
     points: pd.DataFrame, params: LSMatrixParams, source: str = "risk_points"
 ) -> MethodResult:
@@ -66,32 +74,17 @@ def grade_facilities(
     ]
     keep = ~(bad_l | bad_s)
     points, lik, sev = points[keep], lik[keep].astype(int), sev[keep].astype(int)
-    rank = pd.Series(point_ranks(lik, sev, params), index=points.index).astype(int)
-    r = lik * sev
-    name = points["point_name"].astype(str) if "point_name" in points else pd.Series("", index=points.index)
-    base = name + " L=" + lik.astype(str)
     graded = pd.DataFrame(
         {
             FACILITY_ID: points[FACILITY_ID],
-            "rank": rank,
-            "score": r.astype(float),
-            "text_zh": base
-            + "×S="
-            + sev.astype(str)
-            + "="
-            + r.astype(str)
-            + " → "
-            + level_labels(rank, "zh"),
-            "text_en": base
-            + " x S="
-            + sev.astype(str)
-            + " = "
-            + r.astype(str)
-            + " -> "
-            + level_labels(rank, "en"),
+            "rank": point_ranks(lik, sev, params).astype(int),
+            "score": (lik * sev).astype(float),
+            "name": points["point_name"].astype(str) if "point_name" in points else "",
+            "l": lik,
+            "s": sev,
         }
     )
-    results = aggregate_points(graded, params, ("LS", "LS"))
+    results = aggregate_points(graded, params, ("LS", "LS"), _describe)
     return MethodResult(
         results=results, rejects=pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
     )
