@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from riskmap import __version__
@@ -60,8 +61,9 @@ def main(
 
 
 def _fail(err: RiskmapError) -> None:
+    # Messages quote config sections such as [deductions]: escape them, or rich reads them as markup.
     for line in str(err).splitlines() or [type(err).__name__]:
-        console.print(f"[bold red]error:[/] {line}", highlight=False, markup=True, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -108,7 +110,7 @@ def _summary(result) -> None:
         f"({s['enterprises_drawn_by_lot']} enterprises drawn by lot, seed {s['draw_seed']})"
     )
     for w in result.warnings:
-        out_console.print(f"[yellow]warning:[/] {w}")
+        out_console.print(f"[yellow]warning:[/] {escape(w)}")
     for name, path in result.outputs.items():
         out_console.print(f"  {name:<22} {path}", highlight=False)
 
@@ -170,6 +172,9 @@ def init(
 @app.command()
 def validate(
     project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
+    show: Annotated[
+        int, typer.Option("--show", help="Problem rows listed per file (0: all); every row is in the counts.")
+    ] = 50,
 ) -> None:
     """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
@@ -182,20 +187,26 @@ def validate(
         _fail(err)
     rejects = result.rejects
     for w in result.warnings:
-        out_console.print(f"[yellow]warning:[/] {w}")
+        out_console.print(f"[yellow]warning:[/] {escape(w)}")
+    s = result.summary
     if rejects.empty:
-        out_console.print(f"ok: {result.summary['facilities_in']} facilities, no problems found")
+        out_console.print(f"ok: {s['facilities_in']} facilities, no problems found")
         return
+    out_console.print(f"[bold]{len(rejects)} problem row(s)[/], most frequent first:")
+    for line in s["top_reject_reasons"]:
+        out_console.print(f"  {line}", highlight=False, markup=False)
     for source, group in rejects.groupby("source", sort=True):
-        out_console.print(f"[bold]{source}[/]: {len(group)} problem(s)")
-        for r in group.itertuples():
+        out_console.print(f"[bold]{escape(str(source))}[/]: {len(group)} problem row(s)")
+        shown = group if show <= 0 else group.head(show)
+        for r in shown.itertuples():
             row = f"row {int(r.row)}" if r.row == r.row else "row ?"
             out_console.print(
                 f'  {source} {row}, field "{r.field}": {r.value!r} — {r.reason}',
                 highlight=False,
                 markup=False,
             )
-    s = result.summary
+        if len(shown) < len(group):
+            out_console.print(f"  ... {len(group) - len(shown)} more (riskmap validate --show 0 lists all)")
     out_console.print(
         f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"
     )

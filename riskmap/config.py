@@ -466,7 +466,7 @@ def _format_errors(err: ValidationError, source: str) -> str:
             value = e.get("input")
             shown = f" (got {value!r})" if not isinstance(value, dict) else ""
             msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}: {where or '(top level)'}: {msg}{shown}")
+            lines.append(f"{source}: {where}: {msg}{shown}" if where else f"{source}: {msg}")
     return "\n".join(lines)
 
 

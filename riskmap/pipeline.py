@@ -17,13 +17,20 @@ import pandas as pd
 
 from riskmap import __version__
 from riskmap.config import Config, config_hash
-from riskmap.errors import InputError
+from riskmap.errors import InputError, OutputError
 from riskmap.io.tables import ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
-from riskmap.methods import LEVEL, METHODS, PERSONS, ScoringInputs, score_facilities
+from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS, ScoringInputs, score_facilities
 from riskmap.supervision import PATROLS, InspectionPlan, plan_inspections, zone_patrols
-from riskmap.validate import FACILITY_ID, rejects_frame, require_columns, validate_facilities, validate_table
+from riskmap.validate import (
+    FACILITY_ID,
+    rejects_frame,
+    require_columns,
+    summarise_rejects,
+    validate_facilities,
+    validate_table,
+)
 from riskmap.zoning import ZONE_CODE, ZONE_NAME, aggregate_zones, assign_zones, zone_code_column
 
 __all__ = ["RunResult", "run", "check", "load_zones", "Stage"]
@@ -119,6 +126,19 @@ def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
     return pd.Series(zonal_sum(config.resolve(config.population.path), buffers), index=facilities.index)
 
 
+def _require_some(facilities: pd.DataFrame, rejects: list[pd.DataFrame], n_in: int, source: str) -> None:
+    """Stop with the reasons when no facility is left: an empty map is never a result."""
+    if len(facilities):
+        return
+    frames = [r for r in rejects if not r.empty]
+    found = pd.concat(frames, ignore_index=True) if frames else rejects_frame()
+    found = found[found["source"] == source]
+    if n_in == 0:
+        raise InputError(f"{source}: the file has no data rows")
+    reasons = "; ".join(summarise_rejects(found, top=3))
+    raise InputError(f"{source}: none of the {n_in} rows can be used: {reasons}")
+
+
 def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     inputs: dict[str, Path] = {}
     fc = config.facilities
@@ -138,6 +158,7 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     zoning = assign_zones(facilities, zones, fac_path.name)
     facilities = zoning.facilities
     rejects = [rejects_fac, zoning.rejects]
+    _require_some(facilities, rejects, n_in, fac_path.name)
     tables: dict[str, pd.DataFrame] = {}
     sources = {"facilities": fac_path.name}
     needs: dict[str, set[str]] = {}
@@ -170,6 +191,7 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
             inputs["population"] = config.resolve(config.population.path)
     scored, rej = score_facilities(ScoringInputs(facilities, tables, sources), config)
     rejects.append(rej)
+    _require_some(scored, rejects, n_in, fac_path.name)
     scored = gpd.GeoDataFrame(scored, geometry=facilities.geometry.name, crs=facilities.crs)
 
     stage("zone")
@@ -225,13 +247,28 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
         "draw_seed": plan.seed,
         "plan_year": plan.year,
     }
+    warnings = list(zoning.warnings)
+    if len(fac_rejects):
+        share = len(fac_rejects) / n_in
+        warnings.append(
+            f"{len(fac_rejects)} of {n_in} facility rows ({share:.0%}) were rejected and are not on the map; "
+            "see the rejects table"
+        )
+    incomplete = int((fac_final[DATA_ISSUES] > 0).sum()) if DATA_ISSUES in fac_final else 0
+    if incomplete:
+        warnings.append(
+            f"{incomplete} facilities were graded without some of their records (rejected inventory, risk point "
+            "or deduction rows): their level may be too low until those rows are fixed"
+        )
+    summary["top_reject_reasons"] = summarise_rejects(all_rejects)
+    summary["facilities_with_rejected_records"] = incomplete
     result = RunResult(
         facilities=gpd.GeoDataFrame(fac_final, geometry=facilities.geometry.name, crs="EPSG:4490"),
         zones=zone_layers,
         plan=plan,
         rejects=all_rejects,
         summary=summary,
-        warnings=zoning.warnings,
+        warnings=warnings,
     )
     return result, inputs
 
@@ -270,6 +307,32 @@ def _facility_layer(result: RunResult, kinds: list[str]) -> gpd.GeoDataFrame:
     return out
 
 
+def _output_dir(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise OutputError(
+            f"{out}: is a file, not a directory; give --out a directory (it is created if missing)"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{out}: cannot create the output directory: {err.strerror}") from None
+    return out
+
+
+def _remove_stale(out: Path, written: dict[str, Path]) -> list[str]:
+    """Remove maps and figures an earlier run left in ``out`` that this run did not write.
+
+    A map beside a new GeoPackage would be taken for its picture; only riskmap's own output names are touched.
+    """
+    removed = []
+    for name in ("map.html", "map.png", "map.svg", "map.pdf"):
+        p = out / name
+        if p.exists() and p not in written.values():
+            p.unlink()
+            removed.append(name)
+    return removed
+
+
 def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None = None) -> RunResult:
     """Run the whole pipeline and write every output into ``out_dir`` (default: ``outputs.dir``).
 
@@ -286,8 +349,7 @@ def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None =
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
     result, inputs = _stages(config, say)
-    out = Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _output_dir(Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir))
     kinds = list(result.zones)
     lang = config.project.lang
     assert result.plan is not None
@@ -356,6 +418,11 @@ def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None =
             source_note=f"riskmap {__version__}",
         ):
             outputs[f"figure_{p.suffix.lstrip('.')}"] = p
+    removed = _remove_stale(out, outputs)
+    if removed:
+        result.warnings.append(
+            f"removed outputs of an earlier run that this run did not write: {', '.join(removed)}"
+        )
     run_json = {
         "summary": result.summary,
         "warnings": result.warnings,

@@ -33,6 +33,7 @@ __all__ = [
     "validate_facilities",
     "validate_table",
     "to_number",
+    "summarise_rejects",
 ]
 
 FACILITY_ID = "facility_id"
@@ -269,6 +270,27 @@ def validate_table(
         source, df[unknown], FACILITY_ID, pd.Series(reason, index=df.index[unknown], dtype=str), "validate"
     )
     return df[~unknown].reset_index(drop=True), rejects
+
+
+def summarise_rejects(rejects: pd.DataFrame, top: int = 5) -> list[str]:
+    """The most frequent reasons, one line each: ``file: N x field: reason (e.g. rows 3, 5, 9)``.
+
+    Reasons are grouped on their text up to the first ``;`` so that "duplicate facility id; first seen at row
+    102" and "...row 7" count together.
+    """
+    if rejects.empty:
+        return []
+    key = rejects["reason"].astype(str).str.split(";", n=1).str[0]
+    groups = rejects.assign(_key=key).groupby(["source", "field", "_key"], sort=False)
+    sizes = groups.size().sort_values(ascending=False, kind="stable")
+    lines = []
+    for (source, field, reason), n in sizes.head(top).items():
+        rows = groups.get_group((source, field, reason))["row"].dropna().astype(int).head(3).tolist()
+        example = f" (e.g. rows {', '.join(map(str, rows))})" if rows else ""
+        lines.append(f"{source}: {n} x {field}: {reason}{example}")
+    if len(sizes) > top:
+        lines.append(f"... and {int(sizes.iloc[top:].sum())} more rows with {len(sizes) - top} other reasons")
+    return lines
 
 
 def source_name(path: Path) -> str:

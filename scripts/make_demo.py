@@ -1459,8 +1459,51 @@ def main(argv=None) -> int:
             c = seeds[members[rng.integers(len(members))]]
             add_site(f"{short}{['敬老院', '颐养院'][j]}", "养老院", c, 500)
 
+    # ---- crowded-place indicators and 2018-guide deductions. A separate random stream, so that adding them
+    # left every earlier table byte-identical.
+    rng2 = np.random.default_rng(SEED + 1)
+    for f in fac:
+        f["occupancy"] = f["floor_area_m2"] = f["fire_rating"] = ""
+        if f["sector"] == "人员密集场所":
+            area = float(np.clip(rng2.lognormal(math.log(max(f["employees"], 5) * 60), 0.6), 200, 120000))
+            f["floor_area_m2"] = int(round(area, -1))
+            f["occupancy"] = int(area / float(rng2.uniform(3.0, 12.0)))
+            f["fire_rating"] = str(rng2.choice(["一级", "二级", "三级"], p=[0.35, 0.5, 0.15]))
+    chem_ids = {f["facility_id"]: f for f in fac if f["sector"] == "危险化学品"}
+    acc_ids = {r[1] for r in acc_rows}
+    ded_rows = []
+    deduction_ranges = {  # item: (probability of a finding, max points)
+        "substances": (0.4, 3), "processes": (0.5, 6), "fire_explosion": (0.4, 3), "design": (0.3, 4),
+        "equipment": (0.4, 3), "automation": (0.5, 6), "personnel": (0.6, 8), "management": (0.6, 6),
+    }
+    for fid, f in sorted(chem_ids.items()):
+        if rng2.random() > 0.85:  # some enterprises have not been assessed under the guide yet
+            continue
+        for item, (p, top) in deduction_ranges.items():
+            if rng2.random() < p:
+                pts = int(rng2.integers(1, top + 1))
+                if item == "processes":
+                    pts = 2 * max(1, pts // 2)  # −2 per hazardous process
+                ded_rows.append([fid, item, pts])
+        if not shapely.contains_xy(park_m, f["x"], f["y"]):
+            ded_rows.append([fid, "surroundings", 3])  # outside a chemical park
+        if fid in acc_ids:
+            ded_rows.append([fid, "accidents", int(rng2.integers(3, 8))])
+        grade = rng2.choice(["1", "2", "3", ""], p=[0.04, 0.3, 0.5, 0.16])
+        if grade:
+            ded_rows.append([fid, "bonus_standardisation", {"1": 15, "2": 5, "3": 2}[grade]])
+        if f["employees"] > 300 and rng2.random() < 0.5:
+            ded_rows.append([fid, "bonus_fire_brigade", 3])
+        if fid not in acc_ids and rng2.random() < 0.4:
+            ded_rows.append([fid, "bonus_no_accident_5y", 5])
+    vetoed = sorted(chem_ids)[17::97][:2]  # two enterprises with uncertified special-operations workers
+    ded_rows += [[fid, "veto_uncertified_workers", ""] for fid in vetoed]
+
     # ---- facilities CSV with the 5 flawed rows appended
-    fac_header = ["facility_id", "name", "sector", "lon", "lat", "address", "employees"]
+    fac_header = [
+        "facility_id", "name", "sector", "lon", "lat", "address", "employees", "occupancy", "floor_area_m2",
+        "fire_rating",
+    ]
     fac_rows = [
         [
             f["facility_id"],
@@ -1470,6 +1513,9 @@ def main(argv=None) -> int:
             f"{f['lat']:.6f}",
             f["address"],
             f["employees"],
+            f["occupancy"],
+            f["floor_area_m2"],
+            f["fire_rating"],
         ]
         for f in fac
     ]
@@ -1540,6 +1586,7 @@ def main(argv=None) -> int:
         ]
     )
 
+    bad = [row + ["", "", ""] for row in bad]  # no indicator values
     write_csv(out / "facilities.csv", fac_header, fac_rows + bad)
     write_csv(
         out / "chemical_inventory.csv",
@@ -1562,6 +1609,7 @@ def main(argv=None) -> int:
         acc_rows,
     )
     write_csv(out / "sensitive_sites.csv", ["site_id", "name", "kind", "lon", "lat"], site_rows)
+    write_csv(out / "deductions.csv", ["facility_id", "item", "points"], ded_rows)
 
     if not args.no_raster:
         gpkg = out / "boundaries.gpkg"

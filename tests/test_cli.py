@@ -63,3 +63,42 @@ def test_init_refuses_a_non_empty_directory(tmp_path: Path):
     r = runner.invoke(app, ["init", str(tmp_path / "proj")])
     assert r.exit_code == 1 and "is not empty" in r.output
     assert [p.name for p in (tmp_path / "proj").iterdir()] == ["keep.txt"]
+
+
+def test_errors_keep_bracketed_config_sections(tiny_project: Path):
+    text = tiny_project.read_text(encoding="utf-8").replace('"工贸" = ["ls_matrix"]', '"工贸" = ["chem2018"]')
+    tiny_project.write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["run", str(tiny_project)])
+    assert r.exit_code == 1
+    assert "needs the [deductions] table; add [deductions] path" in r.output
+
+
+def test_out_is_a_file(tiny_project: Path, tmp_path: Path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(f)])
+    assert r.exit_code == 1 and "is a file, not a directory" in r.output
+
+
+def test_no_usable_row_is_one_clear_error(tiny_project: Path):
+    csv = tiny_project.parent / "facilities.csv"
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    csv.write_text(
+        lines[0].replace("lon,lat", "lat,lon") + "\n" + "\n".join(lines[1:]) + "\n", encoding="utf-8"
+    )
+    r = runner.invoke(app, ["validate", str(tiny_project)])
+    assert r.exit_code == 1
+    assert "facilities.csv: none of the 6 rows can be used" in r.output and "look swapped" in r.output
+    csv.write_text(lines[0] + "\n", encoding="utf-8")
+    r = runner.invoke(app, ["run", str(tiny_project)])
+    assert r.exit_code == 1 and "facilities.csv: the file has no data rows" in r.output
+
+
+def test_validate_groups_reasons(tiny_project: Path):
+    with open(tiny_project.parent / "facilities.csv", "a", encoding="utf-8") as f:
+        for i in range(5):
+            f.write(f"X{i},无行业{i},未知行业,119.61,32.21\n")
+    r = runner.invoke(app, ["validate", str(tiny_project), "--show", "2"])
+    assert r.exit_code == 1
+    assert "facilities.csv: 5 x sector: no grading method for this sector" in r.output
+    assert "... 3 more" in r.output

@@ -20,6 +20,7 @@ CSVS = [
     "hidden_dangers.csv",
     "accidents.csv",
     "sensitive_sites.csv",
+    "deductions.csv",
 ]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -90,7 +91,18 @@ def test_codes(villages, towns):
 
 
 def test_facilities(facilities):
-    assert list(facilities.columns) == ["facility_id", "name", "sector", "lon", "lat", "address", "employees"]
+    assert list(facilities.columns) == [
+        "facility_id",
+        "name",
+        "sector",
+        "lon",
+        "lat",
+        "address",
+        "employees",
+        "occupancy",
+        "floor_area_m2",
+        "fire_rating",
+    ]
     assert 2900 <= len(facilities) <= 3200
     invalid = [c for c in facilities.facility_id if not uscc_valid(c)]
     assert len(invalid) == 1

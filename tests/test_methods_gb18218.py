@@ -110,3 +110,21 @@ def test_more_quantity_never_lowers_the_grade(q, extra, persons):
     b = gb18218.assess([("甲醇", q + extra)], persons=persons)
     rank = lambda x: 0 if x.grade is None else 5 - x.grade  # noqa: E731
     assert rank(b) >= rank(a)
+
+
+@pytest.mark.parametrize("key", ["氯化氢", "氯化氢(无水)", "7647-01-0"])
+def test_table3_beta_matches_by_cas_when_names_differ(key):
+    # Table 1 says 氯化氢(无水), table 3 says 氯化氢: β must be table 3's 3, not the category's.
+    assert gb18218.lookup(key)[2] == 3.0
+
+
+def test_non_major_facility_reports_its_largest_s():
+    inv = _inventory(
+        [
+            ("F", "U1", "乙醇", "300"),  # S = 0.6 (largest S)
+            ("F", "U2", "氯", "2"),  # S = 0.4 but larger beta-weighted sum
+        ]
+    )
+    r = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES).results
+    assert r.loc["F", "gb18218_s"] == pytest.approx(0.6)
+    assert "最大 S=0.6 < 1" in r.loc["F", "reason_zh"]

@@ -141,3 +141,26 @@ def test_method_without_its_table_is_an_error(tiny_project: Path):
     tiny_project.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=r"method chem2018 needs the \[deductions\] table"):
         riskmap.check(riskmap.load_config(tiny_project))
+
+
+def test_rejected_related_rows_flag_the_facility(tiny_project: Path):
+    with open(tiny_project.parent / "risk_points.csv", "a", encoding="utf-8") as f:
+        f.write(f"{IDS['C']},P8,坏点,7,1\n")
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["C"], "rejected_records"] == 1
+    assert "数据不完整: 1 条相关记录被拒绝" in fac.loc[IDS["C"], "reasons"]
+    assert any("graded without some of their records" in w for w in result.warnings)
+
+
+def test_stale_maps_are_removed(tiny_project: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    riskmap.run(riskmap.load_config(tiny_project), out)
+    assert (out / "map.html").exists()
+    text = tiny_project.read_text(encoding="utf-8") + "\n"
+    tiny_project.write_text(
+        text.replace("[outputs]\n", "[outputs]\nhtml = false\nfigure = false\n"), encoding="utf-8"
+    )
+    result = riskmap.run(riskmap.load_config(tiny_project), out)
+    assert not (out / "map.html").exists() and not (out / "map.png").exists()
+    assert any("removed outputs of an earlier run" in w for w in result.warnings)

@@ -35,10 +35,14 @@ def read_vector(
         if path.suffix.lower() in {".parquet", ".geoparquet"}:
             gdf = gpd.read_parquet(path)
         else:
-            if layer is not None and layer not in [name for name, _ in pyogrio.list_layers(path)]:
-                names = ", ".join(name for name, _ in pyogrio.list_layers(path))
-                raise InputError(f"{path}: no layer {layer!r}; the file has: {names}")
+            names = [name for name, _ in pyogrio.list_layers(path)]
+            if layer is not None and layer not in names:
+                raise InputError(
+                    f"{path}: no layer {layer!r} ({where}.layer); the file has: {', '.join(names)}"
+                )
             gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False)
+    except InputError:
+        raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
     if gdf.crs is None:

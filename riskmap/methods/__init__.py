@@ -34,6 +34,7 @@ __all__ = [
     "REASONS",
     "REASONS_EN",
     "PERSONS",
+    "DATA_ISSUES",
 ]
 
 LEVEL = "level"
@@ -42,6 +43,8 @@ SCORE = "score"
 METHOD = "method"
 REASONS = "reasons"
 REASONS_EN = "reasons_en"
+#: Number of a facility's related rows (inventory, risk points, deductions) that were rejected.
+DATA_ISSUES = "rejected_records"
 #: Persons within the GB 18218 radius of each facility (from a column or the population raster).
 PERSONS = "persons_500m"
 
@@ -218,6 +221,30 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     out[REASONS_EN] = reasons_en.reindex(out.index)
     for extra in extra_cols:
         out = out.join(extra, how="left")
+
+    # A facility whose related rows were partly rejected is graded on what is left: say so in its reasons.
+    related = [r for r in rejects if not r.empty and (r["source"] != inputs.sources.get("facilities")).any()]
+    issues = (
+        pd.concat(related)["record_id"].value_counts().reindex(out.index).fillna(0).astype(int)
+        if related
+        else pd.Series(0, index=out.index)
+    )
+    out[DATA_ISSUES] = issues
+    flagged = issues > 0
+    out.loc[flagged, REASONS] = (
+        out.loc[flagged, REASONS]
+        + _SEP_ZH
+        + "数据不完整: "
+        + issues[flagged].astype(str)
+        + " 条相关记录被拒绝, 见 rejects"
+    )
+    out.loc[flagged, REASONS_EN] = (
+        out.loc[flagged, REASONS_EN]
+        + _SEP_EN
+        + "incomplete data: "
+        + issues[flagged].astype(str)
+        + " related rows rejected, see rejects"
+    )
 
     ungraded = rank == 0
     if ungraded.any():

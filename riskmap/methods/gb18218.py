@@ -54,12 +54,16 @@ def _tables() -> tuple[dict[str, tuple[str, float, float]], list[str]]:
     t3 = pd.read_csv(ref / "gb18218_table3_beta_toxic_gases.csv", dtype=str, keep_default_na=False)
     t4 = pd.read_csv(ref / "gb18218_table4_beta_categories.csv", dtype=str, keep_default_na=False)
     beta_cat = {r.symbol: float(r.beta) for r in t4.itertuples()}
-    beta_gas = {r.name: float(r.beta) for r in t3.itertuples()}
+    # Table 3 names differ from table 1's (氯化氢 vs 氯化氢(无水)): match by CAS number, then by name.
+    beta_gas = {r.cas: float(r.beta) for r in t3.itertuples()} | {
+        r.name: float(r.beta) for r in t3.itertuples()
+    }
     out: dict[str, tuple[str, float, float]] = {}
     names: list[str] = []
     for r in t1.itertuples():
         q = float(r.critical_quantity_t)
-        beta = beta_gas.get(r.name, beta_cat[r.beta_category])
+        cas_beta = [beta_gas[c] for c in _split(r.cas) if c in beta_gas]
+        beta = cas_beta[0] if cas_beta else beta_gas.get(r.name, beta_cat[r.beta_category])
         entry = (r.name, q, beta)
         names.append(r.name)
         keys = [*_name_keys(r.name), *_split(r.aliases), *_split(r.cas)]
@@ -254,7 +258,8 @@ def grade_facilities(
     units["grade"] = np.where(units["major"], grade_for(units["r"].to_numpy()), 5)
     # The deciding unit: the highest grade (lowest number) among major units, then the largest R; else the
     # largest S, so a non-major facility still reports how close it came.
-    units = units.sort_values([FACILITY_ID, "grade", "r", "s"], ascending=[True, True, False, False])
+    units["key"] = np.where(units["major"], units["r"], units["s"])
+    units = units.sort_values([FACILITY_ID, "grade", "key"], ascending=[True, True, False])
     best = units.groupby(FACILITY_ID, sort=True).head(1).set_index(FACILITY_ID)
     n_units = units.groupby(FACILITY_ID).size()
 
