@@ -128,3 +128,20 @@ def test_non_major_facility_reports_its_largest_s():
     r = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES).results
     assert r.loc["F", "gb18218_s"] == pytest.approx(0.6)
     assert "最大 S=0.6 < 1" in r.loc["F", "reason_zh"]
+
+
+def test_quantities_with_units_and_full_width_digits():
+    inv = _inventory(
+        [
+            ("F", "", "甲苯", "250吨"),
+            ("F", "", "甲苯", "250000 kg"),  # 250 t
+            ("G", "", "甲苯", "１００ｔ"),
+            ("H", "", "甲苯", "30 m3"),  # a volume is not a mass: rejected
+            ("H", "", "甲苯", ""),
+        ]
+    )
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0, "G": 0.0, "H": 0.0}), grade_levels=GRADES)
+    assert res.results.loc["F", "gb18218_s"] == pytest.approx(1.0)
+    assert res.results.loc["G", "gb18218_s"] == pytest.approx(0.2)
+    reasons = res.rejects.set_index("row")["reason"]
+    assert "unit is not understood" in reasons[5] and "missing or not a number" in reasons[6]

@@ -183,6 +183,28 @@ def assess(
     return Assessment(s=s, r=r, alpha=a, grade=int(grade_for(r)[()]), is_major=True)
 
 
+_UNITS = {"": 1.0, "t": 1.0, "吨": 1.0, "kg": 0.001, "千克": 0.001, "公斤": 0.001}
+_QUANTITY = re.compile(r"^\s*([-+]?[0-9.,]+(?:[eE][-+]?\d+)?)\s*([^\d\s.,+-]\S*)?\s*$")
+
+
+def tonnes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Quantities in tonnes from text such as ``12.5``, ``12.5 t``, ``12.5吨``, ``500kg``, ``５００千克``.
+
+    Returns the numbers (NaN where unreadable) and a mask of values whose unit is not a mass unit we know.
+
+    >>> q, bad = tonnes(pd.Series(["12.5", "3 t", "500kg", "2吨", "7 m3", "abc"]))
+    >>> q.tolist()[:4], bad.tolist()
+    ([12.5, 3.0, 0.5, 2.0], [False, False, False, False, True, False])
+    """
+    norm = text.astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip())
+    parts = norm.str.extract(_QUANTITY)
+    unit = parts[1].fillna("").str.lower()
+    factor = unit.map(_UNITS)
+    bad_unit = parts[0].notna() & factor.isna()
+    value = to_number(parts[0].fillna(""))
+    return value * factor, bad_unit
+
+
 def _unknown_reason(substance: str, names: list[str]) -> str:
     close = difflib.get_close_matches(substance, names, n=3, cutoff=0.3) if substance else []
     hint = f"; closest: {', '.join(close)}" if close else ""
@@ -199,11 +221,12 @@ def _resolve_inventory(
     table, names = _tables()
     keys = inv["substance"].map(_key)
     found = keys.map(table)
-    q = to_number(inv["quantity_t"])
+    q, bad_unit = tonnes(inv["quantity_t"])
     reasons = pd.Series("", index=inv.index)
     unknown = found.isna()
     if unknown.any():
         reasons[unknown] = inv.loc[unknown, "substance"].map(lambda text: _unknown_reason(text, names))
+    reasons[bad_unit & (reasons == "")] = "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)"
     reasons[q.isna() & (reasons == "")] = "the quantity (t) is missing or not a number"
     reasons[(q < 0) & (reasons == "")] = "the quantity (t) is negative"
     bad = reasons != ""
