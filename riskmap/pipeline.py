@@ -25,6 +25,7 @@ from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS, ScoringInputs,
 from riskmap.supervision import PATROLS, InspectionPlan, plan_inspections, zone_patrols
 from riskmap.validate import (
     FACILITY_ID,
+    FOOTPRINT,
     rejects_frame,
     require_columns,
     summarise_rejects,
@@ -122,7 +123,11 @@ def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
             "give a [population] raster"
         )
     utm = facilities.estimate_utm_crs() if len(facilities) else "EPSG:4490"
-    buffers = facilities.geometry.to_crs(utm).buffer(params.buffer_m, quad_segs=16)
+    shapes = facilities.geometry
+    if FOOTPRINT in facilities.columns:  # plant boundaries: buffer the boundary, not a point inside it
+        footprint = gpd.GeoSeries(facilities[FOOTPRINT], crs=facilities.crs)
+        shapes = footprint.where(footprint.notna(), shapes)
+    buffers = shapes.to_crs(utm).buffer(params.buffer_m, quad_segs=16)
     return pd.Series(zonal_sum(config.resolve(config.population.path), buffers), index=facilities.index)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "FACILITY_ID",
     "NAME",
     "SECTOR",
+    "FOOTPRINT",
     "rejects_frame",
     "make_rejects",
     "is_credit_code",
@@ -39,6 +40,8 @@ __all__ = [
 FACILITY_ID = "facility_id"
 NAME = "name"
 SECTOR = "sector"
+#: Polygon of a facility given as a plant boundary (vector input); its point geometry is a point inside it.
+FOOTPRINT = "_footprint"
 
 #: Columns of the rejects table.
 REJECT_COLUMNS = ["source", "row", "record_id", "field", "value", "stage", "reason"]
@@ -244,6 +247,8 @@ def _vector_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame,
     # Polygon facilities (plant boundaries) are placed at a point inside them for zone assignment and markers.
     not_point = gdf.geom_type != "Point"
     if not_point.any():
+        # The plant boundary is kept for exposure: GB 18218 counts persons within 500 m of the boundary.
+        gdf[FOOTPRINT] = gpd.GeoSeries(gdf.geometry.where(not_point, None), crs=gdf.crs)
         gdf.loc[not_point, gdf.geometry.name] = gdf.geometry[not_point].representative_point()
     return gdf, rejects
 

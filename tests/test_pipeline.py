@@ -164,3 +164,26 @@ def test_stale_maps_are_removed(tiny_project: Path, tmp_path: Path):
     result = riskmap.run(riskmap.load_config(tiny_project), out)
     assert not (out / "map.html").exists() and not (out / "map.png").exists()
     assert any("removed outputs of an earlier run" in w for w in result.warnings)
+
+
+def test_plant_boundary_polygons_take_exposure_from_the_boundary(tiny_project: Path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    d = tiny_project.parent
+    fac = pd.read_csv(d / "facilities.csv", dtype=str)
+    pts = gpd.points_from_xy(fac["lon"].astype(float), fac["lat"].astype(float))
+    shapes = [Point(p.x, p.y) for p in pts]
+    shapes[0] = Point(pts[0].x, pts[0].y).buffer(0.004)  # facility A as a ~800 m wide plant boundary
+    gdf = gpd.GeoDataFrame(fac.drop(columns=["lon", "lat"]), geometry=shapes, crs="EPSG:4490")
+    gdf.to_file(d / "facilities.gpkg", driver="GPKG")
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'path = "facilities.csv"', 'path = "facilities.gpkg"'
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    out = result.facilities.set_index("facility_id")
+    # A 500 m buffer of the boundary covers far more people than one of a point (~75 at 1 person per cell).
+    assert out.loc[IDS["A"], "persons_500m"] > 200
+    assert out.loc[IDS["B"], "persons_500m"] == pytest.approx(75, abs=1.5)
+    assert out.geometry.geom_type.eq("Point").all()
