@@ -1,26 +1,71 @@
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from PIL import Image
 from shapely.geometry import Point, box
 
-from riskmap.outputs.figure import cjk_font, render_figure
+from riskmap.levels import label
+from riskmap.outputs import figure as figure_mod
+from riskmap.outputs.figure import MAX_FACILITY_DOTS, cjk_font, render_figure
+
+TITLE = "测试区安全风险四色分布图"
 
 
 def _zones():
     v = gpd.GeoDataFrame(
-        {"zone_code": ["1", "2", "3", "4"], "level": ["red", "orange", "yellow", "blue"]},
+        {
+            "zone_code": ["1", "2", "3", "4"],
+            "zone_name": ["东村", "西村", "南村", "北村"],
+            "level": ["red", "orange", "yellow", "blue"],
+        },
         geometry=[box(119.6 + i * 0.02, 32.2, 119.62 + i * 0.02, 32.22) for i in range(4)],
         crs="EPSG:4490",
     )
     t = gpd.GeoDataFrame(
-        {"zone_code": ["T"], "level": ["red"]}, geometry=[box(119.6, 32.2, 119.68, 32.22)], crs="EPSG:4490"
+        {"zone_code": ["T1", "T2"], "zone_name": ["甲镇", "乙镇"], "level": ["red", "yellow"]},
+        geometry=[box(119.6, 32.2, 119.64, 32.22), box(119.64, 32.2, 119.68, 32.22)],
+        crs="EPSG:4490",
     )
     return {"village": v, "town": t}
+
+
+def _facilities(n: int) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(0)
+    levels = np.array(["red", "orange", "yellow", "blue"])[rng.integers(0, 4, n)]
+    xs, ys = rng.uniform(119.6, 119.68, n), rng.uniform(32.2, 32.22, n)
+    return gpd.GeoDataFrame({"level": levels}, geometry=gpd.points_from_xy(xs, ys), crs="EPSG:4490")
+
+
+def _draw(zones, facilities, lang="zh"):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context(figure_mod._rc(cjk_font())):
+        return figure_mod._draw(
+            zones,
+            facilities,
+            title=TITLE,
+            source_note="",
+            lang=lang,
+            show_facilities=True,
+            facility_levels=None,
+            map_date=None,
+        )
+
+
+def _require_cjk() -> str:
+    family = cjk_font()
+    if family is None:
+        pytest.skip("no CJK font installed (Debian fonts-wqy-microhei or fonts-noto-cjk)")
+    return family
 
 
 def test_png_svg_pdf_are_written(tmp_path: Path):
@@ -28,11 +73,7 @@ def test_png_svg_pdf_are_written(tmp_path: Path):
         {"level": ["red", "blue"]}, geometry=[Point(119.61, 32.21), Point(119.67, 32.21)], crs="EPSG:4490"
     )
     paths = render_figure(
-        _zones(),
-        fac,
-        [tmp_path / "m.png", tmp_path / "m.svg", tmp_path / "m.pdf"],
-        title="测试区安全风险四色分布图",
-        dpi=100,
+        _zones(), fac, [tmp_path / "m.png", tmp_path / "m.svg", tmp_path / "m.pdf"], title=TITLE, dpi=100
     )
     assert [p.suffix for p in paths] == [".png", ".svg", ".pdf"]
     img = Image.open(tmp_path / "m.png").convert("RGB")
@@ -40,18 +81,106 @@ def test_png_svg_pdf_are_written(tmp_path: Path):
     for rgb in [(255, 0, 0), (255, 153, 0), (0, 112, 192)]:
         assert any(sum(abs(a - b) for a, b in zip(c, rgb, strict=True)) < 40 for c in colours), rgb
     assert (tmp_path / "m.pdf").read_bytes().startswith(b"%PDF")
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["m.pdf", "m.png", "m.svg"]  # no temp files left
 
 
-def test_cjk_font_is_used_when_installed(tmp_path: Path):
-    family = cjk_font()
-    if family is None:
-        pytest.skip("no CJK font installed (Debian fonts-wqy-microhei or fonts-noto-cjk)")
+def test_png_is_300_dpi_by_default(tmp_path: Path):
+    render_figure(_zones(), None, [tmp_path / "m.png"], title=TITLE)
+    dpi = Image.open(tmp_path / "m.png").info["dpi"]
+    assert round(dpi[0]) == 300
+
+
+def test_title_font_resolves_to_a_cjk_font_file_with_every_glyph():
+    _require_cjk()
     from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
 
-    found = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
-    assert Path(found).exists()
-    # The SVG embeds glyph paths only for characters the font has; tofu would come with a missing-glyph warning.
+    fig = _draw(_zones(), None)
+    title = fig.axes[0].title
+    assert title.get_text() == TITLE
+    path = font_manager.findfont(title.get_fontproperties(), fallback_to_default=False)
+    assert path in figure_mod.CJK_FONT_FILES
+    font = FT2Font(path)
+    assert all(font.get_char_index(ord(ch)) != 0 for ch in TITLE)
+
+
+def test_no_missing_glyph_warnings(tmp_path: Path, caplog):
+    _require_cjk()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        render_figure(_zones(), None, [tmp_path / "m.svg"], title="重大风险较大风险", dpi=72)
-    assert not [w for w in caught if "missing from font" in str(w.message) or "Glyph" in str(w.message)]
+        render_figure(
+            _zones(), _facilities(20), [tmp_path / "m.svg", tmp_path / "m.png"], title=TITLE, dpi=72
+        )
+    messages = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "missing from" in m or "Glyph" in m or "findfont" in m]
+
+
+def test_pdf_embeds_the_cjk_font_as_truetype(tmp_path: Path):
+    family = _require_cjk()
+    render_figure(_zones(), None, [tmp_path / "m.pdf"], title=TITLE, dpi=72)
+    pdf = (tmp_path / "m.pdf").read_bytes()
+    fonts = set(re.findall(rb"/BaseFont\s*/(?:[A-Z]{6}\+)?([A-Za-z0-9\-]+)", pdf))
+    assert family.replace(" ", "").encode() in fonts
+    assert b"/CIDFontType2" in pdf and b"/Type3" not in pdf  # Type 42: the text stays text
+
+
+def test_svg_carries_cjk_glyphs(tmp_path: Path):
+    family = _require_cjk()
+    render_figure(_zones(), None, [tmp_path / "m.svg"], title=TITLE, dpi=72)
+    svg = (tmp_path / "m.svg").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="([A-Za-z]+)-[0-9a-f]+"', svg))
+    assert family.replace(" ", "") in ids
+
+
+def test_without_cjk_font_warns_and_falls_back_to_english(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(figure_mod, "cjk_font", lambda: None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = render_figure(_zones(), None, [tmp_path / "m.png"], title="Test district", dpi=72)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages  # one clear warning, no glyph-by-glyph noise from zone names
+    assert re.search(
+        r"no CJK font found .* uses English labels and leaves out non-Latin zone names$", messages[0]
+    )
+    assert paths[0].stat().st_size > 0
+    with pytest.warns(UserWarning, match=r"Chinese characters in the title show as boxes"):
+        render_figure(_zones(), None, [tmp_path / "m.png"], title=TITLE, dpi=72)
+
+
+def test_legend_counts_labels_and_layout():
+    _require_cjk()
+    fig = _draw(_zones(), _facilities(40))
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    texts = [t.get_text() for t in legend.get_texts()]
+    counts = _facilities(40)["level"].value_counts()
+    assert texts[0] == f"{label('red')}  1 / {counts['red']}"
+    assert f"企业: {label('blue')}" in texts  # few facilities: every level is drawn
+    names = {t.get_text() for t in ax.texts}
+    assert {"甲镇", "乙镇"} <= names and "东村" not in names  # towns are labelled, villages are not
+    assert "N" in names and "0" in names and any(t.endswith(" km") for t in names)
+    fig.canvas.draw()
+    # The legend stands right of the map frame, so it never covers the district.
+    assert legend.get_window_extent().x0 >= ax.get_window_extent().x1
+    assert fig.axes[0].title.get_text() == TITLE
+
+
+def test_thousands_of_facilities_show_only_red_and_orange():
+    _require_cjk()
+    fac = _facilities(MAX_FACILITY_DOTS + 1)
+    fig = _draw(_zones(), fac)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert f"企业: {label('red')}" in texts and f"企业: {label('blue')}" not in texts
+    hidden = int(fac["level"].isin(["yellow", "blue"]).sum())
+    assert f"其余 {hidden} 家企业未绘出" in texts
+    from matplotlib.collections import PathCollection
+
+    dots = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    assert sum(len(c.get_offsets()) for c in dots) == len(fac) - hidden
+
+
+@pytest.mark.parametrize("facilities", [None, "empty"], ids=["none", "empty"])
+def test_no_facilities(tmp_path: Path, facilities):
+    fac = _facilities(3).iloc[:0] if facilities == "empty" else None
+    (p,) = render_figure({"village": _zones()["village"]}, fac, [tmp_path / "m.png"], title=TITLE, dpi=72)
+    assert p.exists()

@@ -254,9 +254,12 @@ def test_qgis_opens_layers_with_the_default_style(tmp_path: Path):
                 info["attr"] = r.classAttribute()
                 info["cats"] = [[c.value(), c.label(), c.symbol().color().name()] for c in r.categories()]
             if lyr.labeling() is not None:
+                # Keep each object in a name: a chained call reads a temporary already freed.
                 s = lyr.labeling().settings()
+                fmt = s.format()
+                buf = fmt.buffer()
                 info["field"] = s.fieldName
-                info["buffer"] = s.format().buffer().enabled()
+                info["buffer"] = buf.enabled()
             out[name] = info
         manual = QgsVectorLayer(sys.argv[1] + "|layername=zones_village", "v", "ogr")
         out["manual"] = manual.loadNamedStyle(sys.argv[2])[1]

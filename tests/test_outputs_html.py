@@ -402,3 +402,126 @@ def test_browser_clusters_above_threshold(tmp_path, browser):
         assert page.locator(".leaflet-tile").count() == 0
         assert page.locator("canvas").count() > 0  # markers on canvas when there are many
         _assert_clean(log)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Base tiles
+
+TIANDITU_TEST_KEY = "0123456789abcdef0123456789abcdef"
+
+
+def _tile_urls(page: str) -> list[str]:
+    import json
+
+    # folium writes the URL with tojson, which spells "&" as \u0026.
+    return [json.loads(u) for u in re.findall(r'L\.tileLayer\(\s*("[^"]+")', page)]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"tiles": "none"}], ids=["default", "none"])
+def test_no_tile_layer_without_tiles(tmp_path, kwargs):
+    page = _render(tmp_path, **kwargs).read_text(encoding="utf-8")
+    assert "L.tileLayer" not in page and _tile_urls(page) == []
+
+
+def test_openstreetmap_tiles(tmp_path):
+    urls = _tile_urls(_render(tmp_path, tiles="openstreetmap").read_text(encoding="utf-8"))
+    assert urls == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+
+
+def test_tianditu_key_comes_from_the_environment_and_is_not_logged(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(html_out.TIANDITU_KEY_ENV, TIANDITU_TEST_KEY)
+    with caplog.at_level("DEBUG"):
+        page = _render(tmp_path, tiles="tianditu").read_text(encoding="utf-8")
+    urls = _tile_urls(page)
+    assert len(urls) == 2
+    vec, cva = urls
+    assert vec.startswith("https://t{s}.tianditu.gov.cn/vec_w/wmts?") and "LAYER=vec&" in vec
+    assert cva.startswith("https://t{s}.tianditu.gov.cn/cva_w/wmts?") and "LAYER=cva&" in cva
+    for url in urls:
+        assert "TILEMATRIXSET=w" in url and "TILEMATRIX={z}&TILEROW={y}&TILECOL={x}" in url
+        assert url.endswith(f"&tk={TIANDITU_TEST_KEY}")
+    assert page.count('"subdomains": "01234567"') == 2
+    assert "\\u5929\\u5730\\u56fe" in page  # the attribution 天地图, as tojson writes it
+    assert caplog.records and TIANDITU_TEST_KEY not in caplog.text
+
+
+def test_tianditu_key_argument_wins_over_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(html_out.TIANDITU_KEY_ENV, "ffffffffffffffff")
+    page = _render(tmp_path, tiles="tianditu", tianditu_key=TIANDITU_TEST_KEY).read_text(encoding="utf-8")
+    assert all(u.endswith(f"tk={TIANDITU_TEST_KEY}") for u in _tile_urls(page))
+    assert "ffffffffffffffff" not in page
+
+
+def test_tianditu_without_key_is_a_config_error(tmp_path, monkeypatch):
+    monkeypatch.delenv(html_out.TIANDITU_KEY_ENV, raising=False)
+    with pytest.raises(ConfigError, match=r"tiles='tianditu' needs a Tianditu key; .* set TIANDITU_KEY"):
+        _render(tmp_path, tiles="tianditu")
+
+
+def test_bad_tianditu_key_is_refused_without_repeating_it(tmp_path, monkeypatch):
+    bad = 'abc123"+alert(1)+"'
+    monkeypatch.setenv(html_out.TIANDITU_KEY_ENV, bad)
+    with pytest.raises(
+        ConfigError, match=r"key from the environment variable TIANDITU_KEY is not a key"
+    ) as err:
+        _render(tmp_path, tiles="tianditu")
+    assert bad not in str(err.value) and "abc123" not in str(err.value)
+
+
+def test_gaode_tiles_show_the_data_shifted_to_gcj02(tmp_path):
+    import numpy as np
+
+    from riskmap.io.crs import wgs84_to_gcj02
+
+    facilities = _facilities()
+    villages = _villages()
+    before_fac, before_zone = facilities.copy(), villages.copy()
+    page = _render(tmp_path, facilities=facilities, zones={"village": villages}, tiles="gaode").read_text(
+        encoding="utf-8"
+    )
+    assert _tile_urls(page) == [
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+    ]
+    assert '"subdomains": "1234"' in page
+    wgs = facilities.to_crs(4326).geometry.iloc[0]
+    lon, lat = wgs84_to_gcj02(np.array([wgs.x]), np.array([wgs.y]))
+    shifted = f"[{round(float(lat[0]), 6)},{round(float(lon[0]), 6)},"
+    assert shifted in page  # the marker of F000 sits at its GCJ-02 position
+    assert f"[{round(wgs.y, 6)},{round(wgs.x, 6)}," not in page
+    assert abs(float(lon[0]) - wgs.x) > 1e-3  # the shift is hundreds of metres here, not rounding noise
+    corner = villages.to_crs(4326).geometry.iloc[0].exterior.coords[0]
+    zlon, zlat = wgs84_to_gcj02(np.array([corner[0]]), np.array([corner[1]]))
+    assert f"[{round(float(zlon[0]), 6)}, {round(float(zlat[0]), 6)}]" in page  # zones too (GeoJSON lon, lat)
+    # The frames passed in are not shifted.
+    assert facilities.geom_equals(before_fac).all() and villages.geom_equals(before_zone).all()
+
+
+@pytest.mark.browser
+def test_browser_gaode_map_works_with_tiles_blocked(tmp_path, browser):
+    import numpy as np
+
+    from riskmap.io.crs import wgs84_to_gcj02
+
+    path = _render(tmp_path, tiles="gaode")
+    with open_page(browser, path) as (page, log):
+        n_tiles, lat, lng = page.evaluate(
+            """(mapName) => {
+                const map = window[mapName];
+                let n = 0;
+                map.eachLayer(l => { if (l instanceof L.TileLayer) n += 1; });
+                const f = map.riskmap.facilities.find(f => f.row[3] === "F000");
+                const p = f.marker.getLatLng();
+                return [n, p.lat, p.lng];
+            }""",
+            _map_name(page),
+        )
+        assert page.locator(f"#{LEGEND_ID}").is_visible()
+        # Tiles are asked for (and blocked here); nothing else goes out, and the page keeps working.
+        assert log.blocked and all(
+            re.match(r"https://webrd0[1-4]\.is\.autonavi\.com/", u) for u in log.blocked
+        )
+        assert log.page_errors == [] and log.dialogs == []
+    wgs = _facilities().to_crs(4326).geometry.iloc[0]
+    elon, elat = wgs84_to_gcj02(np.array([wgs.x]), np.array([wgs.y]))
+    assert n_tiles == 1
+    assert lat == pytest.approx(float(elat[0]), abs=1e-6) and lng == pytest.approx(float(elon[0]), abs=1e-6)

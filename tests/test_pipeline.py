@@ -181,7 +181,8 @@ def test_plant_boundary_polygons_take_exposure_from_the_boundary(tiny_project: P
         'path = "facilities.csv"', 'path = "facilities.gpkg"'
     )
     tiny_project.write_text(text, encoding="utf-8")
-    result = riskmap.check(riskmap.load_config(tiny_project))
+    result = riskmap.run(riskmap.load_config(tiny_project), d / "out")
+    assert (d / "out" / "map.html").exists() and (d / "out" / "riskmap.gpkg").exists()
     out = result.facilities.set_index("facility_id")
     # A 500 m buffer of the boundary covers far more people than one of a point (~75 at 1 person per cell).
     assert out.loc[IDS["A"], "persons_500m"] > 200

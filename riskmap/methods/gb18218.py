@@ -226,7 +226,9 @@ def _resolve_inventory(
     unknown = found.isna()
     if unknown.any():
         reasons[unknown] = inv.loc[unknown, "substance"].map(lambda text: _unknown_reason(text, names))
-    reasons[bad_unit & (reasons == "")] = "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)"
+    reasons[bad_unit & (reasons == "")] = (
+        "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)"
+    )
     reasons[q.isna() & (reasons == "")] = "the quantity (t) is missing or not a number"
     reasons[(q < 0) & (reasons == "")] = "the quantity (t) is negative"
     bad = reasons != ""

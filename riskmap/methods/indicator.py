@@ -65,7 +65,9 @@ def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> Metho
         missing_en[missing] += f"{name} ({ind.column}) missing or not understood; "
         score = normalise(raw, ind.min, ind.max, ind.direction == "lower_worse")
         index += score.fillna(0.0) * (ind.weight / total_w)
-        shown = fac[ind.column].astype(str).str.strip() if ind.categories is not None else raw.map("{:g}".format)
+        shown = (
+            fac[ind.column].astype(str).str.strip() if ind.categories is not None else raw.map("{:g}".format)
+        )
         parts.append(name + "=" + shown + "→" + fmt(score, 0))
     complete = missing_zh == ""
     rank = pd.Series(np.where(complete, index_ranks(index, params), 0), index=fac.index)

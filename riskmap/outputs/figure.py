@@ -8,15 +8,21 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
 from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color, label, outline
+from riskmap.methods import LEVEL
+from riskmap.zoning import ZONE_NAME
 
-__all__ = ["render_figure", "cjk_font", "CJK_FONT_FILES"]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["render_figure", "cjk_font", "CJK_FONT_FILES", "MAX_FACILITY_DOTS"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +43,12 @@ _CJK_FAMILIES = (
     "Microsoft YaHei",
     "PingFang SC",
 )
+
+#: Above this many facilities only the red and orange ones are drawn: thousands of dots hide the zones.
+MAX_FACILITY_DOTS = 2000
+
+_KIND_ZH = {"village": "村(社区)", "town": "乡镇(街道)", "county": "区县", "grid": "网格"}
+_MARKER_SIZE = {"red": 16.0, "orange": 11.0, "yellow": 5.0, "blue": 5.0, NOT_ASSESSED: 4.0}
 
 
 @cache
@@ -60,12 +72,224 @@ def cjk_font() -> str | None:
     return None
 
 
+def _rc(family: str | None) -> dict[str, Any]:
+    return {
+        # DejaVu Sans after the CJK font: matplotlib falls back glyph by glyph, so Latin text stays in DejaVu.
+        "font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+        "axes.unicode_minus": False,
+        # TrueType (Type 42) in PDF/PS: text stays selectable, searchable text in the CJK font, not Type 3
+        # bitmaps-by-another-name. SVG keeps glyphs as paths so the file renders without the font installed.
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "svg.fonttype": "path",
+    }
+
+
 def _nice_length(width_m: float) -> float:
     target = width_m / 5
     for step in (100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000):
         if step >= target:
             return float(step)
     return 200000.0
+
+
+def _label_layer(zones: Mapping[str, gpd.GeoDataFrame]) -> str | None:
+    """Which zone layer gets name labels: the first coarser one (towns), or a small finest layer alone."""
+    kinds = list(zones)
+    for kind in kinds[1:2]:
+        if ZONE_NAME in zones[kind].columns and len(zones[kind]) <= 200:
+            return kind
+    if ZONE_NAME in zones[kinds[0]].columns and len(zones[kinds[0]]) <= 60:
+        return kinds[0]
+    return None
+
+
+def _scale_bar(ax: Axes, x0: float, x1: float, y0: float, y1: float) -> None:
+    from matplotlib.patches import Rectangle
+
+    length = _nice_length(x1 - x0)
+    bx, by = x1 - (x1 - x0) * 0.04 - length, y0 + (y1 - y0) * 0.03
+    h = (y1 - y0) * 0.008
+    for i in range(4):
+        ax.add_patch(
+            Rectangle(
+                (bx + i * length / 4, by),
+                length / 4,
+                h,
+                facecolor="black" if i % 2 == 0 else "white",
+                edgecolor="black",
+                lw=0.6,
+                zorder=6,
+            )
+        )
+
+    def unit(v: float) -> str:
+        return f"{v / 1000:g} km" if length >= 1000 else f"{v:g} m"
+
+    for frac, text in ((0.0, "0"), (0.5, unit(length / 2).split()[0]), (1.0, unit(length))):
+        ax.text(bx + frac * length, by + h * 1.6, text, ha="center", va="bottom", fontsize=8, zorder=6)
+
+
+def _north_arrow(ax: Axes) -> None:
+    # Outside the map frame, under the legend: it can never cover the district. Projected maps keep north up.
+    ax.annotate(
+        "",
+        xy=(1.09, 0.17),
+        xytext=(1.09, 0.04),
+        xycoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>,head_length=1.2,head_width=0.5", "lw": 2.2, "color": "black"},
+        annotation_clip=False,
+    )
+    ax.text(1.09, 0.18, "N", transform=ax.transAxes, ha="center", va="bottom", fontsize=13)
+
+
+def _draw(
+    zones: Mapping[str, gpd.GeoDataFrame],
+    facilities: gpd.GeoDataFrame | None,
+    *,
+    title: str,
+    source_note: str,
+    lang: str,
+    show_facilities: bool,
+    facility_levels: Sequence[str] | None,
+    map_date: date | None,
+    cjk: bool = True,
+) -> Figure:
+    import matplotlib.pyplot as plt
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    zh = lang == "zh"
+    kinds = list(zones)
+    finest = zones[kinds[0]]
+    crs = finest.estimate_utm_crs() if finest.crs and finest.crs.is_geographic else finest.crs
+    fig, ax = plt.subplots(figsize=(10, 8.5))
+    fz = finest.to_crs(crs)
+    fz.plot(
+        ax=ax,
+        color=[color(k) for k in fz[LEVEL]],
+        edgecolor=[outline(k) for k in fz[LEVEL]],
+        linewidth=0.25,
+        alpha=0.85,
+        zorder=1,
+    )
+    for i, kind in enumerate(kinds[1:]):
+        zones[kind].to_crs(crs).boundary.plot(ax=ax, color="#222222", linewidth=1.0 + 0.4 * i, zorder=2)
+    if len(fz):
+        gpd.GeoSeries([fz.union_all()], crs=crs).boundary.plot(ax=ax, color="black", linewidth=1.6, zorder=2)
+
+    shown: list[str] = []
+    n_fac = 0 if facilities is None else len(facilities)
+    if show_facilities and facilities is not None and n_fac:
+        if facility_levels is None:
+            facility_levels = LEVEL_NAMES if n_fac <= MAX_FACILITY_DOTS else LEVEL_NAMES[:2]
+        f = facilities.to_crs(crs)
+        for key in reversed([*LEVEL_NAMES, NOT_ASSESSED]):  # red drawn last, on top
+            if key not in facility_levels:
+                continue
+            sub = f[f[LEVEL] == key]
+            if len(sub):
+                shown.append(key)
+                # A dark edge keeps a red dot visible on a red zone.
+                sub.plot(
+                    ax=ax,
+                    color=color(key),
+                    edgecolor="#1a1a1a",
+                    linewidth=0.4,
+                    markersize=_MARKER_SIZE[key],
+                    zorder=4,
+                )
+
+    labelled = _label_layer(zones)
+    if labelled is not None:
+        lz = zones[labelled].to_crs(crs)
+        size = 9 if len(lz) <= 30 else 7 if len(lz) <= 80 else 5.5
+        halo = [patheffects.withStroke(linewidth=2.4, foreground="white")]
+        for name, pt in zip(lz[ZONE_NAME], lz.representative_point(), strict=True):
+            if isinstance(name, str) and name and (cjk or name.isascii()) and not pt.is_empty:
+                ax.text(
+                    pt.x,
+                    pt.y,
+                    name,
+                    ha="center",
+                    va="center",
+                    fontsize=size,
+                    path_effects=halo,
+                    zorder=5,
+                )
+
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    if len(fz):
+        minx, miny, maxx, maxy = fz.total_bounds
+        w, h = maxx - minx, maxy - miny
+        # A strip under the district for the scale bar, so the bar never covers a zone.
+        ax.set_xlim(minx - 0.02 * w, maxx + 0.02 * w)
+        ax.set_ylim(miny - 0.09 * h, maxy + 0.02 * h)
+    ax.set_title(title, fontsize=18, pad=12)
+
+    counts_zone = fz[LEVEL].value_counts()
+    counts_fac = facilities[LEVEL].value_counts() if facilities is not None and n_fac else None
+    handles: list[Any] = []
+    for key in [*LEVEL_NAMES, NOT_ASSESSED]:
+        nz = int(counts_zone.get(key, 0))
+        nf = int(counts_fac.get(key, 0)) if counts_fac is not None else 0
+        if key == NOT_ASSESSED and nz == 0 and nf == 0:
+            continue
+        text = f"{label(key, lang)}  {nz} / {nf}"
+        handles.append(Patch(facecolor=color(key), edgecolor=outline(key), label=text))
+    for key in reversed(shown):
+        text = f"{'企业' if zh else 'Facility'}: {label(key, lang)}"
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markersize=_MARKER_SIZE[key] ** 0.5,
+                markerfacecolor=color(key),
+                markeredgecolor="#1a1a1a",
+                markeredgewidth=0.4,
+                label=text,
+            )
+        )
+    hidden = n_fac - sum(int(counts_fac.get(k, 0)) for k in shown) if counts_fac is not None else 0
+    if shown and hidden:
+        text = f"其余 {hidden} 家企业未绘出" if zh else f"{hidden} other facilities not drawn"
+        handles.append(Patch(facecolor="none", edgecolor="none", label=text))
+    kind_name = _KIND_ZH.get(kinds[0], kinds[0]) if zh else kinds[0]
+    legend_title = (
+        f"风险等级\n{kind_name}数 / 企业数" if zh else f"Risk level\n{kind_name} zones / facilities"
+    )
+    ax.legend(
+        handles=handles,
+        title=legend_title,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        frameon=True,
+        fontsize=9,
+        title_fontsize=10,
+    )
+
+    if crs is not None and len(fz):
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        _scale_bar(ax, x0, x1, y0, y1)
+    _north_arrow(ax)
+
+    note = source_note or ("数据来源: riskmap" if zh else "Source: riskmap")
+    when = (map_date or date.today()).isoformat()
+    ax.annotate(
+        f"{note}    {'制图日期' if zh else 'Date'}: {when}",
+        xy=(0.0, -0.01),
+        xycoords="axes fraction",
+        va="top",
+        fontsize=8,
+        color="#444444",
+    )
+    return fig
 
 
 def render_figure(
@@ -77,130 +301,85 @@ def render_figure(
     source_note: str = "",
     lang: str = "zh",
     show_facilities: bool = True,
+    facility_levels: Sequence[str] | None = None,
+    map_date: date | None = None,
     dpi: int = 300,
 ) -> list[Path]:
     """Draw the finest zone layer in the four colours, coarser layers as outlines, and write each path.
 
-    The format follows each path's suffix (.png, .svg, .pdf). Chinese text needs a CJK font (Debian
-    ``fonts-noto-cjk`` or ``fonts-wqy-microhei``); without one a warning says so and labels fall back to English.
+    Parameters
+    ----------
+    zones
+        Zone layers from finest to coarsest (``kind -> frame`` with ``level`` and ``zone_name``). The finest
+        is filled; coarser ones are outlined and the first coarser one (towns) is labelled by name.
+    facilities
+        Scored facilities (``level``), drawn as dots; ``None`` for none.
+    paths
+        Output files; the format follows each suffix (``.png``, ``.svg``, ``.pdf``).
+    title, source_note
+        Title above the map; source line under it (default "数据来源: riskmap").
+    lang
+        ``zh`` or ``en`` legend text.
+    show_facilities, facility_levels
+        Whether to draw facilities, and which levels. By default all of them, or only red and orange when
+        there are more than :data:`MAX_FACILITY_DOTS`; the legend says which are shown.
+    map_date
+        Date printed under the map (default today).
+    dpi
+        Resolution of raster formats (PNG).
+
+    Returns
+    -------
+    list of Path
+        The files written, each atomically.
+
+    Notes
+    -----
+    Chinese text needs a CJK font (Debian ``fonts-noto-cjk`` or ``fonts-wqy-microhei``); without one a warning
+    says so and the labels fall back to English. PDFs embed the font as TrueType (Type 42) so the text stays
+    text; SVGs carry the glyphs as paths so they render anywhere.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyArrow, Patch, Rectangle
 
     family = cjk_font()
-    if family is None and lang == "zh":
+    if family is None:
+        missing = "" if title.isascii() else "; Chinese characters in the title show as boxes"
         warnings.warn(
             "no CJK font found (install Debian fonts-noto-cjk or fonts-wqy-microhei); the figure uses English "
-            "labels",
+            f"labels and leaves out non-Latin zone names{missing}",
             stacklevel=2,
         )
         lang = "en"
-    rc: dict[str, Any] = {
-        "font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
-        "axes.unicode_minus": False,
-    }
-    kinds = list(zones)
-    finest = zones[kinds[0]]
-    crs = finest.estimate_utm_crs() if finest.crs and finest.crs.is_geographic else finest.crs
-    with plt.rc_context(rc):  # type: ignore[arg-type]
-        fig, ax = plt.subplots(figsize=(11, 9))
-        fz = finest.to_crs(crs)
-        fz.plot(
-            ax=ax,
-            color=[color(k) for k in fz["level"]],
-            edgecolor=[outline(k) for k in fz["level"]],
-            linewidth=0.3,
-            alpha=0.85,
+    written = []
+    with plt.rc_context(_rc(family)), warnings.catch_warnings():  # type: ignore[arg-type]
+        if family is None:  # said once above; not once per missing glyph
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+        fig = _draw(
+            zones,
+            facilities,
+            title=title,
+            source_note=source_note,
+            lang=lang,
+            show_facilities=show_facilities,
+            facility_levels=facility_levels,
+            map_date=map_date,
+            cjk=family is not None,
         )
-        for kind in kinds[1:]:
-            zones[kind].to_crs(crs).boundary.plot(ax=ax, color="#333333", linewidth=1.1)
-        if show_facilities and facilities is not None and len(facilities):
-            f = facilities.to_crs(crs)
-            for key in reversed(LEVEL_NAMES):  # red drawn last, on top
-                sub = f[f["level"] == key]
-                if len(sub):
-                    sub.plot(
-                        ax=ax,
-                        color=color(key),
-                        edgecolor="#222222",
-                        linewidth=0.3,
-                        markersize=6 if key in ("red", "orange") else 3,
-                        zorder=3,
-                    )
-        ax.set_axis_off()
-        ax.set_aspect("equal")
-        ax.set_title(title, fontsize=18, pad=14)
-
-        counts_zone = fz["level"].value_counts()
-        counts_fac = facilities["level"].value_counts() if facilities is not None and len(facilities) else {}
-        handles = []
-        for key in [*LEVEL_NAMES, NOT_ASSESSED]:
-            nz = int(counts_zone.get(key, 0))
-            if key == NOT_ASSESSED and nz == 0:
-                continue
-            nf = int(counts_fac.get(key, 0)) if len(counts_fac) else 0
-            text = (
-                f"{label(key, lang)}  区域 {nz} / 企业 {nf}"
-                if lang == "zh"
-                else f"{label(key, lang)}  zones {nz} / facilities {nf}"
-            )
-            handles.append(Patch(facecolor=color(key), edgecolor=outline(key), label=text))
-        ax.legend(
-            handles=handles,
-            title="图例" if lang == "zh" else "Legend",
-            loc="lower left",
-            frameon=True,
-            fontsize=9,
-            title_fontsize=10,
-        )
-
-        x0, x1 = ax.get_xlim()
-        y0, y1 = ax.get_ylim()
-        length = _nice_length(x1 - x0)
-        bx, by = x1 - (x1 - x0) * 0.05 - length, y0 + (y1 - y0) * 0.04
-        h = (y1 - y0) * 0.008
-        for i in range(2):
-            ax.add_patch(
-                Rectangle(
-                    (bx + i * length / 2, by),
-                    length / 2,
-                    h,
-                    facecolor="black" if i == 0 else "white",
-                    edgecolor="black",
-                    lw=0.6,
-                    zorder=5,
-                )
-            )
-        ax.text(bx, by + h * 1.8, "0", ha="center", fontsize=8)
-        unit = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-        ax.text(bx + length, by + h * 1.8, unit, ha="center", fontsize=8)
-        ax_x, ax_y = x1 - (x1 - x0) * 0.06, y1 - (y1 - y0) * 0.12
-        ax.add_patch(
-            FancyArrow(
-                ax_x,
-                ax_y,
-                0,
-                (y1 - y0) * 0.06,
-                width=(x1 - x0) * 0.008,
-                head_width=(x1 - x0) * 0.025,
-                head_length=(y1 - y0) * 0.025,
-                color="black",
-                zorder=5,
-            )
-        )
-        ax.text(ax_x, ax_y + (y1 - y0) * 0.09, "N", ha="center", fontsize=13)
-        note = source_note or ("数据来源: riskmap" if lang == "zh" else "Source: riskmap")
-        fig.text(0.01, 0.01, f"{note}    {date.today().isoformat()}", fontsize=8, color="#444444")
-        fig.tight_layout()
-        written = []
         try:
             for p in paths:
                 target = Path(p)
                 with atomic_path(target) as tmp:
-                    fig.savefig(tmp, dpi=dpi, format=target.suffix.lstrip(".").lower(), bbox_inches="tight")
+                    fig.savefig(
+                        tmp,
+                        dpi=dpi,
+                        format=target.suffix.lstrip(".").lower(),
+                        bbox_inches="tight",
+                        pad_inches=0.15,
+                        facecolor="white",
+                    )
                 written.append(target)
         except (OSError, ValueError) as err:
             raise OutputError(f"cannot write the figure: {err}") from err

@@ -14,6 +14,8 @@ import pyogrio
 from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path, atomic_write_text
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color, label, outline
+from riskmap.methods import LEVEL
+from riskmap.zoning import ZONE_NAME
 
 __all__ = ["write_geopackage", "qml_style", "write_qml_files", "LAYER_STYLES", "QML_STYLES"]
 
@@ -24,9 +26,9 @@ LAYER_STYLES = "layer_styles"
 QML_STYLES: dict[str, tuple[str, str | None, float]] = {
     "facilities": ("point", None, 0.0),
     "inspection_plan": ("point", None, 0.0),
-    "zones_village": ("polygon", "zone_name", 7.0),
-    "zones_town": ("polygon", "zone_name", 10.0),
-    "zones_county": ("polygon", "zone_name", 12.0),
+    "zones_village": ("polygon", ZONE_NAME, 7.0),
+    "zones_town": ("polygon", ZONE_NAME, 10.0),
+    "zones_county": ("polygon", ZONE_NAME, 12.0),
 }
 
 _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
@@ -88,7 +90,7 @@ def qml_style(
         root,
         "renderer-v2",
         type="categorizedSymbol",
-        attr="level",
+        attr=LEVEL,
         # Points: symbol levels draw red above orange above ... so thousands of blue dots never hide a red one.
         symbollevels="1" if geometry == "point" else "0",
         forceraster="0",
@@ -188,7 +190,7 @@ def _style_for(name: str, df: gpd.GeoDataFrame) -> tuple[str, str | None, float]
         geom, field, size = QML_STYLES[name]
         return geom, field if field in df.columns else None, size
     geom = "point" if df.geom_type.isin(["Point", "MultiPoint"]).all() else "polygon"
-    field = "zone_name" if geom == "polygon" and "zone_name" in df.columns else None
+    field = ZONE_NAME if geom == "polygon" and ZONE_NAME in df.columns else None
     return geom, field, 9.0
 
 
@@ -197,7 +199,7 @@ def _styles_table(layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], lang: s
     # A timezone-aware value makes a DATETIME column with a "Z" time, as the GeoPackage standard wants.
     now = pd.Timestamp(datetime.now(UTC)).floor("ms")
     for name, df in layers.items():
-        if not isinstance(df, gpd.GeoDataFrame) or "level" not in df.columns:
+        if not isinstance(df, gpd.GeoDataFrame) or LEVEL not in df.columns:
             continue
         geom, label_field, size = _style_for(name, df)
         rows.append(

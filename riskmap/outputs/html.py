@@ -36,7 +36,15 @@ from riskmap.io.atomic import atomic_path
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["render_html", "LEGEND_ID", "TITLE_ID", "ZONE_LAYER_LABELS", "LANGUAGES", "TILES"]
+__all__ = [
+    "render_html",
+    "LEGEND_ID",
+    "TITLE_ID",
+    "ZONE_LAYER_LABELS",
+    "LANGUAGES",
+    "TILES",
+    "TIANDITU_KEY_ENV",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +55,21 @@ TITLE_ID = "riskmap-title"
 #: Languages of the page's labels.
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 #: Accepted ``tiles`` values; only ``"none"`` works offline.
-TILES: tuple[str, ...] = ("none", "openstreetmap")
+TILES: tuple[str, ...] = ("none", "openstreetmap", "tianditu", "gaode")
+#: Environment variable read for the Tianditu key when none is passed.
+TIANDITU_KEY_ENV = "TIANDITU_KEY"
+
+# Tianditu (天地图, CGCS2000 national base map): WMTS in Web Mercator ("_w"), vector map plus its annotation
+# layer; "{tk}" is filled with the key. Gaode (高德) tiles are in GCJ-02: the data is shifted to match.
+_TIANDITU_URL = (
+    "https://t{s}.tianditu.gov.cn/%(layer)s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=%(layer)s"
+    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=%(key)s"
+)
+_GAODE_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+)
+_TILE_NATIVE_MAX_ZOOM = 18
+_TIANDITU_KEY = re.compile(r"[A-Za-z0-9]{8,64}")
 
 #: Layer-control labels of the usual zone layers, ``{key: (zh, en)}``; other keys are shown as given.
 ZONE_LAYER_LABELS: dict[str, tuple[str, str]] = {
@@ -166,6 +188,7 @@ def render_html(
     title: str = "安全风险四色分布图",
     lang: str = "zh",
     tiles: str = "none",
+    tianditu_key: str | None = None,
     embed: bool = False,
     embed_height: int | str = _EMBED_HEIGHT_DEFAULT,
     cluster_threshold: int = 5000,
@@ -188,8 +211,15 @@ def render_html(
         Shown in a box at the top of the map and as the page title.
     lang : {"zh", "en"}, default "zh"
         Language of every label on the page.
-    tiles : {"none", "openstreetmap"}, default "none"
-        Background tiles. Only ``"none"`` works offline; OpenStreetMap tiles need internet access.
+    tiles : {"none", "openstreetmap", "tianditu", "gaode"}, default "none"
+        Background tiles. Only ``"none"`` works offline; the others are fetched by the browser when the page
+        is viewed. ``"tianditu"`` is the national CGCS2000 base map (vector map and its annotation layer)
+        and needs a key. ``"gaode"`` tiles are in the shifted GCJ-02 system, so the *displayed* facilities
+        and zones are shifted to GCJ-02 to sit on the right streets; the data passed in is not changed.
+    tianditu_key : str, optional
+        Tianditu key for ``tiles="tianditu"``; by default read from the environment variable
+        ``TIANDITU_KEY``. It is never logged, but it necessarily appears in the page's tile URLs (the browser
+        sends it to Tianditu with every tile request): do not publish a page made with a private key.
     embed : bool, default False
         Make a fixed-size map (100 % wide, ``embed_height`` high) without full-page styling, for an
         ``<iframe>`` or for pasting into a report.
@@ -206,7 +236,7 @@ def render_html(
     Raises
     ------
     ConfigError
-        If ``lang`` or ``tiles`` is not one of the accepted values.
+        If ``lang`` or ``tiles`` is not one of the accepted values, or Tianditu tiles have no valid key.
     InputError
         If a layer lacks a required column, has no CRS, or has an unknown level.
     OutputError
@@ -224,6 +254,11 @@ def render_html(
     """
     _check_choice("lang", lang, LANGUAGES)
     _check_choice("tiles", tiles, TILES)
+    tile_key = _tianditu_key(tianditu_key) if tiles == "tianditu" else None
+    if tiles == "gaode":
+        # Displayed copies only; the caller's frames (and every other output) stay in their own CRS.
+        facilities = _to_gcj02(facilities, "facilities")
+        zones = {key: _to_gcj02(gdf, f"zone layer {key!r}") for key, gdf in zones.items()}
     groups = _facility_groups(facilities)
     zone_layers = [
         (key, _zone_label(key, lang), _zone_collection(gdf, key, lang)) for key, gdf in zones.items()
@@ -237,6 +272,7 @@ def render_html(
         title=title,
         lang=lang,
         tiles=tiles,
+        tile_key=tile_key,
         embed=embed,
         embed_height=embed_height,
         cluster=cluster,
@@ -295,6 +331,45 @@ def _reasons(value: Any) -> str:
         return cell
     parts = [p.strip() for p in str(value).split(_REASON_SEPARATOR) if p.strip()]
     return "<br>".join(html.escape(p) for p in parts)
+
+
+def _tianditu_key(given: str | None) -> str:
+    """The Tianditu key from the argument or the environment; errors never repeat it."""
+    key = (given if given is not None else os.environ.get(TIANDITU_KEY_ENV, "")).strip()
+    source = "tianditu_key" if given is not None else f"the environment variable {TIANDITU_KEY_ENV}"
+    if not key:
+        raise ConfigError(
+            f"render_html: tiles='tianditu' needs a Tianditu key; pass tianditu_key=... or set "
+            f"{TIANDITU_KEY_ENV} (a free key comes from the Tianditu developer console), or use tiles='none'"
+        )
+    if not _TIANDITU_KEY.fullmatch(key):
+        raise ConfigError(
+            f"render_html: the Tianditu key from {source} is not a key (expected 8-64 letters and digits)"
+        )
+    return key
+
+
+def _to_gcj02(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    """A copy in WGS84 with every coordinate shifted to GCJ-02, for display on GCJ-02 tiles.
+
+    Its CRS stays EPSG:4326: GCJ-02 is no EPSG system, and Leaflet takes the numbers as they are.
+    """
+    import numpy as np
+    import shapely
+
+    from riskmap.io.crs import wgs84_to_gcj02
+
+    wgs = _to_wgs84(gdf, what)
+    if wgs.empty:
+        return wgs
+
+    def shift(coords: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    out = wgs.copy()
+    out[out.geometry.name] = shapely.transform(wgs.geometry.to_numpy(), shift)
+    return out
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -698,6 +773,7 @@ def _build_map(
     title: str,
     lang: str,
     tiles: str,
+    tile_key: str | None,
     embed: bool,
     embed_height: int | str,
     cluster: bool,
@@ -715,6 +791,7 @@ def _build_map(
         **size,
     )
     m.options["maxZoom"] = _MAX_ZOOM
+    _add_tiles(m, tiles, tile_key)
     root = m.get_root()
     assert isinstance(root, branca.element.Figure)  # folium.Map always places itself in a Figure
     root.title = html.escape(title)
@@ -763,6 +840,35 @@ def _build_map(
     folium.LayerControl(position="topright", collapsed=embed).add_to(m)
 
     return m
+
+
+def _add_tiles(m: folium.Map, tiles: str, tile_key: str | None) -> None:
+    """Base tiles other than OpenStreetMap (which folium adds itself); none for ``"none"``."""
+    common: dict[str, Any] = {
+        "max_zoom": _MAX_ZOOM,
+        "max_native_zoom": _TILE_NATIVE_MAX_ZOOM,
+        "control": False,
+        "overlay": False,
+    }
+    if tiles == "tianditu":
+        assert tile_key is not None
+        attr = '&copy; <a href="https://www.tianditu.gov.cn/">天地图</a>'
+        for layer, overlay in (("vec", False), ("cva", True)):
+            folium.TileLayer(
+                tiles=_TIANDITU_URL % {"layer": layer, "key": tile_key},
+                attr=attr,
+                name=f"tianditu-{layer}",
+                subdomains="01234567",
+                **{**common, "overlay": overlay},
+            ).add_to(m)
+    elif tiles == "gaode":
+        folium.TileLayer(
+            tiles=_GAODE_URL,
+            attr="&copy; 高德地图 (GCJ-02)",
+            name="gaode",
+            subdomains="1234",
+            **common,
+        ).add_to(m)
 
 
 def _zone_style(weight: float) -> Any:
