@@ -365,7 +365,11 @@ class OutputsConfig(_Model):
     html: bool = True
     figure: bool = True
     figure_formats: list[Literal["png", "svg", "pdf"]] = Field(default=["png"])
-    tiles: Literal["none", "openstreetmap"] = Field("none", description="Base tiles of the HTML map.")
+    tiles: Literal["none", "openstreetmap", "tianditu", "gaode"] = Field(
+        "none",
+        description="Base tiles of the HTML map: none works offline; tianditu reads its key from the TIANDITU_KEY "
+        "environment variable (never put it in the project file); gaode shows the data shifted to GCJ-02.",
+    )
 
 
 class Config(_Model):

@@ -1473,8 +1473,14 @@ def main(argv=None) -> int:
     acc_ids = {r[1] for r in acc_rows}
     ded_rows = []
     deduction_ranges = {  # item: (probability of a finding, max points)
-        "substances": (0.4, 3), "processes": (0.5, 6), "fire_explosion": (0.4, 3), "design": (0.3, 4),
-        "equipment": (0.4, 3), "automation": (0.5, 6), "personnel": (0.6, 8), "management": (0.6, 6),
+        "substances": (0.4, 3),
+        "processes": (0.5, 6),
+        "fire_explosion": (0.4, 3),
+        "design": (0.3, 4),
+        "equipment": (0.4, 3),
+        "automation": (0.5, 6),
+        "personnel": (0.6, 8),
+        "management": (0.6, 6),
     }
     for fid, f in sorted(chem_ids.items()):
         if rng2.random() > 0.85:  # some enterprises have not been assessed under the guide yet
@@ -1501,7 +1507,15 @@ def main(argv=None) -> int:
 
     # ---- facilities CSV with the 5 flawed rows appended
     fac_header = [
-        "facility_id", "name", "sector", "lon", "lat", "address", "employees", "occupancy", "floor_area_m2",
+        "facility_id",
+        "name",
+        "sector",
+        "lon",
+        "lat",
+        "address",
+        "employees",
+        "occupancy",
+        "floor_area_m2",
         "fire_rating",
     ]
     fac_rows = [

@@ -1,0 +1,214 @@
+"""Benchmark the HTML map at scale: a synthetic district of 100,000 facilities and ~2,000 zones.
+
+    python scripts/bench_html.py [--facilities 100000] [--grid 50x40] [--runs 3] [--keep DIR]
+
+Renders the map with riskmap.outputs.html.render_html, opens it in headless Debian Chromium (Playwright,
+network blocked) and measures: file size, Python render time, page load (navigation until the map is drawn)
+and pan/zoom (``map.setView`` until ``moveend`` and the next painted frame). A baseline of demo size (3,000
+facilities, 200 villages) is measured in the same run, and the large map is reported as ratios of it: machines
+are noisy, compare ratios, not seconds. Medians of ``--runs`` runs. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from shapely.geometry import box
+
+from riskmap.levels import LEVEL_NAMES, label
+from riskmap.outputs.html import render_html
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+X0, Y0 = 119.40, 32.10  # near Yangzhou; a cell is 0.01° (about 1 km)
+CELL = 0.01
+LEVEL_SHARE = {"red": 0.03, "orange": 0.10, "yellow": 0.30, "blue": 0.57}
+
+
+@dataclass
+class Result:
+    name: str
+    facilities: int
+    zones: int
+    size_mb: float
+    render_s: float
+    load_s: float
+    panzoom_ms: float
+
+
+def district(
+    n_facilities: int, nx: int, ny: int, seed: int = 0
+) -> tuple[gpd.GeoDataFrame, dict[str, gpd.GeoDataFrame]]:
+    """Villages on an nx × ny grid, towns of 5 × 5 villages, facilities spread at random with a level mix."""
+    rng = np.random.default_rng(seed)
+    i, j = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    keys = np.array(LEVEL_NAMES)
+    village_level = keys[rng.choice(4, len(i), p=[0.15, 0.3, 0.35, 0.2])]
+    town_id = (i // 5) * 1000 + (j // 5)
+    villages = gpd.GeoDataFrame(
+        {
+            "zone_code": [f"3299{t:05d}{k:03d}" for k, t in enumerate(town_id)],
+            "zone_name": [f"测试村{k}" for k in range(len(i))],
+            "level": village_level,
+            "n_red": rng.integers(0, 3, len(i)),
+            "n_orange": rng.integers(0, 5, len(i)),
+            "n_yellow": rng.integers(0, 20, len(i)),
+            "n_blue": rng.integers(0, 40, len(i)),
+            "town": town_id,
+        },
+        geometry=[
+            box(X0 + a * CELL, Y0 + b * CELL, X0 + (a + 1) * CELL, Y0 + (b + 1) * CELL)
+            for a, b in zip(i, j, strict=True)
+        ],
+        crs="EPSG:4490",
+    )
+    towns = villages.dissolve("town", aggfunc="first").reset_index(drop=True)
+    towns["zone_code"] = [f"3299{k:05d}000" for k in range(len(towns))]
+    towns["zone_name"] = [f"测试镇{k}" for k in range(len(towns))]
+    towns["level"] = keys[rng.choice(4, len(towns))]
+    fac_level = keys[rng.choice(4, n_facilities, p=[LEVEL_SHARE[k] for k in keys])]
+    facilities = gpd.GeoDataFrame(
+        {
+            "facility_id": [f"F{k:07d}" for k in range(n_facilities)],
+            "name": [f"测试企业{k}有限公司" for k in range(n_facilities)],
+            "sector": rng.choice(["危险化学品", "工贸", "建筑施工", "人员密集场所"], n_facilities),
+            "level": fac_level,
+            "level_zh": [label(k) for k in fac_level],
+            "score": rng.uniform(0, 400, n_facilities).round(1),
+            "method": "LEC",
+            "reasons": "涉及有限空间作业；构成重大危险源",
+            "inspections_per_year": rng.choice([1.0, 2.0, 4.0, 12.0], n_facilities),
+        },
+        geometry=gpd.points_from_xy(
+            rng.uniform(X0, X0 + nx * CELL, n_facilities), rng.uniform(Y0, Y0 + ny * CELL, n_facilities)
+        ),
+        crs="EPSG:4490",
+    )
+    return facilities, {"village": villages.drop(columns="town"), "town": towns}
+
+
+_READY = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+_PANZOOM = """([mapName, steps]) => {
+    const map = window[mapName];
+    const times = [];
+    let k = 0;
+    return new Promise(resolve => {
+        function next() {
+            if (k === steps.length) { resolve(times); return; }
+            const [lat, lng, zoom] = steps[k++];
+            const t0 = performance.now();
+            map.once('moveend', () => requestAnimationFrame(() => requestAnimationFrame(() => {
+                times.push(performance.now() - t0);
+                next();
+            })));
+            map.setView([lat, lng], zoom, {animate: false});
+        }
+        next();
+    });
+}"""
+
+
+def measure(browser, path: Path, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Median page load (s) and median pan/zoom step (ms) over ``runs`` fresh pages."""
+    loads, steps_ms = [], []
+    for _ in range(runs):
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        blocked: list[str] = []
+
+        def route(r, blocked=blocked):  # type: ignore[no-untyped-def]
+            if r.request.url.startswith(("file:", "data:")):
+                r.continue_()
+            else:
+                blocked.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+        errors: list[str] = []
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        t0 = time.perf_counter()
+        page.goto(path.resolve().as_uri(), wait_until="load", timeout=300_000)
+        page.evaluate(_READY)
+        loads.append(time.perf_counter() - t0)
+        name = page.evaluate("document.querySelector('.folium-map').id")
+        c = page.evaluate(f"(() => {{ const c = window['{name}'].getCenter(); return [c.lat, c.lng]; }})()")
+        z = page.evaluate(f"window['{name}'].getZoom()")
+        steps = [
+            [c[0], c[1], z + 2],  # zoom in
+            [c[0] + 0.05, c[1] + 0.08, z + 2],  # pan
+            [c[0] - 0.05, c[1] - 0.08, z + 3],  # pan and zoom
+            [c[0], c[1], z],  # back out to the whole district
+        ]
+        steps_ms.extend(page.evaluate(_PANZOOM, [name, steps]))
+        if errors or blocked:
+            raise SystemExit(f"{path.name}: page errors {errors[:3]} / requests {blocked[:3]}")
+        context.close()
+    return statistics.median(loads), statistics.median(steps_ms)
+
+
+def bench(browser, name: str, n: int, nx: int, ny: int, out: Path, runs: int) -> Result:  # type: ignore[no-untyped-def]
+    facilities, zones = district(n, nx, ny)
+    path = out / f"{name}.html"
+    renders = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        render_html(facilities, zones, path, title=f"基准 {name}")
+        renders.append(time.perf_counter() - t0)
+    load_s, panzoom_ms = measure(browser, path, runs)
+    n_zones = sum(len(z) for z in zones.values())
+    return Result(name, n, n_zones, path.stat().st_size / 1e6, statistics.median(renders), load_s, panzoom_ms)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--facilities", type=int, default=100_000)
+    ap.add_argument("--grid", default="50x40", help="villages per row x rows (50x40 = 2,000 villages)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", type=Path, help="write the HTML files here instead of a temporary folder")
+    args = ap.parse_args()
+    nx, ny = (int(v) for v in args.grid.lower().split("x"))
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        out = args.keep or Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            base = bench(browser, "baseline", 3_000, 20, 10, out, args.runs)
+            big = bench(browser, "large", args.facilities, nx, ny, out, args.runs)
+        finally:
+            browser.close()
+
+    print(f"median of {args.runs} runs; large / baseline ratios measured in this run")
+    header = f"{'map':<10}{'facilities':>11}{'zones':>7}{'size MB':>9}{'render s':>10}{'load s':>8}{'pan/zoom ms':>13}"
+    print(header)
+    for r in (base, big):
+        print(
+            f"{r.name:<10}{r.facilities:>11,}{r.zones:>7,}{r.size_mb:>9.2f}{r.render_s:>10.2f}{r.load_s:>8.2f}"
+            f"{r.panzoom_ms:>13.1f}"
+        )
+    print(
+        f"{'ratio':<10}{big.facilities / base.facilities:>11.1f}{big.zones / base.zones:>7.1f}"
+        f"{big.size_mb / base.size_mb:>9.1f}{big.render_s / base.render_s:>10.1f}{big.load_s / base.load_s:>8.1f}"
+        f"{big.panzoom_ms / base.panzoom_ms:>13.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

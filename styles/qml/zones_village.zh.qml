@@ -1,0 +1,113 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology|Labeling" labelsEnabled="1">
+ <renderer-v2 type="categorizedSymbol" attr="level" symbollevels="0" forceraster="0" enableorderby="0" referencescale="-1">
+  <categories>
+   <category symbol="0" value="red" label="重大风险" render="true" type="string" />
+   <category symbol="1" value="orange" label="较大风险" render="true" type="string" />
+   <category symbol="2" value="yellow" label="一般风险" render="true" type="string" />
+   <category symbol="3" value="blue" label="低风险" render="true" type="string" />
+   <category symbol="4" value="none" label="未评估" render="true" type="string" />
+  </categories>
+  <symbols>
+   <symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0">
+    <layer class="SimpleFill" enabled="1" locked="0" pass="4">
+     <Option type="Map">
+      <Option name="color" value="255,0,0,170" type="QString" />
+      <Option name="outline_color" value="139,0,0,255" type="QString" />
+      <Option name="outline_style" value="solid" type="QString" />
+      <Option name="outline_width" value="0.3" type="QString" />
+      <Option name="outline_width_unit" value="MM" type="QString" />
+      <Option name="style" value="solid" type="QString" />
+     </Option>
+     <prop k="color" v="255,0,0,170" />
+     <prop k="outline_color" v="139,0,0,255" />
+     <prop k="outline_style" v="solid" />
+     <prop k="outline_width" v="0.3" />
+     <prop k="outline_width_unit" v="MM" />
+     <prop k="style" v="solid" />
+    </layer>
+   </symbol>
+   <symbol type="fill" name="1" alpha="1" clip_to_extent="1" force_rhr="0">
+    <layer class="SimpleFill" enabled="1" locked="0" pass="3">
+     <Option type="Map">
+      <Option name="color" value="255,153,0,170" type="QString" />
+      <Option name="outline_color" value="163,92,0,255" type="QString" />
+      <Option name="outline_style" value="solid" type="QString" />
+      <Option name="outline_width" value="0.3" type="QString" />
+      <Option name="outline_width_unit" value="MM" type="QString" />
+      <Option name="style" value="solid" type="QString" />
+     </Option>
+     <prop k="color" v="255,153,0,170" />
+     <prop k="outline_color" v="163,92,0,255" />
+     <prop k="outline_style" v="solid" />
+     <prop k="outline_width" v="0.3" />
+     <prop k="outline_width_unit" v="MM" />
+     <prop k="style" v="solid" />
+    </layer>
+   </symbol>
+   <symbol type="fill" name="2" alpha="1" clip_to_extent="1" force_rhr="0">
+    <layer class="SimpleFill" enabled="1" locked="0" pass="2">
+     <Option type="Map">
+      <Option name="color" value="255,255,0,170" type="QString" />
+      <Option name="outline_color" value="140,140,0,255" type="QString" />
+      <Option name="outline_style" value="solid" type="QString" />
+      <Option name="outline_width" value="0.3" type="QString" />
+      <Option name="outline_width_unit" value="MM" type="QString" />
+      <Option name="style" value="solid" type="QString" />
+     </Option>
+     <prop k="color" v="255,255,0,170" />
+     <prop k="outline_color" v="140,140,0,255" />
+     <prop k="outline_style" v="solid" />
+     <prop k="outline_width" v="0.3" />
+     <prop k="outline_width_unit" v="MM" />
+     <prop k="style" v="solid" />
+    </layer>
+   </symbol>
+   <symbol type="fill" name="3" alpha="1" clip_to_extent="1" force_rhr="0">
+    <layer class="SimpleFill" enabled="1" locked="0" pass="1">
+     <Option type="Map">
+      <Option name="color" value="0,112,192,170" type="QString" />
+      <Option name="outline_color" value="0,63,107,255" type="QString" />
+      <Option name="outline_style" value="solid" type="QString" />
+      <Option name="outline_width" value="0.3" type="QString" />
+      <Option name="outline_width_unit" value="MM" type="QString" />
+      <Option name="style" value="solid" type="QString" />
+     </Option>
+     <prop k="color" v="0,112,192,170" />
+     <prop k="outline_color" v="0,63,107,255" />
+     <prop k="outline_style" v="solid" />
+     <prop k="outline_width" v="0.3" />
+     <prop k="outline_width_unit" v="MM" />
+     <prop k="style" v="solid" />
+    </layer>
+   </symbol>
+   <symbol type="fill" name="4" alpha="1" clip_to_extent="1" force_rhr="0">
+    <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+     <Option type="Map">
+      <Option name="color" value="191,191,191,170" type="QString" />
+      <Option name="outline_color" value="127,127,127,255" type="QString" />
+      <Option name="outline_style" value="solid" type="QString" />
+      <Option name="outline_width" value="0.3" type="QString" />
+      <Option name="outline_width_unit" value="MM" type="QString" />
+      <Option name="style" value="solid" type="QString" />
+     </Option>
+     <prop k="color" v="191,191,191,170" />
+     <prop k="outline_color" v="127,127,127,255" />
+     <prop k="outline_style" v="solid" />
+     <prop k="outline_width" v="0.3" />
+     <prop k="outline_width_unit" v="MM" />
+     <prop k="style" v="solid" />
+    </layer>
+   </symbol>
+  </symbols>
+ </renderer-v2>
+ <labeling type="simple">
+  <settings calloutType="simple">
+   <text-style fieldName="zone_name" isExpression="0" fontSize="7" fontSizeUnit="Point" textColor="0,0,0,255" textOpacity="1">
+    <text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="1" bufferNoFill="1" />
+   </text-style>
+   <placement placement="1" centroidInside="1" centroidWhole="0" priority="4" />
+   <rendering drawLabels="1" obstacle="1" obstacleType="1" displayAll="0" zIndex="0.7" />
+  </settings>
+ </labeling>
+</qgis>
