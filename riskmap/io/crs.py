@@ -8,10 +8,16 @@ coordinates resolve, so the inverse yields WGS84 = CGCS2000 coordinates.
 
 from __future__ import annotations
 
+import json
+from functools import cache
+
 import numpy as np
+import shapely
+import shapely.geometry
 from pyproj import CRS
 from pyproj.exceptions import CRSError as _PyprojCRSError
 
+from riskmap._resources import reference_dir
 from riskmap.errors import CRSError
 
 __all__ = [
@@ -52,11 +58,32 @@ def parse_crs(value: str | int, where: str) -> CRS | str:
         ) from None
 
 
+@cache
+def _china_outline() -> shapely.Geometry:
+    """Mainland China's outline (Natural Earth, buffered ~2 km; see scripts/make_china_outline.py), prepared."""
+    with open(reference_dir() / "china_outline.geojson", encoding="utf-8") as f:
+        geometry = shapely.geometry.shape(json.load(f)["features"][0]["geometry"])
+    shapely.prepare(geometry)
+    return geometry
+
+
 def in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Whether points fall in the rectangle where the GCJ-02 offset applies (no offset outside it)."""
+    """Whether points fall where Chinese map providers apply the GCJ-02 offset: mainland China.
+
+    Decided by an outline polygon, not a rectangle, so Seoul, Hanoi or Ulaanbaatar get no offset; Hong Kong,
+    Macao and Taiwan are outside it too, as map providers leave them unshifted.
+
+    >>> in_china(np.array([116.4, 126.98, 105.85, 114.17]), np.array([39.9, 37.57, 21.03, 22.32])).tolist()
+    [True, False, False, False]
+    """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
-    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+    # The rectangle is a cheap first filter; the polygon decides.
+    box = (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+    out = np.zeros(lon.shape, dtype=bool)
+    if box.any():
+        out[box] = shapely.contains_xy(_china_outline(), lon[box], lat[box])
+    return out
 
 
 def _transform_lat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
