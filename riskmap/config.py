@@ -12,7 +12,7 @@ import json
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -31,6 +31,9 @@ __all__ = [
     "ZoningConfig",
     "SupervisionConfig",
     "OutputsConfig",
+    "AdjustmentConfig",
+    "AdjustmentRule",
+    "CONDITIONS",
     "load_config",
     "config_from_dict",
     "json_schema",
@@ -56,7 +59,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "deductions": ("facility_id", "item", "points"),
     "hidden_dangers": ("hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"),
-    "accidents": ("facility_id", "date", "class", "deaths"),
+    "accidents": ("accident_id", "facility_id", "date", "class", "deaths"),
+    "standardisation": ("facility_id", "grade", "valid_until"),
 }
 
 
@@ -111,15 +115,50 @@ class TableConfig(_Model):
     )
 
 
+class GridConfig(_Model):
+    """A regular grid of zones (网格), for districts without village boundaries."""
+
+    shape: Literal["square", "hex"] = "square"
+    size_m: float = Field(
+        gt=0, description="Cell size in metres: square side, or hexagon flat-to-flat width."
+    )
+    within: str | None = Field(
+        None,
+        description="kind of the zone layer the grid covers and is clipped to (cells split at its borders); "
+        "default: the extent of the facilities.",
+    )
+
+
 class ZoneLayerConfig(_Model):
     """One zone layer (village, town, or a grid)."""
 
-    kind: str = Field(description='Name of the layer in outputs, e.g. "village" or "town".')
-    path: Path
+    kind: str = Field(description='Name of the layer in outputs, e.g. "village", "town" or "grid".')
+    path: Path | None = Field(None, description="Vector file of the zones; not used for a grid.")
     layer: str | None = None
     code: str = Field("code", description="Column with the zone code (12-digit statistical division code).")
     name: str = Field("name", description="Column with the zone name.")
     crs: str | None = Field(None, description="CRS to assume when the file declares none.")
+    grid: GridConfig | None = Field(
+        None, description="Generate a square or hexagonal grid instead of a file."
+    )
+
+    @model_validator(mode="after")
+    def _source(self) -> ZoneLayerConfig:
+        if (self.path is None) == (self.grid is None):
+            raise ValueError(f"zone layer {self.kind!r} needs exactly one of path = ... or grid = {{...}}")
+        return self
+
+
+class SitesConfig(_Model):
+    """Sensitive sites (schools, hospitals, care homes): a table with coordinates or a vector file."""
+
+    path: Path
+    layer: str | None = None
+    kind: str = Field("kind", description="Column with the kind of site (学校, 医院 ...).")
+    x: str = "lon"
+    y: str = "lat"
+    crs: str | None = Field(None, description="CRS of the coordinates (tables); as for [facilities].")
+    encoding: str = "auto"
 
 
 class RasterConfig(_Model):
@@ -306,13 +345,80 @@ class ScoringConfig(_Model):
     )
 
 
-class ZoningConfig(_Model):
-    """How zones get their level."""
+Clause = dict[Literal["n_red", "n_orange", "n_yellow", "n_blue", "n_facilities"], int]
 
-    rule: Literal["max"] = Field("max", description="max: the highest facility level in the zone (就高).")
+
+class IndexConfig(_Model):
+    """The zone index: hazard, exposure and vulnerability, weighted, classified into four levels."""
+
+    weights: dict[Literal["hazard", "exposure", "vulnerability"], float] = Field(
+        default={"hazard": 0.5, "exposure": 0.3, "vulnerability": 0.2},
+        description="Weights of the three parts (normalised to sum to 1); each part is scaled to 0..1 over the zones.",
+    )
+    hazard_weights: dict[LevelKey, float] = Field(
+        default={"red": 10.0, "orange": 5.0, "yellow": 2.0, "blue": 1.0},
+        description="Hazard part: the weighted count of facilities per level.",
+    )
+    vulnerability_distance_m: float = Field(
+        1000.0, gt=0, description="Sensitive sites within this distance of a red or orange facility count."
+    )
+    classify: str = Field(
+        "fixed",
+        description='"fixed" (breaks below) or a mapclassify scheme name (NaturalBreaks, Quantiles, '
+        "EqualInterval, FisherJenks ...) with k = 4 classes",
+    )
+    breaks: dict[Literal["red", "orange", "yellow"], float] = Field(
+        default={"red": 0.6, "orange": 0.4, "yellow": 0.2},
+        description="With classify = fixed: lower bounds of the 0..1 index for red, orange, yellow.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> IndexConfig:
+        b = self.breaks
+        if set(b) != {"red", "orange", "yellow"} or not 1 >= b["red"] > b["orange"] > b["yellow"] > 0:
+            raise ValueError(f"breaks must decrease from red to yellow within 0..1, got {b}")
+        if self.classify != "fixed":
+            import mapclassify
+
+            if not hasattr(mapclassify, self.classify):
+                schemes = ", ".join(sorted(n for n in mapclassify.CLASSIFIERS))
+                raise ValueError(f"unknown classify {self.classify!r}; use fixed or one of: {schemes}")
+        return self
+
+
+class SpilloverConfig(_Model):
+    """Hazards do not stop at village borders: raise zones near big major hazards of a neighbour."""
+
+    distance_m: float = Field(gt=0, description="Zones within this distance of such a facility are raised.")
+    grades: list[int] = Field(default=[1, 2], description="GB 18218 grades that spill over (1 = 一级).")
+    min_level: LevelKey = Field("orange", description="Raised to at least this level.")
+
+
+class ZoningConfig(_Model):
+    """How facilities are placed in zones and how zones get their level."""
+
+    rule: Literal["max", "thresholds", "index"] = Field(
+        "max",
+        description="max: the highest facility level in the zone (就高); thresholds: count rules per level; "
+        "index: hazard, exposure and vulnerability classified into four levels.",
+    )
     empty_level: ZoneLevelKey = Field(
         "blue", description='Level of a zone with no facilities ("none" = grey).'
     )
+    thresholds: dict[LevelKey, list[Clause]] = Field(
+        default={"red": [{"n_red": 1}], "orange": [{"n_orange": 1}], "yellow": [{"n_yellow": 1}]},
+        description="With rule = thresholds: a zone is at a level when any clause holds; a clause holds when "
+        "every count in it is reached, e.g. red = [{n_red = 1}, {n_orange = 3}]. Zones matching none of the "
+        "levels but with facilities are blue.",
+    )
+    index: IndexConfig = IndexConfig()
+    snap_distance_m: float = Field(
+        0.0,
+        ge=0,
+        description="A facility outside every zone but within this distance of one is placed in the nearest, "
+        "recorded as such; 0: rejected.",
+    )
+    spillover: SpilloverConfig | None = None
 
 
 class SamplingConfig(_Model):
@@ -372,6 +478,216 @@ class OutputsConfig(_Model):
     )
 
 
+HiddenDangerGrade = Literal["一般", "重大", "any"]
+AccidentClass = Literal["特别重大", "重大", "较大", "一般"]
+StandardisationGrade = Literal["一级", "二级", "三级"]
+_ACCIDENT_CLASSES: list[AccidentClass] = ["特别重大", "重大", "较大", "一般"]
+_STANDARDISATION_GRADES: list[StandardisationGrade] = ["一级", "二级", "三级"]
+
+
+class OpenHiddenDanger(_Model):
+    """Open (not yet closed, 未销号) hidden dangers found on or before the as-of date."""
+
+    #: Adverse conditions may only raise a level; favourable ones only lower it.
+    direction: ClassVar[str] = "raise"
+    table: ClassVar[str] = "hidden_dangers"
+
+    condition: Literal["open_hidden_danger"]
+    grade: HiddenDangerGrade = Field("any", description="一般, 重大 or any.")
+    min_count: int = Field(1, ge=1, description="Open hidden dangers needed for the condition to hold.")
+
+
+class OpenMajorHiddenDanger(_Model):
+    """An open major hidden danger (重大事故隐患 not yet 销号)."""
+
+    direction: ClassVar[str] = "raise"
+    table: ClassVar[str] = "hidden_dangers"
+
+    condition: Literal["open_major_hidden_danger"]
+    min_count: int = Field(1, ge=1, description="Open major hidden dangers needed.")
+
+
+class OverdueHiddenDanger(_Model):
+    """Open hidden dangers past their rectification deadline (the deadline day itself is not overdue)."""
+
+    direction: ClassVar[str] = "raise"
+    table: ClassVar[str] = "hidden_dangers"
+
+    condition: Literal["overdue_hidden_danger"]
+    grade: HiddenDangerGrade = Field("any", description="一般, 重大 or any.")
+    min_count: int = Field(1, ge=1, description="Overdue hidden dangers needed.")
+    min_days: int = Field(1, ge=1, description="Days past the deadline before one counts as overdue.")
+
+
+class AccidentCondition(_Model):
+    """Accidents within the last ``within_months`` months (the day exactly that many months ago is outside)."""
+
+    direction: ClassVar[str] = "raise"
+    table: ClassVar[str] = "accidents"
+
+    condition: Literal["accident"]
+    classes: list[AccidentClass] = Field(
+        default_factory=lambda: list(_ACCIDENT_CLASSES),
+        description="Accident classes counted (all by default).",
+    )
+    within_months: int = Field(12, ge=1, le=240, description="Length of the window ending on the as-of date.")
+    min_count: int = Field(1, ge=1, description="Accidents needed in the window.")
+    min_deaths: int = Field(0, ge=0, description="Deaths an accident needs to count (1: fatal accidents).")
+
+
+class StandardisationCondition(_Model):
+    """A safety standardisation grade (安全生产标准化) valid on the as-of date."""
+
+    direction: ClassVar[str] = "lower"
+    table: ClassVar[str] = "standardisation"
+
+    condition: Literal["standardisation"]
+    grades: list[StandardisationGrade] = Field(
+        default_factory=lambda: list(_STANDARDISATION_GRADES), description="Grades that count."
+    )
+
+
+#: The fixed vocabulary of adjustment conditions, by name.
+CONDITIONS: dict[str, type[_Model]] = {
+    "open_major_hidden_danger": OpenMajorHiddenDanger,
+    "open_hidden_danger": OpenHiddenDanger,
+    "overdue_hidden_danger": OverdueHiddenDanger,
+    "accident": AccidentCondition,
+    "standardisation": StandardisationCondition,
+}
+
+Condition = Annotated[
+    OpenMajorHiddenDanger
+    | OpenHiddenDanger
+    | OverdueHiddenDanger
+    | AccidentCondition
+    | StandardisationCondition,
+    Field(discriminator="condition"),
+]
+
+
+def _condition(value: Any) -> Any:
+    """Pick the condition model by name, with messages that list the valid names and keys."""
+    if not isinstance(value, dict):
+        return value
+    name = value.get("condition")
+    valid = ", ".join(CONDITIONS)
+    if name is None:
+        raise ValueError(f"needs condition = one of {valid}")
+    model = CONDITIONS.get(str(name))
+    if model is None:
+        close = difflib.get_close_matches(str(name), list(CONDITIONS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown condition {name!r}{hint} (valid: {valid})")
+    try:
+        return model.model_validate(value)
+    except ValidationError as err:
+        keys = [k for k in model.model_fields if k != "condition"]
+        problems = []
+        for e in err.errors():
+            key = ".".join(str(p) for p in e["loc"])
+            if e["type"] == "extra_forbidden":
+                close = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(
+                    f"unknown key {key!r} for condition {name!r}{hint} (valid: {', '.join(keys) or 'none'})"
+                )
+            else:
+                problems.append(f"{key}: {e['msg']} (got {e.get('input')!r})")
+        raise ValueError("; ".join(problems)) from None
+
+
+class AdjustmentRule(_Model):
+    """One dynamic-adjustment rule: when a condition holds for a facility in scope, change its level."""
+
+    name: str | None = Field(
+        None, description="Name in outputs and the summary; default: the condition name."
+    )
+    when: Condition = Field(description='The condition, e.g. { condition = "accident", within_months = 12 }.')
+    raise_to: LevelKey | None = Field(None, description="Raise to at least this level.")
+    raise_by: int | None = Field(None, ge=1, le=3, description="Raise by this many levels (up to `ceiling`).")
+    lower_to: LevelKey | None = Field(None, description="Lower to at most this level.")
+    lower_by: int | None = Field(None, ge=1, le=3, description="Lower by this many levels (down to `floor`).")
+    floor: LevelKey | None = Field(None, description="With lower_by: never lower below this level.")
+    ceiling: LevelKey | None = Field(None, description="With raise_by: never raise above this level.")
+    sectors: list[str] | None = Field(
+        None, description="Sectors the rule applies to (keys of [scoring.sectors]); default: all."
+    )
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _when(cls, v: Any) -> Any:
+        return _condition(v)
+
+    @model_validator(mode="after")
+    def _effect(self) -> AdjustmentRule:
+        effects = {
+            k: v
+            for k, v in (
+                ("raise_to", self.raise_to),
+                ("raise_by", self.raise_by),
+                ("lower_to", self.lower_to),
+                ("lower_by", self.lower_by),
+            )
+            if v is not None
+        }
+        if len(effects) != 1:
+            raise ValueError(
+                "needs exactly one effect of raise_to, raise_by, lower_to, lower_by "
+                f"(got {', '.join(effects) or 'none'})"
+            )
+        effect = next(iter(effects))
+        if self.floor is not None and effect != "lower_by":
+            raise ValueError("floor goes with lower_by (lower_to already says how low)")
+        if self.ceiling is not None and effect != "raise_by":
+            raise ValueError("ceiling goes with raise_by (raise_to already says how high)")
+        direction = type(self.when).direction
+        if not effect.startswith(direction):
+            kind = (
+                "an adverse event can only raise"
+                if direction == "raise"
+                else "a standardisation grade can only lower"
+            )
+            raise ValueError(
+                f"condition {self.when.condition!r} with {effect}: {kind} a level "
+                f"(use {direction}_to or {direction}_by)"
+            )
+        return self
+
+    @property
+    def effect(self) -> tuple[str, int | str]:
+        """The effect as ``(name, value)``, e.g. ``("raise_to", "red")``."""
+        for k in ("raise_to", "raise_by", "lower_to", "lower_by"):
+            v = getattr(self, k)
+            if v is not None:
+                return k, v
+        raise AssertionError("validated rules have one effect")
+
+
+class AdjustmentConfig(_Model):
+    """Dynamic adjustment (动态调整): rules applied to the method levels, evaluated as of a date."""
+
+    as_of: date | None = Field(
+        None,
+        description="Date the rules are evaluated on (a TOML date, 2026-11-24); --as-of overrides it; "
+        "default: today.",
+    )
+    rules: list[AdjustmentRule] = Field(
+        default_factory=list,
+        description="Lowering rules apply first, then raising rules; within each group the strongest wins.",
+    )
+
+    def named_rules(self) -> list[tuple[str, AdjustmentRule]]:
+        """Rules with their names: ``name``, else the condition name (``_2``, ``_3`` for repeats)."""
+        out: list[tuple[str, AdjustmentRule]] = []
+        seen: dict[str, int] = {}
+        for rule in self.rules:
+            base = rule.name or rule.when.condition
+            seen[base] = seen.get(base, 0) + 1
+            out.append((base if seen[base] == 1 or rule.name else f"{base}_{seen[base]}", rule))
+        return out
+
+
 class Config(_Model):
     """A riskmap project (``riskmap.toml``)."""
 
@@ -385,12 +701,19 @@ class Config(_Model):
     )
     hidden_dangers: TableConfig | None = Field(None, description="Hidden-danger records (隐患).")
     accidents: TableConfig | None = Field(None, description="Accident records.")
+    standardisation: TableConfig | None = Field(
+        None, description="Safety standardisation grades (安全生产标准化): facility_id, grade, valid_until."
+    )
     zones: Annotated[list[ZoneLayerConfig], Field(min_length=1)] = Field(
         description="Zone layers from finest to coarsest (village, then town)."
     )
     population: RasterConfig | None = Field(None, description="Population raster (persons per cell).")
+    sensitive_sites: SitesConfig | None = Field(
+        None, description="Schools, hospitals and other sensitive sites, counted per zone."
+    )
     scoring: ScoringConfig = ScoringConfig()
     methods: MethodParams = MethodParams()
+    adjustment: AdjustmentConfig = AdjustmentConfig()
     zoning: ZoningConfig = ZoningConfig()
     supervision: SupervisionConfig = SupervisionConfig()
     outputs: OutputsConfig = OutputsConfig()
@@ -414,6 +737,30 @@ class Config(_Model):
         kinds = [z.kind for z in self.zones]
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"zones: each layer needs its own kind, got {kinds}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_adjustment(self) -> Config:
+        names = [r.name for r in self.adjustment.rules if r.name]
+        if len(set(names)) != len(names):
+            raise ValueError(f"adjustment.rules: each rule needs its own name, got {names}")
+        sectors = list(self.scoring.sectors)
+        for i, (name, rule) in enumerate(self.adjustment.named_rules()):
+            where = f"adjustment.rules[{i}] ({name})"
+            for sector in rule.sectors or []:
+                if sector not in self.scoring.sectors:
+                    close = difflib.get_close_matches(sector, sectors, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ValueError(
+                        f"{where}: sector {sector!r} is not in [scoring.sectors]{hint} "
+                        f"(sectors: {', '.join(sectors) or 'none'})"
+                    )
+            table = type(rule.when).table
+            if getattr(self, table) is None:
+                raise ValueError(
+                    f"{where}: condition {rule.when.condition!r} reads the [{table}] table; "
+                    f"add [{table}] path = ... to the project file"
+                )
         return self
 
     def resolve(self, path: Path) -> Path:

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,17 @@ import numpy as np
 import pandas as pd
 
 from riskmap import __version__
+from riskmap.adjust import (
+    ADJUSTMENTS,
+    EVENT_COLUMNS,
+    EVENT_TABLES,
+    HD_OPEN,
+    HD_STATS,
+    LEVEL_METHOD,
+    apply_adjustments,
+    prepare_events,
+    resolve_as_of,
+)
 from riskmap.config import Config, config_hash
 from riskmap.errors import InputError, OutputError
 from riskmap.io.tables import ROW, read_table
@@ -30,9 +41,20 @@ from riskmap.validate import (
     require_columns,
     summarise_rejects,
     validate_facilities,
+    validate_sites,
     validate_table,
 )
-from riskmap.zoning import ZONE_CODE, ZONE_NAME, aggregate_zones, assign_zones, zone_code_column
+from riskmap.zoning import (
+    ZONE_CODE,
+    ZONE_NAME,
+    aggregate_zones,
+    apply_spillover,
+    assign_zones,
+    count_sites,
+    make_grid,
+    rule_parameters,
+    zone_code_column,
+)
 
 __all__ = ["RunResult", "run", "check", "load_zones", "Stage"]
 
@@ -73,6 +95,8 @@ def load_zones(config: Config) -> dict[str, gpd.GeoDataFrame]:
     """Read every zone layer, with ``zone_code``/``zone_name`` columns, valid geometries, in EPSG:4490."""
     layers: dict[str, gpd.GeoDataFrame] = {}
     for i, zc in enumerate(config.zones):
+        if zc.path is None:  # a grid, made once the other layers and the facilities are known
+            continue
         path = config.resolve(zc.path)
         gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
         require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
@@ -84,11 +108,13 @@ def load_zones(config: Config) -> dict[str, gpd.GeoDataFrame]:
         if empty.any():
             rows = ", ".join(map(str, gdf.loc[empty, ROW].head(5)))
             raise InputError(f"{path.name}: {zc.kind} features {rows} have no geometry; fix or remove them")
-        dup = gdf[ZONE_CODE].duplicated()
+        dup = gdf[ZONE_CODE].duplicated(keep=False)
         if dup.any():
+            first = gdf.loc[dup, ZONE_CODE].iloc[0]
+            rows = ", ".join(map(str, gdf.loc[gdf[ZONE_CODE] == first, ROW]))
             raise InputError(
-                f"{path.name}: {zc.kind} code {gdf.loc[dup, ZONE_CODE].iloc[0]!r} appears more than once "
-                f'(column "{zc.code}"); zone codes must be unique'
+                f"{path.name}: {zc.kind} code {first!r} appears more than once (features {rows}, "
+                f'column "{zc.code}"); zone codes must be unique'
             )
         invalid = ~gdf.geometry.is_valid
         if invalid.any():
@@ -103,6 +129,34 @@ def load_zones(config: Config) -> dict[str, gpd.GeoDataFrame]:
             .reset_index(drop=True)
         )
     return layers
+
+
+def _with_grids(
+    config: Config, layers: dict[str, gpd.GeoDataFrame], facilities: gpd.GeoDataFrame
+) -> dict[str, gpd.GeoDataFrame]:
+    """All zone layers in the configured order (finest first), grids made over their ``within`` layer."""
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for i, zc in enumerate(config.zones):
+        if zc.grid is None:
+            out[zc.kind] = layers[zc.kind]
+            continue
+        within = zc.grid.within
+        if within is not None:
+            if within not in layers:
+                kinds = ", ".join(k for k in layers)
+                raise InputError(
+                    f"zones[{i}].grid.within: no zone layer {within!r} to cover (layers: {kinds})"
+                )
+            area = layers[within]
+        else:
+            if facilities.empty:
+                raise InputError(f"zones[{i}]: a grid without `within` needs facilities to cover")
+            hull = facilities.geometry.union_all().convex_hull
+            area = gpd.GeoDataFrame(geometry=[hull], crs=facilities.crs)
+            area = area.to_crs(area.estimate_utm_crs()).buffer(zc.grid.size_m / 2).to_frame("geometry")
+            area = gpd.GeoDataFrame(area, geometry="geometry").to_crs(facilities.crs)
+        out[zc.kind] = make_grid(area, zc.grid, zc.kind)
+    return out
 
 
 def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
@@ -144,7 +198,28 @@ def _require_some(facilities: pd.DataFrame, rejects: list[pd.DataFrame], n_in: i
     raise InputError(f"{source}: none of the {n_in} rows can be used: {reasons}")
 
 
-def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
+def _read_events(
+    config: Config, known_ids: pd.Index, inputs: dict[str, Path]
+) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame]]:
+    """Hidden dangers, accidents and standardisation grades, parsed; their bad rows go to the rejects."""
+    events: dict[str, pd.DataFrame] = {}
+    rejects: list[pd.DataFrame] = []
+    for table in EVENT_TABLES:
+        tcfg = getattr(config, table)
+        if tcfg is None:
+            continue
+        path = config.resolve(tcfg.path)
+        inputs[table] = path
+        traw = read_table(path, sheet=tcfg.layer, encoding=tcfg.encoding)
+        clean, rej = validate_table(traw, table, tcfg, known_ids, path.name, EVENT_COLUMNS[table])
+        events[table], bad = prepare_events(table, clean, path.name)
+        rejects += [rej, bad]
+    return events, rejects
+
+
+def _stages(
+    config: Config, stage: Stage, as_of: date | str | None = None
+) -> tuple[RunResult, dict[str, Path]]:
     inputs: dict[str, Path] = {}
     fc = config.facilities
     stage("load")
@@ -154,13 +229,15 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     n_in = len(raw)
     zones = load_zones(config)
     for zc in config.zones:
-        inputs[f"zones_{zc.kind}"] = config.resolve(zc.path)
+        if zc.path is not None:
+            inputs[f"zones_{zc.kind}"] = config.resolve(zc.path)
 
     stage("validate")
     facilities, rejects_fac = validate_facilities(raw, config, fac_path.name)
     # Locate facilities before grading them: a facility outside every zone is reported as such, whatever
     # else may be wrong with it, and its related rows are rejected with it.
-    zoning = assign_zones(facilities, zones, fac_path.name)
+    zones = _with_grids(config, zones, facilities)
+    zoning = assign_zones(facilities, zones, fac_path.name, config.zoning.snap_distance_m)
     facilities = zoning.facilities
     rejects = [rejects_fac, zoning.rejects]
     _require_some(facilities, rejects, n_in, fac_path.name)
@@ -184,10 +261,8 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
         tables[table] = clean
         sources[table] = path.name
         rejects.append(rej)
-    for table in ("hidden_dangers", "accidents"):
-        tcfg = getattr(config, table)
-        if tcfg is not None:
-            inputs[table] = config.resolve(tcfg.path)
+    events, event_rejects = _read_events(config, pd.Index(facilities[FACILITY_ID]), inputs)
+    rejects += event_rejects
 
     stage("score")
     if config.uses_method("gb18218"):
@@ -199,15 +274,40 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     _require_some(scored, rejects, n_in, fac_path.name)
     scored = gpd.GeoDataFrame(scored, geometry=facilities.geometry.name, crs=facilities.crs)
 
+    stage("adjust")
+    rejected_events = [r for r in event_rejects if not r.empty]
+    adjusted = apply_adjustments(
+        scored,
+        events,
+        config.adjustment,
+        resolve_as_of(as_of, config.adjustment),
+        rejected=pd.concat(rejected_events)["record_id"].value_counts() if rejected_events else None,
+    )
+    scored = gpd.GeoDataFrame(adjusted.facilities, geometry=facilities.geometry.name, crs=facilities.crs)
+
     stage("zone")
-    zone_layers = aggregate_zones(scored, zoning.zones, config.zoning)
     if config.population is not None:
         from riskmap.io.raster import zonal_sum
 
         pop_path = config.resolve(config.population.path)
         inputs["population"] = pop_path
-        for z in zone_layers.values():
+        for z in zoning.zones.values():
             z["population"] = np.round(zonal_sum(pop_path, z.geometry), 0)
+    sites = None
+    if config.sensitive_sites is not None:
+        sites_path = config.resolve(config.sensitive_sites.path)
+        inputs["sensitive_sites"] = sites_path
+        sc = config.sensitive_sites
+        sites_raw = _read_any(sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites")
+        site_points, rej = validate_sites(sites_raw, sc, sites_path.name)
+        rejects.append(rej)
+        sites = count_sites(zoning.zones, site_points, scored, config.zoning.index.vulnerability_distance_m)
+    zone_layers = aggregate_zones(scored, zoning.zones, config.zoning, sites)
+    zone_layers = apply_spillover(zone_layers, scored, config.zoning)
+    if HD_OPEN in scored.columns:
+        for kind, z in zone_layers.items():
+            sums = scored.groupby(zone_code_column(kind))[HD_STATS].sum()
+            z[HD_STATS] = sums.reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
 
     stage("supervise")
     kinds = list(zone_layers)
@@ -251,6 +351,8 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
         "monthly_load": {int(k): int(v) for k, v in plan.monthly_load.items()},
         "draw_seed": plan.seed,
         "plan_year": plan.year,
+        "as_of": adjusted.as_of.isoformat(),
+        "adjustment": {"up": adjusted.up, "down": adjusted.down, "rules": adjusted.rules},
     }
     warnings = list(zoning.warnings)
     if len(fac_rejects):
@@ -266,6 +368,7 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
             "or deduction rows): their level may be too low until those rows are fixed"
         )
     summary["top_reject_reasons"] = summarise_rejects(all_rejects)
+    summary["zoning_rule"] = json.loads(rule_parameters(config.zoning))
     summary["facilities_with_rejected_records"] = incomplete
     result = RunResult(
         facilities=gpd.GeoDataFrame(fac_final, geometry=facilities.geometry.name, crs="EPSG:4490"),
@@ -278,9 +381,12 @@ def _stages(config: Config, stage: Stage) -> tuple[RunResult, dict[str, Path]]:
     return result, inputs
 
 
-def check(config: Config, stage: Stage | None = None) -> RunResult:
-    """Run every stage up to the plan without writing anything (``riskmap validate``)."""
-    result, _ = _stages(config, stage or (lambda _s: None))
+def check(config: Config, stage: Stage | None = None, as_of: date | str | None = None) -> RunResult:
+    """Run every stage up to the plan without writing anything (``riskmap validate``).
+
+    ``as_of`` is the date dynamic adjustment is evaluated on (default ``adjustment.as_of``, else today).
+    """
+    result, _ = _stages(config, stage or (lambda _s: None), as_of)
     return result
 
 
@@ -290,10 +396,13 @@ _FACILITY_OUT = [
     "sector",
     LEVEL,
     "level_zh",
+    LEVEL_METHOD,
     "score",
     "method",
     "reasons",
     "reasons_en",
+    ADJUSTMENTS,
+    *HD_STATS,
     "gb18218_grade",
     "gb18218_s",
     PERSONS,
@@ -338,8 +447,15 @@ def _remove_stale(out: Path, written: dict[str, Path]) -> list[str]:
     return removed
 
 
-def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None = None) -> RunResult:
+def run(
+    config: Config,
+    out_dir: str | Path | None = None,
+    stage: Stage | None = None,
+    as_of: date | str | None = None,
+) -> RunResult:
     """Run the whole pipeline and write every output into ``out_dir`` (default: ``outputs.dir``).
+
+    ``as_of`` is the date dynamic adjustment is evaluated on (default ``adjustment.as_of``, else today).
 
     Raises
     ------
@@ -353,7 +469,7 @@ def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None =
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
-    result, inputs = _stages(config, say)
+    result, inputs = _stages(config, say, as_of)
     out = _output_dir(Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir))
     kinds = list(result.zones)
     lang = config.project.lang
@@ -387,6 +503,7 @@ def run(config: Config, out_dir: str | Path | None = None, stage: Stage | None =
             "config_hash": provenance["config_hash"],
             "inputs": json.dumps(provenance["inputs"], ensure_ascii=False),
             "created": provenance["started"],
+            "as_of": str(result.summary["as_of"]),
         },
         lang=lang,
     )

@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.config import TABLE_COLUMNS, Config, TableConfig
+from riskmap.config import TABLE_COLUMNS, Config, SitesConfig, TableConfig
 from riskmap.errors import InputError
 from riskmap.io.crs import parse_crs, to_geographic
 from riskmap.io.tables import ROW
@@ -33,6 +33,8 @@ __all__ = [
     "require_columns",
     "validate_facilities",
     "validate_table",
+    "validate_sites",
+    "table_points",
     "to_number",
     "summarise_rejects",
 ]
@@ -187,7 +189,7 @@ def validate_facilities(
         gdf, geo_rejects = _vector_points(df, source)
         rejects.append(geo_rejects)
     else:
-        gdf, geo_rejects = _table_points(df, config, source)
+        gdf, geo_rejects = table_points(df, fc.x, fc.y, fc.crs, source, "facilities")
         rejects.append(geo_rejects)
     gdf = gdf.drop(columns=[c for c in (fc.x, fc.y) if c in gdf.columns and not is_vector])
     gdf = gdf.reset_index(drop=True)
@@ -199,20 +201,22 @@ def validate_facilities(
     return gdf, out
 
 
-def _table_points(df: pd.DataFrame, config: Config, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    fc = config.facilities
-    if fc.crs is None:
+def table_points(
+    df: pd.DataFrame, x_col: str, y_col: str, crs_text: str | None, source: str, section: str
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Points in EPSG:4490 from the x/y columns of a text table; unusable coordinates become rejects."""
+    if crs_text is None:
         raise InputError(
-            f'{source}: the coordinates have no declared CRS; add facilities.crs = "EPSG:4490" (CGCS2000), '
+            f'{source}: the coordinates have no declared CRS; add {section}.crs = "EPSG:4490" (CGCS2000), '
             '"EPSG:4326" (WGS84/GPS), or "GCJ-02" / "BD-09" (Gaode/Tencent/Baidu map apps) to the project file'
         )
-    crs = parse_crs(fc.crs, "facilities.crs")
-    x = to_number(df[fc.x])
-    y = to_number(df[fc.y])
+    crs = parse_crs(crs_text, f"{section}.crs")
+    x = to_number(df[x_col])
+    y = to_number(df[y_col])
     rejects = []
     bad_x = x.isna() | ~np.isfinite(x)
     bad_y = (y.isna() | ~np.isfinite(y)) & ~bad_x  # one reject per row, for the first bad field
-    for col, bad in ((fc.x, bad_x), (fc.y, bad_y)):
+    for col, bad in ((x_col, bad_x), (y_col, bad_y)):
         if bad.any():
             empty = df.loc[bad, col].astype(str) == ""
             reason = np.where(empty, "the coordinate is empty", "the coordinate is not a number")
@@ -232,7 +236,7 @@ def _table_points(df: pd.DataFrame, config: Config, source: str) -> tuple[gpd.Ge
         )
         bad = reason != ""
         if bad.any():
-            rejects.append(make_rejects(source, df[bad], fc.x, reason[bad], "validate"))
+            rejects.append(make_rejects(source, df[bad], x_col, reason[bad], "validate"))
             df, x, y = df[~bad], x[~bad], y[~bad]
     lon, lat = to_geographic(x.to_numpy(), y.to_numpy(), crs)
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4490")
@@ -251,6 +255,18 @@ def _vector_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame,
         gdf[FOOTPRINT] = gpd.GeoSeries(gdf.geometry.where(not_point, None), crs=gdf.crs)
         gdf.loc[not_point, gdf.geometry.name] = gdf.geometry[not_point].representative_point()
     return gdf, rejects
+
+
+def validate_sites(raw: pd.DataFrame, cfg: SitesConfig, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Sensitive sites as points in EPSG:4490 with a ``kind`` column; unusable rows become rejects."""
+    if isinstance(raw, gpd.GeoDataFrame):
+        require_columns(raw, {"kind": cfg.kind}, source, "sensitive_sites")
+        gdf, rejects = _vector_points(raw, source)
+    else:
+        require_columns(raw, {"kind": cfg.kind, "x": cfg.x, "y": cfg.y}, source, "sensitive_sites")
+        gdf, rejects = table_points(raw, cfg.x, cfg.y, cfg.crs, source, "sensitive_sites")
+    gdf = gdf.rename(columns={cfg.kind: "kind"})
+    return gdf[["kind", ROW, gdf.geometry.name]].reset_index(drop=True), rejects
 
 
 def validate_table(

@@ -2,21 +2,29 @@
 
 Boundary rule: a facility is assigned with ``intersects`` so that a point exactly on a shared border is not lost
 (``within`` drops it); when it touches several zones it goes to the one with the lowest code, so it is counted
-exactly once and the choice is reproducible. A facility outside every zone is rejected.
+exactly once and the choice is reproducible. A plant boundary (polygon facility) goes to the zone holding most
+of its area. A facility outside every zone is rejected, or placed in the nearest zone within
+``snap_distance_m`` and recorded as such.
+
+Zone rules (``[zoning] rule``): ``max`` (就高, the highest facility level), ``thresholds`` (count rules per
+level) and ``index`` (hazard, exposure and vulnerability, classified into four levels). Zones without facilities
+take ``empty_level``. Optionally, zones near a 一级/二级 major hazard in a neighbouring zone are raised.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from riskmap.config import ZoningConfig
+from riskmap.config import GridConfig, IndexConfig, ZoningConfig
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.methods import LEVEL, LEVEL_ZH
-from riskmap.validate import FACILITY_ID, NAME, make_rejects
+from riskmap.validate import FACILITY_ID, FOOTPRINT, NAME, make_rejects
 
 __all__ = [
     "ZONE_CODE",
@@ -24,10 +32,16 @@ __all__ = [
     "ZONE_LEVEL",
     "PARENT_CODE",
     "RULE",
+    "ASSIGNMENT",
     "COUNT_COLUMNS",
+    "INDEX_COLUMNS",
     "ZoningResult",
     "assign_zones",
     "aggregate_zones",
+    "make_grid",
+    "apply_spillover",
+    "rule_parameters",
+    "count_sites",
     "zone_code_column",
 ]
 
@@ -36,8 +50,15 @@ ZONE_NAME = "zone_name"
 ZONE_LEVEL = LEVEL
 PARENT_CODE = "parent_code"
 RULE = "rule"
+#: How a facility was placed: within, border (touches several zones), largest overlap, nearest (… m).
+ASSIGNMENT = "zone_assignment"
 #: Facility counts per level, highest first.
 COUNT_COLUMNS = [f"n_{k}" for k in LEVEL_NAMES]
+#: Columns of the index rule: its three parts (0..1 over the zones) and the index.
+INDEX_COLUMNS = ["idx_hazard", "idx_exposure", "idx_vulnerability", "index"]
+SITES = "n_sensitive_sites"
+SITES_NEAR = "n_sites_near_hazard"
+POPULATION = "population"
 
 
 def zone_code_column(kind: str) -> str:
@@ -47,12 +68,75 @@ def zone_code_column(kind: str) -> str:
 
 @dataclass
 class ZoningResult:
-    """Facilities with their zone codes, the zone layers with levels, rejects and warnings."""
+    """Facilities with their zone codes, the zone layers with parent codes, rejects and warnings."""
 
     facilities: gpd.GeoDataFrame
     zones: dict[str, gpd.GeoDataFrame]
     rejects: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+
+
+def _metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries):
+    """A projected CRS in metres for distances and areas (the UTM zone of the data)."""
+    return gdf.crs if gdf.crs is not None and gdf.crs.is_projected else gdf.estimate_utm_crs()
+
+
+# ---------------------------------------------------------------------------------------------- grids
+
+
+def make_grid(area: gpd.GeoDataFrame, grid: GridConfig, kind: str) -> gpd.GeoDataFrame:
+    """Square or hexagonal cells of ``grid.size_m`` covering ``area`` (zones with codes, or one outline).
+
+    Cells are built in the local UTM zone and clipped to ``area``; a cell split by a border of ``area`` becomes
+    one zone per piece, coded ``<area code>-<row>-<col>`` so that each piece rolls up to exactly one parent.
+    """
+    crs = _metric_crs(area)
+    a = area.to_crs(crs)
+    x0, y0, x1, y1 = a.total_bounds
+    s = grid.size_m
+    cells = []
+    if grid.shape == "square":
+        for r, y in enumerate(np.arange(y0, y1, s)):
+            for c, x in enumerate(np.arange(x0, x1, s)):
+                cells.append((r, c, shapely.box(x, y, x + s, y + s)))
+    else:
+        # Flat-topped hexagons, flat-to-flat width s: columns s*sqrt(3)/2 apart... use pointy layout on a
+        # regular lattice: width w = s, height h = 2 s / sqrt(3); rows h*3/4 apart, odd rows shifted w/2.
+        w, h = s, 2 * s / np.sqrt(3)
+        angles = np.radians(np.arange(30, 390, 60))
+        unit = np.c_[np.cos(angles), np.sin(angles)] * (h / 2)
+        for r, y in enumerate(np.arange(y0 - h, y1 + h, 0.75 * h)):
+            shift = w / 2 if r % 2 else 0.0
+            for c, x in enumerate(np.arange(x0 - w + shift, x1 + w, w)):
+                cells.append((r, c, shapely.Polygon(unit + (x, y))))
+    g = gpd.GeoDataFrame(
+        {"row": [r for r, _, _ in cells], "col": [c for _, c, _ in cells]},
+        geometry=[p for _, _, p in cells],
+        crs=crs,
+    )
+    if ZONE_CODE not in a.columns:
+        a = a.assign(**{ZONE_CODE: "G"})
+    pieces = gpd.overlay(g, a[[ZONE_CODE, a.geometry.name]], how="intersection", keep_geom_type=True)
+    pieces = pieces[pieces.area > 1e-6 * s * s].copy()
+    pieces[ZONE_CODE] = (
+        pieces[ZONE_CODE].astype(str)
+        + "-"
+        + pieces["row"].map("{:04d}".format)
+        + "-"
+        + pieces["col"].map("{:04d}".format)
+    )
+    pieces = pieces.dissolve(by=ZONE_CODE, as_index=False)  # a cell cut in two by a hole stays one zone
+    label_zh = "网格" if kind in ("grid", "网格") else kind
+    pieces[ZONE_NAME] = label_zh + " " + pieces["row"].astype(str) + "-" + pieces["col"].astype(str)
+    return (
+        pieces[[ZONE_CODE, ZONE_NAME, "geometry"]]
+        .to_crs(area.crs)
+        .sort_values(ZONE_CODE)
+        .reset_index(drop=True)
+    )
+
+
+# ------------------------------------------------------------------------------------- hierarchy
 
 
 def _significant_prefix(code: str) -> str:
@@ -73,10 +157,8 @@ def _parents(
     if fine_codes.str.fullmatch(r"\d{12}").all() and coarse_codes.str.fullmatch(r"\d{12}").all():
         prefixes = coarse_codes.map(_significant_prefix)
         by_prefix = dict(zip(prefixes, coarse_codes, strict=True))
-        lengths = sorted(set(prefixes.str.len()))
-        for n in lengths:
-            guess = fine_codes.str[:n].map(by_prefix)
-            parent = parent.fillna(guess)
+        for n in sorted(set(prefixes.str.len())):
+            parent = parent.fillna(fine_codes.str[:n].map(by_prefix))
         missing = parent.isna()
         if missing.any():
             sample = ", ".join(fine_codes[missing].head(5))
@@ -96,8 +178,52 @@ def _parents(
     return parent, warnings
 
 
+# -------------------------------------------------------------------------------------- assignment
+
+
+def _first_hit(hit: pd.DataFrame) -> pd.DataFrame:
+    """One zone per facility: the lowest code among those it touches (only border points touch several)."""
+    dup = hit.index.duplicated(keep=False)
+    if not dup.any():
+        return hit
+    border = hit[dup].sort_values(ZONE_CODE, kind="stable")
+    border = border[~border.index.duplicated(keep="first")]
+    border = border.assign(**{ASSIGNMENT: "border"})
+    return pd.concat([hit[~dup], border]).sort_index(kind="stable")
+
+
+def _largest_overlap(footprints: gpd.GeoSeries, finest: gpd.GeoDataFrame) -> pd.DataFrame:
+    """For plant boundaries: the zone holding most of each polygon's area."""
+    crs = _metric_crs(finest)
+    shapes = gpd.GeoDataFrame({"_i": footprints.index}, geometry=footprints.to_crs(crs).values, crs=crs)
+    pieces = gpd.overlay(shapes, finest[[ZONE_CODE, ZONE_NAME, "geometry"]].to_crs(crs), how="intersection")
+    pieces["_area"] = pieces.area
+    pieces = pieces.sort_values(["_i", "_area", ZONE_CODE], ascending=[True, False, True], kind="stable")
+    best = pieces.drop_duplicates("_i").set_index("_i")
+    return best[[ZONE_CODE, ZONE_NAME]].assign(**{ASSIGNMENT: "largest overlap"})
+
+
+def _snap(points: gpd.GeoDataFrame, finest: gpd.GeoDataFrame, max_m: float) -> pd.DataFrame:
+    crs = _metric_crs(finest)
+    p = gpd.GeoDataFrame(geometry=points.geometry.to_crs(crs).values, index=points.index, crs=crs)
+    near = gpd.sjoin_nearest(
+        p,
+        finest[[ZONE_CODE, ZONE_NAME, "geometry"]].to_crs(crs),
+        how="inner",
+        max_distance=max_m,
+        distance_col="_d",
+    )
+    near = near.sort_values([ZONE_CODE]).loc[lambda d: ~d.index.duplicated(keep="first")]
+    return near[[ZONE_CODE, ZONE_NAME]].assign(
+        **{ASSIGNMENT: "nearest (" + near["_d"].round(0).astype(int).astype(str) + " m)"}
+    )
+
+
 def assign_zones(
-    facilities: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame], source: str
+    facilities: gpd.GeoDataFrame,
+    layers: dict[str, gpd.GeoDataFrame],
+    source: str,
+    snap_distance_m: float = 0.0,
 ) -> ZoningResult:
     """Put each facility in the finest zone layer and carry the codes of every coarser layer.
 
@@ -112,21 +238,36 @@ def assign_zones(
         zones[fine_kind][PARENT_CODE] = parent
         warnings += w
 
-    pts = facilities[[FACILITY_ID, facilities.geometry.name]]
-    hit = gpd.sjoin(pts, finest[[ZONE_CODE, ZONE_NAME, "geometry"]], how="left", predicate="intersects")
-    hit = hit.sort_values(ZONE_CODE, kind="stable").groupby(level=0).head(1).sort_index()
-    outside = hit[ZONE_CODE].isna()
+    pts = facilities[[facilities.geometry.name]]
+    hit = gpd.sjoin(pts, finest[[ZONE_CODE, ZONE_NAME, "geometry"]], how="inner", predicate="intersects")
+    hit = _first_hit(hit.assign(**{ASSIGNMENT: "within"}))[[ZONE_CODE, ZONE_NAME, ASSIGNMENT]]
+    if FOOTPRINT in facilities.columns and facilities[FOOTPRINT].notna().any():
+        fp = gpd.GeoSeries(facilities[FOOTPRINT], crs=facilities.crs).dropna()
+        best = _largest_overlap(fp, finest)
+        hit = pd.concat([hit.drop(index=best.index, errors="ignore"), best]).sort_index()
+    outside = facilities.index.difference(hit.index)
+    if snap_distance_m > 0 and len(outside):
+        snapped = _snap(facilities.loc[outside], finest, snap_distance_m)
+        hit = pd.concat([hit, snapped]).sort_index()
+        if len(snapped):
+            warnings.append(
+                f"{len(snapped)} facilities outside every {kinds[0]} zone were placed in the nearest one "
+                f"(within {snap_distance_m:g} m; see column {ASSIGNMENT})"
+            )
+        outside = facilities.index.difference(hit.index)
     rejects = make_rejects(
         source,
-        facilities[outside.to_numpy()],
+        facilities.loc[outside],
         "geometry",
-        f"the facility lies outside every {kinds[0]} zone; check its coordinates and their CRS",
+        f"the facility lies outside every {kinds[0]} zone; check its coordinates and their CRS"
+        + (f" (none within {snap_distance_m:g} m)" if snap_distance_m > 0 else ""),
         "zone",
     )
-    out = facilities[~outside.to_numpy()].copy()
-    out[zone_code_column(kinds[0])] = hit.loc[~outside, ZONE_CODE].to_numpy()
+    out = facilities.loc[hit.index].copy()
+    out[zone_code_column(kinds[0])] = hit[ZONE_CODE].to_numpy()
     out[ZONE_CODE] = out[zone_code_column(kinds[0])]
-    out[ZONE_NAME] = hit.loc[~outside, ZONE_NAME].to_numpy()
+    out[ZONE_NAME] = hit[ZONE_NAME].to_numpy()
+    out[ASSIGNMENT] = hit[ASSIGNMENT].to_numpy()
     for fine_kind, coarse_kind in zip(kinds, kinds[1:], strict=False):
         lookup = zones[fine_kind].set_index(ZONE_CODE)[PARENT_CODE]
         out[zone_code_column(coarse_kind)] = out[zone_code_column(fine_kind)].map(lookup)
@@ -135,65 +276,246 @@ def assign_zones(
     )
 
 
+# --------------------------------------------------------------------------------- sensitive sites
+
+
+def count_sites(
+    zones: dict[str, gpd.GeoDataFrame],
+    sites: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    distance_m: float,
+) -> dict[str, pd.DataFrame]:
+    """Per zone: sensitive sites inside it, and those within ``distance_m`` of a red or orange facility."""
+    crs = _metric_crs(sites)
+    s = sites.to_crs(crs)
+    hazards = facilities[facilities[LEVEL].isin(["red", "orange"])]
+    near = pd.Series(False, index=s.index)
+    if len(hazards) and len(s):
+        buf = gpd.GeoDataFrame(geometry=hazards.geometry.to_crs(crs).buffer(distance_m), crs=crs)
+        hits = gpd.sjoin(s[[s.geometry.name]], buf, how="inner", predicate="intersects")
+        near[hits.index.unique()] = True
+    out = {}
+    for kind, z in zones.items():
+        inside = gpd.sjoin(
+            s[[s.geometry.name]].assign(_near=near),
+            z[[ZONE_CODE, "geometry"]].to_crs(crs),
+            how="inner",
+            predicate="intersects",
+        )
+        inside = inside[~inside.index.duplicated(keep="first")]
+        out[kind] = pd.DataFrame(
+            {
+                SITES: inside.groupby(ZONE_CODE).size(),
+                SITES_NEAR: inside.groupby(ZONE_CODE)["_near"].sum(),
+            }
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------- rules
+
+
+def _rule_text(config: ZoningConfig, bins: list[float] | None = None) -> str:
+    if config.rule == "max":
+        return "max"
+    if config.rule == "thresholds":
+        parts = []
+        for lvl in ("red", "orange", "yellow"):
+            clauses = config.thresholds.get(lvl, [])
+            text = " or ".join(" and ".join(f"{k}>={v}" for k, v in c.items()) for c in clauses)
+            if text:
+                parts.append(f"{lvl} if {text}")
+        return "thresholds: " + "; ".join(parts)
+    ix = config.index
+    weights = ", ".join(f"{k} {v:g}" for k, v in ix.weights.items())
+    shown = bins if bins is not None else [ix.breaks["yellow"], ix.breaks["orange"], ix.breaks["red"]]
+    return f"index ({ix.classify}; breaks {', '.join(f'{b:.3f}' for b in shown)}; weights {weights})"
+
+
+def _threshold_ranks(counts: pd.DataFrame, config: ZoningConfig) -> np.ndarray:
+    rank = np.where(counts["n_facilities"].to_numpy() > 0, 1, 0)
+    for lvl in ("yellow", "orange", "red"):  # ascending, so the highest level that holds wins
+        clauses = config.thresholds.get(lvl, [])
+        holds = np.zeros(len(counts), dtype=bool)
+        for clause in clauses:
+            ok = np.ones(len(counts), dtype=bool)
+            for col, need in clause.items():
+                ok &= counts[col].to_numpy() >= need
+            holds |= ok
+        rank = np.where(holds, int(Level.parse(lvl)), rank)
+    return rank
+
+
+def _scaled(values: pd.Series) -> pd.Series:
+    top = float(values.max()) if len(values) else 0.0
+    return values / top if top > 0 else values * 0.0
+
+
+def _index_ranks(z: pd.DataFrame, ix: IndexConfig) -> tuple[pd.DataFrame, np.ndarray, list[float]]:
+    hazard = sum(z[f"n_{k}"] * w for k, w in ix.hazard_weights.items())
+    parts = pd.DataFrame(
+        {
+            "idx_hazard": _scaled(hazard.astype(float)),
+            "idx_exposure": _scaled(z[POPULATION].astype(float)) if POPULATION in z else 0.0,
+            "idx_vulnerability": _scaled(z[SITES_NEAR].astype(float)) if SITES_NEAR in z else 0.0,
+        },
+        index=z.index,
+    )
+    total = sum(ix.weights.values()) or 1.0
+    parts["index"] = sum(parts[f"idx_{k}"] * (w / total) for k, w in ix.weights.items())
+    values = parts["index"].to_numpy()
+    if ix.classify == "fixed":
+        bins = [ix.breaks["yellow"], ix.breaks["orange"], ix.breaks["red"]]
+        ranks = 1 + np.searchsorted(np.array(bins), values, side="right")
+    else:
+        import mapclassify
+
+        scheme = getattr(mapclassify, ix.classify)(values, k=4)
+        ranks = 1 + np.asarray(scheme.yb)
+        bins = [float(b) for b in scheme.bins[:-1]]
+    return parts, ranks.astype(int), bins
+
+
 def aggregate_zones(
-    facilities: pd.DataFrame, zones: dict[str, gpd.GeoDataFrame], config: ZoningConfig
+    facilities: pd.DataFrame,
+    zones: dict[str, gpd.GeoDataFrame],
+    config: ZoningConfig,
+    sites: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Level of every zone of every layer under the configured rule, with counts per level.
 
-    Under ``max`` (就高) a zone takes the highest level among its facilities; a zone with none takes
-    ``empty_level``. Each row names the rule and the facilities that set the level.
+    Zones may carry ``population`` (from the raster) before this call; ``sites`` (from :func:`count_sites`)
+    adds sensitive-site counts. Each row names the rule with its parameters, the facilities that set the
+    level, and a reason.
     """
     out: dict[str, gpd.GeoDataFrame] = {}
     ranks = level_rank(facilities[LEVEL])
     for kind, layer in zones.items():
         code_col = zone_code_column(kind)
         counts = (
-            pd.crosstab(facilities[code_col], facilities[LEVEL])
-            .reindex(columns=list(LEVEL_NAMES), fill_value=0)
-            .rename(columns=lambda k: f"n_{k}")
+            pd.DataFrame({"code": facilities[code_col], "rank": ranks})
+            .groupby(["code", "rank"])
+            .size()
+            .unstack(fill_value=0)
+            .reindex(columns=[4, 3, 2, 1], fill_value=0)
         )
-        top_rank = ranks.groupby(facilities[code_col]).max()
-        drivers = _drivers(facilities, ranks, top_rank, code_col)
+        counts.columns = COUNT_COLUMNS
         z = layer.copy()
         z[COUNT_COLUMNS] = counts.reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         z["n_facilities"] = z[COUNT_COLUMNS].sum(axis=1)
-        rank = top_rank.reindex(z[ZONE_CODE]).fillna(0).astype(int)
-        level = level_from_rank(rank).to_numpy()
-        level = np.where(rank.to_numpy() == 0, config.empty_level, level)
+        if sites is not None and kind in sites:
+            z[[SITES, SITES_NEAR]] = sites[kind].reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
+        top_rank = (
+            ranks.groupby(facilities[code_col]).max().reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
+        )
+        bins = None
+        if config.rule == "max":
+            rank = top_rank
+        elif config.rule == "thresholds":
+            rank = _threshold_ranks(z, config)
+        else:
+            parts, rank, bins = _index_ranks(z, config.index)
+            z[INDEX_COLUMNS] = parts.round(4).to_numpy()
+        empty = z["n_facilities"].to_numpy() == 0
+        level = np.where(empty, config.empty_level, level_from_rank(rank).to_numpy())
         z[ZONE_LEVEL] = level
         z[LEVEL_ZH] = [label(k, "zh") for k in level]
-        z[RULE] = config.rule
-        z["drivers"] = drivers.reindex(z[ZONE_CODE]).fillna("").to_numpy()
+        z[RULE] = _rule_text(config, bins)
+        z["drivers"] = _drivers(facilities, ranks, code_col).reindex(z[ZONE_CODE]).fillna("").to_numpy()
         z["reason"] = _zone_reasons(z, config)
         out[kind] = z
     return out
 
 
-def _drivers(facilities: pd.DataFrame, ranks: pd.Series, top_rank: pd.Series, code_col: str) -> pd.Series:
-    """Names of up to three facilities at their zone's top level."""
-    at_top = ranks.to_numpy() == facilities[code_col].map(top_rank).to_numpy()
-    top = facilities[at_top].sort_values([code_col, FACILITY_ID])
-    return top.groupby(code_col)[NAME].agg(
-        lambda names: "、".join(names.head(3)) + ("等" if len(names) > 3 else "")
+def apply_spillover(
+    zones: dict[str, gpd.GeoDataFrame], facilities: gpd.GeoDataFrame, config: ZoningConfig
+) -> dict[str, gpd.GeoDataFrame]:
+    """Raise zones within ``spillover.distance_m`` of a 一级/二级 major hazard in another zone.
+
+    The raise is recorded in the zone's reason; a zone already at or above ``min_level`` is unchanged.
+    """
+    sp = config.spillover
+    if sp is None or "gb18218_grade" not in facilities.columns:
+        return zones
+    big = facilities[facilities["gb18218_grade"].fillna(0).astype(int).isin(sp.grades)]
+    if big.empty:
+        return zones
+    crs = _metric_crs(big)
+    code_cols = [zone_code_column(k) for k in zones if zone_code_column(k) in big.columns]
+    buf = gpd.GeoDataFrame(
+        big[[NAME, "gb18218_grade", *code_cols]],
+        geometry=big.geometry.to_crs(crs).buffer(sp.distance_m),
+        crs=crs,
     )
+    floor = int(Level.parse(sp.min_level))
+    out = {}
+    for kind, z in zones.items():
+        zz = z.copy()
+        own = zz[[ZONE_CODE, "geometry"]].rename(columns={ZONE_CODE: "_zone"}).to_crs(crs)
+        hits = gpd.sjoin(own, buf, how="inner", predicate="intersects")
+        hits = hits[hits["_zone"] != hits[zone_code_column(kind)]]  # only hazards of neighbouring zones
+        current = level_rank(zz[ZONE_LEVEL])
+        raise_idx = hits.index[current.loc[hits.index].to_numpy() < floor].unique()
+        if len(raise_idx):
+            first = hits.loc[raise_idx].groupby(level=0).head(1)
+            grade_zh = first["gb18218_grade"].astype(int).map({1: "一级", 2: "二级", 3: "三级", 4: "四级"})
+            zz.loc[raise_idx, ZONE_LEVEL] = sp.min_level
+            zz.loc[raise_idx, LEVEL_ZH] = label(sp.min_level, "zh")
+            note = (
+                "；外溢: 相邻区域"
+                + grade_zh
+                + "重大危险源 "
+                + first[NAME]
+                + f" {sp.distance_m:g} m 内 → 至少"
+                + label(sp.min_level, "zh")
+            )
+            zz.loc[raise_idx, "reason"] = zz.loc[raise_idx, "reason"] + note.reindex(raise_idx).to_numpy()
+            zz.loc[raise_idx, RULE] = zz.loc[raise_idx, RULE] + f" + spillover {sp.distance_m:g} m"
+        out[kind] = zz
+    return out
+
+
+def _drivers(facilities: pd.DataFrame, ranks: pd.Series, code_col: str) -> pd.Series:
+    """Names of up to three facilities at their zone's top level."""
+    top = ranks.groupby(facilities[code_col]).transform("max")
+    at_top = facilities[(ranks == top).to_numpy()].sort_values([code_col, FACILITY_ID])
+    first3 = at_top.groupby(code_col).head(3)
+    names = first3.groupby(code_col)[NAME].agg("、".join)
+    more = at_top.groupby(code_col).size() > 3
+    return names + np.where(more.reindex(names.index), "等", "")
 
 
 def _zone_reasons(z: pd.DataFrame, config: ZoningConfig) -> list[str]:
+    empty_txt = "未评估" if config.empty_level == NOT_ASSESSED else label(config.empty_level, "zh")
+    counts = z[COUNT_COLUMNS].to_numpy()
     reasons = []
-    for level, n, drivers, total in zip(
-        z[ZONE_LEVEL], _top_counts(z), z["drivers"], z["n_facilities"], strict=True
+    for i, (level, drivers, total) in enumerate(
+        zip(z[ZONE_LEVEL], z["drivers"], z["n_facilities"], strict=True)
     ):
         if total == 0:
-            shown = label(config.empty_level, "zh") if config.empty_level != NOT_ASSESSED else "未评估"
-            reasons.append(f"区内无企业, 按配置定为{shown}")
-        else:
+            reasons.append(f"区内无企业, 按配置定为{empty_txt}")
+            continue
+        tally = "红{}/橙{}/黄{}/蓝{}".format(*counts[i])
+        if config.rule == "max":
+            n = counts[i][LEVEL_NAMES.index(level)]
             reasons.append(f"就高: 区内 {n} 家{Level.parse(level).zh}企业 ({drivers})")
+        elif config.rule == "thresholds":
+            reasons.append(f"数量规则: 区内企业 {tally} → {Level.parse(level).zh} (最高等级企业: {drivers})")
+        else:
+            parts = ", ".join(f"{c[4:]} {z[c].iloc[i]:.2f}" for c in INDEX_COLUMNS[:3])
+            reasons.append(
+                f"综合指数 {z['index'].iloc[i]:.3f} ({parts}; 企业 {tally}) → {Level.parse(level).zh}"
+            )
     return reasons
 
 
-def _top_counts(z: pd.DataFrame) -> list[int]:
-    """The count of facilities at each zone's own level."""
-    counts = z[COUNT_COLUMNS].to_numpy()
-    pos = pd.Series(z[ZONE_LEVEL]).map({k: i for i, k in enumerate(LEVEL_NAMES)})
-    picked = counts[np.arange(len(z)), pos.fillna(0).astype(int).to_numpy()]
-    return np.where(pos.notna().to_numpy(), picked, 0).tolist()
+def rule_parameters(config: ZoningConfig) -> str:
+    """The zoning rule and its parameters as JSON, for provenance."""
+    data = {"rule": config.rule, "empty_level": config.empty_level}
+    if config.rule == "thresholds":
+        data["thresholds"] = config.thresholds  # type: ignore[assignment]
+    if config.rule == "index":
+        data["index"] = config.index.model_dump()  # type: ignore[assignment]
+    if config.spillover is not None:
+        data["spillover"] = config.spillover.model_dump()  # type: ignore[assignment]
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)

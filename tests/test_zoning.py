@@ -120,3 +120,125 @@ def test_same_levels_in_any_crs(epsg):
     zones = aggregate_zones(res.facilities, res.zones, ZoningConfig())
     assert zones["village"]["level"].tolist() == ["red", "blue", "blue", "yellow"]
     assert zones["town"]["level"].tolist() == ["red", "yellow"]
+
+
+# ------------------------------------------------------------------ rules, grids, snapping, spillover
+from riskmap.config import GridConfig  # noqa: E402
+from riskmap.zoning import ASSIGNMENT, apply_spillover, count_sites, make_grid  # noqa: E402
+
+
+def _zoned(points, levels, **extra):
+    fac = _facilities(points, levels)
+    for k, v in extra.items():
+        fac[k] = v
+    return assign_zones(fac, _layers(), "f.csv")
+
+
+def test_thresholds_rule_at_its_thresholds():
+    cfg = ZoningConfig(
+        rule="thresholds",
+        thresholds={
+            "red": [{"n_red": 1}, {"n_orange": 3}],
+            "orange": [{"n_orange": 1}],
+            "yellow": [{"n_yellow": 2}],
+        },
+    )
+    in_v1 = [(X0 + 0.005 + i * 0.001, Y0 + 0.005) for i in range(3)]  # 东村
+    in_v2 = [(X0 + 0.025 + i * 0.001, Y0 + 0.005) for i in range(2)]  # 西村
+    in_v3 = [(X0 + 0.005, Y0 + 0.025)]  # 南村
+    res = _zoned(in_v1 + in_v2 + in_v3, ["orange"] * 3 + ["orange", "orange"] + ["yellow"])
+    zones = aggregate_zones(res.facilities, res.zones, cfg)["village"].set_index(ZONE_CODE)
+    assert zones["level"].tolist() == [
+        "red",
+        "orange",
+        "blue",
+        "blue",
+    ]  # 3 orange -> red; one yellow < 2 -> blue
+    assert (
+        zones["rule"].iloc[0]
+        == "thresholds: red if n_red>=1 or n_orange>=3; orange if n_orange>=1; yellow if n_yellow>=2"
+    )
+    assert "数量规则" in zones["reason"].iloc[0]
+    assert zones.loc["329901002002", "reason"].startswith("区内无企业")
+
+
+def test_index_rule_with_fixed_breaks_and_parts():
+    cfg = ZoningConfig(rule="index")
+    res = _zoned([(X0 + 0.005, Y0 + 0.005), (X0 + 0.025, Y0 + 0.005)], ["red", "blue"])
+    layers = {k: v.assign(population=[1000.0, 10.0, 0.0, 0.0][: len(v)]) for k, v in res.zones.items()}
+    z = aggregate_zones(res.facilities, layers, cfg)["village"].set_index(ZONE_CODE)
+    # 东村: hazard 1.0, exposure 1.0 -> index 0.5*1 + 0.3*1 = 0.8 -> red; 西村: 0.5*0.1 + 0.3*0.01 = 0.053 -> blue
+    assert z.loc["329901001001", "index"] == pytest.approx(0.8)
+    assert z.loc["329901001001", "level"] == "red" and z.loc["329901001002", "level"] == "blue"
+    assert z["rule"].iloc[0].startswith("index (fixed; breaks 0.200, 0.400, 0.600")
+    assert {"idx_hazard", "idx_exposure", "idx_vulnerability", "index"} <= set(z.columns)
+
+
+def test_index_rule_with_a_mapclassify_scheme_records_its_breaks():
+    cfg = ZoningConfig(rule="index", index={"classify": "Quantiles"})
+    pts = [(X0 + 0.001 + 0.004 * i, Y0 + 0.001 + 0.004 * j) for i in range(10) for j in range(10)]
+    lv = (["red", "orange", "yellow", "blue"] * 25)[: len(pts)]
+    res = _zoned(pts, lv)
+    z = aggregate_zones(res.facilities, res.zones, cfg)["village"]
+    assert z["rule"].iloc[0].startswith("index (Quantiles; breaks ")
+    with pytest.raises(ValueError, match=r"unknown classify 'Nonsense'"):
+        ZoningConfig(rule="index", index={"classify": "Nonsense"})
+
+
+@pytest.mark.parametrize("shape", ["square", "hex"])
+def test_grid_zones_tile_their_parent_and_roll_up(shape):
+    towns = _layers()["town"]
+    grid = make_grid(towns, GridConfig(shape=shape, size_m=700), "grid")
+    assert grid[ZONE_CODE].is_unique
+    area = lambda g: g.to_crs(32650).area.sum()  # noqa: E731
+    assert area(grid) == pytest.approx(area(towns), rel=1e-6)
+    assert grid[ZONE_CODE].str.split("-").str[0].isin(towns[ZONE_CODE]).all()
+    fac = _facilities([(X0 + 0.005, Y0 + 0.005), (X0 + 0.035, Y0 + 0.035)], ["red", "yellow"])
+    res = assign_zones(fac, {"grid": grid, "town": towns}, "f.csv")
+    assert res.facilities["town_code"].tolist() == ["329901001000", "329901002000"]
+    zones = aggregate_zones(res.facilities, res.zones, ZoningConfig())
+    assert zones["grid"][["n_red", "n_yellow"]].to_numpy().sum() == 2
+
+
+def test_snapping_places_near_misses_in_the_nearest_zone():
+    fac = _facilities(
+        [(X0 - 0.002, Y0 + 0.005), (X0 - 0.05, Y0 + 0.005)], ["red", "blue"]
+    )  # ~190 m, ~4.7 km out
+    res = assign_zones(fac, _layers(), "f.csv", snap_distance_m=500)
+    assert res.facilities["village_code"].tolist() == ["329901001001"]
+    assert res.facilities[ASSIGNMENT].iloc[0].startswith("nearest (1")
+    assert "none within 500 m" in res.rejects.iloc[0]["reason"]
+    assert any("placed in the nearest one" in w for w in res.warnings)
+
+
+def test_plant_boundary_goes_to_the_zone_with_most_of_its_area():
+    from shapely.geometry import box as sbox
+
+    fac = _facilities([(X0 + 0.0195, Y0 + 0.005)], ["red"])  # its point lies in 东村 ...
+    fac["_footprint"] = gpd.GeoSeries([sbox(X0 + 0.019, Y0 + 0.004, X0 + 0.026, Y0 + 0.006)], crs=fac.crs)
+    res = assign_zones(fac, _layers(), "f.csv")  # ... but most of the plant is in 西村
+    assert res.facilities["village_code"].tolist() == ["329901001002"]
+    assert res.facilities[ASSIGNMENT].tolist() == ["largest overlap"]
+
+
+def test_spillover_raises_neighbours_of_big_major_hazards():
+    res = _zoned([(X0 + 0.019, Y0 + 0.005), (X0 + 0.035, Y0 + 0.035)], ["red", "blue"], gb18218_grade=[1, 0])
+    zones = aggregate_zones(res.facilities, res.zones, ZoningConfig())
+    raised = apply_spillover(zones, res.facilities, ZoningConfig(spillover={"distance_m": 500}))
+    v = raised["village"].set_index(ZONE_CODE)
+    assert v.loc["329901001002", "level"] == "orange"  # 西村 is within 500 m of the 一级 plant in 东村
+    assert "外溢: 相邻区域一级重大危险源" in v.loc["329901001002", "reason"]
+    assert v.loc["329901002002", "level"] == "blue"  # far away, unchanged
+    assert v.loc["329901001001", "level"] == "red"
+
+
+def test_sensitive_sites_counted_per_zone_and_near_hazards():
+    res = _zoned([(X0 + 0.005, Y0 + 0.005)], ["red"])
+    sites = gpd.GeoDataFrame(
+        {"kind": ["学校", "医院"]},
+        geometry=[Point(X0 + 0.006, Y0 + 0.005), Point(X0 + 0.035, Y0 + 0.035)],
+        crs="EPSG:4490",
+    )
+    counts = count_sites(res.zones, sites, res.facilities, distance_m=500)
+    v = counts["village"]
+    assert v.loc["329901001001"].tolist() == [1, 1] and v.loc["329901002002"].tolist() == [1, 0]
