@@ -394,6 +394,15 @@ class SpilloverConfig(_Model):
     min_level: LevelKey = Field("orange", description="Raised to at least this level.")
 
 
+class LayerRule(_Model):
+    """Zone-rule settings for one zone layer; unset keys fall back to [zoning]."""
+
+    rule: Literal["max", "thresholds", "index"] | None = None
+    empty_level: ZoneLevelKey | None = None
+    thresholds: dict[LevelKey, list[Clause]] | None = None
+    index: IndexConfig | None = None
+
+
 class ZoningConfig(_Model):
     """How facilities are placed in zones and how zones get their level."""
 
@@ -419,6 +428,18 @@ class ZoningConfig(_Model):
         "recorded as such; 0: rejected.",
     )
     spillover: SpilloverConfig | None = None
+    by_layer: dict[str, LayerRule] = Field(
+        default_factory=dict,
+        description="Per zone layer (by kind) overrides of rule, thresholds, index and empty_level, e.g. "
+        '[zoning.by_layer.town] rule = "thresholds": a town holds many more facilities than a village.',
+    )
+
+    def for_layer(self, kind: str) -> ZoningConfig:
+        """The zoning config of one layer: the defaults above with that layer's overrides."""
+        override = self.by_layer.get(kind)
+        if override is None:
+            return self
+        return self.model_copy(update={k: getattr(override, k) for k in override.model_fields_set})
 
 
 class SamplingConfig(_Model):

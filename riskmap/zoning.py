@@ -390,24 +390,26 @@ def aggregate_zones(
     """
     out: dict[str, gpd.GeoDataFrame] = {}
     ranks = level_rank(facilities[LEVEL])
+    base = config
+    rank_arr = ranks.to_numpy().astype(np.int64)
     for kind, layer in zones.items():
+        config = base.for_layer(kind)
         code_col = zone_code_column(kind)
-        counts = (
-            pd.DataFrame({"code": facilities[code_col], "rank": ranks})
-            .groupby(["code", "rank"])
-            .size()
-            .unstack(fill_value=0)
-            .reindex(columns=[4, 3, 2, 1], fill_value=0)
-        )
-        counts.columns = COUNT_COLUMNS
+        # One factorisation per layer; counts and maxima with numpy scatter ops, no per-zone Python.
+        codes, uniques = pd.factorize(facilities[code_col], sort=False)
+        ok = codes >= 0
+        tally = np.zeros((len(uniques), 5), dtype=np.int64)
+        np.add.at(tally, (codes[ok], rank_arr[ok]), 1)
+        top = np.zeros(len(uniques), dtype=np.int64)
+        np.maximum.at(top, codes[ok], rank_arr[ok])
+        counts = pd.DataFrame(tally[:, [4, 3, 2, 1]], index=uniques, columns=COUNT_COLUMNS)
         z = layer.copy()
         z[COUNT_COLUMNS] = counts.reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         z["n_facilities"] = z[COUNT_COLUMNS].sum(axis=1)
         if sites is not None and kind in sites:
             z[[SITES, SITES_NEAR]] = sites[kind].reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
-        top_rank = (
-            ranks.groupby(facilities[code_col]).max().reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
-        )
+        top_rank = pd.Series(top, index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
+        drivers = _drivers(facilities, codes, rank_arr, top, uniques)
         bins = None
         if config.rule == "max":
             rank = top_rank
@@ -421,7 +423,7 @@ def aggregate_zones(
         z[ZONE_LEVEL] = level
         z[LEVEL_ZH] = [label(k, "zh") for k in level]
         z[RULE] = _rule_text(config, bins)
-        z["drivers"] = _drivers(facilities, ranks, code_col).reindex(z[ZONE_CODE]).fillna("").to_numpy()
+        z["drivers"] = drivers.reindex(z[ZONE_CODE]).fillna("").to_numpy()
         z["reason"] = _zone_reasons(z, config)
         out[kind] = z
     return out
@@ -475,14 +477,29 @@ def apply_spillover(
     return out
 
 
-def _drivers(facilities: pd.DataFrame, ranks: pd.Series, code_col: str) -> pd.Series:
-    """Names of up to three facilities at their zone's top level."""
-    top = ranks.groupby(facilities[code_col]).transform("max")
-    at_top = facilities[(ranks == top).to_numpy()].sort_values([code_col, FACILITY_ID])
-    first3 = at_top.groupby(code_col).head(3)
-    names = first3.groupby(code_col)[NAME].agg("、".join)
-    more = at_top.groupby(code_col).size() > 3
-    return names + np.where(more.reindex(names.index), "等", "")
+def _drivers(
+    facilities: pd.DataFrame, codes: np.ndarray, ranks: np.ndarray, top: np.ndarray, uniques: pd.Index
+) -> pd.Series:
+    """Names of up to three facilities at their zone's top level (by id), "等" when there are more."""
+    at_top = (codes >= 0) & (ranks == top[np.maximum(codes, 0)])
+    sel = pd.DataFrame(
+        {
+            "zone": codes[at_top],
+            "id": facilities[FACILITY_ID].to_numpy()[at_top],
+            "name": facilities[NAME].astype(str).to_numpy()[at_top],
+        }
+    )
+    sel = sel.sort_values(["zone", "id"], kind="stable")
+    sel["pos"] = sel.groupby("zone").cumcount()
+    n = sel.groupby("zone").size()
+    wide = sel[sel["pos"] < 3].pivot(index="zone", columns="pos", values="name")
+    names = wide[0]
+    for p in (1, 2):
+        if p in wide.columns:
+            names = names.where(wide[p].isna(), names + "、" + wide[p])
+    names = names.where(n.reindex(names.index) <= 3, names + "等")
+    names.index = uniques[names.index.to_numpy()]
+    return names
 
 
 def _zone_reasons(z: pd.DataFrame, config: ZoningConfig) -> list[str]:

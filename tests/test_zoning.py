@@ -242,3 +242,17 @@ def test_sensitive_sites_counted_per_zone_and_near_hazards():
     counts = count_sites(res.zones, sites, res.facilities, distance_m=500)
     v = counts["village"]
     assert v.loc["329901001001"].tolist() == [1, 1] and v.loc["329901002002"].tolist() == [1, 0]
+
+
+def test_rules_per_layer():
+    cfg = ZoningConfig(
+        by_layer={
+            "town": {"rule": "thresholds", "thresholds": {"red": [{"n_red": 2}], "orange": [{"n_red": 1}]}}
+        }
+    )
+    res = _zoned([(X0 + 0.005, Y0 + 0.005), (X0 + 0.035, Y0 + 0.035)], ["red", "yellow"])
+    zones = aggregate_zones(res.facilities, res.zones, cfg)
+    assert zones["village"]["rule"].iloc[0] == "max"
+    t = zones["town"].set_index(ZONE_CODE)["level"].to_dict()
+    assert t == {"329901001000": "orange", "329901002000": "blue"}  # one red only; yellow matches no clause
+    assert cfg.for_layer("town").index == cfg.index
