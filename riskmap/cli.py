@@ -33,6 +33,7 @@ _STAGES = {
     "load": "读取数据 / loading",
     "validate": "校验 / validating",
     "score": "风险分级 / grading",
+    "adjust": "动态调整 / adjusting",
     "zone": "区域汇总 / zoning",
     "supervise": "监管计划 / planning",
     "write": "写出结果 / writing",
@@ -67,7 +68,30 @@ def _fail(err: RiskmapError) -> None:
     raise typer.Exit(1)
 
 
-def _run_with_progress(config, out: Path | None):
+def _as_of(value: str | None):
+    """The --as-of date, parsed like the dates in the tables (2026-03-01, 2026/3/1, 2026年3月1日 ...)."""
+    if value is None:
+        return None
+    from riskmap.adjust import parse_as_of
+
+    try:
+        return parse_as_of(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--as-of") from None
+
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Evaluate dynamic adjustment (hidden dangers, accidents, standardisation) as of this date "
+        "(default: adjustment.as_of, else today).",
+        callback=_as_of,
+    ),
+]
+
+
+def _run_with_progress(config, out: Path | None, as_of=None):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from riskmap.pipeline import run
@@ -85,7 +109,7 @@ def _run_with_progress(config, out: Path | None):
         def stage(name: str) -> None:
             progress.update(task, description=_STAGES.get(name, name))
 
-        return run(config, out, stage=stage)
+        return run(config, out, stage=stage, as_of=as_of)
 
 
 def _summary(result) -> None:
@@ -105,6 +129,14 @@ def _summary(result) -> None:
     )
     if s["rejects_by_source"]:
         out_console.print("rejects: " + ", ".join(f"{k} {v}" for k, v in s["rejects_by_source"].items()))
+    adj = s.get("adjustment")
+    if adj and adj["rules"]:
+        moved = ", ".join(f"{name} {c['moved']}" for name, c in adj["rules"].items() if c["moved"])
+        out_console.print(
+            f"dynamic adjustment as of {s['as_of']}: {adj['up']} up, {adj['down']} down"
+            + (f" (moved by rule: {moved})" if moved else ""),
+            highlight=False,
+        )
     out_console.print(
         f"inspections planned for {s['plan_year']}: {s['inspections_planned']} "
         f"({s['enterprises_drawn_by_lot']} enterprises drawn by lot, seed {s['draw_seed']})"
@@ -121,13 +153,14 @@ def run(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
     ] = None,
+    as_of: AsOf = None,
 ) -> None:
     """Run the whole job on a project: grade, zone, plan, and write every output."""
     from riskmap.config import load_config
 
     try:
         config = load_config(project)
-        result = _run_with_progress(config, out)
+        result = _run_with_progress(config, out, as_of)
     except RiskmapError as err:
         _fail(err)
     _summary(result)
@@ -136,6 +169,7 @@ def run(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("riskmap-demo"),
+    as_of: AsOf = None,
 ) -> None:
     """Run everything on the embedded demo district (滨江区, fictional) into OUT."""
     from riskmap._resources import demo_dir
@@ -143,7 +177,7 @@ def demo(
 
     try:
         config = load_config(demo_dir() / "riskmap.toml")
-        result = _run_with_progress(config, out)
+        result = _run_with_progress(config, out, as_of)
     except RiskmapError as err:
         _fail(err)
     _summary(result)
@@ -175,6 +209,7 @@ def validate(
     show: Annotated[
         int, typer.Option("--show", help="Problem rows listed per file (0: all); every row is in the counts.")
     ] = 50,
+    as_of: AsOf = None,
 ) -> None:
     """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
@@ -182,7 +217,7 @@ def validate(
 
     try:
         config = load_config(project)
-        result = check(config)
+        result = check(config, as_of=as_of)
     except RiskmapError as err:
         _fail(err)
     rejects = result.rejects
@@ -211,6 +246,56 @@ def validate(
         f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"
     )
     raise typer.Exit(1)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the earlier run.")],
+    new: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the later run.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write changes.gpkg, changes.csv, changes.xlsx and changes.html here."
+        ),
+    ] = None,
+    show: Annotated[int, typer.Option("--show", help="Changed facilities listed (0: none).")] = 20,
+) -> None:
+    """What changed between two runs: levels up or down, new and removed facilities, and why."""
+    from riskmap.diff import CHANGE_KINDS, diff_runs
+
+    try:
+        result = diff_runs(old, new)
+        written = {}
+        if out is not None:
+            from riskmap.outputs.diff import write_diff
+
+            written = write_diff(result, out)
+    except RiskmapError as err:
+        _fail(err)
+    t = Table(title="变化 / changes", show_lines=False)
+    t.add_column("layer")
+    for k, zh in zip(CHANGE_KINDS, ("升级", "降级", "新增", "移除"), strict=True):
+        t.add_column(f"{zh} {k}", justify="right")
+    t.add_column("不变 unchanged", justify="right")
+    for layer, c in result.counts.items():
+        t.add_row(layer, *(str(c[k]) for k in (*CHANGE_KINDS, "unchanged")))
+    out_console.print(t)
+    fac = result.changes.get("facilities")
+    if fac is not None and show > 0:
+        for r in fac.head(show).itertuples():
+            why = r.reasons_added or r.reasons_removed
+            out_console.print(
+                f"  {r.change:<8} {r.id} {r.name}: {r.level_old or '—'} → {r.level_new or '—'}"
+                + (f" ({why})" if why else ""),
+                highlight=False,
+                markup=False,
+            )
+        if len(fac) > show:
+            out_console.print(
+                f"  ... {len(fac) - show} more (--show 0 hides the list; --out writes them all)"
+            )
+    for name, path in written.items():
+        out_console.print(f"  {name:<12} {path}", highlight=False)
 
 
 @app.command()

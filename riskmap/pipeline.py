@@ -367,6 +367,12 @@ def _stages(
             f"{incomplete} facilities were graded without some of their records (rejected inventory, risk point "
             "or deduction rows): their level may be too low until those rows are fixed"
         )
+    n_events = sum(len(r) for r in rejected_events)
+    if n_events:
+        warnings.append(
+            f"{n_events} hidden-danger, accident or standardisation rows were rejected: the facilities they "
+            "belong to may be adjusted too little (or too much) until those rows are fixed; see the rejects table"
+        )
     summary["top_reject_reasons"] = summarise_rejects(all_rejects)
     summary["zoning_rule"] = json.loads(rule_parameters(config.zoning))
     summary["facilities_with_rejected_records"] = incomplete

@@ -40,8 +40,12 @@ def main() -> None:
         },
         "geometry": shapely.geometry.mapping(outline),
     }
-    OUT.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":")) + "\n")
-    print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB, {shapely.get_num_coordinates(outline)} vertices)")
+    OUT.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":")) + "\n"
+    )
+    print(
+        f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB, {shapely.get_num_coordinates(outline)} vertices)"
+    )
 
 
 if __name__ == "__main__":

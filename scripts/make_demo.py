@@ -1624,6 +1624,8 @@ def main(argv=None) -> int:
     )
     write_csv(out / "sensitive_sites.csv", ["site_id", "name", "kind", "lon", "lat"], site_rows)
     write_csv(out / "deductions.csv", ["facility_id", "item", "points"], ded_rows)
+    std_rows = make_standardisation(fac, ded_rows)
+    write_csv(out / "standardisation.csv", ["facility_id", "grade", "valid_until"], std_rows)
 
     if not args.no_raster:
         gpkg = out / "boundaries.gpkg"
@@ -1688,6 +1690,46 @@ def main(argv=None) -> int:
     )
     print(f"done in {time.perf_counter() - t_start:.1f} s -> {out}")
     return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# safety standardisation grades (安全生产标准化), for dynamic adjustment. A separate random stream (SEED + 2),
+# so that adding them left every earlier table byte-identical.
+STD_SHARES = {  # sector: probabilities of 一级, 二级, 三级 (the rest has no grade)
+    "工贸": (0.01, 0.06, 0.25),
+    "烟花爆竹": (0.0, 0.2, 0.5),
+    "非煤矿山": (0.0, 0.3, 0.5),
+    "燃气": (0.0, 0.1, 0.3),
+}
+
+
+def make_standardisation(fac: list[dict], ded_rows: list[list]) -> list[list]:
+    """One row per graded enterprise: ``facility_id, grade, valid_until`` (3 years from the award).
+
+    Chemical enterprises keep the grade their 2018-guide bonus says (+15/+5/+2 = 一级/二级/三级); about one grade
+    in ten has expired by TODAY. Two flawed rows at the end: an unknown grade and an impossible date.
+    """
+    rng3 = np.random.default_rng(SEED + 2)
+    names = {1: "一级", 2: "二级", 3: "三级"}
+    bonus = {r[0]: {15: 1, 5: 2, 2: 3}[r[2]] for r in ded_rows if r[1] == "bonus_standardisation"}
+    rows = []
+    for f in fac:
+        grade = bonus.get(f["facility_id"])
+        if grade is None and f["sector"] in STD_SHARES:
+            p1, p2, p3 = STD_SHARES[f["sector"]]
+            u = rng3.random()
+            grade = 1 if u < p1 else 2 if u < p1 + p2 else 3 if u < p1 + p2 + p3 else None
+        if grade is None:
+            continue
+        if rng3.random() < 0.1:
+            until = TODAY - dt.timedelta(days=int(rng3.integers(1, 400)))
+        else:
+            until = TODAY + dt.timedelta(days=int(rng3.integers(1, 3 * 365)))
+        rows.append([f["facility_id"], names[grade], until.isoformat()])
+    graded = [r[0] for r in rows]
+    rows.append([graded[len(graded) // 3], "四级", "2027-06-30"])
+    rows.append([graded[2 * len(graded) // 3], "二级", "2027-02-30"])
+    return rows
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ CSVS = [
     "accidents.csv",
     "sensitive_sites.csv",
     "deductions.csv",
+    "standardisation.csv",
 ]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

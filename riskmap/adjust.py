@@ -1,0 +1,577 @@
+"""Dynamic adjustment (动态调整): hidden dangers, accidents and standardisation grades change method levels.
+
+Rules come from ``[adjustment]`` in the project file and are evaluated **as of a date**. Order, fixed and
+independent of how the rules are listed:
+
+1. every *lowering* rule whose condition holds proposes a level from the method level; the lowest proposal wins
+   (two lowering rules do not stack);
+2. every *raising* rule whose condition holds proposes a level from the result of step 1; the highest proposal
+   wins (就高; raising rules do not stack either).
+
+Lowering first means a standardisation grade can never cancel an automatic red. Conditions about adverse events
+may only raise and standardisation may only lower (the config refuses anything else), so closing a hidden danger
+never raises a level and adding an accident never lowers one.
+
+Date conventions, as of day ``D``:
+
+- a hidden danger counts once found (``found_date <= D``); it is open unless closed on or before ``D``;
+- it is overdue when open and ``D - deadline >= min_days`` (default 1): the deadline day itself is not overdue;
+- an accident counts within ``N`` months when ``D - N months < date <= D``: the day exactly ``N`` months before
+  ``D`` is outside the window (12 months = the 365 or 366 days ending on ``D``);
+- a standardisation grade counts while ``valid_until >= D`` (valid through its last day).
+
+>>> parse_dates(pd.Series(["2026-03-01", "2026/3/1", "2026年3月1日", "2026.3.1", "46082", "2026-02-30"])).dt.day.tolist()
+[1.0, 1.0, 1.0, 1.0, 1.0, nan]
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from riskmap.config import AdjustmentConfig, AdjustmentRule
+from riskmap.levels import Level, level_from_rank, level_rank
+from riskmap.methods import LEVEL, LEVEL_ZH, REASONS, REASONS_EN
+from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame, to_number
+
+__all__ = [
+    "LEVEL_METHOD",
+    "ADJUSTMENTS",
+    "HD_OPEN",
+    "HD_OVERDUE",
+    "HD_MAJOR_OPEN",
+    "HD_STATS",
+    "EVENT_TABLES",
+    "EVENT_COLUMNS",
+    "AdjustmentResult",
+    "parse_dates",
+    "parse_as_of",
+    "resolve_as_of",
+    "prepare_events",
+    "hidden_danger_stats",
+    "apply_adjustments",
+]
+
+#: The level the grading methods gave, before adjustment (``level`` is the final one).
+LEVEL_METHOD = "level_method"
+#: Names of the rules whose condition held for the facility, joined by ``"; "``.
+ADJUSTMENTS = "adjustments"
+HD_OPEN = "hd_open"
+HD_OVERDUE = "hd_overdue"
+HD_MAJOR_OPEN = "hd_major_open"
+#: Hidden-danger statistics per facility (and summed per zone), as of the adjustment date.
+HD_STATS = [HD_OPEN, HD_OVERDUE, HD_MAJOR_OPEN]
+
+#: Tables read by adjustment, and the canonical columns each needs (ids are optional).
+EVENT_TABLES = ("hidden_dangers", "accidents", "standardisation")
+EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "hidden_dangers": ("grade", "found_date", "deadline", "closed_date"),
+    "accidents": ("date", "class"),
+    "standardisation": ("grade", "valid_until"),
+}
+
+_STAGE = "validate"
+_SEP_ZH = "；"
+_SEP_EN = "; "
+_SHOWN = 3  # records named in a reason; the rest are counted
+
+# Excel's day 0 is 1899-12-30 (it counts 1900 as a leap year); serials 20000..80000 are 1954..2119.
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_YMD = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SERIAL = re.compile(r"\d{5}(\.0+)?")
+
+_HD_GRADES = {"一般": "一般", "重大": "重大", "general": "一般", "major": "重大"}
+_ACCIDENT_CLASSES = {
+    "特别重大": "特别重大",
+    "重大": "重大",
+    "较大": "较大",
+    "一般": "一般",
+    "particularly serious": "特别重大",
+    "major": "重大",
+    "serious": "较大",
+    "general": "一般",
+}
+#: Class rank, and the fewest deaths of each class (生产安全事故报告和调查处理条例).
+_CLASS_RANK = {"一般": 1, "较大": 2, "重大": 3, "特别重大": 4}
+_CLASS_MIN_DEATHS = {"特别重大": 30, "重大": 10, "较大": 3, "一般": 0}
+_STD_GRADES = {"一级": 1, "二级": 2, "三级": 3, "1": 1, "2": 2, "3": 3, "一": 1, "二": 2, "三": 3}
+_STD_NONE = {"", "无", "none", "未达标", "-", "—", "/"}
+_STD_NAMES = {1: "一级", 2: "二级", 3: "三级"}
+
+
+@dataclass
+class AdjustmentResult:
+    """Facilities with final levels, the per-rule counts and the date the rules were evaluated on."""
+
+    facilities: pd.DataFrame
+    as_of: date
+    #: Rule name -> ``{"applied": facilities whose condition held, "moved": facilities whose level it set}``.
+    rules: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Facilities whose final level is above / below the method level.
+    up: int = 0
+    down: int = 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dates
+
+
+def _text(values: pd.Series) -> pd.Series:
+    text = values.fillna("").astype(str).str.strip()
+    wide = ~text.str.isascii()
+    if wide.any():
+        text = text.copy()
+        text[wide] = text[wide].map(lambda s: unicodedata.normalize("NFKC", s).strip())
+    return text
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse dates written in any common form; anything else (and empty cells) becomes ``NaT``.
+
+    Accepted: ``2026-03-01``, ``2026/3/1``, ``2026.3.1``, ``2026年3月1日``, ``20260301``, full-width digits,
+    a time after the date (``2026-03-01 00:00:00``, as XLSX date cells are read), and Excel serial numbers
+    (``46082``, 1954..2119). Impossible calendar dates (``2026-02-30``) are ``NaT``.
+    """
+    text = _text(values).str.split(r"[ T]", n=1, regex=True).str[0]
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    ymd = text.str.fullmatch(_YMD.pattern)
+    parts = text[ymd].str.extract(_YMD.pattern)
+    compact = text.str.fullmatch(_COMPACT.pattern) & ~ymd
+    parts = pd.concat([parts, text[compact].str.extract(_COMPACT.pattern)])
+    if len(parts):
+        cols = parts.astype(int).set_axis(["year", "month", "day"], axis=1)
+        out[cols.index] = pd.to_datetime(cols, errors="coerce")
+    serial = text.str.fullmatch(_SERIAL.pattern) & ~compact
+    if serial.any():
+        days = pd.to_numeric(text[serial]).astype(int)
+        days = days[(days >= 20000) & (days <= 80000)]
+        out[days.index] = _EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+    return out
+
+
+def parse_as_of(text: str) -> date:
+    """One date in any form :func:`parse_dates` accepts; ``ValueError`` when it is not a date.
+
+    >>> parse_as_of("2026年3月1日")
+    datetime.date(2026, 3, 1)
+    """
+    parsed = parse_dates(pd.Series([text])).iloc[0]
+    if pd.isna(parsed):
+        raise ValueError(f"{text!r} is not a date; write it as 2026-03-01")
+    return parsed.date()
+
+
+def resolve_as_of(as_of: date | str | None, config: AdjustmentConfig) -> date:
+    """The as-of date: the argument (``--as-of``), else ``adjustment.as_of``, else today."""
+    if isinstance(as_of, str):
+        return parse_as_of(as_of)
+    if as_of is not None:
+        return as_of
+    return config.as_of or date.today()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reading the event tables
+
+
+class _Rejecter:
+    """Collects one rejects row per bad row (its first problem) and drops it from the frame."""
+
+    def __init__(self, df: pd.DataFrame, source: str) -> None:
+        self.df = df
+        self.source = source
+        self.rejects: list[pd.DataFrame] = []
+
+    def __call__(self, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
+        mask = mask.reindex(self.df.index, fill_value=False)
+        if mask.any():
+            why = reason[mask] if isinstance(reason, pd.Series) else reason
+            self.rejects.append(make_rejects(self.source, self.df[mask], column, why, _STAGE))
+            self.df = self.df[~mask].copy()
+
+    def result(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        rej = [r for r in self.rejects if not r.empty]
+        return self.df.reset_index(drop=True), (pd.concat(rej, ignore_index=True) if rej else rejects_frame())
+
+
+def _date_column(r: _Rejecter, column: str, what: str, required: bool) -> pd.Series:
+    """Parse a date column in place (rejecting bad cells) and return it."""
+    if column not in r.df.columns:
+        r.df[column] = ""
+    raw = _text(r.df[column])
+    parsed = parse_dates(raw)
+    if required:
+        r(raw == "", column, f"the {what} is empty")
+    r(
+        (raw != "") & parsed.isna(),
+        column,
+        f"the {what} is not a date (write e.g. 2026-03-01, 2026/3/1 or 2026年3月1日)",
+    )
+    r.df[column] = parsed.reindex(r.df.index)
+    return r.df[column]
+
+
+def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r = _Rejecter(df.copy(), source)
+    grade = _text(r.df["grade"]).str.lower().str.replace(r"(事故)?隐患$", "", regex=True).map(_HD_GRADES)
+    r(grade.isna(), "grade", "unknown hidden-danger grade; use 一般 or 重大")
+    r.df["grade"] = grade.reindex(r.df.index)
+    found = _date_column(r, "found_date", "found date", required=True)
+    deadline = _date_column(r, "deadline", "rectification deadline", required=False)
+    r(
+        deadline < found.reindex(deadline.index),
+        "deadline",
+        "the rectification deadline is before the found date",
+    )
+    closed = _date_column(r, "closed_date", "closed date", required=False)
+    r(closed < r.df["found_date"], "closed_date", "the closed date is before the found date")
+    return r.result()
+
+
+def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r = _Rejecter(df.copy(), source)
+    cls = (
+        _text(r.df["class"])
+        .str.lower()
+        .str.replace(r"(生产安全)?事故$", "", regex=True)
+        .map(_ACCIDENT_CLASSES)
+    )
+    r(cls.isna(), "class", "unknown accident class; use 特别重大, 重大, 较大 or 一般")
+    r.df["class"] = cls.reindex(r.df.index)
+    _date_column(r, "date", "accident date", required=True)
+    if "deaths" not in r.df.columns:
+        r.df["deaths"] = ""
+    raw = _text(r.df["deaths"])
+    deaths = to_number(raw).where(raw != "", 0.0)  # an empty cell means nobody died
+    r(deaths.isna() | (deaths < 0) | (deaths % 1 != 0), "deaths", "deaths must be a whole number, 0 or more")
+    deaths = deaths.reindex(r.df.index).astype(int)
+    implied = pd.Series(
+        np.select([deaths >= 30, deaths >= 10, deaths >= 3], ["特别重大", "重大", "较大"], default="一般"),
+        index=deaths.index,
+    )
+    low = r.df["class"].map(_CLASS_RANK) < implied.map(_CLASS_RANK)
+    r(
+        low,
+        "class",
+        "the class is too low for the deaths: "
+        + deaths.astype(str)
+        + " deaths make at least a "
+        + implied
+        + " accident (生产安全事故报告和调查处理条例)",
+    )
+    r.df["deaths"] = deaths.reindex(r.df.index)
+    return r.result()
+
+
+def _standardisation(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r = _Rejecter(df.copy(), source)
+    text = _text(r.df["grade"]).str.replace(r"^(安全生产)?(标准化)?|(达标)?(企业)?$", "", regex=True)
+    none = text.str.lower().isin(_STD_NONE)
+    grade = text.str.replace("级$", "", regex=True).map(
+        lambda s: _STD_GRADES.get(s) or _STD_GRADES.get(s + "级")
+    )
+    r(grade.isna() & ~none, "grade", "unknown standardisation grade; use 一级, 二级, 三级 or 无")
+    r.df["grade"] = grade.reindex(r.df.index).fillna(0).astype(int)
+    graded = r.df["grade"] > 0
+    if "valid_until" not in r.df.columns:
+        r.df["valid_until"] = ""
+    raw = _text(r.df["valid_until"])
+    r(graded & (raw == ""), "valid_until", "a standardisation grade needs its valid-until date")
+    r.df["valid_until"] = parse_dates(_text(r.df["valid_until"]))
+    bad = (r.df["grade"] > 0) & r.df["valid_until"].isna()
+    r(bad, "valid_until", "the valid-until date is not a date (write e.g. 2026-03-01)")
+    return r.result()
+
+
+_PREPARE = {"hidden_dangers": _hidden_dangers, "accidents": _accidents, "standardisation": _standardisation}
+
+
+def prepare_events(table: str, df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse one event table (after :func:`riskmap.validate.validate_table`): dates, grades, classes.
+
+    Returns the usable rows (dates as ``datetime64``) and one rejects row, stage ``validate``, for every other
+    row: rows in = rows used + rows rejected.
+    """
+    return _PREPARE[table](df, source)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# conditions
+
+
+def _ts(as_of: date) -> pd.Timestamp:
+    return pd.Timestamp(as_of)
+
+
+def _open(hd: pd.DataFrame, as_of: date) -> pd.Series:
+    d = _ts(as_of)
+    return (hd["found_date"] <= d) & (hd["closed_date"].isna() | (hd["closed_date"] > d))
+
+
+def _overdue(hd: pd.DataFrame, as_of: date, min_days: int = 1) -> pd.Series:
+    late = (_ts(as_of) - hd["deadline"]).dt.days >= min_days
+    return _open(hd, as_of) & late.fillna(False).astype(bool)
+
+
+def hidden_danger_stats(hidden_dangers: pd.DataFrame | None, ids: pd.Series, as_of: date) -> pd.DataFrame:
+    """Open, overdue and open major hidden dangers per facility id (``hd_open``, ``hd_overdue``, ...)."""
+    out = pd.DataFrame(0, index=pd.Index(ids, name=FACILITY_ID), columns=HD_STATS)
+    if hidden_dangers is None or hidden_dangers.empty:
+        return out
+    hd = hidden_dangers
+    flags = pd.DataFrame(
+        {
+            HD_OPEN: _open(hd, as_of),
+            HD_OVERDUE: _overdue(hd, as_of),
+            HD_MAJOR_OPEN: _open(hd, as_of) & (hd["grade"] == "重大"),
+        }
+    ).astype(int)
+    sums = flags.groupby(hd[FACILITY_ID].to_numpy()).sum()
+    return sums.reindex(out.index).fillna(0).astype(int)
+
+
+@dataclass
+class _Hits:
+    """Per facility id: records satisfying a condition, and how to name them."""
+
+    count: pd.Series
+    evidence_zh: pd.Series
+    evidence_en: pd.Series
+
+
+def _label(df: pd.DataFrame, id_col: str) -> pd.Series:
+    ids = df[id_col].astype(str) if id_col in df.columns else pd.Series("", index=df.index)
+    rows = "第" + df["_row"].astype(str) + "行" if "_row" in df.columns else pd.Series("?", index=df.index)
+    return ids.where(ids.str.strip() != "", rows)
+
+
+def _hits(records: pd.DataFrame, item_zh: pd.Series, item_en: pd.Series, unit_zh: str) -> _Hits:
+    if records.empty:
+        empty = pd.Series(dtype=object)
+        return _Hits(pd.Series(dtype=int), empty, empty)
+    g = pd.DataFrame({FACILITY_ID: records[FACILITY_ID], "zh": item_zh, "en": item_en}).groupby(FACILITY_ID)
+    count = g.size()
+
+    def shown(items: pd.Series, more: str) -> str:
+        head = list(items.head(_SHOWN))
+        rest = len(items) - len(head)
+        return ("、" if more == "zh" else ", ").join(head) + (
+            (f" 等{len(items)}{unit_zh}" if more == "zh" else f" and {rest} more") if rest else ""
+        )
+
+    return _Hits(count, g["zh"].agg(lambda s: shown(s, "zh")), g["en"].agg(lambda s: shown(s, "en")))
+
+
+def _grade_text(grade: str, zh: bool) -> str:
+    if grade == "any":
+        return ""
+    return grade if zh else {"一般": "general ", "重大": "major "}[grade]
+
+
+def _evaluate(
+    rule: AdjustmentRule, tables: Mapping[str, pd.DataFrame], as_of: date
+) -> tuple[_Hits, str, str]:
+    """Which facilities satisfy the rule's condition, with their evidence and the condition's wording."""
+    w = rule.when
+    d = _ts(as_of)
+    if w.condition in ("open_major_hidden_danger", "open_hidden_danger", "overdue_hidden_danger"):
+        hd = tables["hidden_dangers"]
+        grade = "重大" if w.condition == "open_major_hidden_danger" else getattr(w, "grade", "any")
+        if w.condition == "overdue_hidden_danger":
+            mask = _overdue(hd, as_of, w.min_days)
+        else:
+            mask = _open(hd, as_of)
+        if grade != "any":
+            mask &= hd["grade"] == grade
+        rec = hd[mask].sort_values(["found_date", "_row"] if "_row" in hd else ["found_date"], kind="stable")
+        name = _label(rec, "hazard_id")
+        if w.condition == "overdue_hidden_danger":
+            item_zh = name + " 期限" + rec["deadline"].dt.strftime("%Y-%m-%d")
+            item_en = name + " due " + rec["deadline"].dt.strftime("%Y-%m-%d")
+            zh = f"{_grade_text(grade, True)}隐患逾期未整改"
+            en = f"{_grade_text(grade, False)}hidden danger past its rectification deadline"
+        else:
+            item_zh = name + " " + rec["found_date"].dt.strftime("%Y-%m-%d") + "发现"
+            item_en = name + " found " + rec["found_date"].dt.strftime("%Y-%m-%d")
+            zh = "存在未销号重大事故隐患" if grade == "重大" else f"存在未销号{_grade_text(grade, True)}隐患"
+            en = f"open {_grade_text(grade, False)}hidden danger"
+        hits = _hits(rec, item_zh, item_en, "项")
+        return hits, zh, en
+    if w.condition == "accident":
+        acc = tables["accidents"]
+        start = d - pd.DateOffset(months=w.within_months)
+        mask = (acc["date"] <= d) & (acc["date"] > start) & acc["class"].isin(w.classes)
+        mask &= acc["deaths"] >= w.min_deaths
+        rec = acc[mask].sort_values(["date", "_row"] if "_row" in acc else ["date"], kind="stable")
+        name = _label(rec, "accident_id")
+        day = rec["date"].dt.strftime("%Y-%m-%d")
+        item_zh = name + " " + day + " " + rec["class"] + " 死亡" + rec["deaths"].astype(str) + "人"
+        item_en = name + " " + day + " " + rec["class"] + " " + rec["deaths"].astype(str) + " deaths"
+        every = set(w.classes) == set(_CLASS_RANK)
+        classes_zh = "" if every else "/".join(w.classes)
+        fatal_zh = "死亡" if w.min_deaths == 1 else (f"死亡{w.min_deaths}人以上" if w.min_deaths > 1 else "")
+        fatal_en = "fatal " if w.min_deaths == 1 else (f"{w.min_deaths}+ death " if w.min_deaths > 1 else "")
+        zh = f"{w.within_months}个月内发生{classes_zh}{fatal_zh}事故"
+        en = f"{fatal_en}{'' if every else '/'.join(w.classes) + ' '}accident within {w.within_months} months"
+        if w.min_count > 1:
+            zh += f" {w.min_count} 起以上"
+            en = f"{w.min_count}+ {en.replace('accident', 'accidents', 1)}"
+        return _hits(rec, item_zh, item_en, "起"), zh, en
+    if w.condition == "standardisation":
+        std = tables["standardisation"]
+        wanted = [_STD_GRADES[g] for g in w.grades]
+        rec = std[(std["grade"] > 0) & (std["valid_until"] >= d) & std["grade"].isin(wanted)]
+        rec = rec.sort_values(["grade", "valid_until"], ascending=[True, False], kind="stable")
+        rec = rec.groupby(FACILITY_ID, sort=False).head(1)  # the best valid grade
+        until = rec["valid_until"].dt.strftime("%Y-%m-%d")
+        item_zh = rec["grade"].map(_STD_NAMES) + ", 有效期至" + until
+        item_en = "grade " + rec["grade"].astype(str) + ", valid until " + until
+        return _hits(rec, item_zh, item_en, "项"), "安全生产标准化达标", "valid safety standardisation grade"
+    raise AssertionError(f"no evaluator for condition {w.condition!r}")
+
+
+def _propose(rule: AdjustmentRule, rank: np.ndarray) -> np.ndarray:
+    """The level (rank 1..4) the rule's effect gives each current rank."""
+    effect, value = rule.effect
+    if effect == "raise_to":
+        return np.maximum(rank, int(Level.parse(str(value))))
+    if effect == "lower_to":
+        return np.minimum(rank, int(Level.parse(str(value))))
+    if effect == "raise_by":
+        ceiling = int(Level.parse(rule.ceiling)) if rule.ceiling else int(Level.RED)
+        return np.minimum(np.minimum(rank + int(value), np.maximum(rank, ceiling)), int(Level.RED))
+    floor = int(Level.parse(rule.floor)) if rule.floor else int(Level.BLUE)
+    return np.maximum(np.maximum(rank - int(value), np.minimum(rank, floor)), int(Level.BLUE))
+
+
+def apply_adjustments(
+    facilities: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    config: AdjustmentConfig,
+    as_of: date,
+    rejected: pd.Series | None = None,
+) -> AdjustmentResult:
+    """Apply the adjustment rules to scored facilities, as of ``as_of``.
+
+    Parameters
+    ----------
+    facilities
+        Output of :func:`riskmap.methods.score_facilities` (``facility_id``, ``sector``, ``level``, reasons).
+    tables
+        Parsed event tables by name (:func:`prepare_events`); a rule's table is always present when the config
+        validated.
+    config
+        ``[adjustment]``.
+    as_of
+        The day the rules are evaluated on.
+    rejected
+        Rejected event rows per facility id: such facilities get a reason saying their data is incomplete.
+
+    Returns
+    -------
+    AdjustmentResult
+        The facilities with ``level`` (final), ``level_method`` (before), ``adjustments`` (names of the rules
+        whose condition held), the hidden-danger statistics when there is a hidden-danger table, and one reason
+        per applied rule (``动态调整: … → 重大风险``).
+
+    Examples
+    --------
+    >>> from riskmap.config import AdjustmentConfig
+    >>> fac = pd.DataFrame({"facility_id": ["A"], "sector": ["工贸"], "level": ["yellow"], "level_zh": ["一般风险"],
+    ...                     "reasons": ["LS: R=9"], "reasons_en": ["LS: R=9"]})
+    >>> acc = prepare_events("accidents", pd.DataFrame({"facility_id": ["A"], "date": ["2026/3/1"],
+    ...                      "class": ["一般"], "deaths": ["1"]}), "accidents.csv")[0]
+    >>> rules = AdjustmentConfig(rules=[{"when": {"condition": "accident", "min_deaths": 1}, "raise_to": "red"}])
+    >>> apply_adjustments(fac, {"accidents": acc}, rules, date(2027, 3, 1)).facilities["level"].tolist()
+    ['yellow']
+    >>> out = apply_adjustments(fac, {"accidents": acc}, rules, date(2027, 2, 28)).facilities
+    >>> out[["level_method", "level"]].values.tolist()
+    [['yellow', 'red']]
+    """
+    out = facilities.copy()
+    ids = out[FACILITY_ID]
+    rank0 = level_rank(out[LEVEL]).to_numpy().astype(int)
+    out[LEVEL_METHOD] = out[LEVEL].to_numpy()
+    n = len(out)
+    named = config.named_rules()
+    lowering = [(nm, r) for nm, r in named if type(r.when).direction == "lower"]
+    raising = [(nm, r) for nm, r in named if type(r.when).direction == "raise"]
+
+    reasons_zh: list[list[str]] = [[] for _ in range(n)]
+    reasons_en: list[list[str]] = [[] for _ in range(n)]
+    applied_names: list[list[str]] = [[] for _ in range(n)]
+    counts: dict[str, dict[str, int]] = {}
+
+    def step(rules: list[tuple[str, AdjustmentRule]], start: np.ndarray, lower: bool) -> np.ndarray:
+        proposals: list[tuple[str, np.ndarray, np.ndarray]] = []
+        for name, rule in rules:
+            hits, zh, en = _evaluate(rule, tables, as_of)
+            count = hits.count.reindex(ids).fillna(0).to_numpy()
+            holds = count >= rule.when.min_count if hasattr(rule.when, "min_count") else count > 0
+            if rule.sectors is not None:
+                holds &= out[SECTOR].isin(rule.sectors).to_numpy()
+            prop = np.where(holds, _propose(rule, start), start)
+            proposals.append((name, holds, prop))
+            ev_zh = hits.evidence_zh.reindex(ids).to_numpy()
+            ev_en = hits.evidence_en.reindex(ids).to_numpy()
+            for i in np.flatnonzero(holds):
+                lvl = Level(int(prop[i]))
+                reasons_zh[i].append(f"动态调整: {zh} ({ev_zh[i]}) → {lvl.zh}")
+                reasons_en[i].append(f"adjustment: {en} ({ev_en[i]}) → {lvl.en}")
+                applied_names[i].append(name)
+        if not proposals:
+            return start
+        stack = np.vstack([p for _, _, p in proposals])
+        result = stack.min(axis=0) if lower else stack.max(axis=0)
+        result = np.minimum(result, start) if lower else np.maximum(result, start)
+        for name, holds, prop in proposals:
+            moved = holds & (prop == result) & (result != start)
+            counts[name] = {"applied": int(holds.sum()), "moved": int(moved.sum())}
+        return result
+
+    rank1 = step(lowering, rank0, lower=True)
+    rank2 = step(raising, rank1, lower=False)
+    counts = {name: counts[name] for name, _ in named if name in counts}
+
+    final = level_from_rank(rank2).to_numpy()
+    out[LEVEL] = final
+    out[LEVEL_ZH] = [Level.parse(k).zh if k != "none" else "" for k in final]
+    out[ADJUSTMENTS] = [_SEP_EN.join(a) for a in applied_names]
+    extra_zh = pd.Series([_SEP_ZH.join(r) for r in reasons_zh], index=out.index)
+    extra_en = pd.Series([_SEP_EN.join(r) for r in reasons_en], index=out.index)
+    if rejected is not None and len(rejected):
+        bad = rejected.reindex(ids).fillna(0).astype(int).to_numpy()
+        flagged = pd.Series(bad > 0, index=out.index)
+        note_zh = (
+            "动态调整数据不完整: "
+            + pd.Series(bad, index=out.index).astype(str)
+            + " 条隐患/事故/标准化记录被拒绝, 见 rejects"
+        )
+        note_en = (
+            "incomplete adjustment data: "
+            + pd.Series(bad, index=out.index).astype(str)
+            + " hidden-danger/accident/standardisation rows rejected, see rejects"
+        )
+        extra_zh[flagged] = (extra_zh[flagged] + _SEP_ZH).str.lstrip(_SEP_ZH) + note_zh[flagged]
+        extra_en[flagged] = (extra_en[flagged] + _SEP_EN).str.lstrip("; ") + note_en[flagged]
+    has = extra_zh != ""
+    out.loc[has, REASONS] = out.loc[has, REASONS].fillna("").astype(str) + _SEP_ZH + extra_zh[has]
+    out.loc[has, REASONS_EN] = out.loc[has, REASONS_EN].fillna("").astype(str) + _SEP_EN + extra_en[has]
+    if "hidden_dangers" in tables:
+        stats = hidden_danger_stats(tables["hidden_dangers"], ids, as_of)
+        for col in HD_STATS:
+            out[col] = stats[col].to_numpy()
+    return AdjustmentResult(
+        facilities=out,
+        as_of=as_of,
+        rules=counts,
+        up=int((rank2 > rank0).sum()),
+        down=int((rank2 < rank0).sum()),
+    )

@@ -1,0 +1,722 @@
+"""Dynamic adjustment: date parsing, event tables, each rule, the as-of boundaries, and monotonicity."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from riskmap.adjust import (
+    ADJUSTMENTS,
+    HD_MAJOR_OPEN,
+    HD_OPEN,
+    HD_OVERDUE,
+    LEVEL_METHOD,
+    apply_adjustments,
+    parse_as_of,
+    parse_dates,
+    prepare_events,
+    resolve_as_of,
+)
+from riskmap.config import AdjustmentConfig, config_from_dict, load_config
+from riskmap.errors import ConfigError
+from riskmap.io.tables import read_table
+from riskmap.levels import Level
+from riskmap.pipeline import check
+
+AS_OF = date(2026, 11, 24)
+HD_COLS = ["hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"]
+ACC_COLS = ["accident_id", "facility_id", "date", "class", "deaths"]
+
+
+def facilities(*rows: tuple[str, str, str]) -> pd.DataFrame:
+    """(id, sector, level) rows, as score_facilities returns them."""
+    df = pd.DataFrame(rows, columns=["facility_id", "sector", "level"])
+    df["level_zh"] = df["level"].map(lambda k: Level.parse(k).zh)
+    df["reasons"] = "LS: 方法等级"
+    df["reasons_en"] = "LS: method level"
+    return df
+
+
+def table(name: str, rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    raw = pd.DataFrame([[str(v) for v in r] for r in rows], columns=columns)
+    raw.insert(0, "_row", range(2, len(raw) + 2))
+    clean, rejects = prepare_events(name, raw, f"{name}.csv")
+    assert len(clean) + len(rejects) == len(raw)  # rows in = rows used + rows rejected
+    return clean
+
+
+def hd(*rows: tuple) -> pd.DataFrame:
+    return table("hidden_dangers", list(rows), HD_COLS)
+
+
+def accidents(*rows: tuple) -> pd.DataFrame:
+    return table("accidents", list(rows), ACC_COLS)
+
+
+def std(*rows: tuple) -> pd.DataFrame:
+    return table("standardisation", list(rows), ["facility_id", "grade", "valid_until"])
+
+
+def rules(*rules: dict) -> AdjustmentConfig:
+    return AdjustmentConfig.model_validate({"rules": list(rules)})
+
+
+def adjust(fac: pd.DataFrame, tables: dict, cfg: AdjustmentConfig, as_of: date = AS_OF) -> pd.DataFrame:
+    return apply_adjustments(fac, tables, cfg, as_of).facilities.set_index("facility_id")
+
+
+OPEN_MAJOR = {"when": {"condition": "open_major_hidden_danger"}, "raise_to": "red"}
+OVERDUE = {
+    "when": {"condition": "overdue_hidden_danger", "grade": "一般"},
+    "raise_by": 1,
+    "ceiling": "orange",
+}
+FATAL_12M = {"when": {"condition": "accident", "within_months": 12, "min_deaths": 1}, "raise_to": "red"}
+STANDARD = {
+    "when": {"condition": "standardisation", "grades": ["一级", "二级"]},
+    "lower_by": 1,
+    "floor": "yellow",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dates
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-03-01",
+        "2026/3/1",
+        "2026/03/01",
+        "2026年3月1日",
+        "2026.3.1",
+        "20260301",
+        "46082",  # Excel serial number
+        "46082.0",
+        "2026-03-01 00:00:00",  # an XLSX date cell read as text
+        "２０２６－０３－０１",  # full-width
+        " 2026-3-1 ",
+    ],
+)
+def test_parse_dates_common_forms(text: str):
+    assert parse_dates(pd.Series([text])).iloc[0] == pd.Timestamp(2026, 3, 1)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "2026-02-30", "2026-13-01", "2026", "3/1/2026", "123", "99999"])
+def test_parse_dates_rejects_the_rest(text: str):
+    assert pd.isna(parse_dates(pd.Series([text])).iloc[0])
+
+
+def test_as_of_precedence_and_errors():
+    cfg = AdjustmentConfig(as_of=date(2026, 1, 1))
+    assert resolve_as_of(None, cfg) == date(2026, 1, 1)
+    assert resolve_as_of("2026年2月3日", cfg) == date(2026, 2, 3)
+    assert resolve_as_of(None, AdjustmentConfig()) == date.today()
+    with pytest.raises(ValueError, match="is not a date"):
+        parse_as_of("yesterday")
+
+
+def test_xlsx_datetime_cells(tmp_path: Path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(HD_COLS)
+    ws.append(["YH1", "A", "重大", datetime(2026, 3, 1), datetime(2026, 4, 1), None])
+    ws.append(["YH2", "A", "一般", 46082, "2026/4/1", "2026年3月5日"])
+    wb.save(tmp_path / "hd.xlsx")
+    clean, rejects = prepare_events("hidden_dangers", read_table(tmp_path / "hd.xlsx"), "hd.xlsx")
+    assert rejects.empty
+    assert clean["found_date"].tolist() == [pd.Timestamp(2026, 3, 1)] * 2
+    assert clean["closed_date"].isna().tolist() == [True, False]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# event tables: bad rows are rejects with reasons
+
+
+def _rejects(name: str, rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    raw = pd.DataFrame([[str(v) for v in r] for r in rows], columns=columns)
+    raw.insert(0, "_row", range(2, len(raw) + 2))
+    clean, rejects = prepare_events(name, raw, f"{name}.csv")
+    assert len(clean) + len(rejects) == len(raw)
+    assert set(rejects["stage"]) <= {"validate"}
+    return rejects
+
+
+def test_hidden_danger_rejects():
+    rej = _rejects(
+        "hidden_dangers",
+        [
+            ("Y1", "A", "一般", "2026-03-01", "2026-04-01", ""),  # fine
+            ("Y2", "A", "重大事故隐患", "2026/3/1", "", ""),  # fine: full grade name, no deadline
+            ("Y3", "A", "特大", "2026-03-01", "", ""),
+            ("Y4", "A", "一般", "", "", ""),
+            ("Y5", "A", "一般", "2026-02-30", "", ""),
+            ("Y6", "A", "一般", "2026-03-01", "2026-02-01", ""),
+            ("Y7", "A", "一般", "2026-03-01", "", "2026-02-28"),
+            ("Y8", "A", "一般", "2026-03-01", "soon", ""),
+        ],
+        HD_COLS,
+    )
+    by_row = dict(zip(rej["row"], rej["reason"], strict=True))
+    assert sorted(by_row) == [4, 5, 6, 7, 8, 9]
+    assert "unknown hidden-danger grade" in by_row[4]
+    assert "found date is empty" in by_row[5]
+    assert "found date is not a date" in by_row[6]
+    assert "deadline is before the found date" in by_row[7]
+    assert "closed date is before the found date" in by_row[8]
+    assert "rectification deadline is not a date" in by_row[9]
+
+
+def test_accident_rejects():
+    rej = _rejects(
+        "accidents",
+        [
+            ("S1", "A", "2026-03-01", "一般", ""),  # fine: empty deaths = 0
+            ("S2", "A", "2026-03-01", "较大事故", "3"),  # fine
+            ("S3", "A", "2026-03-01", "小", "0"),
+            ("S4", "A", "2026-03-01", "一般", "-1"),
+            ("S5", "A", "2026-03-01", "一般", "5"),  # 5 deaths make at least 较大
+            ("S6", "A", "someday", "一般", "0"),
+        ],
+        ACC_COLS,
+    )
+    by_row = dict(zip(rej["row"], rej["reason"], strict=True))
+    assert sorted(by_row) == [4, 5, 6, 7]
+    assert "unknown accident class" in by_row[4]
+    assert "whole number" in by_row[5]
+    assert "at least a 较大 accident" in by_row[6]
+    assert "accident date is not a date" in by_row[7]
+
+
+def test_standardisation_rejects():
+    rej = _rejects(
+        "standardisation",
+        [
+            ("A", "二级", "2027-01-01"),
+            ("B", "无", ""),  # no grade: fine without a date
+            ("C", "安全生产标准化一级企业", "2027/1/1"),
+            ("D", "四级", "2027-01-01"),
+            ("E", "三级", ""),
+            ("F", "三级", "2027-02-30"),
+        ],
+        ["facility_id", "grade", "valid_until"],
+    )
+    by_row = dict(zip(rej["row"], rej["reason"], strict=True))
+    assert sorted(by_row) == [5, 6, 7]
+    assert "unknown standardisation grade" in by_row[5]
+    assert "needs its valid-until date" in by_row[6]
+    assert "not a date" in by_row[7]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# each rule
+
+
+def test_open_major_hidden_danger_raises_to_red_with_reason():
+    fac = facilities(("A", "工贸", "blue"), ("B", "工贸", "blue"), ("C", "工贸", "blue"))
+    events = {
+        "hidden_dangers": hd(
+            ("YH2026001", "A", "重大", "2026-03-01", "2026-12-01", ""),
+            ("YH2026002", "B", "重大", "2026-03-01", "2026-12-01", "2026-06-01"),  # closed
+            ("YH2026003", "C", "一般", "2026-03-01", "2026-12-01", ""),  # not major
+        )
+    }
+    out = adjust(fac, events, rules(OPEN_MAJOR))
+    assert out["level"].tolist() == ["red", "blue", "blue"]
+    assert out.loc["A", LEVEL_METHOD] == "blue"
+    assert out.loc["A", "level_zh"] == "重大风险"
+    assert "动态调整: 存在未销号重大事故隐患 (YH2026001 2026-03-01发现) → 重大风险" in out.loc["A", "reasons"]
+    assert out.loc["A", "reasons"].startswith("LS: 方法等级；")
+    assert (
+        "adjustment: open major hidden danger (YH2026001 found 2026-03-01) → Major risk"
+        in (out.loc["A", "reasons_en"])
+    )
+    assert out.loc["A", ADJUSTMENTS] == "open_major_hidden_danger"
+    assert out.loc["B", "reasons"] == "LS: 方法等级"
+    assert out[[HD_OPEN, HD_OVERDUE, HD_MAJOR_OPEN]].loc["A"].tolist() == [1, 0, 1]
+    assert out[[HD_OPEN, HD_OVERDUE, HD_MAJOR_OPEN]].loc["C"].tolist() == [1, 0, 0]
+
+
+def test_open_major_can_be_orange_and_never_lowers():
+    fac = facilities(("A", "工贸", "blue"), ("B", "工贸", "red"))
+    events = {
+        "hidden_dangers": hd(
+            ("Y1", "A", "重大", "2026-03-01", "", ""), ("Y2", "B", "重大", "2026-03-01", "", "")
+        )
+    }
+    out = adjust(fac, events, rules({**OPEN_MAJOR, "raise_to": "orange"}))
+    assert out["level"].tolist() == ["orange", "red"]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "found", "closed", "is_open"),
+    [
+        (date(2026, 3, 1), "2026-03-01", "", True),  # found that day: counts
+        (date(2026, 2, 28), "2026-03-01", "", False),  # not yet found
+        (date(2026, 6, 1), "2026-03-01", "2026-06-01", False),  # closed that day: closed
+        (date(2026, 5, 31), "2026-03-01", "2026-06-01", True),  # closed later: still open then
+    ],
+)
+def test_open_as_of_boundaries(as_of: date, found: str, closed: str, is_open: bool):
+    fac = facilities(("A", "工贸", "blue"))
+    out = adjust(
+        fac, {"hidden_dangers": hd(("Y1", "A", "重大", found, "", closed))}, rules(OPEN_MAJOR), as_of
+    )
+    assert (out.loc["A", "level"] == "red") is is_open
+    assert out.loc["A", HD_OPEN] == int(is_open)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "overdue"),
+    [(date(2026, 4, 1), False), (date(2026, 4, 2), True), (date(2026, 3, 31), False)],
+    ids=["deadline day itself", "day after", "day before"],
+)
+def test_overdue_deadline_day_is_not_overdue(as_of: date, overdue: bool):
+    fac = facilities(("A", "工贸", "yellow"))
+    events = {"hidden_dangers": hd(("Y1", "A", "一般", "2026-03-01", "2026-04-01", ""))}
+    out = adjust(fac, events, rules(OVERDUE), as_of)
+    assert out.loc["A", "level"] == ("orange" if overdue else "yellow")
+    assert out.loc["A", HD_OVERDUE] == int(overdue)
+
+
+def test_overdue_ceiling_grade_min_count_and_min_days():
+    fac = facilities(
+        ("A", "工贸", "blue"), ("B", "工贸", "orange"), ("C", "工贸", "blue"), ("D", "工贸", "red")
+    )
+    events = {
+        "hidden_dangers": hd(
+            ("Y1", "A", "一般", "2026-03-01", "2026-04-01", ""),
+            ("Y2", "B", "一般", "2026-03-01", "2026-04-01", ""),  # orange: ceiling orange keeps it orange
+            ("Y3", "C", "重大", "2026-03-01", "2026-04-01", ""),  # grade 重大, rule is for 一般
+            ("Y4", "D", "一般", "2026-03-01", "2026-04-01", ""),  # red stays red (ceiling never lowers)
+        )
+    }
+    out = adjust(fac, events, rules(OVERDUE))
+    assert out["level"].tolist() == ["yellow", "orange", "blue", "red"]
+    two = rules({**OVERDUE, "when": {**OVERDUE["when"], "min_count": 2}})
+    assert adjust(fac, events, two)["level"].tolist() == ["blue", "orange", "blue", "red"]
+    late = rules({**OVERDUE, "when": {**OVERDUE["when"], "min_days": 30}})
+    assert adjust(fac, events, late, date(2026, 4, 30))["level"].tolist()[0] == "blue"
+    assert adjust(fac, events, late, date(2026, 5, 1))["level"].tolist()[0] == "yellow"
+
+
+def test_open_hidden_danger_any_grade():
+    fac = facilities(("A", "工贸", "blue"))
+    events = {"hidden_dangers": hd(("Y1", "A", "一般", "2026-03-01", "", ""))}
+    rule = {"when": {"condition": "open_hidden_danger"}, "raise_by": 2}
+    out = adjust(fac, events, rules(rule))
+    assert out.loc["A", "level"] == "orange"
+    assert "存在未销号隐患" in out.loc["A", "reasons"]
+
+
+@pytest.mark.parametrize(
+    ("accident_day", "counted"),
+    [
+        ("2025-11-24", False),  # exactly 12 months before the as-of day: outside
+        ("2025-11-25", True),  # the first day of the window
+        ("2026-11-24", True),  # the as-of day itself
+        ("2026-11-25", False),  # after the as-of day: not yet happened
+    ],
+)
+def test_accident_window_boundaries(accident_day: str, counted: bool):
+    fac = facilities(("A", "工贸", "blue"))
+    out = adjust(fac, {"accidents": accidents(("S1", "A", accident_day, "一般", 1))}, rules(FATAL_12M))
+    assert (out.loc["A", "level"] == "red") is counted
+
+
+def test_accident_window_month_end():
+    # 12 months before 2025-02-28 is 2024-02-28; 2024-02-29 is inside the window.
+    fac = facilities(("A", "工贸", "blue"))
+    acc = {"accidents": accidents(("S1", "A", "2024-02-29", "一般", 1))}
+    assert adjust(fac, acc, rules(FATAL_12M), date(2025, 2, 28)).loc["A", "level"] == "red"
+    assert adjust(fac, acc, rules(FATAL_12M), date(2025, 3, 1)).loc["A", "level"] == "blue"
+
+
+def test_fatal_accident_needs_deaths():
+    fac = facilities(("A", "工贸", "blue"), ("B", "工贸", "blue"))
+    acc = {"accidents": accidents(("S1", "A", "2026-06-01", "一般", 0), ("S2", "B", "2026-06-01", "一般", 2))}
+    out = adjust(fac, acc, rules(FATAL_12M))
+    assert out["level"].tolist() == ["blue", "red"]
+    assert "12个月内发生死亡事故 (S2 2026-06-01 一般 死亡2人) → 重大风险" in out.loc["B", "reasons"]
+
+
+GUIDE_2018 = [
+    {
+        "when": {"condition": "accident", "classes": ["特别重大", "重大"], "within_months": 36},
+        "raise_to": "red",
+    },
+    {
+        "when": {"condition": "accident", "classes": ["较大"], "within_months": 36, "min_count": 2},
+        "raise_to": "red",
+    },
+    {
+        "when": {
+            "condition": "accident",
+            "classes": ["一般"],
+            "within_months": 12,
+            "min_deaths": 1,
+            "min_count": 2,
+        },
+        "raise_to": "red",
+    },
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "red"),
+    [
+        ([("S1", "A", "2024-01-01", "重大", 10)], True),  # a 重大 accident within 3 years
+        ([("S1", "A", "2023-11-24", "重大", 10)], False),  # exactly 3 years ago: outside
+        ([("S1", "A", "2024-01-01", "较大", 3)], False),  # one 较大 is not enough
+        ([("S1", "A", "2024-01-01", "较大", 3), ("S2", "A", "2026-01-01", "较大", 4)], True),
+        ([("S1", "A", "2026-01-01", "一般", 1)], False),  # one fatal 一般
+        ([("S1", "A", "2026-01-01", "一般", 1), ("S2", "A", "2026-05-01", "一般", 2)], True),
+        (
+            [("S1", "A", "2025-06-01", "一般", 1), ("S2", "A", "2026-05-01", "一般", 2)],
+            False,
+        ),  # > 1 year apart
+        (
+            [("S1", "A", "2026-01-01", "一般", 0), ("S2", "A", "2026-05-01", "一般", 2)],
+            False,
+        ),  # one not fatal
+    ],
+)
+def test_guide_2018_automatic_red(rows: list[tuple], red: bool):
+    fac = facilities(("A", "危险化学品", "blue"))
+    assert (
+        adjust(fac, {"accidents": accidents(*rows)}, rules(*GUIDE_2018)).loc["A", "level"] == "red"
+    ) is red
+
+
+def test_standardisation_lowers_with_floor_and_validity():
+    fac = facilities(
+        ("A", "工贸", "red"),
+        ("B", "工贸", "orange"),
+        ("C", "工贸", "yellow"),  # at the floor: stays
+        ("D", "工贸", "blue"),  # below the floor: never raised by a lowering rule
+        ("E", "工贸", "orange"),  # expired
+        ("F", "工贸", "orange"),  # 三级 does not count
+        ("G", "工贸", "orange"),  # valid until the as-of day itself: counts
+    )
+    events = {
+        "standardisation": std(
+            ("A", "一级", "2027-01-01"),
+            ("B", "二级", "2027-01-01"),
+            ("C", "二级", "2027-01-01"),
+            ("D", "二级", "2027-01-01"),
+            ("E", "二级", "2026-11-23"),
+            ("F", "三级", "2027-01-01"),
+            ("G", "二级", "2026-11-24"),
+        )
+    }
+    out = adjust(fac, events, rules(STANDARD))
+    assert out["level"].tolist() == ["orange", "yellow", "yellow", "blue", "orange", "orange", "yellow"]
+    assert "安全生产标准化达标 (二级, 有效期至2027-01-01) → 一般风险" in out.loc["B", "reasons"]
+    assert (
+        "valid safety standardisation grade (grade 2, valid until 2027-01-01) → "
+        in out.loc["B", "reasons_en"]
+    )
+
+
+def test_lowering_applies_before_raising_and_rules_do_not_stack():
+    fac = facilities(("A", "工贸", "orange"), ("B", "工贸", "yellow"))
+    events = {
+        "standardisation": std(("A", "一级", "2027-01-01"), ("B", "一级", "2027-01-01")),
+        "hidden_dangers": hd(
+            ("Y1", "A", "重大", "2026-03-01", "", ""),
+            ("Y2", "B", "一般", "2026-03-01", "2026-04-01", ""),
+            ("Y3", "B", "一般", "2026-03-01", "2026-04-01", ""),
+        ),
+    }
+    cfg = rules(
+        OPEN_MAJOR,
+        {"name": "overdue_a", **OVERDUE, "ceiling": None},
+        {"name": "overdue_b", **OVERDUE, "ceiling": None},
+        {**STANDARD, "floor": None},
+    )
+    result = apply_adjustments(fac, events, cfg, AS_OF)
+    out = result.facilities.set_index("facility_id")
+    # A: orange -> yellow (standardisation) -> red (open major); a grade never cancels an automatic red.
+    assert out.loc["A", "level"] == "red"
+    # B: yellow -> blue (standardisation) -> yellow: two raise_by rules propose yellow; they do not stack.
+    assert out.loc["B", "level"] == "yellow"
+    reasons = out.loc["A", "reasons"].split("；")
+    assert reasons[1].startswith("动态调整: 安全生产标准化达标") and reasons[2].startswith(
+        "动态调整: 存在未销号"
+    )
+    assert result.rules["standardisation"] == {"applied": 2, "moved": 2}
+    assert result.rules["open_major_hidden_danger"] == {"applied": 1, "moved": 1}
+    assert (result.up, result.down) == (1, 0)
+
+
+def test_sector_scope():
+    fac = facilities(("A", "工贸", "orange"), ("B", "危险化学品", "orange"))
+    events = {"standardisation": std(("A", "一级", "2027-01-01"), ("B", "一级", "2027-01-01"))}
+    out = adjust(fac, events, rules({**STANDARD, "sectors": ["工贸"]}))
+    assert out["level"].tolist() == ["yellow", "orange"]
+
+
+def test_no_rules_keeps_levels_and_adds_columns():
+    fac = facilities(("A", "工贸", "orange"))
+    out = adjust(fac, {}, AdjustmentConfig())
+    assert out.loc["A", "level"] == out.loc["A", LEVEL_METHOD] == "orange"
+    assert out.loc["A", ADJUSTMENTS] == ""
+    assert HD_OPEN not in out.columns  # no hidden-danger table: no statistics, rather than misleading zeros
+
+
+def test_rejected_event_rows_flag_the_facility():
+    fac = facilities(("A", "工贸", "orange"), ("B", "工贸", "orange"))
+    out = apply_adjustments(fac, {}, AdjustmentConfig(), AS_OF, rejected=pd.Series({"A": 2})).facilities
+    assert "动态调整数据不完整: 2 条" in out.loc[0, "reasons"]
+    assert out.loc[1, "reasons"] == "LS: 方法等级"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# properties: closing a hidden danger never raises a level; adding an accident never lowers one
+
+ALL_RULES = rules(
+    OPEN_MAJOR,
+    OVERDUE,
+    {"when": {"condition": "open_hidden_danger", "min_count": 2}, "raise_by": 1},
+    FATAL_12M,
+    *GUIDE_2018,
+    STANDARD,
+    {"when": {"condition": "standardisation"}, "lower_to": "yellow", "sectors": ["工贸"]},
+)
+LEVELS = st.sampled_from(["red", "orange", "yellow", "blue"])
+DAY = st.dates(min_value=date(2023, 1, 1), max_value=date(2027, 6, 30))
+HD_ROW = st.tuples(st.sampled_from("AB"), st.sampled_from(["一般", "重大"]), DAY, st.integers(0, 120))
+ACC_ROW = st.tuples(
+    st.sampled_from("AB"), DAY, st.sampled_from(["一般", "较大", "重大", "特别重大"]), st.integers(0, 40)
+)
+
+
+def _hd_rows(rows: list[tuple], closed: list[date | None]) -> pd.DataFrame:
+    return hd(
+        *[
+            (f"Y{i}", f, g, found.isoformat(), (found + timedelta(days=d)).isoformat(), c or "")
+            for i, ((f, g, found, d), c) in enumerate(
+                zip(rows, [c.isoformat() if c else None for c in closed], strict=True)
+            )
+        ]
+    )
+
+
+def _acc_rows(rows: list[tuple]) -> pd.DataFrame:
+    legal = {"一般": (0, 2), "较大": (3, 9), "重大": (10, 29), "特别重大": (30, 40)}
+    fixed = [(f, day, c, min(max(n, legal[c][0]), legal[c][1])) for f, day, c, n in rows]
+    return accidents(*[(f"S{i}", f, day.isoformat(), c, n) for i, (f, day, c, n) in enumerate(fixed)])
+
+
+EMPTY = {"hidden_dangers": hd(), "accidents": accidents(), "standardisation": std()}
+
+
+def _final(fac: pd.DataFrame, events: dict, as_of: date) -> list[int]:
+    out = apply_adjustments(fac, {**EMPTY, **events}, ALL_RULES, as_of).facilities
+    return [int(Level.parse(k)) for k in out["level"]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    levels=st.tuples(LEVELS, LEVELS),
+    rows=st.lists(HD_ROW, min_size=1, max_size=6),
+    accs=st.lists(ACC_ROW, max_size=3),
+    which=st.integers(0, 5),
+    as_of=DAY,
+    close_after=st.integers(0, 200),
+)
+def test_closing_a_hidden_danger_never_raises(levels, rows, accs, which, as_of, close_after):
+    fac = facilities(("A", "工贸", levels[0]), ("B", "危险化学品", levels[1]))
+    which %= len(rows)
+    closed: list[date | None] = [None] * len(rows)
+    before = _final(fac, {"hidden_dangers": _hd_rows(rows, closed), "accidents": _acc_rows(accs)}, as_of)
+    closed[which] = rows[which][2] + timedelta(days=close_after)
+    after = _final(fac, {"hidden_dangers": _hd_rows(rows, closed), "accidents": _acc_rows(accs)}, as_of)
+    assert all(a <= b for a, b in zip(after, before, strict=True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    levels=st.tuples(LEVELS, LEVELS),
+    accs=st.lists(ACC_ROW, max_size=4),
+    extra=ACC_ROW,
+    grades=st.tuples(st.sampled_from(["一级", "二级", "三级", "无"]), DAY),
+    as_of=DAY,
+)
+def test_adding_an_accident_never_lowers(levels, accs, extra, grades, as_of):
+    fac = facilities(("A", "工贸", levels[0]), ("B", "危险化学品", levels[1]))
+    standard = std(("A", grades[0], grades[1].isoformat()), ("B", grades[0], grades[1].isoformat()))
+    before = _final(fac, {"accidents": _acc_rows(accs), "standardisation": standard}, as_of)
+    after = _final(fac, {"accidents": _acc_rows([*accs, extra]), "standardisation": standard}, as_of)
+    assert all(a >= b for a, b in zip(after, before, strict=True))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# config errors
+
+BASE = {
+    "facilities": {"path": "f.csv", "crs": "EPSG:4490"},
+    "zones": [{"kind": "village", "path": "b.gpkg"}],
+    "scoring": {"sectors": {"工贸": ["ls_matrix"], "危险化学品": ["gb18218"]}},
+    "hidden_dangers": {"path": "hd.csv"},
+    "accidents": {"path": "acc.csv"},
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            {"when": {"condition": "open_major_hazard"}, "raise_to": "red"},
+            r"unknown condition 'open_major_hazard'; did you mean 'open_major_hidden_danger'\? \(valid: "
+            r"open_major_hidden_danger, open_hidden_danger, overdue_hidden_danger, accident, standardisation\)",
+        ),
+        ({"when": {"grade": "一般"}, "raise_to": "red"}, "needs condition = one of open_major_hidden_danger"),
+        (
+            {"when": {"condition": "accident", "within_month": 12}, "raise_to": "red"},
+            "unknown key 'within_month' for condition 'accident'; did you mean 'within_months'",
+        ),
+        (
+            {"when": {"condition": "accident", "classes": ["大"]}, "raise_to": "red"},
+            "classes.0: Input should be",
+        ),
+        ({"when": {"condition": "accident"}, "raise_to": "purple"}, r"raise_to: Input should be 'red'"),
+        (
+            {"when": {"condition": "accident"}, "raise_to": "red", "sectors": ["危险化学"]},
+            "did you mean '危险化学品'",
+        ),
+        ({"when": {"condition": "accident"}}, "needs exactly one effect"),
+        ({"when": {"condition": "accident"}, "raise_to": "red", "raise_by": 1}, "needs exactly one effect"),
+        ({"when": {"condition": "accident"}, "lower_by": 1}, "an adverse event can only raise"),
+        ({"when": {"condition": "accident"}, "raise_to": "red", "floor": "blue"}, "floor goes with lower_by"),
+        (
+            {"when": {"condition": "standardisation"}, "lower_by": 1},
+            r"reads the \[standardisation\] table; add \[standardisation\] path",
+        ),
+    ],
+)
+def test_rule_config_errors(rule: dict, message: str):
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict({**BASE, "adjustment": {"rules": [rule]}})
+
+
+def test_rule_names_default_and_unique():
+    cfg = config_from_dict(
+        {**BASE, "adjustment": {"rules": [OPEN_MAJOR, OPEN_MAJOR, {**FATAL_12M, "name": "fatal"}]}}
+    )
+    assert [n for n, _ in cfg.adjustment.named_rules()] == [
+        "open_major_hidden_danger",
+        "open_major_hidden_danger_2",
+        "fatal",
+    ]
+    with pytest.raises(ConfigError, match="each rule needs its own name"):
+        config_from_dict(
+            {**BASE, "adjustment": {"rules": [{**OPEN_MAJOR, "name": "x"}, {**FATAL_12M, "name": "x"}]}}
+        )
+
+
+def test_toml_date_and_schema():
+    cfg = config_from_dict({**BASE, "adjustment": {"as_of": date(2026, 3, 1), "rules": [OPEN_MAJOR]}})
+    assert cfg.adjustment.as_of == date(2026, 3, 1)
+    from riskmap.config import json_schema
+
+    assert "adjustment" in json_schema()["properties"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# in the pipeline, on the tiny district
+
+RULES_TOML = """
+[hidden_dangers]
+path = "hidden_dangers.csv"
+
+[accidents]
+path = "accidents.csv"
+
+[adjustment]
+as_of = 2026-11-24
+
+[[adjustment.rules]]
+when = { condition = "open_major_hidden_danger" }
+raise_to = "red"
+
+[[adjustment.rules]]
+when = { condition = "accident", within_months = 12, min_deaths = 1 }
+raise_to = "orange"
+"""
+
+
+@pytest.fixture
+def adjusted_project(tiny_project: Path) -> Path:
+    from conftest import IDS
+
+    d = tiny_project.parent
+    pd.DataFrame(
+        [
+            ("YH1", IDS["E"], "重大", "2026-03-01", "2026-06-01", ""),  # E (blue) -> red
+            ("YH2", IDS["E"], "一般", "2026/3/1", "2026/4/1", ""),  # overdue
+            ("YH3", IDS["F"], "一般", "2026年3月1日", "2026-12-01", ""),
+            ("YH4", "91329901MA99999999", "重大", "2026-03-01", "", ""),  # unknown facility: a reject
+            ("YH5", IDS["F"], "一般", "2026-02-30", "", ""),  # bad date: a reject
+        ],
+        columns=HD_COLS,
+    ).to_csv(d / "hidden_dangers.csv", index=False)
+    pd.DataFrame([("S1", IDS["F"], "2026-05-01", "一般", "1")], columns=ACC_COLS).to_csv(
+        d / "accidents.csv", index=False
+    )
+    text = tiny_project.read_text(encoding="utf-8").replace("[[zones]]", RULES_TOML + "\n[[zones]]", 1)
+    tiny_project.write_text(text, encoding="utf-8")
+    return tiny_project
+
+
+def test_pipeline_adjusts_and_counts_rows(adjusted_project: Path):
+    from conftest import IDS
+
+    result = check(load_config(adjusted_project))
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["E"], ["level_method", "level"]].tolist() == ["blue", "red"]
+    assert fac.loc[IDS["F"], ["level_method", "level"]].tolist() == ["yellow", "orange"]
+    assert fac.loc[IDS["E"], ["hd_open", "hd_overdue", "hd_major_open"]].tolist() == [2, 2, 1]
+    assert "数据不完整" in fac.loc[IDS["F"], "reasons"]  # its bad-date row was rejected
+    hd_rejects = result.rejects[result.rejects["source"] == "hidden_dangers.csv"]
+    assert sorted(hd_rejects["row"]) == [5, 6]  # rows in 5 = used 3 + rejected 2
+    assert "no facility with this id" in hd_rejects.iloc[0]["reason"]
+    village = result.zones["village"].set_index("zone_code")
+    assert village["hd_open"].sum() == 3 and result.zones["town"]["hd_major_open"].sum() == 1
+    s = result.summary
+    assert s["as_of"] == "2026-11-24"
+    assert s["adjustment"]["rules"]["open_major_hidden_danger"] == {"applied": 1, "moved": 1}
+    assert s["adjustment"]["up"] == 2
+    assert any("hidden-danger, accident or standardisation rows were rejected" in w for w in result.warnings)
+
+
+def test_pipeline_as_of_argument_overrides_config(adjusted_project: Path):
+    from conftest import IDS
+
+    result = check(load_config(adjusted_project), as_of=date(2026, 2, 1))  # before every record
+    fac = result.facilities.set_index("facility_id")
+    assert (fac["level"] == fac["level_method"]).all()
+    assert fac.loc[IDS["E"], "hd_open"] == 0
+    assert result.summary["as_of"] == "2026-02-01"
+
+
+def test_config_without_tables_has_a_clear_error(tiny_project: Path):
+    text = tiny_project.read_text(encoding="utf-8") + textwrap.dedent(
+        """
+        [[adjustment.rules]]
+        when = { condition = "accident" }
+        raise_to = "red"
+        """
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"reads the \[accidents\] table"):
+        load_config(tiny_project)

@@ -1,0 +1,92 @@
+"""`riskmap diff` on a modified copy of the demo: run, change inputs, run again, diff; and `--as-of`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+from typer.testing import CliRunner
+
+from riskmap._resources import demo_dir
+from riskmap.cli import app
+
+runner = CliRunner()
+
+
+def _project(tmp: Path) -> Path:
+    d = tmp / "project"
+    shutil.copytree(demo_dir(), d, ignore=shutil.ignore_patterns("riskmap-out*"))
+    toml = d / "riskmap.toml"
+    text = toml.read_text(encoding="utf-8").replace("html = true", "html = false")
+    toml.write_text(text.replace("figure = true", "figure = false"), encoding="utf-8")
+    return d
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    tmp = tmp_path_factory.mktemp("diff")
+    d = _project(tmp)
+    r = runner.invoke(app, ["run", str(d / "riskmap.toml"), "--out", str(tmp / "q3")])
+    assert r.exit_code == 0, r.output
+    # Next quarter: two open major hidden dangers are closed, a fatal accident happens, a facility closes.
+    hd = pd.read_csv(d / "hidden_dangers.csv", dtype=str, keep_default_na=False)
+    open_major = hd.index[(hd["grade"] == "重大") & (hd["closed_date"] == "")]
+    closed_ids = hd.loc[open_major[:2], "facility_id"].tolist()
+    hd.loc[open_major[:2], "closed_date"] = "2026-11-20"
+    hd.to_csv(d / "hidden_dangers.csv", index=False)
+    fac = pd.read_csv(d / "facilities.csv", dtype=str, keep_default_na=False)
+    victim = fac.loc[fac["sector"] == "工贸", "facility_id"].iloc[3]
+    gone = fac["facility_id"].iloc[20]
+    acc = pd.read_csv(d / "accidents.csv", dtype=str, keep_default_na=False)
+    acc.loc[len(acc)] = ["SG2026099", victim, "2026年11月1日", "一般", "1", "0", "机械伤害"]
+    acc.to_csv(d / "accidents.csv", index=False)
+    fac[fac["facility_id"] != gone].to_csv(d / "facilities.csv", index=False)
+    r = runner.invoke(app, ["run", str(d / "riskmap.toml"), "--out", str(tmp / "q4")])
+    assert r.exit_code == 0, r.output
+    ids = {"closed_a": closed_ids[0], "closed_b": closed_ids[1], "victim": victim, "gone": gone}
+    return tmp / "q3" / "riskmap.gpkg", tmp / "q4" / "riskmap.gpkg", ids
+
+
+def test_cli_diff_on_modified_demo(two_runs, tmp_path: Path):
+    old, new, ids = two_runs
+    r = runner.invoke(app, ["diff", str(old), str(new), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "facilities" in r.output and "zones_village" in r.output
+    changes = pyogrio.read_dataframe(tmp_path / "changes.gpkg", layer="changes_facilities").set_index("id")
+    assert changes.loc[ids["victim"], "change"] == "up"
+    assert changes.loc[ids["victim"], "level_new"] == "red"
+    assert "SG2026099" in changes.loc[ids["victim"], "reasons_added"]
+    for key in ("closed_a", "closed_b"):  # red only by the open major hidden danger: down once it is closed
+        assert changes.loc[ids[key], "change"] == "down"
+        assert "存在未销号重大事故隐患" in changes.loc[ids[key], "reasons_removed"]
+    assert changes.loc[ids["gone"], "change"] == "removed"
+    assert (changes["change"] == "new").sum() == 0
+    table = pd.read_csv(tmp_path / "changes.csv", encoding="utf-8-sig")
+    assert set(table["layer"]) >= {"facilities"}
+    assert (tmp_path / "changes.xlsx").stat().st_size > 0 and (tmp_path / "changes.html").stat().st_size > 0
+    assert f"up       {ids['victim']}" in r.output
+
+
+def test_cli_diff_without_out_prints_summary_only(two_runs):
+    old, new, _ = two_runs
+    r = runner.invoke(app, ["diff", str(old), str(new), "--show", "0"])
+    assert r.exit_code == 0, r.output
+    assert "升级" in r.output and "changes.gpkg" not in r.output
+
+
+def test_cli_diff_bad_file(tmp_path: Path):
+    r = runner.invoke(app, ["diff", str(tmp_path / "a.gpkg"), str(tmp_path / "b.gpkg")])
+    assert r.exit_code == 1
+    assert "file not found" in r.output
+
+
+def test_cli_as_of(tmp_path: Path):
+    d = _project(tmp_path)
+    r = runner.invoke(app, ["validate", str(d / "riskmap.toml"), "--as-of", "2026/11/24"])
+    assert "hidden-danger, accident or standardisation rows were rejected" in r.output
+    r = runner.invoke(app, ["validate", str(d / "riskmap.toml"), "--as-of", "someday"])
+    assert r.exit_code == 2
+    assert "not a date" in r.output

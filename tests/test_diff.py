@@ -1,0 +1,131 @@
+"""Comparing two runs: levels up/down, new and removed facilities, and the reasons that changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from openpyxl import load_workbook
+from shapely.geometry import Point, box
+
+from riskmap.diff import CHANGE_COLUMNS, compare_runs, diff_runs, read_run
+from riskmap.errors import InputError
+from riskmap.outputs.diff import render_diff_html, write_diff
+from riskmap.outputs.gpkg import write_geopackage
+
+
+def facilities(rows: list[tuple[str, str, str]]) -> gpd.GeoDataFrame:
+    """(id, level, reasons) rows."""
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [r[0] for r in rows],
+            "name": [f"企业{r[0]}" for r in rows],
+            "sector": "工贸",
+            "level": [r[1] for r in rows],
+            "reasons": [r[2] for r in rows],
+        },
+        geometry=[Point(119.6 + i * 0.01, 32.2) for i in range(len(rows))],
+        crs="EPSG:4490",
+    )
+
+
+def zones(levels: list[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "zone_code": [f"32990100100{i}" for i in range(len(levels))],
+            "zone_name": [f"村{i}" for i in range(len(levels))],
+            "level": levels,
+            "reason": [f"就高: {lv}" for lv in levels],
+        },
+        geometry=[box(i, 0, i + 1, 1) for i in range(len(levels))],
+        crs="EPSG:4490",
+    )
+
+
+OLD = {
+    "facilities": facilities(
+        [
+            ("A", "yellow", "LS: R=9"),
+            ("B", "red", "LS: R=25；动态调整: 存在未销号重大事故隐患 (Y1) → 重大风险"),
+            ("C", "blue", "LS: R=4"),
+            ("D", "blue", "LS: R=2"),
+        ]
+    ),
+    "zones_village": zones(["yellow", "red"]),
+}
+NEW = {
+    "facilities": facilities(
+        [
+            ("A", "red", "LS: R=9；动态调整: 12个月内发生死亡事故 (S1) → 重大风险"),
+            ("B", "blue", "LS: R=25"),
+            ("C", "blue", "LS: R=4"),
+            ("E", "<script>", "<b>x</b>"),
+        ]
+    ),
+    "zones_village": zones(["red", "red"]),
+}
+
+
+def test_compare_runs_counts_and_reasons():
+    d = compare_runs(OLD, NEW)
+    assert d.counts["facilities"] == {"up": 1, "down": 1, "new": 1, "removed": 1, "unchanged": 1}
+    assert d.counts["zones_village"] == {"up": 1, "down": 0, "new": 0, "removed": 0, "unchanged": 1}
+    fac = d.changes["facilities"].set_index("id")
+    assert fac["change"].to_dict() == {"A": "up", "B": "down", "E": "new", "D": "removed"}
+    assert fac.loc["A", "reasons_added"] == "动态调整: 12个月内发生死亡事故 (S1) → 重大风险"
+    assert fac.loc["A", "reasons_removed"] == ""
+    assert fac.loc["B", "reasons_removed"].startswith("动态调整: 存在未销号")
+    assert fac.loc["A", ["level_old", "level_new", "steps"]].tolist() == ["yellow", "red", 2]
+    assert fac.loc["A", ["level_old_zh", "level_new_zh"]].tolist() == ["一般风险", "重大风险"]
+    assert fac.loc["D", ["level_new", "level"]].tolist() == ["", "blue"]  # removed: styled by its old level
+    assert list(d.table().columns) == CHANGE_COLUMNS and len(d.table()) == 5
+
+
+@pytest.mark.parametrize("missing", ["old", "new"])
+def test_layer_missing_in_one_run(missing: str):
+    old = {"facilities": OLD["facilities"]} if missing == "old" else OLD
+    new = {"facilities": NEW["facilities"]} if missing == "new" else NEW
+    d = compare_runs(old, new)
+    kind = "new" if missing == "old" else "removed"
+    assert d.counts["zones_village"][kind] == 2 and d.counts["zones_village"]["unchanged"] == 0
+
+
+def test_identical_runs_have_no_changes():
+    d = compare_runs(OLD, OLD)
+    assert d.table().empty
+    assert d.counts["facilities"]["unchanged"] == 4
+
+
+def test_write_diff_and_read_back(tmp_path: Path):
+    for name, layers in (("old", OLD), ("new", NEW)):
+        write_geopackage(tmp_path / f"{name}.gpkg", {**layers, "rejects": pd.DataFrame({"x": [1]})})
+    assert set(read_run(tmp_path / "old.gpkg")) == {"facilities", "zones_village"}
+    d = diff_runs(tmp_path / "old.gpkg", tmp_path / "new.gpkg")
+    assert d.counts["facilities"]["up"] == 1
+    paths = write_diff(d, tmp_path / "out")
+    layers = dict(pyogrio.list_layers(paths["geopackage"]))
+    assert {"changes_facilities", "changes_zones_village"} <= set(layers)
+    back = pyogrio.read_dataframe(paths["geopackage"], layer="changes_facilities")
+    assert back.crs.to_epsg() == 4490 and sorted(back["change"]) == ["down", "new", "removed", "up"]
+    assert paths["csv"].read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
+    assert len(pd.read_csv(paths["csv"], encoding="utf-8-sig")) == 5
+    wb = load_workbook(paths["xlsx"])
+    assert {"summary", "facilities", "zones_village"} <= set(wb.sheetnames)
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page  # user data is escaped
+
+
+def test_html_lists_counts():
+    page = render_diff_html(compare_runs(OLD, NEW))
+    assert "企业A" in page and "升级" in page and "#" in page
+
+
+def test_read_run_errors(tmp_path: Path):
+    with pytest.raises(InputError, match="file not found"):
+        read_run(tmp_path / "nope.gpkg")
+    write_geopackage(tmp_path / "other.gpkg", {"rejects": pd.DataFrame({"x": [1]})})
+    with pytest.raises(InputError, match="no facilities or zones_\\* layer"):
+        read_run(tmp_path / "other.gpkg")
