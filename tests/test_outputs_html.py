@@ -525,3 +525,13 @@ def test_browser_gaode_map_works_with_tiles_blocked(tmp_path, browser):
     elon, elat = wgs84_to_gcj02(np.array([wgs.x]), np.array([wgs.y]))
     assert n_tiles == 1
     assert lat == pytest.approx(float(elat[0]), abs=1e-6) and lng == pytest.approx(float(elon[0]), abs=1e-6)
+
+
+def test_popup_carries_hidden_dangers_and_the_level_before_adjustment(tmp_path):
+    fac = _facilities()
+    fac["hd_open"], fac["hd_overdue"], fac["hd_major_open"] = 3, 2, 1
+    fac["level_method"] = fac["level"]
+    fac.loc[fac.index[0], "level_method"] = "blue" if fac.loc[fac.index[0], "level"] != "blue" else "red"
+    text = _render(tmp_path, facilities=fac).read_text(encoding="utf-8")
+    assert '"3/2/1"' in text
+    assert "隐患 未销号/逾期/重大" in text and "方法定级 (动态调整前)" in text

@@ -87,6 +87,8 @@ ZONE_LAYER_LABELS: dict[str, tuple[str, str]] = {
 _FAC_ID, _FAC_NAME, _FAC_SECTOR = "facility_id", "name", "sector"
 _LEVEL, _SCORE, _METHOD, _REASONS = "level", "score", "method", "reasons"
 _ZONE_CODE, _ZONE_NAME, _INSPECTIONS = "zone_code", "zone_name", "inspections_per_year"
+_HIDDEN_DANGERS = ("hd_open", "hd_overdue", "hd_major_open")
+_LEVEL_METHOD = "level_method"
 _FACILITY_REQUIRED = (_FAC_ID, _FAC_NAME, _LEVEL)
 _ZONE_REQUIRED = (_ZONE_CODE, _ZONE_NAME, _LEVEL)
 _REASON_SEPARATOR = "；"
@@ -111,6 +113,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "reasons": "定级依据",
         "zone": "所在区域",
         "inspections": "年检查频次",
+        "hidden_dangers": "隐患 未销号/逾期/重大",
+        "level_method": "方法定级 (动态调整前)",
         "zone_code": "区域代码",
         "search": "搜索企业或区域名称",
         "not_found": "未找到",
@@ -133,6 +137,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "reasons": "Reasons",
         "zone": "Zone",
         "inspections": "Inspections per year",
+        "hidden_dangers": "Hidden dangers open/overdue/major",
+        "level_method": "Method level (before adjustment)",
         "zone_code": "Zone code",
         "search": "Search facility or zone name",
         "not_found": "Not found",
@@ -259,7 +265,7 @@ def render_html(
         # Displayed copies only; the caller's frames (and every other output) stay in their own CRS.
         facilities = _to_gcj02(facilities, "facilities")
         zones = {key: _to_gcj02(gdf, f"zone layer {key!r}") for key, gdf in zones.items()}
-    groups = _facility_groups(facilities)
+    groups = _facility_groups(facilities, lang)
     zone_layers = [
         (key, _zone_label(key, lang), _zone_collection(gdf, key, lang)) for key, gdf in zones.items()
     ]
@@ -394,10 +400,11 @@ def _require(gdf: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> None:
         )
 
 
-def _facility_groups(facilities: gpd.GeoDataFrame) -> dict[str, list[list[Any]]]:
+def _facility_groups(facilities: gpd.GeoDataFrame, lang: str = "zh") -> dict[str, list[list[Any]]]:
     """Facility rows per level key.
 
-    A row is ``[lat, lon, name, id, sector, score, method, reasons, zone, inspections]``.
+    A row is ``[lat, lon, name, id, sector, score, method, reasons, zone, inspections, hidden dangers,
+    level before adjustment]``.
 
     Every string is already HTML-escaped; columns that are absent give ``None`` and are left out of the popup.
     """
@@ -415,8 +422,9 @@ def _facility_groups(facilities: gpd.GeoDataFrame) -> dict[str, list[list[Any]]]
     groups: dict[str, list[list[Any]]] = {k: [] for k in known}
     has = {
         c: c in fac.columns
-        for c in (_FAC_SECTOR, _SCORE, _METHOD, _REASONS, _ZONE_NAME, _ZONE_CODE, _INSPECTIONS)
+        for c in (_FAC_SECTOR, _SCORE, _METHOD, _REASONS, _ZONE_NAME, _ZONE_CODE, _INSPECTIONS, _LEVEL_METHOD)
     }
+    has_hd = all(c in fac.columns for c in _HIDDEN_DANGERS)
     xs = fac.geometry.x.round(_COORD_DECIMALS).to_numpy()
     ys = fac.geometry.y.round(_COORD_DECIMALS).to_numpy()
     for i, (key, rec) in enumerate(zip(keys, fac.to_dict("records"), strict=True)):
@@ -432,9 +440,19 @@ def _facility_groups(facilities: gpd.GeoDataFrame) -> dict[str, list[list[Any]]]
                 _reasons(rec[_REASONS]) if has[_REASONS] else None,
                 _zone_cell(rec) if (has[_ZONE_NAME] or has[_ZONE_CODE]) else None,
                 _number(rec[_INSPECTIONS]) if has[_INSPECTIONS] else None,
+                "/".join(str(_number(rec[c])) for c in _HIDDEN_DANGERS) if has_hd else None,
+                _level_before(rec, key, lang) if has[_LEVEL_METHOD] else None,
             ]
         )
     return groups
+
+
+def _level_before(rec: Mapping[str, Any], key: str, lang: str) -> str:
+    """The method's level when dynamic adjustment changed it (empty otherwise: the popup line is dropped)."""
+    before = str(rec.get(_LEVEL_METHOD) or "").strip().lower()
+    if not before or before == key or before not in levels.LEVEL_NAMES:
+        return ""
+    return html.escape(levels.label(before, lang))
 
 
 def _zone_cell(rec: Mapping[str, Any]) -> str:
@@ -481,6 +499,8 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
             col = f"n_{lvl}"
             if col in rec:
                 props[col] = _number(rec[col])
+        if all(c in rec for c in _HIDDEN_DANGERS):
+            props["hidden_dangers"] = "/".join(str(_number(rec[c])) for c in _HIDDEN_DANGERS)
         features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
     return {"type": "FeatureCollection", "features": features}
 
@@ -532,6 +552,7 @@ class _Chrome(branca.element.MacroElement):
                     for (var i = 0; i < fields.length; i++) {
                         var f = fields[i];
                         var v = f[1] < 0 ? info.dot + info.label : r[f[1]];
+                        if (v === null || v === '') { continue; }  // e.g. no adjustment for this facility
                         h += '<tr><th>' + f[0] + '</th><td>' + v + '</td></tr>';
                     }
                     return h + '</table></div>';
@@ -897,6 +918,9 @@ def _zone_tooltip(
         if f"n_{lvl}" in features[0]["properties"]:
             fields.append(f"n_{lvl}")
             aliases.append(text["n_level"].format(label=levels.label(lvl, lang)))
+    if "hidden_dangers" in features[0]["properties"]:
+        fields.append("hidden_dangers")
+        aliases.append(text["hidden_dangers"])
     return folium.GeoJsonTooltip(
         fields=fields,
         aliases=[html.escape(a) for a in aliases],
@@ -917,6 +941,8 @@ def _popup_fields(groups: Mapping[str, list[list[Any]]], text: Mapping[str, str]
         ("reasons", 7),
         ("zone", 8),
         ("inspections", 9),
+        ("hidden_dangers", 10),
+        ("level_method", 11),
     ]
     return [
         [html.escape(text[name]), index]
