@@ -55,13 +55,17 @@ __all__ = [
     "resolve_as_of",
     "prepare_events",
     "hidden_danger_stats",
+    "standardisation_grades",
     "apply_adjustments",
+    "STANDARDISATION_GRADE",
 ]
 
 #: The level the grading methods gave, before adjustment (``level`` is the final one).
 LEVEL_METHOD = "level_method"
 #: Names of the rules whose condition held for the facility, joined by ``"; "``.
 ADJUSTMENTS = "adjustments"
+#: The best standardisation grade valid on the adjustment date (1 = 一级 … 3 = 三级; 0 = none).
+STANDARDISATION_GRADE = "standardisation_grade"
 HD_OPEN = "hd_open"
 HD_OVERDUE = "hd_overdue"
 HD_MAJOR_OPEN = "hd_major_open"
@@ -318,6 +322,15 @@ def _open(hd: pd.DataFrame, as_of: date) -> pd.Series:
 def _overdue(hd: pd.DataFrame, as_of: date, min_days: int = 1) -> pd.Series:
     late = (_ts(as_of) - hd["deadline"]).dt.days >= min_days
     return _open(hd, as_of) & late.fillna(False).astype(bool)
+
+
+def standardisation_grades(std: pd.DataFrame | None, ids: pd.Series, as_of: date) -> pd.Series:
+    """Best standardisation grade (1..3) valid on ``as_of`` for each id; 0 where none (supervision caps use it)."""
+    if std is None or std.empty:
+        return pd.Series(0, index=ids.index, dtype=int)
+    valid = std[(std["grade"] > 0) & (std["valid_until"] >= _ts(as_of))]
+    best = valid.groupby("facility_id")["grade"].min()
+    return ids.map(best).fillna(0).astype(int)
 
 
 def hidden_danger_stats(hidden_dangers: pd.DataFrame | None, ids: pd.Series, as_of: date) -> pd.DataFrame:

@@ -112,6 +112,29 @@ def _run_with_progress(config, out: Path | None, as_of=None):
         return run(config, out, stage=stage, as_of=as_of)
 
 
+def _plan_summary(s: dict) -> None:
+    out_console.print(
+        f"inspections planned for {s['plan_year']}: {s['inspections_planned']} "
+        f"({s['enterprises_drawn_by_lot']} enterprises drawn by lot, seed {s['draw_seed']})"
+    )
+    months = s.get("months") or []
+    if months and months[0].get("capacity") is not None:
+        t = Table(title="月度检查量 / monthly load", show_lines=False)
+        for col in ("月 month", "计划 planned", "能力 capacity", "安排 scheduled", "缺口 shortfall (人日)"):
+            t.add_column(col, justify="right")
+        for m in months:
+            t.add_row(
+                str(m["month"]),
+                str(m["planned"]),
+                str(m["capacity"]),
+                str(m["scheduled"]),
+                f"{m['shortfall_officer_days']:g}",
+            )
+        out_console.print(t)
+    elif months:
+        out_console.print("per month: " + " ".join(f"{m['month']}月 {m['planned']}" for m in months))
+
+
 def _summary(result) -> None:
     from riskmap.levels import LEVEL_NAMES, label
 
@@ -137,10 +160,7 @@ def _summary(result) -> None:
             + (f" (moved by rule: {moved})" if moved else ""),
             highlight=False,
         )
-    out_console.print(
-        f"inspections planned for {s['plan_year']}: {s['inspections_planned']} "
-        f"({s['enterprises_drawn_by_lot']} enterprises drawn by lot, seed {s['draw_seed']})"
-    )
+    _plan_summary(s)
     for w in result.warnings:
         out_console.print(f"[yellow]warning:[/] {escape(w)}")
     for name, path in result.outputs.items():
@@ -164,6 +184,35 @@ def run(
     except RiskmapError as err:
         _fail(err)
     _summary(result)
+
+
+@app.command()
+def plan(
+    project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
+    year: Annotated[int | None, typer.Option("--year", help="Plan year (default: supervision.year).")] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option("--history", help="Directory of earlier inspection_plan.csv files (coverage memory)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Re-plan inspections (frequencies, draws, schedule) without re-rendering the maps."""
+    from riskmap.config import load_config
+    from riskmap.pipeline import plan as make_plan
+
+    try:
+        config = load_config(project)
+        result = make_plan(config, out, year, history, as_of=as_of)
+    except RiskmapError as err:
+        _fail(err)
+    _plan_summary(result.summary)
+    for w in result.warnings:
+        out_console.print(f"[yellow]warning:[/] {escape(w)}")
+    for name, path in result.outputs.items():
+        out_console.print(f"  {name:<22} {path}", highlight=False)
 
 
 @app.command()

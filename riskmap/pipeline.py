@@ -23,9 +23,11 @@ from riskmap.adjust import (
     HD_OPEN,
     HD_STATS,
     LEVEL_METHOD,
+    STANDARDISATION_GRADE,
     apply_adjustments,
     prepare_events,
     resolve_as_of,
+    standardisation_grades,
 )
 from riskmap.config import Config, config_hash
 from riskmap.errors import InputError, OutputError
@@ -33,7 +35,15 @@ from riskmap.io.tables import ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS, ScoringInputs, score_facilities
-from riskmap.supervision import PATROLS, InspectionPlan, plan_inspections, zone_patrols
+from riskmap.supervision import (
+    PATROLS,
+    WORKLOAD,
+    InspectionPlan,
+    plan_inspections,
+    read_history,
+    zone_patrols,
+    zone_workload,
+)
 from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
@@ -56,7 +66,7 @@ from riskmap.zoning import (
     zone_code_column,
 )
 
-__all__ = ["RunResult", "run", "check", "load_zones", "Stage"]
+__all__ = ["RunResult", "run", "check", "plan", "load_zones", "Stage"]
 
 logger = logging.getLogger(__name__)
 
@@ -217,8 +227,42 @@ def _read_events(
     return events, rejects
 
 
+def _plan_history(history: Path | None, inputs: dict[str, Path]) -> pd.DataFrame | None:
+    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own plan tables)."""
+    if history is None:
+        return None
+    if not history.is_dir():
+        raise InputError(f"{history}: --history must be a directory of earlier inspection_plan.csv files")
+    files = sorted([*history.glob("*.csv"), *history.glob("*.xlsx")])
+    frames = []
+    for f in files:
+        df = read_table(f, expect=[FACILITY_ID, "year", "inspections_per_year"])
+        require_columns(
+            df, {"id": FACILITY_ID, "year": "year", "count": "inspections_per_year"}, f.name, "history"
+        )
+        df["year"] = pd.to_numeric(df["year"], errors="coerce")
+        frames.append(df.dropna(subset=["year"]))
+        inputs[f"history_{f.name}"] = f
+    if not frames:
+        raise InputError(f"{history}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
+    return read_history(frames)
+
+
+def _roster(config: Config, inputs: dict[str, Path]) -> list[str] | None:
+    if config.supervision.roster is None:
+        return None
+    path = config.resolve(config.supervision.roster)
+    inputs["roster"] = path
+    df = read_table(path, expect=["name"])
+    require_columns(df, {"name": "name"}, path.name, "supervision.roster")
+    names = sorted({n for n in df["name"].astype(str).str.strip() if n})
+    if not names:
+        raise InputError(f'{path.name}: the roster has no names; list the inspectors in a column "name"')
+    return names
+
+
 def _stages(
-    config: Config, stage: Stage, as_of: date | str | None = None
+    config: Config, stage: Stage, as_of: date | str | None = None, history: Path | None = None
 ) -> tuple[RunResult, dict[str, Path]]:
     inputs: dict[str, Path] = {}
     fc = config.facilities
@@ -313,13 +357,28 @@ def _stages(
     kinds = list(zone_layers)
     strata = zone_code_column(kinds[-1]) if len(kinds) > 1 else zone_code_column(kinds[0])
     fac_final = scored
-    fac_for_plan = fac_final.assign(town_code=fac_final[strata])
-    plan = plan_inspections(fac_for_plan, config.supervision, config.project.district_code)
-    fac_final = fac_final.merge(
-        plan.plan[[FACILITY_ID, "inspections_per_year", "months", "drawn_by_lot"]], on=FACILITY_ID, how="left"
+    fac_final[STANDARDISATION_GRADE] = standardisation_grades(
+        events.get("standardisation"), fac_final[FACILITY_ID], adjusted.as_of
+    ).to_numpy()
+    plan = plan_inspections(
+        fac_final.assign(town_code=fac_final[strata]),
+        config.supervision,
+        config.project.district_code,
+        history=_plan_history(history, inputs),
+        roster=_roster(config, inputs),
     )
-    for z in zone_layers.values():
+    fac_final = fac_final.merge(
+        plan.plan[[FACILITY_ID, "inspections_per_year", "months", "dates", "drawn_by_lot"]],
+        on=FACILITY_ID,
+        how="left",
+    )
+    for kind, z in zone_layers.items():
         z[PATROLS] = zone_patrols(z[LEVEL], config.supervision).to_numpy()
+        z[WORKLOAD] = zone_workload(
+            plan.plan,
+            z[ZONE_CODE],
+            fac_final.set_index(FACILITY_ID)[zone_code_column(kind)].reindex(plan.plan[FACILITY_ID]),
+        )
 
     all_rejects = (
         pd.concat([r for r in rejects if not r.empty], ignore_index=True).sort_values(
@@ -349,12 +408,13 @@ def _stages(
         "inspections_planned": int(plan.plan["inspections_per_year"].sum()),
         "enterprises_drawn_by_lot": int(plan.plan["drawn_by_lot"].sum()),
         "monthly_load": {int(k): int(v) for k, v in plan.monthly_load.items()},
+        "months": plan.months.replace({np.nan: None}).to_dict("records"),
         "draw_seed": plan.seed,
         "plan_year": plan.year,
         "as_of": adjusted.as_of.isoformat(),
         "adjustment": {"up": adjusted.up, "down": adjusted.down, "rules": adjusted.rules},
     }
-    warnings = list(zoning.warnings)
+    warnings = list(zoning.warnings) + plan.warnings
     if len(fac_rejects):
         share = len(fac_rejects) / n_in
         warnings.append(
@@ -387,12 +447,14 @@ def _stages(
     return result, inputs
 
 
-def check(config: Config, stage: Stage | None = None, as_of: date | str | None = None) -> RunResult:
+def check(
+    config: Config, stage: Stage | None = None, as_of: date | str | None = None, history: Path | None = None
+) -> RunResult:
     """Run every stage up to the plan without writing anything (``riskmap validate``).
 
     ``as_of`` is the date dynamic adjustment is evaluated on (default ``adjustment.as_of``, else today).
     """
-    result, _ = _stages(config, stage or (lambda _s: None), as_of)
+    result, _ = _stages(config, stage or (lambda _s: None), as_of, history)
     return result
 
 
@@ -427,6 +489,14 @@ def _facility_layer(result: RunResult, kinds: list[str]) -> gpd.GeoDataFrame:
     return out
 
 
+def _plan_sheets(plan: InspectionPlan) -> dict[str, pd.DataFrame]:
+    """The month table (load against capacity) and one sheet per month listing its inspections."""
+    sheets = {"months": plan.months}
+    for m in range(1, 13):
+        sheets[f"{m}月"] = plan.inspections[plan.inspections["month"] == m].drop(columns="month")
+    return sheets
+
+
 def _output_dir(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise OutputError(
@@ -458,6 +528,7 @@ def run(
     out_dir: str | Path | None = None,
     stage: Stage | None = None,
     as_of: date | str | None = None,
+    history: Path | None = None,
 ) -> RunResult:
     """Run the whole pipeline and write every output into ``out_dir`` (default: ``outputs.dir``).
 
@@ -475,7 +546,7 @@ def run(
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
-    result, inputs = _stages(config, say, as_of)
+    result, inputs = _stages(config, say, as_of, history)
     out = _output_dir(Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir))
     kinds = list(result.zones)
     lang = config.project.lang
@@ -518,7 +589,12 @@ def run(
         f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()
     }
     outputs["inspection_plan_xlsx"] = write_xlsx(
-        {"inspection_plan": plan_table, **zone_tables, "rejects": result.rejects},
+        {
+            "inspection_plan": plan_table,
+            **_plan_sheets(result.plan),
+            **zone_tables,
+            "rejects": result.rejects,
+        },
         out / "inspection_plan.xlsx",
     )
     for kind, z in zone_tables.items():
@@ -563,4 +639,54 @@ def run(
         out / "run.json", json.dumps(run_json, ensure_ascii=False, indent=2)
     )
     result.outputs = outputs
+    return result
+
+
+def plan(
+    config: Config,
+    out_dir: str | Path | None = None,
+    year: int | None = None,
+    history: Path | None = None,
+    stage: Stage | None = None,
+    as_of: date | str | None = None,
+) -> RunResult:
+    """Re-plan inspections without re-rendering the maps: writes the plan tables and ``plan.json`` only.
+
+    ``year`` overrides ``supervision.year``; ``history`` is a directory of earlier ``inspection_plan.csv``
+    files, so that enterprises not inspected for ``sampling.cover_years`` are drawn first.
+    """
+    from riskmap.io.atomic import atomic_write_text
+    from riskmap.outputs.tables import write_csv, write_xlsx
+
+    if year is not None:
+        config = config.model_copy(
+            update={"supervision": config.supervision.model_copy(update={"year": year})}
+        )
+    result, inputs = _stages(config, stage or (lambda _s: None), as_of, history)
+    out = _output_dir(Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir))
+    assert result.plan is not None
+    result.outputs["inspection_plan_csv"] = write_csv(result.plan.plan, out / "inspection_plan.csv")
+    result.outputs["inspection_plan_xlsx"] = write_xlsx(
+        {"inspection_plan": result.plan.plan, **_plan_sheets(result.plan)}, out / "inspection_plan.xlsx"
+    )
+    keys = (
+        "plan_year",
+        "draw_seed",
+        "inspections_planned",
+        "enterprises_drawn_by_lot",
+        "monthly_load",
+        "months",
+    )
+    doc = {
+        "summary": {k: result.summary[k] for k in keys},
+        "warnings": result.warnings,
+        "provenance": {
+            "riskmap_version": __version__,
+            "config_hash": config_hash(config),
+            "inputs": {k: {"path": str(p), "sha256": _sha256(p)} for k, p in sorted(inputs.items())},
+        },
+    }
+    result.outputs["plan_json"] = atomic_write_text(
+        out / "plan.json", json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+    )
     return result

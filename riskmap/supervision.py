@@ -1,14 +1,25 @@
-"""Differentiated supervision (差异化监管): inspections per enterprise, double-random draws, a monthly plan.
+"""Differentiated supervision (差异化监管): from levels to an inspection plan that fits the inspectors.
 
-Levels with a frequency inspect every enterprise that often; levels with a sampling rate draw that share of
-their enterprises by lot (双随机), stratified by zone so every town gets its share, from a published seed that
-anyone can use to re-draw the list. Inspections are spread evenly over the year (quarterly means once a quarter).
+- **Frequencies**: inspections per year per level (floors), per sector if configured, never above the caps
+  (by level, and by standardisation grade as current national policy limits how often an enterprise may be
+  inspected).
+- **Double-random draws (双随机)**: levels with a sampling rate draw that share of their enterprises by lot,
+  stratified by town (largest-remainder shares), from a published seed anyone can use to re-draw the list.
+  With earlier plans, enterprises not inspected for ``cover_years`` are drawn first. Drawn enterprises get
+  random inspectors from the roster.
+- **Schedule**: each enterprise's inspections are spread evenly over the year (quarterly is once a quarter),
+  enterprises of one town share months and days, and with a capacity every inspection gets a date on a weekday
+  within the officers' field days. When capacity does not cover the floors, inspections are kept by priority
+  (red, then major hazards, then orange, yellow, drawn) and the shortfall is reported in officer-days.
 """
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,44 +33,49 @@ __all__ = [
     "PLAN_COLUMNS",
     "INSPECTIONS",
     "MONTHS",
+    "DATES",
     "DRAWN",
+    "PATROLS",
+    "PRIORITY",
+    "WORKLOAD",
+    "UNSCHEDULED",
     "InspectionPlan",
     "plan_inspections",
     "draw_seed",
     "months_for",
     "zone_patrols",
-    "PATROLS",
+    "zone_workload",
+    "read_history",
 ]
 
 INSPECTIONS = "inspections_per_year"
 MONTHS = "months"
+DATES = "dates"
 DRAWN = "drawn_by_lot"
 PATROLS = "patrols_per_year"
+PRIORITY = "priority"
+UNSCHEDULED = "unscheduled"
+WORKLOAD = "inspections_planned"
 
 PLAN_COLUMNS = [
-    FACILITY_ID,
-    NAME,
-    SECTOR,
-    "town_code",
-    "zone_code",
-    "zone_name",
-    LEVEL,
-    LEVEL_ZH,
-    INSPECTIONS,
-    MONTHS,
-    DRAWN,
-    "plan_reason",
-]
+    "year", FACILITY_ID, NAME, SECTOR, "town_code", "zone_code", "zone_name", LEVEL, LEVEL_ZH, PRIORITY,
+    INSPECTIONS, MONTHS, DATES, UNSCHEDULED, DRAWN, "cover_overdue", "inspectors", "plan_reason",
+]  # fmt: skip
+
+_GRADE_NAMES = {1: "一级", 2: "二级", 3: "三级", 0: "none"}
 
 
 @dataclass
 class InspectionPlan:
-    """The plan table (one row per enterprise), the monthly load and the seed used for the draws."""
+    """The plan (one row per enterprise), the load per month against capacity, and the seed of the draws."""
 
     plan: pd.DataFrame
     monthly_load: pd.Series
     seed: str
     year: int
+    months: pd.DataFrame = field(default_factory=pd.DataFrame)
+    inspections: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: list[str] = field(default_factory=list)
 
 
 def draw_seed(config: SupervisionConfig, district_code: str) -> str:
@@ -70,25 +86,6 @@ def draw_seed(config: SupervisionConfig, district_code: str) -> str:
 def _rng(seed: str) -> np.random.Generator:
     digest = hashlib.sha256(seed.encode("utf-8")).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
-
-
-def _round_robin_offsets(per_year: np.ndarray, drawn: np.ndarray) -> np.ndarray:
-    """Offsets that balance the monthly load.
-
-    Within each group of equal frequency, enterprises take the months of their interval in turn (rows are already in a stable order), each group starting where the
-    previous one stopped, so every month's load differs from another's by at most the number of groups.
-    """
-    offsets = np.zeros(len(per_year), dtype=int)
-    start = 0
-    groups = sorted(set(zip(per_year.tolist(), drawn.tolist(), strict=True)), reverse=True)
-    for n, was_drawn in groups:
-        if n <= 0:
-            continue
-        members = np.flatnonzero((per_year == n) & (drawn == was_drawn))
-        interval = max(12 // min(n, 12), 1)
-        offsets[members] = (start + np.arange(len(members))) % interval
-        start = (start + len(members)) % 12
-    return offsets
 
 
 def months_for(per_year: np.ndarray, offsets: np.ndarray) -> list[str]:
@@ -109,25 +106,173 @@ def months_for(per_year: np.ndarray, offsets: np.ndarray) -> list[str]:
     return out
 
 
-def _draw(facilities: pd.DataFrame, rate: float, strata: pd.Series, rng: np.random.Generator) -> pd.Series:
-    """Draw ``rate`` of the facilities, stratified: each stratum gets its largest-remainder share."""
+def _block_offsets(per_year: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Month offsets that balance the load and keep a town's enterprises together.
+
+    Within each group of equal frequency (rows already sorted by town), the rows are cut into ``interval``
+    consecutive blocks of equal size: each block takes one offset, so the load per month differs by at most one
+    per group, and the enterprises of one town mostly share their months.
+    """
+    offsets = np.zeros(len(per_year), dtype=int)
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g)
+        n = int(per_year[members[0]])
+        if n <= 0:
+            continue
+        interval = max(12 // min(n, 12), 1)
+        offsets[members] = (np.arange(len(members)) * interval) // max(len(members), 1)
+    return offsets
+
+
+def read_history(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Earlier plans (``year``, ``facility_id``, ``inspections_per_year``) -> last inspected year per enterprise."""
+    if not frames:
+        return pd.DataFrame(columns=[FACILITY_ID, "last_year"])
+    hist = pd.concat([f[[FACILITY_ID, "year", INSPECTIONS]] for f in frames], ignore_index=True)
+    hist = hist[pd.to_numeric(hist[INSPECTIONS], errors="coerce").fillna(0) > 0]
+    last = hist.groupby(FACILITY_ID)["year"].max().astype(int)
+    return last.rename("last_year").reset_index()
+
+
+def _draw(
+    members: pd.DataFrame, rate: float, strata: pd.Series, overdue: pd.Series, rng: np.random.Generator
+) -> pd.Series:
+    """Draw ``rate`` of ``members``, stratified (largest-remainder shares); overdue ones first in each stratum."""
     sizes = strata.value_counts().sort_index()
     quota = sizes * rate
-    target = int(round(rate * len(facilities)))
     base = np.floor(quota).astype(int)
     remainder = (quota - base).sort_values(ascending=False, kind="stable")
-    extra = max(target - int(base.sum()), 0)
+    extra = max(int(round(rate * len(members))) - int(base.sum()), 0)
     base[remainder.index[:extra]] += 1
-    drawn = pd.Series(False, index=facilities.index)
+    drawn = pd.Series(False, index=members.index)
     for stratum, k in base.items():
         if k <= 0:
             continue
-        members = facilities.index[(strata == stratum).to_numpy()]
-        # Sort before drawing so the draw depends on the seed and the ids, not on input row order.
-        members = facilities.loc[members].sort_values(FACILITY_ID).index
-        chosen = rng.choice(len(members), size=min(k, len(members)), replace=False)
-        drawn[members[np.sort(chosen)]] = True
+        # Sorted by id before the permutation: the draw depends on the seed and the ids, not on row order.
+        ids = members.index[(strata == stratum).to_numpy()]
+        ids = members.loc[ids].sort_values(FACILITY_ID).index
+        order = ids[rng.permutation(len(ids))]
+        order = order[np.argsort(~overdue.loc[order].to_numpy(), kind="stable")]  # overdue first
+        drawn[order[:k]] = True
     return drawn
+
+
+def _caps(fac: pd.DataFrame, config: SupervisionConfig) -> pd.Series:
+    """The cap of each enterprise: by level, and by standardisation grade (first matching rule)."""
+    cap = fac[LEVEL].map(config.caps_by_level).astype(float).fillna(np.inf)
+    if config.caps:
+        grade = fac.get("standardisation_grade", pd.Series(0, index=fac.index)).fillna(0).astype(int)
+        grade_key = grade.map(_GRADE_NAMES).fillna("none")
+        by_rule = pd.Series(np.inf, index=fac.index)
+        matched = pd.Series(False, index=fac.index)
+        for rule in config.caps:
+            applies = ~matched & (fac[SECTOR].isin(rule.sectors) if rule.sectors else True)
+            value = grade_key.map(rule.by_grade).astype(float).fillna(np.inf)
+            by_rule = by_rule.where(~applies, value)
+            matched |= applies
+        cap = np.minimum(cap, by_rule)
+    return cap
+
+
+def _priority(fac: pd.DataFrame, drawn: pd.Series) -> pd.Series:
+    """1 red, 2 major hazard installations, 3 orange, 4 yellow, 5 drawn by lot (lower goes first)."""
+    p = fac[LEVEL].map({"red": 1, "orange": 3, "yellow": 4, "blue": 5}).fillna(5).astype(int)
+    major = fac.get("gb18218_grade", pd.Series(0, index=fac.index)).fillna(0).astype(int) > 0
+    return p.where(~(major & (p > 2)), 2).where(~drawn | (p < 5), 5)
+
+
+def _weekdays(year: int, month: int) -> list[datetime.date]:
+    days = calendar.monthrange(year, month)[1]
+    return [d for d in (datetime.date(year, month, i) for i in range(1, days + 1)) if d.weekday() < 5]
+
+
+INSPECTIONS_N = "_n"
+
+
+def _rebalance(insp: pd.DataFrame, month_cap: np.ndarray) -> pd.DataFrame:
+    """Move inspections out of months over capacity into months with room, within their own window.
+
+    An enterprise inspected n times a year keeps one inspection per 12/n-month window (a quarterly one stays in
+    its quarter); the lowest-priority inspections of a full month move first, to the window month with the most
+    room. Only what no month can take stays over capacity.
+    """
+    insp = insp.sort_values(["month", PRIORITY, "town", "id"], kind="stable").reset_index(drop=True)
+    load = np.bincount(insp["month"].to_numpy() - 1, minlength=12)
+    room = month_cap - load
+    months = insp["month"].to_numpy().copy()
+    for m in np.flatnonzero(room < 0) + 1:
+        excess = -room[m - 1]
+        # Lowest priority last in the month: take candidates from the end.
+        candidates = np.flatnonzero(months == m)[::-1]
+        for idx in candidates:
+            if excess <= 0:
+                break
+            interval = int(insp.at[idx, "interval"])
+            start = (m - 1) // interval * interval + 1 if interval > 1 else 1
+            window = range(start, start + interval) if interval > 1 else range(1, 13)
+            spare = [(room[w - 1], -abs(w - m), w) for w in window if w != m and room[w - 1] > 0]
+            if not spare:
+                continue
+            _, _, target = max(spare)
+            months[idx] = target
+            room[target - 1] -= 1
+            room[m - 1] += 1
+            excess -= 1
+    insp["month"] = months
+    return insp
+
+
+def _schedule(
+    fac: pd.DataFrame, months: list[str], config: SupervisionConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per inspection, with a date when capacity is configured; and the per-month load table."""
+    rows = pd.DataFrame({"i": np.arange(len(fac)), MONTHS: months})
+    rows = rows[rows[MONTHS] != ""]
+    insp = rows.assign(month=rows[MONTHS].str.split(",")).explode("month").reset_index(drop=True)
+    insp["month"] = insp["month"].astype(int)
+    insp[PRIORITY] = fac[PRIORITY].to_numpy()[insp["i"]]
+    insp["town"] = fac["town_code"].astype(str).to_numpy()[insp["i"]]
+    insp["id"] = fac[FACILITY_ID].to_numpy()[insp["i"]]
+    load = insp.groupby("month").size().reindex(range(1, 13), fill_value=0)
+    table = pd.DataFrame({"month": range(1, 13), "planned": load.to_numpy()})
+    cap_cfg = config.capacity
+    if cap_cfg is None:
+        insp["date"] = ""
+        insp["scheduled"] = True
+        table["capacity"] = np.nan
+        table["scheduled"] = table["planned"]
+        table["unscheduled"] = 0
+        table["shortfall_officer_days"] = 0.0
+        return insp, table
+    weekdays = {m: _weekdays(config.year, m) for m in range(1, 13)}
+    total_days = sum(len(d) for d in weekdays.values())
+    per_insp = cap_cfg.inspector_days_per_inspection
+    annual = cap_cfg.officers * cap_cfg.working_days * cap_cfg.field_share / per_insp
+    month_cap = np.floor(np.array([annual * len(weekdays[m]) / total_days for m in range(1, 13)])).astype(int)
+    insp["interval"] = np.maximum(12 // np.minimum(fac[INSPECTIONS_N].to_numpy()[insp["i"]], 12), 1)
+    insp = _rebalance(insp, month_cap)
+    insp = insp.sort_values(["month", PRIORITY, "town", "id"], kind="stable")
+    insp["rank_in_month"] = insp.groupby("month").cumcount()
+    insp["scheduled"] = insp["rank_in_month"].to_numpy() < month_cap[insp["month"].to_numpy() - 1]
+    kept = insp[insp["scheduled"]].sort_values(["month", "town", PRIORITY, "id"], kind="stable")
+    pos = kept.groupby("month").cumcount().to_numpy()
+    per_day = np.maximum(
+        month_cap[kept["month"].to_numpy() - 1] / np.array([max(len(weekdays[m]), 1) for m in kept["month"]]),
+        1e-9,
+    )
+    day_index = np.minimum((pos / per_day).astype(int), [len(weekdays[m]) - 1 for m in kept["month"]])
+    insp["date"] = ""
+    insp.loc[kept.index, "date"] = [
+        weekdays[m][d].isoformat() for m, d in zip(kept["month"], day_index, strict=True)
+    ]
+    scheduled = insp.groupby("month")["scheduled"].sum().reindex(range(1, 13), fill_value=0).to_numpy()
+    # After rebalancing, "planned" counts the inspections each month holds.
+    table["planned"] = np.bincount(insp["month"].to_numpy() - 1, minlength=12)
+    table["capacity"] = month_cap
+    table["scheduled"] = scheduled
+    table["unscheduled"] = table["planned"] - table["scheduled"]
+    table["shortfall_officer_days"] = (table["unscheduled"] * per_insp).round(1)
+    return insp, table
 
 
 def plan_inspections(
@@ -135,66 +280,143 @@ def plan_inspections(
     config: SupervisionConfig,
     district_code: str = "",
     strata_column: str = "town_code",
+    history: pd.DataFrame | None = None,
+    roster: Sequence[str] | None = None,
 ) -> InspectionPlan:
-    """The inspection plan of the year: frequency per level, double-random draws, months."""
-    fac = facilities.sort_values(FACILITY_ID, kind="stable").reset_index(drop=True)
+    """The inspection plan of ``config.year``.
+
+    ``facilities`` carries ``facility_id, name, sector, level, level_zh`` and the town code (``strata_column``);
+    optionally ``gb18218_grade`` (priority) and ``standardisation_grade`` (caps). ``history`` is the output of
+    :func:`read_history`; ``roster`` the inspectors' names.
+    """
+    fac = facilities.sort_values(
+        [strata_column, FACILITY_ID] if strata_column in facilities else FACILITY_ID, kind="stable"
+    ).reset_index(drop=True)
+    if strata_column not in fac:
+        fac[strata_column] = "all"
+    fac["town_code"] = fac[strata_column]
     seed = draw_seed(config, district_code)
     rng = _rng(seed)
-    per_year = fac[LEVEL].map(config.frequency).fillna(0.0).astype(float)
+    floor = fac[LEVEL].map(config.frequency).astype(float)
+    for sector, table in config.frequency_by_sector.items():
+        in_sector = fac[SECTOR] == sector
+        override = fac.loc[in_sector, LEVEL].map(table)
+        floor[in_sector] = override.fillna(floor[in_sector]).astype(float)
+    floor = floor.fillna(0.0)
+
+    overdue = pd.Series(False, index=fac.index)
+    if history is not None:
+        last = fac[FACILITY_ID].map(history.set_index(FACILITY_ID)["last_year"]) if len(history) else np.nan
+        overdue = pd.Series(
+            pd.isna(last)
+            | (config.year - pd.Series(last, index=fac.index).fillna(-9999) >= config.sampling.cover_years),
+            index=fac.index,
+        )
     drawn = pd.Series(False, index=fac.index)
-    strata = fac[strata_column] if strata_column in fac.columns else pd.Series("all", index=fac.index)
+    per_year = floor.copy()
+    rates = {str(k): v for k, v in config.sampling.rates.items()}
     for level in LEVEL_NAMES:
-        rate = {str(k): v for k, v in config.sampling.rates.items()}.get(level)
+        rate = rates.get(level)
         if not rate:
             continue
-        members = fac[LEVEL] == level
-        got = _draw(fac[members], rate, strata[members].fillna(""), rng)
+        members = fac[fac[LEVEL] == level]
+        got = _draw(members, rate, fac.loc[members.index, strata_column].fillna(""), overdue, rng)
         drawn[got[got].index] = True
-        per_year[members & drawn] = np.maximum(per_year[members & drawn], 1.0)
+    per_year[drawn] = np.maximum(per_year[drawn], 1.0)
+
+    cap = _caps(fac, config)
+    capped = per_year > cap
+    per_year = np.minimum(per_year, cap)
     n = np.ceil(per_year.to_numpy()).astype(int)
-    months = months_for(n, _round_robin_offsets(n, drawn.to_numpy()))
-    sampled = fac[LEVEL].map(lambda k: config.sampling.rates.get(k, 0.0) > 0).to_numpy()
-    rate_txt = fac[LEVEL].map(lambda k: f"{config.sampling.rates.get(k, 0.0):.0%}")
-    reason = np.select(
-        [drawn.to_numpy(), sampled],
-        [
-            (fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年抽中 (种子 " + seed + ")").to_numpy(),
-            (fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年未抽中").to_numpy(),
-        ],
-        default=(
-            fac[LEVEL_ZH] + "企业, 每年 " + pd.Series(n, index=fac.index).astype(str) + " 次"
-        ).to_numpy(),
+    fac[PRIORITY] = _priority(fac, drawn).to_numpy()
+    group = np.array([f"{k}|{d}" for k, d in zip(n, drawn.to_numpy(), strict=True)])
+    months = months_for(n, _block_offsets(n, group))
+
+    inspectors = pd.Series("", index=fac.index)
+    if roster:
+        k = min(config.inspectors_per_inspection, len(roster))
+        names = np.array(sorted(roster))
+        for i in fac.index[drawn.to_numpy()]:
+            inspectors[i] = "、".join(rng.choice(names, size=k, replace=False))
+
+    fac[INSPECTIONS_N] = n
+    insp, month_table = _schedule(fac, months, config)
+    moved = insp.sort_values(["i", "month"]).groupby("i")["month"].agg(lambda ms: ",".join(map(str, ms)))
+    months = moved.reindex(range(len(fac))).fillna("").tolist()
+    dates = insp[insp["date"] != ""].sort_values(["i", "date"]).groupby("i")["date"].agg(",".join)
+    unscheduled = (~insp["scheduled"]).groupby(insp["i"]).sum()
+
+    rate_txt = fac[LEVEL].map(lambda k: f"{rates.get(k, 0.0):.0%}")
+    n_txt = pd.Series(n, index=fac.index).astype(str)
+    reason = pd.Series(
+        np.select(
+            [drawn.to_numpy(), fac[LEVEL].map(lambda k: rates.get(k, 0.0) > 0).to_numpy()],
+            [
+                (
+                    fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年抽中 (种子 " + seed + ")"
+                ).to_numpy(),
+                (fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年未抽中").to_numpy(),
+            ],
+            default=(fac[LEVEL_ZH] + "企业, 每年 " + n_txt + " 次").to_numpy(),
+        ),
+        index=fac.index,
     )
+    reason[overdue & drawn] += f"; {config.sampling.cover_years} 年内未检查, 优先抽取"
+    reason[capped] += "; 按上限压减至每年 " + n_txt[capped] + " 次"
     plan = pd.DataFrame(
         {
+            "year": config.year,
             FACILITY_ID: fac[FACILITY_ID],
             NAME: fac[NAME],
             SECTOR: fac[SECTOR],
-            "town_code": strata.to_numpy(),
+            "town_code": fac[strata_column].to_numpy(),
             "zone_code": fac.get("zone_code", pd.Series("", index=fac.index)).to_numpy(),
             "zone_name": fac.get("zone_name", pd.Series("", index=fac.index)).to_numpy(),
             LEVEL: fac[LEVEL],
             LEVEL_ZH: fac[LEVEL_ZH],
+            PRIORITY: fac[PRIORITY],
             INSPECTIONS: n,
             MONTHS: months,
+            DATES: dates.reindex(range(len(fac))).fillna("").to_numpy(),
+            UNSCHEDULED: unscheduled.reindex(range(len(fac))).fillna(0).astype(int).to_numpy(),
             DRAWN: drawn.to_numpy(),
-            "plan_reason": reason,
+            "cover_overdue": overdue.to_numpy(),
+            "inspectors": inspectors.to_numpy(),
+            "plan_reason": reason.to_numpy(),
         }
     )
-    load = (
-        plan[MONTHS]
-        .str.split(",")
-        .explode()
-        .replace("", np.nan)
-        .dropna()
-        .astype(int)
-        .value_counts()
-        .reindex(range(1, 13), fill_value=0)
+    warnings = []
+    short = month_table[month_table["shortfall_officer_days"] > 0]
+    if len(short):
+        warnings.append(
+            f"capacity does not cover the plan in {len(short)} months: {int(short['unscheduled'].sum())} "
+            f"inspections not scheduled, shortfall {short['shortfall_officer_days'].sum():g} officer-days "
+            "(see the plan's unscheduled column and the month table)"
+        )
+    inspections = insp.assign(
+        facility_id=fac[FACILITY_ID].to_numpy()[insp["i"]],
+        name=fac[NAME].to_numpy()[insp["i"]],
+        level=fac[LEVEL].to_numpy()[insp["i"]],
+        level_zh=fac[LEVEL_ZH].to_numpy()[insp["i"]],
+        zone_name=plan["zone_name"].to_numpy()[insp["i"]],
+    )[["month", "date", FACILITY_ID, NAME, "town", "zone_name", LEVEL, LEVEL_ZH, PRIORITY, "scheduled"]]
+    inspections = inspections.sort_values(["month", "date", "town", PRIORITY, FACILITY_ID]).reset_index(
+        drop=True
     )
+    load = month_table.set_index("month")["planned"]
     load.index.name = "month"
-    return InspectionPlan(plan=plan, monthly_load=load, seed=seed, year=config.year)
+    return InspectionPlan(
+        plan=plan, monthly_load=load, seed=seed, year=config.year, months=month_table,
+        inspections=inspections, warnings=warnings,
+    )  # fmt: skip
 
 
 def zone_patrols(levels: pd.Series, config: SupervisionConfig) -> pd.Series:
     """Patrols per year of each zone from its level."""
     return levels.map(config.zone_patrols).fillna(0.0).astype(float)
+
+
+def zone_workload(plan: pd.DataFrame, codes: pd.Series, code_column: pd.Series) -> pd.Series:
+    """Inspections planned per zone: ``code_column`` is each plan row's code in the zone layer."""
+    per_zone = pd.Series(plan[INSPECTIONS].to_numpy()).groupby(code_column.to_numpy()).sum()
+    return per_zone.reindex(codes.to_numpy()).fillna(0).astype(int).reset_index(drop=True)

@@ -1626,6 +1626,7 @@ def main(argv=None) -> int:
     write_csv(out / "deductions.csv", ["facility_id", "item", "points"], ded_rows)
     std_rows = make_standardisation(fac, ded_rows)
     write_csv(out / "standardisation.csv", ["facility_id", "grade", "valid_until"], std_rows)
+    write_csv(out / "inspectors.csv", ["name", "team"], make_roster())
 
     if not args.no_raster:
         gpkg = out / "boundaries.gpkg"
@@ -1701,6 +1702,19 @@ STD_SHARES = {  # sector: probabilities of 一级, 二级, 三级 (the rest has 
     "非煤矿山": (0.0, 0.3, 0.5),
     "燃气": (0.0, 0.1, 0.3),
 }
+
+
+def make_roster(n: int = 24) -> list[list]:
+    """The district brigade's law-enforcement officers (执法人员), in four teams; its own random stream."""
+    rng = np.random.default_rng(SEED + 3)
+    surnames = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾")
+    given = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红")
+    names: list[str] = []
+    while len(names) < n:
+        name = str(rng.choice(surnames)) + "".join(rng.choice(given, size=int(rng.integers(1, 3))))
+        if name not in names:
+            names.append(name)
+    return [[name, f"执法{i % 4 + 1}中队"] for i, name in enumerate(names)]
 
 
 def make_standardisation(fac: list[dict], ded_rows: list[list]) -> list[list]:

@@ -102,3 +102,33 @@ def test_validate_groups_reasons(tiny_project: Path):
     assert r.exit_code == 1
     assert "facilities.csv: 5 x sector: no grading method for this sector" in r.output
     assert "... 3 more" in r.output
+
+
+def test_plan_command_with_history(tiny_project: Path, tmp_path: Path):
+    out = tmp_path / "plan2027"
+    r = runner.invoke(app, ["plan", str(tiny_project), "--year", "2027", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "inspections planned for 2027" in r.output
+    assert {p.name for p in out.iterdir()} == {"inspection_plan.csv", "inspection_plan.xlsx", "plan.json"}
+    hist = tmp_path / "history"
+    hist.mkdir()
+    (out / "inspection_plan.csv").rename(hist / "inspection_plan_2027.csv")
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(tiny_project),
+            "--year",
+            "2028",
+            "--history",
+            str(hist),
+            "--out",
+            str(tmp_path / "plan2028"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "plan2028" / "plan.json").read_text(encoding="utf-8"))
+    assert doc["summary"]["plan_year"] == 2028 and doc["summary"]["draw_seed"] == "2028-329901"
+    assert any(k.startswith("history_") for k in doc["provenance"]["inputs"])
+    r = runner.invoke(app, ["plan", str(tiny_project), "--history", str(tmp_path / "nope")])
+    assert r.exit_code == 1 and "--history must be a directory" in r.output

@@ -22,6 +22,7 @@ CSVS = [
     "sensitive_sites.csv",
     "deductions.csv",
     "standardisation.csv",
+    "inspectors.csv",
 ]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

@@ -82,3 +82,95 @@ def test_bad_supervision_config_is_rejected():
 
     with pytest.raises(ValidationError, match=r"between 0 and 52"):
         SupervisionConfig(frequency={"red": -1, "orange": 2, "yellow": 1, "blue": 0})
+
+
+# -------------------------------------------------------------- caps, capacity, coverage memory, roster
+from riskmap.supervision import read_history  # noqa: E402
+
+
+def test_caps_by_grade_are_never_exceeded_and_say_so():
+    fac = _facilities(["red"] * 4)
+    fac["standardisation_grade"] = [1, 2, 0, 3]
+    fac["sector"] = ["危险化学品", "工贸", "工贸", "工贸"]
+    cfg = SupervisionConfig(
+        caps=[
+            {"sectors": ["危险化学品"], "by_grade": {"一级": 2, "二级": 4, "三级": 8, "none": 12}},
+            {"by_grade": {"一级": 1, "二级": 2, "三级": 4, "none": 6}},
+        ]
+    )
+    plan = plan_inspections(fac, cfg).plan.set_index("facility_id")
+    assert plan["inspections_per_year"].tolist() == [2, 2, 4, 4]  # red floor 4, capped by grade
+    assert "按上限压减至每年 2 次" in plan.loc["F00000", "plan_reason"]
+    assert "压减" not in plan.loc["F00002", "plan_reason"]
+
+
+def test_cap_below_floor_is_a_config_error():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"caps_by_level.red = 2 is below the floor of 4"):
+        SupervisionConfig(caps_by_level={"red": 2})
+    with pytest.raises(ValidationError, match=r"greater than or equal to 0"):
+        SupervisionConfig(capacity={"officers": -3})
+
+
+def test_capacity_shortfall_is_reported_exactly_and_by_priority():
+    # 1 officer x 248 days x 0.1 field share = 24.8 inspections a year (about 2 a month).
+    levels = ["red"] * 10 + ["yellow"] * 20
+    cfg = SupervisionConfig(year=2027, capacity={"officers": 1, "working_days": 248, "field_share": 0.1})
+    p = plan_inspections(_facilities(levels), cfg)
+    months = p.months
+    assert months["capacity"].sum() <= 25
+    assert months["planned"].sum() == 10 * 4 + 20
+    assert (months["scheduled"] <= months["capacity"]).all()
+    assert months["unscheduled"].sum() == 60 - months["scheduled"].sum()
+    assert months["shortfall_officer_days"].sum() == months["unscheduled"].sum()  # 1 officer-day each
+    assert any("capacity does not cover the plan" in w for w in p.warnings)
+    kept = p.inspections[p.inspections["scheduled"]]
+    # Red (priority 1) before yellow: no yellow inspection is scheduled while a red one is not.
+    assert (
+        kept["priority"].max() == 1 or not (p.inspections[~p.inspections["scheduled"]]["priority"] == 1).any()
+    )
+    assert p.plan["unscheduled"].sum() == months["unscheduled"].sum()
+
+
+def test_inspections_get_weekday_dates_and_towns_share_days():
+    fac = _facilities(["yellow"] * 40, towns=["T1"] * 20 + ["T2"] * 20)
+    cfg = SupervisionConfig(year=2027, capacity={"officers": 10, "working_days": 248, "field_share": 0.5})
+    p = plan_inspections(fac, cfg)
+    ins = p.inspections
+    assert ins["scheduled"].all()
+    dates = pd.to_datetime(ins["date"])
+    assert (dates.dt.weekday < 5).all() and (dates.dt.year == 2027).all()
+    assert (dates.dt.month == ins["month"]).all()
+    # Within a month, a town's inspections are on consecutive days, not interleaved with the other town's.
+    for _, month in ins.sort_values("date").groupby("month"):
+        towns = month["town"].tolist()
+        assert towns == sorted(towns)
+
+
+def test_coverage_memory_draws_the_longest_uninspected_first():
+    fac = _facilities(["blue"] * 100)
+    history = read_history(
+        [
+            pd.DataFrame(
+                {"facility_id": [f"F{i:05d}" for i in range(90)], "year": 2026, "inspections_per_year": 1}
+            )
+        ]
+    )
+    p = plan_inspections(fac, SupervisionConfig(year=2027), history=history).plan
+    drawn = set(p.loc[p["drawn_by_lot"], "facility_id"])
+    assert drawn == {f"F{i:05d}" for i in range(90, 100)}  # the 10 never inspected fill the 10 % quota
+    assert p.loc[p["drawn_by_lot"], "cover_overdue"].all()
+    assert "3 年内未检查, 优先抽取" in p.loc[p["drawn_by_lot"], "plan_reason"].iloc[0]
+
+
+def test_roster_assigns_random_distinct_inspectors_to_drawn_enterprises():
+    fac = _facilities(["blue"] * 50)
+    roster = ["甲", "乙", "丙", "丁", "戊"]
+    a = plan_inspections(fac, SupervisionConfig(year=2027), roster=roster).plan
+    b = plan_inspections(fac, SupervisionConfig(year=2027), roster=roster).plan
+    got = a.loc[a["drawn_by_lot"], "inspectors"]
+    assert len(got) == 5 and got.str.split("、").map(len).eq(2).all()
+    assert got.str.split("、").map(lambda x: len(set(x)) == 2).all()
+    assert a["inspectors"].tolist() == b["inspectors"].tolist()
+    assert (a.loc[~a["drawn_by_lot"], "inspectors"] == "").all()
