@@ -535,3 +535,13 @@ def test_popup_carries_hidden_dangers_and_the_level_before_adjustment(tmp_path):
     text = _render(tmp_path, facilities=fac).read_text(encoding="utf-8")
     assert '"3/2/1"' in text
     assert "隐患 未销号/逾期/重大" in text and "方法定级 (动态调整前)" in text
+
+
+def test_workload_layer_shades_the_finest_zones(tmp_path):
+    from riskmap.outputs.html import _WORKLOAD_COLOURS
+
+    villages = _villages()
+    zones = {"village": villages.assign(inspections_planned=range(len(villages))), "town": _towns(villages)}
+    text = _render(tmp_path, zones=zones).read_text(encoding="utf-8")
+    assert "检查工作量 (年计划检查次数)" in text
+    assert _WORKLOAD_COLOURS[-1] in text and _WORKLOAD_COLOURS[0] in text

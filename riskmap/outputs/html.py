@@ -89,6 +89,7 @@ _LEVEL, _SCORE, _METHOD, _REASONS = "level", "score", "method", "reasons"
 _ZONE_CODE, _ZONE_NAME, _INSPECTIONS = "zone_code", "zone_name", "inspections_per_year"
 _HIDDEN_DANGERS = ("hd_open", "hd_overdue", "hd_major_open")
 _LEVEL_METHOD = "level_method"
+_WORKLOAD = "inspections_planned"
 _FACILITY_REQUIRED = (_FAC_ID, _FAC_NAME, _LEVEL)
 _ZONE_REQUIRED = (_ZONE_CODE, _ZONE_NAME, _LEVEL)
 _REASON_SEPARATOR = "；"
@@ -114,6 +115,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "zone": "所在区域",
         "inspections": "年检查频次",
         "hidden_dangers": "隐患 未销号/逾期/重大",
+        "workload": "年计划检查次数",
+        "workload_layer": "检查工作量 (年计划检查次数)",
         "level_method": "方法定级 (动态调整前)",
         "zone_code": "区域代码",
         "search": "搜索企业或区域名称",
@@ -138,6 +141,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "zone": "Zone",
         "inspections": "Inspections per year",
         "hidden_dangers": "Hidden dangers open/overdue/major",
+        "workload": "Inspections planned per year",
+        "workload_layer": "Inspection workload (per year)",
         "level_method": "Method level (before adjustment)",
         "zone_code": "Zone code",
         "search": "Search facility or zone name",
@@ -499,6 +504,8 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
             col = f"n_{lvl}"
             if col in rec:
                 props[col] = _number(rec[col])
+        if _WORKLOAD in rec:
+            props["workload"] = _number(rec[_WORKLOAD])
         if all(c in rec for c in _HIDDEN_DANGERS):
             props["hidden_dangers"] = "/".join(str(_number(rec[c])) for c in _HIDDEN_DANGERS)
         features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
@@ -836,6 +843,9 @@ def _build_map(
         layer.add_to(m)
         _RegisterZones(layer, label).add_to(m)
 
+    if zone_layers:
+        _workload_layer(zone_layers[0][2], text).add_to(m)
+
     # Set the view before any marker is added: markercluster 1.1 fails ("reading 'lat'") when the zoom
     # changes while it is still building its clusters.
     bounds = _bounds(groups, zone_layers)
@@ -890,6 +900,38 @@ def _add_tiles(m: folium.Map, tiles: str, tile_key: str | None) -> None:
             subdomains="1234",
             **common,
         ).add_to(m)
+
+
+#: Purples for inspection workload: a sequential scale that cannot be mistaken for the four risk colours.
+_WORKLOAD_COLOURS = ("#F2F0F7", "#CBC9E2", "#9E9AC8", "#756BB1", "#54278F")
+
+
+def _workload_layer(collection: Mapping[str, Any], text: Mapping[str, str]) -> folium.GeoJson:
+    """The finest zones shaded by inspections planned per year (off by default; a layer-control overlay)."""
+    import numpy as np
+
+    def value(feature: Mapping[str, Any]) -> float | None:
+        try:
+            return float(feature["properties"]["workload"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    known = [v for v in map(value, collection["features"]) if v is not None]
+    edges = np.quantile(known, [0.2, 0.4, 0.6, 0.8]).tolist() if known else [0.0] * 4
+
+    def style(feature: Mapping[str, Any]) -> dict[str, Any]:
+        v = value(feature)
+        colour = "#FFFFFF" if v is None else _WORKLOAD_COLOURS[int(np.searchsorted(edges, v, side="right"))]
+        return {"fillColor": colour, "color": "#3F007D", "weight": 0.6, "fillOpacity": 0.75}
+
+    tooltip = None
+    if known:
+        tooltip = folium.GeoJsonTooltip(
+            fields=["zone_name", "workload"], aliases=[html.escape(text["name"]), html.escape(text["workload"])],
+            sticky=True, style=f"font: 13px/1.4 {_FONT};",
+        )  # fmt: skip
+    return folium.GeoJson(collection, name=html.escape(text["workload_layer"]), show=False, style_function=style,
+                          tooltip=tooltip)  # fmt: skip
 
 
 def _zone_style(weight: float) -> Any:
