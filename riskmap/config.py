@@ -132,7 +132,10 @@ class GridConfig(_Model):
 class ZoneLayerConfig(_Model):
     """One zone layer (village, town, or a grid)."""
 
-    kind: str = Field(description='Name of the layer in outputs, e.g. "village", "town" or "grid".')
+    kind: str = Field(
+        description='Name of the layer in outputs, e.g. "village", "town" or "grid" (letters, digits, _ and -).',
+        pattern=r"^[\w-]{1,40}$",
+    )
     path: Path | None = Field(None, description="Vector file of the zones; not used for a grid.")
     layer: str | None = None
     code: str = Field("code", description="Column with the zone code (12-digit statistical division code).")

@@ -101,8 +101,21 @@ def _read_any(path: Path, layer: str | None, encoding: str, crs: str | None, whe
     return read_table(path, sheet=layer, encoding=encoding)
 
 
-def load_zones(config: Config) -> dict[str, gpd.GeoDataFrame]:
-    """Read every zone layer, with ``zone_code``/``zone_name`` columns, valid geometries, in EPSG:4490."""
+def _polygonal(geom):
+    import shapely
+
+    if geom is None or geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.unary_union(parts) if parts else geom
+
+
+def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Read every zone layer, with ``zone_code``/``zone_name`` columns, valid geometries, in EPSG:4490.
+
+    Repairs (make_valid) are reported in ``warnings``.
+    """
+    warnings = warnings if warnings is not None else []
     layers: dict[str, gpd.GeoDataFrame] = {}
     for i, zc in enumerate(config.zones):
         if zc.path is None:  # a grid, made once the other layers and the facilities are known
@@ -128,10 +141,14 @@ def load_zones(config: Config) -> dict[str, gpd.GeoDataFrame]:
             )
         invalid = ~gdf.geometry.is_valid
         if invalid.any():
-            logger.warning(
-                "%s: repaired %d invalid %s polygons with make_valid", path.name, invalid.sum(), zc.kind
+            rows = ", ".join(map(str, gdf.loc[invalid, ROW].head(5)))
+            warnings.append(
+                f"{path.name}: repaired {int(invalid.sum())} invalid {zc.kind} polygons with make_valid "
+                f"(features {rows}{', ...' if invalid.sum() > 5 else ''}); check them in a GIS"
             )
-            gdf.loc[invalid, gdf.geometry.name] = gdf.geometry[invalid].make_valid()
+            fixed = gdf.geometry[invalid].make_valid()
+            # make_valid may return collections with stray lines or points: keep the polygonal part.
+            gdf.loc[invalid, gdf.geometry.name] = fixed.map(_polygonal)
         layers[zc.kind] = (
             gdf[[ZONE_CODE, ZONE_NAME, gdf.geometry.name]]
             .to_crs("EPSG:4490")
@@ -271,7 +288,8 @@ def _stages(
     inputs["facilities"] = fac_path
     raw = _read_any(fac_path, fc.layer, fc.encoding, fc.crs, "facilities")
     n_in = len(raw)
-    zones = load_zones(config)
+    load_warnings: list[str] = []
+    zones = load_zones(config, load_warnings)
     for zc in config.zones:
         if zc.path is not None:
             inputs[f"zones_{zc.kind}"] = config.resolve(zc.path)
@@ -414,7 +432,7 @@ def _stages(
         "as_of": adjusted.as_of.isoformat(),
         "adjustment": {"up": adjusted.up, "down": adjusted.down, "rules": adjusted.rules},
     }
-    warnings = list(zoning.warnings) + plan.warnings
+    warnings = load_warnings + list(zoning.warnings) + plan.warnings
     if len(fac_rejects):
         share = len(fac_rejects) / n_in
         warnings.append(
@@ -497,6 +515,22 @@ def _plan_sheets(plan: InspectionPlan) -> dict[str, pd.DataFrame]:
     return sheets
 
 
+def _provenance_inputs(config: Config, inputs: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """Input files with their SHA-256 and their paths relative to the project file.
+
+    Published files should not reveal a server's directory layout.
+    """
+    out = {}
+    base = config.base_dir.resolve()
+    for key, p in sorted(inputs.items()):
+        try:
+            shown = str(p.resolve().relative_to(base))
+        except ValueError:
+            shown = p.name
+        out[key] = {"path": shown, "sha256": _sha256(p)}
+    return out
+
+
 def _output_dir(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise OutputError(
@@ -557,7 +591,7 @@ def run(
     provenance: dict[str, Any] = {
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
-        "inputs": {k: {"path": str(p), "sha256": _sha256(p)} for k, p in sorted(inputs.items())},
+        "inputs": _provenance_inputs(config, inputs),
         "started": started.isoformat(timespec="seconds"),
     }
     fac_layer = _facility_layer(result, kinds)
@@ -683,7 +717,7 @@ def plan(
         "provenance": {
             "riskmap_version": __version__,
             "config_hash": config_hash(config),
-            "inputs": {k: {"path": str(p), "sha256": _sha256(p)} for k, p in sorted(inputs.items())},
+            "inputs": _provenance_inputs(config, inputs),
         },
     }
     result.outputs["plan_json"] = atomic_write_text(

@@ -1,1 +1,7 @@
 """Readers and writers: everything that touches the disk on the input side, plus atomic file replacement."""
+
+import pyogrio as _pyogrio
+
+# GDAL writes a PAM sidecar (riskmap.gpkg.aux.xml, a copy of the dataset metadata) next to a GeoPackage with
+# dataset metadata whenever it reads one. riskmap never needs PAM, so its own reads leave no litter behind.
+_pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
