@@ -95,10 +95,12 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _read_any(path: Path, layer: str | None, encoding: str, crs: str | None, where: str) -> pd.DataFrame:
+def _read_any(
+    path: Path, layer: str | None, encoding: str, crs: str | None, where: str, expect: list[str] | None = None
+) -> pd.DataFrame:
     if path.suffix.lower() in VECTOR_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where)
-    return read_table(path, sheet=layer, encoding=encoding)
+    return read_table(path, sheet=layer, encoding=encoding, expect=expect)
 
 
 def _polygonal(geom):
@@ -237,7 +239,12 @@ def _read_events(
             continue
         path = config.resolve(tcfg.path)
         inputs[table] = path
-        traw = read_table(path, sheet=tcfg.layer, encoding=tcfg.encoding)
+        traw = read_table(
+            path,
+            sheet=tcfg.layer,
+            encoding=tcfg.encoding,
+            expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
+        )
         clean, rej = validate_table(traw, table, tcfg, known_ids, path.name, EVENT_COLUMNS[table])
         events[table], bad = prepare_events(table, clean, path.name)
         rejects += [rej, bad]
@@ -286,7 +293,7 @@ def _stages(
     stage("load")
     fac_path = config.resolve(fc.path)
     inputs["facilities"] = fac_path
-    raw = _read_any(fac_path, fc.layer, fc.encoding, fc.crs, "facilities")
+    raw = _read_any(fac_path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector])
     n_in = len(raw)
     load_warnings: list[str] = []
     zones = load_zones(config, load_warnings)
@@ -318,7 +325,12 @@ def _stages(
             )
         path = config.resolve(tcfg.path)
         inputs[table] = path
-        traw = read_table(path, sheet=tcfg.layer, encoding=tcfg.encoding)
+        traw = read_table(
+            path,
+            sheet=tcfg.layer,
+            encoding=tcfg.encoding,
+            expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
+        )
         clean, rej = validate_table(traw, table, tcfg, pd.Index(facilities[FACILITY_ID]), path.name, cols)
         tables[table] = clean
         sources[table] = path.name
@@ -360,7 +372,7 @@ def _stages(
         sites_path = config.resolve(config.sensitive_sites.path)
         inputs["sensitive_sites"] = sites_path
         sc = config.sensitive_sites
-        sites_raw = _read_any(sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites")
+        sites_raw = _read_any(sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind])
         site_points, rej = validate_sites(sites_raw, sc, sites_path.name)
         rejects.append(rej)
         sites = count_sites(zoning.zones, site_points, scored, config.zoning.index.vulnerability_distance_m)

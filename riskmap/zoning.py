@@ -39,6 +39,7 @@ __all__ = [
     "assign_zones",
     "aggregate_zones",
     "make_grid",
+    "shifted_coordinates_hint",
     "apply_spillover",
     "rule_parameters",
     "count_sites",
@@ -255,6 +256,9 @@ def assign_zones(
                 f"(within {snap_distance_m:g} m; see column {ASSIGNMENT})"
             )
         outside = facilities.index.difference(hit.index)
+    hint = shifted_coordinates_hint(facilities.loc[outside], facilities, finest)
+    if hint:
+        warnings.append(hint)
     rejects = make_rejects(
         source,
         facilities.loc[outside],
@@ -274,6 +278,39 @@ def assign_zones(
     return ZoningResult(
         facilities=out.reset_index(drop=True), zones=zones, rejects=rejects, warnings=warnings
     )
+
+
+def shifted_coordinates_hint(
+    outside: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
+) -> str | None:
+    """A warning when facilities outside the zones look like GCJ-02 or BD-09 coordinates declared as WGS84.
+
+    Map-app coordinates sit ~500 m (GCJ-02) or ~1 km (BD-09) off; interior points stay inside their district
+    either way, but those near its edge fall out. If converting the ones outside as if they were GCJ-02 (or
+    BD-09) brings most of them inside while keeping the others inside, the declared CRS is probably wrong.
+    """
+    from riskmap.io.crs import bd09_to_wgs84, gcj02_to_wgs84
+
+    if len(outside) < 3 or facilities.crs is None or not facilities.crs.is_geographic:
+        return None
+    district = shapely.union_all(zones.to_crs(facilities.crs).geometry.to_numpy())
+    shapely.prepare(district)
+    sample = facilities.sample(min(len(facilities), 2000), random_state=0)
+    for name, back in (("GCJ-02", gcj02_to_wgs84), ("BD-09", bd09_to_wgs84)):
+        lon, lat = back(outside.geometry.x.to_numpy(), outside.geometry.y.to_numpy())
+        recovered = shapely.contains_xy(district, lon, lat).mean()
+        slon, slat = back(sample.geometry.x.to_numpy(), sample.geometry.y.to_numpy())
+        kept = shapely.contains_xy(district, slon, slat).mean()
+        before = shapely.contains_xy(
+            district, sample.geometry.x.to_numpy(), sample.geometry.y.to_numpy()
+        ).mean()
+        if recovered >= 0.8 and kept >= before - 0.01:
+            return (
+                f"{len(outside)} facilities lie just outside the zones, and {recovered:.0%} of them fall inside "
+                f"when read as {name} coordinates (from Gaode/Tencent or Baidu maps, ~0.5–1 km off): if the "
+                f'coordinates were picked in a map app, set facilities.crs = "{name}"'
+            )
+    return None
 
 
 # --------------------------------------------------------------------------------- sensitive sites
