@@ -552,6 +552,10 @@ def _output_dir(out: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputError(f"{out}: cannot create the output directory: {err.strerror}") from None
+    # Temporary files of a run that was killed mid-write (the good outputs beside them are intact).
+    for stale in out.glob(".*.tmp*"):
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
     return out
 
 
