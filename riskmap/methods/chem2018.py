@@ -25,7 +25,7 @@ import pandas as pd
 
 from riskmap.config import Chem2018Params
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, fmt, level_labels
+from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
 from riskmap.validate import FACILITY_ID, make_rejects, to_number
 
 __all__ = ["DEDUCTIONS", "BONUSES", "VETOES", "MAJOR_HAZARD_POINTS", "band", "grade_facilities"]
@@ -134,6 +134,8 @@ def grade_facilities(
     facility has no row for it and ``params.major_hazard_from_gb18218`` is set.
     """
     ok, rejects = _validate(rows, source)
+    if ok.empty:
+        return MethodResult(results=empty_result().results, rejects=rejects)
     facilities = pd.Index(sorted(ok[FACILITY_ID].unique()), name=FACILITY_ID)
     sums = ok.pivot_table(index=FACILITY_ID, columns="item", values="points", aggfunc="sum", fill_value=0.0)
     sums = sums.reindex(index=facilities, columns=[*DEDUCTIONS, *BONUSES, *VETOES], fill_value=0.0)

@@ -21,7 +21,7 @@ import pandas as pd
 from riskmap._resources import reference_dir
 from riskmap.errors import ScoringError
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, fmt, level_labels
+from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
 from riskmap.validate import FACILITY_ID, make_rejects, to_number
 
 __all__ = ["Assessment", "assess", "lookup", "alpha_for", "grade_for", "grade_facilities", "GRADE_ZH"]
@@ -268,6 +268,8 @@ def grade_facilities(
     get rank 0 ("not applicable") with a reason that says so.
     """
     inv, rejects = _resolve_inventory(inventory, source, beta_overrides or {})
+    if inv.empty:  # nothing usable: every row was rejected (or there were none)
+        return MethodResult(results=empty_result().results, rejects=rejects)
     inv["ratio"] = inv["q"] / inv["q_crit"]
     inv["bratio"] = inv["beta"] * inv["ratio"]
     units = (

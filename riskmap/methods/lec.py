@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import LECParams
-from riskmap.methods._common import MethodResult, aggregate_points, level_labels
+from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
 from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
 
 __all__ = ["L_VALUES", "E_VALUES", "C_VALUES", "point_ranks", "grade_facilities"]
@@ -56,6 +56,10 @@ def _describe(worst: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return zh, en
 
 
+def _concat(rejects: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
+
+
 def grade_facilities(points: pd.DataFrame, params: LECParams, source: str = "risk_points") -> MethodResult:
     """Grade facilities from the L, E, C of their risk points; a value outside its set is a reject."""
     values = {col: to_number(points[col]) for col in ("lec_l", "lec_e", "lec_c")}
@@ -74,6 +78,8 @@ def grade_facilities(points: pd.DataFrame, params: LECParams, source: str = "ris
         bad_any |= bad
     keep = ~bad_any
     pts = points[keep]
+    if pts.empty:
+        return MethodResult(results=empty_result().results, rejects=_concat(rejects))
     lv, ev, cv = (values[c][keep] for c in ("lec_l", "lec_e", "lec_c"))
     d = lv * ev * cv
     graded = pd.DataFrame(

@@ -13,7 +13,7 @@ import pandas as pd
 
 from riskmap.config import LS_PRESETS, LSMatrixParams
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, aggregate_points, level_labels
+from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
 from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
 
 __all__ = ["matrix_ranks", "point_ranks", "grade_facilities"]
@@ -59,6 +59,10 @@ def _describe(worst: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return zh, en
 
 
+def _concat(rejects: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
+
+
 def grade_facilities(
     points: pd.DataFrame, params: LSMatrixParams, source: str = "risk_points"
 ) -> MethodResult:
@@ -74,6 +78,8 @@ def grade_facilities(
     ]
     keep = ~(bad_l | bad_s)
     points, lik, sev = points[keep], lik[keep].astype(int), sev[keep].astype(int)
+    if points.empty:
+        return MethodResult(results=empty_result().results, rejects=_concat(rejects))
     graded = pd.DataFrame(
         {
             FACILITY_ID: points[FACILITY_ID],
