@@ -107,7 +107,10 @@ def _xlsx(title_rows: int = 0, merge_sector: bool = False, as_text: bool = True)
         ws.append(list(df.columns))
         for r in df.itertuples(index=False):
             ws.append(
-                [v if as_text else (float(v) if c in ("lon", "lat") else v) for c, v in zip(df.columns, r, strict=True)]
+                [
+                    v if as_text else (float(v) if c in ("lon", "lat") else v)
+                    for c, v in zip(df.columns, r, strict=True)
+                ]
             )
         if merge_sector:
             # C and F (rows 4 and 7 of the data) are both 工贸: merge F's sector cell with the empty cell above.
@@ -129,7 +132,8 @@ def _gcj_near_edge(d: Path) -> None:
     lat = np.array([Y0 + 0.004, Y0 + 0.012, Y0 + 0.024, Y0 + 0.036])
     glon, glat = wgs84_to_gcj02(lon, lat)
     rows = [
-        [f"G{i}", f"地图选点{i}", "工贸", f"{x:.6f}", f"{y:.6f}"] for i, (x, y) in enumerate(zip(glon, glat, strict=True))
+        [f"G{i}", f"地图选点{i}", "工贸", f"{x:.6f}", f"{y:.6f}"]
+        for i, (x, y) in enumerate(zip(glon, glat, strict=True))
     ]
     _edit_csv(d / "facilities.csv", lambda df: pd.concat([df, pd.DataFrame(rows, columns=df.columns)]))
     with open(d / "risk_points.csv", "a", encoding="utf-8") as f:
