@@ -167,6 +167,30 @@ def _summary(result) -> None:
         out_console.print(f"  {name:<22} {path}", highlight=False)
 
 
+Lang = Annotated[
+    str | None,
+    typer.Option("--lang", help="Labels of the outputs: zh (default) or en; overrides project.lang."),
+]
+Embed = Annotated[
+    bool,
+    typer.Option("--embed", help="Fixed-size HTML map without full-page styling, for iframes and reports."),
+]
+
+
+def _override(config, lang: str | None, embed: bool):
+    """The config with the command-line choices of language and HTML mode."""
+    from riskmap.config import config_from_dict
+
+    if lang is None and not embed:
+        return config
+    data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
+    if lang is not None:
+        data.setdefault("project", {})["lang"] = lang
+    if embed:
+        data.setdefault("outputs", {})["embed"] = True
+    return config_from_dict(data, base_dir=config.base_dir, source="--lang/--embed")
+
+
 @app.command()
 def run(
     project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
@@ -174,12 +198,14 @@ def run(
         Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
     ] = None,
     as_of: AsOf = None,
+    lang: Lang = None,
+    embed: Embed = False,
 ) -> None:
     """Run the whole job on a project: grade, zone, plan, and write every output."""
     from riskmap.config import load_config
 
     try:
-        config = load_config(project)
+        config = _override(load_config(project), lang, embed)
         result = _run_with_progress(config, out, as_of)
     except RiskmapError as err:
         _fail(err)
@@ -219,13 +245,15 @@ def plan(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("riskmap-demo"),
     as_of: AsOf = None,
+    lang: Lang = None,
+    embed: Embed = False,
 ) -> None:
     """Run everything on the embedded demo district (滨江区, fictional) into OUT."""
     from riskmap._resources import demo_dir
     from riskmap.config import load_config
 
     try:
-        config = load_config(demo_dir() / "riskmap.toml")
+        config = _override(load_config(demo_dir() / "riskmap.toml"), lang, embed)
         result = _run_with_progress(config, out, as_of)
     except RiskmapError as err:
         _fail(err)

@@ -442,7 +442,8 @@ class ZoningConfig(_Model):
         override = self.by_layer.get(kind)
         if override is None:
             return self
-        return self.model_copy(update={k: getattr(override, k) for k in override.model_fields_set})
+        update = {k: getattr(override, k) for k in override.model_fields_set if getattr(override, k) is not None}
+        return self.model_copy(update=update)
 
 
 class SamplingConfig(_Model):
@@ -568,6 +569,10 @@ class OutputsConfig(_Model):
 
     dir: Path = Field(Path("riskmap-out"), description="Output directory, relative to the project file.")
     html: bool = True
+    embed: bool = Field(
+        False,
+        description="HTML map of fixed size without full-page styling, for an <iframe> or a report page.",
+    )
     figure: bool = True
     figure_formats: list[Literal["png", "svg", "pdf"]] = Field(default=["png"])
     tiles: Literal["none", "openstreetmap", "tianditu", "gaode"] = Field(

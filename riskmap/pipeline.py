@@ -659,6 +659,7 @@ def run(
             title=config.project.name,
             lang=lang,
             tiles=config.outputs.tiles,
+            embed=config.outputs.embed,
         )
     if config.outputs.figure:
         say("figure")

@@ -132,3 +132,13 @@ def test_plan_command_with_history(tiny_project: Path, tmp_path: Path):
     assert any(k.startswith("history_") for k in doc["provenance"]["inputs"])
     r = runner.invoke(app, ["plan", str(tiny_project), "--history", str(tmp_path / "nope")])
     assert r.exit_code == 1 and "--history must be a directory" in r.output
+
+
+def test_lang_and_embed_options(tiny_project: Path, tmp_path: Path):
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "o"), "--lang", "en", "--embed"])
+    assert r.exit_code == 0, r.output
+    html = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    assert "Major risk" in html and "Legend" in html
+    assert "height: 600" in html.replace("px", "").replace(":600", ": 600") or "600px" in html
+    r = runner.invoke(app, ["run", str(tiny_project), "--lang", "fr"])
+    assert r.exit_code == 1 and "project.lang" in r.output
