@@ -290,10 +290,16 @@ def validate(
 ) -> None:
     """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
-    from riskmap.pipeline import check
+    from riskmap.pipeline import check, preflight
 
     try:
         config = load_config(project)
+        problems = preflight(config)
+        if problems:
+            out_console.print(f"[bold]{len(problems)} problem(s) with the input files[/]:")
+            for problem in problems:
+                out_console.print(f"  {problem}", highlight=False, markup=False)
+            raise typer.Exit(1)
         result = check(config, as_of=as_of)
     except RiskmapError as err:
         _fail(err)

@@ -442,7 +442,9 @@ class ZoningConfig(_Model):
         override = self.by_layer.get(kind)
         if override is None:
             return self
-        update = {k: getattr(override, k) for k in override.model_fields_set if getattr(override, k) is not None}
+        update = {
+            k: getattr(override, k) for k in override.model_fields_set if getattr(override, k) is not None
+        }
         return self.model_copy(update=update)
 
 

@@ -30,7 +30,7 @@ from riskmap.adjust import (
     standardisation_grades,
 )
 from riskmap.config import Config, config_hash
-from riskmap.errors import InputError, OutputError
+from riskmap.errors import InputError, OutputError, RiskmapError
 from riskmap.io.tables import ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
@@ -66,7 +66,7 @@ from riskmap.zoning import (
     zone_code_column,
 )
 
-__all__ = ["RunResult", "run", "check", "plan", "load_zones", "Stage"]
+__all__ = ["RunResult", "run", "check", "plan", "preflight", "load_zones", "Stage"]
 
 logger = logging.getLogger(__name__)
 
@@ -741,3 +741,67 @@ def plan(
         out / "plan.json", json.dumps(doc, ensure_ascii=False, indent=2, default=str)
     )
     return result
+
+
+def preflight(config: Config) -> list[str]:
+    """Every file-level problem at once: missing files, unknown layers, missing columns.
+
+    ``riskmap validate`` runs this before the stages, so a user fixing a project sees all such problems in one
+    pass instead of one per run. Row-level problems are found by :func:`check`.
+    """
+    problems: list[str] = []
+
+    def attempt(fn: Callable[[], object]) -> None:
+        try:
+            fn()
+        except RiskmapError as err:
+            problems.append(str(err))
+
+    fc = config.facilities
+
+    def facilities() -> None:
+        raw = _read_any(
+            config.resolve(fc.path), fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector]
+        )
+        cols = {"id": fc.id, "name": fc.name, "sector": fc.sector}
+        if not isinstance(raw, gpd.GeoDataFrame):
+            cols |= {"x": fc.x, "y": fc.y}
+        require_columns(raw, cols, config.resolve(fc.path).name, "facilities")
+
+    attempt(facilities)
+    for table in ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation"):
+        tcfg = getattr(config, table, None)
+        if tcfg is None:
+            continue
+
+        def read(tcfg=tcfg, table=table) -> None:
+            path = config.resolve(tcfg.path)
+            df = read_table(
+                path,
+                sheet=tcfg.layer,
+                encoding=tcfg.encoding,
+                expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
+            )
+            require_columns(df, {FACILITY_ID: tcfg.columns.get(FACILITY_ID, FACILITY_ID)}, path.name, table)
+
+        attempt(read)
+    for i, zc in enumerate(config.zones):
+        if zc.path is None:
+            continue
+
+        def zone(zc=zc, i=i) -> None:
+            path = config.resolve(zc.path)
+            gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
+            require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
+
+        attempt(zone)
+    for label, path in (
+        ("population", config.population.path if config.population else None),
+        ("sensitive_sites", config.sensitive_sites.path if config.sensitive_sites else None),
+        ("supervision.roster", config.supervision.roster),
+    ):
+        if path is not None and not config.resolve(path).exists():
+            problems.append(
+                f"{config.resolve(path)}: file not found ({label}); check the path in the project file"
+            )
+    return problems

@@ -135,10 +135,29 @@ def test_plan_command_with_history(tiny_project: Path, tmp_path: Path):
 
 
 def test_lang_and_embed_options(tiny_project: Path, tmp_path: Path):
-    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "o"), "--lang", "en", "--embed"])
+    r = runner.invoke(
+        app, ["run", str(tiny_project), "--out", str(tmp_path / "o"), "--lang", "en", "--embed"]
+    )
     assert r.exit_code == 0, r.output
     html = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
     assert "Major risk" in html and "Legend" in html
     assert "height: 600" in html.replace("px", "").replace(":600", ": 600") or "600px" in html
     r = runner.invoke(app, ["run", str(tiny_project), "--lang", "fr"])
     assert r.exit_code == 1 and "project.lang" in r.output
+
+
+def test_validate_reports_every_missing_file_in_one_pass(tiny_project: Path):
+    for name in ("risk_points.csv", "inventory.csv", "population.tif"):
+        (tiny_project.parent / name).unlink()
+    text = tiny_project.read_text(encoding="utf-8").replace('layer = "town"', 'layer = "towns"')
+    tiny_project.write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["validate", str(tiny_project)])
+    assert r.exit_code == 1
+    assert "4 problem(s) with the input files" in r.output
+    for what in (
+        "inventory.csv: file not found",
+        "risk_points.csv: file not found",
+        "no layer 'towns'",
+        "population.tif: file not found",
+    ):
+        assert what in r.output, what
