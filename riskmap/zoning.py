@@ -149,8 +149,13 @@ def _significant_prefix(code: str) -> str:
 
 def _parents(
     fine: gpd.GeoDataFrame, coarse: gpd.GeoDataFrame, fine_kind: str, coarse_kind: str
-) -> tuple[pd.Series, list[str]]:
-    """Parent code in ``coarse`` of each zone of ``fine``: by code prefix when codes are 12 digits, else spatially."""
+) -> tuple[pd.Series, list[str], bool]:
+    """Parent code in ``coarse`` of each zone of ``fine``, and whether ``fine`` nests in ``coarse``.
+
+    By code when codes say it (12-digit division codes by prefix; grid cells coded ``<parent>-<row>-<col>``),
+    else spatially. A layer nests when every zone lies (99 % of its area) in its parent; facilities are rolled
+    up only through nesting layers, and placed by location in the others (a grid over villages does not nest).
+    """
     warnings: list[str] = []
     fine_codes = fine[ZONE_CODE].astype(str)
     coarse_codes = coarse[ZONE_CODE].astype(str)
@@ -167,7 +172,12 @@ def _parents(
                 f"{int(missing.sum())} {fine_kind} codes have no {coarse_kind} with their code prefix "
                 f"(e.g. {sample}); assigned spatially instead"
             )
-    missing = parent.isna()
+    elif fine_codes.str.contains("-").all():
+        head = fine_codes.str.split("-", n=1).str[0]
+        parent = head.where(head.isin(set(coarse_codes)), pd.NA).astype(object)
+    by_code = parent.notna()
+    missing = ~by_code
+    nested = True
     if missing.any():
         pts = gpd.GeoDataFrame(geometry=fine.geometry[missing].representative_point(), crs=fine.crs)
         hit = gpd.sjoin(pts, coarse[[ZONE_CODE, "geometry"]], how="left", predicate="intersects")
@@ -176,7 +186,19 @@ def _parents(
         lost = parent.isna()
         if lost.any():
             warnings.append(f"{int(lost.sum())} {fine_kind} zones lie in no {coarse_kind} zone")
-    return parent, warnings
+        # Spatial parents: check that each zone really lies in its parent.
+        crs = _metric_crs(fine)
+        f = fine.loc[missing & parent.notna()].to_crs(crs)
+        parents = coarse.set_index(ZONE_CODE).geometry.to_crs(crs).reindex(parent[f.index])
+        inside = shapely.area(shapely.intersection(f.geometry.to_numpy(), parents.to_numpy()))
+        share = inside / np.maximum(shapely.area(f.geometry.to_numpy()), 1e-9)
+        nested = bool(len(share) == 0 or (share >= 0.99).all()) and not lost.any()
+        if not nested:
+            warnings.append(
+                f"the {fine_kind} layer does not nest in {coarse_kind} ({int((share < 0.99).sum())} zones cross "
+                f"{coarse_kind} borders): facilities are placed in {coarse_kind} zones by location"
+            )
+    return parent, warnings, nested
 
 
 # -------------------------------------------------------------------------------------- assignment
@@ -234,9 +256,10 @@ def assign_zones(
     finest = layers[kinds[0]]
     warnings: list[str] = []
     zones = {k: layers[k].copy() for k in kinds}
+    nests: dict[str, bool] = {}
     for fine_kind, coarse_kind in zip(kinds, kinds[1:], strict=False):
-        parent, w = _parents(zones[fine_kind], zones[coarse_kind], fine_kind, coarse_kind)
-        zones[fine_kind][PARENT_CODE] = parent
+        parent, w, nests[coarse_kind] = _parents(zones[fine_kind], zones[coarse_kind], fine_kind, coarse_kind)
+        zones[fine_kind][PARENT_CODE] = parent if nests[coarse_kind] else pd.NA
         warnings += w
 
     pts = facilities[[facilities.geometry.name]]
@@ -273,8 +296,15 @@ def assign_zones(
     out[ZONE_NAME] = hit[ZONE_NAME].to_numpy()
     out[ASSIGNMENT] = hit[ASSIGNMENT].to_numpy()
     for fine_kind, coarse_kind in zip(kinds, kinds[1:], strict=False):
-        lookup = zones[fine_kind].set_index(ZONE_CODE)[PARENT_CODE]
-        out[zone_code_column(coarse_kind)] = out[zone_code_column(fine_kind)].map(lookup)
+        if nests[coarse_kind]:
+            lookup = zones[fine_kind].set_index(ZONE_CODE)[PARENT_CODE]
+            out[zone_code_column(coarse_kind)] = out[zone_code_column(fine_kind)].map(lookup)
+        else:
+            layer = zones[coarse_kind][[ZONE_CODE, "geometry"]]
+            direct = gpd.sjoin(out[[out.geometry.name]], layer, how="left", predicate="intersects")
+            direct = direct.sort_values(ZONE_CODE, kind="stable")
+            direct = direct[~direct.index.duplicated(keep="first")].reindex(out.index)
+            out[zone_code_column(coarse_kind)] = direct[ZONE_CODE].to_numpy()
     return ZoningResult(
         facilities=out.reset_index(drop=True), zones=zones, rejects=rejects, warnings=warnings
     )

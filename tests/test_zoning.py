@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from riskmap.config import ZoningConfig
-from riskmap.zoning import ZONE_CODE, ZONE_NAME, aggregate_zones, assign_zones
+from riskmap.zoning import PARENT_CODE, ZONE_CODE, ZONE_NAME, aggregate_zones, assign_zones
 
 
 def _layers(village_codes=None):
@@ -256,3 +256,16 @@ def test_rules_per_layer():
     t = zones["town"].set_index(ZONE_CODE)["level"].to_dict()
     assert t == {"329901001000": "orange", "329901002000": "blue"}  # one red only; yellow matches no clause
     assert cfg.for_layer("town").index == cfg.index
+
+
+def test_a_grid_that_does_not_nest_in_villages_leaves_village_membership_alone():
+    layers = _layers()
+    grid = make_grid(layers["town"], GridConfig(shape="hex", size_m=1500), "grid")
+    pts = [(X0 + 0.001 + 0.0038 * i, Y0 + 0.001 + 0.0038 * j) for i in range(10) for j in range(10)]
+    fac = _facilities(pts, ["red", "orange", "yellow", "blue"] * 25)
+    plain = assign_zones(fac, layers, "f.csv")
+    with_grid = assign_zones(fac, {"grid": grid, **layers}, "f.csv")
+    assert with_grid.facilities["village_code"].tolist() == plain.facilities["village_code"].tolist()
+    assert with_grid.facilities["town_code"].tolist() == plain.facilities["town_code"].tolist()
+    assert any("does not nest in village" in w for w in with_grid.warnings)
+    assert with_grid.zones["grid"][PARENT_CODE].isna().all()
