@@ -222,6 +222,51 @@ def _rebalance(insp: pd.DataFrame, month_cap: np.ndarray) -> pd.DataFrame:
     return insp
 
 
+def _window(month: int, interval: int) -> range:
+    """The months an inspection may move within: its 12/n-month slot (a quarter for quarterly ones)."""
+    if interval <= 1 or interval >= 12:
+        return range(1, 13) if interval >= 12 else range(month, month + 1)
+    start = (month - 1) // interval * interval + 1
+    return range(start, start + interval)
+
+
+def _promote(insp: pd.DataFrame) -> pd.DataFrame:
+    """Priority across months: an unscheduled inspection replaces a lower-priority scheduled one.
+
+    The replaced one must be in a month of the inspection's window, so red and major hazards are never left out
+    while orange or drawn ones are planned. Each swap strictly raises the priority held by a slot, so the loop ends.
+    """
+    import heapq
+
+    scheduled = insp["scheduled"].to_numpy().copy()
+    months = insp["month"].to_numpy().copy()
+    prio = insp[PRIORITY].to_numpy()
+    interval = insp["interval"].to_numpy()
+    held: dict[int, list[tuple[int, int]]] = {m: [] for m in range(1, 13)}  # max-heap of (-priority, row)
+    for i in np.flatnonzero(scheduled):
+        heapq.heappush(held[int(months[i])], (-int(prio[i]), int(i)))
+    waiting = [(int(prio[i]), int(i)) for i in np.flatnonzero(~scheduled)]
+    heapq.heapify(waiting)
+    while waiting:
+        p, i = heapq.heappop(waiting)
+        best = None
+        for w in _window(int(months[i]), int(interval[i])):
+            if held[w] and -held[w][0][0] > p:
+                key = (-held[w][0][0], -abs(w - int(months[i])))
+                if best is None or key > best[0]:
+                    best = (key, w)
+        if best is None:
+            continue
+        w = best[1]
+        _, victim = heapq.heappop(held[w])
+        scheduled[victim] = False
+        heapq.heappush(waiting, (int(prio[victim]), victim))
+        scheduled[i] = True
+        months[i] = w
+        heapq.heappush(held[w], (-p, i))
+    return insp.assign(scheduled=scheduled, month=months)
+
+
 def _schedule(
     fac: pd.DataFrame, months: list[str], config: SupervisionConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -254,6 +299,7 @@ def _schedule(
     insp = insp.sort_values(["month", PRIORITY, "town", "id"], kind="stable")
     insp["rank_in_month"] = insp.groupby("month").cumcount()
     insp["scheduled"] = insp["rank_in_month"].to_numpy() < month_cap[insp["month"].to_numpy() - 1]
+    insp = _promote(insp)
     kept = insp[insp["scheduled"]].sort_values(["month", "town", PRIORITY, "id"], kind="stable")
     pos = kept.groupby("month").cumcount().to_numpy()
     per_day = np.maximum(

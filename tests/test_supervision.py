@@ -174,3 +174,24 @@ def test_roster_assigns_random_distinct_inspectors_to_drawn_enterprises():
     assert got.str.split("、").map(lambda x: len(set(x)) == 2).all()
     assert a["inspectors"].tolist() == b["inspectors"].tolist()
     assert (a.loc[~a["drawn_by_lot"], "inspectors"] == "").all()
+
+
+def test_priority_holds_across_months_when_capacity_is_short():
+    # Major hazards (priority 2) and ordinary orange enterprises (priority 3), both twice a year.
+    fac = _facilities(["orange"] * 40)
+    fac["gb18218_grade"] = [3] * 20 + [0] * 20
+    cfg = SupervisionConfig(year=2027, capacity={"officers": 1, "working_days": 248, "field_share": 0.15})
+    p = plan_inspections(fac, cfg)
+    ins = p.inspections
+    assert (~ins["scheduled"]).any()
+    worst_kept = ins.loc[ins["scheduled"], "priority"].max()
+    best_dropped = ins.loc[~ins["scheduled"], "priority"].min()
+    assert worst_kept <= best_dropped, "a lower-priority inspection was kept while a higher one was dropped"
+    # Quarterly/half-yearly spacing survives the swaps: each enterprise keeps at most one inspection per half.
+    halves = (
+        ins[ins["scheduled"]]
+        .assign(half=lambda d: (d["month"] - 1) // 6)
+        .groupby(["facility_id", "half"])
+        .size()
+    )
+    assert halves.max() == 1
