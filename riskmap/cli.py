@@ -215,7 +215,9 @@ def run(
 @app.command()
 def plan(
     project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
-    year: Annotated[int | None, typer.Option("--year", help="Plan year (default: supervision.year).")] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", min=2000, max=2100, help="Plan year (default: supervision.year).")
+    ] = None,
     history: Annotated[
         Path | None,
         typer.Option("--history", help="Directory of earlier inspection_plan.csv files (coverage memory)."),

@@ -415,11 +415,11 @@ def _hilbert_shuffle(client: Client, parts: list[Any], n: int) -> list[Any]:
     bounds = np.array(
         [np.nanmin(boxes[:, 0]), np.nanmin(boxes[:, 1]), np.nanmax(boxes[:, 2]), np.nanmax(boxes[:, 3])]
     )
-    distances = np.concatenate(client.gather(client.map(_hilbert, parts, bounds=bounds, pure=False)))
+    distances = np.concatenate(client.gather([client.submit(_hilbert, p, bounds, pure=False) for p in parts]))
     edges = np.unique(np.quantile(distances, np.arange(1, n) / n).astype(distances.dtype))
-    cut = client.map(_cut, parts, bounds=bounds, edges=edges, pure=False)
+    cut = [client.submit(_cut, p, bounds, edges, pure=False) for p in parts]
     m = len(edges) + 1
-    pieces = [client.map(_pick_piece, cut, j=j, pure=False) for j in range(m)]
+    pieces = [[client.submit(_pick_piece, c, j, pure=False) for c in cut] for j in range(m)]
     return [client.submit(_gather_pieces, *row, pure=False) for row in pieces]
 
 
@@ -457,7 +457,7 @@ def run_stages_dask(
         keys = np.zeros(len(raw), dtype=np.int64)  # validate_facilities names the missing column
     meta, _ = validate_facilities(raw.iloc[:0], config, source)
     parts = [raw.iloc[pos] for pos in _split(keys, n)]
-    validated = client.map(_validate_part, client.scatter(parts), config=config, source=source, pure=False)
+    validated = [client.submit(_validate_part, p, config, source, pure=False) for p in client.scatter(parts)]
     points = client.map(_first, validated, pure=False)
     rej_fac = _by_row(client.gather(client.map(_second, validated, pure=False)))
 
@@ -479,16 +479,10 @@ def run_stages_dask(
     finest = layers[kinds[0]]
     finest.sindex  # noqa: B018 - built once here, shared by the worker threads
     [finest_f] = client.scatter([finest], broadcast=True)
-    assigned = client.map(
-        _assign_part,
-        spatial,
-        finest=finest_f,
-        parents=parents,
-        kinds=kinds,
-        source=source,
-        snap_m=config.zoning.snap_distance_m,
-        pure=False,
-    )
+    snap_m = config.zoning.snap_distance_m
+    assigned = [
+        client.submit(_assign_part, p, finest_f, parents, kinds, source, snap_m, pure=False) for p in spatial
+    ]
     located = client.map(_first, assigned, pure=False)
     rej_zone = _by_row(client.gather(client.map(_second, assigned, pure=False)))
     part_ids = client.gather(client.map(_ids, located, pure=False))

@@ -55,6 +55,7 @@ from riskmap.validate import (
     validate_table,
 )
 from riskmap.zoning import (
+    ASSIGNMENT,
     ZONE_CODE,
     ZONE_NAME,
     aggregate_zones,
@@ -251,7 +252,7 @@ def _read_events(
     return events, rejects
 
 
-def _plan_history(history: Path | None, inputs: dict[str, Path]) -> pd.DataFrame | None:
+def _plan_history(history: Path | None, inputs: dict[str, Path], year: int) -> pd.DataFrame | None:
     """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own plan tables)."""
     if history is None:
         return None
@@ -265,7 +266,7 @@ def _plan_history(history: Path | None, inputs: dict[str, Path]) -> pd.DataFrame
             df, {"id": FACILITY_ID, "year": "year", "count": "inspections_per_year"}, f.name, "history"
         )
         df["year"] = pd.to_numeric(df["year"], errors="coerce")
-        frames.append(df.dropna(subset=["year"]))
+        frames.append(df[df["year"] < year])  # a plan for this year or later is not history
         inputs[f"history_{f.name}"] = f
     if not frames:
         raise InputError(f"{history}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
@@ -394,7 +395,7 @@ def _stages(
         fac_final.assign(town_code=fac_final[strata]),
         config.supervision,
         config.project.district_code,
-        history=_plan_history(history, inputs),
+        history=_plan_history(history, inputs, config.supervision.year),
         roster=_roster(config, inputs),
     )
     fac_final = fac_final.merge(
@@ -506,8 +507,11 @@ _FACILITY_OUT = [
     PERSONS,
     "zone_code",
     "zone_name",
+    ASSIGNMENT,
+    STANDARDISATION_GRADE,
     "inspections_per_year",
     "months",
+    "dates",
     "drawn_by_lot",
 ]
 

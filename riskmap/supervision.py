@@ -129,9 +129,11 @@ def read_history(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=[FACILITY_ID, "last_year"])
     hist = pd.concat([f[[FACILITY_ID, "year", INSPECTIONS]] for f in frames], ignore_index=True)
+    first_year = int(hist["year"].min()) if len(hist) else None
     hist = hist[pd.to_numeric(hist[INSPECTIONS], errors="coerce").fillna(0) > 0]
-    last = hist.groupby(FACILITY_ID)["year"].max().astype(int)
-    return last.rename("last_year").reset_index()
+    last = hist.groupby(FACILITY_ID)["year"].max().astype(int).rename("last_year").reset_index()
+    last.attrs["first_year"] = first_year  # how far back the history reaches
+    return last
 
 
 def _draw(
@@ -243,13 +245,13 @@ def _promote(insp: pd.DataFrame) -> pd.DataFrame:
     prio = insp[PRIORITY].to_numpy()
     interval = insp["interval"].to_numpy()
     held: dict[int, list[tuple[int, int]]] = {m: [] for m in range(1, 13)}  # max-heap of (-priority, row)
-    for i in np.flatnonzero(scheduled):
-        heapq.heappush(held[int(months[i])], (-int(prio[i]), int(i)))
-    waiting = [(int(prio[i]), int(i)) for i in np.flatnonzero(~scheduled)]
+    for row in np.flatnonzero(scheduled).tolist():
+        heapq.heappush(held[int(months[row])], (-int(prio[row]), row))
+    waiting: list[tuple[int, int]] = [(int(prio[r]), r) for r in np.flatnonzero(~scheduled).tolist()]
     heapq.heapify(waiting)
     while waiting:
         p, i = heapq.heappop(waiting)
-        best = None
+        best: tuple[tuple[int, int], int] | None = None
         for w in _window(int(months[i]), int(interval[i])):
             if held[w] and -held[w][0][0] > p:
                 key = (-held[w][0][0], -abs(w - int(months[i])))
@@ -352,11 +354,13 @@ def plan_inspections(
 
     overdue = pd.Series(False, index=fac.index)
     if history is not None:
-        last = fac[FACILITY_ID].map(history.set_index(FACILITY_ID)["last_year"]) if len(history) else np.nan
-        overdue = pd.Series(
-            pd.isna(last)
-            | (config.year - pd.Series(last, index=fac.index).fillna(-9999) >= config.sampling.cover_years),
-            index=fac.index,
+        last = fac[FACILITY_ID].map(history.set_index(FACILITY_ID)["last_year"]).astype(float)
+        # An enterprise missing from the history counts as uninspected only when the history reaches back over
+        # the whole period; otherwise nobody knows.
+        first = history.attrs.get("first_year")
+        covered = first is not None and int(first) <= config.year - config.sampling.cover_years
+        overdue = (last.isna() & covered) | (
+            config.year - last.fillna(config.year) >= config.sampling.cover_years
         )
     drawn = pd.Series(False, index=fac.index)
     per_year = floor.copy()
@@ -372,6 +376,7 @@ def plan_inspections(
 
     cap = _caps(fac, config)
     capped = per_year > cap
+    wanted = pd.Series(np.ceil(per_year.to_numpy()).astype(int), index=fac.index)
     per_year = np.minimum(per_year, cap)
     n = np.ceil(per_year.to_numpy()).astype(int)
     fac[PRIORITY] = _priority(fac, drawn).to_numpy()
@@ -403,12 +408,22 @@ def plan_inspections(
                 ).to_numpy(),
                 (fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年未抽中").to_numpy(),
             ],
-            default=(fac[LEVEL_ZH] + "企业, 每年 " + n_txt + " 次").to_numpy(),
+            default=(fac[LEVEL_ZH] + "企业, 每年 " + wanted.astype(str) + " 次").to_numpy(),
         ),
         index=fac.index,
     )
     reason[overdue & drawn] += f"; {config.sampling.cover_years} 年内未检查, 优先抽取"
-    reason[capped] += "; 按上限压减至每年 " + n_txt[capped] + " 次"
+    grade = fac.get("standardisation_grade", pd.Series(0, index=fac.index)).fillna(0).astype(int)
+    grade_txt = grade.map({1: "标准化一级", 2: "标准化二级", 3: "标准化三级"}).fillna("未达标准化")
+    reason[capped] += (
+        "; "
+        + grade_txt[capped]
+        + "企业检查上限每年 "
+        + n_txt[capped]
+        + " 次, 压减至 "
+        + n_txt[capped]
+        + " 次"
+    )
     plan = pd.DataFrame(
         {
             "year": config.year,

@@ -100,7 +100,7 @@ def test_caps_by_grade_are_never_exceeded_and_say_so():
     )
     plan = plan_inspections(fac, cfg).plan.set_index("facility_id")
     assert plan["inspections_per_year"].tolist() == [2, 2, 4, 4]  # red floor 4, capped by grade
-    assert "按上限压减至每年 2 次" in plan.loc["F00000", "plan_reason"]
+    assert plan.loc["F00000", "plan_reason"] == "重大风险企业, 每年 4 次; 标准化一级企业检查上限每年 2 次, 压减至 2 次"
     assert "压减" not in plan.loc["F00002", "plan_reason"]
 
 
@@ -150,11 +150,13 @@ def test_inspections_get_weekday_dates_and_towns_share_days():
 
 def test_coverage_memory_draws_the_longest_uninspected_first():
     fac = _facilities(["blue"] * 100)
+    ids = [f"F{i:05d}" for i in range(90)]
     history = read_history(
         [
+            pd.DataFrame({"facility_id": ids, "year": 2026, "inspections_per_year": 1}),
             pd.DataFrame(
-                {"facility_id": [f"F{i:05d}" for i in range(90)], "year": 2026, "inspections_per_year": 1}
-            )
+                {"facility_id": ids[:5], "year": 2024, "inspections_per_year": 0}
+            ),  # reaches back to 2024
         ]
     )
     p = plan_inspections(fac, SupervisionConfig(year=2027), history=history).plan
@@ -195,3 +197,11 @@ def test_priority_holds_across_months_when_capacity_is_short():
         .size()
     )
     assert halves.max() == 1
+
+
+def test_a_short_history_does_not_make_everyone_overdue():
+    history = read_history(
+        [pd.DataFrame({"facility_id": ["F00000"], "year": 2026, "inspections_per_year": 1})]
+    )
+    p = plan_inspections(_facilities(["blue"] * 50), SupervisionConfig(year=2027), history=history).plan
+    assert not p["cover_overdue"].any()

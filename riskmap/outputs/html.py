@@ -335,12 +335,12 @@ def _number(value: Any) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def _reasons(value: Any) -> str:
+def _reasons(value: Any, separator: str = _REASON_SEPARATOR) -> str:
     """Reasons one per line: each part escaped, then joined with line breaks."""
     cell = _esc(value)
     if cell == _MISSING:
         return cell
-    parts = [p.strip() for p in str(value).split(_REASON_SEPARATOR) if p.strip()]
+    parts = [p.strip() for p in str(value).split(separator) if p.strip()]
     return "<br>".join(html.escape(p) for p in parts)
 
 
@@ -430,6 +430,8 @@ def _facility_groups(facilities: gpd.GeoDataFrame, lang: str = "zh") -> dict[str
         for c in (_FAC_SECTOR, _SCORE, _METHOD, _REASONS, _ZONE_NAME, _ZONE_CODE, _INSPECTIONS, _LEVEL_METHOD)
     }
     has_hd = all(c in fac.columns for c in _HIDDEN_DANGERS)
+    # English pages show the English reasons when the scoring stage wrote them (joined by "; ").
+    reasons_col = _REASONS + "_en" if lang == "en" and _REASONS + "_en" in fac.columns else _REASONS
     xs = fac.geometry.x.round(_COORD_DECIMALS).to_numpy()
     ys = fac.geometry.y.round(_COORD_DECIMALS).to_numpy()
     for i, (key, rec) in enumerate(zip(keys, fac.to_dict("records"), strict=True)):
@@ -442,7 +444,9 @@ def _facility_groups(facilities: gpd.GeoDataFrame, lang: str = "zh") -> dict[str
                 _esc(rec[_FAC_SECTOR]) if has[_FAC_SECTOR] else None,
                 _number(rec[_SCORE]) if has[_SCORE] else None,
                 _esc(rec[_METHOD]) if has[_METHOD] else None,
-                _reasons(rec[_REASONS]) if has[_REASONS] else None,
+                _reasons(rec[reasons_col], "; " if reasons_col != _REASONS else _REASON_SEPARATOR)
+                if has[_REASONS]
+                else None,
                 _zone_cell(rec) if (has[_ZONE_NAME] or has[_ZONE_CODE]) else None,
                 _number(rec[_INSPECTIONS]) if has[_INSPECTIONS] else None,
                 "/".join(str(_number(rec[c])) for c in _HIDDEN_DANGERS) if has_hd else None,
