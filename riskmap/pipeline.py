@@ -786,7 +786,18 @@ def preflight(config: Config) -> list[str]:
                 encoding=tcfg.encoding,
                 expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
             )
-            require_columns(df, {FACILITY_ID: tcfg.columns.get(FACILITY_ID, FACILITY_ID)}, path.name, table)
+            # Every column the configured methods and rules need, each reported (not only the first).
+            needed = {FACILITY_ID} | set(EVENT_COLUMNS.get(table, ()))
+            for name, method in METHODS.items():
+                if method.table == table and config.uses_method(name):
+                    needed |= set(method.columns)
+            for canonical in sorted(needed):
+                try:
+                    require_columns(
+                        df, {canonical: tcfg.columns.get(canonical, canonical)}, path.name, f"{table}.columns"
+                    )
+                except RiskmapError as err:
+                    problems.append(str(err))
 
         attempt(read)
     for i, zc in enumerate(config.zones):

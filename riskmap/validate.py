@@ -135,9 +135,13 @@ def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, sect
         if col not in df.columns:
             close = difflib.get_close_matches(col, available, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else ""
+            how = (
+                f'map yours with [{section.split(".")[0]}] columns = {{ {key} = "..." }}'
+                if section.endswith(".columns")
+                else f"set {section}.{key} to the file's column"
+            )
             raise InputError(
-                f'{source}: no column "{col}" (configured as {section}.{key}){hint} '
-                f"Columns in the file: {', '.join(available)}"
+                f'{source}: no column "{col}"{hint} ({how}). Columns in the file: {", ".join(available)}.'
             )
 
 

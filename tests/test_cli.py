@@ -161,3 +161,16 @@ def test_validate_reports_every_missing_file_in_one_pass(tiny_project: Path):
         "population.tif: file not found",
     ):
         assert what in r.output, what
+
+
+def test_validate_lists_every_missing_column(tiny_project: Path):
+    d = tiny_project.parent
+    rp = (d / "risk_points.csv").read_text(encoding="utf-8").replace("likelihood,severity", "L,S", 1)
+    (d / "risk_points.csv").write_text(rp, encoding="utf-8")
+    inv = (d / "inventory.csv").read_text(encoding="utf-8").replace("quantity_t", "qty", 1)
+    (d / "inventory.csv").write_text(inv, encoding="utf-8")
+    r = runner.invoke(app, ["validate", str(tiny_project)])
+    assert r.exit_code == 1 and "3 problem(s) with the input files" in r.output
+    for col in ('no column "likelihood"', 'no column "severity"', 'no column "quantity_t"'):
+        assert col in r.output, col
+    assert 'columns = { likelihood = "..." }' in r.output
