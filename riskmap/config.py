@@ -500,6 +500,11 @@ class CapacityConfig(_Model):
     inspector_days_per_inspection: float = Field(
         1.0, gt=0, description="Officer-days one inspection takes (e.g. 2 officers x half a day = 1)."
     )
+    holidays: list[date] = Field(
+        default_factory=list,
+        description="Days off besides weekends, e.g. the Spring Festival week; 元旦 (1 Jan), 劳动节 (1-5 May) "
+        "and 国庆 (1-7 Oct) are always off. Lunar holidays move every year: list them here.",
+    )
 
 
 class SupervisionConfig(_Model):

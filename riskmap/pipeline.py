@@ -527,7 +527,11 @@ def _plan_sheets(plan: InspectionPlan) -> dict[str, pd.DataFrame]:
     """The month table (load against capacity) and one sheet per month listing its inspections."""
     sheets = {"months": plan.months}
     for m in range(1, 13):
-        sheets[f"{m}月"] = plan.inspections[plan.inspections["month"] == m].drop(columns="month")
+        month = plan.inspections[plan.inspections["month"] == m].drop(columns="month")
+        # Scheduled inspections first, by date; dates as real dates so Excel can sort and filter them.
+        month = month.sort_values(["scheduled", "date"], ascending=[False, True], kind="stable")
+        month = month.assign(date=pd.to_datetime(month["date"], errors="coerce").dt.date)
+        sheets[f"{m}月"] = month
     return sheets
 
 

@@ -183,9 +183,19 @@ def _priority(fac: pd.DataFrame, drawn: pd.Series) -> pd.Series:
     return p.where(~(major & (p > 2)), 2).where(~drawn | (p < 5), 5)
 
 
-def _weekdays(year: int, month: int) -> list[datetime.date]:
+#: Fixed-date public holidays (元旦, 劳动节, 国庆); the lunar ones move and come from the config.
+_FIXED_HOLIDAYS = [(1, 1), *((5, d) for d in range(1, 6)), *((10, d) for d in range(1, 8))]
+
+
+def _weekdays(year: int, month: int, holidays: frozenset[datetime.date] = frozenset()) -> list[datetime.date]:
+    """Working days of a month: weekdays that are not public holidays."""
     days = calendar.monthrange(year, month)[1]
-    return [d for d in (datetime.date(year, month, i) for i in range(1, days + 1)) if d.weekday() < 5]
+    off = holidays | {datetime.date(year, m, d) for m, d in _FIXED_HOLIDAYS}
+    return [
+        d
+        for d in (datetime.date(year, month, i) for i in range(1, days + 1))
+        if d.weekday() < 5 and d not in off
+    ]
 
 
 INSPECTIONS_N = "_n"
@@ -291,7 +301,8 @@ def _schedule(
         table["unscheduled"] = 0
         table["shortfall_officer_days"] = 0.0
         return insp, table
-    weekdays = {m: _weekdays(config.year, m) for m in range(1, 13)}
+    holidays = frozenset(cap_cfg.holidays)
+    weekdays = {m: _weekdays(config.year, m, holidays) for m in range(1, 13)}
     total_days = sum(len(d) for d in weekdays.values())
     per_insp = cap_cfg.inspector_days_per_inspection
     annual = cap_cfg.officers * cap_cfg.working_days * cap_cfg.field_share / per_insp

@@ -100,7 +100,10 @@ def test_caps_by_grade_are_never_exceeded_and_say_so():
     )
     plan = plan_inspections(fac, cfg).plan.set_index("facility_id")
     assert plan["inspections_per_year"].tolist() == [2, 2, 4, 4]  # red floor 4, capped by grade
-    assert plan.loc["F00000", "plan_reason"] == "重大风险企业, 每年 4 次; 标准化一级企业检查上限每年 2 次, 压减至 2 次"
+    assert (
+        plan.loc["F00000", "plan_reason"]
+        == "重大风险企业, 每年 4 次; 标准化一级企业检查上限每年 2 次, 压减至 2 次"
+    )
     assert "压减" not in plan.loc["F00002", "plan_reason"]
 
 
@@ -205,3 +208,15 @@ def test_a_short_history_does_not_make_everyone_overdue():
     )
     p = plan_inspections(_facilities(["blue"] * 50), SupervisionConfig(year=2027), history=history).plan
     assert not p["cover_overdue"].any()
+
+
+def test_no_inspection_on_public_holidays():
+    import datetime
+
+    fac = _facilities(["red"] * 60)
+    spring = [datetime.date(2027, 2, d) for d in range(5, 12)]
+    cfg = SupervisionConfig(year=2027, capacity={"officers": 20, "holidays": spring})
+    dates = pd.to_datetime(plan_inspections(fac, cfg).inspections["date"]).dt.date
+    fixed = {datetime.date(2027, 1, 1), *(datetime.date(2027, 5, d) for d in range(1, 6)),
+             *(datetime.date(2027, 10, d) for d in range(1, 8))}  # fmt: skip
+    assert not set(dates) & (fixed | set(spring))
