@@ -288,9 +288,14 @@ def _standardisation(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Da
         r.df["valid_until"] = ""
     raw = _text(r.df["valid_until"])
     r(graded & (raw == ""), "valid_until", "a standardisation grade needs its valid-until date")
-    r.df["valid_until"] = parse_dates(_text(r.df["valid_until"]))
-    bad = (r.df["grade"] > 0) & r.df["valid_until"].isna()
-    r(bad, "valid_until", "the valid-until date is not a date (write e.g. 2026-03-01)")
+    parsed = parse_dates(raw)
+    # Rejected before the column is replaced, so the rejects table shows the text as written (2027-02-30).
+    r(
+        graded & (raw != "") & parsed.isna(),
+        "valid_until",
+        "the valid-until date is not a date (write e.g. 2026-03-01)",
+    )
+    r.df["valid_until"] = parsed.reindex(r.df.index)
     return r.result()
 
 

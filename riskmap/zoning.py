@@ -395,8 +395,13 @@ def _rule_text(config: ZoningConfig, bins: list[float] | None = None) -> str:
         return "thresholds: " + "; ".join(parts)
     ix = config.index
     weights = ", ".join(f"{k} {v:g}" for k, v in ix.weights.items())
-    shown = bins if bins is not None else [ix.breaks["yellow"], ix.breaks["orange"], ix.breaks["red"]]
-    return f"index ({ix.classify}; breaks {', '.join(f'{b:.3f}' for b in shown)}; weights {weights})"
+    if bins is None or ix.classify == "fixed":
+        shown = [ix.breaks["yellow"], ix.breaks["orange"], ix.breaks["red"]]
+        kind = "lower bounds of yellow/orange/red (index >= bound)"
+    else:
+        shown = bins
+        kind = "upper bounds of blue/yellow/orange (index <= bound)"
+    return f"index ({ix.classify}; {kind} {', '.join(f'{b:.4f}' for b in shown)}; weights {weights})"
 
 
 def _threshold_ranks(counts: pd.DataFrame, config: ZoningConfig) -> np.ndarray:
@@ -588,7 +593,8 @@ def _zone_reasons(z: pd.DataFrame, config: ZoningConfig) -> list[str]:
         else:
             parts = ", ".join(f"{c[4:]} {z[c].iloc[i]:.2f}" for c in INDEX_COLUMNS[:3])
             reasons.append(
-                f"综合指数 {z['index'].iloc[i]:.3f} ({parts}; 企业 {tally}) → {Level.parse(level).zh}"
+                f"综合指数 {z['index'].iloc[i]:.4f} ({parts}, 各项按本层区域最大值归一; 企业 {tally}) → "
+                f"{Level.parse(level).zh}"
             )
     return reasons
 

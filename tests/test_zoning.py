@@ -170,7 +170,11 @@ def test_index_rule_with_fixed_breaks_and_parts():
     # 东村: hazard 1.0, exposure 1.0 -> index 0.5*1 + 0.3*1 = 0.8 -> red; 西村: 0.5*0.1 + 0.3*0.01 = 0.053 -> blue
     assert z.loc["329901001001", "index"] == pytest.approx(0.8)
     assert z.loc["329901001001", "level"] == "red" and z.loc["329901001002", "level"] == "blue"
-    assert z["rule"].iloc[0].startswith("index (fixed; breaks 0.200, 0.400, 0.600")
+    assert (
+        z["rule"]
+        .iloc[0]
+        .startswith("index (fixed; lower bounds of yellow/orange/red (index >= bound) 0.2000, 0.4000, 0.6000")
+    )
     assert {"idx_hazard", "idx_exposure", "idx_vulnerability", "index"} <= set(z.columns)
 
 
@@ -180,7 +184,9 @@ def test_index_rule_with_a_mapclassify_scheme_records_its_breaks():
     lv = (["red", "orange", "yellow", "blue"] * 25)[: len(pts)]
     res = _zoned(pts, lv)
     z = aggregate_zones(res.facilities, res.zones, cfg)["village"]
-    assert z["rule"].iloc[0].startswith("index (Quantiles; breaks ")
+    assert (
+        z["rule"].iloc[0].startswith("index (Quantiles; upper bounds of blue/yellow/orange (index <= bound) ")
+    )
     with pytest.raises(ValueError, match=r"unknown classify 'Nonsense'"):
         ZoningConfig(rule="index", index={"classify": "Nonsense"})
 
