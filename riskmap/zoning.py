@@ -117,7 +117,11 @@ def make_grid(area: gpd.GeoDataFrame, grid: GridConfig, kind: str) -> gpd.GeoDat
     )
     if ZONE_CODE not in a.columns:
         a = a.assign(**{ZONE_CODE: "G"})
-    pieces = gpd.overlay(g, a[[ZONE_CODE, a.geometry.name]], how="intersection", keep_geom_type=True)
+    if ZONE_NAME not in a.columns:
+        a = a.assign(**{ZONE_NAME: ""})
+    pieces = gpd.overlay(
+        g, a[[ZONE_CODE, ZONE_NAME, a.geometry.name]], how="intersection", keep_geom_type=True
+    )
     pieces = pieces[pieces.area > 1e-6 * s * s].copy()
     pieces[ZONE_CODE] = (
         pieces[ZONE_CODE].astype(str)
@@ -128,7 +132,11 @@ def make_grid(area: gpd.GeoDataFrame, grid: GridConfig, kind: str) -> gpd.GeoDat
     )
     pieces = pieces.dissolve(by=ZONE_CODE, as_index=False)  # a cell cut in two by a hole stays one zone
     label_zh = "网格" if kind in ("grid", "网格") else kind
-    pieces[ZONE_NAME] = label_zh + " " + pieces["row"].astype(str) + "-" + pieces["col"].astype(str)
+    # Named after the zone it lies in, so names are unique across towns: 新港镇 网格 9-9.
+    pieces[ZONE_NAME] = (
+        (pieces[ZONE_NAME].astype(str) + " ").str.lstrip()
+        + label_zh + " " + pieces["row"].astype(str) + "-" + pieces["col"].astype(str)
+    )  # fmt: skip
     return (
         pieces[[ZONE_CODE, ZONE_NAME, "geometry"]]
         .to_crs(area.crs)
