@@ -1,6 +1,6 @@
 """The dask engine gives the same facilities, levels, reasons and rejects as the in-memory engine.
 
-Also: facilities given as GeoParquet run end to end. The 100,000-facility comparison takes about a minute on two
+Also: facilities given as GeoParquet run end to end. The 100,000-facility comparison takes about 30 s on two
 cores: it runs when RISKMAP_SLOW=1 is set (a 20,000-facility one always runs).
 """
 
