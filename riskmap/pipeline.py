@@ -523,6 +523,10 @@ def _facility_layer(result: RunResult, kinds: list[str]) -> gpd.GeoDataFrame:
     return out
 
 
+#: Above this many enterprises the XLSX workbook is not written (CSV and GeoPackage carry the plan).
+XLSX_MAX_ROWS = 200_000
+
+
 def _plan_sheets(plan: InspectionPlan) -> dict[str, pd.DataFrame]:
     """The month table (load against capacity) and one sheet per month listing its inspections."""
     sheets = {"months": plan.months}
@@ -646,15 +650,23 @@ def run(
     zone_tables = {
         f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()
     }
-    outputs["inspection_plan_xlsx"] = write_xlsx(
-        {
-            "inspection_plan": plan_table,
-            **_plan_sheets(result.plan),
-            **zone_tables,
-            "rejects": result.rejects,
-        },
-        out / "inspection_plan.xlsx",
-    )
+    if len(plan_table) <= XLSX_MAX_ROWS:
+        outputs["inspection_plan_xlsx"] = write_xlsx(
+            {
+                "inspection_plan": plan_table,
+                **_plan_sheets(result.plan),
+                **zone_tables,
+                "rejects": result.rejects,
+            },
+            out / "inspection_plan.xlsx",
+        )
+    else:
+        result.warnings.append(
+            f"the plan has {len(plan_table):,} rows: inspection_plan.xlsx is not written above {XLSX_MAX_ROWS:,} "
+            "(a workbook of styled cells that size takes minutes and gigabytes, and a sheet holds at most "
+            "1,048,576 rows); use inspection_plan.csv or the GeoPackage"
+        )
+        (out / "inspection_plan.xlsx").unlink(missing_ok=True)  # an older, smaller plan would mislead
     for kind, z in zone_tables.items():
         outputs[f"{kind}_csv"] = write_csv(z, out / f"{kind}.csv")
     outputs["rejects_csv"] = write_csv(result.rejects, out / "rejects.csv")

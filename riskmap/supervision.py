@@ -147,11 +147,12 @@ def _draw(
     extra = max(int(round(rate * len(members))) - int(base.sum()), 0)
     base[remainder.index[:extra]] += 1
     drawn = pd.Series(False, index=members.index)
+    groups = strata.groupby(strata.to_numpy(), sort=False).indices  # one pass, not one scan per town
     for stratum, k in base.items():
         if k <= 0:
             continue
         # Sorted by id before the permutation: the draw depends on the seed and the ids, not on row order.
-        ids = members.index[(strata == stratum).to_numpy()]
+        ids = members.index[groups[stratum]]
         ids = members.loc[ids].sort_values(FACILITY_ID).index
         order = ids[rng.permutation(len(ids))]
         order = order[np.argsort(~overdue.loc[order].to_numpy(), kind="stable")]  # overdue first

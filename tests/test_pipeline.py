@@ -188,3 +188,13 @@ def test_plant_boundary_polygons_take_exposure_from_the_boundary(tiny_project: P
     assert out.loc[IDS["A"], "persons_500m"] > 200
     assert out.loc[IDS["B"], "persons_500m"] == pytest.approx(75, abs=1.5)
     assert out.geometry.geom_type.eq("Point").all()
+
+
+def test_huge_plans_skip_the_xlsx_with_a_warning(tiny_project: Path, tmp_path: Path, monkeypatch):
+    import riskmap.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 3)
+    result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "o")
+    assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
+    assert (tmp_path / "o" / "inspection_plan.csv").exists()
+    assert any("inspection_plan.xlsx is not written above 3" in w for w in result.warnings)

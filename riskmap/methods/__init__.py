@@ -110,7 +110,12 @@ def _chem2018(inputs: ScoringInputs, config: Config) -> MethodResult:
 
 
 def _indicator(inputs: ScoringInputs, config: Config) -> MethodResult:
-    return indicator.grade_facilities(inputs.facilities, config.methods.indicator)
+    # Only the sectors that use the method: the others would cost a reason string each for nothing.
+    sectors = [s for s, names in config.scoring.sectors.items() if "indicator" in names]
+    uses_default = "indicator" in (config.scoring.default or [])
+    fac = inputs.facilities
+    mask = fac[SECTOR].isin(sectors) | (uses_default & ~fac[SECTOR].isin(list(config.scoring.sectors)))
+    return indicator.grade_facilities(fac[mask], config.methods.indicator)
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,21 @@ METHODS: dict[str, Method] = {
     ),
     "indicator": Method(_indicator, None, (), ("指标法: 无指标", "indicator: no indicators")),
 }
+
+
+def _join_reasons(long: pd.DataFrame, column: str, sep: str) -> pd.Series:
+    """Each facility's reasons joined in the order of ``long`` (deciding method first).
+
+    One column per position, concatenated: no Python join per facility.
+    """
+    pos = long.groupby(FACILITY_ID, sort=False).cumcount()
+    wide = pd.DataFrame({FACILITY_ID: long[FACILITY_ID].to_numpy(), "pos": pos.to_numpy(),
+                         "text": long[column].astype(str).to_numpy()}).pivot(index=FACILITY_ID, columns="pos",
+                                                                               values="text")  # fmt: skip
+    out = wide[0]
+    for p in wide.columns[1:]:
+        out = out.where(wide[p].isna(), out + sep + wide[p])
+    return out
 
 
 def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -208,8 +228,8 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     # The deciding method: highest rank, then the order the sector lists its methods in.
     long = long.sort_values([FACILITY_ID, "rank", "order"], ascending=[True, False, True], kind="stable")
     decider = long.groupby(FACILITY_ID, sort=False).head(1).set_index(FACILITY_ID)
-    reasons_zh = long.groupby(FACILITY_ID, sort=False)["reason_zh"].agg(_SEP_ZH.join)
-    reasons_en = long.groupby(FACILITY_ID, sort=False)["reason_en"].agg(_SEP_EN.join)
+    reasons_zh = _join_reasons(long, "reason_zh", _SEP_ZH)
+    reasons_en = _join_reasons(long, "reason_en", _SEP_EN)
 
     out = fac.set_index(FACILITY_ID)
     rank = decider["rank"].reindex(out.index).fillna(0).astype(int)
