@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -228,6 +228,20 @@ def _require_some(facilities: pd.DataFrame, rejects: list[pd.DataFrame], n_in: i
     raise InputError(f"{source}: none of the {n_in} rows can be used: {reasons}")
 
 
+def _read_related(
+    config: Config, table: str, known_ids: pd.Index, inputs: dict[str, Path], columns: Iterable[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
+    """Read a related table, rename it to canonical columns and reject rows of unknown facilities."""
+    tcfg = getattr(config, table)
+    path = config.resolve(tcfg.path)
+    inputs[table] = path
+    raw = read_table(
+        path, sheet=tcfg.layer, encoding=tcfg.encoding, expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]
+    )
+    clean, rejects = validate_table(raw, table, tcfg, known_ids, path.name, columns)
+    return clean, rejects, path
+
+
 def _read_events(
     config: Config, known_ids: pd.Index, inputs: dict[str, Path]
 ) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame]]:
@@ -238,15 +252,7 @@ def _read_events(
         tcfg = getattr(config, table)
         if tcfg is None:
             continue
-        path = config.resolve(tcfg.path)
-        inputs[table] = path
-        traw = read_table(
-            path,
-            sheet=tcfg.layer,
-            encoding=tcfg.encoding,
-            expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
-        )
-        clean, rej = validate_table(traw, table, tcfg, known_ids, path.name, EVENT_COLUMNS[table])
+        clean, rej, path = _read_related(config, table, known_ids, inputs, EVENT_COLUMNS[table])
         events[table], bad = prepare_events(table, clean, path.name)
         rejects += [rej, bad]
     return events, rejects
@@ -324,15 +330,7 @@ def _stages(
             raise InputError(
                 f"method {users} needs the [{table}] table; add [{table}] path = ... to the project file"
             )
-        path = config.resolve(tcfg.path)
-        inputs[table] = path
-        traw = read_table(
-            path,
-            sheet=tcfg.layer,
-            encoding=tcfg.encoding,
-            expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
-        )
-        clean, rej = validate_table(traw, table, tcfg, pd.Index(facilities[FACILITY_ID]), path.name, cols)
+        clean, rej, path = _read_related(config, table, pd.Index(facilities[FACILITY_ID]), inputs, cols)
         tables[table] = clean
         sources[table] = path.name
         rejects.append(rej)
