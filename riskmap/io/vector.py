@@ -33,7 +33,14 @@ def read_vector(
         raise InputError(f"{path}: file not found; check the path in the project file (relative to it)")
     try:
         if path.suffix.lower() in {".parquet", ".geoparquet"}:
-            gdf = gpd.read_parquet(path)
+            try:
+                gdf = gpd.read_parquet(path)
+            except (
+                ImportError
+            ) as err:  # pyarrow is a dependency; a broken install should still say so plainly
+                raise InputError(
+                    f"{path}: reading GeoParquet needs pyarrow ({err}); pip install pyarrow"
+                ) from None
         else:
             names = [name for name, _ in pyogrio.list_layers(path)]
             if layer is not None and layer not in names:
