@@ -415,15 +415,8 @@ def _facility_groups(facilities: gpd.GeoDataFrame, lang: str = "zh") -> dict[str
     """
     _require(facilities, _FACILITY_REQUIRED, "facilities")
     fac = _to_wgs84(facilities, "facilities")
-    keys = fac[_LEVEL].where(fac[_LEVEL].notna(), levels.NOT_ASSESSED).astype(str).str.strip().str.lower()
+    keys = _level_keys(fac, "facilities", _FAC_ID)
     known = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
-    bad = ~keys.isin(known)
-    if bad.any():
-        first = fac.index[bad.to_numpy()][0]
-        raise InputError(
-            f"facilities row {first} (facility_id {fac.at[first, _FAC_ID]!r}), field {_LEVEL!r}: "
-            f"{fac.at[first, _LEVEL]!r} is not a level; use one of {', '.join(known)}"
-        )
     groups: dict[str, list[list[Any]]] = {k: [] for k in known}
     has = {
         c: c in fac.columns
@@ -464,6 +457,20 @@ def _level_before(rec: Mapping[str, Any], key: str, lang: str) -> str:
     return html.escape(levels.label(before, lang))
 
 
+def _level_keys(frame: pd.DataFrame, what: str, id_column: str) -> pd.Series:
+    """Normalised level keys of ``frame`` (missing = not assessed); an unknown level is an error naming the row."""
+    keys = frame[_LEVEL].where(frame[_LEVEL].notna(), levels.NOT_ASSESSED).astype(str).str.strip().str.lower()
+    known = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
+    bad = ~keys.isin(known)
+    if bad.any():
+        first = frame.index[bad.to_numpy()][0]
+        raise InputError(
+            f"{what} row {first} ({id_column} {frame.at[first, id_column]!r}), field {_LEVEL!r}: "
+            f"{frame.at[first, _LEVEL]!r} is not a level; use one of {', '.join(known)}"
+        )
+    return keys
+
+
 def _zone_cell(rec: Mapping[str, Any]) -> str:
     name, code = _esc(rec.get(_ZONE_NAME)), _esc(rec.get(_ZONE_CODE))
     if name == _MISSING:
@@ -485,15 +492,7 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
     what = f"zone layer {key!r}"
     _require(gdf, _ZONE_REQUIRED, what)
     zones = _to_wgs84(gdf, what)
-    keys = zones[_LEVEL].where(zones[_LEVEL].notna(), levels.NOT_ASSESSED).astype(str).str.strip().str.lower()
-    known = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
-    bad = ~keys.isin(known)
-    if bad.any():
-        first = zones.index[bad.to_numpy()][0]
-        raise InputError(
-            f"{what} row {first} (zone_code {zones.at[first, _ZONE_CODE]!r}), field {_LEVEL!r}: "
-            f"{zones.at[first, _LEVEL]!r} is not a level; use one of {', '.join(known)}"
-        )
+    keys = _level_keys(zones, what, _ZONE_CODE)
     # Rounding each coordinate (not snapping to a grid) keeps every polygon's topology as it was.
     geoms = shapely.transform(zones.geometry.to_numpy(), lambda c: np.round(c, _COORD_DECIMALS))
     features = []
