@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -177,18 +178,53 @@ Embed = Annotated[
 ]
 
 
-def _override(config, lang: str | None, embed: bool):
-    """The config with the command-line choices of language and HTML mode."""
+class EngineName(StrEnum):
+    memory = "memory"
+    dask = "dask"
+
+
+EngineOpt = Annotated[
+    EngineName | None,
+    typer.Option(
+        "--engine",
+        help="Where validation, zone assignment and scoring run: memory, or dask (needs riskmap\\[dask]); "
+        "overrides \\[engine] name. Same results either way.",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786) for --engine dask; default: \\[engine] scheduler, else "
+        "$DASK_SCHEDULER_ADDRESS, else a local cluster.",
+    ),
+]
+
+
+def _override(
+    config,
+    lang: str | None = None,
+    embed: bool = False,
+    engine: str | None = None,
+    scheduler: str | None = None,
+):
+    """The config with the command-line choices of language, HTML mode and engine."""
     from riskmap.config import config_from_dict
 
-    if lang is None and not embed:
+    if lang is None and not embed and engine is None and scheduler is None:
         return config
+    if scheduler is not None and (engine or config.engine.name) != "dask":
+        raise typer.BadParameter('--scheduler needs --engine dask (or [engine] name = "dask")')
     data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
     if lang is not None:
         data.setdefault("project", {})["lang"] = lang
     if embed:
         data.setdefault("outputs", {})["embed"] = True
-    return config_from_dict(data, base_dir=config.base_dir, source="--lang/--embed")
+    if engine is not None:
+        data.setdefault("engine", {})["name"] = str(engine)
+    if scheduler is not None:
+        data.setdefault("engine", {})["scheduler"] = scheduler
+    return config_from_dict(data, base_dir=config.base_dir, source="the command line")
 
 
 @app.command()
@@ -200,12 +236,14 @@ def run(
     as_of: AsOf = None,
     lang: Lang = None,
     embed: Embed = False,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Run the whole job on a project: grade, zone, plan, and write every output."""
     from riskmap.config import load_config
 
     try:
-        config = _override(load_config(project), lang, embed)
+        config = _override(load_config(project), lang, embed, engine, scheduler)
         result = _run_with_progress(config, out, as_of)
     except RiskmapError as err:
         _fail(err)
@@ -226,13 +264,15 @@ def plan(
         Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
     ] = None,
     as_of: AsOf = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Re-plan inspections (frequencies, draws, schedule) without re-rendering the maps."""
     from riskmap.config import load_config
     from riskmap.pipeline import plan as make_plan
 
     try:
-        config = load_config(project)
+        config = _override(load_config(project), engine=engine, scheduler=scheduler)
         result = make_plan(config, out, year, history, as_of=as_of)
     except RiskmapError as err:
         _fail(err)
@@ -289,13 +329,15 @@ def validate(
         int, typer.Option("--show", help="Problem rows listed per file (0: all); every row is in the counts.")
     ] = 50,
     as_of: AsOf = None,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
     from riskmap.pipeline import check, preflight
 
     try:
-        config = load_config(project)
+        config = _override(load_config(project), engine=engine, scheduler=scheduler)
         problems = preflight(config)
         if problems:
             out_console.print(f"[bold]{len(problems)} problem(s) with the input files[/]:")

@@ -589,6 +589,29 @@ class OutputsConfig(_Model):
     )
 
 
+class EngineConfig(_Model):
+    """Where validation, zone assignment and scoring run: in memory, or partitioned on a dask cluster."""
+
+    name: Literal["memory", "dask"] = Field(
+        "memory",
+        description="memory (one process) or dask (dask-geopandas; pip install 'riskmap[dask]'). Same results.",
+    )
+    scheduler: str | None = Field(
+        None,
+        description="Dask scheduler address (tcp://host:8786); default: $DASK_SCHEDULER_ADDRESS, else a local "
+        "cluster on this machine.",
+    )
+    partition_rows: int = Field(
+        250_000,
+        ge=1_000,
+        description="Facilities per dask partition (at least one partition per worker thread).",
+    )
+    processes: bool = Field(
+        False,
+        description="Local cluster of processes instead of threads (each partition is pickled; slower on few cores).",
+    )
+
+
 HiddenDangerGrade = Literal["一般", "重大", "any"]
 AccidentClass = Literal["特别重大", "重大", "较大", "一般"]
 StandardisationGrade = Literal["一级", "二级", "三级"]
@@ -828,6 +851,7 @@ class Config(_Model):
     zoning: ZoningConfig = ZoningConfig()
     supervision: SupervisionConfig = SupervisionConfig()
     outputs: OutputsConfig = OutputsConfig()
+    engine: EngineConfig = EngineConfig()
 
     #: Directory of the project file; paths are relative to it. Not part of the file.
     base_dir: Path = Field(Path("."), exclude=True, json_schema_extra={"hidden": True})

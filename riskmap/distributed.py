@@ -62,8 +62,6 @@ logger = logging.getLogger(__name__)
 Engine = Literal["memory", "dask"]
 #: Environment variable with the address of a running dask scheduler (``tcp://host:8786``).
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
-#: Rows per partition when the caller does not say; small enough for a worker, large enough to amortise a task.
-PARTITION_ROWS = 250_000
 
 
 @dataclass
@@ -150,13 +148,13 @@ def run_stages(
     tables: dict[str, pd.DataFrame],
     *,
     source: str | None = None,
-    engine: Engine = "memory",
+    engine: Engine | None = None,
     persons: Persons | None = None,
     with_grids: WithGrids | None = None,
     on_located: OnLocated | None = None,
     stage: Callable[[str], None] | None = None,
     scheduler: str | None = None,
-    processes: bool = False,
+    processes: bool | None = None,
     npartitions: int | None = None,
     client: Client | None = None,
 ) -> EngineResult:
@@ -176,7 +174,7 @@ def run_stages(
     source
         The facility file's name in rejects (default: from the config).
     engine
-        ``"memory"`` or ``"dask"``.
+        ``"memory"`` or ``"dask"`` (default: ``[engine] name``).
     persons, with_grids
         The pipeline's rules for GB 18218 persons and for grid layers (default: those of
         :mod:`riskmap.pipeline`).
@@ -186,9 +184,9 @@ def run_stages(
     stage
         Called with ``"score"`` when scoring starts (the caller announced ``"validate"``).
     scheduler, processes, npartitions, client
-        Dask only: a scheduler address (default ``$DASK_SCHEDULER_ADDRESS``, else a local cluster of threads,
-        or of processes with ``processes=True``), the partition count (default: one per
-        250,000 rows, at least one per worker thread), or a client to reuse.
+        Dask only: a scheduler address (default ``[engine] scheduler``, else ``$DASK_SCHEDULER_ADDRESS``, else
+        a local cluster of threads, or of processes with ``processes=True``), the partition count (default: one
+        per ``[engine] partition_rows`` rows, at least one per worker thread), or a client to reuse.
 
     Examples
     --------
@@ -204,7 +202,10 @@ def run_stages(
     persons = persons or _default_persons(config)
     with_grids = with_grids or _default_grids(config)
     say = stage or (lambda _s: None)
+    engine = engine or config.engine.name
     if engine == "dask":
+        scheduler = scheduler or config.engine.scheduler
+        processes = config.engine.processes if processes is None else processes
         with dask_client(scheduler, processes, client) as c:
             return run_stages_dask(
                 config,
@@ -446,7 +447,7 @@ def run_stages_dask(
     needs = required_tables(config)
     sources = _sources(config, source, tables)
     threads = sum(client.nthreads().values()) or 1
-    n = npartitions or max(threads, math.ceil(len(raw) / PARTITION_ROWS))
+    n = npartitions or max(threads, math.ceil(len(raw) / config.engine.partition_rows))
     n = max(1, min(n, len(raw) or 1))
 
     # 1. Validation, partitioned by a hash of the normalised id: duplicates meet in one partition.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,11 +30,12 @@ from riskmap.adjust import (
     standardisation_grades,
 )
 from riskmap.config import Config, config_hash
+from riskmap.distributed import required_tables, run_stages
 from riskmap.errors import InputError, OutputError, RiskmapError
 from riskmap.io.tables import ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
-from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS, ScoringInputs, score_facilities
+from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS
 from riskmap.supervision import (
     PATROLS,
     WORKLOAD,
@@ -50,7 +51,6 @@ from riskmap.validate import (
     rejects_frame,
     require_columns,
     summarise_rejects,
-    validate_facilities,
     validate_sites,
     validate_table,
 )
@@ -60,7 +60,6 @@ from riskmap.zoning import (
     ZONE_NAME,
     aggregate_zones,
     apply_spillover,
-    assign_zones,
     count_sites,
     make_grid,
     rule_parameters,
@@ -215,7 +214,7 @@ def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
     return pd.Series(zonal_sum(config.resolve(config.population.path), buffers), index=facilities.index)
 
 
-def _require_some(facilities: pd.DataFrame, rejects: list[pd.DataFrame], n_in: int, source: str) -> None:
+def _require_some(facilities: Sized, rejects: list[pd.DataFrame], n_in: int, source: str) -> None:
     """Stop with the reasons when no facility is left: an empty map is never a result."""
     if len(facilities):
         return
@@ -228,17 +227,35 @@ def _require_some(facilities: pd.DataFrame, rejects: list[pd.DataFrame], n_in: i
     raise InputError(f"{source}: none of the {n_in} rows can be used: {reasons}")
 
 
+def _required_tables(config: Config) -> list[str]:
+    """The related tables the configured methods read; a missing one stops the run and names its users."""
+    tables = required_tables(config)
+    for table in tables:
+        if getattr(config, table) is None:
+            users = ", ".join(n for n, m in METHODS.items() if m.table == table and config.uses_method(n))
+            raise InputError(
+                f"method {users} needs the [{table}] table; add [{table}] path = ... to the project file"
+            )
+    return list(tables)
+
+
+def _read_related_raw(config: Config, table: str, inputs: dict[str, Path]) -> pd.DataFrame:
+    """Read a related table as text, as the engines take it."""
+    tcfg = getattr(config, table)
+    path = config.resolve(tcfg.path)
+    inputs[table] = path
+    return read_table(
+        path, sheet=tcfg.layer, encoding=tcfg.encoding, expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]
+    )
+
+
 def _read_related(
     config: Config, table: str, known_ids: pd.Index, inputs: dict[str, Path], columns: Iterable[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
     """Read a related table, rename it to canonical columns and reject rows of unknown facilities."""
-    tcfg = getattr(config, table)
-    path = config.resolve(tcfg.path)
-    inputs[table] = path
-    raw = read_table(
-        path, sheet=tcfg.layer, encoding=tcfg.encoding, expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]
-    )
-    clean, rejects = validate_table(raw, table, tcfg, known_ids, path.name, columns)
+    raw = _read_related_raw(config, table, inputs)
+    path = inputs[table]
+    clean, rejects = validate_table(raw, table, getattr(config, table), known_ids, path.name, columns)
     return clean, rejects, path
 
 
@@ -309,43 +326,33 @@ def _stages(
             inputs[f"zones_{zc.kind}"] = config.resolve(zc.path)
 
     stage("validate")
-    facilities, rejects_fac = validate_facilities(raw, config, fac_path.name)
-    # Locate facilities before grading them: a facility outside every zone is reported as such, whatever
-    # else may be wrong with it, and its related rows are rejected with it.
-    zones = _with_grids(config, zones, facilities)
-    zoning = assign_zones(facilities, zones, fac_path.name, config.zoning.snap_distance_m)
-    facilities = zoning.facilities
-    rejects = [rejects_fac, zoning.rejects]
-    _require_some(facilities, rejects, n_in, fac_path.name)
-    tables: dict[str, pd.DataFrame] = {}
-    sources = {"facilities": fac_path.name}
-    needs: dict[str, set[str]] = {}
-    for name, method in METHODS.items():
-        if method.table is not None and config.uses_method(name):
-            needs.setdefault(method.table, set()).update(method.columns)
-    for table, cols in needs.items():
-        tcfg = getattr(config, table)
-        if tcfg is None:
-            users = ", ".join(n for n, m in METHODS.items() if m.table == table and config.uses_method(n))
-            raise InputError(
-                f"method {users} needs the [{table}] table; add [{table}] path = ... to the project file"
-            )
-        clean, rej, path = _read_related(config, table, pd.Index(facilities[FACILITY_ID]), inputs, cols)
-        tables[table] = clean
-        sources[table] = path.name
-        rejects.append(rej)
-    events, event_rejects = _read_events(config, pd.Index(facilities[FACILITY_ID]), inputs)
-    rejects += event_rejects
+    tables = {table: _read_related_raw(config, table, inputs) for table in _required_tables(config)}
 
-    stage("score")
-    if config.uses_method("gb18218"):
-        facilities[PERSONS] = _persons(facilities, config).to_numpy()
-        if config.population is not None:
-            inputs["population"] = config.resolve(config.population.path)
-    scored, rej = score_facilities(ScoringInputs(facilities, tables, sources), config)
-    rejects.append(rej)
+    def located(known: Sized, so_far: list[pd.DataFrame]) -> None:
+        _require_some(known, so_far, n_in, fac_path.name)
+
+    # Facilities are located before they are graded: a facility outside every zone is reported as such,
+    # whatever else may be wrong with it, and its related rows are rejected with it.
+    engine = run_stages(
+        config,
+        raw,
+        zones,
+        tables,
+        source=fac_path.name,
+        persons=lambda f: _persons(f, config),
+        with_grids=lambda layers, f: _with_grids(config, layers, f),
+        on_located=located,
+        stage=stage,
+    )
+    del raw, tables
+    if config.uses_method("gb18218") and config.population is not None:
+        inputs["population"] = config.resolve(config.population.path)
+    rejects = list(engine.rejects)
+    events, event_rejects = _read_events(config, engine.known_ids, inputs)
+    rejects += event_rejects
+    scored = engine.facilities
     _require_some(scored, rejects, n_in, fac_path.name)
-    scored = gpd.GeoDataFrame(scored, geometry=facilities.geometry.name, crs=facilities.crs)
+    geometry = scored.geometry.name
 
     stage("adjust")
     rejected_events = [r for r in event_rejects if not r.empty]
@@ -356,7 +363,7 @@ def _stages(
         resolve_as_of(as_of, config.adjustment),
         rejected=pd.concat(rejected_events)["record_id"].value_counts() if rejected_events else None,
     )
-    scored = gpd.GeoDataFrame(adjusted.facilities, geometry=facilities.geometry.name, crs=facilities.crs)
+    scored = gpd.GeoDataFrame(adjusted.facilities, geometry=geometry, crs=engine.facilities.crs)
 
     stage("zone")
     if config.population is not None:
@@ -364,7 +371,7 @@ def _stages(
 
         pop_path = config.resolve(config.population.path)
         inputs["population"] = pop_path
-        for z in zoning.zones.values():
+        for z in engine.zones.values():
             z["population"] = np.round(zonal_sum(pop_path, z.geometry), 0)
     sites = None
     if config.sensitive_sites is not None:
@@ -374,8 +381,8 @@ def _stages(
         sites_raw = _read_any(sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind])
         site_points, rej = validate_sites(sites_raw, sc, sites_path.name)
         rejects.append(rej)
-        sites = count_sites(zoning.zones, site_points, scored, config.zoning.index.vulnerability_distance_m)
-    zone_layers = aggregate_zones(scored, zoning.zones, config.zoning, sites)
+        sites = count_sites(engine.zones, site_points, scored, config.zoning.index.vulnerability_distance_m)
+    zone_layers = aggregate_zones(scored, engine.zones, config.zoning, sites)
     zone_layers = apply_spillover(zone_layers, scored, config.zoning)
     if HD_OPEN in scored.columns:
         for kind, z in zone_layers.items():
@@ -443,7 +450,7 @@ def _stages(
         "as_of": adjusted.as_of.isoformat(),
         "adjustment": {"up": adjusted.up, "down": adjusted.down, "rules": adjusted.rules},
     }
-    warnings = load_warnings + list(zoning.warnings) + plan.warnings
+    warnings = load_warnings + list(engine.warnings) + plan.warnings
     if len(fac_rejects):
         share = len(fac_rejects) / n_in
         warnings.append(
@@ -466,7 +473,7 @@ def _stages(
     summary["zoning_rule"] = json.loads(rule_parameters(config.zoning))
     summary["facilities_with_rejected_records"] = incomplete
     result = RunResult(
-        facilities=gpd.GeoDataFrame(fac_final, geometry=facilities.geometry.name, crs="EPSG:4490"),
+        facilities=gpd.GeoDataFrame(fac_final, geometry=geometry, crs="EPSG:4490"),
         zones=zone_layers,
         plan=plan,
         rejects=all_rejects,
@@ -617,6 +624,7 @@ def run(
     provenance: dict[str, Any] = {
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
+        "engine": config.engine.name,
         "inputs": _provenance_inputs(config, inputs),
         "started": started.isoformat(timespec="seconds"),
     }
@@ -752,6 +760,7 @@ def plan(
         "provenance": {
             "riskmap_version": __version__,
             "config_hash": config_hash(config),
+            "engine": config.engine.name,
             "inputs": _provenance_inputs(config, inputs),
         },
     }

@@ -156,3 +156,47 @@ def test_geoparquet_facilities_end_to_end(tiny_project, tmp_path):
     assert b["level"].equals(a.loc[b.index, "level"])
     assert b["reasons"].equals(a.loc[b.index, "reasons"])
     assert (tmp_path / "pq" / "riskmap.gpkg").exists()
+
+
+def test_cli_engine_dask_writes_the_same_outputs(tmp_path):
+    """`riskmap run --engine dask --scheduler ADDRESS` on the demo: the same files as the in-memory engine."""
+    pytest.importorskip("distributed")
+    import json
+
+    import pyogrio
+    from distributed import LocalCluster
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    project = str(riskmap.demo_dir() / "riskmap.toml")
+    runner = CliRunner()
+    common = ["--as-of", "2026-11-24"]
+    r = runner.invoke(app, ["run", project, "-o", str(tmp_path / "mem"), *common])
+    assert r.exit_code == 0, r.output
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        r = runner.invoke(
+            app,
+            ["run", project, "-o", str(tmp_path / "dask"), "--engine", "dask", "--scheduler",
+             cluster.scheduler_address, *common],
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+    for name in ("inspection_plan.csv", "zones_village.csv", "zones_town.csv", "rejects.csv"):
+        assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
+    for layer in ("facilities", "zones_village", "zones_town", "inspection_plan", "rejects"):
+        a = pyogrio.read_dataframe(tmp_path / "mem" / "riskmap.gpkg", layer=layer)
+        b = pyogrio.read_dataframe(tmp_path / "dask" / "riskmap.gpkg", layer=layer)
+        pd.testing.assert_frame_equal(a, b)
+    runs = [json.loads((tmp_path / d / "run.json").read_text(encoding="utf-8")) for d in ("mem", "dask")]
+    assert [r["provenance"]["engine"] for r in runs] == ["memory", "dask"]
+    assert runs[0]["summary"] == runs[1]["summary"]
+
+
+def test_scheduler_needs_the_dask_engine(tiny_project):
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    r = CliRunner().invoke(app, ["run", str(tiny_project), "--scheduler", "tcp://127.0.0.1:8786"])
+    assert r.exit_code != 0
+    assert "--scheduler needs --engine dask" in r.output
