@@ -285,7 +285,9 @@ def write_geopackage(
                 kwargs = {"dataset_metadata": dict(metadata or {})} if first else {}
                 if isinstance(df, gpd.GeoDataFrame):
                     df = df.rename_geometry("geom") if df.geometry.name != "geom" else df
-                pyogrio.write_dataframe(_utc_datetimes(df), tmp, layer=name, driver="GPKG", **kwargs, **opts)
+                pyogrio.write_dataframe(
+                    _utc_datetimes(df), tmp, layer=name, driver="GPKG", use_arrow=True, **kwargs, **opts
+                )
                 first = False
     except (OSError, pyogrio.errors.DataSourceError, ValueError) as err:
         raise OutputError(f"{target}: cannot write the GeoPackage: {err}") from err
