@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from riskmap.errors import OutputError
@@ -23,7 +26,16 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 def _formula_mask(s: pd.Series) -> pd.Series:
     """Cells that a spreadsheet would run as a formula: text starting with = + - @ (or a tab/CR), not numbers."""
-    return s.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.fullmatch(v))
+    if s.dtype == object:  # mixed cells: only the strings can be formulas
+        s = s.where(s.map(lambda v: isinstance(v, str))).astype("str")
+    starts = s.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+    if not starts.any():
+        return starts
+    # Few cells start so; the number test runs on them only.
+    number = s[starts].str.fullmatch(_NUMBER.pattern).fillna(False).to_numpy(dtype=bool)
+    mask = starts.to_numpy().copy()
+    mask[mask] = ~number
+    return pd.Series(mask, index=s.index)
 
 
 def _text_columns(df: pd.DataFrame) -> list[str]:
@@ -74,61 +86,116 @@ def _sheet_names(names: list[str]) -> list[str]:
     return out
 
 
+def _column_values(s: pd.Series) -> list[object]:
+    """A column as Python values for openpyxl: missing values become empty cells, dates real dates."""
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_localize(None)  # Excel has no time zones (pandas refuses them too)
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        values = pd.Series(s.dt.to_pydatetime(), index=s.index, dtype=object)
+    else:
+        values = s.astype(object)
+    return values.where(s.notna(), None).tolist()
+
+
+def _number_format(s: pd.Series) -> str | None:
+    # The formats pandas' ExcelWriter gives dates and date-times.
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return "YYYY-MM-DD HH:MM:SS"
+    if s.dtype == object:
+        first = s.dropna().head(1).tolist()
+        if first and isinstance(first[0], date) and not isinstance(first[0], datetime):
+            return "YYYY-MM-DD"
+    return None
+
+
+def _width(df: pd.DataFrame, col: object) -> float:
+    width = max([len(str(col)), *(len(str(v)) for v in df[col].head(200))]) if len(df) else len(str(col))
+    return min(max(8, width * 1.6), 60)
+
+
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, level_column: str = LEVEL) -> Path:
     """One sheet per table: bold filled header, frozen header row, filters, level cells in their colour.
 
     Numeric columns are written as numbers. Formula-like text (``=``, ``+``, ``-``, ``@`` at the start) is
     written as a text cell with Excel's "quote prefix" style: it shows exactly as it was and is never run,
     even after the cell is edited, and a reader (openpyxl, pandas) gets the original string back.
+
+    The workbook is streamed (openpyxl's write-only mode): rows go to disk as they are made, so a plan of
+    100,000 enterprises takes seconds and little memory; only level and formula-like cells are styled objects.
     """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     target = Path(path)
     fills = {k: PatternFill("solid", fgColor=color(k).lstrip("#")) for k in (*LEVEL_NAMES, NOT_ASSESSED)}
+    white = Font(color="FFFFFF")
     header_fill = PatternFill("solid", fgColor="DDEBF7")
+    header_alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    wb = Workbook(write_only=True)
+    for sheet, df in zip(_sheet_names(list(sheets)), sheets.values(), strict=True):
+        ws = wb.create_sheet(sheet)
+        ws.freeze_panes = "A2"
+        columns = list(df.columns)
+        for i, col in enumerate(columns, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = _width(df, col)
+        if columns:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
+        header = []
+        for col in columns:
+            c = WriteOnlyCell(ws, value=str(col))
+            c.font, c.fill, c.alignment = Font(bold=True), header_fill, header_alignment
+            header.append(c)
+        ws.append(header)
+
+        values = [_column_values(df[col]) for col in columns]
+        # Cells that need more than a value: dates (a number format), formula-like text, coloured levels.
+        special: dict[int, dict[int, Any]] = {}  # row -> column -> cell
+
+        def styled(
+            i: int, r: int, value: object, ws: Any = ws, special: dict[int, dict[int, Any]] = special
+        ) -> Any:
+            c = special.setdefault(r, {}).get(i)
+            if c is None:
+                c = WriteOnlyCell(ws, value=value)
+                special[r][i] = c
+            return c
+
+        for i, col in enumerate(columns):
+            fmt = _number_format(df[col])
+            if fmt is not None:
+                for r in np.flatnonzero(df[col].notna().to_numpy()):
+                    styled(i, int(r), values[i][r]).number_format = fmt
+            if col in _text_columns(df):
+                for r in np.flatnonzero(_formula_mask(df[col]).to_numpy()):
+                    c = styled(i, int(r), values[i][r])
+                    c.value = values[i][r]
+                    c.data_type = "s"
+                    c.quotePrefix = True
+        if level_column in df.columns:
+            keys = df[level_column].astype(str).to_numpy()
+            for i, col in enumerate(columns):
+                if col not in (level_column, f"{level_column}_zh"):
+                    continue
+                for key, fill in fills.items():
+                    for r in np.flatnonzero(keys == key):
+                        c = styled(i, int(r), values[i][r])
+                        c.fill = fill
+                        if key in ("red", "blue"):
+                            c.font = white
+        for n, row in enumerate(zip(*values, strict=True)):
+            cells = special.get(n)
+            if cells is None:
+                ws.append(row)
+            else:
+                out = list(row)
+                for i, c in cells.items():
+                    out[i] = c
+                ws.append(out)
     try:
         with atomic_path(target) as tmp:
-            with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-                for sheet, (_name, df) in zip(_sheet_names(list(sheets)), sheets.items(), strict=True):
-                    # Written neutralised first (openpyxl turns any text starting with "=" into a formula),
-                    # then those cells get their own text back as typed string cells.
-                    excel_safe(df).to_excel(writer, sheet_name=sheet, index=False)
-                    ws = writer.sheets[sheet]
-                    for i, col in enumerate(df.columns, start=1):
-                        if col not in _text_columns(df):
-                            continue
-                        mask = _formula_mask(df[col]).to_numpy()
-                        for row in mask.nonzero()[0]:
-                            c = ws.cell(row=int(row) + 2, column=i)
-                            c.value = df[col].iloc[row]
-                            c.data_type = "s"
-                            c.quotePrefix = True
-                    for cell in ws[1]:
-                        cell.font = Font(bold=True)
-                        cell.fill = header_fill
-                        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-                    ws.freeze_panes = "A2"
-                    if len(df.columns):
-                        ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{len(df) + 1}"
-                    for i, col in enumerate(df.columns, start=1):
-                        width = (
-                            max([len(str(col)), *(len(str(v)) for v in df[col].head(200))])
-                            if len(df)
-                            else len(str(col))
-                        )
-                        ws.column_dimensions[get_column_letter(i)].width = min(max(8, width * 1.6), 60)
-                    levels = [c for c in df.columns if c == level_column or c == f"{level_column}_zh"]
-                    for col in levels:
-                        idx = list(df.columns).index(col) + 1
-                        keys = df[level_column].tolist() if level_column in df.columns else []
-                        for row, key in enumerate(keys, start=2):
-                            fill = fills.get(str(key))
-                            if fill is not None:
-                                c = ws.cell(row=row, column=idx)
-                                c.fill = fill
-                                if key in ("red", "blue"):
-                                    c.font = Font(color="FFFFFF")
+            wb.save(tmp)
     except OSError as err:
         raise OutputError(f"{target}: cannot write: {err.strerror}") from err
     return target
