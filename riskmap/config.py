@@ -580,6 +580,12 @@ class OutputsConfig(_Model):
         False,
         description="HTML map of fixed size without full-page styling, for an <iframe> or a report page.",
     )
+    cluster_above: int = Field(
+        5000,
+        ge=0,
+        description="Above this many facilities the HTML map clusters the markers per level (drawn on canvas), "
+        "so a province-size map still opens; 0 always clusters.",
+    )
     figure: bool = True
     figure_formats: list[Literal["png", "svg", "pdf"]] = Field(default=["png"])
     tiles: Literal["none", "openstreetmap", "tianditu", "gaode"] = Field(

@@ -686,6 +686,7 @@ def run(
             lang=lang,
             tiles=config.outputs.tiles,
             embed=config.outputs.embed,
+            cluster_threshold=config.outputs.cluster_above,
         )
     if config.outputs.figure:
         say("figure")
