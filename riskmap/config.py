@@ -580,6 +580,11 @@ class OutputsConfig(_Model):
         False,
         description="HTML map of fixed size without full-page styling, for an <iframe> or a report page.",
     )
+    geoparquet: bool = Field(
+        False,
+        description="Also write the facility, zone and plan layers as GeoParquet (facilities.parquet, "
+        "zones_<kind>.parquet, inspection_plan.parquet): how large results move to other tools.",
+    )
     cluster_above: int = Field(
         5000,
         ge=0,

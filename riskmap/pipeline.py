@@ -577,12 +577,15 @@ def _output_dir(out: Path) -> Path:
 
 
 def _remove_stale(out: Path, written: dict[str, Path]) -> list[str]:
-    """Remove maps and figures an earlier run left in ``out`` that this run did not write.
+    """Remove maps, figures and GeoParquet layers an earlier run left in ``out`` that this run did not write.
 
     A map beside a new GeoPackage would be taken for its picture; only riskmap's own output names are touched.
     """
     removed = []
-    for name in ("map.html", "map.png", "map.svg", "map.pdf"):
+    names = ["map.html", "map.png", "map.svg", "map.pdf"]
+    if (out / "geoparquet").is_dir():
+        names += [f"geoparquet/{p.name}" for p in sorted((out / "geoparquet").glob("*.parquet"))]
+    for name in names:
         p = out / name
         if p.exists() and p not in written.values():
             p.unlink()
@@ -652,6 +655,11 @@ def run(
         },
         lang=lang,
     )
+    if config.outputs.geoparquet:
+        from riskmap.outputs.parquet import write_geoparquet
+
+        for name, p in write_geoparquet(layers, out / "geoparquet").items():
+            outputs[f"{name}_parquet"] = p
     outputs["inspection_plan_csv"] = write_csv(plan_table, out / "inspection_plan.csv")
     zone_tables = {
         f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()

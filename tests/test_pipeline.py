@@ -212,3 +212,29 @@ def test_outputs_cluster_above_clusters_the_map(tiny_project: Path, tmp_path: Pa
     tiny_project.write_text(text.replace("cluster_above = 3", "cluster_above = 1000"), encoding="utf-8")
     riskmap.run(riskmap.load_config(tiny_project), tmp_path / "plain")
     assert "L.markerClusterGroup({" not in (tmp_path / "plain" / "map.html").read_text(encoding="utf-8")
+
+
+def test_outputs_geoparquet(tiny_project: Path, tmp_path: Path):
+    """[outputs] geoparquet = true writes the layers as GeoParquet; a later run without it removes them."""
+    import geopandas as gpd
+
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(text.replace("[outputs]\n", "[outputs]\ngeoparquet = true\n"), encoding="utf-8")
+    out = tmp_path / "o"
+    result = riskmap.run(riskmap.load_config(tiny_project), out)
+    folder = out / "geoparquet"
+    names = sorted(p.name for p in folder.glob("*.parquet"))
+    assert names == sorted(
+        ["facilities.parquet", "inspection_plan.parquet", "rejects.parquet"]
+        + [f"zones_{k}.parquet" for k in result.zones]
+    )
+    fac = gpd.read_parquet(folder / "facilities.parquet")
+    gpkg = pyogrio.read_dataframe(out / "riskmap.gpkg", layer="facilities")
+    assert fac.crs.to_epsg() == 4490
+    assert fac["facility_id"].tolist() == gpkg["facility_id"].tolist()
+    assert fac["level"].tolist() == gpkg["level"].tolist()
+    assert fac.geometry.geom_equals_exact(gpkg.geometry.set_crs(fac.crs, allow_override=True), 1e-9).all()
+    assert "facilities_parquet" in json.loads((out / "run.json").read_text(encoding="utf-8"))["outputs"]
+    tiny_project.write_text(text, encoding="utf-8")
+    riskmap.run(riskmap.load_config(tiny_project), out)
+    assert not list(folder.glob("*.parquet"))
