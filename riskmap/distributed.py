@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterator, Sized
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -86,7 +86,7 @@ class EngineResult:
 
 Persons = Callable[[gpd.GeoDataFrame], pd.Series]
 WithGrids = Callable[[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame], dict[str, gpd.GeoDataFrame]]
-OnLocated = Callable[[Sized, list[pd.DataFrame]], None]
+OnLocated = Callable[[pd.Index, list[pd.DataFrame]], None]
 
 
 def required_tables(config: Config) -> dict[str, set[str]]:

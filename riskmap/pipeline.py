@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -249,28 +249,18 @@ def _read_related_raw(config: Config, table: str, inputs: dict[str, Path]) -> pd
     )
 
 
-def _read_related(
-    config: Config, table: str, known_ids: pd.Index, inputs: dict[str, Path], columns: Iterable[str]
-) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
-    """Read a related table, rename it to canonical columns and reject rows of unknown facilities."""
-    raw = _read_related_raw(config, table, inputs)
-    path = inputs[table]
-    clean, rejects = validate_table(raw, table, getattr(config, table), known_ids, path.name, columns)
-    return clean, rejects, path
-
-
-def _read_events(
-    config: Config, known_ids: pd.Index, inputs: dict[str, Path]
+def _validate_events(
+    config: Config, raw: dict[str, pd.DataFrame], known_ids: pd.Index, inputs: dict[str, Path]
 ) -> tuple[dict[str, pd.DataFrame], list[pd.DataFrame]]:
     """Hidden dangers, accidents and standardisation grades, parsed; their bad rows go to the rejects."""
     events: dict[str, pd.DataFrame] = {}
     rejects: list[pd.DataFrame] = []
-    for table in EVENT_TABLES:
-        tcfg = getattr(config, table)
-        if tcfg is None:
-            continue
-        clean, rej, path = _read_related(config, table, known_ids, inputs, EVENT_COLUMNS[table])
-        events[table], bad = prepare_events(table, clean, path.name)
+    for table, df in raw.items():
+        source = inputs[table].name
+        clean, rej = validate_table(
+            df, table, getattr(config, table), known_ids, source, EVENT_COLUMNS[table]
+        )
+        events[table], bad = prepare_events(table, clean, source)
         rejects += [rej, bad]
     return events, rejects
 
@@ -327,9 +317,18 @@ def _stages(
 
     stage("validate")
     tables = {table: _read_related_raw(config, table, inputs) for table in _required_tables(config)}
+    event_raw = {
+        t: _read_related_raw(config, t, inputs) for t in EVENT_TABLES if getattr(config, t) is not None
+    }
+    events: dict[str, pd.DataFrame] = {}
+    event_rejects: list[pd.DataFrame] = []
 
-    def located(known: Sized, so_far: list[pd.DataFrame]) -> None:
+    def located(known: pd.Index, so_far: list[pd.DataFrame]) -> None:
         _require_some(known, so_far, n_in, fac_path.name)
+        # The events are validated against the located facilities here, in the validate stage.
+        found, rej = _validate_events(config, event_raw, known, inputs)
+        events.update(found)
+        event_rejects.extend(rej)
 
     # Facilities are located before they are graded: a facility outside every zone is reported as such,
     # whatever else may be wrong with it, and its related rows are rejected with it.
@@ -347,9 +346,7 @@ def _stages(
     del raw, tables
     if config.uses_method("gb18218") and config.population is not None:
         inputs["population"] = config.resolve(config.population.path)
-    rejects = list(engine.rejects)
-    events, event_rejects = _read_events(config, engine.known_ids, inputs)
-    rejects += event_rejects
+    rejects = list(engine.rejects) + event_rejects
     scored = engine.facilities
     _require_some(scored, rejects, n_in, fac_path.name)
     geometry = scored.geometry.name
