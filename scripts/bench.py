@@ -14,7 +14,9 @@ measures the floors on the same files:
            lon/lat) plus the same bare read of the related tables, which the validate stage reads
 - groupby: the bare groupbys the stages reduce to: risk points -> max per facility, inventory -> sum per
            facility, facilities -> count per village and per town and level
-- write:   ``pyogrio.write_dataframe(use_arrow=True)`` of the layers the run writes to its GeoPackage
+- write:   ``pyogrio.write_dataframe(use_arrow=True)`` of the layers the run writes to its GeoPackage, plus
+           the same bare write of the tables it writes as CSV (plan, zones, rejects) and, up to
+           ``pipeline.XLSX_MAX_ROWS`` plan rows, an unstyled openpyxl write-only workbook of its sheets
 
 Each stage is printed as wall time, peak RSS, facilities per second and a ratio to its floor (load/read,
 validate/sjoin, write/write, the rest/groupby); then the end-to-end time against the sum of the floors (target
@@ -235,13 +237,37 @@ def child_floor(config_path: Path, repeat: int) -> dict:
                 pd.DataFrame(result.rejects).astype(str), path, layer="rejects", use_arrow=True, append=True
             )
 
+    # The same tables the run writes as CSV (and, up to XLSX_MAX_ROWS, as a workbook), written bare.
+    tables = {
+        "inspection_plan": result.plan.plan,
+        **{f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()},
+        "rejects": result.rejects,
+    }
+
+    def write_tables() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, df in tables.items():
+                pyogrio.write_dataframe(df, Path(tmp) / f"{name}.csv", driver="CSV", use_arrow=True)
+            if len(result.plan.plan) <= pipeline.XLSX_MAX_ROWS:
+                from openpyxl import Workbook
+
+                sheets = {**tables, **pipeline._plan_sheets(result.plan)}  # noqa: SLF001 - the run's sheets
+                wb = Workbook(write_only=True)
+                for name, df in sheets.items():
+                    ws = wb.create_sheet(name[:31])
+                    ws.append([str(c) for c in df.columns])
+                    for row in df.astype(object).where(df.notna(), None).itertuples(index=False, name=None):
+                        ws.append(row)
+                wb.save(Path(tmp) / "plan.xlsx")
+
     t_write, _ = timed(write)
+    t_tables_write, _ = timed(write_tables)
     return {
         "floors": {
             "read": t_read,
             "sjoin+read tables": t_sjoin + t_tables,
             "groupby": t_group,
-            "write": t_write,
+            "write": t_write + t_tables_write,
         },
         "inputs_mb": inputs_mb,
         "max_rss_mb": _max_rss_mb(),
