@@ -521,8 +521,7 @@ _FACILITY_OUT = [
 def _facility_layer(result: RunResult, kinds: list[str]) -> gpd.GeoDataFrame:
     cols = [c for c in _FACILITY_OUT if c in result.facilities.columns]
     cols += [zone_code_column(k) for k in kinds if zone_code_column(k) in result.facilities.columns]
-    out = result.facilities[[*cols, result.facilities.geometry.name]].copy()
-    return out
+    return result.facilities[[*cols, result.facilities.geometry.name]]
 
 
 #: Above this many enterprises the XLSX workbook is not written (CSV and GeoPackage carry the plan).

@@ -50,12 +50,14 @@ def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
     >>> excel_safe(pd.DataFrame({"a": ["=1+1", "-12.5", "-1+2", "@SUM(A1)", "东村"]}))["a"].tolist()
     ["'=1+1", '-12.5', "'-1+2", "'@SUM(A1)", '东村']
     """
-    out = df.copy()
-    for col in _text_columns(out):
-        s = out[col]
+    out = df
+    for col in _text_columns(df):
+        s = df[col]
         mask = _formula_mask(s)
         if mask.any():
-            out.loc[mask, col] = "'" + s[mask].astype(str)
+            if out is df:
+                out = df.copy(deep=False)  # copy on write: only the columns changed are new
+            out[col] = s.where(~mask, "'" + s.astype(str))
     return out
 
 
