@@ -19,7 +19,7 @@ import pandas as pd
 from riskmap.config import Config
 from riskmap.levels import Level, level_from_rank
 from riskmap.methods import chem2018, gb18218, indicator, lec, ls_matrix
-from riskmap.methods._common import MethodResult, empty_result
+from riskmap.methods._common import MethodResult, empty_result, join_positions, per_unique
 from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame
 
 __all__ = [
@@ -160,19 +160,100 @@ METHODS: dict[str, Method] = {
 }
 
 
-def _join_reasons(long: pd.DataFrame, column: str, sep: str) -> pd.Series:
-    """Each facility's reasons joined in the order of ``long`` (deciding method first).
+@dataclass
+class _Pairs:
+    """One row per facility and method of its sector (the rows of ``explode`` on the method lists).
 
-    One column per position, concatenated: no Python join per facility.
+    ``fpos``: the facility's position; ``method``: the method name (NaN for an empty list); ``order``: its
+    position in the sector's list.
     """
-    pos = long.groupby(FACILITY_ID, sort=False).cumcount()
-    wide = pd.DataFrame({FACILITY_ID: long[FACILITY_ID].to_numpy(), "pos": pos.to_numpy(),
-                         "text": long[column].astype(str).to_numpy()}).pivot(index=FACILITY_ID, columns="pos",
-                                                                               values="text")  # fmt: skip
-    out = wide[0]
-    for p in wide.columns[1:]:
-        out = out.where(wide[p].isna(), out + sep + wide[p])
-    return out
+
+    fpos: np.ndarray
+    method: np.ndarray
+    order: np.ndarray
+
+
+def _methods_of(sectors: pd.Series, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Each facility's sector as a code, and the method list (``None``: no method) of each code.
+
+    Looked up once per distinct sector, not per facility.
+    """
+    codes, uniques = pd.factorize(sectors, use_na_sentinel=False)
+    lists = np.empty(len(uniques), dtype=object)
+    lists[:] = [config.scoring.sectors.get(s, config.scoring.default) for s in uniques]
+    return codes, lists
+
+
+def _pairs(codes: np.ndarray, lists: np.ndarray) -> _Pairs:
+    """Facility-method rows, in facility order and then the order of the sector's list."""
+    lens = np.array([max(len(m or ()), 1) for m in lists], dtype=np.intp)  # None: no facility left has it
+    # Method names by (sector code, position); an empty list has one row with no method, as explode gives.
+    table = np.full((len(lists), int(lens.max(initial=1))), np.nan, dtype=object)
+    for i, names in enumerate(lists):
+        table[i, : len(names or ())] = names or ()
+    per_fac = lens[codes]
+    fpos = np.repeat(np.arange(len(codes)), per_fac)
+    starts = np.cumsum(per_fac) - per_fac
+    order = np.arange(len(fpos)) - np.repeat(starts, per_fac)
+    return _Pairs(fpos, table[codes[fpos], order], order)
+
+
+def _take(values: pd.Series, at: np.ndarray) -> pd.Series:
+    """``values`` at positions ``at``, NaN where ``at`` is -1 (what a left join gives)."""
+    return pd.Series(pd.api.extensions.take(values.array, at, allow_fill=True))
+
+
+@dataclass
+class _Long:
+    """Every facility-method result: positions in the facility table plus rank, score and reasons."""
+
+    fpos: np.ndarray
+    order: np.ndarray
+    rank: np.ndarray
+    score: np.ndarray
+    method: np.ndarray
+    zh: pd.Series
+    en: pd.Series
+
+
+def _method_rows(
+    pairs: _Pairs, sel: np.ndarray, ids: pd.Index, res: pd.DataFrame, none: tuple[str, str]
+) -> _Long:
+    """The rows ``sel`` of ``pairs`` with one method's results.
+
+    A facility the method has no result for gets rank 0 and the method's "no records" reasons.
+    """
+    fpos = pairs.fpos[sel]
+    at = res.index.get_indexer(ids.take(fpos)) if len(res) else np.full(len(fpos), -1, dtype=np.intp)
+    rank = _take(res["rank"], at)
+    missing = rank.isna().to_numpy()
+    return _Long(
+        fpos=fpos,
+        order=pairs.order[sel],
+        rank=np.where(missing, 0, rank.to_numpy()).astype(int),
+        score=_take(res["score"], at).to_numpy(),
+        method=pairs.method[sel],
+        zh=_take(res["reason_zh"], at).where(~missing, none[0]),
+        en=_take(res["reason_en"], at).where(~missing, none[1]),
+    )
+
+
+def _concat_long(parts: list[_Long]) -> _Long:
+    return _Long(
+        fpos=np.concatenate([p.fpos for p in parts]),
+        order=np.concatenate([p.order for p in parts]),
+        rank=np.concatenate([p.rank for p in parts]),
+        score=np.concatenate([p.score for p in parts]),
+        method=np.concatenate([p.method for p in parts]),
+        zh=pd.concat([p.zh for p in parts], ignore_index=True),
+        en=pd.concat([p.en for p in parts], ignore_index=True),
+    )
+
+
+def _align_extra(extra: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """A method's extra columns on ``index`` (NaN where it has no row), as ``join(how="left")`` aligns them."""
+    at = extra.index.get_indexer(index)
+    return pd.DataFrame({c: _take(extra[c], at).to_numpy() for c in extra.columns}, index=index)
 
 
 def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -181,11 +262,14 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     Returns the facilities that got a level (with ``level``, ``level_zh``, ``score``, ``method``, ``reasons``,
     ``reasons_en`` and method-specific columns) and the rejects (facilities no method could grade, and
     related-table rows a method could not use).
+
+    Works on facility positions and numpy arrays (no per-facility Python, no sort or join on id strings):
+    this runs on a million facilities.
     """
     fac = inputs.facilities
     sectors = config.scoring.sectors
-    methods_of = fac[SECTOR].map(lambda s: sectors.get(s, config.scoring.default))
-    no_method = methods_of.isna()
+    codes, lists = _methods_of(fac[SECTOR], config)
+    no_method = np.array([m is None for m in lists], dtype=bool)[codes]
     rejects = [
         make_rejects(
             inputs.sources.get("facilities", "facilities"),
@@ -198,49 +282,52 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
         )
     ]
     fac = fac[~no_method]
-    methods_of = methods_of[~no_method]
+    ids = pd.Index(fac[FACILITY_ID])
+    pairs = _pairs(codes[~no_method], lists)
 
-    pairs = pd.DataFrame({FACILITY_ID: fac[FACILITY_ID].to_numpy(), METHOD: methods_of.to_numpy()}).explode(
-        METHOD
-    )
-    pairs["order"] = pairs.groupby(FACILITY_ID).cumcount()
     long_parts = []
     extra_cols: list[pd.DataFrame] = []
-    for name in pairs[METHOD].dropna().unique():
+    for name in pd.unique(pairs.method[~pd.isna(pairs.method)]):
         method = METHODS[name]
-        none_zh, none_en = method.no_records
         result = method.grade(inputs, config)
         rejects.append(result.rejects)
         res = result.results
-        sub = pairs[pairs[METHOD] == name].join(res, on=FACILITY_ID)
-        missing = sub["rank"].isna()
-        sub.loc[missing, ["rank", "reason_zh", "reason_en"]] = [0, none_zh, none_en]
-        long_parts.append(sub)
+        long_parts.append(_method_rows(pairs, pairs.method == name, ids, res, method.no_records))
         extra = [c for c in res.columns if c not in ("score", "rank", "reason_zh", "reason_en")]
         if extra:
             extra_cols.append(res[extra])
-    long = (
-        pd.concat(long_parts, ignore_index=True)
-        if long_parts
-        else pairs.assign(score=np.nan, rank=0, reason_zh="", reason_en="")
-    )
-    long["rank"] = long["rank"].astype(int)
+    if long_parts:
+        long = _concat_long(long_parts)
+    else:  # no method named anywhere: every facility is ungraded, with empty reasons
+        n = len(pairs.fpos)
+        empty = pd.Series("", index=range(n))
+        long = _Long(
+            pairs.fpos, pairs.order, np.zeros(n, dtype=int), np.full(n, np.nan), pairs.method, empty, empty
+        )
     # The deciding method: highest rank, then the order the sector lists its methods in.
-    long = long.sort_values([FACILITY_ID, "rank", "order"], ascending=[True, False, True], kind="stable")
-    decider = long.groupby(FACILITY_ID, sort=False).head(1).set_index(FACILITY_ID)
-    reasons_zh = _join_reasons(long, "reason_zh", _SEP_ZH)
-    reasons_en = _join_reasons(long, "reason_en", _SEP_EN)
+    rows = np.lexsort((long.order, -long.rank, long.fpos))
+    deciding = rows[np.diff(long.fpos[rows], prepend=-1) != 0]
+    at = long.fpos[deciding]
+    reasons_zh = join_positions(long.fpos[rows], long.zh.take(rows), len(fac), _SEP_ZH)
+    reasons_en = join_positions(long.fpos[rows], long.en.take(rows), len(fac), _SEP_EN)
 
     out = fac.set_index(FACILITY_ID)
-    rank = decider["rank"].reindex(out.index).fillna(0).astype(int)
+    rank = pd.Series(0, index=out.index)
+    rank.iloc[at] = long.rank[deciding]
+    score = np.full(len(out), np.nan)
+    score[at] = long.score[deciding]
+    method_of = np.full(len(out), np.nan, dtype=object)
+    method_of[at] = long.method[deciding]
     out[LEVEL] = level_from_rank(rank).to_numpy()
-    out[LEVEL_ZH] = out[LEVEL].map(lambda k: Level.parse(k).zh if k != "none" else "")
-    out[SCORE] = decider["score"].reindex(out.index).astype(float)
-    out[METHOD] = decider[METHOD].reindex(out.index)
-    out[REASONS] = reasons_zh.reindex(out.index)
-    out[REASONS_EN] = reasons_en.reindex(out.index)
+    out[LEVEL_ZH] = per_unique(
+        out[LEVEL], lambda keys: keys.map(lambda k: Level.parse(k).zh if k != "none" else "")
+    )
+    out[SCORE] = score
+    out[METHOD] = method_of
+    out[REASONS] = reasons_zh.set_axis(out.index)
+    out[REASONS_EN] = reasons_en.set_axis(out.index)
     for extra in extra_cols:
-        out = out.join(extra, how="left")
+        out = out.join(_align_extra(extra, out.index), how="left")
 
     # A facility whose related rows were partly rejected is graded on what is left: say so in its reasons.
     related = [r for r in rejects if not r.empty and (r["source"] != inputs.sources.get("facilities")).any()]

@@ -12,7 +12,16 @@ from riskmap.config import PointAggregation
 from riskmap.levels import Level
 from riskmap.validate import rejects_frame
 
-__all__ = ["MethodResult", "RESULT_COLUMNS", "fmt", "level_labels", "aggregate_points", "empty_result"]
+__all__ = [
+    "MethodResult",
+    "RESULT_COLUMNS",
+    "fmt",
+    "level_labels",
+    "per_unique",
+    "join_positions",
+    "aggregate_points",
+    "empty_result",
+]
 
 #: Columns of a method's per-facility result (index: facility_id). ``rank`` 0 means "not applicable".
 RESULT_COLUMNS = ["score", "rank", "reason_zh", "reason_en"]
@@ -26,15 +35,65 @@ class MethodResult:
     rejects: pd.DataFrame = field(default_factory=rejects_frame)
 
 
+def per_unique(values: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``func(values)`` for an element-wise ``func``, computed once per distinct value.
+
+    Columns such as L/E/C, sectors or rounded scores hold a few distinct values among a million rows, so
+    parsing or formatting them per row (a Python call each) is the slow part; here it is done per distinct
+    value and spread back with one ``take``. Floats are told apart by their bits, so 0.0 and -0.0 (formatted
+    differently) stay apart.
+
+    >>> per_unique(pd.Series([3.0, 1.0, 3.0, -0.0, 0.0]), lambda s: s.map(str)).tolist()
+    ['3.0', '1.0', '3.0', '-0.0', '0.0']
+    """
+    key = values.to_numpy().view(np.int64) if values.dtype == np.float64 else values
+    codes, _ = pd.factorize(key, use_na_sentinel=False)
+    # One row of each distinct value, in code order (which of the equal rows does not matter).
+    first = np.empty(codes.max() + 1 if len(codes) else 0, dtype=np.intp)
+    first[codes] = np.arange(len(codes))
+    return func(values.iloc[first]).take(codes).set_axis(values.index)
+
+
+def join_positions(groups: np.ndarray, texts: pd.Series, n: int, sep: str) -> pd.Series:
+    """Per group ``0..n-1``, its texts joined with ``sep`` in their order in ``texts``; NaN for no texts.
+
+    ``groups`` gives each text's group. As ``sep.join`` per group, but one vectorised concatenation per
+    position (a group has a few texts), with no Python call per group. A group whose first text is missing
+    gets NaN; later missing texts are left out.
+
+    >>> join_positions(np.array([1, 0, 1]), pd.Series(["a", "b", "c"]), 3, "; ").tolist()
+    ['b', 'a; c', nan]
+    """
+    texts = texts.astype(str)
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.diff(sorted_groups, prepend=-1) != 0)
+    # Position of each text within its group (0 for the first).
+    pos = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    out: pd.Series | None = None
+    for p in range(int(pos.max()) + 1 if len(pos) else 1):
+        at = order[pos == p]
+        take = np.full(n, -1, dtype=np.intp)
+        take[groups[at]] = at
+        part = pd.Series(texts.array.take(take, allow_fill=True))
+        out = part if out is None else out.where(part.isna(), out + sep + part)
+    assert out is not None
+    return out
+
+
 def fmt(values: pd.Series, digits: int = 2) -> pd.Series:
     """Numbers as short text: 10 -> "10.0", 0.1381 -> "0.14", and with ``digits=0`` 100 -> "100".
 
     >>> fmt(pd.Series([10.0, 0.1381, 2.5])).tolist(), fmt(pd.Series([100.0]), 0).tolist()
     (['10.0', '0.14', '2.5'], ['100'])
     """
+    return per_unique(values.round(digits), lambda v: _fmt_rounded(v, digits))
+
+
+def _fmt_rounded(values: pd.Series, digits: int) -> pd.Series:
     if digits == 0:
-        return values.round(0).map(lambda v: f"{v:.0f}")
-    text = values.round(digits).map(lambda v: f"{v:.{digits}f}".rstrip("0")).astype(str)
+        return values.map(lambda v: f"{v:.0f}")
+    text = values.map(lambda v: f"{v:.{digits}f}".rstrip("0")).astype(str)
     return text.where(~text.str.endswith("."), text + "0")
 
 
@@ -60,10 +119,17 @@ def aggregate_points(
     """
     from riskmap.validate import FACILITY_ID
 
-    pts = points.sort_values([FACILITY_ID, "rank", "score"], ascending=[True, False, False], kind="stable")
-    worst = pts.drop_duplicates(FACILITY_ID).set_index(FACILITY_ID)
-    counts = pts.groupby([FACILITY_ID, "rank"]).size().unstack(fill_value=0)
-    counts = counts.reindex(index=worst.index, columns=[4, 3, 2, 1], fill_value=0)
+    # Facilities as integer codes in id order: sorting and counting integers, not millions of id strings.
+    codes, ids = pd.factorize(points[FACILITY_ID], sort=True)
+    rank_arr = points["rank"].to_numpy()
+    # The worst point: highest rank, then highest score; among equals the first in the table (stable sort).
+    order = np.lexsort((-points["score"].to_numpy(dtype=float), -rank_arr, codes))
+    firsts = order[np.diff(codes[order], prepend=-1) != 0]
+    worst = points.iloc[firsts].set_index(FACILITY_ID)
+    # Points per facility and level: a bincount over (facility, rank).
+    valid = (rank_arr >= 1) & (rank_arr <= 4)
+    tally = np.bincount(codes[valid] * 5 + rank_arr[valid], minlength=len(ids) * 5).reshape(len(ids), 5)
+    counts = pd.DataFrame(tally[:, [4, 3, 2, 1]], index=worst.index, columns=[4, 3, 2, 1])
     n_total = counts.sum(axis=1).astype(str)
     if params.aggregate == "worst":
         rank = worst["rank"].astype(int)

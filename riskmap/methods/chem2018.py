@@ -25,7 +25,7 @@ import pandas as pd
 
 from riskmap.config import Chem2018Params
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
+from riskmap.methods._common import MethodResult, empty_result, fmt, join_positions, level_labels, per_unique
 from riskmap.validate import FACILITY_ID, make_rejects, to_number
 
 __all__ = ["DEDUCTIONS", "BONUSES", "VETOES", "MAJOR_HAZARD_POINTS", "band", "grade_facilities"]
@@ -165,20 +165,21 @@ def grade_facilities(
     long = long[long["pts"] > 0].sort_values([FACILITY_ID, "pts"], ascending=[True, False], kind="stable")
     long["item"] = long["item"].astype(str)
     long["zh"] = (
-        long["item"].map(lambda c: DEDUCTIONS[c][0])
+        per_unique(long["item"], lambda items: items.map(lambda c: DEDUCTIONS[c][0]))
         + " −"
         + fmt(long["pts"], 1)
         + np.where(long["capped"], "(封顶)", "")
     )
     long["en"] = (
-        long["item"].map(lambda c: DEDUCTIONS[c][1])
+        per_unique(long["item"], lambda items: items.map(lambda c: DEDUCTIONS[c][1]))
         + " -"
         + fmt(long["pts"], 1)
         + np.where(long["capped"], " (capped)", "")
     )
-    top = long.groupby(FACILITY_ID).head(3).groupby(FACILITY_ID)
-    top_zh = top["zh"].agg("、".join).reindex(facilities).fillna("无")
-    top_en = top["en"].agg(", ".join).reindex(facilities).fillna("none")
+    top = long.groupby(FACILITY_ID).head(3)
+    at = facilities.get_indexer(top[FACILITY_ID])
+    top_zh = join_positions(at, top["zh"], len(facilities), "、").set_axis(facilities).fillna("无")
+    top_en = join_positions(at, top["en"], len(facilities), ", ").set_axis(facilities).fillna("none")
     veto_long = vetoed.stack()
     veto_long = veto_long[veto_long].reset_index()
     veto_zh = (

@@ -21,7 +21,7 @@ import pandas as pd
 from riskmap._resources import reference_dir
 from riskmap.errors import ScoringError
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
+from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels, per_unique
 from riskmap.validate import FACILITY_ID, make_rejects, to_number
 
 __all__ = ["Assessment", "assess", "lookup", "alpha_for", "grade_for", "grade_facilities", "GRADE_ZH"]
@@ -196,7 +196,7 @@ def tonnes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     >>> q.tolist()[:4], bad.tolist()
     ([12.5, 3.0, 0.5, 2.0], [False, False, False, False, True, False])
     """
-    norm = text.astype(str).map(lambda v: unicodedata.normalize("NFKC", v).strip())
+    norm = per_unique(text.astype(str), lambda t: t.map(lambda v: unicodedata.normalize("NFKC", v).strip()))
     parts = norm.str.extract(_QUANTITY)
     unit = parts[1].fillna("").str.lower()
     factor = unit.map(_UNITS)
@@ -219,13 +219,16 @@ def _resolve_inventory(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Attach Q and β to each inventory row; reject unknown substances and bad quantities."""
     table, names = _tables()
-    keys = inv["substance"].map(_key)
+    # Substances repeat across facilities: normalise and look up each distinct one once.
+    keys = per_unique(inv["substance"], lambda t: t.map(_key))
     found = keys.map(table)
     q, bad_unit = tonnes(inv["quantity_t"])
     reasons = pd.Series("", index=inv.index)
     unknown = found.isna()
     if unknown.any():
-        reasons[unknown] = inv.loc[unknown, "substance"].map(lambda text: _unknown_reason(text, names))
+        reasons[unknown] = per_unique(
+            inv.loc[unknown, "substance"], lambda t: t.map(lambda text: _unknown_reason(text, names))
+        )
     reasons[bad_unit & (reasons == "")] = (
         "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)"
     )
@@ -247,7 +250,11 @@ def _resolve_inventory(
     ok["q"] = q[~bad]
     if overrides:
         by_key = {_key(k): v for k, v in overrides.items()}
-        over = ok["substance"].map(_key).map(by_key).fillna(ok["substance_name"].map(_key).map(by_key))
+        over = (
+            per_unique(ok["substance"], lambda t: t.map(_key))
+            .map(by_key)
+            .fillna(ok["substance_name"].map(_key).map(by_key))
+        )
         ok["beta"] = over.fillna(ok["beta"]).astype(float)
     unit = ok["unit_id"].astype(str).str.strip() if "unit_id" in ok.columns else pd.Series("", index=ok.index)
     ok["unit"] = unit.where(unit != "", "全厂")

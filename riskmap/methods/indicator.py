@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import IndicatorParams
-from riskmap.methods._common import MethodResult, fmt, level_labels
+from riskmap.methods._common import MethodResult, fmt, level_labels, per_unique
 from riskmap.validate import FACILITY_ID, to_number
 
 __all__ = ["normalise", "index_ranks", "grade_facilities"]
@@ -59,19 +59,24 @@ def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> Metho
         elif ind.categories is not None:
             raw = fac[ind.column].astype(str).str.strip().map(ind.categories).astype(float)
         else:
-            raw = to_number(fac[ind.column].astype(str))
+            raw = per_unique(fac[ind.column].astype(str), to_number)
         missing = raw.isna()
         missing_zh[missing] += f"{name}({ind.column}) 缺失或无法识别; "
         missing_en[missing] += f"{name} ({ind.column}) missing or not understood; "
         score = normalise(raw, ind.min, ind.max, ind.direction == "lower_worse")
         index += score.fillna(0.0) * (ind.weight / total_w)
         shown = (
-            fac[ind.column].astype(str).str.strip() if ind.categories is not None else raw.map("{:g}".format)
+            fac[ind.column].astype(str).str.strip()
+            if ind.categories is not None
+            else per_unique(raw, lambda v: v.map("{:g}".format))
         )
         parts.append(name + "=" + shown + "→" + fmt(score, 0))
     complete = missing_zh == ""
     rank = pd.Series(np.where(complete, index_ranks(index, params), 0), index=fac.index)
-    detail = pd.concat(parts, axis=1).agg(", ".join, axis=1)
+    # ", ".join of the parts, as one vectorised concatenation per indicator rather than a join per facility.
+    detail = parts[0]
+    for part in parts[1:]:
+        detail = detail + ", " + part
     idx_txt = fmt(index, 1)
     zh = np.where(
         complete,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import LECParams
-from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
+from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels, per_unique
 from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
 
 __all__ = ["L_VALUES", "E_VALUES", "C_VALUES", "point_ranks", "grade_facilities"]
@@ -40,9 +40,11 @@ def point_ranks(d: np.ndarray | pd.Series, params: LECParams) -> np.ndarray:
 
 
 def _describe(worst: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    g = "{:g}".format
-    factors = worst["l"].map(g) + "×" + worst["e"].map(g) + "×" + worst["c"].map(g)
-    d = worst["score"].map(g)
+    def g(values: pd.Series) -> pd.Series:
+        return per_unique(values, lambda v: v.map("{:g}".format))
+
+    factors = g(worst["l"]) + "×" + g(worst["e"]) + "×" + g(worst["c"])
+    d = g(worst["score"])
     zh = worst["name"] + " D=" + factors + "=" + d + " → " + level_labels(worst["rank"], "zh")
     en = (
         worst["name"]
@@ -62,7 +64,8 @@ def _concat(rejects: list[pd.DataFrame]) -> pd.DataFrame:
 
 def grade_facilities(points: pd.DataFrame, params: LECParams, source: str = "risk_points") -> MethodResult:
     """Grade facilities from the L, E, C of their risk points; a value outside its set is a reject."""
-    values = {col: to_number(points[col]) for col in ("lec_l", "lec_e", "lec_c")}
+    # A few distinct texts among millions of points: parse each once.
+    values = {col: per_unique(points[col], to_number) for col in ("lec_l", "lec_e", "lec_c")}
     allowed = {"lec_l": L_VALUES, "lec_e": E_VALUES, "lec_c": C_VALUES}
     bad_any = pd.Series(False, index=points.index)
     rejects = []

@@ -13,7 +13,7 @@ import pandas as pd
 
 from riskmap.config import LS_PRESETS, LSMatrixParams
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
+from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels, per_unique
 from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
 
 __all__ = ["matrix_ranks", "point_ranks", "grade_facilities"]
@@ -67,8 +67,9 @@ def grade_facilities(
     points: pd.DataFrame, params: LSMatrixParams, source: str = "risk_points"
 ) -> MethodResult:
     """Grade facilities from their risk points; reject points whose L or S is not an integer 1..5."""
-    lik = to_number(points["likelihood"])
-    sev = to_number(points["severity"])
+    # A few distinct texts among millions of points: parse each once.
+    lik = per_unique(points["likelihood"], to_number)
+    sev = per_unique(points["severity"], to_number)
     bad_l = ~lik.isin([1, 2, 3, 4, 5])
     bad_s = ~sev.isin([1, 2, 3, 4, 5]) & ~bad_l  # one reject per row, for the first bad field
     rejects = [
