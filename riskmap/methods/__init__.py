@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskmap.config import Config
 from riskmap.levels import Level, level_from_rank
@@ -70,7 +72,8 @@ def _gb18218(inputs: ScoringInputs, config: Config) -> MethodResult:
     inv = inputs.tables.get("inventory")
     if inv is None or inv.empty:
         return empty_result()
-    persons = inputs.facilities.set_index(FACILITY_ID)[PERSONS]
+    fac = inputs.facilities
+    persons = pd.Series(fac[PERSONS].to_numpy(), index=pd.Index(fac[FACILITY_ID]), name=PERSONS)
     params = config.methods.gb18218
     result = gb18218.grade_facilities(
         inv,
@@ -198,6 +201,23 @@ def _pairs(codes: np.ndarray, lists: np.ndarray) -> _Pairs:
     return _Pairs(fpos, table[codes[fpos], order], order)
 
 
+def _positions(keys: pd.Index, values: pd.Index) -> np.ndarray:
+    """``keys.get_indexer(values)`` (-1: absent), for unique ``keys``.
+
+    Ids are Arrow strings: pyarrow hashes them as they are, where pandas would first make a million Python
+    strings.
+    """
+    if not all(isinstance(x.array, pd.arrays.ArrowStringArray) for x in (keys, values)):
+        return keys.get_indexer(values)
+
+    def arrow(x: pd.Index) -> pa.Array:
+        arr = pa.array(x.array)
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+    found = pc.index_in(arrow(values), value_set=arrow(keys))
+    return found.fill_null(-1).to_numpy().astype(np.intp)
+
+
 def _take(values: pd.Series, at: np.ndarray) -> pd.Series:
     """``values`` at positions ``at``, NaN where ``at`` is -1 (what a left join gives)."""
     return pd.Series(pd.api.extensions.take(values.array, at, allow_fill=True))
@@ -224,7 +244,7 @@ def _method_rows(
     A facility the method has no result for gets rank 0 and the method's "no records" reasons.
     """
     fpos = pairs.fpos[sel]
-    at = res.index.get_indexer(ids.take(fpos)) if len(res) else np.full(len(fpos), -1, dtype=np.intp)
+    at = _positions(res.index, ids.take(fpos)) if len(res) else np.full(len(fpos), -1, dtype=np.intp)
     rank = _take(res["rank"], at)
     missing = rank.isna().to_numpy()
     return _Long(
@@ -252,8 +272,20 @@ def _concat_long(parts: list[_Long]) -> _Long:
 
 def _align_extra(extra: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     """A method's extra columns on ``index`` (NaN where it has no row), as ``join(how="left")`` aligns them."""
-    at = extra.index.get_indexer(index)
+    at = _positions(extra.index, index)
     return pd.DataFrame({c: _take(extra[c], at).to_numpy() for c in extra.columns}, index=index)
+
+
+def _append_where(texts: pd.Series, where: pd.Series, suffixes: pd.Series) -> pd.Series:
+    """``texts`` with ``suffixes`` (one per true ``where``, in order) appended where ``where``; NaN stays NaN.
+
+    Not ``texts.loc[where] += ...``: that splits an Arrow string column into a chunk per run of rows, and
+    every later take on it (filtering the scored facilities) becomes slow.
+    """
+    take = np.full(len(texts), -1, dtype=np.intp)
+    take[np.flatnonzero(where.to_numpy())] = np.arange(int(where.sum()))
+    tail = pd.Series(suffixes.astype(str).array.take(take, allow_fill=True), index=texts.index)
+    return texts + tail.fillna("")
 
 
 def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -281,7 +313,8 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
             "score",
         )
     ]
-    fac = fac[~no_method]
+    if no_method.any():  # a copy of a million rows only when some must go
+        fac = fac[~no_method]
     ids = pd.Index(fac[FACILITY_ID])
     pairs = _pairs(codes[~no_method], lists)
 
@@ -338,22 +371,18 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     )
     out[DATA_ISSUES] = issues
     flagged = issues > 0
-    out.loc[flagged, REASONS] = (
-        out.loc[flagged, REASONS]
-        + _SEP_ZH
-        + "数据不完整: "
-        + issues[flagged].astype(str)
-        + " 条相关记录被拒绝, 见 rejects"
+    count = issues[flagged].astype(str)
+    out[REASONS] = _append_where(
+        out[REASONS], flagged, _SEP_ZH + "数据不完整: " + count + " 条相关记录被拒绝, 见 rejects"
     )
-    out.loc[flagged, REASONS_EN] = (
-        out.loc[flagged, REASONS_EN]
-        + _SEP_EN
-        + "incomplete data: "
-        + issues[flagged].astype(str)
-        + " related rows rejected, see rejects"
+    out[REASONS_EN] = _append_where(
+        out[REASONS_EN],
+        flagged,
+        _SEP_EN + "incomplete data: " + count + " related rows rejected, see rejects",
     )
 
-    ungraded = rank == 0
+    # A plain array: a boolean Series would be aligned to ``out`` by comparing a million ids first.
+    ungraded = (rank == 0).to_numpy()
     if ungraded.any():
         bad = out[ungraded].reset_index()
         rejects.append(

@@ -76,7 +76,8 @@ def join_positions(groups: np.ndarray, texts: pd.Series, n: int, sep: str) -> pd
         take = np.full(n, -1, dtype=np.intp)
         take[groups[at]] = at
         part = pd.Series(texts.array.take(take, allow_fill=True))
-        out = part if out is None else out.where(part.isna(), out + sep + part)
+        # out + sep + part where there is a part (and NaN stays NaN): no ``where``, which is slow on strings.
+        out = part if out is None else out + (sep + part).fillna("")
     assert out is not None
     return out
 
@@ -103,6 +104,30 @@ def level_labels(ranks: pd.Series, lang: str) -> pd.Series:
     return ranks.astype(int).map(names)
 
 
+def _descending_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes that order ``values`` from highest to lowest (NaN last; equal values, equal codes)."""
+    # + 0.0 turns -0.0 into 0.0: they are equal, so they must share a code.
+    codes, uniques = pd.factorize(values.to_numpy(dtype=float) + 0.0)
+    position = np.empty(len(uniques), dtype=np.int64)
+    position[np.argsort(-uniques)] = np.arange(len(uniques))
+    return np.where(codes < 0, len(uniques), position[codes]), len(uniques) + 1
+
+
+def _first_best(codes: np.ndarray, n_groups: int, rank: pd.Series, score: pd.Series) -> np.ndarray:
+    """Per group (``codes`` 0..n_groups-1), the row with the highest rank, then score, then the first.
+
+    What a stable sort and ``drop_duplicates`` give, without sorting: one integer key orders rows by (rank,
+    score, row number), and its per-group minimum is the row wanted.
+    """
+    n = len(codes)
+    rank_codes, _ = _descending_codes(rank)
+    score_codes, n_scores = _descending_codes(score)
+    key = (rank_codes * n_scores + score_codes) * n + np.arange(n)  # < ranks x scores x rows: fits int64
+    best = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, codes, key)
+    return best % n
+
+
 def aggregate_points(
     points: pd.DataFrame,
     params: PointAggregation,
@@ -119,15 +144,13 @@ def aggregate_points(
     """
     from riskmap.validate import FACILITY_ID
 
-    # Facilities as integer codes in id order: sorting and counting integers, not millions of id strings.
-    codes, ids = pd.factorize(points[FACILITY_ID], sort=True)
+    # Facilities as integer codes in id order (a missing id last, as sort_values puts it): then picking and
+    # counting work on integers, not millions of id strings.
+    codes, ids = pd.factorize(points[FACILITY_ID], sort=True, use_na_sentinel=False)
     rank_arr = points["rank"].to_numpy()
-    # The worst point: highest rank, then highest score; among equals the first in the table (stable sort).
-    order = np.lexsort((-points["score"].to_numpy(dtype=float), -rank_arr, codes))
-    firsts = order[np.diff(codes[order], prepend=-1) != 0]
-    worst = points.iloc[firsts].set_index(FACILITY_ID)
+    worst = points.iloc[_first_best(codes, len(ids), points["rank"], points["score"])].set_index(FACILITY_ID)
     # Points per facility and level: a bincount over (facility, rank).
-    valid = (rank_arr >= 1) & (rank_arr <= 4)
+    valid = (rank_arr >= 1) & (rank_arr <= 4) & ~pd.isna(ids)[codes]  # groupby leaves a missing id out
     tally = np.bincount(codes[valid] * 5 + rank_arr[valid], minlength=len(ids) * 5).reshape(len(ids), 5)
     counts = pd.DataFrame(tally[:, [4, 3, 2, 1]], index=worst.index, columns=[4, 3, 2, 1])
     n_total = counts.sum(axis=1).astype(str)

@@ -96,9 +96,11 @@ def _validate(rows: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFra
     item = rows["item"].astype(str).str.strip().map(_BY_NAME)
     pts = to_number(rows["points"]) if "points" in rows else pd.Series(np.nan, index=rows.index)
     is_ded = item.isin(list(DEDUCTIONS))
-    allowed_bonus = {(code, float(p)) for code, (_, _, points) in BONUSES.items() for p in points}
     is_bonus = item.isin(list(BONUSES))
-    bonus_ok = pd.Series([(c, p) in allowed_bonus for c, p in zip(item, pts, strict=True)], index=rows.index)
+    # A bonus row is fine when its points are one of its item's allowed points (NaN never is).
+    bonus_ok = pd.Series(False, index=rows.index)
+    for code, (_, _, points) in BONUSES.items():
+        bonus_ok |= (item == code) & pts.isin([float(p) for p in points])
     reason = pd.Series("", index=rows.index)
     reason[item.isna()] = "unknown item; use one of: " + ", ".join(_CODES) + " (or their Chinese names)"
     reason[is_ded & pts.isna()] = "a deduction item needs the points deducted (a number)"
