@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskmap.config import SupervisionConfig
 from riskmap.levels import LEVEL_NAMES
@@ -88,22 +90,39 @@ def _rng(seed: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
+def _distinct_rows(*keys: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct combination of ``keys`` on each row (0, 1, ... by first appearance) and its first row.
+
+    Texts that depend on a few low-cardinality columns are built on the first rows only and spread to the rest.
+    """
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for key in keys:
+        codes, uniques = pd.factorize(key, use_na_sentinel=False)  # a missing value is one value of its own
+        combined = pd.factorize(combined * len(uniques) + codes)[0]
+    _, first = np.unique(combined, return_index=True)
+    return combined, first
+
+
 def months_for(per_year: np.ndarray, offsets: np.ndarray) -> list[str]:
     """Months (1..12) of each enterprise's inspections, evenly spaced: 4/yr -> one per quarter.
 
     >>> months_for(np.array([4, 2, 1, 0]), np.array([0, 1, 11, 0]))
     ['1,4,7,10', '2,8', '12', '']
     """
-    out = []
-    for n, off in zip(per_year.astype(int), offsets, strict=True):
-        if n <= 0:
-            out.append("")
-            continue
-        n = min(n, 12)
-        step = 12 / n
-        months = sorted({int(off + np.floor(i * step)) % 12 + 1 for i in range(n)})
-        out.append(",".join(map(str, months)))
-    return out
+    n_all = per_year.astype(int)
+    # A few distinct (frequency, offset) pairs among a million enterprises: each one's months are written once.
+    codes, first = _distinct_rows(n_all, offsets)
+    texts = [_months_text(n_all[r], offsets[r]) for r in first]
+    return [texts[c] for c in codes.tolist()]
+
+
+def _months_text(n: int, off: int) -> str:
+    if n <= 0:
+        return ""
+    n = min(n, 12)
+    step = 12 / n
+    months = sorted({int(off + np.floor(i * step)) % 12 + 1 for i in range(n)})
+    return ",".join(map(str, months))
 
 
 def _block_offsets(per_year: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -137,27 +156,36 @@ def read_history(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _draw(
-    members: pd.DataFrame, rate: float, strata: pd.Series, overdue: pd.Series, rng: np.random.Generator
-) -> pd.Series:
-    """Draw ``rate`` of ``members``, stratified (largest-remainder shares); overdue ones first in each stratum."""
+    rows: np.ndarray,
+    id_rank: np.ndarray,
+    rate: float,
+    strata: pd.Series,
+    overdue: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draw ``rate`` of ``rows``, stratified (largest-remainder shares); overdue ones first in each stratum.
+
+    ``rows`` are positions in the plan's frame, ``strata`` their strata (in the same order); ``id_rank`` and
+    ``overdue`` are indexed by position. Returns the drawn positions.
+    """
     sizes = strata.value_counts().sort_index()
     quota = sizes * rate
     base = np.floor(quota).astype(int)
     remainder = (quota - base).sort_values(ascending=False, kind="stable")
-    extra = max(int(round(rate * len(members))) - int(base.sum()), 0)
+    extra = max(int(round(rate * len(rows))) - int(base.sum()), 0)
     base[remainder.index[:extra]] += 1
-    drawn = pd.Series(False, index=members.index)
+    drawn: list[np.ndarray] = []
     groups = strata.groupby(strata.to_numpy(), sort=False).indices  # one pass, not one scan per town
     for stratum, k in base.items():
         if k <= 0:
             continue
         # Sorted by id before the permutation: the draw depends on the seed and the ids, not on row order.
-        ids = members.index[groups[stratum]]
-        ids = members.loc[ids].sort_values(FACILITY_ID).index
-        order = ids[rng.permutation(len(ids))]
-        order = order[np.argsort(~overdue.loc[order].to_numpy(), kind="stable")]  # overdue first
-        drawn[order[:k]] = True
-    return drawn
+        members = rows[groups[stratum]]
+        members = members[np.argsort(id_rank[members], kind="stable")]
+        order = members[rng.permutation(len(members))]
+        order = order[np.argsort(~overdue[order], kind="stable")]  # overdue first
+        drawn.append(order[:k])
+    return np.concatenate(drawn) if drawn else np.zeros(0, dtype=int)
 
 
 def _caps(fac: pd.DataFrame, config: SupervisionConfig) -> pd.Series:
@@ -280,17 +308,31 @@ def _promote(insp: pd.DataFrame) -> pd.DataFrame:
     return insp.assign(scheduled=scheduled, month=months)
 
 
+def _inspection_months(months: list[str]) -> pd.DataFrame:
+    """One row per inspection: ``i`` (the enterprise's row) and ``month``, in row order and then as written.
+
+    The same as splitting and exploding ``months``, but each distinct text (a few dozen) is split once.
+    """
+    codes, texts = pd.factorize(np.asarray(months, dtype=object))
+    lists = [[int(m) for m in t.split(",")] if t != "" else [] for t in texts]
+    lens = np.array([len(m) for m in lists], dtype=np.intp)
+    table = np.zeros((len(lists), max(lens.max(initial=0), 1)), dtype=np.int64)
+    for j, m in enumerate(lists):
+        table[j, : len(m)] = m
+    per_row = lens[codes] if len(codes) else np.zeros(0, dtype=np.intp)
+    rows = np.repeat(np.arange(len(months), dtype=np.int64), per_row)
+    start = np.repeat(np.cumsum(per_row) - per_row, per_row)  # each inspection's row's first inspection
+    return pd.DataFrame({"i": rows, "month": table[codes[rows], np.arange(len(rows)) - start]})
+
+
 def _schedule(
     fac: pd.DataFrame, months: list[str], config: SupervisionConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per inspection, with a date when capacity is configured; and the per-month load table."""
-    rows = pd.DataFrame({"i": np.arange(len(fac)), MONTHS: months})
-    rows = rows[rows[MONTHS] != ""]
-    insp = rows.assign(month=rows[MONTHS].str.split(",")).explode("month").reset_index(drop=True)
-    insp["month"] = insp["month"].astype(int)
+    insp = _inspection_months(months)
     insp[PRIORITY] = fac[PRIORITY].to_numpy()[insp["i"]]
-    insp["town"] = fac["town_code"].astype(str).to_numpy()[insp["i"]]
-    insp["id"] = fac[FACILITY_ID].to_numpy()[insp["i"]]
+    insp["town"] = _take(fac["town_code"].astype(str), insp["i"].to_numpy())
+    insp["id"] = _take(fac[FACILITY_ID], insp["i"].to_numpy())
     load = insp.groupby("month").size().reindex(range(1, 13), fill_value=0)
     table = pd.DataFrame({"month": range(1, 13), "planned": load.to_numpy()})
     cap_cfg = config.capacity
@@ -316,15 +358,15 @@ def _schedule(
     insp = _promote(insp)
     kept = insp[insp["scheduled"]].sort_values(["month", "town", PRIORITY, "id"], kind="stable")
     pos = kept.groupby("month").cumcount().to_numpy()
-    per_day = np.maximum(
-        month_cap[kept["month"].to_numpy() - 1] / np.array([max(len(weekdays[m]), 1) for m in kept["month"]]),
-        1e-9,
-    )
-    day_index = np.minimum((pos / per_day).astype(int), [len(weekdays[m]) - 1 for m in kept["month"]])
+    kept_month = kept["month"].to_numpy()
+    # Per-month lookups by array instead of a Python loop over the inspections.
+    days = np.array([0] + [len(weekdays[m]) for m in range(1, 13)])
+    first_day = np.concatenate([[0, 0], np.cumsum(days[1:])])  # index of each month's first day in `iso`
+    iso = np.array([d.isoformat() for m in range(1, 13) for d in weekdays[m]], dtype=object)
+    per_day = np.maximum(month_cap[kept_month - 1] / np.maximum(days[kept_month], 1), 1e-9)
+    day_index = np.minimum((pos / per_day).astype(int), days[kept_month] - 1)
     insp["date"] = ""
-    insp.loc[kept.index, "date"] = [
-        weekdays[m][d].isoformat() for m, d in zip(kept["month"], day_index, strict=True)
-    ]
+    insp.loc[kept.index, "date"] = iso[first_day[kept_month] + day_index].tolist()
     scheduled = insp.groupby("month")["scheduled"].sum().reindex(range(1, 13), fill_value=0).to_numpy()
     # After rebalancing, "planned" counts the inspections each month holds.
     table["planned"] = np.bincount(insp["month"].to_numpy() - 1, minlength=12)
@@ -333,6 +375,96 @@ def _schedule(
     table["unscheduled"] = table["planned"] - table["scheduled"]
     table["shortfall_officer_days"] = (table["unscheduled"] * per_insp).round(1)
     return insp, table
+
+
+#: The dtype a list of Python strings gets in a new frame (the plan's text columns).
+_STR = pd.Series([""]).dtype
+#: Columns the plan uses when the facilities have them.
+_OPTIONAL_COLUMNS = ["town_code", "zone_code", "zone_name", "gb18218_grade", "standardisation_grade"]
+
+
+def _rank(values: pd.Series) -> np.ndarray:
+    """Each row's position once ``values`` are sorted as ``sort_values(kind="stable")`` sorts them.
+
+    Ties stay in row order and missing values go last, so the rank can stand in for the values in a sort.
+    """
+    if values.hasnans:
+        codes, uniques = pd.factorize(values, sort=True)
+        order = np.argsort(np.where(codes < 0, len(uniques), codes), kind="stable")
+    else:
+        order = values.argsort(kind="stable").to_numpy()
+    rank = np.empty(len(values), dtype=np.intp)
+    rank[order] = np.arange(len(values))
+    return rank
+
+
+def _sort_order(keys: list[np.ndarray], kind: str = "quicksort") -> np.ndarray:
+    """The row order of ``DataFrame.sort_values`` by these columns (first key first)."""
+    frame = pd.DataFrame(dict(enumerate(keys)))
+    return frame.sort_values(list(frame.columns), kind=kind).index.to_numpy()
+
+
+def _take(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``values.to_numpy()[rows]``, as a new frame's column: without making Python strings of an Arrow column.
+
+    A frame makes an object array of strings a string column, but keeps one without any string (empty or all
+    missing) as objects; so does this.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        taken = values.array.take(rows)
+        if not taken.isna().all():
+            return taken
+    return values.to_numpy()[rows]
+
+
+def _values(values: pd.Series) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``values.to_numpy()``, as a new frame's column (see :func:`_take`)."""
+    return _take(values, np.arange(len(values)))
+
+
+def _joined(rows: np.ndarray, texts: pd.Series, n: int) -> pd.api.extensions.ExtensionArray:
+    """The texts of each row ``0..n-1`` joined by ``,`` ("" for a row without any); ``rows`` ascending.
+
+    One Arrow list join instead of a Python function per enterprise.
+    """
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+    values = pa.array(texts, type=pa.large_string(), from_pandas=True)
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
+    joined = pc.binary_join(lists, pa.scalar(",", type=pa.large_string()))
+    return pd.array(joined, dtype=_STR)
+
+
+def _plan_reasons(facts: pd.DataFrame, rates: dict[str, float], seed: str, cover_years: int) -> pd.Series:
+    """The plan's reason of each row of ``facts`` (``level, level_zh, wanted, drawn, overdue, capped, grade, n``)."""
+    level, level_zh, drawn, overdue, capped = (
+        facts["level"], facts["level_zh"], facts["drawn"], facts["overdue"], facts["capped"]
+    )  # fmt: skip
+    rate_txt = level.map(lambda k: f"{rates.get(k, 0.0):.0%}")
+    n_txt = facts["n"].astype(str)
+    reason = pd.Series(
+        np.select(
+            [drawn.to_numpy(), level.map(lambda k: rates.get(k, 0.0) > 0).to_numpy()],
+            [
+                (level_zh + "企业, 双随机抽查 " + rate_txt + "/年, 本年抽中 (种子 " + seed + ")").to_numpy(),
+                (level_zh + "企业, 双随机抽查 " + rate_txt + "/年, 本年未抽中").to_numpy(),
+            ],
+            default=(level_zh + "企业, 每年 " + facts["wanted"].astype(str) + " 次").to_numpy(),
+        ),
+        index=facts.index,
+    )
+    reason[overdue & drawn] += f"; {cover_years} 年内未检查, 优先抽取"
+    grade_txt = facts["grade"].map({1: "标准化一级", 2: "标准化二级", 3: "标准化三级"}).fillna("未达标准化")
+    reason[capped] += (
+        "; "
+        + grade_txt[capped]
+        + "企业检查上限每年 "
+        + n_txt[capped]
+        + " 次, 压减至 "
+        + n_txt[capped]
+        + " 次"
+    )
+    return reason
 
 
 def plan_inspections(
@@ -349,9 +481,15 @@ def plan_inspections(
     optionally ``gb18218_grade`` (priority) and ``standardisation_grade`` (caps). ``history`` is the output of
     :func:`read_history`; ``roster`` the inspectors' names.
     """
-    fac = facilities.sort_values(
-        [strata_column, FACILITY_ID] if strata_column in facilities else FACILITY_ID, kind="stable"
-    ).reset_index(drop=True)
+    # Only the columns the plan uses: sorting (copying) a wide GeoDataFrame of a million rows took seconds.
+    used = [FACILITY_ID, NAME, SECTOR, LEVEL, LEVEL_ZH, strata_column, *_OPTIONAL_COLUMNS]
+    fac = pd.DataFrame(facilities[[c for c in dict.fromkeys(used) if c in facilities]])
+    # Sorted by town and id; the ids by their rank, which sorts the same and is much cheaper than the strings.
+    id_rank = _rank(fac[FACILITY_ID])
+    keys = [fac[strata_column].to_numpy()] if strata_column in fac else []
+    order = _sort_order([*keys, id_rank], kind="stable")
+    fac = fac.take(order).reset_index(drop=True)
+    id_rank = id_rank[order]
     if strata_column not in fac:
         fac[strata_column] = "all"
     fac["town_code"] = fac[strata_column]
@@ -374,16 +512,20 @@ def plan_inspections(
         overdue = (last.isna() & covered) | (
             config.year - last.fillna(config.year) >= config.sampling.cover_years
         )
-    drawn = pd.Series(False, index=fac.index)
+    drawn_at = np.zeros(len(fac), dtype=bool)
     per_year = floor.copy()
     rates = {str(k): v for k, v in config.sampling.rates.items()}
+    if any(rates.get(level) for level in LEVEL_NAMES):
+        levels = fac[LEVEL].to_numpy()
+        overdue_at = overdue.to_numpy()
     for level in LEVEL_NAMES:
         rate = rates.get(level)
         if not rate:
             continue
-        members = fac[fac[LEVEL] == level]
-        got = _draw(members, rate, fac.loc[members.index, strata_column].fillna(""), overdue, rng)
-        drawn[got[got].index] = True
+        rows = np.flatnonzero(levels == level)
+        strata = fac[strata_column].take(rows).fillna("")
+        drawn_at[_draw(rows, id_rank, rate, strata, overdue_at, rng)] = True
+    drawn = pd.Series(drawn_at, index=fac.index)
     per_year[drawn] = np.maximum(per_year[drawn], 1.0)
 
     cap = _caps(fac, config)
@@ -392,70 +534,54 @@ def plan_inspections(
     per_year = np.minimum(per_year, cap)
     n = np.ceil(per_year.to_numpy()).astype(int)
     fac[PRIORITY] = _priority(fac, drawn).to_numpy()
-    group = np.array([f"{k}|{d}" for k, d in zip(n, drawn.to_numpy(), strict=True)])
+    group = n * 2 + drawn_at  # one group per (frequency, drawn) pair
     months = months_for(n, _block_offsets(n, group))
 
-    inspectors = pd.Series("", index=fac.index)
+    inspectors = np.full(len(fac), "", dtype=object)
     if roster:
         k = min(config.inspectors_per_inspection, len(roster))
         names = np.array(sorted(roster))
-        for i in fac.index[drawn.to_numpy()]:
+        for i in np.flatnonzero(drawn_at):
             inspectors[i] = "、".join(rng.choice(names, size=k, replace=False))
 
     fac[INSPECTIONS_N] = n
     insp, month_table = _schedule(fac, months, config)
-    moved = insp.sort_values(["i", "month"]).groupby("i")["month"].agg(lambda ms: ",".join(map(str, ms)))
-    months = moved.reindex(range(len(fac))).fillna("").tolist()
-    dates = insp[insp["date"] != ""].sort_values(["i", "date"]).groupby("i")["date"].agg(",".join)
-    unscheduled = (~insp["scheduled"]).groupby(insp["i"]).sum()
+    by_month = insp.sort_values(["i", "month"])
+    months = _joined(by_month["i"].to_numpy(), by_month["month"].astype(str), len(fac))
+    by_date = insp[insp["date"] != ""].sort_values(["i", "date"])
+    dates = _joined(by_date["i"].to_numpy(), by_date["date"], len(fac))
+    unscheduled = np.bincount(insp["i"].to_numpy(), weights=~insp["scheduled"].to_numpy(), minlength=len(fac))
 
-    rate_txt = fac[LEVEL].map(lambda k: f"{rates.get(k, 0.0):.0%}")
-    n_txt = pd.Series(n, index=fac.index).astype(str)
-    reason = pd.Series(
-        np.select(
-            [drawn.to_numpy(), fac[LEVEL].map(lambda k: rates.get(k, 0.0) > 0).to_numpy()],
-            [
-                (
-                    fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年抽中 (种子 " + seed + ")"
-                ).to_numpy(),
-                (fac[LEVEL_ZH] + "企业, 双随机抽查 " + rate_txt + "/年, 本年未抽中").to_numpy(),
-            ],
-            default=(fac[LEVEL_ZH] + "企业, 每年 " + wanted.astype(str) + " 次").to_numpy(),
-        ),
-        index=fac.index,
-    )
-    reason[overdue & drawn] += f"; {config.sampling.cover_years} 年内未检查, 优先抽取"
     grade = fac.get("standardisation_grade", pd.Series(0, index=fac.index)).fillna(0).astype(int)
-    grade_txt = grade.map({1: "标准化一级", 2: "标准化二级", 3: "标准化三级"}).fillna("未达标准化")
-    reason[capped] += (
-        "; "
-        + grade_txt[capped]
-        + "企业检查上限每年 "
-        + n_txt[capped]
-        + " 次, 压减至 "
-        + n_txt[capped]
-        + " 次"
-    )
+    # The reason depends on these few low-cardinality columns only: written once per distinct combination.
+    facts = pd.DataFrame(
+        {
+            "level": fac[LEVEL], "level_zh": fac[LEVEL_ZH], "wanted": wanted, "drawn": drawn,
+            "overdue": overdue, "capped": capped, "grade": grade, "n": n,
+        }
+    )  # fmt: skip
+    codes, first = _distinct_rows(*(facts[c] for c in facts.columns))
+    reason = _take(_plan_reasons(facts.iloc[first], rates, seed, config.sampling.cover_years), codes)
     plan = pd.DataFrame(
         {
             "year": config.year,
             FACILITY_ID: fac[FACILITY_ID],
             NAME: fac[NAME],
             SECTOR: fac[SECTOR],
-            "town_code": fac[strata_column].to_numpy(),
-            "zone_code": fac.get("zone_code", pd.Series("", index=fac.index)).to_numpy(),
-            "zone_name": fac.get("zone_name", pd.Series("", index=fac.index)).to_numpy(),
+            "town_code": _values(fac[strata_column]),
+            "zone_code": _values(fac.get("zone_code", pd.Series("", index=fac.index))),
+            "zone_name": _values(fac.get("zone_name", pd.Series("", index=fac.index))),
             LEVEL: fac[LEVEL],
             LEVEL_ZH: fac[LEVEL_ZH],
             PRIORITY: fac[PRIORITY],
             INSPECTIONS: n,
             MONTHS: months,
-            DATES: dates.reindex(range(len(fac))).fillna("").to_numpy(),
-            UNSCHEDULED: unscheduled.reindex(range(len(fac))).fillna(0).astype(int).to_numpy(),
-            DRAWN: drawn.to_numpy(),
+            DATES: dates,
+            UNSCHEDULED: unscheduled.astype(np.int64),
+            DRAWN: drawn_at,
             "cover_overdue": overdue.to_numpy(),
-            "inspectors": inspectors.to_numpy(),
-            "plan_reason": reason.to_numpy(),
+            "inspectors": inspectors,
+            "plan_reason": reason,
         }
     )
     warnings = []
@@ -466,16 +592,20 @@ def plan_inspections(
             f"inspections not scheduled, shortfall {short['shortfall_officer_days'].sum():g} officer-days "
             "(see the plan's unscheduled column and the month table)"
         )
+    at = insp["i"].to_numpy()
     inspections = insp.assign(
-        facility_id=fac[FACILITY_ID].to_numpy()[insp["i"]],
-        name=fac[NAME].to_numpy()[insp["i"]],
-        level=fac[LEVEL].to_numpy()[insp["i"]],
-        level_zh=fac[LEVEL_ZH].to_numpy()[insp["i"]],
-        zone_name=plan["zone_name"].to_numpy()[insp["i"]],
+        facility_id=_take(fac[FACILITY_ID], at),
+        name=_take(fac[NAME], at),
+        level=_take(fac[LEVEL], at),
+        level_zh=_take(fac[LEVEL_ZH], at),
+        zone_name=_take(plan["zone_name"], at),
     )[["month", "date", FACILITY_ID, NAME, "town", "zone_name", LEVEL, LEVEL_ZH, PRIORITY, "scheduled"]]
-    inspections = inspections.sort_values(["month", "date", "town", PRIORITY, FACILITY_ID]).reset_index(
-        drop=True
-    )
+    by = ["month", "date", "town", PRIORITY]
+    if fac[FACILITY_ID].is_unique:  # then the ids' rank sorts them the same, whatever the row order
+        order = _sort_order([*(inspections[c].to_numpy() for c in by), id_rank[at]])
+        inspections = inspections.take(order).reset_index(drop=True)
+    else:
+        inspections = inspections.sort_values([*by, FACILITY_ID]).reset_index(drop=True)
     load = month_table.set_index("month")["planned"]
     load.index.name = "month"
     return InspectionPlan(
