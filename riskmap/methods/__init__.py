@@ -270,10 +270,49 @@ def _concat_long(parts: list[_Long]) -> _Long:
     )
 
 
-def _align_extra(extra: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
-    """A method's extra columns on ``index`` (NaN where it has no row), as ``join(how="left")`` aligns them."""
-    at = _positions(extra.index, index)
-    return pd.DataFrame({c: _take(extra[c], at).to_numpy() for c in extra.columns}, index=index)
+def _align_extra(extra: pd.DataFrame, ids: pd.Index, rows: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """A method's extra columns for the facilities ``ids`` (NaN where it has no row), then the rows ``rows``.
+
+    Aligned on all facilities first, as ``join(how="left")`` before dropping the ungraded ones did: a column
+    takes the type its missing values give it (int -> float, bool -> object) whichever rows are kept.
+    """
+    at = _positions(extra.index, ids)
+    return pd.DataFrame({c: _take(extra[c], at).to_numpy()[rows] for c in extra.columns}, index=index)
+
+
+def _data_issues(rejects: list[pd.DataFrame], facilities_source: str | None, ids: pd.Index) -> np.ndarray:
+    """Per facility, the number of its related-table rows that were rejected."""
+    related = [r for r in rejects if not r.empty and (r["source"] != facilities_source).any()]
+    if not related:
+        return np.zeros(len(ids), dtype=int)
+    return pd.concat(related)["record_id"].value_counts().reindex(ids).fillna(0).astype(int).to_numpy()
+
+
+def _reasons(
+    long: _Long, rows: np.ndarray, wanted: np.ndarray, issues: np.ndarray, n_fac: int
+) -> tuple[pd.Series, pd.Series]:
+    """Reasons (zh, en) of the facilities at positions ``wanted``, in that order.
+
+    Each facility's method reasons in ``rows`` order (deciding method first), then, for a facility whose
+    related rows were partly rejected (it is graded on what is left), a note saying so.
+    """
+    position = np.full(n_fac, -1, dtype=np.intp)
+    position[wanted] = np.arange(len(wanted))
+    groups = position[long.fpos]
+    order = rows[groups[rows] >= 0]
+    zh = join_positions(groups, long.zh, len(wanted), _SEP_ZH, order=order)
+    en = join_positions(groups, long.en, len(wanted), _SEP_EN, order=order)
+    count = pd.Series(issues[wanted])
+    flagged = count > 0
+    zh = _append_where(
+        zh, flagged, _SEP_ZH + "数据不完整: " + count[flagged].astype(str) + " 条相关记录被拒绝, 见 rejects"
+    )
+    en = _append_where(
+        en,
+        flagged,
+        _SEP_EN + "incomplete data: " + count[flagged].astype(str) + " related rows rejected, see rejects",
+    )
+    return zh, en
 
 
 def _append_where(texts: pd.Series, where: pd.Series, suffixes: pd.Series) -> pd.Series:
@@ -341,59 +380,44 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     rows = np.lexsort((long.order, -long.rank, long.fpos))
     deciding = rows[np.diff(long.fpos[rows], prepend=-1) != 0]
     at = long.fpos[deciding]
-    reasons_zh = join_positions(long.fpos[rows], long.zh.take(rows), len(fac), _SEP_ZH)
-    reasons_en = join_positions(long.fpos[rows], long.en.take(rows), len(fac), _SEP_EN)
-
-    out = fac.set_index(FACILITY_ID)
-    rank = pd.Series(0, index=out.index)
-    rank.iloc[at] = long.rank[deciding]
-    score = np.full(len(out), np.nan)
+    rank = np.zeros(len(fac), dtype=int)
+    rank[at] = long.rank[deciding]
+    score = np.full(len(fac), np.nan)
     score[at] = long.score[deciding]
-    method_of = np.full(len(out), np.nan, dtype=object)
+    method_of = np.full(len(fac), np.nan, dtype=object)
     method_of[at] = long.method[deciding]
-    out[LEVEL] = level_from_rank(rank).to_numpy()
-    out[LEVEL_ZH] = per_unique(
-        out[LEVEL], lambda keys: keys.map(lambda k: Level.parse(k).zh if k != "none" else "")
-    )
-    out[SCORE] = score
-    out[METHOD] = method_of
-    out[REASONS] = reasons_zh.set_axis(out.index)
-    out[REASONS_EN] = reasons_en.set_axis(out.index)
-    for extra in extra_cols:
-        out = out.join(_align_extra(extra, out.index), how="left")
+    issues = _data_issues(rejects, inputs.sources.get("facilities"), ids)
+    graded, ungraded = np.flatnonzero(rank != 0), np.flatnonzero(rank == 0)
 
-    # A facility whose related rows were partly rejected is graded on what is left: say so in its reasons.
-    related = [r for r in rejects if not r.empty and (r["source"] != inputs.sources.get("facilities")).any()]
-    issues = (
-        pd.concat(related)["record_id"].value_counts().reindex(out.index).fillna(0).astype(int)
-        if related
-        else pd.Series(0, index=out.index)
-    )
-    out[DATA_ISSUES] = issues
-    flagged = issues > 0
-    count = issues[flagged].astype(str)
-    out[REASONS] = _append_where(
-        out[REASONS], flagged, _SEP_ZH + "数据不完整: " + count + " 条相关记录被拒绝, 见 rejects"
-    )
-    out[REASONS_EN] = _append_where(
-        out[REASONS_EN],
-        flagged,
-        _SEP_EN + "incomplete data: " + count + " related rows rejected, see rejects",
-    )
-
-    # A plain array: a boolean Series would be aligned to ``out`` by comparing a million ids first.
-    ungraded = (rank == 0).to_numpy()
-    if ungraded.any():
-        bad = out[ungraded].reset_index()
+    if len(ungraded):
+        bad = fac.iloc[ungraded]
+        _, bad_en = _reasons(long, rows, ungraded, issues, len(fac))
         rejects.append(
             make_rejects(
                 inputs.sources.get("facilities", "facilities"),
                 bad,
                 SECTOR,
-                "no method could grade this facility: " + bad[REASONS_EN].astype(str),
+                "no method could grade this facility: " + bad_en.astype(str),
                 "score",
             )
         )
-    scored = out[~ungraded].reset_index()
+    # The scored table is built for the graded facilities only: long reason texts are not copied again to
+    # drop the few ungraded ones.
+    out = (fac if len(graded) == len(fac) else fac.iloc[graded]).set_index(FACILITY_ID)
+    # Level and method for all facilities, then the graded ones: the columns' types are inferred from all
+    # values (an empty table keeps them).
+    level = pd.Series(level_from_rank(rank).to_numpy())
+    level_zh = per_unique(level, lambda keys: keys.map(lambda k: Level.parse(k).zh if k != "none" else ""))
+    out[LEVEL] = level.take(graded).set_axis(out.index)
+    out[LEVEL_ZH] = level_zh.take(graded).set_axis(out.index)
+    out[SCORE] = score[graded]
+    out[METHOD] = pd.Series(method_of).take(graded).set_axis(out.index)
+    reasons_zh, reasons_en = _reasons(long, rows, graded, issues, len(fac))
+    out[REASONS] = reasons_zh.set_axis(out.index)
+    out[REASONS_EN] = reasons_en.set_axis(out.index)
+    for extra in extra_cols:
+        out = out.join(_align_extra(extra, ids, graded, out.index), how="left")
+    out[DATA_ISSUES] = issues[graded]
+    scored = out.reset_index()
     rej = [r for r in rejects if not r.empty]
     return scored, (pd.concat(rej, ignore_index=True) if rej else rejects_frame())

@@ -54,18 +54,22 @@ def per_unique(values: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.
     return func(values.iloc[first]).take(codes).set_axis(values.index)
 
 
-def join_positions(groups: np.ndarray, texts: pd.Series, n: int, sep: str) -> pd.Series:
+def join_positions(
+    groups: np.ndarray, texts: pd.Series, n: int, sep: str, order: np.ndarray | None = None
+) -> pd.Series:
     """Per group ``0..n-1``, its texts joined with ``sep`` in their order in ``texts``; NaN for no texts.
 
     ``groups`` gives each text's group. As ``sep.join`` per group, but one vectorised concatenation per
     position (a group has a few texts), with no Python call per group. A group whose first text is missing
-    gets NaN; later missing texts are left out.
+    gets NaN; later missing texts are left out. ``order``: the rows in the order to join them, already sorted
+    by group (saves reordering a column of long texts).
 
     >>> join_positions(np.array([1, 0, 1]), pd.Series(["a", "b", "c"]), 3, "; ").tolist()
     ['b', 'a; c', nan]
     """
     texts = texts.astype(str)
-    order = np.argsort(groups, kind="stable")
+    if order is None:
+        order = np.argsort(groups, kind="stable")
     sorted_groups = groups[order]
     starts = np.flatnonzero(np.diff(sorted_groups, prepend=-1) != 0)
     # Position of each text within its group (0 for the first).
