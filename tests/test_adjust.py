@@ -720,3 +720,36 @@ def test_config_without_tables_has_a_clear_error(tiny_project: Path):
     tiny_project.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"reads the \[accidents\] table"):
         load_config(tiny_project)
+
+
+def test_evidence_names_the_first_three_records_by_date_and_counts_the_rest():
+    fac = facilities(("A", "工贸", "yellow"), ("B", "工贸", "yellow"))
+    found = ["2026-05-01", "2026-01-01", "2026-03-01", "2026-02-01", "2026-04-01"]
+    table_ = hd(
+        *((f"H{i}", "A", "重大", day, "", "") for i, day in enumerate(found)),
+        ("H9", "B", "重大", "2026-06-01", "", ""),
+    )
+    out = adjust(fac, {"hidden_dangers": table_}, rules(OPEN_MAJOR))
+    assert "(H1 2026-01-01发现、H3 2026-02-01发现、H2 2026-03-01发现 等5项)" in out.loc["A", "reasons"]
+    assert (
+        "(H1 found 2026-01-01, H3 found 2026-02-01, H2 found 2026-03-01 and 2 more)"
+        in out.loc["A", "reasons_en"]
+    )
+    assert "(H9 2026-06-01发现)" in out.loc["B", "reasons"]
+    assert out.loc["A", HD_MAJOR_OPEN] == 5 and out.loc["B", HD_MAJOR_OPEN] == 1
+
+
+def test_dates_repeated_and_in_many_forms_parse_like_single_ones():
+    forms = [
+        "2026-03-01",
+        "2026/3/1",
+        "2026年3月1日",
+        "46082",
+        "20260301",
+        "２０２６-03-01",
+        "",
+        "2026-02-30",
+    ]
+    values = pd.Series(forms * 3 + [None], dtype="str")
+    one_by_one = pd.concat([parse_dates(pd.Series([v], dtype="str")) for v in values], ignore_index=True)
+    pd.testing.assert_series_equal(parse_dates(values), one_by_one)
