@@ -225,6 +225,10 @@ def run_stages(
     needs = required_tables(config)
     sources = _sources(config, source, tables)
     facilities, rej_fac = validate_facilities(raw, config, source)
+    # The inputs as read are not needed once validated: at province size they are hundreds of MB of text,
+    # freed here unless the caller keeps its own references (the pipeline does not).
+    del raw
+    tables = dict(tables)
     layers = with_grids(zones, facilities)
     zoning = assign_zones(facilities, layers, source, config.zoning.snap_distance_m)
     facilities = zoning.facilities
@@ -233,9 +237,9 @@ def run_stages(
     if on_located is not None:
         on_located(known, rejects)
     clean = {}
-    for table, traw in tables.items():
+    for table in list(tables):
         clean[table], rej = validate_table(
-            traw, table, getattr(config, table), known, sources[table], needs.get(table, ())
+            tables.pop(table), table, getattr(config, table), known, sources[table], needs.get(table, ())
         )
         rejects.append(rej)
     say("score")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -299,11 +301,36 @@ def _roster(config: Config, inputs: dict[str, Path]) -> list[str] | None:
     return names
 
 
+def _return_free_memory() -> None:
+    """Give memory freed by the last stage back to the operating system.
+
+    Arrow's allocator and glibc's keep freed pages for reuse; at province size that is gigabytes a stage
+    never uses again, counted in the peak of the next one.
+    """
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            pass
+
+
+def _returning_memory(stage: Stage) -> Stage:
+    def announce(name: str) -> None:
+        _return_free_memory()
+        stage(name)
+
+    return announce
+
+
 def _stages(
     config: Config, stage: Stage, as_of: date | str | None = None, history: Path | None = None
 ) -> tuple[RunResult, dict[str, Path]]:
     inputs: dict[str, Path] = {}
     fc = config.facilities
+    stage = _returning_memory(stage)
     stage("load")
     fac_path = config.resolve(fc.path)
     inputs["facilities"] = fac_path
@@ -329,21 +356,25 @@ def _stages(
         found, rej = _validate_events(config, event_raw, known, inputs)
         events.update(found)
         event_rejects.extend(rej)
+        event_raw.clear()
 
     # Facilities are located before they are graded: a facility outside every zone is reported as such,
     # whatever else may be wrong with it, and its related rows are rejected with it.
+    # Handed over, not kept: run_stages frees the text as read once it is validated (hundreds of MB at
+    # province size).
+    handover = {"facilities": raw, "tables": tables}
+    del raw, tables
     engine = run_stages(
         config,
-        raw,
+        handover.pop("facilities"),
         zones,
-        tables,
+        handover.pop("tables"),
         source=fac_path.name,
         persons=lambda f: _persons(f, config),
         with_grids=lambda layers, f: _with_grids(config, layers, f),
         on_located=located,
         stage=stage,
     )
-    del raw, tables
     if config.uses_method("gb18218") and config.population is not None:
         inputs["population"] = config.resolve(config.population.path)
     rejects = list(engine.rejects) + event_rejects
@@ -619,6 +650,7 @@ def run(
     assert result.plan is not None
     plan_table = result.plan.plan
 
+    _return_free_memory()
     say("write")
     provenance: dict[str, Any] = {
         "riskmap_version": __version__,
