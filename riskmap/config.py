@@ -1008,6 +1008,9 @@ def json_schema() -> dict[str, Any]:
 
 
 def config_hash(config: Config) -> str:
-    """SHA-256 of the validated config (paths as written), for provenance."""
-    dumped = config.model_dump(mode="json", exclude={"base_dir"})
+    """SHA-256 of the validated config (paths as written), for provenance.
+
+    ``[engine]`` is left out: where the stages ran does not change the results (run.json records it).
+    """
+    dumped = config.model_dump(mode="json", exclude={"base_dir", "engine"})
     return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -282,7 +282,16 @@ def dask_client(
         ) from err
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:
-        with Client(address) as c:
+        from riskmap.errors import ConfigError
+
+        try:
+            remote = Client(address, timeout="20s")
+        except OSError as err:
+            raise ConfigError(
+                f"cannot reach the dask scheduler at {address} ({err}); check --scheduler, [engine] scheduler "
+                f"or ${SCHEDULER_ENV}, or leave them unset for a local cluster"
+            ) from None
+        with remote as c:
             yield c
         return
     cores = os.cpu_count() or 1

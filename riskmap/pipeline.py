@@ -377,7 +377,8 @@ def _stages(
     )
     if config.uses_method("gb18218") and config.population is not None:
         inputs["population"] = config.resolve(config.population.path)
-    rejects = list(engine.rejects) + event_rejects
+    # In the order of the stages: event rows were validated before scoring (the engine's last frame).
+    rejects = [*engine.rejects[:-1], *event_rejects, engine.rejects[-1]]
     scored = engine.facilities
     _require_some(scored, rejects, n_in, fac_path.name)
     geometry = scored.geometry.name
@@ -451,6 +452,8 @@ def _stages(
         if any(not r.empty for r in rejects)
         else rejects_frame()
     ).reset_index(drop=True)
+    # Row numbers as integers (missing for a whole-file problem), whatever mix of frames was concatenated.
+    all_rejects["row"] = pd.to_numeric(all_rejects["row"], errors="coerce").astype("Int64")
     fac_rejects = all_rejects[all_rejects["source"] == fac_path.name]
     if len(fac_final) + len(fac_rejects) != n_in:
         # Accounting is the contract: every input row is either on the map or in the rejects table.
@@ -611,7 +614,12 @@ def _remove_stale(out: Path, written: dict[str, Path]) -> list[str]:
     removed = []
     names = ["map.html", "map.png", "map.svg", "map.pdf"]
     if (out / "geoparquet").is_dir():
-        names += [f"geoparquet/{p.name}" for p in sorted((out / "geoparquet").glob("*.parquet"))]
+        ours = ("facilities.parquet", "inspection_plan.parquet", "rejects.parquet")
+        names += [
+            f"geoparquet/{p.name}"
+            for p in sorted((out / "geoparquet").glob("*.parquet"))
+            if p.name in ours or (p.name.startswith("zones_") and p.name.endswith(".parquet"))
+        ]
     for name in names:
         p = out / name
         if p.exists() and p not in written.values():

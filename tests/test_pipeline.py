@@ -238,3 +238,18 @@ def test_outputs_geoparquet(tiny_project: Path, tmp_path: Path):
     tiny_project.write_text(text, encoding="utf-8")
     riskmap.run(riskmap.load_config(tiny_project), out)
     assert not list(folder.glob("*.parquet"))
+
+
+def test_sector_with_an_empty_method_list_is_rejected_with_a_reason(tiny_project: Path):
+    """A sector listed with [] methods: its facilities are rejected, and the reason says why (not NaN)."""
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(text.replace('"工贸" = ["ls_matrix"]', '"工贸" = []'), encoding="utf-8")
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    rej = result.rejects[result.rejects["stage"] == "score"]
+    assert len(rej) >= 1
+    assert rej["reason"].notna().all()
+    assert rej["reason"].str.contains("no method is listed for its sector").all()
+    assert (
+        result.summary["facilities_in"]
+        == result.summary["facilities_scored"] + result.summary["facilities_rejected"]
+    )

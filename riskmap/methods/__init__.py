@@ -397,7 +397,9 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
                 inputs.sources.get("facilities", "facilities"),
                 bad,
                 SECTOR,
-                "no method could grade this facility: " + bad_en.astype(str),
+                "no method could grade this facility: "
+                # A sector listed with no methods ([]) has no reasons to give.
+                + bad_en.astype(str).fillna("no method is listed for its sector in [scoring.sectors]"),
                 "score",
             )
         )

@@ -41,12 +41,17 @@ def per_unique(values: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.
     Columns such as L/E/C, sectors or rounded scores hold a few distinct values among a million rows, so
     parsing or formatting them per row (a Python call each) is the slow part; here it is done per distinct
     value and spread back with one ``take``. Floats are told apart by their bits, so 0.0 and -0.0 (formatted
-    differently) stay apart.
+    differently) stay apart; object columns (mixed Python values) take the direct path.
 
     >>> per_unique(pd.Series([3.0, 1.0, 3.0, -0.0, 0.0]), lambda s: s.map(str)).tolist()
     ['3.0', '1.0', '3.0', '-0.0', '0.0']
     """
-    key = values.to_numpy().view(np.int64) if values.dtype == np.float64 else values
+    if values.dtype == object:  # 1, 1.0 and True are one value to factorize but parse and print differently
+        return func(values)
+    if pd.api.types.is_float_dtype(values.dtype):
+        key = values.to_numpy(dtype=np.float64, na_value=np.nan).view(np.int64)
+    else:
+        key = values
     codes, _ = pd.factorize(key, use_na_sentinel=False)
     # One row of each distinct value, in code order (which of the equal rows does not matter).
     first = np.empty(codes.max() + 1 if len(codes) else 0, dtype=np.intp)
@@ -155,7 +160,8 @@ def aggregate_points(
     worst = points.iloc[_first_best(codes, len(ids), points["rank"], points["score"])].set_index(FACILITY_ID)
     # Points per facility and level: a bincount over (facility, rank).
     valid = (rank_arr >= 1) & (rank_arr <= 4) & ~pd.isna(ids)[codes]  # groupby leaves a missing id out
-    tally = np.bincount(codes[valid] * 5 + rank_arr[valid], minlength=len(ids) * 5).reshape(len(ids), 5)
+    tally = np.bincount(codes[valid] * 5 + rank_arr[valid].astype(np.int64), minlength=len(ids) * 5)
+    tally = tally.reshape(len(ids), 5)
     counts = pd.DataFrame(tally[:, [4, 3, 2, 1]], index=worst.index, columns=[4, 3, 2, 1])
     n_total = counts.sum(axis=1).astype(str)
     if params.aggregate == "worst":

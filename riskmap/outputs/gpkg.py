@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+from pyarrow import ArrowException
 
 from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path, atomic_write_text
@@ -238,6 +239,20 @@ def _styles_table(layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], lang: s
     return table
 
 
+def _text_objects(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns (mixed Python values) as text: the field type must not depend on the values of a run.
+
+    Through Arrow an object column would become INTEGER, REAL, DATE or fail, depending on what it holds.
+    """
+    mixed = [c for c in df.columns if df[c].dtype == object]
+    if not mixed:
+        return df
+    out = df.copy(deep=False)
+    for col in mixed:
+        out[col] = df[col].astype("str")
+    return out
+
+
 def _utc_datetimes(df: pd.DataFrame) -> pd.DataFrame:
     """Datetime columns as UTC: GeoPackage DATETIME values are UTC with a trailing ``Z``.
 
@@ -286,10 +301,16 @@ def write_geopackage(
                 if isinstance(df, gpd.GeoDataFrame):
                     df = df.rename_geometry("geom") if df.geometry.name != "geom" else df
                 pyogrio.write_dataframe(
-                    _utc_datetimes(df), tmp, layer=name, driver="GPKG", use_arrow=True, **kwargs, **opts
+                    _text_objects(_utc_datetimes(df)),
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    use_arrow=True,
+                    **kwargs,
+                    **opts,
                 )
                 first = False
-    except (OSError, pyogrio.errors.DataSourceError, ValueError) as err:
+    except (OSError, pyogrio.errors.DataSourceError, ValueError, TypeError, ArrowException) as err:
         raise OutputError(f"{target}: cannot write the GeoPackage: {err}") from err
     return target
 

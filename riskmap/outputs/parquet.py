@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from pyarrow import ArrowException
 
 from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path
@@ -33,4 +34,6 @@ def write_geoparquet(layers: Mapping[str, pd.DataFrame], directory: str | Path) 
             written[name] = target
     except OSError as err:
         raise OutputError(f"{folder}: cannot write GeoParquet: {err.strerror}") from err
+    except (TypeError, ValueError, ArrowException) as err:
+        raise OutputError(f"{folder}: cannot write GeoParquet: {err}") from err
     return written

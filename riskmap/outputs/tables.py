@@ -47,6 +47,8 @@ def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
 
     Numbers, and text that is a plain number, are left as they are.
 
+    The frame is returned as it is when no cell needs it (do not edit the result in place).
+
     >>> excel_safe(pd.DataFrame({"a": ["=1+1", "-12.5", "-1+2", "@SUM(A1)", "东村"]}))["a"].tolist()
     ["'=1+1", '-12.5', "'-1+2", "'@SUM(A1)", '东村']
     """
@@ -96,6 +98,10 @@ def _column_values(s: pd.Series) -> list[object]:
         values = pd.Series(s.dt.to_pydatetime(), index=s.index, dtype=object)
     else:
         values = s.astype(object)
+        if pd.api.types.is_float_dtype(s.dtype):
+            # Excel has no infinity: written as text, as pandas' ExcelWriter does (an empty cell would lie).
+            x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            values = values.mask(np.isposinf(x), "inf").mask(np.isneginf(x), "-inf")
     return values.where(s.notna(), None).tolist()
 
 
