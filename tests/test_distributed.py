@@ -195,3 +195,18 @@ def test_scheduler_needs_the_dask_engine(tiny_project):
     r = CliRunner().invoke(app, ["run", str(tiny_project), "--scheduler", "tcp://127.0.0.1:8786"])
     assert r.exit_code != 0
     assert "--scheduler needs --engine dask" in r.output
+
+
+def test_unreachable_scheduler_is_a_clear_error(tiny_project):
+    """No traceback when the scheduler address is wrong (the client gives up after 20 s)."""
+    pytest.importorskip("distributed")
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    r = CliRunner().invoke(
+        app, ["validate", str(tiny_project), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1"]
+    )
+    assert r.exit_code == 1
+    assert "cannot reach the dask scheduler at tcp://127.0.0.1:1" in r.output
+    assert "Traceback" not in r.output
