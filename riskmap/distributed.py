@@ -245,7 +245,7 @@ def run_stages(
     say("score")
     if config.uses_method("gb18218"):
         facilities[PERSONS] = persons(facilities).to_numpy()
-    scored, rej = score_facilities(ScoringInputs(facilities, clean, sources), config)
+    scored, rej = _score_in_blocks(facilities, clean, sources, config, config.engine.partition_rows)
     rejects.append(rej)
     return EngineResult(
         facilities=gpd.GeoDataFrame(scored, geometry=facilities.geometry.name, crs=facilities.crs),
@@ -255,6 +255,58 @@ def run_stages(
         warnings=list(zoning.warnings),
         tables=clean,
     )
+
+
+def _score_in_blocks(
+    facilities: gpd.GeoDataFrame,
+    tables: dict[str, pd.DataFrame],
+    sources: dict[str, str],
+    config: Config,
+    rows: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``score_facilities`` on blocks of ``rows`` facilities with their own related rows, one after another.
+
+    A facility's grade depends on its own rows only, so the result is the same as in one pass; the reason
+    texts every method builds for every facility are held for one block at a time, which bounds the peak
+    memory of scoring a province. ``tables`` is emptied as it is cut up.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_blocks = math.ceil(len(facilities) / rows) if len(facilities) else 1
+    if n_blocks <= 1:
+        return score_facilities(ScoringInputs(facilities, tables, sources), config)
+    ids = pa.array(facilities[FACILITY_ID].astype(str), type=pa.large_string())
+    pieces: list[dict[str, pd.DataFrame]] = [{} for _ in range(n_blocks)]
+    for table in list(tables):
+        df = tables.pop(table)
+        # Validated rows all belong to a located facility: its position gives the block.
+        at = pc.index_in(pa.array(df[FACILITY_ID].astype(str), type=pa.large_string()), value_set=ids)
+        block = at.to_numpy(zero_copy_only=False) // rows
+        for i, pos in enumerate(_split(block.astype(np.int64), n_blocks)):
+            pieces[i][table] = df.iloc[pos]
+        del df
+    frames, rejects = [], []
+    for i in range(n_blocks):
+        part = facilities.iloc[i * rows : (i + 1) * rows]
+        scored, rej = score_facilities(ScoringInputs(part, pieces[i], sources), config)
+        pieces[i] = {}
+        frames.append(scored)
+        rejects.append(rej)
+    return _concat_scored(frames), _concat_rejects(rejects)
+
+
+def _concat_scored(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Scored blocks as one frame, with the columns in the order of the widest block."""
+    kept = [f for f in frames if not f.empty]
+    scored = pd.concat(kept, ignore_index=True) if kept else frames[0]
+    widest = max((f.columns for f in kept), key=len, default=scored.columns)
+    return scored[[*widest, *(c for c in scored.columns if c not in widest)]]
+
+
+def _concat_rejects(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else rejects_frame()
 
 
 # ---------------------------------------------------------------------------------------------- dask
