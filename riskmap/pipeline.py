@@ -301,6 +301,20 @@ def _roster(config: Config, inputs: dict[str, Path]) -> list[str] | None:
     return names
 
 
+def _positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
+    """Position in ``keys`` (unique ids) of each of ``wanted``, all of which are there."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    at = pc.index_in(
+        pa.array(wanted.astype(str), type=pa.large_string()),
+        value_set=pa.array(keys.astype(str), type=pa.large_string()),
+    )
+    if at.null_count:
+        raise AssertionError("a facility without its plan row")  # the plan has one row per facility
+    return at.to_numpy(zero_copy_only=False).astype(np.intp)
+
+
 def _return_free_memory() -> None:
     """Give memory freed by the last stage back to the operating system.
 
@@ -432,18 +446,17 @@ def _stages(
         history=_plan_history(history, inputs, config.supervision.year),
         roster=_roster(config, inputs),
     )
-    fac_final = fac_final.merge(
-        plan.plan[[FACILITY_ID, "inspections_per_year", "months", "dates", "drawn_by_lot"]],
-        on=FACILITY_ID,
-        how="left",
-    )
+    # Every facility has one plan row: its columns are taken over by position, not merged (a merge copies
+    # the whole facility table, a gigabyte at province size).
+    plan_at = _positions(plan.plan[FACILITY_ID], fac_final[FACILITY_ID])
+    fac_final = fac_final.reset_index(drop=True)
+    for col in ("inspections_per_year", "months", "dates", "drawn_by_lot"):
+        fac_final[col] = plan.plan[col].array.take(plan_at)
+    fac_of_plan = _positions(fac_final[FACILITY_ID], plan.plan[FACILITY_ID])
     for kind, z in zone_layers.items():
         z[PATROLS] = zone_patrols(z[LEVEL], config.supervision).to_numpy()
-        z[WORKLOAD] = zone_workload(
-            plan.plan,
-            z[ZONE_CODE],
-            fac_final.set_index(FACILITY_ID)[zone_code_column(kind)].reindex(plan.plan[FACILITY_ID]),
-        )
+        codes = fac_final[zone_code_column(kind)]
+        z[WORKLOAD] = zone_workload(plan.plan, z[ZONE_CODE], pd.Series(codes.array.take(fac_of_plan)))
 
     all_rejects = (
         pd.concat([r for r in rejects if not r.empty], ignore_index=True).sort_values(

@@ -592,6 +592,12 @@ def plan_inspections(
             f"inspections not scheduled, shortfall {short['shortfall_officer_days'].sum():g} officer-days "
             "(see the plan's unscheduled column and the month table)"
         )
+    by = ["month", "date", "town", PRIORITY]
+    unique = fac[FACILITY_ID].is_unique
+    if unique:  # then the ids' rank sorts them the same, whatever the row order
+        # Sorted before the text columns are taken: each long column is then copied once, in its final order.
+        at = insp["i"].to_numpy()
+        insp = insp.take(_sort_order([*(insp[c].to_numpy() for c in by), id_rank[at]])).reset_index(drop=True)
     at = insp["i"].to_numpy()
     inspections = insp.assign(
         facility_id=_take(fac[FACILITY_ID], at),
@@ -600,11 +606,7 @@ def plan_inspections(
         level_zh=_take(fac[LEVEL_ZH], at),
         zone_name=_take(plan["zone_name"], at),
     )[["month", "date", FACILITY_ID, NAME, "town", "zone_name", LEVEL, LEVEL_ZH, PRIORITY, "scheduled"]]
-    by = ["month", "date", "town", PRIORITY]
-    if fac[FACILITY_ID].is_unique:  # then the ids' rank sorts them the same, whatever the row order
-        order = _sort_order([*(inspections[c].to_numpy() for c in by), id_rank[at]])
-        inspections = inspections.take(order).reset_index(drop=True)
-    else:
+    if not unique:
         inspections = inspections.sort_values([*by, FACILITY_ID]).reset_index(drop=True)
     load = month_table.set_index("month")["planned"]
     load.index.name = "month"
