@@ -289,13 +289,15 @@ def demo(
     as_of: AsOf = None,
     lang: Lang = None,
     embed: Embed = False,
+    engine: EngineOpt = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Run everything on the embedded demo district (滨江区, fictional) into OUT."""
     from riskmap._resources import demo_dir
     from riskmap.config import load_config
 
     try:
-        config = _override(load_config(demo_dir() / "riskmap.toml"), lang, embed)
+        config = _override(load_config(demo_dir() / "riskmap.toml"), lang, embed, engine, scheduler)
         result = _run_with_progress(config, out, as_of)
     except RiskmapError as err:
         _fail(err)
