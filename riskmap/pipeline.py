@@ -393,7 +393,9 @@ def _stages(
         inputs["population"] = config.resolve(config.population.path)
     # In the order of the stages: event rows were validated before scoring (the engine's last frame).
     rejects = [*engine.rejects[:-1], *event_rejects, engine.rejects[-1]]
-    scored = engine.facilities
+    scored, assigned_zones, engine_warnings = engine.facilities, engine.zones, engine.warnings
+    crs = scored.crs
+    del engine  # once adjusted, the graded table before adjustment (its reason texts) can go
     _require_some(scored, rejects, n_in, fac_path.name)
     geometry = scored.geometry.name
 
@@ -406,7 +408,7 @@ def _stages(
         resolve_as_of(as_of, config.adjustment),
         rejected=pd.concat(rejected_events)["record_id"].value_counts() if rejected_events else None,
     )
-    scored = gpd.GeoDataFrame(adjusted.facilities, geometry=geometry, crs=engine.facilities.crs)
+    scored = gpd.GeoDataFrame(adjusted.facilities, geometry=geometry, crs=crs)
 
     stage("zone")
     if config.population is not None:
@@ -414,7 +416,7 @@ def _stages(
 
         pop_path = config.resolve(config.population.path)
         inputs["population"] = pop_path
-        for z in engine.zones.values():
+        for z in assigned_zones.values():
             z["population"] = np.round(zonal_sum(pop_path, z.geometry), 0)
     sites = None
     if config.sensitive_sites is not None:
@@ -424,8 +426,8 @@ def _stages(
         sites_raw = _read_any(sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind])
         site_points, rej = validate_sites(sites_raw, sc, sites_path.name)
         rejects.append(rej)
-        sites = count_sites(engine.zones, site_points, scored, config.zoning.index.vulnerability_distance_m)
-    zone_layers = aggregate_zones(scored, engine.zones, config.zoning, sites)
+        sites = count_sites(assigned_zones, site_points, scored, config.zoning.index.vulnerability_distance_m)
+    zone_layers = aggregate_zones(scored, assigned_zones, config.zoning, sites)
     zone_layers = apply_spillover(zone_layers, scored, config.zoning)
     if HD_OPEN in scored.columns:
         for kind, z in zone_layers.items():
@@ -494,7 +496,7 @@ def _stages(
         "as_of": adjusted.as_of.isoformat(),
         "adjustment": {"up": adjusted.up, "down": adjusted.down, "rules": adjusted.rules},
     }
-    warnings = load_warnings + list(engine.warnings) + plan.warnings
+    warnings = load_warnings + list(engine_warnings) + plan.warnings
     if len(fac_rejects):
         share = len(fac_rejects) / n_in
         warnings.append(

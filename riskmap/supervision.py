@@ -398,6 +398,21 @@ def _rank(values: pd.Series) -> np.ndarray:
     return rank
 
 
+def _unique_by_rank(values: pd.Series, rank: np.ndarray) -> bool:
+    """``values.is_unique``, from the values in rank order: equal values are neighbours there.
+
+    ``is_unique`` hashes a million id strings (a 90 MB table at the plan's memory peak); this compares
+    neighbours of one sorted copy.
+    """
+    if values.hasnans or not isinstance(values.dtype, pd.StringDtype):
+        return bool(values.is_unique)
+    order = np.empty_like(rank)
+    order[rank] = np.arange(len(rank))
+    ordered = pd.Series(values.array.take(order))
+    same = ordered.iloc[1:].reset_index(drop=True) == ordered.iloc[:-1].reset_index(drop=True)
+    return not bool(same.any())
+
+
 def _sort_order(keys: list[np.ndarray], kind: str = "quicksort") -> np.ndarray:
     """The row order of ``DataFrame.sort_values`` by these columns (first key first)."""
     frame = pd.DataFrame(dict(enumerate(keys)))
@@ -593,7 +608,7 @@ def plan_inspections(
             "(see the plan's unscheduled column and the month table)"
         )
     by = ["month", "date", "town", PRIORITY]
-    unique = fac[FACILITY_ID].is_unique
+    unique = _unique_by_rank(fac[FACILITY_ID], id_rank)
     if unique:  # then the ids' rank sorts them the same, whatever the row order
         # Sorted before the text columns are taken: each long column is then copied once, in its final order.
         at = insp["i"].to_numpy()
