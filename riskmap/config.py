@@ -605,7 +605,8 @@ class EngineConfig(_Model):
 
     name: Literal["memory", "dask"] = Field(
         "memory",
-        description="memory (one process) or dask (dask-geopandas; pip install 'riskmap[dask]'). Same results.",
+        description="memory (one process) or dask (GeoDataFrame partitions on dask.distributed; "
+        "pip install 'riskmap[dask]'). Same results.",
     )
     scheduler: str | None = Field(
         None,

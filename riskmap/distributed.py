@@ -7,7 +7,7 @@ same rows, levels and reasons as in memory:
 
 1. facility rows are split by a hash of their normalised id, so that every copy of an id lands in one
    partition and the duplicate rule ("first seen at row N") sees all of them; each partition is validated;
-2. the valid points are partitioned spatially (``dask_geopandas`` ``spatial_shuffle`` by Hilbert distance) and
+2. the valid points are partitioned spatially (by Hilbert distance, as ``dask_geopandas.spatial_shuffle`` does) and
    each partition is put in the zones that intersect its bounds (parent codes are computed once, globally);
 3. related-table rows are routed to the partition of their facility and validated and scored there.
 
@@ -330,7 +330,7 @@ def dask_client(
         from riskmap.errors import ConfigError
 
         raise ConfigError(
-            "the dask engine needs dask: pip install 'riskmap[dask]' (dask[distributed], dask-geopandas)"
+            "the dask engine needs dask: pip install 'riskmap[dask]' (dask[distributed])"
         ) from err
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:
