@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,8 +76,17 @@ class InspectionPlan:
     seed: str
     year: int
     months: pd.DataFrame = field(default_factory=pd.DataFrame)
-    inspections: pd.DataFrame = field(default_factory=pd.DataFrame)
     warnings: list[str] = field(default_factory=list)
+    #: The inspections table, or what builds it on first use: millions of rows at province size, which only the
+    #: month sheets of the XLSX read (not written above 200,000 enterprises).
+    _inspections: pd.DataFrame | Callable[[], pd.DataFrame] = field(default_factory=pd.DataFrame, repr=False)
+
+    @property
+    def inspections(self) -> pd.DataFrame:
+        """One row per planned inspection: month, date, enterprise, town, level, priority, scheduled."""
+        if not isinstance(self._inspections, pd.DataFrame):
+            self._inspections = self._inspections()
+        return self._inspections
 
 
 def draw_seed(config: SupervisionConfig, district_code: str) -> str:
@@ -175,7 +184,10 @@ def _draw(
     extra = max(int(round(rate * len(rows))) - int(base.sum()), 0)
     base[remainder.index[:extra]] += 1
     drawn: list[np.ndarray] = []
-    groups = strata.groupby(strata.to_numpy(), sort=False).indices  # one pass, not one scan per town
+    # One pass, not one scan per town; on integer codes, not a million town strings made Python objects.
+    codes, towns = pd.factorize(strata)
+    by_code = pd.Series(codes).groupby(codes, sort=False).indices
+    groups = {towns[c]: positions for c, positions in by_code.items()}
     for stratum, k in base.items():
         if k <= 0:
             continue
@@ -505,6 +517,7 @@ def plan_inspections(
     order = _sort_order([*keys, id_rank], kind="stable")
     fac = fac.take(order).reset_index(drop=True)
     id_rank = id_rank[order]
+    unique = _unique_by_rank(fac[FACILITY_ID], id_rank)  # here, before the plan's big tables are made
     if strata_column not in fac:
         fac[strata_column] = "all"
     fac["town_code"] = fac[strata_column]
@@ -607,28 +620,45 @@ def plan_inspections(
             f"inspections not scheduled, shortfall {short['shortfall_officer_days'].sum():g} officer-days "
             "(see the plan's unscheduled column and the month table)"
         )
-    by = ["month", "date", "town", PRIORITY]
-    unique = _unique_by_rank(fac[FACILITY_ID], id_rank)
-    if unique:  # then the ids' rank sorts them the same, whatever the row order
-        # Sorted before the text columns are taken: each long column is then copied once, in its final order.
-        at = insp["i"].to_numpy()
-        insp = insp.take(_sort_order([*(insp[c].to_numpy() for c in by), id_rank[at]])).reset_index(drop=True)
-    at = insp["i"].to_numpy()
-    inspections = insp.assign(
-        facility_id=_take(fac[FACILITY_ID], at),
-        name=_take(fac[NAME], at),
-        level=_take(fac[LEVEL], at),
-        level_zh=_take(fac[LEVEL_ZH], at),
-        zone_name=_take(plan["zone_name"], at),
-    )[["month", "date", FACILITY_ID, NAME, "town", "zone_name", LEVEL, LEVEL_ZH, PRIORITY, "scheduled"]]
-    if not unique:
-        inspections = inspections.sort_values([*by, FACILITY_ID]).reset_index(drop=True)
+    build = _inspections_builder(insp, plan, id_rank, unique)
     load = month_table.set_index("month")["planned"]
     load.index.name = "month"
     return InspectionPlan(
         plan=plan, monthly_load=load, seed=seed, year=config.year, months=month_table,
-        inspections=inspections, warnings=warnings,
+        warnings=warnings, _inspections=build,
     )  # fmt: skip
+
+
+def _inspections_builder(
+    insp: pd.DataFrame, plan: pd.DataFrame, id_rank: np.ndarray, unique: bool
+) -> Callable[[], pd.DataFrame]:
+    """What makes the inspections table from the schedule (``insp``) and the plan, when it is first asked for.
+
+    It holds the plan's own columns (the plan rows are the facilities in ``insp["i"]`` order), no copies.
+    """
+
+    def build() -> pd.DataFrame:
+        rows = insp
+        by = ["month", "date", "town", PRIORITY]
+        if unique:  # then the ids' rank sorts them the same, whatever the row order
+            # Sorted before the text columns are taken: each long column is then copied once, in its final order.
+            at = rows["i"].to_numpy()
+            rows = rows.take(_sort_order([*(rows[c].to_numpy() for c in by), id_rank[at]])).reset_index(
+                drop=True
+            )
+        at = rows["i"].to_numpy()
+        inspections = rows.assign(
+            facility_id=_take(plan[FACILITY_ID], at),
+            name=_take(plan[NAME], at),
+            level=_take(plan[LEVEL], at),
+            level_zh=_take(plan[LEVEL_ZH], at),
+            zone_name=_take(plan["zone_name"], at),
+        )[["month", "date", FACILITY_ID, NAME, "town", "zone_name", LEVEL, LEVEL_ZH, PRIORITY, "scheduled"]]
+        if not unique:
+            inspections = inspections.sort_values([*by, FACILITY_ID]).reset_index(drop=True)
+        return inspections
+
+    return build
 
 
 def zone_patrols(levels: pd.Series, config: SupervisionConfig) -> pd.Series:
