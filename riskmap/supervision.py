@@ -410,6 +410,12 @@ def _rank(values: pd.Series) -> np.ndarray:
     return rank
 
 
+def _sort_codes(values: pd.Series) -> np.ndarray:
+    """Integers that sort as ``values`` sort (missing last): town codes without a million Python strings."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(uniques), codes)
+
+
 def _unique_by_rank(values: pd.Series, rank: np.ndarray) -> bool:
     """``values.is_unique``, from the values in rank order: equal values are neighbours there.
 
@@ -513,7 +519,7 @@ def plan_inspections(
     fac = pd.DataFrame(facilities[[c for c in dict.fromkeys(used) if c in facilities]])
     # Sorted by town and id; the ids by their rank, which sorts the same and is much cheaper than the strings.
     id_rank = _rank(fac[FACILITY_ID])
-    keys = [fac[strata_column].to_numpy()] if strata_column in fac else []
+    keys = [_sort_codes(fac[strata_column])] if strata_column in fac else []
     order = _sort_order([*keys, id_rank], kind="stable")
     fac = fac.take(order).reset_index(drop=True)
     id_rank = id_rank[order]
@@ -543,14 +549,13 @@ def plan_inspections(
     drawn_at = np.zeros(len(fac), dtype=bool)
     per_year = floor.copy()
     rates = {str(k): v for k, v in config.sampling.rates.items()}
-    if any(rates.get(level) for level in LEVEL_NAMES):
-        levels = fac[LEVEL].to_numpy()
-        overdue_at = overdue.to_numpy()
+    overdue_at = overdue.to_numpy()
     for level in LEVEL_NAMES:
         rate = rates.get(level)
         if not rate:
             continue
-        rows = np.flatnonzero(levels == level)
+        # Compared as a column: to_numpy() would make a million Python strings of the levels.
+        rows = np.flatnonzero((fac[LEVEL] == level).to_numpy(dtype=bool, na_value=False))
         strata = fac[strata_column].take(rows).fillna("")
         drawn_at[_draw(rows, id_rank, rate, strata, overdue_at, rng)] = True
     drawn = pd.Series(drawn_at, index=fac.index)
