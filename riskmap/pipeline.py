@@ -589,6 +589,23 @@ def _plan_sheets(plan: InspectionPlan) -> dict[str, pd.DataFrame]:
     return sheets
 
 
+def _write_plan_xlsx(result: RunResult, path: Path, sheets: dict[str, pd.DataFrame]) -> Path | None:
+    """The plan workbook, unless the plan is too large for one (then a warning, and no stale workbook)."""
+    from riskmap.outputs.tables import write_xlsx
+
+    assert result.plan is not None
+    n = len(result.plan.plan)
+    if n <= XLSX_MAX_ROWS:
+        return write_xlsx({"inspection_plan": result.plan.plan, **_plan_sheets(result.plan), **sheets}, path)
+    result.warnings.append(
+        f"the plan has {n:,} rows: {path.name} is not written above {XLSX_MAX_ROWS:,} "
+        "(a workbook of styled cells that size takes minutes and gigabytes, and a sheet holds at most "
+        "1,048,576 rows); use inspection_plan.csv or the GeoPackage"
+    )
+    path.unlink(missing_ok=True)  # an older, smaller plan would mislead
+    return None
+
+
 def _provenance_inputs(config: Config, inputs: dict[str, Path]) -> dict[str, dict[str, str]]:
     """Input files with their SHA-256 and their paths relative to the project file.
 
@@ -662,7 +679,7 @@ def run(
     from riskmap.outputs.figure import render_figure
     from riskmap.outputs.gpkg import write_geopackage
     from riskmap.outputs.html import render_html
-    from riskmap.outputs.tables import write_csv, write_xlsx
+    from riskmap.outputs.tables import write_csv
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
@@ -715,23 +732,9 @@ def run(
     zone_tables = {
         f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()
     }
-    if len(plan_table) <= XLSX_MAX_ROWS:
-        outputs["inspection_plan_xlsx"] = write_xlsx(
-            {
-                "inspection_plan": plan_table,
-                **_plan_sheets(result.plan),
-                **zone_tables,
-                "rejects": result.rejects,
-            },
-            out / "inspection_plan.xlsx",
-        )
-    else:
-        result.warnings.append(
-            f"the plan has {len(plan_table):,} rows: inspection_plan.xlsx is not written above {XLSX_MAX_ROWS:,} "
-            "(a workbook of styled cells that size takes minutes and gigabytes, and a sheet holds at most "
-            "1,048,576 rows); use inspection_plan.csv or the GeoPackage"
-        )
-        (out / "inspection_plan.xlsx").unlink(missing_ok=True)  # an older, smaller plan would mislead
+    xlsx = _write_plan_xlsx(result, out / "inspection_plan.xlsx", {**zone_tables, "rejects": result.rejects})
+    if xlsx is not None:
+        outputs["inspection_plan_xlsx"] = xlsx
     for kind, z in zone_tables.items():
         outputs[f"{kind}_csv"] = write_csv(z, out / f"{kind}.csv")
     outputs["rejects_csv"] = write_csv(result.rejects, out / "rejects.csv")
@@ -793,7 +796,7 @@ def plan(
     files, so that enterprises not inspected for ``sampling.cover_years`` are drawn first.
     """
     from riskmap.io.atomic import atomic_write_text
-    from riskmap.outputs.tables import write_csv, write_xlsx
+    from riskmap.outputs.tables import write_csv
 
     if year is not None:
         config = config.model_copy(
@@ -803,9 +806,9 @@ def plan(
     out = _output_dir(Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir))
     assert result.plan is not None
     result.outputs["inspection_plan_csv"] = write_csv(result.plan.plan, out / "inspection_plan.csv")
-    result.outputs["inspection_plan_xlsx"] = write_xlsx(
-        {"inspection_plan": result.plan.plan, **_plan_sheets(result.plan)}, out / "inspection_plan.xlsx"
-    )
+    xlsx = _write_plan_xlsx(result, out / "inspection_plan.xlsx", {})
+    if xlsx is not None:
+        result.outputs["inspection_plan_xlsx"] = xlsx
     keys = (
         "plan_year",
         "draw_seed",

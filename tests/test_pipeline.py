@@ -198,6 +198,12 @@ def test_huge_plans_skip_the_xlsx_with_a_warning(tiny_project: Path, tmp_path: P
     assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
     assert (tmp_path / "o" / "inspection_plan.csv").exists()
     assert any("inspection_plan.xlsx is not written above 3" in w for w in result.warnings)
+    # `riskmap plan` follows the same rule (and removes the workbook of an earlier, smaller plan).
+    (tmp_path / "o" / "inspection_plan.xlsx").write_bytes(b"old")
+    planned = pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
+    assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
+    assert "inspection_plan_xlsx" not in planned.outputs
+    assert any("is not written above 3" in w for w in planned.warnings)
 
 
 def test_outputs_cluster_above_clusters_the_map(tiny_project: Path, tmp_path: Path):
