@@ -582,11 +582,7 @@ def run_stages_dask(
     for table in tables:
         rejects.append(_by_row([*table_rejects[table], *(r[1][table] for r in results)]))
     rejects.append(_by_row([r[2] for r in results]))
-    frames = [r[0] for r in results if not r[0].empty]
-    scored = pd.concat(frames, ignore_index=True) if frames else results[0][0]
-    widest = max((f.columns for f in frames), key=len, default=scored.columns)
-    scored = scored[[*widest, *(c for c in scored.columns if c not in widest)]]
-    scored = scored.sort_values(ROW, kind="stable").reset_index(drop=True)
+    scored = _concat_scored([r[0] for r in results]).sort_values(ROW, kind="stable").reset_index(drop=True)
     return EngineResult(
         facilities=gpd.GeoDataFrame(scored, geometry=meta.geometry.name, crs=meta.crs),
         zones=frame.zones,
