@@ -27,7 +27,6 @@ Date conventions, as of day ``D``:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -38,7 +37,7 @@ import pandas as pd
 from riskmap.config import AdjustmentConfig, AdjustmentRule
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods import LEVEL, LEVEL_ZH, REASONS, REASONS_EN
-from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame, to_number
+from riskmap.validate import FACILITY_ID, SECTOR, _normalise, make_rejects, rejects_frame, to_number
 
 __all__ = [
     "LEVEL_METHOD",
@@ -146,12 +145,7 @@ def _text(values: pd.Series) -> pd.Series:
 
 
 def _text_direct(values: pd.Series) -> pd.Series:
-    text = values.fillna("").astype(str).str.strip()
-    wide = ~text.str.isascii()
-    if wide.any():
-        text = text.copy()
-        text[wide] = text[wide].map(lambda s: unicodedata.normalize("NFKC", s).strip())
-    return text
+    return _normalise(values.fillna(""))
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
