@@ -37,6 +37,7 @@ import pandas as pd
 from riskmap.config import AdjustmentConfig, AdjustmentRule
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods import LEVEL, LEVEL_ZH, REASONS, REASONS_EN
+from riskmap.methods._common import level_names_zh
 from riskmap.validate import FACILITY_ID, SECTOR, _normalise, make_rejects, rejects_frame, to_number
 
 __all__ = [
@@ -664,10 +665,7 @@ def apply_adjustments(
 
     final = level_from_rank(rank2).to_numpy()
     out[LEVEL] = final
-    zh_of = {
-        k: Level.parse(k).zh if k != "none" else "" for k in set(final.tolist())
-    }  # a few levels, 1M rows
-    out[LEVEL_ZH] = [zh_of[k] for k in final.tolist()]
+    out[LEVEL_ZH] = level_names_zh(out[LEVEL])
     out[ADJUSTMENTS] = applied_names.texts.tolist()
     extra_zh = pd.Series(reasons_zh.texts.tolist(), index=out.index)
     extra_en = pd.Series(reasons_en.texts.tolist(), index=out.index)

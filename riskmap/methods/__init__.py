@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskmap.config import Config
-from riskmap.levels import Level, level_from_rank
+from riskmap.levels import level_from_rank
 from riskmap.methods import chem2018, gb18218, indicator, lec, ls_matrix
-from riskmap.methods._common import MethodResult, empty_result, join_positions, per_unique
+from riskmap.methods._common import MethodResult, empty_result, join_positions, level_names_zh
 from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame
 
 __all__ = [
@@ -409,7 +409,7 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     # Level and method for all facilities, then the graded ones: the columns' types are inferred from all
     # values (an empty table keeps them).
     level = pd.Series(level_from_rank(rank).to_numpy())
-    level_zh = per_unique(level, lambda keys: keys.map(lambda k: Level.parse(k).zh if k != "none" else ""))
+    level_zh = level_names_zh(level)
     out[LEVEL] = level.take(graded).set_axis(out.index)
     out[LEVEL_ZH] = level_zh.take(graded).set_axis(out.index)
     out[SCORE] = score[graded]

@@ -113,6 +113,11 @@ def level_labels(ranks: pd.Series, lang: str) -> pd.Series:
     return ranks.astype(int).map(names)
 
 
+def level_names_zh(levels: pd.Series) -> pd.Series:
+    """Chinese level names (重大风险 ...) of level keys (red ...; empty for ``none``), once per distinct key."""
+    return per_unique(levels, lambda keys: keys.map(lambda k: Level.parse(k).zh if k != "none" else ""))
+
+
 def _descending_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     """Integer codes that order ``values`` from highest to lowest (NaN last; equal values, equal codes)."""
     # + 0.0 turns -0.0 into 0.0: they are equal, so they must share a code.
