@@ -37,6 +37,7 @@ from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
     _normalise,
+    id_positions,
     rejects_frame,
     validate_facilities,
     validate_table,
@@ -270,19 +271,14 @@ def _score_in_blocks(
     texts every method builds for every facility are held for one block at a time, which bounds the peak
     memory of scoring a province. ``tables`` is emptied as it is cut up.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     n_blocks = math.ceil(len(facilities) / rows) if len(facilities) else 1
     if n_blocks <= 1:
         return score_facilities(ScoringInputs(facilities, tables, sources), config)
-    ids = pa.array(facilities[FACILITY_ID].astype(str), type=pa.large_string())
     pieces: list[dict[str, pd.DataFrame]] = [{} for _ in range(n_blocks)]
     for table in list(tables):
         df = tables.pop(table)
         # Validated rows all belong to a located facility: its position gives the block.
-        at = pc.index_in(pa.array(df[FACILITY_ID].astype(str), type=pa.large_string()), value_set=ids)
-        block = at.to_numpy(zero_copy_only=False) // rows
+        block = id_positions(facilities[FACILITY_ID], df[FACILITY_ID]) // rows
         for i, pos in enumerate(_split(block.astype(np.int64), n_blocks)):
             pieces[i][table] = df.iloc[pos]
         del df

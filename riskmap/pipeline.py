@@ -50,6 +50,7 @@ from riskmap.supervision import (
 from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
+    id_positions,
     rejects_frame,
     require_columns,
     summarise_rejects,
@@ -303,16 +304,10 @@ def _roster(config: Config, inputs: dict[str, Path]) -> list[str] | None:
 
 def _positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
     """Position in ``keys`` (unique ids) of each of ``wanted``, all of which are there."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    at = pc.index_in(
-        pa.array(wanted.astype(str), type=pa.large_string()),
-        value_set=pa.array(keys.astype(str), type=pa.large_string()),
-    )
-    if at.null_count:
+    at = id_positions(keys, wanted)
+    if (at < 0).any():
         raise AssertionError("a facility without its plan row")  # the plan has one row per facility
-    return at.to_numpy(zero_copy_only=False).astype(np.intp)
+    return at
 
 
 def _return_free_memory() -> None:

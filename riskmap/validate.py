@@ -31,6 +31,7 @@ __all__ = [
     "is_credit_code",
     "credit_code_valid",
     "ids_in",
+    "id_positions",
     "require_columns",
     "validate_facilities",
     "validate_table",
@@ -150,6 +151,27 @@ def ids_in(ids: pd.Series, known: pd.Index) -> np.ndarray:
     value_set = pa.array(pd.Series(known, dtype=str), type=pa.large_string())
     found = pc.is_in(values, value_set=value_set)
     return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def id_positions(keys: pd.Index | pd.Series, values: pd.Index | pd.Series) -> np.ndarray:
+    """``Index(keys).get_indexer(values)``: the position of each value in the unique ``keys``, -1 if absent.
+
+    Ids are Arrow strings: pyarrow hashes them as they are, where pandas would first make a million Python
+    strings.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys, values = pd.Index(keys), pd.Index(values)
+    if not all(isinstance(x.array, pd.arrays.ArrowStringArray) for x in (keys, values)):
+        return keys.get_indexer(values)
+
+    def arrow(x: pd.Index) -> pa.Array:
+        arr = pa.array(x.array)
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+    found = pc.index_in(arrow(values), value_set=arrow(keys))
+    return found.fill_null(-1).to_numpy().astype(np.intp)
 
 
 def _normalise(series: pd.Series) -> pd.Series:

@@ -101,3 +101,17 @@ def test_projected_crs_is_converted():
     )
     assert rejects.empty
     assert gdf.geometry.x[0] == pytest.approx(119.6, abs=1e-8)
+
+
+def test_id_positions_arrow_and_object_agree():
+    """Positions of ids in a unique key list (-1 when absent), the same with Arrow strings and with objects."""
+    import numpy as np
+
+    from riskmap.validate import id_positions
+
+    keys, values = ["b", "a", "c"], ["c", "x", "a", "b", "a"]
+    want = np.array([2, -1, 1, 0, 1])
+    for dtype in ("str", object):
+        got = id_positions(pd.Series(keys, dtype=dtype), pd.Series(values, dtype=dtype))
+        assert got.tolist() == want.tolist()
+    assert id_positions(pd.Series(keys, dtype="str"), pd.Series([], dtype="str")).tolist() == []

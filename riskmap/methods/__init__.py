@@ -15,14 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from riskmap.config import Config
 from riskmap.levels import level_from_rank
 from riskmap.methods import chem2018, gb18218, indicator, lec, ls_matrix
 from riskmap.methods._common import MethodResult, empty_result, join_positions, level_names_zh
-from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame
+from riskmap.validate import FACILITY_ID, SECTOR, id_positions, make_rejects, rejects_frame
 
 __all__ = [
     "METHODS",
@@ -201,23 +199,6 @@ def _pairs(codes: np.ndarray, lists: np.ndarray) -> _Pairs:
     return _Pairs(fpos, table[codes[fpos], order], order)
 
 
-def _positions(keys: pd.Index, values: pd.Index) -> np.ndarray:
-    """``keys.get_indexer(values)`` (-1: absent), for unique ``keys``.
-
-    Ids are Arrow strings: pyarrow hashes them as they are, where pandas would first make a million Python
-    strings.
-    """
-    if not all(isinstance(x.array, pd.arrays.ArrowStringArray) for x in (keys, values)):
-        return keys.get_indexer(values)
-
-    def arrow(x: pd.Index) -> pa.Array:
-        arr = pa.array(x.array)
-        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-    found = pc.index_in(arrow(values), value_set=arrow(keys))
-    return found.fill_null(-1).to_numpy().astype(np.intp)
-
-
 def _take(values: pd.Series, at: np.ndarray) -> pd.Series:
     """``values`` at positions ``at``, NaN where ``at`` is -1 (what a left join gives)."""
     return pd.Series(pd.api.extensions.take(values.array, at, allow_fill=True))
@@ -244,7 +225,7 @@ def _method_rows(
     A facility the method has no result for gets rank 0 and the method's "no records" reasons.
     """
     fpos = pairs.fpos[sel]
-    at = _positions(res.index, ids.take(fpos)) if len(res) else np.full(len(fpos), -1, dtype=np.intp)
+    at = id_positions(res.index, ids.take(fpos)) if len(res) else np.full(len(fpos), -1, dtype=np.intp)
     rank = _take(res["rank"], at)
     missing = rank.isna().to_numpy()
     return _Long(
@@ -276,7 +257,7 @@ def _align_extra(extra: pd.DataFrame, ids: pd.Index, rows: np.ndarray, index: pd
     Aligned on all facilities first, as ``join(how="left")`` before dropping the ungraded ones did: a column
     takes the type its missing values give it (int -> float, bool -> object) whichever rows are kept.
     """
-    at = _positions(extra.index, ids)
+    at = id_positions(extra.index, ids)
     return pd.DataFrame({c: _take(extra[c], at).to_numpy()[rows] for c in extra.columns}, index=index)
 
 
