@@ -529,7 +529,7 @@ def plan_inspections(
     fac["town_code"] = fac[strata_column]
     seed = draw_seed(config, district_code)
     rng = _rng(seed)
-    floor = fac[LEVEL].map(config.frequency).astype(float)
+    floor = fac[LEVEL].map(config.frequencies()).astype(float)  # `none` (not assessed) included
     for sector, table in config.frequency_by_sector.items():
         in_sector = fac[SECTOR] == sector
         override = fac.loc[in_sector, LEVEL].map(table)
