@@ -92,6 +92,38 @@ def _graded_by(facilities: pd.DataFrame, config: Config, name: str) -> np.ndarra
     return (facilities[SECTOR].isin(sectors) | (uses_default & ~listed)).to_numpy(dtype=bool)
 
 
+#: The risk-point methods, each with the other one that may share its table.
+_OTHER_POINT_METHOD = {"lec": "ls_matrix", "ls_matrix": "lec"}
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    return (values.isna() | (values.astype(str).str.strip() == "")).to_numpy(dtype=bool)
+
+
+def _skip_other_method_rows(
+    pts: pd.DataFrame, fac: pd.DataFrame, mine: np.ndarray, config: Config, name: str
+) -> pd.DataFrame:
+    """The risk points less those of the other point method, for facilities whose sector uses both.
+
+    A sector graded by LEC and the LS matrix may give some points L/S and others L/E/C: a row with none of this
+    method's fields and some of the other's belongs to the other method, and is not rejected here.
+    """
+    other = _OTHER_POINT_METHOD[name]
+    both = mine & _graded_by(fac, config, other)
+    if not both.any():
+        return pts
+    own_cols = [c for c in METHODS[name].columns if c in pts.columns]
+    other_cols = [c for c in METHODS[other].columns if c in pts.columns]
+    if not other_cols:
+        return pts
+    blank_own = np.logical_and.reduce([_blank(pts[c]) for c in own_cols]) if own_cols else True
+    filled_other = ~np.logical_and.reduce([_blank(pts[c]) for c in other_cols])
+    skip = blank_own & filled_other
+    if skip.any():
+        skip &= ids_in(pts[FACILITY_ID], pd.Index(fac[FACILITY_ID][both]))
+    return pts[~skip] if skip.any() else pts
+
+
 def _points(
     module: ModuleType, params_of: Callable[[Config], Any], name: str
 ) -> Callable[[ScoringInputs, Config], MethodResult]:
@@ -102,11 +134,12 @@ def _points(
         # One risk-point table may serve sectors graded by LEC and sectors graded by the LS matrix: a method
         # reads (and rejects) only the rows of facilities in its own sectors.
         fac = inputs.facilities
-        mine = fac[FACILITY_ID][_graded_by(fac, config, name)]
-        if len(mine) < len(fac):
-            pts = pts[ids_in(pts[FACILITY_ID], pd.Index(mine))]
-            if pts.empty:
-                return empty_result()
+        mine = _graded_by(fac, config, name)
+        if not mine.all():
+            pts = pts[ids_in(pts[FACILITY_ID], pd.Index(fac[FACILITY_ID][mine]))]
+        pts = _skip_other_method_rows(pts, fac, mine, config, name)
+        if pts.empty:
+            return empty_result()
         return module.grade_facilities(
             pts, params_of(config), inputs.sources.get("risk_points", "risk_points")
         )
