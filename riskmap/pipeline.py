@@ -864,6 +864,16 @@ def preflight(config: Config) -> list[str]:
         if not isinstance(raw, gpd.GeoDataFrame):
             cols |= {"x": fc.x, "y": fc.y}
         require_columns(raw, cols, config.resolve(fc.path).name, "facilities")
+        for i, rule in enumerate(config.methods.baseline.rules):  # register columns the baseline rules read
+            try:
+                require_columns(
+                    raw,
+                    {"column": rule.when.column},
+                    config.resolve(fc.path).name,
+                    f"methods.baseline.rules[{i}].when",
+                )
+            except RiskmapError as err:
+                problems.append(str(err))
 
     attempt(facilities)
     for table in ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation"):

@@ -141,3 +141,35 @@ def test_baseline_with_ls_matrix_the_highest_wins():
 
 def test_baseline_is_a_method_without_a_table():
     assert METHODS["baseline"].table is None
+
+
+def test_init_project_shows_a_working_baseline_and_unassessed_example(tmp_path):
+    """The commented example in the project file `riskmap init` writes runs once uncommented."""
+    import re
+
+    from typer.testing import CliRunner
+
+    import riskmap
+    from riskmap.cli import app
+
+    r = CliRunner().invoke(app, ["init", str(tmp_path / "proj")])
+    assert r.exit_code == 0, r.output
+    path = tmp_path / "proj" / "riskmap.toml"
+    text = path.read_text(encoding="utf-8")
+    assert "# [methods.baseline]" in text and '# unassessed = "grey"' in text and "固有风险等级" in text
+    keys = r"\[scoring\]|unassessed|\[methods\.baseline\]|levels|\[\[methods\.baseline\.rules\]\]|when|level"
+    text = re.sub(rf"^# ({keys})", r"\1", text, flags=re.MULTILINE)
+    text = text.replace('"工贸" = ["ls_matrix"]', '"工贸" = ["baseline", "ls_matrix"]')
+    path.write_text(text, encoding="utf-8")
+    # As written, the second rule reads a column of the user's register that the demo does not have.
+    with pytest.raises(InputError, match=r'no column "涉爆粉尘" for methods.baseline.rules\[1\]'):
+        riskmap.check(riskmap.load_config(path))
+    path.write_text(
+        text.split("[[methods.baseline.rules]]     # 涉爆粉尘")[0] + text.split('level = "orange"\n', 1)[1]
+    )
+    config = riskmap.load_config(path)
+    assert config.scoring.unassessed == "grey" and len(config.methods.baseline.rules) == 1
+    fac = riskmap.check(config).facilities
+    trade = fac[fac["sector"] == "工贸"]
+    assert trade["reasons"].str.contains("固有风险: 行业 工贸 → 低风险").all()
+    assert trade["reasons"].str.contains("employees ≥ 100 → 一般风险").any()
