@@ -493,11 +493,10 @@ def aggregate_zones(
         z = layer.copy()
         z[COUNT_COLUMNS] = counts.reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         z["n_facilities"] = z[COUNT_COLUMNS].sum(axis=1)
-        assessed = z["n_facilities"].to_numpy()
+        assessed = z["n_facilities"].to_numpy().copy()  # the four levels only
         if unassessed:
-            z[N_NONE] = (
-                pd.Series(tally[:, 0], index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
-            )
+            n_none = pd.Series(tally[:, 0], index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int)
+            z.insert(z.columns.get_loc("n_facilities"), N_NONE, n_none.to_numpy())
             z["n_facilities"] += z[N_NONE]
         if sites is not None and kind in sites:
             z[[SITES, SITES_NEAR]] = sites[kind].reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()

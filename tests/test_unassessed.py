@@ -67,6 +67,11 @@ def test_grey_keeps_unassessed_facilities_with_a_reason(tiny_project: Path):
     plan = result.plan.plan.set_index("facility_id")
     assert plan.loc[[G, IDS["F"]], "inspections_per_year"].tolist() == [1, 1]  # default: go and assess
     assert plan.loc[G, "plan_reason"] == "未评估企业, 每年 1 次"
+    assert plan.loc[G, "priority"] == 4  # its assessment visit goes with yellow, before the drawn blue ones
+    assert (
+        list(result.zones["village"].columns).index("n_none")
+        == list(result.zones["village"].columns).index("n_blue") + 1
+    )
 
 
 def test_grey_zone_under_thresholds_and_index_rules(tiny_project: Path):
