@@ -33,6 +33,11 @@ def _text(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
 
 
+def _filled(values: pd.Series) -> pd.Series:
+    """The cells as text with empty ones as "": one dtype, so each distinct text is handled once."""
+    return values.astype("str").fillna("") if values.dtype == object else values.fillna("").astype("str")
+
+
 def condition_mask(values: pd.Series, when: BaselineCondition) -> np.ndarray:
     """Whether each cell of a register column passes the test; an empty cell never does.
 
@@ -49,12 +54,12 @@ def condition_mask(values: pd.Series, when: BaselineCondition) -> np.ndarray:
     present = values.notna().to_numpy(dtype=bool)
     if when.at_least is not None or when.at_most is not None:
         # A few distinct texts among a million rows: each is parsed once.
-        numbers = per_unique(values.astype(object).where(values.notna(), ""), to_number).to_numpy(dtype=float)
+        numbers = per_unique(_filled(values), to_number).to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             ok = numbers >= when.at_least if when.at_least is not None else numbers <= when.at_most
         return present & ok
     wanted = [_text(when.equals)] if when.equals is not None else [_text(t) for t in when.in_ or []]
-    cells = per_unique(values.astype(object).where(values.notna(), ""), _normalise)
+    cells = per_unique(_filled(values), _normalise)
     return present & cells.isin(wanted).to_numpy(dtype=bool)
 
 
@@ -145,8 +150,9 @@ def grade_facilities(
         {
             "score": np.nan,
             "rank": rank.astype(int),
-            "reason_zh": pd.Series(zh, dtype=object).take(combo).to_numpy(),
-            "reason_en": pd.Series(en, dtype=object).take(combo).to_numpy(),
+            # Taken as Arrow strings: a million Python strings would cost seconds to convert.
+            "reason_zh": pd.array(zh, dtype="str").take(combo),
+            "reason_en": pd.array(en, dtype="str").take(combo),
         },
         index=index,
     )
