@@ -636,6 +636,9 @@ def apply_adjustments(
             holds = count >= rule.when.min_count if hasattr(rule.when, "min_count") else count > 0
             if rule.sectors is not None:
                 holds &= out[SECTOR].isin(rule.sectors).to_numpy()
+            if rule.effect[0] != "raise_to":
+                # A not-assessed facility (rank 0) has no level to move by or to lower; "at least red" holds.
+                holds &= start > 0
             prop = np.where(holds, _propose(rule, start), start)
             proposals.append((name, holds, prop))
             rows = np.flatnonzero(holds)

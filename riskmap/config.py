@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from riskmap.errors import ConfigError
-from riskmap.levels import LEVEL_NAMES
+from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
 
 __all__ = [
     "Config",
@@ -33,6 +33,9 @@ __all__ = [
     "OutputsConfig",
     "AdjustmentConfig",
     "AdjustmentRule",
+    "BaselineCondition",
+    "BaselineRule",
+    "BaselineParams",
     "CONDITIONS",
     "load_config",
     "config_from_dict",
@@ -42,6 +45,8 @@ __all__ = [
 ]
 
 LevelKey = Literal["red", "orange", "yellow", "blue"]
+#: Inspections a year of a not-assessed enterprise when ``supervision.frequency`` does not say.
+UNASSESSED_FREQUENCY = 1.0
 ZoneLevelKey = Literal["red", "orange", "yellow", "blue", "none"]
 
 #: Canonical columns of each related table; ``columns`` in the project file maps them to the file's names.
@@ -327,6 +332,70 @@ class IndicatorParams(_Model):
         return self
 
 
+class BaselineCondition(_Model):
+    """A test on one register column of the facility table (固有风险 rules): exactly one of the tests."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    column: str = Field(description="Column of the facility file, e.g. 涉爆粉尘 or 从业人数.")
+    equals: str | None = Field(
+        None,
+        description="The cell equals this text, compared after trimming spaces (full-width letters and digits "
+        'as half-width); literal otherwise: "是" does not match "Y" (use `in` for several spellings).',
+    )
+    in_: list[str] | None = Field(
+        None, alias="in", description="The cell is one of these texts (compared as for `equals`)."
+    )
+    at_least: float | None = Field(
+        None, description="The cell is a number (1,200 and full-width digits are read) >= this."
+    )
+    at_most: float | None = Field(None, description="The cell is a number <= this.")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> BaselineCondition:
+        tests = [k for k in ("equals", "in_", "at_least", "at_most") if getattr(self, k) is not None]
+        if len(tests) != 1:
+            names = ", ".join(t.rstrip("_") for t in tests) or "none"
+            raise ValueError(f"needs exactly one of equals, in, at_least, at_most (got {names})")
+        return self
+
+    def describe(self) -> str:
+        """The test as written in reasons: ``涉爆粉尘 = 是``, ``从业人数 ≥ 100``."""
+        if self.equals is not None:
+            return f"{self.column} = {self.equals}"
+        if self.in_ is not None:
+            return f"{self.column} ∈ {{{', '.join(self.in_)}}}"
+        if self.at_least is not None:
+            return f"{self.column} ≥ {self.at_least:g}"
+        return f"{self.column} ≤ {self.at_most:g}"
+
+
+class BaselineRule(_Model):
+    """A register rule raising the inherent level: when the condition holds, at least ``level``."""
+
+    when: BaselineCondition = Field(
+        description='The test, e.g. { column = "涉爆粉尘", equals = "是" } or { column = "从业人数", at_least = 100 }.'
+    )
+    level: LevelKey = Field(description="The facility's inherent level is at least this when the test holds.")
+    sectors: list[str] | None = Field(
+        None, description="Sectors the rule applies to (keys of [scoring.sectors]); default: every sector."
+    )
+
+
+class BaselineParams(_Model):
+    """The inherent level (固有风险等级) from the enterprise register: a local convention, not a national method."""
+
+    levels: dict[str, LevelKey] = Field(
+        default_factory=dict,
+        description='Sector -> inherent level, e.g. { "工贸" = "blue", "危险化学品" = "orange" }.',
+    )
+    rules: list[BaselineRule] = Field(
+        default_factory=list,
+        description="Rules on register columns that raise the inherent level (the highest wins); a sub-sector "
+        'is a rule too: when = { column = "行业类别", in = ["金属冶炼"] }.',
+    )
+
+
 class MethodParams(_Model):
     """Parameters of each grading method."""
 
@@ -335,6 +404,7 @@ class MethodParams(_Model):
     lec: LECParams = LECParams()
     chem2018: Chem2018Params = Chem2018Params()
     indicator: IndicatorParams = IndicatorParams()
+    baseline: BaselineParams = BaselineParams()
 
 
 class ScoringConfig(_Model):
@@ -345,6 +415,11 @@ class ScoringConfig(_Model):
     )
     default: list[str] | None = Field(
         None, description="Methods for sectors not listed; when unset such facilities are rejected."
+    )
+    unassessed: Literal["reject", "grey"] = Field(
+        "reject",
+        description="A facility its sector's methods cannot grade (no records, no baseline): reject (rejects "
+        "table) or grey (kept on the map as level none, 未评估, and planned with supervision.frequency.none).",
     )
 
 
@@ -511,11 +586,12 @@ class SupervisionConfig(_Model):
     """Inspection frequencies per level (差异化监管), caps, draws, capacity and schedule."""
 
     year: int = Field(default_factory=lambda: date.today().year + 1, ge=2000, le=2100)
-    frequency: dict[LevelKey, float] = Field(
+    frequency: dict[ZoneLevelKey, float] = Field(
         default={"red": 4.0, "orange": 2.0, "yellow": 1.0, "blue": 0.0},
-        description="Inspections per year of each enterprise of a level (floors).",
+        description="Inspections per year of each enterprise of a level (floors); `none` (not assessed, with "
+        '[scoring] unassessed = "grey") defaults to 1: someone must go and assess it.',
     )
-    frequency_by_sector: dict[str, dict[LevelKey, float]] = Field(
+    frequency_by_sector: dict[str, dict[ZoneLevelKey, float]] = Field(
         default_factory=dict, description="Sector -> level -> inspections per year, overriding `frequency`."
     )
     caps_by_level: dict[LevelKey, float] = Field(
@@ -540,6 +616,10 @@ class SupervisionConfig(_Model):
     )
     inspectors_per_inspection: int = Field(2, ge=1, description="Inspectors drawn for each drawn enterprise.")
 
+    def frequencies(self) -> dict[str, float]:
+        """Inspections per year by level key, ``none`` included (default 1)."""
+        return {NOT_ASSESSED: UNASSESSED_FREQUENCY, **{str(k): f for k, f in self.frequency.items()}}
+
     @field_validator("frequency")
     @classmethod
     def _freq(cls, v: dict[str, float]) -> dict[str, float]:
@@ -563,10 +643,10 @@ class SupervisionConfig(_Model):
                     f"for {level} (frequency); raise the cap or lower the frequency"
                 )
         for sector, table in self.frequency_by_sector.items():
-            for level, f in table.items():
+            for key, f in table.items():
                 if f < 0 or f > 52:
                     raise ValueError(
-                        f"frequency_by_sector.{sector}.{level} is {f}; use 0..52 inspections a year"
+                        f"frequency_by_sector.{sector}.{key} is {f}; use 0..52 inspections a year"
                     )
         return self
 
@@ -908,6 +988,29 @@ class Config(_Model):
                     f"{where}: condition {rule.when.condition!r} reads the [{table}] table; "
                     f"add [{table}] path = ... to the project file"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_baseline(self) -> Config:
+        sectors = list(self.scoring.sectors)
+
+        def known(sector: str, where: str) -> None:
+            if sector not in self.scoring.sectors:
+                close = difflib.get_close_matches(sector, sectors, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(
+                    f"{where}: sector {sector!r} is not in [scoring.sectors]{hint} "
+                    f"(sectors: {', '.join(sectors) or 'none'})"
+                )
+
+        baseline = self.methods.baseline
+        # With baseline in scoring.default any sector may have a level; otherwise a sector not listed is a typo.
+        if "baseline" not in (self.scoring.default or []):
+            for sector in baseline.levels:
+                known(sector, "methods.baseline.levels")
+        for i, rule in enumerate(baseline.rules):
+            for sector in rule.sectors or []:
+                known(sector, f"methods.baseline.rules[{i}].sectors")
         return self
 
     def resolve(self, path: Path) -> Path:

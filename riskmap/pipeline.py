@@ -422,7 +422,8 @@ def _stages(
         site_points, rej = validate_sites(sites_raw, sc, sites_path.name)
         rejects.append(rej)
         sites = count_sites(assigned_zones, site_points, scored, config.zoning.index.vulnerability_distance_m)
-    zone_layers = aggregate_zones(scored, assigned_zones, config.zoning, sites)
+    grey = config.scoring.unassessed == "grey"
+    zone_layers = aggregate_zones(scored, assigned_zones, config.zoning, sites, unassessed=grey)
     zone_layers = apply_spillover(zone_layers, scored, config.zoning)
     if HD_OPEN in scored.columns:
         for kind, z in zone_layers.items():
@@ -474,7 +475,9 @@ def _stages(
         "facilities_in": n_in,
         "facilities_scored": len(fac_final),
         "facilities_rejected": len(fac_rejects),
-        "facilities_per_level": {k: int((fac_final[LEVEL] == k).sum()) for k in LEVEL_NAMES},
+        "facilities_per_level": {
+            k: int((fac_final[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, *(["none"] if grey else []))
+        },
         "zones_per_level": {
             kind: {k: int((z[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, "none")}
             for kind, z in zone_layers.items()
@@ -513,6 +516,15 @@ def _stages(
     summary["top_reject_reasons"] = summarise_rejects(all_rejects)
     summary["zoning_rule"] = json.loads(rule_parameters(config.zoning))
     summary["facilities_with_rejected_records"] = incomplete
+    if grey:
+        # Kept on the map as "not assessed": counted in facilities_scored (rows in = scored + rejected).
+        n_none = summary["facilities_per_level"]["none"]
+        summary["facilities_unassessed"] = n_none
+        if n_none:
+            warnings.append(
+                f"{n_none} facilities could not be graded by their sector's methods and are shown grey as "
+                "not assessed (未评估), planned for an assessment visit (supervision.frequency.none)"
+            )
     result = RunResult(
         facilities=gpd.GeoDataFrame(fac_final, geometry=geometry, crs="EPSG:4490"),
         zones=zone_layers,
@@ -852,6 +864,16 @@ def preflight(config: Config) -> list[str]:
         if not isinstance(raw, gpd.GeoDataFrame):
             cols |= {"x": fc.x, "y": fc.y}
         require_columns(raw, cols, config.resolve(fc.path).name, "facilities")
+        for i, rule in enumerate(config.methods.baseline.rules):  # register columns the baseline rules read
+            try:
+                require_columns(
+                    raw,
+                    {"column": rule.when.column},
+                    config.resolve(fc.path).name,
+                    f"methods.baseline.rules[{i}].when",
+                )
+            except RiskmapError as err:
+                problems.append(str(err))
 
     attempt(facilities)
     for table in ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation"):

@@ -218,8 +218,11 @@ def _caps(fac: pd.DataFrame, config: SupervisionConfig) -> pd.Series:
 
 
 def _priority(fac: pd.DataFrame, drawn: pd.Series) -> pd.Series:
-    """1 red, 2 major hazard installations, 3 orange, 4 yellow, 5 drawn by lot (lower goes first)."""
-    p = fac[LEVEL].map({"red": 1, "orange": 3, "yellow": 4, "blue": 5}).fillna(5).astype(int)
+    """1 red, 2 major hazard installations, 3 orange, 4 yellow and not assessed, 5 drawn by lot (lower first).
+
+    A not-assessed enterprise (level ``none``) may be of any level: its assessment visit goes with yellow.
+    """
+    p = fac[LEVEL].map({"red": 1, "orange": 3, "yellow": 4, "blue": 5, "none": 4}).fillna(5).astype(int)
     major = fac.get("gb18218_grade", pd.Series(0, index=fac.index)).fillna(0).astype(int) > 0
     return p.where(~(major & (p > 2)), 2).where(~drawn | (p < 5), 5)
 
@@ -529,7 +532,7 @@ def plan_inspections(
     fac["town_code"] = fac[strata_column]
     seed = draw_seed(config, district_code)
     rng = _rng(seed)
-    floor = fac[LEVEL].map(config.frequency).astype(float)
+    floor = fac[LEVEL].map(config.frequencies()).astype(float)  # `none` (not assessed) included
     for sector, table in config.frequency_by_sector.items():
         in_sector = fac[SECTOR] == sector
         override = fac.loc[in_sector, LEVEL].map(table)

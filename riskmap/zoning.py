@@ -34,6 +34,7 @@ __all__ = [
     "RULE",
     "ASSIGNMENT",
     "COUNT_COLUMNS",
+    "N_NONE",
     "INDEX_COLUMNS",
     "ZoningResult",
     "assign_zones",
@@ -55,6 +56,8 @@ RULE = "rule"
 ASSIGNMENT = "zone_assignment"
 #: Facility counts per level, highest first.
 COUNT_COLUMNS = [f"n_{k}" for k in LEVEL_NAMES]
+#: Count of not-assessed facilities (``[scoring] unassessed = "grey"`` only).
+N_NONE = f"n_{NOT_ASSESSED}"
 #: Columns of the index rule: its three parts (0..1 over the zones) and the index.
 INDEX_COLUMNS = ["idx_hazard", "idx_exposure", "idx_vulnerability", "index"]
 SITES = "n_sensitive_sites"
@@ -413,7 +416,8 @@ def _rule_text(config: ZoningConfig, bins: list[float] | None = None) -> str:
 
 
 def _threshold_ranks(counts: pd.DataFrame, config: ZoningConfig) -> np.ndarray:
-    rank = np.where(counts["n_facilities"].to_numpy() > 0, 1, 0)
+    # Blue at least, when some facility is assessed (not-assessed ones alone leave the zone grey).
+    rank = np.where(counts[COUNT_COLUMNS].to_numpy().sum(axis=1) > 0, 1, 0)
     for lvl in ("yellow", "orange", "red"):  # ascending, so the highest level that holds wins
         clauses = config.thresholds.get(lvl, [])
         holds = np.zeros(len(counts), dtype=bool)
@@ -461,12 +465,15 @@ def aggregate_zones(
     zones: dict[str, gpd.GeoDataFrame],
     config: ZoningConfig,
     sites: dict[str, pd.DataFrame] | None = None,
+    unassessed: bool = False,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Level of every zone of every layer under the configured rule, with counts per level.
 
     Zones may carry ``population`` (from the raster) before this call; ``sites`` (from :func:`count_sites`)
     adds sensitive-site counts. Each row names the rule with its parameters, the facilities that set the
-    level, and a reason.
+    level, and a reason. ``unassessed`` (facilities may be level ``none``): zones get an ``n_none`` count,
+    included in ``n_facilities``; a not-assessed facility never raises a zone, and a zone whose facilities
+    are all not assessed is ``none`` (grey), whatever the rule.
     """
     out: dict[str, gpd.GeoDataFrame] = {}
     ranks = level_rank(facilities[LEVEL])
@@ -486,6 +493,11 @@ def aggregate_zones(
         z = layer.copy()
         z[COUNT_COLUMNS] = counts.reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         z["n_facilities"] = z[COUNT_COLUMNS].sum(axis=1)
+        assessed = z["n_facilities"].to_numpy().copy()  # the four levels only
+        if unassessed:
+            n_none = pd.Series(tally[:, 0], index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int)
+            z.insert(z.columns.get_loc("n_facilities"), N_NONE, n_none.to_numpy())
+            z["n_facilities"] += z[N_NONE]
         if sites is not None and kind in sites:
             z[[SITES, SITES_NEAR]] = sites[kind].reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         top_rank = pd.Series(top, index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
@@ -498,6 +510,7 @@ def aggregate_zones(
         else:
             parts, rank, bins = _index_ranks(z, config.index)
             z[INDEX_COLUMNS] = parts.round(4).to_numpy()
+        rank = np.where(assessed > 0, rank, 0)  # only not-assessed facilities: none (grey)
         empty = z["n_facilities"].to_numpy() == 0
         level = np.where(empty, config.empty_level, level_from_rank(rank).to_numpy())
         z[ZONE_LEVEL] = level
@@ -592,7 +605,12 @@ def _zone_reasons(z: pd.DataFrame, config: ZoningConfig) -> list[str]:
         if total == 0:
             reasons.append(f"区内无企业, 按配置定为{empty_txt}")
             continue
+        if level == NOT_ASSESSED:
+            reasons.append(f"区内 {total} 家企业均未评估")
+            continue
         tally = "红{}/橙{}/黄{}/蓝{}".format(*counts[i])
+        if N_NONE in z.columns and z[N_NONE].iloc[i]:
+            tally += f"/未评估{z[N_NONE].iloc[i]}"
         if config.rule == "max":
             n = counts[i][LEVEL_NAMES.index(level)]
             reasons.append(f"就高: 区内 {n} 家{Level.parse(level).zh}企业 ({drivers})")

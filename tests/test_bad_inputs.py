@@ -261,6 +261,19 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"zones\[1\]\.kind",
     ),
     ("population raster in another CRS", _raster_in_another_crs, "ok", ""),
+    (
+        "baseline rule on a column the facility file lacks",
+        lambda d: (
+            _config('"工贸" = ["ls_matrix"]', '"工贸" = ["baseline", "ls_matrix"]')(d),
+            _config(
+                "[supervision]",
+                '[[methods.baseline.rules]]\nwhen = { column = "涉爆粉尘", equals = "是" }\nlevel = "orange"\n\n'
+                "[supervision]",
+            )(d),
+        ),
+        "error",
+        r'facilities.csv: no column "涉爆粉尘" for methods.baseline.rules\[0\]',
+    ),
 ]
 
 
@@ -298,3 +311,14 @@ def test_config_errors_are_config_errors(tiny_project: Path):
     _config("[supervision]", "[supervison]")(tiny_project.parent)
     with pytest.raises(ConfigError, match=r"did you mean"):
         riskmap.load_config(tiny_project)
+
+
+def test_baseline_rule_column_listed_by_validate(tiny_project: Path):
+    from riskmap.pipeline import preflight
+
+    breaks = next(c[1] for c in CATALOGUE if c[0] == "baseline rule on a column the facility file lacks")
+    breaks(tiny_project.parent)
+    problems = preflight(riskmap.load_config(tiny_project))
+    assert any(
+        'no column "涉爆粉尘"' in p and "methods.baseline.rules[0].when.column" in p for p in problems
+    ), problems

@@ -2,8 +2,8 @@
 
 Each method turns a facility's related records into a score, a level rank (0 = the method does not apply, e.g.
 a chemical plant below the GB 18218 threshold) and reasons in Chinese and English. A facility's level is the
-highest its sector's methods give; a facility no method can grade is rejected with the reasons, never made
-blue by default.
+highest its sector's methods give; a facility no method can grade is rejected with the reasons (or kept as
+"not assessed", grey, with ``[scoring] unassessed = "grey"``), never made blue by default.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pandas as pd
 
 from riskmap.config import Config
 from riskmap.levels import level_from_rank
-from riskmap.methods import chem2018, gb18218, indicator, lec, ls_matrix
+from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
 from riskmap.methods._common import MethodResult, empty_result, join_positions, level_names_zh
-from riskmap.validate import FACILITY_ID, SECTOR, id_positions, make_rejects, rejects_frame
+from riskmap.validate import FACILITY_ID, NAME, SECTOR, id_positions, ids_in, make_rejects, rejects_frame
 
 __all__ = [
     "METHODS",
@@ -84,12 +84,61 @@ def _gb18218(inputs: ScoringInputs, config: Config) -> MethodResult:
     return result
 
 
+def _graded_by(facilities: pd.DataFrame, config: Config, name: str) -> np.ndarray:
+    """Whether each facility's sector lists method ``name`` (or takes ``scoring.default`` and that does)."""
+    sectors = [s for s, names in config.scoring.sectors.items() if name in names]
+    uses_default = name in (config.scoring.default or [])
+    listed = facilities[SECTOR].isin(list(config.scoring.sectors))
+    return (facilities[SECTOR].isin(sectors) | (uses_default & ~listed)).to_numpy(dtype=bool)
+
+
+#: The risk-point methods, each with the other one that may share its table.
+_OTHER_POINT_METHOD = {"lec": "ls_matrix", "ls_matrix": "lec"}
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    return (values.isna() | (values.astype(str).str.strip() == "")).to_numpy(dtype=bool)
+
+
+def _skip_other_method_rows(
+    pts: pd.DataFrame, fac: pd.DataFrame, mine: np.ndarray, config: Config, name: str
+) -> pd.DataFrame:
+    """The risk points less those of the other point method, for facilities whose sector uses both.
+
+    A sector graded by LEC and the LS matrix may give some points L/S and others L/E/C: a row with none of this
+    method's fields and some of the other's belongs to the other method, and is not rejected here.
+    """
+    other = _OTHER_POINT_METHOD[name]
+    both = mine & _graded_by(fac, config, other)
+    if not both.any():
+        return pts
+    own_cols = [c for c in METHODS[name].columns if c in pts.columns]
+    other_cols = [c for c in METHODS[other].columns if c in pts.columns]
+    if not other_cols:
+        return pts
+    blank_own = np.logical_and.reduce([_blank(pts[c]) for c in own_cols]) if own_cols else True
+    filled_other = ~np.logical_and.reduce([_blank(pts[c]) for c in other_cols])
+    skip = blank_own & filled_other
+    if skip.any():
+        skip &= ids_in(pts[FACILITY_ID], pd.Index(fac[FACILITY_ID][both]))
+    return pts[~skip] if skip.any() else pts
+
+
 def _points(
-    module: ModuleType, params_of: Callable[[Config], Any]
+    module: ModuleType, params_of: Callable[[Config], Any], name: str
 ) -> Callable[[ScoringInputs, Config], MethodResult]:
     def grade(inputs: ScoringInputs, config: Config) -> MethodResult:
         pts = inputs.tables.get("risk_points")
         if pts is None or pts.empty:
+            return empty_result()
+        # One risk-point table may serve sectors graded by LEC and sectors graded by the LS matrix: a method
+        # reads (and rejects) only the rows of facilities in its own sectors.
+        fac = inputs.facilities
+        mine = _graded_by(fac, config, name)
+        if not mine.all():
+            pts = pts[ids_in(pts[FACILITY_ID], pd.Index(fac[FACILITY_ID][mine]))]
+        pts = _skip_other_method_rows(pts, fac, mine, config, name)
+        if pts.empty:
             return empty_result()
         return module.grade_facilities(
             pts, params_of(config), inputs.sources.get("risk_points", "risk_points")
@@ -112,11 +161,20 @@ def _chem2018(inputs: ScoringInputs, config: Config) -> MethodResult:
 
 def _indicator(inputs: ScoringInputs, config: Config) -> MethodResult:
     # Only the sectors that use the method: the others would cost a reason string each for nothing.
-    sectors = [s for s, names in config.scoring.sectors.items() if "indicator" in names]
-    uses_default = "indicator" in (config.scoring.default or [])
     fac = inputs.facilities
-    mask = fac[SECTOR].isin(sectors) | (uses_default & ~fac[SECTOR].isin(list(config.scoring.sectors)))
-    return indicator.grade_facilities(fac[mask], config.methods.indicator)
+    return indicator.grade_facilities(fac[_graded_by(fac, config, "indicator")], config.methods.indicator)
+
+
+def _baseline(inputs: ScoringInputs, config: Config) -> MethodResult:
+    fac = inputs.facilities
+    mask = _graded_by(fac, config, "baseline")
+    fc = config.facilities
+    return baseline.grade_facilities(
+        fac if mask.all() else fac[mask],
+        config.methods.baseline,
+        renamed={fc.id: FACILITY_ID, fc.name: NAME, fc.sector: SECTOR},
+        source=inputs.sources.get("facilities", "facilities"),
+    )
 
 
 @dataclass(frozen=True)
@@ -146,18 +204,24 @@ METHODS: dict[str, Method] = {
         ("2018导则: 无评估扣分记录", "2018 guide: no deduction records"),
     ),
     "lec": Method(
-        _points(lec, lambda c: c.methods.lec),
+        _points(lec, lambda c: c.methods.lec, "lec"),
         "risk_points",
         ("lec_l", "lec_e", "lec_c"),
         ("LEC: 无风险点记录", "LEC: no risk point records"),
     ),
     "ls_matrix": Method(
-        _points(ls_matrix, lambda c: c.methods.ls_matrix),
+        _points(ls_matrix, lambda c: c.methods.ls_matrix, "ls_matrix"),
         "risk_points",
         ("likelihood", "severity"),
         ("LS: 无风险点记录", "LS: no risk point records"),
     ),
     "indicator": Method(_indicator, None, (), ("指标法: 无指标", "indicator: no indicators")),
+    "baseline": Method(
+        _baseline,
+        None,
+        (),
+        ("固有风险: 行业无固有等级", "baseline: no inherent level for the sector"),
+    ),
 }
 
 
@@ -308,12 +372,29 @@ def _append_where(texts: pd.Series, where: pd.Series, suffixes: pd.Series) -> pd
     return texts + tail.fillna("")
 
 
+def _unassessed_reasons(unassessed: np.ndarray, zh: pd.Series, en: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The reasons with a leading note on the facilities no method could grade (kept as level ``none``)."""
+    if not unassessed.any():
+        return zh, en
+    none_zh = "未评估, 无分级数据: "
+    none_en = "not assessed, no grading data: "
+    # A sector listed with no methods ([]) has no reasons to give.
+    zh = zh.fillna("[scoring.sectors] 中该行业未列方法")
+    en = en.fillna("no method is listed for its sector in [scoring.sectors]")
+    return (
+        pd.Series(np.where(unassessed, none_zh, ""), index=zh.index) + zh,
+        pd.Series(np.where(unassessed, none_en, ""), index=en.index) + en,
+    )
+
+
 def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Grade every facility with its sector's methods.
 
     Returns the facilities that got a level (with ``level``, ``level_zh``, ``score``, ``method``, ``reasons``,
     ``reasons_en`` and method-specific columns) and the rejects (facilities no method could grade, and
-    related-table rows a method could not use).
+    related-table rows a method could not use). With ``[scoring] unassessed = "grey"`` a facility no method
+    could grade is kept instead, as level ``none`` (未评估) with its reasons after "not assessed, no grading
+    data: "; a facility of a sector with no method at all is rejected either way (a gap in the config).
 
     Works on facility positions and numpy arrays (no per-facility Python, no sort or join on id strings):
     this runs on a million facilities.
@@ -368,7 +449,10 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     method_of = np.full(len(fac), np.nan, dtype=object)
     method_of[at] = long.method[deciding]
     issues = _data_issues(rejects, inputs.sources.get("facilities"), ids)
+    grey = config.scoring.unassessed == "grey"
     graded, ungraded = np.flatnonzero(rank != 0), np.flatnonzero(rank == 0)
+    if grey:  # kept as "not assessed" (level none): on the map, grey, and planned for an assessment visit
+        graded, ungraded = np.arange(len(fac)), ungraded[:0]
 
     if len(ungraded):
         bad = fac.iloc[ungraded]
@@ -396,6 +480,8 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     out[SCORE] = score[graded]
     out[METHOD] = pd.Series(method_of).take(graded).set_axis(out.index)
     reasons_zh, reasons_en = _reasons(long, rows, graded, issues, len(fac))
+    if grey:
+        reasons_zh, reasons_en = _unassessed_reasons(rank[graded] == 0, reasons_zh, reasons_en)
     out[REASONS] = reasons_zh.set_axis(out.index)
     out[REASONS_EN] = reasons_en.set_axis(out.index)
     for extra in extra_cols:

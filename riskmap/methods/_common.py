@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import PointAggregation
-from riskmap.levels import Level
+from riskmap.levels import Level, label
 from riskmap.validate import rejects_frame
 
 __all__ = [
@@ -114,8 +114,10 @@ def level_labels(ranks: pd.Series, lang: str) -> pd.Series:
 
 
 def level_names_zh(levels: pd.Series) -> pd.Series:
-    """Chinese level names (重大风险 ...) of level keys (red ...; empty for ``none``), once per distinct key."""
-    return per_unique(levels, lambda keys: keys.map(lambda k: Level.parse(k).zh if k != "none" else ""))
+    """Chinese level names (重大风险 ... 未评估 for ``none``) of level keys, once per distinct key."""
+    return per_unique(
+        levels, lambda keys: keys.map(lambda k: Level.parse(k).zh if k != "none" else label("none"))
+    )
 
 
 def _descending_codes(values: pd.Series) -> tuple[np.ndarray, int]:

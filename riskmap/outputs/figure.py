@@ -183,7 +183,7 @@ def _draw(
     n_fac = 0 if facilities is None else len(facilities)
     if show_facilities and facilities is not None and n_fac:
         if facility_levels is None:
-            facility_levels = LEVEL_NAMES if n_fac <= MAX_FACILITY_DOTS else LEVEL_NAMES[:2]
+            facility_levels = (*LEVEL_NAMES, NOT_ASSESSED) if n_fac <= MAX_FACILITY_DOTS else LEVEL_NAMES[:2]
         f = facilities.to_crs(crs)
         for key in reversed([*LEVEL_NAMES, NOT_ASSESSED]):  # red drawn last, on top
             if key not in facility_levels:

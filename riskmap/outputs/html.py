@@ -503,7 +503,7 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
             "level": level_key,
             "level_label": html.escape(levels.label(level_key, lang)),
         }
-        for lvl in levels.LEVEL_NAMES:
+        for lvl in (*levels.LEVEL_NAMES, levels.NOT_ASSESSED):  # n_none: only with unassessed = "grey"
             col = f"n_{lvl}"
             if col in rec:
                 props[col] = _number(rec[col])
@@ -959,7 +959,7 @@ def _zone_tooltip(
         return None  # folium validates the fields against the first feature
     fields = ["zone_name", "zone_code", "level_label"]
     aliases = [text["name"], text["zone_code"], text["level"]]
-    for lvl in levels.LEVEL_NAMES:
+    for lvl in (*levels.LEVEL_NAMES, levels.NOT_ASSESSED):
         if f"n_{lvl}" in features[0]["properties"]:
             fields.append(f"n_{lvl}")
             aliases.append(text["n_level"].format(label=levels.label(lvl, lang)))
