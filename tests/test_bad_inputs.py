@@ -191,7 +191,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("non-numeric coordinate", _set_cell("facilities.csv", 1, "lat", "北纬32度"), "reject", r"not a number"),
     ("self-intersecting zone polygon", _bowtie_village, "warning", r"repaired 1 invalid village polygons"),
     ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv: the file has no data rows"),
-    ("empty zone layer", _empty_zone_layer, "error", r"the village layer is empty"),
+    ("empty zone layer", _empty_zone_layer, "error", r"the village layer has 0 features"),
     (
         "duplicate facility id",
         _append("facilities.csv", [IDS["A"], "重复", "工贸", "119.61", "32.21"]),
