@@ -38,6 +38,7 @@ from riskmap.validate import (
     FOOTPRINT,
     _normalise,
     id_positions,
+    input_sources,
     rejects_frame,
     validate_facilities,
     validate_table,
@@ -136,9 +137,10 @@ def _default_grids(config: Config) -> WithGrids:
 
 
 def _sources(config: Config, source: str, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    names = input_sources(config)  # file and sheet: two sheets of one workbook are two sources
     out = {"facilities": source}
     for table in tables:
-        out[table] = config.resolve(getattr(config, table).path).name
+        out[table] = names[table]
     return out
 
 
@@ -199,7 +201,7 @@ def run_stages(
     >>> len(res.facilities) + sum(len(r[r["source"] == "facilities.csv"]) for r in res.rejects) == len(raw)
     True
     """
-    source = source or config.resolve(config.facilities.path).name
+    source = source or input_sources(config)["facilities"]
     persons = persons or _default_persons(config)
     with_grids = with_grids or _default_grids(config)
     say = stage or (lambda _s: None)

@@ -34,7 +34,7 @@ from riskmap.adjust import (
 from riskmap.config import Config, config_hash
 from riskmap.distributed import required_tables, run_stages
 from riskmap.errors import InputError, OutputError, RiskmapError
-from riskmap.io.tables import ROW, read_table
+from riskmap.io.tables import READ_WARNINGS, ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS
@@ -51,6 +51,7 @@ from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
     id_positions,
+    input_sources,
     rejects_frame,
     require_columns,
     summarise_rejects,
@@ -115,6 +116,36 @@ def _polygonal(geom):
     return shapely.unary_union(parts) if parts else geom
 
 
+def _zone_polygons(gdf: gpd.GeoDataFrame, source: str, kind: str, warnings: list[str]) -> gpd.GeoDataFrame:
+    """The zones as polygons: a layer of 0 features, of points or lines stops; collections keep their polygons.
+
+    A GeometryCollection (from some GIS exports or unions) holding a polygon and stray lines is that polygon,
+    with a warning; one without any polygon, like a point or line zone, cannot hold facilities.
+    """
+    if len(gdf) == 0:
+        raise InputError(f"{source}: the {kind} layer has 0 features; give a layer with the {kind} polygons")
+    types = gdf.geom_type
+    collection = types == "GeometryCollection"
+    if collection.any():
+        gdf = gdf.copy()
+        gdf.loc[collection, gdf.geometry.name] = gdf.geometry[collection].map(_polygonal)
+        types = gdf.geom_type
+        rows = ", ".join(map(str, gdf.loc[collection, ROW].head(5)))
+        warnings.append(
+            f"{source}: {int(collection.sum())} {kind} features are geometry collections (features {rows}"
+            f"{', ...' if collection.sum() > 5 else ''}); only their polygons are kept"
+        )
+    bad = types.notna() & ~gdf.geometry.is_empty & ~types.isin(["Polygon", "MultiPolygon"])
+    if bad.any():
+        rows = ", ".join(map(str, gdf.loc[bad, ROW].head(5)))
+        what = ", ".join(sorted(set(types[bad])))
+        raise InputError(
+            f"{source}: {kind} features {rows}{', ...' if bad.sum() > 5 else ''} are {what}, not polygons: "
+            f"the zones must be polygons (areas); give the {kind} boundaries, not their points or lines"
+        )
+    return gdf
+
+
 def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, gpd.GeoDataFrame]:
     """Read every zone layer, with ``zone_code``/``zone_name`` columns, valid geometries, in EPSG:4490.
 
@@ -127,9 +158,9 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
             continue
         path = config.resolve(zc.path)
         gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
+        warnings += gdf.attrs.get(READ_WARNINGS, [])
         require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
-        if len(gdf) == 0:
-            raise InputError(f"{path.name}: the {zc.kind} layer is empty")
+        gdf = _zone_polygons(gdf, path.name, zc.kind, warnings)
         gdf = gdf.rename(columns={zc.code: ZONE_CODE, zc.name: ZONE_NAME})
         gdf[ZONE_CODE] = gdf[ZONE_CODE].astype(str).str.strip()
         empty = gdf.geometry.isna() | gdf.geometry.is_empty
@@ -258,8 +289,9 @@ def _validate_events(
     """Hidden dangers, accidents and standardisation grades, parsed; their bad rows go to the rejects."""
     events: dict[str, pd.DataFrame] = {}
     rejects: list[pd.DataFrame] = []
+    sources = input_sources(config)
     for table, df in raw.items():
-        source = inputs[table].name
+        source = sources[table]
         clean, rej = validate_table(
             df, table, getattr(config, table), known_ids, source, EVENT_COLUMNS[table]
         )
@@ -343,9 +375,11 @@ def _stages(
     stage("load")
     fac_path = config.resolve(fc.path)
     inputs["facilities"] = fac_path
+    sources = input_sources(config)
+    fac_source = sources["facilities"]  # file name, and sheet when a related table shares the workbook
     raw = _read_any(fac_path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector])
     n_in = len(raw)
-    load_warnings: list[str] = []
+    load_warnings: list[str] = list(raw.attrs.get(READ_WARNINGS, []))
     zones = load_zones(config, load_warnings)
     for zc in config.zones:
         if zc.path is not None:
@@ -356,11 +390,13 @@ def _stages(
     event_raw = {
         t: _read_related_raw(config, t, inputs) for t in EVENT_TABLES if getattr(config, t) is not None
     }
+    for df in (*tables.values(), *event_raw.values()):
+        load_warnings += df.attrs.get(READ_WARNINGS, [])
     events: dict[str, pd.DataFrame] = {}
     event_rejects: list[pd.DataFrame] = []
 
     def located(known: pd.Index, so_far: list[pd.DataFrame]) -> None:
-        _require_some(known, so_far, n_in, fac_path.name)
+        _require_some(known, so_far, n_in, fac_source)
         # The events are validated against the located facilities here, in the validate stage.
         found, rej = _validate_events(config, event_raw, known, inputs)
         events.update(found)
@@ -378,7 +414,7 @@ def _stages(
         handover.pop("facilities"),
         zones,
         handover.pop("tables"),
-        source=fac_path.name,
+        source=fac_source,
         persons=lambda f: _persons(f, config),
         with_grids=lambda layers, f: _with_grids(config, layers, f),
         on_located=located,
@@ -391,7 +427,7 @@ def _stages(
     scored, assigned_zones, engine_warnings = engine.facilities, engine.zones, engine.warnings
     crs = scored.crs
     del engine  # once adjusted, the graded table before adjustment (its reason texts) can go
-    _require_some(scored, rejects, n_in, fac_path.name)
+    _require_some(scored, rejects, n_in, fac_source)
     geometry = scored.geometry.name
 
     stage("adjust")
@@ -419,7 +455,8 @@ def _stages(
         inputs["sensitive_sites"] = sites_path
         sc = config.sensitive_sites
         sites_raw = _read_any(sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind])
-        site_points, rej = validate_sites(sites_raw, sc, sites_path.name)
+        load_warnings += sites_raw.attrs.get(READ_WARNINGS, [])
+        site_points, rej = validate_sites(sites_raw, sc, sources["sensitive_sites"])
         rejects.append(rej)
         sites = count_sites(assigned_zones, site_points, scored, config.zoning.index.vulnerability_distance_m)
     grey = config.scoring.unassessed == "grey"
@@ -465,7 +502,7 @@ def _stages(
     ).reset_index(drop=True)
     # Row numbers as integers (missing for a whole-file problem), whatever mix of frames was concatenated.
     all_rejects["row"] = pd.to_numeric(all_rejects["row"], errors="coerce").astype("Int64")
-    fac_rejects = all_rejects[all_rejects["source"] == fac_path.name]
+    fac_rejects = all_rejects[all_rejects["source"] == fac_source]
     if len(fac_final) + len(fac_rejects) != n_in:
         # Accounting is the contract: every input row is either on the map or in the rejects table.
         raise AssertionError(
@@ -911,6 +948,7 @@ def preflight(config: Config) -> list[str]:
             path = config.resolve(zc.path)
             gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
             require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
+            _zone_polygons(gdf, path.name, zc.kind, [])
 
         attempt(zone)
     for label, path in (

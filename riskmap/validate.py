@@ -39,6 +39,10 @@ __all__ = [
     "table_points",
     "to_number",
     "summarise_rejects",
+    "input_sources",
+    "SOURCE_TABLES",
+    "excel_number",
+    "EXCEL_ID",
 ]
 
 FACILITY_ID = "facility_id"
@@ -194,6 +198,19 @@ def to_number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(cleaned, errors="coerce")
 
 
+#: An id Excel showed in scientific notation and saved that way (``9.13299E+17``): its digits are lost.
+_EXCEL_NUMBER = r"^[0-9](?:\.[0-9]+)?[eE]\+?[0-9]+$"
+EXCEL_ID = (
+    "the id was turned into a number by Excel (scientific notation, its digits are lost); format the id column "
+    "as text and enter the ids again"
+)
+
+
+def excel_number(ids: pd.Series) -> pd.Series:
+    """Whether each id is a number in scientific notation, as Excel saves a long id typed into a number cell."""
+    return ids.astype(str).str.match(_EXCEL_NUMBER).fillna(False).astype(bool)
+
+
 def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, section: str) -> None:
     """Raise a clear error when a configured column is missing from a file."""
     available = [c for c in df.columns if c != ROW]
@@ -243,6 +260,7 @@ def validate_facilities(
             df = df[~mask]
 
     reject(df[FACILITY_ID] == "", fc.id, "the facility id is empty")
+    reject(excel_number(df[FACILITY_ID]), fc.id, EXCEL_ID)
     if fc.check_credit_code:
         shaped, valid = _credit_codes_valid(df[FACILITY_ID])
         bad = pd.Series(shaped & ~valid, index=df.index)
@@ -351,9 +369,10 @@ def validate_table(
     df = raw.rename(columns={v: k for k, v in mapping.items() if v in raw.columns})
     df[FACILITY_ID] = _normalise(df[FACILITY_ID])
     unknown = pd.Series(~ids_in(df[FACILITY_ID], known_ids), index=df.index)
-    reason = np.where(
-        df.loc[unknown, FACILITY_ID] == "",
-        "the facility id is empty",
+    lost = df.loc[unknown, FACILITY_ID]
+    reason = np.select(
+        [lost == "", excel_number(lost)],
+        ["the facility id is empty", EXCEL_ID],
         "no facility with this id in the facilities layer (or the facility was rejected)",
     )
     rejects = make_rejects(
@@ -386,3 +405,50 @@ def summarise_rejects(rejects: pd.DataFrame, top: int = 5) -> list[str]:
 def source_name(path: Path) -> str:
     """How a file is named in messages and the rejects table."""
     return path.name
+
+
+#: The inputs whose rows can be rejected, as sections of the project file.
+SOURCE_TABLES = (
+    "facilities",
+    "inventory",
+    "risk_points",
+    "deductions",
+    "hidden_dangers",
+    "accidents",
+    "standardisation",
+    "sensitive_sites",
+)
+
+
+def input_sources(config: Config) -> dict[str, str]:
+    """How each configured input is named in the rejects' ``source`` column: its file name.
+
+    Two inputs with one file name are told apart, since the rejects of the facilities are counted by their
+    source: sheets (layers) of one workbook as ``register.xlsx:企业`` and ``register.xlsx:风险点``, files of one
+    name in different folders by their path relative to the project file.
+    """
+    found: dict[str, tuple[Path, str | None]] = {}
+    for section in SOURCE_TABLES:
+        cfg = getattr(config, section, None)
+        if cfg is not None and getattr(cfg, "path", None) is not None:
+            found[section] = (config.resolve(cfg.path), getattr(cfg, "layer", None))
+    names = {section: path.name for section, (path, _) in found.items()}
+
+    def clashing(section: str) -> bool:
+        return any(
+            names[other] == names[section] and found[other] != found[section]
+            for other in names
+            if other != section
+        )
+
+    for section in [s for s in names if clashing(s)]:
+        path, layer = found[section]
+        names[section] = f"{path.name}:{layer}" if layer else path.name
+    for section in [s for s in names if clashing(s)]:
+        path, layer = found[section]
+        try:
+            shown = path.resolve().relative_to(config.base_dir.resolve()).as_posix()
+        except ValueError:
+            shown = str(path)
+        names[section] = f"{shown}:{layer}" if layer else shown
+    return names

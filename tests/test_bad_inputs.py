@@ -7,6 +7,7 @@ with that reason, and rows in = rows scored + rows rejected), ``warning`` (the r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -164,6 +165,102 @@ def _raster_in_another_crs(d: Path) -> None:
     _config('path = "population.tif"', 'path = "population_gk.tif"')(d)
 
 
+# Issue 13 item 4 and issue 14 item 3: inputs that showed a traceback or a message that did not say what to do.
+
+
+def _zone_geometry(kind: str) -> Callable[[Path], None]:
+    """东村 (village feature 1) as a collection of its square and a stray line, as a point, or as a line."""
+
+    def edit(d: Path) -> None:
+        from shapely.geometry import GeometryCollection, LineString, Point
+
+        v = gpd.read_file(d / "boundaries.gpkg", layer="village")
+        square = v.geometry.iloc[0]
+        shape = {
+            "collection": GeometryCollection([square, LineString([(X0, Y0), (X0 - D, Y0 - D)])]),
+            "point": Point(X0 + D / 2, Y0 + D / 2),
+        }[kind]
+        v["geometry"] = v.geometry.astype(object)
+        v.loc[0, "geometry"] = shape
+        if kind == "point":  # every zone a point: a layer of village centres
+            v["geometry"] = v.geometry.centroid
+        v = gpd.GeoDataFrame(v, geometry="geometry", crs="EPSG:4490")
+        (d / "boundaries.gpkg").unlink()
+        write_boundaries(d / "boundaries.gpkg")
+        v.to_file(d / "boundaries.gpkg", layer="village", driver="GPKG", geometry_type="Unknown")
+
+    return edit
+
+
+def _write_text(name: str, fn: Callable[[str], str], encoding: str = "utf-8") -> Callable[[Path], None]:
+    def edit(d: Path) -> None:
+        p = d / name
+        p.write_text(fn(p.read_text(encoding="utf-8")), encoding=encoding)
+
+    return edit
+
+
+def _title_lines(*lines: str) -> Callable[[Path], None]:
+    return _write_text("facilities.csv", lambda t: "".join(f"{line}\n" for line in lines) + t)
+
+
+def _separated(sep: str) -> Callable[[Path], None]:
+    return _write_text("facilities.csv", lambda t: t.replace(",", sep))
+
+
+def _one_gbk_line(d: Path) -> None:
+    lines = (d / "facilities.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    data = b"".join(line.encode("gbk" if i == 3 else "utf-8") for i, line in enumerate(lines))
+    (d / "facilities.csv").write_bytes(data)
+
+
+def _two_sheets(d: Path) -> None:
+    """The facilities and the risk points as two sheets of one register; one facility row is bad."""
+    with pd.ExcelWriter(d / "register.xlsx") as xl:
+        fac = pd.read_csv(d / "facilities.csv", dtype=str)
+        fac.loc[1, "lat"] = "北纬32度"
+        fac.to_excel(xl, sheet_name="企业", index=False)
+        pd.read_csv(d / "risk_points.csv", dtype=str).to_excel(xl, sheet_name="风险点", index=False)
+    _config('path = "facilities.csv"', 'path = "register.xlsx"\nlayer = "企业"')(d)
+    _config('path = "risk_points.csv"', 'path = "register.xlsx"\nlayer = "风险点"')(d)
+
+
+def _facilities_on_second_sheet(d: Path) -> None:
+    with pd.ExcelWriter(d / "register.xlsx") as xl:
+        pd.DataFrame({"说明": ["本表由系统导出"]}).to_excel(xl, sheet_name="说明", index=False)
+        pd.read_csv(d / "facilities.csv", dtype=str).to_excel(xl, sheet_name="企业", index=False)
+    _config('path = "facilities.csv"', 'path = "register.xlsx"')(d)
+
+
+def _not_xlsx(content: bytes) -> Callable[[Path], None]:
+    def edit(d: Path) -> None:
+        (d / "facilities.xlsx").write_bytes(content or b"")
+        _config('path = "facilities.csv"', 'path = "facilities.xlsx"')(d)
+
+    return edit
+
+
+def _unsaved_formulas(d: Path) -> None:
+    """Latitudes as formulas (=32.205+0), written by openpyxl, which saves no calculated values."""
+    from openpyxl import Workbook
+
+    df = pd.read_csv(d / "facilities.csv", dtype=str)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(df.columns))
+    for r in df.itertuples(index=False):
+        ws.append([*r[:4], f"={r[4]}+0"])
+    wb.save(d / "facilities.xlsx")
+    _config('path = "facilities.csv"', 'path = "facilities.xlsx"')(d)
+
+
+def _duplicate_column(d: Path) -> None:
+    _write_text(
+        "facilities.csv",
+        lambda t: t.replace("facility_id,name,sector,lon,lat", "facility_id,name,sector,lon,name", 1),
+    )(d)
+
+
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
@@ -191,7 +288,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("non-numeric coordinate", _set_cell("facilities.csv", 1, "lat", "北纬32度"), "reject", r"not a number"),
     ("self-intersecting zone polygon", _bowtie_village, "warning", r"repaired 1 invalid village polygons"),
     ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv: the file has no data rows"),
-    ("empty zone layer", _empty_zone_layer, "error", r"the village layer is empty"),
+    ("empty zone layer", _empty_zone_layer, "error", r"the village layer has 0 features"),
     (
         "duplicate facility id",
         _append("facilities.csv", [IDS["A"], "重复", "工贸", "119.61", "32.21"]),
@@ -274,6 +371,67 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "error",
         r'facilities.csv: no column "涉爆粉尘" for methods.baseline.rules\[0\]',
     ),
+    (
+        "zone that is a geometry collection",
+        _zone_geometry("collection"),
+        "warning",
+        r"boundaries\.gpkg: 1 village features are geometry collections \(features 1\); only their polygons",
+    ),
+    (
+        "zone layer of points",
+        _zone_geometry("point"),
+        "error",
+        r"features 1, 2, 3, 4 are Point, not polygons",
+    ),
+    (
+        "control characters in a name",
+        _set_cell("facilities.csv", 1, "name", "乙加\x0b油站\x01"),
+        "warning",
+        r"facilities\.csv: replaced tabs/line breaks with spaces and removed control characters in 1 cell \(rows 3\)",
+    ),
+    ("facilities and risk points as sheets of one workbook", _two_sheets, "reject", r"not a number"),
+    (
+        "XLSX whose first sheet is not the data",
+        _facilities_on_second_sheet,
+        "error",
+        r"first sheet '说明' has no header .*sheet '企业' has: set layer = \"企业\"",
+    ),
+    ("CSV separated by ;", _separated(";"), "ok", ""),
+    ("CSV separated by tabs", _separated("\t"), "ok", ""),
+    ("UTF-8 CSV with one GBK line", _one_gbk_line, "error", r"UTF-8 except line 4, which is not UTF-8"),
+    ("0-byte XLSX", _not_xlsx(b""), "error", r"not an Excel \.xlsx file: it is empty"),
+    (
+        "CSV renamed .xlsx",
+        _not_xlsx(b"facility_id,name\n1,a\n"),
+        "error",
+        r"not an Excel \.xlsx file: it looks like",
+    ),
+    (
+        "XLSX formulas without saved values",
+        _unsaved_formulas,
+        "error",
+        r"6 cells with formulas without saved values \(E2,",
+    ),
+    (
+        "id mangled by Excel",
+        _set_cell("facilities.csv", 1, "facility_id", "9.13299E+17"),
+        "reject",
+        r"turned into a number by Excel",
+    ),
+    (
+        "duplicate column names",
+        _duplicate_column,
+        "error",
+        r'the same column name more than once: "name" \(columns 2, 5\)',
+    ),
+    ("CSV with a title line", _title_lines("XX市安全生产重点企业名单（2026年第四季度）"), "ok", ""),
+    (
+        "CSV with two title lines",
+        _title_lines("XX市安全生产重点企业名单", "导出日期：2026年11月24日"),
+        "ok",
+        "",
+    ),
+    ("CSV with a title line and trailing commas", _title_lines("XX市安全生产重点企业名单,,,,"), "ok", ""),
 ]
 
 
@@ -322,3 +480,76 @@ def test_baseline_rule_column_listed_by_validate(tiny_project: Path):
     assert any(
         'no column "涉爆粉尘"' in p and "methods.baseline.rules[0].when.column" in p for p in problems
     ), problems
+
+
+def test_sheets_of_one_workbook_are_told_apart_in_the_rejects(tiny_project: Path):
+    _two_sheets(tiny_project.parent)
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    bad = result.rejects[result.rejects["reason"].str.contains("not a number")]
+    assert bad[["source", "row"]].values.tolist() == [["register.xlsx:企业", 3]]
+    assert result.summary["facilities_rejected"] == 1
+    # The risk points of the rejected facility are rejects of the other sheet, not of the facilities.
+    assert {"register.xlsx:企业", "register.xlsx:风险点", "inventory.csv"} == set(result.rejects["source"])
+
+
+def test_rows_below_csv_title_lines_keep_their_line_numbers(tiny_project: Path):
+    _set_cell("facilities.csv", 1, "lat", "北纬32度")(tiny_project.parent)
+    _title_lines("XX市安全生产重点企业名单", "导出日期：2026年11月24日")(tiny_project.parent)
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    # Line 1-2 titles, line 3 the header, line 4 the first facility, line 5 the second (the bad one).
+    fac = result.rejects[result.rejects["source"] == "facilities.csv"]
+    assert fac[["row", "field"]].values.tolist() == [[5, "lat"]]
+
+
+def test_a_name_with_control_characters_reaches_every_output(tiny_project: Path, tmp_path: Path):
+    from openpyxl import load_workbook
+
+    _set_cell("facilities.csv", 1, "name", "乙加\x0b油站\x00\x01")(tiny_project.parent)
+    result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "out")
+    assert "乙加 油站" in result.facilities["name"].tolist()
+    wb = load_workbook(tmp_path / "out" / "inspection_plan.xlsx")
+    names = [c.value for c in wb["inspection_plan"]["B"]] + [c.value for c in wb["inspection_plan"]["C"]]
+    assert "乙加 油站" in names
+
+
+# The inputs of issue 13 item 4 and issue 14 item 3, through the CLI: one clear line, never a traceback.
+_CLI_CASES = [
+    c
+    for c in CATALOGUE
+    if c[0]
+    in {
+        "zone that is a geometry collection",
+        "zone layer of points",
+        "control characters in a name",
+        "facilities and risk points as sheets of one workbook",
+        "XLSX whose first sheet is not the data",
+        "UTF-8 CSV with one GBK line",
+        "0-byte XLSX",
+        "CSV renamed .xlsx",
+        "XLSX formulas without saved values",
+        "duplicate column names",
+        "CSV with a title line",
+        "empty zone layer",
+    }
+]
+
+
+@pytest.mark.parametrize(("name", "breaks", "kind", "says"), _CLI_CASES, ids=[c[0] for c in _CLI_CASES])
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_cli_says_one_line_without_traceback(
+    tiny_project: Path, tmp_path: Path, command, name, breaks, kind, says
+):
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    breaks(tiny_project.parent)
+    args = [command, str(tiny_project)] + (["--out", str(tmp_path / "out")] if command == "run" else [])
+    r = CliRunner().invoke(app, args)
+    assert "Traceback" not in r.output and not isinstance(r.exception, AssertionError), r.output
+    assert r.exit_code in (0, 1), r.output
+    if kind == "error":
+        assert r.exit_code == 1
+        assert re.search(says, " ".join(r.output.split())), r.output
+    elif kind == "warning":
+        assert re.search(says, " ".join(r.output.split())), r.output

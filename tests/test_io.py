@@ -91,3 +91,45 @@ def test_atomic_path_keeps_the_old_file_on_failure(tmp_path: Path):
         raise RuntimeError("boom")
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_a_gbk_line_in_a_utf8_csv_is_named(tmp_path: Path):
+    p = tmp_path / "f.csv"
+    p.write_bytes("id,名称\n1,甲公司\n2,乙公司\n".encode() + "3,丙公司\n".encode("gbk"))
+    with pytest.raises(
+        InputError, match=r"UTF-8 except line 4, which is not UTF-8 \(probably GBK.*'3,丙公司'"
+    ):
+        read_table(p)
+
+
+def test_a_gbk_csv_whose_short_lines_look_like_utf8_is_gbk(tmp_path: Path):
+    p = tmp_path / "f.csv"
+    # "名" in GBK (C3 FB) is not UTF-8, "是" alone (CA C7) is not either; a GBK majority is read as GBK.
+    p.write_bytes("id,名称,涉爆\n1,甲化工有限公司,是\n2,乙机械厂,否\n".encode("gbk"))
+    assert detect_encoding(p) == "gb18030"
+    assert read_table(p).iloc[0]["名称"] == "甲化工有限公司"
+
+
+def test_csv_row_with_an_extra_value_names_its_line(tmp_path: Path):
+    p = tmp_path / "f.csv"
+    p.write_text("名单\nid,name\n1,a\n2,b,c\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 4 has 3 values but the header has 2"):
+        read_table(p, expect=["id"])
+
+
+def test_vector_attributes_lose_control_characters(tmp_path: Path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from riskmap.io.tables import READ_WARNINGS
+
+    p = tmp_path / "f.gpkg"
+    gpd.GeoDataFrame(
+        {"name": ["甲\x01厂", "乙厂"], "n": [1, 2]}, geometry=[Point(119.6, 32.2)] * 2, crs="EPSG:4490"
+    ).to_file(p)
+    gdf = read_vector(p, where="facilities")
+    assert gdf["name"].tolist() == ["甲厂", "乙厂"]
+    assert gdf.attrs[READ_WARNINGS] == [
+        "f.gpkg: replaced tabs/line breaks with spaces and removed control characters in 1 cell (rows 1); "
+        "outputs cannot hold them"
+    ]

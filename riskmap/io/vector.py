@@ -10,7 +10,7 @@ import pyogrio.errors
 
 from riskmap.errors import CRSError, InputError
 from riskmap.io.crs import parse_crs
-from riskmap.io.tables import ROW
+from riskmap.io.tables import READ_WARNINGS, ROW, clean_controls
 
 __all__ = ["read_vector", "VECTOR_SUFFIXES"]
 
@@ -21,6 +21,9 @@ def read_vector(
     path: Path, *, layer: str | None = None, crs: str | None = None, where: str
 ) -> gpd.GeoDataFrame:
     """Read a vector layer; give it ``crs`` when the file declares none; add the ``_row`` feature number.
+
+    Control characters in text attributes are cleaned as by :func:`~riskmap.io.tables.read_table`; what was
+    cleaned is in ``gdf.attrs[READ_WARNINGS]``.
 
     Raises
     ------
@@ -63,4 +66,7 @@ def read_vector(
             raise CRSError(f"{where}.crs: {parsed} is for point tables; reproject the vector file instead")
         gdf = gdf.set_crs(parsed)
     gdf.insert(0, ROW, range(1, len(gdf) + 1))
+    # Control characters in attributes (names) are cleaned as in tables: outputs cannot hold them.
+    cleaned = clean_controls(gdf, path.name)
+    gdf.attrs[READ_WARNINGS] = [cleaned] if cleaned else []
     return gdf
