@@ -85,7 +85,9 @@ class EngineResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-Persons = Callable[[gpd.GeoDataFrame], pd.Series]
+#: Persons within the GB 18218 radius per facility: a Series, or a frame of ``persons_500m`` and the raster's
+#: coverage of each buffer (``_persons_coverage``), whose columns are added to the facilities as they are.
+Persons = Callable[[gpd.GeoDataFrame], pd.Series | pd.DataFrame]
 WithGrids = Callable[[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame], dict[str, gpd.GeoDataFrame]]
 OnLocated = Callable[[pd.Index, list[pd.DataFrame]], None]
 
@@ -133,6 +135,15 @@ def _default_grids(config: Config) -> WithGrids:
     from riskmap import pipeline
 
     return lambda zones, facilities: pipeline._with_grids(config, zones, facilities)  # noqa: SLF001
+
+
+def _add_persons(facilities: gpd.GeoDataFrame, persons: Persons) -> None:
+    """Add the persons within the GB 18218 radius (and the raster's coverage, when given) to ``facilities``."""
+    found = persons(facilities)
+    if isinstance(found, pd.Series):
+        found = found.to_frame(PERSONS)
+    for col in found.columns:
+        facilities[col] = found[col].to_numpy()
 
 
 def _sources(config: Config, source: str, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
@@ -245,7 +256,7 @@ def run_stages(
         rejects.append(rej)
     say("score")
     if config.uses_method("gb18218"):
-        facilities[PERSONS] = persons(facilities).to_numpy()
+        _add_persons(facilities, persons)
     scored, rej = _score_in_blocks(facilities, clean, sources, config, config.engine.partition_rows)
     rejects.append(rej)
     return EngineResult(
@@ -417,7 +428,7 @@ def _score_part(
             traw, table, getattr(config, table), known, sources[table], needs.get(table, ())
         )
     if config.uses_method("gb18218"):
-        located[PERSONS] = persons(located).to_numpy()
+        _add_persons(located, persons)
     scored, rej = score_facilities(ScoringInputs(located, clean, sources), config)
     return scored, table_rejects, rej
 

@@ -37,7 +37,7 @@ from riskmap.errors import InputError, OutputError, RiskmapError
 from riskmap.io.tables import ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
-from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS
+from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS, PERSONS_COVERAGE
 from riskmap.supervision import (
     PATROLS,
     WORKLOAD,
@@ -51,6 +51,7 @@ from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
     id_positions,
+    make_rejects,
     rejects_frame,
     require_columns,
     summarise_rejects,
@@ -191,9 +192,13 @@ def _with_grids(
     return out
 
 
-def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
-    """Persons within the GB 18218 radius: from the configured column, else the population raster."""
-    from riskmap.io.raster import zonal_sum
+def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series | pd.DataFrame:
+    """Persons within the GB 18218 radius: from the configured column, else the population raster.
+
+    From the raster, a frame with the persons and the share of each buffer the raster covers with data
+    (checked by :func:`_population_coverage` once every facility is scored).
+    """
+    from riskmap.io.raster import zonal_sum_coverage
     from riskmap.validate import to_number
 
     params = config.methods.gb18218
@@ -214,7 +219,83 @@ def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
         footprint = gpd.GeoSeries(facilities[FOOTPRINT], crs=facilities.crs)
         shapes = footprint.where(footprint.notna(), shapes)
     buffers = shapes.to_crs(utm).buffer(params.buffer_m, quad_segs=16)
-    return pd.Series(zonal_sum(config.resolve(config.population.path), buffers), index=facilities.index)
+    persons, covered = zonal_sum_coverage(config.resolve(config.population.path), buffers)
+    return pd.DataFrame({PERSONS: persons, PERSONS_COVERAGE: covered}, index=facilities.index)
+
+
+def _extent(bounds: Any) -> str:
+    w, s, e, n = (float(b) for b in bounds)
+    return f"lon {w:.3f}..{e:.3f}, lat {s:.3f}..{n:.3f}"
+
+
+def _population_coverage(
+    scored: gpd.GeoDataFrame, config: Config, source: str
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Reject major hazards whose 500 m buffer the population raster does not cover; stop if most are out.
+
+    Outside the raster, or on its nodata cells, the population is unknown, not 0: a GB 18218 α from it would
+    lower the grade (一级 to 三级) without a word. Only major hazard installations depend on α; other facilities
+    keep their level. When most facilities lie outside the raster it is the raster that is wrong (another
+    place, a shifted transform, all nodata): one error names the two extents.
+    """
+    if PERSONS_COVERAGE not in scored.columns or config.population is None:
+        return scored, rejects_frame()
+    from riskmap.io.raster import raster_bounds
+
+    covered = scored[PERSONS_COVERAGE].to_numpy(dtype=float)
+    scored = scored.drop(columns=PERSONS_COVERAGE)
+    limit = config.population.min_coverage
+    low = covered < limit
+    radius = f"{config.methods.gb18218.buffer_m:g} m"
+    path = config.resolve(config.population.path)
+    if low.sum() * 2 > len(scored):
+        raise InputError(
+            f"{path.name}: the population raster covers less than {limit:.0%} of the {radius} buffer of "
+            f"{int(low.sum())} of {len(scored)} facilities (median {np.median(covered):.0%}): its extent is "
+            f"{_extent(raster_bounds(path))}, the facilities' {_extent(scored.total_bounds)} (CGCS2000). "
+            "Outside the raster and on nodata cells the population is unknown, not 0; give a raster of this "
+            "district (check its CRS and transform), or the persons in methods.gb18218.persons_column"
+        )
+    grade = scored["gb18218_grade"] if "gb18218_grade" in scored.columns else pd.Series(0, index=scored.index)
+    out = low & (pd.to_numeric(grade, errors="coerce").fillna(0).to_numpy() > 0)
+    if not out.any():
+        return scored, rejects_frame()
+    pct = pd.Series(np.floor(covered[out] * 100).astype(int).astype(str), index=scored.index[out])
+    reason = (
+        "population raster covers "
+        + pct
+        + f"% of the {radius} buffer (population.min_coverage = {limit:.0%}): the persons within it, so GB 18218 "
+        "α and the grade, are unknown; give a raster that covers it, or methods.gb18218.persons_column"
+    )
+    rejects = make_rejects(source, scored[out], PERSONS, reason, "score")
+    return scored[~out], rejects
+
+
+def _zone_population(
+    zones: dict[str, gpd.GeoDataFrame], config: Config, path: Path, warnings: list[str]
+) -> None:
+    """Each zone's population from the raster; zones it covers less than ``min_coverage`` get a warning.
+
+    Their population is kept (the covered part: a lower bound) and named, so that a reader does not take it
+    for the whole.
+    """
+    from riskmap.io.raster import zonal_sum_coverage
+
+    assert config.population is not None
+    limit = config.population.min_coverage
+    for kind, z in zones.items():
+        persons, covered = zonal_sum_coverage(path, z.geometry)
+        z["population"] = np.round(persons, 0)
+        low = np.flatnonzero(covered < limit)
+        if len(low):
+            named = ", ".join(
+                f"{z[ZONE_CODE].iloc[i]} {z[ZONE_NAME].iloc[i]} ({covered[i]:.0%})" for i in low[:5]
+            )
+            warnings.append(
+                f"{path.name}: the population raster covers less than {limit:.0%} of {len(low)} {kind} zones "
+                f"({named}{', ...' if len(low) > 5 else ''}): their population counts the covered part only "
+                "and is too low (the rest is unknown, not 0)"
+            )
 
 
 def _require_some(facilities: Sized, rejects: list[pd.DataFrame], n_in: int, source: str) -> None:
@@ -389,6 +470,8 @@ def _stages(
     # In the order of the stages: event rows were validated before scoring (the engine's last frame).
     rejects = [*engine.rejects[:-1], *event_rejects, engine.rejects[-1]]
     scored, assigned_zones, engine_warnings = engine.facilities, engine.zones, engine.warnings
+    scored, uncovered = _population_coverage(scored, config, fac_path.name)
+    rejects.insert(len(rejects) - 1, uncovered)
     crs = scored.crs
     del engine  # once adjusted, the graded table before adjustment (its reason texts) can go
     _require_some(scored, rejects, n_in, fac_path.name)
@@ -406,13 +489,11 @@ def _stages(
     scored = gpd.GeoDataFrame(adjusted.facilities, geometry=geometry, crs=crs)
 
     stage("zone")
+    zone_warnings: list[str] = []
     if config.population is not None:
-        from riskmap.io.raster import zonal_sum
-
         pop_path = config.resolve(config.population.path)
         inputs["population"] = pop_path
-        for z in assigned_zones.values():
-            z["population"] = np.round(zonal_sum(pop_path, z.geometry), 0)
+        _zone_population(assigned_zones, config, pop_path, zone_warnings)
     sites = None
     if config.sensitive_sites is not None:
         sites_path = config.resolve(config.sensitive_sites.path)
@@ -491,7 +572,7 @@ def _stages(
         "as_of": adjusted.as_of.isoformat(),
         "adjustment": {"up": adjusted.up, "down": adjusted.down, "rules": adjusted.rules},
     }
-    warnings = load_warnings + list(engine_warnings) + plan.warnings
+    warnings = load_warnings + list(engine_warnings) + zone_warnings + plan.warnings
     if len(fac_rejects):
         share = len(fac_rejects) / n_in
         warnings.append(

@@ -164,6 +164,39 @@ def _raster_in_another_crs(d: Path) -> None:
     _config('path = "population.tif"', 'path = "population_gk.tif"')(d)
 
 
+def _population(
+    nodata_box: tuple[float, float, float, float] | None = None, shift_m: float = 0.0, only_corner: bool = False
+) -> Callable[[Path], None]:
+    """Rewrite population.tif: nodata over a lon/lat box, moved ``shift_m`` east, or cut to one corner."""
+
+    def edit(d: Path) -> None:
+        import rasterio
+        from rasterio.transform import Affine, rowcol
+
+        path = d / "population.tif"
+        with rasterio.open(path) as src:
+            data, profile = src.read(1), src.profile
+        t = profile["transform"]
+        if nodata_box is None and not shift_m and not only_corner:
+            data[:] = profile["nodata"]  # all nodata
+        if nodata_box is not None:
+            w, s, e, n = nodata_box
+            r0, c0 = rowcol(t, w, n)
+            r1, c1 = rowcol(t, e, s)
+            data[max(r0, 0) : r1, max(c0, 0) : c1] = profile["nodata"]
+        if only_corner:  # the south-west tenth of the district only
+            h, w_ = data.shape
+            data = data[int(h * 0.85) :, : int(w_ * 0.15)]
+            t = Affine(t.a, t.b, t.c, t.d, t.e, t.f + t.e * int(h * 0.85))
+        if shift_m:  # 500 km east: about 5.3 degrees of longitude at 32 N
+            t = Affine(t.a, t.b, t.c + shift_m / (111_320 * np.cos(np.radians(Y0))), t.d, t.e, t.f)
+        profile |= {"transform": t, "height": data.shape[0], "width": data.shape[1]}
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data, 1)
+
+    return edit
+
+
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
@@ -261,6 +294,37 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"zones\[1\]\.kind",
     ),
     ("population raster in another CRS", _raster_in_another_crs, "ok", ""),
+    (
+        "population raster all nodata",
+        _population(),
+        "error",
+        r"population\.tif: the population raster covers less than 90% of the 500 m buffer of 6 of 6 "
+        r"facilities \(median 0%\): its extent is lon 119\.590\.\.119\.650.*the facilities' lon 119\.60",
+    ),
+    (
+        "population raster over one corner of the district",
+        _population(only_corner=True),
+        "error",
+        r"covers less than 90% of the 500 m buffer of [56] of 6 facilities",
+    ),
+    (
+        "population raster shifted 500 km",
+        _population(shift_m=500_000),
+        "error",
+        r"of 6 of 6 facilities \(median 0%\): its extent is lon 124\.",
+    ),
+    (
+        "population raster with nodata around a major hazard",
+        _population(nodata_box=(X0 - 0.01, Y0 - 0.01, X0 + 0.012, Y0 + 0.012)),
+        "reject",
+        r"^population raster covers 0% of the 500 m buffer \(population\.min_coverage = 90%\): .* α",
+    ),
+    (
+        "population raster with nodata over part of a village",
+        _population(nodata_box=(X0, Y0 + 0.032, X0 + D, Y0 + 2 * D)),
+        "warning",
+        r"covers less than 90% of 1 village zones \(329901002001 南村 \(60%\)\).*too low",
+    ),
 ]
 
 
