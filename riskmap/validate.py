@@ -7,6 +7,7 @@ is row 1) or the feature number, the field, the value and the reason.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "validate_sites",
     "table_points",
     "to_number",
+    "comma_reasons",
     "summarise_rejects",
 ]
 
@@ -188,10 +190,64 @@ def _normalise(series: pd.Series) -> pd.Series:
     return text
 
 
+#: The only place a comma may stand in a number: thousands separators, 1,234,567.5.
+_THOUSANDS = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+#: Commas of other scripts (NFKC already turns the full-width ， into ,).
+_COMMAS = ",，、﹐﹑"
+
+
+def _has_comma(text: pd.Series) -> pd.Series:
+    return text.str.contains(f"[{_COMMAS}]", regex=True).fillna(False).astype(bool)
+
+
 def to_number(series: pd.Series) -> pd.Series:
-    """Parse text to float; full-width digits and thousands separators are accepted, the rest is NaN."""
-    cleaned = _normalise(series).str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-    return pd.to_numeric(cleaned, errors="coerce")
+    """Parse text to float; full-width digits and thousands separators are accepted, the rest is NaN.
+
+    A comma is read as a thousands separator only in ``1,234`` or ``1,234.5``; ``2,5`` (a decimal comma) and
+    ``1.234,5`` are NaN, never 25 or 1.2345 (:func:`comma_reasons` says why).
+
+    >>> to_number(pd.Series(["1,234.5", "２，５", "2,5", "1.234,5", "12"])).tolist()
+    [1234.5, nan, nan, nan, 12.0]
+    """
+    text = _normalise(series)
+    comma = _has_comma(text)
+    if comma.any():
+        text = text.copy()
+        sub = text[comma]
+        thousands = sub.str.fullmatch(_THOUSANDS).fillna(False).astype(bool)
+        text[comma] = sub.str.replace(",", "", regex=False).where(thousands, "")
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _comma_reason(value: str) -> str:
+    if re.fullmatch(r"[-+]?\d{1,3}(?:\.\d{3})+,\d+", value):  # 1.234,5: dots for thousands, a decimal comma
+        fix = value.replace(".", "").replace(",", ".")
+        return f"{value!r}: ambiguous decimal comma with dots for thousands; write {fix}"
+    if re.fullmatch(r"[-+]?\d*[,，、﹐﹑]\d+", value):
+        fix = re.sub(r"[,，、﹐﹑]", ".", value)
+        return f"{value!r}: ambiguous decimal comma; write {fix} (a comma is read only in 1,234.5)"
+    return f"{value!r}: not a number: a comma is read only as a thousands separator (1,234.5)"
+
+
+def comma_reasons(series: pd.Series) -> pd.Series:
+    """Why each value with a comma that :func:`to_number` cannot read is not a number ("" elsewhere).
+
+    Computed per distinct value, so a column of a million quantities costs one pass over its few bad ones.
+
+    >>> comma_reasons(pd.Series(["2,5", "1,234", "3"])).tolist()
+    ["'2,5': ambiguous decimal comma; write 2.5 (a comma is read only in 1,234.5)", '', '']
+    """
+    text = _normalise(series)
+    comma = _has_comma(text)
+    reasons = pd.Series("", index=series.index, dtype=object)
+    if comma.any():
+        sub = text[comma]
+        bad = ~sub.str.fullmatch(_THOUSANDS).fillna(False).astype(bool)
+        values = sub[bad]
+        distinct = pd.unique(values.to_numpy(dtype=object))
+        by_value = {v: _comma_reason(str(v)) for v in distinct}
+        reasons[values.index] = values.map(by_value).to_numpy(dtype=object)
+    return reasons
 
 
 def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, section: str) -> None:
@@ -288,7 +344,12 @@ def table_points(
     for col, bad in ((x_col, bad_x), (y_col, bad_y)):
         if bad.any():
             empty = df.loc[bad, col].astype(str) == ""
-            reason = np.where(empty, "the coordinate is empty", "the coordinate is not a number")
+            comma = comma_reasons(df.loc[bad, col]).to_numpy()
+            reason = np.where(
+                empty,
+                "the coordinate is empty",
+                np.where(comma != "", "the coordinate is " + comma, "the coordinate is not a number"),
+            )
             rejects.append(
                 make_rejects(source, df[bad], col, pd.Series(reason, index=df.index[bad]), "validate")
             )

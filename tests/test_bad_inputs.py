@@ -246,6 +246,31 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("full-width digits", _set_cell("facilities.csv", 1, "lon", "１１９．６２５"), "ok", ""),
     ("NaN quantity", _set_cell("inventory.csv", 0, "quantity_t", "NaN"), "reject", r"not a number"),
     (
+        "quantity with a decimal comma",
+        _set_cell("inventory.csv", 0, "quantity_t", "2,5"),
+        "reject",
+        r"^'2,5': ambiguous decimal comma; write 2\.5",
+    ),
+    (
+        "quantity with thousands dots and a decimal comma",
+        _set_cell("inventory.csv", 0, "quantity_t", "1.234,5"),
+        "reject",
+        r"^'1\.234,5': ambiguous decimal comma with dots for thousands; write 1234\.5",
+    ),
+    (
+        "quantity with a Chinese comma",
+        _set_cell("inventory.csv", 0, "quantity_t", "2，5吨"),
+        "reject",
+        r"^'2,5': ambiguous decimal comma; write 2\.5",
+    ),
+    (
+        "coordinate with a decimal comma",
+        _set_cell("facilities.csv", 1, "lon", "119,62"),
+        "reject",
+        r"^the coordinate is '119,62': ambiguous decimal comma; write 119\.62",
+    ),
+    ("quantity with a thousands separator", _set_cell("inventory.csv", 0, "quantity_t", "0,200"), "ok", ""),
+    (
         "negative quantity",
         _set_cell("inventory.csv", 0, "quantity_t", "-5"),
         "reject",
