@@ -36,8 +36,8 @@ from riskmap.methods import METHODS, PERSONS, ScoringInputs, score_facilities
 from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
-    _normalise,
     id_positions,
+    normalise_ids,
     rejects_frame,
     validate_facilities,
     validate_table,
@@ -524,7 +524,7 @@ def run_stages_dask(
 
     # 1. Validation, partitioned by a hash of the normalised id: duplicates meet in one partition.
     if fc.id in raw.columns:
-        ids = _normalise(raw[fc.id].fillna("")).to_numpy()
+        ids = normalise_ids(raw[fc.id].fillna("")).to_numpy()
         keys = (pd.util.hash_array(ids.astype(object)) % np.uint64(n)).astype(np.int64)
     else:
         keys = np.zeros(len(raw), dtype=np.int64)  # validate_facilities names the missing column
@@ -574,7 +574,7 @@ def run_stages_dask(
         cols = needs.get(table, ())
         # Missing columns fail here, on the client, with the in-memory message.
         validate_table(traw.iloc[:0], table, tcfg, known, sources[table], cols)
-        dest = _normalise(traw[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]).map(owner).to_numpy(dtype=float)
+        dest = normalise_ids(traw[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]).map(owner).to_numpy(dtype=float)
         lost = np.isnan(dest)
         _, unknown = validate_table(traw[lost], table, tcfg, pd.Index([]), sources[table], cols)
         table_rejects[table] = [unknown]

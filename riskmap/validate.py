@@ -33,6 +33,7 @@ __all__ = [
     "credit_code_valid",
     "ids_in",
     "id_positions",
+    "normalise_ids",
     "require_columns",
     "validate_facilities",
     "validate_table",
@@ -190,6 +191,24 @@ def _normalise(series: pd.Series) -> pd.Series:
     return text
 
 
+def normalise_ids(series: pd.Series) -> pd.Series:
+    """Facility ids in the one form they are compared, joined and written in.
+
+    Full-width characters become ASCII, spaces go (inside too: "9132 0100..." pasted from a PDF), letters are
+    upper case (a credit code is upper case by definition, GB 32100): a lower-case copy of a code is a
+    duplicate, and a related row keyed by it finds its facility.
+
+    >>> normalise_ids(pd.Series(["91350100m000100y43", "９１３５ ０１００M000100Y43", " ab-1 "])).tolist()
+    ['91350100M000100Y43', '91350100M000100Y43', 'AB-1']
+    """
+    text = _normalise(series)
+    spaced = text.str.contains(r"\s", regex=True).fillna(False).astype(bool)
+    if spaced.any():
+        text = text.copy()
+        text[spaced] = text[spaced].str.replace(r"\s+", "", regex=True)
+    return text.str.upper()
+
+
 #: The only place a comma may stand in a number: thousands separators, 1,234,567.5.
 _THOUSANDS = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
 #: Commas of other scripts (NFKC already turns the full-width ， into ,).
@@ -282,7 +301,7 @@ def validate_facilities(
     require_columns(raw, cols, source, "facilities")
 
     df = raw.rename(columns={fc.id: FACILITY_ID, fc.name: NAME, fc.sector: SECTOR})
-    df[FACILITY_ID] = _normalise(df[FACILITY_ID].fillna(""))
+    df[FACILITY_ID] = normalise_ids(df[FACILITY_ID].fillna(""))
     df[SECTOR] = _normalise(df[SECTOR].fillna(""))
     df[NAME] = df[NAME].fillna("").astype(str).str.strip()
     rejects: list[pd.DataFrame] = []
@@ -410,7 +429,7 @@ def validate_table(
     need = {k: v for k, v in mapping.items() if k in set(required) | {FACILITY_ID}}
     require_columns(raw, need, source, f"{table}.columns")
     df = raw.rename(columns={v: k for k, v in mapping.items() if v in raw.columns})
-    df[FACILITY_ID] = _normalise(df[FACILITY_ID])
+    df[FACILITY_ID] = normalise_ids(df[FACILITY_ID])
     unknown = pd.Series(~ids_in(df[FACILITY_ID], known_ids), index=df.index)
     reason = np.where(
         df.loc[unknown, FACILITY_ID] == "",

@@ -197,6 +197,10 @@ def _population(
     return edit
 
 
+#: ASCII digits and capitals to their full-width forms (０-９, Ａ-Ｚ), as Chinese input methods type them.
+_FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+
+
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
@@ -230,6 +234,27 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         _append("facilities.csv", [IDS["A"], "重复", "工贸", "119.61", "32.21"]),
         "reject",
         r"duplicate facility id; first seen at row 2",
+    ),
+    (
+        "lower-case copy of a credit code",
+        _append("facilities.csv", [IDS["A"].lower(), "甲化工(副本)", "危险化学品", "119.605", "32.205"]),
+        "reject",
+        r"duplicate facility id; first seen at row 2",
+    ),
+    (
+        "full-width copy of a credit code with spaces",
+        _append(
+            "facilities.csv",
+            [" ".join(IDS["C"][i : i + 6] for i in (0, 6, 12)).translate(_FULL_WIDTH), "丙", "工贸", "119.6", "32.2"],
+        ),
+        "reject",
+        r"duplicate facility id; first seen at row 4",
+    ),
+    (
+        "risk point keyed by the lower-case credit code",
+        _set_cell("risk_points.csv", 2, "facility_id", IDS["C"].lower()),
+        "ok",
+        "",
     ),
     (
         "invalid credit code (checksum)",
