@@ -393,10 +393,38 @@ def table_points(
     return gdf, out
 
 
+def _single_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """One-point MultiPoints (as shapefile exports store points) as Points; several points are rejected.
+
+    A MultiPoint is not a plant boundary: kept, it would be zoned by "largest overlap" of an area it does not
+    have. Several points under one id are several sites: which one is the facility is the user's call.
+    """
+    import shapely
+
+    multi = (df.geom_type == "MultiPoint").to_numpy()
+    if not multi.any():
+        return df, rejects_frame()
+    parts = shapely.get_num_geometries(df.geometry.to_numpy())
+    several = multi & (parts > 1)
+    reason = pd.Series(
+        "a MultiPoint of " + pd.Series(parts[several]).astype(str).to_numpy() + " points: give one point "
+        "(or a plant boundary polygon) per facility, or split the sites into rows with their own ids",
+        index=df.index[several],
+    )
+    rejects = make_rejects(source, df[several], "geometry", reason, "validate")
+    out = df[~several].copy()
+    one = (out.geom_type == "MultiPoint").to_numpy()
+    if one.any():
+        out.loc[one, out.geometry.name] = shapely.get_geometry(out.geometry.to_numpy()[one], 0)
+    return out, rejects
+
+
 def _vector_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     empty = df.geometry.isna() | df.geometry.is_empty
     rejects = make_rejects(source, df[empty], "geometry", "the feature has no geometry", "validate")
-    gdf = df[~empty].to_crs("EPSG:4490")
+    gdf, multi = _single_points(df[~empty], source)
+    rejects = pd.concat([r for r in (rejects, multi) if not r.empty] or [rejects], ignore_index=True)
+    gdf = gdf.to_crs("EPSG:4490")
     # Polygon facilities (plant boundaries) are placed at a point inside them for zone assignment and markers.
     not_point = gdf.geom_type != "Point"
     if not_point.any():
