@@ -349,6 +349,54 @@ def _validate_events(
     return events, rejects
 
 
+#: Which related table each adjustment condition reads.
+_CONDITION_TABLES = {
+    "open_hidden_danger": "hidden_dangers",
+    "open_major_hidden_danger": "hidden_dangers",
+    "overdue_hidden_danger": "hidden_dangers",
+    "accident": "accidents",
+    "standardisation": "standardisation",
+}
+
+
+def _users(config: Config, table: str) -> str:
+    """The methods and adjustment rules that read ``table``, as a phrase for a message."""
+    methods = [n for n, m in METHODS.items() if m.table == table and config.uses_method(n)]
+    rules = [n for n, r in config.adjustment.named_rules() if _CONDITION_TABLES.get(r.when.condition) == table]
+    parts = [f"method {', '.join(methods)}"] if methods else []
+    parts += [f"adjustment rule {', '.join(rules)}"] if rules else []
+    if table == "standardisation":
+        parts.append("the standardisation grades of the plan")
+    return " and ".join(parts) or "nothing"
+
+
+def _lost_tables(
+    config: Config, rows: dict[str, int], sources: dict[str, str], rejects: list[pd.DataFrame]
+) -> list[str]:
+    """Warn about related tables that give no facility any data: no rows, or none of a located facility.
+
+    Such a table turns its methods and rules off for every facility without a word: grades fall back to other
+    methods, adjustments never fire.
+    """
+    frames = [r for r in rejects if not r.empty]
+    found = pd.concat(frames, ignore_index=True) if frames else rejects_frame()
+    unmatched = found.loc[(found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"].value_counts()
+    warnings = []
+    for table, n in rows.items():
+        source = sources[table]
+        if n == 0:
+            what = "has a header and no rows"
+        elif int(unmatched.get(source, 0)) >= n:
+            what = f"has {n} rows and none belongs to a facility on the map (ids unknown, empty or rejected)"
+        else:
+            continue
+        warnings.append(
+            f"{source} ([{table}]) {what}: {_users(config, table)} had no data for any facility; check the file "
+            "and its facility_id column"
+        )
+    return warnings
+
+
 def _plan_history(history: Path | None, inputs: dict[str, Path], year: int) -> pd.DataFrame | None:
     """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own plan tables)."""
     if history is None:
@@ -437,6 +485,8 @@ def _stages(
     event_raw = {
         t: _read_related_raw(config, t, inputs) for t in EVENT_TABLES if getattr(config, t) is not None
     }
+    table_rows = {t: len(df) for t, df in (*tables.items(), *event_raw.items())}
+    table_sources = {t: inputs[t].name for t in table_rows}
     events: dict[str, pd.DataFrame] = {}
     event_rejects: list[pd.DataFrame] = []
 
@@ -573,6 +623,7 @@ def _stages(
         "adjustment": {"up": adjusted.up, "down": adjusted.down, "rules": adjusted.rules},
     }
     warnings = load_warnings + list(engine_warnings) + zone_warnings + plan.warnings
+    warnings += _lost_tables(config, table_rows, table_sources, rejects)
     if len(fac_rejects):
         share = len(fac_rejects) / n_in
         warnings.append(

@@ -197,6 +197,19 @@ def _population(
     return edit
 
 
+def _hidden_dangers_header_only(d: Path) -> None:
+    (d / "hidden_dangers.csv").write_text(
+        "hazard_id,facility_id,grade,found_date,deadline,closed_date\n", encoding="utf-8"
+    )
+    p = d / "riskmap.toml"
+    p.write_text(
+        p.read_text(encoding="utf-8")
+        + '\n[hidden_dangers]\npath = "hidden_dangers.csv"\n\n[[adjustment.rules]]\nname = "重大隐患"\n'
+        'when = { condition = "open_major_hidden_danger" }\nraise_to = "red"\n',
+        encoding="utf-8",
+    )
+
+
 #: ASCII digits and capitals to their full-width forms (０-９, Ａ-Ｚ), as Chinese input methods type them.
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
@@ -344,6 +357,27 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"zones\[1\]\.kind",
     ),
     ("population raster in another CRS", _raster_in_another_crs, "ok", ""),
+    (
+        "related table with a header and no rows",
+        lambda d: _edit_csv(d / "inventory.csv", lambda df: df.iloc[0:0]),
+        "warning",
+        r"^inventory\.csv \(\[inventory\]\) has a header and no rows: method gb18218 had no data for any "
+        r"facility",
+    ),
+    (
+        "related table none of whose rows matches a facility",
+        lambda d: _edit_csv(d / "risk_points.csv", lambda df: df.assign(facility_id="91329901MA9999999X")),
+        "warning",
+        r"^risk_points\.csv \(\[risk_points\]\) has 7 rows and none belongs to a facility on the map .*: "
+        r"method ls_matrix had no data",
+    ),
+    (
+        "hidden-danger table with a header and no rows",
+        _hidden_dangers_header_only,
+        "warning",
+        r"^hidden_dangers\.csv \(\[hidden_dangers\]\) has a header and no rows: adjustment rule 重大隐患 had "
+        r"no data",
+    ),
     (
         "population raster all nodata",
         _population(),
