@@ -65,9 +65,11 @@ from riskmap.zoning import (
     aggregate_zones,
     apply_spillover,
     count_sites,
+    division_code_warnings,
     make_grid,
     rule_parameters,
     zone_code_column,
+    zone_overlaps,
 )
 
 __all__ = ["RunResult", "run", "check", "plan", "preflight", "load_zones", "Stage"]
@@ -155,13 +157,32 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
             fixed = gdf.geometry[invalid].make_valid()
             # make_valid may return collections with stray lines or points: keep the polygonal part.
             gdf.loc[invalid, gdf.geometry.name] = fixed.map(_polygonal)
+        _check_overlaps(gdf, zc.kind, path.name, warnings)
         layers[zc.kind] = (
             gdf[[ZONE_CODE, ZONE_NAME, gdf.geometry.name]]
             .to_crs("EPSG:4490")
             .sort_values(ZONE_CODE)
             .reset_index(drop=True)
         )
+    warnings += division_code_warnings({k: z[ZONE_CODE] for k, z in layers.items()})
     return layers
+
+
+def _check_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, warnings: list[str]) -> None:
+    overlap = zone_overlaps(zones, kind, source)
+    if overlap:
+        warnings.append(overlap)
+
+
+def _district_code_warnings(config: Config) -> list[str]:
+    """``project.district_code`` is the 6-digit county code; anything else is a typo (it seeds the draw)."""
+    code = config.project.district_code
+    if code == "" or (len(code) == 6 and code.isascii() and code.isdigit()):
+        return []
+    return [
+        f"project.district_code {code!r} is not a 6-digit county code (统计用区划代码, e.g. \"320115\"); it is "
+        "part of the published random seed of the inspection draw"
+    ]
 
 
 def _with_grids(
@@ -476,6 +497,7 @@ def _stages(
     n_in = len(raw)
     load_warnings: list[str] = []
     zones = load_zones(config, load_warnings)
+    load_warnings += _district_code_warnings(config)
     for zc in config.zones:
         if zc.path is not None:
             inputs[f"zones_{zc.kind}"] = config.resolve(zc.path)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import IDS, X0, Y0, D, write_boundaries
-from shapely.geometry import Polygon
+from shapely.geometry import Polygon, box
 
 import riskmap
 from riskmap.errors import ConfigError, RiskmapError
@@ -210,6 +210,18 @@ def _hidden_dangers_header_only(d: Path) -> None:
     )
 
 
+def _overlapping_villages(d: Path) -> None:
+    v = gpd.read_file(d / "boundaries.gpkg", layer="village")
+    v.loc[1, "geometry"] = box(X0 + D - 0.002, Y0, X0 + 2 * D, Y0 + D)  # 西村 reaches 200 m into 东村
+    v.to_file(d / "boundaries.gpkg", layer="village", driver="GPKG")
+
+
+def _nine_digit_towns(d: Path) -> None:
+    t = gpd.read_file(d / "boundaries.gpkg", layer="town")
+    t["code"] = t["code"].str[:9]
+    t.to_file(d / "boundaries.gpkg", layer="town", driver="GPKG")
+
+
 #: ASCII digits and capitals to their full-width forms (０-９, Ａ-Ｚ), as Chinese input methods type them.
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
@@ -357,6 +369,24 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"zones\[1\]\.kind",
     ),
     ("population raster in another CRS", _raster_in_another_crs, "ok", ""),
+    (
+        "overlapping zone polygons",
+        _overlapping_villages,
+        "warning",
+        r"^boundaries\.gpkg: 1 pairs of village zones overlap \(329901001001 and 329901001002: 4\d\d,\d{3} m²\)",
+    ),
+    (
+        "town codes of 9 digits under 12-digit village codes",
+        _nine_digit_towns,
+        "warning",
+        r"^town: 2 of 2 zone codes are not 12-digit division codes \(e\.g\. 329901001, 329901002\)",
+    ),
+    (
+        "district code that is not 6 digits",
+        _config('district_code = "329901"', 'district_code = "32990"'),
+        "warning",
+        r"^project\.district_code '32990' is not a 6-digit county code",
+    ),
     (
         "related table with a header and no rows",
         lambda d: _edit_csv(d / "inventory.csv", lambda df: df.iloc[0:0]),
