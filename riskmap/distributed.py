@@ -574,7 +574,9 @@ def run_stages_dask(
         cols = needs.get(table, ())
         # Missing columns fail here, on the client, with the in-memory message.
         validate_table(traw.iloc[:0], table, tcfg, known, sources[table], cols)
-        dest = normalise_ids(traw[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]).map(owner).to_numpy(dtype=float)
+        dest = (
+            normalise_ids(traw[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]).map(owner).to_numpy(dtype=float)
+        )
         lost = np.isnan(dest)
         _, unknown = validate_table(traw[lost], table, tcfg, pd.Index([]), sources[table], cols)
         table_rejects[table] = [unknown]

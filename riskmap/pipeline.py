@@ -180,7 +180,7 @@ def _district_code_warnings(config: Config) -> list[str]:
     if code == "" or (len(code) == 6 and code.isascii() and code.isdigit()):
         return []
     return [
-        f"project.district_code {code!r} is not a 6-digit county code (统计用区划代码, e.g. \"320115\"); it is "
+        f'project.district_code {code!r} is not a 6-digit county code (统计用区划代码, e.g. "320115"); it is '
         "part of the published random seed of the inspection draw"
     ]
 
@@ -383,7 +383,9 @@ _CONDITION_TABLES = {
 def _users(config: Config, table: str) -> str:
     """The methods and adjustment rules that read ``table``, as a phrase for a message."""
     methods = [n for n, m in METHODS.items() if m.table == table and config.uses_method(n)]
-    rules = [n for n, r in config.adjustment.named_rules() if _CONDITION_TABLES.get(r.when.condition) == table]
+    rules = [
+        n for n, r in config.adjustment.named_rules() if _CONDITION_TABLES.get(r.when.condition) == table
+    ]
     parts = [f"method {', '.join(methods)}"] if methods else []
     parts += [f"adjustment rule {', '.join(rules)}"] if rules else []
     if table == "standardisation":
@@ -401,7 +403,9 @@ def _lost_tables(
     """
     frames = [r for r in rejects if not r.empty]
     found = pd.concat(frames, ignore_index=True) if frames else rejects_frame()
-    unmatched = found.loc[(found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"].value_counts()
+    unmatched = found.loc[
+        (found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"
+    ].value_counts()
     warnings = []
     for table, n in rows.items():
         source = sources[table]

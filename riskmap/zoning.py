@@ -90,9 +90,10 @@ def _metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries):
 def zone_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, min_area_m2: float = 1.0) -> str | None:
     """A warning naming zones that overlap (the same ground in two zones), or None.
 
-    Shared borders are not overlaps: only pairs whose common area exceeds ``min_area_m2`` count. Candidate
-    pairs come from the spatial index (a village touches a handful of neighbours), so 40,000 villages take
-    a second, not the hours of comparing every pair.
+    Shared borders are not overlaps, nor are the slivers digitising leaves along them: each zone is first
+    shrunk by about a metre, and only zones that still meet (found with a spatial index, not by comparing
+    every pair) are measured; pairs sharing more than ``min_area_m2`` are named. That costs one buffer per
+    zone (about 2 s for 40,000 villages) instead of an intersection per pair of neighbours.
 
     >>> from shapely.geometry import box
     >>> z = gpd.GeoDataFrame({"zone_code": ["a", "b", "c"]},
@@ -101,18 +102,20 @@ def zone_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, min_area_m2: 
     'v.gpkg: 1 pairs of village zones overlap (b and c: 50 m²); a place in two zones is counted twice: fix the boundaries in a GIS'
     """
     geoms = zones.geometry.to_numpy()
-    left, right = zones.sindex.query(geoms, predicate="intersects")
+    metre = 1 / 110_000 if zones.crs is None or zones.crs.is_geographic else 1.0
+    shrunk = shapely.buffer(geoms, -metre, quad_segs=2)
+    left, right = shapely.STRtree(shrunk).query(shrunk, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
-    inner = ~shapely.touches(geoms[left], geoms[right])  # neighbours meet on their border only
-    left, right = left[inner], right[inner]
     if not len(left):
         return None
     metric = zones.geometry.iloc[np.unique(np.concatenate([left, right]))].to_crs(_metric_crs(zones))
     at = pd.Series(np.arange(len(metric)), index=metric.index)
     shapes = metric.to_numpy()
     area = shapely.area(
-        shapely.intersection(shapes[at[zones.index[left]].to_numpy()], shapes[at[zones.index[right]].to_numpy()])
+        shapely.intersection(
+            shapes[at[zones.index[left]].to_numpy()], shapes[at[zones.index[right]].to_numpy()]
+        )
     )
     big = area > min_area_m2
     if not big.any():

@@ -165,7 +165,9 @@ def _raster_in_another_crs(d: Path) -> None:
 
 
 def _population(
-    nodata_box: tuple[float, float, float, float] | None = None, shift_m: float = 0.0, only_corner: bool = False
+    nodata_box: tuple[float, float, float, float] | None = None,
+    shift_m: float = 0.0,
+    only_corner: bool = False,
 ) -> Callable[[Path], None]:
     """Rewrite population.tif: nodata over a lon/lat box, moved ``shift_m`` east, or cut to one corner."""
 
@@ -270,7 +272,13 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "full-width copy of a credit code with spaces",
         _append(
             "facilities.csv",
-            [" ".join(IDS["C"][i : i + 6] for i in (0, 6, 12)).translate(_FULL_WIDTH), "丙", "工贸", "119.6", "32.2"],
+            [
+                " ".join(IDS["C"][i : i + 6] for i in (0, 6, 12)).translate(_FULL_WIDTH),
+                "丙",
+                "工贸",
+                "119.6",
+                "32.2",
+            ],
         ),
         "reject",
         r"duplicate facility id; first seen at row 4",

@@ -264,7 +264,7 @@ def test_sector_with_an_empty_method_list_is_rejected_with_a_reason(tiny_project
 def test_one_point_multipoints_are_points(tiny_project: Path):
     """Shapefile exports store points as one-point MultiPoints: they are points, not plant boundaries."""
     import geopandas as gpd
-    from conftest import D, X0, Y0
+    from conftest import X0, Y0, D
     from shapely.geometry import MultiPoint
 
     d = tiny_project.parent
@@ -276,7 +276,9 @@ def test_one_point_multipoints_are_points(tiny_project: Path):
     extra = pd.DataFrame([["G1", "两处厂区", "工贸"]], columns=["facility_id", "name", "sector"])
     attrs = pd.concat([fac.drop(columns=["lon", "lat"]), extra], ignore_index=True)
     gpd.GeoDataFrame(attrs, geometry=shapes, crs="EPSG:4490").to_file(d / "facilities.gpkg", driver="GPKG")
-    text = tiny_project.read_text(encoding="utf-8").replace('path = "facilities.csv"', 'path = "facilities.gpkg"')
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'path = "facilities.csv"', 'path = "facilities.gpkg"'
+    )
     tiny_project.write_text(text, encoding="utf-8")
 
     result = riskmap.check(riskmap.load_config(tiny_project))
