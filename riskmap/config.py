@@ -173,6 +173,14 @@ class RasterConfig(_Model):
     """An exposure raster, e.g. population per cell."""
 
     path: Path
+    min_coverage: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="Share of a facility's buffer (or a zone) the raster must cover with data; below it the "
+        "population there is unknown: a major hazard is rejected (the run stops when most facilities are "
+        "affected) and a zone gets a warning.",
+    )
 
 
 class GB18218Params(_Model):

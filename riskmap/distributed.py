@@ -36,9 +36,9 @@ from riskmap.methods import METHODS, PERSONS, ScoringInputs, score_facilities
 from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
-    _normalise,
     id_positions,
     input_sources,
+    normalise_ids,
     rejects_frame,
     validate_facilities,
     validate_table,
@@ -86,7 +86,9 @@ class EngineResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-Persons = Callable[[gpd.GeoDataFrame], pd.Series]
+#: Persons within the GB 18218 radius per facility: a Series, or a frame of ``persons_500m`` and the raster's
+#: coverage of each buffer (``_persons_coverage``), whose columns are added to the facilities as they are.
+Persons = Callable[[gpd.GeoDataFrame], pd.Series | pd.DataFrame]
 WithGrids = Callable[[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame], dict[str, gpd.GeoDataFrame]]
 OnLocated = Callable[[pd.Index, list[pd.DataFrame]], None]
 
@@ -134,6 +136,15 @@ def _default_grids(config: Config) -> WithGrids:
     from riskmap import pipeline
 
     return lambda zones, facilities: pipeline._with_grids(config, zones, facilities)  # noqa: SLF001
+
+
+def _add_persons(facilities: gpd.GeoDataFrame, persons: Persons) -> None:
+    """Add the persons within the GB 18218 radius (and the raster's coverage, when given) to ``facilities``."""
+    found = persons(facilities)
+    if isinstance(found, pd.Series):
+        found = found.to_frame(PERSONS)
+    for col in found.columns:
+        facilities[col] = found[col].to_numpy()
 
 
 def _sources(config: Config, source: str, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
@@ -247,7 +258,7 @@ def run_stages(
         rejects.append(rej)
     say("score")
     if config.uses_method("gb18218"):
-        facilities[PERSONS] = persons(facilities).to_numpy()
+        _add_persons(facilities, persons)
     scored, rej = _score_in_blocks(facilities, clean, sources, config, config.engine.partition_rows)
     rejects.append(rej)
     return EngineResult(
@@ -419,7 +430,7 @@ def _score_part(
             traw, table, getattr(config, table), known, sources[table], needs.get(table, ())
         )
     if config.uses_method("gb18218"):
-        located[PERSONS] = persons(located).to_numpy()
+        _add_persons(located, persons)
     scored, rej = score_facilities(ScoringInputs(located, clean, sources), config)
     return scored, table_rejects, rej
 
@@ -515,7 +526,7 @@ def run_stages_dask(
 
     # 1. Validation, partitioned by a hash of the normalised id: duplicates meet in one partition.
     if fc.id in raw.columns:
-        ids = _normalise(raw[fc.id].fillna("")).to_numpy()
+        ids = normalise_ids(raw[fc.id].fillna("")).to_numpy()
         keys = (pd.util.hash_array(ids.astype(object)) % np.uint64(n)).astype(np.int64)
     else:
         keys = np.zeros(len(raw), dtype=np.int64)  # validate_facilities names the missing column
@@ -565,7 +576,9 @@ def run_stages_dask(
         cols = needs.get(table, ())
         # Missing columns fail here, on the client, with the in-memory message.
         validate_table(traw.iloc[:0], table, tcfg, known, sources[table], cols)
-        dest = _normalise(traw[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]).map(owner).to_numpy(dtype=float)
+        dest = (
+            normalise_ids(traw[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]).map(owner).to_numpy(dtype=float)
+        )
         lost = np.isnan(dest)
         _, unknown = validate_table(traw[lost], table, tcfg, pd.Index([]), sources[table], cols)
         table_rejects[table] = [unknown]

@@ -37,7 +37,7 @@ from riskmap.errors import InputError, OutputError, RiskmapError
 from riskmap.io.tables import READ_WARNINGS, ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
-from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS
+from riskmap.methods import DATA_ISSUES, LEVEL, METHODS, PERSONS, PERSONS_COVERAGE
 from riskmap.supervision import (
     PATROLS,
     WORKLOAD,
@@ -52,6 +52,7 @@ from riskmap.validate import (
     FOOTPRINT,
     id_positions,
     input_sources,
+    make_rejects,
     rejects_frame,
     require_columns,
     summarise_rejects,
@@ -65,9 +66,11 @@ from riskmap.zoning import (
     aggregate_zones,
     apply_spillover,
     count_sites,
+    division_code_warnings,
     make_grid,
     rule_parameters,
     zone_code_column,
+    zone_overlaps,
 )
 
 __all__ = ["RunResult", "run", "check", "plan", "preflight", "load_zones", "Stage"]
@@ -185,13 +188,32 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
             fixed = gdf.geometry[invalid].make_valid()
             # make_valid may return collections with stray lines or points: keep the polygonal part.
             gdf.loc[invalid, gdf.geometry.name] = fixed.map(_polygonal)
+        _check_overlaps(gdf, zc.kind, path.name, warnings)
         layers[zc.kind] = (
             gdf[[ZONE_CODE, ZONE_NAME, gdf.geometry.name]]
             .to_crs("EPSG:4490")
             .sort_values(ZONE_CODE)
             .reset_index(drop=True)
         )
+    warnings += division_code_warnings({k: z[ZONE_CODE] for k, z in layers.items()})
     return layers
+
+
+def _check_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, warnings: list[str]) -> None:
+    overlap = zone_overlaps(zones, kind, source)
+    if overlap:
+        warnings.append(overlap)
+
+
+def _district_code_warnings(config: Config) -> list[str]:
+    """``project.district_code`` is the 6-digit county code; anything else is a typo (it seeds the draw)."""
+    code = config.project.district_code
+    if code == "" or (len(code) == 6 and code.isascii() and code.isdigit()):
+        return []
+    return [
+        f'project.district_code {code!r} is not a 6-digit county code (统计用区划代码, e.g. "320115"); it is '
+        "part of the published random seed of the inspection draw"
+    ]
 
 
 def _with_grids(
@@ -222,9 +244,13 @@ def _with_grids(
     return out
 
 
-def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
-    """Persons within the GB 18218 radius: from the configured column, else the population raster."""
-    from riskmap.io.raster import zonal_sum
+def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series | pd.DataFrame:
+    """Persons within the GB 18218 radius: from the configured column, else the population raster.
+
+    From the raster, a frame with the persons and the share of each buffer the raster covers with data
+    (checked by :func:`_population_coverage` once every facility is scored).
+    """
+    from riskmap.io.raster import zonal_sum_coverage
     from riskmap.validate import to_number
 
     params = config.methods.gb18218
@@ -245,7 +271,83 @@ def _persons(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series:
         footprint = gpd.GeoSeries(facilities[FOOTPRINT], crs=facilities.crs)
         shapes = footprint.where(footprint.notna(), shapes)
     buffers = shapes.to_crs(utm).buffer(params.buffer_m, quad_segs=16)
-    return pd.Series(zonal_sum(config.resolve(config.population.path), buffers), index=facilities.index)
+    persons, covered = zonal_sum_coverage(config.resolve(config.population.path), buffers)
+    return pd.DataFrame({PERSONS: persons, PERSONS_COVERAGE: covered}, index=facilities.index)
+
+
+def _extent(bounds: Any) -> str:
+    w, s, e, n = (float(b) for b in bounds)
+    return f"lon {w:.3f}..{e:.3f}, lat {s:.3f}..{n:.3f}"
+
+
+def _population_coverage(
+    scored: gpd.GeoDataFrame, config: Config, source: str
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Reject major hazards whose 500 m buffer the population raster does not cover; stop if most are out.
+
+    Outside the raster, or on its nodata cells, the population is unknown, not 0: a GB 18218 α from it would
+    lower the grade (一级 to 三级) without a word. Only major hazard installations depend on α; other facilities
+    keep their level. When most facilities lie outside the raster it is the raster that is wrong (another
+    place, a shifted transform, all nodata): one error names the two extents.
+    """
+    if PERSONS_COVERAGE not in scored.columns or config.population is None:
+        return scored, rejects_frame()
+    from riskmap.io.raster import raster_bounds
+
+    covered = scored[PERSONS_COVERAGE].to_numpy(dtype=float)
+    scored = scored.drop(columns=PERSONS_COVERAGE)
+    limit = config.population.min_coverage
+    low = covered < limit
+    radius = f"{config.methods.gb18218.buffer_m:g} m"
+    path = config.resolve(config.population.path)
+    if low.sum() * 2 > len(scored):
+        raise InputError(
+            f"{path.name}: the population raster covers less than {limit:.0%} of the {radius} buffer of "
+            f"{int(low.sum())} of {len(scored)} facilities (median {np.median(covered):.0%}): its extent is "
+            f"{_extent(raster_bounds(path))}, the facilities' {_extent(scored.total_bounds)} (CGCS2000). "
+            "Outside the raster and on nodata cells the population is unknown, not 0; give a raster of this "
+            "district (check its CRS and transform), or the persons in methods.gb18218.persons_column"
+        )
+    grade = scored["gb18218_grade"] if "gb18218_grade" in scored.columns else pd.Series(0, index=scored.index)
+    out = low & (pd.to_numeric(grade, errors="coerce").fillna(0).to_numpy() > 0)
+    if not out.any():
+        return scored, rejects_frame()
+    pct = pd.Series(np.floor(covered[out] * 100).astype(int).astype(str), index=scored.index[out])
+    reason = (
+        "population raster covers "
+        + pct
+        + f"% of the {radius} buffer (population.min_coverage = {limit:.0%}): the persons within it, so GB 18218 "
+        "α and the grade, are unknown; give a raster that covers it, or methods.gb18218.persons_column"
+    )
+    rejects = make_rejects(source, scored[out], PERSONS, reason, "score")
+    return scored[~out], rejects
+
+
+def _zone_population(
+    zones: dict[str, gpd.GeoDataFrame], config: Config, path: Path, warnings: list[str]
+) -> None:
+    """Each zone's population from the raster; zones it covers less than ``min_coverage`` get a warning.
+
+    Their population is kept (the covered part: a lower bound) and named, so that a reader does not take it
+    for the whole.
+    """
+    from riskmap.io.raster import zonal_sum_coverage
+
+    assert config.population is not None
+    limit = config.population.min_coverage
+    for kind, z in zones.items():
+        persons, covered = zonal_sum_coverage(path, z.geometry)
+        z["population"] = np.round(persons, 0)
+        low = np.flatnonzero(covered < limit)
+        if len(low):
+            named = ", ".join(
+                f"{z[ZONE_CODE].iloc[i]} {z[ZONE_NAME].iloc[i]} ({covered[i]:.0%})" for i in low[:5]
+            )
+            warnings.append(
+                f"{path.name}: the population raster covers less than {limit:.0%} of {len(low)} {kind} zones "
+                f"({named}{', ...' if len(low) > 5 else ''}): their population counts the covered part only "
+                "and is too low (the rest is unknown, not 0)"
+            )
 
 
 def _require_some(facilities: Sized, rejects: list[pd.DataFrame], n_in: int, source: str) -> None:
@@ -298,6 +400,58 @@ def _validate_events(
         events[table], bad = prepare_events(table, clean, source)
         rejects += [rej, bad]
     return events, rejects
+
+
+#: Which related table each adjustment condition reads.
+_CONDITION_TABLES = {
+    "open_hidden_danger": "hidden_dangers",
+    "open_major_hidden_danger": "hidden_dangers",
+    "overdue_hidden_danger": "hidden_dangers",
+    "accident": "accidents",
+    "standardisation": "standardisation",
+}
+
+
+def _users(config: Config, table: str) -> str:
+    """The methods and adjustment rules that read ``table``, as a phrase for a message."""
+    methods = [n for n, m in METHODS.items() if m.table == table and config.uses_method(n)]
+    rules = [
+        n for n, r in config.adjustment.named_rules() if _CONDITION_TABLES.get(r.when.condition) == table
+    ]
+    parts = [f"method {', '.join(methods)}"] if methods else []
+    parts += [f"adjustment rule {', '.join(rules)}"] if rules else []
+    if table == "standardisation":
+        parts.append("the standardisation grades of the plan")
+    return " and ".join(parts) or "nothing"
+
+
+def _lost_tables(
+    config: Config, rows: dict[str, int], sources: dict[str, str], rejects: list[pd.DataFrame]
+) -> list[str]:
+    """Warn about related tables that give no facility any data: no rows, or none of a located facility.
+
+    Such a table turns its methods and rules off for every facility without a word: grades fall back to other
+    methods, adjustments never fire.
+    """
+    frames = [r for r in rejects if not r.empty]
+    found = pd.concat(frames, ignore_index=True) if frames else rejects_frame()
+    unmatched = found.loc[
+        (found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"
+    ].value_counts()
+    warnings = []
+    for table, n in rows.items():
+        source = sources[table]
+        if n == 0:
+            what = "has a header and no rows"
+        elif int(unmatched.get(source, 0)) >= n:
+            what = f"has {n} rows and none belongs to a facility on the map (ids unknown, empty or rejected)"
+        else:
+            continue
+        warnings.append(
+            f"{source} ([{table}]) {what}: {_users(config, table)} had no data for any facility; check the file "
+            "and its facility_id column"
+        )
+    return warnings
 
 
 def _plan_history(history: Path | None, inputs: dict[str, Path], year: int) -> pd.DataFrame | None:
@@ -381,6 +535,7 @@ def _stages(
     n_in = len(raw)
     load_warnings: list[str] = list(raw.attrs.get(READ_WARNINGS, []))
     zones = load_zones(config, load_warnings)
+    load_warnings += _district_code_warnings(config)
     for zc in config.zones:
         if zc.path is not None:
             inputs[f"zones_{zc.kind}"] = config.resolve(zc.path)
@@ -390,8 +545,12 @@ def _stages(
     event_raw = {
         t: _read_related_raw(config, t, inputs) for t in EVENT_TABLES if getattr(config, t) is not None
     }
+
     for df in (*tables.values(), *event_raw.values()):
         load_warnings += df.attrs.get(READ_WARNINGS, [])
+    table_rows = {t: len(df) for t, df in (*tables.items(), *event_raw.items())}
+    table_sources = {t: sources[t] for t in table_rows}
+
     events: dict[str, pd.DataFrame] = {}
     event_rejects: list[pd.DataFrame] = []
 
@@ -425,6 +584,8 @@ def _stages(
     # In the order of the stages: event rows were validated before scoring (the engine's last frame).
     rejects = [*engine.rejects[:-1], *event_rejects, engine.rejects[-1]]
     scored, assigned_zones, engine_warnings = engine.facilities, engine.zones, engine.warnings
+    scored, uncovered = _population_coverage(scored, config, fac_path.name)
+    rejects.insert(len(rejects) - 1, uncovered)
     crs = scored.crs
     del engine  # once adjusted, the graded table before adjustment (its reason texts) can go
     _require_some(scored, rejects, n_in, fac_source)
@@ -442,13 +603,11 @@ def _stages(
     scored = gpd.GeoDataFrame(adjusted.facilities, geometry=geometry, crs=crs)
 
     stage("zone")
+    zone_warnings: list[str] = []
     if config.population is not None:
-        from riskmap.io.raster import zonal_sum
-
         pop_path = config.resolve(config.population.path)
         inputs["population"] = pop_path
-        for z in assigned_zones.values():
-            z["population"] = np.round(zonal_sum(pop_path, z.geometry), 0)
+        _zone_population(assigned_zones, config, pop_path, zone_warnings)
     sites = None
     if config.sensitive_sites is not None:
         sites_path = config.resolve(config.sensitive_sites.path)
@@ -531,7 +690,8 @@ def _stages(
         "as_of": adjusted.as_of.isoformat(),
         "adjustment": {"up": adjusted.up, "down": adjusted.down, "rules": adjusted.rules},
     }
-    warnings = load_warnings + list(engine_warnings) + plan.warnings
+    warnings = load_warnings + list(engine_warnings) + zone_warnings + plan.warnings
+    warnings += _lost_tables(config, table_rows, table_sources, rejects)
     if len(fac_rejects):
         share = len(fac_rejects) / n_in
         warnings.append(

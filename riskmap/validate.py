@@ -7,6 +7,7 @@ is row 1) or the feature number, the field, the value and the reason.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,12 +33,14 @@ __all__ = [
     "credit_code_valid",
     "ids_in",
     "id_positions",
+    "normalise_ids",
     "require_columns",
     "validate_facilities",
     "validate_table",
     "validate_sites",
     "table_points",
     "to_number",
+    "comma_reasons",
     "summarise_rejects",
     "input_sources",
     "SOURCE_TABLES",
@@ -192,10 +195,82 @@ def _normalise(series: pd.Series) -> pd.Series:
     return text
 
 
+def normalise_ids(series: pd.Series) -> pd.Series:
+    """Facility ids in the one form they are compared, joined and written in.
+
+    Full-width characters become ASCII, spaces go (inside too: "9132 0100..." pasted from a PDF), letters are
+    upper case (a credit code is upper case by definition, GB 32100): a lower-case copy of a code is a
+    duplicate, and a related row keyed by it finds its facility.
+
+    >>> normalise_ids(pd.Series(["91350100m000100y43", "９１３５ ０１００M000100Y43", " ab-1 "])).tolist()
+    ['91350100M000100Y43', '91350100M000100Y43', 'AB-1']
+    """
+    text = _normalise(series)
+    spaced = text.str.contains(r"\s", regex=True).fillna(False).astype(bool)
+    if spaced.any():
+        text = text.copy()
+        text[spaced] = text[spaced].str.replace(r"\s+", "", regex=True)
+    return text.str.upper()
+
+
+#: The only place a comma may stand in a number: thousands separators, 1,234,567.5.
+_THOUSANDS = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+#: Commas of other scripts (NFKC already turns the full-width ， into ,).
+_COMMAS = ",，、﹐﹑"
+
+
+def _has_comma(text: pd.Series) -> pd.Series:
+    return text.str.contains(f"[{_COMMAS}]", regex=True).fillna(False).astype(bool)
+
+
 def to_number(series: pd.Series) -> pd.Series:
-    """Parse text to float; full-width digits and thousands separators are accepted, the rest is NaN."""
-    cleaned = _normalise(series).str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-    return pd.to_numeric(cleaned, errors="coerce")
+    """Parse text to float; full-width digits and thousands separators are accepted, the rest is NaN.
+
+    A comma is read as a thousands separator only in ``1,234`` or ``1,234.5``; ``2,5`` (a decimal comma) and
+    ``1.234,5`` are NaN, never 25 or 1.2345 (:func:`comma_reasons` says why).
+
+    >>> to_number(pd.Series(["1,234.5", "２，５", "2,5", "1.234,5", "12"])).tolist()
+    [1234.5, nan, nan, nan, 12.0]
+    """
+    text = _normalise(series)
+    comma = _has_comma(text)
+    if comma.any():
+        text = text.copy()
+        sub = text[comma]
+        thousands = sub.str.fullmatch(_THOUSANDS).fillna(False).astype(bool)
+        text[comma] = sub.str.replace(",", "", regex=False).where(thousands, "")
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _comma_reason(value: str) -> str:
+    if re.fullmatch(r"[-+]?\d{1,3}(?:\.\d{3})+,\d+", value):  # 1.234,5: dots for thousands, a decimal comma
+        fix = value.replace(".", "").replace(",", ".")
+        return f"{value!r}: ambiguous decimal comma with dots for thousands; write {fix}"
+    if re.fullmatch(r"[-+]?\d*[,，、﹐﹑]\d+", value):
+        fix = re.sub(r"[,，、﹐﹑]", ".", value)
+        return f"{value!r}: ambiguous decimal comma; write {fix} (a comma is read only in 1,234.5)"
+    return f"{value!r}: not a number: a comma is read only as a thousands separator (1,234.5)"
+
+
+def comma_reasons(series: pd.Series) -> pd.Series:
+    """Why each value with a comma that :func:`to_number` cannot read is not a number ("" elsewhere).
+
+    Computed per distinct value, so a column of a million quantities costs one pass over its few bad ones.
+
+    >>> comma_reasons(pd.Series(["2,5", "1,234", "3"])).tolist()
+    ["'2,5': ambiguous decimal comma; write 2.5 (a comma is read only in 1,234.5)", '', '']
+    """
+    text = _normalise(series)
+    comma = _has_comma(text)
+    reasons = pd.Series("", index=series.index, dtype=object)
+    if comma.any():
+        sub = text[comma]
+        bad = ~sub.str.fullmatch(_THOUSANDS).fillna(False).astype(bool)
+        values = sub[bad]
+        distinct = pd.unique(values.to_numpy(dtype=object))
+        by_value = {v: _comma_reason(str(v)) for v in distinct}
+        reasons[values.index] = values.map(by_value).to_numpy(dtype=object)
+    return reasons
 
 
 #: An id Excel showed in scientific notation and saved that way (``9.13299E+17``): its digits are lost.
@@ -243,7 +318,7 @@ def validate_facilities(
     require_columns(raw, cols, source, "facilities")
 
     df = raw.rename(columns={fc.id: FACILITY_ID, fc.name: NAME, fc.sector: SECTOR})
-    df[FACILITY_ID] = _normalise(df[FACILITY_ID].fillna(""))
+    df[FACILITY_ID] = normalise_ids(df[FACILITY_ID].fillna(""))
     df[SECTOR] = _normalise(df[SECTOR].fillna(""))
     df[NAME] = df[NAME].fillna("").astype(str).str.strip()
     rejects: list[pd.DataFrame] = []
@@ -306,7 +381,12 @@ def table_points(
     for col, bad in ((x_col, bad_x), (y_col, bad_y)):
         if bad.any():
             empty = df.loc[bad, col].astype(str) == ""
-            reason = np.where(empty, "the coordinate is empty", "the coordinate is not a number")
+            comma = comma_reasons(df.loc[bad, col]).to_numpy()
+            reason = np.where(
+                empty,
+                "the coordinate is empty",
+                np.where(comma != "", "the coordinate is " + comma, "the coordinate is not a number"),
+            )
             rejects.append(
                 make_rejects(source, df[bad], col, pd.Series(reason, index=df.index[bad]), "validate")
             )
@@ -331,10 +411,38 @@ def table_points(
     return gdf, out
 
 
+def _single_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """One-point MultiPoints (as shapefile exports store points) as Points; several points are rejected.
+
+    A MultiPoint is not a plant boundary: kept, it would be zoned by "largest overlap" of an area it does not
+    have. Several points under one id are several sites: which one is the facility is the user's call.
+    """
+    import shapely
+
+    multi = (df.geom_type == "MultiPoint").to_numpy()
+    if not multi.any():
+        return df, rejects_frame()
+    parts = shapely.get_num_geometries(df.geometry.to_numpy())
+    several = multi & (parts > 1)
+    reason = pd.Series(
+        "a MultiPoint of " + pd.Series(parts[several]).astype(str).to_numpy() + " points: give one point "
+        "(or a plant boundary polygon) per facility, or split the sites into rows with their own ids",
+        index=df.index[several],
+    )
+    rejects = make_rejects(source, df[several], "geometry", reason, "validate")
+    out = df[~several].copy()
+    one = (out.geom_type == "MultiPoint").to_numpy()
+    if one.any():
+        out.loc[one, out.geometry.name] = shapely.get_geometry(out.geometry.to_numpy()[one], 0)
+    return out, rejects
+
+
 def _vector_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     empty = df.geometry.isna() | df.geometry.is_empty
     rejects = make_rejects(source, df[empty], "geometry", "the feature has no geometry", "validate")
-    gdf = df[~empty].to_crs("EPSG:4490")
+    gdf, multi = _single_points(df[~empty], source)
+    rejects = pd.concat([r for r in (rejects, multi) if not r.empty] or [rejects], ignore_index=True)
+    gdf = gdf.to_crs("EPSG:4490")
     # Polygon facilities (plant boundaries) are placed at a point inside them for zone assignment and markers.
     not_point = gdf.geom_type != "Point"
     if not_point.any():
@@ -367,7 +475,7 @@ def validate_table(
     need = {k: v for k, v in mapping.items() if k in set(required) | {FACILITY_ID}}
     require_columns(raw, need, source, f"{table}.columns")
     df = raw.rename(columns={v: k for k, v in mapping.items() if v in raw.columns})
-    df[FACILITY_ID] = _normalise(df[FACILITY_ID])
+    df[FACILITY_ID] = normalise_ids(df[FACILITY_ID])
     unknown = pd.Series(~ids_in(df[FACILITY_ID], known_ids), index=df.index)
     lost = df.loc[unknown, FACILITY_ID]
     reason = np.select(

@@ -45,6 +45,8 @@ __all__ = [
     "rule_parameters",
     "count_sites",
     "zone_code_column",
+    "zone_overlaps",
+    "division_code_warnings",
 ]
 
 ZONE_CODE = "zone_code"
@@ -83,6 +85,82 @@ class ZoningResult:
 def _metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries):
     """A projected CRS in metres for distances and areas (the UTM zone of the data)."""
     return gdf.crs if gdf.crs is not None and gdf.crs.is_projected else gdf.estimate_utm_crs()
+
+
+# ------------------------------------------------------------------------------------- layer checks
+
+
+def zone_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, min_area_m2: float = 1.0) -> str | None:
+    """A warning naming zones that overlap (the same ground in two zones), or None.
+
+    Shared borders are not overlaps, nor are the slivers digitising leaves along them: each zone is first
+    shrunk by about a metre, and only zones that still meet (found with a spatial index, not by comparing
+    every pair) are measured; pairs sharing more than ``min_area_m2`` are named. That costs one buffer per
+    zone (about 2 s for 40,000 villages) instead of an intersection per pair of neighbours.
+
+    >>> from shapely.geometry import box
+    >>> z = gpd.GeoDataFrame({"zone_code": ["a", "b", "c"]},
+    ...                      geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10), box(15, 0, 25, 10)], crs=3857)
+    >>> zone_overlaps(z, "village", "v.gpkg")
+    'v.gpkg: 1 pairs of village zones overlap (b and c: 50 m²); a place in two zones is counted twice: fix the boundaries in a GIS'
+    """
+    geoms = zones.geometry.to_numpy()
+    metre = 1 / 110_000 if zones.crs is None or zones.crs.is_geographic else 1.0
+    shrunk = shapely.buffer(geoms, -metre, quad_segs=2)
+    left, right = shapely.STRtree(shrunk).query(shrunk, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return None
+    metric = zones.geometry.iloc[np.unique(np.concatenate([left, right]))].to_crs(_metric_crs(zones))
+    at = pd.Series(np.arange(len(metric)), index=metric.index)
+    shapes = metric.to_numpy()
+    area = shapely.area(
+        shapely.intersection(
+            shapes[at[zones.index[left]].to_numpy()], shapes[at[zones.index[right]].to_numpy()]
+        )
+    )
+    big = area > min_area_m2
+    if not big.any():
+        return None
+    codes = zones[ZONE_CODE].astype(str).to_numpy()
+    order = np.argsort(-area[big], kind="stable")
+    pairs = [
+        f"{codes[i]} and {codes[j]}: {a:,.0f} m²"
+        for i, j, a in zip(left[big][order][:5], right[big][order][:5], area[big][order][:5], strict=True)
+    ]
+    more = ", ..." if big.sum() > 5 else ""
+    return (
+        f"{source}: {int(big.sum())} pairs of {kind} zones overlap ({'; '.join(pairs)}{more}); a place in two "
+        "zones is counted twice: fix the boundaries in a GIS"
+    )
+
+
+def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
+    """Warnings for zone codes that break the nesting by 12-digit division code (统计用区划代码).
+
+    Layers nest by code prefix only when every code of both layers has 12 digits; one 9-digit town code or
+    a code Excel turned into ``3.29901E+11`` silently switches the roll-up to location. ``codes`` maps each
+    layer kind to its codes; nothing is said unless two layers or more are given and one of them uses
+    12-digit codes.
+
+    >>> division_code_warnings({"village": pd.Series(["329901001001"]), "town": pd.Series(["329901001"])})
+    ['town: 1 of 1 zone codes are not 12-digit division codes (e.g. 329901001): the layers nest by code only when every code has 12 digits (town 329901001000); they are nested by location instead']
+    """
+    twelve = {k: c.astype(str).str.fullmatch(r"\d{12}").fillna(False).astype(bool) for k, c in codes.items()}
+    if len(codes) < 2 or not any(t.any() for t in twelve.values()):
+        return []
+    out = []
+    for kind, ok in twelve.items():
+        if ok.all():
+            continue
+        bad = codes[kind].astype(str)[~ok]
+        out.append(
+            f"{kind}: {int((~ok).sum())} of {len(ok)} zone codes are not 12-digit division codes (e.g. "
+            f"{', '.join(bad.head(3))}): the layers nest by code only when every code has 12 digits (town "
+            "329901001000); they are nested by location instead"
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- grids

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import IDS, X0, Y0, D, write_boundaries
-from shapely.geometry import Polygon
+from shapely.geometry import Polygon, box
 
 import riskmap
 from riskmap.errors import ConfigError, RiskmapError
@@ -192,6 +192,41 @@ def _zone_geometry(kind: str) -> Callable[[Path], None]:
     return edit
 
 
+def _population(
+    nodata_box: tuple[float, float, float, float] | None = None,
+    shift_m: float = 0.0,
+    only_corner: bool = False,
+) -> Callable[[Path], None]:
+    """Rewrite population.tif: nodata over a lon/lat box, moved ``shift_m`` east, or cut to one corner."""
+
+    def edit(d: Path) -> None:
+        import rasterio
+        from rasterio.transform import Affine, rowcol
+
+        path = d / "population.tif"
+        with rasterio.open(path) as src:
+            data, profile = src.read(1), src.profile
+        t = profile["transform"]
+        if nodata_box is None and not shift_m and not only_corner:
+            data[:] = profile["nodata"]  # all nodata
+        if nodata_box is not None:
+            w, s, e, n = nodata_box
+            r0, c0 = rowcol(t, w, n)
+            r1, c1 = rowcol(t, e, s)
+            data[max(r0, 0) : r1, max(c0, 0) : c1] = profile["nodata"]
+        if only_corner:  # the south-west tenth of the district only
+            h, w_ = data.shape
+            data = data[int(h * 0.85) :, : int(w_ * 0.15)]
+            t = Affine(t.a, t.b, t.c, t.d, t.e, t.f + t.e * int(h * 0.85))
+        if shift_m:  # 500 km east: about 5.3 degrees of longitude at 32 N
+            t = Affine(t.a, t.b, t.c + shift_m / (111_320 * np.cos(np.radians(Y0))), t.d, t.e, t.f)
+        profile |= {"transform": t, "height": data.shape[0], "width": data.shape[1]}
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data, 1)
+
+    return edit
+
+
 def _write_text(name: str, fn: Callable[[str], str], encoding: str = "utf-8") -> Callable[[Path], None]:
     def edit(d: Path) -> None:
         p = d / name
@@ -261,6 +296,35 @@ def _duplicate_column(d: Path) -> None:
     )(d)
 
 
+def _hidden_dangers_header_only(d: Path) -> None:
+    (d / "hidden_dangers.csv").write_text(
+        "hazard_id,facility_id,grade,found_date,deadline,closed_date\n", encoding="utf-8"
+    )
+    p = d / "riskmap.toml"
+    p.write_text(
+        p.read_text(encoding="utf-8")
+        + '\n[hidden_dangers]\npath = "hidden_dangers.csv"\n\n[[adjustment.rules]]\nname = "重大隐患"\n'
+        'when = { condition = "open_major_hidden_danger" }\nraise_to = "red"\n',
+        encoding="utf-8",
+    )
+
+
+def _overlapping_villages(d: Path) -> None:
+    v = gpd.read_file(d / "boundaries.gpkg", layer="village")
+    v.loc[1, "geometry"] = box(X0 + D - 0.002, Y0, X0 + 2 * D, Y0 + D)  # 西村 reaches 200 m into 东村
+    v.to_file(d / "boundaries.gpkg", layer="village", driver="GPKG")
+
+
+def _nine_digit_towns(d: Path) -> None:
+    t = gpd.read_file(d / "boundaries.gpkg", layer="town")
+    t["code"] = t["code"].str[:9]
+    t.to_file(d / "boundaries.gpkg", layer="town", driver="GPKG")
+
+
+#: ASCII digits and capitals to their full-width forms (０-９, Ａ-Ｚ), as Chinese input methods type them.
+_FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+
+
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
@@ -296,6 +360,33 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"duplicate facility id; first seen at row 2",
     ),
     (
+        "lower-case copy of a credit code",
+        _append("facilities.csv", [IDS["A"].lower(), "甲化工(副本)", "危险化学品", "119.605", "32.205"]),
+        "reject",
+        r"duplicate facility id; first seen at row 2",
+    ),
+    (
+        "full-width copy of a credit code with spaces",
+        _append(
+            "facilities.csv",
+            [
+                " ".join(IDS["C"][i : i + 6] for i in (0, 6, 12)).translate(_FULL_WIDTH),
+                "丙",
+                "工贸",
+                "119.6",
+                "32.2",
+            ],
+        ),
+        "reject",
+        r"duplicate facility id; first seen at row 4",
+    ),
+    (
+        "risk point keyed by the lower-case credit code",
+        _set_cell("risk_points.csv", 2, "facility_id", IDS["C"].lower()),
+        "ok",
+        "",
+    ),
+    (
         "invalid credit code (checksum)",
         _set_cell("facilities.csv", 5, "facility_id", IDS["F"][:-1] + "0"),
         "reject",
@@ -309,6 +400,31 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("XLSX with numbers as numbers", _xlsx(as_text=False), "ok", ""),
     ("full-width digits", _set_cell("facilities.csv", 1, "lon", "１１９．６２５"), "ok", ""),
     ("NaN quantity", _set_cell("inventory.csv", 0, "quantity_t", "NaN"), "reject", r"not a number"),
+    (
+        "quantity with a decimal comma",
+        _set_cell("inventory.csv", 0, "quantity_t", "2,5"),
+        "reject",
+        r"^'2,5': ambiguous decimal comma; write 2\.5",
+    ),
+    (
+        "quantity with thousands dots and a decimal comma",
+        _set_cell("inventory.csv", 0, "quantity_t", "1.234,5"),
+        "reject",
+        r"^'1\.234,5': ambiguous decimal comma with dots for thousands; write 1234\.5",
+    ),
+    (
+        "quantity with a Chinese comma",
+        _set_cell("inventory.csv", 0, "quantity_t", "2，5吨"),
+        "reject",
+        r"^'2,5': ambiguous decimal comma; write 2\.5",
+    ),
+    (
+        "coordinate with a decimal comma",
+        _set_cell("facilities.csv", 1, "lon", "119,62"),
+        "reject",
+        r"^the coordinate is '119,62': ambiguous decimal comma; write 119\.62",
+    ),
+    ("quantity with a thousands separator", _set_cell("inventory.csv", 0, "quantity_t", "0,200"), "ok", ""),
     (
         "negative quantity",
         _set_cell("inventory.csv", 0, "quantity_t", "-5"),
@@ -432,6 +548,76 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "",
     ),
     ("CSV with a title line and trailing commas", _title_lines("XX市安全生产重点企业名单,,,,"), "ok", ""),
+    (
+        "overlapping zone polygons",
+        _overlapping_villages,
+        "warning",
+        r"^boundaries\.gpkg: 1 pairs of village zones overlap \(329901001001 and 329901001002: 4\d\d,\d{3} m²\)",
+    ),
+    (
+        "town codes of 9 digits under 12-digit village codes",
+        _nine_digit_towns,
+        "warning",
+        r"^town: 2 of 2 zone codes are not 12-digit division codes \(e\.g\. 329901001, 329901002\)",
+    ),
+    (
+        "district code that is not 6 digits",
+        _config('district_code = "329901"', 'district_code = "32990"'),
+        "warning",
+        r"^project\.district_code '32990' is not a 6-digit county code",
+    ),
+    (
+        "related table with a header and no rows",
+        lambda d: _edit_csv(d / "inventory.csv", lambda df: df.iloc[0:0]),
+        "warning",
+        r"^inventory\.csv \(\[inventory\]\) has a header and no rows: method gb18218 had no data for any "
+        r"facility",
+    ),
+    (
+        "related table none of whose rows matches a facility",
+        lambda d: _edit_csv(d / "risk_points.csv", lambda df: df.assign(facility_id="91329901MA9999999X")),
+        "warning",
+        r"^risk_points\.csv \(\[risk_points\]\) has 7 rows and none belongs to a facility on the map .*: "
+        r"method ls_matrix had no data",
+    ),
+    (
+        "hidden-danger table with a header and no rows",
+        _hidden_dangers_header_only,
+        "warning",
+        r"^hidden_dangers\.csv \(\[hidden_dangers\]\) has a header and no rows: adjustment rule 重大隐患 had "
+        r"no data",
+    ),
+    (
+        "population raster all nodata",
+        _population(),
+        "error",
+        r"population\.tif: the population raster covers less than 90% of the 500 m buffer of 6 of 6 "
+        r"facilities \(median 0%\): its extent is lon 119\.590\.\.119\.650.*the facilities' lon 119\.60",
+    ),
+    (
+        "population raster over one corner of the district",
+        _population(only_corner=True),
+        "error",
+        r"covers less than 90% of the 500 m buffer of [56] of 6 facilities",
+    ),
+    (
+        "population raster shifted 500 km",
+        _population(shift_m=500_000),
+        "error",
+        r"of 6 of 6 facilities \(median 0%\): its extent is lon 124\.",
+    ),
+    (
+        "population raster with nodata around a major hazard",
+        _population(nodata_box=(X0 - 0.01, Y0 - 0.01, X0 + 0.012, Y0 + 0.012)),
+        "reject",
+        r"^population raster covers 0% of the 500 m buffer \(population\.min_coverage = 90%\): .* α",
+    ),
+    (
+        "population raster with nodata over part of a village",
+        _population(nodata_box=(X0, Y0 + 0.032, X0 + D, Y0 + 2 * D)),
+        "warning",
+        r"covers less than 90% of 1 village zones \(329901002001 南村 \(60%\)\).*too low",
+    ),
 ]
 
 

@@ -259,3 +259,36 @@ def test_sector_with_an_empty_method_list_is_rejected_with_a_reason(tiny_project
         result.summary["facilities_in"]
         == result.summary["facilities_scored"] + result.summary["facilities_rejected"]
     )
+
+
+def test_one_point_multipoints_are_points(tiny_project: Path):
+    """Shapefile exports store points as one-point MultiPoints: they are points, not plant boundaries."""
+    import geopandas as gpd
+    from conftest import X0, Y0, D
+    from shapely.geometry import MultiPoint
+
+    d = tiny_project.parent
+    fac = pd.read_csv(d / "facilities.csv", dtype=str)
+    xy = list(zip(fac["lon"].astype(float), fac["lat"].astype(float), strict=True))
+    xy[1] = (X0 + D + 0.000005, Y0 + 0.005)  # B half a metre inside 西村, east of the border with 东村
+    shapes = [MultiPoint([p]) for p in xy]
+    shapes.append(MultiPoint([(X0 + 0.003, Y0 + 0.003), (X0 + 0.03, Y0 + 0.03)]))  # two sites under one id
+    extra = pd.DataFrame([["G1", "两处厂区", "工贸"]], columns=["facility_id", "name", "sector"])
+    attrs = pd.concat([fac.drop(columns=["lon", "lat"]), extra], ignore_index=True)
+    gpd.GeoDataFrame(attrs, geometry=shapes, crs="EPSG:4490").to_file(d / "facilities.gpkg", driver="GPKG")
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'path = "facilities.csv"', 'path = "facilities.gpkg"'
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    out = result.facilities.set_index("facility_id")
+    assert out.geometry.geom_type.eq("Point").all()
+    assert out.loc[IDS["B"], "zone_code"] == "329901001002"
+    assert out["zone_assignment"].eq("within").all(), out["zone_assignment"].tolist()
+    assert out.loc[IDS["A"], "persons_500m"] == pytest.approx(75, abs=1.5)  # a point's buffer, ~75 cells
+    bad = result.rejects[result.rejects["record_id"] == "G1"]
+    assert bad["reason"].str.contains(r"a MultiPoint of 2 points: give one point", regex=True).all()
+    assert len(bad) == 1
+    s = result.summary
+    assert s["facilities_in"] == s["facilities_scored"] + s["facilities_rejected"] == 7

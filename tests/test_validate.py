@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import IDS, credit_code
@@ -115,3 +116,28 @@ def test_id_positions_arrow_and_object_agree():
         got = id_positions(pd.Series(keys, dtype=dtype), pd.Series(values, dtype=dtype))
         assert got.tolist() == want.tolist()
     assert id_positions(pd.Series(keys, dtype="str"), pd.Series([], dtype="str")).tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "reason"),
+    [
+        ("1,234", 1234.0, ""),
+        ("1,234,567.25", 1234567.25, ""),
+        ("-1,234.5", -1234.5, ""),
+        ("１，２３４", 1234.0, ""),  # full width: NFKC first
+        ("2,5", np.nan, "ambiguous decimal comma; write 2.5"),
+        ("２，５", np.nan, "ambiguous decimal comma; write 2.5"),
+        ("2、5", np.nan, "ambiguous decimal comma; write 2.5"),
+        ("1.234,5", np.nan, "with dots for thousands; write 1234.5"),
+        ("12,34", np.nan, "ambiguous decimal comma; write 12.34"),
+        ("1,2,3", np.nan, "not a number: a comma is read only as a thousands separator"),
+        ("1234", 1234.0, ""),
+    ],
+)
+def test_comma_is_only_a_thousands_separator(text, number, reason):
+    from riskmap.validate import comma_reasons, to_number
+
+    got = to_number(pd.Series([text])).iloc[0]
+    assert (np.isnan(got) and np.isnan(number)) or got == number
+    assert reason in comma_reasons(pd.Series([text])).iloc[0]
+    assert (comma_reasons(pd.Series([text])).iloc[0] == "") == (reason == "")

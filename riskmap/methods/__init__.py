@@ -34,6 +34,7 @@ __all__ = [
     "REASONS",
     "REASONS_EN",
     "PERSONS",
+    "PERSONS_COVERAGE",
     "DATA_ISSUES",
 ]
 
@@ -47,6 +48,8 @@ REASONS_EN = "reasons_en"
 DATA_ISSUES = "rejected_records"
 #: Persons within the GB 18218 radius of each facility (from a column or the population raster).
 PERSONS = "persons_500m"
+#: Share of each facility's buffer the population raster covers with data (private: not written out).
+PERSONS_COVERAGE = "_persons_coverage"
 
 _SEP_ZH = "；"
 _SEP_EN = "; "

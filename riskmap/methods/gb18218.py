@@ -22,7 +22,7 @@ from riskmap._resources import reference_dir
 from riskmap.errors import ScoringError
 from riskmap.levels import Level
 from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels, per_unique
-from riskmap.validate import FACILITY_ID, make_rejects, to_number
+from riskmap.validate import FACILITY_ID, comma_reasons, make_rejects, to_number
 
 __all__ = ["Assessment", "assess", "lookup", "alpha_for", "grade_for", "grade_facilities", "GRADE_ZH"]
 
@@ -184,6 +184,8 @@ def assess(
 
 
 _UNITS = {"": 1.0, "t": 1.0, "吨": 1.0, "kg": 0.001, "千克": 0.001, "公斤": 0.001}
+#: A unit written after the number ("t", "吨", "kg"), removed to judge the number's commas alone.
+_UNIT_SUFFIX = r"\s*[^\d\s.,，、+\-]+\s*$"
 _QUANTITY = re.compile(r"^\s*([-+]?[0-9.,]+(?:[eE][-+]?\d+)?)\s*([^\d\s.,+-]\S*)?\s*$")
 
 
@@ -229,6 +231,10 @@ def _resolve_inventory(
         reasons[unknown] = per_unique(
             inv.loc[unknown, "substance"], lambda t: t.map(lambda text: _unknown_reason(text, names))
         )
+    # "2,5" is not 25 t: a comma other than a thousands separator makes the cell unreadable, with the fix.
+    number_text = inv["quantity_t"].astype(str).str.replace(_UNIT_SUFFIX, "", regex=True)
+    comma = per_unique(number_text, comma_reasons)
+    reasons[(comma != "") & (reasons == "")] = comma
     reasons[bad_unit & (reasons == "")] = (
         "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)"
     )
