@@ -37,12 +37,12 @@ _context: dict[str, Path | None] = {}
 class _Guarded(typer.core.TyperGroup):
     """Every command runs under one guard: riskmap's errors are one line, anything else an internal error."""
 
-    def main(self, args=None, *pargs, **kwargs):  # type: ignore[no-untyped-def, override]
+    def main(self, args=None, *pargs, **kwargs):
         _context.clear()
         self._argv = list(args) if args is not None else sys.argv[1:]
         return super().main(args, *pargs, **kwargs)
 
-    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException, KeyboardInterrupt):

@@ -33,7 +33,7 @@ from riskmap.adjust import (
 )
 from riskmap.config import Config, config_hash
 from riskmap.distributed import required_tables, run_stages
-from riskmap.errors import InputError, OutputError, RiskmapError
+from riskmap.errors import InputError, RiskmapError
 from riskmap.io.tables import ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES

@@ -219,7 +219,8 @@ class OutputSet:
             )
         if taken:
             self.warnings.append(f"--force: overwrote {', '.join(taken)}")
-        removed, kept = [], []
+        removed: list[str] = []
+        kept: list[str] = []
         for rel in sorted({*previous, *also_replaces} - set(names)):
             p = self.out / rel
             if not p.is_file():
