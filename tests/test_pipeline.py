@@ -189,7 +189,9 @@ def test_the_output_folder_keeps_the_users_files(tiny_project: Path, tmp_path: P
     for name, data in users.items():
         (out / name).write_bytes(data)
     (out / ".riskmap-tmp-4242-dead").mkdir()  # a dead run's staging folder: riskmap's own name, cleaned
+    (out / ".riskmap-tmp-run.json.x1y2.json").write_text("{")  # and a dead run's half-written manifest
     riskmap.run(riskmap.load_config(tiny_project), out)
+    assert not (out / ".riskmap-tmp-run.json.x1y2.json").exists()
     for name, data in users.items():
         assert (out / name).read_bytes() == data, name
     assert not (out / ".riskmap-tmp-4242-dead").exists()

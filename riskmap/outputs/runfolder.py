@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmap.errors import OutputError
-from riskmap.io.atomic import atomic_write_text
+from riskmap.io.atomic import TEMP_PREFIX, atomic_write_text
 
 __all__ = [
     "MANIFEST_FILES",
@@ -44,8 +44,9 @@ __all__ = [
 
 #: One manifest file per command; a file is riskmap's if any of them lists it with its current hash.
 MANIFEST_FILES = ("run.json", "plan.json", "changes.json")
-#: Staging folders: ``.riskmap-tmp-<run id>/``; nothing else in the output folder is ever cleaned.
-STAGING_PREFIX = ".riskmap-tmp-"
+#: Staging folders: ``.riskmap-tmp-<run id>/`` (and atomic writes' temporary files: ``.riskmap-tmp-<name>...``);
+#: nothing else in the output folder is ever cleaned.
+STAGING_PREFIX = TEMP_PREFIX
 LOCK_NAME = ".riskmap-lock"
 #: Test hook: a point name (``staged``, ``moved-1``, ...) at which the writer waits while the file named by
 #: ``RISKMAP_TEST_HOLD_FILE`` exists (it first writes ``<that file>.reached``). Lets tests kill or race a run
@@ -270,10 +271,12 @@ def open_output_set(
     folder = _output_folder(Path(out))
     lock = _lock(folder)
     try:
-        # Only a run holding the lock writes: every staging folder here is a dead run's.
+        # Only a run holding the lock writes: every staging folder or temporary file here is a dead run's.
         for stale in folder.glob(f"{STAGING_PREFIX}*"):
             if stale.is_dir() and not stale.is_symlink():
                 shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
         staging = folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
