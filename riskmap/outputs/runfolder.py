@@ -205,7 +205,8 @@ class OutputSet:
         previous = (_read_doc(self.out / self.manifest_name) or {}).get("manifest") or {}
 
         def ours(rel: str) -> bool:
-            return rel in known and sha256(self.out / rel) in known[rel]
+            p = self.out / rel
+            return rel in known and p.is_file() and not p.is_symlink() and sha256(p) in known[rel]
 
         taken = [rel for rel in names if (self.out / rel).exists() and not ours(rel)]
         target = self.out / self.manifest_name
@@ -243,8 +244,13 @@ class OutputSet:
         _hold("staged")
         for i, rel in enumerate(names, 1):
             dest = self.out / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging / rel, dest)
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.staging / rel, dest)
+            except (
+                OSError
+            ) as err:  # e.g. a folder of that name: the files moved so far are named by "replacing"
+                raise OutputError(f"{dest}: cannot move the new file into place: {err.strerror}") from None
             _hold(f"moved-{i}")
         for rel in removed:
             (self.out / rel).unlink(missing_ok=True)
