@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
+import shlex
 import shutil
 import sys
+import traceback
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -18,11 +23,91 @@ from rich.table import Table
 from riskmap import __version__
 from riskmap.errors import RiskmapError
 
-__all__ = ["app"]
+__all__ = ["app", "EXIT_INTERNAL", "CRASH_FILE"]
+
+#: Exit status of an internal error (a bug in riskmap, not bad input): EX_SOFTWARE of sysexits.h.
+EXIT_INTERNAL = 70
+#: Where an internal error's traceback and context go: the output folder if known, else the current one.
+CRASH_FILE = "riskmap-crash.txt"
+
+#: What the command being run knows about its project and output folder, for the crash file.
+_context: dict[str, Path | None] = {}
+
+
+class _Guarded(typer.core.TyperGroup):
+    """Every command runs under one guard: riskmap's errors are one line, anything else an internal error."""
+
+    def main(self, args=None, *pargs, **kwargs):
+        _context.clear()
+        self._argv = list(args) if args is not None else sys.argv[1:]
+        return super().main(args, *pargs, **kwargs)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException, KeyboardInterrupt):
+            raise
+        except RiskmapError as err:
+            _fail(err)
+        except Exception as err:
+            _internal_error(err, getattr(self, "_argv", sys.argv[1:]))
+
+
+def _crash_report(err: BaseException, argv: list[str]) -> str:
+    lines = [
+        "riskmap crash report: please send this file with a short description of what you ran.",
+        "It may quote names or values from your data: look through it before sending.",
+        "",
+        f"time: {datetime.now(UTC).isoformat(timespec='seconds')}",
+        f"command: riskmap {shlex.join(argv)}",
+        f"riskmap: {__version__}",
+        f"python: {sys.version.split()[0]} ({sys.executable})",
+        f"platform: {platform.platform()}",
+        f"project file: {_context.get('project') or '-'}",
+        f"output folder: {_context.get('out') or '-'}",
+        "",
+        "".join(traceback.format_exception(err)),
+    ]
+    return "\n".join(lines)
+
+
+def _internal_error(err: BaseException, argv: list[str]) -> None:
+    """One line on stderr, the traceback and context in riskmap-crash.txt, exit status 70."""
+    import tempfile
+
+    report = _crash_report(err, argv)
+    out = _context.get("out")
+    where = None
+    for folder in (
+        out if out is not None and out.is_dir() else None,
+        Path.cwd(),
+        Path(tempfile.gettempdir()),
+    ):
+        if folder is None:
+            continue
+        try:
+            (folder / CRASH_FILE).write_text(report, encoding="utf-8")
+        except OSError:
+            continue
+        where = folder / CRASH_FILE
+        break
+    what = " ".join(f"{type(err).__name__}: {err}".split())
+    what = what if len(what) <= 300 else what[:297] + "..."
+    tail = (
+        f"please report it with {where}"
+        if where
+        else "please report it (the crash file could not be written)"
+    )
+    console.print(
+        f"[bold red]internal error:[/] {escape(what)} — {escape(tail)}", highlight=False, soft_wrap=True
+    )
+    raise typer.Exit(EXIT_INTERNAL)
+
 
 app = typer.Typer(
     name="riskmap",
     help="Work-safety risk zoning: four-colour risk maps (红橙黄蓝) and inspection plans.",
+    cls=_Guarded,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -92,7 +177,25 @@ AsOf = Annotated[
 ]
 
 
-def _run_with_progress(config, out: Path | None, as_of=None):
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Overwrite files in the output directory that have riskmap's output names but that riskmap did "
+        "not write (or that were changed since it did). Without it the run stops and names them.",
+    ),
+]
+
+
+def _where(project: Path | None = None, out: Path | None = None) -> None:
+    """Remember the project file and output folder for a crash report."""
+    if project is not None:
+        _context["project"] = project.resolve()
+    if out is not None:
+        _context["out"] = out.resolve()
+
+
+def _run_with_progress(config, out: Path | None, as_of=None, force: bool = False):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from riskmap.pipeline import run
@@ -110,7 +213,8 @@ def _run_with_progress(config, out: Path | None, as_of=None):
         def stage(name: str) -> None:
             progress.update(task, description=_STAGES.get(name, name))
 
-        return run(config, out, stage=stage, as_of=as_of)
+        _where(out=out if out is not None else config.resolve(config.outputs.dir))
+        return run(config, out, stage=stage, as_of=as_of, force=force)
 
 
 def _plan_summary(s: dict) -> None:
@@ -238,13 +342,15 @@ def run(
     embed: Embed = False,
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
+    force: Force = False,
 ) -> None:
     """Run the whole job on a project: grade, zone, plan, and write every output."""
     from riskmap.config import load_config
 
+    _where(project=project)
     try:
         config = _override(load_config(project), lang, embed, engine, scheduler)
-        result = _run_with_progress(config, out, as_of)
+        result = _run_with_progress(config, out, as_of, force)
     except RiskmapError as err:
         _fail(err)
     _summary(result)
@@ -266,14 +372,17 @@ def plan(
     as_of: AsOf = None,
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
+    force: Force = False,
 ) -> None:
     """Re-plan inspections (frequencies, draws, schedule) without re-rendering the maps."""
     from riskmap.config import load_config
     from riskmap.pipeline import plan as make_plan
 
+    _where(project=project)
     try:
         config = _override(load_config(project), engine=engine, scheduler=scheduler)
-        result = make_plan(config, out, year, history, as_of=as_of)
+        _where(out=out if out is not None else config.resolve(config.outputs.dir))
+        result = make_plan(config, out, year, history, as_of=as_of, force=force)
     except RiskmapError as err:
         _fail(err)
     _plan_summary(result.summary)
@@ -291,6 +400,7 @@ def demo(
     embed: Embed = False,
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
+    force: Force = False,
 ) -> None:
     """Run everything on the embedded demo district (滨江区, fictional) into OUT."""
     from riskmap._resources import demo_dir
@@ -298,7 +408,7 @@ def demo(
 
     try:
         config = _override(load_config(demo_dir() / "riskmap.toml"), lang, embed, engine, scheduler)
-        result = _run_with_progress(config, out, as_of)
+        result = _run_with_progress(config, out, as_of, force)
     except RiskmapError as err:
         _fail(err)
     _summary(result)
@@ -338,6 +448,7 @@ def validate(
     from riskmap.config import load_config
     from riskmap.pipeline import check, preflight
 
+    _where(project=project)
     try:
         config = _override(load_config(project), engine=engine, scheduler=scheduler)
         problems = preflight(config)
@@ -388,17 +499,19 @@ def diff(
         ),
     ] = None,
     show: Annotated[int, typer.Option("--show", help="Changed facilities listed (0: none).")] = 20,
+    force: Force = False,
 ) -> None:
     """What changed between two runs: levels up or down, new and removed facilities, and why."""
     from riskmap.diff import CHANGE_KINDS, diff_runs
 
+    _where(out=out)
     try:
         result = diff_runs(old, new)
         written = {}
         if out is not None:
             from riskmap.outputs.diff import write_diff
 
-            written = write_diff(result, out)
+            written = write_diff(result, out, force=force)
     except RiskmapError as err:
         _fail(err)
     t = Table(title="变化 / changes", show_lines=False)

@@ -33,7 +33,7 @@ from riskmap.adjust import (
 )
 from riskmap.config import Config, config_hash
 from riskmap.distributed import required_tables, run_stages
-from riskmap.errors import InputError, OutputError, RiskmapError
+from riskmap.errors import InputError, RiskmapError
 from riskmap.io.tables import READ_WARNINGS, ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.levels import LEVEL_NAMES
@@ -806,7 +806,7 @@ def _write_plan_xlsx(result: RunResult, path: Path, sheets: dict[str, pd.DataFra
         "(a workbook of styled cells that size takes minutes and gigabytes, and a sheet holds at most "
         "1,048,576 rows); use inspection_plan.csv or the GeoPackage"
     )
-    path.unlink(missing_ok=True)  # an older, smaller plan would mislead
+    # An older, smaller plan's workbook would mislead: the output set removes it (if riskmap wrote it).
     return None
 
 
@@ -826,42 +826,9 @@ def _provenance_inputs(config: Config, inputs: dict[str, Path]) -> dict[str, dic
     return out
 
 
-def _output_dir(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
-        raise OutputError(
-            f"{out}: is a file, not a directory; give --out a directory (it is created if missing)"
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"{out}: cannot create the output directory: {err.strerror}") from None
-    # Temporary files of a run that was killed mid-write (the good outputs beside them are intact).
-    for stale in out.glob(".*.tmp*"):
-        if stale.is_file():
-            stale.unlink(missing_ok=True)
-    return out
-
-
-def _remove_stale(out: Path, written: dict[str, Path]) -> list[str]:
-    """Remove maps, figures and GeoParquet layers an earlier run left in ``out`` that this run did not write.
-
-    A map beside a new GeoPackage would be taken for its picture; only riskmap's own output names are touched.
-    """
-    removed = []
-    names = ["map.html", "map.png", "map.svg", "map.pdf"]
-    if (out / "geoparquet").is_dir():
-        ours = ("facilities.parquet", "inspection_plan.parquet", "rejects.parquet")
-        names += [
-            f"geoparquet/{p.name}"
-            for p in sorted((out / "geoparquet").glob("*.parquet"))
-            if p.name in ours or (p.name.startswith("zones_") and p.name.endswith(".parquet"))
-        ]
-    for name in names:
-        p = out / name
-        if p.exists() and p not in written.values():
-            p.unlink()
-            removed.append(name)
-    return removed
+def _output_dir(config: Config, out_dir: str | Path | None) -> Path:
+    """The output folder: ``out_dir``, else ``outputs.dir`` of the project file (relative to it)."""
+    return Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
 
 
 def run(
@@ -870,29 +837,26 @@ def run(
     stage: Stage | None = None,
     as_of: date | str | None = None,
     history: Path | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Run the whole pipeline and write every output into ``out_dir`` (default: ``outputs.dir``).
 
     ``as_of`` is the date dynamic adjustment is evaluated on (default ``adjustment.as_of``, else today).
+    The outputs are written as one set (a staging folder, then moved into place, ``run.json`` last with a
+    manifest of every file and its SHA-256). Files in ``out_dir`` that riskmap did not write are never removed;
+    ``force`` lets the run overwrite those that carry one of its output names.
 
     Raises
     ------
     RiskmapError
         A config, input or output problem that stops the run; row-level problems go to the rejects instead.
     """
-    from riskmap.outputs.figure import render_figure
-    from riskmap.outputs.gpkg import write_geopackage
-    from riskmap.outputs.html import render_html
-    from riskmap.outputs.tables import write_csv
+    from riskmap.outputs.runfolder import open_output_set
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
     result, inputs = _stages(config, say, as_of, history)
-    out = _output_dir(Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir))
-    kinds = list(result.zones)
-    lang = config.project.lang
     assert result.plan is not None
-    plan_table = result.plan.plan
 
     _return_free_memory()
     say("write")
@@ -903,6 +867,34 @@ def run(
         "inputs": _provenance_inputs(config, inputs),
         "started": started.isoformat(timespec="seconds"),
     }
+    with open_output_set(_output_dir(config, out_dir), "run.json", force) as outset:
+        staged = _write_outputs(config, result, outset.staging, provenance, say)
+        run_json = {
+            "summary": result.summary,
+            "warnings": result.warnings,
+            "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
+            "outputs": {k: p.name for k, p in staged.items()},
+        }
+        run_json_path = outset.commit(run_json)
+    result.warnings.extend(outset.warnings)
+    result.outputs = {k: outset.final(p) for k, p in staged.items()}
+    result.outputs["run_json"] = run_json_path
+    return result
+
+
+def _write_outputs(
+    config: Config, result: RunResult, out: Path, provenance: dict[str, Any], say: Stage
+) -> dict[str, Path]:
+    """Write every output of a run into ``out`` (the staging folder); returns the paths by output key."""
+    from riskmap.outputs.figure import render_figure
+    from riskmap.outputs.gpkg import write_geopackage
+    from riskmap.outputs.html import render_html
+    from riskmap.outputs.tables import write_csv
+
+    kinds = list(result.zones)
+    lang = config.project.lang
+    assert result.plan is not None
+    plan_table = result.plan.plan
     fac_layer = _facility_layer(result, kinds)
     plan_geo = gpd.GeoDataFrame(
         plan_table.merge(fac_layer[[FACILITY_ID, fac_layer.geometry.name]], on=FACILITY_ID, how="left"),
@@ -966,24 +958,11 @@ def run(
             source_note=f"riskmap {__version__}",
         ):
             outputs[f"figure_{p.suffix.lstrip('.')}"] = p
-    removed = _remove_stale(out, outputs)
-    if removed:
-        result.warnings.append(
-            f"removed outputs of an earlier run that this run did not write: {', '.join(removed)}"
-        )
-    run_json = {
-        "summary": result.summary,
-        "warnings": result.warnings,
-        "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
-        "outputs": {k: p.name for k, p in outputs.items()},
-    }
-    from riskmap.io.atomic import atomic_write_text
+    return outputs
 
-    outputs["run_json"] = atomic_write_text(
-        out / "run.json", json.dumps(run_json, ensure_ascii=False, indent=2)
-    )
-    result.outputs = outputs
-    return result
+
+#: The plan tables: ``riskmap plan`` replaces them whichever command wrote them last.
+_PLAN_TABLES = ("inspection_plan.csv", "inspection_plan.xlsx")
 
 
 def plan(
@@ -993,13 +972,16 @@ def plan(
     history: Path | None = None,
     stage: Stage | None = None,
     as_of: date | str | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Re-plan inspections without re-rendering the maps: writes the plan tables and ``plan.json`` only.
 
     ``year`` overrides ``supervision.year``; ``history`` is a directory of earlier ``inspection_plan.csv``
-    files, so that enterprises not inspected for ``sampling.cover_years`` are drawn first.
+    files, so that enterprises not inspected for ``sampling.cover_years`` are drawn first. The files are
+    written as one set, ``plan.json`` last with their manifest (as :func:`run` does with ``run.json``);
+    ``force`` overwrites files of the same names that riskmap did not write.
     """
-    from riskmap.io.atomic import atomic_write_text
+    from riskmap.outputs.runfolder import open_output_set
     from riskmap.outputs.tables import write_csv
 
     if year is not None:
@@ -1007,12 +989,7 @@ def plan(
             update={"supervision": config.supervision.model_copy(update={"year": year})}
         )
     result, inputs = _stages(config, stage or (lambda _s: None), as_of, history)
-    out = _output_dir(Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir))
     assert result.plan is not None
-    result.outputs["inspection_plan_csv"] = write_csv(result.plan.plan, out / "inspection_plan.csv")
-    xlsx = _write_plan_xlsx(result, out / "inspection_plan.xlsx", {})
-    if xlsx is not None:
-        result.outputs["inspection_plan_xlsx"] = xlsx
     keys = (
         "plan_year",
         "draw_seed",
@@ -1021,19 +998,25 @@ def plan(
         "monthly_load",
         "months",
     )
-    doc = {
-        "summary": {k: result.summary[k] for k in keys},
-        "warnings": result.warnings,
-        "provenance": {
-            "riskmap_version": __version__,
-            "config_hash": config_hash(config),
-            "engine": config.engine.name,
-            "inputs": _provenance_inputs(config, inputs),
-        },
-    }
-    result.outputs["plan_json"] = atomic_write_text(
-        out / "plan.json", json.dumps(doc, ensure_ascii=False, indent=2, default=str)
-    )
+    with open_output_set(_output_dir(config, out_dir), "plan.json", force) as outset:
+        staged = {"inspection_plan_csv": write_csv(result.plan.plan, outset.staging / "inspection_plan.csv")}
+        xlsx = _write_plan_xlsx(result, outset.staging / "inspection_plan.xlsx", {})
+        if xlsx is not None:
+            staged["inspection_plan_xlsx"] = xlsx
+        doc = {
+            "summary": {k: result.summary[k] for k in keys},
+            "warnings": result.warnings,
+            "provenance": {
+                "riskmap_version": __version__,
+                "config_hash": config_hash(config),
+                "engine": config.engine.name,
+                "inputs": _provenance_inputs(config, inputs),
+            },
+        }
+        plan_json = outset.commit(doc, also_replaces=_PLAN_TABLES)
+    result.warnings.extend(outset.warnings)
+    result.outputs = {k: outset.final(p) for k, p in staged.items()}
+    result.outputs["plan_json"] = plan_json
     return result
 
 

@@ -156,3 +156,26 @@ def tiny_project(tmp_path: Path) -> Path:
     write_population(tmp_path / "population.tif")
     (tmp_path / "riskmap.toml").write_text(textwrap.dedent(CONFIG), encoding="utf-8")
     return tmp_path / "riskmap.toml"
+
+
+@pytest.fixture(autouse=True)
+def _cli_never_shows_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every CliRunner invocation in the suite: no exception escapes the CLI and no "Traceback" is printed.
+
+    A test that means to check an internal error still gets exit status 70 and riskmap-crash.txt: those are
+    the CLI's own handling, not an escaped exception.
+    """
+    from typer.testing import CliRunner
+
+    invoke = CliRunner.invoke
+
+    def checked(self, *args, **kwargs):
+        result = invoke(self, *args, **kwargs)
+        assert "Traceback" not in result.output, f"the CLI printed a traceback:\n{result.output}"
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise AssertionError(
+                f"the CLI let {type(result.exception).__name__} escape: {result.exception}"
+            ) from result.exception
+        return result
+
+    monkeypatch.setattr(CliRunner, "invoke", checked)

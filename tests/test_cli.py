@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from riskmap import __version__
@@ -174,3 +175,88 @@ def test_validate_lists_every_missing_column(tiny_project: Path):
     for col in ('no column "likelihood"', 'no column "severity"', 'no column "quantity_t"'):
         assert col in r.output, col
     assert 'columns = { likelihood = "..." }' in r.output
+
+
+def _boom(*args, **kwargs):
+    return 1 / 0
+
+
+def test_an_internal_error_is_one_line_a_crash_file_and_exit_70(
+    tiny_project: Path, tmp_path: Path, monkeypatch
+):
+    import riskmap.pipeline as pipeline
+    from riskmap.cli import CRASH_FILE, EXIT_INTERNAL
+
+    monkeypatch.setattr(pipeline, "plan_inspections", _boom)  # a bug in the supervise stage
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "new")])
+    assert r.exit_code == EXIT_INTERNAL == 70
+    crash = tmp_path / CRASH_FILE  # the output folder does not exist yet: the current directory
+    assert r.output.strip().splitlines() == [
+        f"internal error: ZeroDivisionError: division by zero — please report it with {crash}"
+    ]
+    report = crash.read_text(encoding="utf-8")
+    for what in (
+        "Traceback (most recent call last)",
+        "ZeroDivisionError: division by zero",
+        f"riskmap: {__version__}",
+        f"command: riskmap run {tiny_project} --out {tmp_path / 'new'}",
+        f"project file: {tiny_project.resolve()}",
+        "python: 3.",
+        "platform: ",
+        "time: 20",
+    ):
+        assert what in report, what
+    # Into an existing output folder, the crash file goes there.
+    (tmp_path / "o").mkdir()
+    r = runner.invoke(app, ["plan", str(tiny_project), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 70 and f"please report it with {tmp_path / 'o' / CRASH_FILE}" in r.output
+    assert (tmp_path / "o" / CRASH_FILE).exists()
+
+
+def test_an_internal_error_in_a_real_process_shows_no_traceback(tiny_project: Path, tmp_path: Path):
+    """Through typer's own entry point (pretty exceptions and all), as a user runs it."""
+    code = (
+        "import sys, riskmap.pipeline as p\n"
+        "p.plan_inspections = lambda *a, **k: 1 / 0\n"
+        "from riskmap.cli import app\n"
+        "sys.argv = ['riskmap', *sys.argv[1:]]\n"
+        "app()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "run", str(tiny_project), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    assert proc.returncode == 70
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "internal error: ZeroDivisionError" in proc.stderr
+    assert "ZeroDivisionError" in (tmp_path / "riskmap-crash.txt").read_text(encoding="utf-8")
+
+
+def test_the_traceback_guard_catches_an_escaped_exception():
+    """The autouse guard in conftest.py fails any CLI test whose command lets an exception escape."""
+    import typer
+
+    bare = typer.Typer()
+
+    @bare.command()
+    def crash() -> None:
+        raise ZeroDivisionError("escaped")
+
+    with pytest.raises(AssertionError, match="the CLI let ZeroDivisionError escape: escaped"):
+        runner.invoke(bare, [])
+
+
+def test_force_is_needed_to_overwrite_a_users_file(tiny_project: Path, tmp_path: Path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "inspection_plan.csv").write_text("mine", encoding="utf-8")
+    r = runner.invoke(app, ["plan", str(tiny_project), "--out", str(out)])
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines() == [
+        f"error: {out}: would overwrite files riskmap did not write: inspection_plan.csv (not written by "
+        "riskmap); move them away, choose another --out, or pass --force to overwrite them"
+    ]
+    r = runner.invoke(app, ["plan", str(tiny_project), "--out", str(out), "--force"])
+    assert r.exit_code == 0, r.output
+    assert "--force: overwrote inspection_plan.csv" in r.output

@@ -90,3 +90,23 @@ def test_cli_as_of(tmp_path: Path):
     r = runner.invoke(app, ["validate", str(d / "riskmap.toml"), "--as-of", "someday"])
     assert r.exit_code == 2
     assert "not a date" in r.output
+
+
+def test_cli_diff_out_is_one_set_with_a_manifest(two_runs, tmp_path: Path):
+    """changes.json lists the files with their hashes; a rerun replaces them; a user's file needs --force."""
+    import json
+
+    old, new, _ = two_runs
+    out = tmp_path / "d"
+    for _ in range(2):  # the second run replaces riskmap's own files without --force
+        r = runner.invoke(app, ["diff", str(old), str(new), "--out", str(out), "--show", "0"])
+        assert r.exit_code == 0, r.output
+    doc = json.loads((out / "changes.json").read_text(encoding="utf-8"))
+    assert set(doc["manifest"]) == {"changes.gpkg", "changes.csv", "changes.xlsx", "changes.html"}
+    assert doc["counts"]["facilities"]["removed"] == 1
+    (out / "changes.html").write_text("my edits", encoding="utf-8")
+    r = runner.invoke(app, ["diff", str(old), str(new), "--out", str(out)])
+    assert r.exit_code == 1 and "changes.html (changed since riskmap wrote it)" in r.output
+    assert (out / "changes.html").read_text(encoding="utf-8") == "my edits"
+    r = runner.invoke(app, ["diff", str(old), str(new), "--out", str(out), "--force"])
+    assert r.exit_code == 0 and "my edits" not in (out / "changes.html").read_text(encoding="utf-8")

@@ -13,56 +13,159 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
+from conftest import IDS
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 import riskmap
 from riskmap.cli import app
-
-OUTPUTS = ["riskmap.gpkg", "map.html", "map.png", "inspection_plan.csv", "inspection_plan.xlsx", "run.json"]
-
-
-def _snapshot(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in OUTPUTS}
+from riskmap.outputs.runfolder import LOCK_NAME, STAGING_PREFIX, sha256
 
 
-def test_kill_during_write_keeps_previous_outputs(tmp_path: Path):
-    proj = tmp_path / "proj"
-    assert CliRunner().invoke(app, ["init", str(proj)]).exit_code == 0
-    out = tmp_path / "out"
-    riskmap.run(riskmap.load_config(proj / "riskmap.toml"), out)
-    before = _snapshot(out)
+def _files(out: Path) -> dict[str, bytes]:
+    """Every file in ``out`` but riskmap's own leftovers of a killed run (its staging folder and lock)."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.relative_to(out).parts[0].startswith((STAGING_PREFIX, LOCK_NAME))
+    }
 
-    # Run again in a subprocess and kill it with SIGKILL as soon as a temporary output file appears.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "riskmap", "run", str(proj / "riskmap.toml"), "--out", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+
+def _assert_manifest_describes(out: Path, users: tuple[str, ...] = ()) -> dict:
+    """run.json's manifest names every file beside it but the user's, each with its current SHA-256 and size."""
+    doc = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    on_disk = {name for name in _files(out) if name != "run.json" and name not in users}
+    assert set(doc["manifest"]) == on_disk
+    for name, entry in doc["manifest"].items():
+        assert entry == {"sha256": sha256(out / name), "size": (out / name).stat().st_size}, name
+    return doc
+
+
+USERS = (".minutes.tmp.docx",)
+
+
+def _worsen_one_facility(project: Path) -> None:
+    """Change the inputs so that the next run's outputs differ from the previous set."""
+    rp = project.parent / "risk_points.csv"
+    rp.write_text(
+        rp.read_text(encoding="utf-8").replace("P7,粉尘区域,3,3", "P7,粉尘区域,5,5"), encoding="utf-8"
+    )
+
+
+def _start_run(project: Path, out: Path, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "riskmap", "run", str(project), "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    killed_on = None
+
+
+def _staged_count(out: Path) -> int:
+    return sum(1 for d in out.glob(f"{STAGING_PREFIX}*") for p in d.rglob("*") if p.is_file())
+
+
+def _wait_for(what, proc: subprocess.Popen, timeout: float = 120) -> bool:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        temps = [p for p in out.glob(".*.tmp*") if p.is_file()]
-        if temps:
-            proc.send_signal(signal.SIGKILL)
-            killed_on = temps[0].name
-            break
+        if what():
+            return True
         time.sleep(0.002)
+    return False
+
+
+@pytest.mark.parametrize("point", ["1 file staged", "4 files staged", "staged", "moved-3"])
+def test_kill_during_write_keeps_one_output_set(tiny_project: Path, tmp_path: Path, point: str):
+    """SIGKILL at several moments of the write stage: the folder holds the previous set, described by run.json.
+
+    Killed while files are being staged (or when all are staged), every previous file is byte-identical; killed
+    in the middle of the moves (milliseconds in real life), every file beside run.json is still known to it.
+    The next run cleans up and writes the new set without --force.
+    """
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / USERS[0]).write_bytes(b"the user's")  # riskmap once cleaned every .*.tmp* file
+    riskmap.run(riskmap.load_config(tiny_project), out)
+    before = _files(out)
+    previous = _assert_manifest_describes(out, USERS)
+    _worsen_one_facility(tiny_project)
+
+    hold = tmp_path / "hold"
+    if point.endswith("files staged") or point.endswith("file staged"):
+        k = int(point.split()[0])
+        proc = _start_run(tiny_project, out)
+        reached = _wait_for(lambda: _staged_count(out) >= k, proc)
+    else:
+        hold.write_text("")
+        proc = _start_run(tiny_project, out, RISKMAP_TEST_HOLD_AT=point, RISKMAP_TEST_HOLD_FILE=str(hold))
+        reached = _wait_for(lambda: Path(f"{hold}.reached").exists(), proc)
+    assert reached, f"the run ended before {point}: {proc.stderr.read().decode() if proc.stderr else ''}"
+    proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
-    assert killed_on is not None, "the run finished before any output was being written; cannot test the kill"
     assert proc.returncode == -signal.SIGKILL
 
-    after = _snapshot(out)
-    assert after == before, f"killed while writing {killed_on}: a previous output changed"
+    after = _files(out)
+    assert set(after) == set(before)
+    doc = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    if point != "moved-3":
+        assert {k: v for k, v in after.items() if k != "run.json"} == {
+            k: v for k, v in before.items() if k != "run.json"
+        }, f"killed at {point}: a previous output changed"
+        assert doc["manifest"] == previous["manifest"] and doc["summary"] == previous["summary"]
+        _assert_manifest_describes(out, USERS)
+    else:  # three files are new, the others old: each is named with its hash by the manifest or "replacing"
+        changed = [k for k in after if k != "run.json" and after[k] != before[k]]
+        assert len(changed) == 3
+        for name in after:
+            if name != "run.json" and name not in USERS:
+                known = {doc["manifest"][name]["sha256"], doc["replacing"][name]["sha256"]}
+                assert sha256(out / name) in known, name
     layers = dict(pyogrio.list_layers(out / "riskmap.gpkg"))
-    assert (
-        "facilities" in layers and len(pyogrio.read_dataframe(out / "riskmap.gpkg", layer="facilities")) > 0
-    )
-    json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert "facilities" in layers
 
-    # The next run clears the killed run's temporary files and replaces the outputs.
-    riskmap.run(riskmap.load_config(proj / "riskmap.toml"), out)
-    assert not [p for p in out.glob(".*.tmp*")]
+    # The next run clears the killed run's staging folder and lock, and replaces the whole set.
+    result = riskmap.run(riskmap.load_config(tiny_project), out)
+    assert not list(out.glob(".riskmap-*"))
+    new = _assert_manifest_describes(out, USERS)
+    assert "replacing" not in new
+    assert (out / USERS[0]).read_bytes() == b"the user's"
+    assert result.facilities.set_index("facility_id").loc[IDS["F"], "level"] == "red"  # was yellow
+    assert _files(out)["inspection_plan.csv"] != before["inspection_plan.csv"]
+
+
+def test_a_second_run_stops_while_one_writes(tiny_project: Path, tmp_path: Path):
+    out, hold = tmp_path / "out", tmp_path / "hold"
+    hold.write_text("")
+    proc = _start_run(tiny_project, out, RISKMAP_TEST_HOLD_AT="staged", RISKMAP_TEST_HOLD_FILE=str(hold))
+    try:
+        assert _wait_for(lambda: Path(f"{hold}.reached").exists(), proc), (
+            "the first run never reached its moves"
+        )
+        r = CliRunner().invoke(app, ["run", str(tiny_project), "--out", str(out)])
+        assert r.exit_code == 1
+        assert f"another riskmap run is writing here (pid {proc.pid})" in r.output
+        assert len(r.output.strip().splitlines()) == 1
+    finally:
+        hold.unlink()
+        proc.wait(timeout=120)
+    assert proc.returncode == 0
+    _assert_manifest_describes(out)
+    assert not (out / LOCK_NAME).exists()
+
+
+def test_a_dead_runs_lock_is_taken_over(tiny_project: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (out / LOCK_NAME).write_text(f"{dead.pid}\n")
+    (out / f"{STAGING_PREFIX}{dead.pid}-0000").mkdir()
+    (out / f"{STAGING_PREFIX}{dead.pid}-0000" / "riskmap.gpkg").write_bytes(b"half")
+    riskmap.run(riskmap.load_config(tiny_project), out)
+    assert not list(out.glob(".riskmap-*"))
+    _assert_manifest_describes(out)
+    # A lock half-written by a run killed at once (no pid in it) holds nobody either.
+    (out / LOCK_NAME).write_text("")
+    riskmap.run(riskmap.load_config(tiny_project), out)
+    assert not (out / LOCK_NAME).exists()
 
 
 def _gpkg_layers(path: Path) -> dict[str, pd.DataFrame]:
@@ -97,6 +200,8 @@ def test_same_inputs_give_the_same_outputs(tiny_project: Path, tmp_path: Path):
     ja, jb = (json.loads((d / "run.json").read_text(encoding="utf-8")) for d in (a, b))
     for doc in (ja, jb):
         doc["provenance"].pop("started"), doc["provenance"].pop("finished")
+        for stamped in ("riskmap.gpkg", "inspection_plan.xlsx"):  # they record when they were written
+            doc["manifest"].pop(stamped)
     assert ja == jb
 
 

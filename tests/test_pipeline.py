@@ -154,16 +154,119 @@ def test_rejected_related_rows_flag_the_facility(tiny_project: Path):
 
 
 def test_stale_maps_are_removed(tiny_project: Path, tmp_path: Path):
+    """A map riskmap wrote is removed once a run no longer writes it; a map.svg it never wrote stays."""
     out = tmp_path / "out"
     riskmap.run(riskmap.load_config(tiny_project), out)
     assert (out / "map.html").exists()
+    (out / "map.svg").write_text("<svg>the user's own</svg>", encoding="utf-8")
     text = tiny_project.read_text(encoding="utf-8") + "\n"
     tiny_project.write_text(
         text.replace("[outputs]\n", "[outputs]\nhtml = false\nfigure = false\n"), encoding="utf-8"
     )
     result = riskmap.run(riskmap.load_config(tiny_project), out)
     assert not (out / "map.html").exists() and not (out / "map.png").exists()
-    assert any("removed outputs of an earlier run" in w for w in result.warnings)
+    assert any("removed outputs of an earlier run that this run did not write: map.html, map.png" in w
+               for w in result.warnings)  # fmt: skip
+    assert (out / "map.svg").read_text(encoding="utf-8") == "<svg>the user's own</svg>"
+
+
+def _manifest(out: Path, name: str = "run.json") -> dict:
+    return json.loads((out / name).read_text(encoding="utf-8"))["manifest"]
+
+
+def test_the_output_folder_keeps_the_users_files(tiny_project: Path, tmp_path: Path):
+    """Files riskmap did not write survive a run, however their names look (issue 13.1)."""
+    from riskmap.outputs.runfolder import sha256
+
+    out = tmp_path / "out"
+    out.mkdir()
+    users = {
+        ".minutes.tmp.docx": b"minutes",
+        ".map.html.tmp.html": b"x",
+        "map.pdf": b"%PDF",
+        "notes.txt": b"n",
+    }
+    for name, data in users.items():
+        (out / name).write_bytes(data)
+    (out / ".riskmap-tmp-4242-dead").mkdir()  # a dead run's staging folder: riskmap's own name, cleaned
+    (out / ".riskmap-tmp-run.json.x1y2.json").write_text("{")  # and a dead run's half-written manifest
+    riskmap.run(riskmap.load_config(tiny_project), out)
+    assert not (out / ".riskmap-tmp-run.json.x1y2.json").exists()
+    for name, data in users.items():
+        assert (out / name).read_bytes() == data, name
+    assert not (out / ".riskmap-tmp-4242-dead").exists()
+    manifest = _manifest(out)
+    assert not set(users) & set(manifest)
+    for name, entry in manifest.items():
+        assert entry == {"sha256": sha256(out / name), "size": (out / name).stat().st_size}
+    assert set(manifest) | set(users) | {"run.json"} == {p.name for p in out.iterdir()}
+
+
+def test_a_taken_output_name_stops_the_run_unless_force(tiny_project: Path, tmp_path: Path):
+    from riskmap.errors import OutputError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "map.html").write_text("my own map", encoding="utf-8")
+    with pytest.raises(
+        OutputError, match=r"would overwrite files riskmap did not write: map\.html \(not written"
+    ):
+        riskmap.run(riskmap.load_config(tiny_project), out)
+    assert [p.name for p in out.iterdir()] == ["map.html"]  # nothing written, no staging folder left
+    result = riskmap.run(riskmap.load_config(tiny_project), out, force=True)
+    assert "my own map" not in (out / "map.html").read_text(encoding="utf-8")
+    assert "--force: overwrote map.html" in result.warnings
+    assert "map.html" in _manifest(out)
+
+
+def test_an_output_edited_since_stops_the_run_unless_force(tiny_project: Path, tmp_path: Path):
+    from riskmap.errors import OutputError
+
+    out = tmp_path / "out"
+    riskmap.run(riskmap.load_config(tiny_project), out)
+    riskmap.run(riskmap.load_config(tiny_project), out)  # unchanged outputs are riskmap's to replace
+    with open(out / "inspection_plan.csv", "a", encoding="utf-8") as f:
+        f.write("my note\n")
+    edited = (out / "inspection_plan.csv").read_bytes()
+    with pytest.raises(OutputError, match=r"inspection_plan\.csv \(changed since riskmap wrote it\)"):
+        riskmap.run(riskmap.load_config(tiny_project), out)
+    assert (out / "inspection_plan.csv").read_bytes() == edited
+    riskmap.run(riskmap.load_config(tiny_project), out, force=True)
+    assert (out / "inspection_plan.csv").read_bytes() != edited
+
+
+def test_a_run_json_without_manifest_is_not_riskmaps(tiny_project: Path, tmp_path: Path):
+    """A folder written by an earlier riskmap (run.json without a manifest): its names are taken; --force."""
+    from riskmap.errors import OutputError
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run.json").write_text(
+        '{"summary": {}, "outputs": {"geopackage": "riskmap.gpkg"}}', encoding="utf-8"
+    )
+    (out / "riskmap.gpkg").write_bytes(b"old")
+    with pytest.raises(
+        OutputError, match=r"riskmap\.gpkg \(not written by riskmap\), run\.json \(not written"
+    ):
+        riskmap.run(riskmap.load_config(tiny_project), out)
+    riskmap.run(riskmap.load_config(tiny_project), out, force=True)
+    assert "riskmap.gpkg" in _manifest(out)
+
+
+def test_plan_and_run_share_a_folder(tiny_project: Path, tmp_path: Path):
+    """plan.json has its own manifest; either command replaces the plan tables the other wrote."""
+    import riskmap.pipeline as pipeline
+
+    out = tmp_path / "out"
+    riskmap.run(riskmap.load_config(tiny_project), out)
+    gpkg = (out / "riskmap.gpkg").read_bytes()
+    planned = pipeline.plan(riskmap.load_config(tiny_project), out, year=2028)
+    assert set(_manifest(out, "plan.json")) == {"inspection_plan.csv", "inspection_plan.xlsx"}
+    assert (out / "riskmap.gpkg").read_bytes() == gpkg  # not plan's to touch
+    assert planned.outputs["plan_json"] == out / "plan.json"
+    plan_2028 = (out / "inspection_plan.csv").read_bytes()
+    riskmap.run(riskmap.load_config(tiny_project), out)  # no --force needed: plan.json names the plan tables
+    assert (out / "inspection_plan.csv").read_bytes() != plan_2028
 
 
 def test_plant_boundary_polygons_take_exposure_from_the_boundary(tiny_project: Path):
@@ -193,17 +296,26 @@ def test_plant_boundary_polygons_take_exposure_from_the_boundary(tiny_project: P
 def test_huge_plans_skip_the_xlsx_with_a_warning(tiny_project: Path, tmp_path: Path, monkeypatch):
     import riskmap.pipeline as pipeline
 
+    riskmap.run(riskmap.load_config(tiny_project), tmp_path / "o")  # an earlier, smaller plan's workbook
+    assert (tmp_path / "o" / "inspection_plan.xlsx").exists()
     monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 3)
     result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "o")
     assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
     assert (tmp_path / "o" / "inspection_plan.csv").exists()
     assert any("inspection_plan.xlsx is not written above 3" in w for w in result.warnings)
-    # `riskmap plan` follows the same rule (and removes the workbook of an earlier, smaller plan).
-    (tmp_path / "o" / "inspection_plan.xlsx").write_bytes(b"old")
+    # `riskmap plan` follows the same rule, and removes the workbook riskmap wrote for an earlier plan ...
+    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 1000)
+    pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
+    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 3)
     planned = pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
     assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
     assert "inspection_plan_xlsx" not in planned.outputs
     assert any("is not written above 3" in w for w in planned.warnings)
+    # ... but never a workbook the user made under that name.
+    (tmp_path / "o" / "inspection_plan.xlsx").write_bytes(b"mine")
+    planned = pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
+    assert (tmp_path / "o" / "inspection_plan.xlsx").read_bytes() == b"mine"
+    assert any("kept inspection_plan.xlsx: changed since riskmap wrote them" in w for w in planned.warnings)
 
 
 def test_outputs_cluster_above_clusters_the_map(tiny_project: Path, tmp_path: Path):

@@ -8,7 +8,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_bytes"]
+__all__ = ["TEMP_PREFIX", "atomic_path", "atomic_write_text", "atomic_write_bytes"]
+
+#: Every temporary file or folder riskmap makes starts with this; only such names are ever cleaned up (a user's
+#: ``.minutes.tmp.docx`` is not riskmap's).
+TEMP_PREFIX = ".riskmap-tmp-"
 
 
 @contextlib.contextmanager
@@ -27,7 +31,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{target.name}.", suffix=target.suffix, dir=target.parent
+    )
     os.close(fd)
     tmp = Path(name)
     # Writers such as GDAL refuse to create over an existing (empty) file; give them a free name.

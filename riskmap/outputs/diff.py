@@ -72,27 +72,38 @@ def render_diff_html(diff: RunDiff, title: str = "风险等级变化 / level cha
     return "\n".join(parts)
 
 
-def write_diff(diff: RunDiff, out_dir: str | Path) -> dict[str, Path]:
+def _plain_counts(diff: RunDiff) -> dict[str, dict[str, int]]:
+    return {layer: {k: int(v) for k, v in c.items()} for layer, c in diff.counts.items()}
+
+
+def write_diff(diff: RunDiff, out_dir: str | Path, force: bool = False) -> dict[str, Path]:
     """Write ``changes.gpkg`` (a ``changes_<layer>`` layer each), ``changes.csv``, ``changes.xlsx``, ``changes.html``.
 
     The GeoPackage layers carry ``level`` (the new level, or the old one of a removed facility), so QGIS opens
-    them in the four colours.
+    them in the four colours. The files are written as one set, ``changes.json`` last with the counts and the
+    manifest of the files (see :mod:`riskmap.outputs.runfolder`); ``force`` overwrites files of the same names
+    that riskmap did not write.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    table = diff.table()
-    written = {
-        "geopackage": write_geopackage(
-            out / "changes.gpkg", {f"changes_{k}": v for k, v in diff.changes.items()}
-        ),
-        "csv": write_csv(table, out / "changes.csv"),
-        "xlsx": write_xlsx(
-            {
-                "summary": _summary_table(diff),
-                **{k: pd.DataFrame(v.drop(columns=v.geometry.name)) for k, v in diff.changes.items()},
-            },
-            out / "changes.xlsx",
-        ),
-        "html": atomic_write_text(out / "changes.html", render_diff_html(diff)),
-    }
+    from riskmap.outputs.runfolder import open_output_set
+
+    with open_output_set(out_dir, "changes.json", force) as outset:
+        out = outset.staging
+        table = diff.table()
+        staged = {
+            "geopackage": write_geopackage(
+                out / "changes.gpkg", {f"changes_{k}": v for k, v in diff.changes.items()}
+            ),
+            "csv": write_csv(table, out / "changes.csv"),
+            "xlsx": write_xlsx(
+                {
+                    "summary": _summary_table(diff),
+                    **{k: pd.DataFrame(v.drop(columns=v.geometry.name)) for k, v in diff.changes.items()},
+                },
+                out / "changes.xlsx",
+            ),
+            "html": atomic_write_text(out / "changes.html", render_diff_html(diff)),
+        }
+        manifest = outset.commit({"counts": _plain_counts(diff), "warnings": []})
+    written = {k: outset.final(p) for k, p in staged.items()}
+    written["json"] = manifest
     return written

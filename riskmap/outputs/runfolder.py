@@ -1,0 +1,293 @@
+"""The output folder is the user's: a run writes a whole set into a staging folder, then moves it into place.
+
+How a command writes its outputs (``riskmap run``, ``plan``, ``diff --out``):
+
+1. :func:`open_output_set` takes the folder's lock (``.riskmap-lock``, holding the pid; a dead process's lock is
+   taken over), removes staging folders of dead runs (``.riskmap-tmp-*``, names only riskmap uses) and makes this
+   run's staging folder. The writers write every file there.
+2. :meth:`OutputSet.commit` hashes the staged files, checks that every name it will replace is riskmap's (some
+   manifest in the folder lists it with its current SHA-256) or free, moves the files into place (a rename on
+   the same file system), removes the files of the command's previous set that this run no longer writes (only
+   if unchanged since) and writes the manifest file (``run.json``, ``plan.json``, ``changes.json``) last.
+
+A crash before the moves leaves the previous set untouched. A crash during the moves (milliseconds) leaves the
+previous manifest marked with the hashes being moved in (``"replacing"``), so the next run still knows every file
+beside it as riskmap's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from riskmap.errors import OutputError
+from riskmap.io.atomic import TEMP_PREFIX, atomic_write_text
+
+__all__ = [
+    "MANIFEST_FILES",
+    "STAGING_PREFIX",
+    "LOCK_NAME",
+    "OutputSet",
+    "open_output_set",
+    "sha256",
+    "read_manifests",
+]
+
+#: One manifest file per command; a file is riskmap's if any of them lists it with its current hash.
+MANIFEST_FILES = ("run.json", "plan.json", "changes.json")
+#: Staging folders: ``.riskmap-tmp-<run id>/`` (and atomic writes' temporary files: ``.riskmap-tmp-<name>...``);
+#: nothing else in the output folder is ever cleaned.
+STAGING_PREFIX = TEMP_PREFIX
+LOCK_NAME = ".riskmap-lock"
+#: Test hook: a point name (``staged``, ``moved-1``, ...) at which the writer waits while the file named by
+#: ``RISKMAP_TEST_HOLD_FILE`` exists (it first writes ``<that file>.reached``). Lets tests kill or race a run
+#: at a known moment.
+_HOLD_AT = "RISKMAP_TEST_HOLD_AT"
+_HOLD_FILE = "RISKMAP_TEST_HOLD_FILE"
+
+
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _hold(point: str) -> None:
+    if os.environ.get(_HOLD_AT) != point or not os.environ.get(_HOLD_FILE):
+        return
+    hold = Path(os.environ[_HOLD_FILE])
+    Path(f"{hold}.reached").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 120
+    while hold.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _read_doc(path: Path) -> dict[str, Any] | None:
+    """A manifest file's content, or None if it is missing or not riskmap's JSON."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _is_manifest(doc: dict[str, Any] | None) -> bool:
+    return doc is not None and any(isinstance(doc.get(k), dict) for k in ("manifest", "replacing"))
+
+
+def read_manifests(out: Path) -> dict[str, set[str]]:
+    """Every name any manifest in ``out`` lists, with the hashes it may have (entries being moved in, too)."""
+    known: dict[str, set[str]] = {}
+    for name in MANIFEST_FILES:
+        doc = _read_doc(out / name)
+        for key in ("manifest", "replacing"):
+            entries = doc.get(key) if doc else None
+            if isinstance(entries, dict):
+                for rel, entry in entries.items():
+                    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+                        known.setdefault(rel, set()).add(entry["sha256"])
+    return known
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OSError:
+        return False
+    return True
+
+
+#: Folders this process holds the lock of (a stale lock may carry our own, reused pid).
+_HELD: set[Path] = set()
+
+
+def _lock(out: Path) -> Path:
+    """Take ``out``'s lock or stop naming the live run that holds it; a dead process's lock is taken over."""
+    lock = out / LOCK_NAME
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text(encoding="ascii").split()[0])
+            except (OSError, ValueError, IndexError):
+                pid = -1  # unreadable or half-written by a run killed at once: nobody holds it
+            if _alive(pid) and (pid != os.getpid() or out.resolve() in _HELD):
+                raise OutputError(
+                    f"{out}: another riskmap run is writing here (pid {pid}); wait for it to finish, or remove "
+                    f"{LOCK_NAME} if no riskmap is running"
+                ) from None
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+            continue
+        except OSError as err:
+            raise OutputError(f"{out}: cannot write in the output directory: {err.strerror}") from None
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(f"{os.getpid()}\n")
+        _HELD.add(out.resolve())
+        return lock
+    raise OutputError(f"{out}: cannot take {LOCK_NAME}; another riskmap run keeps taking it")
+
+
+def _unlock(out: Path, lock: Path) -> None:
+    _HELD.discard(out.resolve())
+    with contextlib.suppress(FileNotFoundError):
+        lock.unlink()
+
+
+def _output_folder(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise OutputError(
+            f"{out}: is a file, not a directory; give --out a directory (it is created if missing)"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{out}: cannot create the output directory: {err.strerror}") from None
+    return out
+
+
+def _staged_files(staging: Path) -> list[str]:
+    return sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+
+
+@dataclass
+class OutputSet:
+    """One run's outputs on their way into ``out``: write them into :attr:`staging`, then :meth:`commit`."""
+
+    out: Path
+    staging: Path
+    manifest_name: str
+    force: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def final(self, path: Path) -> Path:
+        """Where a file written into the staging folder ends up."""
+        return self.out / Path(path).relative_to(self.staging)
+
+    def commit(self, doc: dict[str, Any], also_replaces: Iterable[str] = ()) -> Path:
+        """Move the staged files into place and write the manifest file (``doc`` + ``manifest``) last.
+
+        Files of this command's previous manifest (and ``also_replaces``, names other commands wrote that this
+        one now owns) that this run did not write are removed if unchanged since riskmap wrote them, and kept
+        with a warning otherwise. ``doc["warnings"]`` gets the warnings.
+
+        Raises
+        ------
+        OutputError
+            A name this run writes is taken by a file riskmap did not write (or that was edited since), and
+            ``force`` is not set; nothing was moved.
+        """
+        names = _staged_files(self.staging)
+        manifest = {
+            rel: {"sha256": sha256(self.staging / rel), "size": (self.staging / rel).stat().st_size}
+            for rel in names
+        }
+        known = read_manifests(self.out)
+        previous = (_read_doc(self.out / self.manifest_name) or {}).get("manifest") or {}
+
+        def ours(rel: str) -> bool:
+            p = self.out / rel
+            return rel in known and p.is_file() and not p.is_symlink() and sha256(p) in known[rel]
+
+        taken = [rel for rel in names if (self.out / rel).exists() and not ours(rel)]
+        target = self.out / self.manifest_name
+        if target.exists() and not _is_manifest(_read_doc(target)):
+            taken.append(self.manifest_name)  # the user's file, or an older riskmap's that kept no manifest
+        if taken and not self.force:
+            shown = ", ".join(f"{rel} ({'changed since riskmap wrote it' if rel in known else 'not written by riskmap'})"
+                              for rel in taken)  # fmt: skip
+            raise OutputError(
+                f"{self.out}: would overwrite files riskmap did not write: {shown}; move them away, choose "
+                "another --out, or pass --force to overwrite them"
+            )
+        if taken:
+            self.warnings.append(f"--force: overwrote {', '.join(taken)}")
+        removed: list[str] = []
+        kept: list[str] = []
+        for rel in sorted({*previous, *also_replaces} - set(names)):
+            p = self.out / rel
+            if not p.is_file():
+                continue
+            (removed if ours(rel) else kept).append(rel)
+        if removed:
+            self.warnings.append(
+                f"removed outputs of an earlier run that this run did not write: {', '.join(removed)}"
+            )
+        if kept:
+            self.warnings.append(
+                f"kept {', '.join(kept)}: changed since riskmap wrote them (this run does not write them)"
+            )
+        doc = {**doc, "warnings": [*doc.get("warnings", []), *self.warnings], "manifest": manifest}
+        # Before the first move: the previous manifest also names what is moving in, so that a crash in the
+        # middle still leaves every file beside it known as riskmap's.
+        marked = {**(_read_doc(target) or {}), "replacing": manifest}
+        atomic_write_text(target, json.dumps(marked, ensure_ascii=False, indent=2, default=str))
+        _hold("staged")
+        for i, rel in enumerate(names, 1):
+            dest = self.out / rel
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.staging / rel, dest)
+            except (
+                OSError
+            ) as err:  # e.g. a folder of that name: the files moved so far are named by "replacing"
+                raise OutputError(f"{dest}: cannot move the new file into place: {err.strerror}") from None
+            _hold(f"moved-{i}")
+        for rel in removed:
+            (self.out / rel).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a folder riskmap made (geoparquet/) once it is empty
+                if (self.out / rel).parent != self.out:
+                    (self.out / rel).parent.rmdir()
+        atomic_write_text(target, json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+        return target
+
+
+@contextlib.contextmanager
+def open_output_set(
+    out: str | os.PathLike[str], manifest_name: str, force: bool = False
+) -> Iterator[OutputSet]:
+    """Lock ``out``, clean dead runs' staging folders and yield an :class:`OutputSet` to write into.
+
+    The staging folder is removed and the lock released however the block ends.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is a file, cannot be created, or another live riskmap run is writing into it.
+    """
+    folder = _output_folder(Path(out))
+    lock = _lock(folder)
+    try:
+        # Only a run holding the lock writes: every staging folder or temporary file here is a dead run's.
+        for stale in folder.glob(f"{STAGING_PREFIX}*"):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+        staging = folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        try:
+            yield OutputSet(folder, staging, manifest_name, force)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        _unlock(folder, lock)
