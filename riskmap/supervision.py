@@ -7,10 +7,12 @@
   stratified by town (largest-remainder shares), from a published seed anyone can use to re-draw the list.
   With earlier plans, enterprises not inspected for ``cover_years`` are drawn first. Drawn enterprises get
   random inspectors from the roster.
-- **Schedule**: each enterprise's inspections are spread evenly over the year (quarterly is once a quarter),
+- **Schedule**: each enterprise's inspections are spread evenly over the year, the k-th of n in its own window
+  of months ``floor(12k/n)+1 .. floor(12(k+1)/n)`` (quarterly is once a quarter, monthly once a month);
   enterprises of one town share months and days, and with a capacity every inspection gets a date on a weekday
-  within the officers' field days. When capacity does not cover the floors, inspections are kept by priority
-  (red, then major hazards, then orange, yellow, drawn) and the shortfall is reported in officer-days.
+  within the officers' field days. Inspections move only within their window, so an enterprise never gets two
+  in one window. When capacity does not cover the floors, inspections are kept by priority (red, then major
+  hazards, then orange, yellow, drawn); one its window has no room for is a shortfall, reported in officer-days.
 """
 
 from __future__ import annotations
