@@ -250,7 +250,9 @@ def _summary(result) -> None:
         t.add_column(label(key, "zh"), justify="right")
     t.add_row("企业 facilities", *(str(s["facilities_per_level"][k]) for k in LEVEL_NAMES))
     for kind, counts in s["zones_per_level"].items():
-        t.add_row(f"区域 {kind}", *(str(counts[k]) for k in LEVEL_NAMES))
+        t.add_row(
+            f"{s.get('zone_labels', {}).get(kind, '区域')} {kind}", *(str(counts[k]) for k in LEVEL_NAMES)
+        )
     out_console.print(t)
     out_console.print(
         f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"

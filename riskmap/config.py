@@ -149,6 +149,20 @@ class ZoneLayerConfig(_Model):
     grid: GridConfig | None = Field(
         None, description="Generate a square or hexagonal grid instead of a file."
     )
+    label: str | None = Field(
+        None,
+        description='Chinese label of the layer on the map, the figure and the summary (e.g. "片区"); default: '
+        "the label of a known kind (village 村/社区, town 乡镇/街道, county/district 区/县, street 街道, grid "
+        "网格 ...), else the kind itself.",
+        min_length=1,
+        max_length=40,
+    )
+    label_en: str | None = Field(
+        None,
+        description='English label of the layer (e.g. "Area"); default: that of a known kind, else the kind.',
+        min_length=1,
+        max_length=40,
+    )
 
     @model_validator(mode="after")
     def _source(self) -> ZoneLayerConfig:

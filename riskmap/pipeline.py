@@ -59,6 +59,7 @@ from riskmap.validate import (
     validate_sites,
     validate_table,
 )
+from riskmap.zone_kinds import kind_label
 from riskmap.zoning import (
     ASSIGNMENT,
     ZONE_CODE,
@@ -520,6 +521,12 @@ def _returning_memory(stage: Stage) -> Stage:
     return announce
 
 
+def _kind_labels(config: Config) -> dict[str, dict[str, str]]:
+    """The project's own labels of its zone kinds (``[[zones]] label``/``label_en``), for the outputs."""
+    own = {z.kind: {"zh": z.label, "en": z.label_en} for z in config.zones}
+    return {kind: {lang: t for lang, t in by.items() if t} for kind, by in own.items()}
+
+
 def _stages(
     config: Config, stage: Stage, as_of: date | str | None = None, history: Path | None = None
 ) -> tuple[RunResult, dict[str, Path]]:
@@ -678,6 +685,7 @@ def _stages(
             kind: {k: int((z[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, "none")}
             for kind, z in zone_layers.items()
         },
+        "zone_labels": {kind: kind_label(kind, "zh", _kind_labels(config)) for kind in zone_layers},
         "rejects_by_source": {
             str(k): int(v) for k, v in all_rejects["source"].value_counts().sort_index().items()
         },
@@ -945,6 +953,7 @@ def _write_outputs(
             tiles=config.outputs.tiles,
             embed=config.outputs.embed,
             cluster_threshold=config.outputs.cluster_above,
+            kind_labels=_kind_labels(config),
         )
     if config.outputs.figure:
         say("figure")
@@ -956,6 +965,7 @@ def _write_outputs(
             title=config.project.name,
             lang=lang,
             source_note=f"riskmap {__version__}",
+            kind_labels=_kind_labels(config),
         ):
             outputs[f"figure_{p.suffix.lstrip('.')}"] = p
     return outputs

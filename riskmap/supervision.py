@@ -7,10 +7,12 @@
   stratified by town (largest-remainder shares), from a published seed anyone can use to re-draw the list.
   With earlier plans, enterprises not inspected for ``cover_years`` are drawn first. Drawn enterprises get
   random inspectors from the roster.
-- **Schedule**: each enterprise's inspections are spread evenly over the year (quarterly is once a quarter),
+- **Schedule**: each enterprise's inspections are spread evenly over the year, the k-th of n in its own window
+  of months ``floor(12k/n)+1 .. floor(12(k+1)/n)`` (quarterly is once a quarter, monthly once a month);
   enterprises of one town share months and days, and with a capacity every inspection gets a date on a weekday
-  within the officers' field days. When capacity does not cover the floors, inspections are kept by priority
-  (red, then major hazards, then orange, yellow, drawn) and the shortfall is reported in officer-days.
+  within the officers' field days. Inspections move only within their window, so an enterprise never gets two
+  in one window. When capacity does not cover the floors, inspections are kept by priority (red, then major
+  hazards, then orange, yellow, drawn); one its window has no room for is a shortfall, reported in officer-days.
 """
 
 from __future__ import annotations
@@ -245,82 +247,123 @@ def _weekdays(year: int, month: int, holidays: frozenset[datetime.date] = frozen
 INSPECTIONS_N = "_n"
 
 
-def _rebalance(insp: pd.DataFrame, month_cap: np.ndarray) -> pd.DataFrame:
-    """Move inspections out of months over capacity into months with room, within their own window.
+def _windows(insp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """First and last month (1..12) of each inspection's window.
 
-    An enterprise inspected n times a year keeps one inspection per 12/n-month window (a quarterly one stays in
-    its quarter); the lowest-priority inspections of a full month move first, to the window month with the most
-    room. Only what no month can take stays over capacity.
+    The k-th (k = 0..n-1) of an enterprise's n inspections a year belongs in months
+    ``floor(12k/n) + 1 .. floor(12(k+1)/n)``: a quarter for quarterly ones, its own month for monthly ones,
+    months 1-2, 3-4, 5-7, 8-9, 10-12 for five a year. ``insp`` lists each enterprise's inspections together,
+    in month order (as :func:`_inspection_months` makes it).
     """
-    insp = insp.sort_values(["month", PRIORITY, "town", "id"], kind="stable").reset_index(drop=True)
-    load = np.bincount(insp["month"].to_numpy() - 1, minlength=12)
-    room = month_cap - load
-    months = insp["month"].to_numpy().copy()
-    for m in np.flatnonzero(room < 0) + 1:
-        excess = -room[m - 1]
-        # Lowest priority last in the month: take candidates from the end.
-        candidates = np.flatnonzero(months == m)[::-1]
-        for idx in candidates:
-            if excess <= 0:
-                break
-            interval = int(insp.at[idx, "interval"])
-            start = (m - 1) // interval * interval + 1 if interval > 1 else 1
-            window = range(start, start + interval) if interval > 1 else range(1, 13)
-            spare = [(room[w - 1], -abs(w - m), w) for w in window if w != m and room[w - 1] > 0]
-            if not spare:
-                continue
-            _, _, target = max(spare)
-            months[idx] = target
-            room[target - 1] -= 1
-            room[m - 1] += 1
-            excess -= 1
-    insp["month"] = months
-    return insp
+    rows = insp["i"].to_numpy()
+    n = np.bincount(rows)[rows]
+    k = insp.groupby("i", sort=False).cumcount().to_numpy()
+    return 12 * k // n + 1, 12 * (k + 1) // n
 
 
-def _window(month: int, interval: int) -> range:
-    """The months an inspection may move within: its 12/n-month slot (a quarter for quarterly ones)."""
-    if interval <= 1 or interval >= 12:
-        return range(1, 13) if interval >= 12 else range(month, month + 1)
-    start = (month - 1) // interval * interval + 1
-    return range(start, start + interval)
+def _fit_windows(
+    month: np.ndarray, first: np.ndarray, last: np.ndarray, priority: np.ndarray, month_cap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each inspection's month within its window, and whether it is scheduled within the monthly capacity.
 
+    The rules:
 
-def _promote(insp: pd.DataFrame) -> pd.DataFrame:
-    """Priority across months: an unscheduled inspection replaces a lower-priority scheduled one.
+    - an inspection is only ever placed inside its own window (so never two of an enterprise in one window),
+      whatever the capacity; one that its window has no room for keeps its month and is a shortfall;
+    - as many inspections of priority 1 as fit are scheduled, then of priority 2 given those, and so on;
+    - with those counts, as few inspections as possible leave their month, and not far.
 
-    The replaced one must be in a month of the inspection's window, so red and major hazards are never left out
-    while orange or drawn ones are planned. Each swap strictly raises the priority held by a slot, so the loop ends.
+    The inspections of one (priority, window, month) class are interchangeable, so the work is on a few hundred
+    classes whatever the number of enterprises: a count by priority (:func:`_schedulable`), then a small
+    transportation problem for the months (:func:`_class_months`). Within a class, inspections are taken in
+    the order given (by town and id): the first ones stay in their month, the next ones move, the last ones are
+    the shortfall.
     """
-    import heapq
+    key = ((priority.astype(np.int64) * 13 + first) * 13 + last) * 13 + month
+    classes, of_class, counts = np.unique(key, return_inverse=True, return_counts=True)
+    groups, of_group = np.unique(classes // 13, return_inverse=True)  # classes of one priority and window
+    keep = _schedulable(groups, np.bincount(of_group, weights=counts).astype(np.int64), month_cap)
+    if keep.sum() == len(month) and (np.bincount(month - 1, minlength=12) <= month_cap).all():
+        return month, np.ones(len(month), dtype=bool)  # everything fits where it is
+    seg_class, seg_month, seg_size, seg_kept = _class_months(classes, counts, of_group, keep, month_cap)
+    # Segments in class order; inspections sorted by class (stably) take their class's segments in turn.
+    order = np.argsort(of_class, kind="stable")
+    out = np.empty_like(month)
+    scheduled = np.empty(len(month), dtype=bool)
+    out[order] = np.repeat(seg_month, seg_size)
+    scheduled[order] = np.repeat(seg_kept, seg_size)
+    return out, scheduled
 
-    scheduled = insp["scheduled"].to_numpy().copy()
-    months = insp["month"].to_numpy().copy()
-    prio = insp[PRIORITY].to_numpy()
-    interval = insp["interval"].to_numpy()
-    held: dict[int, list[tuple[int, int]]] = {m: [] for m in range(1, 13)}  # max-heap of (-priority, row)
-    for row in np.flatnonzero(scheduled).tolist():
-        heapq.heappush(held[int(months[row])], (-int(prio[row]), row))
-    waiting: list[tuple[int, int]] = [(int(prio[r]), r) for r in np.flatnonzero(~scheduled).tolist()]
-    heapq.heapify(waiting)
-    while waiting:
-        p, i = heapq.heappop(waiting)
-        best: tuple[tuple[int, int], int] | None = None
-        for w in _window(int(months[i]), int(interval[i])):
-            if held[w] and -held[w][0][0] > p:
-                key = (-held[w][0][0], -abs(w - int(months[i])))
-                if best is None or key > best[0]:
-                    best = (key, w)
-        if best is None:
-            continue
-        w = best[1]
-        _, victim = heapq.heappop(held[w])
-        scheduled[victim] = False
-        heapq.heappush(waiting, (int(prio[victim]), victim))
-        scheduled[i] = True
-        months[i] = w
-        heapq.heappush(held[w], (-p, i))
-    return insp.assign(scheduled=scheduled, month=months)
+
+def _schedulable(groups: np.ndarray, sizes: np.ndarray, month_cap: np.ndarray) -> np.ndarray:
+    """How many inspections of each group (``priority*169 + first*13 + last``) can be scheduled, by priority.
+
+    A set of inspections fits the months iff every run of months a..b has at least as much capacity as the
+    inspections whose window lies inside it (Hall's condition: windows are runs of months). Groups are added
+    highest priority first (shorter windows first among equals), each as far as every run around its window has
+    room. Schedulable sets form a matroid, so this keeps the most of priority 1, then of 2 given those, etc.
+    """
+    last, first, prio = groups % 13, groups // 13 % 13, groups // 169
+    cum = np.concatenate([[0], np.cumsum(month_cap)]).astype(np.int64)
+    room = cum[None, 1:] - cum[:-1, None]  # room[a, b]: capacity of months a+1..b+1, for a <= b
+    keep = np.zeros(len(groups), dtype=np.int64)
+    for g in np.lexsort((first, last - first, prio)).tolist():
+        a, b = int(first[g]) - 1, int(last[g]) - 1
+        x = min(int(sizes[g]), max(int(room[: a + 1, b:].min()), 0))
+        room[: a + 1, b:] -= x
+        keep[g] = x
+    return keep
+
+
+def _class_months(
+    classes: np.ndarray, counts: np.ndarray, of_group: np.ndarray, keep: np.ndarray, month_cap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Months for the classes, moving as few inspections as possible: ``(class, month, size, scheduled)`` rows.
+
+    A transportation problem: class c sends ``x[c, m]`` inspections to each month m of its window and leaves
+    ``d[c]`` unscheduled; each group leaves exactly its unschedulable count, no month takes more than its
+    capacity, and each move costs its distance in months (a tie goes to the later month). Its matrix is a
+    network's, so the optimum is whole numbers. Rows come per class: the stay, the moves, then the shortfall.
+    """
+    from scipy.optimize import LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    month, last, first = classes % 13, classes // 13 % 13, classes // 169 % 13
+    n_class = len(classes)
+    var_class = np.repeat(np.arange(n_class), last - first + 1)
+    start = np.repeat(np.cumsum(last - first + 1) - (last - first + 1), last - first + 1)
+    var_month = first[var_class] + np.arange(len(var_class)) - start
+    n_x = len(var_class)
+    cost = np.concatenate(
+        [2 * np.abs(var_month - month[var_class]) + (var_month < month[var_class]), np.zeros(n_class)]
+    )
+    drop = n_x + np.arange(n_class)
+    rows = np.concatenate(
+        [var_class, np.arange(n_class), n_class + of_group, n_class + len(keep) + var_month - 1]
+    )
+    cols = np.concatenate([np.arange(n_x), drop, drop, np.arange(n_x)])
+    a = coo_matrix(
+        (np.ones(len(rows)), (rows, cols)), shape=(n_class + len(keep) + 12, n_x + n_class)
+    ).tocsr()
+    sizes = np.bincount(of_group, weights=counts, minlength=len(keep))
+    lower = np.concatenate([counts, sizes - keep, np.zeros(12)])
+    upper = np.concatenate([counts, sizes - keep, month_cap])
+    res = milp(
+        cost,
+        constraints=LinearConstraint(a, lower, upper),
+        integrality=np.ones(len(cost)),
+        bounds=(0, np.inf),
+    )
+    if res.x is None:  # pragma: no cover - the counts fit by construction
+        raise AssertionError(f"inspection schedule: no assignment for the schedulable counts ({res.message})")
+    flow = np.rint(res.x).astype(np.int64)
+    # Per class: the stay first (cost 0), then moves by cost, then the shortfall (which keeps its month).
+    seg_class = np.concatenate([var_class, np.arange(n_class)])
+    seg_month = np.concatenate([var_month, month])
+    seg_cost = np.concatenate([cost[:n_x], np.full(n_class, np.iinfo(np.int64).max)])
+    seg_kept = np.concatenate([np.ones(n_x, dtype=bool), np.zeros(n_class, dtype=bool)])
+    order = np.lexsort((seg_cost, seg_class))
+    return seg_class[order], seg_month[order], flow[order], seg_kept[order]
 
 
 def _inspection_months(months: list[str]) -> pd.DataFrame:
@@ -365,12 +408,17 @@ def _schedule(
     per_insp = cap_cfg.inspector_days_per_inspection
     annual = cap_cfg.officers * cap_cfg.working_days * cap_cfg.field_share / per_insp
     month_cap = np.floor(np.array([annual * len(weekdays[m]) / total_days for m in range(1, 13)])).astype(int)
-    insp["interval"] = np.maximum(12 // np.minimum(fac[INSPECTIONS_N].to_numpy()[insp["i"]], 12), 1)
-    insp = _rebalance(insp, month_cap)
+    window_first, window_last = _windows(insp)
+    insp = insp.assign(_first=window_first, _last=window_last)
     insp = insp.sort_values(["month", PRIORITY, "town", "id"], kind="stable")
-    insp["rank_in_month"] = insp.groupby("month").cumcount()
-    insp["scheduled"] = insp["rank_in_month"].to_numpy() < month_cap[insp["month"].to_numpy() - 1]
-    insp = _promote(insp)
+    month, scheduled = _fit_windows(
+        insp["month"].to_numpy(),
+        insp["_first"].to_numpy(),
+        insp["_last"].to_numpy(),
+        insp[PRIORITY].to_numpy(),
+        month_cap,
+    )
+    insp = insp.drop(columns=["_first", "_last"]).assign(month=month, scheduled=scheduled)
     kept = insp[insp["scheduled"]].sort_values(["month", "town", PRIORITY, "id"], kind="stable")
     pos = kept.groupby("month").cumcount().to_numpy()
     kept_month = kept["month"].to_numpy()

@@ -260,3 +260,21 @@ def test_force_is_needed_to_overwrite_a_users_file(tiny_project: Path, tmp_path:
     r = runner.invoke(app, ["plan", str(tiny_project), "--out", str(out), "--force"])
     assert r.exit_code == 0, r.output
     assert "--force: overwrote inspection_plan.csv" in r.output
+
+
+def test_summary_and_map_label_a_projects_own_zone_kind(tiny_project: Path, tmp_path: Path):
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'kind = "town"\n', 'kind = "pianqu"\nlabel = "片区"\nlabel_en = "Area"\n'
+    )
+    tiny_project.write_text(text.replace('kind = "village"\n', 'kind = "district"\n'), encoding="utf-8")
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "o")], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "片区 pianqu" in r.output and "区/县 district" in r.output
+    page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    assert 'label: "片区"' in page and 'label: "区/县"' in page
+    assert json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))["summary"][
+        "zone_labels"
+    ] == {
+        "district": "区/县",
+        "pianqu": "片区",
+    }

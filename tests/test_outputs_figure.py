@@ -184,3 +184,35 @@ def test_no_facilities(tmp_path: Path, facilities):
     fac = _facilities(3).iloc[:0] if facilities == "empty" else None
     (p,) = render_figure({"village": _zones()["village"]}, fac, [tmp_path / "m.png"], title=TITLE, dpi=72)
     assert p.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "own", "zh", "en"),
+    [
+        ("village", None, "村(社区)数", "village zones"),
+        ("district", None, "区(县)数", "district zones"),
+        ("street", None, "街道数", "subdistrict zones"),
+        ("pianqu", {"zh": "片区", "en": "Area"}, "片区数", "area zones"),
+        ("pianqu", None, "pianqu 区域数", "pianqu zones"),  # unlabelled: named, never glued to 数
+    ],
+)
+def test_legend_title_names_the_zone_kind_in_words_that_read(kind, own, zh, en):
+    _require_cjk()
+    zones = {kind: _zones()["village"]}
+    labels = {kind: own} if own else None
+    for lang, words, head, tail in (("zh", zh, "风险等级", "企业数"), ("en", en, "Risk level", "facilities")):
+        fig = figure_mod._draw(
+            zones, _facilities(8), title=TITLE, source_note="", lang=lang, show_facilities=True,
+            facility_levels=None, map_date=None, kind_labels=labels,
+        )  # fmt: skip
+        assert fig.axes[0].get_legend().get_title().get_text() == f"{head}\n{words} / {tail}"
+
+
+def test_svg_legend_of_a_custom_kind(tmp_path: Path):
+    _require_cjk()
+    (svg,) = render_figure(
+        {"pianqu": _zones()["village"]}, None, [tmp_path / "map.svg"], title=TITLE,
+        kind_labels={"pianqu": {"zh": "片区"}},
+    )  # fmt: skip
+    text = svg.read_text(encoding="utf-8")  # glyphs are paths; matplotlib keeps each text in a comment
+    assert "片区数 / 企业数" in text and "pianqu" not in text

@@ -547,3 +547,24 @@ def test_workload_layer_shades_the_finest_zones(tmp_path):
     name = "检查工作量 (年计划检查次数)"
     assert name in text or json.dumps(name)[1:-1] in text  # folium writes layer names as JSON (\\u escapes)
     assert _WORKLOAD_COLOURS[-1] in text and _WORKLOAD_COLOURS[0] in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "own", "zh", "en"),
+    [
+        ("village", None, "村/社区", "Village"),
+        ("district", None, "区/县", "District"),
+        ("street", None, "街道", "Subdistrict"),
+        ("pianqu", {"zh": "片区", "en": "Area"}, "片区", "Area"),
+        ("pianqu", None, "pianqu", "pianqu"),
+    ],
+)
+def test_zone_kind_labels_in_legend_and_layer_control(tmp_path, kind, own, zh, en):
+    labels = {kind: own} if own else None
+    for lang, words in (("zh", zh), ("en", en)):
+        page = _render(tmp_path, zones={kind: _villages()}, lang=lang, kind_labels=labels).read_text(
+            encoding="utf-8"
+        )
+        assert f"<th>{words}</th></tr></thead>" in page  # the legend's zone column
+        assert f'label: "{words}"' in page  # the layer control
+        assert "district数" not in page

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from riskmap.config import SupervisionConfig
@@ -220,3 +220,81 @@ def test_no_inspection_on_public_holidays():
     fixed = {datetime.date(2027, 1, 1), *(datetime.date(2027, 5, d) for d in range(1, 6)),
              *(datetime.date(2027, 10, d) for d in range(1, 8))}  # fmt: skip
     assert not set(dates) & (fixed | set(spring))
+
+
+def _window_of(month: int, n: int) -> int:
+    """Which of n yearly windows month (1..12) is in: the k-th is months 12k//n + 1 .. 12(k+1)//n."""
+    return sum(12 * k // n <= month - 1 for k in range(1, n))
+
+
+_FREQUENCIES = st.sampled_from([0, 1, 2, 3, 4, 6, 12])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    levels=st.lists(st.sampled_from(["red", "orange", "yellow", "blue"]), min_size=1, max_size=60),
+    frequencies=st.tuples(_FREQUENCIES, _FREQUENCIES, _FREQUENCIES, _FREQUENCIES),
+    caps=st.fixed_dictionaries(
+        {g: st.sampled_from([1, 2, 3, 4, 5, 6, 8, 12]) for g in ("一级", "二级", "none")}
+    ),
+    grades=st.lists(st.sampled_from([0, 1, 2]), min_size=60, max_size=60),
+    majors=st.lists(st.booleans(), min_size=60, max_size=60),
+    load_share=st.floats(0.0, 1.3),
+)
+# The cases of issue 14: monthly, and five a year (a cap of 5), with February short and other months with room.
+@example(["red"] * 10, (12, 2, 1, 0), {"一级": 1, "二级": 2, "none": 12}, [0] * 60, [False] * 60, 1.0)
+@example(["red"] * 24, (12, 2, 1, 0), {"一级": 1, "二级": 2, "none": 5}, [0] * 60, [False] * 60, 0.98)
+def test_one_inspection_per_window_whatever_the_capacity(
+    levels, frequencies, caps, grades, majors, load_share
+):
+    fac = _facilities(levels, towns=[f"T{i % 3}" for i in range(len(levels))])
+    fac["standardisation_grade"] = grades[: len(levels)]
+    fac["gb18218_grade"] = [3 if m else 0 for m in majors[: len(levels)]]
+    frequency = dict(zip(["red", "orange", "yellow", "blue"], sorted(frequencies, reverse=True), strict=True))
+    cfg = {"year": 2027, "frequency": frequency, "caps": [{"by_grade": caps}], "sampling": {"rates": {}}}
+    # A capacity of load_share times the plan: short in some months only near 1 (February has fewer days).
+    planned = plan_inspections(fac, SupervisionConfig(**cfg)).plan["inspections_per_year"].sum()
+    days = 248 / max(load_share * planned, 1e-3)
+    capacity = {"officers": 1, "field_share": 1.0, "inspector_days_per_inspection": days}
+    p = plan_inspections(fac, SupervisionConfig(**cfg, capacity=capacity))
+    ins, months = p.inspections, p.months
+    n = p.plan.set_index("facility_id")["inspections_per_year"]
+    # Every inspection, scheduled or not, lies in its own window: one per window, never two.
+    windows = [_window_of(m, n[f]) for f, m in zip(ins["facility_id"], ins["month"], strict=True)]
+    per_window = (
+        pd.Series(1, index=pd.MultiIndex.from_arrays([ins["facility_id"], windows]))
+        .groupby(level=[0, 1])
+        .sum()
+    )
+    assert per_window.max() <= 1 if len(per_window) else True
+    assert ins.groupby("facility_id").size().reindex(n.index, fill_value=0).tolist() == n.tolist()
+    # Nothing lost: scheduled + shortfall = planned, per month and per enterprise.
+    assert months["scheduled"].sum() + months["unscheduled"].sum() == months["planned"].sum() == n.sum()
+    assert p.plan["unscheduled"].sum() == months["unscheduled"].sum() == (~ins["scheduled"]).sum()
+    assert (months["scheduled"] <= months["capacity"]).all()
+    # Priority: an inspection left out has no room anywhere in its window, and no lower-priority one holds it.
+    kept = ins[ins["scheduled"]]
+    full = set(months.loc[months["scheduled"] == months["capacity"], "month"])
+    worst = kept.groupby("month")["priority"].max()
+    for f, m, prio in ins.loc[~ins["scheduled"], ["facility_id", "month", "priority"]].itertuples(
+        index=False
+    ):
+        k, nf = _window_of(m, n[f]), n[f]
+        for w in range(12 * k // nf + 1, 12 * (k + 1) // nf + 1):
+            assert w in full, f"{f}: inspection in month {m} left out while month {w} of its window has room"
+            assert worst.get(w, 0) <= prio, f"{f}: month {w} holds a lower-priority inspection instead"
+
+
+def test_monthly_inspections_stay_in_their_months_when_capacity_is_short():
+    # Issue 14: with frequency 12 and capacity short in some months only (February has fewer working days),
+    # a monthly inspection moved into another month with room: months 3,3,4,...,12,12.
+    fac = _facilities(["red"] * 10)
+    cfg = SupervisionConfig(
+        year=2027,
+        frequency={"red": 12, "orange": 2, "yellow": 1, "blue": 0},
+        capacity={"officers": 1, "working_days": 248, "field_share": 0.5},
+    )
+    ins = plan_inspections(fac, cfg).inspections
+    red = ins[ins["level"] == "red"]
+    assert (~red["scheduled"]).any()  # capacity is short
+    assert red.groupby("facility_id")["month"].apply(lambda m: sorted(m) == list(range(1, 13))).all()

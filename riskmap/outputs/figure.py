@@ -16,6 +16,7 @@ from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color, label, outline
 from riskmap.methods import LEVEL
+from riskmap.zone_kinds import KindLabels, kind_count_phrase
 from riskmap.zoning import ZONE_NAME
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ _CJK_FAMILIES = (
 #: Above this many facilities only the red and orange ones are drawn: thousands of dots hide the zones.
 MAX_FACILITY_DOTS = 2000
 
-_KIND_ZH = {"village": "村(社区)", "town": "乡镇(街道)", "county": "区县", "grid": "网格"}
 _MARKER_SIZE = {"red": 16.0, "orange": 11.0, "yellow": 5.0, "blue": 5.0, NOT_ASSESSED: 4.0}
 
 
@@ -154,6 +154,7 @@ def _draw(
     facility_levels: Sequence[str] | None,
     map_date: date | None,
     cjk: bool = True,
+    kind_labels: KindLabels | None = None,
 ) -> Figure:
     import matplotlib.pyplot as plt
     from matplotlib import patheffects
@@ -258,9 +259,9 @@ def _draw(
     if shown and hidden:
         text = f"其余 {hidden} 家企业未绘出" if zh else f"{hidden} other facilities not drawn"
         handles.append(Patch(facecolor="none", edgecolor="none", label=text))
-    kind_name = _KIND_ZH.get(kinds[0], kinds[0]) if zh else kinds[0]
+    zones_counted = kind_count_phrase(kinds[0], "zh" if zh else "en", kind_labels)
     legend_title = (
-        f"风险等级\n{kind_name}数 / 企业数" if zh else f"Risk level\n{kind_name} zones / facilities"
+        f"风险等级\n{zones_counted} / 企业数" if zh else f"Risk level\n{zones_counted} / facilities"
     )
     ax.legend(
         handles=handles,
@@ -304,6 +305,7 @@ def render_figure(
     facility_levels: Sequence[str] | None = None,
     map_date: date | None = None,
     dpi: int = 300,
+    kind_labels: KindLabels | None = None,
 ) -> list[Path]:
     """Draw the finest zone layer in the four colours, coarser layers as outlines, and write each path.
 
@@ -327,6 +329,9 @@ def render_figure(
         Date printed under the map (default today).
     dpi
         Resolution of raster formats (PNG).
+    kind_labels
+        The project's own labels of zone kinds (``{kind: {"zh": ..., "en": ...}}``); known kinds are labelled
+        from ``styles/zone_kinds.toml`` (see :mod:`riskmap.zone_kinds`).
 
     Returns
     -------
@@ -367,6 +372,7 @@ def render_figure(
             facility_levels=facility_levels,
             map_date=map_date,
             cjk=family is not None,
+            kind_labels=kind_labels,
         )
         try:
             for p in paths:

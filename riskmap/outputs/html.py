@@ -32,6 +32,7 @@ import pandas as pd
 from riskmap import levels
 from riskmap.errors import ConfigError, InputError, OutputError
 from riskmap.io.atomic import atomic_path
+from riskmap.zone_kinds import KindLabels, kind_label
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -40,7 +41,6 @@ __all__ = [
     "render_html",
     "LEGEND_ID",
     "TITLE_ID",
-    "ZONE_LAYER_LABELS",
     "LANGUAGES",
     "TILES",
     "TIANDITU_KEY_ENV",
@@ -70,18 +70,6 @@ _GAODE_URL = (
 )
 _TILE_NATIVE_MAX_ZOOM = 18
 _TIANDITU_KEY = re.compile(r"[A-Za-z0-9]{8,64}")
-
-#: Layer-control labels of the usual zone layers, ``{key: (zh, en)}``; other keys are shown as given.
-ZONE_LAYER_LABELS: dict[str, tuple[str, str]] = {
-    "grid": ("网格", "Grid"),
-    "village": ("村/社区", "Village"),
-    "community": ("社区", "Community"),
-    "town": ("乡镇/街道", "Town"),
-    "township": ("乡镇/街道", "Town"),
-    "subdistrict": ("街道", "Subdistrict"),
-    "county": ("区/县", "County"),
-    "district": ("区/县", "District"),
-}
 
 # Input columns read here. They are produced by the scoring and zoning stages; spelled once in this module.
 _FAC_ID, _FAC_NAME, _FAC_SECTOR = "facility_id", "name", "sector"
@@ -203,6 +191,7 @@ def render_html(
     embed: bool = False,
     embed_height: int | str = _EMBED_HEIGHT_DEFAULT,
     cluster_threshold: int = 5000,
+    kind_labels: KindLabels | None = None,
 ) -> Path:
     """Write the interactive four-colour risk map of facilities and zones to one offline HTML file.
 
@@ -238,6 +227,9 @@ def render_html(
         Height of the embedded map, in pixels or as a CSS length.
     cluster_threshold : int, default 5000
         Above this many facilities, markers are clustered per level and drawn on canvas.
+    kind_labels : Mapping, optional
+        The project's own labels of zone kinds (``{kind: {"zh": ..., "en": ...}}``) for the layer control and
+        the legend; known kinds are labelled from ``styles/zone_kinds.toml`` (see :mod:`riskmap.zone_kinds`).
 
     Returns
     -------
@@ -272,7 +264,8 @@ def render_html(
         zones = {key: _to_gcj02(gdf, f"zone layer {key!r}") for key, gdf in zones.items()}
     groups = _facility_groups(facilities, lang)
     zone_layers = [
-        (key, _zone_label(key, lang), _zone_collection(gdf, key, lang)) for key, gdf in zones.items()
+        (key, _zone_label(key, lang, kind_labels), _zone_collection(gdf, key, lang))
+        for key, gdf in zones.items()
     ]
     n_facilities = sum(len(rows) for rows in groups.values())
     cluster = n_facilities > cluster_threshold
@@ -478,10 +471,9 @@ def _zone_cell(rec: Mapping[str, Any]) -> str:
     return name if code == _MISSING else f"{name}（{code}）"
 
 
-def _zone_label(key: str, lang: str) -> str:
+def _zone_label(key: str, lang: str, custom: KindLabels | None = None) -> str:
     """Escaped layer-control label of a zone layer."""
-    known = ZONE_LAYER_LABELS.get(key.lower())
-    return html.escape(known[LANGUAGES.index(lang)] if known else key)
+    return html.escape(kind_label(key, lang, custom))
 
 
 def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, Any]:
