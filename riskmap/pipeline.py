@@ -50,6 +50,8 @@ from riskmap.supervision import (
 from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
+    ORIGIN,
+    LayerOrigin,
     id_positions,
     rejects_frame,
     require_columns,
@@ -99,10 +101,16 @@ def _sha256(path: Path) -> str:
 
 
 def _read_any(
-    path: Path, layer: str | None, encoding: str, crs: str | None, where: str, expect: list[str] | None = None
+    path: Path,
+    layer: str | None,
+    encoding: str,
+    crs: str | None,
+    where: str,
+    expect: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> pd.DataFrame:
     if path.suffix.lower() in VECTOR_SUFFIXES:
-        return read_vector(path, layer=layer, crs=crs, where=where)
+        return read_vector(path, layer=layer, crs=crs, where=where, warnings=warnings)
     return read_table(path, sheet=layer, encoding=encoding, expect=expect)
 
 
@@ -126,7 +134,7 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
         if zc.path is None:  # a grid, made once the other layers and the facilities are known
             continue
         path = config.resolve(zc.path)
-        gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
+        gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]", warnings=warnings)
         require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
         if len(gdf) == 0:
             raise InputError(f"{path.name}: the {zc.kind} layer is empty")
@@ -160,6 +168,9 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
             .sort_values(ZONE_CODE)
             .reset_index(drop=True)
         )
+        # Named in the shift warning of assign_zones, with the key that sets the layer's CRS.
+        origin = LayerOrigin(f"zones[{i}] ({zc.kind}, {path.name})", "[[zones]]", path.name, zc.crs)
+        layers[zc.kind].attrs[ORIGIN] = origin
     return layers
 
 
@@ -343,9 +354,11 @@ def _stages(
     stage("load")
     fac_path = config.resolve(fc.path)
     inputs["facilities"] = fac_path
-    raw = _read_any(fac_path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector])
-    n_in = len(raw)
     load_warnings: list[str] = []
+    raw = _read_any(
+        fac_path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector], load_warnings
+    )
+    n_in = len(raw)
     zones = load_zones(config, load_warnings)
     for zc in config.zones:
         if zc.path is not None:
@@ -418,7 +431,9 @@ def _stages(
         sites_path = config.resolve(config.sensitive_sites.path)
         inputs["sensitive_sites"] = sites_path
         sc = config.sensitive_sites
-        sites_raw = _read_any(sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind])
+        sites_raw = _read_any(
+            sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind], load_warnings
+        )
         site_points, rej = validate_sites(sites_raw, sc, sites_path.name)
         rejects.append(rej)
         sites = count_sites(assigned_zones, site_points, scored, config.zoning.index.vulnerability_distance_m)

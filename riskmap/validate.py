@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,6 +27,8 @@ __all__ = [
     "NAME",
     "SECTOR",
     "FOOTPRINT",
+    "ORIGIN",
+    "LayerOrigin",
     "rejects_frame",
     "make_rejects",
     "is_credit_code",
@@ -46,6 +49,30 @@ NAME = "name"
 SECTOR = "sector"
 #: Polygon of a facility given as a plant boundary (vector input); its point geometry is a point inside it.
 FOOTPRINT = "_footprint"
+
+#: Key of a layer's ``.attrs`` holding its :class:`LayerOrigin`.
+ORIGIN = "riskmap_origin"
+
+
+@dataclass(frozen=True)
+class LayerOrigin:
+    """Where a layer came from, so that a warning can name it and the project-file key that sets its CRS.
+
+    ``name`` is how messages call it (``zones[0] (village, boundaries.json)``), ``section`` the project-file
+    table holding its ``crs`` (``[[zones]]``), ``crs`` the CRS declared there (None when the file's own is used).
+    """
+
+    name: str
+    section: str
+    file: str
+    crs: str | None = None
+
+    @property
+    def shifted(self) -> str | None:
+        """``"GCJ-02"``/``"BD-09"`` when the project file declares the layer in a map app's system."""
+        shifted = parse_crs(self.crs, self.section) if self.crs is not None else None
+        return shifted if isinstance(shifted, str) else None
+
 
 #: Columns of the rejects table.
 REJECT_COLUMNS = ["source", "row", "record_id", "field", "value", "stage", "reason"]
@@ -262,6 +289,7 @@ def validate_facilities(
         rejects.append(geo_rejects)
     gdf = gdf.drop(columns=[c for c in (fc.x, fc.y) if c in gdf.columns and not is_vector])
     gdf = gdf.reset_index(drop=True)
+    gdf.attrs[ORIGIN] = LayerOrigin(f"facilities ({source})", "[facilities]", source, fc.crs)
     out = (
         pd.concat([r for r in rejects if not r.empty], ignore_index=True)
         if any(not r.empty for r in rejects)
