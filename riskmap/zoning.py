@@ -336,8 +336,10 @@ def shifted_coordinates_hint(
     forward into GCJ-02/BD-09 (the same as moving the zones back: as if the *zones* were shifted). If one
     brings at least 80 % of them inside while keeping a sample of all facilities inside, that layer is named.
     The direction tells which layer is shifted, because nobody publishes data "un-shifted" by the inverse:
-    facilities ~0.5 km north-east of their zones are GCJ-02 points on true zones; facilities ~0.5 km
-    south-west of them are true points on GCJ-02 zones (such as DataV/echarts GeoJSON, which declares WGS84).
+    facilities offset from their zones the way GCJ-02 offsets true points are GCJ-02 points on true zones;
+    offset the opposite way, they are true points on GCJ-02 zones (such as DataV/echarts GeoJSON, which
+    declares WGS84). When several conversions explain the misses about as well, the one that keeps most of
+    the sample inside wins, then the smaller shift (GCJ-02 before BD-09).
     When the project file already declares the other layer shifted, the message also names that declaration,
     which may be the wrong one.
 
@@ -353,13 +355,13 @@ def shifted_coordinates_hint(
     tree = zones.sindex
     lat = float(np.nanmean(outside.geometry.y.to_numpy()))
     reach = _SHIFT_REACH_M / (111_320.0 * max(np.cos(np.radians(lat)), 0.1))
-    out = outside.geometry.sample(min(len(outside), _SHIFT_SAMPLE), random_state=0).to_numpy()
+    out = _sample(outside.geometry.to_numpy())
     # Outside points far from every zone are not near misses (another district's sites, a typo).
     near = np.unique(tree.query(out, predicate="dwithin", distance=reach)[0])
     if len(near) < 3:
         return None
     out = out[near]
-    sample = facilities.geometry.sample(min(len(facilities), _SHIFT_SAMPLE), random_state=0).to_numpy()
+    sample = _sample(facilities.geometry.to_numpy())
 
     def inside(geoms: np.ndarray, move=None) -> float:
         if move is not None:
@@ -375,18 +377,18 @@ def shifted_coordinates_hint(
     ]
     found = []
     for culprit, system, move in tests:
-        recovered = inside(out, move)
-        if recovered >= 0.8 and inside(sample, move) >= before - 0.01:
-            found.append((recovered, culprit, system))
+        recovered, kept = inside(out, move), inside(sample, move)
+        if recovered >= 0.8 and kept >= before - 0.01:
+            found.append((round(recovered * 20), kept, system == "GCJ-02", recovered, culprit, system))
     if not found:
         return None
-    recovered, culprit, system = max(found)
-    metric = _metric_crs(zones)
-    gaps = (
-        gpd.GeoSeries(out, crs=facilities.crs)
-        .to_crs(metric)
-        .distance(zones.geometry.iloc[tree.nearest(out)[1]].to_crs(metric).reset_index(drop=True))
+    *_, recovered, culprit, system = max(found)
+    # Metres on a local equirectangular approximation: plenty for a median in a message.
+    gap = shapely.get_coordinates(
+        shapely.shortest_line(out, zones.geometry.to_numpy()[tree.nearest(out, return_all=False)[1]])
     )
+    dx, dy = (gap[1::2] - gap[::2]).T
+    gaps = pd.Series(np.hypot(dx * np.cos(np.radians(lat)), dy) * 111_320.0)
     fac = facilities.attrs.get(ORIGIN) or LayerOrigin("the facilities", "[facilities]", "")
     zone = zones.attrs.get(ORIGIN) or LayerOrigin(f"the {kind} zones", "[[zones]]", "")
     share = len(near) / min(len(outside), _SHIFT_SAMPLE)
@@ -420,6 +422,14 @@ def shifted_coordinates_hint(
 
 
 _APPS = {"GCJ-02": "Gaode/Tencent", "BD-09": "Baidu"}
+
+
+def _sample(geometries: np.ndarray) -> np.ndarray:
+    """At most ``_SHIFT_SAMPLE`` of the geometries, the same ones on every run."""
+    if len(geometries) <= _SHIFT_SAMPLE:
+        return geometries
+    pick = np.random.default_rng(0).choice(len(geometries), _SHIFT_SAMPLE, replace=False)
+    return geometries[np.sort(pick)]
 
 
 # --------------------------------------------------------------------------------- sensitive sites
