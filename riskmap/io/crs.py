@@ -65,7 +65,7 @@ def parse_crs(value: str | int, where: str) -> CRS | str:
 def _china_outline() -> shapely.Geometry:
     """Mainland China's outline with its coastal waters, prepared (see scripts/make_china_outline.py).
 
-    Natural Earth land buffered ~2 km (~5 km at sea), without holes so that bays and estuaries are inside;
+    Natural Earth land buffered ~2 km (~10 km at sea), without holes so that bays and estuaries are inside;
     Hong Kong, Macao and Taiwan cut out.
     """
     with open(reference_dir() / "china_outline.geojson", encoding="utf-8") as f:
