@@ -18,8 +18,6 @@ Steps, and why:
 3. Hong Kong, Macao and Taiwan (with Kinmen and Matsu) are cut out again, with their own land outline: the
    buffers of steps 1–2 would otherwise spill over their borders.
 4. Simplified to 0.005° (~0.5 km), coordinates rounded to 1e-4°.
-
-``--from-outline FILE`` re-applies steps 2 and 4 to an outline made earlier (no Natural Earth needed).
 """
 
 from __future__ import annotations
@@ -59,7 +57,7 @@ def outline_from_natural_earth(zip_path: Path) -> shapely.Geometry:
 
 
 def finish(outline: shapely.Geometry) -> shapely.Geometry:
-    """Step 4, and step 2 once more: simplifying must not leave or make holes."""
+    """Step 4."""
     outline = shapely.simplify(outline, 0.005, preserve_topology=True)
     outline = shapely.set_precision(outline, 1e-4)
     return outline
@@ -67,17 +65,9 @@ def finish(outline: shapely.Geometry) -> shapely.Geometry:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("zip", type=Path, nargs="?", help="ne_10m_admin_0_countries*.zip")
-    ap.add_argument("--from-outline", type=Path, help="fill the holes of an existing outline GeoJSON instead")
+    ap.add_argument("zip", type=Path, help="ne_10m_admin_0_countries*.zip")
     a = ap.parse_args()
-    if a.from_outline is not None:
-        with open(a.from_outline, encoding="utf-8") as f:
-            outline = fill_holes(shapely.geometry.shape(json.load(f)["features"][0]["geometry"]))
-    elif a.zip is not None:
-        outline = outline_from_natural_earth(a.zip)
-    else:
-        ap.error("give the Natural Earth zip, or --from-outline FILE")
-    outline = finish(outline)
+    outline = finish(outline_from_natural_earth(a.zip))
     holes = sum(len(p.interiors) for p in shapely.get_parts(outline))
     feature = {
         "type": "Feature",
