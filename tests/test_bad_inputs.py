@@ -164,6 +164,22 @@ def _raster_in_another_crs(d: Path) -> None:
     _config('path = "population.tif"', 'path = "population_gk.tif"')(d)
 
 
+def _zones_in_gcj02(declared: bool) -> Callable[[Path], None]:
+    """Villages and towns as GeoJSON in GCJ-02 (a web map's boundaries), declared or not."""
+
+    def edit(d: Path) -> None:
+        from test_shifted_layers import _declare, _shifted_zones_geojson, _with_edge_facilities
+
+        project = d / "riskmap.toml"
+        _shifted_zones_geojson(project, "GCJ-02")
+        if declared:
+            _declare(project, "zones", "GCJ-02")
+        else:
+            _with_edge_facilities(project)  # facilities near the edge, which fall out
+
+    return edit
+
+
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
@@ -261,6 +277,13 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"zones\[1\]\.kind",
     ),
     ("population raster in another CRS", _raster_in_another_crs, "ok", ""),
+    ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
+    (
+        "zones in GCJ-02 (GeoJSON), undeclared",
+        _zones_in_gcj02(declared=False),
+        "warning",
+        r'zones\[0\] \(village, village\.geojson\) looks like GCJ-02.*crs = "GCJ-02" under \[\[zones\]\]',
+    ),
 ]
 
 
