@@ -50,8 +50,6 @@ from riskmap.supervision import (
 from riskmap.validate import (
     FACILITY_ID,
     FOOTPRINT,
-    ORIGIN,
-    LayerOrigin,
     id_positions,
     rejects_frame,
     require_columns,
@@ -168,9 +166,6 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
             .sort_values(ZONE_CODE)
             .reset_index(drop=True)
         )
-        # Named in the shift warning of assign_zones, with the key that sets the layer's CRS.
-        origin = LayerOrigin(f"zones[{i}] ({zc.kind}, {path.name})", "[[zones]]", path.name, zc.crs)
-        layers[zc.kind].attrs[ORIGIN] = origin
     return layers
 
 

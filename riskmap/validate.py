@@ -27,8 +27,8 @@ __all__ = [
     "NAME",
     "SECTOR",
     "FOOTPRINT",
-    "ORIGIN",
     "LayerOrigin",
+    "layer_origins",
     "rejects_frame",
     "make_rejects",
     "is_credit_code",
@@ -50,9 +50,6 @@ SECTOR = "sector"
 #: Polygon of a facility given as a plant boundary (vector input); its point geometry is a point inside it.
 FOOTPRINT = "_footprint"
 
-#: Key of a layer's ``.attrs`` holding its :class:`LayerOrigin`.
-ORIGIN = "riskmap_origin"
-
 
 @dataclass(frozen=True)
 class LayerOrigin:
@@ -64,7 +61,6 @@ class LayerOrigin:
 
     name: str
     section: str
-    file: str
     crs: str | None = None
 
     @property
@@ -72,6 +68,16 @@ class LayerOrigin:
         """``"GCJ-02"``/``"BD-09"`` when the project file declares the layer in a map app's system."""
         shifted = parse_crs(self.crs, self.section) if self.crs is not None else None
         return shifted if isinstance(shifted, str) else None
+
+
+def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin | None]:
+    """The origins of the facilities (read from ``source``) and of the finest zone layer (None for a grid)."""
+    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", config.facilities.crs)
+    finest = config.zones[0]
+    if finest.path is None:
+        return facilities, None
+    zones = LayerOrigin(f"zones[0] ({finest.kind}, {Path(finest.path).name})", "[[zones]]", finest.crs)
+    return facilities, zones
 
 
 #: Columns of the rejects table.
@@ -289,7 +295,6 @@ def validate_facilities(
         rejects.append(geo_rejects)
     gdf = gdf.drop(columns=[c for c in (fc.x, fc.y) if c in gdf.columns and not is_vector])
     gdf = gdf.reset_index(drop=True)
-    gdf.attrs[ORIGIN] = LayerOrigin(f"facilities ({source})", "[facilities]", source, fc.crs)
     out = (
         pd.concat([r for r in rejects if not r.empty], ignore_index=True)
         if any(not r.empty for r in rejects)

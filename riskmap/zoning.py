@@ -24,7 +24,7 @@ import shapely
 from riskmap.config import GridConfig, IndexConfig, ZoningConfig
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.methods import LEVEL, LEVEL_ZH
-from riskmap.validate import FACILITY_ID, FOOTPRINT, NAME, ORIGIN, LayerOrigin, make_rejects
+from riskmap.validate import FACILITY_ID, FOOTPRINT, NAME, LayerOrigin, make_rejects
 
 __all__ = [
     "ZONE_CODE",
@@ -255,10 +255,13 @@ def assign_zones(
     layers: dict[str, gpd.GeoDataFrame],
     source: str,
     snap_distance_m: float = 0.0,
+    origins: tuple[LayerOrigin | None, LayerOrigin | None] = (None, None),
 ) -> ZoningResult:
     """Put each facility in the finest zone layer and carry the codes of every coarser layer.
 
     ``layers`` are ordered finest first, with ``zone_code``/``zone_name`` columns, all in the facilities' CRS.
+    ``origins`` (facilities, finest zones), from :func:`riskmap.validate.layer_origins`, name the layers in
+    the warning about a shifted layer.
     """
     kinds = list(layers)
     finest = layers[kinds[0]]
@@ -279,7 +282,7 @@ def assign_zones(
         hit = pd.concat([hit.drop(index=best.index, errors="ignore"), best]).sort_index()
     outside = facilities.index.difference(hit.index)
     # Before snapping: a shifted layer is what the snap would hide.
-    hint = shifted_coordinates_hint(facilities.loc[outside], facilities, finest, kinds[0])
+    hint = shifted_coordinates_hint(facilities.loc[outside], facilities, finest, kinds[0], origins)
     if hint:
         warnings.append(hint)
     if snap_distance_m > 0 and len(outside):
@@ -326,7 +329,11 @@ _SHIFT_SAMPLE = 2000
 
 
 def shifted_coordinates_hint(
-    outside: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, kind: str = "zone"
+    outside: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    kind: str = "zone",
+    origins: tuple[LayerOrigin | None, LayerOrigin | None] = (None, None),
 ) -> str | None:
     """A warning when facilities and zones disagree by a GCJ-02 or BD-09 shift, naming the shifted layer.
 
@@ -343,9 +350,9 @@ def shifted_coordinates_hint(
     When the project file already declares the other layer shifted, the message also names that declaration,
     which may be the wrong one.
 
-    The layers' origins (file, project-file section, declared CRS) are read from ``.attrs[ORIGIN]``, set by
-    :func:`riskmap.pipeline.load_zones` and :func:`riskmap.validate.validate_facilities`. Cost: a few thousand
-    points against the zones' spatial index, whatever the sizes.
+    ``origins`` (facilities, zones) name the layers, their project-file sections and declared CRS (see
+    :func:`riskmap.validate.layer_origins`). Cost: a few thousand points against the zones' spatial index,
+    whatever the sizes.
     """
     from riskmap.io.crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 
@@ -389,8 +396,8 @@ def shifted_coordinates_hint(
     )
     dx, dy = (gap[1::2] - gap[::2]).T
     gaps = pd.Series(np.hypot(dx * np.cos(np.radians(lat)), dy) * 111_320.0)
-    fac = facilities.attrs.get(ORIGIN) or LayerOrigin("the facilities", "[facilities]", "")
-    zone = zones.attrs.get(ORIGIN) or LayerOrigin(f"the {kind} zones", "[[zones]]", "")
+    fac = origins[0] or LayerOrigin("the facilities", "[facilities]")
+    zone = origins[1] or LayerOrigin(f"the {kind} zones", "[[zones]]")
     share = len(near) / min(len(outside), _SHIFT_SAMPLE)
     fact = (
         f"{len(outside)} facilities lie outside every {kind} zone, {share:.0%} of them within 2 km of one "
