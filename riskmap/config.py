@@ -100,7 +100,8 @@ class FacilitiesConfig(_Model):
     crs: str | None = Field(
         None,
         description='CRS of the coordinates: an EPSG code ("EPSG:4490") or "GCJ-02" / "BD-09". Required for '
-        "tables; for vector files it overrides the file's own CRS only when the file has none.",
+        "tables; for vector files it wins over the file's own CRS (a warning when they differ), and "
+        '"GCJ-02"/"BD-09" convert every vertex whatever the file declares.',
     )
     encoding: str = Field("auto", description='Text encoding of CSV files; "auto" tries UTF-8 then GB18030.')
     check_credit_code: bool = Field(
@@ -145,7 +146,12 @@ class ZoneLayerConfig(_Model):
     layer: str | None = None
     code: str = Field("code", description="Column with the zone code (12-digit statistical division code).")
     name: str = Field("name", description="Column with the zone name.")
-    crs: str | None = Field(None, description="CRS to assume when the file declares none.")
+    crs: str | None = Field(
+        None,
+        description='CRS of the file, winning over its own (a warning when they differ); "GCJ-02"/"BD-09" '
+        "for boundaries from web maps (DataV/echarts GeoJSON, traced in Gaode/Baidu), converted whatever the "
+        "file declares.",
+    )
     grid: GridConfig | None = Field(
         None, description="Generate a square or hexagonal grid instead of a file."
     )
@@ -179,7 +185,9 @@ class SitesConfig(_Model):
     kind: str = Field("kind", description="Column with the kind of site (学校, 医院 ...).")
     x: str = "lon"
     y: str = "lat"
-    crs: str | None = Field(None, description="CRS of the coordinates (tables); as for [facilities].")
+    crs: str | None = Field(
+        None, description="CRS of the coordinates or of the vector file; as for [facilities]."
+    )
     encoding: str = "auto"
 
 

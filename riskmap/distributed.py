@@ -38,6 +38,7 @@ from riskmap.validate import (
     FOOTPRINT,
     id_positions,
     input_sources,
+    layer_origins,
     normalise_ids,
     rejects_frame,
     validate_facilities,
@@ -244,7 +245,9 @@ def run_stages(
     del raw
     tables = dict(tables)
     layers = with_grids(zones, facilities)
-    zoning = assign_zones(facilities, layers, source, config.zoning.snap_distance_m)
+    zoning = assign_zones(
+        facilities, layers, source, config.zoning.snap_distance_m, origins=layer_origins(config, source)
+    )
     facilities = zoning.facilities
     rejects = [rej_fac, zoning.rejects]
     known = pd.Index(facilities[FACILITY_ID])

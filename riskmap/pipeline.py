@@ -104,10 +104,16 @@ def _sha256(path: Path) -> str:
 
 
 def _read_any(
-    path: Path, layer: str | None, encoding: str, crs: str | None, where: str, expect: list[str] | None = None
+    path: Path,
+    layer: str | None,
+    encoding: str,
+    crs: str | None,
+    where: str,
+    expect: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> pd.DataFrame:
     if path.suffix.lower() in VECTOR_SUFFIXES:
-        return read_vector(path, layer=layer, crs=crs, where=where)
+        return read_vector(path, layer=layer, crs=crs, where=where, warnings=warnings)
     return read_table(path, sheet=layer, encoding=encoding, expect=expect)
 
 
@@ -161,7 +167,7 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
         if zc.path is None:  # a grid, made once the other layers and the facilities are known
             continue
         path = config.resolve(zc.path)
-        gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
+        gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]", warnings=warnings)
         warnings += gdf.attrs.get(READ_WARNINGS, [])
         require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
         gdf = _zone_polygons(gdf, path.name, zc.kind, warnings)
@@ -538,9 +544,12 @@ def _stages(
     inputs["facilities"] = fac_path
     sources = input_sources(config)
     fac_source = sources["facilities"]  # file name, and sheet when a related table shares the workbook
-    raw = _read_any(fac_path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector])
+    load_warnings: list[str] = []
+    raw = _read_any(
+        fac_path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector], load_warnings
+    )
     n_in = len(raw)
-    load_warnings: list[str] = list(raw.attrs.get(READ_WARNINGS, []))
+    load_warnings += raw.attrs.get(READ_WARNINGS, [])
     zones = load_zones(config, load_warnings)
     load_warnings += _district_code_warnings(config)
     for zc in config.zones:
@@ -620,7 +629,9 @@ def _stages(
         sites_path = config.resolve(config.sensitive_sites.path)
         inputs["sensitive_sites"] = sites_path
         sc = config.sensitive_sites
-        sites_raw = _read_any(sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind])
+        sites_raw = _read_any(
+            sites_path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind], load_warnings
+        )
         load_warnings += sites_raw.attrs.get(READ_WARNINGS, [])
         site_points, rej = validate_sites(sites_raw, sc, sources["sensitive_sites"])
         rejects.append(rej)

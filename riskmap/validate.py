@@ -10,6 +10,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,6 +28,8 @@ __all__ = [
     "NAME",
     "SECTOR",
     "FOOTPRINT",
+    "LayerOrigin",
+    "layer_origins",
     "rejects_frame",
     "make_rejects",
     "is_credit_code",
@@ -53,6 +56,36 @@ NAME = "name"
 SECTOR = "sector"
 #: Polygon of a facility given as a plant boundary (vector input); its point geometry is a point inside it.
 FOOTPRINT = "_footprint"
+
+
+@dataclass(frozen=True)
+class LayerOrigin:
+    """Where a layer came from, so that a warning can name it and the project-file key that sets its CRS.
+
+    ``name`` is how messages call it (``zones[0] (village, boundaries.json)``), ``section`` the project-file
+    table holding its ``crs`` (``[[zones]]``), ``crs`` the CRS declared there (None when the file's own is used).
+    """
+
+    name: str
+    section: str
+    crs: str | None = None
+
+    @property
+    def shifted(self) -> str | None:
+        """``"GCJ-02"``/``"BD-09"`` when the project file declares the layer in a map app's system."""
+        shifted = parse_crs(self.crs, self.section) if self.crs is not None else None
+        return shifted if isinstance(shifted, str) else None
+
+
+def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin | None]:
+    """The origins of the facilities (read from ``source``) and of the finest zone layer (None for a grid)."""
+    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", config.facilities.crs)
+    finest = config.zones[0]
+    if finest.path is None:
+        return facilities, None
+    zones = LayerOrigin(f"zones[0] ({finest.kind}, {Path(finest.path).name})", "[[zones]]", finest.crs)
+    return facilities, zones
+
 
 #: Columns of the rejects table.
 REJECT_COLUMNS = ["source", "row", "record_id", "field", "value", "stage", "reason"]

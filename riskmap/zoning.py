@@ -24,7 +24,7 @@ import shapely
 from riskmap.config import GridConfig, IndexConfig, ZoningConfig
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.methods import LEVEL, LEVEL_ZH
-from riskmap.validate import FACILITY_ID, FOOTPRINT, NAME, make_rejects
+from riskmap.validate import FACILITY_ID, FOOTPRINT, NAME, LayerOrigin, make_rejects
 
 __all__ = [
     "ZONE_CODE",
@@ -336,10 +336,13 @@ def assign_zones(
     layers: dict[str, gpd.GeoDataFrame],
     source: str,
     snap_distance_m: float = 0.0,
+    origins: tuple[LayerOrigin | None, LayerOrigin | None] = (None, None),
 ) -> ZoningResult:
     """Put each facility in the finest zone layer and carry the codes of every coarser layer.
 
     ``layers`` are ordered finest first, with ``zone_code``/``zone_name`` columns, all in the facilities' CRS.
+    ``origins`` (facilities, finest zones), from :func:`riskmap.validate.layer_origins`, name the layers in
+    the warning about a shifted layer.
     """
     kinds = list(layers)
     finest = layers[kinds[0]]
@@ -359,6 +362,10 @@ def assign_zones(
         best = _largest_overlap(fp, finest)
         hit = pd.concat([hit.drop(index=best.index, errors="ignore"), best]).sort_index()
     outside = facilities.index.difference(hit.index)
+    # Before snapping: a shifted layer is what the snap would hide.
+    hint = shifted_coordinates_hint(facilities.loc[outside], facilities, finest, kinds[0], origins)
+    if hint:
+        warnings.append(hint)
     if snap_distance_m > 0 and len(outside):
         snapped = _snap(facilities.loc[outside], finest, snap_distance_m)
         hit = pd.concat([hit, snapped]).sort_index()
@@ -368,9 +375,6 @@ def assign_zones(
                 f"(within {snap_distance_m:g} m; see column {ASSIGNMENT})"
             )
         outside = facilities.index.difference(hit.index)
-    hint = shifted_coordinates_hint(facilities.loc[outside], facilities, finest)
-    if hint:
-        warnings.append(hint)
     rejects = make_rejects(
         source,
         facilities.loc[outside],
@@ -399,37 +403,121 @@ def assign_zones(
     )
 
 
+#: Outside points farther than this from every zone are not taken as shifted (BD-09 is ~1–1.5 km off).
+_SHIFT_REACH_M = 2000.0
+#: Sample sizes of the shift test: enough for fractions to ±2 %, cheap at a million facilities.
+_SHIFT_SAMPLE = 2000
+
+
 def shifted_coordinates_hint(
-    outside: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
+    outside: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    kind: str = "zone",
+    origins: tuple[LayerOrigin | None, LayerOrigin | None] = (None, None),
 ) -> str | None:
-    """A warning when facilities outside the zones look like GCJ-02 or BD-09 coordinates declared as WGS84.
+    """A warning when facilities and zones disagree by a GCJ-02 or BD-09 shift, naming the shifted layer.
 
-    Map-app coordinates sit ~500 m (GCJ-02) or ~1 km (BD-09) off; interior points stay inside their district
-    either way, but those near its edge fall out. If converting the ones outside as if they were GCJ-02 (or
-    BD-09) brings most of them inside while keeping the others inside, the declared CRS is probably wrong.
+    Map-app coordinates sit ~0.3–0.7 km (GCJ-02) or ~1–1.5 km (BD-09) off; interior points stay inside their
+    district either way, but those near its outer edge fall out. The outside points within 2 km of a zone are
+    moved by each of four conversions: back from GCJ-02/BD-09 (as if the *facilities* were shifted), and
+    forward into GCJ-02/BD-09 (the same as moving the zones back: as if the *zones* were shifted). If one
+    brings at least 80 % of them inside while keeping a sample of all facilities inside, that layer is named.
+    The direction tells which layer is shifted, because nobody publishes data "un-shifted" by the inverse:
+    facilities offset from their zones the way GCJ-02 offsets true points are GCJ-02 points on true zones;
+    offset the opposite way, they are true points on GCJ-02 zones (such as DataV/echarts GeoJSON, which
+    declares WGS84). When several conversions explain the misses about as well, the one that keeps most of
+    the sample inside wins, then the smaller shift (GCJ-02 before BD-09).
+    When the project file already declares the other layer shifted, the message also names that declaration,
+    which may be the wrong one.
+
+    ``origins`` (facilities, zones) name the layers, their project-file sections and declared CRS (see
+    :func:`riskmap.validate.layer_origins`). Cost: a few thousand points against the zones' spatial index,
+    whatever the sizes.
     """
-    from riskmap.io.crs import bd09_to_wgs84, gcj02_to_wgs84
+    from riskmap.io.crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 
-    if len(outside) < 3 or facilities.crs is None or not facilities.crs.is_geographic:
+    if len(outside) < 3 or facilities.crs is None or not facilities.crs.is_geographic or zones.empty:
         return None
-    district = shapely.union_all(zones.to_crs(facilities.crs).geometry.to_numpy())
-    shapely.prepare(district)
-    sample = facilities.sample(min(len(facilities), 2000), random_state=0)
-    for name, back in (("GCJ-02", gcj02_to_wgs84), ("BD-09", bd09_to_wgs84)):
-        lon, lat = back(outside.geometry.x.to_numpy(), outside.geometry.y.to_numpy())
-        recovered = shapely.contains_xy(district, lon, lat).mean()
-        slon, slat = back(sample.geometry.x.to_numpy(), sample.geometry.y.to_numpy())
-        kept = shapely.contains_xy(district, slon, slat).mean()
-        before = shapely.contains_xy(
-            district, sample.geometry.x.to_numpy(), sample.geometry.y.to_numpy()
-        ).mean()
+    zones = zones.to_crs(facilities.crs) if zones.crs != facilities.crs else zones
+    tree = zones.sindex
+    lat = float(np.nanmean(outside.geometry.y.to_numpy()))
+    reach = _SHIFT_REACH_M / (111_320.0 * max(np.cos(np.radians(lat)), 0.1))
+    out = _sample(outside.geometry.to_numpy())
+    # Outside points far from every zone are not near misses (another district's sites, a typo).
+    near = np.unique(tree.query(out, predicate="dwithin", distance=reach)[0])
+    if len(near) < 3:
+        return None
+    out = out[near]
+    sample = _sample(facilities.geometry.to_numpy())
+
+    def inside(geoms: np.ndarray, move=None) -> float:
+        if move is not None:
+            geoms = shapely.points(*move(shapely.get_x(geoms), shapely.get_y(geoms)))
+        return len(np.unique(tree.query(geoms, predicate="intersects")[0])) / len(geoms)
+
+    before = inside(sample)
+    tests = [  # (shifted layer, system, how the facilities move)
+        ("facilities", "GCJ-02", gcj02_to_wgs84),
+        ("facilities", "BD-09", bd09_to_wgs84),
+        ("zones", "GCJ-02", wgs84_to_gcj02),
+        ("zones", "BD-09", wgs84_to_bd09),
+    ]
+    found = []
+    for culprit, system, move in tests:
+        recovered, kept = inside(out, move), inside(sample, move)
         if recovered >= 0.8 and kept >= before - 0.01:
-            return (
-                f"{len(outside)} facilities lie just outside the zones, and {recovered:.0%} of them fall inside "
-                f"when read as {name} coordinates (from Gaode/Tencent or Baidu maps, ~0.5–1 km off): if the "
-                f'coordinates were picked in a map app, set facilities.crs = "{name}"'
+            found.append((round(recovered * 20), kept, system == "GCJ-02", recovered, culprit, system))
+    if not found:
+        return None
+    *_, recovered, culprit, system = max(found)
+    # Metres on a local equirectangular approximation: plenty for a median in a message.
+    gap = shapely.get_coordinates(
+        shapely.shortest_line(out, zones.geometry.to_numpy()[tree.nearest(out, return_all=False)[1]])
+    )
+    dx, dy = (gap[1::2] - gap[::2]).T
+    gaps = pd.Series(np.hypot(dx * np.cos(np.radians(lat)), dy) * 111_320.0)
+    fac = origins[0] or LayerOrigin("the facilities", "[facilities]")
+    zone = origins[1] or LayerOrigin(f"the {kind} zones", "[[zones]]")
+    share = len(near) / min(len(outside), _SHIFT_SAMPLE)
+    fact = (
+        f"{len(outside)} facilities lie outside every {kind} zone, {share:.0%} of them within 2 km of one "
+        f"(median {gaps.median():.0f} m), and {recovered:.0%} of those fall inside when the {culprit} are "
+        f"read as {system} coordinates"
+    )
+    if culprit == "facilities":
+        advice = (
+            f"{fac.name} look like {system} (picked in {_APPS[system]} maps): "
+            f'set crs = "{system}" under {fac.section}'
+        )
+        if zone.shifted:
+            advice += (
+                f'; or, if {zone.name} is not in {zone.shifted} after all, remove its crs = "{zone.shifted}" '
+                f"under {zone.section}"
             )
-    return None
+    else:
+        advice = (
+            f"{zone.name} looks like {system} (boundaries drawn for web maps, such as DataV/echarts GeoJSON, "
+            f'usually are, though the file says WGS84): set crs = "{system}" under {zone.section} for that '
+            "layer (and for any other layer from the same source)"
+        )
+        if fac.shifted:
+            advice += (
+                f"; or, if the facility coordinates are not {fac.shifted} after all, remove "
+                f'crs = "{fac.shifted}" under {fac.section}'
+            )
+    return f"{fact}: {advice}"
+
+
+_APPS = {"GCJ-02": "Gaode/Tencent", "BD-09": "Baidu"}
+
+
+def _sample(geometries: np.ndarray) -> np.ndarray:
+    """At most ``_SHIFT_SAMPLE`` of the geometries, the same ones on every run."""
+    if len(geometries) <= _SHIFT_SAMPLE:
+        return geometries
+    pick = np.random.default_rng(0).choice(len(geometries), _SHIFT_SAMPLE, replace=False)
+    return geometries[np.sort(pick)]
 
 
 # --------------------------------------------------------------------------------- sensitive sites

@@ -192,6 +192,22 @@ def _zone_geometry(kind: str) -> Callable[[Path], None]:
     return edit
 
 
+def _zones_in_gcj02(declared: bool) -> Callable[[Path], None]:
+    """Villages and towns as GeoJSON in GCJ-02 (a web map's boundaries), declared or not."""
+
+    def edit(d: Path) -> None:
+        from test_shifted_layers import _declare, _shifted_zones_geojson, _with_edge_facilities
+
+        project = d / "riskmap.toml"
+        _shifted_zones_geojson(project, "GCJ-02")
+        if declared:
+            _declare(project, "zones", "GCJ-02")
+        else:
+            _with_edge_facilities(project)  # facilities near the edge, which fall out
+
+    return edit
+
+
 def _population(
     nodata_box: tuple[float, float, float, float] | None = None,
     shift_m: float = 0.0,
@@ -617,6 +633,13 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         _population(nodata_box=(X0, Y0 + 0.032, X0 + D, Y0 + 2 * D)),
         "warning",
         r"covers less than 90% of 1 village zones \(329901002001 南村 \(60%\)\).*too low",
+    ),
+    ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
+    (
+        "zones in GCJ-02 (GeoJSON), undeclared",
+        _zones_in_gcj02(declared=False),
+        "warning",
+        r'zones\[0\] \(village, village\.geojson\) looks like GCJ-02.*crs = "GCJ-02" under \[\[zones\]\]',
     ),
 ]
 

@@ -9,6 +9,7 @@ coordinates resolve, so the inverse yields WGS84 = CGCS2000 coordinates.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -31,6 +32,8 @@ __all__ = [
     "wgs84_to_bd09",
     "to_geographic",
     "in_china",
+    "shift_geometries",
+    "unshift_geometries",
 ]
 
 #: Names accepted for the shifted systems (upper-cased, without spaces).
@@ -60,7 +63,11 @@ def parse_crs(value: str | int, where: str) -> CRS | str:
 
 @cache
 def _china_outline() -> shapely.Geometry:
-    """Mainland China's outline (Natural Earth, buffered ~2 km; see scripts/make_china_outline.py), prepared."""
+    """Mainland China's outline with its coastal waters, prepared (see scripts/make_china_outline.py).
+
+    Natural Earth land buffered ~2 km (~10 km at sea), without holes so that bays and estuaries are inside;
+    Hong Kong, Macao and Taiwan cut out.
+    """
     with open(reference_dir() / "china_outline.geojson", encoding="utf-8") as f:
         geometry = shapely.geometry.shape(json.load(f)["features"][0]["geometry"])
     shapely.prepare(geometry)
@@ -193,3 +200,52 @@ def to_geographic(x: np.ndarray, y: np.ndarray, crs: CRS | str) -> tuple[np.ndar
     t = Transformer.from_crs(crs, CRS.from_epsg(4490), always_xy=True)
     lon, lat = t.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return np.asarray(lon), np.asarray(lat)
+
+
+def _on_vertices(
+    geometries: np.ndarray, convert: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """Apply a vectorised lon/lat conversion to every vertex; repair polygons the shift made invalid."""
+    geometries = np.asarray(geometries, dtype=object)
+    was_valid = shapely.is_valid(geometries)
+    out = shapely.transform(geometries, lambda xy: np.column_stack(convert(xy[:, 0], xy[:, 1])))
+    broken = was_valid & ~shapely.is_valid(out)
+    if broken.any():
+        # A vertex-wise shift is nearly a translation, but two vertices metres apart near the outline's edge
+        # can move differently (one shifted, one not): keep the polygonal part of the repaired shape.
+        out[broken] = [_polygonal_part(g) for g in shapely.make_valid(out[broken])]
+    return out
+
+
+def _polygonal_part(geometry: shapely.Geometry) -> shapely.Geometry:
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        return geometry
+    parts = [g for g in shapely.get_parts(geometry) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else geometry
+
+
+def unshift_geometries(geometries: np.ndarray, crs: str) -> np.ndarray:
+    """Geometries in ``"GCJ-02"`` or ``"BD-09"`` longitude/latitude to WGS84: every vertex is converted.
+
+    Polygons that were valid stay valid (repaired with make_valid if the shift broke them); vertices outside
+    mainland China are left as they are, as the map providers leave them.
+
+    >>> import shapely
+    >>> square = shapely.box(116.40, 39.90, 116.41, 39.91)
+    >>> wgs = unshift_geometries(np.array([square]), "GCJ-02")[0]
+    >>> [round(v, 5) for v in wgs.bounds]
+    [116.39376, 39.8986, 116.40376, 39.9086]
+    >>> unshift_geometries(np.array([shapely.Point(2.35, 48.85), None]), "BD-09")[1] is None
+    True
+    """
+    back = {"GCJ-02": gcj02_to_wgs84, "BD-09": bd09_to_wgs84}[crs]
+    return _on_vertices(geometries, back)
+
+
+def shift_geometries(geometries: np.ndarray, crs: str) -> np.ndarray:
+    """WGS84 geometries to ``"GCJ-02"`` or ``"BD-09"`` longitude/latitude, as a map app shows them.
+
+    The inverse of :func:`unshift_geometries`.
+    """
+    forward = {"GCJ-02": wgs84_to_gcj02, "BD-09": wgs84_to_bd09}[crs]
+    return _on_vertices(geometries, forward)

@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pyogrio
 import pyogrio.errors
 
 from riskmap.errors import CRSError, InputError
-from riskmap.io.crs import parse_crs
+from riskmap.io.crs import parse_crs, unshift_geometries
 from riskmap.io.tables import READ_WARNINGS, ROW, clean_controls
 
+if TYPE_CHECKING:
+    from pyproj import CRS
+
 __all__ = ["read_vector", "VECTOR_SUFFIXES"]
+
+WGS84 = "EPSG:4326"
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".zip"}
 
 
 def read_vector(
-    path: Path, *, layer: str | None = None, crs: str | None = None, where: str
+    path: Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    where: str,
+    warnings: list[str] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a vector layer; give it ``crs`` when the file declares none; add the ``_row`` feature number.
+    """Read a vector layer in the CRS the project file declares, else its own; add the ``_row`` feature number.
+
+    A declared ``crs`` wins over the file's own: an EPSG code that differs from the file's is applied and
+    reported in ``warnings``; ``"GCJ-02"``/``"BD-09"`` say the coordinates come from a Chinese map app (a GeoJSON
+    file always declares WGS84, whatever it holds), so every vertex is converted to WGS84.
 
     Control characters in text attributes are cleaned as by :func:`~riskmap.io.tables.read_table`; what was
     cleaned is in ``gdf.attrs[READ_WARNINGS]``.
@@ -55,18 +70,50 @@ def read_vector(
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
-    if gdf.crs is None:
-        if crs is None:
+    if crs is None:
+        if gdf.crs is None:
             raise CRSError(
                 f'{path}: the layer has no CRS; declare it in the project file ({where}.crs = "EPSG:4490" '
                 "for CGCS2000 longitude/latitude) or fix the file (.prj for shapefiles)"
             )
-        parsed = parse_crs(crs, f"{where}.crs")
-        if isinstance(parsed, str):
-            raise CRSError(f"{where}.crs: {parsed} is for point tables; reproject the vector file instead")
-        gdf = gdf.set_crs(parsed)
+    else:
+        declared = parse_crs(crs, f"{where}.crs")
+        if isinstance(declared, str):
+            gdf = _from_shifted(gdf, declared)
+        else:
+            if gdf.crs is not None and not _same_crs(gdf.crs, declared) and warnings is not None:
+                warnings.append(
+                    f"{path.name} declares {_crs_name(gdf.crs)}, the project file says {where}.crs = "
+                    f'"{crs}": the project file wins; remove {where}.crs if the file is right'
+                )
+            gdf = gdf.set_crs(declared, allow_override=True)
     gdf.insert(0, ROW, range(1, len(gdf) + 1))
     # Control characters in attributes (names) are cleaned as in tables: outputs cannot hold them.
     cleaned = clean_controls(gdf, path.name)
     gdf.attrs[READ_WARNINGS] = [cleaned] if cleaned else []
     return gdf
+
+
+def _from_shifted(gdf: gpd.GeoDataFrame, shifted: str) -> gpd.GeoDataFrame:
+    """A layer whose longitude/latitude are GCJ-02 or BD-09, in WGS84."""
+    if gdf.crs is None or gdf.crs.is_geographic:
+        # Whatever geographic CRS the file declares, its numbers are the map app's longitude/latitude.
+        gdf = gdf.set_crs(WGS84, allow_override=True)
+    else:
+        # A projected file (e.g. Web Mercator from a web map) holds the projection of the shifted lon/lat.
+        gdf = gdf.to_crs(WGS84)
+    geometry = unshift_geometries(gdf.geometry.to_numpy(), shifted)
+    return gdf.set_geometry(gpd.GeoSeries(geometry, index=gdf.index, crs=WGS84), crs=WGS84)
+
+
+def _same_crs(a: CRS, b: CRS) -> bool:
+    """Equal, or both longitude/latitude on WGS84/CGCS2000 (decimetres apart: not worth a warning)."""
+    if a.equals(b, ignore_axis_order=True):
+        return True
+    wgs_like = {"EPSG:4326", "EPSG:4490", "OGC:CRS84"}
+    return a.is_geographic and b.is_geographic and _crs_name(a) in wgs_like and _crs_name(b) in wgs_like
+
+
+def _crs_name(crs: CRS) -> str:
+    auth = crs.to_authority(min_confidence=90)
+    return f"{auth[0]}:{auth[1]}" if auth else crs.name
