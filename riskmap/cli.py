@@ -241,17 +241,23 @@ def _plan_summary(s: dict) -> None:
 
 
 def _summary(result) -> None:
-    from riskmap.levels import LEVEL_NAMES, label
+    from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, label
 
     s = result.summary
+    # 未评估 (not assessed) only when there is any: with unassessed = "grey", or a zone without graded facilities.
+    shown = [*LEVEL_NAMES]
+    if s["facilities_per_level"].get(NOT_ASSESSED) or any(
+        c.get(NOT_ASSESSED) for c in s["zones_per_level"].values()
+    ):
+        shown.append(NOT_ASSESSED)
     t = Table(title="riskmap 结果 / summary", show_lines=False)
     t.add_column("")
-    for key in LEVEL_NAMES:
+    for key in shown:
         t.add_column(label(key, "zh"), justify="right")
-    t.add_row("企业 facilities", *(str(s["facilities_per_level"][k]) for k in LEVEL_NAMES))
+    t.add_row("企业 facilities", *(str(s["facilities_per_level"].get(k, 0)) for k in shown))
     for kind, counts in s["zones_per_level"].items():
         t.add_row(
-            f"{s.get('zone_labels', {}).get(kind, '区域')} {kind}", *(str(counts[k]) for k in LEVEL_NAMES)
+            f"{s.get('zone_labels', {}).get(kind, '区域')} {kind}", *(str(counts.get(k, 0)) for k in shown)
         )
     out_console.print(t)
     out_console.print(

@@ -224,3 +224,30 @@ def test_a_row_missing_its_own_method_fields_is_still_rejected():
     scored, rejects = score_facilities(ScoringInputs(FACILITIES, {"risk_points": pts}), config)
     assert rejects["record_id"].tolist() == ["M1"] and rejects["field"].tolist() == ["lec_l"]
     assert scored.set_index("facility_id").loc["M1", "rejected_records"] == 1
+
+
+def test_cli_summary_has_a_not_assessed_column(tiny_project: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    r = CliRunner().invoke(
+        app, ["run", str(_grey_project(tiny_project)), "--out", str(tmp_path / "o")], env={"COLUMNS": "200"}
+    )
+    assert r.exit_code == 0, r.output
+    header = next(line for line in r.output.splitlines() if "重大风险" in line)
+    assert "未评估" in header
+    row = next(line for line in r.output.splitlines() if "企业 facilities" in line)
+    assert row.split("│")[-2].strip() == "2"  # F and G, not assessed
+
+
+def test_cli_summary_without_unassessed_has_four_columns(tiny_project: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    r = CliRunner().invoke(
+        app, ["run", str(tiny_project), "--out", str(tmp_path / "o")], env={"COLUMNS": "200"}
+    )
+    assert r.exit_code == 0, r.output
+    assert "未评估" not in r.output
