@@ -26,6 +26,7 @@ __all__ = [
     "StandardisationGrade",
     "STANDARDISATION_GRADES",
     "STANDARDISATION_GRADE_NUMBER",
+    "STANDARDISATION_GRADE_NAMES",
     "STANDARDISATION_NONE",
 ]
 
@@ -61,5 +62,6 @@ GRADE_NAMES_ZH: dict[int, str] = {1: "一级", 2: "二级", 3: "三级", 4: "四
 StandardisationGrade = Literal["一级", "二级", "三级"]
 STANDARDISATION_GRADES: tuple[StandardisationGrade, ...] = get_args(StandardisationGrade)
 STANDARDISATION_GRADE_NUMBER: dict[str, int] = {g: i for i, g in enumerate(STANDARDISATION_GRADES, start=1)}
+STANDARDISATION_GRADE_NAMES: dict[int, str] = {i: g for g, i in STANDARDISATION_GRADE_NUMBER.items()}
 #: Spellings of "no grade" in standardisation tables (lower case).
 STANDARDISATION_NONE: frozenset[str] = frozenset({"", "无", "none", "未达标", "-", "—", "/"})

@@ -19,4 +19,3 @@ class ProjectInfo(ConfigModel):
         "", description="6-digit county code (统计用区划代码 prefix); part of the published random seed."
     )
     lang: Literal["zh", "en"] = Field("zh", description="Language of labels in outputs.")
-

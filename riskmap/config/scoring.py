@@ -60,6 +60,7 @@ def unknown_method(scoring: Any) -> str | None:
                 )
     return None
 
+
 class GB18218Params(ConfigModel):
     """Parameters of the GB 18218-2018 major-hazard method."""
 
@@ -306,4 +307,3 @@ class ScoringConfig(ConfigModel):
         description="A facility its sector's methods cannot grade (no records, no baseline): reject (rejects "
         "table) or grey (kept on the map as level none, 未评估, and planned with supervision.frequency.none).",
     )
-
