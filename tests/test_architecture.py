@@ -6,8 +6,6 @@ import ast
 from pathlib import Path
 from typing import get_args
 
-import pytest
-
 import riskmap
 
 PACKAGE_DIR = Path(riskmap.__file__).parent
@@ -130,49 +128,8 @@ def test_method_names_of_the_config_are_the_registry():
     assert list(get_args(MethodName)) == list(METHODS) == list(METHOD_NAMES)
 
 
-def test_schema_lists_the_method_names():
-    from riskmap.config import json_schema
-    from riskmap.methods import METHODS
-
-    scoring = json_schema()["$defs"]["ScoringConfig"]["properties"]
-    assert scoring["sectors"]["additionalProperties"]["items"]["enum"] == list(METHODS)
-    default = next(s for s in scoring["default"]["anyOf"] if s.get("type") == "array")
-    assert default["items"]["enum"] == list(METHODS)
-
-
 def test_every_condition_has_an_evaluator():
     from riskmap.adjust import CONDITION_EVALUATORS
     from riskmap.config import CONDITIONS
 
     assert set(CONDITION_EVALUATORS) == set(CONDITIONS.values())
-
-
-@pytest.mark.parametrize(
-    ("scoring", "message"),
-    [
-        (
-            {"sectors": {"工贸": ["lec", "ls_matrx"]}},
-            "scoring.sectors['工贸']: unknown method 'ls_matrx'; did you",
-        ),
-        (
-            {"default": ["gb1821"]},
-            "scoring.sectors['(default)']: unknown method 'gb1821'; did you mean 'gb18218'",
-        ),
-        (
-            {"sectors": {"a": ["zzz"]}},
-            "unknown method 'zzz' (valid: baseline, chem2018, gb18218, indicator, lec",
-        ),
-    ],
-)
-def test_an_unknown_method_suggests_the_closest(scoring, message):
-    from riskmap.config import config_from_dict
-    from riskmap.errors import ConfigError
-
-    data = {
-        "facilities": {"path": "f.csv"},
-        "zones": [{"kind": "village", "path": "v.gpkg"}],
-        "scoring": scoring,
-    }
-    with pytest.raises(ConfigError, match=r"^riskmap\.toml: ") as err:
-        config_from_dict(data, source="riskmap.toml")
-    assert message in str(err.value)

@@ -165,15 +165,6 @@ class Config(ConfigModel):
     #: Directory of the project file; paths are relative to it. Not part of the file.
     base_dir: Path = Field(Path("."), exclude=True, json_schema_extra={"hidden": True})
 
-    @model_validator(mode="before")
-    @classmethod
-    def _known_methods(cls, data: Any) -> Any:
-        # Before the fields: the Literal check alone would list the names without suggesting the closest.
-        problem = unknown_method(data.get("scoring")) if isinstance(data, dict) else None
-        if problem:
-            raise ValueError(problem)
-        return data
-
     @model_validator(mode="after")
     def _check(self) -> Config:
         kinds = [z.kind for z in self.zones]
@@ -265,6 +256,20 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
+def _method_problem(loc: tuple[int | str, ...], value: Any) -> str | None:
+    """For a name in ``[scoring]`` that is not a method, a message suggesting the closest name; else ``None``.
+
+    The ``Literal`` check alone would list the valid names without the closest one.
+    """
+    if not isinstance(value, str) or loc[:1] != ("scoring",):
+        return None
+    if len(loc) == 4 and loc[1] == "sectors":
+        return unknown_method(value, str(loc[2]))
+    if len(loc) == 3 and loc[1] == "default":
+        return unknown_method(value, "(default)")
+    return None
+
+
 def _format_errors(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
@@ -278,6 +283,8 @@ def _format_errors(err: ValidationError, source: str) -> str:
             lines.append(f"{source}: unknown key {where!r}{hint} (valid keys here: {', '.join(valid)})")
         elif e["type"] == "missing":
             lines.append(f"{source}: {where}: required key is missing")
+        elif e["type"] == "literal_error" and (problem := _method_problem(loc, e.get("input"))):
+            lines.append(f"{source}: {problem}")
         else:
             value = e.get("input")
             shown = f" (got {value!r})" if not isinstance(value, dict) else ""

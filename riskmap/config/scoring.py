@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -34,31 +34,15 @@ MethodName = Literal["gb18218", "chem2018", "lec", "ls_matrix", "indicator", "ba
 METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 
 
-def unknown_method(scoring: Any) -> str | None:
-    """The problem with the first unknown method name in a ``[scoring]`` mapping as written, else ``None``.
+def unknown_method(name: str, sector: str) -> str:
+    """The problem with a method name that is not one of :data:`MethodName`, suggesting the closest.
 
-    Checked on the raw mapping, before the ``Literal`` check, so that the message suggests the closest name.
-
-    >>> unknown_method({"sectors": {"工贸": ["ls_matrx"]}})
+    >>> unknown_method("ls_matrx", "工贸")
     "scoring.sectors['工贸']: unknown method 'ls_matrx'; did you mean 'ls_matrix'? (valid: baseline, chem2018, gb18218, indicator, lec, ls_matrix)"
-    >>> unknown_method({"default": ["lec"]}) is None
-    True
     """
-    if not isinstance(scoring, dict):
-        return None  # the field check says what is wrong
-    sectors = scoring.get("sectors")
-    lists = dict(sectors) if isinstance(sectors, dict) else {}
-    lists["(default)"] = scoring.get("default") or []
-    for sector, names in lists.items():
-        for name in names if isinstance(names, (list, tuple)) else []:
-            if isinstance(name, str) and name not in METHOD_NAMES:
-                close = difflib.get_close_matches(name, list(METHOD_NAMES), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                return (
-                    f"scoring.sectors[{sector!r}]: unknown method {name!r}{hint} "
-                    f"(valid: {', '.join(sorted(METHOD_NAMES))})"
-                )
-    return None
+    close = difflib.get_close_matches(name, list(METHOD_NAMES), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"scoring.sectors[{sector!r}]: unknown method {name!r}{hint} (valid: {', '.join(sorted(METHOD_NAMES))})"
 
 
 class GB18218Params(ConfigModel):

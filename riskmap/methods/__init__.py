@@ -165,7 +165,9 @@ def _chem2018(inputs: ScoringInputs, config: Config) -> MethodResult:
 def _indicator(inputs: ScoringInputs, config: Config) -> MethodResult:
     # Only the sectors that use the method: the others would cost a reason string each for nothing.
     fac = inputs.facilities
-    return indicator.grade_facilities(fac[_graded_by(fac, config.scoring, "indicator")], config.methods.indicator)
+    return indicator.grade_facilities(
+        fac[_graded_by(fac, config.scoring, "indicator")], config.methods.indicator
+    )
 
 
 def _baseline(inputs: ScoringInputs, config: Config) -> MethodResult:
