@@ -30,15 +30,36 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from riskmap.config import AdjustmentConfig, AdjustmentRule
+from riskmap.config import (
+    AccidentCondition,
+    AdjustmentConfig,
+    AdjustmentRule,
+    Condition,
+    OpenHiddenDanger,
+    OpenMajorHiddenDanger,
+    OverdueHiddenDanger,
+    StandardisationCondition,
+)
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods import LEVEL, LEVEL_ZH, REASONS, REASONS_EN
 from riskmap.methods._common import level_names_zh
 from riskmap.validate import FACILITY_ID, SECTOR, _normalise, make_rejects, rejects_frame, to_number
+from riskmap.vocabulary import (
+    ACCIDENT_CLASS_MIN_DEATHS,
+    ACCIDENT_CLASS_RANK,
+    ACCIDENT_CLASS_SPELLINGS,
+    ACCIDENT_CLASSES,
+    GRADE_NAMES_ZH,
+    HIDDEN_DANGER_GRADE_EN,
+    HIDDEN_DANGER_GRADE_SPELLINGS,
+    STANDARDISATION_GRADE_NUMBER,
+    STANDARDISATION_NONE,
+)
 
 __all__ = [
     "LEVEL_METHOD",
@@ -58,6 +79,7 @@ __all__ = [
     "standardisation_grades",
     "apply_adjustments",
     "STANDARDISATION_GRADE",
+    "CONDITION_EVALUATORS",
 ]
 
 #: The level the grading methods gave, before adjustment (``level`` is the final one).
@@ -91,23 +113,12 @@ _YMD = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _SERIAL = re.compile(r"\d{5}(\.0+)?")
 
-_HD_GRADES = {"一般": "一般", "重大": "重大", "general": "一般", "major": "重大"}
-_ACCIDENT_CLASSES = {
-    "特别重大": "特别重大",
-    "重大": "重大",
-    "较大": "较大",
-    "一般": "一般",
-    "particularly serious": "特别重大",
-    "major": "重大",
-    "serious": "较大",
-    "general": "一般",
+#: Standardisation grades as written in tables (一级, 1, 一; 级 is stripped first) -> 1..3.
+_STD_GRADES = {
+    **STANDARDISATION_GRADE_NUMBER,
+    **{str(n): n for n in STANDARDISATION_GRADE_NUMBER.values()},
+    **{g.removesuffix("级"): n for g, n in STANDARDISATION_GRADE_NUMBER.items()},
 }
-#: Class rank, and the fewest deaths of each class (生产安全事故报告和调查处理条例).
-_CLASS_RANK = {"一般": 1, "较大": 2, "重大": 3, "特别重大": 4}
-_CLASS_MIN_DEATHS = {"特别重大": 30, "重大": 10, "较大": 3, "一般": 0}
-_STD_GRADES = {"一级": 1, "二级": 2, "三级": 3, "1": 1, "2": 2, "3": 3, "一": 1, "二": 2, "三": 3}
-_STD_NONE = {"", "无", "none", "未达标", "-", "—", "/"}
-_STD_NAMES = {1: "一级", 2: "二级", 3: "三级"}
 
 
 @dataclass
@@ -246,7 +257,12 @@ def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Dat
     r = _Rejecter(df.copy(), source)
     grade = _per_distinct(
         r.df["grade"],
-        lambda v: _text(v).str.lower().str.replace(r"(事故)?隐患$", "", regex=True).map(_HD_GRADES),
+        lambda v: (
+            _text(v)
+            .str.lower()
+            .str.replace(r"(事故)?隐患$", "", regex=True)
+            .map(HIDDEN_DANGER_GRADE_SPELLINGS)
+        ),
     )
     r(grade.isna(), "grade", "unknown hidden-danger grade; use 一般 or 重大")
     r.df["grade"] = grade.reindex(r.df.index)
@@ -267,7 +283,10 @@ def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFram
     cls = _per_distinct(
         r.df["class"],
         lambda v: (
-            _text(v).str.lower().str.replace(r"(生产安全)?事故$", "", regex=True).map(_ACCIDENT_CLASSES)
+            _text(v)
+            .str.lower()
+            .str.replace(r"(生产安全)?事故$", "", regex=True)
+            .map(ACCIDENT_CLASS_SPELLINGS)
         ),
     )
     r(cls.isna(), "class", "unknown accident class; use 特别重大, 重大, 较大 or 一般")
@@ -279,11 +298,12 @@ def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFram
     deaths = to_number(raw).where(raw != "", 0.0)  # an empty cell means nobody died
     r(deaths.isna() | (deaths < 0) | (deaths % 1 != 0), "deaths", "deaths must be a whole number, 0 or more")
     deaths = deaths.reindex(r.df.index).astype(int)
+    *worse, least = ACCIDENT_CLASSES
     implied = pd.Series(
-        np.select([deaths >= 30, deaths >= 10, deaths >= 3], ["特别重大", "重大", "较大"], default="一般"),
+        np.select([deaths >= ACCIDENT_CLASS_MIN_DEATHS[c] for c in worse], worse, default=least),
         index=deaths.index,
     )
-    low = r.df["class"].map(_CLASS_RANK) < implied.map(_CLASS_RANK)
+    low = r.df["class"].map(ACCIDENT_CLASS_RANK) < implied.map(ACCIDENT_CLASS_RANK)
     r(
         low,
         "class",
@@ -303,7 +323,7 @@ def _standardisation(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Da
         r.df["grade"],
         lambda v: _text(v).str.replace(r"^(安全生产)?(标准化)?|(达标)?(企业)?$", "", regex=True),
     )
-    none = text.str.lower().isin(_STD_NONE)
+    none = text.str.lower().isin(STANDARDISATION_NONE)
     grade = _per_distinct(
         text,
         lambda v: v.str.replace("级$", "", regex=True).map(
@@ -438,69 +458,109 @@ def _first_joined(codes: np.ndarray, rank: np.ndarray, items: np.ndarray, n: int
 def _grade_text(grade: str, zh: bool) -> str:
     if grade == "any":
         return ""
-    return grade if zh else {"一般": "general ", "重大": "major "}[grade]
+    return grade if zh else HIDDEN_DANGER_GRADE_EN[grade] + " "
 
 
-def _evaluate(
-    rule: AdjustmentRule, tables: Mapping[str, pd.DataFrame], as_of: date
-) -> tuple[_Hits, str, str]:
-    """Which facilities satisfy the rule's condition, with their evidence and the condition's wording."""
-    w = rule.when
+#: What an evaluator gives: the facilities satisfying a condition with their evidence, and the condition's
+#: wording (zh, en).
+_Evaluation = tuple[_Hits, str, str]
+
+
+def _hidden_dangers_where(hd: pd.DataFrame, mask: pd.Series, grade: str) -> pd.DataFrame:
+    """The hidden dangers under ``mask`` of ``grade`` (or any), by found date."""
+    if grade != "any":
+        mask &= hd["grade"] == grade
+    return hd[mask].sort_values(["found_date", "_row"] if "_row" in hd else ["found_date"], kind="stable")
+
+
+def _open_hits(hd: pd.DataFrame, as_of: date, grade: str) -> _Evaluation:
+    rec = _hidden_dangers_where(hd, _open(hd, as_of), grade)
+    name = _label(rec, "hazard_id")
+    item_zh = name + " " + rec["found_date"].dt.strftime("%Y-%m-%d") + "发现"
+    item_en = name + " found " + rec["found_date"].dt.strftime("%Y-%m-%d")
+    zh = "存在未销号重大事故隐患" if grade == "重大" else f"存在未销号{_grade_text(grade, True)}隐患"
+    en = f"open {_grade_text(grade, False)}hidden danger"
+    return _hits(rec, item_zh, item_en, "项"), zh, en
+
+
+def _evaluate_open_hidden_danger(
+    w: OpenHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+) -> _Evaluation:
+    return _open_hits(tables["hidden_dangers"], as_of, w.grade)
+
+
+def _evaluate_open_major_hidden_danger(
+    w: OpenMajorHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+) -> _Evaluation:
+    return _open_hits(tables["hidden_dangers"], as_of, "重大")
+
+
+def _evaluate_overdue_hidden_danger(
+    w: OverdueHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+) -> _Evaluation:
+    hd = tables["hidden_dangers"]
+    rec = _hidden_dangers_where(hd, _overdue(hd, as_of, w.min_days), w.grade)
+    name = _label(rec, "hazard_id")
+    item_zh = name + " 期限" + rec["deadline"].dt.strftime("%Y-%m-%d")
+    item_en = name + " due " + rec["deadline"].dt.strftime("%Y-%m-%d")
+    zh = f"{_grade_text(w.grade, True)}隐患逾期未整改"
+    en = f"{_grade_text(w.grade, False)}hidden danger past its rectification deadline"
+    return _hits(rec, item_zh, item_en, "项"), zh, en
+
+
+def _evaluate_accident(w: AccidentCondition, tables: Mapping[str, pd.DataFrame], as_of: date) -> _Evaluation:
+    acc = tables["accidents"]
     d = _ts(as_of)
-    if w.condition in ("open_major_hidden_danger", "open_hidden_danger", "overdue_hidden_danger"):
-        hd = tables["hidden_dangers"]
-        grade = "重大" if w.condition == "open_major_hidden_danger" else getattr(w, "grade", "any")
-        if w.condition == "overdue_hidden_danger":
-            mask = _overdue(hd, as_of, w.min_days)
-        else:
-            mask = _open(hd, as_of)
-        if grade != "any":
-            mask &= hd["grade"] == grade
-        rec = hd[mask].sort_values(["found_date", "_row"] if "_row" in hd else ["found_date"], kind="stable")
-        name = _label(rec, "hazard_id")
-        if w.condition == "overdue_hidden_danger":
-            item_zh = name + " 期限" + rec["deadline"].dt.strftime("%Y-%m-%d")
-            item_en = name + " due " + rec["deadline"].dt.strftime("%Y-%m-%d")
-            zh = f"{_grade_text(grade, True)}隐患逾期未整改"
-            en = f"{_grade_text(grade, False)}hidden danger past its rectification deadline"
-        else:
-            item_zh = name + " " + rec["found_date"].dt.strftime("%Y-%m-%d") + "发现"
-            item_en = name + " found " + rec["found_date"].dt.strftime("%Y-%m-%d")
-            zh = "存在未销号重大事故隐患" if grade == "重大" else f"存在未销号{_grade_text(grade, True)}隐患"
-            en = f"open {_grade_text(grade, False)}hidden danger"
-        hits = _hits(rec, item_zh, item_en, "项")
-        return hits, zh, en
-    if w.condition == "accident":
-        acc = tables["accidents"]
-        start = d - pd.DateOffset(months=w.within_months)
-        mask = (acc["date"] <= d) & (acc["date"] > start) & acc["class"].isin(w.classes)
-        mask &= acc["deaths"] >= w.min_deaths
-        rec = acc[mask].sort_values(["date", "_row"] if "_row" in acc else ["date"], kind="stable")
-        name = _label(rec, "accident_id")
-        day = rec["date"].dt.strftime("%Y-%m-%d")
-        item_zh = name + " " + day + " " + rec["class"] + " 死亡" + rec["deaths"].astype(str) + "人"
-        item_en = name + " " + day + " " + rec["class"] + " " + rec["deaths"].astype(str) + " deaths"
-        every = set(w.classes) == set(_CLASS_RANK)
-        classes_zh = "" if every else "/".join(w.classes)
-        fatal_zh = "死亡" if w.min_deaths == 1 else (f"死亡{w.min_deaths}人以上" if w.min_deaths > 1 else "")
-        fatal_en = "fatal " if w.min_deaths == 1 else (f"{w.min_deaths}+ death " if w.min_deaths > 1 else "")
-        zh = f"{w.within_months}个月内发生{classes_zh}{fatal_zh}事故"
-        en = f"{fatal_en}{'' if every else '/'.join(w.classes) + ' '}accident within {w.within_months} months"
-        if w.min_count > 1:
-            zh += f" {w.min_count} 起以上"
-            en = f"{w.min_count}+ {en.replace('accident', 'accidents', 1)}"
-        return _hits(rec, item_zh, item_en, "起"), zh, en
-    if w.condition == "standardisation":
-        std = tables["standardisation"]
-        wanted = [_STD_GRADES[g] for g in w.grades]
-        rec = std[(std["grade"] > 0) & (std["valid_until"] >= d) & std["grade"].isin(wanted)]
-        rec = rec.sort_values(["grade", "valid_until"], ascending=[True, False], kind="stable")
-        rec = rec.groupby(FACILITY_ID, sort=False).head(1)  # the best valid grade
-        until = rec["valid_until"].dt.strftime("%Y-%m-%d")
-        item_zh = rec["grade"].map(_STD_NAMES) + ", 有效期至" + until
-        item_en = "grade " + rec["grade"].astype(str) + ", valid until " + until
-        return _hits(rec, item_zh, item_en, "项"), "安全生产标准化达标", "valid safety standardisation grade"
-    raise AssertionError(f"no evaluator for condition {w.condition!r}")
+    start = d - pd.DateOffset(months=w.within_months)
+    mask = (acc["date"] <= d) & (acc["date"] > start) & acc["class"].isin(w.classes)
+    mask &= acc["deaths"] >= w.min_deaths
+    rec = acc[mask].sort_values(["date", "_row"] if "_row" in acc else ["date"], kind="stable")
+    name = _label(rec, "accident_id")
+    day = rec["date"].dt.strftime("%Y-%m-%d")
+    item_zh = name + " " + day + " " + rec["class"] + " 死亡" + rec["deaths"].astype(str) + "人"
+    item_en = name + " " + day + " " + rec["class"] + " " + rec["deaths"].astype(str) + " deaths"
+    every = set(w.classes) == set(ACCIDENT_CLASSES)
+    classes_zh = "" if every else "/".join(w.classes)
+    fatal_zh = "死亡" if w.min_deaths == 1 else (f"死亡{w.min_deaths}人以上" if w.min_deaths > 1 else "")
+    fatal_en = "fatal " if w.min_deaths == 1 else (f"{w.min_deaths}+ death " if w.min_deaths > 1 else "")
+    zh = f"{w.within_months}个月内发生{classes_zh}{fatal_zh}事故"
+    en = f"{fatal_en}{'' if every else '/'.join(w.classes) + ' '}accident within {w.within_months} months"
+    if w.min_count > 1:
+        zh += f" {w.min_count} 起以上"
+        en = f"{w.min_count}+ {en.replace('accident', 'accidents', 1)}"
+    return _hits(rec, item_zh, item_en, "起"), zh, en
+
+
+def _evaluate_standardisation(
+    w: StandardisationCondition, tables: Mapping[str, pd.DataFrame], as_of: date
+) -> _Evaluation:
+    std = tables["standardisation"]
+    wanted = [STANDARDISATION_GRADE_NUMBER[g] for g in w.grades]
+    rec = std[(std["grade"] > 0) & (std["valid_until"] >= _ts(as_of)) & std["grade"].isin(wanted)]
+    rec = rec.sort_values(["grade", "valid_until"], ascending=[True, False], kind="stable")
+    rec = rec.groupby(FACILITY_ID, sort=False).head(1)  # the best valid grade
+    until = rec["valid_until"].dt.strftime("%Y-%m-%d")
+    item_zh = rec["grade"].map(GRADE_NAMES_ZH) + ", 有效期至" + until
+    item_en = "grade " + rec["grade"].astype(str) + ", valid until " + until
+    return _hits(rec, item_zh, item_en, "项"), "安全生产标准化达标", "valid safety standardisation grade"
+
+
+#: The evaluator of each adjustment condition model (:data:`riskmap.config.CONDITIONS`, data only): given the
+#: condition, the parsed event tables and the as-of date, the facilities for which it holds, their evidence and
+#: the condition's wording. A new condition is a model there and an evaluator here (a test checks both sides).
+CONDITION_EVALUATORS: dict[type, Callable[[Any, Mapping[str, pd.DataFrame], date], _Evaluation]] = {
+    OpenMajorHiddenDanger: _evaluate_open_major_hidden_danger,
+    OpenHiddenDanger: _evaluate_open_hidden_danger,
+    OverdueHiddenDanger: _evaluate_overdue_hidden_danger,
+    AccidentCondition: _evaluate_accident,
+    StandardisationCondition: _evaluate_standardisation,
+}
+
+
+def _evaluate(rule: AdjustmentRule, tables: Mapping[str, pd.DataFrame], as_of: date) -> _Evaluation:
+    """Which facilities satisfy the rule's condition, with their evidence and the condition's wording."""
+    condition: Condition = rule.when
+    return CONDITION_EVALUATORS[type(condition)](condition, tables, as_of)
 
 
 def _propose(rule: AdjustmentRule, rank: np.ndarray) -> np.ndarray:

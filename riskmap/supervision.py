@@ -32,6 +32,7 @@ from riskmap.config import SupervisionConfig
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import LEVEL, LEVEL_ZH
 from riskmap.validate import FACILITY_ID, NAME, SECTOR
+from riskmap.vocabulary import STANDARDISATION_GRADE_NAMES
 
 __all__ = [
     "PLAN_COLUMNS",
@@ -66,7 +67,9 @@ PLAN_COLUMNS = [
     INSPECTIONS, MONTHS, DATES, UNSCHEDULED, DRAWN, "cover_overdue", "inspectors", "plan_reason",
 ]  # fmt: skip
 
-_GRADE_NAMES = {1: "一级", 2: "二级", 3: "三级", 0: "none"}
+#: Standardisation grade number (``standardisation_grade``) -> key of ``[[supervision.caps]] by_grade``.
+_GRADE_NAMES = {**STANDARDISATION_GRADE_NAMES, 0: "none"}
+_GRADE_TEXTS = {n: "标准化" + g for n, g in STANDARDISATION_GRADE_NAMES.items()}
 
 
 @dataclass
@@ -538,7 +541,7 @@ def _plan_reasons(facts: pd.DataFrame, rates: dict[str, float], seed: str, cover
         index=facts.index,
     )
     reason[overdue & drawn] += f"; {cover_years} 年内未检查, 优先抽取"
-    grade_txt = facts["grade"].map({1: "标准化一级", 2: "标准化二级", 3: "标准化三级"}).fillna("未达标准化")
+    grade_txt = facts["grade"].map(_GRADE_TEXTS).fillna("未达标准化")
     reason[capped] += (
         "; "
         + grade_txt[capped]

@@ -25,6 +25,7 @@ from riskmap.config import GridConfig, IndexConfig, ZoningConfig
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.methods import LEVEL, LEVEL_ZH
 from riskmap.validate import FACILITY_ID, FOOTPRINT, NAME, LayerOrigin, make_rejects
+from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = [
     "ZONE_CODE",
@@ -719,7 +720,7 @@ def apply_spillover(
         raise_idx = hits.index[current.loc[hits.index].to_numpy() < floor].unique()
         if len(raise_idx):
             first = hits.loc[raise_idx].groupby(level=0).head(1)
-            grade_zh = first["gb18218_grade"].astype(int).map({1: "一级", 2: "二级", 3: "三级", 4: "四级"})
+            grade_zh = first["gb18218_grade"].astype(int).map(GRADE_NAMES_ZH)
             zz.loc[raise_idx, ZONE_LEVEL] = sp.min_level
             zz.loc[raise_idx, LEVEL_ZH] = label(sp.min_level, "zh")
             note = (

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmap.config import Config
+from riskmap.config import Config, ScoringConfig
 from riskmap.levels import level_from_rank
 from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
 from riskmap.methods._common import MethodResult, empty_result, join_positions, level_names_zh
@@ -87,11 +87,11 @@ def _gb18218(inputs: ScoringInputs, config: Config) -> MethodResult:
     return result
 
 
-def _graded_by(facilities: pd.DataFrame, config: Config, name: str) -> np.ndarray:
+def _graded_by(facilities: pd.DataFrame, scoring: ScoringConfig, name: str) -> np.ndarray:
     """Whether each facility's sector lists method ``name`` (or takes ``scoring.default`` and that does)."""
-    sectors = [s for s, names in config.scoring.sectors.items() if name in names]
-    uses_default = name in (config.scoring.default or [])
-    listed = facilities[SECTOR].isin(list(config.scoring.sectors))
+    sectors = [s for s, names in scoring.sectors.items() if name in names]
+    uses_default = name in (scoring.default or [])
+    listed = facilities[SECTOR].isin(list(scoring.sectors))
     return (facilities[SECTOR].isin(sectors) | (uses_default & ~listed)).to_numpy(dtype=bool)
 
 
@@ -104,7 +104,7 @@ def _blank(values: pd.Series) -> np.ndarray:
 
 
 def _skip_other_method_rows(
-    pts: pd.DataFrame, fac: pd.DataFrame, mine: np.ndarray, config: Config, name: str
+    pts: pd.DataFrame, fac: pd.DataFrame, mine: np.ndarray, scoring: ScoringConfig, name: str
 ) -> pd.DataFrame:
     """The risk points less those of the other point method, for facilities whose sector uses both.
 
@@ -112,7 +112,7 @@ def _skip_other_method_rows(
     method's fields and some of the other's belongs to the other method, and is not rejected here.
     """
     other = _OTHER_POINT_METHOD[name]
-    both = mine & _graded_by(fac, config, other)
+    both = mine & _graded_by(fac, scoring, other)
     if not both.any():
         return pts
     own_cols = [c for c in METHODS[name].columns if c in pts.columns]
@@ -137,10 +137,10 @@ def _points(
         # One risk-point table may serve sectors graded by LEC and sectors graded by the LS matrix: a method
         # reads (and rejects) only the rows of facilities in its own sectors.
         fac = inputs.facilities
-        mine = _graded_by(fac, config, name)
+        mine = _graded_by(fac, config.scoring, name)
         if not mine.all():
             pts = pts[ids_in(pts[FACILITY_ID], pd.Index(fac[FACILITY_ID][mine]))]
-        pts = _skip_other_method_rows(pts, fac, mine, config, name)
+        pts = _skip_other_method_rows(pts, fac, mine, config.scoring, name)
         if pts.empty:
             return empty_result()
         return module.grade_facilities(
@@ -165,12 +165,14 @@ def _chem2018(inputs: ScoringInputs, config: Config) -> MethodResult:
 def _indicator(inputs: ScoringInputs, config: Config) -> MethodResult:
     # Only the sectors that use the method: the others would cost a reason string each for nothing.
     fac = inputs.facilities
-    return indicator.grade_facilities(fac[_graded_by(fac, config, "indicator")], config.methods.indicator)
+    return indicator.grade_facilities(
+        fac[_graded_by(fac, config.scoring, "indicator")], config.methods.indicator
+    )
 
 
 def _baseline(inputs: ScoringInputs, config: Config) -> MethodResult:
     fac = inputs.facilities
-    mask = _graded_by(fac, config, "baseline")
+    mask = _graded_by(fac, config.scoring, "baseline")
     fc = config.facilities
     return baseline.grade_facilities(
         fac if mask.all() else fac[mask],
@@ -241,14 +243,14 @@ class _Pairs:
     order: np.ndarray
 
 
-def _methods_of(sectors: pd.Series, config: Config) -> tuple[np.ndarray, np.ndarray]:
+def _methods_of(sectors: pd.Series, scoring: ScoringConfig) -> tuple[np.ndarray, np.ndarray]:
     """Each facility's sector as a code, and the method list (``None``: no method) of each code.
 
     Looked up once per distinct sector, not per facility.
     """
     codes, uniques = pd.factorize(sectors, use_na_sentinel=False)
     lists = np.empty(len(uniques), dtype=object)
-    lists[:] = [config.scoring.sectors.get(s, config.scoring.default) for s in uniques]
+    lists[:] = [scoring.sectors.get(s, scoring.default) for s in uniques]
     return codes, lists
 
 
@@ -404,7 +406,7 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     """
     fac = inputs.facilities
     sectors = config.scoring.sectors
-    codes, lists = _methods_of(fac[SECTOR], config)
+    codes, lists = _methods_of(fac[SECTOR], config.scoring)
     no_method = np.array([m is None for m in lists], dtype=bool)[codes]
     rejects = [
         make_rejects(

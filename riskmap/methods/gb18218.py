@@ -23,10 +23,12 @@ from riskmap.errors import ScoringError
 from riskmap.levels import Level
 from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels, per_unique
 from riskmap.validate import FACILITY_ID, comma_reasons, make_rejects, to_number
+from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = ["Assessment", "assess", "lookup", "alpha_for", "grade_for", "grade_facilities", "GRADE_ZH"]
 
-GRADE_ZH = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+#: Major-hazard grade 1..4 -> 一级..四级.
+GRADE_ZH = GRADE_NAMES_ZH
 _SEPARATORS = (";", "；", "、", ",")
 
 

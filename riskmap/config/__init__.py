@@ -1,0 +1,342 @@
+"""The project file (``riskmap.toml``): pydantic models, loading and the JSON Schema.
+
+Config is data, never code: every value is validated here, unknown keys are errors that suggest the closest
+valid key, and paths are resolved relative to the project file.
+
+One module per section (:mod:`~riskmap.config.inputs`, :mod:`~riskmap.config.scoring`,
+:mod:`~riskmap.config.adjustment`, :mod:`~riskmap.config.zoning`, :mod:`~riskmap.config.supervision`,
+:mod:`~riskmap.config.outputs`, :mod:`~riskmap.config.engine`); this module holds the whole project
+(:class:`Config`), the checks across sections, loading and the schema. The package is a leaf: it imports nothing
+of riskmap but :mod:`riskmap.errors`, :mod:`riskmap.levels` and :mod:`riskmap.vocabulary` (a test checks it),
+so that every stage may import its own section.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from riskmap.config.adjustment import (
+    CONDITIONS,
+    AccidentCondition,
+    AdjustmentConfig,
+    AdjustmentRule,
+    Condition,
+    OpenHiddenDanger,
+    OpenMajorHiddenDanger,
+    OverdueHiddenDanger,
+    StandardisationCondition,
+)
+from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey
+from riskmap.config.engine import EngineConfig
+from riskmap.config.inputs import (
+    TABLE_COLUMNS,
+    FacilitiesConfig,
+    GridConfig,
+    RasterConfig,
+    SitesConfig,
+    TableConfig,
+    ZoneLayerConfig,
+)
+from riskmap.config.outputs import OutputsConfig
+from riskmap.config.project import ProjectInfo
+from riskmap.config.scoring import (
+    LS_PRESETS,
+    METHOD_NAMES,
+    BaselineCondition,
+    BaselineParams,
+    BaselineRule,
+    Chem2018Params,
+    GB18218Params,
+    Indicator,
+    IndicatorParams,
+    LECParams,
+    LSMatrixParams,
+    MethodName,
+    MethodParams,
+    PointAggregation,
+    ScoringConfig,
+    unknown_method,
+)
+from riskmap.config.supervision import (
+    UNASSESSED_FREQUENCY,
+    CapacityConfig,
+    CapRule,
+    SamplingConfig,
+    SupervisionConfig,
+)
+from riskmap.config.zoning import Clause, IndexConfig, LayerRule, SpilloverConfig, ZoningConfig
+from riskmap.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "FacilitiesConfig",
+    "TableConfig",
+    "ZoneLayerConfig",
+    "RasterConfig",
+    "ScoringConfig",
+    "GB18218Params",
+    "LSMatrixParams",
+    "ZoningConfig",
+    "SupervisionConfig",
+    "OutputsConfig",
+    "AdjustmentConfig",
+    "AdjustmentRule",
+    "BaselineCondition",
+    "BaselineRule",
+    "BaselineParams",
+    "CONDITIONS",
+    "load_config",
+    "config_from_dict",
+    "json_schema",
+    "config_hash",
+    "TABLE_COLUMNS",
+    # and every other section model, for the stages that take one section
+    "ConfigModel",
+    "LevelKey",
+    "ZoneLevelKey",
+    "ProjectInfo",
+    "GridConfig",
+    "SitesConfig",
+    "MethodName",
+    "METHOD_NAMES",
+    "LS_PRESETS",
+    "PointAggregation",
+    "LECParams",
+    "Chem2018Params",
+    "Indicator",
+    "IndicatorParams",
+    "MethodParams",
+    "Clause",
+    "IndexConfig",
+    "SpilloverConfig",
+    "LayerRule",
+    "UNASSESSED_FREQUENCY",
+    "SamplingConfig",
+    "CapRule",
+    "CapacityConfig",
+    "EngineConfig",
+    "Condition",
+    "OpenHiddenDanger",
+    "OpenMajorHiddenDanger",
+    "OverdueHiddenDanger",
+    "AccidentCondition",
+    "StandardisationCondition",
+]
+
+
+class Config(ConfigModel):
+    """A riskmap project (``riskmap.toml``)."""
+
+    project: ProjectInfo = ProjectInfo()
+    facilities: FacilitiesConfig
+    inventory: TableConfig | None = Field(None, description="Chemical inventories (GB 18218).")
+    risk_points: TableConfig | None = Field(None, description="Risk points (风险点) for LS/LEC.")
+    deductions: TableConfig | None = Field(
+        None,
+        description="Deduction items of the 2018 chemical-enterprise guide (chem2018), one row per item.",
+    )
+    hidden_dangers: TableConfig | None = Field(None, description="Hidden-danger records (隐患).")
+    accidents: TableConfig | None = Field(None, description="Accident records.")
+    standardisation: TableConfig | None = Field(
+        None, description="Safety standardisation grades (安全生产标准化): facility_id, grade, valid_until."
+    )
+    zones: Annotated[list[ZoneLayerConfig], Field(min_length=1)] = Field(
+        description="Zone layers from finest to coarsest (village, then town)."
+    )
+    population: RasterConfig | None = Field(None, description="Population raster (persons per cell).")
+    sensitive_sites: SitesConfig | None = Field(
+        None, description="Schools, hospitals and other sensitive sites, counted per zone."
+    )
+    scoring: ScoringConfig = ScoringConfig()
+    methods: MethodParams = MethodParams()
+    adjustment: AdjustmentConfig = AdjustmentConfig()
+    zoning: ZoningConfig = ZoningConfig()
+    supervision: SupervisionConfig = SupervisionConfig()
+    outputs: OutputsConfig = OutputsConfig()
+    engine: EngineConfig = EngineConfig()
+
+    #: Directory of the project file; paths are relative to it. Not part of the file.
+    base_dir: Path = Field(Path("."), exclude=True, json_schema_extra={"hidden": True})
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        kinds = [z.kind for z in self.zones]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"zones: each layer needs its own kind, got {kinds}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_adjustment(self) -> Config:
+        names = [r.name for r in self.adjustment.rules if r.name]
+        if len(set(names)) != len(names):
+            raise ValueError(f"adjustment.rules: each rule needs its own name, got {names}")
+        sectors = list(self.scoring.sectors)
+        for i, (name, rule) in enumerate(self.adjustment.named_rules()):
+            where = f"adjustment.rules[{i}] ({name})"
+            for sector in rule.sectors or []:
+                if sector not in self.scoring.sectors:
+                    close = difflib.get_close_matches(sector, sectors, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise ValueError(
+                        f"{where}: sector {sector!r} is not in [scoring.sectors]{hint} "
+                        f"(sectors: {', '.join(sectors) or 'none'})"
+                    )
+            table = type(rule.when).table
+            if getattr(self, table) is None:
+                raise ValueError(
+                    f"{where}: condition {rule.when.condition!r} reads the [{table}] table; "
+                    f"add [{table}] path = ... to the project file"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _check_baseline(self) -> Config:
+        sectors = list(self.scoring.sectors)
+
+        def known(sector: str, where: str) -> None:
+            if sector not in self.scoring.sectors:
+                close = difflib.get_close_matches(sector, sectors, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(
+                    f"{where}: sector {sector!r} is not in [scoring.sectors]{hint} "
+                    f"(sectors: {', '.join(sectors) or 'none'})"
+                )
+
+        baseline = self.methods.baseline
+        # With baseline in scoring.default any sector may have a level; otherwise a sector not listed is a typo.
+        if "baseline" not in (self.scoring.default or []):
+            for sector in baseline.levels:
+                known(sector, "methods.baseline.levels")
+        for i, rule in enumerate(baseline.rules):
+            for sector in rule.sectors or []:
+                known(sector, f"methods.baseline.rules[{i}].sectors")
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the project file, made absolute against the project directory."""
+        return path if path.is_absolute() else (self.base_dir / path)
+
+    def uses_method(self, name: str) -> bool:
+        """Whether any sector (or the default) is graded by method ``name``."""
+        lists = [*self.scoring.sectors.values(), self.scoring.default or []]
+        return any(name in methods for methods in lists)
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that holds the field at ``loc`` (for suggesting key names)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = _inner_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _method_problem(loc: tuple[int | str, ...], value: Any) -> str | None:
+    """For a name in ``[scoring]`` that is not a method, a message suggesting the closest name; else ``None``.
+
+    The ``Literal`` check alone would list the valid names without the closest one.
+    """
+    if not isinstance(value, str) or loc[:1] != ("scoring",):
+        return None
+    if len(loc) == 4 and loc[1] == "sectors":
+        return unknown_method(value, str(loc[2]))
+    if len(loc) == 3 and loc[1] == "default":
+        return unknown_method(value, "(default)")
+    return None
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        if e["type"] == "extra_forbidden":
+            holder = _model_at(Config, loc)
+            valid = [n for n in (holder.model_fields if holder else {}) if n != "base_dir"]
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"{source}: unknown key {where!r}{hint} (valid keys here: {', '.join(valid)})")
+        elif e["type"] == "missing":
+            lines.append(f"{source}: {where}: required key is missing")
+        elif e["type"] == "literal_error" and (problem := _method_problem(loc, e.get("input"))):
+            lines.append(f"{source}: {problem}")
+        else:
+            value = e.get("input")
+            shown = f" (got {value!r})" if not isinstance(value, dict) else ""
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {where}: {msg}{shown}" if where else f"{source}: {msg}")
+    return "\n".join(lines)
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config") -> Config:
+    """Validate a config mapping; raise :class:`ConfigError` listing every problem."""
+    try:
+        return Config.model_validate({**data, "base_dir": Path(base_dir)})
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a project file.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not TOML, or has invalid or unknown keys (the message names each).
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{p}: cannot read the project file ({err.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: the project file must be UTF-8 text") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{p}: not valid TOML: {err}") from None
+    if "base_dir" in data:
+        raise ConfigError(f"{p}: unknown key 'base_dir'")
+    return config_from_dict(data, base_dir=p.resolve().parent, source=p.name)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the project file, for editors."""
+    schema = Config.model_json_schema(mode="validation")
+    schema.get("properties", {}).pop("base_dir", None)
+    schema["title"] = "riskmap project file (riskmap.toml)"
+    return schema
+
+
+def config_hash(config: Config) -> str:
+    """SHA-256 of the validated config (paths as written), for provenance.
+
+    ``[engine]`` is left out: where the stages ran does not change the results (run.json records it).
+    """
+    dumped = config.model_dump(mode="json", exclude={"base_dir", "engine"})
+    return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

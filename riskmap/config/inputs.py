@@ -1,0 +1,161 @@
+"""The inputs: ``[facilities]``, the related tables, ``[[zones]]``, ``[population]`` and ``[sensitive_sites]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from riskmap.config.base import ConfigModel
+
+__all__ = [
+    "TABLE_COLUMNS",
+    "FacilitiesConfig",
+    "TableConfig",
+    "GridConfig",
+    "ZoneLayerConfig",
+    "SitesConfig",
+    "RasterConfig",
+]
+
+#: Canonical columns of each related table; ``columns`` in the project file maps them to the file's names.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "inventory": ("facility_id", "unit_id", "substance", "quantity_t"),
+    "risk_points": (
+        "facility_id",
+        "point_id",
+        "point_name",
+        "likelihood",
+        "severity",
+        "lec_l",
+        "lec_e",
+        "lec_c",
+    ),
+    "deductions": ("facility_id", "item", "points"),
+    "hidden_dangers": ("hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"),
+    "accidents": ("accident_id", "facility_id", "date", "class", "deaths"),
+    "standardisation": ("facility_id", "grade", "valid_until"),
+}
+
+
+class FacilitiesConfig(ConfigModel):
+    """The facilities (enterprises) layer: a table with coordinates or a vector file."""
+
+    path: Path = Field(description="CSV/XLSX with coordinates, or GeoPackage/shapefile/GeoJSON/GeoParquet.")
+    layer: str | None = Field(
+        None, description="Layer name in a multi-layer file (GeoPackage) or XLSX sheet."
+    )
+    id: str = Field("facility_id", description="Column with the facility id (unified social credit code).")
+    name: str = Field("name", description="Column with the facility name.")
+    sector: str = Field(
+        "sector", description="Column with the industry sector (matched to [scoring.sectors])."
+    )
+    x: str = Field("lon", description="Longitude/easting column (tables only).")
+    y: str = Field("lat", description="Latitude/northing column (tables only).")
+    crs: str | None = Field(
+        None,
+        description='CRS of the coordinates: an EPSG code ("EPSG:4490") or "GCJ-02" / "BD-09". Required for '
+        "tables; for vector files it wins over the file's own CRS (a warning when they differ), and "
+        '"GCJ-02"/"BD-09" convert every vertex whatever the file declares.',
+    )
+    encoding: str = Field("auto", description='Text encoding of CSV files; "auto" tries UTF-8 then GB18030.')
+    check_credit_code: bool = Field(
+        True, description="Reject ids that look like unified social credit codes but fail the checksum."
+    )
+
+
+class TableConfig(ConfigModel):
+    """A related table joined to facilities by facility id."""
+
+    path: Path
+    layer: str | None = Field(None, description="Sheet name for XLSX.")
+    encoding: str = "auto"
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Map of canonical column name -> column name in the file, for files that differ.",
+    )
+
+
+class GridConfig(ConfigModel):
+    """A regular grid of zones (网格), for districts without village boundaries."""
+
+    shape: Literal["square", "hex"] = "square"
+    size_m: float = Field(
+        gt=0, description="Cell size in metres: square side, or hexagon flat-to-flat width."
+    )
+    within: str | None = Field(
+        None,
+        description="kind of the zone layer the grid covers and is clipped to (cells split at its borders); "
+        "default: the extent of the facilities.",
+    )
+
+
+class ZoneLayerConfig(ConfigModel):
+    """One zone layer (village, town, or a grid)."""
+
+    kind: str = Field(
+        description='Name of the layer in outputs, e.g. "village", "town" or "grid" (letters, digits, _ and -).',
+        pattern=r"^[\w-]{1,40}$",
+    )
+    path: Path | None = Field(None, description="Vector file of the zones; not used for a grid.")
+    layer: str | None = None
+    code: str = Field("code", description="Column with the zone code (12-digit statistical division code).")
+    name: str = Field("name", description="Column with the zone name.")
+    crs: str | None = Field(
+        None,
+        description='CRS of the file, winning over its own (a warning when they differ); "GCJ-02"/"BD-09" '
+        "for boundaries from web maps (DataV/echarts GeoJSON, traced in Gaode/Baidu), converted whatever the "
+        "file declares.",
+    )
+    grid: GridConfig | None = Field(
+        None, description="Generate a square or hexagonal grid instead of a file."
+    )
+    label: str | None = Field(
+        None,
+        description='Chinese label of the layer on the map, the figure and the summary (e.g. "片区"); default: '
+        "the label of a known kind (village 村/社区, town 乡镇/街道, county/district 区/县, street 街道, grid "
+        "网格 ...), else the kind itself.",
+        min_length=1,
+        max_length=40,
+    )
+    label_en: str | None = Field(
+        None,
+        description='English label of the layer (e.g. "Area"); default: that of a known kind, else the kind.',
+        min_length=1,
+        max_length=40,
+    )
+
+    @model_validator(mode="after")
+    def _source(self) -> ZoneLayerConfig:
+        if (self.path is None) == (self.grid is None):
+            raise ValueError(f"zone layer {self.kind!r} needs exactly one of path = ... or grid = {{...}}")
+        return self
+
+
+class SitesConfig(ConfigModel):
+    """Sensitive sites (schools, hospitals, care homes): a table with coordinates or a vector file."""
+
+    path: Path
+    layer: str | None = None
+    kind: str = Field("kind", description="Column with the kind of site (学校, 医院 ...).")
+    x: str = "lon"
+    y: str = "lat"
+    crs: str | None = Field(
+        None, description="CRS of the coordinates or of the vector file; as for [facilities]."
+    )
+    encoding: str = "auto"
+
+
+class RasterConfig(ConfigModel):
+    """An exposure raster, e.g. population per cell."""
+
+    path: Path
+    min_coverage: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="Share of a facility's buffer (or a zone) the raster must cover with data; below it the "
+        "population there is unknown: a major hazard is rejected (the run stops when most facilities are "
+        "affected) and a zone gets a warning.",
+    )
