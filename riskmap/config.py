@@ -681,6 +681,14 @@ class SupervisionConfig(_Model):
         return self
 
 
+class ReportFonts(_Model):
+    """Fonts of the Word report (report.docx); East-Asian fonts go into w:eastAsia of every run."""
+
+    body: str = Field("宋体", description="Chinese font of body text and tables (宋体, 仿宋 ...).")
+    heading: str = Field("黑体", description="Chinese font of the headings and the title.")
+    latin: str = Field("Times New Roman", description="Font of Latin letters and digits.")
+
+
 class OutputsConfig(_Model):
     """Which outputs to write."""
 
@@ -708,6 +716,16 @@ class OutputsConfig(_Model):
         description="Base tiles of the HTML map: none works offline; tianditu reads its key from the TIANDITU_KEY "
         "environment variable (never put it in the project file); gaode shows the data shifted to GCJ-02.",
     )
+    # The Word report (riskmap report; riskmap run too when report = true).
+    report: bool = Field(False, description="riskmap run also writes report.docx (and cards.docx).")
+    report_unit: str = Field("", description="Issuing unit on the report's title page (e.g. XX县应急管理局).")
+    report_template: Path | None = Field(
+        None, description="A .docx whose styles, header and footer (红头) the report uses; default: styles/."
+    )
+    report_cards: Literal["red-orange", "all", "none"] = Field(
+        "red-orange", description="Risk notification cards (风险告知卡, cards.docx): for which enterprises."
+    )
+    report_fonts: ReportFonts = Field(default_factory=ReportFonts)
 
 
 class EngineConfig(_Model):
@@ -1144,7 +1162,9 @@ def json_schema() -> dict[str, Any]:
 def config_hash(config: Config) -> str:
     """SHA-256 of the validated config (paths as written), for provenance.
 
-    ``[engine]`` is left out: where the stages ran does not change the results (run.json records it).
+    ``[engine]`` is left out: where the stages ran does not change the results (run.json records it); so are
+    the Word report's settings (``outputs.report*``), which change only report.docx's layout.
     """
-    dumped = config.model_dump(mode="json", exclude={"base_dir", "engine"})
+    report_keys = {k for k in OutputsConfig.model_fields if k.startswith("report")}
+    dumped = config.model_dump(mode="json", exclude={"base_dir": True, "engine": True, "outputs": report_keys})
     return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
