@@ -890,6 +890,12 @@ def run(
     }
     with open_output_set(_output_dir(config, out_dir), "run.json", force) as outset:
         staged = _write_outputs(config, result, outset.staging, provenance, say)
+        # -- the Word report ([outputs] report = true), in this run's output set --
+        if config.outputs.report:
+            from riskmap.outputs.report import write_report_files
+
+            staged |= write_report_files(config, result, outset.staging, provenance, staged.get("figure_png"))
+        # --
         run_json = {
             "summary": result.summary,
             "warnings": result.warnings,
