@@ -1166,5 +1166,7 @@ def config_hash(config: Config) -> str:
     the Word report's settings (``outputs.report*``), which change only report.docx's layout.
     """
     report_keys = {k for k in OutputsConfig.model_fields if k.startswith("report")}
-    dumped = config.model_dump(mode="json", exclude={"base_dir": True, "engine": True, "outputs": report_keys})
+    dumped = config.model_dump(
+        mode="json", exclude={"base_dir": True, "engine": True, "outputs": report_keys}
+    )
     return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

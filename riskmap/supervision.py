@@ -585,8 +585,14 @@ def _plan_reasons_en(facts: pd.DataFrame, rates: dict[str, float], seed: str, co
         np.select(
             [drawn.to_numpy(), level.map(lambda k: rates.get(k, 0.0) > 0).to_numpy()],
             [
-                (level_en + " enterprise, random draw " + rate_txt + "/year, drawn this year (seed " + seed + ")")
-                .to_numpy(),
+                (
+                    level_en
+                    + " enterprise, random draw "
+                    + rate_txt
+                    + "/year, drawn this year (seed "
+                    + seed
+                    + ")"
+                ).to_numpy(),
                 (level_en + " enterprise, random draw " + rate_txt + "/year, not drawn this year").to_numpy(),
             ],
             default=(level_en + " enterprise, " + facts["wanted"].astype(str) + " a year").to_numpy(),

@@ -741,7 +741,9 @@ def apply_spillover(
                     + f" of a neighbouring zone within {sp.distance_m:g} m -> at least "
                     + label(sp.min_level, "en")
                 )
-                zz.loc[raise_idx, "reason_en"] = zz.loc[raise_idx, "reason_en"] + note_en.reindex(raise_idx).to_numpy()
+                zz.loc[raise_idx, "reason_en"] = (
+                    zz.loc[raise_idx, "reason_en"] + note_en.reindex(raise_idx).to_numpy()
+                )
             zz.loc[raise_idx, RULE] = zz.loc[raise_idx, RULE] + f" + spillover {sp.distance_m:g} m"
         out[kind] = zz
     return out
@@ -793,7 +795,9 @@ def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> li
             continue
         if level == NOT_ASSESSED:
             reasons.append(
-                f"all {total} enterprises in the zone are not assessed" if en else f"区内 {total} 家企业均未评估"
+                f"all {total} enterprises in the zone are not assessed"
+                if en
+                else f"区内 {total} 家企业均未评估"
             )
             continue
         name = label(level, lang)

@@ -12,6 +12,7 @@ repeat their header row on every page, and wide ones stand in landscape sections
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -718,30 +719,34 @@ def _figure(d: _Doc, figure: Path | None, config: Config, nums: _Numbers) -> Non
         d.t("rule"),
         d.t("level"),
     ]
-    rows = [
-        [r[0], r[1], *r[2:6], r[6], r[7], _lv(d, r[8])]
-        for r in t[
-            [
-                "zone_code",
-                "zone_name",
-                "n_red",
-                "n_orange",
-                "n_yellow",
-                "n_blue",
-                "n_facilities",
-                "rule",
-                "level",
-            ]
-        ]
-        .head(APPENDIX_MAX_ROWS)
-        .itertuples(index=False)
+    cols = [
+        "zone_code",
+        "zone_name",
+        "n_red",
+        "n_orange",
+        "n_yellow",
+        "n_blue",
+        "n_facilities",
+        "rule",
+        "level",
     ]
+    shown = t[cols].head(APPENDIX_MAX_ROWS)
+    # The rule's name in the table (its parameters are long and the same for most rows), in full below it.
+    rows = [[*r[:7], _rule_name(r[7]), _lv(d, r[8])] for r in shown.itertuples(index=False)]
     _table(
-        d, header, rows, widths=[2.4, 2, 1, 1, 1, 1, 1.2, 2.6, 1.4],
-        fills=[_level_fill(k) for k in t["level"].head(APPENDIX_MAX_ROWS)], fill_col=8,
+        d, header, rows, widths=[2.6, 2.2, 1, 1, 1, 1, 1.2, 1.4, 1.6],
+        fills=[_level_fill(k) for k in shown["level"]], fill_col=8,
     )  # fmt: skip
+    for rule in dict.fromkeys(t["rule"].astype(str)):
+        _para(d, f"{d.t('rule')} {_rule_name(rule)}: {rule}")
     if len(t) > APPENDIX_MAX_ROWS:
         _para(d, _more_rows(d, len(t), f"zones_{nums.coarse}.csv"))
+
+
+def _rule_name(rule: str) -> str:
+    """``index (fixed; ...) + spillover 1000 m`` -> ``index + spillover``."""
+    name = str(rule).split(":")[0].split(" (")[0].split(" + ")[0].strip()
+    return name + (" + spillover" if "+ spillover" in str(rule) else "")
 
 
 def _more_rows(d: _Doc, n: int, where: str) -> str:
@@ -790,7 +795,7 @@ def _list_table(d: _Doc, frame: pd.DataFrame, level: str) -> None:
         for i, r in enumerate(frame.itertuples(index=False))
     ]
     _table(
-        d, header, rows, widths=[0.6, 2.6, 2.2, 1.4, 1.4, 1.2, 1.1, 1.1, 5.0],
+        d, header, rows, widths=[0.5, 2.6, 3.0, 1.3, 1.3, 1.3, 1.1, 1.5, 5.0],
         fills=[_level_fill(level)] * len(rows), fill_col=6,
     )  # fmt: skip
 
@@ -865,7 +870,7 @@ def _plan(d: _Doc, nums: _Numbers, config: Config, result: RunResult, section: i
         f"riskmap plan 项目文件 --year {plan.year} 可复核同一抽取结果；如需重新抽取，在项目文件 "
         "[supervision.sampling] 中设置新的 seed 并公布后重新运行。"
         if zh
-        else f"The random draw (双随机) uses the published seed {plan.seed}: running riskmap plan PROJECT.toml --year "
+        else f"The random draw (random enterprises, random inspectors) uses the published seed {plan.seed}: running riskmap plan PROJECT.toml --year "
         f"{plan.year} on the same inputs and configuration gives the same draw; to draw again, set a new seed in "
         "[supervision.sampling] of the project file, publish it and run again.",
     )
@@ -932,10 +937,10 @@ def _quality(d: _Doc, config: Config, result: RunResult, provenance: dict[str, A
     _para(
         d,
         f"riskmap {provenance.get('riskmap_version', '')}；配置哈希 {provenance.get('config_hash', '')}；"
-        f"区域定级规则 {result.summary.get('zoning_rule')}。"
+        f"区域定级规则 {json.dumps(result.summary.get('zoning_rule'), ensure_ascii=False)}。"
         if d.lang == "zh"
         else f"riskmap {provenance.get('riskmap_version', '')}; config hash {provenance.get('config_hash', '')}; "
-        f"zone rule {result.summary.get('zoning_rule')}.",
+        f"zone rule {json.dumps(result.summary.get('zoning_rule'), ensure_ascii=False)}.",
     )
     _caption(d, d.next_table("t_rules"))
     freq = sup.frequencies()
