@@ -50,10 +50,7 @@ def _table_after(doc, caption: str) -> list[list[str]]:
         if el.tag == qn("w:p") and _text(el).startswith(("表", "Table")) and caption in _text(el):
             seen = True
         elif el.tag == qn("w:tbl") and seen:
-            return [
-                [_text(tc) for tc in tr.iterchildren(qn("w:tc"))]
-                for tr in el.iterchildren(qn("w:tr"))
-            ]
+            return [[_text(tc) for tc in tr.iterchildren(qn("w:tc"))] for tr in el.iterchildren(qn("w:tr"))]
     raise AssertionError(f"no table captioned {caption!r}")
 
 
