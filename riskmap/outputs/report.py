@@ -1112,6 +1112,11 @@ def write_cards(
     cols = [int(width * 0.3), width - int(width * 0.3)]
     dash = _TEXT[lang]["dash"]
     parts = []
+    # The label cells are the same on every card: made once.
+    heads = [
+        "<w:tr><w:trPr><w:cantSplit/></w:trPr>" + _cell_xml(k, cols[0], body_font, d.latin, True, None, False)
+        for k in text["rows"]
+    ]
     for i, r in enumerate(cards.itertuples(index=False)):
         brk = '<w:r><w:br w:type="page"/></w:r>' if i else ""
         parts.append(
@@ -1125,13 +1130,12 @@ def write_cards(
             inspectors.get(r.facility_id, "") or dash, str(result.summary["as_of"]),
         ]  # fmt: skip
         rows = "".join(
-            "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
-            + _cell_xml(k, cols[0], body_font, d.latin, True, None, False)
+            head
             + _cell_xml(
                 v, cols[1], body_font, d.latin, j == 4, _level_fill(r.level) if j == 4 else None, False
             )
             + "</w:tr>"
-            for j, (k, v) in enumerate(zip(text["rows"], values, strict=True))
+            for j, (head, v) in enumerate(zip(heads, values, strict=True))
         )
         borders = "".join(
             f'<w:{side} w:val="single" w:sz="8" w:space="0" w:color="000000"/>'
@@ -1147,12 +1151,14 @@ def write_cards(
         )
     body = d.doc.element.body
     sect = body.sectPr
-    holder = parse_xml(f"<w:body {nsdecls('w')}>{''.join(parts)}</w:body>")
-    for el in list(holder):
-        if sect is not None:
-            sect.addprevious(el)
-        else:
-            body.append(el)
+    # Parsed a few hundred cards at a time: one parse of a province's cards (hundreds of MB of XML) is slower.
+    for start in range(0, len(parts), 1000):
+        holder = parse_xml(f"<w:body {nsdecls('w')}>{''.join(parts[start : start + 1000])}</w:body>")
+        for el in list(holder):
+            if sect is not None:
+                sect.addprevious(el)
+            else:
+                body.append(el)
     path = Path(path)
     d.doc.save(str(path))
     return path
