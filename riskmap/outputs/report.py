@@ -442,7 +442,14 @@ def _usable_width(d: _Doc) -> int:
 
 
 def _cell_xml(
-    text: str, width: int, east_asia: str, latin: str, bold: bool, fill: str | None, right: bool
+    text: str,
+    width: int,
+    east_asia: str,
+    latin: str,
+    bold: bool,
+    fill: str | None,
+    right: bool,
+    size: int = 18,
 ) -> str:
     shd = f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>' if fill else ""
     jc = '<w:jc w:val="right"/>' if right else ""
@@ -451,7 +458,7 @@ def _cell_xml(
         f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{shd}</w:tcPr>'
         f'<w:p><w:pPr><w:spacing w:before="0" w:after="0"/>{jc}</w:pPr><w:r><w:rPr>'
         f'<w:rFonts w:ascii="{latin}" w:hAnsi="{latin}" w:eastAsia="{east_asia}"/>{b}'
-        '<w:sz w:val="18"/><w:szCs w:val="18"/></w:rPr>'
+        f'<w:sz w:val="{size}"/><w:szCs w:val="{size}"/></w:rPr>'
         f'<w:t xml:space="preserve">{escape(_clean(text))}</w:t></w:r></w:p></w:tc>'
     )
 
@@ -1114,7 +1121,8 @@ def write_cards(
     parts = []
     # The label cells are the same on every card: made once.
     heads = [
-        "<w:tr><w:trPr><w:cantSplit/></w:trPr>" + _cell_xml(k, cols[0], body_font, d.latin, True, None, False)
+        "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
+        + _cell_xml(k, cols[0], body_font, d.latin, True, None, False, 24)
         for k in text["rows"]
     ]
     for i, r in enumerate(cards.itertuples(index=False)):
