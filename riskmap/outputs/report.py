@@ -1140,7 +1140,7 @@ def write_cards(
         rows = "".join(
             head
             + _cell_xml(
-                v, cols[1], body_font, d.latin, j == 4, _level_fill(r.level) if j == 4 else None, False
+                v, cols[1], body_font, d.latin, j == 4, _level_fill(r.level) if j == 4 else None, False, 24
             )
             + "</w:tr>"
             for j, (head, v) in enumerate(zip(heads, values, strict=True))
