@@ -548,6 +548,75 @@ def diff(
         out_console.print(f"  {name:<12} {path}", highlight=False)
 
 
+class Cards(StrEnum):
+    red_orange = "red-orange"
+    all = "all"
+    none = "none"
+
+
+@app.command()
+def report(
+    project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous", help="An earlier run's output folder: adds what changed since (riskmap diff)."
+        ),
+    ] = None,
+    template: Annotated[
+        Path | None,
+        typer.Option(
+            "--template",
+            help="An office's .docx (styles, header/footer 红头); overrides outputs.report_template.",
+        ),
+    ] = None,
+    cards: Annotated[
+        Cards | None,
+        typer.Option(
+            "--cards", help="Risk notification cards (cards.docx): red-orange (default), all or none."
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    lang: Lang = None,
+    force: Force = False,
+) -> None:
+    """Write the district report (report.docx, editable in Word/WPS) and risk notification cards (cards.docx)."""
+    from riskmap.config import config_from_dict, load_config
+    from riskmap.reporting import report as make_report
+
+    _where(project=project)
+    try:
+        config = _override(load_config(project), lang)
+        if template is not None or cards is not None:
+            data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
+            section = data.setdefault("outputs", {})
+            if template is not None:
+                section["report_template"] = str(template.resolve())
+            if cards is not None:
+                section["report_cards"] = str(cards.value)
+            config = config_from_dict(data, base_dir=config.base_dir, source="the command line")
+        if (
+            config.outputs.report_template is not None
+            and not config.resolve(config.outputs.report_template).is_file()
+        ):
+            raise typer.BadParameter(
+                f"{config.resolve(config.outputs.report_template)}: no such file", param_hint="--template"
+            )
+        if previous is not None and not previous.exists():
+            raise typer.BadParameter(f"{previous}: no such folder", param_hint="--previous")
+        _where(out=out if out is not None else config.resolve(config.outputs.dir))
+        result = make_report(config, out, previous=previous, as_of=as_of, force=force)
+    except RiskmapError as err:
+        _fail(err)
+    for w in result.warnings:
+        out_console.print(f"[yellow]warning:[/] {escape(w)}")
+    for name, path in result.outputs.items():
+        out_console.print(f"  {name:<22} {path}", highlight=False)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the project file (for editor completion)."""

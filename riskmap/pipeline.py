@@ -42,6 +42,7 @@ from riskmap.supervision import (
     PATROLS,
     WORKLOAD,
     InspectionPlan,
+    month_label,
     plan_inspections,
     read_history,
     zone_patrols,
@@ -657,6 +658,7 @@ def _stages(
         config.project.district_code,
         history=_plan_history(history, inputs, config.supervision.year),
         roster=_roster(config, inputs),
+        lang=config.project.lang,
     )
     # Every facility has one plan row: its columns are taken over by position, not merged (a merge copies
     # the whole facility table, a gigabyte at province size).
@@ -808,7 +810,7 @@ def _plan_sheets(plan: InspectionPlan) -> dict[str, pd.DataFrame]:
         # Scheduled inspections first, by date; dates as real dates so Excel can sort and filter them.
         month = month.sort_values(["scheduled", "date"], ascending=[False, True], kind="stable")
         month = month.assign(date=pd.to_datetime(month["date"], errors="coerce").dt.date)
-        sheets[f"{m}月"] = month
+        sheets[month_label(m, plan.lang)] = month
     return sheets
 
 
@@ -888,6 +890,12 @@ def run(
     }
     with open_output_set(_output_dir(config, out_dir), "run.json", force) as outset:
         staged = _write_outputs(config, result, outset.staging, provenance, say)
+        # -- the Word report ([outputs] report = true), in this run's output set --
+        if config.outputs.report:
+            from riskmap.outputs.report import write_report_files
+
+            staged |= write_report_files(config, result, outset.staging, provenance, staged.get("figure_png"))
+        # --
         run_json = {
             "summary": result.summary,
             "warnings": result.warnings,

@@ -46,6 +46,7 @@ __all__ = [
     "UNSCHEDULED",
     "InspectionPlan",
     "plan_inspections",
+    "month_label",
     "draw_seed",
     "months_for",
     "zone_patrols",
@@ -82,6 +83,8 @@ class InspectionPlan:
     year: int
     months: pd.DataFrame = field(default_factory=pd.DataFrame)
     warnings: list[str] = field(default_factory=list)
+    #: Language of the plan's texts (``plan_reason``, the workbook's month sheet names): ``zh`` or ``en``.
+    lang: str = "zh"
     #: The inspections table, or what builds it on first use: millions of rows at province size, which only the
     #: month sheets of the XLSX read (not written above 200,000 enterprises).
     _inspections: pd.DataFrame | Callable[[], pd.DataFrame] = field(default_factory=pd.DataFrame, repr=False)
@@ -92,6 +95,18 @@ class InspectionPlan:
         if not isinstance(self._inspections, pd.DataFrame):
             self._inspections = self._inspections()
         return self._inspections
+
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_label(month: int, lang: str = "zh") -> str:
+    """A month's short name: ``3月`` in Chinese, ``Mar`` in English (the plan workbook's sheet names).
+
+    >>> month_label(3), month_label(12, "en")
+    ('3月', 'Dec')
+    """
+    return _MONTHS_EN[month - 1] if lang == "en" else f"{month}月"
 
 
 def draw_seed(config: SupervisionConfig, district_code: str) -> str:
@@ -522,8 +537,15 @@ def _joined(rows: np.ndarray, texts: pd.Series, n: int) -> pd.api.extensions.Ext
     return pd.array(joined, dtype=_STR)
 
 
-def _plan_reasons(facts: pd.DataFrame, rates: dict[str, float], seed: str, cover_years: int) -> pd.Series:
-    """The plan's reason of each row of ``facts`` (``level, level_zh, wanted, drawn, overdue, capped, grade, n``)."""
+def _plan_reasons(
+    facts: pd.DataFrame, rates: dict[str, float], seed: str, cover_years: int, lang: str = "zh"
+) -> pd.Series:
+    """The plan's reason of each row of ``facts`` (``level, level_zh, wanted, drawn, overdue, capped, grade, n``).
+
+    In ``lang`` (``zh`` or ``en``).
+    """
+    if lang == "en":
+        return _plan_reasons_en(facts, rates, seed, cover_years)
     level, level_zh, drawn, overdue, capped = (
         facts["level"], facts["level_zh"], facts["drawn"], facts["overdue"], facts["capped"]
     )  # fmt: skip
@@ -554,6 +576,40 @@ def _plan_reasons(facts: pd.DataFrame, rates: dict[str, float], seed: str, cover
     return reason
 
 
+def _plan_reasons_en(facts: pd.DataFrame, rates: dict[str, float], seed: str, cover_years: int) -> pd.Series:
+    """:func:`_plan_reasons` in English."""
+    from riskmap.levels import label
+
+    level, drawn, overdue, capped = facts["level"], facts["drawn"], facts["overdue"], facts["capped"]
+    level_en = level.map(lambda k: label(k, "en"))
+    rate_txt = level.map(lambda k: f"{rates.get(k, 0.0):.0%}")
+    n_txt = facts["n"].astype(str)
+    reason = pd.Series(
+        np.select(
+            [drawn.to_numpy(), level.map(lambda k: rates.get(k, 0.0) > 0).to_numpy()],
+            [
+                (
+                    level_en
+                    + " enterprise, random draw "
+                    + rate_txt
+                    + "/year, drawn this year (seed "
+                    + seed
+                    + ")"
+                ).to_numpy(),
+                (level_en + " enterprise, random draw " + rate_txt + "/year, not drawn this year").to_numpy(),
+            ],
+            default=(level_en + " enterprise, " + facts["wanted"].astype(str) + " a year").to_numpy(),
+        ),
+        index=facts.index,
+    )
+    reason[overdue & drawn] += f"; not inspected for {cover_years} years, drawn first"
+    grade_txt = facts["grade"].map({1: "grade 1", 2: "grade 2", 3: "grade 3"}).fillna("no")
+    reason[capped] += (
+        "; cap for enterprises of " + grade_txt[capped] + " standardisation: " + n_txt[capped] + " a year"
+    )
+    return reason
+
+
 def plan_inspections(
     facilities: pd.DataFrame,
     config: SupervisionConfig,
@@ -561,8 +617,9 @@ def plan_inspections(
     strata_column: str = "town_code",
     history: pd.DataFrame | None = None,
     roster: Sequence[str] | None = None,
+    lang: str = "zh",
 ) -> InspectionPlan:
-    """The inspection plan of ``config.year``.
+    """The inspection plan of ``config.year``; its ``plan_reason`` texts in ``lang`` (``zh`` or ``en``).
 
     ``facilities`` carries ``facility_id, name, sector, level, level_zh`` and the town code (``strata_column``);
     optionally ``gb18218_grade`` (priority) and ``standardisation_grade`` (caps). ``history`` is the output of
@@ -648,7 +705,7 @@ def plan_inspections(
         }
     )  # fmt: skip
     codes, first = _distinct_rows(*(facts[c] for c in facts.columns))
-    reason = _take(_plan_reasons(facts.iloc[first], rates, seed, config.sampling.cover_years), codes)
+    reason = _take(_plan_reasons(facts.iloc[first], rates, seed, config.sampling.cover_years, lang), codes)
     plan = pd.DataFrame(
         {
             "year": config.year,
@@ -684,7 +741,7 @@ def plan_inspections(
     load.index.name = "month"
     return InspectionPlan(
         plan=plan, monthly_load=load, seed=seed, year=config.year, months=month_table,
-        warnings=warnings, _inspections=build,
+        warnings=warnings, _inspections=build, lang=lang,
     )  # fmt: skip
 
 

@@ -685,6 +685,7 @@ def aggregate_zones(
         z[RULE] = _rule_text(config, bins)
         z["drivers"] = drivers.reindex(z[ZONE_CODE]).fillna("").to_numpy()
         z["reason"] = _zone_reasons(z, config)
+        z["reason_en"] = _zone_reasons(z, config, "en")  # the English outputs (report --lang en)
         out[kind] = z
     return out
 
@@ -732,6 +733,18 @@ def apply_spillover(
                 + label(sp.min_level, "zh")
             )
             zz.loc[raise_idx, "reason"] = zz.loc[raise_idx, "reason"] + note.reindex(raise_idx).to_numpy()
+            if "reason_en" in zz.columns:
+                note_en = (
+                    "; spillover: grade "
+                    + first["gb18218_grade"].astype(int).astype(str)
+                    + " major hazard "
+                    + first[NAME]
+                    + f" of a neighbouring zone within {sp.distance_m:g} m -> at least "
+                    + label(sp.min_level, "en")
+                )
+                zz.loc[raise_idx, "reason_en"] = (
+                    zz.loc[raise_idx, "reason_en"] + note_en.reindex(raise_idx).to_numpy()
+                )
             zz.loc[raise_idx, RULE] = zz.loc[raise_idx, RULE] + f" + spillover {sp.distance_m:g} m"
         out[kind] = zz
     return out
@@ -762,32 +775,56 @@ def _drivers(
     return names
 
 
-def _zone_reasons(z: pd.DataFrame, config: ZoningConfig) -> list[str]:
-    empty_txt = "未评估" if config.empty_level == NOT_ASSESSED else label(config.empty_level, "zh")
+def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> list[str]:
+    """Why each zone has its level, in ``lang`` (``zh`` or ``en``; facility names stay as they are)."""
+    en = lang == "en"
+    empty_txt = label(config.empty_level, lang)
     counts = z[COUNT_COLUMNS].to_numpy()
     reasons = []
     for i, (level, drivers, total) in enumerate(
         zip(z[ZONE_LEVEL], z["drivers"], z["n_facilities"], strict=True)
     ):
+        if en:  # the drivers' names joined as _drivers joins them, in English punctuation
+            drivers = drivers.replace("、", ", ")
+            drivers = drivers[:-1] + " etc." if drivers.endswith("等") else drivers
         if total == 0:
-            reasons.append(f"区内无企业, 按配置定为{empty_txt}")
+            reasons.append(
+                f"no enterprises in the zone; set to {empty_txt} by the configuration"
+                if en
+                else f"区内无企业, 按配置定为{empty_txt}"
+            )
             continue
         if level == NOT_ASSESSED:
-            reasons.append(f"区内 {total} 家企业均未评估")
+            reasons.append(
+                f"all {total} enterprises in the zone are not assessed"
+                if en
+                else f"区内 {total} 家企业均未评估"
+            )
             continue
-        tally = "红{}/橙{}/黄{}/蓝{}".format(*counts[i])
+        name = label(level, lang)
+        tally = ("red {}/orange {}/yellow {}/blue {}" if en else "红{}/橙{}/黄{}/蓝{}").format(*counts[i])
         if N_NONE in z.columns and z[N_NONE].iloc[i]:
-            tally += f"/未评估{z[N_NONE].iloc[i]}"
+            tally += f"/{'not assessed ' if en else '未评估'}{z[N_NONE].iloc[i]}"
         if config.rule == "max":
             n = counts[i][LEVEL_NAMES.index(level)]
-            reasons.append(f"就高: 区内 {n} 家{Level.parse(level).zh}企业 ({drivers})")
+            reasons.append(
+                f"highest level: {n} {name} enterprises in the zone ({drivers})"
+                if en
+                else f"就高: 区内 {n} 家{name}企业 ({drivers})"
+            )
         elif config.rule == "thresholds":
-            reasons.append(f"数量规则: 区内企业 {tally} → {Level.parse(level).zh} (最高等级企业: {drivers})")
+            reasons.append(
+                f"count rule: enterprises {tally} -> {name} (top-level enterprises: {drivers})"
+                if en
+                else f"数量规则: 区内企业 {tally} → {name} (最高等级企业: {drivers})"
+            )
         else:
             parts = ", ".join(f"{c[4:]} {z[c].iloc[i]:.2f}" for c in INDEX_COLUMNS[:3])
             reasons.append(
-                f"综合指数 {z['index'].iloc[i]:.4f} ({parts}, 各项按本层区域最大值归一; 企业 {tally}) → "
-                f"{Level.parse(level).zh}"
+                f"composite index {z['index'].iloc[i]:.4f} ({parts}, each scaled by the layer's maximum; "
+                f"enterprises {tally}) -> {name}"
+                if en
+                else f"综合指数 {z['index'].iloc[i]:.4f} ({parts}, 各项按本层区域最大值归一; 企业 {tally}) → {name}"
             )
     return reasons
 

@@ -336,7 +336,11 @@ def json_schema() -> dict[str, Any]:
 def config_hash(config: Config) -> str:
     """SHA-256 of the validated config (paths as written), for provenance.
 
-    ``[engine]`` is left out: where the stages ran does not change the results (run.json records it).
+    ``[engine]`` is left out: where the stages ran does not change the results (run.json records it); so are
+    the Word report's settings (``outputs.report*``), which change only report.docx's layout.
     """
-    dumped = config.model_dump(mode="json", exclude={"base_dir", "engine"})
+    report_keys = {k for k in OutputsConfig.model_fields if k.startswith("report")}
+    dumped = config.model_dump(
+        mode="json", exclude={"base_dir": True, "engine": True, "outputs": report_keys}
+    )
     return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

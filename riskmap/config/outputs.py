@@ -9,7 +9,15 @@ from pydantic import Field
 
 from riskmap.config.base import ConfigModel
 
-__all__ = ["OutputsConfig"]
+__all__ = ["OutputsConfig", "ReportFonts"]
+
+
+class ReportFonts(ConfigModel):
+    """Fonts of the Word report (report.docx); East-Asian fonts go into w:eastAsia of every run."""
+
+    body: str = Field("宋体", description="Chinese font of body text and tables (宋体, 仿宋 ...).")
+    heading: str = Field("黑体", description="Chinese font of the headings and the title.")
+    latin: str = Field("Times New Roman", description="Font of Latin letters and digits.")
 
 
 class OutputsConfig(ConfigModel):
@@ -39,3 +47,13 @@ class OutputsConfig(ConfigModel):
         description="Base tiles of the HTML map: none works offline; tianditu reads its key from the TIANDITU_KEY "
         "environment variable (never put it in the project file); gaode shows the data shifted to GCJ-02.",
     )
+    # The Word report (riskmap report; riskmap run too when report = true).
+    report: bool = Field(False, description="riskmap run also writes report.docx (and cards.docx).")
+    report_unit: str = Field("", description="Issuing unit on the report's title page (e.g. XX县应急管理局).")
+    report_template: Path | None = Field(
+        None, description="A .docx whose styles, header and footer (红头) the report uses; default: styles/."
+    )
+    report_cards: Literal["red-orange", "all", "none"] = Field(
+        "red-orange", description="Risk notification cards (风险告知卡, cards.docx): for which enterprises."
+    )
+    report_fonts: ReportFonts = Field(default_factory=ReportFonts)

@@ -8,7 +8,7 @@ How a command writes its outputs (``riskmap run``, ``plan``, ``diff --out``):
 2. :meth:`OutputSet.commit` hashes the staged files, checks that every name it will replace is riskmap's (some
    manifest in the folder lists it with its current SHA-256) or free, moves the files into place (a rename on
    the same file system), removes the files of the command's previous set that this run no longer writes (only
-   if unchanged since) and writes the manifest file (``run.json``, ``plan.json``, ``changes.json``) last.
+   if unchanged since) and writes the manifest file (``run.json``, ``plan.json``, ``changes.json``, ``report.json``) last.
 
 A crash before the moves leaves the previous set untouched. A crash during the moves (milliseconds) leaves the
 previous manifest marked with the hashes being moved in (``"replacing"``), so the next run still knows every file
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: One manifest file per command; a file is riskmap's if any of them lists it with its current hash.
-MANIFEST_FILES = ("run.json", "plan.json", "changes.json")
+MANIFEST_FILES = ("run.json", "plan.json", "changes.json", "report.json")
 #: Staging folders: ``.riskmap-tmp-<run id>/`` (and atomic writes' temporary files: ``.riskmap-tmp-<name>...``);
 #: nothing else in the output folder is ever cleaned.
 STAGING_PREFIX = TEMP_PREFIX

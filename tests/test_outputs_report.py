@@ -1,0 +1,302 @@
+"""The Word report (report.docx) and risk cards (cards.docx), read back as a user would: python-docx, LibreOffice."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from docx import Document
+from docx.oxml.ns import qn
+from typer.testing import CliRunner
+
+from riskmap.cli import app
+
+runner = CliRunner()
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _with_report(project: Path, extra: str = "report = true") -> Path:
+    text = project.read_text(encoding="utf-8").replace("[outputs]\n", f"[outputs]\n{extra}\n")
+    project.write_text(text, encoding="utf-8")
+    return project
+
+
+def _run(*args: str) -> None:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+
+
+def _tables(doc) -> list[list[list[str]]]:
+    return [[[c.text for c in row.cells] for row in t.rows] for t in doc.tables]
+
+
+def _text(el) -> str:
+    """The text of an element's w:t runs (python-docx's element classes make lxml's itertext repeat it)."""
+    return "".join(t.text or "" for t in el.iter(qn("w:t")))
+
+
+def _table_after(doc, caption: str) -> list[list[str]]:
+    """The table whose caption paragraph contains ``caption``."""
+    body = doc.element.body
+    seen = False
+    for el in body.iterchildren():
+        if el.tag == qn("w:p") and _text(el).startswith(("表", "Table")) and caption in _text(el):
+            seen = True
+        elif el.tag == qn("w:tbl") and seen:
+            return [[_text(tc) for tc in tr.iterchildren(qn("w:tc"))] for tr in el.iterchildren(qn("w:tr"))]
+    raise AssertionError(f"no table captioned {caption!r}")
+
+
+def _all_text(doc) -> str:
+    parts = [p.text for p in doc.paragraphs]
+    parts += [c for t in _tables(doc) for row in t for c in row]
+    for sec in doc.sections:
+        parts += [p.text for p in sec.header.paragraphs] + [p.text for p in sec.footer.paragraphs]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def run_out(tiny_project: Path, tmp_path: Path) -> Path:
+    """``riskmap run`` with ``[outputs] report = true``: report.docx beside the other outputs."""
+    out = tmp_path / "out"
+    _run("run", str(_with_report(tiny_project)), "--out", str(out))
+    return out
+
+
+def test_run_writes_the_report_whose_tables_equal_the_outputs(run_out: Path) -> None:
+    doc = Document(str(run_out / "report.docx"))
+    import json
+
+    assert "report.docx" in json.loads((run_out / "run.json").read_text(encoding="utf-8"))["manifest"]
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[:3] == ["一、总体情况", "二、安全风险四色分布图", "三、重大风险和较大风险企业清单"]
+    assert any(h.endswith("监督检查计划") for h in headings) and any(
+        h.endswith("数据质量与方法") for h in headings
+    )
+    assert len(doc.inline_shapes) == 1  # the figure
+
+    # The zone table by town equals zones_town.csv.
+    towns = pd.read_csv(run_out / "zones_town.csv", dtype={"zone_code": str})
+    table = _table_after(doc, "乡镇/街道风险等级")
+    assert [r[0] for r in table[1:]] == list(towns["zone_code"])
+    for row, (_, z) in zip(table[1:], towns.iterrows(), strict=True):
+        assert [int(v) for v in row[2:7]] == [z.n_red, z.n_orange, z.n_yellow, z.n_blue, z.n_facilities]
+        assert row[8] == z.level_zh
+
+    # The red and orange lists are the facilities of those levels in the GeoPackage.
+    fac = gpd.read_file(run_out / "riskmap.gpkg", layer="facilities")
+    for level, zh in (("red", "重大风险"), ("orange", "较大风险")):
+        rows = _table_after(doc, f"{zh}企业清单")[1:]
+        assert sorted(r[2] for r in rows) == sorted(fac.loc[fac["level"] == level, "facility_id"])
+        assert {r[6] for r in rows} == {zh}
+
+    # The month x level table equals the plan's months column.
+    plan = pd.read_csv(run_out / "inspection_plan.csv", dtype=str, keep_default_na=False)
+    months = plan.assign(month=plan["months"].str.split(",")).explode("month")
+    months = months[months["month"] != ""]
+    expect = pd.crosstab(months["month"].astype(int), months["level"]).reindex(range(1, 13)).fillna(0)
+    table = _table_after(doc, "各月检查计划")
+    header = table[0]
+    for row in table[1:13]:
+        m = int(row[0].rstrip("月"))
+        for key, zh in (
+            ("red", "重大风险"),
+            ("orange", "较大风险"),
+            ("yellow", "一般风险"),
+            ("blue", "低风险"),
+        ):
+            want = int(expect.loc[m, key]) if key in expect else 0
+            assert int(row[header.index(zh)]) == want, (m, key)
+    assert int(table[-1][header.index("计划")]) == int(plan["inspections_per_year"].astype(int).sum())
+
+
+def test_every_number_of_the_summary_is_in_a_table(run_out: Path) -> None:
+    doc = Document(str(run_out / "report.docx"))
+    paras = doc.paragraphs
+    start = next(i for i, p in enumerate(paras) if p.text == "一、总体情况")
+    summary = []
+    for p in paras[start + 1 :]:
+        if p.style.name.startswith("Heading") or p.style.name == "Caption":
+            break
+        summary.append(p.text)
+    assert len(summary) >= 4
+    in_tables = {n for t in _tables(doc) for row in t for c in row for n in NUMBER.findall(c)}
+    missing = [n for s in summary for n in NUMBER.findall(s) if n not in in_tables]
+    assert not missing, missing
+
+
+def test_every_run_has_an_east_asian_font_and_tables_repeat_their_header(run_out: Path) -> None:
+    doc = Document(str(run_out / "report.docx"))
+    runs = [r for r in doc.element.body.iter(qn("w:r")) if _text(r).strip()]
+    assert runs
+    no_font = [
+        _text(r)
+        for r in runs
+        if r.find(qn("w:rPr")) is None
+        or r.find(qn("w:rPr")).find(qn("w:rFonts")) is None
+        or not r.find(qn("w:rPr")).find(qn("w:rFonts")).get(qn("w:eastAsia"))
+    ]
+    assert not no_font, no_font[:5]
+    normal = doc.styles["Normal"].element.rPr.rFonts
+    assert normal.get(qn("w:eastAsia")) == "宋体"
+    assert doc.styles["Heading 1"].element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
+    for t in doc.tables:
+        assert t.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+    assert any(s.page_width > s.page_height for s in doc.sections)  # the lists stand in landscape
+    assert "PAGE" in "".join(doc.sections[0].footer._element.xpath(".//w:instrText/text()"))
+
+
+def test_english_report_has_no_chinese_but_the_data(tiny_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "en"
+    _run("report", str(tiny_project), "--out", str(out), "--lang", "en")
+    doc = Document(str(out / "report.docx"))
+    text = _all_text(doc)
+    assert "1. Summary" in text and "Major risk" in text
+    # Names, sectors and risk-point names are the user's data: they stay as written; nothing else may be Chinese.
+    base = tiny_project.parent
+    data = set(pd.read_csv(base / "facilities.csv")[["name", "sector"]].stack())
+    data |= set(pd.read_csv(base / "risk_points.csv")["point_name"])
+    for layer in ("village", "town"):
+        data |= set(gpd.read_file(base / "boundaries.gpkg", layer=layer)["name"])
+    data |= {"测试区", "二氧化硫", "汽油"}
+    for item in sorted(data, key=len, reverse=True):
+        text = text.replace(str(item), "")
+    assert not CJK.findall(text), sorted(set(CJK.findall(text)))
+    cards = Document(str(out / "cards.docx"))
+    card_text = _all_text(cards)
+    for item in sorted(data, key=len, reverse=True):
+        card_text = card_text.replace(str(item), "")
+    assert "Risk notification card" in card_text and not CJK.findall(card_text)
+
+
+def test_english_zone_and_plan_reasons_and_month_sheets(tiny_project: Path, tmp_path: Path) -> None:
+    import openpyxl
+
+    out = tmp_path / "en"
+    _run("run", str(tiny_project), "--out", str(out), "--lang", "en")
+    zones = gpd.read_file(out / "riskmap.gpkg", layer="zones_village")
+    assert zones["reason_en"].str.startswith(("highest level", "no enterprises")).all()
+    plan = pd.read_csv(out / "inspection_plan.csv")
+    assert plan["plan_reason"].str.contains(" enterprise, ").all()
+    assert not plan["plan_reason"].str.contains(CJK).any()
+    sheets = openpyxl.load_workbook(out / "inspection_plan.xlsx", read_only=True).sheetnames
+    assert "Jan" in sheets and "Dec" in sheets and "1月" not in sheets
+
+
+def _office_template(path: Path) -> Path:
+    """An office's template: a header (红头) and its own Heading 1 font."""
+    from docx.shared import Pt, RGBColor
+
+    doc = Document()
+    doc.sections[0].header.paragraphs[0].text = "XX县应急管理局"
+    h1 = doc.styles["Heading 1"]
+    fonts = h1.element.get_or_add_rPr().get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), "楷体")
+    h1.font.size = Pt(20)
+    h1.font.color.rgb = RGBColor(0xC0, 0, 0)
+    doc.add_paragraph("{{unit}} 文件")
+    doc.save(str(path))
+    return path
+
+
+def test_custom_template_keeps_its_header_and_heading_font(tiny_project: Path, tmp_path: Path) -> None:
+    template = _office_template(tmp_path / "office.docx")
+    project = _with_report(tiny_project, 'report_unit = "XX县应急管理局"')
+    out = tmp_path / "out"
+    _run("report", str(project), "--out", str(out), "--template", str(template), "--cards", "none")
+    doc = Document(str(out / "report.docx"))
+    assert all("XX县应急管理局" in s.header.paragraphs[0].text for s in doc.sections)
+    assert doc.paragraphs[0].text == "XX县应急管理局 文件"  # the template's body, its placeholder filled
+    heading = next(p for p in doc.paragraphs if p.text == "一、总体情况")
+    assert heading.style.name == "Heading 1"
+    assert heading.style.font.size.pt == 20
+    assert heading.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "楷体"
+    assert not (out / "cards.docx").exists()
+
+
+def test_previous_run_gives_what_changed(tiny_project: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    _run("run", str(tiny_project), "--out", str(old))
+    points = tiny_project.parent / "risk_points.csv"
+    rp = pd.read_csv(points, dtype=str)
+    rp.loc[rp["point_name"] == "粉尘区域", ["likelihood", "severity"]] = ["5", "5"]  # F: yellow -> red
+    rp.to_csv(points, index=False)
+    out = tmp_path / "new"
+    _run("report", str(tiny_project), "--out", str(out), "--previous", str(old))
+    doc = Document(str(out / "report.docx"))
+    assert any(p.text == "四、与上期相比的变化" for p in doc.paragraphs)
+    counts = _table_after(doc, "升降级统计")
+    assert counts[1][:3] == ["企业", "1", "0"]
+    changed = _table_after(doc, "企业等级变化")
+    assert (
+        changed[1][0] == "升级" and changed[1][2] == "己工厂" and changed[1][3:5] == ["一般风险", "重大风险"]
+    )
+
+
+def test_long_lists_go_to_the_appendix(
+    tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskmap.outputs import report
+
+    monkeypatch.setattr(report, "LIST_INLINE_MAX", 0)
+    monkeypatch.setattr(report, "APPENDIX_MAX_ROWS", 1)
+    out = tmp_path / "out"
+    _run("report", str(tiny_project), "--out", str(out), "--cards", "none")
+    doc = Document(str(out / "report.docx"))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "附录：企业清单（节选）" in text
+    assert "完整清单见 inspection_plan.xlsx" in text
+    appendix = _table_after(doc, "重大风险企业清单")
+    assert len(appendix) == 2  # the header and APPENDIX_MAX_ROWS rows
+
+
+def test_cards_one_page_per_red_and_orange_enterprise(tiny_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _run("report", str(tiny_project), "--out", str(out))
+    doc = Document(str(out / "cards.docx"))
+    names = [t.rows[0].cells[1].text for t in doc.tables]
+    red_orange = _table_after(Document(str(out / "report.docx")), "重大风险企业清单")[1:]
+    red_orange += _table_after(Document(str(out / "report.docx")), "较大风险企业清单")[1:]
+    assert sorted(names) == sorted(r[1] for r in red_orange)
+    assert len(doc.element.body.findall(f".//{qn('w:br')}[@{qn('w:type')}='page']")) == len(names) - 1
+    _run("report", str(tiny_project), "--out", str(out), "--cards", "all")
+    assert len(Document(str(out / "cards.docx")).tables) == 6  # every enterprise of the tiny district
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice (soffice) is not installed: scripts/test.sh installs it",
+)
+def test_libreoffice_renders_cjk_and_the_figure(run_out: Path, tmp_path: Path) -> None:
+    if shutil.which("pdffonts") is None or shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils (pdffonts, pdftoppm) is not installed: scripts/test.sh installs it")
+    from PIL import Image
+
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--convert-to", "pdf",
+         "--outdir", str(tmp_path), str(run_out / "report.docx")],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    pdf = tmp_path / "report.pdf"
+    fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
+    cjk = [line for line in fonts.splitlines() if re.search(r"CJK|WenQuanYi|Hei|Song|Ming|Kai|Fang", line)]
+    assert cjk and all(" yes " in line for line in cjk), fonts
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) >= 3
+
+    def coloured(png: Path) -> float:
+        rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
+        return float(((rgb.max(axis=2) - rgb.min(axis=2)) > 60).mean())
+
+    shares = [coloured(p) for p in pages]
+    # The figure page: the four colours fill much of it (a text page has almost no saturated pixels).
+    assert max(shares) > 0.2, shares
+    assert sorted(shares)[len(shares) // 2] < 0.1, shares
