@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,7 +41,7 @@ from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import DATA_ISSUES, LEVEL, METHODS
-from riskmap.outputs.run import XLSX_MAX_ROWS, write_plan, write_run
+from riskmap.outputs.run import write_plan, write_run
 from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.supervision import (
     PATROLS,
@@ -71,7 +72,7 @@ from riskmap.zoning import (
     zone_code_column,
 )
 
-__all__ = ["RunResult", "run", "check", "plan", "preflight", "load_zones", "Stage", "XLSX_MAX_ROWS"]
+__all__ = ["RunResult", "run", "check", "plan", "preflight", "load_zones", "Stage"]
 
 logger = logging.getLogger(__name__)
 
@@ -559,10 +560,7 @@ def _check_facility_file(config: Config, problems: list[str]) -> None:
     require_columns(raw, cols, source, "facilities")
     for i, rule in enumerate(config.methods.baseline.rules):  # register columns the baseline rules read
         where = f"methods.baseline.rules[{i}].when"
-        _attempt(
-            problems,
-            lambda rule=rule, where=where: require_columns(raw, {"column": rule.when.column}, source, where),
-        )
+        _attempt(problems, partial(require_columns, raw, {"column": rule.when.column}, source, where))
 
 
 def _check_table_file(config: Config, table: str, problems: list[str]) -> None:
@@ -576,9 +574,7 @@ def _check_table_file(config: Config, table: str, problems: list[str]) -> None:
             needed |= set(method.columns)
     for canonical in sorted(needed):
         columns = {canonical: tcfg.columns.get(canonical, canonical)}
-        _attempt(
-            problems, lambda columns=columns: require_columns(df, columns, path.name, f"{table}.columns")
-        )
+        _attempt(problems, partial(require_columns, df, columns, path.name, f"{table}.columns"))
 
 
 def _check_zone_file(config: Config, i: int) -> None:
@@ -597,13 +593,13 @@ def preflight(config: Config) -> list[str]:
     pass instead of one per run. Row-level problems are found by :func:`check`.
     """
     problems: list[str] = []
-    _attempt(problems, lambda: _check_facility_file(config, problems))
+    _attempt(problems, partial(_check_facility_file, config, problems))
     for table in ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation"):
         if getattr(config, table, None) is not None:
-            _attempt(problems, lambda table=table: _check_table_file(config, table, problems))
+            _attempt(problems, partial(_check_table_file, config, table, problems))
     for i, zc in enumerate(config.zones):
         if zc.path is not None:
-            _attempt(problems, lambda i=i: _check_zone_file(config, i))
+            _attempt(problems, partial(_check_zone_file, config, i))
     for label, path in (
         ("population", config.population.path if config.population else None),
         ("sensitive_sites", config.sensitive_sites.path if config.sensitive_sites else None),

@@ -116,8 +116,15 @@ def run_stages(
     >>> on_map + sum(len(r[r["source"] == "facilities.csv"]) for r in res.rejects.values()) == len(inputs.facilities)
     True
     """
-    options = {"scheduler": scheduler, "processes": processes, "npartitions": npartitions, "client": client}
-    with open_engine(config, source, engine=engine, **options) as stages:
+    with open_engine(
+        config,
+        source,
+        engine=engine,
+        scheduler=scheduler,
+        processes=processes,
+        npartitions=npartitions,
+        client=client,
+    ) as stages:
         located = stages.locate(raw, zones)
         scored = stages.score(located, dict(tables))
     return EngineResult(
