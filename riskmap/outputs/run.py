@@ -17,7 +17,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from riskmap import __version__
 from riskmap.adjust import ADJUSTMENTS, HD_STATS, LEVEL_METHOD, STANDARDISATION_GRADE
 from riskmap.config import Config, config_hash
 from riskmap.methods import LEVEL, PERSONS
@@ -25,6 +24,7 @@ from riskmap.outputs.runfolder import open_output_set
 from riskmap.results import RunResult
 from riskmap.supervision import InspectionPlan
 from riskmap.validate import FACILITY_ID
+from riskmap.version import __version__
 from riskmap.zone_kinds import project_kind_labels
 from riskmap.zoning import ASSIGNMENT, zone_code_column
 
