@@ -7,13 +7,12 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from riskmap._resources import demo_dir
 from riskmap.config import Config, load_config
 from riskmap.errors import ConfigError, CRSError, InputError, OutputError, RiskmapError, ScoringError
 from riskmap.levels import Level
 from riskmap.pipeline import RunResult, check, run
+from riskmap.version import __version__
 
 __all__ = [
     "__version__",

@@ -353,6 +353,11 @@ def run(
     force: Force = False,
 ) -> None:
     """Run the whole job on a project: grade, zone, plan, and write every output."""
+    _run_project(project, out, as_of, lang, embed, engine, scheduler, force)
+
+
+def _run_project(project: Path, out: Path | None, as_of, lang, embed, engine, scheduler, force: bool) -> None:
+    """The body of ``run`` and ``demo``: load the project, run it with progress, show the summary."""
     from riskmap.config import load_config
 
     _where(project=project)
@@ -412,14 +417,8 @@ def demo(
 ) -> None:
     """Run everything on the embedded demo district (滨江区, fictional) into OUT."""
     from riskmap._resources import demo_dir
-    from riskmap.config import load_config
 
-    try:
-        config = _override(load_config(demo_dir() / "riskmap.toml"), lang, embed, engine, scheduler)
-        result = _run_with_progress(config, out, as_of, force)
-    except RiskmapError as err:
-        _fail(err)
-    _summary(result)
+    _run_project(demo_dir() / "riskmap.toml", out, as_of, lang, embed, engine, scheduler, force)
 
 
 @app.command()

@@ -10,10 +10,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from functools import cache
+from typing import TYPE_CHECKING
 
 from riskmap._resources import styles_dir
 
-__all__ = ["KindLabels", "kind_label", "kind_count_phrase"]
+if TYPE_CHECKING:
+    from riskmap.config import Config
+
+__all__ = ["KindLabels", "kind_label", "kind_count_phrase", "project_kind_labels"]
 
 #: A project's own labels: ``{kind: {"zh": ..., "en": ...}}`` (either language may be missing).
 KindLabels = Mapping[str, Mapping[str, str]]
@@ -68,3 +72,9 @@ def kind_count_phrase(kind: str, lang: str = "zh", custom: KindLabels | None = N
     if len(text) > 1 and text[0].isupper() and text[1].islower():
         text = text[0].lower() + text[1:]
     return f"{text} zones"
+
+
+def project_kind_labels(config: Config) -> dict[str, dict[str, str]]:
+    """The project's own labels of its zone kinds (``[[zones]] label``/``label_en``), for the outputs."""
+    own = {z.kind: {"zh": z.label, "en": z.label_en} for z in config.zones}
+    return {kind: {lang: t for lang, t in by.items() if t} for kind, by in own.items()}

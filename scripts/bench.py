@@ -16,13 +16,13 @@ measures the floors on the same files:
            facility, facilities -> count per village and per town and level
 - write:   ``pyogrio.write_dataframe(use_arrow=True)`` of the layers the run writes to its GeoPackage, plus
            the same bare write of the tables it writes as CSV (plan, zones, rejects) and, up to
-           ``pipeline.XLSX_MAX_ROWS`` plan rows, an unstyled openpyxl write-only workbook of its sheets
+           ``riskmap.outputs.run.XLSX_MAX_ROWS`` plan rows, an unstyled openpyxl write-only workbook of its sheets
 
 Each stage is printed as wall time, peak RSS, facilities per second and a ratio to its floor (load/read,
 validate/sjoin, write/write, the rest/groupby); then the end-to-end time against the sum of the floors (target
 2x), peak RSS against the in-memory size of the inputs (target 3x) and, between sizes, each stage's growth
 exponent (log t2/t1 over log n2/n1; n log n is about 1.1 between 100k and 1M). ``--engine dask`` times the
-dask engine (riskmap.distributed) for validate+zone assignment+scoring against the in-memory engine instead.
+dask engine (riskmap.engines) for validate+zone assignment+scoring against the in-memory engine instead.
 ``--html`` also runs scripts/bench_html.py at 100k facilities. Not a test: compare ratios, not seconds.
 """
 
@@ -156,6 +156,7 @@ def child_floor(config_path: Path, repeat: int) -> dict:
 
     from riskmap import pipeline
     from riskmap.config import load_config
+    from riskmap.outputs.run import XLSX_MAX_ROWS, facility_layer, plan_sheets
 
     folder = config_path.parent
     config = load_config(config_path)
@@ -218,7 +219,7 @@ def child_floor(config_path: Path, repeat: int) -> dict:
     # The layers the run writes to its GeoPackage, made by the pipeline once (not timed), written bare.
     result = pipeline.check(config)
     kinds = list(result.zones)
-    fac_layer = pipeline._facility_layer(result, kinds)  # noqa: SLF001 - the exact layer the run writes
+    fac_layer = facility_layer(result, kinds)  # the exact layer the run writes
     assert result.plan is not None
     plan = gpd.GeoDataFrame(
         result.plan.plan.merge(fac_layer[["facility_id", "geometry"]], on="facility_id", how="left"),
@@ -248,10 +249,10 @@ def child_floor(config_path: Path, repeat: int) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             for name, df in tables.items():
                 pyogrio.write_dataframe(df, Path(tmp) / f"{name}.csv", driver="CSV", use_arrow=True)
-            if len(result.plan.plan) <= pipeline.XLSX_MAX_ROWS:
+            if len(result.plan.plan) <= XLSX_MAX_ROWS:
                 from openpyxl import Workbook
 
-                sheets = {**tables, **pipeline._plan_sheets(result.plan)}  # noqa: SLF001 - the run's sheets
+                sheets = {**tables, **plan_sheets(result.plan)}  # the run's sheets
                 wb = Workbook(write_only=True)
                 for name, df in sheets.items():
                     ws = wb.create_sheet(name[:31])
@@ -281,17 +282,19 @@ def child_dask(config_path: Path, repeat: int, scheduler: str | None, processes:
     """Validate + assign zones + score: the in-memory engine against the dask engine, same inputs."""
     import pandas as pd
 
-    from riskmap import distributed
     from riskmap.config import load_config
+    from riskmap.engines import run_stages
+    from riskmap.io.project import read_inputs
 
     config = load_config(config_path)
-    raw, zones, tables = distributed.read_inputs(config)
+    inputs = read_inputs(config)
+    raw, zones, tables = inputs.facilities, inputs.zones, inputs.tables
     out: dict[str, object] = {}
     for engine in ("memory", "dask"):
         ts = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            res = distributed.run_stages(
+            res = run_stages(
                 config, raw, zones, tables, engine=engine, scheduler=scheduler, processes=processes
             )
             ts.append(time.perf_counter() - t0)

@@ -18,7 +18,8 @@ import pytest
 import riskmap
 from riskmap import pipeline
 from riskmap.config import load_config
-from riskmap.distributed import EngineResult, read_inputs, required_tables, run_stages
+from riskmap.engines import EngineResult, run_stages
+from riskmap.io.project import read_inputs, required_tables
 from riskmap.io.tables import ROW
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,10 +39,10 @@ def _assert_same(mem: EngineResult, dsk: EngineResult) -> None:
     assert sorted(a.columns) == sorted(b.columns)
     pd.testing.assert_frame_equal(a, b[a.columns])
     assert (a["level"] != "none").all()
-    assert len(mem.rejects) == len(dsk.rejects)
-    for x, y in zip(mem.rejects, dsk.rejects, strict=True):
+    assert list(mem.rejects) == list(dsk.rejects)
+    for step, x in mem.rejects.items():
         x = x.sort_values("row", kind="stable").reset_index(drop=True)
-        pd.testing.assert_frame_equal(x, y.reset_index(drop=True), check_dtype=False)
+        pd.testing.assert_frame_equal(x, dsk.rejects[step].reset_index(drop=True), check_dtype=False)
     assert sorted(mem.known_ids) == sorted(dsk.known_ids)
     assert mem.warnings == dsk.warnings
     for kind in mem.zones:
@@ -51,7 +52,8 @@ def _assert_same(mem: EngineResult, dsk: EngineResult) -> None:
 def test_dask_engine_matches_memory_on_demo():
     pytest.importorskip("distributed")
     config = load_config(riskmap.demo_dir() / "riskmap.toml")
-    raw, zones, tables = read_inputs(config)
+    inputs = read_inputs(config)
+    raw, zones, tables = inputs.facilities, inputs.zones, inputs.tables
     mem = run_stages(config, raw, zones, tables)
     dsk = run_stages(config, raw, zones, tables, engine="dask", npartitions=4)
     _assert_same(mem, dsk)
@@ -110,16 +112,16 @@ def test_dask_engine_matches_memory_on_synthetic(n, n_villages, tmp_path):
     dsk = run_stages(config, raw, zones, tables, engine="dask", npartitions=3)
     _assert_same(mem, dsk)
     # The synthetic register has bad rows of every kind: all are accounted for, none silently.
-    fac_rejects = sum(int((r["source"] == "facilities.csv").sum()) for r in dsk.rejects)
+    fac_rejects = sum(int((r["source"] == "facilities.csv").sum()) for r in dsk.rejects.values())
     assert len(dsk.facilities) + fac_rejects == n
     assert fac_rejects >= 5 * (n // 1000)
 
 
 def test_unknown_engine(tiny_project):
     config = load_config(tiny_project)
-    raw, zones, tables = read_inputs(config)
+    inputs = read_inputs(config)
     with pytest.raises(ValueError, match="unknown engine 'spark'"):
-        run_stages(config, raw, zones, tables, engine="spark")  # type: ignore[arg-type]
+        run_stages(config, inputs.facilities, inputs.zones, inputs.tables, engine="spark")  # type: ignore[arg-type]
 
 
 def test_geoparquet_facilities_end_to_end(tiny_project, tmp_path):

@@ -294,19 +294,20 @@ def test_plant_boundary_polygons_take_exposure_from_the_boundary(tiny_project: P
 
 
 def test_huge_plans_skip_the_xlsx_with_a_warning(tiny_project: Path, tmp_path: Path, monkeypatch):
+    import riskmap.outputs.run as writer
     import riskmap.pipeline as pipeline
 
     riskmap.run(riskmap.load_config(tiny_project), tmp_path / "o")  # an earlier, smaller plan's workbook
     assert (tmp_path / "o" / "inspection_plan.xlsx").exists()
-    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 3)
+    monkeypatch.setattr(writer, "XLSX_MAX_ROWS", 3)
     result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "o")
     assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
     assert (tmp_path / "o" / "inspection_plan.csv").exists()
     assert any("inspection_plan.xlsx is not written above 3" in w for w in result.warnings)
     # `riskmap plan` follows the same rule, and removes the workbook riskmap wrote for an earlier plan ...
-    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 1000)
+    monkeypatch.setattr(writer, "XLSX_MAX_ROWS", 1000)
     pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
-    monkeypatch.setattr(pipeline, "XLSX_MAX_ROWS", 3)
+    monkeypatch.setattr(writer, "XLSX_MAX_ROWS", 3)
     planned = pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
     assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
     assert "inspection_plan_xlsx" not in planned.outputs

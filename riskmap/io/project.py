@@ -1,0 +1,201 @@
+"""The one reader of a project's input files: facilities, zones, related tables, sensitive sites, roster.
+
+The pipeline, ``riskmap validate`` (its file checks), the engines and the tests read a project through here,
+so that a file is read one way and a problem with it is reported with one message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from riskmap.adjust import EVENT_TABLES
+from riskmap.config import Config
+from riskmap.errors import InputError
+from riskmap.io.tables import READ_WARNINGS, read_table
+from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
+from riskmap.methods import METHODS
+from riskmap.validate import FACILITY_ID, input_sources, require_columns
+from riskmap.zone_layers import load_zones
+
+__all__ = [
+    "ProjectInputs",
+    "read_inputs",
+    "read_facilities",
+    "read_related",
+    "read_roster",
+    "required_tables",
+]
+
+
+@dataclass
+class ProjectInputs:
+    """A project's inputs as read: text rows (with ``_row``) and zone layers, not yet validated."""
+
+    #: Facility rows as read (``read_table`` text or ``read_vector`` features); see :meth:`take_facilities`.
+    facilities: pd.DataFrame
+    #: The facility file's name in the rejects (with the sheet when a related table shares the workbook).
+    source: str
+    #: Zone layers from :func:`riskmap.zone_layers.load_zones` (grids are made once facilities are known).
+    zones: dict[str, gpd.GeoDataFrame]
+    #: The related tables the configured methods read (inventory, risk points, deductions), by table name.
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Hidden dangers, accidents and standardisation grades, when configured.
+    events: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Sensitive sites (schools, hospitals ...) as read, when configured.
+    sites: pd.DataFrame | None = None
+    #: Every input file by key (for the provenance in run.json).
+    paths: dict[str, Path] = field(default_factory=dict)
+    #: Warnings from reading (repaired geometries, encodings, the district code ...), in reading order.
+    warnings: list[str] = field(default_factory=list)
+    #: Facility rows in the file: every one is scored or rejected.
+    n_facilities: int = 0
+    #: Rows of each related and event table as read, and its name in the rejects.
+    table_rows: dict[str, int] = field(default_factory=dict)
+    table_sources: dict[str, str] = field(default_factory=dict)
+
+    def take_facilities(self) -> pd.DataFrame:
+        """The facility rows, handed over and forgotten here (hundreds of MB of text at province size)."""
+        raw, self.facilities = self.facilities, self.facilities.iloc[:0]
+        return raw
+
+    def take_tables(self) -> dict[str, pd.DataFrame]:
+        """The related tables, handed over and forgotten here (the engines free them once validated)."""
+        tables, self.tables = self.tables, {}
+        return tables
+
+
+def required_tables(config: Config) -> dict[str, set[str]]:
+    """The related tables the configured methods read, with the canonical columns each needs."""
+    needs: dict[str, set[str]] = {}
+    for name, method in METHODS.items():
+        if method.table is not None and config.uses_method(name):
+            needs.setdefault(method.table, set()).update(method.columns)
+    return needs
+
+
+def _read_any(
+    path: Path,
+    layer: str | None,
+    encoding: str,
+    crs: str | None,
+    where: str,
+    expect: list[str] | None = None,
+    warnings: list[str] | None = None,
+) -> pd.DataFrame:
+    if path.suffix.lower() in VECTOR_SUFFIXES:
+        return read_vector(path, layer=layer, crs=crs, where=where, warnings=warnings)
+    return read_table(path, sheet=layer, encoding=encoding, expect=expect)
+
+
+def read_facilities(config: Config, warnings: list[str] | None = None) -> pd.DataFrame:
+    """The facility rows as read: a table's text, or a vector layer's features (both with ``_row``)."""
+    fc = config.facilities
+    path = config.resolve(fc.path)
+    return _read_any(path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector], warnings)
+
+
+def read_related(config: Config, table: str) -> pd.DataFrame:
+    """A related table (``inventory``, ``hidden_dangers`` ...) read as text, as the engines take it."""
+    tcfg = getattr(config, table)
+    path = config.resolve(tcfg.path)
+    return read_table(
+        path, sheet=tcfg.layer, encoding=tcfg.encoding, expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]
+    )
+
+
+def _check_required(config: Config) -> list[str]:
+    """The related tables the configured methods read; a missing one stops the run and names its users."""
+    tables = required_tables(config)
+    for table in tables:
+        if getattr(config, table) is None:
+            users = ", ".join(n for n, m in METHODS.items() if m.table == table and config.uses_method(n))
+            raise InputError(
+                f"method {users} needs the [{table}] table; add [{table}] path = ... to the project file"
+            )
+    return list(tables)
+
+
+def _district_code_warnings(config: Config) -> list[str]:
+    """``project.district_code`` is the 6-digit county code; anything else is a typo (it seeds the draw)."""
+    code = config.project.district_code
+    if code == "" or (len(code) == 6 and code.isascii() and code.isdigit()):
+        return []
+    return [
+        f'project.district_code {code!r} is not a 6-digit county code (统计用区划代码, e.g. "320115"); it is '
+        "part of the published random seed of the inspection draw"
+    ]
+
+
+def read_roster(config: Config) -> list[str] | None:
+    """The inspectors' names from ``supervision.roster`` (a table with a ``name`` column), sorted."""
+    if config.supervision.roster is None:
+        return None
+    path = config.resolve(config.supervision.roster)
+    df = read_table(path, expect=["name"])
+    require_columns(df, {"name": "name"}, path.name, "supervision.roster")
+    names = sorted({n for n in df["name"].astype(str).str.strip() if n})
+    if not names:
+        raise InputError(f'{path.name}: the roster has no names; list the inspectors in a column "name"')
+    return names
+
+
+def _read_sites(config: Config, warnings: list[str]) -> pd.DataFrame:
+    sc = config.sensitive_sites
+    assert sc is not None
+    path = config.resolve(sc.path)
+    sites = _read_any(path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind], warnings)
+    warnings += sites.attrs.get(READ_WARNINGS, [])
+    return sites
+
+
+def read_inputs(config: Config) -> ProjectInputs:
+    """Read every input file of ``config``: facilities, zones, related tables, events and sensitive sites.
+
+    Raises
+    ------
+    InputError
+        A file that cannot be read, lacks a needed column, or a method's table that is not configured.
+
+    Examples
+    --------
+    >>> import riskmap
+    >>> from riskmap.config import load_config
+    >>> inputs = read_inputs(load_config(riskmap.demo_dir() / "riskmap.toml"))
+    >>> len(inputs.facilities) == inputs.n_facilities, sorted(inputs.zones)
+    (True, ['town', 'village'])
+    """
+    warnings: list[str] = []
+    raw = read_facilities(config, warnings)
+    warnings += raw.attrs.get(READ_WARNINGS, [])
+    zones = load_zones(config, warnings)
+    warnings += _district_code_warnings(config)
+    paths = {"facilities": config.resolve(config.facilities.path)}
+    paths |= {f"zones_{zc.kind}": config.resolve(zc.path) for zc in config.zones if zc.path is not None}
+    tables = {table: read_related(config, table) for table in _check_required(config)}
+    events = {t: read_related(config, t) for t in EVENT_TABLES if getattr(config, t) is not None}
+    paths |= {t: config.resolve(getattr(config, t).path) for t in (*tables, *events)}
+    for df in (*tables.values(), *events.values()):
+        warnings += df.attrs.get(READ_WARNINGS, [])
+    sources = input_sources(config)
+    rows = {t: len(df) for t, df in (*tables.items(), *events.items())}
+    inputs = ProjectInputs(
+        raw,
+        sources["facilities"],
+        zones,
+        tables,
+        events,
+        paths=paths,
+        warnings=warnings,
+        n_facilities=len(raw),
+    )
+    inputs.table_rows, inputs.table_sources = rows, {t: sources[t] for t in rows}
+    if config.population is not None:
+        paths["population"] = config.resolve(config.population.path)
+    if config.sensitive_sites is not None:
+        paths["sensitive_sites"] = config.resolve(config.sensitive_sites.path)
+        inputs.sites = _read_sites(config, warnings)
+    return inputs

@@ -1,0 +1,308 @@
+"""Writing a run's files as one set: the GeoPackage, the tables, the map and the figure, run.json last.
+
+:func:`write_run` writes what :func:`riskmap.pipeline.check` produced (``riskmap run``), :func:`write_plan` the
+plan tables only (``riskmap plan``); both through :func:`riskmap.outputs.runfolder.open_output_set`, so that a
+failed write leaves the previous set whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from riskmap.adjust import ADJUSTMENTS, HD_STATS, LEVEL_METHOD, STANDARDISATION_GRADE
+from riskmap.config import Config, config_hash
+from riskmap.methods import LEVEL, PERSONS
+from riskmap.outputs.runfolder import open_output_set
+from riskmap.results import RunResult
+from riskmap.supervision import InspectionPlan, month_label
+from riskmap.validate import FACILITY_ID
+from riskmap.version import __version__
+from riskmap.zone_kinds import project_kind_labels
+from riskmap.zoning import ASSIGNMENT, zone_code_column
+
+__all__ = ["XLSX_MAX_ROWS", "facility_layer", "plan_sheets", "write_run", "write_plan"]
+
+#: Above this many enterprises the XLSX workbook is not written (CSV and GeoPackage carry the plan).
+XLSX_MAX_ROWS = 200_000
+
+#: The plan tables: ``riskmap plan`` replaces them whichever command wrote them last.
+_PLAN_TABLES = ("inspection_plan.csv", "inspection_plan.xlsx")
+
+_FACILITY_OUT = [
+    FACILITY_ID,
+    "name",
+    "sector",
+    LEVEL,
+    "level_zh",
+    LEVEL_METHOD,
+    "score",
+    "method",
+    "reasons",
+    "reasons_en",
+    ADJUSTMENTS,
+    *HD_STATS,
+    "gb18218_grade",
+    "gb18218_s",
+    PERSONS,
+    "zone_code",
+    "zone_name",
+    ASSIGNMENT,
+    STANDARDISATION_GRADE,
+    "inspections_per_year",
+    "months",
+    "dates",
+    "drawn_by_lot",
+]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def facility_layer(result: RunResult, kinds: list[str]) -> gpd.GeoDataFrame:
+    """The facilities as written: the output columns present, the zone code of each kind, the geometry."""
+    cols = [c for c in _FACILITY_OUT if c in result.facilities.columns]
+    cols += [zone_code_column(k) for k in kinds if zone_code_column(k) in result.facilities.columns]
+    return result.facilities[[*cols, result.facilities.geometry.name]]
+
+
+def plan_sheets(plan: InspectionPlan) -> dict[str, pd.DataFrame]:
+    """The month table (load against capacity) and one sheet per month listing its inspections."""
+    sheets = {"months": plan.months}
+    for m in range(1, 13):
+        month = plan.inspections[plan.inspections["month"] == m].drop(columns="month")
+        # Scheduled inspections first, by date; dates as real dates so Excel can sort and filter them.
+        month = month.sort_values(["scheduled", "date"], ascending=[False, True], kind="stable")
+        month = month.assign(date=pd.to_datetime(month["date"], errors="coerce").dt.date)
+        sheets[month_label(m, plan.lang)] = month
+    return sheets
+
+
+def _write_plan_xlsx(result: RunResult, path: Path, sheets: dict[str, pd.DataFrame]) -> Path | None:
+    """The plan workbook, unless the plan is too large for one (then a warning, and no stale workbook)."""
+    from riskmap.outputs.tables import write_xlsx
+
+    assert result.plan is not None
+    n = len(result.plan.plan)
+    if n <= XLSX_MAX_ROWS:
+        return write_xlsx({"inspection_plan": result.plan.plan, **plan_sheets(result.plan), **sheets}, path)
+    result.warnings.append(
+        f"the plan has {n:,} rows: {path.name} is not written above {XLSX_MAX_ROWS:,} "
+        "(a workbook of styled cells that size takes minutes and gigabytes, and a sheet holds at most "
+        "1,048,576 rows); use inspection_plan.csv or the GeoPackage"
+    )
+    # An older, smaller plan's workbook would mislead: the output set removes it (if riskmap wrote it).
+    return None
+
+
+def _provenance_inputs(config: Config, inputs: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """Input files with their SHA-256 and their paths relative to the project file.
+
+    Published files should not reveal a server's directory layout.
+    """
+    out = {}
+    base = config.base_dir.resolve()
+    for key, p in sorted(inputs.items()):
+        try:
+            shown = str(p.resolve().relative_to(base))
+        except ValueError:
+            shown = p.name
+        out[key] = {"path": shown, "sha256": _sha256(p)}
+    return out
+
+
+def _output_dir(config: Config, out_dir: str | Path | None) -> Path:
+    """The output folder: ``out_dir``, else ``outputs.dir`` of the project file (relative to it)."""
+    return Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
+
+
+def write_run(
+    config: Config,
+    result: RunResult,
+    out_dir: str | Path | None = None,
+    *,
+    started: datetime,
+    force: bool = False,
+    stage: Callable[[str], None] = lambda _s: None,
+) -> RunResult:
+    """Write every output of ``result`` into ``out_dir`` (default: ``outputs.dir``) as one set, run.json last.
+
+    ``started`` is when the run began (in the provenance); ``force`` overwrites files of riskmap's output names
+    that riskmap did not write; ``stage`` is told ``"map"`` and ``"figure"`` as they start. Returns ``result``
+    with its ``outputs`` (final paths by key) and the output set's warnings.
+    """
+    provenance: dict[str, Any] = {
+        "riskmap_version": __version__,
+        "config_hash": config_hash(config),
+        "engine": config.engine.name,
+        "inputs": _provenance_inputs(config, result.inputs),
+        "started": started.isoformat(timespec="seconds"),
+    }
+    with open_output_set(_output_dir(config, out_dir), "run.json", force) as outset:
+        staged = _write_outputs(config, result, outset.staging, provenance, stage)
+        if config.outputs.report:  # the Word report ([outputs] report = true), in this run's output set
+            from riskmap.outputs.report import write_report_files
+
+            staged |= write_report_files(config, result, outset.staging, provenance, staged.get("figure_png"))
+        run_json = {
+            "summary": result.summary,
+            "warnings": result.warnings,
+            "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
+            "outputs": {k: p.name for k, p in staged.items()},
+        }
+        run_json_path = outset.commit(run_json)
+    result.warnings.extend(outset.warnings)
+    result.outputs = {k: outset.final(p) for k, p in staged.items()}
+    result.outputs["run_json"] = run_json_path
+    return result
+
+
+def _layers(result: RunResult) -> dict[str, pd.DataFrame]:
+    """The GeoPackage layers: facilities, each zone kind, the plan (at its facilities), the rejects."""
+    assert result.plan is not None
+    fac_layer = facility_layer(result, list(result.zones))
+    plan_geo = gpd.GeoDataFrame(
+        result.plan.plan.merge(fac_layer[[FACILITY_ID, fac_layer.geometry.name]], on=FACILITY_ID, how="left"),
+        geometry=fac_layer.geometry.name,
+        crs="EPSG:4490",
+    )
+    layers: dict[str, pd.DataFrame] = {"facilities": fac_layer}
+    for kind, z in result.zones.items():
+        layers[f"zones_{kind}"] = z
+    layers["inspection_plan"] = plan_geo
+    layers["rejects"] = result.rejects
+    return layers
+
+
+def _write_outputs(
+    config: Config, result: RunResult, out: Path, provenance: dict[str, Any], say: Callable[[str], None]
+) -> dict[str, Path]:
+    """Write every output of a run into ``out`` (the staging folder); returns the paths by output key."""
+    from riskmap.outputs.gpkg import write_geopackage
+
+    layers = _layers(result)
+    outputs: dict[str, Path] = {}
+    outputs["geopackage"] = write_geopackage(
+        out / "riskmap.gpkg",
+        layers,
+        metadata={
+            "riskmap_version": __version__,
+            "config_hash": provenance["config_hash"],
+            "inputs": json.dumps(provenance["inputs"], ensure_ascii=False),
+            "created": provenance["started"],
+            "as_of": str(result.summary["as_of"]),
+        },
+        lang=config.project.lang,
+    )
+    if config.outputs.geoparquet:
+        from riskmap.outputs.parquet import write_geoparquet
+
+        for name, p in write_geoparquet(layers, out / "geoparquet").items():
+            outputs[f"{name}_parquet"] = p
+    del layers
+    outputs |= _write_tables(result, out)
+    outputs |= _draw_maps(config, result, out, say)
+    return outputs
+
+
+def _write_tables(result: RunResult, out: Path) -> dict[str, Path]:
+    """The plan, zone and rejects tables as CSV, and the plan workbook (with the zones and rejects)."""
+    from riskmap.outputs.tables import write_csv
+
+    assert result.plan is not None
+    outputs = {"inspection_plan_csv": write_csv(result.plan.plan, out / "inspection_plan.csv")}
+    zone_tables = {
+        f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()
+    }
+    xlsx = _write_plan_xlsx(result, out / "inspection_plan.xlsx", {**zone_tables, "rejects": result.rejects})
+    if xlsx is not None:
+        outputs["inspection_plan_xlsx"] = xlsx
+    for kind, z in zone_tables.items():
+        outputs[f"{kind}_csv"] = write_csv(z, out / f"{kind}.csv")
+    outputs["rejects_csv"] = write_csv(result.rejects, out / "rejects.csv")
+    return outputs
+
+
+def _draw_maps(config: Config, result: RunResult, out: Path, say: Callable[[str], None]) -> dict[str, Path]:
+    """The HTML map and the static figures, as configured."""
+    from riskmap.outputs.figure import render_figure
+    from riskmap.outputs.html import render_html
+
+    outputs: dict[str, Path] = {}
+    lang = config.project.lang
+    if config.outputs.html:
+        say("map")
+        outputs["html"] = render_html(
+            result.facilities,
+            result.zones,
+            out / "map.html",
+            title=config.project.name,
+            lang=lang,
+            tiles=config.outputs.tiles,
+            embed=config.outputs.embed,
+            cluster_threshold=config.outputs.cluster_above,
+            kind_labels=project_kind_labels(config),
+        )
+    if config.outputs.figure:
+        say("figure")
+        paths = [out / f"map.{fmt}" for fmt in config.outputs.figure_formats]
+        for p in render_figure(
+            result.zones,
+            result.facilities,
+            paths,
+            title=config.project.name,
+            lang=lang,
+            source_note=f"riskmap {__version__}",
+            kind_labels=project_kind_labels(config),
+        ):
+            outputs[f"figure_{p.suffix.lstrip('.')}"] = p
+    return outputs
+
+
+def write_plan(
+    config: Config, result: RunResult, out_dir: str | Path | None = None, force: bool = False
+) -> RunResult:
+    """Write the plan tables and ``plan.json`` (their manifest, last) as one set (``riskmap plan``)."""
+    from riskmap.outputs.tables import write_csv
+
+    assert result.plan is not None
+    keys = (
+        "plan_year",
+        "draw_seed",
+        "inspections_planned",
+        "enterprises_drawn_by_lot",
+        "monthly_load",
+        "months",
+    )
+    with open_output_set(_output_dir(config, out_dir), "plan.json", force) as outset:
+        staged = {"inspection_plan_csv": write_csv(result.plan.plan, outset.staging / "inspection_plan.csv")}
+        xlsx = _write_plan_xlsx(result, outset.staging / "inspection_plan.xlsx", {})
+        if xlsx is not None:
+            staged["inspection_plan_xlsx"] = xlsx
+        doc = {
+            "summary": {k: result.summary[k] for k in keys},
+            "warnings": result.warnings,
+            "provenance": {
+                "riskmap_version": __version__,
+                "config_hash": config_hash(config),
+                "engine": config.engine.name,
+                "inputs": _provenance_inputs(config, result.inputs),
+            },
+        }
+        plan_json = outset.commit(doc, also_replaces=_PLAN_TABLES)
+    result.warnings.extend(outset.warnings)
+    result.outputs = {k: outset.final(p) for k, p in staged.items()}
+    result.outputs["plan_json"] = plan_json
+    return result

@@ -1,0 +1,95 @@
+"""What a run produced: :class:`RunResult` (frames, plan, rejects, warnings, files) and its :class:`RunSummary`.
+
+Kept apart from the pipeline so that the outputs can take a result without importing the orchestrator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from riskmap.supervision import InspectionPlan
+from riskmap.validate import rejects_frame
+
+__all__ = ["RunResult", "RunSummary", "Rejects"]
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in memory and on disk."""
+
+    facilities: gpd.GeoDataFrame
+    zones: dict[str, gpd.GeoDataFrame]
+    plan: InspectionPlan | None
+    rejects: pd.DataFrame
+    summary: dict[str, Any]
+    outputs: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    #: Every input file read, by key (its path and SHA-256 go into the provenance of run.json).
+    inputs: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    """The counts of a run, as written in run.json's ``summary`` (:meth:`to_dict`, in this order)."""
+
+    facilities_in: int
+    facilities_scored: int
+    facilities_rejected: int
+    facilities_per_level: dict[str, int]
+    zones_per_level: dict[str, dict[str, int]]
+    zone_labels: dict[str, str]
+    rejects_by_source: dict[str, int]
+    inspections_planned: int
+    enterprises_drawn_by_lot: int
+    monthly_load: dict[int, int]
+    months: list[dict[str, Any]]
+    draw_seed: Any
+    plan_year: int
+    as_of: str
+    adjustment: dict[str, Any]
+    top_reject_reasons: list[str]
+    zoning_rule: dict[str, Any]
+    facilities_with_rejected_records: int
+    #: Facilities shown grey as not assessed (only with ``scoring.unassessed = "grey"``).
+    facilities_unassessed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as a plain dict (``facilities_unassessed`` only when facilities may be grey)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.facilities_unassessed is None:
+            del out["facilities_unassessed"]
+        return out
+
+
+class Rejects:
+    """Rejected rows collected stage by stage: every row in = a row scored or a row here."""
+
+    def __init__(self) -> None:
+        self.frames: list[pd.DataFrame] = []
+
+    def add(self, *frames: pd.DataFrame) -> None:
+        """Add rejects frames (empty ones are skipped), in the order of the stages."""
+        self.frames += [f for f in frames if not f.empty]
+
+    def __len__(self) -> int:
+        return sum(len(f) for f in self.frames)
+
+    def frame(self) -> pd.DataFrame:
+        """All rejects so far, in the order they were added."""
+        return pd.concat(self.frames, ignore_index=True) if self.frames else rejects_frame()
+
+    def table(self) -> pd.DataFrame:
+        """The rejects table of a run: by source and row, row numbers as integers (missing: a whole file)."""
+        found = (
+            pd.concat(self.frames, ignore_index=True).sort_values(["source", "row"], kind="stable")
+            if self.frames
+            else rejects_frame()
+        ).reset_index(drop=True)
+        # Row numbers as integers, whatever mix of frames was concatenated.
+        found["row"] = pd.to_numeric(found["row"], errors="coerce").astype("Int64")
+        return found
