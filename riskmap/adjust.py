@@ -45,10 +45,11 @@ from riskmap.config import (
     OverdueHiddenDanger,
     StandardisationCondition,
 )
+from riskmap.frames import join_first, normalise_text, per_distinct
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods import LEVEL, LEVEL_ZH, REASONS, REASONS_EN
 from riskmap.methods._common import level_names_zh
-from riskmap.validate import FACILITY_ID, SECTOR, _normalise, make_rejects, rejects_frame, to_number
+from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame, to_number
 from riskmap.vocabulary import (
     ACCIDENT_CLASS_MIN_DEATHS,
     ACCIDENT_CLASS_RANK,
@@ -138,26 +139,12 @@ class AdjustmentResult:
 # dates
 
 
-def _per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``fn(values)`` for an element-wise ``fn``, computed once per distinct value and mapped back.
-
-    Event tables repeat the same few dates and grades over and over, so the string work is done on a few
-    thousand values instead of a million rows. Only for string columns: in an object column ``1``, ``1.0`` and
-    ``True`` count as one value but are written differently, so those take the direct path.
-    """
-    if not isinstance(values.dtype, pd.StringDtype):
-        return fn(values)
-    codes, uniques = values.factorize(use_na_sentinel=False)
-    done = fn(pd.Series(uniques, dtype=values.dtype, name=values.name))
-    return pd.Series(done.array.take(codes), index=values.index, name=done.name)
-
-
 def _text(values: pd.Series) -> pd.Series:
-    return _per_distinct(values, _text_direct)
+    return per_distinct(values, _text_direct, strings_only=True)
 
 
 def _text_direct(values: pd.Series) -> pd.Series:
-    return _normalise(values.fillna(""))
+    return normalise_text(values.fillna(""))
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
@@ -168,7 +155,7 @@ def parse_dates(values: pd.Series) -> pd.Series:
     (``46082``, 1954..2119). Impossible calendar dates (``2026-02-30``) are ``NaT``.
     """
     # _text makes any column a string column, whose distinct values are then parsed once each.
-    parsed = _per_distinct(_text(values), _parse_text)
+    parsed = per_distinct(_text(values), _parse_text, strings_only=True)
     return pd.Series(parsed.to_numpy(), index=values.index, dtype="datetime64[ns]")
 
 
@@ -255,7 +242,7 @@ def _date_column(r: _Rejecter, column: str, what: str, required: bool) -> pd.Ser
 
 def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     r = _Rejecter(df.copy(), source)
-    grade = _per_distinct(
+    grade = per_distinct(
         r.df["grade"],
         lambda v: (
             _text(v)
@@ -263,6 +250,7 @@ def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Dat
             .str.replace(r"(事故)?隐患$", "", regex=True)
             .map(HIDDEN_DANGER_GRADE_SPELLINGS)
         ),
+        strings_only=True,
     )
     r(grade.isna(), "grade", "unknown hidden-danger grade; use 一般 or 重大")
     r.df["grade"] = grade.reindex(r.df.index)
@@ -280,7 +268,7 @@ def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Dat
 
 def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     r = _Rejecter(df.copy(), source)
-    cls = _per_distinct(
+    cls = per_distinct(
         r.df["class"],
         lambda v: (
             _text(v)
@@ -288,6 +276,7 @@ def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFram
             .str.replace(r"(生产安全)?事故$", "", regex=True)
             .map(ACCIDENT_CLASS_SPELLINGS)
         ),
+        strings_only=True,
     )
     r(cls.isna(), "class", "unknown accident class; use 特别重大, 重大, 较大 or 一般")
     r.df["class"] = cls.reindex(r.df.index)
@@ -319,16 +308,18 @@ def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFram
 
 def _standardisation(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     r = _Rejecter(df.copy(), source)
-    text = _per_distinct(
+    text = per_distinct(
         r.df["grade"],
         lambda v: _text(v).str.replace(r"^(安全生产)?(标准化)?|(达标)?(企业)?$", "", regex=True),
+        strings_only=True,
     )
     none = text.str.lower().isin(STANDARDISATION_NONE)
-    grade = _per_distinct(
+    grade = per_distinct(
         text,
         lambda v: v.str.replace("级$", "", regex=True).map(
             lambda s: _STD_GRADES.get(s) or _STD_GRADES.get(s + "级")
         ),
+        strings_only=True,
     )
     r(grade.isna() & ~none, "grade", "unknown standardisation grade; use 一级, 二级, 三级 or 无")
     r.df["grade"] = grade.reindex(r.df.index).fillna(0).astype(int)
@@ -436,23 +427,13 @@ def _hits(records: pd.DataFrame, item_zh: pd.Series, item_en: pd.Series, unit_zh
     codes = codes[has_id]
     count = np.bincount(codes, minlength=len(ids))
     rank = pd.Series(codes).groupby(codes).cumcount().to_numpy()  # position among the facility's records
-    zh = _first_joined(codes, rank, item_zh.to_numpy(dtype=object)[has_id], len(ids), "、")
-    en = _first_joined(codes, rank, item_en.to_numpy(dtype=object)[has_id], len(ids), ", ")
+    zh = join_first(codes, rank, item_zh.to_numpy(dtype=object)[has_id], len(ids), "、", _SHOWN)
+    en = join_first(codes, rank, item_en.to_numpy(dtype=object)[has_id], len(ids), ", ", _SHOWN)
     for g in np.flatnonzero(count > _SHOWN):
         zh[g] += f" 等{count[g]}{unit_zh}"
         en[g] += f" and {count[g] - _SHOWN} more"
     index = pd.Index(ids, name=FACILITY_ID)
     return _Hits(pd.Series(count, index=index), pd.Series(zh, index=index), pd.Series(en, index=index))
-
-
-def _first_joined(codes: np.ndarray, rank: np.ndarray, items: np.ndarray, n: int, sep: str) -> np.ndarray:
-    """For each group ``0..n-1`` (each has a rank-0 item), its items of rank ``< _SHOWN`` joined by ``sep``."""
-    out = np.empty(n, dtype=object)
-    for j in range(_SHOWN):
-        at = rank == j
-        group = codes[at]
-        out[group] = items[at] if j == 0 else out[group] + sep + items[at]
-    return out
 
 
 def _grade_text(grade: str, zh: bool) -> str:

@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from riskmap import __version__
 from riskmap.errors import RiskmapError
+from riskmap.version import __version__
 
 __all__ = ["app", "EXIT_INTERNAL", "CRASH_FILE"]
 

@@ -36,6 +36,7 @@ from riskmap.config import Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.errors import InputError, RiskmapError
 from riskmap.exposure import population_coverage, zone_population
+from riskmap.frames import id_positions
 from riskmap.io.project import ProjectInputs, read_facilities, read_inputs, read_related, read_roster
 from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
@@ -54,7 +55,6 @@ from riskmap.supervision import (
 )
 from riskmap.validate import (
     FACILITY_ID,
-    id_positions,
     input_sources,
     require_columns,
     summarise_rejects,

@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from riskmap import __version__
 from riskmap.config import Config, config_hash
 from riskmap.pipeline import RunResult, Stage, check
+from riskmap.version import __version__
 
 __all__ = ["report", "input_files"]
 

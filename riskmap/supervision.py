@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from riskmap.config import SupervisionConfig
+from riskmap.frames import column_values, distinct_rows, join_rows, take_column
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import LEVEL, LEVEL_ZH
 from riskmap.validate import FACILITY_ID, NAME, SECTOR
@@ -119,19 +118,6 @@ def _rng(seed: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
-def _distinct_rows(*keys: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct combination of ``keys`` on each row (0, 1, ... by first appearance) and its first row.
-
-    Texts that depend on a few low-cardinality columns are built on the first rows only and spread to the rest.
-    """
-    combined = np.zeros(len(keys[0]), dtype=np.int64)
-    for key in keys:
-        codes, uniques = pd.factorize(key, use_na_sentinel=False)  # a missing value is one value of its own
-        combined = pd.factorize(combined * len(uniques) + codes)[0]
-    _, first = np.unique(combined, return_index=True)
-    return combined, first
-
-
 def months_for(per_year: np.ndarray, offsets: np.ndarray) -> list[str]:
     """Months (1..12) of each enterprise's inspections, evenly spaced: 4/yr -> one per quarter.
 
@@ -140,7 +126,7 @@ def months_for(per_year: np.ndarray, offsets: np.ndarray) -> list[str]:
     """
     n_all = per_year.astype(int)
     # A few distinct (frequency, offset) pairs among a million enterprises: each one's months are written once.
-    codes, first = _distinct_rows(n_all, offsets)
+    codes, first = distinct_rows(n_all, offsets)
     texts = [_months_text(n_all[r], offsets[r]) for r in first]
     return [texts[c] for c in codes.tolist()]
 
@@ -407,8 +393,8 @@ def _schedule(
     """One row per inspection, with a date when capacity is configured; and the per-month load table."""
     insp = _inspection_months(months)
     insp[PRIORITY] = fac[PRIORITY].to_numpy()[insp["i"]]
-    insp["town"] = _take(fac["town_code"].astype(str), insp["i"].to_numpy())
-    insp["id"] = _take(fac[FACILITY_ID], insp["i"].to_numpy())
+    insp["town"] = take_column(fac["town_code"].astype(str), insp["i"].to_numpy())
+    insp["id"] = take_column(fac[FACILITY_ID], insp["i"].to_numpy())
     load = insp.groupby("month").size().reindex(range(1, 13), fill_value=0)
     table = pd.DataFrame({"month": range(1, 13), "planned": load.to_numpy()})
     cap_cfg = config.capacity
@@ -458,8 +444,6 @@ def _schedule(
     return insp, table
 
 
-#: The dtype a list of Python strings gets in a new frame (the plan's text columns).
-_STR = pd.Series([""]).dtype
 #: Columns the plan uses when the facilities have them.
 _OPTIONAL_COLUMNS = ["town_code", "zone_code", "zone_name", "gb18218_grade", "standardisation_grade"]
 
@@ -504,37 +488,6 @@ def _sort_order(keys: list[np.ndarray], kind: str = "quicksort") -> np.ndarray:
     """The row order of ``DataFrame.sort_values`` by these columns (first key first)."""
     frame = pd.DataFrame(dict(enumerate(keys)))
     return frame.sort_values(list(frame.columns), kind=kind).index.to_numpy()
-
-
-def _take(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """``values.to_numpy()[rows]``, as a new frame's column: without making Python strings of an Arrow column.
-
-    A frame makes an object array of strings a string column, but keeps one without any string (empty or all
-    missing) as objects; so does this.
-    """
-    if isinstance(values.dtype, pd.StringDtype):
-        taken = values.array.take(rows)
-        if not taken.isna().all():
-            return taken
-    return values.to_numpy()[rows]
-
-
-def _values(values: pd.Series) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """``values.to_numpy()``, as a new frame's column (see :func:`_take`)."""
-    return _take(values, np.arange(len(values)))
-
-
-def _joined(rows: np.ndarray, texts: pd.Series, n: int) -> pd.api.extensions.ExtensionArray:
-    """The texts of each row ``0..n-1`` joined by ``,`` ("" for a row without any); ``rows`` ascending.
-
-    One Arrow list join instead of a Python function per enterprise.
-    """
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-    values = pa.array(texts, type=pa.large_string(), from_pandas=True)
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
-    joined = pc.binary_join(lists, pa.scalar(",", type=pa.large_string()))
-    return pd.array(joined, dtype=_STR)
 
 
 def _plan_reasons(
@@ -691,9 +644,9 @@ def plan_inspections(
     fac[INSPECTIONS_N] = n
     insp, month_table = _schedule(fac, months, config)
     by_month = insp.sort_values(["i", "month"])
-    months = _joined(by_month["i"].to_numpy(), by_month["month"].astype(str), len(fac))
+    months = join_rows(by_month["i"].to_numpy(), by_month["month"].astype(str), len(fac))
     by_date = insp[insp["date"] != ""].sort_values(["i", "date"])
-    dates = _joined(by_date["i"].to_numpy(), by_date["date"], len(fac))
+    dates = join_rows(by_date["i"].to_numpy(), by_date["date"], len(fac))
     unscheduled = np.bincount(insp["i"].to_numpy(), weights=~insp["scheduled"].to_numpy(), minlength=len(fac))
 
     grade = fac.get("standardisation_grade", pd.Series(0, index=fac.index)).fillna(0).astype(int)
@@ -704,17 +657,19 @@ def plan_inspections(
             "overdue": overdue, "capped": capped, "grade": grade, "n": n,
         }
     )  # fmt: skip
-    codes, first = _distinct_rows(*(facts[c] for c in facts.columns))
-    reason = _take(_plan_reasons(facts.iloc[first], rates, seed, config.sampling.cover_years, lang), codes)
+    codes, first = distinct_rows(*(facts[c] for c in facts.columns))
+    reason = take_column(
+        _plan_reasons(facts.iloc[first], rates, seed, config.sampling.cover_years, lang), codes
+    )
     plan = pd.DataFrame(
         {
             "year": config.year,
             FACILITY_ID: fac[FACILITY_ID],
             NAME: fac[NAME],
             SECTOR: fac[SECTOR],
-            "town_code": _values(fac[strata_column]),
-            "zone_code": _values(fac.get("zone_code", pd.Series("", index=fac.index))),
-            "zone_name": _values(fac.get("zone_name", pd.Series("", index=fac.index))),
+            "town_code": column_values(fac[strata_column]),
+            "zone_code": column_values(fac.get("zone_code", pd.Series("", index=fac.index))),
+            "zone_name": column_values(fac.get("zone_name", pd.Series("", index=fac.index))),
             LEVEL: fac[LEVEL],
             LEVEL_ZH: fac[LEVEL_ZH],
             PRIORITY: fac[PRIORITY],
@@ -764,11 +719,11 @@ def _inspections_builder(
             )
         at = rows["i"].to_numpy()
         inspections = rows.assign(
-            facility_id=_take(plan[FACILITY_ID], at),
-            name=_take(plan[NAME], at),
-            level=_take(plan[LEVEL], at),
-            level_zh=_take(plan[LEVEL_ZH], at),
-            zone_name=_take(plan["zone_name"], at),
+            facility_id=take_column(plan[FACILITY_ID], at),
+            name=take_column(plan[NAME], at),
+            level=take_column(plan[LEVEL], at),
+            level_zh=take_column(plan[LEVEL_ZH], at),
+            zone_name=take_column(plan["zone_name"], at),
         )[["month", "date", FACILITY_ID, NAME, "town", "zone_name", LEVEL, LEVEL_ZH, PRIORITY, "scheduled"]]
         if not unique:
             inspections = inspections.sort_values([*by, FACILITY_ID]).reset_index(drop=True)

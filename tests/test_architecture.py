@@ -1,10 +1,18 @@
-"""The floor plan holds: which riskmap module may import which (read from the source with ``ast``)."""
+"""The floor plan holds (docs/architecture.md): which riskmap module may import which, read from the source with
+``ast`` (nothing is imported), function bodies and ``TYPE_CHECKING`` blocks included.
+
+One graph builder serves every rule: no import cycle inside riskmap, config is a leaf, engines/readers/writers sit
+below the pipeline, nothing imports the package root but the CLI, no private name crosses a module boundary, and
+no function is longer than 80 lines.
+"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 from typing import get_args
+
+import pytest
 
 import riskmap
 
@@ -36,6 +44,10 @@ def _imported(
     for alias in node.names:
         sub = f"{base}.{alias.name}"
         found.add(sub if sub in modules else base)
+    if "." not in base:
+        # ``from riskmap import levels`` reads like a name of the package root: it counts as an import of the root
+        # (whose ``__init__`` imports the pipeline), so modules below write ``import riskmap.levels`` instead.
+        found.add(base)
     return found
 
 
@@ -44,7 +56,9 @@ def import_graph(root: Path = PACKAGE_DIR, package: str = "riskmap") -> dict[str
 
     Imports under ``if TYPE_CHECKING:`` count too. Edges go to the module named, not to its parent packages
     (whose ``__init__`` Python runs first); importing a name from a package is an edge to the package, or to the
-    submodule of that name when there is one.
+    submodule of that name when there is one. ``import riskmap`` and ``from riskmap import x`` (the package root)
+    always count as an edge to the root, submodule or not: the root re-exports the public API and imports the
+    pipeline, so anything below the pipeline importing it would be an arrow back up.
     """
     files = {module_name(p, root, package): p for p in sorted(root.rglob("*.py"))}
     modules = set(files)
@@ -97,7 +111,7 @@ def test_relative_imports_are_resolved(tmp_path: Path):
         "pkg": {"pkg.sub.leaf"},
         "pkg.other": {"pkg.sub"},
         "pkg.sub": set(),
-        "pkg.sub.leaf": {"pkg.other"},
+        "pkg.sub.leaf": {"pkg.other", "pkg"},  # ``from .. import other`` names the root
     }
 
 
@@ -133,3 +147,137 @@ def test_every_condition_has_an_evaluator():
     from riskmap.config import CONDITIONS
 
     assert set(CONDITION_EVALUATORS) == set(CONDITIONS.values())
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted: every one holds a cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in sorted(graph.get(module, ())):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = [stack.pop()]
+            while group[-1] != module:
+                group.append(stack.pop())
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_cycles_are_found(tmp_path: Path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "a.py").write_text("from pkg.b import x\n", encoding="utf-8")
+    (pkg / "b.py").write_text("def f():\n    from pkg import c\n", encoding="utf-8")
+    (pkg / "c.py").write_text("import pkg.a\n", encoding="utf-8")
+    assert import_cycles(import_graph(pkg, "pkg")) == [["pkg.a", "pkg.b", "pkg.c"]]
+    (pkg / "c.py").write_text("", encoding="utf-8")
+    assert import_cycles(import_graph(pkg, "pkg")) == []
+
+
+def test_no_import_cycle_inside_riskmap():
+    assert import_cycles(import_graph()) == []
+
+
+#: The only modules that may import the package root ``riskmap`` (it imports the pipeline): none today.
+ROOT_IMPORTERS: set[str] = set()
+
+
+def test_nothing_imports_the_package_root():
+    graph = import_graph()
+    importers = {m for m, targets in graph.items() if "riskmap" in targets}
+    assert importers <= ROOT_IMPORTERS, sorted(importers - ROOT_IMPORTERS)
+
+
+#: Modules below the pipeline (issue 15): they may import stage modules, never the orchestrator, CLI or root.
+BELOW_PIPELINE = [
+    "riskmap.engines",
+    "riskmap.engines.base",
+    "riskmap.engines.memory",
+    "riskmap.engines.dask",
+    "riskmap.io.project",
+    "riskmap.exposure",
+    "riskmap.zone_layers",
+    "riskmap.outputs.run",
+    "riskmap.results",
+]
+
+ABOVE = {"riskmap", "riskmap.pipeline", "riskmap.cli", "riskmap.__main__"}
+
+
+@pytest.mark.parametrize("module", BELOW_PIPELINE)
+def test_below_the_pipeline(module):
+    graph = import_graph()
+    assert graph[module], module  # the parse found the module's imports
+    upward = sorted(reachable(graph, {module}) & ABOVE)
+    assert upward == [], f"{module} reaches {upward}: engines, readers and writers sit below the pipeline"
+
+
+def private_imports(root: Path = PACKAGE_DIR, package: str = "riskmap") -> list[str]:
+    """``module imports other._name`` for every private name imported from another module of ``package``."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        module = module_name(path, root, package)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (
+                node.level or (node.module or "").split(".")[0] == package
+            ):
+                found += [
+                    f"{module} imports {node.module}.{a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.endswith("__")
+                ]
+    return found
+
+
+def test_private_names_are_found(tmp_path: Path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "a.py").write_text("def f():\n    from pkg.b import public, _private\n", encoding="utf-8")
+    (pkg / "b.py").write_text("from os import _exit\nfrom pkg import __doc__\n", encoding="utf-8")
+    assert private_imports(pkg, "pkg") == ["pkg.a imports pkg.b._private"]
+
+
+def test_no_private_names_across_modules():
+    assert private_imports() == []
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions(root: Path = PACKAGE_DIR, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``path:line name (n lines)`` of every function or method longer than ``limit`` lines, decorators aside."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > limit:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({n} lines)")
+    return found
+
+
+def test_long_functions_are_found(tmp_path: Path):
+    body = "".join(f"    x{i} = {i}\n" for i in range(79))
+    (tmp_path / "m.py").write_text(f"def ok():\n{body}\n\ndef long():\n{body}    x = 1\n", encoding="utf-8")
+    assert long_functions(tmp_path) == ["m.py:83 long (81 lines)"]
+
+
+def test_no_function_longer_than_80_lines():
+    assert long_functions() == []

@@ -108,7 +108,7 @@ def test_id_positions_arrow_and_object_agree():
     """Positions of ids in a unique key list (-1 when absent), the same with Arrow strings and with objects."""
     import numpy as np
 
-    from riskmap.validate import id_positions
+    from riskmap.frames import id_positions
 
     keys, values = ["b", "a", "c"], ["c", "x", "a", "b", "a"]
     want = np.array([2, -1, 1, 0, 1])

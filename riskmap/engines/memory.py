@@ -15,11 +15,11 @@ import pandas as pd
 from riskmap.config import Config
 from riskmap.engines.base import Located, Scored, concat_rejects, concat_scored, split_positions
 from riskmap.exposure import add_persons
+from riskmap.frames import id_positions
 from riskmap.io.project import required_tables
 from riskmap.methods import ScoringInputs, score_facilities
 from riskmap.validate import (
     FACILITY_ID,
-    id_positions,
     input_sources,
     layer_origins,
     validate_facilities,

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import Config, ScoringConfig
+from riskmap.frames import id_positions, ids_in, join_positions, take_or_missing
 from riskmap.levels import level_from_rank
 from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
-from riskmap.methods._common import MethodResult, empty_result, join_positions, level_names_zh
-from riskmap.validate import FACILITY_ID, NAME, SECTOR, id_positions, ids_in, make_rejects, rejects_frame
+from riskmap.methods._common import MethodResult, empty_result, level_names_zh
+from riskmap.validate import FACILITY_ID, NAME, SECTOR, make_rejects, rejects_frame
 
 __all__ = [
     "METHODS",
@@ -268,11 +269,6 @@ def _pairs(codes: np.ndarray, lists: np.ndarray) -> _Pairs:
     return _Pairs(fpos, table[codes[fpos], order], order)
 
 
-def _take(values: pd.Series, at: np.ndarray) -> pd.Series:
-    """``values`` at positions ``at``, NaN where ``at`` is -1 (what a left join gives)."""
-    return pd.Series(pd.api.extensions.take(values.array, at, allow_fill=True))
-
-
 @dataclass
 class _Long:
     """Every facility-method result: positions in the facility table plus rank, score and reasons."""
@@ -295,16 +291,16 @@ def _method_rows(
     """
     fpos = pairs.fpos[sel]
     at = id_positions(res.index, ids.take(fpos)) if len(res) else np.full(len(fpos), -1, dtype=np.intp)
-    rank = _take(res["rank"], at)
+    rank = take_or_missing(res["rank"], at)
     missing = rank.isna().to_numpy()
     return _Long(
         fpos=fpos,
         order=pairs.order[sel],
         rank=np.where(missing, 0, rank.to_numpy()).astype(int),
-        score=_take(res["score"], at).to_numpy(),
+        score=take_or_missing(res["score"], at).to_numpy(),
         method=pairs.method[sel],
-        zh=_take(res["reason_zh"], at).where(~missing, none[0]),
-        en=_take(res["reason_en"], at).where(~missing, none[1]),
+        zh=take_or_missing(res["reason_zh"], at).where(~missing, none[0]),
+        en=take_or_missing(res["reason_en"], at).where(~missing, none[1]),
     )
 
 
@@ -327,7 +323,9 @@ def _align_extra(extra: pd.DataFrame, ids: pd.Index, rows: np.ndarray, index: pd
     takes the type its missing values give it (int -> float, bool -> object) whichever rows are kept.
     """
     at = id_positions(extra.index, ids)
-    return pd.DataFrame({c: _take(extra[c], at).to_numpy()[rows] for c in extra.columns}, index=index)
+    return pd.DataFrame(
+        {c: take_or_missing(extra[c], at).to_numpy()[rows] for c in extra.columns}, index=index
+    )
 
 
 def _data_issues(rejects: list[pd.DataFrame], facilities_source: str | None, ids: pd.Index) -> np.ndarray:

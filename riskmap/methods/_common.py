@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import PointAggregation
+from riskmap.frames import per_distinct
 from riskmap.levels import Level, label
 from riskmap.validate import rejects_frame
 
@@ -17,8 +18,6 @@ __all__ = [
     "RESULT_COLUMNS",
     "fmt",
     "level_labels",
-    "per_unique",
-    "join_positions",
     "aggregate_points",
     "empty_result",
 ]
@@ -35,69 +34,13 @@ class MethodResult:
     rejects: pd.DataFrame = field(default_factory=rejects_frame)
 
 
-def per_unique(values: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``func(values)`` for an element-wise ``func``, computed once per distinct value.
-
-    Columns such as L/E/C, sectors or rounded scores hold a few distinct values among a million rows, so
-    parsing or formatting them per row (a Python call each) is the slow part; here it is done per distinct
-    value and spread back with one ``take``. Floats are told apart by their bits, so 0.0 and -0.0 (formatted
-    differently) stay apart; object columns (mixed Python values) take the direct path.
-
-    >>> per_unique(pd.Series([3.0, 1.0, 3.0, -0.0, 0.0]), lambda s: s.map(str)).tolist()
-    ['3.0', '1.0', '3.0', '-0.0', '0.0']
-    """
-    if values.dtype == object:  # 1, 1.0 and True are one value to factorize but parse and print differently
-        return func(values)
-    if pd.api.types.is_float_dtype(values.dtype):
-        key = values.to_numpy(dtype=np.float64, na_value=np.nan).view(np.int64)
-    else:
-        key = values
-    codes, _ = pd.factorize(key, use_na_sentinel=False)
-    # One row of each distinct value, in code order (which of the equal rows does not matter).
-    first = np.empty(codes.max() + 1 if len(codes) else 0, dtype=np.intp)
-    first[codes] = np.arange(len(codes))
-    return func(values.iloc[first]).take(codes).set_axis(values.index)
-
-
-def join_positions(
-    groups: np.ndarray, texts: pd.Series, n: int, sep: str, order: np.ndarray | None = None
-) -> pd.Series:
-    """Per group ``0..n-1``, its texts joined with ``sep`` in their order in ``texts``; NaN for no texts.
-
-    ``groups`` gives each text's group. As ``sep.join`` per group, but one vectorised concatenation per
-    position (a group has a few texts), with no Python call per group. A group whose first text is missing
-    gets NaN; later missing texts are left out. ``order``: the rows in the order to join them, already sorted
-    by group (saves reordering a column of long texts).
-
-    >>> join_positions(np.array([1, 0, 1]), pd.Series(["a", "b", "c"]), 3, "; ").tolist()
-    ['b', 'a; c', nan]
-    """
-    texts = texts.astype(str)
-    if order is None:
-        order = np.argsort(groups, kind="stable")
-    sorted_groups = groups[order]
-    starts = np.flatnonzero(np.diff(sorted_groups, prepend=-1) != 0)
-    # Position of each text within its group (0 for the first).
-    pos = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-    out: pd.Series | None = None
-    for p in range(int(pos.max()) + 1 if len(pos) else 1):
-        at = order[pos == p]
-        take = np.full(n, -1, dtype=np.intp)
-        take[groups[at]] = at
-        part = pd.Series(texts.array.take(take, allow_fill=True))
-        # out + sep + part where there is a part (and NaN stays NaN): no ``where``, which is slow on strings.
-        out = part if out is None else out + (sep + part).fillna("")
-    assert out is not None
-    return out
-
-
 def fmt(values: pd.Series, digits: int = 2) -> pd.Series:
     """Numbers as short text: 10 -> "10.0", 0.1381 -> "0.14", and with ``digits=0`` 100 -> "100".
 
     >>> fmt(pd.Series([10.0, 0.1381, 2.5])).tolist(), fmt(pd.Series([100.0]), 0).tolist()
     (['10.0', '0.14', '2.5'], ['100'])
     """
-    return per_unique(values.round(digits), lambda v: _fmt_rounded(v, digits))
+    return per_distinct(values.round(digits), lambda v: _fmt_rounded(v, digits))
 
 
 def _fmt_rounded(values: pd.Series, digits: int) -> pd.Series:
@@ -115,7 +58,7 @@ def level_labels(ranks: pd.Series, lang: str) -> pd.Series:
 
 def level_names_zh(levels: pd.Series) -> pd.Series:
     """Chinese level names (重大风险 ... 未评估 for ``none``) of level keys, once per distinct key."""
-    return per_unique(
+    return per_distinct(
         levels, lambda keys: keys.map(lambda k: Level.parse(k).zh if k != "none" else label("none"))
     )
 

@@ -18,9 +18,10 @@ import pandas as pd
 
 from riskmap.config import BaselineCondition, BaselineParams
 from riskmap.errors import InputError
+from riskmap.frames import normalise_text, per_distinct
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, per_unique
-from riskmap.validate import FACILITY_ID, SECTOR, _normalise, to_number
+from riskmap.methods._common import MethodResult
+from riskmap.validate import FACILITY_ID, SECTOR, to_number
 
 __all__ = ["condition_mask", "grade_facilities"]
 
@@ -54,12 +55,12 @@ def condition_mask(values: pd.Series, when: BaselineCondition) -> np.ndarray:
     present = values.notna().to_numpy(dtype=bool)
     if when.at_least is not None or when.at_most is not None:
         # A few distinct texts among a million rows: each is parsed once.
-        numbers = per_unique(_filled(values), to_number).to_numpy(dtype=float)
+        numbers = per_distinct(_filled(values), to_number).to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             ok = numbers >= when.at_least if when.at_least is not None else numbers <= when.at_most
         return present & ok
     wanted = [_text(when.equals)] if when.equals is not None else [_text(t) for t in when.in_ or []]
-    cells = per_unique(_filled(values), _normalise)
+    cells = per_distinct(_filled(values), normalise_text)
     return present & cells.isin(wanted).to_numpy(dtype=bool)
 
 

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import Chem2018Params
+from riskmap.frames import join_positions, per_distinct
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, empty_result, fmt, join_positions, level_labels, per_unique
+from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
 from riskmap.validate import FACILITY_ID, make_rejects, to_number
 
 __all__ = ["DEDUCTIONS", "BONUSES", "VETOES", "MAJOR_HAZARD_POINTS", "band", "grade_facilities"]
@@ -167,13 +168,13 @@ def grade_facilities(
     long = long[long["pts"] > 0].sort_values([FACILITY_ID, "pts"], ascending=[True, False], kind="stable")
     long["item"] = long["item"].astype(str)
     long["zh"] = (
-        per_unique(long["item"], lambda items: items.map(lambda c: DEDUCTIONS[c][0]))
+        per_distinct(long["item"], lambda items: items.map(lambda c: DEDUCTIONS[c][0]))
         + " −"
         + fmt(long["pts"], 1)
         + np.where(long["capped"], "(封顶)", "")
     )
     long["en"] = (
-        per_unique(long["item"], lambda items: items.map(lambda c: DEDUCTIONS[c][1]))
+        per_distinct(long["item"], lambda items: items.map(lambda c: DEDUCTIONS[c][1]))
         + " -"
         + fmt(long["pts"], 1)
         + np.where(long["capped"], " (capped)", "")

@@ -20,8 +20,9 @@ import pandas as pd
 
 from riskmap._resources import reference_dir
 from riskmap.errors import ScoringError
+from riskmap.frames import per_distinct
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels, per_unique
+from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
 from riskmap.validate import FACILITY_ID, comma_reasons, make_rejects, to_number
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
@@ -200,7 +201,7 @@ def tonnes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     >>> q.tolist()[:4], bad.tolist()
     ([12.5, 3.0, 0.5, 2.0], [False, False, False, False, True, False])
     """
-    norm = per_unique(text.astype(str), lambda t: t.map(lambda v: unicodedata.normalize("NFKC", v).strip()))
+    norm = per_distinct(text.astype(str), lambda t: t.map(lambda v: unicodedata.normalize("NFKC", v).strip()))
     parts = norm.str.extract(_QUANTITY)
     unit = parts[1].fillna("").str.lower()
     factor = unit.map(_UNITS)
@@ -224,18 +225,18 @@ def _resolve_inventory(
     """Attach Q and β to each inventory row; reject unknown substances and bad quantities."""
     table, names = _tables()
     # Substances repeat across facilities: normalise and look up each distinct one once.
-    keys = per_unique(inv["substance"], lambda t: t.map(_key))
+    keys = per_distinct(inv["substance"], lambda t: t.map(_key))
     found = keys.map(table)
     q, bad_unit = tonnes(inv["quantity_t"])
     reasons = pd.Series("", index=inv.index)
     unknown = found.isna()
     if unknown.any():
-        reasons[unknown] = per_unique(
+        reasons[unknown] = per_distinct(
             inv.loc[unknown, "substance"], lambda t: t.map(lambda text: _unknown_reason(text, names))
         )
     # "2,5" is not 25 t: a comma other than a thousands separator makes the cell unreadable, with the fix.
     number_text = inv["quantity_t"].astype(str).str.replace(_UNIT_SUFFIX, "", regex=True)
-    comma = per_unique(number_text, comma_reasons)
+    comma = per_distinct(number_text, comma_reasons)
     reasons[(comma != "") & (reasons == "")] = comma
     reasons[bad_unit & (reasons == "")] = (
         "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)"
@@ -259,7 +260,7 @@ def _resolve_inventory(
     if overrides:
         by_key = {_key(k): v for k, v in overrides.items()}
         over = (
-            per_unique(ok["substance"], lambda t: t.map(_key))
+            per_distinct(ok["substance"], lambda t: t.map(_key))
             .map(by_key)
             .fillna(ok["substance_name"].map(_key).map(by_key))
         )

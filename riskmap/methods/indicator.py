@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import IndicatorParams
-from riskmap.methods._common import MethodResult, fmt, level_labels, per_unique
+from riskmap.frames import per_distinct
+from riskmap.methods._common import MethodResult, fmt, level_labels
 from riskmap.validate import FACILITY_ID, to_number
 
 __all__ = ["normalise", "index_ranks", "grade_facilities"]
@@ -59,7 +60,7 @@ def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> Metho
         elif ind.categories is not None:
             raw = fac[ind.column].astype(str).str.strip().map(ind.categories).astype(float)
         else:
-            raw = per_unique(fac[ind.column].astype(str), to_number)
+            raw = per_distinct(fac[ind.column].astype(str), to_number)
         missing = raw.isna()
         missing_zh[missing] += f"{name}({ind.column}) 缺失或无法识别; "
         missing_en[missing] += f"{name} ({ind.column}) missing or not understood; "
@@ -68,7 +69,7 @@ def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> Metho
         shown = (
             fac[ind.column].astype(str).str.strip()
             if ind.categories is not None
-            else per_unique(raw, lambda v: v.map("{:g}".format))
+            else per_distinct(raw, lambda v: v.map("{:g}".format))
         )
         parts.append(name + "=" + shown + "→" + fmt(score, 0))
     complete = missing_zh == ""

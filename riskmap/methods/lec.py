@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import LECParams
-from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels, per_unique
+from riskmap.frames import per_distinct
+from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
 from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
 
 __all__ = ["L_VALUES", "E_VALUES", "C_VALUES", "point_ranks", "grade_facilities"]
@@ -41,7 +42,7 @@ def point_ranks(d: np.ndarray | pd.Series, params: LECParams) -> np.ndarray:
 
 def _describe(worst: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     def g(values: pd.Series) -> pd.Series:
-        return per_unique(values, lambda v: v.map("{:g}".format))
+        return per_distinct(values, lambda v: v.map("{:g}".format))
 
     factors = g(worst["l"]) + "×" + g(worst["e"]) + "×" + g(worst["c"])
     d = g(worst["score"])
@@ -66,7 +67,7 @@ def _in_set(values: pd.Series, allowed: tuple[float, ...]) -> np.ndarray:
             np.isclose(v.to_numpy()[:, None], np.array(allowed)[None, :]).any(axis=1), index=v.index
         )
 
-    return per_unique(values, check).to_numpy()
+    return per_distinct(values, check).to_numpy()
 
 
 def _concat(rejects: list[pd.DataFrame]) -> pd.DataFrame:
@@ -76,7 +77,7 @@ def _concat(rejects: list[pd.DataFrame]) -> pd.DataFrame:
 def grade_facilities(points: pd.DataFrame, params: LECParams, source: str = "risk_points") -> MethodResult:
     """Grade facilities from the L, E, C of their risk points; a value outside its set is a reject."""
     # A few distinct texts among millions of points: parse each once.
-    values = {col: per_unique(points[col], to_number) for col in ("lec_l", "lec_e", "lec_c")}
+    values = {col: per_distinct(points[col], to_number) for col in ("lec_l", "lec_e", "lec_c")}
     allowed = {"lec_l": L_VALUES, "lec_e": E_VALUES, "lec_c": C_VALUES}
     bad_any = pd.Series(False, index=points.index)
     rejects = []

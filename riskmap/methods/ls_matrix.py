@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from riskmap.config import LS_PRESETS, LSMatrixParams
+from riskmap.frames import per_distinct
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels, per_unique
+from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
 from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
 
 __all__ = ["matrix_ranks", "point_ranks", "grade_facilities"]
@@ -68,8 +69,8 @@ def grade_facilities(
 ) -> MethodResult:
     """Grade facilities from their risk points; reject points whose L or S is not an integer 1..5."""
     # A few distinct texts among millions of points: parse each once.
-    lik = per_unique(points["likelihood"], to_number)
-    sev = per_unique(points["severity"], to_number)
+    lik = per_distinct(points["likelihood"], to_number)
+    sev = per_distinct(points["severity"], to_number)
     bad_l = ~lik.isin([1, 2, 3, 4, 5])
     bad_s = ~sev.isin([1, 2, 3, 4, 5]) & ~bad_l  # one reject per row, for the first bad field
     rejects = [

@@ -29,7 +29,7 @@ import folium
 import folium.plugins
 import pandas as pd
 
-from riskmap import levels
+import riskmap.levels as levels
 from riskmap.errors import ConfigError, InputError, OutputError
 from riskmap.io.atomic import atomic_path
 from riskmap.zone_kinds import KindLabels, kind_label

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from riskmap.config import Config
     from riskmap.diff import RunDiff
-    from riskmap.pipeline import RunResult
+    from riskmap.results import RunResult
 
 __all__ = [
     "write_report",
@@ -1218,7 +1218,7 @@ def write_report_files(
     """
     import tempfile
 
-    from riskmap import __version__
+    from riskmap.version import __version__
 
     lang = config.project.lang
     template = config.resolve(config.outputs.report_template) if config.outputs.report_template else None
