@@ -509,14 +509,14 @@ def diff(
     force: Force = False,
 ) -> None:
     """What changed between two runs: levels up or down, new and removed facilities, and why."""
-    from riskmap.diff import CHANGE_KINDS, diff_runs
+    from riskmap.compare import CHANGE_KINDS, diff_runs
 
     _where(out=out)
     try:
         result = diff_runs(old, new)
         written = {}
         if out is not None:
-            from riskmap.outputs.diff import write_diff
+            from riskmap.outputs.changes import write_diff
 
             written = write_diff(result, out, force=force)
     except RiskmapError as err:

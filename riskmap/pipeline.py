@@ -485,7 +485,10 @@ def _returning_memory(stage: Stage) -> Stage:
 def check(
     config: Config, stage: Stage | None = None, as_of: date | str | None = None, history: Path | None = None
 ) -> RunResult:
-    """Run every stage up to the plan without writing anything (``riskmap validate``).
+    """Run every stage up to the plan without writing anything: the library side of ``riskmap validate``.
+
+    The command runs :func:`preflight` (can every input file be read?) and then this; :func:`run` is this plus
+    :func:`riskmap.outputs.run.write_run`.
 
     ``as_of`` is the date dynamic adjustment is evaluated on (default ``adjustment.as_of``, else today).
     """

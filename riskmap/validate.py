@@ -491,9 +491,6 @@ def summarise_rejects(rejects: pd.DataFrame, top: int = 5) -> list[str]:
     return lines
 
 
-def source_name(path: Path) -> str:
-    """How a file is named in messages and the rejects table."""
-    return path.name
 
 
 #: The inputs whose rows can be rejected, as sections of the project file.

@@ -30,8 +30,8 @@ from riskmap.zone_kinds import kind_label
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
 
+    from riskmap.compare import RunDiff
     from riskmap.config import Config
-    from riskmap.diff import RunDiff
     from riskmap.results import RunResult
 
 __all__ = [
@@ -1000,7 +1000,7 @@ def write_report(
     figure
         The four-colour figure (a PNG, as map.png), or ``None`` to leave it out.
     changes
-        What changed since a previous run (:func:`riskmap.diff.compare_runs`), or ``None``.
+        What changed since a previous run (:func:`riskmap.compare.compare_runs`), or ``None``.
     lang
         ``zh`` or ``en``: labels, sentences and reasons (enterprise and zone names stay as they are).
     template
@@ -1178,7 +1178,7 @@ def write_cards(
 
 def _changes_since(previous: Path, result: RunResult, lang: str) -> RunDiff:
     """What changed from ``previous``/riskmap.gpkg to this run (riskmap diff's comparison, in ``lang``)."""
-    from riskmap.diff import compare_runs, read_run
+    from riskmap.compare import compare_runs, read_run
     from riskmap.errors import InputError
 
     gpkg = previous / "riskmap.gpkg" if previous.is_dir() else previous

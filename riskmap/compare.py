@@ -1,5 +1,7 @@
 """What changed between two runs: facilities and zones whose level went up or down, new and removed facilities.
 
+The library side of the ``riskmap diff`` command; :mod:`riskmap.outputs.changes` writes the result.
+
 Planners publish the map quarterly; this explains what moved and why. Two GeoPackages written by
 :func:`riskmap.run` are compared layer by layer (``facilities`` by ``facility_id``, ``zones_*`` by ``zone_code``);
 a change carries both levels and the reasons that appeared and disappeared.

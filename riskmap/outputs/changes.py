@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskmap.diff import CHANGE_KINDS, RunDiff
+from riskmap.compare import CHANGE_KINDS, RunDiff
 from riskmap.io.atomic import atomic_write_text
 from riskmap.levels import color
 from riskmap.outputs.gpkg import write_geopackage

@@ -11,9 +11,9 @@ import pytest
 from openpyxl import load_workbook
 from shapely.geometry import Point, box
 
-from riskmap.diff import CHANGE_COLUMNS, compare_runs, diff_runs, read_run
+from riskmap.compare import CHANGE_COLUMNS, compare_runs, diff_runs, read_run
 from riskmap.errors import InputError
-from riskmap.outputs.diff import render_diff_html, write_diff
+from riskmap.outputs.changes import render_diff_html, write_diff
 from riskmap.outputs.gpkg import write_geopackage
 
 
