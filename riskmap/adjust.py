@@ -35,6 +35,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import (
+    ADJUSTMENTS,
+    FACILITY_ID,
+    HD_MAJOR_OPEN,
+    HD_OPEN,
+    HD_OVERDUE,
+    HD_STATS,
+    LEVEL,
+    LEVEL_METHOD,
+    LEVEL_ZH,
+    REASON_SEP_EN,
+    REASON_SEP_ZH,
+    REASONS,
+    REASONS_EN,
+    SECTOR,
+    STANDARDISATION_GRADE,
+)
 from riskmap.config import (
     AccidentCondition,
     AdjustmentConfig,
@@ -47,9 +64,8 @@ from riskmap.config import (
 )
 from riskmap.frames import join_first, normalise_text, per_distinct
 from riskmap.levels import Level, level_from_rank, level_rank
-from riskmap.methods import LEVEL, LEVEL_ZH, REASONS, REASONS_EN
 from riskmap.methods._common import level_names_zh
-from riskmap.validate import FACILITY_ID, SECTOR, make_rejects, rejects_frame, to_number
+from riskmap.validate import make_rejects, rejects_frame, to_number
 from riskmap.vocabulary import (
     ACCIDENT_CLASS_MIN_DEATHS,
     ACCIDENT_CLASS_RANK,
@@ -83,17 +99,6 @@ __all__ = [
     "CONDITION_EVALUATORS",
 ]
 
-#: The level the grading methods gave, before adjustment (``level`` is the final one).
-LEVEL_METHOD = "level_method"
-#: Names of the rules whose condition held for the facility, joined by ``"; "``.
-ADJUSTMENTS = "adjustments"
-#: The best standardisation grade valid on the adjustment date (1 = 一级 … 3 = 三级; 0 = none).
-STANDARDISATION_GRADE = "standardisation_grade"
-HD_OPEN = "hd_open"
-HD_OVERDUE = "hd_overdue"
-HD_MAJOR_OPEN = "hd_major_open"
-#: Hidden-danger statistics per facility (and summed per zone), as of the adjustment date.
-HD_STATS = [HD_OPEN, HD_OVERDUE, HD_MAJOR_OPEN]
 
 #: Tables read by adjustment, and the canonical columns each needs (ids are optional).
 EVENT_TABLES = ("hidden_dangers", "accidents", "standardisation")
@@ -104,8 +109,6 @@ EVENT_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 _STAGE = "validate"
-_SEP_ZH = "；"
-_SEP_EN = "; "
 _SHOWN = 3  # records named in a reason; the rest are counted
 
 # Excel's day 0 is 1899-12-30 (it counts 1900 as a leap year); serials 20000..80000 are 1954..2119.
@@ -663,9 +666,9 @@ def apply_adjustments(
     raising = [(nm, r) for nm, r in named if type(r.when).direction == "raise"]
 
     # Texts per facility, one rule appended at a time (the rules' order is the order of the reasons).
-    reasons_zh = _Texts(n, _SEP_ZH)
-    reasons_en = _Texts(n, _SEP_EN)
-    applied_names = _Texts(n, _SEP_EN)
+    reasons_zh = _Texts(n, REASON_SEP_ZH)
+    reasons_en = _Texts(n, REASON_SEP_EN)
+    applied_names = _Texts(n, REASON_SEP_EN)
     counts: dict[str, dict[str, int]] = {}
     at = _FacilityRows(ids)
 
@@ -723,11 +726,11 @@ def apply_adjustments(
             + n_bad
             + " hidden-danger/accident/standardisation rows rejected, see rejects"
         )
-        extra_zh[flagged] = (extra_zh[flagged] + _SEP_ZH).str.lstrip(_SEP_ZH) + note_zh
-        extra_en[flagged] = (extra_en[flagged] + _SEP_EN).str.lstrip("; ") + note_en
+        extra_zh[flagged] = (extra_zh[flagged] + REASON_SEP_ZH).str.lstrip(REASON_SEP_ZH) + note_zh
+        extra_en[flagged] = (extra_en[flagged] + REASON_SEP_EN).str.lstrip("; ") + note_en
     has = extra_zh != ""
-    out[REASONS] = _append_text(out[REASONS], extra_zh, has, _SEP_ZH)
-    out[REASONS_EN] = _append_text(out[REASONS_EN], extra_en, has, _SEP_EN)
+    out[REASONS] = _append_text(out[REASONS], extra_zh, has, REASON_SEP_ZH)
+    out[REASONS_EN] = _append_text(out[REASONS_EN], extra_en, has, REASON_SEP_EN)
     if "hidden_dangers" in tables:
         hd = tables["hidden_dangers"]
         stats = _hd_counts(hd, as_of) if not hd.empty else pd.DataFrame(columns=HD_STATS)

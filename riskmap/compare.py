@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import REASON_SEP_ZH
 from riskmap.errors import InputError
 from riskmap.levels import Level, level_rank
 from riskmap.methods import LEVEL
@@ -54,8 +55,6 @@ CHANGE_COLUMNS = [
     "reasons_new",
     LEVEL,
 ]
-
-_SEP = "；"
 
 
 @dataclass
@@ -100,7 +99,7 @@ def read_run(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
 def _reason_items(text: object) -> list[str]:
     if not isinstance(text, str) or not text:
         return []
-    return [t.strip() for t in text.split(_SEP) if t.strip()]
+    return [t.strip() for t in text.split(REASON_SEP_ZH) if t.strip()]
 
 
 def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, layer: str) -> gpd.GeoDataFrame:
@@ -157,11 +156,11 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
         part["reasons_old"] = before.fillna("").astype(str)
         part["reasons_new"] = after.fillna("").astype(str)
         part["reasons_added"] = [
-            _SEP.join(i for i in _reason_items(a) if i not in set(_reason_items(b)))
+            REASON_SEP_ZH.join(i for i in _reason_items(a) if i not in set(_reason_items(b)))
             for a, b in zip(after, before, strict=True)
         ]
         part["reasons_removed"] = [
-            _SEP.join(i for i in _reason_items(b) if i not in set(_reason_items(a)))
+            REASON_SEP_ZH.join(i for i in _reason_items(b) if i not in set(_reason_items(a)))
             for a, b in zip(after, before, strict=True)
         ]
         part[LEVEL] = part["level_new"].where(part["level_new"] != "", part["level_old"])

@@ -32,6 +32,7 @@ from riskmap.adjust import (
     resolve_as_of,
     standardisation_grades,
 )
+from riskmap.columns import PLANNED_INSPECTIONS
 from riskmap.config import Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.errors import InputError, RiskmapError
@@ -46,7 +47,6 @@ from riskmap.outputs.run import write_plan, write_run
 from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.supervision import (
     PATROLS,
-    WORKLOAD,
     InspectionPlan,
     plan_inspections,
     read_history,
@@ -237,7 +237,9 @@ def _supervise(
     for kind, z in zones.items():
         z[PATROLS] = zone_patrols(z[LEVEL], config.supervision).to_numpy()
         codes = facilities[zone_code_column(kind)]
-        z[WORKLOAD] = zone_workload(plan.plan, z[ZONE_CODE], pd.Series(codes.array.take(fac_of_plan)))
+        z[PLANNED_INSPECTIONS] = zone_workload(
+            plan.plan, z[ZONE_CODE], pd.Series(codes.array.take(fac_of_plan))
+        )
     return Supervised(facilities, plan)
 
 

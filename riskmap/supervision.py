@@ -26,11 +26,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import (
+    DATES,
+    DRAWN,
+    FACILITY_ID,
+    INSPECTIONS,
+    LEVEL,
+    LEVEL_ZH,
+    MONTHS,
+    NAME,
+    PATROLS,
+    PRIORITY,
+    SECTOR,
+    UNSCHEDULED,
+)
 from riskmap.config import SupervisionConfig
 from riskmap.frames import column_values, distinct_rows, join_rows, take_column
 from riskmap.levels import LEVEL_NAMES
-from riskmap.methods import LEVEL, LEVEL_ZH
-from riskmap.validate import FACILITY_ID, NAME, SECTOR
 from riskmap.vocabulary import STANDARDISATION_GRADE_NAMES
 
 __all__ = [
@@ -41,7 +53,6 @@ __all__ = [
     "DRAWN",
     "PATROLS",
     "PRIORITY",
-    "WORKLOAD",
     "UNSCHEDULED",
     "InspectionPlan",
     "plan_inspections",
@@ -53,14 +64,6 @@ __all__ = [
     "read_history",
 ]
 
-INSPECTIONS = "inspections_per_year"
-MONTHS = "months"
-DATES = "dates"
-DRAWN = "drawn_by_lot"
-PATROLS = "patrols_per_year"
-PRIORITY = "priority"
-UNSCHEDULED = "unscheduled"
-WORKLOAD = "inspections_planned"
 
 PLAN_COLUMNS = [
     "year", FACILITY_ID, NAME, SECTOR, "town_code", "zone_code", "zone_name", LEVEL, LEVEL_ZH, PRIORITY,
@@ -246,9 +249,6 @@ def _weekdays(year: int, month: int, holidays: frozenset[datetime.date] = frozen
         for d in (datetime.date(year, month, i) for i in range(1, days + 1))
         if d.weekday() < 5 and d not in off
     ]
-
-
-INSPECTIONS_N = "_n"
 
 
 def _windows(insp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -641,7 +641,6 @@ def plan_inspections(
         for i in np.flatnonzero(drawn_at):
             inspectors[i] = "、".join(rng.choice(names, size=k, replace=False))
 
-    fac[INSPECTIONS_N] = n
     insp, month_table = _schedule(fac, months, config)
     by_month = insp.sort_values(["i", "month"])
     months = join_rows(by_month["i"].to_numpy(), by_month["month"].astype(str), len(fac))

@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import FACILITY_ID, FOOTPRINT, NAME, REJECT_COLUMNS, SECTOR
 from riskmap.config import TABLE_COLUMNS, Config, SitesConfig, TableConfig
 from riskmap.errors import InputError
 from riskmap.frames import ids_in, normalise_text
@@ -49,12 +50,6 @@ __all__ = [
     "EXCEL_ID",
 ]
 
-FACILITY_ID = "facility_id"
-NAME = "name"
-SECTOR = "sector"
-#: Polygon of a facility given as a plant boundary (vector input); its point geometry is a point inside it.
-FOOTPRINT = "_footprint"
-
 
 @dataclass(frozen=True)
 class LayerOrigin:
@@ -84,9 +79,6 @@ def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin
     zones = LayerOrigin(f"zones[0] ({finest.kind}, {Path(finest.path).name})", "[[zones]]", finest.crs)
     return facilities, zones
 
-
-#: Columns of the rejects table.
-REJECT_COLUMNS = ["source", "row", "record_id", "field", "value", "stage", "reason"]
 
 _CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -489,8 +481,6 @@ def summarise_rejects(rejects: pd.DataFrame, top: int = 5) -> list[str]:
     if len(sizes) > top:
         lines.append(f"... and {int(sizes.iloc[top:].sum())} more rows with {len(sizes) - top} other reasons")
     return lines
-
-
 
 
 #: The inputs whose rows can be rejected, as sections of the project file.

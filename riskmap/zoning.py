@@ -21,16 +21,30 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from riskmap.columns import (
+    ASSIGNMENT,
+    FACILITY_ID,
+    FOOTPRINT,
+    INDEX_COLUMNS,
+    LEVEL,
+    LEVEL_ZH,
+    NAME,
+    PARENT_CODE,
+    POPULATION,
+    RULE,
+    SITES,
+    SITES_NEAR,
+    ZONE_CODE,
+    ZONE_NAME,
+)
 from riskmap.config import GridConfig, IndexConfig, ZoningConfig
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
-from riskmap.methods import LEVEL, LEVEL_ZH
-from riskmap.validate import FACILITY_ID, FOOTPRINT, NAME, LayerOrigin, make_rejects
+from riskmap.validate import LayerOrigin, make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = [
     "ZONE_CODE",
     "ZONE_NAME",
-    "ZONE_LEVEL",
     "PARENT_CODE",
     "RULE",
     "ASSIGNMENT",
@@ -50,22 +64,10 @@ __all__ = [
     "division_code_warnings",
 ]
 
-ZONE_CODE = "zone_code"
-ZONE_NAME = "zone_name"
-ZONE_LEVEL = LEVEL
-PARENT_CODE = "parent_code"
-RULE = "rule"
-#: How a facility was placed: within, border (touches several zones), largest overlap, nearest (… m).
-ASSIGNMENT = "zone_assignment"
 #: Facility counts per level, highest first.
 COUNT_COLUMNS = [f"n_{k}" for k in LEVEL_NAMES]
 #: Count of not-assessed facilities (``[scoring] unassessed = "grey"`` only).
 N_NONE = f"n_{NOT_ASSESSED}"
-#: Columns of the index rule: its three parts (0..1 over the zones) and the index.
-INDEX_COLUMNS = ["idx_hazard", "idx_exposure", "idx_vulnerability", "index"]
-SITES = "n_sensitive_sites"
-SITES_NEAR = "n_sites_near_hazard"
-POPULATION = "population"
 
 
 def zone_code_column(kind: str) -> str:
@@ -680,7 +682,7 @@ def aggregate_zones(
         rank = np.where(assessed > 0, rank, 0)  # only not-assessed facilities: none (grey)
         empty = z["n_facilities"].to_numpy() == 0
         level = np.where(empty, config.empty_level, level_from_rank(rank).to_numpy())
-        z[ZONE_LEVEL] = level
+        z[LEVEL] = level
         z[LEVEL_ZH] = [label(k, "zh") for k in level]
         z[RULE] = _rule_text(config, bins)
         z["drivers"] = drivers.reindex(z[ZONE_CODE]).fillna("").to_numpy()
@@ -717,12 +719,12 @@ def apply_spillover(
         own = zz[[ZONE_CODE, "geometry"]].rename(columns={ZONE_CODE: "_zone"}).to_crs(crs)
         hits = gpd.sjoin(own, buf, how="inner", predicate="intersects")
         hits = hits[hits["_zone"] != hits[zone_code_column(kind)]]  # only hazards of neighbouring zones
-        current = level_rank(zz[ZONE_LEVEL])
+        current = level_rank(zz[LEVEL])
         raise_idx = hits.index[current.loc[hits.index].to_numpy() < floor].unique()
         if len(raise_idx):
             first = hits.loc[raise_idx].groupby(level=0).head(1)
             grade_zh = first["gb18218_grade"].astype(int).map(GRADE_NAMES_ZH)
-            zz.loc[raise_idx, ZONE_LEVEL] = sp.min_level
+            zz.loc[raise_idx, LEVEL] = sp.min_level
             zz.loc[raise_idx, LEVEL_ZH] = label(sp.min_level, "zh")
             note = (
                 "；外溢: 相邻区域"
@@ -781,9 +783,7 @@ def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> li
     empty_txt = label(config.empty_level, lang)
     counts = z[COUNT_COLUMNS].to_numpy()
     reasons = []
-    for i, (level, drivers, total) in enumerate(
-        zip(z[ZONE_LEVEL], z["drivers"], z["n_facilities"], strict=True)
-    ):
+    for i, (level, drivers, total) in enumerate(zip(z[LEVEL], z["drivers"], z["n_facilities"], strict=True)):
         if en:  # the drivers' names joined as _drivers joins them, in English punctuation
             drivers = drivers.replace("、", ", ")
             drivers = drivers[:-1] + " etc." if drivers.endswith("等") else drivers

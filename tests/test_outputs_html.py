@@ -242,7 +242,7 @@ def _marker_point(page, name_html: str) -> tuple[float, float]:
     return page.evaluate(
         """([mapName, nameHtml]) => {
             const map = window[mapName];
-            const f = map.riskmap.facilities.find(f => f.row[2] === nameHtml);
+            const f = map.riskmap.facilities.find(f => f.row[map.riskmap.at.name] === nameHtml);
             map.setView(f.marker.getLatLng(), 17, {animate: false});
             const p = map.latLngToContainerPoint(f.marker.getLatLng());
             const r = map.getContainer().getBoundingClientRect();
@@ -328,6 +328,27 @@ def test_browser_popup_lists_reasons_one_per_line(tmp_path, browser):
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for(state="visible")
         text = popup.inner_text()
+        assert "构成重大危险源\n涉及有限空间作业" in text
+        assert "F007" in text and "红旗村（321012100001）" in text
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_reads_rows_by_the_field_list_python_emits(tmp_path, browser, monkeypatch):
+    # A facility row in reverse order: the page reads positions from FACILITY_ROW, so nothing breaks.
+    reordered = tuple(reversed(html_out.FACILITY_ROW))
+    monkeypatch.setattr(html_out, "FACILITY_ROW", reordered)
+    monkeypatch.setattr(html_out, "_AT", {field: i for i, field in enumerate(reordered)})
+    path = _render(tmp_path)
+    page_text = path.read_text(encoding="utf-8")
+    assert '"name":9' in page_text and "r[2]" not in page_text
+    with open_page(browser, path) as (page, log):
+        x, y = _marker_point(page, "扬州某化工有限公司7")
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        text = popup.inner_text()
+        assert text.startswith("扬州某化工有限公司7")
         assert "构成重大危险源\n涉及有限空间作业" in text
         assert "F007" in text and "红旗村（321012100001）" in text
         _assert_clean(log)

@@ -16,12 +16,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import (
+    DATA_ISSUES,
+    FACILITY_ID,
+    LEVEL,
+    LEVEL_ZH,
+    METHOD,
+    NAME,
+    PERSONS,
+    PERSONS_COVERAGE,
+    REASON_SEP_EN,
+    REASON_SEP_ZH,
+    REASONS,
+    REASONS_EN,
+    SCORE,
+    SECTOR,
+)
 from riskmap.config import Config, ScoringConfig
 from riskmap.frames import id_positions, ids_in, join_positions, take_or_missing
 from riskmap.levels import level_from_rank
 from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
 from riskmap.methods._common import MethodResult, empty_result, level_names_zh
-from riskmap.validate import FACILITY_ID, NAME, SECTOR, make_rejects, rejects_frame
+from riskmap.validate import make_rejects, rejects_frame
 
 __all__ = [
     "METHODS",
@@ -38,22 +54,6 @@ __all__ = [
     "PERSONS_COVERAGE",
     "DATA_ISSUES",
 ]
-
-LEVEL = "level"
-LEVEL_ZH = "level_zh"
-SCORE = "score"
-METHOD = "method"
-REASONS = "reasons"
-REASONS_EN = "reasons_en"
-#: Number of a facility's related rows (inventory, risk points, deductions) that were rejected.
-DATA_ISSUES = "rejected_records"
-#: Persons within the GB 18218 radius of each facility (from a column or the population raster).
-PERSONS = "persons_500m"
-#: Share of each facility's buffer the population raster covers with data (private: not written out).
-PERSONS_COVERAGE = "_persons_coverage"
-
-_SEP_ZH = "；"
-_SEP_EN = "; "
 
 
 @dataclass
@@ -348,17 +348,22 @@ def _reasons(
     position[wanted] = np.arange(len(wanted))
     groups = position[long.fpos]
     order = rows[groups[rows] >= 0]
-    zh = join_positions(groups, long.zh, len(wanted), _SEP_ZH, order=order)
-    en = join_positions(groups, long.en, len(wanted), _SEP_EN, order=order)
+    zh = join_positions(groups, long.zh, len(wanted), REASON_SEP_ZH, order=order)
+    en = join_positions(groups, long.en, len(wanted), REASON_SEP_EN, order=order)
     count = pd.Series(issues[wanted])
     flagged = count > 0
     zh = _append_where(
-        zh, flagged, _SEP_ZH + "数据不完整: " + count[flagged].astype(str) + " 条相关记录被拒绝, 见 rejects"
+        zh,
+        flagged,
+        REASON_SEP_ZH + "数据不完整: " + count[flagged].astype(str) + " 条相关记录被拒绝, 见 rejects",
     )
     en = _append_where(
         en,
         flagged,
-        _SEP_EN + "incomplete data: " + count[flagged].astype(str) + " related rows rejected, see rejects",
+        REASON_SEP_EN
+        + "incomplete data: "
+        + count[flagged].astype(str)
+        + " related rows rejected, see rejects",
     )
     return zh, en
 

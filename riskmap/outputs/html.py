@@ -30,6 +30,24 @@ import folium.plugins
 import pandas as pd
 
 import riskmap.levels as levels
+from riskmap.columns import (
+    FACILITY_ID,
+    HD_STATS,
+    INSPECTIONS,
+    LEVEL,
+    LEVEL_METHOD,
+    METHOD,
+    NAME,
+    PLANNED_INSPECTIONS,
+    REASON_SEP_EN,
+    REASON_SEP_ZH,
+    REASONS,
+    REASONS_EN,
+    SCORE,
+    SECTOR,
+    ZONE_CODE,
+    ZONE_NAME,
+)
 from riskmap.errors import ConfigError, InputError, OutputError
 from riskmap.io.atomic import atomic_path
 from riskmap.zone_kinds import KindLabels, kind_label
@@ -44,6 +62,7 @@ __all__ = [
     "LANGUAGES",
     "TILES",
     "TIANDITU_KEY_ENV",
+    "FACILITY_ROW",
 ]
 
 logger = logging.getLogger(__name__)
@@ -71,16 +90,17 @@ _GAODE_URL = (
 _TILE_NATIVE_MAX_ZOOM = 18
 _TIANDITU_KEY = re.compile(r"[A-Za-z0-9]{8,64}")
 
-# Input columns read here. They are produced by the scoring and zoning stages; spelled once in this module.
-_FAC_ID, _FAC_NAME, _FAC_SECTOR = "facility_id", "name", "sector"
-_LEVEL, _SCORE, _METHOD, _REASONS = "level", "score", "method", "reasons"
-_ZONE_CODE, _ZONE_NAME, _INSPECTIONS = "zone_code", "zone_name", "inspections_per_year"
-_HIDDEN_DANGERS = ("hd_open", "hd_overdue", "hd_major_open")
-_LEVEL_METHOD = "level_method"
-_WORKLOAD = "inspections_planned"
-_FACILITY_REQUIRED = (_FAC_ID, _FAC_NAME, _LEVEL)
-_ZONE_REQUIRED = (_ZONE_CODE, _ZONE_NAME, _LEVEL)
-_REASON_SEPARATOR = "；"
+# Input columns read here: the data contract (riskmap.columns), written by the scoring and zoning stages.
+_FACILITY_REQUIRED = (FACILITY_ID, NAME, LEVEL)
+_ZONE_REQUIRED = (ZONE_CODE, ZONE_NAME, LEVEL)
+
+#: The fields of a facility row in the page, in order. Python builds the rows in this order and the page's
+#: JavaScript reads them by the positions emitted from it (``map.riskmap.at``), so a reorder here cannot break it.
+FACILITY_ROW = (
+    "lat", "lon", "name", "id", "sector", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
+    "level_method",
+)  # fmt: skip
+_AT = {field: i for i, field in enumerate(FACILITY_ROW)}
 
 _EMBED_HEIGHT_DEFAULT = 600
 _MAX_ZOOM = 19  # tiles=None leaves Leaflet without a max zoom, which marker clustering needs
@@ -328,7 +348,7 @@ def _number(value: Any) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def _reasons(value: Any, separator: str = _REASON_SEPARATOR) -> str:
+def _reasons(value: Any, separator: str = REASON_SEP_ZH) -> str:
     """Reasons one per line: each part escaped, then joined with line breaks."""
     cell = _esc(value)
     if cell == _MISSING:
@@ -401,50 +421,48 @@ def _require(gdf: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> None:
 def _facility_groups(facilities: gpd.GeoDataFrame, lang: str = "zh") -> dict[str, list[list[Any]]]:
     """Facility rows per level key.
 
-    A row is ``[lat, lon, name, id, sector, score, method, reasons, zone, inspections, hidden dangers,
-    level before adjustment]``.
+    A row holds the fields of :data:`FACILITY_ROW`, in that order.
 
     Every string is already HTML-escaped; columns that are absent give ``None`` and are left out of the popup.
     """
     _require(facilities, _FACILITY_REQUIRED, "facilities")
     fac = _to_wgs84(facilities, "facilities")
-    keys = _level_keys(fac, "facilities", _FAC_ID)
+    keys = _level_keys(fac, "facilities", FACILITY_ID)
     known = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
     groups: dict[str, list[list[Any]]] = {k: [] for k in known}
     has = {
         c: c in fac.columns
-        for c in (_FAC_SECTOR, _SCORE, _METHOD, _REASONS, _ZONE_NAME, _ZONE_CODE, _INSPECTIONS, _LEVEL_METHOD)
+        for c in (SECTOR, SCORE, METHOD, REASONS, ZONE_NAME, ZONE_CODE, INSPECTIONS, LEVEL_METHOD)
     }
-    has_hd = all(c in fac.columns for c in _HIDDEN_DANGERS)
+    has_hd = all(c in fac.columns for c in HD_STATS)
     # English pages show the English reasons when the scoring stage wrote them (joined by "; ").
-    reasons_col = _REASONS + "_en" if lang == "en" and _REASONS + "_en" in fac.columns else _REASONS
+    reasons_col = REASONS_EN if lang == "en" and REASONS_EN in fac.columns else REASONS
     xs = fac.geometry.x.round(_COORD_DECIMALS).to_numpy()
     ys = fac.geometry.y.round(_COORD_DECIMALS).to_numpy()
     for i, (key, rec) in enumerate(zip(keys, fac.to_dict("records"), strict=True)):
-        groups[key].append(
-            [
-                float(ys[i]),
-                float(xs[i]),
-                _esc(rec[_FAC_NAME]),
-                _esc(rec[_FAC_ID]),
-                _esc(rec[_FAC_SECTOR]) if has[_FAC_SECTOR] else None,
-                _number(rec[_SCORE]) if has[_SCORE] else None,
-                _esc(rec[_METHOD]) if has[_METHOD] else None,
-                _reasons(rec[reasons_col], "; " if reasons_col != _REASONS else _REASON_SEPARATOR)
-                if has[_REASONS]
-                else None,
-                _zone_cell(rec) if (has[_ZONE_NAME] or has[_ZONE_CODE]) else None,
-                _number(rec[_INSPECTIONS]) if has[_INSPECTIONS] else None,
-                "/".join(str(_number(rec[c])) for c in _HIDDEN_DANGERS) if has_hd else None,
-                _level_before(rec, key, lang) if has[_LEVEL_METHOD] else None,
-            ]
-        )
+        row = {
+            "lat": float(ys[i]),
+            "lon": float(xs[i]),
+            "name": _esc(rec[NAME]),
+            "id": _esc(rec[FACILITY_ID]),
+            "sector": _esc(rec[SECTOR]) if has[SECTOR] else None,
+            "score": _number(rec[SCORE]) if has[SCORE] else None,
+            "method": _esc(rec[METHOD]) if has[METHOD] else None,
+            "reasons": _reasons(rec[reasons_col], REASON_SEP_EN if reasons_col != REASONS else REASON_SEP_ZH)
+            if has[REASONS]
+            else None,
+            "zone": _zone_cell(rec) if (has[ZONE_NAME] or has[ZONE_CODE]) else None,
+            "inspections": _number(rec[INSPECTIONS]) if has[INSPECTIONS] else None,
+            "hidden_dangers": "/".join(str(_number(rec[c])) for c in HD_STATS) if has_hd else None,
+            "level_method": _level_before(rec, key, lang) if has[LEVEL_METHOD] else None,
+        }
+        groups[key].append([row[field] for field in FACILITY_ROW])
     return groups
 
 
 def _level_before(rec: Mapping[str, Any], key: str, lang: str) -> str:
     """The method's level when dynamic adjustment changed it (empty otherwise: the popup line is dropped)."""
-    before = str(rec.get(_LEVEL_METHOD) or "").strip().lower()
+    before = str(rec.get(LEVEL_METHOD) or "").strip().lower()
     if not before or before == key or before not in levels.LEVEL_NAMES:
         return ""
     return html.escape(levels.label(before, lang))
@@ -452,20 +470,20 @@ def _level_before(rec: Mapping[str, Any], key: str, lang: str) -> str:
 
 def _level_keys(frame: pd.DataFrame, what: str, id_column: str) -> pd.Series:
     """Normalised level keys of ``frame`` (missing = not assessed); an unknown level is an error naming the row."""
-    keys = frame[_LEVEL].where(frame[_LEVEL].notna(), levels.NOT_ASSESSED).astype(str).str.strip().str.lower()
+    keys = frame[LEVEL].where(frame[LEVEL].notna(), levels.NOT_ASSESSED).astype(str).str.strip().str.lower()
     known = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
     bad = ~keys.isin(known)
     if bad.any():
         first = frame.index[bad.to_numpy()][0]
         raise InputError(
-            f"{what} row {first} ({id_column} {frame.at[first, id_column]!r}), field {_LEVEL!r}: "
-            f"{frame.at[first, _LEVEL]!r} is not a level; use one of {', '.join(known)}"
+            f"{what} row {first} ({id_column} {frame.at[first, id_column]!r}), field {LEVEL!r}: "
+            f"{frame.at[first, LEVEL]!r} is not a level; use one of {', '.join(known)}"
         )
     return keys
 
 
 def _zone_cell(rec: Mapping[str, Any]) -> str:
-    name, code = _esc(rec.get(_ZONE_NAME)), _esc(rec.get(_ZONE_CODE))
+    name, code = _esc(rec.get(ZONE_NAME)), _esc(rec.get(ZONE_CODE))
     if name == _MISSING:
         return code
     return name if code == _MISSING else f"{name}（{code}）"
@@ -484,25 +502,25 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
     what = f"zone layer {key!r}"
     _require(gdf, _ZONE_REQUIRED, what)
     zones = _to_wgs84(gdf, what)
-    keys = _level_keys(zones, what, _ZONE_CODE)
+    keys = _level_keys(zones, what, ZONE_CODE)
     # Rounding each coordinate (not snapping to a grid) keeps every polygon's topology as it was.
     geoms = shapely.transform(zones.geometry.to_numpy(), lambda c: np.round(c, _COORD_DECIMALS))
     features = []
     for level_key, rec, geom in zip(keys, zones.to_dict("records"), geoms, strict=True):
         props: dict[str, Any] = {
-            "zone_name": _esc(rec[_ZONE_NAME]),
-            "zone_code": _esc(rec[_ZONE_CODE]),
-            "level": level_key,
+            ZONE_NAME: _esc(rec[ZONE_NAME]),
+            ZONE_CODE: _esc(rec[ZONE_CODE]),
+            LEVEL: level_key,
             "level_label": html.escape(levels.label(level_key, lang)),
         }
         for lvl in (*levels.LEVEL_NAMES, levels.NOT_ASSESSED):  # n_none: only with unassessed = "grey"
             col = f"n_{lvl}"
             if col in rec:
                 props[col] = _number(rec[col])
-        if _WORKLOAD in rec:
-            props["workload"] = _number(rec[_WORKLOAD])
-        if all(c in rec for c in _HIDDEN_DANGERS):
-            props["hidden_dangers"] = "/".join(str(_number(rec[c])) for c in _HIDDEN_DANGERS)
+        if PLANNED_INSPECTIONS in rec:
+            props["workload"] = _number(rec[PLANNED_INSPECTIONS])
+        if all(c in rec for c in HD_STATS):
+            props["hidden_dangers"] = "/".join(str(_number(rec[c])) for c in HD_STATS)
         features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
     return {"type": "FeatureCollection", "features": features}
 
@@ -540,16 +558,18 @@ class _Chrome(branca.element.MacroElement):
                 return document.querySelector('.' + cls + '[data-riskmap-map="' + mapName + '"]');
             }
             var fields = {{ this.popup_fields }};
+            var at = {{ this.row_at }};  // position of each field in a facility row (FACILITY_ROW)
             map.riskmap = {
+                at: at,
                 facilities: [],
                 zones: [],
                 tooltip: function (r, info) {
-                    var h = '<b>' + r[2] + '</b>';
-                    if (r[4] !== null) { h += '<br>' + r[4]; }
+                    var h = '<b>' + r[at.name] + '</b>';
+                    if (r[at.sector] !== null) { h += '<br>' + r[at.sector]; }
                     return h + '<br>' + info.dot + info.label;
                 },
                 popup: function (r, info) {
-                    var h = '<div class="riskmap-popup"><div class="riskmap-popup-title">' + r[2] +
+                    var h = '<div class="riskmap-popup"><div class="riskmap-popup-title">' + r[at.name] +
                         '</div><table>';
                     for (var i = 0; i < fields.length; i++) {
                         var f = fields[i];
@@ -596,6 +616,7 @@ class _Chrome(branca.element.MacroElement):
         self.title_html = title_html
         self.legend_html = legend_html
         self.popup_fields = _js_json(popup_fields)
+        self.row_at = _js_json(_AT)
 
 
 class _Facilities(branca.element.MacroElement):
@@ -625,8 +646,9 @@ class _Facilities(branca.element.MacroElement):
             target.addLayer(group);
             {%- endif %}
             var markers = [];
+            var at = map.riskmap.at;
             for (var i = 0; i < rows.length; i++) {
-                var m = L.circleMarker([rows[i][0], rows[i][1]], style);
+                var m = L.circleMarker([rows[i][at.lat], rows[i][at.lon]], style);
                 m.riskmapRow = rows[i];
                 // Content is built on first open, so 100,000 markers do not mean 100,000 HTML strings.
                 m.bindTooltip(function (layer) { return map.riskmap.tooltip(layer.riskmapRow, info); },
@@ -729,9 +751,9 @@ class _Search(folium.elements.JSCSSMixin, branca.element.MacroElement):
                     out[k] = ll;
                 }
                 reg.facilities.forEach(function (f) {
-                    var ll = L.latLng(f.row[0], f.row[1]);
+                    var ll = L.latLng(f.row[reg.at.lat], f.row[reg.at.lon]);
                     ll.riskmap = f;
-                    put(plain(f.row[2]), plain(f.row[3]), ll);
+                    put(plain(f.row[reg.at.name]), plain(f.row[reg.at.id]), ll);
                 });
                 reg.zones.forEach(function (z) {
                     z.layer.eachLayer(function (l) {
@@ -970,16 +992,14 @@ def _popup_fields(groups: Mapping[str, list[list[Any]]], text: Mapping[str, str]
     """``[label, row index]`` of the popup lines; -1 stands for the level, which is the same for a group."""
     first = next((rows[0] for rows in groups.values() if rows), None)
     wanted = [
-        ("id", 3),
-        ("sector", 4),
+        ("id", _AT["id"]),
+        ("sector", _AT["sector"]),
         ("level", -1),
-        ("score", 5),
-        ("method", 6),
-        ("reasons", 7),
-        ("zone", 8),
-        ("inspections", 9),
-        ("hidden_dangers", 10),
-        ("level_method", 11),
+        *(
+            (name, _AT[name])
+            for name in ("score", "method", "reasons", "zone", "inspections", "hidden_dangers")
+        ),
+        ("level_method", _AT["level_method"]),
     ]
     return [
         [html.escape(text[name]), index]
@@ -1001,8 +1021,8 @@ def _bounds(
     points = [row for rows in groups.values() for row in rows]
     if not points:
         return None
-    lats = [p[0] for p in points]
-    lons = [p[1] for p in points]
+    lats = [p[_AT["lat"]] for p in points]
+    lons = [p[_AT["lon"]] for p in points]
     return [[min(lats), min(lons)], [max(lats), max(lons)]]
 
 

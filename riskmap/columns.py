@@ -1,0 +1,126 @@
+"""The data contract: the column names and separators every stage writes and every output reads, spelled once.
+
+A stage adds its columns to the facility or zone table; the outputs (GeoPackage, map, tables, report) read them
+by these names. Import the name, never retype the string: a rename here then reaches every reader. The names of
+the four levels (``red`` … ``blue``, their zh/en labels and colours) live in :mod:`riskmap.levels`; the names of
+grades and other domain vocabularies (GB 18218 grades, accident classes, standardisation grades) in
+:mod:`riskmap.vocabulary`. This module imports nothing, so every module can import it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FACILITY_ID",
+    "NAME",
+    "SECTOR",
+    "FOOTPRINT",
+    "LEVEL",
+    "LEVEL_ZH",
+    "SCORE",
+    "METHOD",
+    "REASONS",
+    "REASONS_EN",
+    "DATA_ISSUES",
+    "PERSONS",
+    "PERSONS_COVERAGE",
+    "LEVEL_METHOD",
+    "ADJUSTMENTS",
+    "STANDARDISATION_GRADE",
+    "HD_OPEN",
+    "HD_OVERDUE",
+    "HD_MAJOR_OPEN",
+    "HD_STATS",
+    "ZONE_CODE",
+    "ZONE_NAME",
+    "PARENT_CODE",
+    "RULE",
+    "ASSIGNMENT",
+    "INDEX_COLUMNS",
+    "SITES",
+    "SITES_NEAR",
+    "POPULATION",
+    "INSPECTIONS",
+    "MONTHS",
+    "DATES",
+    "DRAWN",
+    "PATROLS",
+    "PRIORITY",
+    "UNSCHEDULED",
+    "PLANNED_INSPECTIONS",
+    "REJECT_COLUMNS",
+    "REASON_SEP_ZH",
+    "REASON_SEP_EN",
+]
+
+# -- facilities, as validated (riskmap.validate) -----------------------------------------------------------------
+FACILITY_ID = "facility_id"
+NAME = "name"
+SECTOR = "sector"
+#: Polygon of a facility given as a plant boundary (vector input); its point geometry is a point inside it.
+FOOTPRINT = "_footprint"
+
+# -- scoring (riskmap.methods) -------------------------------------------------------------------------------------
+#: A facility's level (``red`` … ``blue``, or ``none``); zone tables use the same column for the zone's level.
+LEVEL = "level"
+LEVEL_ZH = "level_zh"
+SCORE = "score"
+METHOD = "method"
+#: Why the level, in Chinese: one text per method or rule, joined by :data:`REASON_SEP_ZH`.
+REASONS = "reasons"
+#: The same in English, joined by :data:`REASON_SEP_EN`.
+REASONS_EN = "reasons_en"
+#: Number of a facility's related rows (inventory, risk points, deductions) that were rejected.
+DATA_ISSUES = "rejected_records"
+#: Persons within the GB 18218 radius of each facility (from a column or the population raster).
+PERSONS = "persons_500m"
+#: Share of each facility's buffer the population raster covers with data (private: not written out).
+PERSONS_COVERAGE = "_persons_coverage"
+
+# -- dynamic adjustment (riskmap.adjust) ---------------------------------------------------------------------------
+#: The level the grading methods gave, before adjustment (``level`` is the final one).
+LEVEL_METHOD = "level_method"
+#: Names of the rules whose condition held for the facility, joined by ``"; "``.
+ADJUSTMENTS = "adjustments"
+#: The best standardisation grade valid on the adjustment date (1 = 一级 … 3 = 三级; 0 = none).
+STANDARDISATION_GRADE = "standardisation_grade"
+HD_OPEN = "hd_open"
+HD_OVERDUE = "hd_overdue"
+HD_MAJOR_OPEN = "hd_major_open"
+#: Hidden-danger statistics per facility (and summed per zone), as of the adjustment date.
+HD_STATS = [HD_OPEN, HD_OVERDUE, HD_MAJOR_OPEN]
+
+# -- zones (riskmap.zoning); a zone's level is in LEVEL ------------------------------------------------------------
+ZONE_CODE = "zone_code"
+ZONE_NAME = "zone_name"
+PARENT_CODE = "parent_code"
+RULE = "rule"
+#: How a facility was placed: within, border (touches several zones), largest overlap, nearest (… m).
+ASSIGNMENT = "zone_assignment"
+#: Columns of the index rule: its three parts (0..1 over the zones) and the index.
+INDEX_COLUMNS = ["idx_hazard", "idx_exposure", "idx_vulnerability", "index"]
+SITES = "n_sensitive_sites"
+SITES_NEAR = "n_sites_near_hazard"
+POPULATION = "population"
+
+# -- supervision (riskmap.supervision) -----------------------------------------------------------------------------
+#: Inspections a year of an enterprise (the inspection plan).
+INSPECTIONS = "inspections_per_year"
+MONTHS = "months"
+DATES = "dates"
+DRAWN = "drawn_by_lot"
+#: Patrols a year of a zone.
+PATROLS = "patrols_per_year"
+PRIORITY = "priority"
+UNSCHEDULED = "unscheduled"
+#: A zone's workload: the inspections a year the plan gives the enterprises in it.
+PLANNED_INSPECTIONS = "inspections_planned"
+
+# -- rejects (riskmap.validate and every stage) --------------------------------------------------------------------
+#: Columns of the rejects table.
+REJECT_COLUMNS = ["source", "row", "record_id", "field", "value", "stage", "reason"]
+
+# -- separators ----------------------------------------------------------------------------------------------------
+#: Between the reasons of one facility, in Chinese texts (``reasons``).
+REASON_SEP_ZH = "；"
+#: Between the reasons of one facility, in English texts (``reasons_en``, ``adjustments``).
+REASON_SEP_EN = "; "
