@@ -474,12 +474,7 @@ def shifted_coordinates_hint(
     if not found:
         return None
     *_, recovered, culprit, system = max(found)
-    # Metres on a local equirectangular approximation: plenty for a median in a message.
-    gap = shapely.get_coordinates(
-        shapely.shortest_line(out, zones.geometry.to_numpy()[tree.nearest(out, return_all=False)[1]])
-    )
-    dx, dy = (gap[1::2] - gap[::2]).T
-    gaps = pd.Series(np.hypot(dx * np.cos(np.radians(lat)), dy) * 111_320.0)
+    gaps = _gaps_m(out, zones, tree, lat)
     fac = origins[0] or LayerOrigin("the facilities", "[facilities]")
     zone = origins[1] or LayerOrigin(f"the {kind} zones", "[[zones]]")
     share = len(near) / min(len(outside), _SHIFT_SAMPLE)
@@ -488,6 +483,21 @@ def shifted_coordinates_hint(
         f"(median {gaps.median():.0f} m), and {recovered:.0%} of those fall inside when the {culprit} are "
         f"read as {system} coordinates"
     )
+    return f"{fact}: {_shift_advice(culprit, system, fac, zone)}"
+
+
+def _gaps_m(out: np.ndarray, zones: gpd.GeoDataFrame, tree, lat: float) -> pd.Series:
+    """Distance in metres from each point to its nearest zone."""
+    # Metres on a local equirectangular approximation: plenty for a median in a message.
+    gap = shapely.get_coordinates(
+        shapely.shortest_line(out, zones.geometry.to_numpy()[tree.nearest(out, return_all=False)[1]])
+    )
+    dx, dy = (gap[1::2] - gap[::2]).T
+    return pd.Series(np.hypot(dx * np.cos(np.radians(lat)), dy) * 111_320.0)
+
+
+def _shift_advice(culprit: str, system: str, fac: LayerOrigin, zone: LayerOrigin) -> str:
+    """What to set in the project file when the ``culprit`` layer looks like ``system`` coordinates."""
     if culprit == "facilities":
         advice = (
             f"{fac.name} look like {system} (picked in {_APPS[system]} maps): "
@@ -509,7 +519,7 @@ def shifted_coordinates_hint(
                 f"; or, if the facility coordinates are not {fac.shifted} after all, remove "
                 f'crs = "{fac.shifted}" under {fac.section}'
             )
-    return f"{fact}: {advice}"
+    return advice
 
 
 _APPS = {"GCJ-02": "Gaode/Tencent", "BD-09": "Baidu"}
