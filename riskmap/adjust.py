@@ -50,7 +50,6 @@ from riskmap.columns import (
     REASONS,
     REASONS_EN,
     SECTOR,
-    STANDARDISATION_GRADE,
 )
 from riskmap.config import (
     AccidentCondition,
@@ -79,12 +78,6 @@ from riskmap.vocabulary import (
 )
 
 __all__ = [
-    "LEVEL_METHOD",
-    "ADJUSTMENTS",
-    "HD_OPEN",
-    "HD_OVERDUE",
-    "HD_MAJOR_OPEN",
-    "HD_STATS",
     "EVENT_TABLES",
     "EVENT_COLUMNS",
     "AdjustmentResult",
@@ -95,7 +88,6 @@ __all__ = [
     "hidden_danger_stats",
     "standardisation_grades",
     "apply_adjustments",
-    "STANDARDISATION_GRADE",
     "CONDITION_EVALUATORS",
 ]
 

@@ -16,12 +16,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.columns import REASON_SEP_ZH
+from riskmap.columns import FACILITY_ID, LEVEL, NAME, REASON_SEP_ZH, SECTOR, ZONE_CODE, ZONE_NAME
 from riskmap.errors import InputError
 from riskmap.levels import Level, level_rank
-from riskmap.methods import LEVEL
-from riskmap.validate import FACILITY_ID, NAME, SECTOR
-from riskmap.zoning import ZONE_CODE, ZONE_NAME
 
 __all__ = [
     "CHANGE",

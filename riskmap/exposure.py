@@ -14,11 +14,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import FOOTPRINT, PERSONS, PERSONS_COVERAGE, ZONE_CODE, ZONE_NAME
 from riskmap.config import Config
 from riskmap.errors import InputError
-from riskmap.methods import PERSONS, PERSONS_COVERAGE
-from riskmap.validate import FOOTPRINT, make_rejects, rejects_frame, to_number
-from riskmap.zoning import ZONE_CODE, ZONE_NAME
+from riskmap.validate import make_rejects, rejects_frame, to_number
 
 __all__ = ["persons_within", "add_persons", "population_coverage", "zone_population"]
 

@@ -23,16 +23,23 @@ import pandas as pd
 
 from riskmap.adjust import (
     EVENT_COLUMNS,
-    HD_OPEN,
-    HD_STATS,
-    STANDARDISATION_GRADE,
     AdjustmentResult,
     apply_adjustments,
     prepare_events,
     resolve_as_of,
     standardisation_grades,
 )
-from riskmap.columns import PLANNED_INSPECTIONS
+from riskmap.columns import (
+    DATA_ISSUES,
+    FACILITY_ID,
+    HD_OPEN,
+    HD_STATS,
+    LEVEL,
+    PATROLS,
+    PLANNED_INSPECTIONS,
+    STANDARDISATION_GRADE,
+    ZONE_CODE,
+)
 from riskmap.config import Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.errors import InputError, RiskmapError
@@ -42,35 +49,14 @@ from riskmap.io.project import ProjectInputs, read_facilities, read_inputs, read
 from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
-from riskmap.methods import DATA_ISSUES, LEVEL, METHODS
+from riskmap.methods import METHODS
 from riskmap.outputs.run import write_plan, write_run
 from riskmap.results import Rejects, RunResult, RunSummary
-from riskmap.supervision import (
-    PATROLS,
-    InspectionPlan,
-    plan_inspections,
-    read_history,
-    zone_patrols,
-    zone_workload,
-)
-from riskmap.validate import (
-    FACILITY_ID,
-    input_sources,
-    require_columns,
-    summarise_rejects,
-    validate_sites,
-    validate_table,
-)
+from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
+from riskmap.validate import input_sources, require_columns, summarise_rejects, validate_sites, validate_table
 from riskmap.zone_kinds import kind_label, project_kind_labels
 from riskmap.zone_layers import load_zones, zone_polygons
-from riskmap.zoning import (
-    ZONE_CODE,
-    aggregate_zones,
-    apply_spillover,
-    count_sites,
-    rule_parameters,
-    zone_code_column,
-)
+from riskmap.zoning import aggregate_zones, apply_spillover, count_sites, rule_parameters, zone_code_column
 
 __all__ = ["RunResult", "run", "check", "plan", "preflight", "load_zones", "Stage"]
 

@@ -35,7 +35,6 @@ from riskmap.columns import (
     LEVEL_ZH,
     MONTHS,
     NAME,
-    PATROLS,
     PRIORITY,
     SECTOR,
     UNSCHEDULED,
@@ -47,13 +46,6 @@ from riskmap.vocabulary import STANDARDISATION_GRADE_NAMES
 
 __all__ = [
     "PLAN_COLUMNS",
-    "INSPECTIONS",
-    "MONTHS",
-    "DATES",
-    "DRAWN",
-    "PATROLS",
-    "PRIORITY",
-    "UNSCHEDULED",
     "InspectionPlan",
     "plan_inspections",
     "month_label",

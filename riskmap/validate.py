@@ -24,11 +24,6 @@ from riskmap.io.crs import parse_crs, to_geographic
 from riskmap.io.tables import ROW
 
 __all__ = [
-    "REJECT_COLUMNS",
-    "FACILITY_ID",
-    "NAME",
-    "SECTOR",
-    "FOOTPRINT",
     "LayerOrigin",
     "layer_origins",
     "rejects_frame",

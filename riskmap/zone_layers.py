@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import geopandas as gpd
 
+from riskmap.columns import ZONE_CODE, ZONE_NAME
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.io.tables import READ_WARNINGS, ROW
 from riskmap.io.vector import read_vector
 from riskmap.validate import require_columns
-from riskmap.zoning import ZONE_CODE, ZONE_NAME, division_code_warnings, make_grid, zone_overlaps
+from riskmap.zoning import division_code_warnings, make_grid, zone_overlaps
 
 __all__ = ["load_zones", "with_grids", "zone_polygons"]
 

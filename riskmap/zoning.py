@@ -43,14 +43,8 @@ from riskmap.validate import LayerOrigin, make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = [
-    "ZONE_CODE",
-    "ZONE_NAME",
-    "PARENT_CODE",
-    "RULE",
-    "ASSIGNMENT",
     "COUNT_COLUMNS",
     "N_NONE",
-    "INDEX_COLUMNS",
     "ZoningResult",
     "assign_zones",
     "aggregate_zones",

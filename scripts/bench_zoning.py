@@ -21,8 +21,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from riskmap.columns import ZONE_CODE, ZONE_NAME
 from riskmap.config import ZoningConfig
-from riskmap.zoning import ZONE_CODE, ZONE_NAME, aggregate_zones, assign_zones
+from riskmap.zoning import aggregate_zones, assign_zones
 
 
 def _time(fn, repeat):

@@ -11,18 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskmap.adjust import (
-    ADJUSTMENTS,
-    HD_MAJOR_OPEN,
-    HD_OPEN,
-    HD_OVERDUE,
-    LEVEL_METHOD,
-    apply_adjustments,
-    parse_as_of,
-    parse_dates,
-    prepare_events,
-    resolve_as_of,
-)
+from riskmap.adjust import apply_adjustments, parse_as_of, parse_dates, prepare_events, resolve_as_of
+from riskmap.columns import ADJUSTMENTS, HD_MAJOR_OPEN, HD_OPEN, HD_OVERDUE, LEVEL_METHOD
 from riskmap.config import AdjustmentConfig, config_from_dict, load_config
 from riskmap.errors import ConfigError
 from riskmap.io.tables import read_table

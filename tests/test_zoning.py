@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
 
+from riskmap.columns import PARENT_CODE, ZONE_CODE, ZONE_NAME
 from riskmap.config import ZoningConfig
-from riskmap.zoning import PARENT_CODE, ZONE_CODE, ZONE_NAME, aggregate_zones, assign_zones
+from riskmap.zoning import aggregate_zones, assign_zones
 
 
 def _layers(village_codes=None):
@@ -123,8 +124,9 @@ def test_same_levels_in_any_crs(epsg):
 
 
 # ------------------------------------------------------------------ rules, grids, snapping, spillover
+from riskmap.columns import ASSIGNMENT  # noqa: E402
 from riskmap.config import GridConfig  # noqa: E402
-from riskmap.zoning import ASSIGNMENT, apply_spillover, count_sites, make_grid  # noqa: E402
+from riskmap.zoning import apply_spillover, count_sites, make_grid  # noqa: E402
 
 
 def _zoned(points, levels, **extra):

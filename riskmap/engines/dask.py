@@ -28,6 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import FACILITY_ID, FOOTPRINT, PARENT_CODE, ZONE_CODE
 from riskmap.config import Config
 from riskmap.engines.base import Located, Scored, by_row, concat_scored, split_positions
 from riskmap.engines.memory import table_sources
@@ -35,16 +36,9 @@ from riskmap.exposure import add_persons
 from riskmap.io.project import required_tables
 from riskmap.io.tables import ROW
 from riskmap.methods import ScoringInputs, score_facilities
-from riskmap.validate import (
-    FACILITY_ID,
-    FOOTPRINT,
-    normalise_ids,
-    rejects_frame,
-    validate_facilities,
-    validate_table,
-)
+from riskmap.validate import normalise_ids, rejects_frame, validate_facilities, validate_table
 from riskmap.zone_layers import with_grids
-from riskmap.zoning import PARENT_CODE, ZONE_CODE, assign_zones, zone_code_column
+from riskmap.zoning import assign_zones, zone_code_column
 
 if TYPE_CHECKING:
     from distributed import Client

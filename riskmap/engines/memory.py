@@ -12,19 +12,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import FACILITY_ID
 from riskmap.config import Config
 from riskmap.engines.base import Located, Scored, concat_rejects, concat_scored, split_positions
 from riskmap.exposure import add_persons
 from riskmap.frames import id_positions
 from riskmap.io.project import required_tables
 from riskmap.methods import ScoringInputs, score_facilities
-from riskmap.validate import (
-    FACILITY_ID,
-    input_sources,
-    layer_origins,
-    validate_facilities,
-    validate_table,
-)
+from riskmap.validate import input_sources, layer_origins, validate_facilities, validate_table
 from riskmap.zone_layers import with_grids
 from riskmap.zoning import assign_zones
 

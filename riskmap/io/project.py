@@ -13,12 +13,13 @@ import geopandas as gpd
 import pandas as pd
 
 from riskmap.adjust import EVENT_TABLES
+from riskmap.columns import FACILITY_ID
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.io.tables import READ_WARNINGS, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.methods import METHODS
-from riskmap.validate import FACILITY_ID, input_sources, require_columns
+from riskmap.validate import input_sources, require_columns
 from riskmap.zone_layers import load_zones
 
 __all__ = [

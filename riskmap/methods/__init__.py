@@ -24,7 +24,6 @@ from riskmap.columns import (
     METHOD,
     NAME,
     PERSONS,
-    PERSONS_COVERAGE,
     REASON_SEP_EN,
     REASON_SEP_ZH,
     REASONS,
@@ -44,15 +43,6 @@ __all__ = [
     "Method",
     "ScoringInputs",
     "score_facilities",
-    "LEVEL",
-    "LEVEL_ZH",
-    "SCORE",
-    "METHOD",
-    "REASONS",
-    "REASONS_EN",
-    "PERSONS",
-    "PERSONS_COVERAGE",
-    "DATA_ISSUES",
 ]
 
 

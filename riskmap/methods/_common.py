@@ -101,7 +101,7 @@ def aggregate_points(
     then highest score). ``count``: the facility is at the highest level for which at least
     ``count_thresholds[level]`` points are at that level or above.
     """
-    from riskmap.validate import FACILITY_ID
+    from riskmap.columns import FACILITY_ID
 
     # Facilities as integer codes in id order (a missing id last, as sort_values puts it): then picking and
     # counting work on integers, not millions of id strings.

@@ -16,12 +16,13 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import FACILITY_ID, SECTOR
 from riskmap.config import BaselineCondition, BaselineParams
 from riskmap.errors import InputError
 from riskmap.frames import normalise_text, per_distinct
 from riskmap.levels import Level
 from riskmap.methods._common import MethodResult
-from riskmap.validate import FACILITY_ID, SECTOR, to_number
+from riskmap.validate import to_number
 
 __all__ = ["condition_mask", "grade_facilities"]
 

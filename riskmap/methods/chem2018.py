@@ -23,11 +23,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import FACILITY_ID
 from riskmap.config import Chem2018Params
 from riskmap.frames import join_positions, per_distinct
 from riskmap.levels import Level
 from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
-from riskmap.validate import FACILITY_ID, make_rejects, to_number
+from riskmap.validate import make_rejects, to_number
 
 __all__ = ["DEDUCTIONS", "BONUSES", "VETOES", "MAJOR_HAZARD_POINTS", "band", "grade_facilities"]
 

@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from riskmap._resources import reference_dir
+from riskmap.columns import FACILITY_ID
 from riskmap.errors import ScoringError
 from riskmap.frames import per_distinct
 from riskmap.levels import Level
 from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
-from riskmap.validate import FACILITY_ID, comma_reasons, make_rejects, to_number
+from riskmap.validate import comma_reasons, make_rejects, to_number
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = ["Assessment", "assess", "lookup", "alpha_for", "grade_for", "grade_facilities", "GRADE_ZH"]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import FACILITY_ID
 from riskmap.config import IndicatorParams
 from riskmap.frames import per_distinct
 from riskmap.methods._common import MethodResult, fmt, level_labels
-from riskmap.validate import FACILITY_ID, to_number
+from riskmap.validate import to_number
 
 __all__ = ["normalise", "index_ranks", "grade_facilities"]
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import FACILITY_ID
 from riskmap.config import LECParams
 from riskmap.frames import per_distinct
 from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
-from riskmap.validate import FACILITY_ID, make_rejects, rejects_frame, to_number
+from riskmap.validate import make_rejects, rejects_frame, to_number
 
 __all__ = ["L_VALUES", "E_VALUES", "C_VALUES", "point_ranks", "grade_facilities"]
 

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 
+from riskmap.columns import LEVEL, ZONE_NAME
 from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color, label, outline
-from riskmap.methods import LEVEL
 from riskmap.zone_kinds import KindLabels, kind_count_phrase
-from riskmap.zoning import ZONE_NAME
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

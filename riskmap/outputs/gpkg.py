@@ -12,11 +12,10 @@ import pandas as pd
 import pyogrio
 from pyarrow import ArrowException
 
+from riskmap.columns import LEVEL, ZONE_NAME
 from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path, atomic_write_text
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color, label, outline
-from riskmap.methods import LEVEL
-from riskmap.zoning import ZONE_NAME
 
 __all__ = ["write_geopackage", "qml_style", "write_qml_files", "LAYER_STYLES", "QML_STYLES"]
 

@@ -272,8 +272,8 @@ def _fmt(v: Any) -> str:
 
 def report_numbers(result: RunResult, lang: str = "zh") -> _Numbers:
     """The values the report's sentences and tables are made of (one place, so that they always agree)."""
-    from riskmap.supervision import DRAWN, INSPECTIONS, PATROLS
-    from riskmap.zoning import COUNT_COLUMNS, RULE, ZONE_CODE, ZONE_NAME, zone_code_column
+    from riskmap.columns import DRAWN, INSPECTIONS, PATROLS, RULE, ZONE_CODE, ZONE_NAME
+    from riskmap.zoning import COUNT_COLUMNS, zone_code_column
 
     s = result.summary
     levels = list(LEVEL_NAMES) + ([NOT_ASSESSED] if s["facilities_per_level"].get(NOT_ASSESSED) else [])

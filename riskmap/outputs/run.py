@@ -17,16 +17,23 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from riskmap.adjust import ADJUSTMENTS, HD_STATS, LEVEL_METHOD, STANDARDISATION_GRADE
+from riskmap.columns import (
+    ADJUSTMENTS,
+    ASSIGNMENT,
+    FACILITY_ID,
+    HD_STATS,
+    LEVEL,
+    LEVEL_METHOD,
+    PERSONS,
+    STANDARDISATION_GRADE,
+)
 from riskmap.config import Config, config_hash
-from riskmap.methods import LEVEL, PERSONS
 from riskmap.outputs.runfolder import open_output_set
 from riskmap.results import RunResult
 from riskmap.supervision import InspectionPlan, month_label
-from riskmap.validate import FACILITY_ID
 from riskmap.version import __version__
 from riskmap.zone_kinds import project_kind_labels
-from riskmap.zoning import ASSIGNMENT, zone_code_column
+from riskmap.zoning import zone_code_column
 
 __all__ = ["XLSX_MAX_ROWS", "facility_layer", "plan_sheets", "write_run", "write_plan"]
 

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmap.columns import LEVEL
 from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color
-from riskmap.methods import LEVEL
 
 __all__ = ["write_csv", "write_xlsx", "excel_safe"]
 
