@@ -188,6 +188,8 @@ class Config(ConfigModel):
             )
         if self.outputs.sensitivity and self.engine.name != "memory":
             raise ValueError('outputs.sensitivity = true runs with [engine] name = "memory" only')
+        for variant in self.sensitivity.variants if self.sensitivity else []:
+            apply_variant(self, variant)  # a bad key or value is an error of the project file, found at once
         return self
 
     @model_validator(mode="after")
@@ -398,7 +400,9 @@ def _set_key(data: dict[str, Any], key: str, value: Any, where: str) -> None:
             node = node[i]
             continue
         if not isinstance(node, dict):
-            raise ConfigError(f"{where}: key {key!r}: {'.'.join(parts[:depth])!r} holds a value, not a section")
+            raise ConfigError(
+                f"{where}: key {key!r}: {'.'.join(parts[:depth])!r} holds a value, not a section"
+            )
         if last:
             node[part] = value
             return
@@ -407,7 +411,7 @@ def _set_key(data: dict[str, Any], key: str, value: Any, where: str) -> None:
         node = node[part]
 
 
-def apply_variant(config: Config, variant: Variant, source: str = "config") -> Config:
+def apply_variant(config: Config, variant: Variant, source: str | None = None) -> Config:
     """The project with the keys of one sensitivity variant set, validated again.
 
     Raises
@@ -425,7 +429,9 @@ def apply_variant(config: Config, variant: Variant, source: str = "config") -> C
     ('lower', 'upper')
     """
     where = f"{source}: [sensitivity] variant {variant.name!r}"
-    data = config.model_dump(mode="python", exclude={"base_dir", "sensitivity"}, exclude_unset=True, by_alias=True)
+    data = config.model_dump(
+        mode="python", exclude={"base_dir", "sensitivity"}, exclude_unset=True, by_alias=True
+    )
     for key, value in variant.overrides.items():
         _set_key(data, key, value, where)
     return config_from_dict(data, base_dir=config.base_dir, source=where)

@@ -183,6 +183,10 @@ def _layers(result: RunResult) -> dict[str, pd.DataFrame]:
         layers[f"zones_{kind}"] = z
     layers["inspection_plan"] = plan_geo
     layers["rejects"] = result.rejects
+    if result.sensitivity is not None:  # [outputs] sensitivity = true
+        from riskmap.outputs.sensitivity import sensitivity_layers
+
+        layers |= sensitivity_layers(result.sensitivity)
     return layers
 
 
@@ -232,6 +236,10 @@ def _write_tables(result: RunResult, out: Path) -> dict[str, Path]:
     for kind, z in zone_tables.items():
         outputs[f"{kind}_csv"] = write_csv(z, out / f"{kind}.csv")
     outputs["rejects_csv"] = write_csv(result.rejects, out / "rejects.csv")
+    if result.sensitivity is not None:
+        from riskmap.outputs.sensitivity import write_sensitivity_tables
+
+        outputs |= write_sensitivity_tables(result.sensitivity, out)
     return outputs
 
 
