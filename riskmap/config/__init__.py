@@ -428,9 +428,13 @@ def apply_variant(config: Config, variant: Variant, source: str | None = None) -
     >>> base.methods.lec.boundary, upper.methods.lec.boundary
     ('lower', 'upper')
     """
-    where = f"{source}: [sensitivity] variant {variant.name!r}"
+    where = f"[sensitivity] variant {variant.name!r}"
+    where = f"{source}: {where}" if source else where
     data = config.model_dump(
-        mode="python", exclude={"base_dir", "sensitivity"}, exclude_unset=True, by_alias=True
+        mode="python",
+        exclude={"base_dir": True, "sensitivity": True, "outputs": {"sensitivity"}},
+        exclude_unset=True,
+        by_alias=True,
     )
     for key, value in variant.overrides.items():
         _set_key(data, key, value, where)

@@ -262,6 +262,7 @@ def _draw_maps(config: Config, result: RunResult, out: Path, say: Callable[[str]
             embed=config.outputs.embed,
             cluster_threshold=config.outputs.cluster_above,
             kind_labels=project_kind_labels(config),
+            sensitivity=_finest(result.sensitivity),
         )
     if config.outputs.figure:
         say("figure")
@@ -277,6 +278,11 @@ def _draw_maps(config: Config, result: RunResult, out: Path, say: Callable[[str]
         ):
             outputs[f"figure_{p.suffix.lstrip('.')}"] = p
     return outputs
+
+
+def _finest(sensitivity: Any) -> gpd.GeoDataFrame | None:
+    """The finest zone layer's sensitivity table (marked on the map), if the run assessed variants."""
+    return next(iter(sensitivity.zones.values()), None) if sensitivity is not None else None
 
 
 def write_plan(
