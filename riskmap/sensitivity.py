@@ -140,12 +140,15 @@ def _adjust(config: Config, basis: Basis, graded: gpd.GeoDataFrame) -> gpd.GeoDa
     return gpd.GeoDataFrame(out.facilities, geometry=graded.geometry.name, crs=graded.crs)
 
 
-def _zone_ranks(config: Config, basis: Basis, adjusted: gpd.GeoDataFrame) -> dict[str, pd.Series]:
+def _zone_ranks(
+    config: Config, basis: Basis, adjusted: gpd.GeoDataFrame, reasons: bool = False
+) -> dict[str, pd.Series]:
     sites = None
     if basis.sites is not None:
         sites = count_sites(basis.zones, basis.sites, adjusted, config.zoning.index.vulnerability_distance_m)
     grey = config.scoring.unassessed == "grey"
-    layers = aggregate_zones(adjusted, basis.zones, config.zoning, sites, unassessed=grey)
+    # Levels only: the zones' reason texts are most of a zoning pass, and the variants need none.
+    layers = aggregate_zones(adjusted, basis.zones, config.zoning, sites, unassessed=grey, reasons=reasons)
     layers = apply_spillover(layers, adjusted, config.zoning)
     return {
         k: pd.Series(level_rank(z[LEVEL]).to_numpy(), index=z[ZONE_CODE].to_numpy())
@@ -153,10 +156,17 @@ def _zone_ranks(config: Config, basis: Basis, adjusted: gpd.GeoDataFrame) -> dic
     }
 
 
-def _pass(config: Config, basis: Basis, start: Stage, base: tuple[Config, _Pass] | None = None) -> _Pass:
+def _pass(
+    config: Config,
+    basis: Basis,
+    start: Stage,
+    base: tuple[Config, _Pass] | None = None,
+    reasons: bool = False,
+) -> _Pass:
     """Grade, adjust and zone under ``config``, from ``start`` on; the earlier stages come from ``base``.
 
-    ``base`` is the project's own config and pass; without it every stage runs.
+    ``base`` is the project's own config and pass; without it every stage runs. ``reasons``: zone as a run does,
+    with the reason texts (scripts/bench_sensitivity.py measures a run's pass so).
     """
     if start == "score" or base is None:
         cache = _reusable(base[0], config, base[1].cache) if base is not None else {}
@@ -168,7 +178,7 @@ def _pass(config: Config, basis: Basis, start: Stage, base: tuple[Config, _Pass]
     else:
         adjusted = _adjust(config, basis, graded)
     ranks = pd.Series(level_rank(adjusted[LEVEL]).to_numpy(), index=adjusted[FACILITY_ID].to_numpy())
-    return _Pass(graded, cache, adjusted, ranks, _zone_ranks(config, basis, adjusted))
+    return _Pass(graded, cache, adjusted, ranks, _zone_ranks(config, basis, adjusted, reasons))
 
 
 def _variant_configs(config: Config) -> list[tuple[Variant, Config]]:

@@ -633,6 +633,7 @@ def aggregate_zones(
     config: ZoningConfig,
     sites: dict[str, pd.DataFrame] | None = None,
     unassessed: bool = False,
+    reasons: bool = True,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Level of every zone of every layer under the configured rule, with counts per level.
 
@@ -640,7 +641,8 @@ def aggregate_zones(
     adds sensitive-site counts. Each row names the rule with its parameters, the facilities that set the
     level, and a reason. ``unassessed`` (facilities may be level ``none``): zones get an ``n_none`` count,
     included in ``n_facilities``; a not-assessed facility never raises a zone, and a zone whose facilities
-    are all not assessed is ``none`` (grey), whatever the rule.
+    are all not assessed is ``none`` (grey), whatever the rule. ``reasons=False`` leaves out the drivers and
+    reasons (levels only: what a sensitivity variant needs, at a fraction of the time).
     """
     out: dict[str, gpd.GeoDataFrame] = {}
     ranks = level_rank(facilities[LEVEL])
@@ -668,7 +670,7 @@ def aggregate_zones(
         if sites is not None and kind in sites:
             z[[SITES, SITES_NEAR]] = sites[kind].reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         top_rank = pd.Series(top, index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
-        drivers = _drivers(facilities, codes, rank_arr, top, uniques)
+        drivers = _drivers(facilities, codes, rank_arr, top, uniques) if reasons else None
         bins = None
         if config.rule == "max":
             rank = top_rank
@@ -681,6 +683,9 @@ def aggregate_zones(
         empty = z["n_facilities"].to_numpy() == 0
         level = np.where(empty, config.empty_level, level_from_rank(rank).to_numpy())
         z[ZONE_LEVEL] = level
+        if drivers is None:
+            out[kind] = z
+            continue
         z[LEVEL_ZH] = [label(k, "zh") for k in level]
         z[RULE] = _rule_text(config, bins)
         z["drivers"] = drivers.reindex(z[ZONE_CODE]).fillna("").to_numpy()
@@ -723,6 +728,9 @@ def apply_spillover(
             first = hits.loc[raise_idx].groupby(level=0).head(1)
             grade_zh = first["gb18218_grade"].astype(int).map(GRADE_NAMES_ZH)
             zz.loc[raise_idx, ZONE_LEVEL] = sp.min_level
+            if "reason" not in zz.columns:  # levels only (aggregate_zones(reasons=False))
+                out[kind] = zz
+                continue
             zz.loc[raise_idx, LEVEL_ZH] = label(sp.min_level, "zh")
             note = (
                 "；外溢: 相邻区域"
