@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,7 @@ from riskmap.zoning import (
     aggregate_zones,
     apply_spillover,
     count_sites,
+    spillover_hits,
     zone_code_column,
 )
 
@@ -79,6 +80,8 @@ class Basis:
     sites: gpd.GeoDataFrame | None = None
     #: The as-of date given on the command line (default: each variant's ``adjustment.as_of``).
     as_of: date | str | None = None
+    #: Zones near big major hazards, by spillover settings and hazards: shared by the variants that share them.
+    spillover: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,11 +152,27 @@ def _zone_ranks(
     grey = config.scoring.unassessed == "grey"
     # Levels only: the zones' reason texts are most of a zoning pass, and the variants need none.
     layers = aggregate_zones(adjusted, basis.zones, config.zoning, sites, unassessed=grey, reasons=reasons)
-    layers = apply_spillover(layers, adjusted, config.zoning)
+    layers = apply_spillover(
+        layers, adjusted, config.zoning, _spillover_hits(config, basis, layers, adjusted)
+    )
     return {
         k: pd.Series(level_rank(z[LEVEL]).to_numpy(), index=z[ZONE_CODE].to_numpy())
         for k, z in layers.items()
     }
+
+
+def _spillover_hits(
+    config: Config, basis: Basis, layers: dict[str, gpd.GeoDataFrame], adjusted: gpd.GeoDataFrame
+) -> dict[str, pd.DataFrame] | None:
+    """The zones near big major hazards, computed once per spillover setting and set of hazards."""
+    sp = config.zoning.spillover
+    if sp is None or "gb18218_grade" not in adjusted.columns:
+        return None
+    big = adjusted["gb18218_grade"].fillna(0).astype(int).isin(sp.grades).to_numpy()
+    key = (sp.model_dump_json(), tuple(adjusted[FACILITY_ID].to_numpy()[big]))
+    if key not in basis.spillover:
+        basis.spillover[key] = spillover_hits(layers, adjusted, config.zoning)
+    return basis.spillover[key]
 
 
 def _pass(

@@ -695,19 +695,20 @@ def aggregate_zones(
     return out
 
 
-def apply_spillover(
+def spillover_hits(
     zones: dict[str, gpd.GeoDataFrame], facilities: gpd.GeoDataFrame, config: ZoningConfig
-) -> dict[str, gpd.GeoDataFrame]:
-    """Raise zones within ``spillover.distance_m`` of a 一级/二级 major hazard in another zone.
+) -> dict[str, pd.DataFrame] | None:
+    """Per zone layer, each zone (by row label) with the 一级/二级 major hazards of other zones near it.
 
-    The raise is recorded in the zone's reason; a zone already at or above ``min_level`` is unchanged.
+    ``None`` when spillover is off or there is no such hazard. Depends on the hazards and the distance, not on
+    the levels: a sensitivity run computes it once for the variants that share them.
     """
     sp = config.spillover
     if sp is None or "gb18218_grade" not in facilities.columns:
-        return zones
+        return None
     big = facilities[facilities["gb18218_grade"].fillna(0).astype(int).isin(sp.grades)]
     if big.empty:
-        return zones
+        return None
     crs = _metric_crs(big)
     code_cols = [zone_code_column(k) for k in zones if zone_code_column(k) in big.columns]
     buf = gpd.GeoDataFrame(
@@ -715,17 +716,38 @@ def apply_spillover(
         geometry=big.geometry.to_crs(crs).buffer(sp.distance_m),
         crs=crs,
     )
+    out = {}
+    for kind, z in zones.items():
+        own = z[[ZONE_CODE, "geometry"]].rename(columns={ZONE_CODE: "_zone"}).to_crs(crs)
+        hits = gpd.sjoin(own, buf, how="inner", predicate="intersects")
+        out[kind] = hits[hits["_zone"] != hits[zone_code_column(kind)]]  # only hazards of neighbouring zones
+    return out
+
+
+def apply_spillover(
+    zones: dict[str, gpd.GeoDataFrame],
+    facilities: gpd.GeoDataFrame,
+    config: ZoningConfig,
+    hits: dict[str, pd.DataFrame] | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Raise zones within ``spillover.distance_m`` of a 一级/二级 major hazard in another zone.
+
+    The raise is recorded in the zone's reason; a zone already at or above ``min_level`` is unchanged.
+    ``hits`` (from :func:`spillover_hits` on these zones and facilities) saves computing them again.
+    """
+    sp = config.spillover
+    near = hits if hits is not None else spillover_hits(zones, facilities, config)
+    if sp is None or near is None:
+        return zones
     floor = int(Level.parse(sp.min_level))
     out = {}
     for kind, z in zones.items():
         zz = z.copy()
-        own = zz[[ZONE_CODE, "geometry"]].rename(columns={ZONE_CODE: "_zone"}).to_crs(crs)
-        hits = gpd.sjoin(own, buf, how="inner", predicate="intersects")
-        hits = hits[hits["_zone"] != hits[zone_code_column(kind)]]  # only hazards of neighbouring zones
+        hits_ = near[kind]
         current = level_rank(zz[ZONE_LEVEL])
-        raise_idx = hits.index[current.loc[hits.index].to_numpy() < floor].unique()
+        raise_idx = hits_.index[current.loc[hits_.index].to_numpy() < floor].unique()
         if len(raise_idx):
-            first = hits.loc[raise_idx].groupby(level=0).head(1)
+            first = hits_.loc[raise_idx].groupby(level=0).head(1)
             grade_zh = first["gb18218_grade"].astype(int).map(GRADE_NAMES_ZH)
             zz.loc[raise_idx, ZONE_LEVEL] = sp.min_level
             if "reason" not in zz.columns:  # levels only (aggregate_zones(reasons=False))
