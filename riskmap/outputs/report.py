@@ -867,7 +867,7 @@ def _changes(d: _Doc, diff: RunDiff, config: Config) -> None:
 
 
 #: The sensitivity section's texts (its own table: other sections' texts stay as they are).
-_SENSITIVITY_TEXT = {
+_SENSITIVITY_TEXT: dict[str, dict[str, Any]] = {
     "zh": {
         "h": "{n}、等级的稳健性（替代约定下的敏感性）",
         "firm": "在 {v} 种公认的替代约定下，{ff} 家企业（共 {nf} 家）和 {zf} 个{kind}（共 {nz} 个）的等级不变；"

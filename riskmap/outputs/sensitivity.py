@@ -67,7 +67,7 @@ def write_sensitivity(
     from riskmap.outputs.run import _provenance_inputs
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    provenance = {
+    provenance: dict[str, Any] = {
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
         "inputs": _provenance_inputs(config, inputs),
