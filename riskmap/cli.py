@@ -406,6 +406,44 @@ def plan(
 
 
 @app.command()
+def sensitivity(
+    project: Annotated[
+        Path, typer.Argument(help="The project file (riskmap.toml), with [[sensitivity.variants]].")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
+    ] = None,
+    as_of: AsOf = None,
+    force: Force = False,
+) -> None:
+    """How firm is each colour: re-grade and re-zone under each [sensitivity] variant."""
+    from riskmap.config import load_config
+    from riskmap.pipeline import sensitivity as assess
+    from riskmap.sensitivity import CHANGED_BY
+
+    _where(project=project)
+    try:
+        config = load_config(project)
+        _where(out=out if out is not None else config.resolve(config.outputs.dir))
+        result = assess(config, out, as_of=as_of, force=force)
+    except RiskmapError as err:
+        _fail(err)
+    firm = int((result.facilities[CHANGED_BY] == "").sum())
+    out_console.print(f"facilities: {firm} of {len(result.facilities)} keep their level under every variant")
+    for kind, z in result.zones.items():
+        zf = int((z[CHANGED_BY] == "").sum())
+        out_console.print(f"zones ({kind}): {zf} of {len(z)} keep their level under every variant")
+    for row in result.variants.to_dict("records"):
+        zones = ", ".join(
+            f"{k[len('zones_changed_') :]} {v}" for k, v in row.items() if k.startswith("zones_changed_")
+        )
+        out_console.print(
+            f"  {escape(row['variant'])}: {row['facilities_changed']} facilities, zones {zones}",
+            highlight=False,
+        )
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("riskmap-demo"),
     as_of: AsOf = None,

@@ -42,23 +42,33 @@ from riskmap.columns import (
 )
 from riskmap.config import Config
 from riskmap.engines import Engine, Located, open_engine
-from riskmap.errors import InputError, RiskmapError
-from riskmap.exposure import population_coverage, zone_population
+from riskmap.engines.memory import MemoryEngine, table_sources
+from riskmap.errors import ConfigError, InputError, RiskmapError
+from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
-from riskmap.io.project import ProjectInputs, read_facilities, read_inputs, read_related, read_roster
+from riskmap.io.project import (
+    ProjectInputs,
+    read_facilities,
+    read_inputs,
+    read_related,
+    read_roster,
+    required_tables,
+)
 from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import METHODS
 from riskmap.outputs.run import write_plan, write_run
+from riskmap.outputs.sensitivity import write_sensitivity
 from riskmap.results import Rejects, RunResult, RunSummary
+from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import input_sources, require_columns, summarise_rejects, validate_sites, validate_table
 from riskmap.zone_kinds import kind_label, project_kind_labels
 from riskmap.zone_layers import load_zones, zone_polygons
 from riskmap.zoning import aggregate_zones, apply_spillover, count_sites, rule_parameters, zone_code_column
 
-__all__ = ["RunResult", "run", "check", "plan", "preflight", "load_zones", "Stage"]
+__all__ = ["RunResult", "run", "check", "plan", "sensitivity", "preflight", "load_zones", "Stage"]
 
 logger = logging.getLogger(__name__)
 
@@ -320,6 +330,8 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     with open_engine(config, project.source) as engine:
         stage("validate")
         validated = _locate(config, engine, project, rejects)
+        # The located facilities and the tables as read, kept for the variants (the engine frees its own).
+        kept = (validated.located.state, dict(project.tables)) if config.outputs.sensitivity else None
         stage("score")
         graded = _grade(config, engine, project, validated, rejects)
     zones, engine_warnings = validated.located.zones, validated.located.warnings
@@ -331,6 +343,11 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage("supervise")
     supervised = _supervise(config, scored, adjusted, validated, zoned.layers, history, project.paths)
     del scored
+    assessed = None
+    if kept is not None:
+        stage("sensitivity")
+        basis = _sensitivity_basis(config, project, validated, *kept, as_of)
+        assessed = assess_variants(config, basis)
     all_rejects = rejects.table()
     summary = _summarise(config, project.n_facilities, supervised, zoned.layers, all_rejects, adjusted)
     _check_accounting(project.n_facilities, summary)
@@ -346,6 +363,41 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
         summary=summary.to_dict(),
         warnings=warnings,
         inputs=project.paths,
+        sensitivity=assessed,
+    )
+
+
+def _sensitivity_basis(
+    config: Config,
+    project: ProjectInputs,
+    validated: Validated,
+    facilities: gpd.GeoDataFrame,
+    raw_tables: dict[str, pd.DataFrame],
+    as_of: date | str | None,
+) -> Basis:
+    """What every sensitivity variant starts from: the located facilities, the tables validated against them."""
+    sources = table_sources(config, project.source, raw_tables)
+    needs = required_tables(config)
+    known = validated.located.known_ids
+    tables = {
+        t: validate_table(df, t, getattr(config, t), known, sources[t], needs.get(t, ()))[0]
+        for t, df in raw_tables.items()
+    }
+    sites = None
+    if config.sensitive_sites is not None:
+        assert project.sites is not None
+        source = input_sources(config)["sensitive_sites"]
+        sites = validate_sites(project.sites, config.sensitive_sites, source)[0]
+    frames = validated.event_rejects.frames
+    return Basis(
+        facilities=facilities,
+        tables=tables,
+        sources=sources,
+        events=validated.events,
+        rejected_events=pd.concat(frames)["record_id"].value_counts() if frames else None,
+        zones=validated.located.zones,
+        sites=sites,
+        as_of=as_of,
     )
 
 
@@ -532,6 +584,50 @@ def plan(
             update={"supervision": config.supervision.model_copy(update={"year": year})}
         )
     return write_plan(config, check(config, stage, as_of, history), out_dir, force)
+
+
+def sensitivity(
+    config: Config,
+    out_dir: str | Path | None = None,
+    stage: Stage | None = None,
+    as_of: date | str | None = None,
+    force: bool = False,
+) -> SensitivityResult:
+    """Levels under each ``[sensitivity]`` variant (``riskmap sensitivity``); writes the sensitivity tables.
+
+    The inputs are read and validated once; each variant re-grades and re-zones from the located facilities
+    (:func:`riskmap.sensitivity.assess_variants`). The tables and ``sensitivity.json`` (their manifest, last) are
+    written into ``out_dir`` (default: ``outputs.dir``) as one set.
+
+    Raises
+    ------
+    ConfigError
+        The project has no ``[[sensitivity.variants]]``, or a variant sets an unknown key or a bad value.
+    """
+    if config.sensitivity is None or not config.sensitivity.variants:
+        raise ConfigError(
+            "the project file has no [[sensitivity.variants]]: add some, e.g. "
+            '[[sensitivity.variants]] name = "LEC upper bounds", set = { "methods.lec.boundary" = "upper" } '
+            "(riskmap init ships the common ones, commented out)"
+        )
+    say = _returning_memory(stage or (lambda _s: None))
+    say("load")
+    project = read_inputs(config)
+    rejects = Rejects()
+    engine = MemoryEngine(config, project.source)
+    say("validate")
+    validated = _locate(config, engine, project, rejects)
+    facilities = validated.located.state
+    if config.uses_method("gb18218"):
+        add_persons(facilities, config)
+    if config.population is not None:
+        zone_population(validated.located.zones, config, config.resolve(config.population.path), [])
+    say("sensitivity")
+    basis = _sensitivity_basis(config, project, validated, facilities, project.take_tables(), as_of)
+    result = assess_variants(config, basis)
+    say("write")
+    write_sensitivity(config, result, project.paths, out_dir, force)
+    return result
 
 
 def _attempt(problems: list[str], fn: Callable[[], object]) -> None:

@@ -31,6 +31,8 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     #: Every input file read, by key (its path and SHA-256 go into the provenance of run.json).
     inputs: dict[str, Path] = field(default_factory=dict)
+    #: Levels under the [sensitivity] variants (:class:`riskmap.sensitivity.SensitivityResult`), when asked.
+    sensitivity: Any = None
 
 
 @dataclass

@@ -639,6 +639,7 @@ def aggregate_zones(
     config: ZoningConfig,
     sites: dict[str, pd.DataFrame] | None = None,
     unassessed: bool = False,
+    reasons: bool = True,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Level of every zone of every layer under the configured rule, with counts per level.
 
@@ -646,7 +647,8 @@ def aggregate_zones(
     adds sensitive-site counts. Each row names the rule with its parameters, the facilities that set the
     level, and a reason. ``unassessed`` (facilities may be level ``none``): zones get an ``n_none`` count,
     included in ``n_facilities``; a not-assessed facility never raises a zone, and a zone whose facilities
-    are all not assessed is ``none`` (grey), whatever the rule.
+    are all not assessed is ``none`` (grey), whatever the rule. ``reasons=False`` leaves out the drivers and
+    reasons (levels only: what a sensitivity variant needs, at a fraction of the time).
     """
     out: dict[str, gpd.GeoDataFrame] = {}
     ranks = level_rank(facilities[LEVEL])
@@ -674,7 +676,7 @@ def aggregate_zones(
         if sites is not None and kind in sites:
             z[[SITES, SITES_NEAR]] = sites[kind].reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         top_rank = pd.Series(top, index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
-        drivers = _drivers(facilities, codes, rank_arr, top, uniques)
+        drivers = _drivers(facilities, codes, rank_arr, top, uniques) if reasons else None
         bins = None
         if config.rule == "max":
             rank = top_rank
@@ -687,6 +689,9 @@ def aggregate_zones(
         empty = z["n_facilities"].to_numpy() == 0
         level = np.where(empty, config.empty_level, level_from_rank(rank).to_numpy())
         z[LEVEL] = level
+        if drivers is None:
+            out[kind] = z
+            continue
         z[LEVEL_ZH] = [label(k, "zh") for k in level]
         z[RULE] = _rule_text(config, bins)
         z["drivers"] = drivers.reindex(z[ZONE_CODE]).fillna("").to_numpy()
@@ -696,19 +701,20 @@ def aggregate_zones(
     return out
 
 
-def apply_spillover(
+def spillover_hits(
     zones: dict[str, gpd.GeoDataFrame], facilities: gpd.GeoDataFrame, config: ZoningConfig
-) -> dict[str, gpd.GeoDataFrame]:
-    """Raise zones within ``spillover.distance_m`` of a 一级/二级 major hazard in another zone.
+) -> dict[str, pd.DataFrame] | None:
+    """Per zone layer, each zone (by row label) with the 一级/二级 major hazards of other zones near it.
 
-    The raise is recorded in the zone's reason; a zone already at or above ``min_level`` is unchanged.
+    ``None`` when spillover is off or there is no such hazard. Depends on the hazards and the distance, not on
+    the levels: a sensitivity run computes it once for the variants that share them.
     """
     sp = config.spillover
     if sp is None or "gb18218_grade" not in facilities.columns:
-        return zones
+        return None
     big = facilities[facilities["gb18218_grade"].fillna(0).astype(int).isin(sp.grades)]
     if big.empty:
-        return zones
+        return None
     crs = _metric_crs(big)
     code_cols = [zone_code_column(k) for k in zones if zone_code_column(k) in big.columns]
     buf = gpd.GeoDataFrame(
@@ -716,19 +722,43 @@ def apply_spillover(
         geometry=big.geometry.to_crs(crs).buffer(sp.distance_m),
         crs=crs,
     )
+    out = {}
+    for kind, z in zones.items():
+        own = z[[ZONE_CODE, "geometry"]].rename(columns={ZONE_CODE: "_zone"}).to_crs(crs)
+        hits = gpd.sjoin(own, buf, how="inner", predicate="intersects")
+        out[kind] = hits[hits["_zone"] != hits[zone_code_column(kind)]]  # only hazards of neighbouring zones
+    return out
+
+
+def apply_spillover(
+    zones: dict[str, gpd.GeoDataFrame],
+    facilities: gpd.GeoDataFrame,
+    config: ZoningConfig,
+    hits: dict[str, pd.DataFrame] | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Raise zones within ``spillover.distance_m`` of a 一级/二级 major hazard in another zone.
+
+    The raise is recorded in the zone's reason; a zone already at or above ``min_level`` is unchanged.
+    ``hits`` (from :func:`spillover_hits` on these zones and facilities) saves computing them again.
+    """
+    sp = config.spillover
+    near = hits if hits is not None else spillover_hits(zones, facilities, config)
+    if sp is None or near is None:
+        return zones
     floor = int(Level.parse(sp.min_level))
     out = {}
     for kind, z in zones.items():
         zz = z.copy()
-        own = zz[[ZONE_CODE, "geometry"]].rename(columns={ZONE_CODE: "_zone"}).to_crs(crs)
-        hits = gpd.sjoin(own, buf, how="inner", predicate="intersects")
-        hits = hits[hits["_zone"] != hits[zone_code_column(kind)]]  # only hazards of neighbouring zones
+        hits_ = near[kind]
         current = level_rank(zz[LEVEL])
-        raise_idx = hits.index[current.loc[hits.index].to_numpy() < floor].unique()
+        raise_idx = hits_.index[current.loc[hits_.index].to_numpy() < floor].unique()
         if len(raise_idx):
-            first = hits.loc[raise_idx].groupby(level=0).head(1)
+            first = hits_.loc[raise_idx].groupby(level=0).head(1)
             grade_zh = first["gb18218_grade"].astype(int).map(GRADE_NAMES_ZH)
             zz.loc[raise_idx, LEVEL] = sp.min_level
+            if "reason" not in zz.columns:  # levels only (aggregate_zones(reasons=False))
+                out[kind] = zz
+                continue
             zz.loc[raise_idx, LEVEL_ZH] = label(sp.min_level, "zh")
             note = (
                 "；外溢: 相邻区域"

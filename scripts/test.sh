@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(chromium gdal-bin python3-gdal fonts-wqy-microhei libreoffice-writer-nogui poppler-utils)
+apt_packages=(chromium gdal-bin python3-gdal fonts-wqy-microhei libreoffice-writer-nogui poppler-utils postgresql-15 postgresql-15-postgis-3)
 if command -v apt-get >/dev/null 2>&1; then
   missing=()
   for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -64,6 +64,7 @@ from riskmap.config.scoring import (
     ScoringConfig,
     unknown_method,
 )
+from riskmap.config.sensitivity import VARIANT_SECTIONS, SensitivityConfig, Variant
 from riskmap.config.supervision import (
     UNASSESSED_FREQUENCY,
     CapacityConfig,
@@ -96,6 +97,7 @@ __all__ = [
     "config_from_dict",
     "json_schema",
     "config_hash",
+    "apply_variant",
     "TABLE_COLUMNS",
     # and every other section model, for the stages that take one section
     "ConfigModel",
@@ -128,6 +130,9 @@ __all__ = [
     "OverdueHiddenDanger",
     "AccidentCondition",
     "StandardisationCondition",
+    "SensitivityConfig",
+    "Variant",
+    "VARIANT_SECTIONS",
 ]
 
 
@@ -161,6 +166,9 @@ class Config(ConfigModel):
     supervision: SupervisionConfig = SupervisionConfig()
     outputs: OutputsConfig = OutputsConfig()
     engine: EngineConfig = EngineConfig()
+    sensitivity: SensitivityConfig | None = Field(
+        None, description="Alternative conventions to re-grade under (riskmap sensitivity)."
+    )
 
     #: Directory of the project file; paths are relative to it. Not part of the file.
     base_dir: Path = Field(Path("."), exclude=True, json_schema_extra={"hidden": True})
@@ -170,6 +178,18 @@ class Config(ConfigModel):
         kinds = [z.kind for z in self.zones]
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"zones: each layer needs its own kind, got {kinds}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_sensitivity(self) -> Config:
+        if self.outputs.sensitivity and not (self.sensitivity and self.sensitivity.variants):
+            raise ValueError(
+                "outputs.sensitivity = true needs variants: add [[sensitivity.variants]] name = ..., set = {...}"
+            )
+        if self.outputs.sensitivity and self.engine.name != "memory":
+            raise ValueError('outputs.sensitivity = true runs with [engine] name = "memory" only')
+        for variant in self.sensitivity.variants if self.sensitivity else []:
+            apply_variant(self, variant)  # a bad key or value is an error of the project file, found at once
         return self
 
     @model_validator(mode="after")
@@ -340,7 +360,82 @@ def config_hash(config: Config) -> str:
     the Word report's settings (``outputs.report*``), which change only report.docx's layout.
     """
     report_keys = {k for k in OutputsConfig.model_fields if k.startswith("report")}
-    dumped = config.model_dump(
-        mode="json", exclude={"base_dir": True, "engine": True, "outputs": report_keys}
-    )
+    # Sensitivity settings, when absent or off, leave the hash of a project as it was before they existed.
+    if not config.outputs.sensitivity:
+        report_keys.add("sensitivity")
+    exclude: dict[str, Any] = {"base_dir": True, "engine": True, "outputs": report_keys}
+    if config.sensitivity is None:
+        exclude["sensitivity"] = True
+    dumped = config.model_dump(mode="json", exclude=exclude)
     return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _item(node: list[Any], part: str, where: str) -> int:
+    """Position of a list item addressed by its name (or its index)."""
+    for i, item in enumerate(node):
+        if isinstance(item, dict) and item.get("name") == part:
+            return i
+    if part.isdigit() and int(part) < len(node):
+        return int(part)
+    names = [str(item.get("name")) for item in node if isinstance(item, dict) and item.get("name")]
+    close = difflib.get_close_matches(part, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(f"{where}: no item named {part!r}{hint} (names: {', '.join(names) or 'none'})")
+
+
+def _set_key(data: dict[str, Any], key: str, value: Any, where: str) -> None:
+    """Set dotted ``key`` of the project mapping ``data`` to ``value``; ``false`` removes a named list item."""
+    parts = key.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            i = _item(node, part, f"{where}: key {'.'.join(parts[: depth + 1])!r}")
+            if last:
+                if value is False:
+                    del node[i]
+                else:
+                    node[i] = value
+                return
+            node = node[i]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(
+                f"{where}: key {key!r}: {'.'.join(parts[:depth])!r} holds a value, not a section"
+            )
+        if last:
+            node[part] = value
+            return
+        if node.get(part) is None:  # a section not in the file: its defaults, then the key set
+            node[part] = {}
+        node = node[part]
+
+
+def apply_variant(config: Config, variant: Variant, source: str | None = None) -> Config:
+    """The project with the keys of one sensitivity variant set, validated again.
+
+    Raises
+    ------
+    ConfigError
+        A key that is not in the project file (with the closest valid key) or a value it does not accept;
+        the message names the variant.
+
+    Examples
+    --------
+    >>> import riskmap
+    >>> base = load_config(riskmap.demo_dir() / "riskmap.toml")
+    >>> upper = apply_variant(base, Variant(name="LEC upper", set={"methods.lec.boundary": "upper"}))
+    >>> base.methods.lec.boundary, upper.methods.lec.boundary
+    ('lower', 'upper')
+    """
+    where = f"[sensitivity] variant {variant.name!r}"
+    where = f"{source}: {where}" if source else where
+    data = config.model_dump(
+        mode="python",
+        exclude={"base_dir": True, "sensitivity": True, "outputs": {"sensitivity"}},
+        exclude_unset=True,
+        by_alias=True,
+    )
+    for key, value in variant.overrides.items():
+        _set_key(data, key, value, where)
+    return config_from_dict(data, base_dir=config.base_dir, source=where)

@@ -41,6 +41,11 @@ class OutputsConfig(ConfigModel):
         "so a province-size map still opens; 0 always clusters.",
     )
     figure: bool = True
+    sensitivity: bool = Field(
+        False,
+        description="riskmap run also re-grades under each [sensitivity] variant: sensitivity tables, a map layer "
+        "of the zones whose colour changes, a report section.",
+    )
     figure_formats: list[Literal["png", "svg", "pdf"]] = Field(default=["png"])
     tiles: Literal["none", "openstreetmap", "tianditu", "gaode"] = Field(
         "none",

@@ -421,7 +421,10 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     extra_cols: list[pd.DataFrame] = []
     for name in pd.unique(pairs.method[~pd.isna(pairs.method)]):
         method = METHODS[name]
-        result = method.grade(inputs, config)
+        # A sensitivity run hands in the results of the methods its variant leaves unchanged.
+        cached = inputs.cache.get(name)
+        result = cached if cached is not None else method.grade(inputs, config)
+        inputs.cache[name] = result
         rejects.append(result.rejects)
         res = result.results
         long_parts.append(_method_rows(pairs, pairs.method == name, ids, res, method.no_records))

@@ -212,6 +212,7 @@ def render_html(
     embed_height: int | str = _EMBED_HEIGHT_DEFAULT,
     cluster_threshold: int = 5000,
     kind_labels: KindLabels | None = None,
+    sensitivity: gpd.GeoDataFrame | None = None,
 ) -> Path:
     """Write the interactive four-colour risk map of facilities and zones to one offline HTML file.
 
@@ -250,6 +251,10 @@ def render_html(
     kind_labels : Mapping, optional
         The project's own labels of zone kinds (``{kind: {"zh": ..., "en": ...}}``) for the layer control and
         the legend; known kinds are labelled from ``styles/zone_kinds.toml`` (see :mod:`riskmap.zone_kinds`).
+    sensitivity : geopandas.GeoDataFrame, optional
+        The finest zones' sensitivity table (``zone_code``, ``zone_name``, ``level``, ``level_min``,
+        ``level_max``, ``changed_by``): the zones whose colour changes under some variant get a dashed outline
+        layer, with the variants in the popup.
 
     Returns
     -------
@@ -301,6 +306,9 @@ def render_html(
         embed_height=embed_height,
         cluster=cluster,
     )
+    if sensitivity is not None:
+        shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
+        _sensitivity_layer(shown, lang).add_to(m)
     key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height, cluster)
     _stable_ids(m.get_root(), key)
     page = _finish_page(m.get_root().render(), lang=lang, embed=embed)
@@ -949,6 +957,50 @@ def _workload_layer(collection: Mapping[str, Any], text: Mapping[str, str]) -> f
         )  # fmt: skip
     return folium.GeoJson(collection, name=html.escape(text["workload_layer"]), show=False, style_function=style,
                           tooltip=tooltip)  # fmt: skip
+
+
+#: The sensitivity layer's texts: its name, and the popup's labels.
+_SENSITIVITY_TEXT = {
+    "zh": {"layer": "等级不稳的区域 (替代约定下颜色会变)", "range": "各约定下等级", "by": "改变等级的约定"},
+    "en": {"layer": "Zones whose colour depends on a convention", "range": "Level over the conventions",
+           "by": "Changed by"},
+}  # fmt: skip
+
+
+def _sensitivity_layer(table: gpd.GeoDataFrame, lang: str) -> folium.GeoJson:
+    """Zones whose level changes under some [sensitivity] variant: a dashed outline, the variants in the popup."""
+    import numpy as np
+    import shapely
+
+    t = _SENSITIVITY_TEXT[lang]
+    changed = _to_wgs84(table[table["changed_by"] != ""], "sensitivity")
+    geoms = shapely.transform(changed.geometry.to_numpy(), lambda c: np.round(c, _COORD_DECIMALS))
+    features = []
+    for rec, geom in zip(changed.to_dict("records"), geoms, strict=True):
+        span = f"{levels.label(rec['level_min'], lang)} – {levels.label(rec['level_max'], lang)}"
+        props = {
+            "zone_name": _esc(rec[ZONE_NAME]),
+            "level_label": html.escape(levels.label(rec["level"], lang)),
+            "range": html.escape(span),
+            "changed_by": _esc(rec["changed_by"]),
+        }
+        features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
+    collection = {"type": "FeatureCollection", "features": features}
+    text = _TEXT[lang]
+    popup = None
+    if features:  # folium validates the fields against the first feature
+        popup = folium.GeoJsonPopup(
+            fields=["zone_name", "level_label", "range", "changed_by"],
+            aliases=[html.escape(a) for a in (text["name"], text["level"], t["range"], t["by"])],
+        )
+    return folium.GeoJson(
+        collection,
+        name=html.escape(t["layer"]),
+        show=True,
+        style_function=lambda _f: {"fill": False, "color": "#000000", "weight": 2.5, "dashArray": "6 4"},
+        popup=popup,
+        smooth_factor=0.5,
+    )
 
 
 def _zone_style(weight: float) -> Any:

@@ -866,6 +866,60 @@ def _changes(d: _Doc, diff: RunDiff, config: Config) -> None:
             _para(d, _more_rows(d, len(moved), "changes.csv (riskmap diff --out)"))
 
 
+#: The sensitivity section's texts (its own table: other sections' texts stay as they are).
+_SENSITIVITY_TEXT: dict[str, dict[str, Any]] = {
+    "zh": {
+        "h": "{n}、等级的稳健性（替代约定下的敏感性）",
+        "firm": "在 {v} 种公认的替代约定下，{ff} 家企业（共 {nf} 家）和 {zf} 个{kind}（共 {nz} 个）的等级不变；"
+        "{fc} 家企业、{zc} 个{kind}的等级取决于所采用的约定。",
+        "caption": "表{t}  各替代约定改变等级的企业和区域数",
+        "header": ["替代约定", "改动的设置", "企业", "{kind}"],
+        "zones_caption": "表{t}  等级随约定变化的{kind}",
+        "zones_header": ["名称", "代码", "等级", "最低", "最高", "改变等级的约定"],
+    },
+    "en": {
+        "h": "{n}. How firm the levels are (alternative conventions)",
+        "firm": "Under {v} accepted alternative conventions, {ff} of {nf} enterprises and {zf} of {nz} zones "
+        "({kind}) keep their level; {fc} enterprises and {zc} zones depend on the convention applied.",
+        "caption": "Table {t}. Enterprises and zones whose level each alternative convention changes",
+        "header": ["Convention", "Settings changed", "Enterprises", "{kind}"],
+        "zones_caption": "Table {t}. Zones ({kind}) whose level depends on the convention",
+        "zones_header": ["Name", "Code", "Level", "Lowest", "Highest", "Changed by"],
+    },
+}
+
+
+def _sensitivity(d: _Doc, result: RunResult, config: Config, section: int) -> None:
+    """How many zones and enterprises are firm, which change and under which convention."""
+    sens = result.sensitivity
+    t = _SENSITIVITY_TEXT[d.lang]
+    kind = next(iter(sens.zones))
+    kind_name = kind_label(kind, d.lang, _kind_labels(config))
+    fac, zones, variants = sens.facilities, sens.zones[kind], sens.variants
+    fc, zc = int((fac["changed_by"] != "").sum()), int((zones["changed_by"] != "").sum())
+    _heading(d, t["h"].format(n=_numeral(d, section)))
+    _para(d, t["firm"].format(v=len(variants), ff=len(fac) - fc, nf=len(fac), zf=len(zones) - zc, nz=len(zones),
+                              kind=kind_name, fc=fc, zc=zc))  # fmt: skip
+    d.table_no += 1
+    _caption(d, t["caption"].format(t=d.table_no))
+    header = [h.format(kind=kind_name) for h in t["header"]]
+    rows = [[r["variant"], r["set"], r["facilities_changed"], r[f"zones_changed_{kind}"]]
+            for r in variants.to_dict("records")]  # fmt: skip
+    _table(d, header, rows, widths=[3, 6, 1.5, 1.5])
+    moved = zones[zones["changed_by"] != ""]
+    if moved.empty:
+        return
+    d.table_no += 1
+    _caption(d, t["zones_caption"].format(t=d.table_no, kind=kind_name))
+    head = moved.head(APPENDIX_MAX_ROWS)
+    rows = [[r.zone_name, r.zone_code, _lv(d, r.level), _lv(d, r.level_min), _lv(d, r.level_max), r.changed_by]
+            for r in head.itertuples(index=False)]  # fmt: skip
+    _table(d, t["zones_header"], rows, widths=[2.4, 2.6, 1.2, 1.2, 1.2, 5],
+           fills=[_level_fill(k) for k in head["level"]], fill_col=2)  # fmt: skip
+    if len(moved) > APPENDIX_MAX_ROWS:
+        _para(d, _more_rows(d, len(moved), f"sensitivity_zones_{kind}.csv"))
+
+
 def _plan(d: _Doc, nums: _Numbers, config: Config, result: RunResult, section: int) -> None:
     assert result.plan is not None
     _heading(d, d.t("h_plan", n=_numeral(d, section)))
@@ -1026,6 +1080,9 @@ def write_report(
     if changes is not None:
         _changes(d, changes, config)
         section = 5
+    if result.sensitivity is not None:  # [outputs] sensitivity = true
+        _sensitivity(d, result, config, section)
+        section += 1
     _landscape(d, False)
     _plan(d, nums, config, result, section)
     _quality(d, config, result, provenance, section + 1)

@@ -190,6 +190,10 @@ def _layers(result: RunResult) -> dict[str, pd.DataFrame]:
         layers[f"zones_{kind}"] = z
     layers["inspection_plan"] = plan_geo
     layers["rejects"] = result.rejects
+    if result.sensitivity is not None:  # [outputs] sensitivity = true
+        from riskmap.outputs.sensitivity import sensitivity_layers
+
+        layers |= sensitivity_layers(result.sensitivity)
     return layers
 
 
@@ -239,6 +243,10 @@ def _write_tables(result: RunResult, out: Path) -> dict[str, Path]:
     for kind, z in zone_tables.items():
         outputs[f"{kind}_csv"] = write_csv(z, out / f"{kind}.csv")
     outputs["rejects_csv"] = write_csv(result.rejects, out / "rejects.csv")
+    if result.sensitivity is not None:
+        from riskmap.outputs.sensitivity import write_sensitivity_tables
+
+        outputs |= write_sensitivity_tables(result.sensitivity, out)
     return outputs
 
 
@@ -261,6 +269,7 @@ def _draw_maps(config: Config, result: RunResult, out: Path, say: Callable[[str]
             embed=config.outputs.embed,
             cluster_threshold=config.outputs.cluster_above,
             kind_labels=project_kind_labels(config),
+            sensitivity=_finest(result.sensitivity),
         )
     if config.outputs.figure:
         say("figure")
@@ -276,6 +285,11 @@ def _draw_maps(config: Config, result: RunResult, out: Path, say: Callable[[str]
         ):
             outputs[f"figure_{p.suffix.lstrip('.')}"] = p
     return outputs
+
+
+def _finest(sensitivity: Any) -> gpd.GeoDataFrame | None:
+    """The finest zone layer's sensitivity table (marked on the map), if the run assessed variants."""
+    return next(iter(sensitivity.zones.values()), None) if sensitivity is not None else None
 
 
 def write_plan(

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: One manifest file per command; a file is riskmap's if any of them lists it with its current hash.
-MANIFEST_FILES = ("run.json", "plan.json", "changes.json", "report.json")
+MANIFEST_FILES = ("run.json", "plan.json", "changes.json", "report.json", "sensitivity.json")
 #: Staging folders: ``.riskmap-tmp-<run id>/`` (and atomic writes' temporary files: ``.riskmap-tmp-<name>...``);
 #: nothing else in the output folder is ever cleaned.
 STAGING_PREFIX = TEMP_PREFIX

@@ -1,0 +1,57 @@
+"""``[sensitivity]``: the accepted alternative conventions a project's levels are checked against.
+
+Each variant is a name and a few dotted keys of the project file set to another value
+(``set = { "methods.lec.boundary" = "upper" }``). The keys are checked when a sensitivity run applies them to
+the validated project (:func:`riskmap.config.apply_variant`), with the same messages as the rest of the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from riskmap.config.base import ConfigModel
+
+__all__ = ["SensitivityConfig", "Variant", "VARIANT_SECTIONS"]
+
+#: The sections whose keys may change a level; a variant setting anything else would change nothing.
+VARIANT_SECTIONS = ("methods", "scoring", "adjustment", "zoning")
+
+
+class Variant(ConfigModel):
+    """One alternative convention: a name and the keys it sets."""
+
+    name: str = Field(min_length=1, description="Shown in the outputs (changed_by) and the report.")
+    overrides: dict[str, Any] = Field(
+        alias="set",
+        min_length=1,
+        description='Dotted keys of the project file and their values, e.g. { "methods.lec.boundary" = "upper" }; '
+        'a named adjustment rule is addressed by its name ("adjustment.rules.standardisation"), and set to false '
+        "to turn it off.",
+    )
+
+    @model_validator(mode="after")
+    def _sections(self) -> Variant:
+        for key in self.overrides:
+            if key.split(".")[0] not in VARIANT_SECTIONS:
+                raise ValueError(
+                    f"variant {self.name!r}: key {key!r} does not change any level; a variant sets keys under "
+                    + ", ".join(VARIANT_SECTIONS)
+                )
+        return self
+
+
+class SensitivityConfig(ConfigModel):
+    """The alternative conventions of ``riskmap sensitivity`` (and ``[outputs] sensitivity = true``)."""
+
+    variants: list[Variant] = Field(
+        default_factory=list, description="Named alternatives, each a few keys set to another value."
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> SensitivityConfig:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"each variant needs its own name, got {names}")
+        return self

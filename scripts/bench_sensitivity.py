@@ -1,0 +1,99 @@
+"""Benchmark ``riskmap sensitivity``: ten variants against one scoring+zoning pass, measured in the same run.
+
+    python scripts/bench_sensitivity.py [--project /tmp/r1-bench/100k/riskmap.toml] [--repeat 3]
+
+The inputs are read and the facilities located once (as ``riskmap sensitivity`` does); then the script times
+one grading + adjustment + zoning pass under the project's own settings (as a run does it, with the reason
+texts), and
+:func:`riskmap.sensitivity.assess_variants` with the ten common variants (those ``riskmap init`` ships,
+commented out, in its riskmap.toml), which includes that pass. Target: the ten variants take less than 3x the
+one pass. Prints medians and the ratio; not a test: compare ratios, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from riskmap.config import config_from_dict, load_config
+from riskmap.errors import RiskmapError
+
+#: The ten common variants (as in data/demo/riskmap.toml); those whose keys the project lacks are left out.
+VARIANTS = [
+    {"name": "LEC upper bounds", "set": {"methods.lec.boundary": "upper"}},
+    {"name": "LS variant preset", "set": {"methods.ls_matrix.preset": "variant"}},
+    {"name": "GB 18218 grade 2 red", "set": {"methods.gb18218.grade_levels.2": "red"}},
+    {"name": "no standardisation lowering", "set": {"adjustment.rules.standardisation": False}},
+    {
+        "name": "villages by thresholds",
+        "set": {
+            "zoning.rule": "thresholds",
+            "zoning.thresholds": {
+                "red": [{"n_red": 1}, {"n_orange": 3}],
+                "orange": [{"n_orange": 1}],
+                "yellow": [{"n_yellow": 1}],
+            },
+        },
+    },  # fmt: skip
+    {"name": "villages by index", "set": {"zoning.rule": "index"}},
+    {"name": "towns by highest level", "set": {"zoning.by_layer.town.rule": "max"}},
+    {"name": "town index natural breaks", "set": {"zoning.index.classify": "NaturalBreaks"}},
+    {"name": "spillover 500 m", "set": {"zoning.spillover.distance_m": 500}},
+    {"name": "spillover 2 km", "set": {"zoning.spillover.distance_m": 2000}},
+]
+
+
+def _with_variants(path: Path):
+    base = load_config(path)
+    data = base.model_dump(mode="python", exclude={"base_dir"}, exclude_unset=True, by_alias=True)
+    data["sensitivity"] = {"variants": VARIANTS}
+    return config_from_dict(data, base_dir=base.base_dir, source=path.name)
+
+
+def main() -> None:
+    from riskmap import pipeline
+    from riskmap.engines.memory import MemoryEngine
+    from riskmap.exposure import add_persons, zone_population
+    from riskmap.io.project import read_inputs
+    from riskmap.results import Rejects
+    from riskmap.sensitivity import _pass, assess_variants
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--project", type=Path, default=Path("/tmp/r1-bench/100k/riskmap.toml"))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    try:
+        config = _with_variants(args.project)
+    except RiskmapError as err:
+        raise SystemExit(f"error: {err}") from None
+
+    t0 = time.perf_counter()
+    project = read_inputs(config)
+    validated = pipeline._locate(config, MemoryEngine(config, project.source), project, Rejects())
+    facilities = validated.located.state
+    if config.uses_method("gb18218"):
+        add_persons(facilities, config)
+    if config.population is not None:
+        zone_population(validated.located.zones, config, config.resolve(config.population.path), [])
+    basis = pipeline._sensitivity_basis(config, project, validated, facilities, project.take_tables(), None)
+    n_zones = {k: len(z) for k, z in basis.zones.items()}
+    print(f"{len(facilities):,} facilities, zones {n_zones}; read + locate {time.perf_counter() - t0:.1f} s")
+
+    one, ten = [], []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        _pass(config, basis, "score", reasons=True)  # as a run grades and zones: with the reason texts
+        one.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        result = assess_variants(config, basis)
+        ten.append(time.perf_counter() - t)
+    a, b = statistics.median(one), statistics.median(ten)
+    print(f"one scoring+zoning pass:           {a:6.2f} s (median of {args.repeat})")
+    print(f"{len(VARIANTS)} variants (with the base pass): {b:6.2f} s  ratio {b / a:.2f}x (target < 3x)")
+    print(result.variants.drop(columns="set").to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
