@@ -14,42 +14,7 @@ from riskmap.config import Config, config_hash
 from riskmap.pipeline import RunResult, Stage, check
 from riskmap.version import __version__
 
-__all__ = ["report", "input_files"]
-
-#: Related tables whose files are inputs when the project file names them.
-_TABLES = ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation")
-
-
-def input_files(config: Config) -> dict[str, dict[str, str]]:
-    """The project's input files with their SHA-256, paths relative to the project file (as in run.json)."""
-    from riskmap.outputs.runfolder import sha256
-
-    files: dict[str, Path] = {"facilities": config.resolve(config.facilities.path)}
-    for zc in config.zones:
-        if zc.path is not None:
-            files[f"zones_{zc.kind}"] = config.resolve(zc.path)
-    for table in _TABLES:
-        tcfg = getattr(config, table, None)
-        if tcfg is not None:
-            files[table] = config.resolve(tcfg.path)
-    for key, path in (
-        ("population", config.population.path if config.population else None),
-        ("sensitive_sites", config.sensitive_sites.path if config.sensitive_sites else None),
-        ("roster", config.supervision.roster),
-    ):
-        if path is not None:
-            files[key] = config.resolve(path)
-    base = config.base_dir.resolve()
-    out = {}
-    for key, p in sorted(files.items()):
-        if not p.is_file():
-            continue
-        try:
-            shown = str(p.resolve().relative_to(base))
-        except ValueError:  # published files should not reveal a server's directory layout
-            shown = p.name
-        out[key] = {"path": shown, "sha256": sha256(p)}
-    return out
+__all__ = ["report"]
 
 
 def report(
@@ -71,7 +36,7 @@ def report(
         A config, input or output problem.
     """
     from riskmap.outputs.report import write_report_files
-    from riskmap.outputs.runfolder import open_output_set
+    from riskmap.outputs.runfolder import open_output_set, provenance_inputs
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
@@ -81,7 +46,7 @@ def report(
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
         "engine": config.engine.name,
-        "inputs": input_files(config),
+        "inputs": provenance_inputs(config.base_dir, result.inputs),
         "started": started.isoformat(timespec="seconds"),
     }
     out = Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)

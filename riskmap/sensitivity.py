@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 
 from riskmap.adjust import apply_adjustments, resolve_as_of
+from riskmap.columns import FACILITY_ID, LEVEL, NAME, SECTOR
 from riskmap.config import Config, Variant, apply_variant
 from riskmap.errors import ConfigError
 from riskmap.exposure import population_coverage
 from riskmap.io.project import required_tables
 from riskmap.levels import level_from_rank, level_rank
-from riskmap.methods import LEVEL, METHODS, ScoringInputs, score_facilities
+from riskmap.methods import METHODS, ScoringInputs, score_facilities
 from riskmap.methods._common import MethodResult
-from riskmap.validate import FACILITY_ID, NAME, SECTOR
 from riskmap.zoning import (
     ZONE_CODE,
     ZONE_NAME,

@@ -7,7 +7,6 @@ failed write leaves the previous set whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from riskmap.columns import (
     STANDARDISATION_GRADE,
 )
 from riskmap.config import Config, config_hash
-from riskmap.outputs.runfolder import open_output_set
+from riskmap.outputs.runfolder import open_output_set, provenance_inputs
 from riskmap.results import RunResult
 from riskmap.supervision import InspectionPlan, month_label
 from riskmap.version import __version__
@@ -70,14 +69,6 @@ _FACILITY_OUT = [
 ]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def facility_layer(result: RunResult, kinds: list[str]) -> gpd.GeoDataFrame:
     """The facilities as written: the output columns present, the zone code of each kind, the geometry."""
     cols = [c for c in _FACILITY_OUT if c in result.facilities.columns]
@@ -114,22 +105,6 @@ def _write_plan_xlsx(result: RunResult, path: Path, sheets: dict[str, pd.DataFra
     return None
 
 
-def _provenance_inputs(config: Config, inputs: dict[str, Path]) -> dict[str, dict[str, str]]:
-    """Input files with their SHA-256 and their paths relative to the project file.
-
-    Published files should not reveal a server's directory layout.
-    """
-    out = {}
-    base = config.base_dir.resolve()
-    for key, p in sorted(inputs.items()):
-        try:
-            shown = str(p.resolve().relative_to(base))
-        except ValueError:
-            shown = p.name
-        out[key] = {"path": shown, "sha256": _sha256(p)}
-    return out
-
-
 def _output_dir(config: Config, out_dir: str | Path | None) -> Path:
     """The output folder: ``out_dir``, else ``outputs.dir`` of the project file (relative to it)."""
     return Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
@@ -154,7 +129,7 @@ def write_run(
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
         "engine": config.engine.name,
-        "inputs": _provenance_inputs(config, result.inputs),
+        "inputs": provenance_inputs(config.base_dir, result.inputs),
         "started": started.isoformat(timespec="seconds"),
     }
     with open_output_set(_output_dir(config, out_dir), "run.json", force) as outset:
@@ -319,7 +294,7 @@ def write_plan(
                 "riskmap_version": __version__,
                 "config_hash": config_hash(config),
                 "engine": config.engine.name,
-                "inputs": _provenance_inputs(config, result.inputs),
+                "inputs": provenance_inputs(config.base_dir, result.inputs),
             },
         }
         plan_json = outset.commit(doc, also_replaces=_PLAN_TABLES)

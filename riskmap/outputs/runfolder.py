@@ -40,6 +40,7 @@ __all__ = [
     "open_output_set",
     "sha256",
     "read_manifests",
+    "provenance_inputs",
 ]
 
 #: One manifest file per command; a file is riskmap's if any of them lists it with its current hash.
@@ -62,6 +63,23 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def provenance_inputs(base_dir: Path, inputs: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """Input files with their SHA-256 and their paths relative to the project folder ``base_dir``.
+
+    Published files should not reveal a server's directory layout: a file outside the project folder is named
+    by its file name only.
+    """
+    out = {}
+    base = base_dir.resolve()
+    for key, p in sorted(inputs.items()):
+        try:
+            shown = str(p.resolve().relative_to(base))
+        except ValueError:
+            shown = p.name
+        out[key] = {"path": shown, "sha256": sha256(p)}
+    return out
 
 
 def _hold(point: str) -> None:

@@ -64,13 +64,13 @@ def write_sensitivity(
 ) -> dict[str, Path]:
     """Write sensitivity.gpkg, the CSV tables and ``sensitivity.json`` (their manifest, last) as one set."""
     from riskmap.outputs.gpkg import write_geopackage
-    from riskmap.outputs.run import _provenance_inputs
+    from riskmap.outputs.runfolder import provenance_inputs
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     provenance: dict[str, Any] = {
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
-        "inputs": _provenance_inputs(config, inputs),
+        "inputs": provenance_inputs(config.base_dir, inputs),
         "started": started,
     }
     out = Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
