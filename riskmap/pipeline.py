@@ -36,6 +36,7 @@ from riskmap.config import Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.errors import InputError, RiskmapError
 from riskmap.exposure import population_coverage, zone_population
+from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.project import ProjectInputs, read_facilities, read_inputs, read_related, read_roster
 from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
@@ -582,7 +583,10 @@ def _check_zone_file(config: Config, i: int) -> None:
     zc = config.zones[i]
     assert zc.path is not None
     path = config.resolve(zc.path)
-    gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
+    if is_database(zc):
+        gdf = read_postgis(zc, crs=zc.crs, where=f"zones[{i}]")
+    else:
+        gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
     require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
     zone_polygons(gdf, path.name, zc.kind, [])
 

@@ -69,7 +69,7 @@ class DatabaseSource(ConfigModel):
         None, description="Connection service name from pg_service.conf (instead of a URL in path)."
     )
     sql: str | None = Field(
-        None, description="A read-only SELECT to read instead of layer = \"schema.table\" (database only)."
+        None, description='A read-only SELECT to read instead of layer = "schema.table" (database only).'
     )
     key: str | None = Field(
         None,
@@ -85,19 +85,29 @@ class DatabaseSource(ConfigModel):
         path = data.get("path")
         if isinstance(path, str) and path.startswith(_PG_SCHEMES):
             data = {**data, "database": path}
-        elif isinstance(path, str) and (data.get("database") or data.get("service")):
-            raise ValueError("give either a file path or a database (a postgresql:// path or service), not both")
+        elif (
+            path is not None
+            and not str(path).startswith("pg:")
+            and (data.get("database") or data.get("service"))
+        ):
+            raise ValueError(
+                "give either a file path or a database (a postgresql:// path or service), not both"
+            )
         url, service = data.get("database"), data.get("service")
         if url is None and service is None:
             if data.get("sql") is not None or data.get("key") is not None:
-                raise ValueError('sql and key are for database tables: set path = "postgresql://..." or service')
+                raise ValueError(
+                    'sql and key are for database tables: set path = "postgresql://..." or service'
+                )
             return data
         if url is not None and service is not None:
-            raise ValueError("give either path = \"postgresql://...\" or service = ..., not both")
+            raise ValueError('give either path = "postgresql://..." or service = ..., not both')
         if url is not None and (not isinstance(url, str) or conninfo_password(url)):
             raise ValueError(_NO_PASSWORD)
         if (data.get("layer") is None) == (data.get("sql") is None):
-            raise ValueError('a database table needs exactly one of layer = "schema.table" or sql = "SELECT ..."')
+            raise ValueError(
+                'a database table needs exactly one of layer = "schema.table" or sql = "SELECT ..."'
+            )
         # Messages and the rejects name the table as pg:<schema.table> (or pg:sql), as they name a file.
         return {**data, "path": f"pg:{data.get('layer') or 'sql'}"}
 
