@@ -337,10 +337,17 @@ def config_hash(config: Config) -> str:
     """SHA-256 of the validated config (paths as written), for provenance.
 
     ``[engine]`` is left out: where the stages ran does not change the results (run.json records it); so are
-    the Word report's settings (``outputs.report*``), which change only report.docx's layout.
+    the Word report's settings (``outputs.report*``), which change only report.docx's layout, and the PostGIS
+    target (``outputs.postgis*``), which changes only where the layers are published.
     """
-    report_keys = {k for k in OutputsConfig.model_fields if k.startswith("report")}
+    report_keys = {k for k in OutputsConfig.model_fields if k.startswith("report") or k.startswith("postgis")}
     dumped = config.model_dump(
         mode="json", exclude={"base_dir": True, "engine": True, "outputs": report_keys}
     )
+    # A file input's unset database keys (database, service, sql, key) leave its hash as before they existed.
+    for section in [dumped.get(k) for k in dumped] + list(dumped.get("zones") or []):
+        if isinstance(section, dict) and "database" in section and "sql" in section:
+            for k in ("database", "service", "sql", "key"):
+                if section.get(k) is None:
+                    section.pop(k, None)
     return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
