@@ -319,11 +319,12 @@ def _override(
     embed: bool = False,
     engine: str | None = None,
     scheduler: str | None = None,
+    postgis: str | None = None,
 ):
-    """The config with the command-line choices of language, HTML mode and engine."""
+    """The config with the command-line choices of language, HTML mode, engine and PostGIS target."""
     from riskmap.config import config_from_dict
 
-    if lang is None and not embed and engine is None and scheduler is None:
+    if lang is None and not embed and engine is None and scheduler is None and postgis is None:
         return config
     if scheduler is not None and (engine or config.engine.name) != "dask":
         raise typer.BadParameter('--scheduler needs --engine dask (or [engine] name = "dask")')
@@ -336,6 +337,8 @@ def _override(
         data.setdefault("engine", {})["name"] = str(engine)
     if scheduler is not None:
         data.setdefault("engine", {})["scheduler"] = scheduler
+    if postgis is not None:
+        data.setdefault("outputs", {})["postgis"] = postgis
     return config_from_dict(data, base_dir=config.base_dir, source="the command line")
 
 
@@ -351,18 +354,36 @@ def run(
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
     force: Force = False,
+    postgis: Annotated[
+        str | None,
+        typer.Option(
+            "--postgis",
+            help='Also publish the result layers to PostGIS: "postgresql://user@host:5432/db" or "service=name" '
+            "(password from PGPASSWORD, ~/.pgpass or the service file); see docs/postgis.md.",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole job on a project: grade, zone, plan, and write every output."""
-    _run_project(project, out, as_of, lang, embed, engine, scheduler, force)
+    _run_project(project, out, as_of, lang, embed, engine, scheduler, force, postgis)
 
 
-def _run_project(project: Path, out: Path | None, as_of, lang, embed, engine, scheduler, force: bool) -> None:
+def _run_project(
+    project: Path,
+    out: Path | None,
+    as_of,
+    lang,
+    embed,
+    engine,
+    scheduler,
+    force: bool,
+    postgis: str | None = None,
+) -> None:
     """The body of ``run`` and ``demo``: load the project, run it with progress, show the summary."""
     from riskmap.config import load_config
 
     _where(project=project)
     try:
-        config = _override(load_config(project), lang, embed, engine, scheduler)
+        config = _override(load_config(project), lang, embed, engine, scheduler, postgis)
         result = _run_with_progress(config, out, as_of, force)
     except RiskmapError as err:
         _fail(err)

@@ -46,6 +46,7 @@ from riskmap.engines.memory import MemoryEngine, table_sources
 from riskmap.errors import ConfigError, InputError, RiskmapError
 from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
+from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.project import (
     ProjectInputs,
     read_facilities,
@@ -669,7 +670,10 @@ def _check_zone_file(config: Config, i: int) -> None:
     zc = config.zones[i]
     assert zc.path is not None
     path = config.resolve(zc.path)
-    gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
+    if is_database(zc):
+        gdf = read_postgis(zc, crs=zc.crs, where=f"zones[{i}]")
+    else:
+        gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
     require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
     zone_polygons(gdf, path.name, zc.kind, [])
 

@@ -11,6 +11,7 @@ import geopandas as gpd
 from riskmap.columns import ZONE_CODE, ZONE_NAME
 from riskmap.config import Config
 from riskmap.errors import InputError
+from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.tables import READ_WARNINGS, ROW
 from riskmap.io.vector import read_vector
 from riskmap.validate import require_columns
@@ -69,7 +70,10 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
         if zc.path is None:  # a grid, made once the other layers and the facilities are known
             continue
         path = config.resolve(zc.path)
-        gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]", warnings=warnings)
+        if is_database(zc):  # path is then pg:<schema.table>, the name the messages use
+            gdf = read_postgis(zc, crs=zc.crs, where=f"zones[{i}]", warnings=warnings)
+        else:
+            gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]", warnings=warnings)
         warnings += gdf.attrs.get(READ_WARNINGS, [])
         require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
         gdf = zone_polygons(gdf, path.name, zc.kind, warnings)

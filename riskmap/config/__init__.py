@@ -357,9 +357,10 @@ def config_hash(config: Config) -> str:
     """SHA-256 of the validated config (paths as written), for provenance.
 
     ``[engine]`` is left out: where the stages ran does not change the results (run.json records it); so are
-    the Word report's settings (``outputs.report*``), which change only report.docx's layout.
+    the Word report's settings (``outputs.report*``), which change only report.docx's layout, and the PostGIS
+    target (``outputs.postgis*``), which changes only where the layers are published.
     """
-    report_keys = {k for k in OutputsConfig.model_fields if k.startswith("report")}
+    report_keys = {k for k in OutputsConfig.model_fields if k.startswith("report") or k.startswith("postgis")}
     # Sensitivity settings, when absent or off, leave the hash of a project as it was before they existed.
     if not config.outputs.sensitivity:
         report_keys.add("sensitivity")
@@ -367,6 +368,12 @@ def config_hash(config: Config) -> str:
     if config.sensitivity is None:
         exclude["sensitivity"] = True
     dumped = config.model_dump(mode="json", exclude=exclude)
+    # A file input's unset database keys (database, service, sql, key) leave its hash as before they existed.
+    for section in [dumped.get(k) for k in dumped] + list(dumped.get("zones") or []):
+        if isinstance(section, dict) and "database" in section and "sql" in section:
+            for k in ("database", "service", "sql", "key"):
+                if section.get(k) is None:
+                    section.pop(k, None)
     return hashlib.sha256(json.dumps(dumped, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

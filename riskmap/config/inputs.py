@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, model_validator
 
@@ -17,6 +18,8 @@ __all__ = [
     "ZoneLayerConfig",
     "SitesConfig",
     "RasterConfig",
+    "DatabaseSource",
+    "conninfo_password",
 ]
 
 #: Canonical columns of each related table; ``columns`` in the project file maps them to the file's names.
@@ -39,7 +42,84 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class FacilitiesConfig(ConfigModel):
+_PG_SCHEMES = ("postgresql://", "postgres://")
+_NO_PASSWORD = (
+    "a password in the project file is not allowed (it would travel with the file); give it through the "
+    "PGPASSWORD environment variable, ~/.pgpass or the service file (pg_service.conf) instead"
+)
+
+
+def conninfo_password(conninfo: str) -> bool:
+    """Whether a PostgreSQL URL or ``key=value`` connection string holds a password."""
+    if conninfo.startswith(_PG_SCHEMES):
+        parts = urlsplit(conninfo)
+        return parts.password is not None or "password" in parse_qs(parts.query)
+    return any(word.split("=", 1)[0].strip() == "password" for word in conninfo.split() if "=" in word)
+
+
+class DatabaseSource(ConfigModel):
+    """A table that may come from PostgreSQL/PostGIS instead of a file (``path = "postgresql://..."``)."""
+
+    database: str | None = Field(
+        None,
+        description='PostgreSQL URL without password ("postgresql://user@host:5432/dbname"); normally given as '
+        "path = ...; the password comes from PGPASSWORD, ~/.pgpass or the service file.",
+    )
+    service: str | None = Field(
+        None, description="Connection service name from pg_service.conf (instead of a URL in path)."
+    )
+    sql: str | None = Field(
+        None, description='A read-only SELECT to read instead of layer = "schema.table" (database only).'
+    )
+    key: str | None = Field(
+        None,
+        description="Column naming a row in the rejects (database only); default: the table's primary key.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_path(cls, data: Any) -> Any:
+        """``path = "postgresql://..."`` moves to ``database``; ``path`` then names the table (``pg:<layer>``)."""
+        if not isinstance(data, dict):
+            return data
+        path = data.get("path")
+        if isinstance(path, str) and path.startswith(_PG_SCHEMES):
+            data = {**data, "database": path}
+        elif (
+            path is not None
+            and not str(path).startswith("pg:")
+            and (data.get("database") or data.get("service"))
+        ):
+            raise ValueError(
+                "give either a file path or a database (a postgresql:// path or service), not both"
+            )
+        url, service = data.get("database"), data.get("service")
+        if url is None and service is None:
+            if data.get("sql") is not None or data.get("key") is not None:
+                raise ValueError(
+                    'sql and key are for database tables: set path = "postgresql://..." or service'
+                )
+            return data
+        if url is not None and service is not None:
+            raise ValueError('give either path = "postgresql://..." or service = ..., not both')
+        if url is not None and (not isinstance(url, str) or conninfo_password(url)):
+            raise ValueError(_NO_PASSWORD)
+        if (data.get("layer") is None) == (data.get("sql") is None):
+            raise ValueError(
+                'a database table needs exactly one of layer = "schema.table" or sql = "SELECT ..."'
+            )
+        # Messages and the rejects name the table as pg:<schema.table> (or pg:sql), as they name a file.
+        return {**data, "path": f"pg:{data.get('layer') or 'sql'}"}
+
+    @property
+    def conninfo(self) -> str | None:
+        """The libpq connection string (no password), or None for a file."""
+        if self.service is not None:
+            return f"service={self.service}"
+        return self.database
+
+
+class FacilitiesConfig(DatabaseSource):
     """The facilities (enterprises) layer: a table with coordinates or a vector file."""
 
     path: Path = Field(description="CSV/XLSX with coordinates, or GeoPackage/shapefile/GeoJSON/GeoParquet.")
@@ -65,7 +145,7 @@ class FacilitiesConfig(ConfigModel):
     )
 
 
-class TableConfig(ConfigModel):
+class TableConfig(DatabaseSource):
     """A related table joined to facilities by facility id."""
 
     path: Path
@@ -91,7 +171,7 @@ class GridConfig(ConfigModel):
     )
 
 
-class ZoneLayerConfig(ConfigModel):
+class ZoneLayerConfig(DatabaseSource):
     """One zone layer (village, town, or a grid)."""
 
     kind: str = Field(
@@ -133,7 +213,7 @@ class ZoneLayerConfig(ConfigModel):
         return self
 
 
-class SitesConfig(ConfigModel):
+class SitesConfig(DatabaseSource):
     """Sensitive sites (schools, hospitals, care homes): a table with coordinates or a vector file."""
 
     path: Path

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel
+from riskmap.config.inputs import conninfo_password
 
 __all__ = ["OutputsConfig", "ReportFonts"]
 
@@ -62,3 +63,27 @@ class OutputsConfig(ConfigModel):
         "red-orange", description="Risk notification cards (风险告知卡, cards.docx): for which enterprises."
     )
     report_fonts: ReportFonts = Field(default_factory=ReportFonts)
+    # Publishing the result layers to PostGIS (riskmap run --postgis), for a city's GIS server.
+    postgis: str | None = Field(
+        None,
+        description='Publish the result layers to PostGIS: a URL without password ("postgresql://user@host:5432/'
+        'db") or a libpq string ("service=gis"); the password comes from PGPASSWORD, ~/.pgpass or the service '
+        "file.",
+    )
+    postgis_schema: str = Field(
+        "riskmap",
+        pattern=r"^[a-z_][a-z0-9_]{0,39}$",
+        description="Schema the result layers are published to (replaced as a whole by each run).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        # A model (not field) validator: a field's error message would show the value, password and all.
+        value = data.get("postgis") if isinstance(data, dict) else None
+        if isinstance(value, str) and conninfo_password(value):
+            raise ValueError(
+                "postgis: a password in the project file is not allowed; give it through PGPASSWORD, "
+                "~/.pgpass or the service file (pg_service.conf)"
+            )
+        return data

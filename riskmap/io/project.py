@@ -16,6 +16,7 @@ from riskmap.adjust import EVENT_TABLES
 from riskmap.columns import FACILITY_ID
 from riskmap.config import Config
 from riskmap.errors import InputError
+from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.tables import READ_WARNINGS, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.methods import METHODS
@@ -95,6 +96,8 @@ def _read_any(
 def read_facilities(config: Config, warnings: list[str] | None = None) -> pd.DataFrame:
     """The facility rows as read: a table's text, or a vector layer's features (both with ``_row``)."""
     fc = config.facilities
+    if is_database(fc):
+        return read_postgis(fc, crs=fc.crs, where="facilities", warnings=warnings)
     path = config.resolve(fc.path)
     return _read_any(path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector], warnings)
 
@@ -102,6 +105,8 @@ def read_facilities(config: Config, warnings: list[str] | None = None) -> pd.Dat
 def read_related(config: Config, table: str) -> pd.DataFrame:
     """A related table (``inventory``, ``hidden_dangers`` ...) read as text, as the engines take it."""
     tcfg = getattr(config, table)
+    if is_database(tcfg):
+        return read_postgis(tcfg, crs=None, where=table)
     path = config.resolve(tcfg.path)
     return read_table(
         path, sheet=tcfg.layer, encoding=tcfg.encoding, expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]
@@ -147,6 +152,10 @@ def read_roster(config: Config) -> list[str] | None:
 def _read_sites(config: Config, warnings: list[str]) -> pd.DataFrame:
     sc = config.sensitive_sites
     assert sc is not None
+    if is_database(sc):
+        sites = read_postgis(sc, crs=sc.crs, where="sensitive_sites", warnings=warnings)
+        warnings += sites.attrs.get(READ_WARNINGS, [])
+        return sites
     path = config.resolve(sc.path)
     sites = _read_any(path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind], warnings)
     warnings += sites.attrs.get(READ_WARNINGS, [])
@@ -199,4 +208,6 @@ def read_inputs(config: Config) -> ProjectInputs:
     if config.sensitive_sites is not None:
         paths["sensitive_sites"] = config.resolve(config.sensitive_sites.path)
         inputs.sites = _read_sites(config, warnings)
+    for key in [k for k, p in paths.items() if p.name.startswith("pg:")]:
+        del paths[key]  # a database table has no file to hash: run.json lists the files
     return inputs

@@ -16,7 +16,7 @@ from riskmap.io.tables import READ_WARNINGS, ROW, clean_controls
 if TYPE_CHECKING:
     from pyproj import CRS
 
-__all__ = ["read_vector", "VECTOR_SUFFIXES"]
+__all__ = ["read_vector", "declare_crs", "VECTOR_SUFFIXES"]
 
 WGS84 = "EPSG:4326"
 
@@ -70,28 +70,43 @@ def read_vector(
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
-    if crs is None:
-        if gdf.crs is None:
-            raise CRSError(
-                f'{path}: the layer has no CRS; declare it in the project file ({where}.crs = "EPSG:4490" '
-                "for CGCS2000 longitude/latitude) or fix the file (.prj for shapefiles)"
-            )
-    else:
-        declared = parse_crs(crs, f"{where}.crs")
-        if isinstance(declared, str):
-            gdf = _from_shifted(gdf, declared)
-        else:
-            if gdf.crs is not None and not _same_crs(gdf.crs, declared) and warnings is not None:
-                warnings.append(
-                    f"{path.name} declares {_crs_name(gdf.crs)}, the project file says {where}.crs = "
-                    f'"{crs}": the project file wins; remove {where}.crs if the file is right'
-                )
-            gdf = gdf.set_crs(declared, allow_override=True)
+    gdf = declare_crs(gdf, path.name, crs, where, warnings, shown=str(path))
     gdf.insert(0, ROW, range(1, len(gdf) + 1))
     # Control characters in attributes (names) are cleaned as in tables: outputs cannot hold them.
     cleaned = clean_controls(gdf, path.name)
     gdf.attrs[READ_WARNINGS] = [cleaned] if cleaned else []
     return gdf
+
+
+def declare_crs(
+    gdf: gpd.GeoDataFrame,
+    name: str,
+    crs: str | None,
+    where: str,
+    warnings: list[str] | None,
+    shown: str | None = None,
+) -> gpd.GeoDataFrame:
+    """``gdf`` in the CRS the project file declares (``crs``), else its own; ``name`` is the layer in messages.
+
+    Shared by files and database tables (:mod:`riskmap.io.postgis`), so a layer's CRS works the same way
+    wherever it is read from.
+    """
+    if crs is None:
+        if gdf.crs is None:
+            raise CRSError(
+                f'{shown or name}: the layer has no CRS; declare it in the project file ({where}.crs = "EPSG:4490" '
+                "for CGCS2000 longitude/latitude) or fix the file (.prj for shapefiles)"
+            )
+        return gdf
+    declared = parse_crs(crs, f"{where}.crs")
+    if isinstance(declared, str):
+        return _from_shifted(gdf, declared)
+    if gdf.crs is not None and not _same_crs(gdf.crs, declared) and warnings is not None:
+        warnings.append(
+            f"{name} declares {_crs_name(gdf.crs)}, the project file says {where}.crs = "
+            f'"{crs}": the project file wins; remove {where}.crs if the file is right'
+        )
+    return gdf.set_crs(declared, allow_override=True)
 
 
 def _from_shifted(gdf: gpd.GeoDataFrame, shifted: str) -> gpd.GeoDataFrame:

@@ -17,7 +17,7 @@ from riskmap.errors import OutputError
 from riskmap.io.atomic import atomic_path, atomic_write_text
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color, label, outline
 
-__all__ = ["write_geopackage", "qml_style", "write_qml_files", "LAYER_STYLES", "QML_STYLES"]
+__all__ = ["write_geopackage", "layer_styles", "qml_style", "write_qml_files", "LAYER_STYLES", "QML_STYLES"]
 
 LAYER_STYLES = "layer_styles"
 
@@ -236,6 +236,11 @@ def _styles_table(layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], lang: s
     table["update_time"] = pd.to_datetime(table["update_time"], utc=True)
     table["useAsDefault"] = table["useAsDefault"].astype(bool)
     return table
+
+
+def layer_styles(layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame], lang: str = "zh") -> pd.DataFrame:
+    """The ``layer_styles`` rows (QGIS's columns and QML) of ``layers``, as the GeoPackage and PostGIS hold them."""
+    return _styles_table(layers, lang)
 
 
 def _text_objects(df: pd.DataFrame) -> pd.DataFrame:

@@ -144,11 +144,44 @@ def write_run(
             "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
             "outputs": {k: p.name for k, p in staged.items()},
         }
+        if config.outputs.postgis:  # published before the files commit: a failure leaves both as they were
+            run_json["postgis"] = _publish_postgis(config, result, run_json, started)
         run_json_path = outset.commit(run_json)
     result.warnings.extend(outset.warnings)
     result.outputs = {k: outset.final(p) for k, p in staged.items()}
     result.outputs["run_json"] = run_json_path
     return result
+
+
+def _publish_postgis(
+    config: Config, result: RunResult, run_json: dict[str, Any], started: datetime
+) -> dict[str, Any]:
+    """The result layers in PostGIS (``[outputs] postgis``); returns where, for run.json (no password)."""
+    import secrets
+
+    from riskmap.io.postgis import describe
+    from riskmap.outputs.gpkg import layer_styles
+    from riskmap.outputs.postgis import RUNS_TABLE, publish_postgis
+
+    assert config.outputs.postgis is not None
+    run_id = f"{started:%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
+    layers = _layers(result)
+    doc = {**run_json, "postgis": {"schema": config.outputs.postgis_schema, "run_id": run_id}}
+    rows = publish_postgis(
+        config.outputs.postgis,
+        config.outputs.postgis_schema,
+        layers,
+        layer_styles(layers, config.project.lang),
+        run_id,
+        doc,
+    )
+    return {
+        "database": describe(config.outputs.postgis),
+        "schema": config.outputs.postgis_schema,
+        "run_id": run_id,
+        "runs_table": RUNS_TABLE,
+        "rows": rows,
+    }
 
 
 def _layers(result: RunResult) -> dict[str, pd.DataFrame]:

@@ -92,6 +92,10 @@ def _hold(point: str) -> None:
         time.sleep(0.01)
 
 
+#: The test hook, for writers outside the output folder (the PostGIS publication).
+hold_point = _hold
+
+
 def _read_doc(path: Path) -> dict[str, Any] | None:
     """A manifest file's content, or None if it is missing or not riskmap's JSON."""
     try:
