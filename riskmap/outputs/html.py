@@ -1147,10 +1147,15 @@ def _legend_html(
 
 
 def _legend_table(
-    facility_counts: Mapping[str, int], finest: tuple[str, Mapping[str, int]] | None, any_none: bool, lang: str
+    facility_counts: Mapping[str, int],
+    finest: tuple[str, Mapping[str, int]] | None,
+    any_none: bool,
+    lang: str,
 ) -> str:
-    """The legend box: per level, the exact number of facilities and of the finest zones (``finest``: the
-    layer's escaped label and its counts per level)."""
+    """The legend box: per level, the exact number of facilities and of the finest zones.
+
+    ``finest`` is the finest zone layer's escaped label and its counts per level.
+    """
     text = _TEXT[lang]
     keys = [*levels.LEVEL_NAMES, *([levels.NOT_ASSESSED] if any_none else [])]
 
@@ -1426,7 +1431,7 @@ def _compact_page(
     finest = None
     if layers:
         zc = layers[0][2].value_counts()
-        finest = (specs[0]["label"], {k: int(v) for k, v in zc.items()})
+        finest = (str(specs[0]["label"]), {str(k): int(v) for k, v in zc.items()})
     any_none = facility_counts[levels.NOT_ASSESSED] > 0 or any(
         bool((zk == levels.NOT_ASSESSED).any()) for _, _, zk in layers
     )
@@ -1466,12 +1471,16 @@ class _Compact(branca.element.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, control: folium.LayerControl, meta: Mapping[str, Any], data: str, texts: Mapping[str, str]):
+    def __init__(
+        self, control: folium.LayerControl, meta: Mapping[str, Any], data: str, texts: Mapping[str, str]
+    ):
         super().__init__()
         self._name = "RiskmapCompact"
         self.control = control
         self.css = _COMPACT_CSS
-        self.js = re.sub(r"</(script)", r"<\\/\1", _COMPACT_JS.read_text(encoding="utf-8"), flags=re.IGNORECASE)
+        self.js = re.sub(
+            r"</(script)", r"<\\/\1", _COMPACT_JS.read_text(encoding="utf-8"), flags=re.IGNORECASE
+        )
         self.meta = _js_json(meta)
         self.data = data  # base64: no quote, backslash or "<" can occur
         self.texts = _js_json(texts)

@@ -66,7 +66,9 @@ class Columns:
 
     def text(self, name: str, values: Sequence[str] | pd.Series) -> dict[str, Any]:
         """A text column: dictionary-encoded when values repeat, else one NUL-separated blob of all rows."""
-        series = pd.Series(values, dtype=object).fillna(_MISSING).astype(str).str.replace("\0", "", regex=False)
+        series = (
+            pd.Series(values, dtype=object).fillna(_MISSING).astype(str).str.replace("\0", "", regex=False)
+        )
         codes, uniques = pd.factorize(series, sort=False)
         if len(uniques) <= max(1, len(series) // 4):
             dtype = np.uint8 if len(uniques) < 256 else np.uint16 if len(uniques) < 65536 else np.uint32
@@ -151,9 +153,13 @@ def facility_columns(
     if has(METHOD):
         fields["method"] = cols.text("f.method", _plain(fac[METHOD]))
     if has(REASONS):
-        col, sep = (REASONS_EN, REASON_SEP_EN) if lang == "en" and has(REASONS_EN) else (REASONS, REASON_SEP_ZH)
+        col, sep = (
+            (REASONS_EN, REASON_SEP_EN) if lang == "en" and has(REASONS_EN) else (REASONS, REASON_SEP_ZH)
+        )
         parts = _plain(fac[col]).str.split(sep, regex=False)
-        fields["reasons"] = cols.text("f.reasons", parts.map(lambda p: "\n".join(s.strip() for s in p if s.strip())))
+        fields["reasons"] = cols.text(
+            "f.reasons", parts.map(lambda p: "\n".join(s.strip() for s in p if s.strip()))
+        )
     if has(ZONE_NAME) or has(ZONE_CODE):
         name = _plain(fac[ZONE_NAME]) if has(ZONE_NAME) else pd.Series(_MISSING, index=fac.index)
         code = _plain(fac[ZONE_CODE]) if has(ZONE_CODE) else pd.Series(_MISSING, index=fac.index)
@@ -195,11 +201,17 @@ def _towns_of(fac: gpd.GeoDataFrame, towns: gpd.GeoDataFrame) -> tuple[np.ndarra
     first = np.unique(pts, return_index=True)[1]
     out[pts[first]] = polys[first]
     dtype = np.uint16 if len(names) < 65535 else np.uint32
-    return out.astype(dtype), [*names, _MISSING]
+    outside = [_MISSING] if (out == len(names)).any() else []
+    return out.astype(dtype), [*names, *outside]
 
 
 def zone_columns(
-    zones: gpd.GeoDataFrame, keys: pd.Series, prefix: str, lang: str, cols: Columns, tolerances: Sequence[float]
+    zones: gpd.GeoDataFrame,
+    keys: pd.Series,
+    prefix: str,
+    lang: str,
+    cols: Columns,
+    tolerances: Sequence[float],
 ) -> dict[str, Any]:
     """Encode a (WGS84) zone layer: rings per simplification tolerance, bounding boxes, levels, properties.
 
@@ -215,7 +227,9 @@ def zone_columns(
         sets.append(_rings(shown, f"{prefix}.g{k}", cols))
     bounds = _micro(shapely.bounds(geoms)).reshape(-1)
     cols.add(f"{prefix}.bbox", bounds.astype(np.int32))
-    cols.add(f"{prefix}.level", pd.Categorical(keys.to_numpy(), categories=LEVEL_ORDER).codes.astype(np.uint8))
+    cols.add(
+        f"{prefix}.level", pd.Categorical(keys.to_numpy(), categories=LEVEL_ORDER).codes.astype(np.uint8)
+    )
     props: dict[str, Any] = {
         "name": cols.text(f"{prefix}.name", _plain(zones[ZONE_NAME])),
         "code": cols.text(f"{prefix}.code", _plain(zones[ZONE_CODE])),
@@ -224,7 +238,13 @@ def zone_columns(
         if f"n_{lvl}" in zones.columns:
             props[f"n_{lvl}"] = cols.text(f"{prefix}.n_{lvl}", _number(zones[f"n_{lvl}"]))
     if all(c in zones.columns for c in HD_STATS):
-        hd = _number(zones[HD_STATS[0]]) + "/" + _number(zones[HD_STATS[1]]) + "/" + _number(zones[HD_STATS[2]])
+        hd = (
+            _number(zones[HD_STATS[0]])
+            + "/"
+            + _number(zones[HD_STATS[1]])
+            + "/"
+            + _number(zones[HD_STATS[2]])
+        )
         props["hidden_dangers"] = cols.text(f"{prefix}.hd", hd)
     workload = None
     if PLANNED_INSPECTIONS in zones.columns:
@@ -257,7 +277,9 @@ def _rings(geoms: np.ndarray, name: str, cols: Columns) -> dict[str, str]:
     rings, ring_of_part = shapely.get_rings(parts, return_index=True)
     coords, ring_of_coord = shapely.get_coordinates(rings, return_index=True)
     xy = _micro(coords)
-    cols.add(f"{name}.xy", np.diff(xy, axis=0, prepend=np.zeros((1, 2), np.int64)).astype(np.int32).reshape(-1))
+    cols.add(
+        f"{name}.xy", np.diff(xy, axis=0, prepend=np.zeros((1, 2), np.int64)).astype(np.int32).reshape(-1)
+    )
     n_rings = len(rings)
     cols.add(f"{name}.rings", np.searchsorted(ring_of_coord, np.arange(n_rings + 1)).astype(np.uint32))
     feature_of_ring = part_of[ring_of_part]
