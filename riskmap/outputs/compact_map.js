@@ -191,11 +191,12 @@ function riskmapCompact(map, meta, b64, T, control) {
                     }
                     return;
                 }
-                // Overview: one small square per 4-px cell in the colour of the highest level inside it.
+                // Overview (too many to draw each): only the red (重大) facilities, one square per 4-px cell, so
+                // that the town colours stay readable underneath; the other levels appear when zoomed in.
                 var bw = Math.ceil(w / BIN), bh = Math.ceil(h / BIN);
                 var bins = new Uint8Array(bw * bh);
                 eachInView(v, 0, function (i) {
-                    if (!shown(i)) { return; }
+                    if (level[i] !== 0 || !shown(i)) { return; }
                     var bx = Math.floor((fx[i] * s + dx) / BIN), by = Math.floor((fy[i] * s + dy) / BIN);
                     if (bx < 0 || by < 0 || bx >= bw || by >= bh) { return; }
                     var k = by * bw + bx, rank = 5 - level[i];

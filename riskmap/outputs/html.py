@@ -260,7 +260,9 @@ def render_html(
     embed_height : int or str, default 600
         Height of the embedded map, in pixels or as a CSS length.
     cluster_threshold : int, default 5000
-        Above this many facilities, markers are clustered per level and drawn on canvas.
+        Above this many facilities (or with a zone layer of more than 5,000 zones) the map carries the data as
+        compressed columns drawn on canvas, with filters by level, sector and town (needs a browser with
+        ``DecompressionStream``: Chromium 80, Firefox 113, Safari 16.4); the name is kept for compatibility.
     kind_labels : Mapping, optional
         The project's own labels of zone kinds (``{kind: {"zh": ..., "en": ...}}``) for the layer control and
         the legend; known kinds are labelled from ``styles/zone_kinds.toml`` (see :mod:`riskmap.zone_kinds`).
