@@ -1329,7 +1329,6 @@ def _compact_page(
     sensitivity: gpd.GeoDataFrame | None,
 ) -> tuple[str, int]:
     """The page of a large map: typed columns drawn on canvas by compact_map.js (see html_compact)."""
-    import numpy as np
     import shapely
 
     from riskmap.outputs import html_compact as hc
@@ -1344,40 +1343,10 @@ def _compact_page(
         z = _to_wgs84(gdf, what)
         layers.append((key, z, _level_keys(z, what, ZONE_CODE)))
 
-    # Zoom split: towns at overview, villages once a median village is _ZONE_MIN_PX pixels wide.
-    split = len(layers) >= 2 and len(layers[0][1]) > _SPLIT_ZONES
-    village_zoom = -1.0
-    if split:
-        b = shapely.bounds(layers[0][1].geometry.to_numpy())
-        width = float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])))
-        village_zoom = math.floor(math.log2(_ZONE_MIN_PX * 360.0 / (256.0 * max(width, 1e-9))))
-
     cols = hc.Columns()
     towns = layers[1][1] if len(layers) >= 2 else None
     fmeta = hc.facility_columns(fac, keys, lang, towns, cols)
-    zmeta, specs = [], []
-    for k, (key, z, zkeys) in enumerate(layers):
-        if split and k == 0:
-            tolerances = [0.0, _pixel_degrees(village_zoom + 2), _pixel_degrees(village_zoom)]
-        elif split and k == 1:
-            tolerances = [0.0, _pixel_degrees(village_zoom), _pixel_degrees(village_zoom - 2)]
-        else:
-            tolerances = [0.0]
-        meta_k = hc.zone_columns(z, zkeys, f"z{k}", lang, cols, tolerances)
-        meta_k["prefix"] = f"z{k}"
-        zmeta.append(meta_k)
-        label = _zone_label(key, lang, kind_labels)
-        specs.append(
-            {
-                "label": label,  # escaped: the layer control inserts it as HTML
-                "text": html.unescape(label),
-                "weight": 1.0 if k == 0 else 2.5,
-                "show": k == 0 or (split and k == 1),
-                "minZoom": village_zoom if split and k == 0 else -1,
-                "maxZoom": village_zoom if split and k == 1 else 99,
-            }
-        )
-
+    zmeta, specs = _compact_zones(layers, _village_zoom(layers), lang, kind_labels, cols)
     counts = keys.value_counts()
     facility_counts = {k: int(counts.get(k, 0)) for k in hc.LEVEL_ORDER}
     all_bounds = [shapely.total_bounds(z.geometry.to_numpy()) for _, z, _ in layers if len(z)]
@@ -1385,6 +1354,52 @@ def _compact_page(
         all_bounds.append(shapely.total_bounds(fac.geometry.to_numpy()))
     west, south = (min(b[0] for b in all_bounds), min(b[1] for b in all_bounds)) if all_bounds else (0, 0)
     east, north = (max(b[2] for b in all_bounds), max(b[3] for b in all_bounds)) if all_bounds else (0, 0)
+    meta = _compact_meta(fmeta, zmeta, specs, facility_counts, (west, south), lang)
+    data = hc.pack(cols)
+    meta["layout"] = cols.meta["layout"]
+    texts = _compact_texts(lang, len(fac))
+
+    m = _compact_base_map(title, lang, tiles, tile_key, embed, embed_height)
+    finest = None
+    if layers:
+        zc = layers[0][2].value_counts()
+        finest = (str(specs[0]["label"]), {str(k): int(v) for k, v in zc.items()})
+    any_none = facility_counts[levels.NOT_ASSESSED] > 0 or any(
+        (zk == levels.NOT_ASSESSED).any() for *_, zk in layers
+    )
+    legend = _legend_table(facility_counts, finest, bool(any_none), lang)
+    _Chrome(title_html=_title_html(title), legend_html=legend, popup_fields=[]).add_to(m)
+    if all_bounds:
+        m.fit_bounds([[south, west], [north, east]], padding=(12, 12), max_zoom=16)
+    folium.plugins.Fullscreen(
+        position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
+    ).add_to(m)
+    control = folium.LayerControl(position="topright", collapsed=embed)
+    control.add_to(m)
+    _Compact(control, meta, data, texts).add_to(m)
+    if sensitivity is not None:
+        shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
+        _sensitivity_layer(shown, lang).add_to(m)
+    key = _content_key(hashlib.sha1(data.encode("ascii")).hexdigest(), meta, title, lang, tiles, embed,
+                       embed_height)  # fmt: skip
+    root = m.get_root()
+    _stable_ids(root, key)
+    return _finish_page(root.render(), lang=lang, embed=embed), len(fac)
+
+
+def _compact_meta(
+    fmeta: dict[str, Any],
+    zmeta: list[dict[str, Any]],
+    specs: list[dict[str, Any]],
+    facility_counts: Mapping[str, int],
+    corner: tuple[float, float],
+    lang: str,
+) -> dict[str, Any]:
+    """What compact_map.js needs besides the columns: levels, counts, layers, popup lines, the row contract."""
+    from riskmap.outputs import html_compact as hc
+
+    text = _TEXT[lang]
+    west, south = corner
     present = set(fmeta["fields"])
     wanted = ["id", "sector", "level", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
               "level_method"]  # fmt: skip
@@ -1404,16 +1419,41 @@ def _compact_page(
         "row": list(FACILITY_ROW),
         "pane": _pane("red"),
     }
-    data = hc.pack(cols)
-    meta["layout"] = cols.meta["layout"]
+    return meta
+
+
+def _village_zoom(layers: Sequence[tuple[str, gpd.GeoDataFrame, pd.Series]]) -> float | None:
+    """The zoom from which the finest zones replace the next layer (towns), or None.
+
+    A median village is _ZONE_MIN_PX pixels wide there; None without a coarser layer or with few finest zones.
+    """
+    import numpy as np
+    import shapely
+
+    if len(layers) < 2 or len(layers[0][1]) <= _SPLIT_ZONES:
+        return None
+    b = shapely.bounds(layers[0][1].geometry.to_numpy())
+    width = float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])))
+    return float(math.floor(math.log2(_ZONE_MIN_PX * 360.0 / (256.0 * max(width, 1e-9)))))
+
+
+def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
+    """The labels compact_map.js needs: plain text (it sets textContent), HTML only for the layer control."""
+    text = _TEXT[lang]
     texts = {
         k: text[k]
         for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
                   "all_sectors", "all_towns", "shown", "old_browser")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
-    texts["facility_layer"] = html.escape(text["facility_layer_all"].format(n=len(fac)))
+    texts["facility_layer"] = html.escape(text["facility_layer_all"].format(n=n_facilities))
+    return texts
 
+
+def _compact_base_map(
+    title: str, lang: str, tiles: str, tile_key: str | None, embed: bool, embed_height: int | str
+) -> folium.Map:
+    """The empty Leaflet map of a compact page (canvas preferred, our own scale bar, the title set)."""
     size: dict[str, Any] = {"width": "100%", "height": embed_height} if embed else {}
     m = _OfflineMap(
         location=[35.0, 105.0],
@@ -1430,33 +1470,49 @@ def _compact_page(
     root = m.get_root()
     assert isinstance(root, branca.element.Figure)
     root.title = html.escape(title)
-    finest = None
-    if layers:
-        zc = layers[0][2].value_counts()
-        finest = (str(specs[0]["label"]), {str(k): int(v) for k, v in zc.items()})
-    any_none = facility_counts[levels.NOT_ASSESSED] > 0 or any(
-        bool((zk == levels.NOT_ASSESSED).any()) for _, _, zk in layers
-    )
-    _Chrome(
-        title_html=_title_html(title),
-        legend_html=_legend_table(facility_counts, finest, any_none, lang),
-        popup_fields=[],
-    ).add_to(m)
-    if all_bounds:
-        m.fit_bounds([[south, west], [north, east]], padding=(12, 12), max_zoom=16)
-    folium.plugins.Fullscreen(
-        position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
-    ).add_to(m)
-    control = folium.LayerControl(position="topright", collapsed=embed)
-    control.add_to(m)
-    _Compact(control, meta, data, texts).add_to(m)
-    if sensitivity is not None:
-        shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
-        _sensitivity_layer(shown, lang).add_to(m)
-    key = _content_key(hashlib.sha1(data.encode("ascii")).hexdigest(), meta, title, lang, tiles, embed,
-                       embed_height)  # fmt: skip
-    _stable_ids(root, key)
-    return _finish_page(root.render(), lang=lang, embed=embed), len(fac)
+    return m
+
+
+def _compact_zones(
+    layers: Sequence[tuple[str, gpd.GeoDataFrame, pd.Series]],
+    village_zoom: float | None,
+    lang: str,
+    kind_labels: KindLabels | None,
+    cols: Any,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Columns and layer-control specs of the zone layers.
+
+    With ``village_zoom`` the finest layer is shown from that zoom on and the next one (towns) below it, each
+    simplified for the zooms it is shown at.
+    """
+    from riskmap.outputs import html_compact as hc
+
+    split_ok = village_zoom is not None
+    village_zoom = -1.0 if village_zoom is None else village_zoom
+    zmeta, specs = [], []
+    for k, (key, z, zkeys) in enumerate(layers):
+        if split_ok and k == 0:
+            tolerances = [0.0, _pixel_degrees(village_zoom + 2), _pixel_degrees(village_zoom)]
+        elif split_ok and k == 1:
+            tolerances = [0.0, _pixel_degrees(village_zoom), _pixel_degrees(village_zoom - 2)]
+        else:
+            tolerances = [0.0]
+        meta_k = hc.zone_columns(z, zkeys, f"z{k}", lang, cols, tolerances)
+        meta_k["prefix"] = f"z{k}"
+        zmeta.append(meta_k)
+        label = _zone_label(key, lang, kind_labels)
+        specs.append(
+            {
+                "label": label,  # escaped: the layer control inserts it as HTML
+                "text": html.unescape(label),
+                "weight": 1.0 if k == 0 else 2.5,
+                "show": k == 0 or (split_ok and k == 1),
+                "minZoom": village_zoom if split_ok and k == 0 else -1,
+                "maxZoom": village_zoom if split_ok and k == 1 else 99,
+            }
+        )
+
+    return zmeta, specs
 
 
 class _Compact(branca.element.MacroElement):
