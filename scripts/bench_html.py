@@ -48,6 +48,7 @@ class Result:
     render_s: float
     load_s: float
     panzoom_ms: float
+    heap_mb: float
 
 
 def district(
@@ -102,7 +103,13 @@ def district(
     return facilities, {"village": villages.drop(columns="town"), "town": towns}
 
 
-_READY = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+# Loaded = the map's data is decoded (compact maps inflate it asynchronously) and two frames were painted.
+_READY = """() => {
+    const el = document.querySelector('.folium-map');
+    const map = el && window[el.id];
+    const ready = (map && map.riskmap && map.riskmap.ready) || Promise.resolve();
+    return ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true)))));
+}"""
 _PANZOOM = """([mapName, steps]) => {
     const map = window[mapName];
     const times = [];
@@ -123,9 +130,23 @@ _PANZOOM = """([mapName, steps]) => {
 }"""
 
 
-def measure(browser, path: Path, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Median page load (s) and median pan/zoom step (ms) over ``runs`` fresh pages."""
-    loads, steps_ms = [], []
+def _renderer_mb() -> float:
+    """Resident memory of the largest Chromium renderer (the tab), in MB: typed arrays live outside the JS heap."""
+    import psutil
+
+    sizes = [0.0]
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "--type=renderer" in " ".join(proc.cmdline()):
+                sizes.append(proc.memory_info().rss / 1e6)
+        except psutil.Error:
+            continue
+    return max(sizes)
+
+
+def measure(browser, path: Path, runs: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
+    """Median page load (s), pan/zoom step (ms) and tab memory after them (MB: the renderer's resident memory, at least the JS heap) over ``runs`` fresh pages."""
+    loads, steps_ms, heaps = [], [], []
     for _ in range(runs):
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
@@ -155,10 +176,15 @@ def measure(browser, path: Path, runs: int) -> tuple[float, float]:  # type: ign
             [c[0], c[1], z],  # back out to the whole district
         ]
         steps_ms.extend(page.evaluate(_PANZOOM, [name, steps]))
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        cdp.send("HeapProfiler.collectGarbage")
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        heaps.append(max(metrics.get("JSHeapUsedSize", 0.0) / 1e6, _renderer_mb()))
         if errors or blocked:
             raise SystemExit(f"{path.name}: page errors {errors[:3]} / requests {blocked[:3]}")
         context.close()
-    return statistics.median(loads), statistics.median(steps_ms)
+    return statistics.median(loads), statistics.median(steps_ms), statistics.median(heaps)
 
 
 def bench(browser, name: str, n: int, nx: int, ny: int, out: Path, runs: int) -> Result:  # type: ignore[no-untyped-def]
@@ -169,9 +195,10 @@ def bench(browser, name: str, n: int, nx: int, ny: int, out: Path, runs: int) ->
         t0 = time.perf_counter()
         render_html(facilities, zones, path, title=f"基准 {name}")
         renders.append(time.perf_counter() - t0)
-    load_s, panzoom_ms = measure(browser, path, runs)
+    load_s, panzoom_ms, heap_mb = measure(browser, path, runs)
     n_zones = sum(len(z) for z in zones.values())
-    return Result(name, n, n_zones, path.stat().st_size / 1e6, statistics.median(renders), load_s, panzoom_ms)
+    size_mb = path.stat().st_size / 1e6
+    return Result(name, n, n_zones, size_mb, statistics.median(renders), load_s, panzoom_ms, heap_mb)
 
 
 def main() -> None:
@@ -196,17 +223,20 @@ def main() -> None:
             browser.close()
 
     print(f"median of {args.runs} runs; large / baseline ratios measured in this run")
-    header = f"{'map':<10}{'facilities':>11}{'zones':>7}{'size MB':>9}{'render s':>10}{'load s':>8}{'pan/zoom ms':>13}"
+    header = (
+        f"{'map':<10}{'facilities':>11}{'zones':>7}{'size MB':>9}{'render s':>10}{'load s':>8}{'pan/zoom ms':>13}"
+        f"{'tab MB':>12}"
+    )
     print(header)
     for r in (base, big):
         print(
             f"{r.name:<10}{r.facilities:>11,}{r.zones:>7,}{r.size_mb:>9.2f}{r.render_s:>10.2f}{r.load_s:>8.2f}"
-            f"{r.panzoom_ms:>13.1f}"
+            f"{r.panzoom_ms:>13.1f}{r.heap_mb:>12.1f}"
         )
     print(
         f"{'ratio':<10}{big.facilities / base.facilities:>11.1f}{big.zones / base.zones:>7.1f}"
         f"{big.size_mb / base.size_mb:>9.1f}{big.render_s / base.render_s:>10.1f}{big.load_s / base.load_s:>8.1f}"
-        f"{big.panzoom_ms / base.panzoom_ms:>13.1f}"
+        f"{big.panzoom_ms / base.panzoom_ms:>13.1f}{big.heap_mb / base.heap_mb:>12.1f}"
     )
 
 

@@ -409,21 +409,107 @@ def test_browser_empty_layers(tmp_path, browser, case):
         _assert_clean(log)
 
 
+def test_compact_map_file_above_threshold(tmp_path):
+    """Above cluster_threshold the facilities travel as compressed columns, not as markers or clusters."""
+    path = _render(tmp_path, cluster_threshold=0)
+    page = path.read_text(encoding="utf-8")
+    assert "riskmapCompact(" in page and "riskmapRow" not in page  # no per-marker objects
+    assert XSS not in page and not REMOTE_ASSET.search(page)
+    legend = re.search(r'<tr data-level="red">.*?<td class="n">(\d+)</td>', page)
+    assert legend and legend.group(1) == "5"  # plain digits, exact count
+    again = _render(tmp_path, cluster_threshold=0).read_text(encoding="utf-8")
+    assert again == page  # gzip without a timestamp: reproducible
+
+
+def _compact_page(page) -> str:
+    name = _map_name(page)
+    page.evaluate("(n) => window[n].riskmap.ready", name)
+    return name
+
+
+def _facility_point(page, name: str, facility_id: str) -> tuple[float, float]:
+    return page.evaluate(
+        """([n, id]) => {
+            const map = window[n], c = map.riskmap.compact, i = c.find(id);
+            map.setView(c.row(i).slice(0, 2), 17, {animate: false});
+            const p = c.pointOf(i), r = map.getContainer().getBoundingClientRect();
+            return [p.x + r.left, p.y + r.top];
+        }""",
+        [name, facility_id],
+    )
+
+
 @pytest.mark.browser
-def test_browser_clusters_above_threshold(tmp_path, browser):
-    path = _render(tmp_path, cluster_threshold=5)
-    page_text = path.read_text(encoding="utf-8")
-    assert "markerClusterGroup" in page_text
+def test_browser_compact_map_popups_legend_and_zones(tmp_path, browser):
+    path = _render(tmp_path, cluster_threshold=0)
     with open_page(browser, path) as (page, log):
-        name = _map_name(page)
-        assert page.evaluate(
-            "(n) => window[n].riskmap.facilities.every(f => f.cluster instanceof L.MarkerClusterGroup)", name
+        name = _compact_page(page)
+        assert page.locator(f"#{LEGEND_ID} tr[data-level='red'] td.n").first.inner_text() == "5"
+        assert page.locator("canvas.riskmap-canvas").count() >= 2  # zones and facilities on canvas
+        layers = page.locator(".leaflet-control-layers").inner_text()
+        assert "村" in layers and "企业" in layers
+        x, y = _facility_point(page, name, "F006")  # the XSS name
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert XSS in popup.inner_text()
+        assert page.locator(".leaflet-popup-content img").count() == 0
+        x, y = _facility_point(page, name, "F005")
+        page.mouse.click(x, y)
+        page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('F005')")
+        assert "构成重大危险源\n涉及有限空间作业" in popup.inner_text()  # reasons one per line
+        # A zone's popup: click a village corner away from any facility.
+        page.evaluate("(n) => window[n].setView([32.2005, 119.6005], 17, {animate: false})", name)
+        box = page.locator(".folium-map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('东风')")
+        assert (
+            "<b>东风</b>村0" in popup.inner_text() and page.locator(".leaflet-popup-content b").count() == 0
         )
-        page.evaluate("(n) => window[n].setZoom(12, {animate: false})", name)  # close enough to cluster
-        page.wait_for_selector(".riskmap-cluster")
-        assert page.locator(".leaflet-tile").count() == 0
-        assert page.locator("canvas").count() > 0  # markers on canvas when there are many
-        _assert_clean(log)
+        assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
+@pytest.mark.browser
+def test_browser_compact_search_and_filters(tmp_path, browser):
+    path = _render(tmp_path, cluster_threshold=0)
+    with open_page(browser, path) as (page, log):
+        name = _compact_page(page)
+        search = page.locator(".riskmap-search-input")
+        search.fill("<img")
+        hit = page.locator(".riskmap-search-hit").first
+        hit.wait_for(state="visible")
+        assert hit.inner_text() == f"{XSS} · F006"
+        hit.click()
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert XSS in popup.inner_text()
+        search.fill("F013")  # by credit code / id
+        page.wait_for_function(
+            "document.querySelector('.riskmap-search-hit') && "
+            "document.querySelector('.riskmap-search-hit').innerText.includes('F013')"
+        )
+        count = page.locator(".riskmap-filter-count")
+        assert count.inner_text() == "显示 20 / 20"
+        page.locator("input[data-level='red']").uncheck()
+        assert count.inner_text() == "显示 15 / 20"
+        assert page.evaluate("(n) => window[n].riskmap.compact.countShown()", name) == 15
+        page.locator("select.riskmap-filter-town").select_option(label="乙镇（321012100000）")
+        assert count.inner_text() == "显示 4 / 20"  # k % 6 in (4, 5) lie in 乙镇: F004..F017, two of them red
+        assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
+@pytest.mark.browser
+def test_browser_compact_english_embed(tmp_path, browser):
+    path = _render(tmp_path, cluster_threshold=0, lang="en", embed=True)
+    with open_page(browser, path) as (page, log):
+        _compact_page(page)
+        assert page.evaluate("document.querySelector('.folium-map').getBoundingClientRect().height") == 600
+        assert page.locator(".riskmap-filter-count").inner_text() == "Shown 20 / 20"
+        assert (
+            page.locator(".riskmap-search-input").get_attribute("placeholder")
+            == "Search facility or zone name"
+        )
+        assert log.errors == [] and log.dialogs == []
 
 
 # ----------------------------------------------------------------------------------------------------

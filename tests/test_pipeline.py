@@ -320,17 +320,17 @@ def test_huge_plans_skip_the_xlsx_with_a_warning(tiny_project: Path, tmp_path: P
 
 
 def test_outputs_cluster_above_clusters_the_map(tiny_project: Path, tmp_path: Path):
-    """[outputs] cluster_above: above it the HTML map groups markers into clusters (province-size maps)."""
+    """[outputs] cluster_above: above it the HTML map draws compact columns on canvas (province-size maps)."""
     text = tiny_project.read_text(encoding="utf-8").replace(
         "[outputs]\n", "[outputs]\ncluster_above = 3\nfigure = false\n"
     )
     tiny_project.write_text(text, encoding="utf-8")
     result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "clustered")
     assert len(result.facilities) > 3
-    assert "L.markerClusterGroup({" in (tmp_path / "clustered" / "map.html").read_text(encoding="utf-8")
+    assert "riskmapCompact(" in (tmp_path / "clustered" / "map.html").read_text(encoding="utf-8")
     tiny_project.write_text(text.replace("cluster_above = 3", "cluster_above = 1000"), encoding="utf-8")
     riskmap.run(riskmap.load_config(tiny_project), tmp_path / "plain")
-    assert "L.markerClusterGroup({" not in (tmp_path / "plain" / "map.html").read_text(encoding="utf-8")
+    assert "riskmapCompact(" not in (tmp_path / "plain" / "map.html").read_text(encoding="utf-8")
 
 
 def test_outputs_geoparquet(tiny_project: Path, tmp_path: Path):

@@ -38,8 +38,9 @@ class OutputsConfig(ConfigModel):
     cluster_above: int = Field(
         5000,
         ge=0,
-        description="Above this many facilities the HTML map clusters the markers per level (drawn on canvas), "
-        "so a province-size map still opens; 0 always clusters.",
+        description="Above this many facilities the HTML map carries facilities and zones as compressed columns "
+        "drawn on canvas (towns at overview, filters by level/sector/town), so a province-size map opens fast; "
+        "0 always uses this compact map.",
     )
     figure: bool = True
     sensitivity: bool = Field(

@@ -133,6 +133,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "fullscreen": "全屏",
         "exit_fullscreen": "退出全屏",
         "html_lang": "zh-CN",
+        "facility_layer_all": "企业（{n}）",
+        "filter": "筛选",
+        "all_sectors": "全部行业",
+        "all_towns": "全部乡镇",
+        "shown": "显示 {n} / {total}",
+        "old_browser": "此浏览器过旧，无法显示企业点位（需要 Chrome/Edge 80、Firefox 113、Safari 16.4 或更新版本）",
     },
     "en": {
         "legend": "Legend",
@@ -159,6 +165,13 @@ _TEXT: dict[str, dict[str, str]] = {
         "fullscreen": "Full screen",
         "exit_fullscreen": "Exit full screen",
         "html_lang": "en",
+        "facility_layer_all": "Facilities ({n})",
+        "filter": "Filter",
+        "all_sectors": "All sectors",
+        "all_towns": "All towns",
+        "shown": "Shown {n} / {total}",
+        "old_browser": "This browser is too old to show the facilities (needs Chrome/Edge 80, Firefox 113, "
+        "Safari 16.4 or newer)",
     },
 }
 
@@ -247,7 +260,9 @@ def render_html(
     embed_height : int or str, default 600
         Height of the embedded map, in pixels or as a CSS length.
     cluster_threshold : int, default 5000
-        Above this many facilities, markers are clustered per level and drawn on canvas.
+        Above this many facilities (or with a zone layer of more than 5,000 zones) the map carries the data as
+        compressed columns drawn on canvas, with filters by level, sector and town (needs a browser with
+        ``DecompressionStream``: Chromium 80, Firefox 113, Safari 16.4); the name is kept for compatibility.
     kind_labels : Mapping, optional
         The project's own labels of zone kinds (``{kind: {"zh": ..., "en": ...}}``) for the layer control and
         the legend; known kinds are labelled from ``styles/zone_kinds.toml`` (see :mod:`riskmap.zone_kinds`).
@@ -287,6 +302,14 @@ def render_html(
         # Displayed copies only; the caller's frames (and every other output) stay in their own CRS.
         facilities = _to_gcj02(facilities, "facilities")
         zones = {key: _to_gcj02(gdf, f"zone layer {key!r}") for key, gdf in zones.items()}
+    _require(facilities, _FACILITY_REQUIRED, "facilities")
+    n_points = int((facilities.geometry.notna() & ~facilities.geometry.is_empty).sum())
+    if n_points > cluster_threshold or any(len(gdf) > _COMPACT_ZONES for gdf in zones.values()):
+        page, n_facilities = _compact_page(
+            facilities, zones, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
+            embed_height=embed_height, kind_labels=kind_labels, sensitivity=sensitivity,
+        )  # fmt: skip
+        return _write_page(path, page, n_facilities, len(zones))
     groups = _facility_groups(facilities, lang)
     zone_layers = [
         (key, _zone_label(key, lang, kind_labels), _zone_collection(gdf, key, lang))
@@ -312,7 +335,10 @@ def render_html(
     key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height, cluster)
     _stable_ids(m.get_root(), key)
     page = _finish_page(m.get_root().render(), lang=lang, embed=embed)
+    return _write_page(path, page, n_facilities, len(zone_layers))
 
+
+def _write_page(path: str | os.PathLike[str], page: str, n_facilities: int, n_layers: int) -> Path:
     target = Path(path)
     with atomic_path(target) as tmp:
         _write_html(tmp, page)
@@ -320,7 +346,7 @@ def render_html(
         "wrote %s (%d facilities, %d zone layers, %.1f MB)",
         target,
         n_facilities,
-        len(zone_layers),
+        n_layers,
         len(page.encode("utf-8")) / 1e6,
     )
     return target
@@ -1110,21 +1136,35 @@ def _title_html(title: str) -> str:
 def _legend_html(
     groups: Mapping[str, list[list[Any]]], zone_layers: Sequence[tuple[str, str, dict[str, Any]]], lang: str
 ) -> str:
-    text = _TEXT[lang]
-    finest = zone_layers[0] if zone_layers else None
-    zone_counts: dict[str, int] = {}
-    if finest is not None:
-        for f in finest[2]["features"]:
+    finest = None
+    if zone_layers:
+        zone_counts: dict[str, int] = {}
+        for f in zone_layers[0][2]["features"]:
             zone_counts[f["properties"]["level"]] = zone_counts.get(f["properties"]["level"], 0) + 1
+        finest = (zone_layers[0][1], zone_counts)
     any_none = any(
         f["properties"]["level"] == levels.NOT_ASSESSED for _, _, c in zone_layers for f in c["features"]
     ) or bool(groups.get(levels.NOT_ASSESSED))
+    return _legend_table({key: len(rows) for key, rows in groups.items()}, finest, any_none, lang)
+
+
+def _legend_table(
+    facility_counts: Mapping[str, int],
+    finest: tuple[str, Mapping[str, int]] | None,
+    any_none: bool,
+    lang: str,
+) -> str:
+    """The legend box: per level, the exact number of facilities and of the finest zones.
+
+    ``finest`` is the finest zone layer's escaped label and its counts per level.
+    """
+    text = _TEXT[lang]
     keys = [*levels.LEVEL_NAMES, *([levels.NOT_ASSESSED] if any_none else [])]
 
     head = f'<th></th><th style="text-align:left">{html.escape(text["level"])}</th>'
     head += f"<th>{html.escape(text['facilities'])}</th>"
     if finest is not None:
-        head += f"<th>{finest[1]}</th>"
+        head += f"<th>{finest[0]}</th>"
     rows = []
     for key in keys:
         swatch = (
@@ -1132,9 +1172,9 @@ def _legend_html(
             f'border-color:{levels.outline(key)}"></span>'
         )
         cells = f"<td>{swatch}</td><td>{html.escape(levels.label(key, lang))}</td>"
-        cells += f'<td class="n">{len(groups.get(key, []))}</td>'
+        cells += f'<td class="n">{facility_counts.get(key, 0)}</td>'
         if finest is not None:
-            cells += f'<td class="n">{zone_counts.get(key, 0)}</td>'
+            cells += f'<td class="n">{finest[1].get(key, 0)}</td>'
         rows.append(f'<tr data-level="{key}">{cells}</tr>')
     return (
         f'<div id="{LEGEND_ID}" class="riskmap-legend riskmap-box" data-riskmap-map="" style="display:none">'
@@ -1242,3 +1282,263 @@ def _finish_page(page: str, *, lang: str, embed: bool) -> str:
 
 def _write_html(tmp: Path, page: str) -> None:
     tmp.write_text(page, encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------------------
+# The compact map: above cluster_threshold facilities (or _COMPACT_ZONES zones in a layer)
+
+#: Above this many zones in one layer the zones are drawn on canvas from compact columns.
+_COMPACT_ZONES = 5000
+#: Above this many finest zones (with a coarser layer) the overview shows the coarser zones (towns) and the
+#: finest ones appear once they are at least _ZONE_MIN_PX pixels wide.
+_SPLIT_ZONES = 3000
+_ZONE_MIN_PX = 12
+_COMPACT_JS = Path(__file__).with_name("compact_map.js")
+_COMPACT_CSS = """
+.riskmap-filters { padding: 6px 8px; font-size: 13px; }
+.riskmap-filters label { display: block; white-space: nowrap; }
+.riskmap-filters select { margin-top: 4px; max-width: 220px; }
+.riskmap-filter-count { margin-top: 4px; font-variant-numeric: tabular-nums; }
+.riskmap-search { padding: 4px; }
+.riskmap-search-input { width: 220px; font-size: 13px; }
+.riskmap-search-results { list-style: none; margin: 0; padding: 0; max-height: 300px; overflow-y: auto;
+  max-width: 320px; font-size: 13px; }
+.riskmap-search-results li { padding: 2px 4px; cursor: pointer; }
+.riskmap-search-results li:hover { background: #E8E8E8; }
+.riskmap-message { position: absolute; top: 60px; left: 50%; transform: translateX(-50%); z-index: 1000;
+  padding: 6px 12px; }
+"""
+
+
+def _pixel_degrees(zoom: float) -> float:
+    """Degrees of longitude per screen pixel at ``zoom`` (Web Mercator)."""
+    return 360.0 / (256.0 * 2.0**zoom)
+
+
+def _compact_page(
+    facilities: gpd.GeoDataFrame,
+    zones: Mapping[str, gpd.GeoDataFrame],
+    *,
+    title: str,
+    lang: str,
+    tiles: str,
+    tile_key: str | None,
+    embed: bool,
+    embed_height: int | str,
+    kind_labels: KindLabels | None,
+    sensitivity: gpd.GeoDataFrame | None,
+) -> tuple[str, int]:
+    """The page of a large map: typed columns drawn on canvas by compact_map.js (see html_compact)."""
+    import shapely
+
+    from riskmap.outputs import html_compact as hc
+
+    text = _TEXT[lang]
+    fac = _to_wgs84(facilities, "facilities")
+    keys = _level_keys(fac, "facilities", FACILITY_ID)
+    layers = []
+    for key, gdf in zones.items():
+        what = f"zone layer {key!r}"
+        _require(gdf, _ZONE_REQUIRED, what)
+        z = _to_wgs84(gdf, what)
+        layers.append((key, z, _level_keys(z, what, ZONE_CODE)))
+
+    cols = hc.Columns()
+    towns = layers[1][1] if len(layers) >= 2 else None
+    fmeta = hc.facility_columns(fac, keys, lang, towns, cols)
+    zmeta, specs = _compact_zones(layers, _village_zoom(layers), lang, kind_labels, cols)
+    counts = keys.value_counts()
+    facility_counts = {k: int(counts.get(k, 0)) for k in hc.LEVEL_ORDER}
+    all_bounds = [shapely.total_bounds(z.geometry.to_numpy()) for _, z, _ in layers if len(z)]
+    if len(fac):
+        all_bounds.append(shapely.total_bounds(fac.geometry.to_numpy()))
+    west, south = (min(b[0] for b in all_bounds), min(b[1] for b in all_bounds)) if all_bounds else (0, 0)
+    east, north = (max(b[2] for b in all_bounds), max(b[3] for b in all_bounds)) if all_bounds else (0, 0)
+    meta = _compact_meta(fmeta, zmeta, specs, facility_counts, (west, south), lang)
+    data = hc.pack(cols)
+    meta["layout"] = cols.meta["layout"]
+    texts = _compact_texts(lang, len(fac))
+
+    m = _compact_base_map(title, lang, tiles, tile_key, embed, embed_height)
+    finest = None
+    if layers:
+        zc = layers[0][2].value_counts()
+        finest = (str(specs[0]["label"]), {str(k): int(v) for k, v in zc.items()})
+    any_none = facility_counts[levels.NOT_ASSESSED] > 0 or any(
+        (zk == levels.NOT_ASSESSED).any() for *_, zk in layers
+    )
+    legend = _legend_table(facility_counts, finest, bool(any_none), lang)
+    _Chrome(title_html=_title_html(title), legend_html=legend, popup_fields=[]).add_to(m)
+    if all_bounds:
+        m.fit_bounds([[south, west], [north, east]], padding=(12, 12), max_zoom=16)
+    folium.plugins.Fullscreen(
+        position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
+    ).add_to(m)
+    control = folium.LayerControl(position="topright", collapsed=embed)
+    control.add_to(m)
+    _Compact(control, meta, data, texts).add_to(m)
+    if sensitivity is not None:
+        shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
+        _sensitivity_layer(shown, lang).add_to(m)
+    key = _content_key(hashlib.sha1(data.encode("ascii")).hexdigest(), meta, title, lang, tiles, embed,
+                       embed_height)  # fmt: skip
+    root = m.get_root()
+    _stable_ids(root, key)
+    return _finish_page(root.render(), lang=lang, embed=embed), len(fac)
+
+
+def _compact_meta(
+    fmeta: dict[str, Any],
+    zmeta: list[dict[str, Any]],
+    specs: list[dict[str, Any]],
+    facility_counts: Mapping[str, int],
+    corner: tuple[float, float],
+    lang: str,
+) -> dict[str, Any]:
+    """What compact_map.js needs besides the columns: levels, counts, layers, popup lines, the row contract."""
+    from riskmap.outputs import html_compact as hc
+
+    text = _TEXT[lang]
+    west, south = corner
+    present = set(fmeta["fields"])
+    wanted = ["id", "sector", "level", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
+              "level_method"]  # fmt: skip
+    meta = {
+        "levels": [
+            {"key": k, "label": levels.label(k, lang), "color": levels.color(k), "outline": levels.outline(k)}
+            for k in hc.LEVEL_ORDER
+        ],
+        "levelCounts": [facility_counts[k] for k in hc.LEVEL_ORDER],
+        "origin": [round(west * 1e6), round(south * 1e6)],
+        "facilities": fmeta,
+        "zones": zmeta,
+        "zoneLayers": specs,
+        "workload": 0 if zmeta and zmeta[0]["workload"] else None,
+        "workloadColours": list(_WORKLOAD_COLOURS),
+        "popup": [[text[f], f] for f in wanted if f == "level" or f in present],
+        "row": list(FACILITY_ROW),
+        "pane": _pane("red"),
+    }
+    return meta
+
+
+def _village_zoom(layers: Sequence[tuple[str, gpd.GeoDataFrame, pd.Series]]) -> float | None:
+    """The zoom from which the finest zones replace the next layer (towns), or None.
+
+    A median village is _ZONE_MIN_PX pixels wide there; None without a coarser layer or with few finest zones.
+    """
+    import numpy as np
+    import shapely
+
+    if len(layers) < 2 or len(layers[0][1]) <= _SPLIT_ZONES:
+        return None
+    b = shapely.bounds(layers[0][1].geometry.to_numpy())
+    width = float(np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])))
+    return float(math.floor(math.log2(_ZONE_MIN_PX * 360.0 / (256.0 * max(width, 1e-9)))))
+
+
+def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
+    """The labels compact_map.js needs: plain text (it sets textContent), HTML only for the layer control."""
+    text = _TEXT[lang]
+    texts = {
+        k: text[k]
+        for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
+                  "all_sectors", "all_towns", "shown", "old_browser")
+    }  # fmt: skip
+    texts["workload_layer"] = html.escape(text["workload_layer"])
+    texts["facility_layer"] = html.escape(text["facility_layer_all"].format(n=n_facilities))
+    return texts
+
+
+def _compact_base_map(
+    title: str, lang: str, tiles: str, tile_key: str | None, embed: bool, embed_height: int | str
+) -> folium.Map:
+    """The empty Leaflet map of a compact page (canvas preferred, our own scale bar, the title set)."""
+    size: dict[str, Any] = {"width": "100%", "height": embed_height} if embed else {}
+    m = _OfflineMap(
+        location=[35.0, 105.0],
+        zoom_start=5,
+        tiles="OpenStreetMap" if tiles == "openstreetmap" else None,
+        max_zoom=_MAX_ZOOM,
+        prefer_canvas=True,
+        control_scale=False,
+        zoom_snap=0.25,
+        **size,
+    )
+    m.options["maxZoom"] = _MAX_ZOOM
+    _add_tiles(m, tiles, tile_key)
+    root = m.get_root()
+    assert isinstance(root, branca.element.Figure)
+    root.title = html.escape(title)
+    return m
+
+
+def _compact_zones(
+    layers: Sequence[tuple[str, gpd.GeoDataFrame, pd.Series]],
+    village_zoom: float | None,
+    lang: str,
+    kind_labels: KindLabels | None,
+    cols: Any,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Columns and layer-control specs of the zone layers.
+
+    With ``village_zoom`` the finest layer is shown from that zoom on and the next one (towns) below it, each
+    simplified for the zooms it is shown at.
+    """
+    from riskmap.outputs import html_compact as hc
+
+    split_ok = village_zoom is not None
+    village_zoom = -1.0 if village_zoom is None else village_zoom
+    zmeta, specs = [], []
+    for k, (key, z, zkeys) in enumerate(layers):
+        if split_ok and k == 0:
+            tolerances = [0.0, _pixel_degrees(village_zoom + 2), _pixel_degrees(village_zoom)]
+        elif split_ok and k == 1:
+            tolerances = [0.0, _pixel_degrees(village_zoom), _pixel_degrees(village_zoom - 2)]
+        else:
+            tolerances = [0.0]
+        meta_k = hc.zone_columns(z, zkeys, f"z{k}", lang, cols, tolerances)
+        meta_k["prefix"] = f"z{k}"
+        zmeta.append(meta_k)
+        label = _zone_label(key, lang, kind_labels)
+        specs.append(
+            {
+                "label": label,  # escaped: the layer control inserts it as HTML
+                "text": html.unescape(label),
+                "weight": 1.0 if k == 0 else 2.5,
+                "show": k == 0 or (split_ok and k == 1),
+                "minZoom": village_zoom if split_ok and k == 0 else -1,
+                "maxZoom": village_zoom if split_ok and k == 1 else 99,
+            }
+        )
+
+    return zmeta, specs
+
+
+class _Compact(branca.element.MacroElement):
+    """Facilities and zones from compact columns, drawn on canvas; filters and search (compact_map.js)."""
+
+    _template = branca.element.Template("""
+        {% macro header(this, kwargs) %}
+            <style>{{ this.css }}</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        {{ this.js }}
+        riskmapCompact({{ this._parent.get_name() }}, {{ this.meta }}, "{{ this.data }}", {{ this.texts }},
+                       {{ this.control.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(
+        self, control: folium.LayerControl, meta: Mapping[str, Any], data: str, texts: Mapping[str, str]
+    ):
+        super().__init__()
+        self._name = "RiskmapCompact"
+        self.control = control
+        self.css = _COMPACT_CSS
+        self.js = re.sub(
+            r"</(script)", r"<\\/\1", _COMPACT_JS.read_text(encoding="utf-8"), flags=re.IGNORECASE
+        )
+        self.meta = _js_json(meta)
+        self.data = data  # base64: no quote, backslash or "<" can occur
+        self.texts = _js_json(texts)

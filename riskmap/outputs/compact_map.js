@@ -1,0 +1,556 @@
+// riskmap compact map: facilities and zones drawn on canvas from typed columns (see html_compact.py).
+// Called as riskmapCompact(map, meta, base64Data, texts, layerControl). Every data string reaches the page
+// through textContent (never innerHTML), so hostile names stay text.
+function riskmapCompact(map, meta, b64, T, control) {
+    'use strict';
+    var R = map.riskmap;
+    var LEVELS = meta.levels;  // [{key, label, color, outline}] in code order (red = 0 … none = 4)
+    var POINT_LIMIT = 30000;   // more facilities than this in view: draw one dot per 4-px cell instead
+    var BIN = 4;
+
+    function el(tag, cls, text, parent) {
+        var e = document.createElement(tag);
+        if (cls) { e.className = cls; }
+        if (text !== undefined && text !== null) { e.textContent = text; }
+        if (parent) { parent.appendChild(e); }
+        return e;
+    }
+    function dot(code, parent) {
+        var s = el('span', 'riskmap-dot', null, parent);
+        s.style.background = LEVELS[code].color;
+        s.style.borderColor = LEVELS[code].outline;
+        return s;
+    }
+    function showMessage(msg) {
+        var box = el('div', 'riskmap-box riskmap-message', msg);
+        map.getContainer().appendChild(box);
+    }
+
+    function inflate(text) {
+        var bin = atob(text);
+        var u8 = new Uint8Array(bin.length);
+        for (var i = 0; i < bin.length; i++) { u8[i] = bin.charCodeAt(i); }
+        if (typeof DecompressionStream === 'undefined') {
+            return Promise.reject(new Error(T.old_browser));
+        }
+        var stream = new Blob([u8]).stream().pipeThrough(new DecompressionStream('gzip'));
+        return new Response(stream).arrayBuffer();
+    }
+
+    R.ready = inflate(b64).then(function (buf) { build(buf); }, function (err) { showMessage(err.message); });
+    return R.ready;
+
+    function build(buf) {
+        var layout = meta.layout;
+        var decoder = new TextDecoder('utf-8');
+        function arr(name) {
+            var l = layout[name];
+            return new window[l[0] + 'Array'](buf, l[1], l[2]);
+        }
+        function textColumn(d) {
+            if (d.kind === 'dict') {
+                var codes = arr(d.codes);
+                var table = decoder.decode(arr(d.table)).split('\0');
+                return {get: function (i) { return table[codes[i]]; }, table: table, codes: codes};
+            }
+            var all = null;
+            function rows() { all = all || decoder.decode(arr(d.blob)).split('\0'); return all; }
+            return {get: function (i) { return rows()[i]; }, rows: rows};
+        }
+        function texts(spec) {
+            var out = {};
+            for (var k in spec) { out[k] = textColumn(spec[k]); }
+            return out;
+        }
+        // Web Mercator in world units (0..1), as Float32 offsets from the data's corner: exact to < 1 px at
+        // zoom 19, and half the memory of Float64.
+        var ORIGIN = meta.origin;  // micro-degrees [lon, lat]
+        var OX = mercX(ORIGIN[0]), OY = mercY(ORIGIN[1]);
+        function mercX(lonMicro) { return lonMicro / 360e6 + 0.5; }
+        function mercY(latMicro) {
+            var phi = Math.max(Math.min(latMicro / 1e6, 85.0511287798), -85.0511287798) * Math.PI / 180;
+            return 0.5 - Math.log(Math.tan(Math.PI / 4 + phi / 2)) / (2 * Math.PI);
+        }
+        function view() {
+            // Everything a redraw needs to turn world units into canvas pixels.
+            var size = map.getSize();
+            var topLeft = map.containerPointToLayerPoint([0, 0]);
+            var origin = map.getPixelOrigin();
+            var scale = 256 * Math.pow(2, map.getZoom());
+            return {
+                size: size, topLeft: topLeft, scale: scale,
+                dx: OX * scale - origin.x - topLeft.x, dy: OY * scale - origin.y - topLeft.y,
+                bounds: map.getBounds()
+            };
+        }
+
+        // ---------------------------------------------------------------- canvas layer base
+        var CanvasLayer = L.Layer.extend({
+            initialize: function (options) { L.setOptions(this, options); },
+            onAdd: function () {
+                this._canvas = L.DomUtil.create('canvas', 'leaflet-zoom-hide riskmap-canvas');
+                this._canvas.style.position = 'absolute';
+                this._canvas.style.pointerEvents = 'none';
+                map.getPane(this.options.pane).appendChild(this._canvas);
+                map.on('moveend resize viewreset', this.redraw, this);
+                this.redraw();
+            },
+            onRemove: function () {
+                L.DomUtil.remove(this._canvas);
+                map.off('moveend resize viewreset', this.redraw, this);
+            },
+            redraw: function () {
+                if (!this._map) { return; }
+                var v = view();
+                var c = this._canvas, ratio = window.devicePixelRatio || 1;
+                L.DomUtil.setPosition(c, v.topLeft);
+                c.width = Math.round(v.size.x * ratio);
+                c.height = Math.round(v.size.y * ratio);
+                c.style.width = v.size.x + 'px';
+                c.style.height = v.size.y + 'px';
+                var ctx = c.getContext('2d');
+                ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+                this.draw(ctx, v);
+            }
+        });
+
+        // ---------------------------------------------------------------- facilities
+        var F = meta.facilities;
+        var n = F.n;
+        var g = F.grid, G = g.g;
+        var cells = arr('f.cells');
+        var level = arr('f.level');
+        var lonI = new Int32Array(n), latI = new Int32Array(n);
+        var fx = new Float32Array(n), fy = new Float32Array(n);
+        (function decode() {
+            var dl = arr('f.lon'), dt = arr('f.lat'), x = 0, y = 0;
+            for (var i = 0; i < n; i++) {
+                x += dl[i]; y += dt[i];
+                lonI[i] = x; latI[i] = y;
+                fx[i] = mercX(x) - OX; fy[i] = mercY(y) - OY;
+            }
+        })();
+        var fields = texts(F.fields);
+        var townCodes = layout['f.town'] ? arr('f.town') : null;
+        var sectorDict = fields.sector && fields.sector.codes ? fields.sector : null;
+        var filter = {levels: [true, true, true, true, true], sector: -1, town: -1};
+        function shown(i) {
+            return filter.levels[level[i]] && (filter.sector < 0 || sectorDict.codes[i] === filter.sector) &&
+                (filter.town < 0 || townCodes[i] === filter.town);
+        }
+        function cellRange(v, pad) {
+            // Grid rows and columns in view: each row of cells is one contiguous range of facilities.
+            var b = v.bounds;
+            var cx0 = Math.floor(((b.getWest() - pad) * 1e6 - g.x0) / g.cw);
+            var cx1 = Math.floor(((b.getEast() + pad) * 1e6 - g.x0) / g.cw);
+            var cy0 = Math.floor(((b.getSouth() - pad) * 1e6 - g.y0) / g.ch);
+            var cy1 = Math.floor(((b.getNorth() + pad) * 1e6 - g.y0) / g.ch);
+            return [Math.max(cx0, 0), Math.min(cx1, G - 1), Math.max(cy0, 0), Math.min(cy1, G - 1)];
+        }
+        function eachInView(v, pad, fn) {
+            var r = cellRange(v, pad);
+            if (r[0] > r[1] || r[2] > r[3]) { return; }
+            for (var cy = r[2]; cy <= r[3]; cy++) {
+                var end = cells[cy * G + r[1] + 1];
+                for (var i = cells[cy * G + r[0]]; i < end; i++) { fn(i); }
+            }
+        }
+        function countInView(v) {
+            var r = cellRange(v, 0), total = 0;
+            for (var cy = r[2]; cy <= r[3] && r[0] <= r[1]; cy++) {
+                total += cells[cy * G + r[1] + 1] - cells[cy * G + r[0]];
+            }
+            return total;
+        }
+        var FacilityLayer = CanvasLayer.extend({
+            draw: function (ctx, v) {
+                var s = v.scale, dx = v.dx, dy = v.dy, w = v.size.x, h = v.size.y;
+                var padDeg = 8 / s * 360;
+                var code;
+                if (countInView(v) <= POINT_LIMIT) {
+                    // Few enough to draw each facility: one path per level, red drawn last (on top).
+                    var byLevel = [[], [], [], [], []];
+                    eachInView(v, padDeg, function (i) { if (shown(i)) { byLevel[level[i]].push(i); } });
+                    var radius = s > 256 * 8192 ? 5 : 4;
+                    for (code = 4; code >= 0; code--) {
+                        var list = byLevel[code];
+                        if (!list.length) { continue; }
+                        ctx.beginPath();
+                        for (var k = 0; k < list.length; k++) {
+                            var x = fx[list[k]] * s + dx, y = fy[list[k]] * s + dy;
+                            ctx.moveTo(x + radius, y);
+                            ctx.arc(x, y, radius, 0, 2 * Math.PI);
+                        }
+                        ctx.globalAlpha = 0.9;
+                        ctx.fillStyle = LEVELS[code].color;
+                        ctx.fill();
+                        ctx.globalAlpha = 1;
+                        ctx.lineWidth = 1;
+                        ctx.strokeStyle = LEVELS[code].outline;
+                        ctx.stroke();
+                    }
+                    return;
+                }
+                // Overview (too many to draw each): only the red (重大) facilities, one square per 4-px cell, so
+                // that the town colours stay readable underneath; the other levels appear when zoomed in.
+                var bw = Math.ceil(w / BIN), bh = Math.ceil(h / BIN);
+                var bins = new Uint8Array(bw * bh);
+                eachInView(v, 0, function (i) {
+                    if (level[i] !== 0 || !shown(i)) { return; }
+                    var bx = Math.floor((fx[i] * s + dx) / BIN), by = Math.floor((fy[i] * s + dy) / BIN);
+                    if (bx < 0 || by < 0 || bx >= bw || by >= bh) { return; }
+                    var k = by * bw + bx, rank = 5 - level[i];
+                    if (bins[k] < rank) { bins[k] = rank; }
+                });
+                for (code = 4; code >= 0; code--) {
+                    ctx.beginPath();
+                    var want = 5 - code;
+                    for (var k2 = 0; k2 < bins.length; k2++) {
+                        if (bins[k2] === want) { ctx.rect((k2 % bw) * BIN, Math.floor(k2 / bw) * BIN, BIN - 1, BIN - 1); }
+                    }
+                    ctx.fillStyle = LEVELS[code].outline;
+                    ctx.fill();
+                }
+            }
+        });
+        var facilityLayer = new FacilityLayer({pane: meta.pane});
+
+        function facilityPopup(i) {
+            var box = el('div', 'riskmap-popup');
+            el('div', 'riskmap-popup-title', fields.name.get(i), box);
+            var table = el('table', null, null, box);
+            meta.popup.forEach(function (f) {
+                var value = f[1] === 'level' ? null : fields[f[1]].get(i);
+                if (f[1] !== 'level' && (value === '' || value === undefined)) { return; }
+                var tr = el('tr', null, null, table);
+                el('th', null, f[0], tr);
+                var td = el('td', null, null, tr);
+                if (f[1] === 'level') {
+                    dot(level[i], td);
+                    td.appendChild(document.createTextNode(LEVELS[level[i]].label));
+                } else {
+                    value.split('\n').forEach(function (line, k) {
+                        if (k) { el('br', null, null, td); }
+                        td.appendChild(document.createTextNode(line));
+                    });
+                }
+            });
+            return box;
+        }
+        function openFacility(i) {
+            L.popup({maxWidth: 380}).setLatLng([latI[i] / 1e6, lonI[i] / 1e6])
+                .setContent(facilityPopup(i)).openOn(map);
+        }
+        function facilityAt(containerPoint) {
+            // The nearest shown facility within 8 px of the click, from the grid cells around it.
+            var v = view(), s = v.scale, best = -1, bestD = 64;
+            var r = 8 / s * 360, ll = map.containerPointToLatLng(containerPoint);
+            var near = {bounds: L.latLngBounds([ll.lat - r, ll.lng - r], [ll.lat + r, ll.lng + r])};
+            eachInView(near, 0, function (i) {
+                if (!shown(i)) { return; }
+                var ddx = fx[i] * s + v.dx - containerPoint.x, ddy = fy[i] * s + v.dy - containerPoint.y;
+                var d = ddx * ddx + ddy * ddy;
+                if (d < bestD || (d === bestD && best >= 0 && level[i] < level[best])) { best = i; bestD = d; }
+            });
+            return best;
+        }
+
+        // ---------------------------------------------------------------- zones
+        var zoneLayers = meta.zones.map(function (Z, index) {
+            var sets = Z.sets.map(function (set) {
+                var d = arr(set.xy), xy = new Float32Array(d.length), x = 0, y = 0;
+                for (var k = 0; k < d.length; k += 2) {
+                    x += d[k]; y += d[k + 1];
+                    xy[k] = mercX(x) - OX; xy[k + 1] = mercY(y) - OY;
+                }
+                return {xy: xy, rings: arr(set.rings), feats: arr(set.feats)};
+            });
+            return {
+                meta: Z, index: index, sets: sets, bbox: arr(Z.prefix + '.bbox'), level: arr(Z.prefix + '.level'),
+                props: texts(Z.props), wclass: Z.workload ? arr(Z.prefix + '.wclass') : null
+            };
+        });
+        function ringsPath(ctx, set, f, s, dx, dy) {
+            var xy = set.xy, rings = set.rings;
+            for (var r = set.feats[f]; r < set.feats[f + 1]; r++) {
+                var a = rings[r], b = rings[r + 1];
+                ctx.moveTo(xy[2 * a] * s + dx, xy[2 * a + 1] * s + dy);
+                for (var k = a + 1; k < b; k++) { ctx.lineTo(xy[2 * k] * s + dx, xy[2 * k + 1] * s + dy); }
+                ctx.closePath();
+            }
+        }
+        function inView(z, f, v) {
+            var b = v.bounds, bb = z.bbox;
+            return !(bb[4 * f] > b.getEast() * 1e6 || bb[4 * f + 2] < b.getWest() * 1e6 ||
+                     bb[4 * f + 1] > b.getNorth() * 1e6 || bb[4 * f + 3] < b.getSouth() * 1e6);
+        }
+        var ZoneLayer = CanvasLayer.extend({
+            // options: zone (decoded layer), classOf(f) -> palette index, palette [[fill, stroke]], weight,
+            // minZoom/maxZoom (drawn only in between), popup kind
+            active: function () {
+                var zoom = map.getZoom(), o = this.options;
+                return zoom >= o.minZoom && zoom < o.maxZoom;
+            },
+            draw: function (ctx, v) {
+                if (!this.active()) { return; }
+                var z = this.options.zone, s = v.scale, o = this.options;
+                // The coarsest simplification whose tolerance stays under about one pixel at this zoom.
+                var set = z.sets[0];
+                z.meta.tolerances.forEach(function (t, k) { if (t * s / 360 <= 0.8) { set = z.sets[k]; } });
+                var byClass = o.palette.map(function () { return []; });
+                for (var f = 0; f < z.meta.n; f++) {
+                    if (inView(z, f, v)) { byClass[o.classOf(f)].push(f); }
+                }
+                ctx.lineJoin = 'round';
+                byClass.forEach(function (list, c) {
+                    if (!list.length) { return; }
+                    ctx.beginPath();
+                    list.forEach(function (f) { ringsPath(ctx, set, f, s, v.dx, v.dy); });
+                    if (o.palette[c][0]) {
+                        ctx.globalAlpha = o.fillOpacity;
+                        ctx.fillStyle = o.palette[c][0];
+                        ctx.fill('evenodd');
+                    }
+                    ctx.globalAlpha = 0.9;
+                    ctx.lineWidth = o.weight;
+                    ctx.strokeStyle = o.palette[c][1];
+                    ctx.stroke();
+                    ctx.globalAlpha = 1;
+                });
+            }
+        });
+        function levelPalette() { return LEVELS.map(function (l) { return [l.color, l.outline]; }); }
+        function inside(z, f, lon, lat) {
+            // Even-odd rule over every ring of the feature, on the unsimplified rings.
+            var set = z.sets[0], xy = set.xy, rings = set.rings, hit = false;
+            var x = mercX(lon) - OX, y = mercY(lat) - OY;
+            for (var r = set.feats[f]; r < set.feats[f + 1]; r++) {
+                for (var a = rings[r], b = rings[r + 1], i = a, j = b - 1; i < b; j = i++) {
+                    var xi = xy[2 * i], yi = xy[2 * i + 1], xj = xy[2 * j], yj = xy[2 * j + 1];
+                    if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { hit = !hit; }
+                }
+            }
+            return hit;
+        }
+        function zoneAt(layer, latlng) {
+            var z = layer.options.zone, lon = Math.round(latlng.lng * 1e6), lat = Math.round(latlng.lat * 1e6);
+            for (var f = z.meta.n - 1; f >= 0; f--) {
+                var bb = z.bbox;
+                if (lon < bb[4 * f] || lon > bb[4 * f + 2] || lat < bb[4 * f + 1] || lat > bb[4 * f + 3]) { continue; }
+                if (inside(z, f, lon, lat)) { return f; }
+            }
+            return -1;
+        }
+        function zoneContent(layer, f) {
+            var z = layer.options.zone, p = z.props, box = el('div', 'riskmap-popup');
+            el('div', 'riskmap-popup-title', p.name.get(f), box);
+            var table = el('table', null, null, box);
+            function line(label, value, code) {
+                var tr = el('tr', null, null, table);
+                el('th', null, label, tr);
+                var td = el('td', null, null, tr);
+                if (code !== undefined) { dot(code, td); }
+                td.appendChild(document.createTextNode(value));
+            }
+            line(T.zone_code, p.code.get(f));
+            line(T.level, LEVELS[z.level[f]].label, z.level[f]);
+            LEVELS.forEach(function (l) {
+                if (p['n_' + l.key]) { line(T.n_level.replace('{label}', l.label), p['n_' + l.key].get(f)); }
+            });
+            if (p.hidden_dangers) { line(T.hidden_dangers, p.hidden_dangers.get(f)); }
+            if (layer.options.workload && p.workload) { line(T.workload, p.workload.get(f)); }
+            return box;
+        }
+        var zoneCanvas = [];
+        var Zl = meta.zoneLayers;
+        zoneLayers.forEach(function (z, k) {
+            var spec = Zl[k];
+            var layer = new ZoneLayer({
+                pane: 'overlayPane', zone: z, palette: levelPalette(), weight: spec.weight, fillOpacity: 0.6,
+                classOf: function (f) { return z.level[f]; }, minZoom: spec.minZoom, maxZoom: spec.maxZoom
+            });
+            zoneCanvas.push({layer: layer, spec: spec});
+        });
+        if (meta.workload !== null) {
+            var wz = zoneLayers[meta.workload];
+            var purples = meta.workloadColours.map(function (c) { return [c, '#3F007D']; });
+            purples.push(['#FFFFFF', '#3F007D']);
+            zoneCanvas.push({
+                layer: new ZoneLayer({
+                    pane: 'overlayPane', zone: wz, palette: purples, weight: 0.6, fillOpacity: 0.75, workload: true,
+                    classOf: function (f) { return wz.wclass[f] === 255 ? 5 : wz.wclass[f]; }, minZoom: -1,
+                    maxZoom: 99
+                }),
+                spec: {label: T.workload_layer, show: false}
+            });
+        }
+        zoneCanvas.forEach(function (zc) {
+            if (zc.spec.show) { zc.layer.addTo(map); }
+            control.addOverlay(zc.layer, zc.spec.label);
+        });
+        facilityLayer.addTo(map);
+        control.addOverlay(facilityLayer, T.facility_layer);
+
+        function zoneHit(latlng) {
+            for (var k = zoneCanvas.length - 1; k >= 0; k--) {
+                var layer = zoneCanvas[k].layer;
+                if (!map.hasLayer(layer) || !layer.active()) { continue; }
+                var f = zoneAt(layer, latlng);
+                if (f >= 0) { return {layer: layer, f: f}; }
+            }
+            return null;
+        }
+        map.on('click', function (e) {
+            if (map.hasLayer(facilityLayer)) {
+                var i = facilityAt(e.containerPoint);
+                if (i >= 0) { openFacility(i); return; }
+            }
+            var hit = zoneHit(e.latlng);
+            if (hit) { L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(zoneContent(hit.layer, hit.f)).openOn(map); }
+        });
+        var tip = L.tooltip({sticky: true, direction: 'top', offset: [0, -6]});
+        var pending = null;
+        map.on('mousemove', function (e) {
+            if (pending) { pending = e; return; }
+            pending = e;
+            requestAnimationFrame(function () {
+                var ev = pending;
+                pending = null;
+                var hit = zoneHit(ev.latlng);
+                if (!hit) { map.closeTooltip(tip); return; }
+                tip.setLatLng(ev.latlng).setContent(zoneContent(hit.layer, hit.f));
+                if (!map.hasLayer(tip)) { map.openTooltip(tip); }
+            });
+        });
+        map.on('mouseout', function () { map.closeTooltip(tip); });
+
+        // ---------------------------------------------------------------- filters
+        var countEl;
+        function countShown() {
+            var k = 0;
+            for (var i = 0; i < n; i++) { if (shown(i)) { k++; } }
+            return k;
+        }
+        function applyFilter() {
+            countEl.textContent = T.shown.replace('{n}', String(countShown())).replace('{total}', String(n));
+            facilityLayer.redraw();
+        }
+        var Filters = L.Control.extend({
+            onAdd: function () {
+                var box = el('div', 'riskmap-box riskmap-filters');
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.disableScrollPropagation(box);
+                el('div', 'riskmap-legend-title', T.filter, box);
+                LEVELS.forEach(function (l, code) {
+                    if (!meta.levelCounts[code]) { return; }
+                    var label = el('label', 'riskmap-filter-level', null, box);
+                    var cb = el('input', null, null, label);
+                    cb.type = 'checkbox';
+                    cb.checked = true;
+                    cb.setAttribute('data-level', l.key);
+                    dot(code, label);
+                    label.appendChild(document.createTextNode(l.label));
+                    cb.addEventListener('change', function () { filter.levels[code] = cb.checked; applyFilter(); });
+                });
+                function select(cls, all, options, set) {
+                    var s = el('select', cls, null, el('div', null, null, box));
+                    el('option', null, all, s).value = '-1';
+                    options.forEach(function (name, code) { el('option', null, name, s).value = String(code); });
+                    s.addEventListener('change', function () { set(parseInt(s.value, 10)); applyFilter(); });
+                }
+                if (sectorDict) {
+                    select('riskmap-filter-sector', T.all_sectors, sectorDict.table, function (c) { filter.sector = c; });
+                }
+                if (townCodes) {
+                    select('riskmap-filter-town', T.all_towns, F.towns, function (c) { filter.town = c; });
+                }
+                countEl = el('div', 'riskmap-filter-count', null, box);
+                countEl.textContent = T.shown.replace('{n}', String(n)).replace('{total}', String(n));
+                return box;
+            }
+        });
+        new Filters({position: 'topright'}).addTo(map);
+
+        // ---------------------------------------------------------------- search
+        function search(q, limit) {
+            var out = [];
+            if (!q) { return out; }
+            var qu = q.toUpperCase();
+            var names = fields.name, ids = fields.id;
+            for (var i = 0; i < n && out.length < limit; i++) {
+                var nm = names.get(i), id = ids.get(i);
+                if (nm.indexOf(q) >= 0 || id.indexOf(q) >= 0 || id.indexOf(qu) >= 0) {
+                    out.push({kind: 'facility', i: i, text: nm + ' · ' + id});
+                }
+            }
+            zoneLayers.forEach(function (z, k) {
+                for (var f = 0; f < z.meta.n && out.length < limit + 10; f++) {
+                    var zn = z.props.name.get(f), zc = z.props.code.get(f);
+                    if (zn.indexOf(q) >= 0 || zc.indexOf(q) >= 0) {
+                        out.push({kind: 'zone', layer: zoneCanvas[k].layer, f: f, text: zn + ' · ' + Zl[k].label});
+                    }
+                }
+            });
+            return out;
+        }
+        function goTo(hit) {
+            if (hit.kind === 'facility') {
+                if (!map.hasLayer(facilityLayer)) { facilityLayer.addTo(map); }
+                var i = hit.i;
+                map.setView([latI[i] / 1e6, lonI[i] / 1e6], Math.max(map.getZoom(), 16), {animate: false});
+                openFacility(i);
+                return;
+            }
+            var z = hit.layer.options.zone, bb = z.bbox, f = hit.f;
+            var bounds = L.latLngBounds([bb[4 * f + 1] / 1e6, bb[4 * f] / 1e6], [bb[4 * f + 3] / 1e6, bb[4 * f + 2] / 1e6]);
+            if (!map.hasLayer(hit.layer)) { hit.layer.addTo(map); }
+            map.fitBounds(bounds, {maxZoom: Math.max(16, hit.layer.options.minZoom), animate: false});
+            L.popup({maxWidth: 380}).setLatLng(bounds.getCenter()).setContent(zoneContent(hit.layer, f)).openOn(map);
+        }
+        var Search = L.Control.extend({
+            onAdd: function () {
+                var box = el('div', 'riskmap-box riskmap-search');
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.disableScrollPropagation(box);
+                var input = el('input', 'riskmap-search-input', null, box);
+                input.type = 'search';
+                input.placeholder = T.search;
+                var list = el('ul', 'riskmap-search-results', null, box);
+                var timer = null;
+                input.addEventListener('input', function () {
+                    clearTimeout(timer);
+                    timer = setTimeout(function () {
+                        list.textContent = '';
+                        var q = input.value.trim();
+                        if (!q) { return; }
+                        var hits = search(q, 20);
+                        if (!hits.length) { el('li', 'riskmap-search-none', T.not_found, list); }
+                        hits.forEach(function (hit) {
+                            var li = el('li', 'riskmap-search-hit', hit.text, list);
+                            li.addEventListener('click', function () { goTo(hit); });
+                        });
+                    }, 150);
+                });
+                return box;
+            }
+        });
+        new Search({position: 'topleft'}).addTo(map);
+
+        R.compact = {
+            n: n, facilityLayer: facilityLayer, zoneLayers: zoneCanvas, filter: filter, apply: applyFilter,
+            countShown: countShown, search: search, goTo: goTo,
+            row: function (i) {  // a facility as a row in FACILITY_ROW order (the page's row contract)
+                return meta.row.map(function (f) {
+                    if (f === 'lat') { return latI[i] / 1e6; }
+                    if (f === 'lon') { return lonI[i] / 1e6; }
+                    return fields[f] ? fields[f].get(i) : null;
+                });
+            },
+            find: function (id) {
+                for (var i = 0; i < n; i++) { if (fields.id.get(i) === id) { return i; } }
+                return -1;
+            },
+            pointOf: function (i) { return map.latLngToContainerPoint([latI[i] / 1e6, lonI[i] / 1e6]); }
+        };
+    }
+}

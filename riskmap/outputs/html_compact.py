@@ -1,0 +1,303 @@
+"""Compact columns for the HTML map above ``cluster_threshold`` facilities (a city's or a province's map).
+
+Instead of one Leaflet object per facility and one GeoJSON feature per zone, the page carries typed columns:
+coordinates quantised to integer micro-degrees and delta-encoded, levels/sectors/towns as small integer codes
+with lookup tables, texts as NUL-separated UTF-8 blobs (dictionary-encoded when they repeat). Everything is
+packed into one gzip-compressed binary, base64 in the page, and inflated by the browser's
+``DecompressionStream('gzip')`` (Chromium ≥ 80, Firefox ≥ 113, Safari ≥ 16.4). ``compact_map.js`` draws the
+facilities and zones on canvas from these columns and resolves popups, search and filters from them.
+
+Texts are *not* HTML-escaped here: the page builds every label with ``textContent``, so data never becomes
+markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+import riskmap.levels as levels
+from riskmap.columns import (
+    FACILITY_ID,
+    HD_STATS,
+    INSPECTIONS,
+    LEVEL_METHOD,
+    METHOD,
+    NAME,
+    PLANNED_INSPECTIONS,
+    REASON_SEP_EN,
+    REASON_SEP_ZH,
+    REASONS,
+    REASONS_EN,
+    SCORE,
+    SECTOR,
+    ZONE_CODE,
+    ZONE_NAME,
+)
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["LEVEL_ORDER", "facility_columns", "zone_columns", "pack"]
+
+#: Level codes in the page: index in this tuple (red = 0 … not assessed = 4).
+LEVEL_ORDER: tuple[str, ...] = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
+_MICRO = 1_000_000  # coordinates as integer micro-degrees (~0.1 m)
+_GRID = 256  # facilities are sorted into a _GRID × _GRID grid over their extent; a view draws whole cells
+_MISSING = "—"
+
+
+class Columns:
+    """Named numpy arrays (typed columns) and a JSON-able description, to be packed into one binary."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.meta: dict[str, Any] = {}
+
+    def add(self, name: str, array: np.ndarray) -> None:
+        self.arrays[name] = np.ascontiguousarray(array)
+
+    def text(self, name: str, values: Sequence[str] | pd.Series) -> dict[str, Any]:
+        """A text column: dictionary-encoded when values repeat, else one NUL-separated blob of all rows."""
+        series = (
+            pd.Series(values, dtype=object).fillna(_MISSING).astype(str).str.replace("\0", "", regex=False)
+        )
+        codes, uniques = pd.factorize(series, sort=False)
+        if len(uniques) <= max(1, len(series) // 4):
+            dtype = np.uint8 if len(uniques) < 256 else np.uint16 if len(uniques) < 65536 else np.uint32
+            self.add(f"{name}.codes", codes.astype(dtype))
+            self.add(f"{name}.table", np.frombuffer("\0".join(uniques).encode("utf-8"), dtype=np.uint8))
+            return {"kind": "dict", "codes": f"{name}.codes", "table": f"{name}.table"}
+        self.add(f"{name}.blob", np.frombuffer("\0".join(series).encode("utf-8"), dtype=np.uint8))
+        return {"kind": "blob", "blob": f"{name}.blob"}
+
+
+_DTYPES = {"u1": "Uint8", "u2": "Uint16", "u4": "Uint32", "i4": "Int32", "f4": "Float32", "f8": "Float64"}
+
+
+def pack(columns: Columns) -> str:
+    """One gzip-compressed binary of all arrays (8-byte aligned), base64; the layout goes into ``meta``."""
+    layout: dict[str, list[Any]] = {}
+    parts: list[bytes] = []
+    offset = 0
+    for name, array in columns.arrays.items():
+        kind = _DTYPES[array.dtype.str.lstrip("<|=")]
+        raw = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        layout[name] = [kind, offset, len(array)]
+        pad = (-len(raw)) % 8
+        parts.append(raw + b"\0" * pad)
+        offset += len(raw) + pad
+    columns.meta["layout"] = layout
+    # mtime=0: the same data gives the same bytes (outputs are reproducible).
+    return base64.b64encode(gzip.compress(b"".join(parts), compresslevel=6, mtime=0)).decode("ascii")
+
+
+def _micro(values: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(values, dtype=np.float64) * _MICRO).astype(np.int64)
+
+
+def _number(values: pd.Series) -> pd.Series:
+    """Scores and frequencies for display: at most two decimals, no trailing zeros, a dash when missing."""
+    x = pd.to_numeric(values, errors="coerce")
+    text = x.map(lambda v: _MISSING if pd.isna(v) else f"{v:.2f}".rstrip("0").rstrip("."))
+    return text.astype(object)
+
+
+def _plain(values: pd.Series) -> pd.Series:
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    return text.where(text != "", _MISSING)
+
+
+def facility_columns(
+    fac: gpd.GeoDataFrame, keys: pd.Series, lang: str, towns: gpd.GeoDataFrame | None, cols: Columns
+) -> dict[str, Any]:
+    """Encode the (WGS84) facilities into ``cols``; returns their description for the page.
+
+    Facilities are sorted by grid cell so that the page draws a view as contiguous ranges of rows.
+    """
+    n = len(fac)
+    lon = _micro(fac.geometry.x.to_numpy()) if n else np.zeros(0, np.int64)
+    lat = _micro(fac.geometry.y.to_numpy()) if n else np.zeros(0, np.int64)
+    x0, y0 = (int(lon.min()), int(lat.min())) if n else (0, 0)
+    cw = max(1, math.ceil((int(lon.max()) - x0 + 1) / _GRID)) if n else 1
+    ch = max(1, math.ceil((int(lat.max()) - y0 + 1) / _GRID)) if n else 1
+    cell = ((lat - y0) // ch) * _GRID + (lon - x0) // cw
+    order = np.argsort(cell, kind="stable")
+    starts = np.searchsorted(cell[order], np.arange(_GRID * _GRID + 1)).astype(np.uint32)
+    fac = fac.iloc[order]
+    lon, lat = lon[order], lat[order]
+    cols.add("f.lon", np.diff(lon, prepend=0).astype(np.int32))
+    cols.add("f.lat", np.diff(lat, prepend=0).astype(np.int32))
+    cols.add("f.cells", starts)
+    level_code = pd.Categorical(keys.to_numpy()[order], categories=LEVEL_ORDER).codes
+    cols.add("f.level", level_code.astype(np.uint8))
+
+    def has(c: str) -> bool:
+        return c in fac.columns
+
+    fields: dict[str, Any] = {
+        "name": cols.text("f.name", _plain(fac[NAME])),
+        "id": cols.text("f.id", _plain(fac[FACILITY_ID])),
+    }
+    if has(SECTOR):
+        fields["sector"] = cols.text("f.sector", _plain(fac[SECTOR]))
+    if has(SCORE):
+        fields["score"] = cols.text("f.score", _number(fac[SCORE]))
+    if has(METHOD):
+        fields["method"] = cols.text("f.method", _plain(fac[METHOD]))
+    if has(REASONS):
+        col, sep = (
+            (REASONS_EN, REASON_SEP_EN) if lang == "en" and has(REASONS_EN) else (REASONS, REASON_SEP_ZH)
+        )
+        parts = _plain(fac[col]).str.split(sep, regex=False)
+        fields["reasons"] = cols.text(
+            "f.reasons", parts.map(lambda p: "\n".join(s.strip() for s in p if s.strip()))
+        )
+    if has(ZONE_NAME) or has(ZONE_CODE):
+        name = _plain(fac[ZONE_NAME]) if has(ZONE_NAME) else pd.Series(_MISSING, index=fac.index)
+        code = _plain(fac[ZONE_CODE]) if has(ZONE_CODE) else pd.Series(_MISSING, index=fac.index)
+        zone = (name + "（" + code + "）").where(code != _MISSING, name).where(name != _MISSING, code)
+        fields["zone"] = cols.text("f.zone", zone)
+    if has(INSPECTIONS):
+        fields["inspections"] = cols.text("f.inspections", _number(fac[INSPECTIONS]))
+    if all(has(c) for c in HD_STATS):
+        hd = _number(fac[HD_STATS[0]]) + "/" + _number(fac[HD_STATS[1]]) + "/" + _number(fac[HD_STATS[2]])
+        fields["hidden_dangers"] = cols.text("f.hd", hd)
+    if has(LEVEL_METHOD):
+        before = fac[LEVEL_METHOD].astype(object).where(fac[LEVEL_METHOD].notna(), "").astype(str)
+        before = before.str.strip().str.lower()
+        shown = before.isin(levels.LEVEL_NAMES) & (before.to_numpy() != keys.to_numpy()[order])
+        labels = before.map(lambda k: levels.label(k, lang) if k in levels.LEVEL_NAMES else "")
+        fields["level_method"] = cols.text("f.level_method", labels.where(shown, ""))
+
+    town_names: list[str] = []
+    if towns is not None and len(towns) and n:
+        town_codes, town_names = _towns_of(fac, towns)
+        cols.add("f.town", town_codes)
+    return {
+        "n": n,
+        "grid": {"x0": x0, "y0": y0, "cw": cw, "ch": ch, "g": _GRID},
+        "fields": fields,
+        "towns": town_names,
+    }
+
+
+def _towns_of(fac: gpd.GeoDataFrame, towns: gpd.GeoDataFrame) -> tuple[np.ndarray, list[str]]:
+    """Code of each facility's town (index into the returned names; the last code = outside every town)."""
+    import shapely
+
+    names = (_plain(towns[ZONE_NAME]) + "（" + _plain(towns[ZONE_CODE]) + "）").tolist()
+    tree = shapely.STRtree(towns.geometry.to_numpy())
+    pts, polys = tree.query(fac.geometry.to_numpy(), predicate="intersects")
+    out = np.full(len(fac), len(names), dtype=np.int64)
+    # A point on a shared border intersects two towns: keep the first, so each facility counts once.
+    first = np.unique(pts, return_index=True)[1]
+    out[pts[first]] = polys[first]
+    dtype = np.uint16 if len(names) < 65535 else np.uint32
+    outside = [_MISSING] if (out == len(names)).any() else []
+    return out.astype(dtype), [*names, *outside]
+
+
+def zone_columns(
+    zones: gpd.GeoDataFrame,
+    keys: pd.Series,
+    prefix: str,
+    lang: str,
+    cols: Columns,
+    tolerances: Sequence[float],
+) -> dict[str, Any]:
+    """Encode a (WGS84) zone layer: rings per simplification tolerance, bounding boxes, levels, properties.
+
+    Simplification uses :func:`shapely.coverage_simplify`, which keeps shared borders shared (no gaps or
+    slivers between neighbouring villages).
+    """
+    import shapely
+
+    geoms = zones.geometry.to_numpy()
+    sets = []
+    for k, tol in enumerate(tolerances):
+        shown = geoms if tol == 0 else _simplify(geoms, tol)
+        sets.append(_rings(shown, f"{prefix}.g{k}", cols))
+    bounds = _micro(shapely.bounds(geoms)).reshape(-1)
+    cols.add(f"{prefix}.bbox", bounds.astype(np.int32))
+    cols.add(
+        f"{prefix}.level", pd.Categorical(keys.to_numpy(), categories=LEVEL_ORDER).codes.astype(np.uint8)
+    )
+    props: dict[str, Any] = {
+        "name": cols.text(f"{prefix}.name", _plain(zones[ZONE_NAME])),
+        "code": cols.text(f"{prefix}.code", _plain(zones[ZONE_CODE])),
+    }
+    for lvl in LEVEL_ORDER:
+        if f"n_{lvl}" in zones.columns:
+            props[f"n_{lvl}"] = cols.text(f"{prefix}.n_{lvl}", _number(zones[f"n_{lvl}"]))
+    if all(c in zones.columns for c in HD_STATS):
+        hd = (
+            _number(zones[HD_STATS[0]])
+            + "/"
+            + _number(zones[HD_STATS[1]])
+            + "/"
+            + _number(zones[HD_STATS[2]])
+        )
+        props["hidden_dangers"] = cols.text(f"{prefix}.hd", hd)
+    workload = None
+    if PLANNED_INSPECTIONS in zones.columns:
+        props["workload"] = cols.text(f"{prefix}.workload", _number(zones[PLANNED_INSPECTIONS]))
+        workload = _workload_classes(zones[PLANNED_INSPECTIONS])
+        cols.add(f"{prefix}.wclass", workload)
+    return {
+        "n": len(zones),
+        "sets": sets,
+        "tolerances": [float(t) for t in tolerances],
+        "props": props,
+        "workload": workload is not None,
+    }
+
+
+def _simplify(geoms: np.ndarray, tol: float) -> np.ndarray:
+    import shapely
+
+    try:
+        return np.asarray(shapely.coverage_simplify(geoms, tol))
+    except Exception:  # noqa: BLE001 - an invalid coverage (overlaps) still simplifies per polygon
+        return np.asarray(shapely.simplify(geoms, tol, preserve_topology=True))
+
+
+def _rings(geoms: np.ndarray, name: str, cols: Columns) -> dict[str, str]:
+    """Exterior and interior rings of every polygon: delta-encoded micro-degree x/y, ring and feature starts."""
+    import shapely
+
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of_part = shapely.get_rings(parts, return_index=True)
+    coords, ring_of_coord = shapely.get_coordinates(rings, return_index=True)
+    xy = _micro(coords)
+    cols.add(
+        f"{name}.xy", np.diff(xy, axis=0, prepend=np.zeros((1, 2), np.int64)).astype(np.int32).reshape(-1)
+    )
+    n_rings = len(rings)
+    cols.add(f"{name}.rings", np.searchsorted(ring_of_coord, np.arange(n_rings + 1)).astype(np.uint32))
+    feature_of_ring = part_of[ring_of_part]
+    cols.add(f"{name}.feats", np.searchsorted(feature_of_ring, np.arange(len(geoms) + 1)).astype(np.uint32))
+    return {"xy": f"{name}.xy", "rings": f"{name}.rings", "feats": f"{name}.feats"}
+
+
+def _workload_classes(values: pd.Series) -> np.ndarray:
+    """Quintile class 0–4 of the planned inspections (255 = unknown), as the folium workload layer shades them."""
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    known = x[~np.isnan(x)]
+    edges = np.quantile(known, [0.2, 0.4, 0.6, 0.8]) if len(known) else np.zeros(4)
+    out = np.searchsorted(edges, np.nan_to_num(x), side="right").astype(np.uint8)
+    out[np.isnan(x)] = 255
+    return out
+
+
+def meta_json(obj: Mapping[str, Any]) -> str:
+    """JSON safe inside a ``<script>`` element."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
