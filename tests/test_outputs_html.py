@@ -675,3 +675,24 @@ def test_zone_kind_labels_in_legend_and_layer_control(tmp_path, kind, own, zh, e
         assert f"<th>{words}</th></tr></thead>" in page  # the legend's zone column
         assert f'label: "{words}"' in page  # the layer control
         assert "district数" not in page
+
+
+@pytest.mark.parametrize("threshold", [5000, 0], ids=["folium", "compact"])
+def test_browser_sensitivity_layer_on_either_map(tmp_path, browser, threshold):
+    """The dashed layer of zones whose colour depends on a convention, on the folium and the compact map."""
+    villages = _villages()
+    table = villages[["zone_code", "zone_name", "level", "geometry"]].copy()
+    table["level_min"], table["level_max"] = "blue", "red"
+    table["changed_by"] = ["LEC upper bounds"] + [""] * (len(table) - 1)
+    path = _render(tmp_path, cluster_threshold=threshold, sensitivity=table)
+    with open_page(browser, path) as (page, log):
+        name = _compact_page(page) if threshold == 0 else _map_name(page)
+        dashed = page.evaluate(
+            """(n) => { let k = 0;
+                window[n].eachLayer(l => { if (l.feature && l.options.dashArray === '6 4') k++; });
+                return k; }""",
+            name,
+        )
+        assert dashed == 1  # only the zone some variant changes
+        assert "等级不稳的区域" in page.evaluate("document.body.innerText")
+        assert log.errors == [] and log.dialogs == []

@@ -332,6 +332,8 @@ def render_html(
     if sensitivity is not None:
         shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
         _sensitivity_layer(shown, lang).add_to(m)
+    # Last: the control lists the layers added before it (a layer added after it is undefined in its script).
+    folium.LayerControl(position="topright", collapsed=embed).add_to(m)
     key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height, cluster)
     _stable_ids(m.get_root(), key)
     page = _finish_page(m.get_root().render(), lang=lang, embed=embed)
@@ -919,8 +921,6 @@ def _build_map(
         position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
     ).add_to(m)
     _Search(text).add_to(m)
-    folium.LayerControl(position="topright", collapsed=embed).add_to(m)
-
     return m
 
 
@@ -1374,12 +1374,12 @@ def _compact_page(
     folium.plugins.Fullscreen(
         position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
     ).add_to(m)
+    if sensitivity is not None:  # a folium layer: added before the layer control, which lists it
+        shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
+        _sensitivity_layer(shown, lang).add_to(m)
     control = folium.LayerControl(position="topright", collapsed=embed)
     control.add_to(m)
     _Compact(control, meta, data, texts).add_to(m)
-    if sensitivity is not None:
-        shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
-        _sensitivity_layer(shown, lang).add_to(m)
     key = _content_key(hashlib.sha1(data.encode("ascii")).hexdigest(), meta, title, lang, tiles, embed,
                        embed_height)  # fmt: skip
     root = m.get_root()
