@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
-from riskmap.config import Config, config_hash
+from riskmap.config import Config
 from riskmap.pipeline import RunResult, Stage, check
-from riskmap.version import __version__
 
 __all__ = ["report", "input_files"]
 
@@ -22,7 +20,7 @@ _TABLES = ("inventory", "risk_points", "deductions", "hidden_dangers", "accident
 
 def input_files(config: Config) -> dict[str, dict[str, str]]:
     """The project's input files with their SHA-256, paths relative to the project file (as in run.json)."""
-    from riskmap.outputs.runfolder import sha256
+    from riskmap.outputs.runfolder import input_provenance
 
     files: dict[str, Path] = {"facilities": config.resolve(config.facilities.path)}
     for zc in config.zones:
@@ -39,17 +37,7 @@ def input_files(config: Config) -> dict[str, dict[str, str]]:
     ):
         if path is not None:
             files[key] = config.resolve(path)
-    base = config.base_dir.resolve()
-    out = {}
-    for key, p in sorted(files.items()):
-        if not p.is_file():
-            continue
-        try:
-            shown = str(p.resolve().relative_to(base))
-        except ValueError:  # published files should not reveal a server's directory layout
-            shown = p.name
-        out[key] = {"path": shown, "sha256": sha256(p)}
-    return out
+    return input_provenance(config.base_dir, {key: p for key, p in files.items() if p.is_file()})
 
 
 def report(
@@ -71,30 +59,16 @@ def report(
         A config, input or output problem.
     """
     from riskmap.outputs.report import write_report_files
+    from riskmap.outputs.run import manifest_doc, run_provenance, set_outputs
     from riskmap.outputs.runfolder import open_output_set
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
     result = check(config, say, as_of)
     say("write")
-    provenance: dict[str, Any] = {
-        "riskmap_version": __version__,
-        "config_hash": config_hash(config),
-        "engine": config.engine.name,
-        "inputs": input_files(config),
-        "started": started.isoformat(timespec="seconds"),
-    }
+    provenance = run_provenance(config, input_files(config), started)
     out = Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
     with open_output_set(out, "report.json", force) as outset:
         staged = write_report_files(config, result, outset.staging, provenance, previous=previous)
-        doc = {
-            "summary": result.summary,
-            "warnings": result.warnings,
-            "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
-            "outputs": {k: p.name for k, p in staged.items()},
-        }
-        manifest = outset.commit(doc)
-    result.warnings.extend(outset.warnings)
-    result.outputs = {k: outset.final(p) for k, p in staged.items()}
-    result.outputs["report_json"] = manifest
-    return result
+        manifest = outset.commit(manifest_doc(result, provenance, staged))
+    return set_outputs(result, outset, staged, "report_json", manifest)

@@ -7,7 +7,6 @@ failed write leaves the previous set whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,14 +27,23 @@ from riskmap.columns import (
     STANDARDISATION_GRADE,
 )
 from riskmap.config import Config, config_hash
-from riskmap.outputs.runfolder import open_output_set
+from riskmap.outputs.runfolder import OutputSet, input_provenance, open_output_set
 from riskmap.results import RunResult
 from riskmap.supervision import InspectionPlan, month_label
 from riskmap.version import __version__
 from riskmap.zone_kinds import project_kind_labels
 from riskmap.zoning import zone_code_column
 
-__all__ = ["XLSX_MAX_ROWS", "facility_layer", "plan_sheets", "write_run", "write_plan"]
+__all__ = [
+    "XLSX_MAX_ROWS",
+    "facility_layer",
+    "plan_sheets",
+    "write_run",
+    "write_plan",
+    "run_provenance",
+    "manifest_doc",
+    "set_outputs",
+]
 
 #: Above this many enterprises the XLSX workbook is not written (CSV and GeoPackage carry the plan).
 XLSX_MAX_ROWS = 200_000
@@ -68,14 +76,6 @@ _FACILITY_OUT = [
     "dates",
     "drawn_by_lot",
 ]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def facility_layer(result: RunResult, kinds: list[str]) -> gpd.GeoDataFrame:
@@ -114,20 +114,39 @@ def _write_plan_xlsx(result: RunResult, path: Path, sheets: dict[str, pd.DataFra
     return None
 
 
-def _provenance_inputs(config: Config, inputs: dict[str, Path]) -> dict[str, dict[str, str]]:
-    """Input files with their SHA-256 and their paths relative to the project file.
+def run_provenance(
+    config: Config, inputs: dict[str, dict[str, str]], started: datetime | None = None
+) -> dict[str, Any]:
+    """A manifest's provenance: riskmap's version, the config's hash, the engine, the inputs, the start time."""
+    doc: dict[str, Any] = {
+        "riskmap_version": __version__,
+        "config_hash": config_hash(config),
+        "engine": config.engine.name,
+        "inputs": inputs,
+    }
+    if started is not None:
+        doc["started"] = started.isoformat(timespec="seconds")
+    return doc
 
-    Published files should not reveal a server's directory layout.
-    """
-    out = {}
-    base = config.base_dir.resolve()
-    for key, p in sorted(inputs.items()):
-        try:
-            shown = str(p.resolve().relative_to(base))
-        except ValueError:
-            shown = p.name
-        out[key] = {"path": shown, "sha256": _sha256(p)}
-    return out
+
+def manifest_doc(result: RunResult, provenance: dict[str, Any], staged: dict[str, Path]) -> dict[str, Any]:
+    """A run's manifest file (run.json, report.json): summary, warnings, provenance with the end time, outputs."""
+    return {
+        "summary": result.summary,
+        "warnings": result.warnings,
+        "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
+        "outputs": {k: p.name for k, p in staged.items()},
+    }
+
+
+def set_outputs(
+    result: RunResult, outset: OutputSet, staged: dict[str, Path], key: str, manifest: Path
+) -> RunResult:
+    """Give ``result`` the committed set's warnings and final paths, the manifest's under ``key``."""
+    result.warnings.extend(outset.warnings)
+    result.outputs = {k: outset.final(p) for k, p in staged.items()}
+    result.outputs[key] = manifest
+    return result
 
 
 def _output_dir(config: Config, out_dir: str | Path | None) -> Path:
@@ -150,30 +169,15 @@ def write_run(
     that riskmap did not write; ``stage`` is told ``"map"`` and ``"figure"`` as they start. Returns ``result``
     with its ``outputs`` (final paths by key) and the output set's warnings.
     """
-    provenance: dict[str, Any] = {
-        "riskmap_version": __version__,
-        "config_hash": config_hash(config),
-        "engine": config.engine.name,
-        "inputs": _provenance_inputs(config, result.inputs),
-        "started": started.isoformat(timespec="seconds"),
-    }
+    provenance = run_provenance(config, input_provenance(config.base_dir, result.inputs), started)
     with open_output_set(_output_dir(config, out_dir), "run.json", force) as outset:
         staged = _write_outputs(config, result, outset.staging, provenance, stage)
         if config.outputs.report:  # the Word report ([outputs] report = true), in this run's output set
             from riskmap.outputs.report import write_report_files
 
             staged |= write_report_files(config, result, outset.staging, provenance, staged.get("figure_png"))
-        run_json = {
-            "summary": result.summary,
-            "warnings": result.warnings,
-            "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
-            "outputs": {k: p.name for k, p in staged.items()},
-        }
-        run_json_path = outset.commit(run_json)
-    result.warnings.extend(outset.warnings)
-    result.outputs = {k: outset.final(p) for k, p in staged.items()}
-    result.outputs["run_json"] = run_json_path
-    return result
+        run_json = outset.commit(manifest_doc(result, provenance, staged))
+    return set_outputs(result, outset, staged, "run_json", run_json)
 
 
 def _layers(result: RunResult) -> dict[str, pd.DataFrame]:
@@ -301,15 +305,7 @@ def write_plan(
         doc = {
             "summary": {k: result.summary[k] for k in keys},
             "warnings": result.warnings,
-            "provenance": {
-                "riskmap_version": __version__,
-                "config_hash": config_hash(config),
-                "engine": config.engine.name,
-                "inputs": _provenance_inputs(config, result.inputs),
-            },
+            "provenance": run_provenance(config, input_provenance(config.base_dir, result.inputs)),
         }
         plan_json = outset.commit(doc, also_replaces=_PLAN_TABLES)
-    result.warnings.extend(outset.warnings)
-    result.outputs = {k: outset.final(p) for k, p in staged.items()}
-    result.outputs["plan_json"] = plan_json
-    return result
+    return set_outputs(result, outset, staged, "plan_json", plan_json)

@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ __all__ = [
     "OutputSet",
     "open_output_set",
     "sha256",
+    "input_provenance",
     "read_manifests",
 ]
 
@@ -62,6 +63,23 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def input_provenance(base_dir: Path, files: Mapping[str, Path]) -> dict[str, dict[str, str]]:
+    """Input files by key, sorted, with their SHA-256 and their paths relative to the project folder.
+
+    A file outside that folder is shown by its name only: published files should not reveal a server's
+    directory layout.
+    """
+    base = base_dir.resolve()
+    out = {}
+    for key, p in sorted(files.items()):
+        try:
+            shown = str(p.resolve().relative_to(base))
+        except ValueError:
+            shown = p.name
+        out[key] = {"path": shown, "sha256": sha256(p)}
+    return out
 
 
 def _hold(point: str) -> None:
