@@ -51,16 +51,8 @@ from riskmap.columns import (
     REASONS_EN,
     SECTOR,
 )
-from riskmap.config import (
-    AccidentCondition,
-    AdjustmentConfig,
-    AdjustmentRule,
-    Condition,
-    OpenHiddenDanger,
-    OpenMajorHiddenDanger,
-    OverdueHiddenDanger,
-    StandardisationCondition,
-)
+from riskmap.config import AdjustmentConfig, AdjustmentRule
+from riskmap.config import adjustment as conditions  # the condition models, one per `condition = "..."`
 from riskmap.frames import join_first, normalise_text, per_distinct
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods._common import level_names_zh
@@ -460,19 +452,19 @@ def _open_hits(hd: pd.DataFrame, as_of: date, grade: str) -> _Evaluation:
 
 
 def _evaluate_open_hidden_danger(
-    w: OpenHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+    w: conditions.OpenHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
 ) -> _Evaluation:
     return _open_hits(tables["hidden_dangers"], as_of, w.grade)
 
 
 def _evaluate_open_major_hidden_danger(
-    w: OpenMajorHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+    w: conditions.OpenMajorHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
 ) -> _Evaluation:
     return _open_hits(tables["hidden_dangers"], as_of, "重大")
 
 
 def _evaluate_overdue_hidden_danger(
-    w: OverdueHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+    w: conditions.OverdueHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
 ) -> _Evaluation:
     hd = tables["hidden_dangers"]
     rec = _hidden_dangers_where(hd, _overdue(hd, as_of, w.min_days), w.grade)
@@ -484,7 +476,9 @@ def _evaluate_overdue_hidden_danger(
     return _hits(rec, item_zh, item_en, "项"), zh, en
 
 
-def _evaluate_accident(w: AccidentCondition, tables: Mapping[str, pd.DataFrame], as_of: date) -> _Evaluation:
+def _evaluate_accident(
+    w: conditions.AccidentCondition, tables: Mapping[str, pd.DataFrame], as_of: date
+) -> _Evaluation:
     acc = tables["accidents"]
     d = _ts(as_of)
     start = d - pd.DateOffset(months=w.within_months)
@@ -508,7 +502,7 @@ def _evaluate_accident(w: AccidentCondition, tables: Mapping[str, pd.DataFrame],
 
 
 def _evaluate_standardisation(
-    w: StandardisationCondition, tables: Mapping[str, pd.DataFrame], as_of: date
+    w: conditions.StandardisationCondition, tables: Mapping[str, pd.DataFrame], as_of: date
 ) -> _Evaluation:
     std = tables["standardisation"]
     wanted = [STANDARDISATION_GRADE_NUMBER[g] for g in w.grades]
@@ -525,17 +519,17 @@ def _evaluate_standardisation(
 #: condition, the parsed event tables and the as-of date, the facilities for which it holds, their evidence and
 #: the condition's wording. A new condition is a model there and an evaluator here (a test checks both sides).
 CONDITION_EVALUATORS: dict[type, Callable[[Any, Mapping[str, pd.DataFrame], date], _Evaluation]] = {
-    OpenMajorHiddenDanger: _evaluate_open_major_hidden_danger,
-    OpenHiddenDanger: _evaluate_open_hidden_danger,
-    OverdueHiddenDanger: _evaluate_overdue_hidden_danger,
-    AccidentCondition: _evaluate_accident,
-    StandardisationCondition: _evaluate_standardisation,
+    conditions.OpenMajorHiddenDanger: _evaluate_open_major_hidden_danger,
+    conditions.OpenHiddenDanger: _evaluate_open_hidden_danger,
+    conditions.OverdueHiddenDanger: _evaluate_overdue_hidden_danger,
+    conditions.AccidentCondition: _evaluate_accident,
+    conditions.StandardisationCondition: _evaluate_standardisation,
 }
 
 
 def _evaluate(rule: AdjustmentRule, tables: Mapping[str, pd.DataFrame], as_of: date) -> _Evaluation:
     """Which facilities satisfy the rule's condition, with their evidence and the condition's wording."""
-    condition: Condition = rule.when
+    condition: conditions.Condition = rule.when
     return CONDITION_EVALUATORS[type(condition)](condition, tables, as_of)
 
 
