@@ -51,16 +51,8 @@ from riskmap.columns import (
     REASONS_EN,
     SECTOR,
 )
-from riskmap.config import (
-    AccidentCondition,
-    AdjustmentConfig,
-    AdjustmentRule,
-    Condition,
-    OpenHiddenDanger,
-    OpenMajorHiddenDanger,
-    OverdueHiddenDanger,
-    StandardisationCondition,
-)
+from riskmap.config import AdjustmentConfig, AdjustmentRule
+from riskmap.config import adjustment as conditions  # the condition models, one per `condition = "..."`
 from riskmap.frames import join_first, normalise_text, per_distinct
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods._common import level_names_zh
@@ -460,19 +452,19 @@ def _open_hits(hd: pd.DataFrame, as_of: date, grade: str) -> _Evaluation:
 
 
 def _evaluate_open_hidden_danger(
-    w: OpenHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+    w: conditions.OpenHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
 ) -> _Evaluation:
     return _open_hits(tables["hidden_dangers"], as_of, w.grade)
 
 
 def _evaluate_open_major_hidden_danger(
-    w: OpenMajorHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+    w: conditions.OpenMajorHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
 ) -> _Evaluation:
     return _open_hits(tables["hidden_dangers"], as_of, "重大")
 
 
 def _evaluate_overdue_hidden_danger(
-    w: OverdueHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
+    w: conditions.OverdueHiddenDanger, tables: Mapping[str, pd.DataFrame], as_of: date
 ) -> _Evaluation:
     hd = tables["hidden_dangers"]
     rec = _hidden_dangers_where(hd, _overdue(hd, as_of, w.min_days), w.grade)
@@ -484,7 +476,9 @@ def _evaluate_overdue_hidden_danger(
     return _hits(rec, item_zh, item_en, "项"), zh, en
 
 
-def _evaluate_accident(w: AccidentCondition, tables: Mapping[str, pd.DataFrame], as_of: date) -> _Evaluation:
+def _evaluate_accident(
+    w: conditions.AccidentCondition, tables: Mapping[str, pd.DataFrame], as_of: date
+) -> _Evaluation:
     acc = tables["accidents"]
     d = _ts(as_of)
     start = d - pd.DateOffset(months=w.within_months)
@@ -508,7 +502,7 @@ def _evaluate_accident(w: AccidentCondition, tables: Mapping[str, pd.DataFrame],
 
 
 def _evaluate_standardisation(
-    w: StandardisationCondition, tables: Mapping[str, pd.DataFrame], as_of: date
+    w: conditions.StandardisationCondition, tables: Mapping[str, pd.DataFrame], as_of: date
 ) -> _Evaluation:
     std = tables["standardisation"]
     wanted = [STANDARDISATION_GRADE_NUMBER[g] for g in w.grades]
@@ -525,17 +519,17 @@ def _evaluate_standardisation(
 #: condition, the parsed event tables and the as-of date, the facilities for which it holds, their evidence and
 #: the condition's wording. A new condition is a model there and an evaluator here (a test checks both sides).
 CONDITION_EVALUATORS: dict[type, Callable[[Any, Mapping[str, pd.DataFrame], date], _Evaluation]] = {
-    OpenMajorHiddenDanger: _evaluate_open_major_hidden_danger,
-    OpenHiddenDanger: _evaluate_open_hidden_danger,
-    OverdueHiddenDanger: _evaluate_overdue_hidden_danger,
-    AccidentCondition: _evaluate_accident,
-    StandardisationCondition: _evaluate_standardisation,
+    conditions.OpenMajorHiddenDanger: _evaluate_open_major_hidden_danger,
+    conditions.OpenHiddenDanger: _evaluate_open_hidden_danger,
+    conditions.OverdueHiddenDanger: _evaluate_overdue_hidden_danger,
+    conditions.AccidentCondition: _evaluate_accident,
+    conditions.StandardisationCondition: _evaluate_standardisation,
 }
 
 
 def _evaluate(rule: AdjustmentRule, tables: Mapping[str, pd.DataFrame], as_of: date) -> _Evaluation:
     """Which facilities satisfy the rule's condition, with their evidence and the condition's wording."""
-    condition: Condition = rule.when
+    condition: conditions.Condition = rule.when
     return CONDITION_EVALUATORS[type(condition)](condition, tables, as_of)
 
 
@@ -604,6 +598,89 @@ def _append_text(text: pd.Series, extra: pd.Series, has: pd.Series, sep: str) ->
     return text
 
 
+class _RuleRun:
+    """The rules of one direction applied in turn: each appends its reasons and proposes a level.
+
+    Texts per facility are built one rule at a time, so the rules' order is the order of the reasons.
+    """
+
+    def __init__(self, facilities: pd.DataFrame, tables: Mapping[str, pd.DataFrame], as_of: date) -> None:
+        n = len(facilities)
+        self.sector = facilities[SECTOR]
+        self.tables = tables
+        self.as_of = as_of
+        self.at = _FacilityRows(facilities[FACILITY_ID])
+        self.reasons_zh = _Texts(n, REASON_SEP_ZH)
+        self.reasons_en = _Texts(n, REASON_SEP_EN)
+        self.applied_names = _Texts(n, REASON_SEP_EN)
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def holds(self, rule: AdjustmentRule, hits: _Hits, start: np.ndarray) -> np.ndarray:
+        """Where the rule's condition holds for a facility at rank ``start``."""
+        count = self.at.spread(hits.count, 0).astype(float)
+        holds = count >= rule.when.min_count if hasattr(rule.when, "min_count") else count > 0
+        if rule.sectors is not None:
+            holds &= self.sector.isin(rule.sectors).to_numpy()
+        if rule.effect[0] != "raise_to":
+            # A not-assessed facility (rank 0) has no level to move by or to lower; "at least red" holds.
+            holds &= start > 0
+        return holds
+
+    def note(self, name: str, hits: _Hits, zh: str, en: str, rows: np.ndarray, proposed: np.ndarray) -> None:
+        """Append the rule's reason (evidence and proposed level) and name to the facilities at ``rows``."""
+        ev_zh = self.at.spread(hits.evidence_zh, np.nan)[rows]
+        ev_en = self.at.spread(hits.evidence_en, np.nan)[rows]
+        lvl = [Level(r) for r in proposed[rows].tolist()]
+        self.reasons_zh.append(
+            rows, [f"动态调整: {zh} ({e}) → {v.zh}" for e, v in zip(ev_zh, lvl, strict=True)]
+        )
+        self.reasons_en.append(
+            rows, [f"adjustment: {en} ({e}) → {v.en}" for e, v in zip(ev_en, lvl, strict=True)]
+        )
+        self.applied_names.append(rows, [name] * len(rows))
+
+    def step(self, rules: list[tuple[str, AdjustmentRule]], start: np.ndarray, lower: bool) -> np.ndarray:
+        """The ranks after one direction's rules: the lowest (``lower``) or highest proposal wins."""
+        proposals: list[tuple[str, np.ndarray, np.ndarray]] = []
+        for name, rule in rules:
+            hits, zh, en = _evaluate(rule, self.tables, self.as_of)
+            holds = self.holds(rule, hits, start)
+            prop = np.where(holds, _propose(rule, start), start)
+            proposals.append((name, holds, prop))
+            self.note(name, hits, zh, en, np.flatnonzero(holds), prop)
+        if not proposals:
+            return start
+        stack = np.vstack([p for _, _, p in proposals])
+        result = stack.min(axis=0) if lower else stack.max(axis=0)
+        result = np.minimum(result, start) if lower else np.maximum(result, start)
+        for name, holds, prop in proposals:
+            moved = holds & (prop == result) & (result != start)
+            self.counts[name] = {"applied": int(holds.sum()), "moved": int(moved.sum())}
+        return result
+
+
+def _note_rejected_rows(extra_zh: pd.Series, extra_en: pd.Series, bad: np.ndarray) -> None:
+    """Add to ``extra_*`` (in place) a note on the facilities with ``bad`` > 0 rejected event rows."""
+    flagged = pd.Series(bad > 0, index=extra_zh.index)
+    n_bad = pd.Series(bad, index=extra_zh.index)[flagged].astype(str)  # only the flagged rows get a note
+    note_zh = "动态调整数据不完整: " + n_bad + " 条隐患/事故/标准化记录被拒绝, 见 rejects"
+    note_en = (
+        "incomplete adjustment data: "
+        + n_bad
+        + " hidden-danger/accident/standardisation rows rejected, see rejects"
+    )
+    extra_zh[flagged] = (extra_zh[flagged] + REASON_SEP_ZH).str.lstrip(REASON_SEP_ZH) + note_zh
+    extra_en[flagged] = (extra_en[flagged] + REASON_SEP_EN).str.lstrip("; ") + note_en
+
+
+def _add_hidden_danger_stats(out: pd.DataFrame, hd: pd.DataFrame, as_of: date, at: _FacilityRows) -> None:
+    """The hidden-danger statistics columns: ``hidden_danger_stats(hd, ids, as_of)``, reusing the ids' lookup."""
+    stats = _hd_counts(hd, as_of) if not hd.empty else pd.DataFrame(columns=HD_STATS)
+    rows = at.rows(stats.index)
+    for col in HD_STATS:
+        out[col] = at.spread(stats[col], 0, rows).astype(np.int64)
+
+
 def apply_adjustments(
     facilities: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
@@ -649,86 +726,28 @@ def apply_adjustments(
     [['yellow', 'red']]
     """
     out = facilities.copy()
-    ids = out[FACILITY_ID]
     rank0 = level_rank(out[LEVEL]).to_numpy().astype(int)
     out[LEVEL_METHOD] = out[LEVEL].to_numpy()
-    n = len(out)
     named = config.named_rules()
     lowering = [(nm, r) for nm, r in named if type(r.when).direction == "lower"]
     raising = [(nm, r) for nm, r in named if type(r.when).direction == "raise"]
+    rules = _RuleRun(out, tables, as_of)
+    rank1 = rules.step(lowering, rank0, lower=True)
+    rank2 = rules.step(raising, rank1, lower=False)
+    counts = {name: rules.counts[name] for name, _ in named if name in rules.counts}
 
-    # Texts per facility, one rule appended at a time (the rules' order is the order of the reasons).
-    reasons_zh = _Texts(n, REASON_SEP_ZH)
-    reasons_en = _Texts(n, REASON_SEP_EN)
-    applied_names = _Texts(n, REASON_SEP_EN)
-    counts: dict[str, dict[str, int]] = {}
-    at = _FacilityRows(ids)
-
-    def step(rules: list[tuple[str, AdjustmentRule]], start: np.ndarray, lower: bool) -> np.ndarray:
-        proposals: list[tuple[str, np.ndarray, np.ndarray]] = []
-        for name, rule in rules:
-            hits, zh, en = _evaluate(rule, tables, as_of)
-            count = at.spread(hits.count, 0).astype(float)
-            holds = count >= rule.when.min_count if hasattr(rule.when, "min_count") else count > 0
-            if rule.sectors is not None:
-                holds &= out[SECTOR].isin(rule.sectors).to_numpy()
-            if rule.effect[0] != "raise_to":
-                # A not-assessed facility (rank 0) has no level to move by or to lower; "at least red" holds.
-                holds &= start > 0
-            prop = np.where(holds, _propose(rule, start), start)
-            proposals.append((name, holds, prop))
-            rows = np.flatnonzero(holds)
-            ev_zh = at.spread(hits.evidence_zh, np.nan)[rows]
-            ev_en = at.spread(hits.evidence_en, np.nan)[rows]
-            lvl = [Level(r) for r in prop[rows].tolist()]
-            reasons_zh.append(
-                rows, [f"动态调整: {zh} ({e}) → {v.zh}" for e, v in zip(ev_zh, lvl, strict=True)]
-            )
-            reasons_en.append(
-                rows, [f"adjustment: {en} ({e}) → {v.en}" for e, v in zip(ev_en, lvl, strict=True)]
-            )
-            applied_names.append(rows, [name] * len(rows))
-        if not proposals:
-            return start
-        stack = np.vstack([p for _, _, p in proposals])
-        result = stack.min(axis=0) if lower else stack.max(axis=0)
-        result = np.minimum(result, start) if lower else np.maximum(result, start)
-        for name, holds, prop in proposals:
-            moved = holds & (prop == result) & (result != start)
-            counts[name] = {"applied": int(holds.sum()), "moved": int(moved.sum())}
-        return result
-
-    rank1 = step(lowering, rank0, lower=True)
-    rank2 = step(raising, rank1, lower=False)
-    counts = {name: counts[name] for name, _ in named if name in counts}
-
-    final = level_from_rank(rank2).to_numpy()
-    out[LEVEL] = final
+    out[LEVEL] = level_from_rank(rank2).to_numpy()
     out[LEVEL_ZH] = level_names_zh(out[LEVEL])
-    out[ADJUSTMENTS] = applied_names.texts.tolist()
-    extra_zh = pd.Series(reasons_zh.texts.tolist(), index=out.index)
-    extra_en = pd.Series(reasons_en.texts.tolist(), index=out.index)
+    out[ADJUSTMENTS] = rules.applied_names.texts.tolist()
+    extra_zh = pd.Series(rules.reasons_zh.texts.tolist(), index=out.index)
+    extra_en = pd.Series(rules.reasons_en.texts.tolist(), index=out.index)
     if rejected is not None and len(rejected):
-        bad = at.spread(rejected, 0).astype(np.int64)
-        flagged = pd.Series(bad > 0, index=out.index)
-        n_bad = pd.Series(bad, index=out.index)[flagged].astype(str)  # only the flagged rows get a note
-        note_zh = "动态调整数据不完整: " + n_bad + " 条隐患/事故/标准化记录被拒绝, 见 rejects"
-        note_en = (
-            "incomplete adjustment data: "
-            + n_bad
-            + " hidden-danger/accident/standardisation rows rejected, see rejects"
-        )
-        extra_zh[flagged] = (extra_zh[flagged] + REASON_SEP_ZH).str.lstrip(REASON_SEP_ZH) + note_zh
-        extra_en[flagged] = (extra_en[flagged] + REASON_SEP_EN).str.lstrip("; ") + note_en
+        _note_rejected_rows(extra_zh, extra_en, rules.at.spread(rejected, 0).astype(np.int64))
     has = extra_zh != ""
     out[REASONS] = _append_text(out[REASONS], extra_zh, has, REASON_SEP_ZH)
     out[REASONS_EN] = _append_text(out[REASONS_EN], extra_en, has, REASON_SEP_EN)
     if "hidden_dangers" in tables:
-        hd = tables["hidden_dangers"]
-        stats = _hd_counts(hd, as_of) if not hd.empty else pd.DataFrame(columns=HD_STATS)
-        rows = at.rows(stats.index)
-        for col in HD_STATS:  # = hidden_danger_stats(hd, ids, as_of), reusing the ids' lookup table
-            out[col] = at.spread(stats[col], 0, rows).astype(np.int64)
+        _add_hidden_danger_stats(out, tables["hidden_dangers"], as_of, rules.at)
     return AdjustmentResult(
         facilities=out,
         as_of=as_of,

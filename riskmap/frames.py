@@ -87,6 +87,10 @@ def distinct_rows(*keys: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 # ---------------------------------------------------------------------------------------------------------------
 # join texts per group
+# Three shapes, not one: their callers differ in what a group without texts is (NaN for a reason that falls
+# back to a default, "" for a plan cell, none at all), in what comes back (a string Series, an object array
+# that gets "and 3 more" added, an Arrow string column of a million plan rows) and in which texts count (all,
+# the first few by rank). One function with switches for these would be harder to read than three.
 
 
 def join_positions(

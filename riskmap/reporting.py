@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
-from riskmap.config import Config, config_hash
+from riskmap.config import Config
 from riskmap.pipeline import RunResult, Stage, check
-from riskmap.version import __version__
 
 __all__ = ["report"]
 
@@ -36,30 +34,16 @@ def report(
         A config, input or output problem.
     """
     from riskmap.outputs.report import write_report_files
-    from riskmap.outputs.runfolder import open_output_set, provenance_inputs
+    from riskmap.outputs.run import manifest_doc, run_provenance, set_outputs
+    from riskmap.outputs.runfolder import input_provenance, open_output_set
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
     result = check(config, say, as_of)
     say("write")
-    provenance: dict[str, Any] = {
-        "riskmap_version": __version__,
-        "config_hash": config_hash(config),
-        "engine": config.engine.name,
-        "inputs": provenance_inputs(config.base_dir, result.inputs),
-        "started": started.isoformat(timespec="seconds"),
-    }
+    provenance = run_provenance(config, input_provenance(config.base_dir, result.inputs), started)
     out = Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
     with open_output_set(out, "report.json", force) as outset:
         staged = write_report_files(config, result, outset.staging, provenance, previous=previous)
-        doc = {
-            "summary": result.summary,
-            "warnings": result.warnings,
-            "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
-            "outputs": {k: p.name for k, p in staged.items()},
-        }
-        manifest = outset.commit(doc)
-    result.warnings.extend(outset.warnings)
-    result.outputs = {k: outset.final(p) for k, p in staged.items()}
-    result.outputs["report_json"] = manifest
-    return result
+        manifest = outset.commit(manifest_doc(result, provenance, staged))
+    return set_outputs(result, outset, staged, "report_json", manifest)

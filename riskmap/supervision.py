@@ -20,8 +20,9 @@ from __future__ import annotations
 import calendar
 import datetime
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -555,6 +556,116 @@ def _plan_reasons_en(facts: pd.DataFrame, rates: dict[str, float], seed: str, co
     return reason
 
 
+def _plan_rows(facilities: pd.DataFrame, strata_column: str) -> tuple[pd.DataFrame, np.ndarray, bool]:
+    """The columns the plan uses, sorted by town and id; the ids' ranks in that order and whether ids are unique.
+
+    A facility without a town (no ``strata_column``) is in the one stratum "all"; ``town_code`` is the stratum.
+    """
+    # Only the columns the plan uses: sorting (copying) a wide GeoDataFrame of a million rows took seconds.
+    used = [FACILITY_ID, NAME, SECTOR, LEVEL, LEVEL_ZH, strata_column, *_OPTIONAL_COLUMNS]
+    fac = pd.DataFrame(facilities[[c for c in dict.fromkeys(used) if c in facilities]])
+    # Sorted by town and id; the ids by their rank, which sorts the same and is much cheaper than the strings.
+    id_rank = _rank(fac[FACILITY_ID])
+    keys = [_sort_codes(fac[strata_column])] if strata_column in fac else []
+    order = _sort_order([*keys, id_rank], kind="stable")
+    fac = fac.take(order).reset_index(drop=True)
+    id_rank = id_rank[order]
+    unique = _unique_by_rank(fac[FACILITY_ID], id_rank)  # here, before the plan's big tables are made
+    if strata_column not in fac:
+        fac[strata_column] = "all"
+    fac["town_code"] = fac[strata_column]
+    return fac, id_rank, unique
+
+
+def _frequency_floor(fac: pd.DataFrame, config: SupervisionConfig) -> pd.Series:
+    """Inspections a year by level, a sector's own table overriding the default (0 where none applies)."""
+    floor = fac[LEVEL].map(config.frequencies()).astype(float)  # `none` (not assessed) included
+    for sector, table in config.frequency_by_sector.items():
+        in_sector = fac[SECTOR] == sector
+        override = fac.loc[in_sector, LEVEL].map(table)
+        floor[in_sector] = override.fillna(floor[in_sector]).astype(float)
+    return floor.fillna(0.0)
+
+
+def _cover_overdue(fac: pd.DataFrame, history: pd.DataFrame | None, config: SupervisionConfig) -> pd.Series:
+    """Whether each enterprise has gone uninspected for the cover period (``False`` without a history)."""
+    if history is None:
+        return pd.Series(False, index=fac.index)
+    last = fac[FACILITY_ID].map(history.set_index(FACILITY_ID)["last_year"]).astype(float)
+    # An enterprise missing from the history counts as uninspected only when the history reaches back over
+    # the whole period; otherwise nobody knows.
+    first = history.attrs.get("first_year")
+    covered = first is not None and int(first) <= config.year - config.sampling.cover_years
+    return (last.isna() & covered) | (config.year - last.fillna(config.year) >= config.sampling.cover_years)
+
+
+def _draw_by_level(
+    fac: pd.DataFrame,
+    strata_column: str,
+    id_rank: np.ndarray,
+    rates: Mapping[str, float],
+    overdue: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Which enterprises are drawn by lot: per level at its sampling rate, stratified by town."""
+    drawn = np.zeros(len(fac), dtype=bool)
+    for level in LEVEL_NAMES:
+        rate = rates.get(level)
+        if not rate:
+            continue
+        # Compared as a column: to_numpy() would make a million Python strings of the levels.
+        rows = np.flatnonzero((fac[LEVEL] == level).to_numpy(dtype=bool, na_value=False))
+        strata = fac[strata_column].take(rows).fillna("")
+        drawn[_draw(rows, id_rank, rate, strata, overdue, rng)] = True
+    return drawn
+
+
+def _assign_inspectors(
+    drawn: np.ndarray, roster: Sequence[str] | None, config: SupervisionConfig, rng: np.random.Generator
+) -> np.ndarray:
+    """Distinct inspectors drawn from the roster for each enterprise drawn by lot ("" elsewhere)."""
+    inspectors = np.full(len(drawn), "", dtype=object)
+    if roster:
+        k = min(config.inspectors_per_inspection, len(roster))
+        names = np.array(sorted(roster))
+        for i in np.flatnonzero(drawn):
+            inspectors[i] = "、".join(rng.choice(names, size=k, replace=False))
+    return inspectors
+
+
+def _schedule_columns(insp: pd.DataFrame, n: int) -> dict[str, Any]:
+    """The plan's months, dates and unscheduled count per enterprise, from the schedule's rows."""
+    by_month = insp.sort_values(["i", "month"])
+    by_date = insp[insp["date"] != ""].sort_values(["i", "date"])
+    unscheduled = np.bincount(insp["i"].to_numpy(), weights=~insp["scheduled"].to_numpy(), minlength=n)
+    return {
+        MONTHS: join_rows(by_month["i"].to_numpy(), by_month["month"].astype(str), n),
+        DATES: join_rows(by_date["i"].to_numpy(), by_date["date"], n),
+        UNSCHEDULED: unscheduled.astype(np.int64),
+    }
+
+
+def _reason_column(
+    facts: pd.DataFrame, rates: dict[str, float], seed: str, cover_years: int, lang: str
+) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """Each enterprise's plan reason from its ``facts`` (level, drawn, overdue, capped, grade, n ...)."""
+    # The reason depends on these few low-cardinality columns only: written once per distinct combination.
+    codes, first = distinct_rows(*(facts[c] for c in facts.columns))
+    return take_column(_plan_reasons(facts.iloc[first], rates, seed, cover_years, lang), codes)
+
+
+def _capacity_warnings(month_table: pd.DataFrame) -> list[str]:
+    """A warning when the inspectors' capacity does not cover the plan in some months."""
+    short = month_table[month_table["shortfall_officer_days"] > 0]
+    if not len(short):
+        return []
+    return [
+        f"capacity does not cover the plan in {len(short)} months: {int(short['unscheduled'].sum())} "
+        f"inspections not scheduled, shortfall {short['shortfall_officer_days'].sum():g} officer-days "
+        "(see the plan's unscheduled column and the month table)"
+    ]
+
+
 def plan_inspections(
     facilities: pd.DataFrame,
     config: SupervisionConfig,
@@ -570,50 +681,13 @@ def plan_inspections(
     optionally ``gb18218_grade`` (priority) and ``standardisation_grade`` (caps). ``history`` is the output of
     :func:`read_history`; ``roster`` the inspectors' names.
     """
-    # Only the columns the plan uses: sorting (copying) a wide GeoDataFrame of a million rows took seconds.
-    used = [FACILITY_ID, NAME, SECTOR, LEVEL, LEVEL_ZH, strata_column, *_OPTIONAL_COLUMNS]
-    fac = pd.DataFrame(facilities[[c for c in dict.fromkeys(used) if c in facilities]])
-    # Sorted by town and id; the ids by their rank, which sorts the same and is much cheaper than the strings.
-    id_rank = _rank(fac[FACILITY_ID])
-    keys = [_sort_codes(fac[strata_column])] if strata_column in fac else []
-    order = _sort_order([*keys, id_rank], kind="stable")
-    fac = fac.take(order).reset_index(drop=True)
-    id_rank = id_rank[order]
-    unique = _unique_by_rank(fac[FACILITY_ID], id_rank)  # here, before the plan's big tables are made
-    if strata_column not in fac:
-        fac[strata_column] = "all"
-    fac["town_code"] = fac[strata_column]
+    fac, id_rank, unique = _plan_rows(facilities, strata_column)
     seed = draw_seed(config, district_code)
     rng = _rng(seed)
-    floor = fac[LEVEL].map(config.frequencies()).astype(float)  # `none` (not assessed) included
-    for sector, table in config.frequency_by_sector.items():
-        in_sector = fac[SECTOR] == sector
-        override = fac.loc[in_sector, LEVEL].map(table)
-        floor[in_sector] = override.fillna(floor[in_sector]).astype(float)
-    floor = floor.fillna(0.0)
-
-    overdue = pd.Series(False, index=fac.index)
-    if history is not None:
-        last = fac[FACILITY_ID].map(history.set_index(FACILITY_ID)["last_year"]).astype(float)
-        # An enterprise missing from the history counts as uninspected only when the history reaches back over
-        # the whole period; otherwise nobody knows.
-        first = history.attrs.get("first_year")
-        covered = first is not None and int(first) <= config.year - config.sampling.cover_years
-        overdue = (last.isna() & covered) | (
-            config.year - last.fillna(config.year) >= config.sampling.cover_years
-        )
-    drawn_at = np.zeros(len(fac), dtype=bool)
-    per_year = floor.copy()
+    per_year = _frequency_floor(fac, config)
+    overdue = _cover_overdue(fac, history, config)
     rates = {str(k): v for k, v in config.sampling.rates.items()}
-    overdue_at = overdue.to_numpy()
-    for level in LEVEL_NAMES:
-        rate = rates.get(level)
-        if not rate:
-            continue
-        # Compared as a column: to_numpy() would make a million Python strings of the levels.
-        rows = np.flatnonzero((fac[LEVEL] == level).to_numpy(dtype=bool, na_value=False))
-        strata = fac[strata_column].take(rows).fillna("")
-        drawn_at[_draw(rows, id_rank, rate, strata, overdue_at, rng)] = True
+    drawn_at = _draw_by_level(fac, strata_column, id_rank, rates, overdue.to_numpy(), rng)
     drawn = pd.Series(drawn_at, index=fac.index)
     per_year[drawn] = np.maximum(per_year[drawn], 1.0)
 
@@ -624,34 +698,16 @@ def plan_inspections(
     n = np.ceil(per_year.to_numpy()).astype(int)
     fac[PRIORITY] = _priority(fac, drawn).to_numpy()
     group = n * 2 + drawn_at  # one group per (frequency, drawn) pair
-    months = months_for(n, _block_offsets(n, group))
-
-    inspectors = np.full(len(fac), "", dtype=object)
-    if roster:
-        k = min(config.inspectors_per_inspection, len(roster))
-        names = np.array(sorted(roster))
-        for i in np.flatnonzero(drawn_at):
-            inspectors[i] = "、".join(rng.choice(names, size=k, replace=False))
-
-    insp, month_table = _schedule(fac, months, config)
-    by_month = insp.sort_values(["i", "month"])
-    months = join_rows(by_month["i"].to_numpy(), by_month["month"].astype(str), len(fac))
-    by_date = insp[insp["date"] != ""].sort_values(["i", "date"])
-    dates = join_rows(by_date["i"].to_numpy(), by_date["date"], len(fac))
-    unscheduled = np.bincount(insp["i"].to_numpy(), weights=~insp["scheduled"].to_numpy(), minlength=len(fac))
+    inspectors = _assign_inspectors(drawn_at, roster, config, rng)
+    insp, month_table = _schedule(fac, months_for(n, _block_offsets(n, group)), config)
 
     grade = fac.get("standardisation_grade", pd.Series(0, index=fac.index)).fillna(0).astype(int)
-    # The reason depends on these few low-cardinality columns only: written once per distinct combination.
     facts = pd.DataFrame(
         {
             "level": fac[LEVEL], "level_zh": fac[LEVEL_ZH], "wanted": wanted, "drawn": drawn,
             "overdue": overdue, "capped": capped, "grade": grade, "n": n,
         }
     )  # fmt: skip
-    codes, first = distinct_rows(*(facts[c] for c in facts.columns))
-    reason = take_column(
-        _plan_reasons(facts.iloc[first], rates, seed, config.sampling.cover_years, lang), codes
-    )
     plan = pd.DataFrame(
         {
             "year": config.year,
@@ -665,23 +721,14 @@ def plan_inspections(
             LEVEL_ZH: fac[LEVEL_ZH],
             PRIORITY: fac[PRIORITY],
             INSPECTIONS: n,
-            MONTHS: months,
-            DATES: dates,
-            UNSCHEDULED: unscheduled.astype(np.int64),
+            **_schedule_columns(insp, len(fac)),
             DRAWN: drawn_at,
             "cover_overdue": overdue.to_numpy(),
             "inspectors": inspectors,
-            "plan_reason": reason,
+            "plan_reason": _reason_column(facts, rates, seed, config.sampling.cover_years, lang),
         }
     )
-    warnings = []
-    short = month_table[month_table["shortfall_officer_days"] > 0]
-    if len(short):
-        warnings.append(
-            f"capacity does not cover the plan in {len(short)} months: {int(short['unscheduled'].sum())} "
-            f"inspections not scheduled, shortfall {short['shortfall_officer_days'].sum():g} officer-days "
-            "(see the plan's unscheduled column and the month table)"
-        )
+    warnings = _capacity_warnings(month_table)
     build = _inspections_builder(insp, plan, id_rank, unique)
     load = month_table.set_index("month")["planned"]
     load.index.name = "month"

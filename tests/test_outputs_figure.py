@@ -49,16 +49,13 @@ def _draw(zones, facilities, lang="zh"):
     import matplotlib.pyplot as plt
 
     with plt.rc_context(figure_mod._rc(cjk_font())):
-        return figure_mod._draw(
-            zones,
-            facilities,
-            title=TITLE,
-            source_note="",
-            lang=lang,
-            show_facilities=True,
-            facility_levels=None,
-            map_date=None,
-        )
+        return _draw_sheet(zones, facilities, lang=lang)
+
+
+def _draw_sheet(zones, facilities, lang="zh", kind_labels=None):
+    """``figure._draw`` with render_figure's defaults: every facility drawn up to the dot limit."""
+    sheet = figure_mod._Sheet(TITLE, "", lang, None, kind_labels=kind_labels)
+    return figure_mod._draw(zones, facilities, sheet, figure_mod._shown_levels(facilities, True, None))
 
 
 def _require_cjk() -> str:
@@ -201,10 +198,7 @@ def test_legend_title_names_the_zone_kind_in_words_that_read(kind, own, zh, en):
     zones = {kind: _zones()["village"]}
     labels = {kind: own} if own else None
     for lang, words, head, tail in (("zh", zh, "风险等级", "企业数"), ("en", en, "Risk level", "facilities")):
-        fig = figure_mod._draw(
-            zones, _facilities(8), title=TITLE, source_note="", lang=lang, show_facilities=True,
-            facility_levels=None, map_date=None, kind_labels=labels,
-        )  # fmt: skip
+        fig = _draw_sheet(zones, _facilities(8), lang=lang, kind_labels=labels)
         assert fig.axes[0].get_legend().get_title().get_text() == f"{head}\n{words} / {tail}"
 
 

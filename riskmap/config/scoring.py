@@ -7,7 +7,7 @@ from typing import Literal, get_args
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from riskmap.config.base import ConfigModel, LevelKey
+from riskmap.config.base import ConfigModel, LevelKey, values_at_least
 
 __all__ = [
     "MethodName",
@@ -98,10 +98,7 @@ class PointAggregation(ConfigModel):
     @field_validator("count_thresholds")
     @classmethod
     def _counts(cls, v: dict[str, int]) -> dict[str, int]:
-        bad = {k: n for k, n in v.items() if n < 1}
-        if bad:
-            raise ValueError(f"counts must be at least 1, got {bad}")
-        return v
+        return values_at_least(v, 1, "counts must be at least 1")
 
 
 class LSMatrixParams(PointAggregation):

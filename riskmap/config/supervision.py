@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey
+from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey, values_at_least
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
 from riskmap.vocabulary import StandardisationGrade
 
@@ -57,10 +57,7 @@ class CapRule(ConfigModel):
     @field_validator("by_grade")
     @classmethod
     def _positive(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: c for k, c in v.items() if c < 0}
-        if bad:
-            raise ValueError(f"caps must not be negative, got {bad}")
-        return v
+        return values_at_least(v, 0, "caps must not be negative")
 
 
 class CapacityConfig(ConfigModel):

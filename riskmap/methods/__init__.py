@@ -8,7 +8,7 @@ highest its sector's methods give; a facility no method can grade is rejected wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -385,38 +385,26 @@ def _unassessed_reasons(unassessed: np.ndarray, zh: pd.Series, en: pd.Series) ->
     )
 
 
-def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Grade every facility with its sector's methods.
+def _no_method_rejects(source: str, facilities: pd.DataFrame, sectors: Mapping[str, Any]) -> pd.DataFrame:
+    """Rejects rows for the facilities of a sector no method is configured for (a gap in the config)."""
+    return make_rejects(
+        source,
+        facilities,
+        SECTOR,
+        "no grading method for this sector; configured sectors: "
+        + "、".join(sectors)
+        + " (add it under [scoring.sectors] or set scoring.default)",
+        "score",
+    )
 
-    Returns the facilities that got a level (with ``level``, ``level_zh``, ``score``, ``method``, ``reasons``,
-    ``reasons_en`` and method-specific columns) and the rejects (facilities no method could grade, and
-    related-table rows a method could not use). With ``[scoring] unassessed = "grey"`` a facility no method
-    could grade is kept instead, as level ``none`` (未评估) with its reasons after "not assessed, no grading
-    data: "; a facility of a sector with no method at all is rejected either way (a gap in the config).
 
-    Works on facility positions and numpy arrays (no per-facility Python, no sort or join on id strings):
-    this runs on a million facilities.
+def _grade_by_method(
+    inputs: ScoringInputs, config: Config, pairs: _Pairs, ids: pd.Index, rejects: list[pd.DataFrame]
+) -> tuple[_Long, list[pd.DataFrame]]:
+    """Run every method some sector uses: its rows of the long table, and its method-specific columns.
+
+    The methods' rejects are appended to ``rejects``.
     """
-    fac = inputs.facilities
-    sectors = config.scoring.sectors
-    codes, lists = _methods_of(fac[SECTOR], config.scoring)
-    no_method = np.array([m is None for m in lists], dtype=bool)[codes]
-    rejects = [
-        make_rejects(
-            inputs.sources.get("facilities", "facilities"),
-            fac[no_method],
-            SECTOR,
-            "no grading method for this sector; configured sectors: "
-            + "、".join(sectors)
-            + " (add it under [scoring.sectors] or set scoring.default)",
-            "score",
-        )
-    ]
-    if no_method.any():  # a copy of a million rows only when some must go
-        fac = fac[~no_method]
-    ids = pd.Index(fac[FACILITY_ID])
-    pairs = _pairs(codes[~no_method], lists)
-
     long_parts = []
     extra_cols: list[pd.DataFrame] = []
     for name in pd.unique(pairs.method[~pd.isna(pairs.method)]):
@@ -432,59 +420,107 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
         if extra:
             extra_cols.append(res[extra])
     if long_parts:
-        long = _concat_long(long_parts)
-    else:  # no method named anywhere: every facility is ungraded, with empty reasons
-        n = len(pairs.fpos)
-        empty = pd.Series("", index=range(n))
-        long = _Long(
-            pairs.fpos, pairs.order, np.zeros(n, dtype=int), np.full(n, np.nan), pairs.method, empty, empty
-        )
-    # The deciding method: highest rank, then the order the sector lists its methods in.
-    rows = np.lexsort((long.order, -long.rank, long.fpos))
-    deciding = rows[np.diff(long.fpos[rows], prepend=-1) != 0]
-    at = long.fpos[deciding]
-    rank = np.zeros(len(fac), dtype=int)
-    rank[at] = long.rank[deciding]
-    score = np.full(len(fac), np.nan)
-    score[at] = long.score[deciding]
-    method_of = np.full(len(fac), np.nan, dtype=object)
-    method_of[at] = long.method[deciding]
-    issues = _data_issues(rejects, inputs.sources.get("facilities"), ids)
-    grey = config.scoring.unassessed == "grey"
-    graded, ungraded = np.flatnonzero(rank != 0), np.flatnonzero(rank == 0)
-    if grey:  # kept as "not assessed" (level none): on the map, grey, and planned for an assessment visit
-        graded, ungraded = np.arange(len(fac)), ungraded[:0]
+        return _concat_long(long_parts), extra_cols
+    # No method named anywhere: every facility is ungraded, with empty reasons.
+    n = len(pairs.fpos)
+    empty = pd.Series("", index=range(n))
+    long = _Long(
+        pairs.fpos, pairs.order, np.zeros(n, dtype=int), np.full(n, np.nan), pairs.method, empty, empty
+    )
+    return long, extra_cols
 
-    if len(ungraded):
-        bad = fac.iloc[ungraded]
-        _, bad_en = _reasons(long, rows, ungraded, issues, len(fac))
-        rejects.append(
-            make_rejects(
-                inputs.sources.get("facilities", "facilities"),
-                bad,
-                SECTOR,
-                "no method could grade this facility: "
-                # A sector listed with no methods ([]) has no reasons to give.
-                + bad_en.astype(str).fillna("no method is listed for its sector in [scoring.sectors]"),
-                "score",
-            )
-        )
-    # The scored table is built for the graded facilities only: long reason texts are not copied again to
-    # drop the few ungraded ones.
+
+@dataclass
+class _Deciding:
+    """Per facility position, the deciding method's rank, score and name (rank 0: none graded it)."""
+
+    rows: np.ndarray  # the long table's rows sorted by facility, then deciding first
+    rank: np.ndarray
+    score: np.ndarray
+    method: np.ndarray
+
+    @classmethod
+    def of(cls, long: _Long, n: int) -> _Deciding:
+        """The deciding method: highest rank, then the order the sector lists its methods in."""
+        rows = np.lexsort((long.order, -long.rank, long.fpos))
+        deciding = rows[np.diff(long.fpos[rows], prepend=-1) != 0]
+        at = long.fpos[deciding]
+        rank = np.zeros(n, dtype=int)
+        rank[at] = long.rank[deciding]
+        score = np.full(n, np.nan)
+        score[at] = long.score[deciding]
+        method = np.full(n, np.nan, dtype=object)
+        method[at] = long.method[deciding]
+        return cls(rows, rank, score, method)
+
+
+def _ungraded_rejects(source: str, facilities: pd.DataFrame, reasons_en: pd.Series) -> pd.DataFrame:
+    """Rejects rows for the facilities no method could grade, with the methods' reasons."""
+    return make_rejects(
+        source,
+        facilities,
+        SECTOR,
+        "no method could grade this facility: "
+        # A sector listed with no methods ([]) has no reasons to give.
+        + reasons_en.astype(str).fillna("no method is listed for its sector in [scoring.sectors]"),
+        "score",
+    )
+
+
+def _scored_table(
+    fac: pd.DataFrame, graded: np.ndarray, best: _Deciding, long: _Long, issues: np.ndarray, grey: bool
+) -> pd.DataFrame:
+    """The graded facilities indexed by id, with level, score, method and reasons."""
+    # Built for the graded facilities only: long reason texts are not copied again to drop the few ungraded ones.
     out = (fac if len(graded) == len(fac) else fac.iloc[graded]).set_index(FACILITY_ID)
     # Level and method for all facilities, then the graded ones: the columns' types are inferred from all
     # values (an empty table keeps them).
-    level = pd.Series(level_from_rank(rank).to_numpy())
+    level = pd.Series(level_from_rank(best.rank).to_numpy())
     level_zh = level_names_zh(level)
     out[LEVEL] = level.take(graded).set_axis(out.index)
     out[LEVEL_ZH] = level_zh.take(graded).set_axis(out.index)
-    out[SCORE] = score[graded]
-    out[METHOD] = pd.Series(method_of).take(graded).set_axis(out.index)
-    reasons_zh, reasons_en = _reasons(long, rows, graded, issues, len(fac))
+    out[SCORE] = best.score[graded]
+    out[METHOD] = pd.Series(best.method).take(graded).set_axis(out.index)
+    reasons_zh, reasons_en = _reasons(long, best.rows, graded, issues, len(fac))
     if grey:
-        reasons_zh, reasons_en = _unassessed_reasons(rank[graded] == 0, reasons_zh, reasons_en)
+        reasons_zh, reasons_en = _unassessed_reasons(best.rank[graded] == 0, reasons_zh, reasons_en)
     out[REASONS] = reasons_zh.set_axis(out.index)
     out[REASONS_EN] = reasons_en.set_axis(out.index)
+    return out
+
+
+def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Grade every facility with its sector's methods.
+
+    Returns the facilities that got a level (with ``level``, ``level_zh``, ``score``, ``method``, ``reasons``,
+    ``reasons_en`` and method-specific columns) and the rejects (facilities no method could grade, and
+    related-table rows a method could not use). With ``[scoring] unassessed = "grey"`` a facility no method
+    could grade is kept instead, as level ``none`` (未评估) with its reasons after "not assessed, no grading
+    data: "; a facility of a sector with no method at all is rejected either way (a gap in the config).
+
+    Works on facility positions and numpy arrays (no per-facility Python, no sort or join on id strings):
+    this runs on a million facilities.
+    """
+    fac = inputs.facilities
+    source = inputs.sources.get("facilities", "facilities")
+    codes, lists = _methods_of(fac[SECTOR], config.scoring)
+    no_method = np.array([m is None for m in lists], dtype=bool)[codes]
+    rejects = [_no_method_rejects(source, fac[no_method], config.scoring.sectors)]
+    if no_method.any():  # a copy of a million rows only when some must go
+        fac = fac[~no_method]
+    ids = pd.Index(fac[FACILITY_ID])
+    pairs = _pairs(codes[~no_method], lists)
+    long, extra_cols = _grade_by_method(inputs, config, pairs, ids, rejects)
+    best = _Deciding.of(long, len(fac))
+    issues = _data_issues(rejects, inputs.sources.get("facilities"), ids)
+    grey = config.scoring.unassessed == "grey"
+    graded, ungraded = np.flatnonzero(best.rank != 0), np.flatnonzero(best.rank == 0)
+    if grey:  # kept as "not assessed" (level none): on the map, grey, and planned for an assessment visit
+        graded, ungraded = np.arange(len(fac)), ungraded[:0]
+    if len(ungraded):
+        _, bad_en = _reasons(long, best.rows, ungraded, issues, len(fac))
+        rejects.append(_ungraded_rejects(source, fac.iloc[ungraded], bad_en))
+    out = _scored_table(fac, graded, best, long, issues, grey)
     for extra in extra_cols:
         out = out.join(_align_extra(extra, ids, graded, out.index), how="left")
     out[DATA_ISSUES] = issues[graded]

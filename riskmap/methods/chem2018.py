@@ -126,46 +126,36 @@ def _validate(rows: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFra
     return clean, rejects
 
 
-def grade_facilities(
-    rows: pd.DataFrame,
-    params: Chem2018Params,
-    gb18218_grades: pd.Series | None = None,
-    source: str = "deductions",
-) -> MethodResult:
-    """Score every facility that has rows in the deduction table.
-
-    ``gb18218_grades`` (facility id -> grade 1..4, 0 = not a major hazard) fills the major-hazard item when the
-    facility has no row for it and ``params.major_hazard_from_gb18218`` is set.
-    """
-    ok, rejects = _validate(rows, source)
-    if ok.empty:
-        return MethodResult(results=empty_result().results, rejects=rejects)
-    facilities = pd.Index(sorted(ok[FACILITY_ID].unique()), name=FACILITY_ID)
+def _item_points(ok: pd.DataFrame, facilities: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per facility and item: the points summed and the number of rows (every item a column)."""
+    items = [*DEDUCTIONS, *BONUSES, *VETOES]
     sums = ok.pivot_table(index=FACILITY_ID, columns="item", values="points", aggfunc="sum", fill_value=0.0)
-    sums = sums.reindex(index=facilities, columns=[*DEDUCTIONS, *BONUSES, *VETOES], fill_value=0.0)
+    sums = sums.reindex(index=facilities, columns=items, fill_value=0.0)
     present = (
         ok.groupby([FACILITY_ID, "item"])
         .size()
         .unstack(fill_value=0)
-        .reindex(index=facilities, columns=[*DEDUCTIONS, *BONUSES, *VETOES], fill_value=0)
+        .reindex(index=facilities, columns=items, fill_value=0)
     )
-    auto_major = pd.Series(False, index=facilities)
-    if params.major_hazard_from_gb18218 and gb18218_grades is not None:
-        auto = gb18218_grades.reindex(facilities).fillna(0).astype(int).map(MAJOR_HAZARD_POINTS).fillna(0.0)
-        auto_major = present["major_hazard"] == 0
-        sums.loc[auto_major, "major_hazard"] = auto[auto_major]
-    caps = pd.Series({k: v[2] for k, v in DEDUCTIONS.items()})
-    raw = sums[list(DEDUCTIONS)]
-    deducted = raw.clip(upper=caps, axis=1)
-    bonus = sums[list(BONUSES)].sum(axis=1)
-    score = (100.0 - deducted.sum(axis=1) + bonus).clip(0.0, 100.0)
-    vetoed = present[list(VETOES)] > 0
-    rank = pd.Series(band(score, params), index=facilities)
-    rank[vetoed.any(axis=1)] = int(Level.RED)
+    return sums, present
 
-    # Reasons: the three largest deductions, the bonuses, and any veto.
+
+def _major_hazard_from_gb18218(sums: pd.DataFrame, present: pd.DataFrame, grades: pd.Series) -> pd.Series:
+    """Fill (in ``sums``) the major-hazard points from the GB 18218 grade where the facility has no row for it.
+
+    Returns where the points came from the grade.
+    """
+    auto = grades.reindex(sums.index).fillna(0).astype(int).map(MAJOR_HAZARD_POINTS).fillna(0.0)
+    auto_major = present["major_hazard"] == 0
+    sums.loc[auto_major, "major_hazard"] = auto[auto_major]
+    return auto_major
+
+
+def _largest_deductions(deducted: pd.DataFrame, capped: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per facility, its three largest deductions as zh and en text ("无"/"none" when there are none)."""
+    facilities = deducted.index
     long = deducted.stack().rename("pts").reset_index()
-    long["capped"] = (raw > caps).stack().to_numpy()
+    long["capped"] = capped.stack().to_numpy()
     long = long[long["pts"] > 0].sort_values([FACILITY_ID, "pts"], ascending=[True, False], kind="stable")
     long["item"] = long["item"].astype(str)
     long["zh"] = (
@@ -184,18 +174,51 @@ def grade_facilities(
     at = facilities.get_indexer(top[FACILITY_ID])
     top_zh = join_positions(at, top["zh"], len(facilities), "、").set_axis(facilities).fillna("无")
     top_en = join_positions(at, top["en"], len(facilities), ", ").set_axis(facilities).fillna("none")
+    return top_zh, top_en
+
+
+def _veto_texts(vetoed: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per facility, the veto items that hold as zh and en text (NaN: none)."""
     veto_long = vetoed.stack()
     veto_long = veto_long[veto_long].reset_index()
-    veto_zh = (
-        veto_long.groupby(FACILITY_ID)["item"]
-        .agg(lambda c: "、".join(VETOES[x][0] for x in c))
-        .reindex(facilities)
-    )
-    veto_en = (
-        veto_long.groupby(FACILITY_ID)["item"]
-        .agg(lambda c: "; ".join(VETOES[x][1] for x in c))
-        .reindex(facilities)
-    )
+    by_facility = veto_long.groupby(FACILITY_ID)["item"]
+    veto_zh = by_facility.agg(lambda c: "、".join(VETOES[x][0] for x in c)).reindex(vetoed.index)
+    veto_en = by_facility.agg(lambda c: "; ".join(VETOES[x][1] for x in c)).reindex(vetoed.index)
+    return veto_zh, veto_en
+
+
+def grade_facilities(
+    rows: pd.DataFrame,
+    params: Chem2018Params,
+    gb18218_grades: pd.Series | None = None,
+    source: str = "deductions",
+) -> MethodResult:
+    """Score every facility that has rows in the deduction table.
+
+    ``gb18218_grades`` (facility id -> grade 1..4, 0 = not a major hazard) fills the major-hazard item when the
+    facility has no row for it and ``params.major_hazard_from_gb18218`` is set.
+    """
+    ok, rejects = _validate(rows, source)
+    if ok.empty:
+        return MethodResult(results=empty_result().results, rejects=rejects)
+    facilities = pd.Index(sorted(ok[FACILITY_ID].unique()), name=FACILITY_ID)
+    sums, present = _item_points(ok, facilities)
+    auto_major = pd.Series(False, index=facilities)
+    if params.major_hazard_from_gb18218 and gb18218_grades is not None:
+        auto_major = _major_hazard_from_gb18218(sums, present, gb18218_grades)
+    caps = pd.Series({k: v[2] for k, v in DEDUCTIONS.items()})
+    raw = sums[list(DEDUCTIONS)]
+    deducted = raw.clip(upper=caps, axis=1)
+    bonus = sums[list(BONUSES)].sum(axis=1)
+    score = (100.0 - deducted.sum(axis=1) + bonus).clip(0.0, 100.0)
+    vetoed = present[list(VETOES)] > 0
+    rank = pd.Series(band(score, params), index=facilities)
+    rank[vetoed.any(axis=1)] = int(Level.RED)
+
+    # Reasons: the three largest deductions, the bonuses, and any veto.
+    top_zh, top_en = _largest_deductions(deducted, raw > caps)
+    veto_zh, veto_en = _veto_texts(vetoed)
+    from_gb18218 = auto_major & (sums["major_hazard"] > 0)
     s_txt = fmt(score, 1)
     zh = (
         "2018导则: 得分 "
@@ -213,10 +236,8 @@ def grade_facilities(
         + np.where(bonus > 0, "; bonus +" + fmt(bonus, 1), "")
         + ")"
     )
-    zh = zh + np.where(auto_major & (sums["major_hazard"] > 0), ", 重大危险源扣分取自 GB 18218 分级", "")
-    en = en + np.where(
-        auto_major & (sums["major_hazard"] > 0), ", major-hazard item from the GB 18218 grade", ""
-    )
+    zh = zh + np.where(from_gb18218, ", 重大危险源扣分取自 GB 18218 分级", "")
+    en = en + np.where(from_gb18218, ", major-hazard item from the GB 18218 grade", "")
     zh = (
         np.where(veto_zh.notna(), zh + ", 一票否决: " + veto_zh.fillna(""), zh)
         + " → "

@@ -271,22 +271,8 @@ def _resolve_inventory(
     return ok, rejects
 
 
-def grade_facilities(
-    inventory: pd.DataFrame,
-    persons: pd.Series,
-    *,
-    grade_levels: Mapping[str, str],
-    beta_overrides: Mapping[str, float] | None = None,
-    source: str = "inventory",
-) -> MethodResult:
-    """Grade every facility with inventory rows (vectorised over rows and units).
-
-    ``persons`` is indexed by facility id. Facilities with no inventory, or whose units are all below S = 1,
-    get rank 0 ("not applicable") with a reason that says so.
-    """
-    inv, rejects = _resolve_inventory(inventory, source, beta_overrides or {})
-    if inv.empty:  # nothing usable: every row was rejected (or there were none)
-        return MethodResult(results=empty_result().results, rejects=rejects)
+def _units(inv: pd.DataFrame, persons: pd.Series) -> pd.DataFrame:
+    """One row per facility and unit: S, the persons around, α, R, whether major and its grade (5: not major)."""
     inv["ratio"] = inv["q"] / inv["q_crit"]
     inv["bratio"] = inv["beta"] * inv["ratio"]
     units = (
@@ -300,15 +286,23 @@ def grade_facilities(
     units["r"] = units["alpha"] * units["b"]
     units["major"] = _is_major(units["s"].to_numpy())
     units["grade"] = np.where(units["major"], grade_for(units["r"].to_numpy()), 5)
-    # The deciding unit: the highest grade (lowest number) among major units, then the largest R; else the
-    # largest S, so a non-major facility still reports how close it came.
+    return units
+
+
+def _deciding_units(units: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Per facility, the deciding unit and the facility's number of units.
+
+    The highest grade (lowest number) among major units, then the largest R; else the largest S, so a
+    non-major facility still reports how close it came.
+    """
     units["key"] = np.where(units["major"], units["r"], units["s"])
     units = units.sort_values([FACILITY_ID, "grade", "key"], ascending=[True, True, False])
     best = units.groupby(FACILITY_ID, sort=True).head(1).set_index(FACILITY_ID)
-    n_units = units.groupby(FACILITY_ID).size()
+    return best, units.groupby(FACILITY_ID).size()
 
-    lvl = {int(g): int(Level.parse(k)) for g, k in grade_levels.items()}
-    rank = best["grade"].map(lambda g: lvl.get(int(g), 0)).astype(int)
+
+def _reason_texts(best: pd.DataFrame, n_units: pd.Series, rank: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The zh and en reason of each facility from its deciding unit."""
     s_txt, r_txt, a_txt = fmt(best["s"]), fmt(best["r"]), fmt(best["alpha"], 1)
     p_txt = best["persons"].round(0).astype(int).astype(str)
     unit_txt = best.index.map(n_units).astype(str)
@@ -356,6 +350,31 @@ def grade_facilities(
         ),
         index=best.index,
     )
+    return zh, en
+
+
+def grade_facilities(
+    inventory: pd.DataFrame,
+    persons: pd.Series,
+    *,
+    grade_levels: Mapping[str, str],
+    beta_overrides: Mapping[str, float] | None = None,
+    source: str = "inventory",
+) -> MethodResult:
+    """Grade every facility with inventory rows (vectorised over rows and units).
+
+    ``persons`` is indexed by facility id. Facilities with no inventory, or whose units are all below S = 1,
+    get rank 0 ("not applicable") with a reason that says so.
+    """
+    inv, rejects = _resolve_inventory(inventory, source, beta_overrides or {})
+    if inv.empty:  # nothing usable: every row was rejected (or there were none)
+        return MethodResult(results=empty_result().results, rejects=rejects)
+    units = _units(inv, persons)
+    best, n_units = _deciding_units(units)
+    lvl = {int(g): int(Level.parse(k)) for g, k in grade_levels.items()}
+    rank = best["grade"].map(lambda g: lvl.get(int(g), 0)).astype(int)
+    zh, en = _reason_texts(best, n_units, rank)
+    major = best["major"]
     results = pd.DataFrame(
         {
             "score": np.where(major, best["r"], np.nan),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -142,30 +143,52 @@ def _north_arrow(ax: Axes) -> None:
     ax.text(1.09, 0.18, "N", transform=ax.transAxes, ha="center", va="bottom", fontsize=13)
 
 
+@dataclass(frozen=True)
+class _Sheet:
+    """What the figure says around the map: title, legend language, source line, date, zone-kind labels."""
+
+    title: str
+    source_note: str
+    lang: str
+    map_date: date | None
+    cjk: bool = True
+    kind_labels: KindLabels | None = None
+
+    @property
+    def zh(self) -> bool:
+        return self.lang == "zh"
+
+
 def _draw(
     zones: Mapping[str, gpd.GeoDataFrame],
     facilities: gpd.GeoDataFrame | None,
-    *,
-    title: str,
-    source_note: str,
-    lang: str,
-    show_facilities: bool,
-    facility_levels: Sequence[str] | None,
-    map_date: date | None,
-    cjk: bool = True,
-    kind_labels: KindLabels | None = None,
+    sheet: _Sheet,
+    facility_levels: Sequence[str],
 ) -> Figure:
+    """The figure: zones filled and outlined, facility dots of ``facility_levels``, names, legend, scale, note."""
     import matplotlib.pyplot as plt
-    from matplotlib import patheffects
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
-    zh = lang == "zh"
-    kinds = list(zones)
-    finest = zones[kinds[0]]
+    finest = zones[next(iter(zones))]
     crs = finest.estimate_utm_crs() if finest.crs and finest.crs.is_geographic else finest.crs
     fig, ax = plt.subplots(figsize=(10, 8.5))
-    fz = finest.to_crs(crs)
+    fz = _fill_zones(ax, zones, crs)
+    shown = _draw_facilities(ax, facilities, crs, facility_levels)
+    _name_zones(ax, zones, crs, sheet.cjk)
+    _frame(ax, fz, sheet.title)
+    _legend(ax, fz, facilities, shown, sheet, next(iter(zones)))
+    if crs is not None and len(fz):
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        _scale_bar(ax, x0, x1, y0, y1)
+    _north_arrow(ax)
+    _source_line(ax, sheet)
+    return fig
+
+
+def _fill_zones(ax: Axes, zones: Mapping[str, gpd.GeoDataFrame], crs: Any) -> gpd.GeoDataFrame:
+    """The finest layer filled in the four colours, coarser ones and the district outlined; the finest, in ``crs``."""
+    kinds = list(zones)
+    fz = zones[kinds[0]].to_crs(crs)
     fz.plot(
         ax=ax,
         color=[color(k) for k in fz[LEVEL]],
@@ -178,47 +201,64 @@ def _draw(
         zones[kind].to_crs(crs).boundary.plot(ax=ax, color="#222222", linewidth=1.0 + 0.4 * i, zorder=2)
     if len(fz):
         gpd.GeoSeries([fz.union_all()], crs=crs).boundary.plot(ax=ax, color="black", linewidth=1.6, zorder=2)
+    return fz
 
-    shown: list[str] = []
+
+def _shown_levels(
+    facilities: gpd.GeoDataFrame | None, show_facilities: bool, facility_levels: Sequence[str] | None
+) -> Sequence[str]:
+    """The levels whose facilities are drawn: as asked, else all, or red and orange only above the dot limit."""
     n_fac = 0 if facilities is None else len(facilities)
-    if show_facilities and facilities is not None and n_fac:
-        if facility_levels is None:
-            facility_levels = (*LEVEL_NAMES, NOT_ASSESSED) if n_fac <= MAX_FACILITY_DOTS else LEVEL_NAMES[:2]
-        f = facilities.to_crs(crs)
-        for key in reversed([*LEVEL_NAMES, NOT_ASSESSED]):  # red drawn last, on top
-            if key not in facility_levels:
-                continue
-            sub = f[f[LEVEL] == key]
-            if len(sub):
-                shown.append(key)
-                # A dark edge keeps a red dot visible on a red zone.
-                sub.plot(
-                    ax=ax,
-                    color=color(key),
-                    edgecolor="#1a1a1a",
-                    linewidth=0.4,
-                    markersize=_MARKER_SIZE[key],
-                    zorder=4,
-                )
+    if not show_facilities or not n_fac:
+        return ()
+    if facility_levels is not None:
+        return facility_levels
+    return (*LEVEL_NAMES, NOT_ASSESSED) if n_fac <= MAX_FACILITY_DOTS else LEVEL_NAMES[:2]
+
+
+def _draw_facilities(
+    ax: Axes, facilities: gpd.GeoDataFrame | None, crs: Any, facility_levels: Sequence[str]
+) -> list[str]:
+    """Facility dots of the given levels, red on top; the levels that had dots to draw."""
+    shown: list[str] = []
+    if facilities is None or not facility_levels:
+        return shown
+    f = facilities.to_crs(crs)
+    for key in reversed([*LEVEL_NAMES, NOT_ASSESSED]):  # red drawn last, on top
+        if key not in facility_levels:
+            continue
+        sub = f[f[LEVEL] == key]
+        if len(sub):
+            shown.append(key)
+            # A dark edge keeps a red dot visible on a red zone.
+            sub.plot(
+                ax=ax,
+                color=color(key),
+                edgecolor="#1a1a1a",
+                linewidth=0.4,
+                markersize=_MARKER_SIZE[key],
+                zorder=4,
+            )
+    return shown
+
+
+def _name_zones(ax: Axes, zones: Mapping[str, gpd.GeoDataFrame], crs: Any, cjk: bool) -> None:
+    """The names of the labelled layer's zones (towns), white-haloed; non-Latin names only with a CJK font."""
+    from matplotlib import patheffects
 
     labelled = _label_layer(zones)
-    if labelled is not None:
-        lz = zones[labelled].to_crs(crs)
-        size = 9 if len(lz) <= 30 else 7 if len(lz) <= 80 else 5.5
-        halo = [patheffects.withStroke(linewidth=2.4, foreground="white")]
-        for name, pt in zip(lz[ZONE_NAME], lz.representative_point(), strict=True):
-            if isinstance(name, str) and name and (cjk or name.isascii()) and not pt.is_empty:
-                ax.text(
-                    pt.x,
-                    pt.y,
-                    name,
-                    ha="center",
-                    va="center",
-                    fontsize=size,
-                    path_effects=halo,
-                    zorder=5,
-                )
+    if labelled is None:
+        return
+    lz = zones[labelled].to_crs(crs)
+    size = 9 if len(lz) <= 30 else 7 if len(lz) <= 80 else 5.5
+    halo = [patheffects.withStroke(linewidth=2.4, foreground="white")]
+    for name, pt in zip(lz[ZONE_NAME], lz.representative_point(), strict=True):
+        if isinstance(name, str) and name and (cjk or name.isascii()) and not pt.is_empty:
+            ax.text(pt.x, pt.y, name, ha="center", va="center", fontsize=size, path_effects=halo, zorder=5)
 
+
+def _frame(ax: Axes, fz: gpd.GeoDataFrame, title: str) -> None:
+    """No axes, equal scale, the district's extent with a strip under it, and the title."""
     ax.set_axis_off()
     ax.set_aspect("equal")
     if len(fz):
@@ -229,6 +269,19 @@ def _draw(
         ax.set_ylim(miny - 0.09 * h, maxy + 0.02 * h)
     ax.set_title(title, fontsize=18, pad=12)
 
+
+def _legend(
+    ax: Axes,
+    fz: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame | None,
+    shown: list[str],
+    sheet: _Sheet,
+    finest_kind: str,
+) -> None:
+    """The legend: per level the zones and facilities counted, the drawn dots, and how many are not drawn."""
+    from matplotlib.patches import Patch
+
+    n_fac = 0 if facilities is None else len(facilities)
     counts_zone = fz[LEVEL].value_counts()
     counts_fac = facilities[LEVEL].value_counts() if facilities is not None and n_fac else None
     handles: list[Any] = []
@@ -237,30 +290,16 @@ def _draw(
         nf = int(counts_fac.get(key, 0)) if counts_fac is not None else 0
         if key == NOT_ASSESSED and nz == 0 and nf == 0:
             continue
-        text = f"{label(key, lang)}  {nz} / {nf}"
+        text = f"{label(key, sheet.lang)}  {nz} / {nf}"
         handles.append(Patch(facecolor=color(key), edgecolor=outline(key), label=text))
-    for key in reversed(shown):
-        text = f"{'企业' if zh else 'Facility'}: {label(key, lang)}"
-        handles.append(
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker="o",
-                markersize=_MARKER_SIZE[key] ** 0.5,
-                markerfacecolor=color(key),
-                markeredgecolor="#1a1a1a",
-                markeredgewidth=0.4,
-                label=text,
-            )
-        )
+    handles += [_dot_handle(key, sheet) for key in reversed(shown)]
     hidden = n_fac - sum(int(counts_fac.get(k, 0)) for k in shown) if counts_fac is not None else 0
     if shown and hidden:
-        text = f"其余 {hidden} 家企业未绘出" if zh else f"{hidden} other facilities not drawn"
+        text = f"其余 {hidden} 家企业未绘出" if sheet.zh else f"{hidden} other facilities not drawn"
         handles.append(Patch(facecolor="none", edgecolor="none", label=text))
-    zones_counted = kind_count_phrase(kinds[0], "zh" if zh else "en", kind_labels)
+    zones_counted = kind_count_phrase(finest_kind, "zh" if sheet.zh else "en", sheet.kind_labels)
     legend_title = (
-        f"风险等级\n{zones_counted} / 企业数" if zh else f"Risk level\n{zones_counted} / facilities"
+        f"风险等级\n{zones_counted} / 企业数" if sheet.zh else f"Risk level\n{zones_counted} / facilities"
     )
     ax.legend(
         handles=handles,
@@ -273,23 +312,36 @@ def _draw(
         title_fontsize=10,
     )
 
-    if crs is not None and len(fz):
-        x0, x1 = ax.get_xlim()
-        y0, y1 = ax.get_ylim()
-        _scale_bar(ax, x0, x1, y0, y1)
-    _north_arrow(ax)
 
-    note = source_note or ("数据来源: riskmap" if zh else "Source: riskmap")
-    when = (map_date or date.today()).isoformat()
+def _dot_handle(key: str, sheet: _Sheet) -> Any:
+    """The legend entry of the facility dots of one level."""
+    from matplotlib.lines import Line2D
+
+    return Line2D(
+        [],
+        [],
+        linestyle="none",
+        marker="o",
+        markersize=_MARKER_SIZE[key] ** 0.5,
+        markerfacecolor=color(key),
+        markeredgecolor="#1a1a1a",
+        markeredgewidth=0.4,
+        label=f"{'企业' if sheet.zh else 'Facility'}: {label(key, sheet.lang)}",
+    )
+
+
+def _source_line(ax: Axes, sheet: _Sheet) -> None:
+    """The source and the map's date under the map."""
+    note = sheet.source_note or ("数据来源: riskmap" if sheet.zh else "Source: riskmap")
+    when = (sheet.map_date or date.today()).isoformat()
     ax.annotate(
-        f"{note}    {'制图日期' if zh else 'Date'}: {when}",
+        f"{note}    {'制图日期' if sheet.zh else 'Date'}: {when}",
         xy=(0.0, -0.01),
         xycoords="axes fraction",
         va="top",
         fontsize=8,
         color="#444444",
     )
-    return fig
 
 
 def render_figure(
@@ -350,45 +402,46 @@ def render_figure(
 
     family = cjk_font()
     if family is None:
-        missing = "" if title.isascii() else "; Chinese characters in the title show as boxes"
-        warnings.warn(
-            "no CJK font found (install Debian fonts-noto-cjk or fonts-wqy-microhei); the figure uses English "
-            f"labels and leaves out non-Latin zone names{missing}",
-            stacklevel=2,
-        )
+        _warn_no_cjk_font(title)
         lang = "en"
-    written = []
+    sheet = _Sheet(title, source_note, lang, map_date, family is not None, kind_labels)
     with plt.rc_context(_rc(family)), warnings.catch_warnings():  # type: ignore[arg-type]
         if family is None:  # said once above; not once per missing glyph
             warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
-        fig = _draw(
-            zones,
-            facilities,
-            title=title,
-            source_note=source_note,
-            lang=lang,
-            show_facilities=show_facilities,
-            facility_levels=facility_levels,
-            map_date=map_date,
-            cjk=family is not None,
-            kind_labels=kind_labels,
-        )
+        fig = _draw(zones, facilities, sheet, _shown_levels(facilities, show_facilities, facility_levels))
         try:
-            for p in paths:
-                target = Path(p)
-                with atomic_path(target) as tmp:
-                    fig.savefig(
-                        tmp,
-                        dpi=dpi,
-                        format=target.suffix.lstrip(".").lower(),
-                        bbox_inches="tight",
-                        pad_inches=0.15,
-                        facecolor="white",
-                    )
-                written.append(target)
-        except (OSError, ValueError) as err:
-            raise OutputError(f"cannot write the figure: {err}") from err
+            written = _save(fig, paths, dpi)
         finally:
             plt.close(fig)
     logger.debug("figure font: %s", family)
+    return written
+
+
+def _warn_no_cjk_font(title: str) -> None:
+    missing = "" if title.isascii() else "; Chinese characters in the title show as boxes"
+    warnings.warn(
+        "no CJK font found (install Debian fonts-noto-cjk or fonts-wqy-microhei); the figure uses English "
+        f"labels and leaves out non-Latin zone names{missing}",
+        stacklevel=3,
+    )
+
+
+def _save(fig: Figure, paths: Sequence[str | Path], dpi: int) -> list[Path]:
+    """Write the figure to each path, atomically, in the format of its suffix."""
+    written = []
+    try:
+        for p in paths:
+            target = Path(p)
+            with atomic_path(target) as tmp:
+                fig.savefig(
+                    tmp,
+                    dpi=dpi,
+                    format=target.suffix.lstrip(".").lower(),
+                    bbox_inches="tight",
+                    pad_inches=0.15,
+                    facecolor="white",
+                )
+            written.append(target)
+    except (OSError, ValueError) as err:
+        raise OutputError(f"cannot write the figure: {err}") from err
     return written

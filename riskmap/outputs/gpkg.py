@@ -86,6 +86,15 @@ def qml_style(
         styleCategories="Symbology|Labeling",
         labelsEnabled="1" if label_field else "0",
     )
+    _categories(root, geometry, lang)
+    if label_field:
+        _labeling(root, label_field, label_size)
+    ET.indent(root, space=" ")
+    return _DOCTYPE + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _categories(root: ET.Element, geometry: str, lang: str) -> None:
+    """The categorised renderer: one category and symbol per level, red drawn on top."""
     renderer = ET.SubElement(
         root,
         "renderer-v2",
@@ -118,71 +127,78 @@ def qml_style(
                 "pass": str(len(keys) - 1 - i),
             },
         )
-        if kind == "marker":
-            props = {
-                "name": "circle",
-                "color": _rgba(color(key)),
-                "outline_color": _rgba(outline(key)),
-                "outline_style": "solid",
-                "outline_width": "0.2",
-                "outline_width_unit": "MM",
-                "size": "2.4" if key in LEVEL_NAMES[:2] else "1.6",
-                "size_unit": "MM",
-            }
-        else:
-            props = {
-                "color": _rgba(color(key), 170),
-                "outline_color": _rgba(outline(key)),
-                "outline_style": "solid",
-                "outline_width": "0.3",
-                "outline_width_unit": "MM",
-                "style": "solid",
-            }
-        _properties(layer, props)
-    if label_field:
-        labeling = ET.SubElement(root, "labeling", type="simple")
-        settings = ET.SubElement(labeling, "settings", calloutType="simple")
-        style = ET.SubElement(
-            settings,
-            "text-style",
-            fieldName=label_field,
-            isExpression="0",
-            fontSize=f"{label_size:g}",
-            fontSizeUnit="Point",
-            textColor="0,0,0,255",
-            textOpacity="1",
-        )
-        # The buffer belongs inside <text-style> (QgsTextFormat reads it from there).
-        ET.SubElement(
-            style,
-            "text-buffer",
-            bufferDraw="1",
-            bufferSize="0.8",
-            bufferSizeUnits="MM",
-            bufferColor="255,255,255,255",
-            bufferOpacity="1",
-            bufferNoFill="1",
-        )
-        # Over the centroid, kept inside the polygon; every zone's label is wanted, not a sample.
-        # Town names win over village names where they collide (QGIS priority 0..10, default 5).
-        priority = str(min(10, max(0, round(label_size / 2))))
-        ET.SubElement(
-            settings, "placement", placement="1", centroidInside="1", centroidWhole="0", priority=priority
-        )
-        # obstacleType 1 (polygon boundary), QGIS's own default: without it the interior of every zone is an
-        # obstacle, and village and town labels block each other until none is drawn. Coarser zones (larger
-        # labels) are drawn above finer ones.
-        ET.SubElement(
-            settings,
-            "rendering",
-            drawLabels="1",
-            obstacle="1",
-            obstacleType="1",
-            displayAll="0",
-            zIndex=f"{label_size / 10:g}",
-        )
-    ET.indent(root, space=" ")
-    return _DOCTYPE + ET.tostring(root, encoding="unicode") + "\n"
+        _properties(layer, _marker_properties(key) if kind == "marker" else _fill_properties(key))
+
+
+def _marker_properties(key: str) -> dict[str, str]:
+    """A level's point symbol: a circle, larger for red and orange."""
+    return {
+        "name": "circle",
+        "color": _rgba(color(key)),
+        "outline_color": _rgba(outline(key)),
+        "outline_style": "solid",
+        "outline_width": "0.2",
+        "outline_width_unit": "MM",
+        "size": "2.4" if key in LEVEL_NAMES[:2] else "1.6",
+        "size_unit": "MM",
+    }
+
+
+def _fill_properties(key: str) -> dict[str, str]:
+    """A level's polygon symbol: its colour, a little transparent, and its outline."""
+    return {
+        "color": _rgba(color(key), 170),
+        "outline_color": _rgba(outline(key)),
+        "outline_style": "solid",
+        "outline_width": "0.3",
+        "outline_width_unit": "MM",
+        "style": "solid",
+    }
+
+
+def _labeling(root: ET.Element, label_field: str, label_size: float) -> None:
+    """Labels from ``label_field``: haloed text over the centroid, larger (coarser) zones winning."""
+    labeling = ET.SubElement(root, "labeling", type="simple")
+    settings = ET.SubElement(labeling, "settings", calloutType="simple")
+    style = ET.SubElement(
+        settings,
+        "text-style",
+        fieldName=label_field,
+        isExpression="0",
+        fontSize=f"{label_size:g}",
+        fontSizeUnit="Point",
+        textColor="0,0,0,255",
+        textOpacity="1",
+    )
+    # The buffer belongs inside <text-style> (QgsTextFormat reads it from there).
+    ET.SubElement(
+        style,
+        "text-buffer",
+        bufferDraw="1",
+        bufferSize="0.8",
+        bufferSizeUnits="MM",
+        bufferColor="255,255,255,255",
+        bufferOpacity="1",
+        bufferNoFill="1",
+    )
+    # Over the centroid, kept inside the polygon; every zone's label is wanted, not a sample.
+    # Town names win over village names where they collide (QGIS priority 0..10, default 5).
+    priority = str(min(10, max(0, round(label_size / 2))))
+    ET.SubElement(
+        settings, "placement", placement="1", centroidInside="1", centroidWhole="0", priority=priority
+    )
+    # obstacleType 1 (polygon boundary), QGIS's own default: without it the interior of every zone is an
+    # obstacle, and village and town labels block each other until none is drawn. Coarser zones (larger
+    # labels) are drawn above finer ones.
+    ET.SubElement(
+        settings,
+        "rendering",
+        drawLabels="1",
+        obstacle="1",
+        obstacleType="1",
+        displayAll="0",
+        zIndex=f"{label_size / 10:g}",
+    )
 
 
 def _style_for(name: str, df: gpd.GeoDataFrame) -> tuple[str, str | None, float]:

@@ -1134,6 +1134,95 @@ _CARD: dict[str, dict[str, Any]] = {
 }
 
 
+def _card_rows(result: RunResult, which: str, lang: str) -> pd.DataFrame | None:
+    """The enterprises that get a card (the report's list rows of the chosen levels); ``None``: none."""
+    levels = ["red", "orange"] if which == "red-orange" else [*LEVEL_NAMES, NOT_ASSESSED]
+    nums = report_numbers(result, lang)
+    frames = [_list_frame(result, nums, lv, lang) for lv in levels]
+    return (
+        pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
+    )
+
+
+def _inspectors_by_facility(result: RunResult) -> pd.Series:
+    """The inspectors the plan assigns, by facility id (empty without a plan or a roster)."""
+    plan = result.plan.plan if result.plan is not None else None
+    if plan is None or "inspectors" not in plan:
+        return pd.Series(dtype=str)
+    return pd.Series(
+        plan["inspectors"].astype(str).to_numpy(), index=plan["facility_id"].astype(str).to_numpy()
+    )
+
+
+class _CardXml:
+    """The WordprocessingML of one card: its title paragraph, then a two-column table and a footnote."""
+
+    def __init__(self, d: _Doc, lang: str) -> None:
+        self.d = d
+        self.text = _CARD[lang]
+        self.head_font = d.style_font("Heading 1", d.heading_font)
+        self.body_font = d.style_font("Normal", d.body_font)
+        self.width = _usable_width(d)
+        self.cols = [int(self.width * 0.3), self.width - int(self.width * 0.3)]
+        # The label cells are the same on every card: made once.
+        self.heads = [
+            "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
+            + _cell_xml(k, self.cols[0], self.body_font, d.latin, True, None, False, 24)
+            for k in self.text["rows"]
+        ]
+        self.borders = "".join(
+            f'<w:{side} w:val="single" w:sz="8" w:space="0" w:color="000000"/>'
+            for side in ("top", "left", "bottom", "right", "insideH", "insideV")
+        )
+
+    def title(self, page_break: bool) -> str:
+        """The card's title, on a new page after the first card."""
+        latin = self.d.latin
+        brk = '<w:r><w:br w:type="page"/></w:r>' if page_break else ""
+        return (
+            f'<w:p><w:pPr><w:jc w:val="center"/><w:spacing w:after="240"/></w:pPr>{brk}<w:r><w:rPr>'
+            f'<w:rFonts w:ascii="{latin}" w:hAnsi="{latin}" w:eastAsia="{self.head_font}"/><w:b/><w:sz w:val="44"/>'
+            f"</w:rPr><w:t>{escape(self.text['title'])}</w:t></w:r></w:p>"
+        )
+
+    def table(self, values: list[Any], level: str) -> str:
+        """The card's rows (label, value; the level cell in its colour) and the footnote under them."""
+        latin, cols = self.d.latin, self.cols
+        rows = "".join(
+            head
+            + _cell_xml(
+                v, cols[1], self.body_font, latin, j == 4, _level_fill(level) if j == 4 else None, False, 24
+            )
+            + "</w:tr>"
+            for j, (head, v) in enumerate(zip(self.heads, values, strict=True))
+        )
+        return (
+            f'<w:tbl><w:tblPr><w:tblW w:w="{self.width}" w:type="dxa"/><w:tblBorders>{self.borders}</w:tblBorders>'
+            f'<w:tblLayout w:type="fixed"/></w:tblPr><w:tblGrid><w:gridCol w:w="{cols[0]}"/>'
+            f'<w:gridCol w:w="{cols[1]}"/></w:tblGrid>{rows}</w:tbl>'
+            f'<w:p><w:pPr><w:spacing w:before="240"/></w:pPr><w:r><w:rPr><w:rFonts w:ascii="{latin}" '
+            f'w:hAnsi="{latin}" w:eastAsia="{self.body_font}"/><w:sz w:val="18"/></w:rPr>'
+            f"<w:t>{escape(self.text['foot'])}</w:t></w:r></w:p>"
+        )
+
+
+def _append_to_body(d: _Doc, parts: list[str]) -> None:
+    """Add the XML ``parts`` to the document's body, before its final section properties."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    body = d.doc.element.body
+    sect = body.sectPr
+    # Parsed a few hundred cards at a time: one parse of a province's cards (hundreds of MB of XML) is slower.
+    for start in range(0, len(parts), 1000):
+        holder = parse_xml(f"<w:body {nsdecls('w')}>{''.join(parts[start : start + 1000])}</w:body>")
+        for el in list(holder):
+            if sect is not None:
+                sect.addprevious(el)
+            else:
+                body.append(el)
+
+
 def write_cards(
     result: RunResult,
     path: str | Path,
@@ -1147,83 +1236,27 @@ def write_cards(
 
     Returns ``None`` (and writes nothing) when ``which`` is ``none`` or no enterprise qualifies.
     """
-    from docx.oxml import parse_xml
-    from docx.oxml.ns import nsdecls
-
     if which == "none":
         return None
-    levels = ["red", "orange"] if which == "red-orange" else [*LEVEL_NAMES, NOT_ASSESSED]
-    nums = report_numbers(result, lang)
-    frames = [_list_frame(result, nums, lv, lang) for lv in levels]
-    cards = (
-        pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else None
-    )
+    cards = _card_rows(result, which, lang)
     if cards is None:
         return None
-    plan = result.plan.plan if result.plan is not None else None
-    inspectors = (
-        pd.Series(plan["inspectors"].astype(str).to_numpy(), index=plan["facility_id"].astype(str).to_numpy())
-        if plan is not None and "inspectors" in plan
-        else pd.Series(dtype=str)
-    )
+    inspectors = _inspectors_by_facility(result)
     d = _open(template, config, lang, {"title": config.project.name, "unit": config.outputs.report_unit,
                                        "date": date.today().isoformat(), "as_of": str(result.summary["as_of"]),
                                        "period": str(result.summary["plan_year"])})  # fmt: skip
-    text = _CARD[lang]
-    head_font = d.style_font("Heading 1", d.heading_font)
-    body_font = d.style_font("Normal", d.body_font)
-    width = _usable_width(d)
-    cols = [int(width * 0.3), width - int(width * 0.3)]
+    card = _CardXml(d, lang)
     dash = _TEXT[lang]["dash"]
     parts = []
-    # The label cells are the same on every card: made once.
-    heads = [
-        "<w:tr><w:trPr><w:cantSplit/></w:trPr>"
-        + _cell_xml(k, cols[0], body_font, d.latin, True, None, False, 24)
-        for k in text["rows"]
-    ]
     for i, r in enumerate(cards.itertuples(index=False)):
-        brk = '<w:r><w:br w:type="page"/></w:r>' if i else ""
-        parts.append(
-            f'<w:p><w:pPr><w:jc w:val="center"/><w:spacing w:after="240"/></w:pPr>{brk}<w:r><w:rPr>'
-            f'<w:rFonts w:ascii="{d.latin}" w:hAnsi="{d.latin}" w:eastAsia="{head_font}"/><w:b/><w:sz w:val="44"/>'
-            f"</w:rPr><w:t>{escape(text['title'])}</w:t></w:r></w:p>"
-        )
         values = [
             r.name, r.facility_id, f"{r.town} {r.village}".strip(), r.sector, label(r.level, lang), r.reasons,
-            text["per_year"].format(n=_fmt(r.inspections)), r.months or dash,
+            card.text["per_year"].format(n=_fmt(r.inspections)), r.months or dash,
             inspectors.get(r.facility_id, "") or dash, str(result.summary["as_of"]),
         ]  # fmt: skip
-        rows = "".join(
-            head
-            + _cell_xml(
-                v, cols[1], body_font, d.latin, j == 4, _level_fill(r.level) if j == 4 else None, False, 24
-            )
-            + "</w:tr>"
-            for j, (head, v) in enumerate(zip(heads, values, strict=True))
-        )
-        borders = "".join(
-            f'<w:{side} w:val="single" w:sz="8" w:space="0" w:color="000000"/>'
-            for side in ("top", "left", "bottom", "right", "insideH", "insideV")
-        )
-        parts.append(
-            f'<w:tbl><w:tblPr><w:tblW w:w="{width}" w:type="dxa"/><w:tblBorders>{borders}</w:tblBorders>'
-            f'<w:tblLayout w:type="fixed"/></w:tblPr><w:tblGrid><w:gridCol w:w="{cols[0]}"/>'
-            f'<w:gridCol w:w="{cols[1]}"/></w:tblGrid>{rows}</w:tbl>'
-            f'<w:p><w:pPr><w:spacing w:before="240"/></w:pPr><w:r><w:rPr><w:rFonts w:ascii="{d.latin}" '
-            f'w:hAnsi="{d.latin}" w:eastAsia="{body_font}"/><w:sz w:val="18"/></w:rPr>'
-            f"<w:t>{escape(text['foot'])}</w:t></w:r></w:p>"
-        )
-    body = d.doc.element.body
-    sect = body.sectPr
-    # Parsed a few hundred cards at a time: one parse of a province's cards (hundreds of MB of XML) is slower.
-    for start in range(0, len(parts), 1000):
-        holder = parse_xml(f"<w:body {nsdecls('w')}>{''.join(parts[start : start + 1000])}</w:body>")
-        for el in list(holder):
-            if sect is not None:
-                sect.addprevious(el)
-            else:
-                body.append(el)
+        parts.append(card.title(page_break=i > 0))
+        parts.append(card.table(values, r.level))
+    _append_to_body(d, parts)
     path = Path(path)
     d.doc.save(str(path))
     return path

@@ -27,14 +27,23 @@ from riskmap.columns import (
     STANDARDISATION_GRADE,
 )
 from riskmap.config import Config, config_hash
-from riskmap.outputs.runfolder import open_output_set, provenance_inputs
+from riskmap.outputs.runfolder import OutputSet, input_provenance, open_output_set
 from riskmap.results import RunResult
 from riskmap.supervision import InspectionPlan, month_label
 from riskmap.version import __version__
 from riskmap.zone_kinds import project_kind_labels
 from riskmap.zoning import zone_code_column
 
-__all__ = ["XLSX_MAX_ROWS", "facility_layer", "plan_sheets", "write_run", "write_plan"]
+__all__ = [
+    "XLSX_MAX_ROWS",
+    "facility_layer",
+    "plan_sheets",
+    "write_run",
+    "write_plan",
+    "run_provenance",
+    "manifest_doc",
+    "set_outputs",
+]
 
 #: Above this many enterprises the XLSX workbook is not written (CSV and GeoPackage carry the plan).
 XLSX_MAX_ROWS = 200_000
@@ -105,6 +114,41 @@ def _write_plan_xlsx(result: RunResult, path: Path, sheets: dict[str, pd.DataFra
     return None
 
 
+def run_provenance(
+    config: Config, inputs: dict[str, dict[str, str]], started: datetime | None = None
+) -> dict[str, Any]:
+    """A manifest's provenance: riskmap's version, the config's hash, the engine, the inputs, the start time."""
+    doc: dict[str, Any] = {
+        "riskmap_version": __version__,
+        "config_hash": config_hash(config),
+        "engine": config.engine.name,
+        "inputs": inputs,
+    }
+    if started is not None:
+        doc["started"] = started.isoformat(timespec="seconds")
+    return doc
+
+
+def manifest_doc(result: RunResult, provenance: dict[str, Any], staged: dict[str, Path]) -> dict[str, Any]:
+    """A run's manifest file (run.json, report.json): summary, warnings, provenance with the end time, outputs."""
+    return {
+        "summary": result.summary,
+        "warnings": result.warnings,
+        "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
+        "outputs": {k: p.name for k, p in staged.items()},
+    }
+
+
+def set_outputs(
+    result: RunResult, outset: OutputSet, staged: dict[str, Path], key: str, manifest: Path
+) -> RunResult:
+    """Give ``result`` the committed set's warnings and final paths, the manifest's under ``key``."""
+    result.warnings.extend(outset.warnings)
+    result.outputs = {k: outset.final(p) for k, p in staged.items()}
+    result.outputs[key] = manifest
+    return result
+
+
 def _output_dir(config: Config, out_dir: str | Path | None) -> Path:
     """The output folder: ``out_dir``, else ``outputs.dir`` of the project file (relative to it)."""
     return Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
@@ -125,32 +169,18 @@ def write_run(
     that riskmap did not write; ``stage`` is told ``"map"`` and ``"figure"`` as they start. Returns ``result``
     with its ``outputs`` (final paths by key) and the output set's warnings.
     """
-    provenance: dict[str, Any] = {
-        "riskmap_version": __version__,
-        "config_hash": config_hash(config),
-        "engine": config.engine.name,
-        "inputs": provenance_inputs(config.base_dir, result.inputs),
-        "started": started.isoformat(timespec="seconds"),
-    }
+    provenance = run_provenance(config, input_provenance(config.base_dir, result.inputs), started)
     with open_output_set(_output_dir(config, out_dir), "run.json", force) as outset:
         staged = _write_outputs(config, result, outset.staging, provenance, stage)
         if config.outputs.report:  # the Word report ([outputs] report = true), in this run's output set
             from riskmap.outputs.report import write_report_files
 
             staged |= write_report_files(config, result, outset.staging, provenance, staged.get("figure_png"))
-        run_json = {
-            "summary": result.summary,
-            "warnings": result.warnings,
-            "provenance": {**provenance, "finished": datetime.now(UTC).isoformat(timespec="seconds")},
-            "outputs": {k: p.name for k, p in staged.items()},
-        }
+        run_json = manifest_doc(result, provenance, staged)
         if config.outputs.postgis:  # published before the files commit: a failure leaves both as they were
             run_json["postgis"] = _publish_postgis(config, result, run_json, started)
         run_json_path = outset.commit(run_json)
-    result.warnings.extend(outset.warnings)
-    result.outputs = {k: outset.final(p) for k, p in staged.items()}
-    result.outputs["run_json"] = run_json_path
-    return result
+    return set_outputs(result, outset, staged, "run_json", run_json_path)
 
 
 def _publish_postgis(
@@ -323,15 +353,7 @@ def write_plan(
         doc = {
             "summary": {k: result.summary[k] for k in keys},
             "warnings": result.warnings,
-            "provenance": {
-                "riskmap_version": __version__,
-                "config_hash": config_hash(config),
-                "engine": config.engine.name,
-                "inputs": provenance_inputs(config.base_dir, result.inputs),
-            },
+            "provenance": run_provenance(config, input_provenance(config.base_dir, result.inputs)),
         }
         plan_json = outset.commit(doc, also_replaces=_PLAN_TABLES)
-    result.warnings.extend(outset.warnings)
-    result.outputs = {k: outset.final(p) for k, p in staged.items()}
-    result.outputs["plan_json"] = plan_json
-    return result
+    return set_outputs(result, outset, staged, "plan_json", plan_json)

@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,8 @@ __all__ = [
     "OutputSet",
     "open_output_set",
     "sha256",
+    "input_provenance",
     "read_manifests",
-    "provenance_inputs",
 ]
 
 #: One manifest file per command; a file is riskmap's if any of them lists it with its current hash.
@@ -65,15 +65,15 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def provenance_inputs(base_dir: Path, inputs: dict[str, Path]) -> dict[str, dict[str, str]]:
-    """Input files with their SHA-256 and their paths relative to the project folder ``base_dir``.
+def input_provenance(base_dir: Path, files: Mapping[str, Path]) -> dict[str, dict[str, str]]:
+    """Input files by key, sorted, with their SHA-256 and their paths relative to the project folder.
 
-    Published files should not reveal a server's directory layout: a file outside the project folder is named
-    by its file name only.
+    A file outside that folder is shown by its name only: published files should not reveal a server's
+    directory layout.
     """
-    out = {}
     base = base_dir.resolve()
-    for key, p in sorted(inputs.items()):
+    out = {}
+    for key, p in sorted(files.items()):
         try:
             shown = str(p.resolve().relative_to(base))
         except ValueError:

@@ -64,13 +64,13 @@ def write_sensitivity(
 ) -> dict[str, Path]:
     """Write sensitivity.gpkg, the CSV tables and ``sensitivity.json`` (their manifest, last) as one set."""
     from riskmap.outputs.gpkg import write_geopackage
-    from riskmap.outputs.runfolder import provenance_inputs
+    from riskmap.outputs.runfolder import input_provenance
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     provenance: dict[str, Any] = {
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
-        "inputs": provenance_inputs(config.base_dir, inputs),
+        "inputs": input_provenance(config.base_dir, inputs),
         "started": started,
     }
     out = Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)

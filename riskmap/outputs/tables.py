@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,111 @@ def _width(df: pd.DataFrame, col: object) -> float:
     return min(max(8, width * 1.6), 60)
 
 
+@dataclass(frozen=True)
+class _XlsxStyles:
+    """The workbook's shared styles: the header's, and a fill per level (white text on red and blue)."""
+
+    fills: dict[str, Any]
+    white: Any
+    header_fill: Any
+    header_alignment: Any
+
+    @classmethod
+    def make(cls) -> _XlsxStyles:
+        from openpyxl.styles import Alignment, Font, PatternFill
+
+        return cls(
+            fills={
+                k: PatternFill("solid", fgColor=color(k).lstrip("#")) for k in (*LEVEL_NAMES, NOT_ASSESSED)
+            },
+            white=Font(color="FFFFFF"),
+            header_fill=PatternFill("solid", fgColor="DDEBF7"),
+            header_alignment=Alignment(horizontal="center", vertical="center", wrap_text=True),
+        )
+
+
+def _write_header(ws: Any, df: pd.DataFrame, styles: _XlsxStyles) -> None:
+    """Column widths, the frozen header row with filters, and the bold filled header cells."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    ws.freeze_panes = "A2"
+    columns = list(df.columns)
+    for i, col in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = _width(df, col)
+    if columns:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
+    header = []
+    for col in columns:
+        c = WriteOnlyCell(ws, value=str(col))
+        c.font, c.fill, c.alignment = Font(bold=True), styles.header_fill, styles.header_alignment
+        header.append(c)
+    ws.append(header)
+
+
+class _SpecialCells:
+    """Cells that need more than a value (dates, formula-like text, coloured levels): row -> column -> cell."""
+
+    def __init__(self, ws: Any, values: list[list[object]]) -> None:
+        self.ws = ws
+        self.values = values
+        self.cells: dict[int, dict[int, Any]] = {}
+
+    def cell(self, i: int, r: int) -> Any:
+        """The styled cell of column ``i``, row ``r``, made once."""
+        from openpyxl.cell import WriteOnlyCell
+
+        c = self.cells.setdefault(r, {}).get(i)
+        if c is None:
+            c = WriteOnlyCell(self.ws, value=self.values[i][r])
+            self.cells[r][i] = c
+        return c
+
+
+def _date_and_formula_cells(special: _SpecialCells, df: pd.DataFrame) -> None:
+    """Dates get a number format; formula-like text becomes a quote-prefixed text cell."""
+    text_columns = _text_columns(df)
+    for i, col in enumerate(df.columns):
+        fmt = _number_format(df[col])
+        if fmt is not None:
+            for r in np.flatnonzero(df[col].notna().to_numpy()):
+                special.cell(i, int(r)).number_format = fmt
+        if col in text_columns:
+            for r in np.flatnonzero(_formula_mask(df[col]).to_numpy()):
+                c = special.cell(i, int(r))
+                c.value = special.values[i][r]
+                c.data_type = "s"
+                c.quotePrefix = True
+
+
+def _level_cells(special: _SpecialCells, df: pd.DataFrame, level_column: str, styles: _XlsxStyles) -> None:
+    """The level cells (and their zh labels) filled in the level's colour."""
+    keys = df[level_column].astype(str).to_numpy()
+    for i, col in enumerate(df.columns):
+        if col not in (level_column, f"{level_column}_zh"):
+            continue
+        for key, fill in styles.fills.items():
+            for r in np.flatnonzero(keys == key):
+                c = special.cell(i, int(r))
+                c.fill = fill
+                if key in ("red", "blue"):
+                    c.font = styles.white
+
+
+def _write_rows(ws: Any, values: list[list[object]], special: dict[int, dict[int, Any]]) -> None:
+    """Stream the rows, each value or, where there is one, its styled cell."""
+    for n, row in enumerate(zip(*values, strict=True)):
+        cells = special.get(n)
+        if cells is None:
+            ws.append(row)
+        else:
+            out = list(row)
+            for i, c in cells.items():
+                out[i] = c
+            ws.append(out)
+
+
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, level_column: str = LEVEL) -> Path:
     """One sheet per table: bold filled header, frozen header row, filters, level cells in their colour.
 
@@ -132,75 +238,19 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, level_colum
     100,000 enterprises takes seconds and little memory; only level and formula-like cells are styled objects.
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
 
     target = Path(path)
-    fills = {k: PatternFill("solid", fgColor=color(k).lstrip("#")) for k in (*LEVEL_NAMES, NOT_ASSESSED)}
-    white = Font(color="FFFFFF")
-    header_fill = PatternFill("solid", fgColor="DDEBF7")
-    header_alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     wb = Workbook(write_only=True)
+    styles = _XlsxStyles.make()
     for sheet, df in zip(_sheet_names(list(sheets)), sheets.values(), strict=True):
         ws = wb.create_sheet(sheet)
-        ws.freeze_panes = "A2"
-        columns = list(df.columns)
-        for i, col in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = _width(df, col)
-        if columns:
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
-        header = []
-        for col in columns:
-            c = WriteOnlyCell(ws, value=str(col))
-            c.font, c.fill, c.alignment = Font(bold=True), header_fill, header_alignment
-            header.append(c)
-        ws.append(header)
-
-        values = [_column_values(df[col]) for col in columns]
-        # Cells that need more than a value: dates (a number format), formula-like text, coloured levels.
-        special: dict[int, dict[int, Any]] = {}  # row -> column -> cell
-
-        def styled(
-            i: int, r: int, value: object, ws: Any = ws, special: dict[int, dict[int, Any]] = special
-        ) -> Any:
-            c = special.setdefault(r, {}).get(i)
-            if c is None:
-                c = WriteOnlyCell(ws, value=value)
-                special[r][i] = c
-            return c
-
-        for i, col in enumerate(columns):
-            fmt = _number_format(df[col])
-            if fmt is not None:
-                for r in np.flatnonzero(df[col].notna().to_numpy()):
-                    styled(i, int(r), values[i][r]).number_format = fmt
-            if col in _text_columns(df):
-                for r in np.flatnonzero(_formula_mask(df[col]).to_numpy()):
-                    c = styled(i, int(r), values[i][r])
-                    c.value = values[i][r]
-                    c.data_type = "s"
-                    c.quotePrefix = True
+        _write_header(ws, df, styles)
+        values = [_column_values(df[col]) for col in df.columns]
+        special = _SpecialCells(ws, values)
+        _date_and_formula_cells(special, df)
         if level_column in df.columns:
-            keys = df[level_column].astype(str).to_numpy()
-            for i, col in enumerate(columns):
-                if col not in (level_column, f"{level_column}_zh"):
-                    continue
-                for key, fill in fills.items():
-                    for r in np.flatnonzero(keys == key):
-                        c = styled(i, int(r), values[i][r])
-                        c.fill = fill
-                        if key in ("red", "blue"):
-                            c.font = white
-        for n, row in enumerate(zip(*values, strict=True)):
-            cells = special.get(n)
-            if cells is None:
-                ws.append(row)
-            else:
-                out = list(row)
-                for i, c in cells.items():
-                    out[i] = c
-                ws.append(out)
+            _level_cells(special, df, level_column, styles)
+        _write_rows(ws, values, special.cells)
     try:
         with atomic_path(target) as tmp:
             wb.save(tmp)
