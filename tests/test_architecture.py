@@ -279,13 +279,5 @@ def test_long_functions_are_found(tmp_path: Path):
     assert long_functions(tmp_path) == ["m.py:83 long (81 lines)"]
 
 
-#: Functions still longer than the limit (issue 15 left them for a later split): this list may only shrink.
-LONG_FUNCTIONS_LEFT = {
-    "outputs/html.py render_html",
-}
-
-
 def test_no_function_longer_than_80_lines():
-    found = {f"{where.split(':')[0]} {name}" for where, name, *_ in (f.split(" ") for f in long_functions())}
-    assert found - LONG_FUNCTIONS_LEFT == set(), "split these into named steps"
-    assert LONG_FUNCTIONS_LEFT - found == set(), "now short: take them off LONG_FUNCTIONS_LEFT"
+    assert long_functions() == [], "split these into named steps"

@@ -232,58 +232,42 @@ def render_html(
     Parameters
     ----------
     facilities : geopandas.GeoDataFrame
-        Scored facilities (points, any CRS; may be empty) with ``facility_id``, ``name``, ``level``
-        (red/orange/yellow/blue) and, shown when present, ``sector``, ``score``, ``method``, ``reasons``
-        (several joined by "；"), ``zone_code``, ``zone_name``, ``inspections_per_year``.
+        Scored facilities (points, any CRS; may be empty): ``facility_id``, ``name``, ``level`` and, shown
+        when present, the columns of :data:`FACILITY_ROW` (sector, reasons, zone ...).
     zones : Mapping of str to geopandas.GeoDataFrame
-        Zone layers, finest first (e.g. ``{"village": ..., "town": ...}``), with ``zone_code``, ``zone_name``,
-        ``level`` (the four or ``none``) and optionally ``n_red``, ``n_orange``, ``n_yellow``, ``n_blue``.
-        The finest layer is shown when the page opens; the others can be switched on.
+        Zone layers, finest first (shown when the page opens): ``zone_code``, ``zone_name``, ``level``.
     path : str or os.PathLike
-        The HTML file to write; replaced atomically, so a failed render leaves an existing file intact.
+        The HTML file, replaced atomically (a failed render leaves an existing file intact).
     title : str, default "安全风险四色分布图"
-        Shown in a box at the top of the map and as the page title.
     lang : {"zh", "en"}, default "zh"
-        Language of every label on the page.
     tiles : {"none", "openstreetmap", "tianditu", "gaode"}, default "none"
-        Background tiles. Only ``"none"`` works offline; the others are fetched by the browser when the page
-        is viewed. ``"tianditu"`` is the national CGCS2000 base map (vector map and its annotation layer)
-        and needs a key. ``"gaode"`` tiles are in the shifted GCJ-02 system, so the *displayed* facilities
-        and zones are shifted to GCJ-02 to sit on the right streets; the data passed in is not changed.
+        Background tiles; only ``"none"`` works offline. Tianditu (CGCS2000) needs a key; for Gaode (GCJ-02)
+        the *displayed* copies of the layers are shifted to GCJ-02, the data passed in is not changed.
     tianditu_key : str, optional
-        Tianditu key for ``tiles="tianditu"``; by default read from the environment variable
-        ``TIANDITU_KEY``. It is never logged, but it necessarily appears in the page's tile URLs (the browser
-        sends it to Tianditu with every tile request): do not publish a page made with a private key.
-    embed : bool, default False
-        Make a fixed-size map (100 % wide, ``embed_height`` high) without full-page styling, for an
-        ``<iframe>`` or for pasting into a report.
-    embed_height : int or str, default 600
-        Height of the embedded map, in pixels or as a CSS length.
+        Default: the ``TIANDITU_KEY`` environment variable. Never logged, but in the page's tile URLs.
+    embed, embed_height : bool, int or str, default False, 600
+        A fixed-size map (100 % wide, ``embed_height`` high, CSS length or pixels) for an ``<iframe>``.
     cluster_threshold : int, default 5000
-        Above this many facilities (or with a zone layer of more than 5,000 zones) the map carries the data as
-        compressed columns drawn on canvas, with filters by level, sector and town (needs a browser with
-        ``DecompressionStream``: Chromium 80, Firefox 113, Safari 16.4); the name is kept for compatibility.
+        Above this many facilities (or 5,000 zones in a layer) the data go as compressed columns drawn on
+        canvas, with filters (needs ``DecompressionStream``: Chromium 80, Firefox 113, Safari 16.4).
     kind_labels : Mapping, optional
-        The project's own labels of zone kinds (``{kind: {"zh": ..., "en": ...}}``) for the layer control and
-        the legend; known kinds are labelled from ``styles/zone_kinds.toml`` (see :mod:`riskmap.zone_kinds`).
+        The project's own zone-kind labels (``{kind: {"zh": ..., "en": ...}}``); see :mod:`riskmap.zone_kinds`.
     sensitivity : geopandas.GeoDataFrame, optional
-        The finest zones' sensitivity table (``zone_code``, ``zone_name``, ``level``, ``level_min``,
-        ``level_max``, ``changed_by``): the zones whose colour changes under some variant get a dashed outline
-        layer, with the variants in the popup.
+        The finest zones' sensitivity table (``level_min``, ``level_max``, ``changed_by``, ...): the zones a
+        variant changes get a dashed outline layer, with the variants in the popup.
 
     Returns
     -------
     pathlib.Path
-        The written file.
 
     Raises
     ------
     ConfigError
-        If ``lang`` or ``tiles`` is not one of the accepted values, or Tianditu tiles have no valid key.
+        An unknown ``lang`` or ``tiles``, or Tianditu tiles without a valid key.
     InputError
-        If a layer lacks a required column, has no CRS, or has an unknown level.
+        A layer without a required column or CRS, or with an unknown level.
     OutputError
-        If a script or stylesheet the page needs cannot be embedded (the page would be blank offline).
+        A script or stylesheet the page needs cannot be embedded (the page would be blank offline).
 
     Examples
     --------
@@ -295,6 +279,29 @@ def render_html(
     >>> 'id="riskmap-legend"' in out.read_text(encoding="utf-8")
     True
     """
+    facilities, zones, tile_key = _displayed(facilities, zones, lang, tiles, tianditu_key)
+    n_points = int((facilities.geometry.notna() & ~facilities.geometry.is_empty).sum())
+    if n_points > cluster_threshold or any(len(gdf) > _COMPACT_ZONES for gdf in zones.values()):
+        page, n_facilities = _compact_page(
+            facilities, zones, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
+            embed_height=embed_height, kind_labels=kind_labels, sensitivity=sensitivity,
+        )  # fmt: skip
+        return _write_page(path, page, n_facilities, len(zones))
+    page, n_facilities = _folium_page(
+        facilities, zones, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
+        embed_height=embed_height, cluster=False, kind_labels=kind_labels, sensitivity=sensitivity,
+    )  # fmt: skip
+    return _write_page(path, page, n_facilities, len(zones))
+
+
+def _displayed(
+    facilities: gpd.GeoDataFrame,
+    zones: Mapping[str, gpd.GeoDataFrame],
+    lang: str,
+    tiles: str,
+    tianditu_key: str | None,
+) -> tuple[gpd.GeoDataFrame, Mapping[str, gpd.GeoDataFrame], str | None]:
+    """The options checked, the Tianditu key, and the layers as shown (shifted to GCJ-02 on Gaode tiles)."""
     _check_choice("lang", lang, LANGUAGES)
     _check_choice("tiles", tiles, TILES)
     tile_key = _tianditu_key(tianditu_key) if tiles == "tianditu" else None
@@ -303,32 +310,33 @@ def render_html(
         facilities = _to_gcj02(facilities, "facilities")
         zones = {key: _to_gcj02(gdf, f"zone layer {key!r}") for key, gdf in zones.items()}
     _require(facilities, _FACILITY_REQUIRED, "facilities")
-    n_points = int((facilities.geometry.notna() & ~facilities.geometry.is_empty).sum())
-    if n_points > cluster_threshold or any(len(gdf) > _COMPACT_ZONES for gdf in zones.values()):
-        page, n_facilities = _compact_page(
-            facilities, zones, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
-            embed_height=embed_height, kind_labels=kind_labels, sensitivity=sensitivity,
-        )  # fmt: skip
-        return _write_page(path, page, n_facilities, len(zones))
+    return facilities, zones, tile_key
+
+
+def _folium_page(
+    facilities: gpd.GeoDataFrame,
+    zones: Mapping[str, gpd.GeoDataFrame],
+    *,
+    title: str,
+    lang: str,
+    tiles: str,
+    tile_key: str | None,
+    embed: bool,
+    embed_height: int | str,
+    cluster: bool,
+    kind_labels: KindLabels | None,
+    sensitivity: gpd.GeoDataFrame | None,
+) -> tuple[str, int]:
+    """The page of a district-size map: a Leaflet marker per facility and GeoJSON zones (folium)."""
     groups = _facility_groups(facilities, lang)
     zone_layers = [
         (key, _zone_label(key, lang, kind_labels), _zone_collection(gdf, key, lang))
         for key, gdf in zones.items()
     ]
-    n_facilities = sum(len(rows) for rows in groups.values())
-    cluster = n_facilities > cluster_threshold
-
     m = _build_map(
-        groups,
-        zone_layers,
-        title=title,
-        lang=lang,
-        tiles=tiles,
-        tile_key=tile_key,
-        embed=embed,
-        embed_height=embed_height,
-        cluster=cluster,
-    )
+        groups, zone_layers, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
+        embed_height=embed_height, cluster=cluster,
+    )  # fmt: skip
     if sensitivity is not None:
         shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
         _sensitivity_layer(shown, lang).add_to(m)
@@ -337,7 +345,7 @@ def render_html(
     key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height, cluster)
     _stable_ids(m.get_root(), key)
     page = _finish_page(m.get_root().render(), lang=lang, embed=embed)
-    return _write_page(path, page, n_facilities, len(zone_layers))
+    return page, sum(len(rows) for rows in groups.values())
 
 
 def _write_page(path: str | os.PathLike[str], page: str, n_facilities: int, n_layers: int) -> Path:
