@@ -437,7 +437,7 @@ def sensitivity(
     as_of: AsOf = None,
     force: Force = False,
 ) -> None:
-    """How firm is each colour: re-grade and re-zone under each [sensitivity] variant."""
+    """How firm is each colour: re-grade and re-zone under each sensitivity variant of the project file."""
     from riskmap.config import load_config
     from riskmap.pipeline import sensitivity as assess
     from riskmap.sensitivity import CHANGED_BY
