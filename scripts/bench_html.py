@@ -1,18 +1,29 @@
 """Benchmark the HTML map at scale: a synthetic district of 100,000 facilities and ~2,000 zones.
 
     python scripts/bench_html.py [--facilities 100000] [--grid 50x40] [--runs 3] [--keep DIR]
+    python scripts/bench_html.py --pipeline 1M [--data /tmp/riskmap-bench] [--runs 3]
 
 Renders the map with riskmap.outputs.html.render_html, opens it in headless Debian Chromium (Playwright,
 network blocked) and measures: file size, Python render time, page load (navigation until the map is drawn)
 and pan/zoom (``map.setView`` until ``moveend`` and the next painted frame). A baseline of demo size (3,000
 facilities, 200 villages) is measured in the same run, and the large map is reported as ratios of it: machines
 are noisy, compare ratios, not seconds. Medians of ``--runs`` runs. Not a test.
+
+``--pipeline SIZE`` measures the map the real job writes instead: ``riskmap run`` with the HTML map on, over
+scripts/make_bench_data.py's register of that size (1M: 1,000,000 facilities with credit codes, names and
+reasons as a register has them, 40,000 villages, 3,350 towns; generated into ``--data`` when missing). Its
+"render s" is the whole run (every output, not only the map), and the run's peak memory is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -201,12 +212,47 @@ def bench(browser, name: str, n: int, nx: int, ny: int, out: Path, runs: int) ->
     return Result(name, n, n_zones, size_mb, statistics.median(renders), load_s, panzoom_ms, heap_mb)
 
 
+def bench_pipeline(browser, data: Path, size: str, runs: int) -> tuple[Result, float]:  # type: ignore[no-untyped-def]
+    """``riskmap run`` with the HTML map on over the benchmark register of ``size``; returns it and peak MB."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from make_bench_data import parse_sizes, write_size
+
+    (size,) = parse_sizes(size)
+    folder = data / size
+    if not (folder / "riskmap.toml").exists():
+        write_size(data, size)
+    config = (folder / "riskmap.toml").read_text(encoding="utf-8")
+    config = re.sub(r"(?m)^html = false.*$", "html = true", config)
+    config = re.sub(r'(?m)^dir = "out"$', 'dir = "out-html"', config)
+    project = folder / "riskmap-html.toml"
+    project.write_text(config, encoding="utf-8")
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "riskmap", "run", str(project)], check=True, stdout=subprocess.DEVNULL
+    )
+    run_s = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    path = folder / "out-html" / "map.html"
+    summary = json.loads((folder / "out-html" / "run.json").read_text(encoding="utf-8"))["summary"]
+    n_zones = sum(sum(by_level.values()) for by_level in summary["zones_per_level"].values())
+    load_s, panzoom_ms, heap_mb = measure(browser, path, runs)
+    size_mb = path.stat().st_size / 1e6
+    result = Result(size, summary["facilities_scored"], n_zones, size_mb, run_s, load_s, panzoom_ms, heap_mb)
+    return result, peak_mb
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--facilities", type=int, default=100_000)
     ap.add_argument("--grid", default="50x40", help="villages per row x rows (50x40 = 2,000 villages)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="write the HTML files here instead of a temporary folder")
+    ap.add_argument(
+        "--pipeline", metavar="SIZE", help="measure the map of `riskmap run` on a bench register (1M)"
+    )
+    ap.add_argument(
+        "--data", type=Path, default=Path("/tmp/riskmap-bench"), help="bench registers (--pipeline)"
+    )
     args = ap.parse_args()
     nx, ny = (int(v) for v in args.grid.lower().split("x"))
 
@@ -218,9 +264,16 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             base = bench(browser, "baseline", 3_000, 20, 10, out, args.runs)
-            big = bench(browser, "large", args.facilities, nx, ny, out, args.runs)
+            if args.pipeline:
+                big, peak_mb = bench_pipeline(browser, args.data, args.pipeline, args.runs)
+            else:
+                big = bench(browser, "large", args.facilities, nx, ny, out, args.runs)
         finally:
             browser.close()
+    if args.pipeline:
+        print(
+            f"riskmap run ({big.name}, every output incl. the map): {big.render_s:.1f} s, peak {peak_mb:,.0f} MB"
+        )
 
     print(f"median of {args.runs} runs; large / baseline ratios measured in this run")
     header = (

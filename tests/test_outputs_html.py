@@ -512,6 +512,63 @@ def test_browser_compact_english_embed(tmp_path, browser):
         assert log.errors == [] and log.dialogs == []
 
 
+@pytest.mark.browser
+def test_browser_compact_overview_counts_the_most_severe_level(tmp_path, browser, monkeypatch):
+    """Too many facilities in view: one circle per block with the count of the most severe level shown."""
+    monkeypatch.setattr(html_out, "_POINT_LIMIT", 3)
+    path = _render(tmp_path, cluster_threshold=0)
+    with open_page(browser, path) as (page, log):
+        name = _compact_page(page)
+        bubbles = "(n) => window[n].riskmap.compact.facilityLayer.bubbles.map(b => [b.level, b.n, b.x, b.y])"
+        drawn = page.evaluate(bubbles, name)
+        assert drawn and {level for level, *_ in drawn} == {0}  # red only
+        assert sum(n for _, n, *_ in drawn) == 5  # every red facility, counted once
+        note = page.locator(".riskmap-overview-note")
+        assert note.is_visible() and "重大风险" in note.inner_text()
+        page.locator("input[data-level='red']").uncheck()
+        drawn = page.evaluate(bubbles, name)
+        assert {level for level, *_ in drawn} == {1} and sum(n for _, n, *_ in drawn) == 5
+        assert "较大风险" in note.inner_text()
+        # Hovering a circle says what it counts; clicking it zooms in two levels there.
+        zoom = page.evaluate("(n) => window[n].getZoom()", name)
+        box = page.locator(".folium-map").bounding_box()
+        _, count, x, y = max(drawn, key=lambda b: b[1])
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        tip = page.locator(".leaflet-tooltip")
+        tip.wait_for(state="visible")
+        assert tip.inner_text() == f"较大风险企业 {count} 家，点击放大"
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.wait_for_function(  # the zoom is animated
+            "([n, z]) => window[n].getZoom() === z && !window[n]._animatingZoom", arg=[name, zoom + 2]
+        )
+        # Few enough in view: each facility again, and the note is gone.
+        page.evaluate("(n) => window[n].setView([32.203, 119.604], 19, {animate: false})", name)
+        assert page.evaluate("(n) => window[n].riskmap.compact.facilityLayer.overview", name) is False
+        assert not note.is_visible()
+        assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
+@pytest.mark.browser
+def test_browser_compact_towns_on_overview_villages_when_zoomed_in(tmp_path, browser, monkeypatch):
+    """Many villages: the towns are drawn below the zoom where a median village is 12 px wide, villages above."""
+    monkeypatch.setattr(html_out, "_SPLIT_ZONES", 2)
+    path = _render(tmp_path, cluster_threshold=0)
+    with open_page(browser, path) as (page, log):
+        name = _compact_page(page)
+        active = "(n) => window[n].riskmap.compact.zoneLayers.slice(0, 2).map(z => z.layer.active())"
+        assert page.evaluate(active, name) == [True, False]  # opened on the block: villages
+        page.evaluate("(n) => window[n].setView([32.21, 119.615], 8, {animate: false})", name)
+        assert page.evaluate(active, name) == [False, True]  # zoomed out: towns
+        control = page.locator(".leaflet-control-layers")
+        assert control.locator("input:disabled").count() >= 1  # the village layer greys out
+        box = page.locator(".folium-map").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2 - 2, box["y"] + box["height"] / 2)
+        tip = page.locator(".leaflet-tooltip")
+        tip.wait_for(state="visible")
+        assert "甲镇" in tip.inner_text() and "重大风险企业" in tip.inner_text()
+        assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
 # ----------------------------------------------------------------------------------------------------
 # Base tiles
 

@@ -5,8 +5,8 @@ function riskmapCompact(map, meta, b64, T, control) {
     'use strict';
     var R = map.riskmap;
     var LEVELS = meta.levels;  // [{key, label, color, outline}] in code order (red = 0 … none = 4)
-    var POINT_LIMIT = 30000;   // more facilities than this in view: draw one dot per 4-px cell instead
-    var BIN = 4;
+    var POINT_LIMIT = meta.pointLimit;  // more facilities than this in view: counts per block instead of dots
+    var BLOCK = 48;            // px: the overview counts facilities per block of this size
 
     function el(tag, cls, text, parent) {
         var e = document.createElement(tag);
@@ -92,12 +92,12 @@ function riskmapCompact(map, meta, b64, T, control) {
                 this._canvas.style.position = 'absolute';
                 this._canvas.style.pointerEvents = 'none';
                 map.getPane(this.options.pane).appendChild(this._canvas);
-                map.on('moveend resize viewreset', this.redraw, this);
+                map.on('moveend resize', this.redraw, this);
                 this.redraw();
             },
             onRemove: function () {
                 L.DomUtil.remove(this._canvas);
-                map.off('moveend resize viewreset', this.redraw, this);
+                map.off('moveend resize', this.redraw, this);
             },
             redraw: function () {
                 if (!this._map) { return; }
@@ -162,54 +162,87 @@ function riskmapCompact(map, meta, b64, T, control) {
             }
             return total;
         }
+        function overviewLevel() {
+            // The most severe level the filters show (-1: none).
+            for (var code = 0; code < LEVELS.length; code++) {
+                if (filter.levels[code] && meta.levelCounts[code]) { return code; }
+            }
+            return -1;
+        }
         var FacilityLayer = CanvasLayer.extend({
             draw: function (ctx, v) {
-                var s = v.scale, dx = v.dx, dy = v.dy, w = v.size.x, h = v.size.y;
-                var padDeg = 8 / s * 360;
-                var code;
-                if (countInView(v) <= POINT_LIMIT) {
-                    // Few enough to draw each facility: one path per level, red drawn last (on top).
-                    var byLevel = [[], [], [], [], []];
-                    eachInView(v, padDeg, function (i) { if (shown(i)) { byLevel[level[i]].push(i); } });
-                    var radius = s > 256 * 8192 ? 5 : 4;
-                    for (code = 4; code >= 0; code--) {
-                        var list = byLevel[code];
-                        if (!list.length) { continue; }
-                        ctx.beginPath();
-                        for (var k = 0; k < list.length; k++) {
-                            var x = fx[list[k]] * s + dx, y = fy[list[k]] * s + dy;
-                            ctx.moveTo(x + radius, y);
-                            ctx.arc(x, y, radius, 0, 2 * Math.PI);
-                        }
-                        ctx.globalAlpha = 0.9;
-                        ctx.fillStyle = LEVELS[code].color;
-                        ctx.fill();
-                        ctx.globalAlpha = 1;
-                        ctx.lineWidth = 1;
-                        ctx.strokeStyle = LEVELS[code].outline;
-                        ctx.stroke();
-                    }
-                    return;
-                }
-                // Overview (too many to draw each): only the red (重大) facilities, one square per 4-px cell, so
-                // that the town colours stay readable underneath; the other levels appear when zoomed in.
-                var bw = Math.ceil(w / BIN), bh = Math.ceil(h / BIN);
-                var bins = new Uint8Array(bw * bh);
-                eachInView(v, 0, function (i) {
-                    if (level[i] !== 0 || !shown(i)) { return; }
-                    var bx = Math.floor((fx[i] * s + dx) / BIN), by = Math.floor((fy[i] * s + dy) / BIN);
-                    if (bx < 0 || by < 0 || bx >= bw || by >= bh) { return; }
-                    var k = by * bw + bx, rank = 5 - level[i];
-                    if (bins[k] < rank) { bins[k] = rank; }
-                });
-                for (code = 4; code >= 0; code--) {
+                this.overview = countInView(v) > POINT_LIMIT;
+                this.bubbles = [];
+                if (this.overview) { this.drawOverview(ctx, v); } else { this.drawEach(ctx, v); }
+                if (this.onDrawn) { this.onDrawn(); }
+            },
+            drawEach: function (ctx, v) {
+                // Few enough to draw each facility: one path per level, red drawn last (on top).
+                var s = v.scale, dx = v.dx, dy = v.dy;
+                var byLevel = [[], [], [], [], []];
+                eachInView(v, 8 / s * 360, function (i) { if (shown(i)) { byLevel[level[i]].push(i); } });
+                var radius = s > 256 * 8192 ? 5 : 4;
+                for (var code = 4; code >= 0; code--) {
+                    var list = byLevel[code];
+                    if (!list.length) { continue; }
                     ctx.beginPath();
-                    var want = 5 - code;
-                    for (var k2 = 0; k2 < bins.length; k2++) {
-                        if (bins[k2] === want) { ctx.rect((k2 % bw) * BIN, Math.floor(k2 / bw) * BIN, BIN - 1, BIN - 1); }
+                    for (var k = 0; k < list.length; k++) {
+                        var x = fx[list[k]] * s + dx, y = fy[list[k]] * s + dy;
+                        ctx.moveTo(x + radius, y);
+                        ctx.arc(x, y, radius, 0, 2 * Math.PI);
                     }
-                    ctx.fillStyle = LEVELS[code].outline;
+                    ctx.globalAlpha = 0.9;
+                    ctx.fillStyle = LEVELS[code].color;
                     ctx.fill();
+                    ctx.globalAlpha = 1;
+                    ctx.lineWidth = 1;
+                    ctx.strokeStyle = LEVELS[code].outline;
+                    ctx.stroke();
+                }
+            },
+            drawOverview: function (ctx, v) {
+                // Too many to draw each: the facilities of the most severe level shown, counted per BLOCK-px
+                // block of the world (not of the screen, so a pan does not reshuffle them), one circle per
+                // block with its count, kept inside its block so that circles never overlap.
+                var s = v.scale, dx = v.dx, dy = v.dy;
+                var target = overviewLevel();
+                if (target < 0) { return; }
+                var cx0 = Math.floor(-dx / BLOCK), cy0 = Math.floor(-dy / BLOCK);
+                var bw = Math.floor((v.size.x - dx) / BLOCK) - cx0 + 1, bh = Math.floor((v.size.y - dy) / BLOCK) - cy0 + 1;
+                var count = new Uint32Array(bw * bh), sx = new Float64Array(bw * bh), sy = new Float64Array(bw * bh);
+                eachInView(v, 0, function (i) {
+                    if (level[i] !== target || !shown(i)) { return; }
+                    var x = fx[i] * s, y = fy[i] * s;
+                    var bx = Math.floor(x / BLOCK) - cx0, by = Math.floor(y / BLOCK) - cy0;
+                    if (bx < 0 || by < 0 || bx >= bw || by >= bh) { return; }
+                    var k = by * bw + bx;
+                    count[k]++; sx[k] += x; sy[k] += y;
+                });
+                var colour = LEVELS[target];
+                ctx.font = 'bold 11px sans-serif';
+                ctx.textAlign = 'center';
+                ctx.textBaseline = 'middle';
+                for (var k = 0; k < count.length; k++) {
+                    var c = count[k];
+                    if (!c) { continue; }
+                    var r = c === 1 ? 5 : Math.min(BLOCK / 2 - 2, 9 + 3 * Math.log10(c));
+                    var left = (cx0 + k % bw) * BLOCK, top = (cy0 + Math.floor(k / bw)) * BLOCK;
+                    var x = Math.min(Math.max(sx[k] / c, left + r + 1), left + BLOCK - r - 1) + dx;
+                    var y = Math.min(Math.max(sy[k] / c, top + r + 1), top + BLOCK - r - 1) + dy;
+                    ctx.beginPath();
+                    ctx.arc(x, y, r, 0, 2 * Math.PI);
+                    ctx.globalAlpha = 0.9;
+                    ctx.fillStyle = colour.color;
+                    ctx.fill();
+                    ctx.globalAlpha = 1;
+                    ctx.lineWidth = 1.5;
+                    ctx.strokeStyle = '#FFFFFF';
+                    ctx.stroke();
+                    if (c > 1) {
+                        ctx.fillStyle = target === 2 ? '#333333' : '#FFFFFF';
+                        ctx.fillText(String(c), x, y + 0.5);
+                    }
+                    this.bubbles.push({x: x, y: y, r: r, n: c, level: target});
                 }
             }
         });
@@ -270,19 +303,51 @@ function riskmapCompact(map, meta, b64, T, control) {
                 props: texts(Z.props), wclass: Z.workload ? arr(Z.prefix + '.wclass') : null
             };
         });
-        function ringsPath(ctx, set, f, s, dx, dy) {
-            var xy = set.xy, rings = set.rings;
-            for (var r = set.feats[f]; r < set.feats[f + 1]; r++) {
-                var a = rings[r], b = rings[r + 1];
-                ctx.moveTo(xy[2 * a] * s + dx, xy[2 * a + 1] * s + dy);
-                for (var k = a + 1; k < b; k++) { ctx.lineTo(xy[2 * k] * s + dx, xy[2 * k + 1] * s + dy); }
-                ctx.closePath();
+        // Zones are drawn from Path2D objects built once per simplification, class and spatial bucket, in
+        // world units: a redraw only sets the transform and fills/strokes the buckets in view (no per-vertex
+        // JavaScript), which keeps a pan or zoom over 40,000 villages within a frame budget.
+        var BUCKETS = 16;
+        function buckets(z) {
+            if (z.buckets) { return z.buckets; }
+            var n = z.meta.n, bb = z.bbox, of = new Uint16Array(n), box = [];
+            var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, f;
+            for (f = 0; f < n; f++) {
+                x0 = Math.min(x0, bb[4 * f]); y0 = Math.min(y0, bb[4 * f + 1]);
+                x1 = Math.max(x1, bb[4 * f + 2]); y1 = Math.max(y1, bb[4 * f + 3]);
             }
+            var w = (x1 - x0) / BUCKETS || 1, h = (y1 - y0) / BUCKETS || 1;
+            for (f = 0; f < n; f++) {
+                var bx = Math.min(BUCKETS - 1, Math.floor(((bb[4 * f] + bb[4 * f + 2]) / 2 - x0) / w));
+                var by = Math.min(BUCKETS - 1, Math.floor(((bb[4 * f + 1] + bb[4 * f + 3]) / 2 - y0) / h));
+                var b = by * BUCKETS + bx;
+                of[f] = b;
+                var r = box[b] || (box[b] = [Infinity, Infinity, -Infinity, -Infinity]);
+                r[0] = Math.min(r[0], bb[4 * f]); r[1] = Math.min(r[1], bb[4 * f + 1]);
+                r[2] = Math.max(r[2], bb[4 * f + 2]); r[3] = Math.max(r[3], bb[4 * f + 3]);
+            }
+            z.buckets = {of: of, box: box};
+            return z.buckets;
         }
-        function inView(z, f, v) {
-            var b = v.bounds, bb = z.bbox;
-            return !(bb[4 * f] > b.getEast() * 1e6 || bb[4 * f + 2] < b.getWest() * 1e6 ||
-                     bb[4 * f + 1] > b.getNorth() * 1e6 || bb[4 * f + 3] < b.getSouth() * 1e6);
+        function bucketPaths(z, set, classOf, nClasses) {
+            // paths[bucket][class]: one Path2D of every ring of the bucket's zones of that class.
+            var of = buckets(z).of, paths = [];
+            var xy = set.xy, rings = set.rings;
+            for (var f = 0; f < z.meta.n; f++) {
+                var row = paths[of[f]] || (paths[of[f]] = new Array(nClasses));
+                var c = classOf(f), p = row[c] || (row[c] = new Path2D());
+                for (var r = set.feats[f]; r < set.feats[f + 1]; r++) {
+                    var a = rings[r], e = rings[r + 1];
+                    p.moveTo(xy[2 * a], xy[2 * a + 1]);
+                    for (var k = a + 1; k < e; k++) { p.lineTo(xy[2 * k], xy[2 * k + 1]); }
+                    p.closePath();
+                }
+            }
+            return paths;
+        }
+        function boxInView(r, v) {
+            var b = v.bounds;
+            return !(r[0] > b.getEast() * 1e6 || r[2] < b.getWest() * 1e6 ||
+                     r[1] > b.getNorth() * 1e6 || r[3] < b.getSouth() * 1e6);
         }
         var ZoneLayer = CanvasLayer.extend({
             // options: zone (decoded layer), classOf(f) -> palette index, palette [[fill, stroke]], weight,
@@ -295,28 +360,30 @@ function riskmapCompact(map, meta, b64, T, control) {
                 if (!this.active()) { return; }
                 var z = this.options.zone, s = v.scale, o = this.options;
                 // The coarsest simplification whose tolerance stays under about one pixel at this zoom.
-                var set = z.sets[0];
-                z.meta.tolerances.forEach(function (t, k) { if (t * s / 360 <= 0.8) { set = z.sets[k]; } });
-                var byClass = o.palette.map(function () { return []; });
-                for (var f = 0; f < z.meta.n; f++) {
-                    if (inView(z, f, v)) { byClass[o.classOf(f)].push(f); }
-                }
+                var k = 0;
+                z.meta.tolerances.forEach(function (t, i) { if (t * s / 360 <= 0.8) { k = i; } });
+                this._paths = this._paths || [];
+                var paths = this._paths[k] || (this._paths[k] = bucketPaths(z, z.sets[k], o.classOf, o.palette.length));
+                var box = buckets(z).box, ratio = window.devicePixelRatio || 1;
+                ctx.setTransform(ratio * s, 0, 0, ratio * s, ratio * v.dx, ratio * v.dy);
                 ctx.lineJoin = 'round';
-                byClass.forEach(function (list, c) {
-                    if (!list.length) { return; }
-                    ctx.beginPath();
-                    list.forEach(function (f) { ringsPath(ctx, set, f, s, v.dx, v.dy); });
-                    if (o.palette[c][0]) {
-                        ctx.globalAlpha = o.fillOpacity;
-                        ctx.fillStyle = o.palette[c][0];
-                        ctx.fill('evenodd');
-                    }
-                    ctx.globalAlpha = 0.9;
-                    ctx.lineWidth = o.weight;
+                ctx.lineWidth = o.weight / s;
+                for (var c = 0; c < o.palette.length; c++) {
+                    ctx.fillStyle = o.palette[c][0] || 'transparent';
                     ctx.strokeStyle = o.palette[c][1];
-                    ctx.stroke();
-                    ctx.globalAlpha = 1;
-                });
+                    for (var b = 0; b < paths.length; b++) {
+                        var p = paths[b] && paths[b][c];
+                        if (!p || !boxInView(box[b], v)) { continue; }
+                        if (o.palette[c][0]) {
+                            ctx.globalAlpha = o.fillOpacity;
+                            ctx.fill(p, 'evenodd');
+                        }
+                        ctx.globalAlpha = 0.9;
+                        ctx.stroke(p);
+                    }
+                }
+                ctx.globalAlpha = 1;
+                ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
             }
         });
         function levelPalette() { return LEVELS.map(function (l) { return [l.color, l.outline]; }); }
@@ -400,7 +467,24 @@ function riskmapCompact(map, meta, b64, T, control) {
             }
             return null;
         }
+        function bubbleAt(point) {
+            if (!map.hasLayer(facilityLayer)) { return null; }
+            var list = facilityLayer.bubbles || [];
+            for (var k = 0; k < list.length; k++) {
+                var b = list[k], ddx = b.x - point.x, ddy = b.y - point.y;
+                if (ddx * ddx + ddy * ddy <= b.r * b.r) { return b; }
+            }
+            return null;
+        }
+        function bubbleText(b) {
+            return T.bubble.replace('{label}', LEVELS[b.level].label).replace('{n}', String(b.n));
+        }
         map.on('click', function (e) {
+            var b = bubbleAt(e.containerPoint);
+            if (b) {
+                map.setView(map.containerPointToLatLng([b.x, b.y]), Math.min(map.getZoom() + 2, map.getMaxZoom()));
+                return;
+            }
             if (map.hasLayer(facilityLayer)) {
                 var i = facilityAt(e.containerPoint);
                 if (i >= 0) { openFacility(i); return; }
@@ -416,6 +500,12 @@ function riskmapCompact(map, meta, b64, T, control) {
             requestAnimationFrame(function () {
                 var ev = pending;
                 pending = null;
+                var b = bubbleAt(ev.containerPoint);
+                if (b) {
+                    tip.setLatLng(ev.latlng).setContent(el('div', null, bubbleText(b)));
+                    if (!map.hasLayer(tip)) { map.openTooltip(tip); }
+                    return;
+                }
                 var hit = zoneHit(ev.latlng);
                 if (!hit) { map.closeTooltip(tip); return; }
                 tip.setLatLng(ev.latlng).setContent(zoneContent(hit.layer, hit.f));
@@ -425,7 +515,15 @@ function riskmapCompact(map, meta, b64, T, control) {
         map.on('mouseout', function () { map.closeTooltip(tip); });
 
         // ---------------------------------------------------------------- filters
-        var countEl;
+        var countEl, noteEl;
+        function showNote() {
+            // What the circles of the overview mean, while it is shown.
+            var target = overviewLevel(), on = map.hasLayer(facilityLayer) && facilityLayer.overview && target >= 0;
+            noteEl.textContent = on ? T.overview_note.replace('{label}', LEVELS[target].label) : '';
+            noteEl.style.display = on ? '' : 'none';
+        }
+        facilityLayer.onDrawn = function () { if (noteEl) { showNote(); } };
+        map.on('overlayremove', function (e) { if (e.layer === facilityLayer && noteEl) { showNote(); } });
         function countShown() {
             var k = 0;
             for (var i = 0; i < n; i++) { if (shown(i)) { k++; } }
@@ -466,6 +564,8 @@ function riskmapCompact(map, meta, b64, T, control) {
                 }
                 countEl = el('div', 'riskmap-filter-count', null, box);
                 countEl.textContent = T.shown.replace('{n}', String(n)).replace('{total}', String(n));
+                noteEl = el('div', 'riskmap-overview-note', null, box);
+                showNote();
                 return box;
             }
         });

@@ -135,6 +135,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "html_lang": "zh-CN",
         "facility_layer_all": "企业（{n}）",
         "filter": "筛选",
+        "overview_note": "圆圈内为{label}企业数（按屏幕区块汇总），放大后显示每家企业",
+        "bubble": "{label}企业 {n} 家，点击放大",
         "all_sectors": "全部行业",
         "all_towns": "全部乡镇",
         "shown": "显示 {n} / {total}",
@@ -167,6 +169,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "html_lang": "en",
         "facility_layer_all": "Facilities ({n})",
         "filter": "Filter",
+        "overview_note": "Circles count {label} facilities per screen block; zoom in to see each facility",
+        "bubble": "{n} {label} facilities: click to zoom in",
         "all_sectors": "All sectors",
         "all_towns": "All towns",
         "shown": "Shown {n} / {total}",
@@ -1301,12 +1305,16 @@ _COMPACT_ZONES = 5000
 #: finest ones appear once they are at least _ZONE_MIN_PX pixels wide.
 _SPLIT_ZONES = 3000
 _ZONE_MIN_PX = 12
+#: More facilities than this in view: the map shows the most severe level's count per 48-px block (a 1400 ×
+#: 900 map holds ~550 blocks), not each facility; 30,000 dots on canvas still draw within a frame.
+_POINT_LIMIT = 30_000
 _COMPACT_JS = Path(__file__).with_name("compact_map.js")
 _COMPACT_CSS = """
 .riskmap-filters { padding: 6px 8px; font-size: 13px; }
 .riskmap-filters label { display: block; white-space: nowrap; }
 .riskmap-filters select { margin-top: 4px; max-width: 220px; }
 .riskmap-filter-count { margin-top: 4px; font-variant-numeric: tabular-nums; }
+.riskmap-overview-note { margin-top: 4px; max-width: 220px; color: #555; font-size: 12px; white-space: normal; }
 .riskmap-search { padding: 4px; }
 .riskmap-search-input { width: 220px; font-size: 13px; }
 .riskmap-search-results { list-style: none; margin: 0; padding: 0; max-height: 300px; overflow-y: auto;
@@ -1426,6 +1434,7 @@ def _compact_meta(
         "popup": [[text[f], f] for f in wanted if f == "level" or f in present],
         "row": list(FACILITY_ROW),
         "pane": _pane("red"),
+        "pointLimit": _POINT_LIMIT,
     }
     return meta
 
@@ -1451,7 +1460,7 @@ def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
     texts = {
         k: text[k]
         for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
-                  "all_sectors", "all_towns", "shown", "old_browser")
+                  "all_sectors", "all_towns", "shown", "old_browser", "overview_note", "bubble")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
     texts["facility_layer"] = html.escape(text["facility_layer_all"].format(n=n_facilities))
@@ -1513,7 +1522,8 @@ def _compact_zones(
             {
                 "label": label,  # escaped: the layer control inserts it as HTML
                 "text": html.unescape(label),
-                "weight": 1.0 if k == 0 else 2.5,
+                # Towns alone on the overview need no wide border (and a 1-px one is ~4x faster to stroke).
+                "weight": 1.0 if k == 0 or (split_ok and k == 1) else 2.5,
                 "show": k == 0 or (split_ok and k == 1),
                 "minZoom": village_zoom if split_ok and k == 0 else -1,
                 "maxZoom": village_zoom if split_ok and k == 1 else 99,
