@@ -45,7 +45,17 @@ function riskmapCompact(map, meta, b64, T, control) {
         var decoder = new TextDecoder('utf-8');
         function arr(name) {
             var l = layout[name];
+            if (l[0] === 'Zig32') { return unzigzag(new Uint8Array(buf, l[1], 4 * l[2]), l[2]); }
             return new window[l[0] + 'Array'](buf, l[1], l[2]);
+        }
+        function unzigzag(b, n) {
+            // Int32 steps stored zigzag-coded, byte plane by byte plane (html_compact.Columns.add_deltas).
+            var out = new Int32Array(n);
+            for (var i = 0; i < n; i++) {
+                var u = b[i] | (b[n + i] << 8) | (b[2 * n + i] << 16) | (b[3 * n + i] << 24);
+                out[i] = (u >>> 1) ^ -(u & 1);
+            }
+            return out;
         }
         function textColumn(d) {
             if (d.kind === 'dict') {
@@ -289,6 +299,22 @@ function riskmapCompact(map, meta, b64, T, control) {
         }
 
         // ---------------------------------------------------------------- zones
+        function featureBoxes(set, n) {
+            // [west, south, east, north] of each feature in micro-degrees, from its unsimplified rings (not
+            // shipped: the page is smaller without them).
+            var d = arr(set.xy), rings = arr(set.rings), feats = arr(set.feats), bb = new Int32Array(4 * n);
+            var x = 0, y = 0, k = 0;
+            for (var f = 0; f < n; f++) {
+                var x0 = 2147483647, y0 = 2147483647, x1 = -2147483648, y1 = -2147483648;
+                for (var end = 2 * rings[feats[f + 1]]; k < end; k += 2) {
+                    x += d[k]; y += d[k + 1];
+                    if (x < x0) { x0 = x; } if (x > x1) { x1 = x; }
+                    if (y < y0) { y0 = y; } if (y > y1) { y1 = y; }
+                }
+                bb[4 * f] = x0; bb[4 * f + 1] = y0; bb[4 * f + 2] = x1; bb[4 * f + 3] = y1;
+            }
+            return bb;
+        }
         var zoneLayers = meta.zones.map(function (Z, index) {
             var sets = Z.sets.map(function (set) {
                 var d = arr(set.xy), xy = new Float32Array(d.length), x = 0, y = 0;
@@ -299,7 +325,7 @@ function riskmapCompact(map, meta, b64, T, control) {
                 return {xy: xy, rings: arr(set.rings), feats: arr(set.feats)};
             });
             return {
-                meta: Z, index: index, sets: sets, bbox: arr(Z.prefix + '.bbox'), level: arr(Z.prefix + '.level'),
+                meta: Z, index: index, sets: sets, bbox: featureBoxes(Z.sets[0], Z.n), level: arr(Z.prefix + '.level'),
                 props: texts(Z.props), wclass: Z.workload ? arr(Z.prefix + '.wclass') : null
             };
         });

@@ -60,9 +60,22 @@ class Columns:
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
         self.meta: dict[str, Any] = {}
+        self.zigzag: set[str] = set()  # names stored by add_deltas
 
     def add(self, name: str, array: np.ndarray) -> None:
         self.arrays[name] = np.ascontiguousarray(array)
+
+    def add_deltas(self, name: str, values: np.ndarray) -> None:
+        """Integer steps (delta-coded coordinates) as zigzag varint-free bytes, shuffled by byte plane.
+
+        Small steps of either sign become small unsigned numbers (zigzag), and the page stores all first bytes,
+        then all second bytes...: the high planes are nearly all zero, which gzip packs ~25 % smaller than
+        interleaved int32. The page rebuilds an Int32Array (layout kind ``Zig32``).
+        """
+        steps = np.asarray(values, dtype=np.int32)
+        zigzag = ((steps << 1) ^ (steps >> 31)).astype("<u4")
+        self.zigzag.add(name)
+        self.arrays[name] = np.ascontiguousarray(zigzag.view(np.uint8).reshape(-1, 4).T).reshape(-1)
 
     def text(self, name: str, values: Sequence[str] | pd.Series) -> dict[str, Any]:
         """A text column: dictionary-encoded when values repeat, else one NUL-separated blob of all rows."""
@@ -90,7 +103,7 @@ def pack(columns: Columns) -> str:
     for name, array in columns.arrays.items():
         kind = _DTYPES[array.dtype.str.lstrip("<|=")]
         raw = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        layout[name] = [kind, offset, len(array)]
+        layout[name] = ["Zig32", offset, len(array) // 4] if name in columns.zigzag else [kind, offset, len(array)]
         pad = (-len(raw)) % 8
         parts.append(raw + b"\0" * pad)
         offset += len(raw) + pad
@@ -133,8 +146,8 @@ def facility_columns(
     starts = np.searchsorted(cell[order], np.arange(_GRID * _GRID + 1)).astype(np.uint32)
     fac = fac.iloc[order]
     lon, lat = lon[order], lat[order]
-    cols.add("f.lon", np.diff(lon, prepend=0).astype(np.int32))
-    cols.add("f.lat", np.diff(lat, prepend=0).astype(np.int32))
+    cols.add_deltas("f.lon", np.diff(lon, prepend=0))
+    cols.add_deltas("f.lat", np.diff(lat, prepend=0))
     cols.add("f.cells", starts)
     level_code = pd.Categorical(keys.to_numpy()[order], categories=LEVEL_ORDER).codes
     cols.add("f.level", level_code.astype(np.uint8))
@@ -221,12 +234,17 @@ def zone_columns(
     import shapely
 
     geoms = zones.geometry.to_numpy()
-    sets = []
+    sets, kept, n_coords = [], [], 0
     for k, tol in enumerate(tolerances):
         shown = geoms if tol == 0 else _simplify(geoms, tol)
+        n = int(shapely.get_num_coordinates(shown).sum())
+        # A simplification that drops under a tenth of the vertices (e.g. Voronoi-like villages, all corners)
+        # is not worth another copy of the layer in the page: the finer set is drawn at those zooms instead.
+        if sets and n > 0.9 * n_coords:
+            continue
         sets.append(_rings(shown, f"{prefix}.g{k}", cols))
-    bounds = _micro(shapely.bounds(geoms)).reshape(-1)
-    cols.add(f"{prefix}.bbox", bounds.astype(np.int32))
+        kept.append(float(tol))
+        n_coords = n
     cols.add(
         f"{prefix}.level", pd.Categorical(keys.to_numpy(), categories=LEVEL_ORDER).codes.astype(np.uint8)
     )
@@ -254,7 +272,7 @@ def zone_columns(
     return {
         "n": len(zones),
         "sets": sets,
-        "tolerances": [float(t) for t in tolerances],
+        "tolerances": kept,
         "props": props,
         "workload": workload is not None,
     }
@@ -277,9 +295,7 @@ def _rings(geoms: np.ndarray, name: str, cols: Columns) -> dict[str, str]:
     rings, ring_of_part = shapely.get_rings(parts, return_index=True)
     coords, ring_of_coord = shapely.get_coordinates(rings, return_index=True)
     xy = _micro(coords)
-    cols.add(
-        f"{name}.xy", np.diff(xy, axis=0, prepend=np.zeros((1, 2), np.int64)).astype(np.int32).reshape(-1)
-    )
+    cols.add_deltas(f"{name}.xy", np.diff(xy, axis=0, prepend=np.zeros((1, 2), np.int64)).reshape(-1))
     n_rings = len(rings)
     cols.add(f"{name}.rings", np.searchsorted(ring_of_coord, np.arange(n_rings + 1)).astype(np.uint32))
     feature_of_ring = part_of[ring_of_part]
