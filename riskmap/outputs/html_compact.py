@@ -103,7 +103,9 @@ def pack(columns: Columns) -> str:
     for name, array in columns.arrays.items():
         kind = _DTYPES[array.dtype.str.lstrip("<|=")]
         raw = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
-        layout[name] = ["Zig32", offset, len(array) // 4] if name in columns.zigzag else [kind, offset, len(array)]
+        layout[name] = (
+            ["Zig32", offset, len(array) // 4] if name in columns.zigzag else [kind, offset, len(array)]
+        )
         pad = (-len(raw)) % 8
         parts.append(raw + b"\0" * pad)
         offset += len(raw) + pad
