@@ -236,7 +236,9 @@ def zone_columns(
     import shapely
 
     geoms = zones.geometry.to_numpy()
-    sets, kept, n_coords = [], [], 0
+    sets: list[dict[str, str]] = []
+    kept: list[float] = []
+    n_coords = 0
     for k, tol in enumerate(tolerances):
         shown = geoms if tol == 0 else _simplify(geoms, tol)
         n = int(shapely.get_num_coordinates(shown).sum())
