@@ -63,9 +63,26 @@ function riskmapCompact(map, meta, b64, T, control) {
                 var table = decoder.decode(arr(d.table)).split('\0');
                 return {get: function (i) { return table[codes[i]]; }, table: table, codes: codes};
             }
-            var all = null;
+            // A blob is split into strings only for a search (rows); a popup decodes just its row, from the
+            // row starts found in one pass over the bytes (reasons of 1M facilities are ~120 MB as strings).
+            var all = null, bytes = null, starts = null;
             function rows() { all = all || decoder.decode(arr(d.blob)).split('\0'); return all; }
-            return {get: function (i) { return rows()[i]; }, rows: rows};
+            function rowStarts() {
+                bytes = arr(d.blob);
+                var k, m = 1;
+                for (k = 0; k < bytes.length; k++) { if (bytes[k] === 0) { m++; } }
+                starts = new Uint32Array(m + 1);
+                for (k = 0, m = 1; k < bytes.length; k++) { if (bytes[k] === 0) { starts[m++] = k + 1; } }
+                starts[m] = bytes.length + 1;
+            }
+            return {
+                get: function (i) {
+                    if (all) { return all[i]; }
+                    if (!starts) { rowStarts(); }
+                    return decoder.decode(bytes.subarray(starts[i], starts[i + 1] - 1));
+                },
+                rows: rows
+            };
         }
         function texts(spec) {
             var out = {};
@@ -598,13 +615,19 @@ function riskmapCompact(map, meta, b64, T, control) {
         new Filters({position: 'topright'}).addTo(map);
 
         // ---------------------------------------------------------------- search
+        function everyRow(column) {
+            // Row i of a column read for every row: a blob is split once instead of decoded row by row.
+            if (!column.rows) { return column.get; }
+            var all = column.rows();
+            return function (i) { return all[i]; };
+        }
         function search(q, limit) {
             var out = [];
             if (!q) { return out; }
             var qu = q.toUpperCase();
-            var names = fields.name, ids = fields.id;
+            var names = everyRow(fields.name), ids = everyRow(fields.id);
             for (var i = 0; i < n && out.length < limit; i++) {
-                var nm = names.get(i), id = ids.get(i);
+                var nm = names(i), id = ids(i);
                 if (nm.indexOf(q) >= 0 || id.indexOf(q) >= 0 || id.indexOf(qu) >= 0) {
                     out.push({kind: 'facility', i: i, text: nm + ' · ' + id});
                 }
@@ -673,7 +696,8 @@ function riskmapCompact(map, meta, b64, T, control) {
                 });
             },
             find: function (id) {
-                for (var i = 0; i < n; i++) { if (fields.id.get(i) === id) { return i; } }
+                var ids = everyRow(fields.id);
+                for (var i = 0; i < n; i++) { if (ids(i) === id) { return i; } }
                 return -1;
             },
             pointOf: function (i) { return map.latLngToContainerPoint([latI[i] / 1e6, lonI[i] / 1e6]); }
