@@ -512,6 +512,46 @@ def test_browser_compact_english_embed(tmp_path, browser):
         assert log.errors == [] and log.dialogs == []
 
 
+NO_DECOMPRESSION_STREAM = "delete window.DecompressionStream;"
+
+
+@pytest.mark.browser
+def test_browser_compact_map_without_decompression_stream(tmp_path, browser):
+    """An older browser (no DecompressionStream: Chromium < 80, 360/QQ builds) inflates with the inlined inflater."""
+    path = _render(tmp_path, cluster_threshold=0)
+    with open_page(browser, path, init_script=NO_DECOMPRESSION_STREAM) as (page, log):
+        assert page.evaluate("typeof DecompressionStream") == "undefined"
+        name = _compact_page(page)
+        assert page.locator(".riskmap-message").count() == 0
+        assert page.locator(f"#{LEGEND_ID} tr[data-level='red'] td.n").first.inner_text() == "5"
+        assert page.locator(".riskmap-filter-count").inner_text() == "显示 20 / 20"
+        x, y = _facility_point(page, name, "F005")
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert "F005" in popup.inner_text() and "构成重大危险源\n涉及有限空间作业" in popup.inner_text()
+        page.locator(".riskmap-search-input").fill("<img")
+        hit = page.locator(".riskmap-search-hit").first
+        hit.wait_for(state="visible")
+        assert hit.inner_text() == f"{XSS} · F006"
+        assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
+@pytest.mark.browser
+def test_browser_compact_map_damaged_data_says_so(tmp_path, browser):
+    """Damaged data under the fallback inflater: a message on the map, not a blank page or a stack trace."""
+    path = _render(tmp_path, cluster_threshold=0)
+    text = path.read_text(encoding="utf-8")
+    data = re.search(r'riskmapCompact\([^"]*"([A-Za-z0-9+/=]+)"', text)
+    assert data
+    damaged = data.group(1)[:-12] + "AAAAAAAAAAAA"  # ISIZE and CRC zeroed: a copy cut short
+    path.write_text(text.replace(data.group(1), damaged), encoding="utf-8")
+    with open_page(browser, path, init_script=NO_DECOMPRESSION_STREAM) as (page, log):
+        page.evaluate("(n) => window[n].riskmap.ready", _map_name(page))
+        assert "地图数据已损坏" in page.locator(".riskmap-message").inner_text()
+        assert log.errors == [] and log.dialogs == []
+
+
 # ----------------------------------------------------------------------------------------------------
 # Base tiles
 
