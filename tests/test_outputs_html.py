@@ -421,6 +421,18 @@ def test_compact_map_file_above_threshold(tmp_path):
     assert again == page  # gzip without a timestamp: reproducible
 
 
+def test_compact_map_inlines_the_fallback_inflater_with_its_licence(tmp_path):
+    page = _render(tmp_path, cluster_threshold=0).read_text(encoding="utf-8")
+    assert "var riskmapInflateRaw = (function () {" in page
+    assert "tiny-inflate 1.0.3" in page and "Copyright (c) 2015-present Devon Govett" in page
+
+
+def test_district_map_carries_no_marker_cluster_code(tmp_path):
+    """Below the threshold every facility is a marker; markercluster's assets and styles are gone."""
+    page = _render(tmp_path).read_text(encoding="utf-8").lower()
+    assert "riskmap-cluster" not in page and "markercluster" not in page
+
+
 def _compact_page(page) -> str:
     name = _map_name(page)
     page.evaluate("(n) => window[n].riskmap.ready", name)
@@ -542,7 +554,7 @@ def test_browser_compact_map_damaged_data_says_so(tmp_path, browser):
     """Damaged data under the fallback inflater: a message on the map, not a blank page or a stack trace."""
     path = _render(tmp_path, cluster_threshold=0)
     text = path.read_text(encoding="utf-8")
-    data = re.search(r'riskmapCompact\([^"]*"([A-Za-z0-9+/=]+)"', text)
+    data = re.search(r'\}, "([A-Za-z0-9+/=]+)", \{', text)  # riskmapCompact(map, meta, "<data>", texts, ...)
     assert data
     damaged = data.group(1)[:-12] + "AAAAAAAAAAAA"  # ISIZE and CRC zeroed: a copy cut short
     path.write_text(text.replace(data.group(1), damaged), encoding="utf-8")

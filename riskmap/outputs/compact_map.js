@@ -39,8 +39,9 @@ function riskmapCompact(map, meta, b64, T, control) {
         return new Response(stream).arrayBuffer();
 
         // RFC 1952: ID1 ID2 CM FLG, MTIME XFL OS (10 bytes), optional fields flagged in FLG, raw DEFLATE, then
-        // CRC-32 and ISIZE (the inflated size mod 2^32: exact here, a tab cannot hold 4 GB). The CRC is not
-        // recomputed (a second pass over the data); a damaged file shows up as a wrong size or a data error.
+        // CRC-32 and ISIZE (the inflated size mod 2^32: exact here, a tab cannot hold 4 GB). The CRC is checked
+        // as DecompressionStream does (~0.13 s for 1M facilities), so a damaged copy says so instead of drawing
+        // wrong points.
         function gunzip(gz) {
             var n = gz.length, p = 10, flg = gz[3];
             if (n < 18 || gz[0] !== 0x1f || gz[1] !== 0x8b || gz[2] !== 8) { throw new Error(T.damaged); }
@@ -48,15 +49,27 @@ function riskmapCompact(map, meta, b64, T, control) {
             if (flg & 8) { while (p < n && gz[p++] !== 0) { /* FNAME, NUL-terminated */ } }
             if (flg & 16) { while (p < n && gz[p++] !== 0) { /* FCOMMENT, NUL-terminated */ } }
             if (flg & 2) { p += 2; }  // FHCRC
-            var size = (gz[n - 4] | (gz[n - 3] << 8) | (gz[n - 2] << 16) | (gz[n - 1] << 24)) >>> 0;
+            var size = word(gz, n - 4);
             var out;
             try {
                 out = riskmapInflateRaw(gz.subarray(p, n - 8), new Uint8Array(size));
             } catch (err) {
                 throw new Error(T.damaged);
             }
-            if (out.length !== size) { throw new Error(T.damaged); }
+            if (out.length !== size || crc32(out) !== word(gz, n - 8)) { throw new Error(T.damaged); }
             return out.buffer;
+        }
+        function word(b, at) {  // a little-endian uint32 of the gzip trailer
+            return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+        }
+        function crc32(bytes) {
+            var table = new Int32Array(256), c, i, k, crc = -1;
+            for (i = 0; i < 256; i++) {
+                for (c = i, k = 0; k < 8; k++) { c = c & 1 ? 0xEDB88320 ^ (c >>> 1) : c >>> 1; }
+                table[i] = c;
+            }
+            for (i = 0; i < bytes.length; i++) { crc = table[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8); }
+            return (crc ^ -1) >>> 0;
         }
     }
 

@@ -246,8 +246,7 @@ def render_html(
         A fixed-size map (100 % wide, ``embed_height`` high, CSS length or pixels) for an ``<iframe>``.
     cluster_threshold : int, default 5000
         Above this many facilities (or 5,000 zones in a layer) the data go as compressed columns drawn on
-        canvas, with filters (inflated by the browser's ``DecompressionStream``, or on older browsers by an
-        inlined inflater).
+        canvas, with filters (inflated by ``DecompressionStream``, on older browsers by an inlined inflater).
     kind_labels : Mapping, optional
         The project's own zone-kind labels (``{kind: {"zh": ..., "en": ...}}``); see :mod:`riskmap.zone_kinds`.
     sensitivity : geopandas.GeoDataFrame, optional

@@ -1,8 +1,9 @@
 /* tiny-inflate 1.0.3, raw DEFLATE decoder (https://github.com/devongovett/tiny-inflate; npm tiny-inflate@1.0.3).
  * Vendored by riskmap for the compact HTML map: the inflater used when a browser has no DecompressionStream
  * (Chromium < 80, Firefox < 113, Safari < 16.4). The library's code below is unchanged, except that it is
- * wrapped in a function, so its only global is riskmapInflateRaw(source, dest), and `module.exports =
- * tinf_uncompress;` became `return tinf_uncompress;`.
+ * wrapped in a function, so its only global is riskmapInflateRaw(source, dest), `module.exports =
+ * tinf_uncompress;` became `return tinf_uncompress;`, and one bounds check (marked "riskmap:") stops damaged
+ * data from decoding for ever.
  *
  * MIT License
  *
@@ -274,6 +275,9 @@ function tinf_decode_trees(d, lt, dt) {
 /* given a stream and two trees, inflate a block of data */
 function tinf_inflate_block_data(d, lt, dt) {
   while (1) {
+    /* riskmap: damaged data could decode for ever past the end of both arrays */
+    if (d.destLen > d.dest.length || d.sourceIndex > d.source.length + 4) return TINF_DATA_ERROR;
+
     var sym = tinf_decode_symbol(d, lt);
 
     /* check for end of block */
