@@ -80,12 +80,22 @@ def chromium() -> Iterator[Browser]:
 
 @contextlib.contextmanager
 def open_page(
-    browser: Browser, path: str | os.PathLike[str], *, width: int = 1400, height: int = 900
+    browser: Browser,
+    path: str | os.PathLike[str],
+    *,
+    width: int = 1400,
+    height: int = 900,
+    init_script: str | None = None,
 ) -> Iterator[tuple[Page, PageLog]]:
-    """Open a local file with the network blocked; yield the page and its log once it has loaded."""
+    """Open a local file with the network blocked; yield the page and its log once it has loaded.
+
+    ``init_script`` runs before the page's own scripts (e.g. to delete an API an older browser lacks).
+    """
     log = PageLog()
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
+    if init_script:
+        page.add_init_script(init_script)
 
     def route(r):  # type: ignore[no-untyped-def]
         url = r.request.url

@@ -421,6 +421,18 @@ def test_compact_map_file_above_threshold(tmp_path):
     assert again == page  # gzip without a timestamp: reproducible
 
 
+def test_compact_map_inlines_the_fallback_inflater_with_its_licence(tmp_path):
+    page = _render(tmp_path, cluster_threshold=0).read_text(encoding="utf-8")
+    assert "var riskmapInflateRaw = (function () {" in page
+    assert "tiny-inflate 1.0.3" in page and "Copyright (c) 2015-present Devon Govett" in page
+
+
+def test_district_map_carries_no_marker_cluster_code(tmp_path):
+    """Below the threshold every facility is a marker; markercluster's assets and styles are gone."""
+    page = _render(tmp_path).read_text(encoding="utf-8").lower()
+    assert "riskmap-cluster" not in page and "markercluster" not in page
+
+
 def _compact_page(page) -> str:
     name = _map_name(page)
     page.evaluate("(n) => window[n].riskmap.ready", name)
@@ -548,6 +560,31 @@ def test_browser_compact_overview_counts_the_most_severe_level(tmp_path, browser
         assert log.errors == [] and log.dialogs == [] and log.blocked == []
 
 
+NO_DECOMPRESSION_STREAM = "delete window.DecompressionStream;"
+
+
+@pytest.mark.browser
+def test_browser_compact_map_without_decompression_stream(tmp_path, browser):
+    """An older browser (no DecompressionStream: Chromium < 80, 360/QQ builds) inflates with the inlined inflater."""
+    path = _render(tmp_path, cluster_threshold=0)
+    with open_page(browser, path, init_script=NO_DECOMPRESSION_STREAM) as (page, log):
+        assert page.evaluate("typeof DecompressionStream") == "undefined"
+        name = _compact_page(page)
+        assert page.locator(".riskmap-message").count() == 0
+        assert page.locator(f"#{LEGEND_ID} tr[data-level='red'] td.n").first.inner_text() == "5"
+        assert page.locator(".riskmap-filter-count").inner_text() == "显示 20 / 20"
+        x, y = _facility_point(page, name, "F005")
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert "F005" in popup.inner_text() and "构成重大危险源\n涉及有限空间作业" in popup.inner_text()
+        page.locator(".riskmap-search-input").fill("<img")
+        hit = page.locator(".riskmap-search-hit").first
+        hit.wait_for(state="visible")
+        assert hit.inner_text() == f"{XSS} · F006"
+        assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
 @pytest.mark.browser
 def test_browser_compact_towns_on_overview_villages_when_zoomed_in(tmp_path, browser, monkeypatch):
     """Many villages: the towns are drawn below the zoom where a median village is 12 px wide, villages above."""
@@ -567,6 +604,21 @@ def test_browser_compact_towns_on_overview_villages_when_zoomed_in(tmp_path, bro
         tip.wait_for(state="visible")
         assert "甲镇" in tip.inner_text() and "重大风险企业" in tip.inner_text()
         assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
+@pytest.mark.browser
+def test_browser_compact_map_damaged_data_says_so(tmp_path, browser):
+    """Damaged data under the fallback inflater: a message on the map, not a blank page or a stack trace."""
+    path = _render(tmp_path, cluster_threshold=0)
+    text = path.read_text(encoding="utf-8")
+    data = re.search(r'\}, "([A-Za-z0-9+/=]+)", \{', text)  # riskmapCompact(map, meta, "<data>", texts, ...)
+    assert data
+    damaged = data.group(1)[:-12] + "AAAAAAAAAAAA"  # ISIZE and CRC zeroed: a copy cut short
+    path.write_text(text.replace(data.group(1), damaged), encoding="utf-8")
+    with open_page(browser, path, init_script=NO_DECOMPRESSION_STREAM) as (page, log):
+        page.evaluate("(n) => window[n].riskmap.ready", _map_name(page))
+        assert "地图数据已损坏" in page.locator(".riskmap-message").inner_text()
+        assert log.errors == [] and log.dialogs == []
 
 
 # ----------------------------------------------------------------------------------------------------

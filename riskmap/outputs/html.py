@@ -103,7 +103,7 @@ FACILITY_ROW = (
 _AT = {field: i for i, field in enumerate(FACILITY_ROW)}
 
 _EMBED_HEIGHT_DEFAULT = 600
-_MAX_ZOOM = 19  # tiles=None leaves Leaflet without a max zoom, which marker clustering needs
+_MAX_ZOOM = 19  # one past the tiles' native zoom; set on the map too: tiles=None leaves Leaflet without one
 _COORD_DECIMALS = 6  # ~0.1 m: below any survey error, and keeps the file small
 _MISSING = "—"
 
@@ -140,7 +140,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "all_sectors": "全部行业",
         "all_towns": "全部乡镇",
         "shown": "显示 {n} / {total}",
-        "old_browser": "此浏览器过旧，无法显示企业点位（需要 Chrome/Edge 80、Firefox 113、Safari 16.4 或更新版本）",
+        "damaged": "地图数据已损坏，无法显示企业点位：请重新复制或重新生成此 HTML 文件",
     },
     "en": {
         "legend": "Legend",
@@ -174,8 +174,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "all_sectors": "All sectors",
         "all_towns": "All towns",
         "shown": "Shown {n} / {total}",
-        "old_browser": "This browser is too old to show the facilities (needs Chrome/Edge 80, Firefox 113, "
-        "Safari 16.4 or newer)",
+        "damaged": "The map data is damaged, the facilities cannot be shown: copy or generate this HTML file again",
     },
 }
 
@@ -205,8 +204,6 @@ _CSS = """
 .riskmap-popup th { text-align: left; font-weight: normal; color: #555; padding: 1px 10px 1px 0;
   white-space: nowrap; vertical-align: top; }
 .riskmap-popup td { vertical-align: top; }
-.riskmap-cluster div { width: 34px; height: 34px; border: 2px solid; border-radius: 50%%;
-  box-sizing: border-box; line-height: 30px; text-align: center; font: bold 12px/30px %(font)s; }
 .leaflet-control-layers { font-size: 14px; }
 .leaflet-control-layers-overlays label { white-space: nowrap; }
 """.replace("%%", "%").replace("%(font)s", _FONT)
@@ -253,7 +250,7 @@ def render_html(
         A fixed-size map (100 % wide, ``embed_height`` high, CSS length or pixels) for an ``<iframe>``.
     cluster_threshold : int, default 5000
         Above this many facilities (or 5,000 zones in a layer) the data go as compressed columns drawn on
-        canvas, with filters (needs ``DecompressionStream``: Chromium 80, Firefox 113, Safari 16.4).
+        canvas, with filters (inflated by ``DecompressionStream``, on older browsers by an inlined inflater).
     kind_labels : Mapping, optional
         The project's own zone-kind labels (``{kind: {"zh": ..., "en": ...}}``); see :mod:`riskmap.zone_kinds`.
     sensitivity : geopandas.GeoDataFrame, optional
@@ -293,7 +290,7 @@ def render_html(
         return _write_page(path, page, n_facilities, len(zones))
     page, n_facilities = _folium_page(
         facilities, zones, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
-        embed_height=embed_height, cluster=False, kind_labels=kind_labels, sensitivity=sensitivity,
+        embed_height=embed_height, kind_labels=kind_labels, sensitivity=sensitivity,
     )  # fmt: skip
     return _write_page(path, page, n_facilities, len(zones))
 
@@ -327,7 +324,6 @@ def _folium_page(
     tile_key: str | None,
     embed: bool,
     embed_height: int | str,
-    cluster: bool,
     kind_labels: KindLabels | None,
     sensitivity: gpd.GeoDataFrame | None,
 ) -> tuple[str, int]:
@@ -339,14 +335,14 @@ def _folium_page(
     ]
     m = _build_map(
         groups, zone_layers, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
-        embed_height=embed_height, cluster=cluster,
+        embed_height=embed_height,
     )  # fmt: skip
     if sensitivity is not None:
         shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
         _sensitivity_layer(shown, lang).add_to(m)
     # Last: the control lists the layers added before it (a layer added after it is undefined in its script).
     folium.LayerControl(position="topright", collapsed=embed).add_to(m)
-    key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height, cluster)
+    key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height)
     _stable_ids(m.get_root(), key)
     page = _finish_page(m.get_root().render(), lang=lang, embed=embed)
     return page, sum(len(rows) for rows in groups.values())
@@ -668,7 +664,7 @@ class _Chrome(branca.element.MacroElement):
 
 
 class _Facilities(branca.element.MacroElement):
-    """The CircleMarkers of one level, added to a FeatureGroup (clustered per level when there are many)."""
+    """The CircleMarkers of one level, added to a FeatureGroup."""
 
     _template = branca.element.Template("""
         {% macro script(this, kwargs) %}
@@ -676,24 +672,6 @@ class _Facilities(branca.element.MacroElement):
             var rows = {{ this.rows }};
             var info = {{ this.info }};
             var style = {{ this.style }};
-            var group = target;
-            {%- if this.cluster %}
-            group = L.markerClusterGroup({
-                clusterPane: style.pane,
-                showCoverageOnHover: false,
-                maxClusterRadius: 60,
-                iconCreateFunction: function (c) {
-                    return L.divIcon({
-                        html: '<div style="background:' + info.color + ';border-color:' + info.outline +
-                            ';color:' + info.text + '">' + c.getChildCount() + '</div>',
-                        className: 'riskmap-cluster',
-                        iconSize: L.point(34, 34)
-                    });
-                }
-            });
-            target.addLayer(group);
-            {%- endif %}
-            var markers = [];
             var at = map.riskmap.at;
             for (var i = 0; i < rows.length; i++) {
                 var m = L.circleMarker([rows[i][at.lat], rows[i][at.lon]], style);
@@ -703,34 +681,22 @@ class _Facilities(branca.element.MacroElement):
                               {direction: 'top', offset: [0, -4]});
                 m.bindPopup(function (layer) { return map.riskmap.popup(layer.riskmapRow, info); },
                             {maxWidth: 380});
-                markers.push(m);
-                map.riskmap.facilities.push({
-                    marker: m, row: rows[i], group: target,
-                    cluster: {{ 'group' if this.cluster else 'null' }}
-                });
+                map.riskmap.facilities.push({marker: m, row: rows[i], group: target});
+                target.addLayer(m);
             }
-            {%- if this.cluster %}
-            group.addLayers(markers);
-            {%- else %}
-            for (var j = 0; j < markers.length; j++) { group.addLayer(markers[j]); }
-            {%- endif %}
         })({{ this.map.get_name() }}, {{ this._parent.get_name() }});
         {% endmacro %}
     """)
 
-    def __init__(self, m: folium.Map, rows: list[list[Any]], key: str, lang: str, *, cluster: bool) -> None:
+    def __init__(self, m: folium.Map, rows: list[list[Any]], key: str, lang: str) -> None:
         super().__init__()
         self._name = "RiskmapFacilities"
         self.map = m
-        self.cluster = cluster
         self.rows = _js_json(rows)
         self.info = _js_json(
             {
                 "label": html.escape(levels.label(key, lang)),
                 "dot": _dot_html(key),
-                "color": levels.color(key),
-                "outline": levels.outline(key),
-                "text": _text_color(levels.color(key)),
             }
         )
         self.style = _js_json(
@@ -743,17 +709,6 @@ class _Facilities(branca.element.MacroElement):
                 "fillOpacity": 0.9,
             }
         )
-
-
-class _ClusterAssets(folium.elements.JSCSSMixin, branca.element.MacroElement):
-    """Leaflet.markercluster's script and base CSS.
-
-    Its default theme (green/yellow/orange by cluster size) is left out: on this map those colours mean risk.
-    """
-
-    _template = branca.element.Template("")
-    default_js = list(folium.plugins.MarkerCluster.default_js)
-    default_css = [p for p in folium.plugins.MarkerCluster.default_css if "Default" not in p[1]]
 
 
 class _RegisterZones(branca.element.MacroElement):
@@ -777,8 +732,7 @@ class _RegisterZones(branca.element.MacroElement):
 class _Search(folium.elements.JSCSSMixin, branca.element.MacroElement):
     """Search by facility or zone name with leaflet-search (the library behind ``folium.plugins.Search``).
 
-    folium's Search indexes one layer; here the facilities are split over one layer per level (and perhaps
-    clustered) and the zones over several layers, so the index is built from the page's registry instead.
+    folium's Search indexes one layer; here the facilities are split over one layer per level and the zones over several layers, so the index is built from the page's registry instead.
     Names are stored escaped; the search list shows them as text (``textContent``), never as HTML.
     """
 
@@ -837,8 +791,6 @@ class _Search(folium.elements.JSCSSMixin, branca.element.MacroElement):
                         map.fitBounds(t.zone.getBounds(), {maxZoom: 16});
                         t.zone.setStyle({weight: 4, color: '#000000'});
                         setTimeout(function () { t.group.resetStyle(t.zone); }, 3000);
-                    } else if (t.cluster) {
-                        t.cluster.zoomToShowLayer(t.marker, function () { t.marker.openPopup(); });
                     } else {
                         map.setView(ll, Math.max(map.getZoom(), 15));
                         t.marker.openPopup();
@@ -869,7 +821,6 @@ def _build_map(
     tile_key: str | None,
     embed: bool,
     embed_height: int | str,
-    cluster: bool,
 ) -> folium.Map:
     text = _TEXT[lang]
     size: dict[str, Any] = {"width": "100%", "height": embed_height} if embed else {}
@@ -878,7 +829,7 @@ def _build_map(
         zoom_start=5,
         tiles="OpenStreetMap" if tiles == "openstreetmap" else None,
         max_zoom=_MAX_ZOOM,
-        prefer_canvas=cluster,
+        prefer_canvas=False,
         control_scale=False,  # our own metric-only scale bar is added by _Chrome
         zoom_snap=0.25,  # fractional zoom lets fit_bounds fill the window with the district
         **size,
@@ -911,14 +862,10 @@ def _build_map(
     if zone_layers:
         _workload_layer(zone_layers[0][2], text).add_to(m)
 
-    # Set the view before any marker is added: markercluster 1.1 fails ("reading 'lat'") when the zoom
-    # changes while it is still building its clusters.
     bounds = _bounds(groups, zone_layers)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(12, 12), max_zoom=16)
 
-    if cluster:
-        _ClusterAssets().add_to(m)
     for key, rows in groups.items():
         if key == levels.NOT_ASSESSED and not rows:
             continue
@@ -926,7 +873,7 @@ def _build_map(
             text["facility_layer"].format(label=levels.label(key, lang), n=len(rows))
         )
         group = folium.FeatureGroup(name=name, show=True)
-        _Facilities(m, rows, key, lang, cluster=cluster).add_to(group)
+        _Facilities(m, rows, key, lang).add_to(group)
         group.add_to(m)
 
     folium.plugins.Fullscreen(
@@ -1131,13 +1078,6 @@ def _dot_html(key: str) -> str:
     )
 
 
-def _text_color(fill: str) -> str:
-    """Black or white, whichever reads better on ``fill`` (WCAG relative luminance)."""
-    r, g, b = (int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "#000000" if lum > 0.45 else "#FFFFFF"
-
-
 def _title_html(title: str) -> str:
     return (
         f'<div id="{TITLE_ID}" class="riskmap-title riskmap-box" data-riskmap-map="" '
@@ -1309,6 +1249,8 @@ _ZONE_MIN_PX = 12
 #: 900 map holds ~550 blocks), not each facility; 30,000 dots on canvas still draw within a frame.
 _POINT_LIMIT = 30_000
 _COMPACT_JS = Path(__file__).with_name("compact_map.js")
+#: The inflater compact_map.js falls back on without DecompressionStream (MIT, vendored with its licence).
+_INFLATE_JS = Path(__file__).parent / "vendor" / "tiny-inflate.js"
 _COMPACT_CSS = """
 .riskmap-filters { padding: 6px 8px; font-size: 13px; }
 .riskmap-filters label { display: block; white-space: nowrap; }
@@ -1460,7 +1402,7 @@ def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
     texts = {
         k: text[k]
         for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
-                  "all_sectors", "all_towns", "shown", "old_browser", "overview_note", "bubble")
+                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
     texts["facility_layer"] = html.escape(text["facility_layer_all"].format(n=n_facilities))
@@ -1554,9 +1496,8 @@ class _Compact(branca.element.MacroElement):
         self._name = "RiskmapCompact"
         self.control = control
         self.css = _COMPACT_CSS
-        self.js = re.sub(
-            r"</(script)", r"<\\/\1", _COMPACT_JS.read_text(encoding="utf-8"), flags=re.IGNORECASE
-        )
+        js = "\n".join(f.read_text(encoding="utf-8") for f in (_INFLATE_JS, _COMPACT_JS))
+        self.js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
         self.meta = _js_json(meta)
         self.data = data  # base64: no quote, backslash or "<" can occur
         self.texts = _js_json(texts)
