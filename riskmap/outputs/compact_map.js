@@ -6,6 +6,7 @@ function riskmapCompact(map, meta, b64, T, control) {
     var R = map.riskmap;
     var LEVELS = meta.levels;  // [{key, label, color, outline}] in code order (red = 0 … none = 4)
     var POINT_LIMIT = meta.pointLimit;  // more facilities than this in view: counts per block instead of dots
+    var PX_PER_DOT = 100;      // ... or more than one per 10 × 10 px of the map: dots that dense hide each other
     var BLOCK = 48;            // px: the overview counts facilities per block of this size
 
     function el(tag, cls, text, parent) {
@@ -234,7 +235,7 @@ function riskmapCompact(map, meta, b64, T, control) {
         }
         var FacilityLayer = CanvasLayer.extend({
             draw: function (ctx, v) {
-                this.overview = countInView(v) > POINT_LIMIT;
+                this.overview = countInView(v) > Math.min(POINT_LIMIT, v.size.x * v.size.y / PX_PER_DOT);
                 this.bubbles = [];
                 if (this.overview) { this.drawOverview(ctx, v); } else { this.drawEach(ctx, v); }
                 if (this.onDrawn) { this.onDrawn(); }

@@ -1245,8 +1245,8 @@ _COMPACT_ZONES = 5000
 #: finest ones appear once they are at least _ZONE_MIN_PX pixels wide.
 _SPLIT_ZONES = 3000
 _ZONE_MIN_PX = 12
-#: More facilities than this in view: the map shows the most severe level's count per 48-px block (a 1400 ×
-#: 900 map holds ~550 blocks), not each facility; 30,000 dots on canvas still draw within a frame.
+#: More facilities than this in view (or than one per 100 px² of the map, where dots would hide each other):
+#: the map shows the most severe level's count per 48-px block (a 1400 × 900 map holds ~550), not each facility.
 _POINT_LIMIT = 30_000
 _COMPACT_JS = Path(__file__).with_name("compact_map.js")
 #: The inflater compact_map.js falls back on without DecompressionStream (MIT, vendored with its licence).
