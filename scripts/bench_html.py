@@ -2,6 +2,7 @@
 
     python scripts/bench_html.py [--facilities 100000] [--grid 50x40] [--runs 3] [--keep DIR]
     python scripts/bench_html.py --pipeline 1M [--data /tmp/riskmap-bench] [--runs 3]
+    python scripts/bench_html.py --html my-map.html
 
 Renders the map with riskmap.outputs.html.render_html, opens it in headless Debian Chromium (Playwright,
 network blocked) and measures: file size, Python render time, page load (navigation until the map is drawn)
@@ -13,6 +14,8 @@ are noisy, compare ratios, not seconds. Medians of ``--runs`` runs. Not a test.
 scripts/make_bench_data.py's register of that size (1M: 1,000,000 facilities with credit codes, names and
 reasons as a register has them, 40,000 villages, 3,350 towns; generated into ``--data`` when missing). Its
 "render s" is the whole run (every output, not only the map), and the run's peak memory is printed.
+``--html PATH`` measures a map you already have. On a compact map (above ``cluster_above`` facilities) search,
+filter and popup times are printed too.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class Result:
     load_s: float
     panzoom_ms: float
     heap_mb: float
+    actions: dict[str, float]
 
 
 def district(
@@ -141,6 +145,27 @@ _PANZOOM = """([mapName, steps]) => {
 }"""
 
 
+# What a user does on a compact map besides panning: search (the first one splits names and ids), a filter
+# change (the shown count over every facility, and a redraw), the first popup (decodes its row of each text).
+_INTERACTIONS = """(mapName) => {
+    const map = window[mapName], c = map.riskmap && map.riskmap.compact;
+    if (!c) { return null; }
+    function time(fn) { const t0 = performance.now(); fn(); return performance.now() - t0; }
+    const out = {};
+    out['first popup'] = time(() => c.goTo({kind: 'facility', i: Math.floor(c.n / 3)}));
+    out['next popup'] = time(() => c.goTo({kind: 'facility', i: Math.floor(c.n / 3) + 1}));
+    out['first search (name)'] = time(() => c.search('有限公司', 20));
+    out['next search (name)'] = time(() => c.search('公司9', 20));
+    const code = c.row(Math.floor(c.n / 2))[3];
+    out['search (id/credit code)'] = time(() => c.search(code, 20));
+    out['search (no hit: every row)'] = time(() => c.search('不存在的名称', 20));
+    out['filter change (count + redraw)'] = time(() => { c.filter.levels[0] = false; c.apply(); });
+    c.filter.levels[0] = true;
+    c.apply();
+    return out;
+}"""
+
+
 def _renderer_mb() -> float:
     """Resident memory of the largest Chromium renderer (the tab), in MB: typed arrays live outside the JS heap."""
     import psutil
@@ -155,8 +180,10 @@ def _renderer_mb() -> float:
     return max(sizes)
 
 
-def measure(browser, path: Path, runs: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
-    """Median page load (s), pan/zoom step (ms) and tab memory after them (MB: the renderer's resident memory, at least the JS heap) over ``runs`` fresh pages."""
+def measure(browser, path: Path, runs: int) -> tuple[float, float, float, dict[str, float]]:  # type: ignore[no-untyped-def]
+    """Median page load (s), pan/zoom step (ms), tab memory after them (MB: the renderer's resident memory, at
+    least the JS heap) and, on a compact map, search/filter/popup times (ms) over ``runs`` fresh pages."""
+    actions: dict[str, list[float]] = {}
     loads, steps_ms, heaps = [], [], []
     for _ in range(runs):
         context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -187,6 +214,8 @@ def measure(browser, path: Path, runs: int) -> tuple[float, float, float]:  # ty
             [c[0], c[1], z],  # back out to the whole district
         ]
         steps_ms.extend(page.evaluate(_PANZOOM, [name, steps]))
+        for key, ms in (page.evaluate(_INTERACTIONS, name) or {}).items():
+            actions.setdefault(key, []).append(ms)
         cdp = context.new_cdp_session(page)
         cdp.send("Performance.enable")
         cdp.send("HeapProfiler.collectGarbage")
@@ -195,7 +224,8 @@ def measure(browser, path: Path, runs: int) -> tuple[float, float, float]:  # ty
         if errors or blocked:
             raise SystemExit(f"{path.name}: page errors {errors[:3]} / requests {blocked[:3]}")
         context.close()
-    return statistics.median(loads), statistics.median(steps_ms), statistics.median(heaps)
+    medians = {key: statistics.median(ms) for key, ms in actions.items()}
+    return statistics.median(loads), statistics.median(steps_ms), statistics.median(heaps), medians
 
 
 def bench(browser, name: str, n: int, nx: int, ny: int, out: Path, runs: int) -> Result:  # type: ignore[no-untyped-def]
@@ -206,10 +236,10 @@ def bench(browser, name: str, n: int, nx: int, ny: int, out: Path, runs: int) ->
         t0 = time.perf_counter()
         render_html(facilities, zones, path, title=f"基准 {name}")
         renders.append(time.perf_counter() - t0)
-    load_s, panzoom_ms, heap_mb = measure(browser, path, runs)
+    load_s, panzoom_ms, heap_mb, actions = measure(browser, path, runs)
     n_zones = sum(len(z) for z in zones.values())
     size_mb = path.stat().st_size / 1e6
-    return Result(name, n, n_zones, size_mb, statistics.median(renders), load_s, panzoom_ms, heap_mb)
+    return Result(name, n, n_zones, size_mb, statistics.median(renders), load_s, panzoom_ms, heap_mb, actions)
 
 
 def bench_pipeline(browser, data: Path, size: str, runs: int) -> tuple[Result, float]:  # type: ignore[no-untyped-def]
@@ -235,9 +265,11 @@ def bench_pipeline(browser, data: Path, size: str, runs: int) -> tuple[Result, f
     path = folder / "out-html" / "map.html"
     summary = json.loads((folder / "out-html" / "run.json").read_text(encoding="utf-8"))["summary"]
     n_zones = sum(sum(by_level.values()) for by_level in summary["zones_per_level"].values())
-    load_s, panzoom_ms, heap_mb = measure(browser, path, runs)
+    load_s, panzoom_ms, heap_mb, actions = measure(browser, path, runs)
     size_mb = path.stat().st_size / 1e6
-    result = Result(size, summary["facilities_scored"], n_zones, size_mb, run_s, load_s, panzoom_ms, heap_mb)
+    result = Result(
+        size, summary["facilities_scored"], n_zones, size_mb, run_s, load_s, panzoom_ms, heap_mb, actions
+    )
     return result, peak_mb
 
 
@@ -253,6 +285,9 @@ def main() -> None:
     ap.add_argument(
         "--data", type=Path, default=Path("/tmp/riskmap-bench"), help="bench registers (--pipeline)"
     )
+    ap.add_argument(
+        "--html", type=Path, help="measure this map (e.g. a map.html of your own) as the large one"
+    )
     args = ap.parse_args()
     nx, ny = (int(v) for v in args.grid.lower().split("x"))
 
@@ -266,6 +301,10 @@ def main() -> None:
             base = bench(browser, "baseline", 3_000, 20, 10, out, args.runs)
             if args.pipeline:
                 big, peak_mb = bench_pipeline(browser, args.data, args.pipeline, args.runs)
+            elif args.html:
+                load_s, panzoom_ms, heap_mb, actions = measure(browser, args.html, args.runs)
+                size_mb = args.html.stat().st_size / 1e6
+                big = Result(args.html.stem, 0, 0, size_mb, 0.0, load_s, panzoom_ms, heap_mb, actions)
             else:
                 big = bench(browser, "large", args.facilities, nx, ny, out, args.runs)
         finally:
@@ -291,6 +330,10 @@ def main() -> None:
         f"{big.size_mb / base.size_mb:>9.1f}{big.render_s / base.render_s:>10.1f}{big.load_s / base.load_s:>8.1f}"
         f"{big.panzoom_ms / base.panzoom_ms:>13.1f}{big.heap_mb / base.heap_mb:>12.1f}"
     )
+    if big.actions:
+        print(f"\n{big.name}: interactions (ms, median of {args.runs})")
+        for key, ms in big.actions.items():
+            print(f"  {key:<34}{ms:>8.1f}")
 
 
 if __name__ == "__main__":
