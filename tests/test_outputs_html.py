@@ -525,6 +525,17 @@ def test_browser_compact_english_embed(tmp_path, browser):
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("threshold", [5000, 0], ids=["folium", "compact"])
+def test_browser_map_object_is_window_riskmap_map(tmp_path, browser, threshold):
+    """Embedders and plugins reach the Leaflet map as window.riskmapMap on either page."""
+    path = _render(tmp_path, cluster_threshold=threshold)
+    with open_page(browser, path) as (page, log):
+        name = _map_name(page)
+        assert page.evaluate("(n) => window.riskmapMap === window[n] && window.riskmapMap instanceof L.Map", name)
+        assert log.errors == []
+
+
+@pytest.mark.browser
 def test_browser_compact_overview_counts_the_most_severe_level(tmp_path, browser, monkeypatch):
     """Too many facilities in view: one circle per block with the count of the most severe level shown."""
     monkeypatch.setattr(html_out, "_POINT_LIMIT", 3)

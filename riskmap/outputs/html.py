@@ -624,6 +624,8 @@ class _Chrome(branca.element.MacroElement):
                     return h + '</table></div>';
                 }
             };
+            // The documented handle for embedders and plugins (folium's variable name changes with the content).
+            window.riskmapMap = map;
             // Facilities get panes above every zone layer, so switching a zone layer on never buries the
             // markers under its polygons; one pane per level keeps red drawn over blue where they overlap.
             var panes = {{ this.panes }};
