@@ -531,7 +531,9 @@ def test_browser_map_object_is_window_riskmap_map(tmp_path, browser, threshold):
     path = _render(tmp_path, cluster_threshold=threshold)
     with open_page(browser, path) as (page, log):
         name = _map_name(page)
-        assert page.evaluate("(n) => window.riskmapMap === window[n] && window.riskmapMap instanceof L.Map", name)
+        assert page.evaluate(
+            "(n) => window.riskmapMap === window[n] && window.riskmapMap instanceof L.Map", name
+        )
         assert log.errors == []
 
 
