@@ -414,7 +414,9 @@ function riskmapCompact(map, meta, b64, T, control) {
             var xy = set.xy, rings = set.rings;
             for (var f = 0; f < z.meta.n; f++) {
                 var row = paths[of[f]] || (paths[of[f]] = new Array(nClasses));
-                var c = classOf(f), p = row[c] || (row[c] = new Path2D());
+                var c = classOf(f);
+                if (c < 0) { continue; }  // not drawn by this layer (e.g. a zone no variant changes)
+                var p = row[c] || (row[c] = new Path2D());
                 for (var r = set.feats[f]; r < set.feats[f + 1]; r++) {
                     var a = rings[r], e = rings[r + 1];
                     p.moveTo(xy[2 * a], xy[2 * a + 1]);
@@ -448,6 +450,7 @@ function riskmapCompact(map, meta, b64, T, control) {
                 ctx.setTransform(ratio * s, 0, 0, ratio * s, ratio * v.dx, ratio * v.dy);
                 ctx.lineJoin = 'round';
                 ctx.lineWidth = o.weight / s;
+                ctx.setLineDash(o.dash ? o.dash.map(function (d) { return d / s; }) : []);
                 for (var c = 0; c < o.palette.length; c++) {
                     ctx.fillStyle = o.palette[c][0] || 'transparent';
                     ctx.strokeStyle = o.palette[c][1];
@@ -463,6 +466,7 @@ function riskmapCompact(map, meta, b64, T, control) {
                     }
                 }
                 ctx.globalAlpha = 1;
+                ctx.setLineDash([]);
                 ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
             }
         });
@@ -506,6 +510,12 @@ function riskmapCompact(map, meta, b64, T, control) {
             });
             if (p.hidden_dangers) { line(T.hidden_dangers, p.hidden_dangers.get(f)); }
             if (layer.options.workload && p.workload) { line(T.workload, p.workload.get(f)); }
+            if (sensitivity && z === sensitivity.options.zone && map.hasLayer(sensitivity) &&
+                    sensitivity.changedAt[f] >= 0) {
+                var k = sensitivity.changedAt[f];
+                line(meta.sensitivity.range, sensitivity.props.range.get(k));
+                line(meta.sensitivity.by, sensitivity.props.by.get(k));
+            }
             return box;
         }
         var zoneCanvas = [];
@@ -531,6 +541,21 @@ function riskmapCompact(map, meta, b64, T, control) {
                 spec: {label: T.workload_layer, show: false}
             });
         }
+        var sensitivity = null;
+        if (meta.sensitivity && zoneLayers.length) {
+            // Zones whose colour depends on a convention: dashed outlines over the finest zones, drawn where
+            // those are; their variants join the zone's own popup.
+            var S = meta.sensitivity, sz = zoneLayers[0], changedAt = new Int32Array(sz.meta.n).fill(-1);
+            arr('s.zones').forEach(function (f, k) { changedAt[f] = k; });
+            sensitivity = new ZoneLayer({
+                pane: 'overlayPane', zone: sz, palette: [[null, '#000000']], weight: 2.5, dash: [6, 4],
+                fillOpacity: 0, classOf: function (f) { return changedAt[f] >= 0 ? 0 : -1; },
+                minZoom: Zl[0].minZoom, maxZoom: 99, sensitivity: true
+            });
+            sensitivity.changedAt = changedAt;
+            sensitivity.props = texts(S.props);
+            zoneCanvas.push({layer: sensitivity, spec: {label: S.label, show: true}});
+        }
         zoneCanvas.forEach(function (zc) {
             if (zc.spec.show) { zc.layer.addTo(map); }
             control.addOverlay(zc.layer, zc.spec.label);
@@ -541,7 +566,7 @@ function riskmapCompact(map, meta, b64, T, control) {
         function zoneHit(latlng) {
             for (var k = zoneCanvas.length - 1; k >= 0; k--) {
                 var layer = zoneCanvas[k].layer;
-                if (!map.hasLayer(layer) || !layer.active()) { continue; }
+                if (layer.options.sensitivity || !map.hasLayer(layer) || !layer.active()) { continue; }
                 var f = zoneAt(layer, latlng);
                 if (f >= 0) { return {layer: layer, f: f}; }
             }

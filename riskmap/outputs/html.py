@@ -1307,6 +1307,7 @@ def _compact_page(
     towns = layers[1][1] if len(layers) >= 2 else None
     fmeta = hc.facility_columns(fac, keys, lang, towns, cols)
     zmeta, specs = _compact_zones(layers, _village_zoom(layers), lang, kind_labels, cols)
+    smeta, leftover = _compact_sensitivity(sensitivity, layers, lang, cols)
     counts = keys.value_counts()
     facility_counts = {k: int(counts.get(k, 0)) for k in hc.LEVEL_ORDER}
     all_bounds = [shapely.total_bounds(z.geometry.to_numpy()) for _, z, _ in layers if len(z)]
@@ -1315,6 +1316,7 @@ def _compact_page(
     west, south = (min(b[0] for b in all_bounds), min(b[1] for b in all_bounds)) if all_bounds else (0, 0)
     east, north = (max(b[2] for b in all_bounds), max(b[3] for b in all_bounds)) if all_bounds else (0, 0)
     meta = _compact_meta(fmeta, zmeta, specs, facility_counts, (west, south), lang)
+    meta["sensitivity"] = smeta
     data = hc.pack(cols)
     meta["layout"] = cols.meta["layout"]
     texts = _compact_texts(lang, len(fac))
@@ -1334,9 +1336,10 @@ def _compact_page(
     folium.plugins.Fullscreen(
         position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
     ).add_to(m)
-    if sensitivity is not None:  # a folium layer: added before the layer control, which lists it
-        shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
-        _sensitivity_layer(shown, lang).add_to(m)
+    if leftover is not None:  # zones the finest layer lacks: a folium layer, before the control that lists it
+        _sensitivity_layer(_to_gcj02(leftover, "sensitivity") if tiles == "gaode" else leftover, lang).add_to(
+            m
+        )
     control = folium.LayerControl(position="topright", collapsed=embed)
     control.add_to(m)
     _Compact(control, meta, data, texts).add_to(m)
@@ -1345,6 +1348,41 @@ def _compact_page(
     root = m.get_root()
     _stable_ids(root, key)
     return _finish_page(root.render(), lang=lang, embed=embed), len(fac)
+
+
+def _compact_sensitivity(
+    table: gpd.GeoDataFrame | None,
+    layers: Sequence[tuple[str, gpd.GeoDataFrame, pd.Series]],
+    lang: str,
+    cols: Any,
+) -> tuple[dict[str, Any] | None, gpd.GeoDataFrame | None]:
+    """The zones some [sensitivity] variant changes, as indices into the finest layer, drawn dashed on canvas.
+
+    At 40,000 villages a third may change: as a folium GeoJSON layer that was +4.4 MB and 175 ms per pan/zoom.
+    Returns the page's description and the changed zones the finest layer lacks (None if there are none).
+    """
+    if table is None:
+        return None, None
+    t = _SENSITIVITY_TEXT[lang]
+    changed = table[table["changed_by"] != ""]
+    finest = pd.Index(layers[0][1][ZONE_CODE].astype(str)) if layers else pd.Index([], dtype=object)
+    at = finest.get_indexer(changed[ZONE_CODE].astype(str)) if len(finest.unique()) == len(finest) else None
+    if at is None:  # duplicate codes in the finest layer: no safe match, keep the folium layer
+        return None, changed
+    found = changed[at >= 0]
+    span = [
+        f"{levels.label(lo, lang)} – {levels.label(hi, lang)}"
+        for lo, hi in zip(found["level_min"], found["level_max"], strict=True)
+    ]
+    cols.add("s.zones", at[at >= 0].astype("uint32"))
+    meta = {
+        "label": html.escape(t["layer"]),
+        "range": t["range"],
+        "by": t["by"],
+        "props": {"range": cols.text("s.range", span), "by": cols.text("s.by", found["changed_by"])},
+    }
+    missing = changed[at < 0]
+    return meta, (missing if len(missing) else None)
 
 
 def _compact_meta(
