@@ -111,7 +111,7 @@ def zone_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, min_area_m2: 
         return None
     metric = zones.geometry.iloc[np.unique(np.concatenate([left, right]))].to_crs(_metric_crs(zones))
     at = pd.Series(np.arange(len(metric)), index=metric.index)
-    shapes = metric.to_numpy()
+    shapes = _valid_in_metres(metric.to_numpy())
     area = shapely.area(
         shapely.intersection(
             shapes[at[zones.index[left]].to_numpy()], shapes[at[zones.index[right]].to_numpy()]
@@ -131,6 +131,19 @@ def zone_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, min_area_m2: 
         f"{source}: {int(big.sum())} pairs of {kind} zones overlap ({'; '.join(pairs)}{more}); a place in two "
         "zones is counted twice: fix the boundaries in a GIS"
     )
+
+
+def _valid_in_metres(shapes: np.ndarray) -> np.ndarray:
+    """Projected zones repaired where the projection broke them (GEOS refuses to intersect invalid shapes).
+
+    A zone valid in degrees can self-intersect in a UTM zone far from its meridian: a long straight edge bows
+    there by kilometres while a densely noded border next to it follows the curve.
+    """
+    broken = ~shapely.is_valid(shapes)
+    if broken.any():
+        shapes = shapes.copy()
+        shapes[broken] = shapely.buffer(shapes[broken], 0)
+    return shapes
 
 
 def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:

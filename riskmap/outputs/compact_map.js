@@ -408,12 +408,22 @@ function riskmapCompact(map, meta, b64, T, control) {
             z.buckets = {of: of, box: box};
             return z.buckets;
         }
-        function bucketPaths(z, set, classOf, nClasses) {
-            // paths[bucket][class]: one Path2D of every ring of the bucket's zones of that class.
-            var of = buckets(z).of, paths = [];
+        function bucketMembers(z) {
+            // The features of each bucket, so that a bucket's paths can be built when it first comes into view.
+            if (z.members) { return z.members; }
+            var of = buckets(z).of, members = [];
+            for (var f = 0; f < z.meta.n; f++) { (members[of[f]] || (members[of[f]] = [])).push(f); }
+            z.members = members;
+            return members;
+        }
+        function bucketPaths(z, set, classOf, nClasses, b) {
+            // [class]: one Path2D of every ring of bucket b's zones of that class. Built per bucket in view:
+            // real boundaries carry millions of vertices, and building every bucket at the first street-level
+            // zoom froze the page for seconds.
+            var row = new Array(nClasses), list = bucketMembers(z)[b] || [];
             var xy = set.xy, rings = set.rings;
-            for (var f = 0; f < z.meta.n; f++) {
-                var row = paths[of[f]] || (paths[of[f]] = new Array(nClasses));
+            for (var m = 0; m < list.length; m++) {
+                var f = list[m];
                 var c = classOf(f);
                 if (c < 0) { continue; }  // not drawn by this layer (e.g. a zone no variant changes)
                 var p = row[c] || (row[c] = new Path2D());
@@ -424,7 +434,7 @@ function riskmapCompact(map, meta, b64, T, control) {
                     p.closePath();
                 }
             }
-            return paths;
+            return row;
         }
         function boxInView(r, v) {
             var b = v.bounds;
@@ -445,8 +455,13 @@ function riskmapCompact(map, meta, b64, T, control) {
                 var k = 0;
                 z.meta.tolerances.forEach(function (t, i) { if (t * s / 360 <= 0.8) { k = i; } });
                 this._paths = this._paths || [];
-                var paths = this._paths[k] || (this._paths[k] = bucketPaths(z, z.sets[k], o.classOf, o.palette.length));
+                var paths = this._paths[k] || (this._paths[k] = []);
                 var box = buckets(z).box, ratio = window.devicePixelRatio || 1;
+                for (var bb = 0; bb < box.length; bb++) {
+                    if (box[bb] && !paths[bb] && boxInView(box[bb], v)) {
+                        paths[bb] = bucketPaths(z, z.sets[k], o.classOf, o.palette.length, bb);
+                    }
+                }
                 ctx.setTransform(ratio * s, 0, 0, ratio * s, ratio * v.dx, ratio * v.dy);
                 ctx.lineJoin = 'round';
                 ctx.lineWidth = o.weight / s;
