@@ -1247,6 +1247,9 @@ _COMPACT_ZONES = 5000
 #: finest ones appear once they are at least _ZONE_MIN_PX pixels wide.
 _SPLIT_ZONES = 3000
 _ZONE_MIN_PX = 12
+#: The finest copy of zone outlines the page gets: simplified to half a pixel at the deepest zoom (~0.15 m), which
+#: no one can see and which drops collinear points (~20 % of the vertices of detailed real boundaries).
+_LOSSLESS = 360.0 / (256.0 * 2.0**_MAX_ZOOM) / 2
 #: More facilities than this in view (or than one per 100 px² of the map, where dots would hide each other):
 #: the map shows the most severe level's count per 48-px block (a 1400 × 900 map holds ~550), not each facility.
 _POINT_LIMIT = 30_000
@@ -1491,11 +1494,11 @@ def _compact_zones(
     zmeta, specs = [], []
     for k, (key, z, zkeys) in enumerate(layers):
         if split_ok and k == 0:
-            tolerances = [0.0, _pixel_degrees(village_zoom + 2), _pixel_degrees(village_zoom)]
-        elif split_ok and k == 1:
-            tolerances = [0.0, _pixel_degrees(village_zoom), _pixel_degrees(village_zoom - 2)]
+            tolerances = [_LOSSLESS, _pixel_degrees(village_zoom + 2), _pixel_degrees(village_zoom)]
+        elif split_ok and k == 1:  # towns are only drawn below village_zoom: no finer copy is needed
+            tolerances = [_pixel_degrees(village_zoom) / 2, _pixel_degrees(village_zoom - 2)]
         else:
-            tolerances = [0.0]
+            tolerances = [_LOSSLESS]
         meta_k = hc.zone_columns(z, zkeys, f"z{k}", lang, cols, tolerances)
         meta_k["prefix"] = f"z{k}"
         zmeta.append(meta_k)
