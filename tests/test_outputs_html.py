@@ -599,6 +599,92 @@ def test_browser_compact_map_without_decompression_stream(tmp_path, browser):
 
 
 @pytest.mark.browser
+def test_browser_compact_overview_counts_what_the_filters_show(tmp_path, browser, monkeypatch):
+    """Filtered to a sector without red facilities, the circles count its most severe level, not nothing."""
+    monkeypatch.setattr(html_out, "_POINT_LIMIT", 3)
+    facilities = _facilities()
+    facilities["sector"] = facilities["level"].map(lambda k: "危险化学品" if k == "red" else "工贸")
+    path = _render(tmp_path, facilities=facilities, cluster_threshold=0)
+    with open_page(browser, path) as (page, log):
+        name = _compact_page(page)
+        page.locator("select.riskmap-filter-sector").select_option(label="工贸")
+        assert page.locator(".riskmap-filter-count").inner_text() == "显示 15 / 20"
+        drawn = page.evaluate(
+            "(n) => window[n].riskmap.compact.facilityLayer.bubbles.map(b => [b.level, b.n])", name
+        )
+        assert {level for level, _ in drawn} == {1} and sum(n for _, n in drawn) == 5  # orange, all five
+        assert "较大风险" in page.locator(".riskmap-overview-note").inner_text()
+        # A click where an undrawn (blue) facility lies, away from every circle, opens no facility popup.
+        frame = page.locator(".folium-map").bounding_box()
+        x, y = page.evaluate(
+            """(n) => { const c = window[n].riskmap.compact, i = c.find('F003'), p = c.pointOf(i);
+                const r = window[n].getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }""",
+            name,
+        )
+        assert page.evaluate(
+            """([n, x, y]) => window[n].riskmap.compact.facilityLayer.bubbles.every(
+                b => Math.hypot(b.x - x, b.y - y) > b.r)""",
+            [name, x - frame["x"], y - frame["y"]],
+        )
+        page.mouse.click(x, y)
+        page.wait_for_timeout(200)
+        assert "F003" not in " ".join(page.locator(".leaflet-popup-content").all_inner_texts())
+        assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
+@pytest.mark.browser
+def test_browser_compact_zone_spike_is_drawn_and_clickable(tmp_path, browser, monkeypatch):
+    """Coverage simplification cuts long thin spikes: bounding boxes from the coarse copy must still cover them."""
+    import numpy as np
+    import shapely
+    from shapely.geometry import Polygon
+
+    monkeypatch.setattr(html_out, "_SPLIT_ZONES", 2)
+    villages = _villages()
+    x0, y0, x1, y1 = X0, Y0 + STEP, X0 + STEP, Y0 + 2 * STEP  # village 1, with a spike 0.006° to the north
+    xm = X0 + 0.005
+    villages.loc[1, "geometry"] = Polygon(
+        [(x0, y0), (x1, y0), (x1, y1), (xm + 0.00005, y1), (xm, y1 + 0.006), (xm - 0.00005, y1), (x0, y1)]
+    )
+    wiggly = shapely.segmentize(villages.geometry.to_numpy(), 0.0002)  # detail for the simplification to cut
+
+    def jitter(c: np.ndarray) -> np.ndarray:
+        return c + 0.00003 * np.sin(c[:, ::-1] * 7e4)
+
+    villages["geometry"] = shapely.transform(wiggly, jitter)
+    path = _render(tmp_path, zones={"village": villages, "town": _towns(villages)}, cluster_threshold=0)
+    with open_page(browser, path) as (page, log):
+        name = _compact_page(page)
+        north = page.evaluate(
+            "(n) => window[n].riskmap.compact.zoneLayers[0].layer.options.zone.bbox[7] / 1e6", name
+        )
+        assert north >= villages.geometry.iloc[1].bounds[3] - 1e-6  # the spike's tip
+        spike = (
+            villages.geometry.iloc[1].intersection(box(x0, y1 + 0.002, x1, y1 + 0.003)).representative_point()
+        )
+        page.evaluate(f"(n) => window[n].setView([{spike.y}, {spike.x}], 19, {{animate: false}})", name)
+        frame = page.locator(".folium-map").bounding_box()
+        page.mouse.click(frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)
+        page.locator(".leaflet-popup-content").wait_for(state="visible")
+        assert "红旗村1" in page.locator(".leaflet-popup-content").inner_text()
+        assert log.errors == [] and log.dialogs == []
+
+
+@pytest.mark.browser
+def test_browser_compact_map_damaged_data_says_so_in_any_browser(tmp_path, browser):
+    """Damaged data with the browser's own DecompressionStream: the same message, not 'Failed to fetch'."""
+    path = _render(tmp_path, cluster_threshold=0)
+    text = path.read_text(encoding="utf-8")
+    data = re.search(r'\}, "([A-Za-z0-9+/=]+)", \{', text)
+    assert data
+    path.write_text(text.replace(data.group(1), data.group(1)[:-12] + "AAAAAAAAAAAA"), encoding="utf-8")
+    with open_page(browser, path) as (page, log):
+        page.evaluate("(n) => window[n].riskmap.ready", _map_name(page))
+        assert "地图数据已损坏" in page.locator(".riskmap-message").inner_text()
+        assert log.dialogs == []
+
+
+@pytest.mark.browser
 def test_browser_compact_towns_on_overview_villages_when_zoomed_in(tmp_path, browser, monkeypatch):
     """Many villages: the towns are drawn below the zoom where a median village is 12 px wide, villages above."""
     monkeypatch.setattr(html_out, "_SPLIT_ZONES", 2)

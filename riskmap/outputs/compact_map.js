@@ -81,7 +81,11 @@ function riskmapCompact(map, meta, b64, T, control) {
         return u8;
     }
 
-    R.ready = inflate(b64).then(function (buf) { build(buf); }, function (err) { showMessage(err.message); });
+    // Data that cannot be inflated (a copy cut short or altered) says so on the map; an error in build() is a
+    // bug, left to reject R.ready so that it reaches the console.
+    R.ready = inflate(b64).then(null, function () { return null; }).then(function (buf) {
+        if (buf === null) { showMessage(T.damaged); } else { build(buf); }
+    });
     return R.ready;
 
     function build(buf) {
@@ -233,19 +237,38 @@ function riskmapCompact(map, meta, b64, T, control) {
             }
             return total;
         }
-        function overviewLevel() {
-            // The most severe level the filters show (-1: none).
-            for (var code = 0; code < LEVELS.length; code++) {
-                if (filter.levels[code] && meta.levelCounts[code]) { return code; }
-            }
-            return -1;
-        }
         var FacilityLayer = CanvasLayer.extend({
             draw: function (ctx, v) {
-                this.overview = countInView(v) > Math.min(POINT_LIMIT, v.size.x * v.size.y / PX_PER_DOT);
+                // Each facility, or (too many shown in view to tell apart) counts per block.
+                var limit = Math.min(POINT_LIMIT, v.size.x * v.size.y / PX_PER_DOT);
                 this.bubbles = [];
+                this.target = -1;
+                this.overview = countInView(v) > limit && this.aggregate(v) > limit;
                 if (this.overview) { this.drawOverview(ctx, v); } else { this.drawEach(ctx, v); }
                 if (this.onDrawn) { this.onDrawn(); }
+            },
+            aggregate: function (v) {
+                // Shown facilities per level and BLOCK-px block of the world (not of the screen, so a pan does
+                // not reshuffle them), with the blocks cut by the screen's edge counted whole; returns how many.
+                var s = v.scale, dx = v.dx, dy = v.dy, L = LEVELS.length;
+                var cx0 = Math.floor(-dx / BLOCK), cy0 = Math.floor(-dy / BLOCK);
+                var bw = Math.floor((v.size.x - dx) / BLOCK) - cx0 + 1, bh = Math.floor((v.size.y - dy) / BLOCK) - cy0 + 1;
+                var count = new Uint32Array(L * bw * bh), sx = new Float64Array(L * bw * bh);
+                var sy = new Float64Array(L * bw * bh), total = 0;
+                eachInView(v, BLOCK / s * 360, function (i) {
+                    if (!shown(i)) { return; }
+                    var x = fx[i] * s, y = fy[i] * s;
+                    var bx = Math.floor(x / BLOCK) - cx0, by = Math.floor(y / BLOCK) - cy0;
+                    if (bx < 0 || by < 0 || bx >= bw || by >= bh) { return; }
+                    var k = (by * bw + bx) * L + level[i];
+                    count[k]++; sx[k] += x; sy[k] += y; total++;
+                });
+                var target = -1;  // the most severe level shown in view: the one the circles count
+                for (var k = 0; k < count.length; k++) {
+                    if (count[k] && (target < 0 || k % L < target)) { target = k % L; }
+                }
+                this.agg = {count: count, sx: sx, sy: sy, bw: bw, cx0: cx0, cy0: cy0, L: L, target: target};
+                return total;
             },
             drawEach: function (ctx, v) {
                 // Few enough to draw each facility: one path per level, red drawn last (on top).
@@ -272,34 +295,22 @@ function riskmapCompact(map, meta, b64, T, control) {
                 }
             },
             drawOverview: function (ctx, v) {
-                // Too many to draw each: the facilities of the most severe level shown, counted per BLOCK-px
-                // block of the world (not of the screen, so a pan does not reshuffle them), one circle per
-                // block with its count, kept inside its block so that circles never overlap.
-                var s = v.scale, dx = v.dx, dy = v.dy;
-                var target = overviewLevel();
+                // One circle per block with the count of the most severe level shown in view, kept inside its
+                // block so that circles never overlap.
+                var a = this.agg, target = a.target, dx = v.dx, dy = v.dy;
+                this.target = target;
                 if (target < 0) { return; }
-                var cx0 = Math.floor(-dx / BLOCK), cy0 = Math.floor(-dy / BLOCK);
-                var bw = Math.floor((v.size.x - dx) / BLOCK) - cx0 + 1, bh = Math.floor((v.size.y - dy) / BLOCK) - cy0 + 1;
-                var count = new Uint32Array(bw * bh), sx = new Float64Array(bw * bh), sy = new Float64Array(bw * bh);
-                eachInView(v, 0, function (i) {
-                    if (level[i] !== target || !shown(i)) { return; }
-                    var x = fx[i] * s, y = fy[i] * s;
-                    var bx = Math.floor(x / BLOCK) - cx0, by = Math.floor(y / BLOCK) - cy0;
-                    if (bx < 0 || by < 0 || bx >= bw || by >= bh) { return; }
-                    var k = by * bw + bx;
-                    count[k]++; sx[k] += x; sy[k] += y;
-                });
                 var colour = LEVELS[target];
                 ctx.font = 'bold 11px sans-serif';
                 ctx.textAlign = 'center';
                 ctx.textBaseline = 'middle';
-                for (var k = 0; k < count.length; k++) {
-                    var c = count[k];
+                for (var b = 0; b * a.L < a.count.length; b++) {
+                    var k = b * a.L + target, c = a.count[k];
                     if (!c) { continue; }
                     var r = c === 1 ? 5 : Math.min(BLOCK / 2 - 2, 9 + 3 * Math.log10(c));
-                    var left = (cx0 + k % bw) * BLOCK, top = (cy0 + Math.floor(k / bw)) * BLOCK;
-                    var x = Math.min(Math.max(sx[k] / c, left + r + 1), left + BLOCK - r - 1) + dx;
-                    var y = Math.min(Math.max(sy[k] / c, top + r + 1), top + BLOCK - r - 1) + dy;
+                    var left = (a.cx0 + b % a.bw) * BLOCK, top = (a.cy0 + Math.floor(b / a.bw)) * BLOCK;
+                    var x = Math.min(Math.max(a.sx[k] / c, left + r + 1), left + BLOCK - r - 1) + dx;
+                    var y = Math.min(Math.max(a.sy[k] / c, top + r + 1), top + BLOCK - r - 1) + dy;
                     ctx.beginPath();
                     ctx.arc(x, y, r, 0, 2 * Math.PI);
                     ctx.globalAlpha = 0.9;
@@ -362,10 +373,10 @@ function riskmapCompact(map, meta, b64, T, control) {
         // ---------------------------------------------------------------- zones
         function featureBoxes(Z) {
             // [west, south, east, north] of each feature in micro-degrees (not shipped: the page is smaller
-            // without them), from the coarsest copy of the rings, widened by twice its tolerance: the finest copy
-            // (millions of vertices for detailed real boundaries) is then only decoded when a zoom needs it.
+            // without them), from the coarsest copy of the rings, widened by the layer's measured margin: the
+            // finest copy (millions of vertices for real boundaries) is then only decoded when a zoom needs it.
             var k = Z.sets.length - 1, n = Z.n, set = Z.sets[k];
-            var pad = Math.ceil(2 * Z.tolerances[k] * 1e6) + 1;
+            var pad = Z.bboxPad;  // measured in Python: how far the exact outlines reach beyond the coarsest
             var d = arr(set.xy), rings = arr(set.rings), feats = arr(set.feats), bb = new Int32Array(4 * n);
             var x = 0, y = 0, i = 0, empty = false;
             for (var f = 0; f < n; f++) {
@@ -379,7 +390,7 @@ function riskmapCompact(map, meta, b64, T, control) {
                 bb[4 * f] = x0 - pad; bb[4 * f + 1] = y0 - pad; bb[4 * f + 2] = x1 + pad; bb[4 * f + 3] = y1 + pad;
             }
             // A zone simplified away entirely (should not happen with coverage_simplify): use the finest copy.
-            return empty && k > 0 ? featureBoxes({sets: [Z.sets[0]], tolerances: [Z.tolerances[0]], n: n}) : bb;
+            return empty && k > 0 ? featureBoxes({sets: [Z.sets[0]], bboxPad: 2, n: n}) : bb;
         }
         function decodeSet(set) {
             // Rings in Web Mercator world units (Float32 offsets from the data's corner).
@@ -627,7 +638,7 @@ function riskmapCompact(map, meta, b64, T, control) {
                 map.setView(map.containerPointToLatLng([b.x, b.y]), Math.min(map.getZoom() + 2, map.getMaxZoom()));
                 return;
             }
-            if (map.hasLayer(facilityLayer)) {
+            if (map.hasLayer(facilityLayer) && !facilityLayer.overview) {  // the overview draws no facility
                 var i = facilityAt(e.containerPoint);
                 if (i >= 0) { openFacility(i); return; }
             }
@@ -660,7 +671,7 @@ function riskmapCompact(map, meta, b64, T, control) {
         var countEl, noteEl;
         function showNote() {
             // What the circles of the overview mean, while it is shown.
-            var target = overviewLevel(), on = map.hasLayer(facilityLayer) && facilityLayer.overview && target >= 0;
+            var target = facilityLayer.target, on = map.hasLayer(facilityLayer) && facilityLayer.overview && target >= 0;
             noteEl.textContent = on ? T.overview_note.replace('{label}', LEVELS[target].label) : '';
             noteEl.style.display = on ? '' : 'none';
         }

@@ -249,6 +249,7 @@ def zone_columns(
         sets.append(_rings(shown, f"{prefix}.g{k}", cols))
         kept.append(float(tol))
         n_coords = n
+        coarsest = shown
     cols.add(
         f"{prefix}.level", pd.Categorical(keys.to_numpy(), categories=LEVEL_ORDER).codes.astype(np.uint8)
     )
@@ -277,9 +278,24 @@ def zone_columns(
         "n": len(zones),
         "sets": sets,
         "tolerances": kept,
+        "bboxPad": _bbox_pad(geoms, coarsest) if sets else 0,
         "props": props,
         "workload": workload is not None,
     }
+
+
+def _bbox_pad(exact: np.ndarray, coarsest: np.ndarray) -> int:
+    """Micro-degrees by which the page must widen bounding boxes taken from the coarsest copy of the rings.
+
+    Coverage simplification (Visvalingam-Whyatt) bounds the *area* it removes, not the distance: a narrow spike
+    or river strip many tolerances long can go, so the needed margin is measured, not derived from the tolerance.
+    """
+    import shapely
+
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(shapely.bounds(exact) - shapely.bounds(coarsest))
+    worst = float(np.nanmax(gap)) if np.isfinite(gap).any() else 0.0
+    return math.ceil(worst * _MICRO) + 2  # + rounding of both to micro-degrees
 
 
 def _simplify(geoms: np.ndarray, tol: float) -> np.ndarray:
