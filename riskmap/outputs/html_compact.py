@@ -17,6 +17,7 @@ import base64
 import gzip
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -171,10 +172,9 @@ def facility_columns(
         col, sep = (
             (REASONS_EN, REASON_SEP_EN) if lang == "en" and has(REASONS_EN) else (REASONS, REASON_SEP_ZH)
         )
-        parts = _plain(fac[col]).str.split(sep, regex=False)
-        fields["reasons"] = cols.text(
-            "f.reasons", parts.map(lambda p: "\n".join(s.strip() for s in p if s.strip()))
-        )
+        # One reason a line: every run of separators (and the blanks around it) becomes one line break.
+        lines = _plain(fac[col]).str.replace(rf"(?:\s*{re.escape(sep)}\s*)+", "\n", regex=True).str.strip()
+        fields["reasons"] = cols.text("f.reasons", lines)
     if has(ZONE_NAME) or has(ZONE_CODE):
         name = _plain(fac[ZONE_NAME]) if has(ZONE_NAME) else pd.Series(_MISSING, index=fac.index)
         code = _plain(fac[ZONE_CODE]) if has(ZONE_CODE) else pd.Series(_MISSING, index=fac.index)
@@ -189,7 +189,7 @@ def facility_columns(
         before = fac[LEVEL_METHOD].astype(object).where(fac[LEVEL_METHOD].notna(), "").astype(str)
         before = before.str.strip().str.lower()
         shown = before.isin(levels.LEVEL_NAMES) & (before.to_numpy() != keys.to_numpy()[order])
-        labels = before.map(lambda k: levels.label(k, lang) if k in levels.LEVEL_NAMES else "")
+        labels = before.map({k: levels.label(k, lang) for k in levels.LEVEL_NAMES}).fillna("")
         fields["level_method"] = cols.text("f.level_method", labels.where(shown, ""))
 
     town_names: list[str] = []
