@@ -671,20 +671,6 @@ def test_browser_compact_zone_spike_is_drawn_and_clickable(tmp_path, browser, mo
 
 
 @pytest.mark.browser
-def test_browser_compact_map_damaged_data_says_so_in_any_browser(tmp_path, browser):
-    """Damaged data with the browser's own DecompressionStream: the same message, not 'Failed to fetch'."""
-    path = _render(tmp_path, cluster_threshold=0)
-    text = path.read_text(encoding="utf-8")
-    data = re.search(r'\}, "([A-Za-z0-9+/=]+)", \{', text)
-    assert data
-    path.write_text(text.replace(data.group(1), data.group(1)[:-12] + "AAAAAAAAAAAA"), encoding="utf-8")
-    with open_page(browser, path) as (page, log):
-        page.evaluate("(n) => window[n].riskmap.ready", _map_name(page))
-        assert "地图数据已损坏" in page.locator(".riskmap-message").inner_text()
-        assert log.dialogs == []
-
-
-@pytest.mark.browser
 def test_browser_compact_towns_on_overview_villages_when_zoomed_in(tmp_path, browser, monkeypatch):
     """Many villages: the towns are drawn below the zoom where a median village is 12 px wide, villages above."""
     monkeypatch.setattr(html_out, "_SPLIT_ZONES", 2)
@@ -706,15 +692,18 @@ def test_browser_compact_towns_on_overview_villages_when_zoomed_in(tmp_path, bro
 
 
 @pytest.mark.browser
-def test_browser_compact_map_damaged_data_says_so(tmp_path, browser):
-    """Damaged data under the fallback inflater: a message on the map, not a blank page or a stack trace."""
+@pytest.mark.parametrize(
+    "init_script", [None, NO_DECOMPRESSION_STREAM], ids=["DecompressionStream", "fallback inflater"]
+)
+def test_browser_compact_map_damaged_data_says_so(tmp_path, browser, init_script):
+    """Damaged data, with either inflater: a message on the map, not 'Failed to fetch', a blank page or a trace."""
     path = _render(tmp_path, cluster_threshold=0)
     text = path.read_text(encoding="utf-8")
     data = re.search(r'\}, "([A-Za-z0-9+/=]+)", \{', text)  # riskmapCompact(map, meta, "<data>", texts, ...)
     assert data
     damaged = data.group(1)[:-12] + "AAAAAAAAAAAA"  # ISIZE and CRC zeroed: a copy cut short
     path.write_text(text.replace(data.group(1), damaged), encoding="utf-8")
-    with open_page(browser, path, init_script=NO_DECOMPRESSION_STREAM) as (page, log):
+    with open_page(browser, path, init_script=init_script) as (page, log):
         page.evaluate("(n) => window[n].riskmap.ready", _map_name(page))
         assert "地图数据已损坏" in page.locator(".riskmap-message").inner_text()
         assert log.errors == [] and log.dialogs == []

@@ -1247,9 +1247,6 @@ _COMPACT_ZONES = 5000
 #: finest ones appear once they are at least _ZONE_MIN_PX pixels wide.
 _SPLIT_ZONES = 3000
 _ZONE_MIN_PX = 12
-#: The finest copy of zone outlines the page gets: simplified to half a pixel at the deepest zoom (~0.15 m), which
-#: no one can see and which drops collinear points (~20 % of the vertices of detailed real boundaries).
-_LOSSLESS = 360.0 / (256.0 * 2.0**_MAX_ZOOM) / 2
 #: More facilities than this in view (or than one per 100 px² of the map, where dots would hide each other):
 #: the map shows the most severe level's count per 48-px block (a 1400 × 900 map holds ~550), not each facility.
 _POINT_LIMIT = 30_000
@@ -1276,6 +1273,11 @@ _COMPACT_CSS = """
 def _pixel_degrees(zoom: float) -> float:
     """Degrees of longitude per screen pixel at ``zoom`` (Web Mercator)."""
     return 360.0 / (256.0 * 2.0**zoom)
+
+
+#: The finest copy of zone outlines the page gets: simplified to half a pixel at the deepest zoom (~0.15 m), which
+#: no one can see and which drops collinear points (~20 % of the vertices of detailed real boundaries).
+_LOSSLESS = _pixel_degrees(_MAX_ZOOM) / 2
 
 
 def _compact_page(
