@@ -36,6 +36,7 @@ __all__ = [
     "validate_table",
     "validate_sites",
     "table_points",
+    "projected_metres_hint",
     "to_number",
     "comma_reasons",
     "summarise_rejects",
@@ -365,7 +366,9 @@ def table_points(
         swapped = x.between(3, 54) & y.between(73, 136)
         out_of_range = ~(x.between(-180, 180) & y.between(-90, 90))
         reason = pd.Series("", index=df.index)
-        reason[out_of_range] = "longitude/latitude out of range (-180..180, -90..90)"
+        reason[out_of_range] = "longitude/latitude out of range (-180..180, -90..90)" + projected_metres_hint(
+            x[out_of_range], y[out_of_range], section, crs_text
+        )
         reason[swapped] = (
             "longitude and latitude look swapped (lon is in 3..54 and lat in 73..136); swap the columns"
         )
@@ -377,6 +380,44 @@ def table_points(
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4490")
     out = pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
     return gdf, out
+
+
+#: CGCS2000 Gauss-Krüger grids whose easting carries the zone number in front (zone 40: 40 500 000 m at the
+#: central meridian): zone numbers -> EPSG code of the first zone. 3-degree zones 25..45 are EPSG:4513..4533,
+#: 6-degree zones 13..23 EPSG:4491..4501; the two ranges do not overlap, so the number tells the grid.
+_ZONED_GRIDS = {"3-degree": (25, 45, 4513), "(6-degree)": (13, 23, 4491)}
+
+
+def projected_metres_hint(x: pd.Series, y: pd.Series, section: str, declared: str | None) -> pd.Series:
+    """For coordinates outside longitude/latitude that look like projected metres: the CRS to declare.
+
+    A northing of China (1,500,000..6,000,000 m) with an easting of a Gauss-Krüger or UTM grid: with a zone
+    number in front (``40512345``) the zone and its EPSG code; without one (``512345``) the central meridian is
+    not in the number, so the candidates. ``""`` where the numbers look like nothing known. No ``;`` in the
+    text: summaries of the rejects cut a reason there.
+
+    >>> projected_metres_hint(pd.Series([40512345.0]), pd.Series([3563210.0]), "facilities", "EPSG:4490")[0]
+    ': the x/y look like metres of CGCS2000 3-degree Gauss-Krüger zone 40 (the easting starts with the zone number): set facilities.crs = "EPSG:4528" (declared: EPSG:4490, in degrees)'
+    """
+    out = pd.Series("", index=x.index, dtype=object)
+    north = y.between(1_500_000, 6_000_000).to_numpy()
+    zone = np.floor(x.to_numpy(dtype=float) / 1e6)
+    declared_text = f" (declared: {declared}, in degrees)" if declared else ""
+    for grid, (first, last, epsg) in _ZONED_GRIDS.items():
+        hit = north & (zone >= first) & (zone <= last)
+        for n in np.unique(zone[hit]).astype(int):
+            out[hit & (zone == n)] = (
+                f": the x/y look like metres of CGCS2000 {grid} Gauss-Krüger zone {n} (the easting starts with "
+                f'the zone number): set {section}.crs = "EPSG:{epsg + n - first}"{declared_text}'
+            )
+    plain = north & (zone == 0) & (x.to_numpy(dtype=float) >= 100_000)
+    out[plain] = (
+        ": the x/y look like projected metres (an easting near 500,000 without a zone number and a northing of "
+        f"China): set {section}.crs to their projected CRS{declared_text}, e.g. CGCS2000 3-degree Gauss-Krüger "
+        '"EPSG:4534" .. "EPSG:4554" (central meridian 75E..135E: EPSG:4534 + (meridian - 75) / 3, "EPSG:4549" '
+        'for 120E), 6-degree "EPSG:4502" .. "EPSG:4512", or a UTM zone ("EPSG:32650" for 50N)'
+    )
+    return out
 
 
 def _single_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

@@ -80,3 +80,30 @@ def test_demo_config_is_valid():
     c = load_config(demo_dir() / "riskmap.toml")
     assert c.project.district_code == "329901"
     assert [z.kind for z in c.zones] == ["village", "town"]
+
+
+@pytest.mark.parametrize("depth", [40, 900, 100_000])
+@pytest.mark.parametrize("nesting", ["arrays", "tables"])
+def test_deeply_nested_toml_is_one_config_error(tmp_path: Path, depth: int, nesting: str):
+    """Arrays or tables nested thousands deep: one clear ConfigError, not a RecursionError (issue 23)."""
+    if nesting == "arrays":
+        nested = "[" * depth + "1" + "]" * depth
+    else:
+        nested = "{b = " * depth + "1" + "}" * depth
+    p = tmp_path / "riskmap.toml"
+    p.write_text(
+        '[facilities]\npath = "f.csv"\n[[zones]]\nkind = "village"\npath = "z.gpkg"\n'
+        f"[project]\nname = {nested}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"^riskmap\.toml: .*nested .*deep") as err:
+        load_config(p)
+    assert "\n" not in str(err.value) and len(str(err.value)) < 400
+
+
+def test_deeply_nested_override_is_one_config_error():
+    nested: object = 1
+    for _ in range(2000):
+        nested = [nested]
+    with pytest.raises(ConfigError, match=r"^the command line: project\.name\[0\]\[0\].*nested more than"):
+        config_from_dict({**MINIMAL, "project": {"name": nested}}, source="the command line")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -141,3 +143,24 @@ def test_comma_is_only_a_thousands_separator(text, number, reason):
     assert (np.isnan(got) and np.isnan(number)) or got == number
     assert reason in comma_reasons(pd.Series([text])).iloc[0]
     assert (comma_reasons(pd.Series([text])).iloc[0] == "") == (reason == "")
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "hint"),
+    [
+        # CGCS2000 3-degree Gauss-Krüger with the zone number in front of the easting (zone 40: CM 120E).
+        ("40512345.6", "3563210.4", r'3-degree Gauss-Krüger zone 40 .*set facilities\.crs = "EPSG:4528"'),
+        # 6-degree zones carry 13..23 in front.
+        ("20512345.6", "3563210.4", r'6-degree\) Gauss-Krüger zone 20 .*set facilities\.crs = "EPSG:4498"'),
+        # No zone number: the central meridian cannot be read from the easting.
+        ("500000", "4000000", r'projected metres.*"EPSG:4534" \.\. "EPSG:4554".*UTM'),
+    ],
+)
+def test_projected_metres_declared_as_degrees_name_the_crs_to_set(x, y, hint):
+    """x/y of 500000/4000000 with crs EPSG:4490: "out of range" says which CRS to set (issue 23)."""
+    gdf, rejects = validate_facilities(_raw([GOOD, ("X9", "投影", "工贸", x, y)]), _config(), "f.csv")
+    assert len(gdf) == 1
+    reason = rejects.iloc[0]["reason"]
+    assert reason.startswith("longitude/latitude out of range")
+    assert re.search(hint, reason), reason
+    assert ";" not in reason  # the summary of the rejects cuts a reason at its first ";"

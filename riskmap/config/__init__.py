@@ -313,8 +313,46 @@ def _format_errors(err: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+#: Tables and arrays inside each other a project file may hold. The deepest riskmap needs is a 5×5 LS matrix in a
+#: sensitivity variant (sensitivity.variants[0].set.<key>[row][column]: 6); a file nested deeper is not a project
+#: file, and validating or printing it would exhaust Python's recursion limit.
+MAX_NESTING = 32
+
+
+def _too_deep(data: Any) -> str | None:
+    """The key path of the first value nested more than :data:`MAX_NESTING` levels deep, or None.
+
+    Walked with an explicit stack: a recursive walk would itself fail on the files it is meant to catch.
+
+    >>> _too_deep({"a": [[1]]}) is None
+    True
+    >>> deep: list = [1]
+    >>> for _ in range(MAX_NESTING):
+    ...     deep = [deep]
+    >>> _too_deep({"a": deep})[:12]
+    'a[0][0][0][0'
+    """
+    stack: list[tuple[Any, int, str]] = [(data, 0, "")]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > MAX_NESTING:
+            return where
+        if isinstance(node, dict):
+            stack += [(v, depth + 1, f"{where}.{k}" if where else str(k)) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(v, depth + 1, f"{where}[{i}]") for i, v in enumerate(node)]
+    return None
+
+
 def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config") -> Config:
     """Validate a config mapping; raise :class:`ConfigError` listing every problem."""
+    deep = _too_deep(data)
+    if deep is not None:
+        shown = deep if len(deep) <= 80 else deep[:80] + "..."
+        raise ConfigError(
+            f"{source}: {shown}: values nested more than {MAX_NESTING} levels deep (arrays or tables inside "
+            "each other); a project file needs a few levels: check this key"
+        )
     try:
         return Config.model_validate({**data, "base_dir": Path(base_dir)})
     except ValidationError as err:
@@ -338,6 +376,11 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: the project file must be UTF-8 text") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(
+            f"{p.name}: arrays or tables nested too deeply to read (hundreds of [ or {{ inside each other); "
+            f"a project file needs a few levels: check the file"
+        ) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{p}: not valid TOML: {err}") from None
     if "base_dir" in data:
