@@ -69,7 +69,8 @@ METHOD = "method"
 REASONS = "reasons"
 #: The same in English, joined by :data:`REASON_SEP_EN`.
 REASONS_EN = "reasons_en"
-#: Number of a facility's related rows (inventory, risk points, deductions) that were rejected.
+#: Number of a facility's related rows (inventory, risk points, deductions) that were rejected, plus the values of
+#: its own register a method refused (indicator cells such as ``3000以上``).
 DATA_ISSUES = "rejected_records"
 #: Persons within the GB 18218 radius of each facility (from a column or the population raster).
 PERSONS = "persons_500m"

@@ -297,7 +297,8 @@ def _run_warnings(
     if incomplete:
         warnings.append(
             f"{incomplete} facilities were graded without some of their records (rejected inventory, risk point "
-            "or deduction rows): their level may be too low until those rows are fixed"
+            "or deduction rows, or indicator values that could not be read): their level may be too low until "
+            "those rows are fixed"
         )
     if len(validated.event_rejects):
         warnings.append(

@@ -38,6 +38,8 @@ __all__ = [
     "table_points",
     "projected_metres_hint",
     "to_number",
+    "read_quantities",
+    "QUANTITY_COLUMNS",
     "comma_reasons",
     "summarise_rejects",
     "input_sources",
@@ -240,6 +242,79 @@ def comma_reasons(series: pd.Series) -> pd.Series:
         by_value = {v: _comma_reason(str(v)) for v in distinct}
         reasons[values.index] = values.map(by_value).to_numpy(dtype=object)
     return reasons
+
+
+#: A number as registers write it: "约" (approximately) before it; after it a multiplier (万 = 10,000, 亿 = 10⁸),
+#: "余"/"多" (-odd), a unit ("t", "吨", "kg", "人", "m2", "%") and "左右"/"上下" (about). Groups: about, number,
+#: multiplier, odd, unit, about after. Commas in the number are judged by :func:`to_number`.
+_QUANTITY = re.compile(
+    r"^(约为?|大约|约计|~|≈)?\s*([-+]?[0-9.,]+(?:[eE][-+]?\d+)?)\s*(万|亿)?\s*(余|多)?\s*"
+    r"([^\d\s.,+\-]\S*?)?\s*(左右|上下)?$"
+)
+_MULTIPLIERS = {"万": 1e4, "亿": 1e8}
+#: Words that make a number a bound, not a value: 3000以上 (3000 or more), 不足50 (under 50), >100.
+_BOUND = re.compile(r"(以上|以下|以内|不足|不到|超过|大于|小于|至少|最多|不少于|不超过|[<>≤≥])")
+#: Columns of :func:`read_quantities`.
+QUANTITY_COLUMNS = ["value", "unit", "about", "empty", "problem"]
+
+
+def read_quantities(text: pd.Series) -> pd.DataFrame:
+    """Numbers with what registers write around them, read once per distinct cell.
+
+    Returns, per cell: ``value`` (the number times its multiplier, NaN when not read), ``unit`` (the text after
+    it, lower case, ``""`` for none, ``"%"`` for percent), ``about`` (written as approximate: 约, 左右, 余, 多),
+    ``empty`` and ``problem``: why a non-empty cell gives no usable number (``""`` when it does). A bound
+    (``3000以上``), a decimal comma, a text or a number beyond floating point (``1e400``) is a problem; what a
+    unit means is for the caller to judge.
+
+    >>> q = read_quantities(pd.Series(["约2000人", "0.5万", "50%", "1e400", "3000以上", "2,5", ""]))
+    >>> q["value"].tolist()[:3], q["unit"].tolist()[:3], q["about"].tolist()[:3]
+    ([2000.0, 5000.0, 50.0], ['人', '', '%'], [True, False, False])
+    >>> q["problem"].tolist()[3:]
+    ["'1e400' is not a finite number", "'3000以上' is a bound (以上), not a value: give the number", "'2,5': ambiguous decimal comma; write 2.5 (a comma is read only in 1,234.5)", '']
+    """
+    codes, uniques = pd.factorize(text.fillna("").astype(str).to_numpy(dtype=object))
+    distinct = _read_distinct(pd.Series(uniques, dtype=object))
+    return distinct.iloc[codes].set_axis(text.index)
+
+
+def _read_distinct(raw: pd.Series) -> pd.DataFrame:
+    norm = normalise_text(raw)
+    parts = norm.str.extract(_QUANTITY)
+    number = parts[1].fillna("")
+    value = to_number(number) * parts[2].map(_MULTIPLIERS).fillna(1.0)
+    empty = norm == ""
+    shown = "'" + norm + "'"
+    bound = norm.str.extract(_BOUND)[0]
+    comma = comma_reasons(number)
+    problem = np.select(
+        [
+            empty,
+            bound.notna(),
+            parts[1].isna(),
+            comma != "",
+            value.notna() & ~np.isfinite(value),
+        ],
+        [
+            "",
+            shown + " is a bound (" + bound.fillna("") + "), not a value: give the number",
+            shown + " is not a number",
+            comma,
+            shown + " is not a finite number",
+        ],
+        "",
+    )
+    problem = pd.Series(problem, index=raw.index, dtype=object)
+    return pd.DataFrame(
+        {
+            "value": value.where(problem == "").astype(float),
+            "unit": parts[4].fillna("").str.lower().astype(object),
+            "about": (parts[0].notna() | parts[3].notna() | parts[5].notna()).to_numpy(),
+            "empty": empty.to_numpy(),
+            "problem": problem,
+        },
+        index=raw.index,
+    )
 
 
 #: An id Excel showed in scientific notation and saved that way (``9.13299E+17``): its digits are lost.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -145,3 +147,28 @@ def test_quantities_with_units_and_full_width_digits():
     assert res.results.loc["G", "gb18218_s"] == pytest.approx(0.2)
     reasons = res.rejects.set_index("row")["reason"]
     assert "unit is not understood" in reasons[5] and "missing or not a number" in reasons[6]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "reason"),
+    [
+        ("1e400", r"not a finite number"),  # overflows to infinity: S = inf would make the unit red
+        ("1E+400 t", r"not a finite number"),
+        ("2e7", r"implausible: above 10,000,000 t"),
+        ("12000000吨", r"implausible: above 10,000,000 t"),
+    ],
+)
+def test_non_finite_or_implausible_quantity_is_rejected(quantity, reason):
+    """A quantity of 1e400 gave S = inf and a red enterprise (issue 23): rejected with the reason."""
+    inv = _inventory([("F", "罐区", "甲苯", "100"), ("F", "罐区", "甲苯", quantity)])
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES)
+    assert res.rejects["row"].tolist() == [3]
+    assert res.rejects.iloc[0]["field"] == "quantity_t"
+    assert re.search(reason, res.rejects.iloc[0]["reason"]), res.rejects.iloc[0]["reason"]
+    assert res.results.loc["F", "gb18218_s"] == pytest.approx(0.2)  # graded on the row that is left
+
+
+def test_the_largest_plausible_quantity_is_read():
+    inv = _inventory([("F", "罐区", "W5.4", "10000000")])  # a strategic crude reserve: 10 million t
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES)
+    assert res.rejects.empty and res.results.loc["F", "rank"] > 0

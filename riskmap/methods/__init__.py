@@ -326,13 +326,59 @@ def _data_issues(rejects: list[pd.DataFrame], facilities_source: str | None, ids
     return pd.concat(related)["record_id"].value_counts().reindex(ids).fillna(0).astype(int).to_numpy()
 
 
+@dataclass
+class _Issues:
+    """Per facility position: its related rows that were rejected, and its register values a method refused."""
+
+    rows: np.ndarray
+    values: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.rows + self.values
+
+
+def _unusable_values(unusable: list[pd.Series], ids: pd.Index) -> np.ndarray:
+    """Per facility, the register values the methods could not use (``MethodResult.unusable``)."""
+    out = np.zeros(len(ids), dtype=int)
+    for counts in unusable:
+        at = id_positions(ids, counts.index)
+        np.add.at(out, at[at >= 0], counts.to_numpy(dtype=int)[at >= 0])
+    return out
+
+
+def _issue_notes(issues: _Issues, wanted: np.ndarray) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Which facilities at ``wanted`` are graded on incomplete data, and the note (zh, en) of each of those."""
+    rows, values = issues.rows[wanted], issues.values[wanted]
+    flagged = (rows > 0) | (values > 0)
+    has_rows, has_values = rows[flagged] > 0, values[flagged] > 0
+    n_rows, n_values = pd.Series(rows[flagged]).astype(str), pd.Series(values[flagged]).astype(str)
+    both = np.where(has_rows & has_values, ", ", "")
+    zh = (
+        (n_rows + " 条相关记录被拒绝, 见 rejects").where(has_rows, "")
+        + both
+        + (n_values + " 个登记值无法使用, 见上").where(has_values, "")
+    )
+    en = (
+        (n_rows + " related rows rejected, see rejects").where(has_rows, "")
+        + both
+        + (n_values + " register values not usable, see above").where(has_values, "")
+    )
+    return (
+        pd.Series(flagged),
+        REASON_SEP_ZH + "数据不完整: " + zh,
+        REASON_SEP_EN + "incomplete data: " + en,
+    )
+
+
 def _reasons(
-    long: _Long, rows: np.ndarray, wanted: np.ndarray, issues: np.ndarray, n_fac: int
+    long: _Long, rows: np.ndarray, wanted: np.ndarray, issues: _Issues, n_fac: int
 ) -> tuple[pd.Series, pd.Series]:
     """Reasons (zh, en) of the facilities at positions ``wanted``, in that order.
 
     Each facility's method reasons in ``rows`` order (deciding method first), then, for a facility whose
-    related rows were partly rejected (it is graded on what is left), a note saying so.
+    related rows were partly rejected or whose register values a method refused (it is graded on what is
+    left), a note saying so.
     """
     position = np.full(n_fac, -1, dtype=np.intp)
     position[wanted] = np.arange(len(wanted))
@@ -340,22 +386,8 @@ def _reasons(
     order = rows[groups[rows] >= 0]
     zh = join_positions(groups, long.zh, len(wanted), REASON_SEP_ZH, order=order)
     en = join_positions(groups, long.en, len(wanted), REASON_SEP_EN, order=order)
-    count = pd.Series(issues[wanted])
-    flagged = count > 0
-    zh = _append_where(
-        zh,
-        flagged,
-        REASON_SEP_ZH + "数据不完整: " + count[flagged].astype(str) + " 条相关记录被拒绝, 见 rejects",
-    )
-    en = _append_where(
-        en,
-        flagged,
-        REASON_SEP_EN
-        + "incomplete data: "
-        + count[flagged].astype(str)
-        + " related rows rejected, see rejects",
-    )
-    return zh, en
+    flagged, note_zh, note_en = _issue_notes(issues, wanted)
+    return _append_where(zh, flagged, note_zh), _append_where(en, flagged, note_en)
 
 
 def _append_where(texts: pd.Series, where: pd.Series, suffixes: pd.Series) -> pd.Series:
@@ -399,11 +431,16 @@ def _no_method_rejects(source: str, facilities: pd.DataFrame, sectors: Mapping[s
 
 
 def _grade_by_method(
-    inputs: ScoringInputs, config: Config, pairs: _Pairs, ids: pd.Index, rejects: list[pd.DataFrame]
+    inputs: ScoringInputs,
+    config: Config,
+    pairs: _Pairs,
+    ids: pd.Index,
+    rejects: list[pd.DataFrame],
+    unusable: list[pd.Series],
 ) -> tuple[_Long, list[pd.DataFrame]]:
     """Run every method some sector uses: its rows of the long table, and its method-specific columns.
 
-    The methods' rejects are appended to ``rejects``.
+    The methods' rejects are appended to ``rejects``, their counts of refused register values to ``unusable``.
     """
     long_parts = []
     extra_cols: list[pd.DataFrame] = []
@@ -414,6 +451,8 @@ def _grade_by_method(
         result = cached if cached is not None else method.grade(inputs, config)
         inputs.cache[name] = result
         rejects.append(result.rejects)
+        if result.unusable is not None and len(result.unusable):
+            unusable.append(result.unusable)
         res = result.results
         long_parts.append(_method_rows(pairs, pairs.method == name, ids, res, method.no_records))
         extra = [c for c in res.columns if c not in ("score", "rank", "reason_zh", "reason_en")]
@@ -468,7 +507,7 @@ def _ungraded_rejects(source: str, facilities: pd.DataFrame, reasons_en: pd.Seri
 
 
 def _scored_table(
-    fac: pd.DataFrame, graded: np.ndarray, best: _Deciding, long: _Long, issues: np.ndarray, grey: bool
+    fac: pd.DataFrame, graded: np.ndarray, best: _Deciding, long: _Long, issues: _Issues, grey: bool
 ) -> pd.DataFrame:
     """The graded facilities indexed by id, with level, score, method and reasons."""
     # Built for the graded facilities only: long reason texts are not copied again to drop the few ungraded ones.
@@ -510,9 +549,12 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
         fac = fac[~no_method]
     ids = pd.Index(fac[FACILITY_ID])
     pairs = _pairs(codes[~no_method], lists)
-    long, extra_cols = _grade_by_method(inputs, config, pairs, ids, rejects)
+    unusable: list[pd.Series] = []
+    long, extra_cols = _grade_by_method(inputs, config, pairs, ids, rejects, unusable)
     best = _Deciding.of(long, len(fac))
-    issues = _data_issues(rejects, inputs.sources.get("facilities"), ids)
+    issues = _Issues(
+        _data_issues(rejects, inputs.sources.get("facilities"), ids), _unusable_values(unusable, ids)
+    )
     grey = config.scoring.unassessed == "grey"
     graded, ungraded = np.flatnonzero(best.rank != 0), np.flatnonzero(best.rank == 0)
     if grey:  # kept as "not assessed" (level none): on the map, grey, and planned for an assessment visit
@@ -523,7 +565,7 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     out = _scored_table(fac, graded, best, long, issues, grey)
     for extra in extra_cols:
         out = out.join(_align_extra(extra, ids, graded, out.index), how="left")
-    out[DATA_ISSUES] = issues[graded]
+    out[DATA_ISSUES] = issues.total[graded]
     scored = out.reset_index()
     rej = [r for r in rejects if not r.empty]
     return scored, (pd.concat(rej, ignore_index=True) if rej else rejects_frame())

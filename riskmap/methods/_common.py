@@ -32,6 +32,10 @@ class MethodResult:
 
     results: pd.DataFrame
     rejects: pd.DataFrame = field(default_factory=rejects_frame)
+    #: Per facility id, the values of its own register the method could not use (a count > 0; the indicator
+    #: method's refused cells): no rejects row (the facility itself is not rejected), but the facility is flagged
+    #: as graded on incomplete data.
+    unusable: pd.Series | None = None
 
 
 def fmt(values: pd.Series, digits: int = 2) -> pd.Series:

@@ -107,6 +107,8 @@ def _validate(rows: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFra
     reason[item.isna()] = "unknown item; use one of: " + ", ".join(_CODES) + " (or their Chinese names)"
     reason[is_ded & pts.isna()] = "a deduction item needs the points deducted (a number)"
     reason[is_ded & (pts < 0)] = "points deducted must not be negative"
+    # 1e400 is read as infinity: capped at the item's weight it would pass as a plausible deduction.
+    reason[(is_ded | is_bonus) & pts.notna() & ~np.isfinite(pts)] = "the points are not a finite number"
     reason[is_bonus & ~bonus_ok] = "bonus points must be one of " + item[is_bonus & ~bonus_ok].map(
         lambda c: "/".join(f"{x:g}" for x in BONUSES[c][2])
     )

@@ -24,7 +24,7 @@ from riskmap.errors import ScoringError
 from riskmap.frames import per_distinct
 from riskmap.levels import Level
 from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
-from riskmap.validate import comma_reasons, make_rejects, to_number
+from riskmap.validate import make_rejects, read_quantities
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = ["Assessment", "assess", "lookup", "alpha_for", "grade_for", "grade_facilities", "GRADE_ZH"]
@@ -188,27 +188,54 @@ def assess(
 
 
 _UNITS = {"": 1.0, "t": 1.0, "吨": 1.0, "kg": 0.001, "千克": 0.001, "公斤": 0.001}
-#: A unit written after the number ("t", "吨", "kg"), removed to judge the number's commas alone.
-_UNIT_SUFFIX = r"\s*[^\d\s.,，、+\-]+\s*$"
-_QUANTITY = re.compile(r"^\s*([-+]?[0-9.,]+(?:[eE][-+]?\d+)?)\s*([^\d\s.,+-]\S*)?\s*$")
+#: More than any one unit holds: the largest crude-oil reserve bases store a few million tonnes. A quantity
+#: above it is a unit mistake (kg written as t) or a typing slip, never a grade.
+MAX_TONNES = 1e7
 
 
 def tonnes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Quantities in tonnes from text such as ``12.5``, ``12.5 t``, ``12.5吨``, ``500kg``, ``５００千克``.
+    """Quantities in tonnes from text such as ``12.5``, ``12.5 t``, ``12.5吨``, ``500kg``, ``５００千克``, ``1.2万吨``.
 
-    Returns the numbers (NaN where unreadable) and a mask of values whose unit is not a mass unit we know.
+    Returns the tonnes (NaN where unusable) and why each unusable one is (``""`` where usable): not a number,
+    a decimal comma, beyond floating point (``1e400``), a bound or an approximation (GB 18218 counts the design
+    maximum quantity), a unit that is not a mass, negative, or above :data:`MAX_TONNES`. Read by
+    :func:`riskmap.validate.read_quantities`, as every quantity in riskmap.
 
-    >>> q, bad = tonnes(pd.Series(["12.5", "3 t", "500kg", "2吨", "7 m3", "abc"]))
-    >>> q.tolist()[:4], bad.tolist()
-    ([12.5, 3.0, 0.5, 2.0], [False, False, False, False, True, False])
+    >>> q, why = tonnes(pd.Series(["12.5", "3 t", "500kg", "1.2万吨", "7 m3", "abc"]))
+    >>> q.tolist()[:4], why.tolist()[4:]
+    ([12.5, 3.0, 0.5, 12000.0], ["the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)", 'the quantity (t) is missing or not a number'])
     """
-    norm = per_distinct(text.astype(str), lambda t: t.map(lambda v: unicodedata.normalize("NFKC", v).strip()))
-    parts = norm.str.extract(_QUANTITY)
-    unit = parts[1].fillna("").str.lower()
-    factor = unit.map(_UNITS)
-    bad_unit = parts[0].notna() & factor.isna()
-    value = to_number(parts[0].fillna(""))
-    return value * factor, bad_unit
+    read = read_quantities(text)
+    factor = read["unit"].map(_UNITS)
+    q = read["value"] * factor
+    problem = read["problem"]
+    readable = problem == ""
+    why = np.select(
+        [
+            read["empty"] | problem.str.endswith(" is not a number"),
+            ~readable,
+            read["about"],
+            factor.isna(),
+            q < 0,
+            q > MAX_TONNES,
+        ],
+        [
+            "the quantity (t) is missing or not a number",
+            # "'2,5': ambiguous decimal comma; write 2.5" leads with the number as written and its fix.
+            problem.where(problem.str.contains("comma"), "the quantity (t) " + problem),
+            "the quantity (t) "
+            + read["value"].map("{:g}".format)
+            + " is approximate (约, 左右, 余, 多): give "
+            "the design maximum quantity as a number",
+            "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)",
+            "the quantity (t) is negative",
+            f"the quantity (t) is implausible: above {MAX_TONNES:,.0f} t in one row, more than the largest oil "
+            "reserve bases hold; check the unit (kg written as t?)",
+        ],
+        "",
+    )
+    why = pd.Series(why, index=text.index, dtype=object)
+    return q.where(why == ""), why
 
 
 def _unknown_reason(substance: str, names: list[str]) -> str:
@@ -228,22 +255,15 @@ def _resolve_inventory(
     # Substances repeat across facilities: normalise and look up each distinct one once.
     keys = per_distinct(inv["substance"], lambda t: t.map(_key))
     found = keys.map(table)
-    q, bad_unit = tonnes(inv["quantity_t"])
+    q, why = tonnes(inv["quantity_t"])
     reasons = pd.Series("", index=inv.index)
     unknown = found.isna()
     if unknown.any():
         reasons[unknown] = per_distinct(
             inv.loc[unknown, "substance"], lambda t: t.map(lambda text: _unknown_reason(text, names))
         )
-    # "2,5" is not 25 t: a comma other than a thousands separator makes the cell unreadable, with the fix.
-    number_text = inv["quantity_t"].astype(str).str.replace(_UNIT_SUFFIX, "", regex=True)
-    comma = per_distinct(number_text, comma_reasons)
-    reasons[(comma != "") & (reasons == "")] = comma
-    reasons[bad_unit & (reasons == "")] = (
-        "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)"
-    )
-    reasons[q.isna() & (reasons == "")] = "the quantity (t) is missing or not a number"
-    reasons[(q < 0) & (reasons == "")] = "the quantity (t) is negative"
+    # "2,5" is not 25 t, 1e400 is not infinitely many: an unusable quantity is a reject with the reason.
+    reasons[reasons == ""] = why[reasons == ""]
     bad = reasons != ""
     rejects = pd.concat(
         [
