@@ -23,6 +23,7 @@ __all__ = [
     "DATA_ISSUES",
     "PERSONS",
     "PERSONS_COVERAGE",
+    "PERSONS_PROBLEM",
     "LEVEL_METHOD",
     "ADJUSTMENTS",
     "STANDARDISATION_GRADE",
@@ -76,6 +77,8 @@ DATA_ISSUES = "rejected_records"
 PERSONS = "persons_500m"
 #: Share of each facility's buffer the population raster covers with data (private: not written out).
 PERSONS_COVERAGE = "_persons_coverage"
+#: Why a facility's persons from ``methods.gb18218.persons_column`` cannot be used, "" if they can (private).
+PERSONS_PROBLEM = "_persons_problem"
 
 # -- dynamic adjustment (riskmap.adjust) ---------------------------------------------------------------------------
 #: The level the grading methods gave, before adjustment (``level`` is the final one).

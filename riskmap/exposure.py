@@ -14,10 +14,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.columns import FOOTPRINT, PERSONS, PERSONS_COVERAGE, ZONE_CODE, ZONE_NAME
+from riskmap.columns import FOOTPRINT, PERSONS, PERSONS_COVERAGE, PERSONS_PROBLEM, ZONE_CODE, ZONE_NAME
 from riskmap.config import Config
 from riskmap.errors import InputError
-from riskmap.validate import make_rejects, rejects_frame, to_number
+from riskmap.validate import make_rejects, read_quantities, rejects_frame
 
 __all__ = ["persons_within", "add_persons", "population_coverage", "zone_population"]
 
@@ -25,8 +25,9 @@ __all__ = ["persons_within", "add_persons", "population_coverage", "zone_populat
 def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series | pd.DataFrame:
     """Persons within the GB 18218 radius: from the configured column, else the population raster.
 
-    From the raster, a frame with the persons and the share of each buffer the raster covers with data
-    (checked by :func:`population_coverage` once every facility is scored).
+    From the raster, a frame with the persons and the share of each buffer the raster covers with data; from
+    the column, a frame with the persons and why a cell could not be used. Both are checked by
+    :func:`population_coverage` once every facility is scored.
     """
     from riskmap.io.raster import zonal_sum_coverage
 
@@ -36,7 +37,7 @@ def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series | 
             raise InputError(
                 f'facilities: no column "{params.persons_column}" (methods.gb18218.persons_column)'
             )
-        return to_number(facilities[params.persons_column]).fillna(0.0)
+        return _persons_from_column(facilities[params.persons_column])
     if config.population is None:
         raise InputError(
             "GB 18218 needs the persons within 500 m of each facility: set methods.gb18218.persons_column or "
@@ -50,6 +51,20 @@ def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series | 
     buffers = shapes.to_crs(utm).buffer(params.buffer_m, quad_segs=16)
     persons, covered = zonal_sum_coverage(config.resolve(config.population.path), buffers)
     return pd.DataFrame({PERSONS: persons, PERSONS_COVERAGE: covered}, index=facilities.index)
+
+
+def _persons_from_column(cells: pd.Series) -> pd.DataFrame:
+    """Persons as a register gives them (``60``, ``约60人``), and why a cell cannot be used.
+
+    An empty cell is 0 persons, as it always was; a negative number, a percent, a bound (``100以上``), a text
+    or ``1e400`` is refused: taken as 0 it would give GB 18218's lowest α without a word.
+    """
+    read = read_quantities(cells)
+    shown = "'" + cells.astype(str).str.strip() + "'"
+    problem = read["problem"].mask((read["problem"] == "") & (read["value"] < 0), shown + " is negative")
+    problem = problem.mask((problem == "") & (read["unit"] == "%"), shown + " is a percent, not persons")
+    persons = read["value"].where(problem == "").fillna(0.0)
+    return pd.DataFrame({PERSONS: persons.to_numpy(), PERSONS_PROBLEM: problem.to_numpy()}, index=cells.index)
 
 
 def add_persons(facilities: gpd.GeoDataFrame, config: Config) -> None:
@@ -69,15 +84,17 @@ def _extent(bounds: Any) -> str:
 def population_coverage(
     scored: gpd.GeoDataFrame, config: Config, source: str
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Reject major hazards whose 500 m buffer the population raster does not cover; stop if most are out.
+    """Reject major hazards whose persons are unknown: a refused persons cell, or a 500 m buffer the population
+    raster does not cover; stop if most are out.
 
     Outside the raster, or on its nodata cells, the population is unknown, not 0: a GB 18218 α from it would
     lower the grade (一级 to 三级) without a word. Only major hazard installations depend on α; other facilities
     keep their level. When most facilities lie outside the raster it is the raster that is wrong (another
     place, a shifted transform, all nodata): one error names the two extents.
     """
+    scored, refused = _refused_persons(scored, config, source)
     if PERSONS_COVERAGE not in scored.columns or config.population is None:
-        return scored, rejects_frame()
+        return scored, refused
     from riskmap.io.raster import raster_bounds
 
     covered = scored[PERSONS_COVERAGE].to_numpy(dtype=float)
@@ -94,10 +111,9 @@ def population_coverage(
             "Outside the raster and on nodata cells the population is unknown, not 0; give a raster of this "
             "district (check its CRS and transform), or the persons in methods.gb18218.persons_column"
         )
-    grade = scored["gb18218_grade"] if "gb18218_grade" in scored.columns else pd.Series(0, index=scored.index)
-    out = low & (pd.to_numeric(grade, errors="coerce").fillna(0).to_numpy() > 0)
+    out = low & _major(scored)
     if not out.any():
-        return scored, rejects_frame()
+        return scored, refused
     pct = pd.Series(np.floor(covered[out] * 100).astype(int).astype(str), index=scored.index[out])
     reason = (
         "population raster covers "
@@ -106,7 +122,38 @@ def population_coverage(
         "α and the grade, are unknown; give a raster that covers it, or methods.gb18218.persons_column"
     )
     rejects = make_rejects(source, scored[out], PERSONS, reason, "score")
-    return scored[~out], rejects
+    return scored[~out], pd.concat([r for r in (refused, rejects) if not r.empty], ignore_index=True)
+
+
+def _major(scored: pd.DataFrame) -> np.ndarray:
+    """Whether each scored facility is a GB 18218 major hazard installation (its grade depends on α)."""
+    grade = scored["gb18218_grade"] if "gb18218_grade" in scored.columns else pd.Series(0, index=scored.index)
+    return pd.to_numeric(grade, errors="coerce").fillna(0).to_numpy() > 0
+
+
+def _refused_persons(
+    scored: gpd.GeoDataFrame, config: Config, source: str
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Reject the major hazards whose persons cell (``methods.gb18218.persons_column``) could not be used.
+
+    As with a raster that does not cover them: α, and so the grade, are unknown. Other facilities keep their
+    level (α does not enter it).
+    """
+    if PERSONS_PROBLEM not in scored.columns:
+        return scored, rejects_frame()
+    problem = scored[PERSONS_PROBLEM].fillna("").astype(str)
+    scored = scored.drop(columns=PERSONS_PROBLEM)
+    out = (problem != "").to_numpy() & _major(scored)
+    if not out.any():
+        return scored, rejects_frame()
+    column = str(config.methods.gb18218.persons_column)
+    reason = (
+        "the persons within "
+        + f"{config.methods.gb18218.buffer_m:g} m ({column}) cannot be used: "
+        + problem[out]
+        + ": GB 18218 α and the grade are unknown; correct the cell"
+    )
+    return scored[~out], make_rejects(source, scored[out], column, reason, "score")
 
 
 def zone_population(

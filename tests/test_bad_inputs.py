@@ -337,6 +337,20 @@ def _nine_digit_towns(d: Path) -> None:
     t.to_file(d / "boundaries.gpkg", layer="town", driver="GPKG")
 
 
+def _persons_column(**persons: str) -> Callable[[Path], None]:
+    """Persons within 500 m from a facility column (methods.gb18218.persons_column), by facility key."""
+
+    def edit(d: Path) -> None:
+        def f(df: pd.DataFrame) -> pd.DataFrame:
+            df["persons"] = df["facility_id"].map({IDS[k]: v for k, v in persons.items()}).fillna("10")
+            return df
+
+        _edit_csv(d / "facilities.csv", f)
+        _config("[supervision]", '[methods.gb18218]\npersons_column = "persons"\n\n[supervision]')(d)
+
+    return edit
+
+
 #: ASCII digits and capitals to their full-width forms (０-９, Ａ-Ｚ), as Chinese input methods type them.
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
@@ -634,6 +648,13 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "warning",
         r"covers less than 90% of 1 village zones \(329901002001 南村 \(60%\)\).*too low",
     ),
+    (
+        "negative persons within 500 m of a major hazard",
+        _persons_column(A="-60", B="-5"),  # A is a major hazard (S = 10); B's S < 1, α does not matter
+        "reject",
+        r"^the persons within 500 m \(persons\) cannot be used: '-60' is negative: GB 18218 α and the grade "
+        r"are unknown",
+    ),
     ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
     (
         "zones in GCJ-02 (GeoJSON), undeclared",
@@ -762,3 +783,13 @@ def test_cli_says_one_line_without_traceback(
         assert re.search(says, " ".join(r.output.split())), r.output
     elif kind == "warning":
         assert re.search(says, " ".join(r.output.split())), r.output
+
+
+def test_refused_persons_reject_only_major_hazards(tiny_project: Path):
+    """A negative persons cell became 0 persons (α 0.5, a lower grade): now the major hazard is rejected."""
+    _persons_column(A="-60", B="-5", C="约80人")(tiny_project.parent)
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    assert result.rejects["record_id"].tolist() == [IDS["A"]]
+    fac = result.facilities.set_index("facility_id")
+    assert IDS["B"] in fac.index and fac.loc[IDS["C"], "persons_500m"] == 80
+    assert "_persons_problem" not in result.facilities.columns
