@@ -64,7 +64,14 @@ from riskmap.outputs.sensitivity import write_sensitivity
 from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
-from riskmap.validate import input_sources, require_columns, summarise_rejects, validate_sites, validate_table
+from riskmap.validate import (
+    input_sources,
+    is_duplicate,
+    require_columns,
+    summarise_rejects,
+    validate_sites,
+    validate_table,
+)
 from riskmap.zone_kinds import kind_label, project_kind_labels
 from riskmap.zone_layers import load_zones, zone_polygons
 from riskmap.zoning import aggregate_zones, apply_spillover, count_sites, rule_parameters, zone_code_column
@@ -153,18 +160,24 @@ def _grade(
     return Graded(facilities)
 
 
+def _rejected_per_facility(event_rejects: Rejects) -> pd.Series | None:
+    """Rejected event rows per facility id, copies of earlier rows left out (the record itself was used)."""
+    found = event_rejects.frame()
+    found = found[~is_duplicate(found)]
+    return found["record_id"].value_counts() if len(found) else None
+
+
 def _adjust(
     config: Config, graded: Graded, validated: Validated, as_of: date | str | None
 ) -> tuple[gpd.GeoDataFrame, AdjustmentResult]:
     """Raise or lower levels by the adjustment rules (hidden dangers, accidents, standardisation)."""
     scored = graded.facilities
-    frames = validated.event_rejects.frames
     adjusted = apply_adjustments(
         scored,
         validated.events,
         config.adjustment,
         resolve_as_of(as_of, config.adjustment),
-        rejected=pd.concat(frames)["record_id"].value_counts() if frames else None,
+        rejected=_rejected_per_facility(validated.event_rejects),
     )
     return gpd.GeoDataFrame(adjusted.facilities, geometry=scored.geometry.name, crs=scored.crs), adjusted
 
@@ -300,9 +313,19 @@ def _run_warnings(
             "or deduction rows, or indicator values that could not be read): their level may be too low until "
             "those rows are fixed"
         )
-    if len(validated.event_rejects):
+    found = rejects.frame()
+    copies = found[is_duplicate(found) & (found["source"] != project.source).to_numpy()]
+    if len(copies):
+        per_file = ", ".join(f"{src}: {n}" for src, n in copies["source"].value_counts(sort=False).items())
         warnings.append(
-            f"{len(validated.event_rejects)} hidden-danger, accident or standardisation rows were rejected: the "
+            f"{len(copies)} rows of related tables repeat an earlier row ({per_file}) and were counted once: the "
+            "same record listed twice (same record id, or identical in every column); see the rejects table"
+        )
+    bad_events = validated.event_rejects.frame()
+    bad_events = bad_events[~is_duplicate(bad_events)]
+    if len(bad_events):
+        warnings.append(
+            f"{len(bad_events)} hidden-danger, accident or standardisation rows were rejected: the "
             "facilities they belong to may be adjusted too little (or too much) until those rows are fixed; see "
             "the rejects table"
         )
@@ -390,13 +413,12 @@ def _sensitivity_basis(
         assert project.sites is not None
         source = input_sources(config)["sensitive_sites"]
         sites = validate_sites(project.sites, config.sensitive_sites, source)[0]
-    frames = validated.event_rejects.frames
     return Basis(
         facilities=facilities,
         tables=tables,
         sources=sources,
         events=validated.events,
-        rejected_events=pd.concat(frames)["record_id"].value_counts() if frames else None,
+        rejected_events=_rejected_per_facility(validated.event_rejects),
         zones=validated.located.zones,
         sites=sites,
         as_of=as_of,

@@ -19,11 +19,12 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID, FOOTPRINT, NAME, REJECT_COLUMNS, SECTOR
 from riskmap.config import TABLE_COLUMNS, Config, SitesConfig, TableConfig
 from riskmap.errors import InputError
-from riskmap.frames import ids_in, normalise_text
+from riskmap.frames import distinct_rows, ids_in, normalise_text
 from riskmap.io.crs import parse_crs, to_geographic
 from riskmap.io.tables import ROW
 
 __all__ = [
+    "ROW",
     "LayerOrigin",
     "layer_origins",
     "rejects_frame",
@@ -34,6 +35,10 @@ __all__ = [
     "require_columns",
     "validate_facilities",
     "validate_table",
+    "first_seen",
+    "is_duplicate",
+    "RECORD_IDS",
+    "WHOLE_ROW",
     "validate_sites",
     "table_points",
     "projected_metres_hint",
@@ -386,8 +391,7 @@ def validate_facilities(
         reject(
             bad, fc.id, "not a valid unified social credit code: the check character (18th) does not match"
         )
-    first_row = df.groupby(FACILITY_ID)[ROW].transform("min")
-    dup = df[FACILITY_ID].duplicated(keep="first")
+    dup, first_row = first_seen(df[ROW], df[FACILITY_ID])
     reject(dup, fc.id, "duplicate facility id; first seen at row " + first_row.astype(str))
     reject(df[SECTOR] == "", fc.sector, "the sector is empty")
 
@@ -548,10 +552,79 @@ def validate_sites(raw: pd.DataFrame, cfg: SitesConfig, source: str) -> tuple[gp
     return gdf[["kind", ROW, gdf.geometry.name]].reset_index(drop=True), rejects
 
 
+def first_seen(rows: pd.Series, *keys: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Which rows repeat an earlier row on ``keys``, and the row number (``rows``) where each was first seen.
+
+    The one test of "listed twice" in riskmap: a facility id ("duplicate facility id; first seen at row 2"), a
+    record of a related table (:func:`validate_table`), a bonus item (chem2018). One pass over the key columns,
+    however many rows.
+
+    >>> dup, first = first_seen(pd.Series([2, 3, 4]), pd.Series(["a", "b", "a"]))
+    >>> dup.tolist(), first.tolist()
+    ([False, False, True], [2, 3, 2])
+    """
+    codes, first = distinct_rows(*keys)
+    at = first[codes]
+    dup = at != np.arange(len(rows))
+    return pd.Series(dup, index=rows.index), pd.Series(rows.to_numpy()[at], index=rows.index)
+
+
+#: The column naming a record of a related table, where the table has one: a record id listed twice for one
+#: facility is one record listed twice, whatever else differs (a corrected copy, another export's spelling).
+RECORD_IDS = {"risk_points": "point_id", "hidden_dangers": "hazard_id", "accidents": "accident_id"}
+#: Tables whose identical rows are each an instance: the 2018 guide deducts per instance (−2 for each hazardous
+#: process), so two identical deduction rows are two deductions (its bonus items count once: chem2018 checks).
+_INSTANCE_ROWS = {"deductions"}
+#: How the rejects name a row that repeats an earlier one; ``is_duplicate`` tells them from other rejects.
+_DUPLICATE = "duplicate "
+WHOLE_ROW = "(whole row)"
+
+
+def is_duplicate(rejects: pd.DataFrame) -> np.ndarray:
+    """Which rejects rows are copies of an earlier row: the record itself was used (counted once)."""
+    return rejects["reason"].astype(str).str.startswith(_DUPLICATE).to_numpy(dtype=bool)
+
+
+def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, pd.DataFrame]:
+    """Rows of a related table that repeat an earlier one (a mask), and their rejects.
+
+    A row with a record id repeats an earlier row of the same facility with that id (ids compared as facility
+    ids are: case, width and spaces do not count). A row without one repeats an earlier row identical in every
+    column of the file, also those riskmap does not read (a tank name keeps two like inventory rows apart), as
+    written. Deduction rows are never merged (see ``_INSTANCE_ROWS``).
+    """
+    twice = pd.Series(False, index=df.index)
+    rejects = []
+    id_col = RECORD_IDS.get(table)
+    named = pd.Series(False, index=df.index)
+    if id_col is not None and id_col in df.columns:
+        ids = normalise_ids(df[id_col].fillna(""))
+        named = ids != ""
+        dup, first = first_seen(df.loc[named, ROW], df.loc[named, FACILITY_ID], ids[named])
+        twice[dup.index[dup]] = True
+        reason = f"{_DUPLICATE}{id_col} for the same facility; first seen at row " + first[dup].astype(str)
+        rejects.append(
+            make_rejects(source, df.loc[dup.index[dup]], id_col, reason + " (counted once)", "validate")
+        )
+    if table not in _INSTANCE_ROWS:
+        rest = df[~named]
+        dup, first = first_seen(rest[ROW], *(rest[c] for c in rest.columns if c != ROW))
+        twice[dup.index[dup]] = True
+        reason = (
+            f"{_DUPLICATE}row: the same as an earlier row in every column; first seen at row "
+            + first[dup].astype(str)
+            + " (counted once)"
+        )
+        rejects.append(make_rejects(source, rest[dup], WHOLE_ROW, reason, "validate"))
+    found = [r for r in rejects if not r.empty]
+    return twice, (pd.concat(found, ignore_index=True) if found else rejects_frame())
+
+
 def validate_table(
     raw: pd.DataFrame, table: str, cfg: TableConfig, known_ids: pd.Index, source: str, required: Iterable[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rename a related table to canonical columns and reject rows whose facility id is unknown or empty.
+    """Rename a related table to canonical columns; reject rows whose facility id is unknown or empty, and rows
+    that repeat an earlier row (see :func:`_duplicates`: "first seen at row N").
 
     ``required`` lists the canonical columns the configured methods need; others may be absent.
     """
@@ -570,7 +643,12 @@ def validate_table(
     rejects = make_rejects(
         source, df[unknown], FACILITY_ID, pd.Series(reason, index=df.index[unknown], dtype=str), "validate"
     )
-    return df[~unknown].reset_index(drop=True), rejects
+    df = df[~unknown]
+    twice, copies = _duplicates(df, table, source)
+    if twice.any():
+        df = df[~twice]
+        rejects = pd.concat([r for r in (rejects, copies) if not r.empty], ignore_index=True)
+    return df.reset_index(drop=True), rejects
 
 
 def summarise_rejects(rejects: pd.DataFrame, top: int = 5) -> list[str]:

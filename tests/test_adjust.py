@@ -743,3 +743,33 @@ def test_dates_repeated_and_in_many_forms_parse_like_single_ones():
     values = pd.Series(forms * 3 + [None], dtype="str")
     one_by_one = pd.concat([parse_dates(pd.Series([v], dtype="str")) for v in values], ignore_index=True)
     pd.testing.assert_series_equal(parse_dates(values), one_by_one)
+
+
+def test_an_accident_listed_twice_counts_once(tiny_project: Path):
+    """Two 较大 accidents within 3 years make an enterprise red (2018 guide); one listed twice made a blue
+    enterprise red (issue 23). The copy is rejected naming the first row, and the enterprise stays blue."""
+    from conftest import IDS
+
+    d = tiny_project.parent
+    pd.DataFrame(
+        [("SG-7", IDS["E"], "2026-05-01", "较大", "3"), ("SG-7", IDS["E"], "2026/5/1", "较大", "3")],
+        columns=ACC_COLS,
+    ).to_csv(d / "accidents.csv", index=False)
+    rule = (
+        '[accidents]\npath = "accidents.csv"\n\n[adjustment]\nas_of = 2026-11-24\n\n[[adjustment.rules]]\n'
+        'when = { condition = "accident", within_months = 36, classes = ["较大"], min_count = 2 }\n'
+        'raise_to = "red"\n'
+    )
+    tiny_project.write_text(
+        tiny_project.read_text(encoding="utf-8").replace("[[zones]]", rule + "\n[[zones]]", 1), encoding="utf-8"
+    )
+    result = check(load_config(tiny_project))
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["E"], ["level_method", "level"]].tolist() == ["blue", "blue"]
+    assert "数据不完整" not in fac.loc[IDS["E"], "reasons"]  # the record was used, once
+    acc = result.rejects[result.rejects["source"] == "accidents.csv"]
+    assert acc[["row", "field", "reason"]].values.tolist() == [
+        [3, "accident_id", "duplicate accident_id for the same facility; first seen at row 2 (counted once)"]
+    ]
+    assert any(w.startswith("1 rows of related tables repeat an earlier row (accidents.csv: 1)") for w in result.warnings)
+    assert not any("accident or standardisation rows were rejected" in w for w in result.warnings)

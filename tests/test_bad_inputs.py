@@ -351,6 +351,21 @@ def _persons_column(**persons: str) -> Callable[[Path], None]:
     return edit
 
 
+def _accident_twice(d: Path) -> None:
+    """One 较大 accident of 戊商场 (blue) listed twice, under a rule that makes two of them red."""
+    (d / "accidents.csv").write_text(
+        "accident_id,facility_id,date,class,deaths\n"
+        f"SG-7,{IDS['E']},2026-05-01,较大,3\nsg-7,{IDS['E']},2026/5/1,较大事故,3\n",
+        encoding="utf-8",
+    )
+    _config(
+        "[population]",
+        '[accidents]\npath = "accidents.csv"\n\n[adjustment]\nas_of = 2026-11-24\n\n[[adjustment.rules]]\n'
+        'when = { condition = "accident", within_months = 36, classes = ["较大"], min_count = 2 }\n'
+        'raise_to = "red"\n\n[population]',
+    )(d)
+
+
 #: ASCII digits and capitals to their full-width forms (０-９, Ａ-Ｚ), as Chinese input methods type them.
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
@@ -654,6 +669,18 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "reject",
         r"^the persons within 500 m \(persons\) cannot be used: '-60' is negative: GB 18218 α and the grade "
         r"are unknown",
+    ),
+    (
+        "accident listed twice (same accident_id)",
+        _accident_twice,
+        "reject",
+        r"^duplicate accident_id for the same facility; first seen at row 2 \(counted once\)$",
+    ),
+    (
+        "inventory row listed twice",
+        _append("inventory.csv", [IDS["A"], "1#罐区", "二氧化硫", "200"]),
+        "reject",
+        r"^duplicate row: the same as an earlier row in every column; first seen at row 2",
     ),
     ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
     (

@@ -90,3 +90,23 @@ def test_non_finite_points_are_rejected():
     res = chem2018.grade_facilities(_rows([("E", "design", "2"), ("E", "personnel", "1e400")]), Chem2018Params())
     assert res.rejects.set_index("row")["reason"].to_dict() == {3: "the points are not a finite number"}
     assert res.results.loc["E", "score"] == 98
+
+
+def test_a_bonus_listed_twice_counts_once():
+    res = chem2018.grade_facilities(
+        _rows(
+            [
+                ("A", "personnel", "15"),
+                ("A", "bonus_standardisation", "5"),
+                ("A", "安全生产标准化", "5"),  # the same bonus under its Chinese name
+                ("A", "processes", "2"),
+                ("A", "processes", "2"),  # two processes, −2 each: deductions are per instance
+            ]
+        ),
+        Chem2018Params(),
+    )
+    assert res.rejects[["row", "field"]].values.tolist() == [[4, "item"]]
+    assert res.rejects.iloc[0]["reason"] == (
+        "duplicate bonus item for the same facility; first seen at row 3 (a bonus counts once)"
+    )
+    assert res.results.loc["A", "score"] == 100 - 15 - 4 + 5

@@ -164,3 +164,88 @@ def test_projected_metres_declared_as_degrees_name_the_crs_to_set(x, y, hint):
     assert reason.startswith("longitude/latitude out of range")
     assert re.search(hint, reason), reason
     assert ";" not in reason  # the summary of the rejects cuts a reason at its first ";"
+
+
+# Duplicated related rows (issue 23): the same accident listed twice made a blue enterprise red.
+
+
+def _table(rows, columns):
+    df = pd.DataFrame([[str(v) for v in r] for r in rows], columns=columns)
+    df.insert(0, "_row", range(2, len(df) + 2))
+    return df
+
+
+def _related(table, rows, columns, known=("F1", "F2")):
+    from riskmap.config import TableConfig
+    from riskmap.validate import validate_table
+
+    clean, rejects = validate_table(
+        _table(rows, columns), table, TableConfig(path="t.csv"), pd.Index(known), "t.csv", ()
+    )
+    assert len(clean) + len(rejects) == len(rows)  # rows in = rows used + rows rejected
+    return clean, rejects
+
+
+ACC = ["accident_id", "facility_id", "date", "class", "deaths"]
+INV = ["facility_id", "unit_id", "substance", "quantity_t"]
+HD = ["hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"]
+
+
+def test_the_same_record_id_twice_is_a_duplicate_of_the_first():
+    clean, rejects = _related(
+        "accidents",
+        [
+            ("SG-1", "F1", "2026-03-01", "较大", "3"),
+            ("SG-2", "F1", "2026-05-01", "一般", "0"),
+            ("sg-1", "F1", "2026/3/1", "较大事故", "3"),  # the same accident, re-typed from another export
+            ("SG-1", "F2", "2026-03-01", "较大", "3"),  # another enterprise's record with the same number
+        ],
+        ACC,
+    )
+    assert clean["_row"].tolist() == [2, 3, 5]
+    r = rejects.iloc[0]
+    assert (r["row"], r["field"], r["value"], r["record_id"]) == (4, "accident_id", "sg-1", "F1")
+    assert r["reason"] == "duplicate accident_id for the same facility; first seen at row 2 (counted once)"
+
+
+def test_an_identical_row_is_a_duplicate_and_a_like_record_is_not():
+    rows = [
+        ("F1", "1#罐区", "甲苯", "200"),
+        ("F1", "2#罐区", "甲苯", "200"),  # another tank farm holding the same: not a duplicate
+        ("F2", "1#罐区", "甲苯", "200"),  # another enterprise: not a duplicate
+        ("F1", "1#罐区", "甲苯", "200"),  # listed twice
+    ]
+    clean, rejects = _related("inventory", rows, INV)
+    assert clean["_row"].tolist() == [2, 3, 4]
+    r = rejects.iloc[0]
+    assert (r["row"], r["field"], r["record_id"]) == (5, "(whole row)", "F1")
+    assert r["reason"] == "duplicate row: the same as an earlier row in every column; first seen at row 2 (counted once)"
+
+
+def test_a_column_riskmap_does_not_read_tells_two_like_rows_apart():
+    rows = [("F1", "1#罐区", "甲苯", "200", "T-101"), ("F1", "1#罐区", "甲苯", "200", "T-102")]
+    clean, rejects = _related("inventory", rows, [*INV, "tank"])
+    assert rejects.empty and len(clean) == 2
+
+
+def test_hidden_dangers_without_ids_are_duplicates_when_identical():
+    rows = [
+        ("", "F1", "重大", "2026-03-01", "2026-06-01", ""),
+        ("", "F1", "重大", "2026-03-01", "2026-06-01", ""),
+        ("", "F1", "重大", "2026-03-01", "2026-07-01", ""),  # another deadline: another record
+    ]
+    clean, rejects = _related("hidden_dangers", rows, HD)
+    assert clean["_row"].tolist() == [2, 4] and rejects["row"].tolist() == [3]
+
+
+def test_identical_deduction_rows_are_each_an_instance():
+    # One row per hazardous process, each −2: the guide deducts per instance, so rows are summed, not merged.
+    rows = [("F1", "processes", "2"), ("F1", "processes", "2")]
+    clean, rejects = _related("deductions", rows, ["facility_id", "item", "points"])
+    assert rejects.empty and len(clean) == 2
+
+
+def test_a_duplicate_of_an_unknown_facility_row_is_rejected_as_unknown():
+    rows = [("SG-1", "NOPE", "2026-03-01", "较大", "3"), ("SG-1", "NOPE", "2026-03-01", "较大", "3")]
+    _, rejects = _related("accidents", rows, ACC)
+    assert rejects["reason"].str.startswith("no facility with this id").all()

@@ -36,7 +36,7 @@ from riskmap.frames import id_positions, ids_in, join_positions, take_or_missing
 from riskmap.levels import level_from_rank
 from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
 from riskmap.methods._common import MethodResult, empty_result, level_names_zh
-from riskmap.validate import make_rejects, rejects_frame
+from riskmap.validate import is_duplicate, make_rejects, rejects_frame
 
 __all__ = [
     "METHODS",
@@ -319,11 +319,16 @@ def _align_extra(extra: pd.DataFrame, ids: pd.Index, rows: np.ndarray, index: pd
 
 
 def _data_issues(rejects: list[pd.DataFrame], facilities_source: str | None, ids: pd.Index) -> np.ndarray:
-    """Per facility, the number of its related-table rows that were rejected."""
+    """Per facility, the number of its related-table rows that were rejected.
+
+    A copy of an earlier row (a bonus listed twice) is not missing data: the record was counted, once.
+    """
     related = [r for r in rejects if not r.empty and (r["source"] != facilities_source).any()]
     if not related:
         return np.zeros(len(ids), dtype=int)
-    return pd.concat(related)["record_id"].value_counts().reindex(ids).fillna(0).astype(int).to_numpy()
+    found = pd.concat(related)
+    found = found[~is_duplicate(found)]
+    return found["record_id"].value_counts().reindex(ids).fillna(0).astype(int).to_numpy()
 
 
 @dataclass

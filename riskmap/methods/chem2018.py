@@ -28,7 +28,7 @@ from riskmap.config import Chem2018Params
 from riskmap.frames import join_positions, per_distinct
 from riskmap.levels import Level
 from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
-from riskmap.validate import make_rejects, to_number
+from riskmap.validate import ROW, first_seen, make_rejects, to_number
 
 __all__ = ["DEDUCTIONS", "BONUSES", "VETOES", "MAJOR_HAZARD_POINTS", "band", "grade_facilities"]
 
@@ -112,7 +112,16 @@ def _validate(rows: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFra
     reason[is_bonus & ~bonus_ok] = "bonus points must be one of " + item[is_bonus & ~bonus_ok].map(
         lambda c: "/".join(f"{x:g}" for x in BONUSES[c][2])
     )
-    on_item = item.isna()
+    # A bonus is one fact about the enterprise (its standardisation grade, its fire brigade): listed twice, even
+    # under its code and its Chinese name, it counts once. Deduction items are per instance and are summed.
+    bonus_rows = is_bonus & (reason == "")
+    twice, first = first_seen(rows.loc[bonus_rows, ROW], rows.loc[bonus_rows, FACILITY_ID], item[bonus_rows])
+    reason[twice.index[twice]] = (
+        "duplicate bonus item for the same facility; first seen at row "
+        + first[twice].astype(str)
+        + " (a bonus counts once)"
+    )
+    on_item = item.isna() | rows.index.isin(twice.index[twice])
     on_points = (reason != "") & ~on_item
     rejects = pd.concat(
         [
