@@ -287,7 +287,7 @@ def _read_distinct(raw: pd.Series) -> pd.DataFrame:
     norm = normalise_text(raw)
     parts = norm.str.extract(_QUANTITY)
     number = parts[1].fillna("")
-    value = to_number(number) * parts[2].map(_MULTIPLIERS).fillna(1.0)
+    value = (to_number(number) * parts[2].map(_MULTIPLIERS).fillna(1.0)).astype(float)
     empty = norm == ""
     shown = "'" + norm + "'"
     bound = norm.str.extract(_BOUND)[0]

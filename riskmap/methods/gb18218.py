@@ -224,7 +224,7 @@ def tonnes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
             # "'2,5': ambiguous decimal comma; write 2.5" leads with the number as written and its fix.
             problem.where(problem.str.contains("comma"), "the quantity (t) " + problem),
             "the quantity (t) "
-            + read["value"].map("{:g}".format)
+            + read["value"].map("{:g}".format).astype(str)
             + " is approximate (约, 左右, 余, 多): give "
             "the design maximum quantity as a number",
             "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)",

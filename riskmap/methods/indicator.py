@@ -14,7 +14,7 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID
 from riskmap.config import Indicator, IndicatorParams
 from riskmap.frames import per_distinct
-from riskmap.methods._common import MethodResult, fmt, level_labels
+from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
 from riskmap.validate import read_quantities, to_number
 
 __all__ = ["normalise", "index_ranks", "grade_facilities"]
@@ -57,7 +57,7 @@ def _values(cells: pd.Series, name: str, ind: Indicator) -> tuple[pd.Series, pd.
     )
     value = value.where(problem == "")
     plain = per_distinct(cells.astype(str), to_number).notna()
-    shown = per_distinct(value, lambda v: v.map("{:g}".format))
+    shown = per_distinct(value, lambda v: v.map("{:g}".format)).astype(str)
     noted = value.notna() & ~plain
     shown = shown.where(~noted, shown + " ('" + cells.astype(str).str.strip() + "')")
     return value, shown, problem
@@ -72,6 +72,8 @@ def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> Metho
     by its other methods on incomplete data, and says so.
     """
     fac = facilities.set_index(FACILITY_ID)
+    if fac.empty:
+        return empty_result()
     if not params.indicators:
         reason = "indicator: no indicators configured ([methods.indicator.indicators])"
         return MethodResult(
