@@ -72,7 +72,7 @@ def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> Metho
     by its other methods on incomplete data, and says so.
     """
     fac = facilities.set_index(FACILITY_ID)
-    if fac.empty:
+    if len(fac) == 0:
         return empty_result()
     if not params.indicators:
         reason = "indicator: no indicators configured ([methods.indicator.indicators])"
