@@ -243,6 +243,27 @@ def _population(
     return edit
 
 
+def _population_undeclared(value: float, dtype: str = "float32") -> Callable[[Path], None]:
+    """population.tif without a declared nodata, ``value`` over 北村 (village 329901002002, where F lies)."""
+
+    def edit(d: Path) -> None:
+        import rasterio
+        from rasterio.transform import rowcol
+
+        path = d / "population.tif"
+        with rasterio.open(path) as src:
+            data, profile = src.read(1).astype(dtype), src.profile
+        r0, c0 = rowcol(profile["transform"], X0 + D, Y0 + 2 * D)
+        r1, c1 = rowcol(profile["transform"], X0 + 2 * D, Y0 + D)
+        data[r0:r1, c0:c1] = value
+        profile |= {"nodata": None, "dtype": dtype}
+        path.unlink()
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data, 1)
+
+    return edit
+
+
 def _write_text(name: str, fn: Callable[[str], str], encoding: str = "utf-8") -> Callable[[Path], None]:
     def edit(d: Path) -> None:
         p = d / name
@@ -682,6 +703,19 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "reject",
         r"^duplicate row: the same as an earlier row in every column; first seen at row 2",
     ),
+    (
+        "population raster with -9999 cells and no declared nodata",
+        _population_undeclared(-9999),
+        "warning",
+        r"^population\.tif: 400 of 3,600 cells hold -9999 \(400 cells\) and the raster declares no nodata value: "
+        r"they are treated as nodata",
+    ),
+    (
+        "population raster with negative cells",
+        _population_undeclared(-3, "int16"),
+        "warning",
+        r"^population\.tif: 400 of 3,600 cells hold -3 \(400 cells\) and the raster declares no nodata",
+    ),
     ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
     (
         "zones in GCJ-02 (GeoJSON), undeclared",
@@ -820,3 +854,17 @@ def test_refused_persons_reject_only_major_hazards(tiny_project: Path):
     fac = result.facilities.set_index("facility_id")
     assert IDS["B"] in fac.index and fac.loc[IDS["C"], "persons_500m"] == 80
     assert "_persons_problem" not in result.facilities.columns
+
+
+@pytest.mark.parametrize("value", [-9999.0, float(np.finfo("float32").min), -3.0])
+def test_undeclared_nodata_never_gives_negative_persons(tiny_project: Path, value: float):
+    """-9999 cells and no declared nodata gave negative persons within 500 m and negative village populations."""
+    _population_undeclared(value)(tiny_project.parent)
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    assert (result.facilities["persons_500m"] >= 0).all()
+    for kind, zones in result.zones.items():
+        assert (zones["population"] >= 0).all(), kind
+    village = result.zones["village"].set_index("zone_code")
+    assert village.loc["329901002002", "population"] <= 20  # one row of cells is left; the rest is unknown:
+    assert any(re.search(r"covers less than 90% of 1 village zones \(329901002002 北村 \(5%\)\)", w) for w in result.warnings)
+    assert village.loc["329901001001", "population"] == 400  # 20 x 20 cells of 1 person

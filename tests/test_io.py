@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -133,3 +134,67 @@ def test_vector_attributes_lose_control_characters(tmp_path: Path):
         "f.gpkg: replaced tabs/line breaks with spaces and removed control characters in 1 cell (rows 1); "
         "outputs cannot hold them"
     ]
+
+
+# Rasters whose nodata is not declared (issue 23): -9999 cells gave negative persons and village populations.
+
+
+def _raster(path: Path, data: np.ndarray, nodata=None) -> Path:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(
+        path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1, dtype=data.dtype,
+        crs="EPSG:3857", transform=from_origin(0, data.shape[0], 1, 1), nodata=nodata,
+    ) as dst:  # fmt: skip
+        dst.write(data, 1)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("dtype", "bad", "shown"),
+    [
+        ("float32", -9999.0, "-9999"),
+        ("float32", np.finfo("float32").min, "-3.40282e+38"),  # float32's lowest value, GDAL's usual fill
+        ("int16", -32768, "-32768"),
+        ("float32", -5.0, "-5"),  # a negative count of persons is never data
+        ("float32", np.finfo("float32").max, "3.40282e+38"),
+        ("uint16", 65535, "65535"),
+    ],
+)
+def test_undeclared_nodata_cells_are_nodata(tmp_path: Path, dtype, bad, shown):
+    from shapely.geometry import box
+
+    from riskmap.io.raster import raster_warnings, zonal_sum_coverage
+
+    data = np.full((4, 4), 2, dtype=dtype)
+    data[:, :2] = bad  # the western half
+    tif = _raster(tmp_path / "pop.tif", data)
+    sums, share = zonal_sum_coverage(tif, gpd.GeoSeries([box(0, 0, 4, 4), box(0, 0, 2, 4)], crs=3857))
+    assert sums.tolist() == [16.0, 0.0]  # the eastern half's 8 cells of 2 persons; nothing from the rest
+    assert share.tolist() == [0.5, 0.0]  # and the western half is unknown, not 0 persons
+    [warning] = raster_warnings(tif)
+    assert warning.startswith(f"pop.tif: 8 of 16 cells hold {shown} (8 cells) and the raster declares no nodata")
+    assert "treated as nodata" in warning
+
+
+def test_negative_cells_besides_the_declared_nodata_are_nodata(tmp_path: Path):
+    from shapely.geometry import box
+
+    from riskmap.io.raster import raster_warnings, zonal_sum_coverage
+
+    data = np.full((4, 4), 1.0, dtype="float32")
+    data[0, :] = -9999.0  # declared
+    data[1, 0] = -1.0  # not declared, still not persons
+    tif = _raster(tmp_path / "pop.tif", data, nodata=-9999.0)
+    sums, _ = zonal_sum_coverage(tif, gpd.GeoSeries([box(0, 0, 4, 4)], crs=3857))
+    assert sums.tolist() == [11.0]
+    [warning] = raster_warnings(tif)
+    assert warning.startswith("pop.tif: 1 of 16 cells hold -1 (1 cells) besides the declared nodata (-9999)")
+
+
+def test_a_clean_raster_gives_no_warning(tmp_path: Path):
+    from riskmap.io.raster import raster_warnings
+
+    data = np.zeros((3, 3), dtype="float32")
+    assert raster_warnings(_raster(tmp_path / "pop.tif", data, nodata=-1.0)) == []

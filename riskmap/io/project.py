@@ -17,6 +17,7 @@ from riskmap.columns import FACILITY_ID
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.io.postgis import is_database, read_postgis
+from riskmap.io.raster import raster_warnings
 from riskmap.io.tables import READ_WARNINGS, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.methods import METHODS
@@ -205,6 +206,7 @@ def read_inputs(config: Config) -> ProjectInputs:
     inputs.table_rows, inputs.table_sources = rows, {t: sources[t] for t in rows}
     if config.population is not None:
         paths["population"] = config.resolve(config.population.path)
+        warnings += raster_warnings(paths["population"])  # cells that are no counts: read as nodata
     if config.sensitive_sites is not None:
         paths["sensitive_sites"] = config.resolve(config.sensitive_sites.path)
         inputs.sites = _read_sites(config, warnings)

@@ -1,15 +1,38 @@
-"""Raster inputs: zonal sums (population within a radius) with exactextract."""
+"""Raster inputs: zonal sums (population within a radius) with exactextract.
+
+A population raster counts persons: a cell below 0, or holding a fill value (-9999, float32's lowest, the
+largest value of its type), is no count, whether or not the file declares it as nodata. Such cells are read as
+nodata (the population there is unknown), never summed: -9999 persons within 500 m would lower GB 18218's α,
+and a village of -740,000 persons would fall to the bottom of an index. :func:`raster_warnings` says so once.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 
 from riskmap.errors import InputError
 
-__all__ = ["zonal_sum", "zonal_sum_coverage", "raster_bounds"]
+__all__ = ["zonal_sum", "zonal_sum_coverage", "raster_bounds", "raster_warnings", "not_counts"]
+
+def not_counts(values: np.ndarray) -> np.ndarray:
+    """Which cells cannot be counts of persons: negative (-9999, -32768, float32's lowest), not finite, or the
+    largest value of a float or an unsigned 16/32-bit type (GDAL's fills for "no data").
+
+    >>> not_counts(np.array([0, 2.5, -9999, -1e-3, np.inf, np.nan, np.finfo("float32").max], dtype="float32")).tolist()
+    [False, False, True, True, True, True, True]
+    >>> not_counts(np.array([0, 7, 65535], dtype="uint16")).tolist()
+    [False, False, True]
+    """
+    if np.issubdtype(values.dtype, np.integer):
+        top = np.iinfo(values.dtype).max
+        # The largest value is a fill only in wide types: a uint8 grid may saturate at 255 persons a cell.
+        wide = values.dtype.itemsize >= 2 and np.iinfo(values.dtype).min == 0
+        return (values < 0) | ((values == top) if wide else False)
+    return ~np.isfinite(values) | (values < 0) | (values == np.finfo(values.dtype).max)
 
 
 def zonal_sum(path: Path, polygons: gpd.GeoSeries) -> np.ndarray:
@@ -56,7 +79,7 @@ def zonal_sum_coverage(path: Path, polygons: gpd.GeoSeries) -> tuple[np.ndarray,
             shapes = gpd.GeoDataFrame(geometry=polygons.to_crs(src.crs).values)
             shapes["_i"] = np.arange(len(shapes))
             # "count" is the sum of the covered fractions of the cells with data, in cells.
-            out = exact_extract(src, shapes, ["sum", "count"], include_cols=["_i"], output="pandas")
+            out = exact_extract(_counts(src), shapes, ["sum", "count"], include_cols=["_i"], output="pandas")
             cell_area = abs(src.transform.a * src.transform.e - src.transform.b * src.transform.d)
     except rasterio.errors.RasterioIOError as err:
         raise InputError(f"{path}: cannot read the raster: {err}") from None
@@ -79,3 +102,78 @@ def raster_bounds(path: Path) -> tuple[float, float, float, float]:
             raise InputError(f"{path}: the raster has no CRS; write one with gdal_edit.py -a_srs")
         w, s, e, n = transform_bounds(src.crs, "EPSG:4490", *src.bounds)
     return float(w), float(s), float(e), float(n)
+
+
+def _counts(src: Any) -> Any:
+    """The raster's band 1 for exactextract, the cells that are no counts (:func:`not_counts`) as NaN.
+
+    NaN, not a masked array: exactextract 0.3 honours a window's mask only where the raster's grid and the
+    polygons' line up exactly (at longitudes like 119.6 it summed masked -9999 cells); NaN is nodata to it
+    everywhere.
+    """
+    from exactextract.raster import RasterioRasterSource
+
+    class Counts(RasterioRasterSource):
+        def read_window(self, x0: int, y0: int, nx: int, ny: int) -> np.ndarray:
+            from rasterio.windows import Window
+
+            arr = self.ds.read(1, window=Window(x0, y0, nx, ny), masked=True)
+            values = arr.data.astype(np.float64)
+            if self.scaled:  # as exactextract's own source does
+                values = values * self.scale + self.offset
+            values[np.ma.getmaskarray(arr) | not_counts(arr.data)] = np.nan
+            return values
+
+        def nodata_value(self) -> float:
+            return float("nan")
+
+    return Counts(src)
+
+
+def _describe(values: np.ndarray, counts: np.ndarray) -> str:
+    """``-9999 (1,200 cells), -1 (3 cells)``: the values most often found first, at most three."""
+    order = np.argsort(-counts, kind="stable")
+    shown = [f"{float(values[i]):g} ({int(counts[i]):,} cells)" for i in order[:3]]
+    return ", ".join(shown) + (f" and {len(order) - 3} other values" if len(order) > 3 else "")
+
+
+def raster_warnings(path: Path) -> list[str]:
+    """A warning when cells of a population raster cannot be counts of persons (:func:`not_counts`).
+
+    They are read as nodata wherever the raster is summed; the warning names the raster, how many cells hold
+    which values, and how to declare the nodata value. Read block by block: a country raster is not loaded
+    whole. NaN cells of a float raster are nodata by definition and not reported.
+    """
+    import rasterio
+
+    if not path.exists():
+        return []
+    found: dict[float, int] = {}
+    try:
+        with rasterio.open(path) as src:
+            declared, total = src.nodata, src.width * src.height
+            for _, window in src.block_windows(1):
+                block = src.read(1, window=window, masked=True)
+                data = block.data[~np.ma.getmaskarray(block)]
+                bad = data[not_counts(data) & ~np.isnan(data)]
+                if bad.size:
+                    values, counts = np.unique(bad, return_counts=True)
+                    for v, n in zip(values.tolist(), counts.tolist(), strict=True):
+                        found[v] = found.get(v, 0) + n
+    except rasterio.errors.RasterioIOError as err:
+        raise InputError(f"{path}: cannot read the raster: {err}") from None
+    if not found:
+        return []
+    n = sum(found.values())
+    shown = _describe(np.array(list(found)), np.array(list(found.values())))
+    what = (
+        "and the raster declares no nodata value"
+        if declared is None
+        else f"besides the declared nodata ({declared:g})"
+    )
+    common = max(found, key=lambda v: found[v])
+    return [
+        f"{path.name}: {n:,} of {total:,} cells hold {shown} {what}: they are treated as nodata (the population "
+        f"there is unknown), not as persons; declare the nodata value (gdal_edit.py -a_nodata {common:g} "
+        f"{path.name}) or fix those cells"
+    ]
