@@ -246,6 +246,47 @@ def _significant_prefix(code: str) -> str:
     return code
 
 
+#: How far a zone may lie outside its parent by code before the two layers are called misplaced: boundaries of
+#: two layers generalised apart differ by up to a few hundred metres, a shifted layer by kilometres.
+PARENT_TOLERANCE_M = 500.0
+
+
+def _outside_code_parents(
+    fine: gpd.GeoDataFrame, coarse: gpd.GeoDataFrame, parent: pd.Series, fine_kind: str, coarse_kind: str
+) -> str | None:
+    """A warning naming the zones whose parent by code does not contain them, or None.
+
+    A zone is outside when a point inside it (its representative point) lies more than
+    :data:`PARENT_TOLERANCE_M` outside its parent's polygon. The roll-up goes by code either way; the warning
+    is for the map, populations and sites counted by the parent's polygon, which then belong elsewhere.
+    """
+    by_code = parent.notna().to_numpy()
+    if not by_code.any():
+        return None
+    crs = _metric_crs(fine)
+    points = fine.geometry[by_code].representative_point().to_crs(crs).to_numpy()
+    parents = coarse.set_index(ZONE_CODE).geometry.to_crs(crs)
+    shapely.prepare(parents.to_numpy())
+    shapes = parents.reindex(parent[by_code].astype(str)).to_numpy()
+    off = ~shapely.dwithin(shapes, points, PARENT_TOLERANCE_M)
+    if not off.any():
+        return None
+    gap_km = np.median(shapely.distance(shapes[off], points[off])) / 1000
+    named = fine.loc[by_code].loc[off]
+    shown = ", ".join(
+        f"{c} {n}" for c, n in zip(named[ZONE_CODE].head(3), named[ZONE_NAME].head(3), strict=True)
+    )
+    digits = len(_significant_prefix(str(coarse[ZONE_CODE].iloc[0])))
+    return (
+        f"{int(off.sum())} of {int(by_code.sum())} {fine_kind} zones lie outside their {coarse_kind} by code (the "
+        f"{coarse_kind} whose code their first {digits} digits give) by more than {PARENT_TOLERANCE_M:g} m "
+        f"(median {gap_km:.1f} km; {shown}{', ...' if off.sum() > 3 else ''}): the {coarse_kind} layer is "
+        f"probably shifted or in another CRS than the {fine_kind} layer (check both in a GIS, and the crs of "
+        "each under [[zones]]); facilities roll up by code, but what is counted by polygon (population, "
+        f"sites, the map) lies elsewhere"
+    )
+
+
 def _parents(
     fine: gpd.GeoDataFrame, coarse: gpd.GeoDataFrame, fine_kind: str, coarse_kind: str
 ) -> tuple[pd.Series, list[str], bool]:
@@ -264,6 +305,9 @@ def _parents(
         by_prefix = dict(zip(prefixes, coarse_codes, strict=True))
         for n in sorted(set(prefixes.str.len())):
             parent = parent.fillna(fine_codes.str[:n].map(by_prefix))
+        off = _outside_code_parents(fine, coarse, parent, fine_kind, coarse_kind)
+        if off:
+            warnings.append(off)
         missing = parent.isna()
         if missing.any():
             sample = ", ".join(fine_codes[missing].head(5))

@@ -293,3 +293,32 @@ def test_overlap_check_survives_zones_the_metric_projection_makes_invalid():
     assert z.is_valid.all() and not z.to_crs(_metric_crs(z)).is_valid.all()
     msg = zone_overlaps(z, "village", "v.gpkg")
     assert msg is not None and msg.startswith("v.gpkg: 1 pairs of village zones overlap (a and b: ")
+
+
+@pytest.mark.parametrize(
+    ("shift_m", "says"),
+    [
+        (0, None),
+        (150, None),  # boundaries of two layers generalised apart
+        (3000, "2 of 4 village zones lie outside their town by code (the town whose code their first 9 digits "
+         "give) by more than 500 m (median 2.1 km; 329901001001 东村, 329901002001 南村)"),
+        (6000, "4 of 4 village zones lie outside their town by code (the town whose code their first 9 digits "
+         "give) by more than 500 m (median 4.1 km; 329901001001 东村, 329901001002 西村, 329901002001 南村, "
+         "...)"),
+    ],
+)  # fmt: skip
+def test_towns_off_their_villages_by_code_are_named(shift_m, says):
+    """Town polygons 3 km off their villages (codes matching) re-graded towns in silence (issue 23)."""
+    from shapely import affinity
+
+    layers = _layers()
+    towns = layers["town"]
+    towns["geometry"] = towns.geometry.map(lambda g: affinity.translate(g, xoff=shift_m / 94_300))  # m at 32.2 N
+    res = assign_zones(_facilities([(X0 + 0.005, Y0 + 0.005)], ["red"]), layers, "f.csv")
+    found = [w for w in res.warnings if "outside their town by code" in w]
+    if says is None:
+        assert found == []
+        return
+    [warning] = found
+    assert warning.startswith(says + ": the town layer is probably shifted or in another CRS"), warning
+    assert res.facilities["town_code"].tolist() == ["329901001000"]  # the roll-up still goes by code
