@@ -84,10 +84,10 @@ def _extent(bounds: Any) -> str:
 def population_coverage(
     scored: gpd.GeoDataFrame, config: Config, source: str
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Reject major hazards whose persons are unknown: a refused persons cell, or a 500 m buffer the population
-    raster does not cover; stop if most are out.
+    """Reject major hazards whose persons are unknown; stop if most are out of the population raster.
 
-    Outside the raster, or on its nodata cells, the population is unknown, not 0: a GB 18218 α from it would
+    Unknown: a refused persons cell (``persons_column``), or a 500 m buffer the raster does not cover. Outside the
+    raster, or on its nodata cells, the population is unknown, not 0: a GB 18218 α from it would
     lower the grade (一级 to 三级) without a word. Only major hazard installations depend on α; other facilities
     keep their level. When most facilities lie outside the raster it is the raster that is wrong (another
     place, a shifted transform, all nodata): one error names the two extents.

@@ -623,8 +623,10 @@ def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, p
 def validate_table(
     raw: pd.DataFrame, table: str, cfg: TableConfig, known_ids: pd.Index, source: str, required: Iterable[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rename a related table to canonical columns; reject rows whose facility id is unknown or empty, and rows
-    that repeat an earlier row (see :func:`_duplicates`: "first seen at row N").
+    """Rename a related table to canonical columns; reject unknown facilities and rows listed twice.
+
+    A row whose facility id is unknown or empty is rejected, and so is a row that repeats an earlier one (see
+    :func:`_duplicates`: "first seen at row N").
 
     ``required`` lists the canonical columns the configured methods need; others may be absent.
     """

@@ -761,7 +761,8 @@ def test_an_accident_listed_twice_counts_once(tiny_project: Path):
         'raise_to = "red"\n'
     )
     tiny_project.write_text(
-        tiny_project.read_text(encoding="utf-8").replace("[[zones]]", rule + "\n[[zones]]", 1), encoding="utf-8"
+        tiny_project.read_text(encoding="utf-8").replace("[[zones]]", rule + "\n[[zones]]", 1),
+        encoding="utf-8",
     )
     result = check(load_config(tiny_project))
     fac = result.facilities.set_index("facility_id")
@@ -771,5 +772,8 @@ def test_an_accident_listed_twice_counts_once(tiny_project: Path):
     assert acc[["row", "field", "reason"]].values.tolist() == [
         [3, "accident_id", "duplicate accident_id for the same facility; first seen at row 2 (counted once)"]
     ]
-    assert any(w.startswith("1 rows of related tables repeat an earlier row (accidents.csv: 1)") for w in result.warnings)
+    assert any(
+        w.startswith("1 rows of related tables repeat an earlier row (accidents.csv: 1)")
+        for w in result.warnings
+    )
     assert not any("accident or standardisation rows were rejected" in w for w in result.warnings)

@@ -387,6 +387,54 @@ def _accident_twice(d: Path) -> None:
     )(d)
 
 
+def _gauss_krueger_as_degrees(d: Path) -> None:
+    """The facilities' x/y in CGCS2000 3-degree Gauss-Krüger zone 40 (EPSG:4528), the CRS left at EPSG:4490."""
+    from pyproj import Transformer
+
+    to_gk = Transformer.from_crs(4490, 4528, always_xy=True)
+
+    def f(df: pd.DataFrame) -> pd.DataFrame:
+        x, y = to_gk.transform(df["lon"].astype(float).to_numpy(), df["lat"].astype(float).to_numpy())
+        return df.assign(lon=[f"{v:.1f}" for v in x], lat=[f"{v:.1f}" for v in y])
+
+    _edit_csv(d / "facilities.csv", f)
+
+
+def _deep_toml(d: Path) -> None:
+    p = d / "riskmap.toml"
+    p.write_text(p.read_text(encoding="utf-8") + "\n[extra]\nvalue = " + "[" * 5000 + "]" * 5000 + "\n")
+
+
+def _indicator_for_crowded_places(occupancy: str, also_ls: bool) -> Callable[[Path], None]:
+    """人员密集场所 (E, 戊商场) graded by an occupancy indicator (0..100,000 persons), E's cell ``occupancy``."""
+
+    def edit(d: Path) -> None:
+        _edit_csv(
+            d / "facilities.csv",
+            lambda df: df.assign(occupancy=np.where(df["facility_id"] == IDS["E"], occupancy, "")),
+        )
+        methods = '["indicator", "ls_matrix"]' if also_ls else '["indicator"]'
+        _config('"人员密集场所" = ["ls_matrix"]', f'"人员密集场所" = {methods}')(d)
+        _config(
+            "[supervision]",
+            '[methods.indicator.indicators.occupancy]\ncolumn = "occupancy"\nweight = 1\nmax = 100000\n\n'
+            "[supervision]",
+        )(d)
+
+    return edit
+
+
+def _towns_shifted(metres: float) -> Callable[[Path], None]:
+    def edit(d: Path) -> None:
+        from shapely import affinity
+
+        t = gpd.read_file(d / "boundaries.gpkg", layer="town")
+        t["geometry"] = t.geometry.map(lambda g: affinity.translate(g, xoff=metres / 94_300))
+        t.to_file(d / "boundaries.gpkg", layer="town", driver="GPKG")
+
+    return edit
+
+
 #: ASCII digits and capitals to their full-width forms (０-９, Ａ-Ｚ), as Chinese input methods type them.
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
@@ -716,6 +764,57 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "warning",
         r"^population\.tif: 400 of 3,600 cells hold -3 \(400 cells\) and the raster declares no nodata",
     ),
+    (
+        "quantity beyond floating point (1e400)",
+        _set_cell("inventory.csv", 0, "quantity_t", "1e400"),
+        "reject",
+        r"^the quantity \(t\) '1e400' is not a finite number$",
+    ),
+    (
+        "quantity above 10,000,000 t",
+        _set_cell("inventory.csv", 0, "quantity_t", "2e7"),
+        "reject",
+        r"^the quantity \(t\) is implausible: above 10,000,000 t in one row",
+    ),
+    (
+        "indicator cells with units, 约 or 万 (3000人, 约2000, 0.5万)",
+        _indicator_for_crowded_places("约2000人", also_ls=True),
+        "ok",
+        "",
+    ),
+    (
+        "negative indicator value (occupancy)",
+        _indicator_for_crowded_places("-300", also_ls=False),
+        "reject",
+        r"no method could grade this facility: indicator: occupancy \(occupancy\) missing or not understood: "
+        r"'-300' is negative",
+    ),
+    (
+        "indicator cell that is a bound (3000以上)",
+        _indicator_for_crowded_places("3000以上", also_ls=False),
+        "reject",
+        r"'3000以上' is a bound \(以上\), not a value",
+    ),
+    (
+        "town polygons 3 km off their villages (codes matching)",
+        _towns_shifted(3000),
+        "warning",
+        r"^2 of 4 village zones lie outside their town by code .* by more than 500 m \(median 2\.1 km; "
+        r"329901001001 东村, 329901002001 南村\): the town layer is probably shifted",
+    ),
+    (
+        "projected metres declared as degrees (Gauss-Krüger x/y, crs EPSG:4490)",
+        _gauss_krueger_as_degrees,
+        "error",
+        r"none of the 6 rows can be used: .*longitude/latitude out of range .*Gauss-Krüger zone 40 .*"
+        r'set facilities\.crs = "EPSG:4528"',
+    ),
+    (
+        "project file nested thousands deep",
+        _deep_toml,
+        "error",
+        r"riskmap\.toml: arrays or tables nested too deeply",
+    ),
     ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
     (
         "zones in GCJ-02 (GeoJSON), undeclared",
@@ -821,6 +920,8 @@ _CLI_CASES = [
         "duplicate column names",
         "CSV with a title line",
         "empty zone layer",
+        "project file nested thousands deep",
+        "projected metres declared as degrees (Gauss-Krüger x/y, crs EPSG:4490)",
     }
 ]
 
@@ -866,5 +967,8 @@ def test_undeclared_nodata_never_gives_negative_persons(tiny_project: Path, valu
         assert (zones["population"] >= 0).all(), kind
     village = result.zones["village"].set_index("zone_code")
     assert village.loc["329901002002", "population"] <= 20  # one row of cells is left; the rest is unknown:
-    assert any(re.search(r"covers less than 90% of 1 village zones \(329901002002 北村 \(5%\)\)", w) for w in result.warnings)
+    assert any(
+        re.search(r"covers less than 90% of 1 village zones \(329901002002 北村 \(5%\)\)", w)
+        for w in result.warnings
+    )
     assert village.loc["329901001001", "population"] == 400  # 20 x 20 cells of 1 person

@@ -174,7 +174,9 @@ def test_undeclared_nodata_cells_are_nodata(tmp_path: Path, dtype, bad, shown):
     assert sums.tolist() == [16.0, 0.0]  # the eastern half's 8 cells of 2 persons; nothing from the rest
     assert share.tolist() == [0.5, 0.0]  # and the western half is unknown, not 0 persons
     [warning] = raster_warnings(tif)
-    assert warning.startswith(f"pop.tif: 8 of 16 cells hold {shown} (8 cells) and the raster declares no nodata")
+    assert warning.startswith(
+        f"pop.tif: 8 of 16 cells hold {shown} (8 cells) and the raster declares no nodata"
+    )
     assert "treated as nodata" in warning
 
 

@@ -87,7 +87,9 @@ def test_more_deductions_never_lower_the_level(a, extra):
 
 
 def test_non_finite_points_are_rejected():
-    res = chem2018.grade_facilities(_rows([("E", "design", "2"), ("E", "personnel", "1e400")]), Chem2018Params())
+    res = chem2018.grade_facilities(
+        _rows([("E", "design", "2"), ("E", "personnel", "1e400")]), Chem2018Params()
+    )
     assert res.rejects.set_index("row")["reason"].to_dict() == {3: "the points are not a finite number"}
     assert res.results.loc["E", "score"] == 98
 

@@ -68,7 +68,9 @@ def test_breaks_are_inclusive():
     ]
 
 
-OCCUPANCY = IndicatorParams(indicators={"occupancy": {"column": "occupancy", "weight": 1, "min": 0, "max": 10000}})
+OCCUPANCY = IndicatorParams(
+    indicators={"occupancy": {"column": "occupancy", "weight": 1, "min": 0, "max": 10000}}
+)
 SHARE = IndicatorParams(indicators={"share": {"column": "share", "weight": 1, "min": 0, "max": 1}})
 
 
@@ -86,7 +88,9 @@ SHARE = IndicatorParams(indicators={"share": {"column": "share", "weight": 1, "m
 )
 def test_indicator_cells_are_read_as_quantities(cell, value, note):
     """3000人, 约2000, 5万, 50% dropped the indicator method in silence (issue 23): read, with a note."""
-    r = indicator.grade_facilities(pd.DataFrame({"facility_id": ["A"], "occupancy": [cell]}), OCCUPANCY).results
+    r = indicator.grade_facilities(
+        pd.DataFrame({"facility_id": ["A"], "occupancy": [cell]}), OCCUPANCY
+    ).results
     assert r.loc["A", "score"] == pytest.approx(value / 100)
     assert r.loc["A", "rank"] > 0
     shown = f"occupancy={value:g}" + (f" ({note})" if note else "") + "→"
@@ -142,7 +146,12 @@ def test_a_refused_indicator_cell_flags_a_facility_graded_by_another_method():
         }
     )
     fac = pd.DataFrame(
-        {"facility_id": ["A", "B"], "name": ["甲", "乙"], "sector": "人员密集场所", "occupancy": ["-300", "约2000人"]}
+        {
+            "facility_id": ["A", "B"],
+            "name": ["甲", "乙"],
+            "sector": "人员密集场所",
+            "occupancy": ["-300", "约2000人"],
+        }
     )
     points = pd.DataFrame({"facility_id": ["A", "B"], "likelihood": ["2", "2"], "severity": ["2", "2"]})
     scored, rejects = score_facilities(ScoringInputs(fac, {"risk_points": points}), config)

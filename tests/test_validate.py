@@ -219,7 +219,10 @@ def test_an_identical_row_is_a_duplicate_and_a_like_record_is_not():
     assert clean["_row"].tolist() == [2, 3, 4]
     r = rejects.iloc[0]
     assert (r["row"], r["field"], r["record_id"]) == (5, "(whole row)", "F1")
-    assert r["reason"] == "duplicate row: the same as an earlier row in every column; first seen at row 2 (counted once)"
+    assert (
+        r["reason"]
+        == "duplicate row: the same as an earlier row in every column; first seen at row 2 (counted once)"
+    )
 
 
 def test_a_column_riskmap_does_not_read_tells_two_like_rows_apart():

@@ -313,7 +313,9 @@ def test_towns_off_their_villages_by_code_are_named(shift_m, says):
 
     layers = _layers()
     towns = layers["town"]
-    towns["geometry"] = towns.geometry.map(lambda g: affinity.translate(g, xoff=shift_m / 94_300))  # m at 32.2 N
+    towns["geometry"] = towns.geometry.map(
+        lambda g: affinity.translate(g, xoff=shift_m / 94_300)
+    )  # m at 32.2 N
     res = assign_zones(_facilities([(X0 + 0.005, Y0 + 0.005)], ["red"]), layers, "f.csv")
     found = [w for w in res.warnings if "outside their town by code" in w]
     if says is None:

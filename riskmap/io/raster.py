@@ -18,9 +18,12 @@ from riskmap.errors import InputError
 
 __all__ = ["zonal_sum", "zonal_sum_coverage", "raster_bounds", "raster_warnings", "not_counts"]
 
+
 def not_counts(values: np.ndarray) -> np.ndarray:
-    """Which cells cannot be counts of persons: negative (-9999, -32768, float32's lowest), not finite, or the
-    largest value of a float or an unsigned 16/32-bit type (GDAL's fills for "no data").
+    """Which cells cannot be counts of persons (GDAL's fills for "no data" among them).
+
+    Negative (-9999, -32768, float32's lowest), not finite, or the largest value of a float or an unsigned
+    16/32-bit cell type.
 
     >>> not_counts(np.array([0, 2.5, -9999, -1e-3, np.inf, np.nan, np.finfo("float32").max], dtype="float32")).tolist()
     [False, False, True, True, True, True, True]
