@@ -77,11 +77,21 @@ def distinct_rows(*keys: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray
     >>> codes.tolist(), first.tolist()
     ([0, 0, 1, 2], [0, 2, 3])
     """
-    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    n = len(keys[0])
+    combined = np.zeros(n, dtype=np.int64)
+    size = 1  # combined < size
     for key in keys:
         codes, uniques = pd.factorize(key, use_na_sentinel=False)
-        combined = pd.factorize(combined * len(uniques) + codes)[0]
-    _, first = np.unique(combined, return_index=True)
+        width = max(len(uniques), 1)
+        if size * width >= 2**62:  # renumber densely before the product could overflow
+            combined = pd.factorize(combined)[0].astype(np.int64)
+            size = int(combined.max()) + 1 if n else 1
+        combined = combined * width + codes
+        size *= width
+    combined = pd.factorize(combined)[0]  # 0, 1, ... by first appearance
+    # Codes appear first in increasing order: a row is a first appearance where its code exceeds all before it.
+    seen = np.maximum.accumulate(combined) if n else combined
+    first = np.flatnonzero(combined > np.r_[-1, seen[:-1]])
     return combined, first
 
 

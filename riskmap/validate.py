@@ -171,6 +171,22 @@ def _credit_codes_valid(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return shaped, valid
 
 
+def _has_space(text: pd.Series) -> np.ndarray:
+    """Which cells hold white space: one Arrow regex over the column.
+
+    pandas runs Python's ``re`` per cell for this pattern (1.3 s on 3M ids). After NFKC every space is ASCII,
+    which RE2's class matches.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        found = pc.match_substring_regex(pa.array(text, from_pandas=True), r"\s")
+    except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return text.str.contains(r"\s", regex=True).fillna(False).to_numpy(dtype=bool)
+    return found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+
+
 def normalise_ids(series: pd.Series) -> pd.Series:
     """Facility ids in the one form they are compared, joined and written in.
 
@@ -182,7 +198,7 @@ def normalise_ids(series: pd.Series) -> pd.Series:
     ['91350100M000100Y43', '91350100M000100Y43', 'AB-1']
     """
     text = normalise_text(series)
-    spaced = text.str.contains(r"\s", regex=True).fillna(False).astype(bool)
+    spaced = pd.Series(_has_space(text), index=text.index)
     if spaced.any():
         text = text.copy()
         text[spaced] = text[spaced].str.replace(r"\s+", "", regex=True)
@@ -284,7 +300,21 @@ def read_quantities(text: pd.Series) -> pd.DataFrame:
 
 
 def _read_distinct(raw: pd.Series) -> pd.DataFrame:
+    """:func:`read_quantities` of distinct cells: plain numbers at once, the rest through the patterns."""
     norm = normalise_text(raw)
+    plain = to_number(norm).astype(float)
+    # Most cells are plain numbers: one vectorised parse; a regex per cell (Python's) only for the others.
+    fast = plain.notna().to_numpy() & np.isfinite(plain.to_numpy())
+    out = pd.DataFrame(
+        {"value": plain, "unit": "", "about": False, "empty": False, "problem": ""}, index=raw.index
+    ).astype({"unit": object, "problem": object})
+    if not fast.all():
+        out[~fast] = _read_written(norm[~fast])
+    return out
+
+
+def _read_written(norm: pd.Series) -> pd.DataFrame:
+    """:func:`read_quantities` of normalised cells that are not plain numbers."""
     parts = norm.str.extract(_QUANTITY)
     number = parts[1].fillna("")
     value = (to_number(number) * parts[2].map(_MULTIPLIERS).fillna(1.0)).astype(float)
@@ -309,7 +339,7 @@ def _read_distinct(raw: pd.Series) -> pd.DataFrame:
         ],
         "",
     )
-    problem = pd.Series(problem, index=raw.index, dtype=object)
+    problem = pd.Series(problem, index=norm.index, dtype=object)
     return pd.DataFrame(
         {
             "value": value.where(problem == "").astype(float),
@@ -318,7 +348,7 @@ def _read_distinct(raw: pd.Series) -> pd.DataFrame:
             "empty": empty.to_numpy(),
             "problem": problem,
         },
-        index=raw.index,
+        index=norm.index,
     )
 
 
