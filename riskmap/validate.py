@@ -722,7 +722,8 @@ def input_sources(config: Config) -> dict[str, str]:
 
     Two inputs with one file name are told apart, since the rejects of the facilities are counted by their
     source: sheets (layers) of one workbook as ``register.xlsx:企业`` and ``register.xlsx:风险点``, files of one
-    name in different folders by their path relative to the project file.
+    name in different folders by their path relative to the project file, and a table read from the facilities'
+    own file and sheet by its section (``facilities.csv [standardisation]``).
     """
     found: dict[str, tuple[Path, str | None]] = {}
     for section in SOURCE_TABLES:
@@ -741,6 +742,10 @@ def input_sources(config: Config) -> dict[str, str]:
     for section in [s for s in names if clashing(s)]:
         path, layer = found[section]
         names[section] = f"{path.name}:{layer}" if layer else path.name
+    # A related table read from the facilities' own file and sheet (standardisation grades kept as facility
+    # columns): its rejects are rows of that table, not facility rows, and must not count as rejected facilities.
+    for section in [s for s in names if s != "facilities" and found[s] == found.get("facilities")]:
+        names[section] = f"{names[section]} [{section}]"
     for section in [s for s in names if clashing(s)]:
         path, layer = found[section]
         try:

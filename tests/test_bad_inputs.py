@@ -435,6 +435,21 @@ def _towns_shifted(metres: float) -> Callable[[Path], None]:
     return edit
 
 
+def _grades_in_the_facility_file(break_row: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Standardisation grades kept as facility columns ([standardisation] reads facilities.csv), one row broken."""
+
+    def edit(d: Path) -> None:
+        _edit_csv(d / "facilities.csv", lambda df: df.assign(std_grade="二级", std_until="2027-12-31"))
+        _config(
+            "[population]",
+            '[standardisation]\npath = "facilities.csv"\ncolumns = { grade = "std_grade", valid_until = '
+            '"std_until" }\n\n[population]',
+        )(d)
+        break_row(d)
+
+    return edit
+
+
 #: ASCII digits and capitals to their full-width forms (０-９, Ａ-Ｚ), as Chinese input methods type them.
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
@@ -814,6 +829,31 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         _deep_toml,
         "error",
         r"riskmap\.toml: arrays or tables nested too deeply",
+    ),
+    (
+        "grades kept as facility columns, a facility row rejected",
+        _grades_in_the_facility_file(_set_cell("facilities.csv", 1, "lat", "北纬32度")),
+        "reject",
+        r"^the coordinate is not a number$",
+    ),
+    (
+        "grades kept as facility columns, a facility row listed twice",
+        _grades_in_the_facility_file(
+            _append(
+                "facilities.csv",
+                [
+                    IDS["C"],
+                    "丙机械厂",
+                    "工贸",
+                    f"{X0 + 0.035:.6f}",
+                    f"{Y0 + 0.015:.6f}",
+                    "二级",
+                    "2027-12-31",
+                ],
+            )
+        ),
+        "reject",
+        r"^duplicate facility id; first seen at row 4$",
     ),
     ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
     (
