@@ -44,7 +44,6 @@ __all__ = [
     "projected_metres_hint",
     "to_number",
     "read_quantities",
-    "QUANTITY_COLUMNS",
     "comma_reasons",
     "summarise_rejects",
     "input_sources",
@@ -275,8 +274,6 @@ _QUANTITY = re.compile(
 _MULTIPLIERS = {"万": 1e4, "亿": 1e8}
 #: Words that make a number a bound, not a value: 3000以上 (3000 or more), 不足50 (under 50), >100.
 _BOUND = re.compile(r"(以上|以下|以内|不足|不到|超过|大于|小于|至少|最多|不少于|不超过|[<>≤≥])")
-#: Columns of :func:`read_quantities`.
-QUANTITY_COLUMNS = ["value", "unit", "about", "empty", "problem"]
 
 
 def read_quantities(text: pd.Series) -> pd.DataFrame:

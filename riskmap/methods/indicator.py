@@ -2,8 +2,8 @@
 
 Each indicator is a facility column, normalised to 0..100 between its ``min`` and ``max`` (clipped; reversed for
 ``lower_worse``; text values mapped through ``categories``). Cells are read as quantities are: ``3000人``,
-``约2000``, ``0.5万`` and ``50%`` are numbers, with their text shown beside them in the reason. The index is the weighted mean; fixed breaks turn it
-into a level. All of it is configuration; nothing is evaluated as code.
+``约2000``, ``0.5万`` and ``50%`` are numbers, with their text shown beside them in the reason. The index is the
+weighted mean; fixed breaks turn it into a level. All of it is configuration; nothing is evaluated as code.
 """
 
 from __future__ import annotations
