@@ -322,24 +322,19 @@ def _override(
     postgis: str | None = None,
 ):
     """The config with the command-line choices of language, HTML mode, engine and PostGIS target."""
-    from riskmap.config import config_from_dict
+    from riskmap.config import with_overrides
 
-    if lang is None and not embed and engine is None and scheduler is None and postgis is None:
-        return config
     if scheduler is not None and (engine or config.engine.name) != "dask":
         raise typer.BadParameter('--scheduler needs --engine dask (or [engine] name = "dask")')
-    data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
-    if lang is not None:
-        data.setdefault("project", {})["lang"] = lang
-    if embed:
-        data.setdefault("outputs", {})["embed"] = True
-    if engine is not None:
-        data.setdefault("engine", {})["name"] = str(engine)
-    if scheduler is not None:
-        data.setdefault("engine", {})["scheduler"] = scheduler
-    if postgis is not None:
-        data.setdefault("outputs", {})["postgis"] = postgis
-    return config_from_dict(data, base_dir=config.base_dir, source="the command line")
+    chosen = {
+        "project.lang": lang,
+        "outputs.embed": True if embed else None,
+        "engine.name": str(engine) if engine is not None else None,
+        "engine.scheduler": scheduler,
+        "outputs.postgis": postgis,
+    }
+    overrides = {k: v for k, v in chosen.items() if v is not None}
+    return with_overrides(config, overrides) if overrides else config
 
 
 @app.command()
@@ -642,20 +637,18 @@ def report(
     force: Force = False,
 ) -> None:
     """Write the district report (report.docx, editable in Word/WPS) and risk notification cards (cards.docx)."""
-    from riskmap.config import config_from_dict, load_config
+    from riskmap.config import load_config, with_overrides
     from riskmap.reporting import report as make_report
 
     _where(project=project)
     try:
         config = _override(load_config(project), lang)
-        if template is not None or cards is not None:
-            data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
-            section = data.setdefault("outputs", {})
-            if template is not None:
-                section["report_template"] = str(template.resolve())
-            if cards is not None:
-                section["report_cards"] = str(cards.value)
-            config = config_from_dict(data, base_dir=config.base_dir, source="the command line")
+        chosen = {
+            "outputs.report_template": str(template.resolve()) if template is not None else None,
+            "outputs.report_cards": str(cards.value) if cards is not None else None,
+        }
+        if overrides := {k: v for k, v in chosen.items() if v is not None}:
+            config = with_overrides(config, overrides)
         if (
             config.outputs.report_template is not None
             and not config.resolve(config.outputs.report_template).is_file()
