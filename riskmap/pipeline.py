@@ -49,13 +49,13 @@ from riskmap.frames import id_positions
 from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.project import (
     ProjectInputs,
+    read_earlier_plans,
     read_facilities,
     read_inputs,
     read_related,
     read_roster,
     required_tables,
 )
-from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import METHODS
@@ -204,7 +204,7 @@ def _supervise(
     adjusted: AdjustmentResult,
     validated: Validated,
     zones: dict[str, gpd.GeoDataFrame],
-    history: Path | None,
+    history: pd.DataFrame | None,
     paths: dict[str, Path],
 ) -> Supervised:
     """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone."""
@@ -220,7 +220,7 @@ def _supervise(
         facilities.assign(town_code=facilities[strata]),
         config.supervision,
         config.project.district_code,
-        history=_plan_history(history, paths, config.supervision.year),
+        history=history,
         roster=read_roster(config),
         lang=config.project.lang,
     )
@@ -326,7 +326,10 @@ def _check_accounting(n_in: int, summary: RunSummary) -> None:
 def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Path | None) -> RunResult:
     stage = _returning_memory(stage)
     stage("load")
+    # Read first: a bad history file stops the run before minutes of grading.
+    earlier, history_paths = _plan_history(history, config.supervision.year)
     project = read_inputs(config)
+    project.paths.update(history_paths)
     rejects = Rejects()
     with open_engine(config, project.source) as engine:
         stage("validate")
@@ -342,7 +345,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage("zone")
     zoned = _zone(config, project, zones, scored, rejects)
     stage("supervise")
-    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, history, project.paths)
+    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.paths)
     del scored
     assessed = None
     if kept is not None:
@@ -470,25 +473,12 @@ def _lost_tables(
     return warnings
 
 
-def _plan_history(history: Path | None, inputs: dict[str, Path], year: int) -> pd.DataFrame | None:
-    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own plan tables)."""
+def _plan_history(history: Path | None, year: int) -> tuple[pd.DataFrame | None, dict[str, Path]]:
+    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own), and their paths."""
     if history is None:
-        return None
-    if not history.is_dir():
-        raise InputError(f"{history}: --history must be a directory of earlier inspection_plan.csv files")
-    files = sorted([*history.glob("*.csv"), *history.glob("*.xlsx")])
-    frames = []
-    for f in files:
-        df = read_table(f, expect=[FACILITY_ID, "year", "inspections_per_year"])
-        require_columns(
-            df, {"id": FACILITY_ID, "year": "year", "count": "inspections_per_year"}, f.name, "history"
-        )
-        df["year"] = pd.to_numeric(df["year"], errors="coerce")
-        frames.append(df[df["year"] < year])  # a plan for this year or later is not history
-        inputs[f"history_{f.name}"] = f
-    if not frames:
-        raise InputError(f"{history}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
-    return read_history(frames)
+        return None, {}
+    frames, paths = read_earlier_plans(history, year)
+    return read_history(frames), paths
 
 
 def _positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:

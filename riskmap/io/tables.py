@@ -28,12 +28,13 @@ logger = logging.getLogger(__name__)
 ROW = "_row"
 
 
-def detect_encoding(path: Path, declared: str = "auto") -> str:
+def detect_encoding(path: Path, declared: str = "auto", configurable: bool = True) -> str:
     """The text encoding of a CSV file: ``utf-8-sig`` (with or without BOM) or ``gb18030``.
 
     GB18030 is a superset of GBK and GB2312, so it reads files saved as "ANSI" by Chinese Excel. A file that is
     UTF-8 but for a few lines (a row pasted from a GBK export) is an error naming those lines: read as GBK, the
-    whole file would be mojibake.
+    whole file would be mojibake. ``configurable``: the project file can declare this file's encoding (the
+    message then says so).
     """
     if declared.lower() != "auto":
         return declared
@@ -48,9 +49,9 @@ def detect_encoding(path: Path, declared: str = "auto") -> str:
         raw.decode("gb18030")
         return "gb18030"
     except UnicodeDecodeError:
+        declare = ' or set encoding = "..." for this file in the project file' if configurable else ""
         raise InputError(
-            f"{path}: the text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV "
-            f'or set encoding = "..." for this file in the project file'
+            f"{path}: the text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV{declare}"
         ) from None
 
 
@@ -161,8 +162,11 @@ def _sheet_grid(ws: Any) -> list[list[str]]:
     return grid
 
 
-def _read_xlsx(path: Path, sheet: str | None, expect: list[str]) -> pd.DataFrame:
-    """A sheet as text (the named one, else the first); a first sheet without the columns names the right one."""
+def _read_xlsx(path: Path, sheet: str | None, expect: list[str], configurable: bool = True) -> pd.DataFrame:
+    """A sheet as text (the named one, else the first); a first sheet without the columns names the right one.
+
+    When the project file cannot name the sheet (``configurable`` false), the sheet that has the columns is read.
+    """
     from openpyxl import load_workbook
 
     refused = _not_xlsx(path)
@@ -183,7 +187,10 @@ def _read_xlsx(path: Path, sheet: str | None, expect: list[str]) -> pd.DataFrame
             )
             is not None
         ]
-        if having:
+        if having and not configurable:
+            ws = wb[having[0]]
+            grid = _sheet_grid(ws)
+        elif having:
             wanted = ", ".join(f'"{e}"' for e in expect)
             raise InputError(
                 f"{path}: the first sheet {ws.title!r} has no header with {wanted}; sheet {having[0]!r} has: "
@@ -341,7 +348,12 @@ def _refuse_duplicate_columns(path: Path, header: list[str], header_row: int) ->
 
 
 def read_table(
-    path: Path, *, sheet: str | None = None, encoding: str = "auto", expect: list[str] | None = None
+    path: Path,
+    *,
+    sheet: str | None = None,
+    encoding: str = "auto",
+    expect: list[str] | None = None,
+    configurable: bool = True,
 ) -> pd.DataFrame:
     """Read a CSV or XLSX file as strings, stripped, with empty cells as ``""`` and a ``_row`` column.
 
@@ -350,6 +362,10 @@ def read_table(
     (``,``, tab, ``;`` or ``|``) is detected. Completely empty rows are not data and are left out. Control
     characters in cells are removed; what was cleaned is in ``df.attrs[READ_WARNINGS]``.
 
+    ``configurable``: the file, its encoding and its sheet are keys of the project file; a file that is not
+    (earlier plans of ``plan --history``, the roster) gets messages that do not point there, and an XLSX's
+    data are read from the sheet that has the ``expect`` columns.
+
     Raises
     ------
     InputError
@@ -357,18 +373,19 @@ def read_table(
         twice in the header; a UTF-8 file with lines in another encoding.
     """
     if not path.exists():
-        raise InputError(f"{path}: file not found; check the path in the project file (relative to it)")
+        where = "; check the path in the project file (relative to it)" if configurable else ""
+        raise InputError(f"{path}: file not found{where}")
     suffix = path.suffix.lower()
     skipped = 0  # title lines above the header that were not read at all
     try:
         if suffix in {".csv", ".txt", ".tsv"}:
-            enc = detect_encoding(path, encoding)
+            enc = detect_encoding(path, encoding, configurable)
             sep, skipped = _csv_layout(path, enc, expect or [])
             raw = pd.read_csv(
                 path, dtype=str, keep_default_na=False, encoding=enc, sep=sep, header=None, skiprows=skipped
             )
         elif suffix in {".xlsx", ".xlsm"}:
-            raw = _read_xlsx(path, sheet, expect or [])
+            raw = _read_xlsx(path, sheet, expect or [], configurable)
         else:
             raise InputError(f"{path}: unsupported table format {suffix!r}; use .csv or .xlsx")
     except InputError:
