@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -350,7 +350,6 @@ def _earlier_plan(folder: Path, rows: str, name: str = "inspection_plan_2026.csv
 
 def _plan_on_second_sheet(folder: Path) -> Path:
     import pandas as pd
-
     from conftest import IDS
 
     folder.mkdir()
