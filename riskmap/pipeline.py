@@ -25,6 +25,7 @@ from riskmap.adjust import (
     EVENT_COLUMNS,
     AdjustmentResult,
     apply_adjustments,
+    as_of_warnings,
     prepare_events,
     resolve_as_of,
     standardisation_grades,
@@ -314,6 +315,19 @@ def _run_warnings(
     return warnings
 
 
+def _dates_warnings(config: Config, validated: Validated, used: date, given: date | str | None) -> list[str]:
+    """Whether the as-of date fits the plan year and the records (:func:`riskmap.adjust.as_of_warnings`)."""
+    if given is not None:
+        origin = "--as-of"
+    elif config.adjustment.as_of is not None:
+        origin = "adjustment.as_of"
+    else:
+        origin = "today: no --as-of or adjustment.as_of"
+    return as_of_warnings(
+        used, validated.events, config.supervision.year, input_sources(config), given=origin
+    )
+
+
 def _check_accounting(n_in: int, summary: RunSummary) -> None:
     # Accounting is the contract: every input row is either on the map or in the rejects table.
     if summary.facilities_scored + summary.facilities_rejected != n_in:
@@ -357,6 +371,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     _check_accounting(project.n_facilities, summary)
     warnings = [*project.warnings, *engine_warnings, *zoned.warnings, *supervised.plan.warnings]
     warnings += _run_warnings(config, project, summary, rejects, validated)
+    warnings += _dates_warnings(config, validated, adjusted.as_of, as_of)
     return RunResult(
         facilities=gpd.GeoDataFrame(
             supervised.facilities, geometry=supervised.facilities.geometry.name, crs="EPSG:4490"

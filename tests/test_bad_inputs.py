@@ -341,6 +341,20 @@ def _nine_digit_towns(d: Path) -> None:
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
 
+def _hidden_danger_as_of(found: str, as_of: str) -> Callable[[Path], None]:
+    """One hidden danger found on ``found`` (closed a week later) and ``adjustment.as_of`` set to ``as_of``."""
+
+    def edit(d: Path) -> None:
+        pd.DataFrame(
+            [("YH1", IDS["A"], "一般", found, "", found[:-2] + "28")],
+            columns=["hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"],
+        ).to_csv(d / "hidden_dangers.csv", index=False)
+        _config("[supervision]", '[hidden_dangers]\npath = "hidden_dangers.csv"\n\n[supervision]')(d)
+        _config("[supervision]", f"[adjustment]\nas_of = {as_of}\n\n[supervision]")(d)
+
+    return edit
+
+
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
@@ -640,6 +654,26 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         _zones_in_gcj02(declared=False),
         "warning",
         r'zones\[0\] \(village, village\.geojson\) looks like GCJ-02.*crs = "GCJ-02" under \[\[zones\]\]',
+    ),
+    (
+        "as-of date after the plan year",
+        _config("[supervision]", "[adjustment]\nas_of = 2028-03-01\n\n[supervision]"),
+        "warning",
+        r"the as-of date 2028-03-01 \(adjustment\.as_of\) is after the plan year 2027 \(supervision\.year\)",
+    ),
+    (
+        "as-of date before every dated record",
+        _hidden_danger_as_of("2026-03-01", "2025-12-31"),
+        "warning",
+        r"2025-12-31 \(adjustment\.as_of\) is before every dated record \(the earliest: hidden_dangers\.csv "
+        r"found_date 2026-03-01\)",
+    ),
+    (
+        "as-of date more than a year after the latest hidden danger",
+        _hidden_danger_as_of("2024-03-01", "2026-11-24"),
+        "warning",
+        r"2026-11-24 \(adjustment\.as_of\) is 971 days after the latest hidden-danger record "
+        r"\(hidden_dangers\.csv closed_date 2024-03-28\)",
     ),
 ]
 

@@ -110,3 +110,11 @@ def test_cli_diff_out_is_one_set_with_a_manifest(two_runs, tmp_path: Path):
     assert (out / "changes.html").read_text(encoding="utf-8") == "my edits"
     r = runner.invoke(app, ["diff", str(old), str(new), "--out", str(out), "--force"])
     assert r.exit_code == 0 and "my edits" not in (out / "changes.html").read_text(encoding="utf-8")
+
+
+def test_cli_as_of_after_the_plan_year_warns(tiny_project: Path):
+    r = runner.invoke(app, ["validate", str(tiny_project), "--as-of", "2029年1月5日"])
+    assert r.exit_code == 0, r.output
+    assert "warning: the as-of date 2029-01-05 (--as-of) is after the plan year 2027" in " ".join(
+        r.output.split()
+    )
