@@ -203,8 +203,10 @@ def _extreme(
     found = []
     for table in tables:
         df = events.get(table)
-        for col in _EVENT_DATES[table] if df is not None else ():
-            values = df[col].dropna() if col in df.columns else pd.Series(dtype="datetime64[ns]")
+        if df is None:
+            continue
+        for col in (c for c in _EVENT_DATES[table] if c in df.columns):
+            values = df[col].dropna()
             if len(values):
                 found.append((values.max() if last else values.min(), f"{table}.{col}"))
     if not found:

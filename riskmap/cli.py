@@ -549,10 +549,20 @@ def validate(
     raise typer.Exit(1)
 
 
+CompareAnyway = Annotated[
+    bool,
+    typer.Option(
+        "--compare-anyway",
+        help="Compare even when the two runs look like runs of different districts (another district_code, or "
+        "almost no facility id in common); without it riskmap stops and says why.",
+    ),
+]
+
+
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the earlier run.")],
-    new: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the later run.")],
+    old: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the earlier run (or its output folder).")],
+    new: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the later run (or its output folder).")],
     out: Annotated[
         Path | None,
         typer.Option(
@@ -561,13 +571,14 @@ def diff(
     ] = None,
     show: Annotated[int, typer.Option("--show", help="Changed facilities listed (0: none).")] = 20,
     force: Force = False,
+    anyway: CompareAnyway = False,
 ) -> None:
     """What changed between two runs: levels up or down, new and removed facilities, and why."""
     from riskmap.compare import CHANGE_KINDS, diff_runs
 
     _where(out=out)
     try:
-        result = diff_runs(old, new)
+        result = diff_runs(old, new, compare_anyway=anyway)
         written = {}
         if out is not None:
             from riskmap.outputs.changes import write_diff
@@ -635,6 +646,7 @@ def report(
     as_of: AsOf = None,
     lang: Lang = None,
     force: Force = False,
+    anyway: CompareAnyway = False,
 ) -> None:
     """Write the district report (report.docx, editable in Word/WPS) and risk notification cards (cards.docx)."""
     from riskmap.config import load_config, with_overrides
@@ -659,7 +671,7 @@ def report(
         if previous is not None and not previous.exists():
             raise typer.BadParameter(f"{previous}: no such folder", param_hint="--previous")
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
-        result = make_report(config, out, previous=previous, as_of=as_of, force=force)
+        result = make_report(config, out, previous=previous, as_of=as_of, force=force, compare_anyway=anyway)
     except RiskmapError as err:
         _fail(err)
     for w in result.warnings:

@@ -796,3 +796,160 @@ def test_cli_says_one_line_without_traceback(
         assert re.search(says, " ".join(r.output.split())), r.output
     elif kind == "warning":
         assert re.search(says, " ".join(r.output.split())), r.output
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Runs compared (riskmap diff, report --previous): what riskmap does with an earlier run that is not what it wrote.
+
+
+def _a_run(
+    path: Path, district: str = "329901", ids: str = "ABCDEF", levels: list[str] | None = None
+) -> Path:
+    """A riskmap.gpkg as a run writes it: facilities (ids of the tiny district) and villages, with metadata."""
+    from shapely.geometry import Point
+
+    from riskmap.outputs.gpkg import write_geopackage
+
+    levels = levels or ["yellow", "yellow", "red", "orange", "blue", "yellow"]
+    fac = gpd.GeoDataFrame(
+        {
+            "facility_id": [IDS[k] if k in IDS else k for k in ids],
+            "name": list(ids),
+            "sector": "工贸",
+            "level": levels[: len(ids)],
+            "reasons": "",
+        },
+        geometry=[Point(X0 + 0.003 * i, Y0 + 0.003) for i in range(len(ids))],
+        crs="EPSG:4490",
+    )
+    villages = gpd.GeoDataFrame(
+        {"zone_code": ["329901001001"], "zone_name": ["东村"], "level": ["red"], "reason": ["就高"]},
+        geometry=[box(X0, Y0, X0 + D, Y0 + D)],
+        crs="EPSG:4490",
+    )
+    metadata = {"riskmap_version": riskmap.__version__, "district_code": district, "project": "测试区"}
+    return write_geopackage(path, {"facilities": fac, "zones_village": villages}, metadata=metadata)
+
+
+def _bytes(make: Callable[[bytes], bytes]) -> Callable[[Path, Path], Path]:
+    def edit(good: Path, tmp: Path) -> Path:
+        (tmp / "previous.gpkg").write_bytes(make(good.read_bytes()))
+        return tmp / "previous.gpkg"
+
+    return edit
+
+
+def _damaged_pages(data: bytes) -> bytes:
+    page = int.from_bytes(data[16:18], "big")
+    return data[:page] + b"\x5a" * (len(data) - page)  # every page but the first overwritten
+
+
+def _zipped(good: Path, tmp: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "previous.gpkg", "w") as z:
+        z.write(good, "riskmap.gpkg")
+    return tmp / "previous.gpkg"
+
+
+def _plain_sqlite(good: Path, tmp: Path) -> Path:
+    import sqlite3
+
+    with sqlite3.connect(tmp / "previous.gpkg") as db:
+        db.execute("CREATE TABLE facilities (facility_id TEXT, level TEXT)")
+    return tmp / "previous.gpkg"
+
+
+def _layers_edited(edit: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]) -> Callable[[Path, Path], Path]:
+    def make(good: Path, tmp: Path) -> Path:
+        from riskmap.outputs.gpkg import write_geopackage
+
+        layers = {n: gpd.read_file(good, layer=n) for n in ("facilities", "zones_village")}
+        layers["facilities"] = edit(layers["facilities"])
+        return write_geopackage(tmp / "previous.gpkg", layers, metadata={"district_code": "329901"})
+
+    return make
+
+
+def _no_facilities_layer(good: Path, tmp: Path) -> Path:
+    from riskmap.outputs.gpkg import write_geopackage
+
+    return write_geopackage(
+        tmp / "previous.gpkg", {"zones_village": gpd.read_file(good, layer="zones_village")}
+    )
+
+
+_QGIS_LABELS = {"red": "重大风险", "orange": "橙", "yellow": "一般风险", "blue": "蓝色"}
+
+# (id, how the earlier run is broken: (a good run, tmp folder) -> the earlier run, what riskmap says or "ok")
+COMPARED_RUNS: list[tuple[str, Callable[[Path, Path], Path], str]] = [
+    (
+        "earlier run: GeoPackage cut short (interrupted copy)",
+        _bytes(lambda b: b[: len(b) // 3]),
+        r"previous\.gpkg: the riskmap GeoPackage is truncated: [\d,]+ bytes of [\d,]+ bytes \(an interrupted copy",
+    ),
+    ("earlier run: an empty file", _bytes(lambda b: b""), r"previous\.gpkg: the file is empty \(0 bytes\)"),
+    (
+        "earlier run: a text file named .gpkg",
+        _bytes(lambda b: "风险等级\n".encode()),
+        r"previous\.gpkg: not a riskmap GeoPackage: the file is not an SQLite database",
+    ),
+    (
+        "earlier run: a ZIP archive named .gpkg",
+        _zipped,
+        r"not a riskmap GeoPackage: the file is a ZIP archive",
+    ),
+    ("earlier run: an SQLite file, not a GeoPackage", _plain_sqlite, r"an SQLite database of another kind"),
+    (
+        "earlier run: damaged pages",
+        _bytes(_damaged_pages),
+        r"previous\.gpkg: cannot read the riskmap GeoPackage: the file is damaged \(database disk image is malformed\)",
+    ),
+    (
+        "earlier run: no facilities layer",
+        _no_facilities_layer,
+        r"previous\.gpkg: no facilities layer \(layers: zones",
+    ),
+    (
+        "earlier run: level column removed",
+        _layers_edited(lambda f: f.drop(columns="level")),
+        r"previous\.gpkg: layer facilities has no column level",
+    ),
+    (
+        "earlier run: a level edited to purple",
+        _layers_edited(lambda f: f.assign(level=f["level"].where(f.index != 2, "purple"))),
+        r"previous\.gpkg: layer facilities: 1 rows have a level riskmap does not know: 'purple' \(1 rows, the first "
+        + IDS["C"],
+    ),
+    (
+        "earlier run: levels as Chinese labels (edited in QGIS)",
+        _layers_edited(lambda f: f.assign(level=f["level"].map(_QGIS_LABELS))),
+        "ok",
+    ),
+    (
+        "earlier run of another district (district_code)",
+        lambda good, tmp: _a_run(tmp / "previous.gpkg", district="320102"),
+        r"look like runs of different districts \(district_code 320102 there, 329901 here\).*--compare-anyway",
+    ),
+    (
+        "earlier run with no facility id in common",
+        lambda good, tmp: _a_run(tmp / "previous.gpkg", district="", ids="UVWXYZ"),
+        r"look like runs of different districts \(only 0 of the 6 facility ids of the smaller run are in both\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "breaks", "says"), COMPARED_RUNS, ids=[c[0] for c in COMPARED_RUNS])
+def test_compared_runs(tmp_path: Path, name: str, breaks: Callable[[Path, Path], Path], says: str):
+    from riskmap.compare import diff_runs
+
+    good = _a_run(tmp_path / "good.gpkg")
+    previous = breaks(good, tmp_path)
+    if says == "ok":
+        diff = diff_runs(previous, good)
+        assert diff.table().empty and diff.counts["facilities"]["unchanged"] == 6
+        return
+    with pytest.raises(RiskmapError, match=says) as caught:
+        diff_runs(previous, good)
+    message = str(caught.value)
+    assert "\n" not in message and "sqlite3_" not in message and "DRIVER" not in message, message
