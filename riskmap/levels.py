@@ -144,8 +144,11 @@ def level_keys(values: pd.Series) -> pd.Series:
     >>> level_keys(pd.Series(["red", "重大风险", "橙", " Blue ", "未评估", "purple", None])).tolist()
     ['red', 'red', 'orange', 'blue', 'none', nan, nan]
     """
-    text = values.astype("string").str.strip().str.lower()
-    return text.map(_level_words()).astype(object).where(text.notna(), np.nan)
+    # A level column holds a handful of distinct values: each is read once, then spread back by its code.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype("string").str.strip().str.lower()
+    keys = np.append(text.map(_level_words()).astype(object).to_numpy(), np.nan)
+    return pd.Series(keys[codes], index=values.index, dtype=object)
 
 
 def level_from_rank(ranks: pd.Series | np.ndarray) -> pd.Series:
