@@ -54,7 +54,8 @@ def check_geopackage(path: Path, what: str = "GeoPackage") -> None:
         raise InputError(f"{path}: the {what} is truncated: {_size(size)}, less than its own header")
     page_size = int.from_bytes(head[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(head[28:32], "big")
+    # The size in pages is valid only when its "version-valid-for" equals the change counter (SQLite >= 3.7.0).
+    pages = int.from_bytes(head[28:32], "big") if head[92:96] == head[24:28] else 0
     if pages and size < page_size * pages:
         raise InputError(
             f"{path}: the {what} is truncated: {_size(size)} of {_size(page_size * pages)} (an interrupted copy "
