@@ -230,6 +230,15 @@ def test_workbook_holds_text_not_formulas(district_run: Path):
                     assert c.data_type == "s", (ws.title, c.coordinate, c.value)
                     seen += 1
     assert seen > 0
+    csv_cells = [
+        cell
+        for f in district_run.glob("*.csv")
+        for row in csv.reader(f.open(encoding="utf-8-sig"))
+        for cell in row
+        if "cmd|" in cell
+    ]
+    assert csv_cells and all(c.startswith("'") for c in csv_cells if c.lstrip().startswith("="))
+    assert not [c for c in csv_cells if c.startswith("=")]
 
 
 @pytest.mark.browser
