@@ -65,7 +65,15 @@ from riskmap.outputs.sensitivity import write_sensitivity
 from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
-from riskmap.validate import input_sources, require_columns, summarise_rejects, validate_sites, validate_table
+from riskmap.validate import (
+    from_source,
+    input_sources,
+    reads_sheets,
+    require_columns,
+    summarise_rejects,
+    validate_sites,
+    validate_table,
+)
 from riskmap.zone_kinds import kind_label, project_kind_labels
 from riskmap.zone_layers import load_zones, zone_polygons
 from riskmap.zoning import aggregate_zones, apply_spillover, count_sites, rule_parameters, zone_code_column
@@ -111,12 +119,12 @@ class Supervised:
     plan: InspectionPlan
 
 
-def _require_some(facilities: Sized, rejects: Rejects, n_in: int, source: str) -> None:
+def _require_some(facilities: Sized, rejects: Rejects, n_in: int, source: str, several: bool) -> None:
     """Stop with the reasons when no facility is left: an empty map is never a result."""
     if len(facilities):
         return
     found = rejects.frame()
-    found = found[found["source"] == source]
+    found = found[from_source(found["source"], source, several)]
     if n_in == 0:
         raise InputError(f"{source}: the file has no data rows")
     reasons = "; ".join(summarise_rejects(found, top=3))
@@ -133,7 +141,8 @@ def _locate(config: Config, engine: Engine, project: ProjectInputs, rejects: Rej
     # province size).
     located = engine.locate(project.take_facilities(), project.zones)
     rejects.add(located.facility_rejects, located.zoning_rejects)
-    _require_some(located.known_ids, rejects, project.n_facilities, project.source)
+    several = reads_sheets(config.facilities)
+    _require_some(located.known_ids, rejects, project.n_facilities, project.source, several)
     events, event_rejects = _validate_events(config, project.events, located.known_ids)
     project.events = {}
     return Validated(located, events, event_rejects)
@@ -150,7 +159,7 @@ def _grade(
         scored.facilities, config, config.resolve(config.facilities.path).name
     )
     rejects.add(uncovered, scored.score_rejects)
-    _require_some(facilities, rejects, project.n_facilities, project.source)
+    _require_some(facilities, rejects, project.n_facilities, project.source, reads_sheets(config.facilities))
     return Graded(facilities)
 
 
@@ -252,7 +261,8 @@ def _summarise(
     """The counts of the run, as run.json's ``summary``."""
     facilities, plan = supervised.facilities, supervised.plan
     grey = config.scoring.unassessed == "grey"
-    n_rejected = int((all_rejects["source"] == input_sources(config)["facilities"]).sum())
+    source = input_sources(config)["facilities"]
+    n_rejected = int(from_source(all_rejects["source"], source, reads_sheets(config.facilities)).sum())
     per_level = {k: int((facilities[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, *(["none"] if grey else []))}
     return RunSummary(
         facilities_in=n_in,
@@ -469,15 +479,13 @@ def _lost_tables(
     methods, adjustments never fire.
     """
     found = rejects.frame()
-    unmatched = found.loc[
-        (found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"
-    ].value_counts()
+    unmatched = found.loc[(found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"]
     warnings = []
     for table, n in rows.items():
         source = sources[table]
         if n == 0:
             what = "has a header and no rows"
-        elif int(unmatched.get(source, 0)) >= n:
+        elif int(from_source(unmatched, source, reads_sheets(getattr(config, table))).sum()) >= n:
             what = f"has {n} rows and none belongs to a facility on the map (ids unknown, empty or rejected)"
         else:
             continue

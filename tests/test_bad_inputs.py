@@ -545,12 +545,12 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("CSV separated by ;", _separated(";"), "ok", ""),
     ("CSV separated by tabs", _separated("\t"), "ok", ""),
     ("UTF-8 CSV with one GBK line", _one_gbk_line, "error", r"UTF-8 except line 4, which is not UTF-8"),
-    ("0-byte XLSX", _not_xlsx(b""), "error", r"not an Excel \.xlsx file: it is empty"),
+    ("0-byte XLSX", _not_xlsx(b""), "error", r"not an Excel/WPS workbook: it is empty"),
     (
         "CSV renamed .xlsx",
         _not_xlsx(b"facility_id,name\n1,a\n"),
         "error",
-        r"not an Excel \.xlsx file: it looks like",
+        r"not an Excel/WPS workbook: it looks like a text \(CSV\) file",
     ),
     (
         "XLSX formulas without saved values",

@@ -82,16 +82,19 @@ def required_tables(config: Config) -> dict[str, set[str]]:
 
 def _read_any(
     path: Path,
-    layer: str | None,
+    layer: str | list[str] | None,
     encoding: str,
     crs: str | None,
     where: str,
     expect: list[str] | None = None,
     warnings: list[str] | None = None,
+    header_rows: int | None = None,
 ) -> pd.DataFrame:
     if path.suffix.lower() in VECTOR_SUFFIXES:
+        if isinstance(layer, list):
+            raise InputError(f"{path}: {where}.layer: a list of sheets is for workbooks; name one layer")
         return read_vector(path, layer=layer, crs=crs, where=where, warnings=warnings)
-    return read_table(path, sheet=layer, encoding=encoding, expect=expect)
+    return read_table(path, sheet=layer, encoding=encoding, expect=expect, header_rows=header_rows)
 
 
 def read_facilities(config: Config, warnings: list[str] | None = None) -> pd.DataFrame:
@@ -100,7 +103,8 @@ def read_facilities(config: Config, warnings: list[str] | None = None) -> pd.Dat
     if is_database(fc):
         return read_postgis(fc, crs=fc.crs, where="facilities", warnings=warnings)
     path = config.resolve(fc.path)
-    return _read_any(path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector], warnings)
+    expect = [fc.id, fc.name, fc.sector]
+    return _read_any(path, fc.layer, fc.encoding, fc.crs, "facilities", expect, warnings, fc.header_rows)
 
 
 def read_related(config: Config, table: str) -> pd.DataFrame:
@@ -110,7 +114,11 @@ def read_related(config: Config, table: str) -> pd.DataFrame:
         return read_postgis(tcfg, crs=None, where=table)
     path = config.resolve(tcfg.path)
     return read_table(
-        path, sheet=tcfg.layer, encoding=tcfg.encoding, expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]
+        path,
+        sheet=tcfg.layer,
+        encoding=tcfg.encoding,
+        expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
+        header_rows=tcfg.header_rows,
     )
 
 
@@ -229,7 +237,9 @@ def _read_sites(config: Config, warnings: list[str]) -> pd.DataFrame:
         warnings += sites.attrs.get(READ_WARNINGS, [])
         return sites
     path = config.resolve(sc.path)
-    sites = _read_any(path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind], warnings)
+    sites = _read_any(
+        path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind], warnings, sc.header_rows
+    )
     warnings += sites.attrs.get(READ_WARNINGS, [])
     return sites
 
