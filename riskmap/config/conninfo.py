@@ -1,8 +1,8 @@
-"""PostgreSQL connection strings read as libpq reads them, and passwords kept out of every text riskmap writes.
+r"""PostgreSQL connection strings read as libpq reads them, and passwords kept out of every text riskmap writes.
 
 libpq takes two forms (https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING):
-``key = value`` pairs separated by whitespace (spaces around ``=`` allowed, values single-quoted with ``\\'`` and
-``\\\\`` escapes, or bare with backslash escapes), and URLs ``postgresql://user:password@host:port/db?key=value``
+``key = value`` pairs separated by whitespace (spaces around ``=`` allowed, values single-quoted with ``\'`` and
+``\\`` escapes, or bare with backslash escapes), and URLs ``postgresql://user:password@host:port/db?key=value``
 (``postgres://`` too). The password rule of the project file must see a password wherever libpq would find
 one, so :func:`parse_conninfo` follows libpq's grammar (``fe-connect.c``, ``conninfo_parse`` and
 ``conninfo_uri_parse``); it needs no psycopg, which is optional. riskmap also reads the URL scheme in any case

@@ -240,7 +240,7 @@ def _read(conn: psycopg.Connection[Any], cfg: DatabaseSource, name: str, where: 
     if cfg.sql is not None:
         # Line breaks around the text: a trailing "-- comment" in it cannot swallow the closing parenthesis.
         text = cfg.sql.rstrip().rstrip(";")
-        source: sql.Composable = sql.SQL("(\n{}\n) AS riskmap_q").format(sql.SQL(text))  # type: ignore[arg-type]
+        source: sql.Composable = sql.SQL("(\n{}\n) AS riskmap_q").format(sql.SQL(text))
     else:
         layer: str | None = getattr(cfg, "layer", None)
         assert layer is not None

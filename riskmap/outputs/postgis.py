@@ -447,10 +447,11 @@ def _swap(
         _drop_old(conn, old)
     # Only riskmap's own styles of the schema: a style a user saved for a published table stays.
     descriptions = sorted(set(styles["description"])) if "description" in styles else []
-    conn.execute(
-        "DELETE FROM public.layer_styles WHERE f_table_schema = %s AND description = ANY(%s)",
-        [schema, descriptions],
-    )
+    if descriptions:
+        conn.execute(
+            "DELETE FROM public.layer_styles WHERE f_table_schema = %s AND description = ANY(%s::text[])",
+            [schema, descriptions],
+        )
     for row in styles.to_dict("records"):
         conn.execute(
             "INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
