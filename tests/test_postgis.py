@@ -793,3 +793,30 @@ def test_without_psycopg_the_error_says_what_to_install(tiny_project: Path, tmp_
         lines = [ln for ln in out.splitlines() if 'pip install "riskmap[postgis]"' in ln]
         assert len(lines) == 1, out
     assert not (tmp_path / "b" / "run.json").exists()
+
+
+def test_reading_a_locked_table_does_not_wait_forever(demo_db: Cluster, tmp_path: Path, pgpassword) -> None:
+    """An ALTER TABLE left open on the platform: the read gives up after lock_timeout, naming that session."""
+    config = load_config(_pg_project(tmp_path, demo_db.url, zones=False))
+    outcome: list[BaseException | object] = []
+    with demo_db.connect(autocommit=False, application_name="platform-migration") as locker:
+        locker.execute("LOCK TABLE platform.enterprises IN ACCESS EXCLUSIVE MODE")
+        pid = locker.info.backend_pid
+
+        def read() -> None:
+            try:
+                outcome.append(read_inputs(config))
+            except BaseException as err:  # noqa: BLE001 - checked below
+                outcome.append(err)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout=60)
+        assert not reader.is_alive(), "the read still waits for the lock after 60 s"
+    assert len(outcome) == 1 and isinstance(outcome[0], InputError), outcome
+    assert re.search(
+        rf"pg:platform\.enterprises: cannot read \(facilities\): waited 10s \(lock_timeout\) for a table another "
+        rf"session has locked: pid {pid} \(user riskmap, application platform-migration, from 127\.0\.0\.1, idle in "
+        r"transaction",
+        str(outcome[0]),
+    ), outcome

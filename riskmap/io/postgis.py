@@ -195,10 +195,16 @@ def _read_error(
         )
     if isinstance(err, errors.LockNotAvailable):
         waited = conn.execute("SHOW lock_timeout").fetchone()
+        # A read waits only for an ACCESS EXCLUSIVE lock (ALTER/DROP/TRUNCATE/VACUUM FULL, LOCK TABLE).
+        pids = conn.execute(
+            "SELECT DISTINCT pid FROM pg_locks WHERE granted AND mode = 'AccessExclusiveLock' "
+            "AND locktype = 'relation' AND pid <> pg_backend_pid() "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1"
+        ).fetchall()
         return (
             f"{where_db}: cannot read ({where}): waited {waited[0] if waited else LOCK_TIMEOUT} (lock_timeout) "
-            "for a lock another session holds on it (an ALTER TABLE or a long write on the platform); try again "
-            "later, or set a longer one in the connection: options=-c lock_timeout=60s"
+            f"for a table another session has locked: {describe_sessions(conn, [p for (p,) in pids])}; try "
+            "again when it is done, or give the connection a longer wait: options=-c lock_timeout=60s"
         )
     return f"{where_db}: cannot read ({where}): {one_line(err)}"
 
