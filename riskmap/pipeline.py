@@ -43,10 +43,10 @@ from riskmap.columns import (
 from riskmap.config import Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.engines.memory import MemoryEngine, table_sources
-from riskmap.errors import ConfigError, InputError, RiskmapError
+from riskmap.errors import ConfigError, InputError, OutputError, RiskmapError
 from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
-from riskmap.io.postgis import connect, is_database, read_postgis
+from riskmap.io.postgis import connect, is_database, read_postgis, require_psycopg
 from riskmap.io.project import (
     ProjectInputs,
     read_facilities,
@@ -558,6 +558,8 @@ def run(
     """
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
+    if config.outputs.postgis:  # before the grading: publishing needs psycopg
+        require_psycopg("outputs.postgis", OutputError)
     result = check(config, say, as_of, history)
     _return_free_memory()
     say("write")

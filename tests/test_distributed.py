@@ -201,7 +201,7 @@ def test_scheduler_needs_the_dask_engine(tiny_project):
 
 
 def test_unreachable_scheduler_is_a_clear_error(tiny_project):
-    """No traceback when the scheduler address is wrong (the client gives up after 20 s)."""
+    """No traceback when the scheduler address is wrong (a refused connection is said at once)."""
     pytest.importorskip("distributed")
     from typer.testing import CliRunner
 

@@ -370,6 +370,23 @@ def _cli(
     )
 
 
+def _outcome_within(fn, seconds: float, waiting_for: str) -> object:
+    """``fn()``'s result or exception, from a thread that must end within ``seconds`` (today's bug: never)."""
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(fn())
+        except BaseException as err:  # noqa: BLE001 - the caller checks what it got
+            outcome.append(err)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(timeout=seconds)
+    assert not worker.is_alive(), f"still waiting for {waiting_for} after {seconds:g} s"
+    return outcome[0]
+
+
 @pytest.mark.parametrize(
     ("sql", "says"),
     [
@@ -452,13 +469,19 @@ def _publish_in_process(project: Path, out: Path, url: str, schema: str = "riskm
     return run_pipeline(config, out)
 
 
+def _users_schema(cluster: Cluster, schema: str, table: str | None = None) -> None:
+    """A schema of the writer's own, fresh, with one table of its own (or empty)."""
+    with cluster.connect() as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+        if table:
+            conn.execute(f"CREATE TABLE {schema}.{table} AS SELECT 1 AS id")
+
+
 def test_publish_refuses_a_schema_that_is_not_riskmaps(
     demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
 ) -> None:
-    with demo_db.connect() as conn:
-        conn.execute("DROP SCHEMA IF EXISTS gisdata CASCADE")
-        conn.execute("CREATE SCHEMA gisdata")
-        conn.execute("CREATE TABLE gisdata.roads AS SELECT 1 AS id")
+    _users_schema(demo_db, "gisdata", "roads")
     with pytest.raises(
         OutputError,
         match=r"schema gisdata holds objects riskmap did not publish \(table gisdata\.roads\); riskmap replaces "
@@ -472,9 +495,7 @@ def test_publish_refuses_a_schema_that_is_not_riskmaps(
 def test_publish_into_an_empty_schema_then_refuse_a_table_added_to_it(
     demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
 ) -> None:
-    with demo_db.connect() as conn:
-        conn.execute("DROP SCHEMA IF EXISTS maps CASCADE")
-        conn.execute("CREATE SCHEMA maps")  # empty: riskmap may take it
+    _users_schema(demo_db, "maps")  # empty: riskmap may take it
     _publish_in_process(tiny_project, tmp_path / "a", demo_db.url, "maps")
     assert _published(demo_db, "maps")["facilities"] > 0
     _publish_in_process(tiny_project, tmp_path / "b", demo_db.url, "maps")  # its own: replaced
@@ -511,10 +532,7 @@ def test_publish_refuses_to_drop_a_view_on_its_tables(
 def test_a_users_schema_named_like_a_staging_schema_survives(
     demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
 ) -> None:
-    with demo_db.connect() as conn:
-        conn.execute("DROP SCHEMA IF EXISTS riskmap_staging_area CASCADE")
-        conn.execute("CREATE SCHEMA riskmap_staging_area")
-        conn.execute("CREATE TABLE riskmap_staging_area.plan AS SELECT 1 AS id")
+    _users_schema(demo_db, "riskmap_staging_area", "plan")
     _publish_in_process(tiny_project, tmp_path / "a", demo_db.url)
     assert _count(demo_db, "riskmap_staging_area.plan") == 1
 
@@ -582,31 +600,21 @@ def test_publish_waits_for_another_publisher_with_a_timeout(
     from riskmap.outputs.postgis import publish_postgis
 
     layer = gpd.GeoDataFrame({"level": ["red"]}, geometry=[Point(119.6, 32.0)], crs="EPSG:4490")
-    outcome: list[BaseException | dict[str, int]] = []
     with demo_db.connect(application_name="other-publisher") as holder:
         holder.execute("SELECT pg_advisory_lock(hashtext('riskmap:riskmap_adv'))")
         pid = holder.info.backend_pid
-
-        def publish() -> None:
-            try:
-                outcome.append(
-                    publish_postgis(demo_db.url, "riskmap_adv", {"facilities": layer}, gpd.GeoDataFrame(),
-                                    "20260101000000_abcdef", {}, lock_wait="2s")
-                )  # fmt: skip
-            except BaseException as err:  # noqa: BLE001 - reported by the asserts below
-                outcome.append(err)
-
-        worker = threading.Thread(target=publish, daemon=True)
         with caplog.at_level("WARNING", logger="riskmap.outputs.postgis"):
-            worker.start()
-            worker.join(timeout=60)
-        assert not worker.is_alive(), "publish_postgis still waiting for the advisory lock after 60 s"
-    assert len(outcome) == 1 and isinstance(outcome[0], OutputError), outcome
+            got = _outcome_within(
+                lambda: publish_postgis(demo_db.url, "riskmap_adv", {"facilities": layer}, gpd.GeoDataFrame(),
+                                        "20260101000000_abcdef", {}, lock_wait="2s"),
+                60, "the advisory lock",
+            )  # fmt: skip
+    assert isinstance(got, OutputError), got
     assert re.search(
         rf"another riskmap run has been publishing to schema riskmap_adv for more than 2s: pid {pid} "
         r"\(user riskmap, application other-publisher, from 127\.0\.0\.1",
-        str(outcome[0]),
-    ), outcome
+        str(got),
+    ), got
     assert any(f"waiting up to 2s for pid {pid}" in r.getMessage() for r in caplog.records), caplog.text
 
 
@@ -798,25 +806,14 @@ def test_without_psycopg_the_error_says_what_to_install(tiny_project: Path, tmp_
 def test_reading_a_locked_table_does_not_wait_forever(demo_db: Cluster, tmp_path: Path, pgpassword) -> None:
     """An ALTER TABLE left open on the platform: the read gives up after lock_timeout, naming that session."""
     config = load_config(_pg_project(tmp_path, demo_db.url, zones=False))
-    outcome: list[BaseException | object] = []
     with demo_db.connect(autocommit=False, application_name="platform-migration") as locker:
         locker.execute("LOCK TABLE platform.enterprises IN ACCESS EXCLUSIVE MODE")
         pid = locker.info.backend_pid
-
-        def read() -> None:
-            try:
-                outcome.append(read_inputs(config))
-            except BaseException as err:  # noqa: BLE001 - checked below
-                outcome.append(err)
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(timeout=60)
-        assert not reader.is_alive(), "the read still waits for the lock after 60 s"
-    assert len(outcome) == 1 and isinstance(outcome[0], InputError), outcome
+        got = _outcome_within(lambda: read_inputs(config), 60, "the locked table")
+    assert isinstance(got, InputError), got
     assert re.search(
         rf"pg:platform\.enterprises: cannot read \(facilities\): waited 10s \(lock_timeout\) for a table another "
         rf"session has locked: pid {pid} \(user riskmap, application platform-migration, from 127\.0\.0\.1, idle in "
         r"transaction",
-        str(outcome[0]),
-    ), outcome
+        str(got),
+    ), got
