@@ -817,3 +817,29 @@ def test_reading_a_locked_table_does_not_wait_forever(demo_db: Cluster, tmp_path
         r"transaction",
         str(got),
     ), got
+
+
+def test_grants_of_the_published_tables_carry_over(
+    demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
+) -> None:
+    """A map server's role (a name needing quotes) and PUBLIC keep their grants: names as identifiers, not SQL."""
+    import psycopg
+
+    _publish_in_process(tiny_project, tmp_path / "a", demo_db.url, "riskmap_g")
+    with psycopg.connect(
+        host=demo_db.admin_socket, port=demo_db.port, user="postgres", dbname="platform", autocommit=True
+    ) as admin:
+        admin.execute('DROP ROLE IF EXISTS "Geo Server"')
+        admin.execute('CREATE ROLE "Geo Server"')
+        admin.execute('GRANT USAGE ON SCHEMA riskmap_g TO "Geo Server"')
+        admin.execute('GRANT SELECT ON riskmap_g.facilities TO "Geo Server"')
+        admin.execute("GRANT SELECT ON riskmap_g.rejects TO PUBLIC")
+    _publish_in_process(tiny_project, tmp_path / "b", demo_db.url, "riskmap_g")
+    with demo_db.connect() as conn:
+        can = conn.execute(
+            "SELECT has_schema_privilege('Geo Server', 'riskmap_g', 'USAGE'), "
+            "has_table_privilege('Geo Server', 'riskmap_g.facilities', 'SELECT'), "
+            "has_table_privilege('Geo Server', 'riskmap_g.zones_village', 'SELECT'), "
+            "has_table_privilege('public', 'riskmap_g.rejects', 'SELECT')"
+        ).fetchone()
+    assert can == (True, True, False, True)

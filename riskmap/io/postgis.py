@@ -109,6 +109,9 @@ def connect(
         conn = psycopg.connect(
             conninfo, connect_timeout=CONNECT_TIMEOUT_S, application_name="riskmap", **_KEEPALIVES
         )
+    except psycopg.Error as err:
+        raise error(f"{describe(conninfo)}: cannot connect ({what}): {one_line(err)}") from None
+    try:
         conn.execute(
             "SELECT set_config('lock_timeout', %s, false) WHERE current_setting('lock_timeout') = '0'",
             [LOCK_TIMEOUT],
@@ -117,9 +120,10 @@ def connect(
             conn.execute("SELECT set_config('default_transaction_read_only', 'on', false)")
         conn.commit()  # session settings made inside psycopg's implicit transaction: keep them
         conn.read_only = read_only or None
-        return conn
     except psycopg.Error as err:
-        raise error(f"{describe(conninfo)}: cannot connect ({what}): {one_line(err)}") from None
+        conn.close()
+        raise error(f"{describe(conninfo)}: cannot set up the session ({what}): {one_line(err)}") from None
+    return conn
 
 
 def describe_sessions(conn: psycopg.Connection[Any], pids: list[int]) -> str:
