@@ -248,6 +248,7 @@ def test_a_scheduler_that_never_answers_times_out():
     import threading
 
     import dask
+    import distributed  # noqa: F401 - its config defaults loaded before dask.config.set (which would drop them)
 
     from riskmap.engines.dask import dask_client
     from riskmap.errors import ConfigError
