@@ -54,12 +54,15 @@ class _Guarded(typer.core.TyperGroup):
 
 
 def _crash_report(err: BaseException, argv: list[str]) -> str:
+    """The crash file's text; passwords (a --postgis URL, a libpq message, PGPASSWORD's value) masked."""
+    from riskmap.config.conninfo import mask_secrets
+
     lines = [
         "riskmap crash report: please send this file with a short description of what you ran.",
         "It may quote names or values from your data: look through it before sending.",
         "",
         f"time: {datetime.now(UTC).isoformat(timespec='seconds')}",
-        f"command: riskmap {shlex.join(argv)}",
+        f"command: riskmap {shlex.join(mask_secrets(a) for a in argv)}",
         f"riskmap: {__version__}",
         f"python: {sys.version.split()[0]} ({sys.executable})",
         f"platform: {platform.platform()}",
@@ -68,7 +71,7 @@ def _crash_report(err: BaseException, argv: list[str]) -> str:
         "",
         "".join(traceback.format_exception(err)),
     ]
-    return "\n".join(lines)
+    return mask_secrets("\n".join(lines))
 
 
 def _internal_error(err: BaseException, argv: list[str]) -> None:
@@ -91,7 +94,9 @@ def _internal_error(err: BaseException, argv: list[str]) -> None:
             continue
         where = folder / CRASH_FILE
         break
-    what = " ".join(f"{type(err).__name__}: {err}".split())
+    from riskmap.config.conninfo import mask_secrets
+
+    what = mask_secrets(" ".join(f"{type(err).__name__}: {err}".split()))
     what = what if len(what) <= 300 else what[:297] + "..."
     tail = (
         f"please report it with {where}"
@@ -145,11 +150,23 @@ def main(
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_mask_log_record)
+
+
+def _mask_log_record(record: logging.LogRecord) -> bool:
+    """Logs go through the same password mask as messages (a library might log a connection string)."""
+    from riskmap.config.conninfo import mask_secrets
+
+    record.msg, record.args = mask_secrets(record.getMessage()), None
+    return True
 
 
 def _fail(err: RiskmapError) -> None:
+    from riskmap.config.conninfo import mask_secrets
+
     # Messages quote config sections such as [deductions]: escape them, or rich reads them as markup.
-    for line in str(err).splitlines() or [type(err).__name__]:
+    for line in mask_secrets(str(err)).splitlines() or [type(err).__name__]:
         console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
@@ -515,6 +532,7 @@ def validate(
 ) -> None:
     """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
+    from riskmap.config.conninfo import mask_secrets
     from riskmap.pipeline import check, preflight
 
     _where(project=project)
@@ -524,7 +542,7 @@ def validate(
         if problems:
             out_console.print(f"[bold]{len(problems)} problem(s) with the input files[/]:")
             for problem in problems:
-                out_console.print(f"  {problem}", highlight=False, markup=False)
+                out_console.print(f"  {mask_secrets(problem)}", highlight=False, markup=False)
             raise typer.Exit(1)
         result = check(config, as_of=as_of)
     except RiskmapError as err:
