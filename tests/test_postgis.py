@@ -375,6 +375,7 @@ def test_postgis_option_works_with_sensitivity_variants(
     assert r.exit_code == 0, r.output
     assert _published(pg_cluster, schema)["facilities"] == 6
 
+
 # ---------------------------------------------------------------------------------------------------------------
 # Issue 23: a `sql` cannot end its read-only transaction; publishing replaces only what is riskmap's and never
 # waits forever; no password is ever shown. Issue 24: no psycopg, a wrong password once per connection.
