@@ -152,9 +152,8 @@ STD_GRADES = {
 }
 STD_VALID = ("2026.5", "2026年5月", "20261109", dt.date(2027, 3, 31))
 
-#: 整改状态 as written -> closed?
-STATUS_CLOSED = {"已整改": True, "已销号": True, "整改完成": True, "完成": True}
-STATUS_OPEN = {"未整改": False, "整改中": False, "逾期": False, "逾期未整改": False}
+#: 整改状态 as written: closed (rectified, 销号) ...; the others (未整改, 整改中, 逾期, 逾期未整改) are open.
+STATUS_CLOSED = ("已整改", "已销号", "整改完成", "完成")
 
 _WORDS = (
     "鑫达 华兴 宏盛 恒丰 金泰 永安 鸿运 汇通 瑞祥 联发 中科 新阳 万利 德润 天成 盛源 嘉禾 三友 福隆 佳美 兴旺 "
@@ -194,8 +193,8 @@ class Truth:
     of everything), ``id_written``/``id`` (None where the register has 无), ``sector_written``/``sector``,
     ``system_written``/``system``, ``form`` (how its coordinates are written: number, text, dms, pair, swapped,
     none), the true ``lon``/``lat`` (CGCS2000), ``village_code``/``town_code``, ``major``, ``persons_written``,
-    ``persons`` (the number it means, None when blank), ``std_written``, ``std_grade``, ``std_valid`` and ``case`` (the hand-made case
-    it shows, "" for the background).
+    ``persons`` (the number it means, None when blank), ``std_written``, ``std_grade``, ``std_valid``, ``row``
+    (in the register) and ``case`` (the hand-made case it shows, "" for the background).
     """
 
     folder: Path
@@ -205,7 +204,7 @@ class Truth:
     hidden_dangers: pd.DataFrame
     risk_points: pd.DataFrame
     inventory: pd.DataFrame
-    #: Case name -> enterprise names (see ``CASES`` in tests/test_county.py for what each shows).
+    #: Case name -> enterprise names: HD_CASES, MH_CASES, and coordinates_*, system_*, ids_wu.
     cases: dict[str, list[str]]
     #: Persons around the raster cases: name -> {density per cell, cell area m², offset of the raster's edge}.
     raster_cases: dict[str, dict[str, float]]
@@ -239,7 +238,7 @@ def _ids(rng: np.random.Generator, n: int) -> list[str]:
     out: set[str] = set()
     while len(out) < n:
         body = "".join(rng.choice(list(_CREDIT_ALPHABET), size=9))
-        out.add(credit_code("913502" + "12" + body[:1] + body[1:]))
+        out.add(credit_code("91" + DISTRICT + body))  # an enterprise (91) registered in the district
     return sorted(out, key=lambda _: rng.random())
 
 
@@ -674,7 +673,7 @@ def make_hidden_dangers(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
     hd["no_year"] = hd.get("no_year", pd.Series(False, index=hd.index)).fillna(False).astype(bool)
     ids = df.set_index("name")["id_written"]
     hd["id_written"] = np.where(hd["with_id"] & hd["name"].map(ids).ne("无"), hd["name"].map(ids), "")
-    hd["closed_by_status"] = hd["status"].isin(list(STATUS_CLOSED)) & hd["closed"].isna()
+    hd["closed_by_status"] = hd["status"].isin(STATUS_CLOSED) & hd["closed"].isna()
     hd = hd.sort_values(["quarter", "found", "name"], kind="stable").reset_index(drop=True)
     hd["sheet"] = hd["quarter"].map(lambda q: LEDGER_SHEETS[q - 1])
     hd["hazard_id"] = [
@@ -797,7 +796,7 @@ def _standardisation_column(df: pd.DataFrame, rng: np.random.Generator) -> None:
     grades = list(STD_GRADES)
     written, valid, number = [], [], []
     for e in df.itertuples():
-        if e.case or rng.random() < 0.55:
+        if e.case or e.id is None or rng.random() < 0.55:
             written.append(""), valid.append(""), number.append(0)
             continue
         g = grades[int(rng.integers(len(grades)))]
@@ -967,7 +966,7 @@ def write_ledger(path: Path, hd: pd.DataFrame, df: pd.DataFrame, towns: dict[str
     summary.append(["乡镇（街道）", "一般隐患（项）", "重大隐患（项）", "已整改（项）", "整改率"])
     town = hd["name"].map(df.set_index("name")["town_code"]).map(towns)
     for name, g in hd.groupby(town, sort=True):
-        closed = int(g["status"].isin(list(STATUS_CLOSED)).sum())
+        closed = int(g["status"].isin(STATUS_CLOSED).sum())
         summary.append([name, int((g["grade"] == "一般").sum()), int((g["grade"] == "重大").sum()), closed,
                         f"{closed / len(g):.0%}"])  # fmt: skip
     summary.append(["合计", int((hd["grade"] == "一般").sum()), int((hd["grade"] == "重大").sum())])
@@ -1048,7 +1047,7 @@ _COLUMNS_INV = (
     'facility_id = "统一社会信用代码", unit_id = "单元名称", substance = "物质名称", quantity_t = "设计最大量", '
     'unit = "单位"'
 )
-_COLUMNS_STD = 'facility_id = "统一社会信用代码", name = "企业名称", grade = "安全生产标准化等级", valid_until = "有效期"'
+_COLUMNS_STD = 'facility_id = "统一社会信用代码", grade = "安全生产标准化等级", valid_until = "有效期"'
 
 
 def _project_lines() -> list[tuple[frozenset[str], str]]:
@@ -1078,7 +1077,6 @@ zone_column = "所属村（社区）"     # 无坐标的企业按所属村落位
 [standardisation]                 # 标准化等级和有效期就在台账里
 path = "{REGISTER}"
 columns = {{ {_COLUMNS_STD} }}"""),
-        (ev, "match_by_name = true"),
         (none, f"""
 [hidden_dangers]                  # 隐患台账: 每季度一个工作表
 path = "{LEDGER}"
@@ -1320,4 +1318,7 @@ def hand_edited(truth: Truth, folder: Path) -> Path:
     pyogrio.write_dataframe(villages[["XZQDM", "XZQMC", "geometry"]], folder / VILLAGES, encoding="UTF-8")
     for name in (TOWNS, POPULATION):
         (folder / name).write_bytes((truth.folder / name).read_bytes())
-    return write_project(folder, features=())
+    project = write_project(folder, features=())
+    with open(project, "a", encoding="utf-8") as f:
+        f.write("html = false\nfigure = false\n")  # [outputs] is the last table: the yardstick needs no map
+    return project

@@ -36,7 +36,6 @@ from typer.testing import CliRunner
 
 import riskmap
 from riskmap.cli import app
-from riskmap.io.crs import bd09_to_wgs84, gcj02_to_wgs84
 from riskmap.io.tables import NON_DATA_ROWS, READ_WARNINGS, read_table
 
 runner = CliRunner()
@@ -88,18 +87,11 @@ CLOSED = {"已整改", "已销号", "整改完成", "完成", "销号", "已完�
 
 
 def alpha(persons: float) -> float:
-    """GB 18218-2018 table 5."""
-    return (
-        2.0
-        if persons >= 100
-        else 1.5
-        if persons >= 50
-        else 1.2
-        if persons >= 30
-        else 1.0
-        if persons > 0
-        else 0.5
-    )
+    """GB 18218-2018 table 5: persons normally within 500 m -> α."""
+    for least, a in ((100, 2.0), (50, 1.5), (30, 1.2)):
+        if persons >= least:
+            return a
+    return 1.0 if persons > 0 else 0.5
 
 
 def grade(r: float) -> int:
@@ -249,18 +241,11 @@ def test_enterprises_sit_near_village_borders_and_shifts_misplace_them(truth: Tr
         inside = [np.flatnonzero(shapely.contains(geoms, q)) for q in gk]
         return np.array([villages["code"].iloc[i[0]] if len(i) else "" for i in inside])
 
-    for system, wrong in (("BD-09", gcj02_to_wgs84), ("GCJ-02", bd09_to_wgs84)):
+    for system in ("BD-09", "GCJ-02"):
         rows = df[df["system"] == system]
         raw = villages_of(rows["x_system"].to_numpy(), rows["y_system"].to_numpy())
         assert (raw != rows["village_code"].to_numpy()).all(), system
-        as_other = villages_of(*wrong(rows["x_system"].to_numpy(), rows["y_system"].to_numpy()))
-        truth.counts[f"{system}_rows_misplaced_as_other_system"] = int(
-            (as_other != rows["village_code"]).sum()
-        )
-    assert (
-        df.loc[df["system"] == "BD-09", "name"].size == 70
-        and df.loc[df["system"] == "GCJ-02", "name"].size == 80
-    )
+    assert (df["system"] == "BD-09").sum() == 70 and (df["system"] == "GCJ-02").sum() == 80
 
 
 def test_raster_around_the_persons_cases(truth: Truth):
@@ -268,10 +253,10 @@ def test_raster_around_the_persons_cases(truth: Truth):
     edge case's western part."""
     with rasterio.open(truth.folder / county.POPULATION) as src:
         values = src.read(1)
+        rows, cols = np.mgrid[0 : src.height, 0 : src.width]
+        xs, ys = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
         for name, case in truth.raster_cases.items():
             e = truth.enterprise(name)
-            rows, cols = np.mgrid[0 : src.height, 0 : src.width]
-            xs, ys = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel())
             near = np.hypot(np.asarray(xs) - e["gk_x"], np.asarray(ys) - e["gk_y"]) <= RADIUS_M + 150
             assert (values.ravel()[near] == np.float32(case["density"])).all(), name
             if case["edge_offset_m"] is not None:
@@ -401,7 +386,7 @@ def _graded_rows(truth: Truth, o: Outcome, rejects: pd.DataFrame) -> pd.DataFram
     rejected with their enterprise)."""
     graded = set(o.facilities.index)
     hd = truth.hidden_dangers.set_index(["sheet", "row"])["name"]
-    sheet = rejects["source"].str.split(":", n=1).str[1].fillna("")
+    sheet = rejects["source"].str.partition(":")[2]
     rows = rejects["row"].astype(int)
     name = np.where(
         rejects["source"].str.startswith(county.LEDGER),
@@ -427,6 +412,7 @@ def assert_accounted(truth: Truth, o: Outcome) -> None:
         ledger.to_string()
     )
     std = _graded_rows(truth, o, rejects[rejects["source"].str.contains("(standardisation)", regex=False)])
+    std = std[~std["row"].astype(int).isin(wu_rows)]  # a row without an id to join on (no grade either)
     assert std["value"].tolist() == ["达标"], std.to_string()
     tables = rejects["source"].str.startswith((county.LEDGER, county.RISK_POINTS, county.INVENTORY))
     others = rejects[~tables & ~rejects.index.isin([*register.index, *std.index])]
@@ -459,12 +445,24 @@ def all_hand_levels(truth: Truth) -> dict[str, str]:
     return out
 
 
+def assert_validated(code: int, out: str) -> None:
+    """``riskmap validate`` lists the two rows nothing can read (a found date without a year, 达标 without a grade),
+    exits 1, counts every register row and the non-data rows apart; no shift is left to suspect."""
+    assert code == 1 and "internal error" not in out, out
+    assert "2 problem row(s)" in out and "rows in 300 = scored" in out, out
+    assert "2 non-data rows skipped" in out and "3 non-data rows skipped" in out, out
+    assert not re.search(r"look like (BD-09|GCJ-02)|fit their villages better", out), out
+
+
 def test_yardstick_holds_on_the_hand_edited_files(truth: Truth, tmp_path: Path):
-    """The same checks as on the files as delivered, on today's main after a clerk's hand edits (the issue's
-    "10 hand edits"): the hand calculation, the accounting and the plan hold, so a failure of the tests below is
-    the feature's, not the yardstick's."""
+    """The same checks as on the files as delivered, through the CLI on today's main after a clerk's hand edits
+    (the issue's "10 hand edits"): validate, the accounting, the plan, the villages and the hand calculation hold,
+    so a failure of the xfail tests below is the feature's, not the yardstick's."""
     project = county.hand_edited(truth, tmp_path / "手工修改后")
-    o = outcome_of(riskmap.check(riskmap.load_config(project)))
+    assert_validated(*_invoke("validate", project, "--show", "0"))
+    code, out = _invoke("run", project, "--out", tmp_path / "out")
+    assert code == 0, out
+    o = outcome_from(tmp_path / "out")
     assert_accounted(truth, o)
     assert_plan(truth, o, truth.enterprises)
     assert_villages(o, truth.enterprises)
@@ -519,6 +517,8 @@ def test_events_ledger_rows_accounted(truth: Truth, events_run):
     std = _graded_rows(
         truth, o, o.rejects[o.rejects["source"].str.contains("(standardisation)", regex=False)]
     )
+    wu_rows = set(truth.enterprises.loc[truth.enterprises["id"].isna(), "row"])
+    std = std[~std["row"].astype(int).isin(wu_rows)]  # a row without an id to join on (no grade either)
     assert std["value"].tolist() == ["达标"], std.to_string()
 
 
@@ -641,10 +641,7 @@ def test_validate_run_report_without_editing_a_file(truth: Truth, full):
     assert p_code == 0, p_out
     assert (truth.folder / "out-report" / "report.docx").stat().st_size > 0
     assert full["unchanged"]
-    # validate lists the rows nothing can read (a found date without a year, 达标 without a grade) and exits 1.
-    assert v_code == 1 and "internal error" not in v_out, v_out
-    assert "rows in 300 = scored" in v_out and "2 non-data rows skipped" in v_out, v_out
-    assert not re.search(r"look like (BD-09|GCJ-02)|fit their villages better", v_out), v_out
+    assert_validated(v_code, v_out)
 
 
 @ALL
