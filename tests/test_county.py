@@ -452,6 +452,7 @@ def assert_validated(code: int, out: str) -> None:
     assert "2 problem row(s)" in out and "rows in 300 = scored" in out, out
     assert "2 non-data rows skipped" in out and "3 non-data rows skipped" in out, out
     assert not re.search(r"look like (BD-09|GCJ-02)|fit their villages better", out), out
+    assert "329901" not in out, out  # no message quotes the demo district's codes on this county's data
 
 
 def test_yardstick_holds_on_the_hand_edited_files(truth: Truth, tmp_path: Path):
@@ -559,6 +560,7 @@ def test_spatial_every_enterprise_and_the_village_layer(truth: Truth, spatial_ru
     .cpg) read back as the office wrote them."""
     o = outcome_of(spatial_run)
     assert_villages(o, _placeable(truth))
+    assert not [w for w in o.warnings if "329901" in w]  # the demo district's codes quoted on this county
     village = o.zones["village"].set_index("zone_code")
     assert set(village.index) == set(truth.villages["code"])
     assert (village["zone_name"] == truth.villages.set_index("code")["name"].reindex(village.index)).all()
