@@ -54,12 +54,15 @@ class _Guarded(typer.core.TyperGroup):
 
 
 def _crash_report(err: BaseException, argv: list[str]) -> str:
+    """The crash file's text; passwords (a --postgis URL, a libpq message, PGPASSWORD's value) masked."""
+    from riskmap.config.conninfo import mask_secrets
+
     lines = [
         "riskmap crash report: please send this file with a short description of what you ran.",
         "It may quote names or values from your data: look through it before sending.",
         "",
         f"time: {datetime.now(UTC).isoformat(timespec='seconds')}",
-        f"command: riskmap {shlex.join(argv)}",
+        f"command: riskmap {shlex.join(mask_secrets(a) for a in argv)}",
         f"riskmap: {__version__}",
         f"python: {sys.version.split()[0]} ({sys.executable})",
         f"platform: {platform.platform()}",
@@ -68,7 +71,7 @@ def _crash_report(err: BaseException, argv: list[str]) -> str:
         "",
         "".join(traceback.format_exception(err)),
     ]
-    return "\n".join(lines)
+    return mask_secrets("\n".join(lines))
 
 
 def _internal_error(err: BaseException, argv: list[str]) -> None:
@@ -91,7 +94,9 @@ def _internal_error(err: BaseException, argv: list[str]) -> None:
             continue
         where = folder / CRASH_FILE
         break
-    what = " ".join(f"{type(err).__name__}: {err}".split())
+    from riskmap.config.conninfo import mask_secrets
+
+    what = mask_secrets(" ".join(f"{type(err).__name__}: {err}".split()))
     what = what if len(what) <= 300 else what[:297] + "..."
     tail = (
         f"please report it with {where}"
@@ -145,11 +150,23 @@ def main(
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_mask_log_record)
+
+
+def _mask_log_record(record: logging.LogRecord) -> bool:
+    """Logs go through the same password mask as messages (a library might log a connection string)."""
+    from riskmap.config.conninfo import mask_secrets
+
+    record.msg, record.args = mask_secrets(record.getMessage()), None
+    return True
 
 
 def _fail(err: RiskmapError) -> None:
+    from riskmap.config.conninfo import mask_secrets
+
     # Messages quote config sections such as [deductions]: escape them, or rich reads them as markup.
-    for line in str(err).splitlines() or [type(err).__name__]:
+    for line in mask_secrets(str(err)).splitlines() or [type(err).__name__]:
         console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
@@ -257,14 +274,17 @@ def _summary(result) -> None:
     t.add_row("企业 facilities", *(str(s["facilities_per_level"].get(k, 0)) for k in shown))
     for kind, counts in s["zones_per_level"].items():
         t.add_row(
-            f"{s.get('zone_labels', {}).get(kind, '区域')} {kind}", *(str(counts.get(k, 0)) for k in shown)
+            escape(f"{s.get('zone_labels', {}).get(kind, '区域')} {kind}"),
+            *(str(counts.get(k, 0)) for k in shown),
         )
     out_console.print(t)
     out_console.print(
         f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"
     )
     if s["rejects_by_source"]:
-        out_console.print("rejects: " + ", ".join(f"{k} {v}" for k, v in s["rejects_by_source"].items()))
+        out_console.print(
+            "rejects: " + ", ".join(f"{k} {v}" for k, v in s["rejects_by_source"].items()), markup=False
+        )
     adj = s.get("adjustment")
     if adj and adj["rules"]:
         moved = ", ".join(f"{name} {c['moved']}" for name, c in adj["rules"].items() if c["moved"])
@@ -272,12 +292,13 @@ def _summary(result) -> None:
             f"dynamic adjustment as of {s['as_of']}: {adj['up']} up, {adj['down']} down"
             + (f" (moved by rule: {moved})" if moved else ""),
             highlight=False,
+            markup=False,
         )
     _plan_summary(s)
     for w in result.warnings:
         out_console.print(f"[yellow]warning:[/] {escape(w)}")
     for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {path}", highlight=False)
+        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
 
 Lang = Annotated[
@@ -322,24 +343,19 @@ def _override(
     postgis: str | None = None,
 ):
     """The config with the command-line choices of language, HTML mode, engine and PostGIS target."""
-    from riskmap.config import config_from_dict
+    from riskmap.config import with_overrides
 
-    if lang is None and not embed and engine is None and scheduler is None and postgis is None:
-        return config
     if scheduler is not None and (engine or config.engine.name) != "dask":
         raise typer.BadParameter('--scheduler needs --engine dask (or [engine] name = "dask")')
-    data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
-    if lang is not None:
-        data.setdefault("project", {})["lang"] = lang
-    if embed:
-        data.setdefault("outputs", {})["embed"] = True
-    if engine is not None:
-        data.setdefault("engine", {})["name"] = str(engine)
-    if scheduler is not None:
-        data.setdefault("engine", {})["scheduler"] = scheduler
-    if postgis is not None:
-        data.setdefault("outputs", {})["postgis"] = postgis
-    return config_from_dict(data, base_dir=config.base_dir, source="the command line")
+    chosen = {
+        "project.lang": lang,
+        "outputs.embed": True if embed else None,
+        "engine.name": str(engine) if engine is not None else None,
+        "engine.scheduler": scheduler,
+        "outputs.postgis": postgis,
+    }
+    overrides = {k: v for k, v in chosen.items() if v is not None}
+    return with_overrides(config, overrides) if overrides else config
 
 
 @app.command()
@@ -423,7 +439,7 @@ def plan(
     for w in result.warnings:
         out_console.print(f"[yellow]warning:[/] {escape(w)}")
     for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {path}", highlight=False)
+        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
 
 @app.command()
@@ -453,13 +469,15 @@ def sensitivity(
     out_console.print(f"facilities: {firm} of {len(result.facilities)} keep their level under every variant")
     for kind, z in result.zones.items():
         zf = int((z[CHANGED_BY] == "").sum())
-        out_console.print(f"zones ({kind}): {zf} of {len(z)} keep their level under every variant")
+        out_console.print(
+            f"zones ({kind}): {zf} of {len(z)} keep their level under every variant", markup=False
+        )
     for row in result.variants.to_dict("records"):
         zones = ", ".join(
             f"{k[len('zones_changed_') :]} {v}" for k, v in row.items() if k.startswith("zones_changed_")
         )
         out_console.print(
-            f"  {escape(row['variant'])}: {row['facilities_changed']} facilities, zones {zones}",
+            f"  {escape(row['variant'])}: {row['facilities_changed']} facilities, zones {escape(zones)}",
             highlight=False,
         )
 
@@ -490,14 +508,16 @@ def init(
     from riskmap._resources import demo_dir
 
     if directory.exists() and any(directory.iterdir()):
-        console.print(f"[bold red]error:[/] {directory} is not empty; choose a new or empty directory")
+        console.print(
+            f"[bold red]error:[/] {escape(str(directory))} is not empty; choose a new or empty directory"
+        )
         raise typer.Exit(1)
     directory.mkdir(parents=True, exist_ok=True)
     for f in sorted(demo_dir().iterdir()):
         if f.is_file():
             shutil.copy2(f, directory / f.name)
-    out_console.print(f"wrote an example project to {directory}")
-    out_console.print(f"next: riskmap run {directory / 'riskmap.toml'}")
+    out_console.print(f"wrote an example project to {directory}", markup=False)
+    out_console.print(f"next: riskmap run {directory / 'riskmap.toml'}", markup=False)
 
 
 @app.command()
@@ -512,6 +532,7 @@ def validate(
 ) -> None:
     """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
+    from riskmap.config.conninfo import mask_secrets
     from riskmap.pipeline import check, preflight
 
     _where(project=project)
@@ -521,7 +542,7 @@ def validate(
         if problems:
             out_console.print(f"[bold]{len(problems)} problem(s) with the input files[/]:")
             for problem in problems:
-                out_console.print(f"  {problem}", highlight=False, markup=False)
+                out_console.print(f"  {mask_secrets(problem)}", highlight=False, markup=False)
             raise typer.Exit(1)
         result = check(config, as_of=as_of)
     except RiskmapError as err:
@@ -554,10 +575,20 @@ def validate(
     raise typer.Exit(1)
 
 
+CompareAnyway = Annotated[
+    bool,
+    typer.Option(
+        "--compare-anyway",
+        help="Compare even when the two runs look like runs of different districts (another district_code, or "
+        "almost no facility id in common); without it riskmap stops and says why.",
+    ),
+]
+
+
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the earlier run.")],
-    new: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the later run.")],
+    old: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the earlier run (or its output folder).")],
+    new: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the later run (or its output folder).")],
     out: Annotated[
         Path | None,
         typer.Option(
@@ -566,13 +597,14 @@ def diff(
     ] = None,
     show: Annotated[int, typer.Option("--show", help="Changed facilities listed (0: none).")] = 20,
     force: Force = False,
+    anyway: CompareAnyway = False,
 ) -> None:
     """What changed between two runs: levels up or down, new and removed facilities, and why."""
     from riskmap.compare import CHANGE_KINDS, diff_runs
 
     _where(out=out)
     try:
-        result = diff_runs(old, new)
+        result = diff_runs(old, new, compare_anyway=anyway)
         written = {}
         if out is not None:
             from riskmap.outputs.changes import write_diff
@@ -586,7 +618,7 @@ def diff(
         t.add_column(f"{zh} {k}", justify="right")
     t.add_column("不变 unchanged", justify="right")
     for layer, c in result.counts.items():
-        t.add_row(layer, *(str(c[k]) for k in (*CHANGE_KINDS, "unchanged")))
+        t.add_row(escape(layer), *(str(c[k]) for k in (*CHANGE_KINDS, "unchanged")))
     out_console.print(t)
     fac = result.changes.get("facilities")
     if fac is not None and show > 0:
@@ -603,7 +635,7 @@ def diff(
                 f"  ... {len(fac) - show} more (--show 0 hides the list; --out writes them all)"
             )
     for name, path in written.items():
-        out_console.print(f"  {name:<12} {path}", highlight=False)
+        out_console.print(f"  {name:<12} {escape(str(path))}", highlight=False)
 
 
 class Cards(StrEnum):
@@ -640,22 +672,21 @@ def report(
     as_of: AsOf = None,
     lang: Lang = None,
     force: Force = False,
+    anyway: CompareAnyway = False,
 ) -> None:
     """Write the district report (report.docx, editable in Word/WPS) and risk notification cards (cards.docx)."""
-    from riskmap.config import config_from_dict, load_config
+    from riskmap.config import load_config, with_overrides
     from riskmap.reporting import report as make_report
 
     _where(project=project)
     try:
         config = _override(load_config(project), lang)
-        if template is not None or cards is not None:
-            data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
-            section = data.setdefault("outputs", {})
-            if template is not None:
-                section["report_template"] = str(template.resolve())
-            if cards is not None:
-                section["report_cards"] = str(cards.value)
-            config = config_from_dict(data, base_dir=config.base_dir, source="the command line")
+        chosen = {
+            "outputs.report_template": str(template.resolve()) if template is not None else None,
+            "outputs.report_cards": str(cards.value) if cards is not None else None,
+        }
+        if overrides := {k: v for k, v in chosen.items() if v is not None}:
+            config = with_overrides(config, overrides)
         if (
             config.outputs.report_template is not None
             and not config.resolve(config.outputs.report_template).is_file()
@@ -666,13 +697,13 @@ def report(
         if previous is not None and not previous.exists():
             raise typer.BadParameter(f"{previous}: no such folder", param_hint="--previous")
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
-        result = make_report(config, out, previous=previous, as_of=as_of, force=force)
+        result = make_report(config, out, previous=previous, as_of=as_of, force=force, compare_anyway=anyway)
     except RiskmapError as err:
         _fail(err)
     for w in result.warnings:
         out_console.print(f"[yellow]warning:[/] {escape(w)}")
     for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {path}", highlight=False)
+        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from riskmap.adjust import (
     EVENT_COLUMNS,
     AdjustmentResult,
     apply_adjustments,
+    as_of_warnings,
     prepare_events,
     resolve_as_of,
     standardisation_grades,
@@ -43,19 +44,19 @@ from riskmap.columns import (
 from riskmap.config import Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.engines.memory import MemoryEngine, table_sources
-from riskmap.errors import ConfigError, InputError, RiskmapError
+from riskmap.errors import ConfigError, InputError, OutputError, RiskmapError
 from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
-from riskmap.io.postgis import is_database, read_postgis
+from riskmap.io.postgis import connect, is_database, read_postgis, require_psycopg
 from riskmap.io.project import (
     ProjectInputs,
+    read_earlier_plans,
     read_facilities,
     read_inputs,
     read_related,
     read_roster,
     required_tables,
 )
-from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import METHODS
@@ -65,8 +66,10 @@ from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import (
+    from_source,
     input_sources,
     is_duplicate,
+    reads_sheets,
     require_columns,
     summarise_rejects,
     validate_sites,
@@ -117,12 +120,12 @@ class Supervised:
     plan: InspectionPlan
 
 
-def _require_some(facilities: Sized, rejects: Rejects, n_in: int, source: str) -> None:
+def _require_some(facilities: Sized, rejects: Rejects, n_in: int, source: str, several: bool) -> None:
     """Stop with the reasons when no facility is left: an empty map is never a result."""
     if len(facilities):
         return
     found = rejects.frame()
-    found = found[found["source"] == source]
+    found = found[from_source(found["source"], source, several)]
     if n_in == 0:
         raise InputError(f"{source}: the file has no data rows")
     reasons = "; ".join(summarise_rejects(found, top=3))
@@ -139,7 +142,8 @@ def _locate(config: Config, engine: Engine, project: ProjectInputs, rejects: Rej
     # province size).
     located = engine.locate(project.take_facilities(), project.zones)
     rejects.add(located.facility_rejects, located.zoning_rejects)
-    _require_some(located.known_ids, rejects, project.n_facilities, project.source)
+    several = reads_sheets(config.facilities)
+    _require_some(located.known_ids, rejects, project.n_facilities, project.source, several)
     events, event_rejects = _validate_events(config, project.events, located.known_ids)
     project.events = {}
     return Validated(located, events, event_rejects)
@@ -156,7 +160,7 @@ def _grade(
         scored.facilities, config, config.resolve(config.facilities.path).name
     )
     rejects.add(uncovered, scored.score_rejects)
-    _require_some(facilities, rejects, project.n_facilities, project.source)
+    _require_some(facilities, rejects, project.n_facilities, project.source, reads_sheets(config.facilities))
     return Graded(facilities)
 
 
@@ -217,7 +221,7 @@ def _supervise(
     adjusted: AdjustmentResult,
     validated: Validated,
     zones: dict[str, gpd.GeoDataFrame],
-    history: Path | None,
+    history: pd.DataFrame | None,
     paths: dict[str, Path],
 ) -> Supervised:
     """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone."""
@@ -233,7 +237,7 @@ def _supervise(
         facilities.assign(town_code=facilities[strata]),
         config.supervision,
         config.project.district_code,
-        history=_plan_history(history, paths, config.supervision.year),
+        history=history,
         roster=read_roster(config),
         lang=config.project.lang,
     )
@@ -264,7 +268,8 @@ def _summarise(
     """The counts of the run, as run.json's ``summary``."""
     facilities, plan = supervised.facilities, supervised.plan
     grey = config.scoring.unassessed == "grey"
-    n_rejected = int((all_rejects["source"] == input_sources(config)["facilities"]).sum())
+    source = input_sources(config)["facilities"]
+    n_rejected = int(from_source(all_rejects["source"], source, reads_sheets(config.facilities)).sum())
     per_level = {k: int((facilities[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, *(["none"] if grey else []))}
     return RunSummary(
         facilities_in=n_in,
@@ -314,7 +319,8 @@ def _run_warnings(
             "those rows are fixed"
         )
     found = rejects.frame()
-    copies = found[is_duplicate(found) & (found["source"] != project.source).to_numpy()]
+    of_facilities = from_source(found["source"], project.source, reads_sheets(config.facilities)).to_numpy()
+    copies = found[is_duplicate(found) & ~of_facilities]
     if len(copies):
         per_file = ", ".join(f"{src}: {n}" for src, n in copies["source"].value_counts(sort=False).items())
         warnings.append(
@@ -338,6 +344,19 @@ def _run_warnings(
     return warnings
 
 
+def _dates_warnings(config: Config, validated: Validated, used: date, given: date | str | None) -> list[str]:
+    """Whether the as-of date fits the plan year and the records (:func:`riskmap.adjust.as_of_warnings`)."""
+    if given is not None:
+        origin = "--as-of"
+    elif config.adjustment.as_of is not None:
+        origin = "adjustment.as_of"
+    else:
+        origin = "today: no --as-of or adjustment.as_of"
+    return as_of_warnings(
+        used, validated.events, config.supervision.year, input_sources(config), given=origin
+    )
+
+
 def _check_accounting(n_in: int, summary: RunSummary) -> None:
     # Accounting is the contract: every input row is either on the map or in the rejects table.
     if summary.facilities_scored + summary.facilities_rejected != n_in:
@@ -350,7 +369,10 @@ def _check_accounting(n_in: int, summary: RunSummary) -> None:
 def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Path | None) -> RunResult:
     stage = _returning_memory(stage)
     stage("load")
+    # Read first: a bad history file stops the run before minutes of grading.
+    earlier, history_paths = _plan_history(history, config.supervision.year)
     project = read_inputs(config)
+    project.paths.update(history_paths)
     rejects = Rejects()
     with open_engine(config, project.source) as engine:
         stage("validate")
@@ -366,7 +388,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage("zone")
     zoned = _zone(config, project, zones, scored, rejects)
     stage("supervise")
-    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, history, project.paths)
+    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.paths)
     del scored
     assessed = None
     if kept is not None:
@@ -378,6 +400,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     _check_accounting(project.n_facilities, summary)
     warnings = [*project.warnings, *engine_warnings, *zoned.warnings, *supervised.plan.warnings]
     warnings += _run_warnings(config, project, summary, rejects, validated)
+    warnings += _dates_warnings(config, validated, adjusted.as_of, as_of)
     return RunResult(
         facilities=gpd.GeoDataFrame(
             supervised.facilities, geometry=supervised.facilities.geometry.name, crs="EPSG:4490"
@@ -474,15 +497,13 @@ def _lost_tables(
     methods, adjustments never fire.
     """
     found = rejects.frame()
-    unmatched = found.loc[
-        (found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"
-    ].value_counts()
+    unmatched = found.loc[(found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"]
     warnings = []
     for table, n in rows.items():
         source = sources[table]
         if n == 0:
             what = "has a header and no rows"
-        elif int(unmatched.get(source, 0)) >= n:
+        elif int(from_source(unmatched, source, reads_sheets(getattr(config, table))).sum()) >= n:
             what = f"has {n} rows and none belongs to a facility on the map (ids unknown, empty or rejected)"
         else:
             continue
@@ -493,25 +514,12 @@ def _lost_tables(
     return warnings
 
 
-def _plan_history(history: Path | None, inputs: dict[str, Path], year: int) -> pd.DataFrame | None:
-    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own plan tables)."""
+def _plan_history(history: Path | None, year: int) -> tuple[pd.DataFrame | None, dict[str, Path]]:
+    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own), and their paths."""
     if history is None:
-        return None
-    if not history.is_dir():
-        raise InputError(f"{history}: --history must be a directory of earlier inspection_plan.csv files")
-    files = sorted([*history.glob("*.csv"), *history.glob("*.xlsx")])
-    frames = []
-    for f in files:
-        df = read_table(f, expect=[FACILITY_ID, "year", "inspections_per_year"])
-        require_columns(
-            df, {"id": FACILITY_ID, "year": "year", "count": "inspections_per_year"}, f.name, "history"
-        )
-        df["year"] = pd.to_numeric(df["year"], errors="coerce")
-        frames.append(df[df["year"] < year])  # a plan for this year or later is not history
-        inputs[f"history_{f.name}"] = f
-    if not frames:
-        raise InputError(f"{history}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
-    return read_history(frames)
+        return None, {}
+    frames, paths = read_earlier_plans(history, year)
+    return read_history(frames), paths
 
 
 def _positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
@@ -581,6 +589,8 @@ def run(
     """
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
+    if config.outputs.postgis:  # before the grading: publishing needs psycopg
+        require_psycopg("outputs.postgis", OutputError)
     result = check(config, say, as_of, history)
     _return_free_memory()
     say("write")
@@ -654,6 +664,38 @@ def sensitivity(
     return result
 
 
+_TABLES = ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation")
+
+
+def _conninfo(cfg: object) -> str | None:
+    return getattr(cfg, "conninfo", None)
+
+
+def _check_connections(config: Config, problems: list[str]) -> set[str]:
+    """Connect once to each database the inputs read; a failure is one problem naming the inputs using it.
+
+    Returns the connection strings that failed: the checks of their inputs are skipped (the same error again).
+    """
+    inputs = [
+        ("facilities", config.facilities),
+        *((table, getattr(config, table, None)) for table in _TABLES),
+        *((f"zones[{i}]", zc) for i, zc in enumerate(config.zones)),
+        ("sensitive_sites", config.sensitive_sites),
+    ]
+    uses: dict[str, list[str]] = {}
+    for what, cfg in inputs:
+        if cfg is not None and (conninfo := _conninfo(cfg)) is not None:
+            uses.setdefault(conninfo, []).append(what)
+    failed = set()
+    for conninfo, whats in uses.items():
+        try:
+            connect(conninfo, ", ".join(whats), read_only=True).close()
+        except RiskmapError as err:
+            problems.append(str(err))
+            failed.add(conninfo)
+    return failed
+
+
 def _attempt(problems: list[str], fn: Callable[[], object]) -> None:
     """Run one file check, collecting a riskmap error as a problem instead of stopping."""
     try:
@@ -708,16 +750,20 @@ def preflight(config: Config) -> list[str]:
     pass instead of one per run. Row-level problems are found by :func:`check`.
     """
     problems: list[str] = []
-    _attempt(problems, partial(_check_facility_file, config, problems))
-    for table in ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation"):
-        if getattr(config, table, None) is not None:
+    failed = _check_connections(config, problems)  # a wrong password is said once, not once per table
+    if _conninfo(config.facilities) not in failed:
+        _attempt(problems, partial(_check_facility_file, config, problems))
+    for table in _TABLES:
+        tcfg = getattr(config, table, None)
+        if tcfg is not None and _conninfo(tcfg) not in failed:
             _attempt(problems, partial(_check_table_file, config, table, problems))
     for i, zc in enumerate(config.zones):
-        if zc.path is not None:
+        if zc.path is not None and _conninfo(zc) not in failed:
             _attempt(problems, partial(_check_zone_file, config, i))
+    sites = config.sensitive_sites
     for label, path in (
         ("population", config.population.path if config.population else None),
-        ("sensitive_sites", config.sensitive_sites.path if config.sensitive_sites else None),
+        ("sensitive_sites", sites.path if sites is not None and not is_database(sites) else None),
         ("supervision.roster", config.supervision.roster),
     ):
         if path is not None and not config.resolve(path).exists():

@@ -21,7 +21,7 @@ from riskmap.config import TABLE_COLUMNS, Config, SitesConfig, TableConfig
 from riskmap.errors import InputError
 from riskmap.frames import distinct_rows, ids_in, normalise_text
 from riskmap.io.crs import parse_crs, to_geographic
-from riskmap.io.tables import ROW
+from riskmap.io.tables import ROW, SHEET
 
 __all__ = [
     "ROW",
@@ -47,6 +47,8 @@ __all__ = [
     "comma_reasons",
     "summarise_rejects",
     "input_sources",
+    "from_source",
+    "reads_sheets",
     "SOURCE_TABLES",
     "excel_number",
     "EXCEL_ID",
@@ -109,12 +111,14 @@ def make_rejects(
     """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column)."""
     if rows.empty:
         return rejects_frame()
+    # A table read from several sheets: each row names its own (ledger.xls:2025年第一季度).
+    sources = (source + ":" + rows[SHEET].astype(str)).to_numpy() if SHEET in rows.columns else source
     values = rows[field].astype(str) if field in rows.columns else pd.Series("", index=rows.index)
     ids = rows[id_column].astype(str) if id_column in rows.columns else pd.Series("", index=rows.index)
     return rejects_frame(
         pd.DataFrame(
             {
-                "source": source,
+                "source": sources,
                 "row": rows[ROW].to_numpy() if ROW in rows.columns else np.nan,
                 "record_id": ids.to_numpy(),
                 "field": field,
@@ -364,7 +368,7 @@ def excel_number(ids: pd.Series) -> pd.Series:
 
 def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, section: str) -> None:
     """Raise a clear error when a configured column is missing from a file."""
-    available = [c for c in df.columns if c != ROW]
+    available = [c for c in df.columns if c not in (ROW, SHEET)]
     for key, col in columns.items():
         if col not in df.columns:
             close = difflib.get_close_matches(col, available, n=1)
@@ -618,16 +622,19 @@ def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, p
     A row with a record id repeats an earlier row of the same facility with that id (ids compared as facility
     ids are: case, width and spaces do not count). A row without one repeats an earlier row identical in every
     column of the file, also those riskmap does not read (a tank name keeps two like inventory rows apart), as
-    written. Deduction rows are never merged (see ``_INSTANCE_ROWS``).
+    written. Deduction rows are never merged (see ``_INSTANCE_ROWS``). A table read from several sheets compares
+    rows across them and names the first one's sheet ("first seen at row 5 of sheet 2025年第一季度").
     """
     twice = pd.Series(False, index=df.index)
     rejects = []
+    # Where a row is: its row number, and its sheet when the table is read from several (rows repeat there).
+    where = df[ROW].astype(str) + ("" if SHEET not in df.columns else " of sheet " + df[SHEET].astype(str))
     id_col = RECORD_IDS.get(table)
     named = pd.Series(False, index=df.index)
     if id_col is not None and id_col in df.columns:
         ids = normalise_ids(df[id_col].fillna(""))
         named = ids != ""
-        dup, first = first_seen(df.loc[named, ROW], df.loc[named, FACILITY_ID], ids[named])
+        dup, first = first_seen(where[named], df.loc[named, FACILITY_ID], ids[named])
         twice[dup.index[dup]] = True
         reason = f"{_DUPLICATE}{id_col} for the same facility; first seen at row " + first[dup].astype(str)
         rejects.append(
@@ -635,7 +642,8 @@ def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, p
         )
     if table not in _INSTANCE_ROWS:
         rest = df[~named]
-        dup, first = first_seen(rest[ROW], *(rest[c] for c in rest.columns if c != ROW))
+        # The sheet is where a row is, not what it says: one record in two quarterly sheets is listed twice.
+        dup, first = first_seen(where[~named], *(rest[c] for c in rest.columns if c not in (ROW, SHEET)))
         twice[dup.index[dup]] = True
         reason = (
             f"{_DUPLICATE}row: the same as an earlier row in every column; first seen at row "
@@ -714,19 +722,30 @@ SOURCE_TABLES = (
 )
 
 
+def _layer_key(layer: object) -> str | tuple[str, ...] | None:
+    return tuple(layer) if isinstance(layer, list) else layer  # type: ignore[return-value]
+
+
+def reads_sheets(cfg: object) -> bool:
+    """Whether an input section reads several sheets (``layer`` a list or ``"*"``): its rows name their sheet."""
+    layer = getattr(cfg, "layer", None)
+    return isinstance(layer, list) or layer == "*"
+
+
 def input_sources(config: Config) -> dict[str, str]:
     """How each configured input is named in the rejects' ``source`` column: its file name.
 
     Two inputs with one file name are told apart, since the rejects of the facilities are counted by their
     source: sheets (layers) of one workbook as ``register.xlsx:企业`` and ``register.xlsx:风险点``, files of one
-    name in different folders by their path relative to the project file, and a table read from the facilities'
-    own file and sheet by its section (``facilities.csv [standardisation]``).
+    name in different folders by their path relative to the project file. A table read from several sheets
+    keeps the file's name (each reject adds its row's sheet: ``ledger.xls:2025年第一季度``); two sections reading
+    the very same sheet get the section's name too (``register.xlsx:企业 (standardisation)``).
     """
-    found: dict[str, tuple[Path, str | None]] = {}
+    found: dict[str, tuple[Path, str | tuple[str, ...] | None]] = {}
     for section in SOURCE_TABLES:
         cfg = getattr(config, section, None)
         if cfg is not None and getattr(cfg, "path", None) is not None:
-            found[section] = (config.resolve(cfg.path), getattr(cfg, "layer", None))
+            found[section] = (config.resolve(cfg.path), _layer_key(getattr(cfg, "layer", None)))
     names = {section: path.name for section, (path, _) in found.items()}
 
     def clashing(section: str) -> bool:
@@ -736,18 +755,35 @@ def input_sources(config: Config) -> dict[str, str]:
             if other != section
         )
 
+    def named(shown: str, layer: str | tuple[str, ...] | None) -> str:
+        return f"{shown}:{layer}" if isinstance(layer, str) and layer != "*" else shown
+
     for section in [s for s in names if clashing(s)]:
         path, layer = found[section]
-        names[section] = f"{path.name}:{layer}" if layer else path.name
-    # A related table read from the facilities' own file and sheet (standardisation grades kept as facility
-    # columns): its rejects are rows of that table, not facility rows, and must not count as rejected facilities.
-    for section in [s for s in names if s != "facilities" and found[s] == found.get("facilities")]:
-        names[section] = f"{names[section]} [{section}]"
+        names[section] = named(path.name, layer)
     for section in [s for s in names if clashing(s)]:
         path, layer = found[section]
         try:
             shown = path.resolve().relative_to(config.base_dir.resolve()).as_posix()
         except ValueError:
             shown = str(path)
-        names[section] = f"{shown}:{layer}" if layer else shown
+        names[section] = named(shown, layer)
+    seen: set[str] = set()
+    for section in names:  # facilities first (SOURCE_TABLES' order): the others are renamed
+        taken = names[section] in seen or any(
+            reads_sheets(getattr(config, other)) and names[section].startswith(names[other] + ":")
+            for other in names
+            if other != section and names[other] in seen
+        )
+        if taken:
+            names[section] = f"{names[section]} ({section})"
+        seen.add(names[section])
     return names
+
+
+def from_source(sources: pd.Series, name: str, several_sheets: bool = False) -> pd.Series:
+    """Which rejects came from the input named ``name`` (with its sheets when it reads several)."""
+    hit = sources == name
+    if several_sheets:
+        hit |= sources.astype(str).str.startswith(name + ":")
+    return hit

@@ -252,3 +252,23 @@ def test_a_duplicate_of_an_unknown_facility_row_is_rejected_as_unknown():
     rows = [("SG-1", "NOPE", "2026-03-01", "较大", "3"), ("SG-1", "NOPE", "2026-03-01", "较大", "3")]
     _, rejects = _related("accidents", rows, ACC)
     assert rejects["reason"].str.startswith("no facility with this id").all()
+
+
+def test_a_record_in_two_sheets_is_named_with_its_sheet():
+    """A table read from several sheets (layer = "*"): row numbers repeat, so the first copy's sheet is named."""
+    from riskmap.io.tables import SHEET
+
+    rows = [("SG-1", "F1", "2026-03-01", "较大", "3"), ("SG-1", "F1", "2026-03-01", "较大", "3")]
+    df = _table(rows, ACC).assign(**{"_row": [2, 2], SHEET: ["2026年第一季度", "2026年第二季度"]})
+    from riskmap.config import TableConfig
+    from riskmap.validate import validate_table
+
+    clean, rejects = validate_table(
+        df, "accidents", TableConfig(path="t.xlsx"), pd.Index(["F1"]), "t.xlsx", ()
+    )
+    assert len(clean) == 1
+    r = rejects.iloc[0]
+    assert r["source"] == "t.xlsx:2026年第二季度"
+    assert r["reason"] == (
+        "duplicate accident_id for the same facility; first seen at row 2 of sheet 2026年第一季度 (counted once)"
+    )

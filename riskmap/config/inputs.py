@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel
+from riskmap.config.conninfo import conninfo_password, is_database_url, normalise_conninfo, quote_value
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -42,19 +42,10 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-_PG_SCHEMES = ("postgresql://", "postgres://")
 _NO_PASSWORD = (
     "a password in the project file is not allowed (it would travel with the file); give it through the "
     "PGPASSWORD environment variable, ~/.pgpass or the service file (pg_service.conf) instead"
 )
-
-
-def conninfo_password(conninfo: str) -> bool:
-    """Whether a PostgreSQL URL or ``key=value`` connection string holds a password."""
-    if conninfo.startswith(_PG_SCHEMES):
-        parts = urlsplit(conninfo)
-        return parts.password is not None or "password" in parse_qs(parts.query)
-    return any(word.split("=", 1)[0].strip() == "password" for word in conninfo.split() if "=" in word)
 
 
 class DatabaseSource(ConfigModel):
@@ -83,8 +74,8 @@ class DatabaseSource(ConfigModel):
         if not isinstance(data, dict):
             return data
         path = data.get("path")
-        if isinstance(path, str) and path.startswith(_PG_SCHEMES):
-            data = {**data, "database": path}
+        if isinstance(path, str) and is_database_url(path):  # any case: POSTGRESQL:// is one too
+            data = {**data, "database": normalise_conninfo(path)}
         elif (
             path is not None
             and not str(path).startswith("pg:")
@@ -102,30 +93,47 @@ class DatabaseSource(ConfigModel):
             return data
         if url is not None and service is not None:
             raise ValueError('give either path = "postgresql://..." or service = ..., not both')
+        if isinstance(data.get("layer"), list):
+            raise ValueError('a database table is one layer = "schema.table", not a list')
         if url is not None and (not isinstance(url, str) or conninfo_password(url)):
             raise ValueError(_NO_PASSWORD)
         if (data.get("layer") is None) == (data.get("sql") is None):
             raise ValueError(
                 'a database table needs exactly one of layer = "schema.table" or sql = "SELECT ..."'
             )
+        if url is not None:
+            data = {**data, "database": normalise_conninfo(url)}
         # Messages and the rejects name the table as pg:<schema.table> (or pg:sql), as they name a file.
         return {**data, "path": f"pg:{data.get('layer') or 'sql'}"}
 
     @property
     def conninfo(self) -> str | None:
         """The libpq connection string (no password), or None for a file."""
-        if self.service is not None:
-            return f"service={self.service}"
+        if self.service is not None:  # quoted: a service name is one value, never more key=value pairs
+            return f"service={quote_value(self.service)}"
         return self.database
+
+
+_SHEETS = (
+    'Sheet of a workbook (.xlsx/.xls/.xlsb/.ods), or a list of sheets ["2025年第一季度", "2025年第二季度"] or "*" '
+    "(every sheet with the header; others such as 汇总 are skipped with a note) read as one table"
+)
+_HEADER_ROWS = (
+    "Rows of the header (1 to 3): default detected (a merged group label such as 坐标 over 经度/纬度 makes two; "
+    "a repeated lower label gets its upper label as prefix)."
+)
 
 
 class FacilitiesConfig(DatabaseSource):
     """The facilities (enterprises) layer: a table with coordinates or a vector file."""
 
-    path: Path = Field(description="CSV/XLSX with coordinates, or GeoPackage/shapefile/GeoJSON/GeoParquet.")
-    layer: str | None = Field(
-        None, description="Layer name in a multi-layer file (GeoPackage) or XLSX sheet."
+    path: Path = Field(
+        description="CSV/XLSX/XLS/ODS with coordinates, or GeoPackage/shapefile/GeoJSON/GeoParquet."
     )
+    layer: str | list[str] | None = Field(
+        None, description=f"Layer name in a multi-layer file (GeoPackage); {_SHEETS[0].lower()}{_SHEETS[1:]}."
+    )
+    header_rows: int | None = Field(None, ge=1, le=3, description=_HEADER_ROWS)
     id: str = Field("facility_id", description="Column with the facility id (unified social credit code).")
     name: str = Field("name", description="Column with the facility name.")
     sector: str = Field(
@@ -149,7 +157,8 @@ class TableConfig(DatabaseSource):
     """A related table joined to facilities by facility id."""
 
     path: Path
-    layer: str | None = Field(None, description="Sheet name for XLSX.")
+    layer: str | list[str] | None = Field(None, description=_SHEETS + ".")
+    header_rows: int | None = Field(None, ge=1, le=3, description=_HEADER_ROWS)
     encoding: str = "auto"
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -217,7 +226,10 @@ class SitesConfig(DatabaseSource):
     """Sensitive sites (schools, hospitals, care homes): a table with coordinates or a vector file."""
 
     path: Path
-    layer: str | None = None
+    layer: str | list[str] | None = Field(
+        None, description=f"Layer of a vector file; {_SHEETS[0].lower()}{_SHEETS[1:]}."
+    )
+    header_rows: int | None = Field(None, ge=1, le=3, description=_HEADER_ROWS)
     kind: str = Field("kind", description="Column with the kind of site (学校, 医院 ...).")
     x: str = "lon"
     y: str = "lat"

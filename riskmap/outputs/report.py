@@ -30,7 +30,7 @@ from riskmap.zone_kinds import kind_label
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
 
-    from riskmap.compare import RunDiff
+    from riskmap.compare import RunDiff, SavedRun
     from riskmap.config import Config
     from riskmap.results import RunResult
 
@@ -1266,17 +1266,11 @@ def write_cards(
 # The report files of an output set (riskmap report, and riskmap run with [outputs] report = true)
 
 
-def _changes_since(previous: Path, result: RunResult, lang: str) -> RunDiff:
-    """What changed from ``previous``/riskmap.gpkg to this run (riskmap diff's comparison, in ``lang``)."""
-    from riskmap.compare import compare_runs, read_run
-    from riskmap.errors import InputError
+def _changes_since(previous: SavedRun, result: RunResult, lang: str) -> RunDiff:
+    """What changed from the ``previous`` run to this one (riskmap diff's comparison, in ``lang``)."""
+    from riskmap.compare import compare_runs
 
-    gpkg = previous / "riskmap.gpkg" if previous.is_dir() else previous
-    if not gpkg.exists():
-        raise InputError(
-            f"{previous}: no riskmap.gpkg there; --previous takes the output folder of an earlier run"
-        )
-    old = read_run(gpkg)
+    old = previous.layers
     new = {"facilities": result.facilities, **{f"zones_{k}": z for k, z in result.zones.items()}}
     if (
         lang == "en"
@@ -1299,11 +1293,12 @@ def write_report_files(
     out: Path,
     provenance: dict[str, Any],
     figure: Path | None = None,
-    previous: Path | None = None,
+    previous: SavedRun | None = None,
 ) -> dict[str, Path]:
     """Write report.docx (and cards.docx per ``outputs.report_cards``) into ``out``, a staging folder.
 
-    ``figure`` is the run's map.png; without one the same figure is drawn into a temporary folder.
+    ``figure`` is the run's map.png; without one the same figure is drawn into a temporary folder. ``previous``
+    is an earlier run (:func:`riskmap.compare.open_run`): the report gets a what-changed section.
     Returns the paths by output key (``report_docx``, ``cards_docx``).
     """
     import tempfile

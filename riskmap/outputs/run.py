@@ -121,6 +121,7 @@ def run_provenance(
     doc: dict[str, Any] = {
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
+        "district_code": config.project.district_code,
         "engine": config.engine.name,
         "inputs": inputs,
     }
@@ -252,6 +253,9 @@ def _write_outputs(
             "inputs": json.dumps(provenance["inputs"], ensure_ascii=False),
             "created": provenance["started"],
             "as_of": str(result.summary["as_of"]),
+            # Which district: riskmap diff and report --previous refuse to compare runs of two districts.
+            "district_code": config.project.district_code,
+            "project": config.project.name,
         },
         lang=config.project.lang,
     )
