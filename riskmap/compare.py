@@ -26,6 +26,7 @@ __all__ = [
     "CHANGE_COLUMNS",
     "RunDiff",
     "read_run",
+    "run_layers",
     "compare_layer",
     "compare_runs",
     "diff_runs",
@@ -85,12 +86,23 @@ def read_run(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     from riskmap.io.vector import read_vector
 
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: file not found; give the riskmap.gpkg of each run")
-    names = _layers_of(p)
+    return {n: read_vector(p, layer=n, where=n) for n in run_layers(p)}
+
+
+def run_layers(path: Path) -> list[str]:
+    """The ``facilities`` and ``zones_*`` layers of a riskmap.gpkg (read without reading their features).
+
+    Raises
+    ------
+    InputError
+        No such file, not a GeoPackage, or none of those layers.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: file not found; give the riskmap.gpkg of each run")
+    names = _layers_of(path)
     if not names:
-        raise InputError(f"{p}: no facilities or zones_* layer; is this a riskmap.gpkg?")
-    return {n: read_vector(p, layer=n, where=n) for n in names}
+        raise InputError(f"{path}: no facilities or zones_* layer; is this a riskmap.gpkg?")
+    return names
 
 
 def _reason_items(text: object) -> list[str]:

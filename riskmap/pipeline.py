@@ -59,7 +59,7 @@ from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import METHODS
-from riskmap.outputs.run import write_plan, write_run
+from riskmap.outputs.run import check_outputs, write_plan, write_run
 from riskmap.outputs.sensitivity import write_sensitivity
 from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
@@ -558,6 +558,7 @@ def run(
     """
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
+    check_outputs(config, out_dir)  # before minutes of grading: the folder and the template can be used
     result = check(config, say, as_of, history)
     _return_free_memory()
     say("write")
@@ -584,6 +585,7 @@ def plan(
         config = config.model_copy(
             update={"supervision": config.supervision.model_copy(update={"year": year})}
         )
+    check_outputs(config, out_dir)
     return write_plan(config, check(config, stage, as_of, history), out_dir, force)
 
 
@@ -611,6 +613,7 @@ def sensitivity(
             '[[sensitivity.variants]] name = "LEC upper bounds", set = { "methods.lec.boundary" = "upper" } '
             "(riskmap init ships the common ones, commented out)"
         )
+    check_outputs(config, out_dir)
     say = _returning_memory(stage or (lambda _s: None))
     say("load")
     project = read_inputs(config)

@@ -31,18 +31,20 @@ def report(
     Raises
     ------
     RiskmapError
-        A config, input or output problem.
+        A config, input or output problem; the output folder, the template and ``previous`` are checked
+        before the stages run.
     """
     from riskmap.outputs.report import write_report_files
-    from riskmap.outputs.run import manifest_doc, run_provenance, set_outputs
+    from riskmap.outputs.run import check_outputs, manifest_doc, run_provenance, set_outputs
     from riskmap.outputs.runfolder import input_provenance, open_output_set
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
+    # Before minutes of grading: the output folder, the template and the earlier run can be used.
+    out = check_outputs(config, out_dir, report=True, previous=previous)
     result = check(config, say, as_of)
     say("write")
     provenance = run_provenance(config, input_provenance(config.base_dir, result.inputs), started)
-    out = Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
     with open_output_set(out, "report.json", force) as outset:
         staged = write_report_files(config, result, outset.staging, provenance, previous=previous)
         manifest = outset.commit(manifest_doc(result, provenance, staged))

@@ -39,6 +39,7 @@ __all__ = [
     "write_cards",
     "write_report_files",
     "default_template",
+    "previous_run",
     "report_numbers",
     "LIST_INLINE_MAX",
     "APPENDIX_MAX_ROWS",
@@ -565,11 +566,22 @@ def _fill_placeholders(doc: DocxDocument, values: dict[str, str]) -> None:
                 t.text = pattern.sub(lambda m: values.get(m.group(1), m.group(0)), t.text)
 
 
+def _save(d: _Doc, path: Path) -> Path:
+    from riskmap.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        d.doc.save(str(tmp))
+    return path
+
+
 def _open(template: Path | None, config: Config, lang: str, values: dict[str, str]) -> _Doc:
     from docx import Document
 
+    from riskmap.outputs.docx_template import load_template
+
     fonts = config.outputs.report_fonts
-    doc = Document(str(template if template is not None else default_template()))
+    # Checked before python-docx parses it (size, type, macros, zip bomb, DTDs): a template is data.
+    doc = Document(load_template(template if template is not None else default_template()))
     d = _Doc(doc, lang, fonts.body, fonts.heading, fonts.latin)
     _fill_placeholders(doc, values)
     _page_number_footer(doc)
@@ -1087,9 +1099,7 @@ def write_report(
     _plan(d, nums, config, result, section)
     _quality(d, config, result, provenance, section + 1)
     _appendix(d, appendix)
-    path = Path(path)
-    d.doc.save(str(path))
-    return path
+    return _save(d, Path(path))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1257,26 +1267,40 @@ def write_cards(
         parts.append(card.title(page_break=i > 0))
         parts.append(card.table(values, r.level))
     _append_to_body(d, parts)
-    path = Path(path)
-    d.doc.save(str(path))
-    return path
+    return _save(d, Path(path))
 
 
 # --------------------------------------------------------------------------------------------------------------
 # The report files of an output set (riskmap report, and riskmap run with [outputs] report = true)
 
 
-def _changes_since(previous: Path, result: RunResult, lang: str) -> RunDiff:
-    """What changed from ``previous``/riskmap.gpkg to this run (riskmap diff's comparison, in ``lang``)."""
-    from riskmap.compare import compare_runs, read_run
+def previous_run(previous: Path) -> Path:
+    """The riskmap.gpkg of ``previous`` (an earlier run's output folder, or that file), checked for its layers.
+
+    Raises
+    ------
+    InputError
+        No such folder, no riskmap.gpkg there, or a file that is not a riskmap GeoPackage.
+    """
+    from riskmap.compare import run_layers
     from riskmap.errors import InputError
 
     gpkg = previous / "riskmap.gpkg" if previous.is_dir() else previous
+    if not previous.exists():
+        raise InputError(f"{previous}: no such folder; --previous takes the output folder of an earlier run")
     if not gpkg.exists():
         raise InputError(
             f"{previous}: no riskmap.gpkg there; --previous takes the output folder of an earlier run"
         )
-    old = read_run(gpkg)
+    run_layers(gpkg)
+    return gpkg
+
+
+def _changes_since(previous: Path, result: RunResult, lang: str) -> RunDiff:
+    """What changed from ``previous``/riskmap.gpkg to this run (riskmap diff's comparison, in ``lang``)."""
+    from riskmap.compare import compare_runs, read_run
+
+    old = read_run(previous_run(previous))
     new = {"facilities": result.facilities, **{f"zones_{k}": z for k, z in result.zones.items()}}
     if (
         lang == "en"
