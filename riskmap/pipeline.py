@@ -46,6 +46,7 @@ from riskmap.engines.memory import MemoryEngine, table_sources
 from riskmap.errors import ConfigError, InputError, RiskmapError
 from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
+from riskmap.io.inputfiles import InputFile, read_hashed
 from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.project import (
     ProjectInputs,
@@ -205,7 +206,7 @@ def _supervise(
     validated: Validated,
     zones: dict[str, gpd.GeoDataFrame],
     history: Path | None,
-    paths: dict[str, Path],
+    files: dict[str, InputFile],
 ) -> Supervised:
     """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone."""
     kinds = list(zones)
@@ -214,14 +215,12 @@ def _supervise(
     facilities[STANDARDISATION_GRADE] = standardisation_grades(
         validated.events.get("standardisation"), facilities[FACILITY_ID], adjusted.as_of
     ).to_numpy()
-    if config.supervision.roster is not None:
-        paths["roster"] = config.resolve(config.supervision.roster)
     plan = plan_inspections(
         facilities.assign(town_code=facilities[strata]),
         config.supervision,
         config.project.district_code,
-        history=_plan_history(history, paths, config.supervision.year),
-        roster=read_roster(config),
+        history=_plan_history(history, files, config.supervision.year),
+        roster=read_roster(config, files),
         lang=config.project.lang,
     )
     # Every facility has one plan row: its columns are taken over by position, not merged (a merge copies
@@ -342,13 +341,14 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage("zone")
     zoned = _zone(config, project, zones, scored, rejects)
     stage("supervise")
-    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, history, project.paths)
+    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, history, project.files)
     del scored
     assessed = None
     if kept is not None:
         stage("sensitivity")
         basis = _sensitivity_basis(config, project, validated, *kept, as_of)
         assessed = assess_variants(config, basis)
+    project.check_late_reads()  # the population raster, read by the stages: still the file hashed
     all_rejects = rejects.table()
     summary = _summarise(config, project.n_facilities, supervised, zoned.layers, all_rejects, adjusted)
     _check_accounting(project.n_facilities, summary)
@@ -363,7 +363,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
         rejects=all_rejects,
         summary=summary.to_dict(),
         warnings=warnings,
-        inputs=project.paths,
+        inputs=project.files,
         sensitivity=assessed,
     )
 
@@ -470,22 +470,22 @@ def _lost_tables(
     return warnings
 
 
-def _plan_history(history: Path | None, inputs: dict[str, Path], year: int) -> pd.DataFrame | None:
+def _plan_history(history: Path | None, files: dict[str, InputFile], year: int) -> pd.DataFrame | None:
     """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own plan tables)."""
     if history is None:
         return None
     if not history.is_dir():
         raise InputError(f"{history}: --history must be a directory of earlier inspection_plan.csv files")
-    files = sorted([*history.glob("*.csv"), *history.glob("*.xlsx")])
+    plans = sorted([*history.glob("*.csv"), *history.glob("*.xlsx")])
     frames = []
-    for f in files:
-        df = read_table(f, expect=[FACILITY_ID, "year", "inspections_per_year"])
+    for f in plans:
+        read = partial(read_table, f, expect=[FACILITY_ID, "year", "inspections_per_year"])
+        df = read_hashed(f, read, files, f"history_{f.name}")
         require_columns(
             df, {"id": FACILITY_ID, "year": "year", "count": "inspections_per_year"}, f.name, "history"
         )
         df["year"] = pd.to_numeric(df["year"], errors="coerce")
         frames.append(df[df["year"] < year])  # a plan for this year or later is not history
-        inputs[f"history_{f.name}"] = f
     if not frames:
         raise InputError(f"{history}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
     return read_history(frames)
@@ -629,8 +629,9 @@ def sensitivity(
     say("sensitivity")
     basis = _sensitivity_basis(config, project, validated, facilities, project.take_tables(), as_of)
     result = assess_variants(config, basis)
+    project.check_late_reads()
     say("write")
-    write_sensitivity(config, result, project.paths, out_dir, force)
+    write_sensitivity(config, result, project.files, out_dir, force)
     return result
 
 

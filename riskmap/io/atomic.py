@@ -12,7 +12,14 @@ from pathlib import Path
 
 from riskmap.errors import OutputError, RiskmapError
 
-__all__ = ["TEMP_PREFIX", "atomic_path", "atomic_write_text", "atomic_write_bytes", "disk_full", "write_error"]
+__all__ = [
+    "TEMP_PREFIX",
+    "atomic_path",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "disk_full",
+    "write_error",
+]
 
 #: Every temporary file or folder riskmap makes starts with this; only such names are ever cleaned up (a user's
 #: ``.minutes.tmp.docx`` is not riskmap's).
@@ -100,7 +107,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         )
         os.close(fd)
     except OSError as err:
-        raise write_error(target, err) or err
+        known = write_error(target, err)
+        if known is None:
+            raise
+        raise known from err
     tmp = Path(name)
     # Writers such as GDAL refuse to create over an existing (empty) file; give them a free name.
     tmp.unlink()

@@ -73,7 +73,9 @@ def _archive(path: Path, data: bytes) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
-        raise _refuse(path, "not a Word document (a .docx is a zip archive; this is not one)", save_as) from None
+        raise _refuse(
+            path, "not a Word document (a .docx is a zip archive; this is not one)", save_as
+        ) from None
     names = set(archive.namelist())
     if len(names) > _MAX_PARTS:
         raise _refuse(path, f"{len(names):,} parts in the archive; a Word document has dozens", save_as)

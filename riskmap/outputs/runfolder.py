@@ -24,19 +24,19 @@ beside it as riskmap's.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from riskmap.errors import OutputError
 from riskmap.io.atomic import TEMP_PREFIX, atomic_write_text, write_error
+from riskmap.io.inputfiles import InputFile, sha256
 
 __all__ = [
     "MANIFEST_FILES",
@@ -63,29 +63,22 @@ _HOLD_AT = "RISKMAP_TEST_HOLD_AT"
 _HOLD_FILE = "RISKMAP_TEST_HOLD_FILE"
 
 
-def sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def input_provenance(base_dir: Path, files: Mapping[str, Path]) -> dict[str, dict[str, str]]:
+def input_provenance(base_dir: Path, files: Mapping[str, InputFile | Path]) -> dict[str, dict[str, str]]:
     """Input files by key, sorted, with their SHA-256 and their paths relative to the project folder.
 
-    A file outside that folder is shown by its name only: published files should not reveal a server's
-    directory layout.
+    The hash is the one taken when the file was read (:class:`riskmap.io.inputfiles.InputFile`), so that a file
+    saved again during the run is not recorded as its input; a plain path is hashed now. A file outside the
+    project folder is shown by its name only: published files should not reveal a server's directory layout.
     """
     base = base_dir.resolve()
     out = {}
-    for key, p in sorted(files.items()):
+    for key, f in sorted(files.items()):
+        p = f.path if isinstance(f, InputFile) else Path(f)
         try:
             shown = str(p.resolve().relative_to(base))
         except ValueError:
             shown = p.name
-        out[key] = {"path": shown, "sha256": sha256(p)}
+        out[key] = {"path": shown, "sha256": f.sha256 if isinstance(f, InputFile) else sha256(p)}
     return out
 
 
@@ -348,6 +341,34 @@ class OutputSet:
         """Where a file written into the staging folder ends up."""
         return self.out / Path(path).relative_to(self.staging)
 
+    def _check_targets(
+        self, names: list[str], known: dict[str, set[str]], ours: Callable[[str], bool]
+    ) -> None:
+        """Check every name this set takes before the first move.
+
+        A folder (or a link or file on the way) stops it, and so does a file riskmap did not write, unless
+        ``force`` (then a warning names it).
+        """
+        blocked = _blocked(self.out, [*names, self.manifest_name])
+        if blocked:  # even with --force
+            raise OutputError(
+                f"{self.out}: cannot put the new files in place: {', '.join(blocked)}; riskmap never replaces a "
+                "folder nor writes through a link: rename or move it, or choose another --out"
+            )
+        taken = [rel for rel in names if os.path.lexists(self.out / rel) and not ours(rel)]
+        target = self.out / self.manifest_name
+        if target.exists() and not _is_manifest(_read_doc(target)):
+            taken.append(self.manifest_name)  # the user's file, or an older riskmap's that kept no manifest
+        if taken and not self.force:
+            shown = ", ".join(f"{rel} ({'changed since riskmap wrote it' if rel in known else 'not written by riskmap'})"
+                              for rel in taken)  # fmt: skip
+            raise OutputError(
+                f"{self.out}: would overwrite files riskmap did not write: {shown}; move them away, choose "
+                "another --out, or pass --force to overwrite them"
+            )
+        if taken:
+            self.warnings.append(f"--force: overwrote {', '.join(taken)}")
+
     def commit(self, doc: dict[str, Any], also_replaces: Iterable[str] = ()) -> Path:
         """Move the staged files into place and write the manifest file (``doc`` + ``manifest``) last.
 
@@ -376,24 +397,7 @@ class OutputSet:
             return rel in known and p.is_file() and not p.is_symlink() and sha256(p) in known[rel]
 
         target = self.out / self.manifest_name
-        blocked = _blocked(self.out, [*names, self.manifest_name])
-        if blocked:  # even with --force, and before the first move
-            raise OutputError(
-                f"{self.out}: cannot put the new files in place: {', '.join(blocked)}; riskmap never replaces a "
-                "folder nor writes through a link: rename or move it, or choose another --out"
-            )
-        taken = [rel for rel in names if os.path.lexists(self.out / rel) and not ours(rel)]
-        if target.exists() and not _is_manifest(_read_doc(target)):
-            taken.append(self.manifest_name)  # the user's file, or an older riskmap's that kept no manifest
-        if taken and not self.force:
-            shown = ", ".join(f"{rel} ({'changed since riskmap wrote it' if rel in known else 'not written by riskmap'})"
-                              for rel in taken)  # fmt: skip
-            raise OutputError(
-                f"{self.out}: would overwrite files riskmap did not write: {shown}; move them away, choose "
-                "another --out, or pass --force to overwrite them"
-            )
-        if taken:
-            self.warnings.append(f"--force: overwrote {', '.join(taken)}")
+        self._check_targets(names, known, ours)
         removed: list[str] = []
         kept: list[str] = []
         for rel in sorted({*previous, *also_replaces} - set(names)):
