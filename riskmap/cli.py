@@ -296,14 +296,17 @@ def _summary(result) -> None:
     t.add_row("企业 facilities", *(str(s["facilities_per_level"].get(k, 0)) for k in shown))
     for kind, counts in s["zones_per_level"].items():
         t.add_row(
-            f"{s.get('zone_labels', {}).get(kind, '区域')} {kind}", *(str(counts.get(k, 0)) for k in shown)
+            escape(f"{s.get('zone_labels', {}).get(kind, '区域')} {kind}"),
+            *(str(counts.get(k, 0)) for k in shown),
         )
     out_console.print(t)
     out_console.print(
         f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"
     )
     if s["rejects_by_source"]:
-        out_console.print("rejects: " + ", ".join(f"{k} {v}" for k, v in s["rejects_by_source"].items()))
+        out_console.print(
+            "rejects: " + ", ".join(f"{k} {v}" for k, v in s["rejects_by_source"].items()), markup=False
+        )
     adj = s.get("adjustment")
     if adj and adj["rules"]:
         moved = ", ".join(f"{name} {c['moved']}" for name, c in adj["rules"].items() if c["moved"])
@@ -311,12 +314,13 @@ def _summary(result) -> None:
             f"dynamic adjustment as of {s['as_of']}: {adj['up']} up, {adj['down']} down"
             + (f" (moved by rule: {moved})" if moved else ""),
             highlight=False,
+            markup=False,
         )
     _plan_summary(s)
     for w in result.warnings:
         out_console.print(f"[yellow]warning:[/] {escape(w)}")
     for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {path}", highlight=False)
+        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
 
 Lang = Annotated[
@@ -462,7 +466,7 @@ def plan(
     for w in result.warnings:
         out_console.print(f"[yellow]warning:[/] {escape(w)}")
     for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {path}", highlight=False)
+        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
 
 @app.command()
@@ -492,13 +496,15 @@ def sensitivity(
     out_console.print(f"facilities: {firm} of {len(result.facilities)} keep their level under every variant")
     for kind, z in result.zones.items():
         zf = int((z[CHANGED_BY] == "").sum())
-        out_console.print(f"zones ({kind}): {zf} of {len(z)} keep their level under every variant")
+        out_console.print(
+            f"zones ({kind}): {zf} of {len(z)} keep their level under every variant", markup=False
+        )
     for row in result.variants.to_dict("records"):
         zones = ", ".join(
             f"{k[len('zones_changed_') :]} {v}" for k, v in row.items() if k.startswith("zones_changed_")
         )
         out_console.print(
-            f"  {escape(row['variant'])}: {row['facilities_changed']} facilities, zones {zones}",
+            f"  {escape(row['variant'])}: {row['facilities_changed']} facilities, zones {escape(zones)}",
             highlight=False,
         )
 
@@ -542,8 +548,8 @@ def init(
     except OSError as err:
         _fail(OutputError(f"{directory}: cannot write the example project there: {err.strerror or err}; "
                           "choose another directory"))  # fmt: skip
-    out_console.print(f"wrote an example project to {directory}")
-    out_console.print(f"next: riskmap run {directory / 'riskmap.toml'}")
+    out_console.print(f"wrote an example project to {directory}", markup=False)
+    out_console.print(f"next: riskmap run {directory / 'riskmap.toml'}", markup=False)
 
 
 @app.command()
@@ -632,7 +638,7 @@ def diff(
         t.add_column(f"{zh} {k}", justify="right")
     t.add_column("不变 unchanged", justify="right")
     for layer, c in result.counts.items():
-        t.add_row(layer, *(str(c[k]) for k in (*CHANGE_KINDS, "unchanged")))
+        t.add_row(escape(layer), *(str(c[k]) for k in (*CHANGE_KINDS, "unchanged")))
     out_console.print(t)
     fac = result.changes.get("facilities")
     if fac is not None and show > 0:
@@ -649,7 +655,7 @@ def diff(
                 f"  ... {len(fac) - show} more (--show 0 hides the list; --out writes them all)"
             )
     for name, path in written.items():
-        out_console.print(f"  {name:<12} {path}", highlight=False)
+        out_console.print(f"  {name:<12} {escape(str(path))}", highlight=False)
 
 
 class Cards(StrEnum):
@@ -709,7 +715,7 @@ def report(
     for w in result.warnings:
         out_console.print(f"[yellow]warning:[/] {escape(w)}")
     for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {path}", highlight=False)
+        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
 
 @app.command()

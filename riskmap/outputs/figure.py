@@ -254,7 +254,8 @@ def _name_zones(ax: Axes, zones: Mapping[str, gpd.GeoDataFrame], crs: Any, cjk: 
     halo = [patheffects.withStroke(linewidth=2.4, foreground="white")]
     for name, pt in zip(lz[ZONE_NAME], lz.representative_point(), strict=True):
         if isinstance(name, str) and name and (cjk or name.isascii()) and not pt.is_empty:
-            ax.text(pt.x, pt.y, name, ha="center", va="center", fontsize=size, path_effects=halo, zorder=5)
+            ax.text(pt.x, pt.y, name, ha="center", va="center", fontsize=size, path_effects=halo, zorder=5,
+                    parse_math=False)  # fmt: skip
 
 
 def _frame(ax: Axes, fz: gpd.GeoDataFrame, title: str) -> None:
@@ -267,7 +268,7 @@ def _frame(ax: Axes, fz: gpd.GeoDataFrame, title: str) -> None:
         # A strip under the district for the scale bar, so the bar never covers a zone.
         ax.set_xlim(minx - 0.02 * w, maxx + 0.02 * w)
         ax.set_ylim(miny - 0.09 * h, maxy + 0.02 * h)
-    ax.set_title(title, fontsize=18, pad=12)
+    ax.set_title(title, fontsize=18, pad=12, parse_math=False)
 
 
 def _legend(
@@ -301,7 +302,7 @@ def _legend(
     legend_title = (
         f"风险等级\n{zones_counted} / 企业数" if sheet.zh else f"Risk level\n{zones_counted} / facilities"
     )
-    ax.legend(
+    legend = ax.legend(
         handles=handles,
         title=legend_title,
         loc="upper left",
@@ -311,6 +312,8 @@ def _legend(
         fontsize=9,
         title_fontsize=10,
     )
+    for shown_text in [legend.get_title(), *legend.get_texts()]:
+        shown_text.set_parse_math(False)
 
 
 def _dot_handle(key: str, sheet: _Sheet) -> Any:
@@ -341,6 +344,7 @@ def _source_line(ax: Axes, sheet: _Sheet) -> None:
         va="top",
         fontsize=8,
         color="#444444",
+        parse_math=False,
     )
 
 

@@ -7,7 +7,9 @@ straight from disk.
 
 Every string that comes from the data (facility and zone names, sectors, reasons, the title) is HTML-escaped
 in Python before it reaches the page, because Leaflet tooltips, popups and the layer control insert text as
-HTML.
+HTML. And no data is ever compiled as a template: branca wraps each element's rendered text in a new
+``Element(text)``, which compiles that text with Jinja, so a name holding ``{{ … }}`` would run as Python;
+:func:`_render` makes those wrappers hold the text as it is (see there).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -344,7 +348,7 @@ def _folium_page(
     folium.LayerControl(position="topright", collapsed=embed).add_to(m)
     key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height)
     _stable_ids(m.get_root(), key)
-    page = _finish_page(m.get_root().render(), lang=lang, embed=embed)
+    page = _finish_page(_render(m.get_root()), lang=lang, embed=embed)
     return page, sum(len(rows) for rows in groups.values())
 
 
@@ -1148,6 +1152,50 @@ def _js_json(obj: Any) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------
+# Rendering without a second templating pass
+
+
+class _RenderedText:
+    """Stands in for ``jinja2.Template`` around text that is already rendered: it is never compiled."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return self.text
+
+
+_RENDER_LOCK = threading.Lock()
+
+
+@contextmanager
+def _rendered_text_is_data() -> Iterator[None]:
+    """While the page renders, ``branca.element.Element(text)`` keeps ``text`` as it is.
+
+    branca's ``MacroElement.render`` (and folium's ``render`` methods) render a template, then wrap the result
+    in ``Element(result)``, whose constructor compiles ``result`` with ``jinja2.Template``: whatever the first
+    pass inserted (a facility name, a zone name, the title) is compiled and run as a template in the second.
+    Every ``Element`` built during a render wraps text rendered already (elements built with real templates
+    are built before ``render`` is called), so the name ``Template`` that ``Element.__init__`` looks up in
+    branca's module is swapped for :class:`_RenderedText` for the duration of the render. The lock keeps two
+    threads of this process from rendering (and swapping) at once.
+    """
+    with _RENDER_LOCK:
+        compiled = branca.element.Template
+        branca.element.Template = _RenderedText  # type: ignore[misc,assignment]
+        try:
+            yield
+        finally:
+            branca.element.Template = compiled  # type: ignore[misc]
+
+
+def _render(root: branca.element.Element) -> str:
+    """The page of ``root``, with no data ever compiled as a template."""
+    with _rendered_text_is_data():
+        return root.render()
+
+
+# ----------------------------------------------------------------------------------------------------
 # Deterministic ids, offline assets, writing
 
 
@@ -1352,7 +1400,7 @@ def _compact_page(
                        embed_height)  # fmt: skip
     root = m.get_root()
     _stable_ids(root, key)
-    return _finish_page(root.render(), lang=lang, embed=embed), len(fac)
+    return _finish_page(_render(root), lang=lang, embed=embed), len(fac)
 
 
 def _compact_sensitivity(
