@@ -24,6 +24,7 @@ beside it as riskmap's.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -260,6 +261,8 @@ def _usable(out: Path) -> Path | None:
             here = here.parent
         if not here.is_dir():
             raise OutputError(f"{out}: {here} is a file, not a directory; give --out a directory")
+        if _too_long(here, out.absolute()):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
     except OSError as err:
         if isinstance(err, OutputError):
             raise
@@ -273,13 +276,24 @@ def _usable(out: Path) -> Path | None:
     return here
 
 
+def _too_long(here: Path, out: Path) -> bool:
+    """Whether a folder to be made under ``here`` has a name (or a path) longer than its file system takes."""
+    try:
+        name_max = os.pathconf(here, "PC_NAME_MAX")
+        path_max = os.pathconf(here, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows): mkdir will say
+        return False
+    names = out.relative_to(here).parts
+    return any(len(os.fsencode(n)) > name_max for n in names) or len(os.fsencode(out)) >= path_max
+
+
 def _output_folder(out: Path) -> Path:
     _usable(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise write_error(out, err) or OutputError(
-            f"{out}: cannot create the output directory: {err.strerror}"
+            f"{out}: cannot create the output directory: {err.strerror}; choose another --out"
         ) from None
     return out
 
