@@ -102,3 +102,33 @@ BAD_TEMPLATES: dict[str, Callable[[Path], Path]] = {
 def dotx(dst: Path) -> Path:
     """A Word template proper (.dotx) made from riskmap's own template: a good one."""
     return _rewrite(dst, _dotx)
+
+
+def lying_zip_bomb(dst: Path) -> Path:
+    """word/styles.xml inflates to 8 MiB but its headers say 2,000 bytes (a bomb that lies about its size)."""
+    import struct
+
+    with zipfile.ZipFile(default_template()) as zin:
+        parts = {i.filename: zin.read(i.filename) for i in zin.infolist()}
+    styles = parts["word/styles.xml"]
+    parts["word/styles.xml"] = styles[:-20] + b" " * (8 << 20) + styles[-20:]
+    _rewrite_parts(dst, parts)
+    data = bytearray(dst.read_bytes())
+    real = struct.pack("<I", len(parts["word/styles.xml"]))
+    name = b"word/styles.xml"
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.find(signature)
+        while at >= 0:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if data[name_at : name_at + len(name)] == name:
+                assert data[at + size_at : at + size_at + 4] == real
+                data[at + size_at : at + size_at + 4] = struct.pack("<I", 2000)
+            at = data.find(signature, at + 4)
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def _rewrite_parts(dst: Path, parts: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in parts.items():
+            zout.writestr(name, data)

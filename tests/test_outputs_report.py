@@ -379,3 +379,25 @@ def test_a_dotx_template_is_used_as_the_document_it_describes(tiny_project: Path
 
 
 _DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+
+
+def test_a_template_is_checked_for_size_unpacked_size_and_lying_headers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bad_templates import lying_zip_bomb
+
+    import riskmap.outputs.docx_template as docx_template
+    from riskmap.errors import InputError
+    from riskmap.outputs.report import default_template
+
+    with pytest.raises(
+        InputError, match=r"word/styles\.xml cannot be unpacked \(Bad CRC-32.*the file is damaged"
+    ):
+        docx_template.check_template(lying_zip_bomb(tmp_path / "lying.docx"))
+    docx_template.check_template(default_template())
+    monkeypatch.setattr(docx_template, "MAX_UNPACKED", 100_000)
+    with pytest.raises(InputError, match=r": its parts unpack to 1 MB; a report template may unpack to 0 MB"):
+        docx_template.check_template(default_template())
+    monkeypatch.setattr(docx_template, "MAX_BYTES", 10_000)
+    with pytest.raises(InputError, match=r": 0 MB; a report template is at most 0 MB; remove large images"):
+        docx_template.check_template(default_template())

@@ -246,7 +246,7 @@ def _unlock(out: Path, lock: Path) -> None:
         lock.unlink()
 
 
-def _usable(out: Path) -> Path | None:
+def _usable(out: Path) -> Path:
     """Check that ``out`` is, or can be made, a folder riskmap can write in; the nearest existing folder.
 
     Writes nothing: a folder that does not exist yet is judged by the nearest one above it that does.
