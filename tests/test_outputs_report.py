@@ -401,3 +401,22 @@ def test_a_template_is_checked_for_size_unpacked_size_and_lying_headers(
     monkeypatch.setattr(docx_template, "MAX_BYTES", 10_000)
     with pytest.raises(InputError, match=r": 0 MB; a report template is at most 0 MB; remove large images"):
         docx_template.check_template(default_template())
+
+
+def test_run_with_a_report_checks_its_template_before_grading(
+    tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bad_templates import BAD_TEMPLATES
+
+    import riskmap.pipeline as pipeline
+
+    template = BAD_TEMPLATES["doc"](tiny_project.parent / "office.docx")
+    project = _with_report(tiny_project, 'report = true\nreport_template = "office.docx"')
+    read = []
+    monkeypatch.setattr(pipeline, "read_inputs", lambda *a, **k: read.append(1) or 1 / 0)
+    r = runner.invoke(app, ["run", str(project), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1 and read == [], r.output
+    assert r.output.strip().splitlines() == [
+        f"error: {template}: a Word 97-2003 document (.doc) or another old Office file, not a .docx; open it in "
+        "Word or WPS and save it as a Word document (.docx)"
+    ]
