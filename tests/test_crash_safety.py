@@ -226,11 +226,11 @@ def small_disk(tmp_path: Path):
     """``small_disk("300k")``: a folder on a tmpfs of that size (mounting needs root; skipped otherwise)."""
     mounted: list[Path] = []
 
-    def make(size: str) -> Path:
+    def make(size: str, options: str = "") -> Path:
         folder = tmp_path / f"disk{len(mounted)}"
         folder.mkdir()
         done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+            ["mount", "-t", "tmpfs", "-o", f"size={size}{options}", "tmpfs", str(folder)],
             capture_output=True,
             text=True,
         )
@@ -306,3 +306,12 @@ def test_a_full_disk_under_the_xlsx_writer_prints_nothing_else(small_disk, full:
     says = "the disk is full" if full == "output folder" else f"the temporary folder {disk / 'tmp'} is full"
     assert proc.stdout.startswith(f"{disk / 'plan.xlsx'}: cannot write: {says}"), proc.stdout
     assert sorted(p.name for p in disk.rglob("*")) == ["tmp"]  # no temporary file left
+
+
+def test_a_read_only_disk_is_said_before_grading(tiny_project: Path, small_disk):
+    disk = small_disk("1m", ",ro")
+    proc = _riskmap("run", str(tiny_project), "--out", str(disk / "out"))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {disk / 'out'}: cannot write in {disk} (permission denied or a read-only disk); choose another --out"
+    ]
