@@ -316,9 +316,8 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, level_colum
             failure = _xlsx_failure(target, err)
             if failure is None:
                 raise
-        if (
-            failure is not None
-        ):  # its streams and archive are freed here, quietly (the caught error held them)
+        # The failed workbook's streams and archive are freed here, quietly (the caught error held them).
+        if failure is not None:
             gc.collect()
     if failure is not None:
         raise failure
