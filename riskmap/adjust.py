@@ -76,6 +76,8 @@ __all__ = [
     "parse_dates",
     "parse_as_of",
     "resolve_as_of",
+    "as_of_warnings",
+    "STALE_AFTER_DAYS",
     "prepare_events",
     "hidden_danger_stats",
     "standardisation_grades",
@@ -184,6 +186,102 @@ def resolve_as_of(as_of: date | str | None, config: AdjustmentConfig) -> date:
     if as_of is not None:
         return as_of
     return config.as_of or date.today()
+
+
+#: An as-of date more than this many days after the latest hidden-danger record makes the tables look stale (or
+#: the date mistyped): a district finds hidden dangers every month; a quiet year without accidents is normal.
+STALE_AFTER_DAYS = 365
+
+#: The dates that say when something happened, per event table (deadlines and valid-until dates look ahead).
+_EVENT_DATES = {"hidden_dangers": ("found_date", "closed_date"), "accidents": ("date",)}
+
+
+def _extreme(
+    events: Mapping[str, pd.DataFrame], tables: tuple[str, ...], last: bool
+) -> tuple[Any, str] | None:
+    """The earliest (or latest) event date among ``tables`` and where it is (``table.field``); None if none."""
+    found = []
+    for table in tables:
+        df = events.get(table)
+        if df is None:
+            continue
+        for col in (c for c in _EVENT_DATES[table] if c in df.columns):
+            values = df[col].dropna()
+            if len(values):
+                found.append((values.max() if last else values.min(), f"{table}.{col}"))
+    if not found:
+        return None
+    return max(found) if last else min(found)
+
+
+def as_of_warnings(
+    as_of: date,
+    events: Mapping[str, pd.DataFrame],
+    plan_year: int,
+    sources: Mapping[str, str] | None = None,
+    given: str = "the as-of date",
+) -> list[str]:
+    """Warnings when the as-of date does not fit the plan or the records it is applied to.
+
+    - after the plan year (``supervision.year``): the plan would be made from the levels of a later date;
+    - before every dated record (hidden dangers found, accidents): no record counts yet;
+    - more than :data:`STALE_AFTER_DAYS` after the latest hidden-danger record (found or closed): old tables,
+      or a mistyped date;
+    - after every standardisation grade's ``valid_until``: none lowers a level or caps inspections.
+
+    ``events`` are the parsed event tables (:func:`prepare_events`), ``sources`` their file names by table,
+    ``given`` where the date comes from (``--as-of``, ``adjustment.as_of``, today).
+
+    >>> as_of_warnings(date(2029, 1, 5), {}, 2027)[0][:60]
+    'the as-of date 2029-01-05 is after the plan year 2027 (super'
+    >>> as_of_warnings(date(2026, 11, 24), {}, 2027)
+    []
+    """
+    names = dict(sources or {})
+    when = f"the as-of date {as_of.isoformat()}" + (f" ({given})" if given != "the as-of date" else "")
+
+    def where(table_field: str) -> str:
+        table, col = table_field.split(".")
+        return f"{names.get(table, table)} {col}"
+
+    out = []
+    if as_of.year > plan_year:
+        out.append(
+            f"{when} is after the plan year {plan_year} (supervision.year): the {plan_year} inspection plan "
+            f"would be made from the levels of a later date; give a date in or before {plan_year}, or plan a "
+            "later year"
+        )
+    day = pd.Timestamp(as_of)
+    first = _extreme(events, ("hidden_dangers", "accidents"), last=False)
+    if first is not None and first[0] > day:
+        out.append(
+            f"{when} is before every dated record (the earliest: {where(first[1])} {first[0].date()}): no "
+            "hidden danger or accident counts; check the date"
+        )
+    latest = _extreme(events, ("hidden_dangers",), last=True)
+    if latest is not None and (day - latest[0]).days > STALE_AFTER_DAYS:
+        out.append(
+            f"{when} is {(day - latest[0]).days} days after the latest hidden-danger record ({where(latest[1])} "
+            f"{latest[0].date()}): are the tables up to date, or is the date mistyped?"
+        )
+    out += _expired_grades(events.get("standardisation"), day, when, names)
+    return out
+
+
+def _expired_grades(
+    std: pd.DataFrame | None, day: pd.Timestamp, when: str, names: Mapping[str, str]
+) -> list[str]:
+    """A warning when every standardisation grade of the table has expired by the as-of date."""
+    if std is None or not len(std) or "valid_until" not in std.columns:
+        return []
+    until = std.loc[std["grade"] > 0, "valid_until"].dropna()
+    if not len(until) or until.max() >= day:
+        return []
+    return [
+        f"every standardisation grade in {names.get('standardisation', 'standardisation')} has expired by "
+        f"{when} (the latest valid_until: {until.max().date()}): none lowers a level or caps the inspections; "
+        "update the table or check the date"
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------------

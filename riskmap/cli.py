@@ -365,24 +365,19 @@ def _override(
     postgis: str | None = None,
 ):
     """The config with the command-line choices of language, HTML mode, engine and PostGIS target."""
-    from riskmap.config import config_from_dict
+    from riskmap.config import with_overrides
 
-    if lang is None and not embed and engine is None and scheduler is None and postgis is None:
-        return config
     if scheduler is not None and (engine or config.engine.name) != "dask":
         raise typer.BadParameter('--scheduler needs --engine dask (or [engine] name = "dask")')
-    data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
-    if lang is not None:
-        data.setdefault("project", {})["lang"] = lang
-    if embed:
-        data.setdefault("outputs", {})["embed"] = True
-    if engine is not None:
-        data.setdefault("engine", {})["name"] = str(engine)
-    if scheduler is not None:
-        data.setdefault("engine", {})["scheduler"] = scheduler
-    if postgis is not None:
-        data.setdefault("outputs", {})["postgis"] = postgis
-    return config_from_dict(data, base_dir=config.base_dir, source="the command line")
+    chosen = {
+        "project.lang": lang,
+        "outputs.embed": True if embed else None,
+        "engine.name": str(engine) if engine is not None else None,
+        "engine.scheduler": scheduler,
+        "outputs.postgis": postgis,
+    }
+    overrides = {k: v for k, v in chosen.items() if v is not None}
+    return with_overrides(config, overrides) if overrides else config
 
 
 @app.command()
@@ -606,10 +601,20 @@ def validate(
     raise typer.Exit(1)
 
 
+CompareAnyway = Annotated[
+    bool,
+    typer.Option(
+        "--compare-anyway",
+        help="Compare even when the two runs look like runs of different districts (another district_code, or "
+        "almost no facility id in common); without it riskmap stops and says why.",
+    ),
+]
+
+
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the earlier run.")],
-    new: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the later run.")],
+    old: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the earlier run (or its output folder).")],
+    new: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the later run (or its output folder).")],
     out: Annotated[
         Path | None,
         typer.Option(
@@ -618,13 +623,14 @@ def diff(
     ] = None,
     show: Annotated[int, typer.Option("--show", help="Changed facilities listed (0: none).")] = 20,
     force: Force = False,
+    anyway: CompareAnyway = False,
 ) -> None:
     """What changed between two runs: levels up or down, new and removed facilities, and why."""
     from riskmap.compare import CHANGE_KINDS, diff_runs
 
     _where(out=out)
     try:
-        result = diff_runs(old, new)
+        result = diff_runs(old, new, compare_anyway=anyway)
         written = {}
         if out is not None:
             from riskmap.outputs.changes import write_diff
@@ -692,24 +698,23 @@ def report(
     as_of: AsOf = None,
     lang: Lang = None,
     force: Force = False,
+    anyway: CompareAnyway = False,
 ) -> None:
     """Write the district report (report.docx, editable in Word/WPS) and risk notification cards (cards.docx)."""
-    from riskmap.config import config_from_dict, load_config
+    from riskmap.config import load_config, with_overrides
     from riskmap.reporting import report as make_report
 
     _where(project=project)
     try:
         config = _override(load_config(project), lang)
-        if template is not None or cards is not None:
-            data = config.model_dump(exclude={"base_dir"}, exclude_unset=True)
-            section = data.setdefault("outputs", {})
-            if template is not None:
-                section["report_template"] = str(template.resolve())
-            if cards is not None:
-                section["report_cards"] = str(cards.value)
-            config = config_from_dict(data, base_dir=config.base_dir, source="the command line")
+        chosen = {
+            "outputs.report_template": str(template.resolve()) if template is not None else None,
+            "outputs.report_cards": str(cards.value) if cards is not None else None,
+        }
+        if overrides := {k: v for k, v in chosen.items() if v is not None}:
+            config = with_overrides(config, overrides)
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
-        result = make_report(config, out, previous=previous, as_of=as_of, force=force)
+        result = make_report(config, out, previous=previous, as_of=as_of, force=force, compare_anyway=anyway)
     except RiskmapError as err:
         _fail(err)
     for w in result.warnings:

@@ -18,15 +18,20 @@ import pandas as pd
 
 from riskmap.columns import FACILITY_ID, LEVEL, NAME, REASON_SEP_ZH, SECTOR, ZONE_CODE, ZONE_NAME
 from riskmap.errors import InputError
-from riskmap.levels import Level, level_rank
+from riskmap.levels import Level, level_keys, level_rank
 
 __all__ = [
     "CHANGE",
     "CHANGE_KINDS",
     "CHANGE_COLUMNS",
     "RunDiff",
+    "SavedRun",
+    "MIN_SHARED_IDS",
+    "open_run",
     "read_run",
-    "run_layers",
+    "known_levels",
+    "district_mismatch",
+    "check_same_district",
     "compare_layer",
     "compare_runs",
     "diff_runs",
@@ -55,6 +60,10 @@ CHANGE_COLUMNS = [
 ]
 
 
+#: Below this share of the smaller run's facility ids found in the other, two runs look like different districts.
+MIN_SHARED_IDS = 0.1
+
+
 @dataclass
 class RunDiff:
     """Changes per layer (``facilities``, ``zones_village`` ...) and their counts."""
@@ -71,38 +80,141 @@ class RunDiff:
         return pd.concat(frames, ignore_index=True)[CHANGE_COLUMNS]
 
 
-def _layers_of(path: Path) -> list[str]:
-    import pyogrio
+@dataclass
+class SavedRun:
+    """The ``facilities`` and ``zones_*`` layers of a riskmap.gpkg (levels as keys) and the run's district."""
 
-    try:
-        names = [str(n) for n, _ in pyogrio.list_layers(path)]
-    except (pyogrio.errors.DataSourceError, OSError) as err:
-        raise InputError(f"{path}: cannot read the GeoPackage: {err}") from None
-    return [n for n in names if n == "facilities" or n.startswith("zones_")]
+    path: Path
+    layers: dict[str, gpd.GeoDataFrame]
+    #: ``project.district_code`` and ``project.name`` of the run, from the GeoPackage metadata ("" when the
+    #: run predates them).
+    district_code: str = ""
+    project: str = ""
 
-
-def read_run(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
-    """The ``facilities`` and ``zones_*`` layers of a GeoPackage written by riskmap."""
-    from riskmap.io.vector import read_vector
-
-    p = Path(path)
-    return {n: read_vector(p, layer=n, where=n) for n in run_layers(p)}
+    def facility_ids(self) -> pd.Series:
+        """The facility ids of the run, as text."""
+        return self.layers["facilities"][FACILITY_ID].astype(str)
 
 
-def run_layers(path: Path) -> list[str]:
-    """The ``facilities`` and ``zones_*`` layers of a riskmap.gpkg (read without reading their features).
+def _key_of(layer: str) -> str:
+    return FACILITY_ID if layer == "facilities" else ZONE_CODE
+
+
+def known_levels(df: pd.DataFrame, key: str, where: str) -> pd.Series:
+    """The ``level`` column as level keys; Chinese labels and colour words (an edit in QGIS) are read as levels.
 
     Raises
     ------
     InputError
-        No such file, not a GeoPackage, or none of those layers.
+        Some level is none of them (``purple``, an empty cell): the message names ``where``, the values, how
+        many rows hold each and the first of them.
     """
-    if not path.exists():
-        raise InputError(f"{path}: file not found; give the riskmap.gpkg of each run")
-    names = _layers_of(path)
-    if not names:
-        raise InputError(f"{path}: no facilities or zones_* layer; is this a riskmap.gpkg?")
-    return names
+    keys = level_keys(df[LEVEL])
+    bad = keys.isna().to_numpy()
+    if not bad.any():
+        return keys
+    values = df[LEVEL].astype("string").fillna("").to_numpy()[bad]
+    ids = df[key].astype(str).to_numpy()[bad]
+    seen = (
+        pd.DataFrame({"value": values, "id": ids}).groupby("value", sort=False)["id"].agg(["size", "first"])
+    )
+    shown = "; ".join(f"{v!r} ({n} rows, the first {first})" for v, (n, first) in seen.head(5).iterrows())
+    more = f"; and {len(seen) - 5} more values" if len(seen) > 5 else ""
+    raise InputError(
+        f"{where}: {int(bad.sum())} rows have a level riskmap does not know: {shown}{more}. A level is red, "
+        "orange, yellow, blue or none (重大风险/较大风险/一般风险/低风险/未评估 and 红/橙/黄/蓝 are read too): correct "
+        "them, or use the file as riskmap wrote it"
+    )
+
+
+def _checked_layer(path: Path, layer: str) -> gpd.GeoDataFrame:
+    from riskmap.io.geopackage import read_geopackage_layer
+
+    df = read_geopackage_layer(path, layer, "riskmap GeoPackage")
+    key = _key_of(layer)
+    missing = [c for c in (key, LEVEL) if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{path}: layer {layer} has no column {', '.join(missing)} (a riskmap.gpkg layer has {key} and "
+            f"{LEVEL}; was it edited or exported by another tool?); use the file as riskmap wrote it"
+        )
+    return df.assign(**{LEVEL: known_levels(df, key, f"{path}: layer {layer}")})
+
+
+def open_run(path: str | Path) -> SavedRun:
+    """Read a run's riskmap.gpkg (or the output folder holding it): its layers, levels checked, and district.
+
+    Raises
+    ------
+    InputError
+        No such file; not a GeoPackage, empty, truncated or damaged; no ``facilities`` layer; a layer without its
+        id or level column, or with levels riskmap does not know. One line naming the file and what is wrong.
+    """
+    from riskmap.io.geopackage import geopackage_metadata, list_geopackage_layers
+
+    p = Path(path)
+    if p.is_dir():
+        if not (p / "riskmap.gpkg").exists():
+            raise InputError(
+                f"{p}: no riskmap.gpkg in the folder; give a run's riskmap.gpkg or its output folder"
+            )
+        p = p / "riskmap.gpkg"
+    if not p.exists():
+        raise InputError(f"{p}: file not found; give the riskmap.gpkg of each run")
+    names = list_geopackage_layers(p, "riskmap GeoPackage")
+    if "facilities" not in names:
+        raise InputError(
+            f"{p}: no facilities layer (layers: {', '.join(names) or 'none'}); is this a riskmap.gpkg? Give the "
+            "riskmap.gpkg a run wrote"
+        )
+    layers = {n: _checked_layer(p, n) for n in names if n == "facilities" or n.startswith("zones_")}
+    meta = geopackage_metadata(p, "facilities")
+    return SavedRun(p, layers, meta.get("district_code", ""), meta.get("project", ""))
+
+
+def read_run(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
+    """The ``facilities`` and ``zones_*`` layers of a GeoPackage written by riskmap (:func:`open_run`)."""
+    return open_run(path).layers
+
+
+def district_mismatch(
+    old_code: str, new_code: str, old_ids: pd.Series | None = None, new_ids: pd.Series | None = None
+) -> str | None:
+    """Why two runs look like runs of different districts, or ``None``.
+
+    Their ``district_code`` differs (both known), or fewer than :data:`MIN_SHARED_IDS` of the smaller run's
+    facility ids are in both (a register of another district, or ids re-keyed).
+
+    >>> district_mismatch("320102", "329901")
+    'district_code 320102 there, 329901 here'
+    >>> district_mismatch("", "329901", pd.Series(["A", "B"]), pd.Series(["C", "D", "E"]))
+    'only 0 of the 2 facility ids of the smaller run are in both'
+    """
+    if old_code and new_code and old_code != new_code:
+        return f"district_code {old_code} there, {new_code} here"
+    if old_ids is None or new_ids is None:
+        return None
+    a, b = pd.Index(old_ids.astype(str)).unique(), pd.Index(new_ids.astype(str)).unique()
+    smaller = min(len(a), len(b))
+    common = len(a.intersection(b))
+    if smaller and common < MIN_SHARED_IDS * smaller:
+        return f"only {common:,} of the {smaller:,} facility ids of the smaller run are in both"
+    return None
+
+
+def check_same_district(old: SavedRun, against: str, new_code: str, new_ids: pd.Series | None = None) -> None:
+    """Refuse to compare ``old`` with a run of another district (:func:`district_mismatch`).
+
+    ``against`` names the other run in the message (its file, or "this run").
+    """
+    why = district_mismatch(
+        old.district_code, new_code, old.facility_ids() if new_ids is not None else None, new_ids
+    )
+    if why:
+        raise InputError(
+            f"{old.path} and {against} look like runs of different districts ({why}): every enterprise would "
+            "be listed as new or removed; compare two runs of one district, or add --compare-anyway"
+        )
 
 
 def _reason_items(text: object) -> list[str]:
@@ -130,6 +242,7 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
         if key not in df.columns or LEVEL not in df.columns:
             raise InputError(f"layer {layer}: needs the columns {key} and {LEVEL}; is this a riskmap.gpkg?")
         out = df.copy()
+        out[LEVEL] = known_levels(out, key, f"layer {layer}")
         for c in wanted:
             if c not in out.columns:
                 out[c] = ""
@@ -224,6 +337,16 @@ def compare_runs(old: dict[str, gpd.GeoDataFrame], new: dict[str, gpd.GeoDataFra
     return diff
 
 
-def diff_runs(old: str | Path, new: str | Path) -> RunDiff:
-    """Read two riskmap GeoPackages and compare them (:func:`compare_runs`)."""
-    return compare_runs(read_run(old), read_run(new))
+def diff_runs(old: str | Path, new: str | Path, compare_anyway: bool = False) -> RunDiff:
+    """Read two riskmap GeoPackages (or output folders) and compare them (:func:`compare_runs`).
+
+    Raises
+    ------
+    InputError
+        A file cannot be read as a run (:func:`open_run`), or the two look like runs of different districts
+        (:func:`district_mismatch`) and ``compare_anyway`` is false.
+    """
+    a, b = open_run(old), open_run(new)
+    if not compare_anyway:
+        check_same_district(a, str(b.path), b.district_code, b.facility_ids())
+    return compare_runs(a.layers, b.layers)

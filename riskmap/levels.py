@@ -25,6 +25,7 @@ __all__ = [
     "outline",
     "palette",
     "level_rank",
+    "level_keys",
     "level_from_rank",
     "max_level",
 ]
@@ -123,6 +124,31 @@ def level_rank(keys: pd.Series) -> pd.Series:
     """Map level keys to ranks 1..4 (blue..red); ``none``/missing become 0."""
     ranks = {lvl.key: int(lvl) for lvl in Level}
     return keys.map(ranks).fillna(0).astype("int8")
+
+
+@cache
+def _level_words() -> dict[str, str]:
+    """Every way a level is written (key, Chinese and English label, colour word) -> its key; ``none`` too."""
+    words = {w: lvl.key for w, lvl in _ALIASES.items()}
+    for key in (*LEVEL_NAMES, NOT_ASSESSED):
+        words |= {key: key, label(key, "zh").lower(): key, label(key, "en").lower(): key}
+    return words
+
+
+def level_keys(values: pd.Series) -> pd.Series:
+    """The level key of each cell written as a key, a Chinese or English label or a colour word; NaN otherwise.
+
+    A layer edited in QGIS may hold 重大风险 or 红 where riskmap wrote ``red``; anything else (``purple``, an
+    empty cell) is NaN, for the caller to refuse.
+
+    >>> level_keys(pd.Series(["red", "重大风险", "橙", " Blue ", "未评估", "purple", None])).tolist()
+    ['red', 'red', 'orange', 'blue', 'none', nan, nan]
+    """
+    # A level column holds a handful of distinct values: each is read once, then spread back by its code.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype("string").str.strip().str.lower()
+    keys = np.append(text.map(_level_words()).astype(object).to_numpy(), np.nan)
+    return pd.Series(keys[codes], index=values.index, dtype=object)
 
 
 def level_from_rank(ranks: pd.Series | np.ndarray) -> pd.Series:

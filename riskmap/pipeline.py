@@ -25,6 +25,7 @@ from riskmap.adjust import (
     EVENT_COLUMNS,
     AdjustmentResult,
     apply_adjustments,
+    as_of_warnings,
     prepare_events,
     resolve_as_of,
     standardisation_grades,
@@ -46,17 +47,17 @@ from riskmap.engines.memory import MemoryEngine, table_sources
 from riskmap.errors import ConfigError, InputError, RiskmapError
 from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
-from riskmap.io.inputfiles import InputFile, read_hashed
+from riskmap.io.inputfiles import InputFile
 from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.project import (
     ProjectInputs,
+    read_earlier_plans,
     read_facilities,
     read_inputs,
     read_related,
     read_roster,
     required_tables,
 )
-from riskmap.io.tables import read_table
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import METHODS
@@ -65,7 +66,15 @@ from riskmap.outputs.sensitivity import write_sensitivity
 from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
-from riskmap.validate import input_sources, require_columns, summarise_rejects, validate_sites, validate_table
+from riskmap.validate import (
+    from_source,
+    input_sources,
+    reads_sheets,
+    require_columns,
+    summarise_rejects,
+    validate_sites,
+    validate_table,
+)
 from riskmap.zone_kinds import kind_label, project_kind_labels
 from riskmap.zone_layers import load_zones, zone_polygons
 from riskmap.zoning import aggregate_zones, apply_spillover, count_sites, rule_parameters, zone_code_column
@@ -111,12 +120,12 @@ class Supervised:
     plan: InspectionPlan
 
 
-def _require_some(facilities: Sized, rejects: Rejects, n_in: int, source: str) -> None:
+def _require_some(facilities: Sized, rejects: Rejects, n_in: int, source: str, several: bool) -> None:
     """Stop with the reasons when no facility is left: an empty map is never a result."""
     if len(facilities):
         return
     found = rejects.frame()
-    found = found[found["source"] == source]
+    found = found[from_source(found["source"], source, several)]
     if n_in == 0:
         raise InputError(f"{source}: the file has no data rows")
     reasons = "; ".join(summarise_rejects(found, top=3))
@@ -133,7 +142,8 @@ def _locate(config: Config, engine: Engine, project: ProjectInputs, rejects: Rej
     # province size).
     located = engine.locate(project.take_facilities(), project.zones)
     rejects.add(located.facility_rejects, located.zoning_rejects)
-    _require_some(located.known_ids, rejects, project.n_facilities, project.source)
+    several = reads_sheets(config.facilities)
+    _require_some(located.known_ids, rejects, project.n_facilities, project.source, several)
     events, event_rejects = _validate_events(config, project.events, located.known_ids)
     project.events = {}
     return Validated(located, events, event_rejects)
@@ -150,7 +160,7 @@ def _grade(
         scored.facilities, config, config.resolve(config.facilities.path).name
     )
     rejects.add(uncovered, scored.score_rejects)
-    _require_some(facilities, rejects, project.n_facilities, project.source)
+    _require_some(facilities, rejects, project.n_facilities, project.source, reads_sheets(config.facilities))
     return Graded(facilities)
 
 
@@ -205,7 +215,7 @@ def _supervise(
     adjusted: AdjustmentResult,
     validated: Validated,
     zones: dict[str, gpd.GeoDataFrame],
-    history: Path | None,
+    history: pd.DataFrame | None,
     files: dict[str, InputFile],
 ) -> Supervised:
     """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone."""
@@ -219,7 +229,7 @@ def _supervise(
         facilities.assign(town_code=facilities[strata]),
         config.supervision,
         config.project.district_code,
-        history=_plan_history(history, files, config.supervision.year),
+        history=history,
         roster=read_roster(config, files),
         lang=config.project.lang,
     )
@@ -250,7 +260,8 @@ def _summarise(
     """The counts of the run, as run.json's ``summary``."""
     facilities, plan = supervised.facilities, supervised.plan
     grey = config.scoring.unassessed == "grey"
-    n_rejected = int((all_rejects["source"] == input_sources(config)["facilities"]).sum())
+    source = input_sources(config)["facilities"]
+    n_rejected = int(from_source(all_rejects["source"], source, reads_sheets(config.facilities)).sum())
     per_level = {k: int((facilities[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, *(["none"] if grey else []))}
     return RunSummary(
         facilities_in=n_in,
@@ -313,6 +324,19 @@ def _run_warnings(
     return warnings
 
 
+def _dates_warnings(config: Config, validated: Validated, used: date, given: date | str | None) -> list[str]:
+    """Whether the as-of date fits the plan year and the records (:func:`riskmap.adjust.as_of_warnings`)."""
+    if given is not None:
+        origin = "--as-of"
+    elif config.adjustment.as_of is not None:
+        origin = "adjustment.as_of"
+    else:
+        origin = "today: no --as-of or adjustment.as_of"
+    return as_of_warnings(
+        used, validated.events, config.supervision.year, input_sources(config), given=origin
+    )
+
+
 def _check_accounting(n_in: int, summary: RunSummary) -> None:
     # Accounting is the contract: every input row is either on the map or in the rejects table.
     if summary.facilities_scored + summary.facilities_rejected != n_in:
@@ -325,7 +349,10 @@ def _check_accounting(n_in: int, summary: RunSummary) -> None:
 def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Path | None) -> RunResult:
     stage = _returning_memory(stage)
     stage("load")
+    # Read first: a bad history file stops the run before minutes of grading.
+    earlier, history_files = _plan_history(history, config.supervision.year)
     project = read_inputs(config)
+    project.files.update(history_files)
     rejects = Rejects()
     with open_engine(config, project.source) as engine:
         stage("validate")
@@ -341,7 +368,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage("zone")
     zoned = _zone(config, project, zones, scored, rejects)
     stage("supervise")
-    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, history, project.files)
+    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.files)
     del scored
     assessed = None
     if kept is not None:
@@ -354,6 +381,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     _check_accounting(project.n_facilities, summary)
     warnings = [*project.warnings, *engine_warnings, *zoned.warnings, *supervised.plan.warnings]
     warnings += _run_warnings(config, project, summary, rejects, validated)
+    warnings += _dates_warnings(config, validated, adjusted.as_of, as_of)
     return RunResult(
         facilities=gpd.GeoDataFrame(
             supervised.facilities, geometry=supervised.facilities.geometry.name, crs="EPSG:4490"
@@ -451,15 +479,13 @@ def _lost_tables(
     methods, adjustments never fire.
     """
     found = rejects.frame()
-    unmatched = found.loc[
-        (found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"
-    ].value_counts()
+    unmatched = found.loc[(found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"]
     warnings = []
     for table, n in rows.items():
         source = sources[table]
         if n == 0:
             what = "has a header and no rows"
-        elif int(unmatched.get(source, 0)) >= n:
+        elif int(from_source(unmatched, source, reads_sheets(getattr(config, table))).sum()) >= n:
             what = f"has {n} rows and none belongs to a facility on the map (ids unknown, empty or rejected)"
         else:
             continue
@@ -470,25 +496,12 @@ def _lost_tables(
     return warnings
 
 
-def _plan_history(history: Path | None, files: dict[str, InputFile], year: int) -> pd.DataFrame | None:
-    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own plan tables)."""
+def _plan_history(history: Path | None, year: int) -> tuple[pd.DataFrame | None, dict[str, InputFile]]:
+    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own), and their files."""
     if history is None:
-        return None
-    if not history.is_dir():
-        raise InputError(f"{history}: --history must be a directory of earlier inspection_plan.csv files")
-    plans = sorted([*history.glob("*.csv"), *history.glob("*.xlsx")])
-    frames = []
-    for f in plans:
-        read = partial(read_table, f, expect=[FACILITY_ID, "year", "inspections_per_year"])
-        df = read_hashed(f, read, files, f"history_{f.name}")
-        require_columns(
-            df, {"id": FACILITY_ID, "year": "year", "count": "inspections_per_year"}, f.name, "history"
-        )
-        df["year"] = pd.to_numeric(df["year"], errors="coerce")
-        frames.append(df[df["year"] < year])  # a plan for this year or later is not history
-    if not frames:
-        raise InputError(f"{history}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
-    return read_history(frames)
+        return None, {}
+    frames, files = read_earlier_plans(history, year)
+    return read_history(frames), files
 
 
 def _positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:

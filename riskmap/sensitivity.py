@@ -294,7 +294,8 @@ def assess_variants(config: Config, basis: Basis) -> SensitivityResult:
         rows.append(
             {
                 "variant": variant.name,
-                "set": json.dumps(variant.overrides, ensure_ascii=False),
+                # default=str: a TOML date or time among the values is written as text, not an internal error.
+                "set": json.dumps(variant.overrides, ensure_ascii=False, default=str),
                 "first_stage": start or "",
             }
         )

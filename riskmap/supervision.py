@@ -599,6 +599,26 @@ def _cover_overdue(fac: pd.DataFrame, history: pd.DataFrame | None, config: Supe
     return (last.isna() & covered) | (config.year - last.fillna(config.year) >= config.sampling.cover_years)
 
 
+def _history_warnings(history: pd.DataFrame | None, config: SupervisionConfig) -> list[str]:
+    """What the plan history (``plan --history``) cannot tell: no earlier year at all, or too few years."""
+    if history is None:
+        return []
+    first = history.attrs.get("first_year")
+    cover = config.sampling.cover_years
+    if first is None:
+        return [
+            f"the plans in --history are all of {config.year} or later: none is an earlier plan, so none tells "
+            f"which enterprises went uninspected (give the plans of the years before {config.year})"
+        ]
+    if int(first) > config.year - cover:
+        return [
+            f"the plans in --history reach back to {first} only: an enterprise missing from them is not counted "
+            f"as uninspected for {cover} years (supervision.sampling.cover_years) until the plans of "
+            f"{config.year - cover}..{config.year - 1} are all there"
+        ]
+    return []
+
+
 def _draw_by_level(
     fac: pd.DataFrame,
     strata_column: str,
@@ -728,7 +748,7 @@ def plan_inspections(
             "plan_reason": _reason_column(facts, rates, seed, config.sampling.cover_years, lang),
         }
     )
-    warnings = _capacity_warnings(month_table)
+    warnings = _history_warnings(history, config) + _capacity_warnings(month_table)
     build = _inspections_builder(insp, plan, id_rank, unique)
     load = month_table.set_index("month")["planned"]
     load.index.name = "month"

@@ -21,7 +21,7 @@ from riskmap.config import TABLE_COLUMNS, Config, SitesConfig, TableConfig
 from riskmap.errors import InputError
 from riskmap.frames import ids_in, normalise_text
 from riskmap.io.crs import parse_crs, to_geographic
-from riskmap.io.tables import ROW
+from riskmap.io.tables import ROW, SHEET
 
 __all__ = [
     "LayerOrigin",
@@ -40,6 +40,8 @@ __all__ = [
     "comma_reasons",
     "summarise_rejects",
     "input_sources",
+    "from_source",
+    "reads_sheets",
     "SOURCE_TABLES",
     "excel_number",
     "EXCEL_ID",
@@ -102,12 +104,14 @@ def make_rejects(
     """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column)."""
     if rows.empty:
         return rejects_frame()
+    # A table read from several sheets: each row names its own (ledger.xls:2025年第一季度).
+    sources = (source + ":" + rows[SHEET].astype(str)).to_numpy() if SHEET in rows.columns else source
     values = rows[field].astype(str) if field in rows.columns else pd.Series("", index=rows.index)
     ids = rows[id_column].astype(str) if id_column in rows.columns else pd.Series("", index=rows.index)
     return rejects_frame(
         pd.DataFrame(
             {
-                "source": source,
+                "source": sources,
                 "row": rows[ROW].to_numpy() if ROW in rows.columns else np.nan,
                 "record_id": ids.to_numpy(),
                 "field": field,
@@ -256,7 +260,7 @@ def excel_number(ids: pd.Series) -> pd.Series:
 
 def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, section: str) -> None:
     """Raise a clear error when a configured column is missing from a file."""
-    available = [c for c in df.columns if c != ROW]
+    available = [c for c in df.columns if c not in (ROW, SHEET)]
     for key, col in columns.items():
         if col not in df.columns:
             close = difflib.get_close_matches(col, available, n=1)
@@ -491,18 +495,30 @@ SOURCE_TABLES = (
 )
 
 
+def _layer_key(layer: object) -> str | tuple[str, ...] | None:
+    return tuple(layer) if isinstance(layer, list) else layer  # type: ignore[return-value]
+
+
+def reads_sheets(cfg: object) -> bool:
+    """Whether an input section reads several sheets (``layer`` a list or ``"*"``): its rows name their sheet."""
+    layer = getattr(cfg, "layer", None)
+    return isinstance(layer, list) or layer == "*"
+
+
 def input_sources(config: Config) -> dict[str, str]:
     """How each configured input is named in the rejects' ``source`` column: its file name.
 
     Two inputs with one file name are told apart, since the rejects of the facilities are counted by their
     source: sheets (layers) of one workbook as ``register.xlsx:企业`` and ``register.xlsx:风险点``, files of one
-    name in different folders by their path relative to the project file.
+    name in different folders by their path relative to the project file. A table read from several sheets
+    keeps the file's name (each reject adds its row's sheet: ``ledger.xls:2025年第一季度``); two sections reading
+    the very same sheet get the section's name too (``register.xlsx:企业 (standardisation)``).
     """
-    found: dict[str, tuple[Path, str | None]] = {}
+    found: dict[str, tuple[Path, str | tuple[str, ...] | None]] = {}
     for section in SOURCE_TABLES:
         cfg = getattr(config, section, None)
         if cfg is not None and getattr(cfg, "path", None) is not None:
-            found[section] = (config.resolve(cfg.path), getattr(cfg, "layer", None))
+            found[section] = (config.resolve(cfg.path), _layer_key(getattr(cfg, "layer", None)))
     names = {section: path.name for section, (path, _) in found.items()}
 
     def clashing(section: str) -> bool:
@@ -512,14 +528,35 @@ def input_sources(config: Config) -> dict[str, str]:
             if other != section
         )
 
+    def named(shown: str, layer: str | tuple[str, ...] | None) -> str:
+        return f"{shown}:{layer}" if isinstance(layer, str) and layer != "*" else shown
+
     for section in [s for s in names if clashing(s)]:
         path, layer = found[section]
-        names[section] = f"{path.name}:{layer}" if layer else path.name
+        names[section] = named(path.name, layer)
     for section in [s for s in names if clashing(s)]:
         path, layer = found[section]
         try:
             shown = path.resolve().relative_to(config.base_dir.resolve()).as_posix()
         except ValueError:
             shown = str(path)
-        names[section] = f"{shown}:{layer}" if layer else shown
+        names[section] = named(shown, layer)
+    seen: set[str] = set()
+    for section in names:  # facilities first (SOURCE_TABLES' order): the others are renamed
+        taken = names[section] in seen or any(
+            reads_sheets(getattr(config, other)) and names[section].startswith(names[other] + ":")
+            for other in names
+            if other != section and names[other] in seen
+        )
+        if taken:
+            names[section] = f"{names[section]} ({section})"
+        seen.add(names[section])
     return names
+
+
+def from_source(sources: pd.Series, name: str, several_sheets: bool = False) -> pd.Series:
+    """Which rejects came from the input named ``name`` (with its sheets when it reads several)."""
+    hit = sources == name
+    if several_sheets:
+        hit |= sources.astype(str).str.startswith(name + ":")
+    return hit

@@ -743,3 +743,59 @@ def test_dates_repeated_and_in_many_forms_parse_like_single_ones():
     values = pd.Series(forms * 3 + [None], dtype="str")
     one_by_one = pd.concat([parse_dates(pd.Series([v], dtype="str")) for v in values], ignore_index=True)
     pd.testing.assert_series_equal(parse_dates(values), one_by_one)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the as-of date against the plan year and the records' span
+
+
+def test_as_of_after_the_plan_year_is_a_warning():
+    from riskmap.adjust import as_of_warnings
+
+    assert as_of_warnings(date(2027, 12, 31), {}, 2027) == []
+    w = as_of_warnings(date(2028, 1, 1), {}, 2027, given="--as-of")
+    assert len(w) == 1
+    assert "the as-of date 2028-01-01 (--as-of) is after the plan year 2027 (supervision.year)" in w[0]
+
+
+def test_as_of_before_every_record_is_a_warning():
+    from riskmap.adjust import as_of_warnings
+
+    events = {
+        "hidden_dangers": hd(("Y1", "A", "一般", "2026-03-01", "", "")),
+        "accidents": accidents(("S1", "A", "2026-02-01", "一般", "0")),
+    }
+    assert as_of_warnings(date(2026, 2, 1), events, 2027) == []  # the earliest record's own day counts
+    w = as_of_warnings(date(2026, 1, 31), events, 2027, {"accidents": "accidents.csv"})
+    assert len(w) == 1 and "before every dated record (the earliest: accidents.csv date 2026-02-01)" in w[0]
+
+
+def test_as_of_long_after_the_latest_hidden_danger_is_a_warning():
+    from riskmap.adjust import STALE_AFTER_DAYS, as_of_warnings
+
+    events = {"hidden_dangers": hd(("Y1", "A", "一般", "2025-03-01", "", "2025-04-01"))}
+    assert STALE_AFTER_DAYS == 365
+    assert as_of_warnings(date(2026, 4, 1), events, 2027) == []  # 365 days after the closing
+    w = as_of_warnings(date(2026, 4, 2), events, 2027, {"hidden_dangers": "hd.csv"})
+    assert len(w) == 1
+    assert "366 days after the latest hidden-danger record (hd.csv closed_date 2025-04-01)" in w[0]
+    # A quiet year is normal for accidents: an old accident alone says nothing about the tables.
+    old = {"accidents": accidents(("S1", "A", "2020-01-01", "一般", "0"))}
+    assert as_of_warnings(date(2026, 11, 24), old, 2027) == []
+
+
+def test_every_standardisation_grade_expired_is_a_warning():
+    from riskmap.adjust import as_of_warnings
+
+    events = {"standardisation": std(("A", "二级", "2026-06-30"), ("B", "无", ""))}
+    assert as_of_warnings(date(2026, 6, 30), events, 2027) == []  # valid through its last day
+    w = as_of_warnings(date(2026, 7, 1), events, 2027, {"standardisation": "std.csv"})
+    assert len(w) == 1 and "every standardisation grade in std.csv has expired" in w[0]
+
+
+def test_check_warns_about_the_as_of_date(tiny_project: Path):
+    result = check(load_config(tiny_project), as_of="2029-01-05")
+    assert any("2029-01-05 (--as-of) is after the plan year 2027" in w for w in result.warnings), (
+        result.warnings
+    )
+    assert not any("as-of" in w for w in check(load_config(tiny_project), as_of="2026-11-24").warnings)

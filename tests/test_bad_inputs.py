@@ -342,6 +342,20 @@ def _nine_digit_towns(d: Path) -> None:
 _FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
 
+def _hidden_danger_as_of(found: str, as_of: str) -> Callable[[Path], None]:
+    """One hidden danger found on ``found`` (closed a week later) and ``adjustment.as_of`` set to ``as_of``."""
+
+    def edit(d: Path) -> None:
+        pd.DataFrame(
+            [("YH1", IDS["A"], "一般", found, "", found[:-2] + "28")],
+            columns=["hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"],
+        ).to_csv(d / "hidden_dangers.csv", index=False)
+        _config("[supervision]", '[hidden_dangers]\npath = "hidden_dangers.csv"\n\n[supervision]')(d)
+        _config("[supervision]", f"[adjustment]\nas_of = {as_of}\n\n[supervision]")(d)
+
+    return edit
+
+
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
@@ -532,12 +546,12 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("CSV separated by ;", _separated(";"), "ok", ""),
     ("CSV separated by tabs", _separated("\t"), "ok", ""),
     ("UTF-8 CSV with one GBK line", _one_gbk_line, "error", r"UTF-8 except line 4, which is not UTF-8"),
-    ("0-byte XLSX", _not_xlsx(b""), "error", r"not an Excel \.xlsx file: it is empty"),
+    ("0-byte XLSX", _not_xlsx(b""), "error", r"not an Excel/WPS workbook: it is empty"),
     (
         "CSV renamed .xlsx",
         _not_xlsx(b"facility_id,name\n1,a\n"),
         "error",
-        r"not an Excel \.xlsx file: it looks like",
+        r"not an Excel/WPS workbook: it looks like a text \(CSV\) file",
     ),
     (
         "XLSX formulas without saved values",
@@ -641,6 +655,26 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         _zones_in_gcj02(declared=False),
         "warning",
         r'zones\[0\] \(village, village\.geojson\) looks like GCJ-02.*crs = "GCJ-02" under \[\[zones\]\]',
+    ),
+    (
+        "as-of date after the plan year",
+        _config("[supervision]", "[adjustment]\nas_of = 2028-03-01\n\n[supervision]"),
+        "warning",
+        r"the as-of date 2028-03-01 \(adjustment\.as_of\) is after the plan year 2027 \(supervision\.year\)",
+    ),
+    (
+        "as-of date before every dated record",
+        _hidden_danger_as_of("2026-03-01", "2025-12-31"),
+        "warning",
+        r"2025-12-31 \(adjustment\.as_of\) is before every dated record \(the earliest: hidden_dangers\.csv "
+        r"found_date 2026-03-01\)",
+    ),
+    (
+        "as-of date more than a year after the latest hidden danger",
+        _hidden_danger_as_of("2024-03-01", "2026-11-24"),
+        "warning",
+        r"2026-11-24 \(adjustment\.as_of\) is 971 days after the latest hidden-danger record "
+        r"\(hidden_dangers\.csv closed_date 2024-03-28\)",
     ),
 ]
 
@@ -835,7 +869,7 @@ OUTPUT_CATALOGUE = [
     ("--template that is a zip bomb", _bad_template("zip bomb"), "report",
      _TEMPLATE + r"word/document\.xml unpacks to 64 MB from \d+ KB \(a zip bomb\?\)"),
     ("--previous folder without riskmap.gpkg", _previous_without_gpkg, "report",
-     r"earlier: no riskmap\.gpkg there; --previous takes the output folder of an earlier run"),
+     r"earlier: no riskmap\.gpkg in the folder; give a run.s riskmap\.gpkg or its output folder"),
 ]  # fmt: skip
 
 
@@ -871,3 +905,160 @@ def test_init_onto_a_file(tmp_path: Path):
     assert r.exit_code == 1 and r.output.strip().splitlines() == [
         f"error: {tmp_path / 'afile'}: is a file, not a directory; choose a new or empty directory"
     ]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Runs compared (riskmap diff, report --previous): what riskmap does with an earlier run that is not what it wrote.
+
+
+def _a_run(
+    path: Path, district: str = "329901", ids: str = "ABCDEF", levels: list[str] | None = None
+) -> Path:
+    """A riskmap.gpkg as a run writes it: facilities (ids of the tiny district) and villages, with metadata."""
+    from shapely.geometry import Point
+
+    from riskmap.outputs.gpkg import write_geopackage
+
+    levels = levels or ["yellow", "yellow", "red", "orange", "blue", "yellow"]
+    fac = gpd.GeoDataFrame(
+        {
+            "facility_id": [IDS[k] if k in IDS else k for k in ids],
+            "name": list(ids),
+            "sector": "工贸",
+            "level": levels[: len(ids)],
+            "reasons": "",
+        },
+        geometry=[Point(X0 + 0.003 * i, Y0 + 0.003) for i in range(len(ids))],
+        crs="EPSG:4490",
+    )
+    villages = gpd.GeoDataFrame(
+        {"zone_code": ["329901001001"], "zone_name": ["东村"], "level": ["red"], "reason": ["就高"]},
+        geometry=[box(X0, Y0, X0 + D, Y0 + D)],
+        crs="EPSG:4490",
+    )
+    metadata = {"riskmap_version": riskmap.__version__, "district_code": district, "project": "测试区"}
+    return write_geopackage(path, {"facilities": fac, "zones_village": villages}, metadata=metadata)
+
+
+def _bytes(make: Callable[[bytes], bytes]) -> Callable[[Path, Path], Path]:
+    def edit(good: Path, tmp: Path) -> Path:
+        (tmp / "previous.gpkg").write_bytes(make(good.read_bytes()))
+        return tmp / "previous.gpkg"
+
+    return edit
+
+
+def _damaged_pages(data: bytes) -> bytes:
+    page = int.from_bytes(data[16:18], "big")
+    return data[:page] + b"\x5a" * (len(data) - page)  # every page but the first overwritten
+
+
+def _zipped(good: Path, tmp: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "previous.gpkg", "w") as z:
+        z.write(good, "riskmap.gpkg")
+    return tmp / "previous.gpkg"
+
+
+def _plain_sqlite(good: Path, tmp: Path) -> Path:
+    import sqlite3
+
+    with sqlite3.connect(tmp / "previous.gpkg") as db:
+        db.execute("CREATE TABLE facilities (facility_id TEXT, level TEXT)")
+    return tmp / "previous.gpkg"
+
+
+def _layers_edited(edit: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]) -> Callable[[Path, Path], Path]:
+    def make(good: Path, tmp: Path) -> Path:
+        from riskmap.outputs.gpkg import write_geopackage
+
+        layers = {n: gpd.read_file(good, layer=n) for n in ("facilities", "zones_village")}
+        layers["facilities"] = edit(layers["facilities"])
+        return write_geopackage(tmp / "previous.gpkg", layers, metadata={"district_code": "329901"})
+
+    return make
+
+
+def _no_facilities_layer(good: Path, tmp: Path) -> Path:
+    from riskmap.outputs.gpkg import write_geopackage
+
+    return write_geopackage(
+        tmp / "previous.gpkg", {"zones_village": gpd.read_file(good, layer="zones_village")}
+    )
+
+
+_QGIS_LABELS = {"red": "重大风险", "orange": "橙", "yellow": "一般风险", "blue": "蓝色"}
+
+# (id, how the earlier run is broken: (a good run, tmp folder) -> the earlier run, what riskmap says or "ok")
+COMPARED_RUNS: list[tuple[str, Callable[[Path, Path], Path], str]] = [
+    (
+        "earlier run: GeoPackage cut short (interrupted copy)",
+        _bytes(lambda b: b[: len(b) // 3]),
+        r"previous\.gpkg: the riskmap GeoPackage is truncated: [\d,]+ bytes of [\d,]+ bytes \(an interrupted copy",
+    ),
+    ("earlier run: an empty file", _bytes(lambda b: b""), r"previous\.gpkg: the file is empty \(0 bytes\)"),
+    (
+        "earlier run: a text file named .gpkg",
+        _bytes(lambda b: "风险等级\n".encode()),
+        r"previous\.gpkg: not a riskmap GeoPackage: the file is not an SQLite database",
+    ),
+    (
+        "earlier run: a ZIP archive named .gpkg",
+        _zipped,
+        r"not a riskmap GeoPackage: the file is a ZIP archive",
+    ),
+    ("earlier run: an SQLite file, not a GeoPackage", _plain_sqlite, r"an SQLite database of another kind"),
+    (
+        "earlier run: damaged pages",
+        _bytes(_damaged_pages),
+        r"previous\.gpkg: cannot read the riskmap GeoPackage: the file is damaged \(database disk image is malformed\)",
+    ),
+    (
+        "earlier run: no facilities layer",
+        _no_facilities_layer,
+        r"previous\.gpkg: no facilities layer \(layers: zones",
+    ),
+    (
+        "earlier run: level column removed",
+        _layers_edited(lambda f: f.drop(columns="level")),
+        r"previous\.gpkg: layer facilities has no column level",
+    ),
+    (
+        "earlier run: a level edited to purple",
+        _layers_edited(lambda f: f.assign(level=f["level"].where(f.index != 2, "purple"))),
+        r"previous\.gpkg: layer facilities: 1 rows have a level riskmap does not know: 'purple' \(1 rows, the first "
+        + IDS["C"],
+    ),
+    (
+        "earlier run: levels as Chinese labels (edited in QGIS)",
+        _layers_edited(lambda f: f.assign(level=f["level"].map(_QGIS_LABELS))),
+        "ok",
+    ),
+    (
+        "earlier run of another district (district_code)",
+        lambda good, tmp: _a_run(tmp / "previous.gpkg", district="320102"),
+        r"look like runs of different districts \(district_code 320102 there, 329901 here\).*--compare-anyway",
+    ),
+    (
+        "earlier run with no facility id in common",
+        lambda good, tmp: _a_run(tmp / "previous.gpkg", district="", ids="UVWXYZ"),
+        r"look like runs of different districts \(only 0 of the 6 facility ids of the smaller run are in both\)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "breaks", "says"), COMPARED_RUNS, ids=[c[0] for c in COMPARED_RUNS])
+def test_compared_runs(tmp_path: Path, name: str, breaks: Callable[[Path, Path], Path], says: str):
+    from riskmap.compare import diff_runs
+
+    good = _a_run(tmp_path / "good.gpkg")
+    previous = breaks(good, tmp_path)
+    if says == "ok":
+        diff = diff_runs(previous, good)
+        assert diff.table().empty and diff.counts["facilities"]["unchanged"] == 6
+        return
+    with pytest.raises(RiskmapError, match=says) as caught:
+        diff_runs(previous, good)
+    message = str(caught.value)
+    assert "\n" not in message and "sqlite3_" not in message and "DRIVER" not in message, message

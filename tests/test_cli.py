@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from riskmap import __version__
@@ -351,7 +353,7 @@ def test_output_folder_and_previous_are_checked_before_grading(
     if command == "report --previous":
         (tmp_path / "earlier").mkdir()
         args += ["--previous", str(tmp_path / "earlier")]
-        says = "earlier: no riskmap.gpkg there; --previous takes the output folder of an earlier run"
+        says = "earlier: no riskmap.gpkg in the folder; give a run's riskmap.gpkg or its output folder"
     else:
         (out / "run.json").write_text('{"manifest": {"../x": {"sha256": "0"}}}', encoding="utf-8")
         says = "not riskmap's output folder: run.json lists '../x'"
@@ -379,3 +381,148 @@ def test_an_input_deleted_during_the_run_is_not_a_crash(tiny_project: Path, tmp_
     assert r.exit_code == 0, r.output
     doc = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
     assert doc["provenance"]["inputs"]["facilities"] == {"path": "facilities.csv", "sha256": read}
+
+
+# `plan --history`: every message names keys of the project file and options of the command that exist.
+
+#: A key of the project file as messages write it: supervision.sampling.cover_years, zones[0].layer.
+_DOTTED = re.compile(r"(?<![\w/.-])([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)+)(?![\w/-])")
+#: "set encoding = ...", "set history.id to ...": the key a message tells the user to set.
+_SET = re.compile(r"\bset ([a-z_][\w.\[\]]*)")
+_SECTION = re.compile(r"\[([a-z_]+(?:\.[a-z_]+)*)\]")
+_FILE_SUFFIXES = {"csv", "xlsx", "xls", "gpkg", "json", "toml", "txt", "docx", "html", "png", "tif"}
+
+
+def _schema_node(schema: dict, node: dict, part: str) -> dict | None:
+    """The schema of key ``part`` under ``node`` (refs and optional sections resolved), or None."""
+    while True:
+        if "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        elif "anyOf" in node:
+            node = next((n for n in node["anyOf"] if n.get("type") != "null"), {})
+        elif node.get("type") == "array":
+            node = node.get("items", {})
+        else:
+            break
+    if part in node.get("properties", {}):
+        return node["properties"][part]
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):  # a table keyed by level, sector ...: any key, or those the schema lists
+        names = node.get("propertyNames", {}).get("enum")
+        return extra if names is None or part in names else None
+    return None
+
+
+def _key_exists(key: str) -> bool:
+    from riskmap.config import json_schema
+
+    schema = json_schema()
+    node: dict | None = schema
+    for part in re.sub(r"\[\d+\]", "", key).split("."):
+        node = _schema_node(schema, node, part) if node is not None else None
+    return node is not None
+
+
+def _named_keys(text: str) -> set[str]:
+    keys = {
+        k
+        for k in _DOTTED.findall(text)
+        if k.rsplit(".", 1)[-1] not in _FILE_SUFFIXES and min(map(len, k.split("."))) > 1  # not "e.g."
+    }
+    keys |= {k.rstrip(".") for k in _SET.findall(text)}
+    return keys | set(_SECTION.findall(text))
+
+
+def test_key_checker_knows_real_and_unreal_keys() -> None:
+    assert _key_exists("supervision.sampling.cover_years") and _key_exists("supervision.frequency.none")
+    assert _key_exists("zones[0].layer") and _key_exists("supervision")
+    assert not _key_exists("history.id") and not _key_exists("encoding")
+    assert not _key_exists("supervision.roster.name") and not _key_exists("sampling.cover_years")
+    text = 'no column (set history.id to it) or set encoding = "gbk"; see supervision.sampling.cover_years in x.csv'
+    assert _named_keys(text) == {"history.id", "encoding", "supervision.sampling.cover_years"}
+
+
+def _earlier_plan(folder: Path, rows: str, name: str = "inspection_plan_2026.csv", **kw) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_bytes(rows.encode(kw.get("encoding", "utf-8")) if isinstance(rows, str) else rows)
+    return folder
+
+
+def _plan_on_second_sheet(folder: Path) -> Path:
+    import pandas as pd
+    from conftest import IDS
+
+    folder.mkdir()
+    with pd.ExcelWriter(folder / "inspection_plan_2026.xlsx") as w:
+        pd.DataFrame({"说明": ["2026年检查计划"]}).to_excel(w, sheet_name="说明", index=False)
+        plan = pd.DataFrame({"facility_id": [IDS["A"]], "year": [2026], "inspections_per_year": [1]})
+        plan.to_excel(w, sheet_name="plan", index=False)
+    return folder
+
+
+def _roster_without_names(project: Path, folder: Path) -> Path:
+    (project.parent / "roster.csv").write_text("inspector\n张三\n", encoding="utf-8")
+    text = project.read_text(encoding="utf-8").replace(
+        "[supervision]\n", '[supervision]\nroster = "roster.csv"\n'
+    )
+    project.write_text(text, encoding="utf-8")
+    return _earlier_plan(folder, "facility_id,year,inspections_per_year\nX,2026,1\n")
+
+
+_HISTORIES = {
+    "columns of another table": (
+        lambda p, f: _earlier_plan(f, "id,yr,n\n1,2026,1\n"),
+        1,
+        r"inspection_plan_2026\.csv: no column facility_id, year, inspections_per_year; --history reads",
+    ),
+    "neither UTF-8 nor GBK": (
+        lambda p, f: _earlier_plan(f, b"facility_id,year,inspections_per_year\n\xff\xfe\xff,2026,1\n"),
+        1,
+        r"neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV",
+    ),
+    "a year that is not a number": (
+        lambda p, f: _earlier_plan(f, "facility_id,year,inspections_per_year\nX,二〇二六,1\n"),
+        1,
+        r"inspection_plan_2026\.csv row 2, field \"year\": '二〇二六' is not a year",
+    ),
+    "an empty folder": (lambda p, f: (f.mkdir(), f)[1], 1, r"no earlier plans \(inspection_plan\*\.csv"),
+    "a file, not a folder": (
+        lambda p, f: (f.write_text("x", encoding="utf-8"), f)[1],
+        1,
+        r"--history must be a directory",
+    ),
+    "the plan on the second sheet of a workbook": (
+        lambda p, f: _plan_on_second_sheet(f),
+        0,
+        r"reach back to 2026 only: .* \(supervision\.sampling\.cover_years\)",
+    ),
+    "an earlier output folder of the plan year": (
+        lambda p, f: _earlier_plan(
+            f, "facility_id,year,inspections_per_year\nX,2027,1\n", "inspection_plan.csv"
+        ),
+        0,
+        r"the plans in --history are all of 2027 or later",
+    ),
+    "a roster without a name column": (
+        _roster_without_names,
+        1,
+        r'roster\.csv: the roster \(supervision\.roster\) needs a column "name"',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(_HISTORIES), ids=list(_HISTORIES))
+def test_plan_history_messages_name_real_keys_and_options(tiny_project: Path, tmp_path: Path, case: str):
+    make, code, says = _HISTORIES[case]
+    folder = make(tiny_project, tmp_path / "history")
+    r = runner.invoke(
+        app, ["plan", str(tiny_project), "--history", str(folder), "--out", str(tmp_path / "o")]
+    )
+    assert r.exit_code == code, r.output
+    text = " ".join(r.output.split())
+    assert re.search(says, text), text
+    assert "in the project file" not in text or "supervision.roster" in text, text
+    unknown = sorted(k for k in _named_keys(text) if not _key_exists(k))
+    assert not unknown, f"the messages name keys that do not exist: {unknown}\n{text}"
+    plan_options = {o for p in typer.main.get_command(app).commands["plan"].params for o in p.opts}
+    assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text)) <= plan_options, text

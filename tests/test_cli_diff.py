@@ -110,3 +110,59 @@ def test_cli_diff_out_is_one_set_with_a_manifest(two_runs, tmp_path: Path):
     assert (out / "changes.html").read_text(encoding="utf-8") == "my edits"
     r = runner.invoke(app, ["diff", str(old), str(new), "--out", str(out), "--force"])
     assert r.exit_code == 0 and "my edits" not in (out / "changes.html").read_text(encoding="utf-8")
+
+
+def test_cli_as_of_after_the_plan_year_warns(tiny_project: Path):
+    r = runner.invoke(app, ["validate", str(tiny_project), "--as-of", "2029年1月5日"])
+    assert r.exit_code == 0, r.output
+    assert "warning: the as-of date 2029-01-05 (--as-of) is after the plan year 2027" in " ".join(
+        r.output.split()
+    )
+
+
+def _tiny_run(project: Path, out: Path) -> Path:
+    text = project.read_text(encoding="utf-8")
+    if "html = false" not in text:
+        text = text.replace("[outputs]\n", "[outputs]\nhtml = false\nfigure = false\n")
+        project.write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["run", str(project), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out / "riskmap.gpkg"
+
+
+def test_cli_diff_refuses_unknown_levels_and_reads_chinese_labels(tiny_project: Path, tmp_path: Path):
+    new = _tiny_run(tiny_project, tmp_path / "new")
+    fac = pyogrio.read_dataframe(new, layer="facilities")
+    edited = tmp_path / "edited.gpkg"
+    shutil.copy(new, edited)
+    pyogrio.write_dataframe(
+        fac.assign(level=fac["level"].map({"red": "红", "orange": "较大风险"}).fillna(fac["level"])),
+        edited,
+        layer="facilities",
+    )
+    r = runner.invoke(app, ["diff", str(edited), str(new)])
+    assert r.exit_code == 0, r.output
+    assert "│ facilities    │       0 │         0 │        0 │            0 │            6 │" in r.output
+    pyogrio.write_dataframe(fac.assign(level="purple"), edited, layer="facilities")
+    r = runner.invoke(app, ["diff", str(edited), str(new)])
+    assert r.exit_code == 1
+    assert (
+        r.output.count("\n") == 1
+        and "layer facilities: 6 rows have a level riskmap does not know: 'purple'" in r.output
+    )
+
+
+def test_cli_diff_of_another_district_needs_compare_anyway(tiny_project: Path, tmp_path: Path):
+    new = _tiny_run(tiny_project, tmp_path / "new")
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'district_code = "329901"', 'district_code = "320102"'
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    other = _tiny_run(tiny_project, tmp_path / "other")
+    r = runner.invoke(app, ["diff", str(other), str(new)])
+    assert r.exit_code == 1
+    assert "look like runs of different districts (district_code 320102 there, 329901 here)" in " ".join(
+        r.output.split()
+    )
+    r = runner.invoke(app, ["diff", str(tmp_path / "other"), str(tmp_path / "new"), "--compare-anyway"])
+    assert r.exit_code == 0, r.output

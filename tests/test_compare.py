@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from shapely.geometry import Point, box
 
-from riskmap.compare import CHANGE_COLUMNS, compare_runs, diff_runs, read_run
+from riskmap.compare import CHANGE_COLUMNS, compare_runs, diff_runs, district_mismatch, open_run, read_run
 from riskmap.errors import InputError
 from riskmap.outputs.changes import render_diff_html, write_diff
 from riskmap.outputs.gpkg import write_geopackage
@@ -62,7 +62,7 @@ NEW = {
             ("A", "red", "LS: R=9；动态调整: 12个月内发生死亡事故 (S1) → 重大风险"),
             ("B", "blue", "LS: R=25"),
             ("C", "blue", "LS: R=4"),
-            ("E", "<script>", "<b>x</b>"),
+            ("E", "blue", "<script>alert(1)</script><b>x</b>"),
         ]
     ),
     "zones_village": zones(["red", "red"]),
@@ -127,5 +127,90 @@ def test_read_run_errors(tmp_path: Path):
     with pytest.raises(InputError, match="file not found"):
         read_run(tmp_path / "nope.gpkg")
     write_geopackage(tmp_path / "other.gpkg", {"rejects": pd.DataFrame({"x": [1]})})
-    with pytest.raises(InputError, match="no facilities or zones_\\* layer"):
+    with pytest.raises(InputError, match=r"other\.gpkg: no facilities layer \(layers: rejects"):
         read_run(tmp_path / "other.gpkg")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Levels as a QGIS edit leaves them, and runs of another district
+
+
+def _with_levels(layers: dict[str, gpd.GeoDataFrame], levels: dict[str, str]) -> dict[str, gpd.GeoDataFrame]:
+    fac = layers["facilities"].copy()
+    fac["level"] = fac["level"].map(lambda k: levels.get(k, k))
+    return {**layers, "facilities": fac}
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"red": "重大风险", "orange": "较大风险", "yellow": "一般风险", "blue": "低风险"},
+        {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"},
+        {"red": "Major risk", "yellow": " 黄色 ", "blue": "BLUE"},
+    ],
+    ids=["labels", "colour words", "English and spacing"],
+)
+def test_levels_written_as_labels_are_read_as_levels(tmp_path: Path, labels: dict[str, str]):
+    write_geopackage(tmp_path / "old.gpkg", _with_levels(OLD, labels))
+    write_geopackage(tmp_path / "new.gpkg", NEW)
+    d = diff_runs(tmp_path / "old.gpkg", tmp_path / "new.gpkg")
+    assert d.counts == compare_runs(OLD, NEW).counts
+    assert d.changes["facilities"].set_index("id").loc["A", "level_old"] == "yellow"
+
+
+def test_unknown_levels_are_refused_naming_file_layer_and_values(tmp_path: Path):
+    write_geopackage(tmp_path / "old.gpkg", _with_levels(OLD, {"yellow": "purple", "blue": ""}))
+    write_geopackage(tmp_path / "new.gpkg", NEW)
+    with pytest.raises(
+        InputError,
+        match=r"old\.gpkg: layer facilities: 3 rows have a level riskmap does not know: 'purple' \(1 rows, the "
+        r"first A\); '' \(2 rows, the first C\)\. A level is red, orange, yellow, blue or none",
+    ):
+        diff_runs(tmp_path / "old.gpkg", tmp_path / "new.gpkg")
+    with pytest.raises(
+        InputError, match=r"layer facilities: 1 rows have a level riskmap does not know: 'purple'"
+    ):
+        compare_runs(_with_levels(OLD, {"yellow": "purple"}), NEW)
+
+
+def test_runs_of_another_district_are_refused_unless_compare_anyway(tmp_path: Path):
+    write_geopackage(tmp_path / "old.gpkg", OLD, metadata={"district_code": "320102"})
+    write_geopackage(tmp_path / "new.gpkg", NEW, metadata={"district_code": "329901"})
+    with pytest.raises(
+        InputError,
+        match=r"old\.gpkg and .*new\.gpkg look like runs of different districts \(district_code 320102 there, "
+        r"329901 here\).*or add --compare-anyway",
+    ):
+        diff_runs(tmp_path / "old.gpkg", tmp_path / "new.gpkg")
+    assert (
+        diff_runs(tmp_path / "old.gpkg", tmp_path / "new.gpkg", compare_anyway=True).counts["facilities"][
+            "up"
+        ]
+        == 1
+    )
+
+
+def test_runs_with_almost_no_facility_in_common_are_refused(tmp_path: Path):
+    other = {"facilities": facilities([(f"X{i}", "blue", "") for i in range(20)])}
+    write_geopackage(tmp_path / "old.gpkg", OLD)  # a run from before riskmap recorded the district
+    write_geopackage(tmp_path / "other.gpkg", other)
+    with pytest.raises(InputError, match=r"only 0 of the 4 facility ids of the smaller run are in both"):
+        diff_runs(tmp_path / "old.gpkg", tmp_path / "other.gpkg")
+    # One of four ids in common is 25 %: kept ids of the same register, compared.
+    assert district_mismatch("", "", pd.Series(["A", "B", "C", "D"]), pd.Series(["A", "Y", "Z"])) is None
+
+
+def test_a_run_records_its_district(tiny_project: Path, tmp_path: Path):
+    import json
+
+    import riskmap
+
+    config = riskmap.load_config(tiny_project)
+    config = config.model_copy(
+        update={"outputs": config.outputs.model_copy(update={"html": False, "figure": False})}
+    )
+    riskmap.run(config, tmp_path / "o")
+    saved = open_run(tmp_path / "o")  # an output folder is read as its riskmap.gpkg
+    assert (saved.district_code, saved.project) == ("329901", "测试区")
+    doc = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
+    assert doc["provenance"]["district_code"] == "329901"

@@ -272,13 +272,12 @@ def test_district_map_shows_the_text_as_written(district_run: Path):
 def test_city_map_in_english_shows_the_text_as_written(project, tmp_path):
     p, markers, _ = project
     toml = (p / "riskmap.toml").read_text(encoding="utf-8")
-    toml = toml.replace("[outputs]\n", "[outputs]\ncluster_above = 0\nembed = true\n", 1)
-    toml = toml.replace('lang = "zh"', 'lang = "en"', 1)
+    toml = toml.replace("[outputs]\n", "[outputs]\ncluster_above = 0\n", 1)
     toml = toml.replace("report = true\nsensitivity = true\n", "report = false\nsensitivity = true\n", 1)
     toml = toml.replace("figure = true", "figure = false", 1)
     (p / "riskmap-en.toml").write_text(toml, encoding="utf-8")  # beside the inputs it names
     out = tmp_path / "out-en"
-    r = runner.invoke(app, ["run", str(p / "riskmap-en.toml"), "--out", str(out)])
+    r = runner.invoke(app, ["run", str(p / "riskmap-en.toml"), "--out", str(out), "--lang", "en", "--embed"])
     assert r.exit_code == 0, r.output
     _no_marker(markers)
     with chromium() as browser, open_page(browser, out / "map.html") as (page, log):

@@ -420,3 +420,112 @@ def test_run_with_a_report_checks_its_template_before_grading(
         f"error: {template}: a Word 97-2003 document (.doc) or another old Office file, not a .docx; open it in "
         "Word or WPS and save it as a Word document (.docx)"
     ]
+
+
+def _earlier_run(project: Path, out: Path) -> Path:
+    text = project.read_text(encoding="utf-8")
+    project.write_text(
+        text.replace("[outputs]\n", "[outputs]\nhtml = false\nfigure = false\n"), encoding="utf-8"
+    )
+    _run("run", str(project), "--out", str(out))
+    project.write_text(text, encoding="utf-8")
+    return out
+
+
+def test_previous_run_of_another_district_is_refused_before_grading(
+    tiny_project: Path, tmp_path: Path
+) -> None:
+    old = _earlier_run(tiny_project, tmp_path / "old")
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(
+        text.replace('district_code = "329901"', 'district_code = "320102"'), encoding="utf-8"
+    )
+    (tiny_project.parent / "facilities.csv").unlink()  # the refusal comes before the inputs are read
+    r = runner.invoke(
+        app, ["report", str(tiny_project), "--out", str(tmp_path / "new"), "--previous", str(old)]
+    )
+    assert r.exit_code == 1
+    assert "look like runs of different districts (district_code 329901 there, 320102 here)" in " ".join(
+        r.output.split()
+    )
+    assert not (tmp_path / "new").exists()
+
+
+def test_previous_run_with_no_enterprise_in_common_needs_compare_anyway(
+    tiny_project: Path, tmp_path: Path
+) -> None:
+    from conftest import IDS
+
+    old = _earlier_run(tiny_project, tmp_path / "old")
+    fac = pd.read_csv(tiny_project.parent / "facilities.csv", dtype=str)
+    ids = {
+        v: v[:-5] + "X" + v[-4:] for v in IDS.values()
+    }  # another register: no id in common (checksums aside)
+    gpkg = old / "riskmap.gpkg"
+    layer = gpd.read_file(gpkg, layer="facilities")
+    layer["facility_id"] = layer["facility_id"].map(ids)
+    layer.to_file(gpkg, layer="facilities", driver="GPKG")
+    assert not set(layer["facility_id"]) & set(fac["facility_id"])
+    args = [
+        "report",
+        str(tiny_project),
+        "--out",
+        str(tmp_path / "new"),
+        "--previous",
+        str(old),
+        "--cards",
+        "none",
+    ]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1
+    assert "(only 0 of the 6 facility ids of the smaller run are in both)" in " ".join(r.output.split())
+    _run(*args, "--compare-anyway")
+    counts = _table_after(Document(str(tmp_path / "new" / "report.docx")), "升降级统计")
+    assert counts[1][:5] == ["企业", "0", "0", "6", "6"]
+
+
+@pytest.mark.parametrize(
+    ("level", "says"),
+    [
+        ("purple", r"layer facilities: 6 rows have a level riskmap does not know: 'purple'"),
+        ("重大风险", None),
+    ],
+)
+def test_previous_run_with_edited_levels(
+    tiny_project: Path, tmp_path: Path, level: str, says: str | None
+) -> None:
+    old = _earlier_run(tiny_project, tmp_path / "old")
+    gpkg = old / "riskmap.gpkg"
+    layer = gpd.read_file(gpkg, layer="facilities")
+    layer.assign(level=level).to_file(gpkg, layer="facilities", driver="GPKG")
+    r = runner.invoke(
+        app,
+        [
+            "report",
+            str(tiny_project),
+            "--out",
+            str(tmp_path / "new"),
+            "--previous",
+            str(old),
+            "--cards",
+            "none",
+        ],
+    )
+    if says is None:  # read as red: a what-changed section, no internal error
+        assert r.exit_code == 0, r.output
+        return
+    assert r.exit_code == 1 and r.output.count("\n") == 1, r.output
+    assert re.search(says, r.output), r.output
+
+
+def test_damaged_previous_run_is_one_line(tiny_project: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "riskmap.gpkg").write_bytes(b"SQLite format 3\x00" + b"\x10\x00" + b"\x00" * 82)
+    r = runner.invoke(
+        app, ["report", str(tiny_project), "--out", str(tmp_path / "new"), "--previous", str(old)]
+    )
+    assert r.exit_code == 1 and r.output.count("\n") == 1, r.output
+    assert (
+        "riskmap.gpkg: not a riskmap GeoPackage: the file is an SQLite database of another kind" in r.output
+    )

@@ -342,3 +342,34 @@ def test_password_never_appears_anywhere(demo_db: Cluster, tmp_path: Path) -> No
         assert rows and all(PASSWORD not in r[0] for r in rows)
         styles = conn.execute("SELECT string_agg(styleqml::text, '') FROM public.layer_styles").fetchone()[0]
         assert PASSWORD not in styles
+
+
+def test_postgis_option_works_with_sensitivity_variants(
+    pg_cluster: Cluster,  # noqa: F811
+    tiny_project: Path,
+    tmp_path: Path,
+    pgpassword,
+) -> None:
+    """--postgis is a command-line override: a project with [[sensitivity.variants]] takes it too."""
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    project = _tiny_pg(tiny_project, pg_cluster.url)
+    project.write_text(
+        project.read_text(encoding="utf-8")
+        + '\n[[sensitivity.variants]]\nname = "LS variant"\nset = { "methods.ls_matrix.preset" = "variant" }\n',
+        encoding="utf-8",
+    )
+    schema = "riskmap_variants"
+    with pg_cluster.connect() as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    text = project.read_text(encoding="utf-8").replace(
+        "[outputs]\n", f'[outputs]\npostgis_schema = "{schema}"\n', 1
+    )
+    project.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(
+        app, ["run", str(project), "--out", str(tmp_path / "o"), "--postgis", pg_cluster.url]
+    )
+    assert r.exit_code == 0, r.output
+    assert _published(pg_cluster, schema)["facilities"] == 6

@@ -278,3 +278,101 @@ def test_run_with_sensitivity_marks_the_zones_on_the_map_and_in_the_report(demo,
 
     body = "\n".join(p.text for p in Document(str(ran.outputs["report_docx"])).paragraphs)
     assert "等级的稳健性" in body and f"{n_changed} 个村" in body
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A project with variants takes every command-line override (the config is re-validated with its aliases).
+
+_TINY_VARIANT = '\n[[sensitivity.variants]]\nname = "LS variant preset"\nset = { "methods.ls_matrix.preset" = "variant" }\n'
+
+
+def _tiny_with_variants(project: Path, html: bool = False) -> Path:
+    text = project.read_text(encoding="utf-8")
+    keys = "figure = false\n" + ("" if html else "html = false\n")
+    project.write_text(text.replace("[outputs]\n", f"[outputs]\n{keys}") + _TINY_VARIANT, encoding="utf-8")
+    return project
+
+
+def _office_docx(path: Path) -> Path:
+    from docx import Document
+
+    doc = Document()
+    doc.sections[0].header.paragraphs[0].text = "XX县应急管理局"
+    doc.save(str(path))
+    return path
+
+
+def _run_cli(*args: str) -> None:
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    r = CliRunner().invoke(app, list(args))
+    assert r.exit_code == 0, r.output
+
+
+def test_run_lang_en_with_variants(tiny_project: Path, tmp_path: Path) -> None:
+    _run_cli("run", str(_tiny_with_variants(tiny_project)), "--out", str(tmp_path / "o"), "--lang", "en")
+    plan = pd.read_csv(tmp_path / "o" / "inspection_plan.csv")
+    assert plan["plan_reason"].str.contains(" enterprise, ").all()
+
+
+def test_run_embed_with_variants(tiny_project: Path, tmp_path: Path) -> None:
+    _run_cli(
+        "run", str(_tiny_with_variants(tiny_project, html=True)), "--out", str(tmp_path / "o"), "--embed"
+    )
+    assert "600px" in (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+
+
+def test_run_engine_with_variants(tiny_project: Path, tmp_path: Path) -> None:
+    import json
+
+    _run_cli(
+        "run", str(_tiny_with_variants(tiny_project)), "--out", str(tmp_path / "o"), "--engine", "memory"
+    )
+    doc = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
+    assert doc["provenance"]["engine"] == "memory"
+
+
+def test_report_cards_and_template_with_variants(tiny_project: Path, tmp_path: Path) -> None:
+    from docx import Document
+
+    project = _tiny_with_variants(tiny_project)
+    template = _office_docx(tmp_path / "office.docx")
+    out = tmp_path / "o"
+    _run_cli("report", str(project), "--out", str(out), "--cards", "none", "--template", str(template))
+    assert not (out / "cards.docx").exists()
+    assert "XX县应急管理局" in Document(str(out / "report.docx")).sections[0].header.paragraphs[0].text
+    _run_cli("report", str(project), "--out", str(tmp_path / "o2"), "--cards", "all")
+    assert (tmp_path / "o2" / "cards.docx").exists()
+
+
+def test_overrides_keep_every_alias(tiny_project: Path) -> None:
+    """`set` (a variant) and `in` (a baseline condition) are aliases: a dump without them fails validation."""
+    from riskmap.config import with_overrides
+
+    text = tiny_project.read_text(encoding="utf-8")
+    text += (
+        '\n[[methods.baseline.rules]]\nlevel = "yellow"\n'
+        'when = { column = "name", in = ["甲化工有限公司"] }\n' + _TINY_VARIANT
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    config = load_config(tiny_project)
+    changed = with_overrides(config, {"project.lang": "en", "outputs.embed": True})
+    assert changed.project.lang == "en" and changed.outputs.embed
+    assert changed.sensitivity == config.sensitivity
+    assert changed.methods.baseline == config.methods.baseline
+
+
+def test_unknown_variant_key_suggests_set_not_the_field_name(tmp_path):
+    toml = _with_variant(tmp_path, 'sett = { "methods.lec.boundary" = "upper" }')
+    with pytest.raises(
+        ConfigError, match=r"unknown key 'sensitivity\.variants\[0\]\.sett'; did you mean 'set'\?"
+    ):
+        load_config(toml)
+
+
+def test_variant_setting_the_as_of_date_is_refused_at_load(tmp_path):
+    toml = _with_variant(tmp_path, 'set = { "adjustment.as_of" = 2026-01-01 }')
+    with pytest.raises(ConfigError, match=r"variant 'mine': adjustment\.as_of is the date .*--as-of"):
+        load_config(toml)

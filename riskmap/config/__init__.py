@@ -98,6 +98,7 @@ __all__ = [
     "json_schema",
     "config_hash",
     "apply_variant",
+    "with_overrides",
     "TABLE_COLUMNS",
     # and every other section model, for the stages that take one section
     "ConfigModel",
@@ -297,7 +298,9 @@ def _format_errors(err: ValidationError, source: str) -> str:
         where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
         if e["type"] == "extra_forbidden":
             holder = _model_at(Config, loc)
-            valid = [n for n in (holder.model_fields if holder else {}) if n != "base_dir"]
+            fields = holder.model_fields if holder else {}
+            # Keys as written in the file: a field's alias (`set`, `in`), not its Python name.
+            valid = [f.alias or n for n, f in fields.items() if n != "base_dir"]
             close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             lines.append(f"{source}: unknown key {where!r}{hint} (valid keys here: {', '.join(valid)})")
@@ -418,6 +421,36 @@ def _set_key(data: dict[str, Any], key: str, value: Any, where: str) -> None:
         node = node[part]
 
 
+def _file_keys(config: Config, exclude: dict[str, Any]) -> dict[str, Any]:
+    """The project as the mapping of a project file: keys as written (aliases such as ``set``), only those set.
+
+    Validating it again gives the same project; without the aliases it would not (a variant's ``set`` came
+    back as ``overrides``, an unknown key).
+    """
+    return config.model_dump(mode="python", exclude=exclude, exclude_unset=True, by_alias=True)
+
+
+def with_overrides(config: Config, overrides: dict[str, Any], source: str = "the command line") -> Config:
+    """The project with some dotted keys set to other values (command-line options), validated again.
+
+    Raises
+    ------
+    ConfigError
+        A value the key does not accept; the message names ``source``.
+
+    Examples
+    --------
+    >>> import riskmap
+    >>> base = load_config(riskmap.demo_dir() / "riskmap.toml")
+    >>> with_overrides(base, {"project.lang": "en", "outputs.embed": True}).project.lang
+    'en'
+    """
+    data = _file_keys(config, {"base_dir": True})
+    for key, value in overrides.items():
+        _set_key(data, key, value, source)
+    return config_from_dict(data, base_dir=config.base_dir, source=source)
+
+
 def apply_variant(config: Config, variant: Variant, source: str | None = None) -> Config:
     """The project with the keys of one sensitivity variant set, validated again.
 
@@ -437,12 +470,7 @@ def apply_variant(config: Config, variant: Variant, source: str | None = None) -
     """
     where = f"[sensitivity] variant {variant.name!r}"
     where = f"{source}: {where}" if source else where
-    data = config.model_dump(
-        mode="python",
-        exclude={"base_dir": True, "sensitivity": True, "outputs": {"sensitivity"}},
-        exclude_unset=True,
-        by_alias=True,
-    )
+    data = _file_keys(config, {"base_dir": True, "sensitivity": True, "outputs": {"sensitivity"}})
     for key, value in variant.overrides.items():
         _set_key(data, key, value, where)
     return config_from_dict(data, base_dir=config.base_dir, source=where)

@@ -102,6 +102,8 @@ class DatabaseSource(ConfigModel):
             return data
         if url is not None and service is not None:
             raise ValueError('give either path = "postgresql://..." or service = ..., not both')
+        if isinstance(data.get("layer"), list):
+            raise ValueError('a database table is one layer = "schema.table", not a list')
         if url is not None and (not isinstance(url, str) or conninfo_password(url)):
             raise ValueError(_NO_PASSWORD)
         if (data.get("layer") is None) == (data.get("sql") is None):
@@ -119,13 +121,26 @@ class DatabaseSource(ConfigModel):
         return self.database
 
 
+_SHEETS = (
+    'Sheet of a workbook (.xlsx/.xls/.xlsb/.ods), or a list of sheets ["2025年第一季度", "2025年第二季度"] or "*" '
+    "(every sheet with the header; others such as 汇总 are skipped with a note) read as one table"
+)
+_HEADER_ROWS = (
+    "Rows of the header (1 to 3): default detected (a merged group label such as 坐标 over 经度/纬度 makes two; "
+    "a repeated lower label gets its upper label as prefix)."
+)
+
+
 class FacilitiesConfig(DatabaseSource):
     """The facilities (enterprises) layer: a table with coordinates or a vector file."""
 
-    path: Path = Field(description="CSV/XLSX with coordinates, or GeoPackage/shapefile/GeoJSON/GeoParquet.")
-    layer: str | None = Field(
-        None, description="Layer name in a multi-layer file (GeoPackage) or XLSX sheet."
+    path: Path = Field(
+        description="CSV/XLSX/XLS/ODS with coordinates, or GeoPackage/shapefile/GeoJSON/GeoParquet."
     )
+    layer: str | list[str] | None = Field(
+        None, description=f"Layer name in a multi-layer file (GeoPackage); {_SHEETS[0].lower()}{_SHEETS[1:]}."
+    )
+    header_rows: int | None = Field(None, ge=1, le=3, description=_HEADER_ROWS)
     id: str = Field("facility_id", description="Column with the facility id (unified social credit code).")
     name: str = Field("name", description="Column with the facility name.")
     sector: str = Field(
@@ -149,7 +164,8 @@ class TableConfig(DatabaseSource):
     """A related table joined to facilities by facility id."""
 
     path: Path
-    layer: str | None = Field(None, description="Sheet name for XLSX.")
+    layer: str | list[str] | None = Field(None, description=_SHEETS + ".")
+    header_rows: int | None = Field(None, ge=1, le=3, description=_HEADER_ROWS)
     encoding: str = "auto"
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -217,7 +233,10 @@ class SitesConfig(DatabaseSource):
     """Sensitive sites (schools, hospitals, care homes): a table with coordinates or a vector file."""
 
     path: Path
-    layer: str | None = None
+    layer: str | list[str] | None = Field(
+        None, description=f"Layer of a vector file; {_SHEETS[0].lower()}{_SHEETS[1:]}."
+    )
+    header_rows: int | None = Field(None, ge=1, le=3, description=_HEADER_ROWS)
     kind: str = Field("kind", description="Column with the kind of site (学校, 医院 ...).")
     x: str = "lon"
     y: str = "lat"

@@ -17,6 +17,12 @@ __all__ = ["SensitivityConfig", "Variant", "VARIANT_SECTIONS"]
 
 #: The sections whose keys may change a level; a variant setting anything else would change nothing.
 VARIANT_SECTIONS = ("methods", "scoring", "adjustment", "zoning")
+#: Keys of those sections that are not conventions: every variant is evaluated on the run's one as-of date.
+_NOT_CONVENTIONS = {
+    "adjustment.as_of": "adjustment.as_of is the date the rules are evaluated on, not a convention: every "
+    "variant is graded on the run's date; to compare dates, run riskmap sensitivity (or diff two runs) "
+    "with --as-of",
+}
 
 
 class Variant(ConfigModel):
@@ -39,6 +45,8 @@ class Variant(ConfigModel):
                     f"variant {self.name!r}: key {key!r} does not change any level; a variant sets keys under "
                     + ", ".join(VARIANT_SECTIONS)
                 )
+            if key in _NOT_CONVENTIONS:
+                raise ValueError(f"variant {self.name!r}: {_NOT_CONVENTIONS[key]}")
         return self
 
 

@@ -7,21 +7,22 @@ so that a file is read one way and a problem with it is reported with one messag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from riskmap.adjust import EVENT_TABLES
-from riskmap.columns import FACILITY_ID
+from riskmap.columns import FACILITY_ID, INSPECTIONS
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.io.inputfiles import InputFile, check_unchanged, hash_inputs, read_hashed
 from riskmap.io.postgis import is_database, read_postgis
-from riskmap.io.tables import READ_WARNINGS, read_table
+from riskmap.io.tables import READ_WARNINGS, ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.methods import METHODS
-from riskmap.validate import input_sources, require_columns
+from riskmap.validate import input_sources
 from riskmap.zone_layers import load_zones
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "read_facilities",
     "read_related",
     "read_roster",
+    "read_earlier_plans",
     "required_tables",
 ]
 
@@ -91,16 +93,19 @@ def required_tables(config: Config) -> dict[str, set[str]]:
 
 def _read_any(
     path: Path,
-    layer: str | None,
+    layer: str | list[str] | None,
     encoding: str,
     crs: str | None,
     where: str,
     expect: list[str] | None = None,
     warnings: list[str] | None = None,
+    header_rows: int | None = None,
 ) -> pd.DataFrame:
     if path.suffix.lower() in VECTOR_SUFFIXES:
+        if isinstance(layer, list):
+            raise InputError(f"{path}: {where}.layer: a list of sheets is for workbooks; name one layer")
         return read_vector(path, layer=layer, crs=crs, where=where, warnings=warnings)
-    return read_table(path, sheet=layer, encoding=encoding, expect=expect)
+    return read_table(path, sheet=layer, encoding=encoding, expect=expect, header_rows=header_rows)
 
 
 def read_facilities(config: Config, warnings: list[str] | None = None) -> pd.DataFrame:
@@ -109,7 +114,8 @@ def read_facilities(config: Config, warnings: list[str] | None = None) -> pd.Dat
     if is_database(fc):
         return read_postgis(fc, crs=fc.crs, where="facilities", warnings=warnings)
     path = config.resolve(fc.path)
-    return _read_any(path, fc.layer, fc.encoding, fc.crs, "facilities", [fc.id, fc.name, fc.sector], warnings)
+    expect = [fc.id, fc.name, fc.sector]
+    return _read_any(path, fc.layer, fc.encoding, fc.crs, "facilities", expect, warnings, fc.header_rows)
 
 
 def read_related(config: Config, table: str) -> pd.DataFrame:
@@ -119,7 +125,11 @@ def read_related(config: Config, table: str) -> pd.DataFrame:
         return read_postgis(tcfg, crs=None, where=table)
     path = config.resolve(tcfg.path)
     return read_table(
-        path, sheet=tcfg.layer, encoding=tcfg.encoding, expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)]
+        path,
+        sheet=tcfg.layer,
+        encoding=tcfg.encoding,
+        expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
+        header_rows=tcfg.header_rows,
     )
 
 
@@ -146,6 +156,70 @@ def _district_code_warnings(config: Config) -> list[str]:
     ]
 
 
+#: The columns of riskmap's own inspection_plan.csv that ``plan --history`` reads.
+PLAN_HISTORY_COLUMNS = (FACILITY_ID, "year", INSPECTIONS)
+
+
+def _plan_files(folder: Path) -> list[Path]:
+    """``inspection_plan*.csv`` and ``.xlsx``; a workbook beside a CSV of the same name holds the same plan."""
+    csv = sorted(folder.glob("inspection_plan*.csv"))
+    stems = {p.stem for p in csv}
+    return sorted([*csv, *(p for p in folder.glob("inspection_plan*.xlsx") if p.stem not in stems)])
+
+
+def _whole_numbers(df: pd.DataFrame, column: str, name: str, what: str) -> pd.Series:
+    """A column of whole numbers; a cell that is not one stops with the file, row, field and value."""
+    values = pd.to_numeric(df[column], errors="coerce")
+    bad = values.isna() | (values % 1 != 0)
+    if bad.any():
+        first = df.loc[bad].iloc[0]
+        more = f" ({int(bad.sum())} such rows)" if bad.sum() > 1 else ""
+        raise InputError(
+            f'{name} row {first[ROW]}, field "{column}": {first[column]!r} is not {what}{more}; the files of '
+            "--history are the inspection_plan.csv riskmap wrote for earlier years: use them as written"
+        )
+    return values
+
+
+def read_earlier_plans(folder: Path, year: int) -> tuple[list[pd.DataFrame], dict[str, InputFile]]:
+    """The plans of the years before ``year`` in ``folder`` (``plan --history``), and their files by input key.
+
+    Each file is hashed as it is read (:func:`riskmap.io.inputfiles.read_hashed`), for run.json.
+
+    Only riskmap's own plan tables are read (``inspection_plan*.csv`` or ``.xlsx``): pointed at an earlier
+    output folder, its other tables are not plans. Each frame has ``facility_id``, ``year`` and
+    ``inspections_per_year``; rows of ``year`` or later are left out (a plan for this year is not history).
+
+    Raises
+    ------
+    InputError
+        Not a directory, no plan files, a file without those columns or with a year or count that is not a
+        whole number; the message names the file, row and value (no project-file key: these files are not in it).
+    """
+    if not folder.is_dir():
+        raise InputError(f"{folder}: --history must be a directory of earlier inspection_plan.csv files")
+    files = _plan_files(folder)
+    if not files:
+        raise InputError(f"{folder}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
+    frames: list[pd.DataFrame] = []
+    hashed: dict[str, InputFile] = {}
+    for f in files:
+        read = partial(read_table, f, expect=list(PLAN_HISTORY_COLUMNS), configurable=False)
+        df = read_hashed(f, read, hashed, f"history_{f.name}")
+        missing = [c for c in PLAN_HISTORY_COLUMNS if c not in df.columns]
+        if missing:
+            shown = ", ".join(c for c in df.columns if c != ROW)
+            raise InputError(
+                f"{f.name}: no column {', '.join(missing)}; --history reads the inspection_plan.csv files riskmap "
+                f"wrote for earlier years (columns {', '.join(PLAN_HISTORY_COLUMNS)}). Columns in the file: "
+                f"{shown}."
+            )
+        df["year"] = _whole_numbers(df, "year", f.name, "a year (e.g. 2026)")
+        _whole_numbers(df, INSPECTIONS, f.name, "a number of inspections")
+        frames.append(df[df["year"] < year])
+    return frames, hashed
+
+
 def read_roster(config: Config, files: dict[str, InputFile] | None = None) -> list[str] | None:
     """The inspectors' names from ``supervision.roster`` (a table with a ``name`` column), sorted.
 
@@ -154,10 +228,19 @@ def read_roster(config: Config, files: dict[str, InputFile] | None = None) -> li
     if config.supervision.roster is None:
         return None
     path = config.resolve(config.supervision.roster)
-    df = read_hashed(
-        path, lambda: read_table(path, expect=["name"]), {} if files is None else files, "roster"
-    )
-    require_columns(df, {"name": "name"}, path.name, "supervision.roster")
+    if not path.exists():
+        raise InputError(
+            f"{path}: file not found; check supervision.roster in the project file (relative to it)"
+        )
+    # Only its path is a key of the project file: the messages name no encoding or sheet key to set.
+    read = partial(read_table, path, expect=["name"], configurable=False)
+    df = read_hashed(path, read, {} if files is None else files, "roster")
+    if "name" not in df.columns:
+        shown = ", ".join(c for c in df.columns if c != ROW)
+        raise InputError(
+            f'{path.name}: the roster (supervision.roster) needs a column "name", one inspector a row. '
+            f"Columns in the file: {shown}."
+        )
     names = sorted({n for n in df["name"].astype(str).str.strip() if n})
     if not names:
         raise InputError(f'{path.name}: the roster has no names; list the inspectors in a column "name"')
@@ -172,7 +255,9 @@ def _read_sites(config: Config, warnings: list[str]) -> pd.DataFrame:
         warnings += sites.attrs.get(READ_WARNINGS, [])
         return sites
     path = config.resolve(sc.path)
-    sites = _read_any(path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind], warnings)
+    sites = _read_any(
+        path, sc.layer, sc.encoding, sc.crs, "sensitive_sites", [sc.kind], warnings, sc.header_rows
+    )
     warnings += sites.attrs.get(READ_WARNINGS, [])
     return sites
 

@@ -7,20 +7,28 @@ names its row and field, instead of a whole column silently turning into NaN.
 from __future__ import annotations
 
 import csv
-import datetime
 import logging
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskmap.errors import InputError
+from riskmap.io.headers import HEADER_SEARCH_ROWS, flatten_header, header_layout, non_data_rows
+from riskmap.io.workbook import ALL_SHEETS, WORKBOOK_SUFFIXES, Grid, read_sheets
 
-__all__ = ["read_table", "detect_encoding", "clean_controls", "ROW", "READ_WARNINGS"]
+__all__ = [
+    "read_table",
+    "detect_encoding",
+    "clean_controls",
+    "ROW",
+    "SHEET",
+    "READ_WARNINGS",
+    "NON_DATA_ROWS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +36,13 @@ logger = logging.getLogger(__name__)
 ROW = "_row"
 
 
-def detect_encoding(path: Path, declared: str = "auto") -> str:
+def detect_encoding(path: Path, declared: str = "auto", configurable: bool = True) -> str:
     """The text encoding of a CSV file: ``utf-8-sig`` (with or without BOM) or ``gb18030``.
 
     GB18030 is a superset of GBK and GB2312, so it reads files saved as "ANSI" by Chinese Excel. A file that is
     UTF-8 but for a few lines (a row pasted from a GBK export) is an error naming those lines: read as GBK, the
-    whole file would be mojibake.
+    whole file would be mojibake. ``configurable``: the project file can declare this file's encoding (the
+    message then says so).
     """
     if declared.lower() != "auto":
         return declared
@@ -48,9 +57,9 @@ def detect_encoding(path: Path, declared: str = "auto") -> str:
         raw.decode("gb18030")
         return "gb18030"
     except UnicodeDecodeError:
+        declare = ' or set encoding = "..." for this file in the project file' if configurable else ""
         raise InputError(
-            f"{path}: the text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV "
-            f'or set encoding = "..." for this file in the project file'
+            f"{path}: the text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV{declare}"
         ) from None
 
 
@@ -83,150 +92,6 @@ def _refuse_mixed_encodings(path: Path, raw: bytes) -> None:
     )
 
 
-def _cell_text(value: object) -> str:
-    """An XLSX cell as the text a user sees: 119.6 not 119.60000000001, 12 not 12.0, dates as ISO."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        text = value.isoformat()
-        return text[:10] if text.endswith("T00:00:00") else text
-    return str(value)
-
-
-def _not_xlsx(path: Path) -> str | None:
-    """Why ``path`` cannot be an .xlsx workbook (0 bytes, an old .xls, a renamed CSV), or None."""
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if not head:
-        what = "it is empty (0 bytes)"
-    elif head.startswith(b"\xd0\xcf\x11\xe0"):
-        what = "it is an old Excel 97-2003 .xls workbook; open it in Excel/WPS and save it as .xlsx"
-    elif not zipfile.is_zipfile(path):
-        what = "it looks like a text (CSV) file with an .xlsx name; rename it to .csv or save it as .xlsx"
-    else:
-        return None
-    return f"{path}: not an Excel .xlsx file: {what}"
-
-
-#: A formula cell with no saved value: ``<f>A2*2</f>`` (or a shared ``<f .../>``) and an empty or no ``<v>``.
-_FORMULA_WITHOUT_VALUE = re.compile(rb"(?:</f>|<f[^>]*/>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
-
-
-def _refuse_unsaved_formulas(path: Path, sheet_name: str, grid: list[list[str]]) -> None:
-    """Stop when cells of the sheet hold formulas whose values were never calculated and saved.
-
-    Files written by programs (openpyxl, some exports) store ``=A2*2`` without its value; read as values
-    those cells are empty, and a quantity or coordinate would silently go missing.
-    """
-    with zipfile.ZipFile(path) as z:
-        parts = [n for n in z.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-        if not any(_FORMULA_WITHOUT_VALUE.search(z.read(n)) for n in parts):
-            return
-    from openpyxl import load_workbook
-    from openpyxl.utils import get_column_letter
-
-    ws = load_workbook(path, data_only=False)[sheet_name]
-    cells = []
-    for r, row in enumerate(ws.iter_rows(values_only=True)):
-        for c, value in enumerate(row):
-            formula = (isinstance(value, str) and value.startswith("=")) or type(
-                value
-            ).__name__ == "ArrayFormula"
-            if formula and r < len(grid) and c < len(grid[r]) and grid[r][c] == "":
-                cells.append(f"{get_column_letter(c + 1)}{r + 1}")
-    if cells:
-        shown = ", ".join(cells[:5]) + (", ..." if len(cells) > 5 else "")
-        raise InputError(
-            f"{path}: sheet {sheet_name!r} has {len(cells)} cell{'s' if len(cells) > 1 else ''} with formulas without saved values ({shown}): "
-            "the file was written by a program that does not calculate; open and save it in Excel/WPS"
-        )
-
-
-def _sheet_grid(ws: Any) -> list[list[str]]:
-    """All cells of a sheet as text, merged cells filled with their top-left value.
-
-    A merged 行业 cell spanning several enterprises means each of them.
-    """
-    grid = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    for rng in list(ws.merged_cells.ranges):
-        top_left = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(grid) else ""
-        for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):
-            for c in range(rng.min_col - 1, rng.max_col):
-                if c < len(grid[r]):
-                    grid[r][c] = top_left
-    return grid
-
-
-def _read_xlsx(path: Path, sheet: str | None, expect: list[str]) -> pd.DataFrame:
-    """A sheet as text (the named one, else the first); a first sheet without the columns names the right one."""
-    from openpyxl import load_workbook
-
-    refused = _not_xlsx(path)
-    if refused:
-        raise InputError(refused)
-    wb = load_workbook(path, data_only=True)
-    if sheet is not None and sheet not in wb.sheetnames:
-        raise InputError(f"{path}: no sheet {sheet!r}; the workbook has: {', '.join(wb.sheetnames)}")
-    ws = wb[sheet] if sheet is not None else wb.worksheets[0]
-    grid = _sheet_grid(ws)
-    if sheet is None and expect and len(wb.sheetnames) > 1 and _find_header(grid, expect) is None:
-        # Only the top rows of the other sheets are looked at: the header is there or nowhere.
-        having = [
-            other.title
-            for other in wb.worksheets[1:]
-            if _find_header(
-                [[_cell_text(v) for v in r] for r in other.iter_rows(max_row=20, values_only=True)], expect
-            )
-            is not None
-        ]
-        if having:
-            wanted = ", ".join(f'"{e}"' for e in expect)
-            raise InputError(
-                f"{path}: the first sheet {ws.title!r} has no header with {wanted}; sheet {having[0]!r} has: "
-                f'set layer = "{having[0]}" for this file in the project file '
-                f"(sheets: {', '.join(wb.sheetnames)})"
-            )
-    _refuse_unsaved_formulas(path, ws.title, grid)
-    return pd.DataFrame(grid, dtype=object).fillna("")
-
-
-def _cells(row: Iterable[object]) -> list[str]:
-    return [str(v).strip().lstrip("\ufeff").strip() for v in row]
-
-
-def _find_header(rows: list[list[str]] | pd.DataFrame, expect: list[str]) -> int | None:
-    """Index of the first of the top 20 rows that holds every expected column name, or None."""
-    wanted = {e.strip() for e in expect}
-    top = rows.head(20).itertuples(index=False) if isinstance(rows, pd.DataFrame) else rows[:20]
-    for i, row in enumerate(top):
-        if wanted <= set(_cells(row)):
-            return i
-    return None
-
-
-def _first_wide_row(rows: list[list[str]]) -> int:
-    """The first of the top 20 rows with two or more distinct values: title lines above it are not headers."""
-    for i, row in enumerate(rows[:20]):
-        if len({c for c in _cells(row) if c}) >= 2:
-            return i
-    return 0
-
-
-def _header_row(raw: pd.DataFrame | list[list[str]], expect: list[str]) -> int:
-    """Index of the header row: the first of the top 20 rows that holds every expected column name.
-
-    Exports from government systems often put a title and a date above the header. When no row holds them
-    all (the columns need mapping), the first row of two or more values is taken, not the title.
-    """
-    rows = raw.head(20).astype(str).to_numpy().tolist() if isinstance(raw, pd.DataFrame) else raw
-    found = _find_header(rows, expect) if expect else None
-    return found if found is not None else _first_wide_row(rows)
-
-
 #: Candidate separators, most usual first (Chinese Excel in some locales writes ``;``; exports use tabs).
 _SEPARATORS = (",", "\t", ";", "|")
 
@@ -247,11 +112,13 @@ def _csv_layout(path: Path, encoding: str, expect: list[str]) -> tuple[str, int]
     parsed = {sep: list(csv.reader(lines, delimiter=sep)) for sep in preferred}
     if expect:
         for sep, rows in parsed.items():
-            found = _find_header(rows, expect)
+            found = header_layout(rows, expect)
             if found is not None:
-                return sep, found
+                return sep, found[0]
     widest = max(preferred, key=lambda sep: max((len(r) for r in parsed[sep]), default=0))
-    return widest, _first_wide_row(parsed[widest])
+    found = header_layout(parsed[widest])
+    assert found is not None  # without expected names there is always a first row
+    return widest, found[0]
 
 
 #: Tabs, line breaks and other separators inside a cell become a space; other control characters go.
@@ -325,7 +192,7 @@ def clean_controls(df: pd.DataFrame, source: str, row_column: str | None = ROW) 
 READ_WARNINGS = "riskmap_read_warnings"
 
 
-def _refuse_duplicate_columns(path: Path, header: list[str], header_row: int) -> None:
+def _refuse_duplicate_columns(path: Path, where: str, header: list[str], header_row: int) -> None:
     counts = pd.Series([h for h in header if h]).value_counts()
     twice = counts[counts > 1]
     if twice.empty:
@@ -335,42 +202,195 @@ def _refuse_duplicate_columns(path: Path, header: list[str], header_row: int) ->
         for name in twice.index
     )
     raise InputError(
-        f"{path}: the header (row {header_row + 1}) has the same column name more than once: {names}; "
+        f"{path}{where}: the header (row {header_row}) has the same column name more than once: {names}; "
         "rename one of each so that riskmap knows which is meant"
     )
 
 
+#: Column added to the rows of a table read from several sheets: the sheet of each row.
+SHEET = "_sheet"
+#: ``df.attrs`` key: how many rows were totals, signatures or notes, not data (left out, counted apart).
+NON_DATA_ROWS = "riskmap_non_data_rows"
+
+
+def _apply_header(
+    path: Path, grid: Grid, raw: pd.DataFrame, expect: list[str], header_rows: int | None
+) -> pd.DataFrame | None:
+    """The data rows of one sheet (or CSV file) under their flattened header, with ``_row``; None: no header.
+
+    ``raw`` holds the grid's cells (stripped text). Totals, signature and note rows are left out and counted
+    in ``attrs[NON_DATA_ROWS]`` with their row numbers.
+    """
+    where = f" (sheet {grid.sheet!r})" if grid.sheet is not None else ""
+    top = raw.head(HEADER_SEARCH_ROWS + 2).to_numpy().tolist()
+    layout = header_layout(top, expect, grid.merged, header_rows) if expect else None
+    if layout is None:
+        if expect and grid.sheet is not None and grid.sheet != "":
+            return None
+        layout = header_layout(top, (), grid.merged, header_rows)
+        assert layout is not None
+    h, n = layout
+    header = flatten_header(top[h : h + n])
+    header += [""] * (raw.shape[1] - len(header))
+    _refuse_duplicate_columns(path, where, header, grid.first_row + h + n - 1)
+    df = raw.iloc[h + n :].copy()
+    df.columns = [name or f"column_{i + 1}" for i, name in enumerate(header[: raw.shape[1]])]
+    first = grid.first_row + h + n
+    df.insert(0, ROW, range(first, first + len(df)))
+    df = df[(df.drop(columns=ROW) != "").any(axis=1)].reset_index(drop=True)
+    skipped = non_data_rows(df, skip=[ROW])
+    df.attrs[NON_DATA_ROWS] = df.loc[skipped, ROW].tolist()
+    if skipped.any():
+        kept = df.loc[~skipped].reset_index(drop=True)
+        kept.attrs = df.attrs
+        df = kept
+    if grid.sheet is not None:
+        df.attrs["sheet"] = grid.sheet
+    logger.debug("read %s%s: %d rows (header on rows %d-%d)", path, where, len(df), first - n, first - 1)
+    return df
+
+
+def _text_frame(rows: list[list[str]]) -> pd.DataFrame:
+    raw = pd.DataFrame(rows, dtype=object).fillna("")
+    return raw.astype(str).apply(lambda col: col.str.strip())
+
+
+def _read_csv(
+    path: Path, encoding: str, expect: list[str], configurable: bool = True
+) -> tuple[Grid, pd.DataFrame]:
+    enc = detect_encoding(path, encoding, configurable)
+    sep, skipped = _csv_layout(path, enc, expect)
+    raw = pd.read_csv(
+        path, dtype=str, keep_default_na=False, encoding=enc, sep=sep, header=None, skiprows=skipped
+    )
+    raw = raw.fillna("").astype(str).apply(lambda col: col.str.strip())
+    return Grid(None, [], [], first_row=skipped + 1), raw
+
+
+def _workbook_frames(
+    path: Path,
+    sheet: str | Sequence[str] | None,
+    expect: list[str],
+    header_rows: int | None,
+    configurable: bool = True,
+) -> list[pd.DataFrame]:
+    """The data of the sheets asked for: one sheet (the named or the first), or several (a list or ``"*"``).
+
+    When the project file cannot name the sheet (``configurable`` false) and the first lacks the columns, the
+    sheet that has them is read.
+    """
+    grids, names = read_sheets(path, sheet)
+    several = sheet is not None and not isinstance(sheet, str) or sheet == ALL_SHEETS
+    if not several:
+        grids = grids[:1] if sheet is None else grids
+        if not grids or not grids[0].rows:
+            raise InputError(f"{path}: the sheet {names[0] if names else ''!r} is empty")
+    frames = []
+    for grid in grids:
+        if not grid.rows:
+            continue
+        df = _apply_header(path, grid, _text_frame(grid.rows), expect, header_rows)
+        if df is None and not several:
+            other = _sheet_with_header(path, grids, names, expect, header_rows) if sheet is None else None
+            if other is not None and configurable:
+                _refuse_wrong_sheet(path, grid, other, names, expect)
+            if other is not None:
+                df = _apply_header(path, other, _text_frame(other.rows), expect, header_rows)
+            else:
+                df = _apply_header(
+                    path, Grid("", grid.rows, grid.merged), _text_frame(grid.rows), [], header_rows
+                )
+        if df is not None:
+            frames.append(df)
+    if several and not frames:
+        wanted = ", ".join(f'"{e}"' for e in expect)
+        raise InputError(f"{path}: no sheet has a header with {wanted} (sheets: {', '.join(names)})")
+    return frames
+
+
+def _sheet_with_header(
+    path: Path, grids: list[Grid], names: list[str], expect: list[str], header_rows: int | None
+) -> Grid | None:
+    """The first sheet after the first that has the expected columns, or ``None``."""
+    grids, _ = read_sheets(path, None) if len(grids) < len(names) else (grids, names)
+    for g in grids[1:]:
+        if header_layout(g.rows[: HEADER_SEARCH_ROWS + 2], expect, g.merged, header_rows) is not None:
+            return g
+    return None
+
+
+def _refuse_wrong_sheet(path: Path, grid: Grid, having: Grid, names: list[str], expect: list[str]) -> None:
+    """The first sheet lacks the expected columns and another sheet has them: name it (``layer = ...``)."""
+    wanted = ", ".join(f'"{e}"' for e in expect)
+    raise InputError(
+        f"{path}: the first sheet {grid.sheet!r} has no header with {wanted}; sheet {having.sheet!r} has: "
+        f'set layer = "{having.sheet}" for this file in the project file (sheets: {", ".join(names)})'
+    )
+
+
+def _combine(frames: list[pd.DataFrame], several: bool) -> pd.DataFrame:
+    """One table from the sheets read: columns in the order first seen, each row with its sheet."""
+    if not several:
+        return frames[0]
+    for df in frames:
+        df.insert(1, SHEET, df.attrs.get("sheet", ""))
+    combined = pd.concat(frames, ignore_index=True, sort=False).fillna("")
+    combined.attrs[NON_DATA_ROWS] = [r for df in frames for r in df.attrs.get(NON_DATA_ROWS, [])]
+    combined.attrs["sheets"] = [df.attrs.get("sheet", "") for df in frames]
+    return combined
+
+
 def read_table(
-    path: Path, *, sheet: str | None = None, encoding: str = "auto", expect: list[str] | None = None
+    path: Path,
+    *,
+    sheet: str | Sequence[str] | None = None,
+    encoding: str = "auto",
+    expect: list[str] | None = None,
+    header_rows: int | None = None,
+    configurable: bool = True,
 ) -> pd.DataFrame:
-    """Read a CSV or XLSX file as strings, stripped, with empty cells as ``""`` and a ``_row`` column.
+    """Read a CSV file or a spreadsheet as strings, stripped, with empty cells as ``""`` and a ``_row`` column.
 
     ``_row`` is the row number a user sees in Excel (the file's line number in a CSV). With ``expect`` (the
-    configured column names), title rows above the header are skipped, in CSV as in XLSX; a CSV's separator
-    (``,``, tab, ``;`` or ``|``) is detected. Completely empty rows are not data and are left out. Control
-    characters in cells are removed; what was cleaned is in ``df.attrs[READ_WARNINGS]``.
+    configured column names), title rows above the header are skipped, in CSV as in a workbook; a header of
+    two rows (a merged group label over its columns) is detected and flattened (``header_rows`` forces the
+    number); a CSV's separator (``,``, tab, ``;`` or ``|``) is detected. Workbooks are .xlsx, .xlsm, .xls, .xlsb
+    and .ods; ``sheet`` names one sheet, a list of sheets or ``"*"`` (every sheet with the header; sheets
+    without it, such as 汇总 or 填表说明, are skipped with a note), read as one table with a ``_sheet`` column.
+    Empty rows, and totals, signature and note rows (合计, 填表人：…) are not data: left out, the latter counted
+    in ``df.attrs[NON_DATA_ROWS]``. Control characters in cells are removed; what was cleaned or skipped is in
+    ``df.attrs[READ_WARNINGS]``.
+
+    ``configurable``: the file, its encoding and its sheet are keys of the project file; a file that is not
+    (earlier plans of ``plan --history``, the roster) gets messages that do not point there, and a workbook's
+    data are read from the sheet that has the ``expect`` columns.
 
     Raises
     ------
     InputError
-        Missing, empty or unreadable file; not an .xlsx; formulas without saved values; one column name used
+        Missing, empty or unreadable file; not a workbook; formulas without saved values; one column name used
         twice in the header; a UTF-8 file with lines in another encoding.
     """
     if not path.exists():
-        raise InputError(f"{path}: file not found; check the path in the project file (relative to it)")
+        where = "; check the path in the project file (relative to it)" if configurable else ""
+        raise InputError(f"{path}: file not found{where}")
     suffix = path.suffix.lower()
-    skipped = 0  # title lines above the header that were not read at all
+    expect = expect or []
+    several = sheet is not None and not isinstance(sheet, str) or sheet == ALL_SHEETS
     try:
         if suffix in {".csv", ".txt", ".tsv"}:
-            enc = detect_encoding(path, encoding)
-            sep, skipped = _csv_layout(path, enc, expect or [])
-            raw = pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding=enc, sep=sep, header=None, skiprows=skipped
-            )
-        elif suffix in {".xlsx", ".xlsm"}:
-            raw = _read_xlsx(path, sheet, expect or [])
+            if several or sheet is not None:
+                raise InputError(f"{path}: a CSV file has no sheets; remove layer = ... for this file")
+            grid, raw = _read_csv(path, encoding, expect, configurable)
+            if raw.empty:
+                raise InputError(f"{path}: the file is empty")
+            frames = [_apply_header(path, grid, raw, expect, header_rows)]
+        elif suffix in WORKBOOK_SUFFIXES:
+            frames = _workbook_frames(path, sheet, expect, header_rows, configurable)
         else:
-            raise InputError(f"{path}: unsupported table format {suffix!r}; use .csv or .xlsx")
+            raise InputError(
+                f"{path}: unsupported table format {suffix!r}; use .csv, .xlsx, .xls, .xlsb or .ods"
+            )
     except InputError:
         raise
     except pd.errors.EmptyDataError:
@@ -379,22 +399,32 @@ def read_table(
         raise InputError(f"{path}: cannot read the table: {_parser_hint(err)}") from None
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
         raise InputError(f"{path}: cannot read the table: {err}") from None
-    if raw.empty:
-        raise InputError(f"{path}: the file is empty")
-    raw = raw.fillna("").astype(str).apply(lambda col: col.str.strip())
-    h = _header_row(raw, expect or [])
-    header = _cells(raw.iloc[h])
-    _refuse_duplicate_columns(path, header, skipped + h)
-    header = [name or f"column_{i + 1}" for i, name in enumerate(header)]
-    df = raw.iloc[h + 1 :].copy()
-    df.columns = header
-    first = skipped + h + 2
-    df.insert(0, ROW, range(first, first + len(df)))
-    df = df[(df.drop(columns=ROW) != "").any(axis=1)].reset_index(drop=True)
-    cleaned = clean_controls(df, path.name)
-    df.attrs[READ_WARNINGS] = [cleaned] if cleaned else []
-    logger.debug("read %s: %d rows (header on row %d)", path, len(df), skipped + h + 1)
+    df = _combine([f for f in frames if f is not None], several)
+    warnings = [
+        w
+        for w in (clean_controls(df, path.name), _non_data_note(path, df), _sheets_note(path, df, sheet))
+        if w
+    ]
+    df.attrs[READ_WARNINGS] = warnings
     return df
+
+
+def _non_data_note(path: Path, df: pd.DataFrame) -> str | None:
+    rows = df.attrs.get(NON_DATA_ROWS, [])
+    if not rows:
+        return None
+    shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+    return (
+        f"{path.name}: {len(rows)} non-data row{'s' if len(rows) > 1 else ''} skipped (totals, signatures or "
+        f"notes such as 合计, 共N家, 填表人; row{'s' if len(rows) > 1 else ''} {shown})"
+    )
+
+
+def _sheets_note(path: Path, df: pd.DataFrame, sheet: str | Sequence[str] | None) -> str | None:
+    if sheet != ALL_SHEETS:
+        return None
+    read = df.attrs.get("sheets", [])
+    return f"{path.name}: read sheets {', '.join(read)}" if read else None
 
 
 def _parser_hint(err: Exception) -> str:

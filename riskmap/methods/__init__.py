@@ -36,7 +36,7 @@ from riskmap.frames import id_positions, ids_in, join_positions, take_or_missing
 from riskmap.levels import level_from_rank
 from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
 from riskmap.methods._common import MethodResult, empty_result, level_names_zh
-from riskmap.validate import make_rejects, rejects_frame
+from riskmap.validate import from_source, make_rejects, reads_sheets, rejects_frame
 
 __all__ = [
     "METHODS",
@@ -318,9 +318,18 @@ def _align_extra(extra: pd.DataFrame, ids: pd.Index, rows: np.ndarray, index: pd
     )
 
 
-def _data_issues(rejects: list[pd.DataFrame], facilities_source: str | None, ids: pd.Index) -> np.ndarray:
+def _data_issues(
+    rejects: list[pd.DataFrame], facilities_source: str | None, several_sheets: bool, ids: pd.Index
+) -> np.ndarray:
     """Per facility, the number of its related-table rows that were rejected."""
-    related = [r for r in rejects if not r.empty and (r["source"] != facilities_source).any()]
+    related = [
+        r
+        for r in rejects
+        if not r.empty
+        and (
+            facilities_source is None or not from_source(r["source"], facilities_source, several_sheets).all()
+        )
+    ]
     if not related:
         return np.zeros(len(ids), dtype=int)
     return pd.concat(related)["record_id"].value_counts().reindex(ids).fillna(0).astype(int).to_numpy()
@@ -512,7 +521,7 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     pairs = _pairs(codes[~no_method], lists)
     long, extra_cols = _grade_by_method(inputs, config, pairs, ids, rejects)
     best = _Deciding.of(long, len(fac))
-    issues = _data_issues(rejects, inputs.sources.get("facilities"), ids)
+    issues = _data_issues(rejects, inputs.sources.get("facilities"), reads_sheets(config.facilities), ids)
     grey = config.scoring.unassessed == "grey"
     graded, ungraded = np.flatnonzero(best.rank != 0), np.flatnonzero(best.rank == 0)
     if grey:  # kept as "not assessed" (level none): on the map, grey, and planned for an assessment visit

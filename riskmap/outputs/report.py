@@ -30,7 +30,7 @@ from riskmap.zone_kinds import kind_label
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
 
-    from riskmap.compare import RunDiff
+    from riskmap.compare import RunDiff, SavedRun
     from riskmap.config import Config
     from riskmap.results import RunResult
 
@@ -39,7 +39,6 @@ __all__ = [
     "write_cards",
     "write_report_files",
     "default_template",
-    "previous_run",
     "report_numbers",
     "LIST_INLINE_MAX",
     "APPENDIX_MAX_ROWS",
@@ -1274,33 +1273,11 @@ def write_cards(
 # The report files of an output set (riskmap report, and riskmap run with [outputs] report = true)
 
 
-def previous_run(previous: Path) -> Path:
-    """The riskmap.gpkg of ``previous`` (an earlier run's output folder, or that file), checked for its layers.
+def _changes_since(previous: SavedRun, result: RunResult, lang: str) -> RunDiff:
+    """What changed from the ``previous`` run to this one (riskmap diff's comparison, in ``lang``)."""
+    from riskmap.compare import compare_runs
 
-    Raises
-    ------
-    InputError
-        No such folder, no riskmap.gpkg there, or a file that is not a riskmap GeoPackage.
-    """
-    from riskmap.compare import run_layers
-    from riskmap.errors import InputError
-
-    gpkg = previous / "riskmap.gpkg" if previous.is_dir() else previous
-    if not previous.exists():
-        raise InputError(f"{previous}: no such folder; --previous takes the output folder of an earlier run")
-    if not gpkg.exists():
-        raise InputError(
-            f"{previous}: no riskmap.gpkg there; --previous takes the output folder of an earlier run"
-        )
-    run_layers(gpkg)
-    return gpkg
-
-
-def _changes_since(previous: Path, result: RunResult, lang: str) -> RunDiff:
-    """What changed from ``previous``/riskmap.gpkg to this run (riskmap diff's comparison, in ``lang``)."""
-    from riskmap.compare import compare_runs, read_run
-
-    old = read_run(previous_run(previous))
+    old = previous.layers
     new = {"facilities": result.facilities, **{f"zones_{k}": z for k, z in result.zones.items()}}
     if (
         lang == "en"
@@ -1323,11 +1300,12 @@ def write_report_files(
     out: Path,
     provenance: dict[str, Any],
     figure: Path | None = None,
-    previous: Path | None = None,
+    previous: SavedRun | None = None,
 ) -> dict[str, Path]:
     """Write report.docx (and cards.docx per ``outputs.report_cards``) into ``out``, a staging folder.
 
-    ``figure`` is the run's map.png; without one the same figure is drawn into a temporary folder.
+    ``figure`` is the run's map.png; without one the same figure is drawn into a temporary folder. ``previous``
+    is an earlier run (:func:`riskmap.compare.open_run`): the report gets a what-changed section.
     Returns the paths by output key (``report_docx``, ``cards_docx``).
     """
     import tempfile

@@ -122,6 +122,7 @@ def run_provenance(
     doc: dict[str, Any] = {
         "riskmap_version": __version__,
         "config_hash": config_hash(config),
+        "district_code": config.project.district_code,
         "engine": config.engine.name,
         "inputs": inputs,
     }
@@ -155,16 +156,14 @@ def _output_dir(config: Config, out_dir: str | Path | None) -> Path:
     return Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
 
 
-def check_outputs(
-    config: Config, out_dir: str | Path | None = None, *, report: bool = False, previous: Path | None = None
-) -> Path:
+def check_outputs(config: Config, out_dir: str | Path | None = None, *, report: bool = False) -> Path:
     """What a command will write with, checked before it starts its work; returns the output folder.
 
     The output folder (:func:`riskmap.outputs.runfolder.check_output_folder`: writable, its lock, its
-    manifests), the Word template when a report is written (``report``, or ``[outputs] report``;
-    :func:`riskmap.outputs.docx_template.check_template`) and ``previous``, an earlier run for the report's
-    what-changed section. Grading a district takes minutes: a folder, template or earlier run that cannot be
-    used is said at once. The writers check the same again when they write.
+    manifests) and the Word template when a report is written (``report``, or ``[outputs] report``;
+    :func:`riskmap.outputs.docx_template.check_template`). Grading a district takes minutes: a folder or a
+    template that cannot be used is said at once. The writers check the same again when they write (the
+    earlier run of ``riskmap report --previous`` is read before grading by :func:`riskmap.reporting.report`).
 
     Raises
     ------
@@ -179,10 +178,6 @@ def check_outputs(
         from riskmap.outputs.docx_template import check_template
 
         check_template(config.resolve(config.outputs.report_template))
-    if previous is not None:
-        from riskmap.outputs.report import previous_run
-
-        previous_run(previous)
     return out
 
 
@@ -284,6 +279,9 @@ def _write_outputs(
             "inputs": json.dumps(provenance["inputs"], ensure_ascii=False),
             "created": provenance["started"],
             "as_of": str(result.summary["as_of"]),
+            # Which district: riskmap diff and report --previous refuse to compare runs of two districts.
+            "district_code": config.project.district_code,
+            "project": config.project.name,
         },
         lang=config.project.lang,
     )
