@@ -67,12 +67,15 @@ def _disk_full(err: Exception) -> OutputError | None:
 
 
 def _crash_report(err: BaseException, argv: list[str]) -> str:
+    """The crash file's text; passwords (a --postgis URL, a libpq message, PGPASSWORD's value) masked."""
+    from riskmap.config.conninfo import mask_secrets
+
     lines = [
         "riskmap crash report: please send this file with a short description of what you ran.",
         "It may quote names or values from your data: look through it before sending.",
         "",
         f"time: {datetime.now(UTC).isoformat(timespec='seconds')}",
-        f"command: riskmap {shlex.join(argv)}",
+        f"command: riskmap {shlex.join(mask_secrets(a) for a in argv)}",
         f"riskmap: {__version__}",
         f"python: {sys.version.split()[0]} ({sys.executable})",
         f"platform: {platform.platform()}",
@@ -81,7 +84,7 @@ def _crash_report(err: BaseException, argv: list[str]) -> str:
         "",
         "".join(traceback.format_exception(err)),
     ]
-    return "\n".join(lines)
+    return mask_secrets("\n".join(lines))
 
 
 def _crash_folders() -> list[Path]:
@@ -105,7 +108,8 @@ def _write_crash_file(err: BaseException, argv: list[str]) -> tuple[Path | None,
     try:
         report = _crash_report(err, argv)
     except Exception as failed:  # noqa: BLE001 - the report is best effort; the exit status is not
-        report = f"riskmap crash report (incomplete: {failed!r})\n\n{err!r}\n"
+        # No message: unmasked, it might hold a password.
+        report = f"riskmap crash report (incomplete: {type(failed).__name__})\n\n{type(err).__name__}\n"
     why = "no folder to write it in"
     for folder in _crash_folders():
         try:
@@ -126,8 +130,10 @@ def _internal_error(err: BaseException, argv: list[str]) -> None:
     try:
         where, why = _write_crash_file(err, argv)
         try:
-            what = " ".join(f"{type(err).__name__}: {err}".split())
-        except Exception:  # noqa: BLE001 - an exception whose str() fails
+            from riskmap.config.conninfo import mask_secrets
+
+            what = mask_secrets(" ".join(f"{type(err).__name__}: {err}".split()))
+        except Exception:  # noqa: BLE001 - a str() that fails; a message that cannot be masked is not shown
             what = type(err).__name__
         what = what if len(what) <= 300 else what[:297] + "..."
         tail = (
@@ -184,11 +190,23 @@ def main(
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_mask_log_record)
+
+
+def _mask_log_record(record: logging.LogRecord) -> bool:
+    """Logs go through the same password mask as messages (a library might log a connection string)."""
+    from riskmap.config.conninfo import mask_secrets
+
+    record.msg, record.args = mask_secrets(record.getMessage()), None
+    return True
 
 
 def _fail(err: RiskmapError) -> None:
+    from riskmap.config.conninfo import mask_secrets
+
     # Messages quote config sections such as [deductions]: escape them, or rich reads them as markup.
-    for line in str(err).splitlines() or [type(err).__name__]:
+    for line in mask_secrets(str(err)).splitlines() or [type(err).__name__]:
         console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
@@ -559,6 +577,7 @@ def validate(
 ) -> None:
     """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
+    from riskmap.config.conninfo import mask_secrets
     from riskmap.pipeline import check, preflight
 
     _where(project=project)
@@ -568,7 +587,7 @@ def validate(
         if problems:
             out_console.print(f"[bold]{len(problems)} problem(s) with the input files[/]:")
             for problem in problems:
-                out_console.print(f"  {problem}", highlight=False, markup=False)
+                out_console.print(f"  {mask_secrets(problem)}", highlight=False, markup=False)
             raise typer.Exit(1)
         result = check(config, as_of=as_of)
     except RiskmapError as err:

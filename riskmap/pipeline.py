@@ -44,11 +44,11 @@ from riskmap.columns import (
 from riskmap.config import Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.engines.memory import MemoryEngine, table_sources
-from riskmap.errors import ConfigError, InputError, RiskmapError
+from riskmap.errors import ConfigError, InputError, OutputError, RiskmapError
 from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
 from riskmap.io.inputfiles import InputFile
-from riskmap.io.postgis import is_database, read_postgis
+from riskmap.io.postgis import connect, is_database, read_postgis, require_psycopg
 from riskmap.io.project import (
     ProjectInputs,
     read_earlier_plans,
@@ -572,6 +572,8 @@ def run(
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
     check_outputs(config, out_dir)  # before minutes of grading: the folder and the template can be used
+    if config.outputs.postgis:  # before the grading: publishing needs psycopg
+        require_psycopg("outputs.postgis", OutputError)
     result = check(config, say, as_of, history)
     _return_free_memory()
     say("write")
@@ -648,6 +650,38 @@ def sensitivity(
     return result
 
 
+_TABLES = ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation")
+
+
+def _conninfo(cfg: object) -> str | None:
+    return getattr(cfg, "conninfo", None)
+
+
+def _check_connections(config: Config, problems: list[str]) -> set[str]:
+    """Connect once to each database the inputs read; a failure is one problem naming the inputs using it.
+
+    Returns the connection strings that failed: the checks of their inputs are skipped (the same error again).
+    """
+    inputs = [
+        ("facilities", config.facilities),
+        *((table, getattr(config, table, None)) for table in _TABLES),
+        *((f"zones[{i}]", zc) for i, zc in enumerate(config.zones)),
+        ("sensitive_sites", config.sensitive_sites),
+    ]
+    uses: dict[str, list[str]] = {}
+    for what, cfg in inputs:
+        if cfg is not None and (conninfo := _conninfo(cfg)) is not None:
+            uses.setdefault(conninfo, []).append(what)
+    failed = set()
+    for conninfo, whats in uses.items():
+        try:
+            connect(conninfo, ", ".join(whats), read_only=True).close()
+        except RiskmapError as err:
+            problems.append(str(err))
+            failed.add(conninfo)
+    return failed
+
+
 def _attempt(problems: list[str], fn: Callable[[], object]) -> None:
     """Run one file check, collecting a riskmap error as a problem instead of stopping."""
     try:
@@ -702,16 +736,20 @@ def preflight(config: Config) -> list[str]:
     pass instead of one per run. Row-level problems are found by :func:`check`.
     """
     problems: list[str] = []
-    _attempt(problems, partial(_check_facility_file, config, problems))
-    for table in ("inventory", "risk_points", "deductions", "hidden_dangers", "accidents", "standardisation"):
-        if getattr(config, table, None) is not None:
+    failed = _check_connections(config, problems)  # a wrong password is said once, not once per table
+    if _conninfo(config.facilities) not in failed:
+        _attempt(problems, partial(_check_facility_file, config, problems))
+    for table in _TABLES:
+        tcfg = getattr(config, table, None)
+        if tcfg is not None and _conninfo(tcfg) not in failed:
             _attempt(problems, partial(_check_table_file, config, table, problems))
     for i, zc in enumerate(config.zones):
-        if zc.path is not None:
+        if zc.path is not None and _conninfo(zc) not in failed:
             _attempt(problems, partial(_check_zone_file, config, i))
+    sites = config.sensitive_sites
     for label, path in (
         ("population", config.population.path if config.population else None),
-        ("sensitive_sites", config.sensitive_sites.path if config.sensitive_sites else None),
+        ("sensitive_sites", sites.path if sites is not None and not is_database(sites) else None),
         ("supervision.roster", config.supervision.roster),
     ):
         if path is not None and not config.resolve(path).exists():

@@ -41,7 +41,7 @@ class Cluster:
     def connect(self, **kwargs: object):  # noqa: ANN201 - psycopg is optional at import time
         import psycopg
 
-        return psycopg.connect(self.url, password=PASSWORD, autocommit=True, **kwargs)
+        return psycopg.connect(self.url, password=PASSWORD, **{"autocommit": True, **kwargs})
 
 
 def _free_port() -> int:

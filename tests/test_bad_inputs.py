@@ -649,6 +649,21 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "warning",
         r"covers less than 90% of 1 village zones \(329901002001 南村 \(60%\)\).*too low",
     ),
+    (
+        "password with spaces around = in the PostGIS connection string",
+        _config("[outputs]\n", '[outputs]\npostgis = "host=127.0.0.1 dbname=gis password = Sekr3t"\n'),
+        "error",
+        r"outputs: postgis: a password in the project file is not allowed",
+    ),
+    (
+        "upper-case POSTGRESQL:// URL with a password as the facilities path",
+        _config(
+            'path = "facilities.csv"',
+            'path = "POSTGRESQL://reader:Sekr3t@127.0.0.1/platform"\nlayer = "public.x"',
+        ),
+        "error",
+        r"riskmap\.toml: facilities: a password in the project file is not allowed \(it would travel with the file\)",
+    ),
     ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
     (
         "zones in GCJ-02 (GeoJSON), undeclared",
@@ -774,6 +789,8 @@ _CLI_CASES = [
         "duplicate column names",
         "CSV with a title line",
         "empty zone layer",
+        "password with spaces around = in the PostGIS connection string",
+        "upper-case POSTGRESQL:// URL with a password as the facilities path",
     }
 ]
 

@@ -7,6 +7,7 @@ the same files as the in-memory engine. The 100,000-facility comparison takes ab
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def test_scheduler_needs_the_dask_engine(tiny_project):
 
 
 def test_unreachable_scheduler_is_a_clear_error(tiny_project):
-    """No traceback when the scheduler address is wrong (the client gives up after 20 s)."""
+    """No traceback when the scheduler address is wrong (a refused connection is said at once)."""
     pytest.importorskip("distributed")
     from typer.testing import CliRunner
 
@@ -212,3 +213,132 @@ def test_unreachable_scheduler_is_a_clear_error(tiny_project):
     assert r.exit_code == 1
     assert "cannot reach the dask scheduler at tcp://127.0.0.1:1" in r.output
     assert "Traceback" not in r.output
+
+
+class _SilentServer:
+    """A TCP server that accepts every connection and never says a word (a wrong or hung scheduler address)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.address = f"tcp://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        for c in self.accepted:
+            c.close()
+        self.sock.close()
+
+
+def test_a_scheduler_that_never_answers_times_out():
+    """distributed's Client waits for the handshake without a timeout; riskmap does not."""
+    import threading
+
+    import dask
+    import distributed  # noqa: F401 - its config defaults loaded before dask.config.set (which would drop them)
+
+    from riskmap.engines.dask import dask_client
+    from riskmap.errors import ConfigError
+
+    server = _SilentServer()
+    outcome: list[BaseException | str] = []
+
+    def connect() -> None:
+        try:
+            with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), dask_client(server.address):
+                outcome.append("connected")
+        except BaseException as err:  # noqa: BLE001 - checked below
+            outcome.append(err)
+
+    worker = threading.Thread(target=connect, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    try:
+        assert not worker.is_alive(), "still waiting for the scheduler after 60 s"
+        assert len(outcome) == 1 and isinstance(outcome[0], ConfigError), outcome
+        assert re.search(
+            rf"the dask scheduler at {server.address} accepted the connection but did not answer within 2 s",
+            str(outcome[0]),
+        )
+        assert server.accepted  # it did reach the server
+    finally:
+        server.close()
+
+
+def test_a_silent_scheduler_through_the_cli_is_one_error_line(tiny_project):
+    import os
+    import subprocess
+
+    server = _SilentServer()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "riskmap", "validate", str(tiny_project), "--engine", "dask",
+             "--scheduler", server.address],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONPATH": str(REPO), "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+        )  # fmt: skip
+    finally:
+        server.close()
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "did not answer within 2 s" in errors[0], out
+    assert "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_the_local_cluster_listens_on_localhost_only(processes):
+    """The scheduler, the workers and every HTTP server (dashboard included) of the local cluster: 127.0.0.1."""
+    import ipaddress
+
+    import psutil
+
+    from riskmap.engines.dask import dask_client
+
+    with dask_client(processes=processes) as client:
+        client.submit(sum, [1, 2]).result()
+        me = psutil.Process()
+        listening = [
+            (p.pid, c.laddr.ip, c.laddr.port)
+            for p in [me, *me.children(recursive=True)]
+            for c in p.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
+        addresses = [client.scheduler.address, *client.scheduler_info()["workers"]]
+    assert listening, "the local cluster has an HTTP server at least"
+    assert all(ipaddress.ip_address(ip).is_loopback for _, ip, _ in listening), listening
+    assert all(a.startswith(("inproc://", "tcp://127.0.0.1:")) for a in addresses), addresses
+
+
+def test_a_scheduler_without_workers_is_a_clear_error():
+    """A scheduler is up but no worker joined it: the run would wait forever for its first result."""
+    import dask
+    from distributed import LocalCluster
+
+    from riskmap.engines.dask import dask_client
+    from riskmap.errors import ConfigError
+
+    with (
+        LocalCluster(
+            n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=None
+        ) as c,
+        dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
+        pytest.raises(
+            ConfigError, match=r"the dask scheduler at tcp://127\.0\.0\.1:\d+ has no workers \(none joined "
+        ),
+        dask_client(c.scheduler_address),
+    ):
+        pass

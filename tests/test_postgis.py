@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -373,3 +374,503 @@ def test_postgis_option_works_with_sensitivity_variants(
     )
     assert r.exit_code == 0, r.output
     assert _published(pg_cluster, schema)["facilities"] == 6
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 23: a `sql` cannot end its read-only transaction; publishing replaces only what is riskmap's and never
+# waits forever; no password is ever shown. Issue 24: no psycopg, a wrong password once per connection.
+
+#: Closes the wrapping parenthesis, commits the READ ONLY transaction and deletes rows (issue 23's payload).
+COMMIT_PAYLOAD = "SELECT 1 AS x) AS x; COMMIT; DELETE FROM platform.enterprises; SELECT * FROM (SELECT * FROM platform.enterprises"
+
+
+def _count(cluster: Cluster, table: str) -> int:
+    with cluster.connect() as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def _cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "riskmap", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(REPO), "PGPASSWORD": PASSWORD, **(env or {})},
+    )
+
+
+def _outcome_within(fn, seconds: float, waiting_for: str) -> object:
+    """``fn()``'s result or exception, from a thread that must end within ``seconds`` (today's bug: never)."""
+    outcome: list[object] = []
+
+    def call() -> None:
+        try:
+            outcome.append(fn())
+        except BaseException as err:  # noqa: BLE001 - the caller checks what it got
+            outcome.append(err)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(timeout=seconds)
+    assert not worker.is_alive(), f"still waiting for {waiting_for} after {seconds:g} s"
+    return outcome[0]
+
+
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        (COMMIT_PAYLOAD, r"pg:sql: sql must be one SELECT statement \(facilities\.sql\)"),
+        ("SELECT 1; SELECT 2", r"pg:sql: sql must be one SELECT statement \(facilities\.sql\)"),
+        (
+            "SELECT * FROM platform.enterprises WHERE set_config('transaction_read_only', 'off', false) > ''",
+            r"pg:sql: cannot read \(facilities\): transaction read-write mode must be set before any query",
+        ),
+        (
+            "SELECT *, nextval('platform.counter') FROM platform.enterprises",
+            r"pg:sql: cannot read \(facilities\): cannot execute nextval\(\) in a read-only transaction",
+        ),
+    ],
+    ids=["commit-payload", "two-statements", "read-write-inside", "nextval"],
+)
+def test_sql_cannot_end_its_read_only_transaction(
+    demo_db: Cluster, tmp_path: Path, pgpassword, sql, says
+) -> None:
+    with demo_db.connect() as conn:
+        conn.execute("CREATE SEQUENCE IF NOT EXISTS platform.counter")
+        counter = conn.execute("SELECT last_value FROM platform.counter").fetchone()[0]
+    before = _count(demo_db, "platform.enterprises")
+    toml_sql = sql.replace("\\", "\\\\").replace('"', '\\"')
+    facilities = f'path = "{demo_db.url}"\nsql = "{toml_sql}"'
+    config = load_config(_pg_project(tmp_path, demo_db.url, facilities=facilities, zones=False))
+    with pytest.raises(InputError, match=says) as err:
+        read_inputs(config)
+    assert "\n" not in str(err.value)
+    assert _count(demo_db, "platform.enterprises") == before
+    with demo_db.connect() as conn:
+        assert conn.execute("SELECT last_value FROM platform.counter").fetchone()[0] == counter
+
+
+def test_sql_commit_payload_through_validate_is_one_error_line(demo_db: Cluster, tmp_path: Path) -> None:
+    before = _count(demo_db, "platform.enterprises")
+    facilities = f'path = "{demo_db.url}"\nsql = "{COMMIT_PAYLOAD}"'
+    project = _pg_project(tmp_path, demo_db.url, facilities=facilities, zones=False)
+    proc = _cli("validate", str(project))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    lines = [ln for ln in out.splitlines() if "pg:sql" in ln]
+    assert len(lines) == 1 and "sql must be one SELECT statement" in lines[0], out
+    assert _count(demo_db, "platform.enterprises") == before
+
+
+def test_sql_with_a_trailing_comment_is_read(demo_db: Cluster, tmp_path: Path, pgpassword) -> None:
+    sql = "SELECT * FROM platform.enterprises WHERE fid <= 5 -- the first five"
+    facilities = f'path = "{demo_db.url}"\nsql = "{sql}"\nkey = "fid"'
+    config = load_config(_pg_project(tmp_path, demo_db.url, facilities=facilities, zones=False))
+    assert len(read_inputs(config).facilities) == 5
+
+
+def test_a_layer_name_with_quotes_is_data(demo_db: Cluster, tmp_path: Path, pgpassword) -> None:
+    """A table named with a double quote and a semicolon is found as a name, never read as SQL."""
+    odd = 'odd"; DROP TABLE enterprises; --'
+    with demo_db.connect() as conn:
+        from psycopg import sql as psql
+
+        conn.execute(psql.SQL("DROP TABLE IF EXISTS {}").format(psql.Identifier("platform", odd)))
+        conn.execute(
+            psql.SQL("CREATE TABLE {} AS SELECT * FROM platform.enterprises LIMIT 3").format(
+                psql.Identifier("platform", odd)
+            )
+        )
+    layer = "platform." + odd.replace('"', '\\"')
+    config = load_config(
+        _pg_project(
+            tmp_path, demo_db.url, facilities=f'path = "{demo_db.url}"\nlayer = "{layer}"', zones=False
+        )
+    )
+    assert len(read_inputs(config).facilities) == 3
+    assert _count(demo_db, "platform.enterprises") > 3
+
+
+def _publish_in_process(project: Path, out: Path, url: str, schema: str = "riskmap", **outputs: object):
+    config = load_config(project)
+    update = {"postgis": url, "postgis_schema": schema, "html": False, **outputs}
+    config = config.model_copy(update={"outputs": config.outputs.model_copy(update=update)})
+    return run_pipeline(config, out)
+
+
+def _users_schema(cluster: Cluster, schema: str, table: str | None = None) -> None:
+    """A schema of the writer's own, fresh, with one table of its own (or empty)."""
+    with cluster.connect() as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+        if table:
+            conn.execute(f"CREATE TABLE {schema}.{table} AS SELECT 1 AS id")
+
+
+def test_publish_refuses_a_schema_that_is_not_riskmaps(
+    demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
+) -> None:
+    _users_schema(demo_db, "gisdata", "roads")
+    with pytest.raises(
+        OutputError,
+        match=r"schema gisdata holds objects riskmap did not publish \(table gisdata\.roads\); riskmap replaces "
+        r"only a schema it published or an empty one: set postgis_schema to a new name",
+    ):
+        _publish_in_process(tiny_project, tmp_path / "a", demo_db.url, "gisdata")
+    assert _count(demo_db, "gisdata.roads") == 1
+    assert not (tmp_path / "a" / "run.json").exists()  # the run failed as a whole
+
+
+def test_publish_into_an_empty_schema_then_refuse_a_table_added_to_it(
+    demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
+) -> None:
+    _users_schema(demo_db, "maps")  # empty: riskmap may take it
+    _publish_in_process(tiny_project, tmp_path / "a", demo_db.url, "maps")
+    assert _published(demo_db, "maps")["facilities"] > 0
+    _publish_in_process(tiny_project, tmp_path / "b", demo_db.url, "maps")  # its own: replaced
+    with demo_db.connect() as conn:
+        conn.execute("CREATE TABLE maps.my_notes (note text)")
+        conn.execute("INSERT INTO maps.my_notes VALUES ('keep me')")
+    with pytest.raises(
+        OutputError, match=r"schema maps holds objects riskmap did not publish \(table maps\.my_notes\)"
+    ):
+        _publish_in_process(tiny_project, tmp_path / "c", demo_db.url, "maps")
+    assert _count(demo_db, "maps.my_notes") == 1
+    with demo_db.connect() as conn:
+        conn.execute("DROP TABLE maps.my_notes")
+
+
+def test_publish_refuses_to_drop_a_view_on_its_tables(
+    demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
+) -> None:
+    _publish_in_process(tiny_project, tmp_path / "a", demo_db.url, "riskmap_v")
+    with demo_db.connect() as conn:
+        conn.execute("DROP VIEW IF EXISTS public.red_enterprises")
+        conn.execute(
+            "CREATE VIEW public.red_enterprises AS SELECT * FROM riskmap_v.facilities WHERE level = 'red'"
+        )
+    with pytest.raises(
+        OutputError, match=r"view public\.red_enterprises depends on riskmap_v\.facilities.*would drop it"
+    ):
+        _publish_in_process(tiny_project, tmp_path / "b", demo_db.url, "riskmap_v")
+    with demo_db.connect() as conn:
+        assert conn.execute("SELECT to_regclass('public.red_enterprises')").fetchone()[0] is not None
+        conn.execute("DROP VIEW public.red_enterprises")
+
+
+def test_a_users_schema_named_like_a_staging_schema_survives(
+    demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
+) -> None:
+    _users_schema(demo_db, "riskmap_staging_area", "plan")
+    _publish_in_process(tiny_project, tmp_path / "a", demo_db.url)
+    assert _count(demo_db, "riskmap_staging_area.plan") == 1
+
+
+def _schema_project(tiny_project: Path, schema: str) -> Path:
+    text = tiny_project.read_text(encoding="utf-8")
+    assert text.count("[outputs]\n") == 1
+    text = text.replace(
+        "[outputs]\n", f'[outputs]\nhtml = false\nfigure = false\npostgis_schema = "{schema}"\n'
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    return tiny_project
+
+
+def test_publish_does_not_wait_forever_for_a_map_servers_read(
+    demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
+) -> None:
+    """A map server idle in a read transaction: the swap gives up after lock_timeout, naming that session."""
+    project = _schema_project(tiny_project, "riskmap_lock")
+    _publish_in_process(project, tmp_path / "a", demo_db.url, "riskmap_lock")
+    reader = demo_db.connect(autocommit=False, application_name="geoserver-test")
+    try:
+        reader.execute("SELECT count(*) FROM riskmap_lock.facilities").fetchone()  # holds its lock, idle
+        pid = reader.info.backend_pid
+        started = time.monotonic()
+        proc = _cli("run", str(project), "--out", str(tmp_path / "b"), "--postgis", demo_db.url, timeout=120)
+        took = time.monotonic() - started
+    finally:
+        reader.close()
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, out
+    assert re.search(
+        rf"waited 10s \(lock_timeout\) for sessions using schema riskmap_lock: pid {pid} "
+        r"\(user riskmap, application geoserver-test, from 127\.0\.0\.1, idle in transaction",
+        " ".join(errors[0].split()),
+    ), out
+    assert took < 90
+    assert not (tmp_path / "b" / "run.json").exists()
+    _publish_in_process(project, tmp_path / "c", demo_db.url, "riskmap_lock")  # free again: it publishes
+
+
+def test_lock_timeout_of_the_connection_is_kept(
+    demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
+) -> None:
+    """``options=-c lock_timeout=...`` (or PGOPTIONS, or the role's setting) replaces riskmap's 10 s."""
+    project = _schema_project(tiny_project, "riskmap_lock2")
+    _publish_in_process(project, tmp_path / "a", demo_db.url, "riskmap_lock2")
+    url = f"{demo_db.url}?options=-c%20lock_timeout%3D1500ms"
+    with demo_db.connect(autocommit=False, application_name="qgis-test") as reader:
+        reader.execute("SELECT count(*) FROM riskmap_lock2.facilities").fetchone()
+        with pytest.raises(
+            OutputError, match=r"waited 1500ms \(lock_timeout\) for sessions using schema riskmap_lock2"
+        ):
+            _publish_in_process(project, tmp_path / "b", url, "riskmap_lock2")
+
+
+def test_publish_waits_for_another_publisher_with_a_timeout(
+    demo_db: Cluster, tmp_path: Path, pgpassword, caplog: pytest.LogCaptureFixture
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from riskmap.outputs.postgis import publish_postgis
+
+    layer = gpd.GeoDataFrame({"level": ["red"]}, geometry=[Point(119.6, 32.0)], crs="EPSG:4490")
+    with demo_db.connect(application_name="other-publisher") as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtext('riskmap:riskmap_adv'))")
+        pid = holder.info.backend_pid
+        with caplog.at_level("WARNING", logger="riskmap.outputs.postgis"):
+            got = _outcome_within(
+                lambda: publish_postgis(demo_db.url, "riskmap_adv", {"facilities": layer}, gpd.GeoDataFrame(),
+                                        "20260101000000_abcdef", {}, lock_wait="2s"),
+                60, "the advisory lock",
+            )  # fmt: skip
+    assert isinstance(got, OutputError), got
+    assert re.search(
+        rf"another riskmap run has been publishing to schema riskmap_adv for more than 2s: pid {pid} "
+        r"\(user riskmap, application other-publisher, from 127\.0\.0\.1",
+        str(got),
+    ), got
+    assert any(f"waiting up to 2s for pid {pid}" in r.getMessage() for r in caplog.records), caplog.text
+
+
+@pytest.mark.parametrize(
+    ("conninfo", "has_password"),
+    [
+        ("host=h password=secret", True),
+        ("host=h password = secret", True),
+        ("host=h  password =secret dbname=x", True),
+        ("host=h password= 'se cret'", True),
+        (r"password='a\'b' host=h", True),
+        ("postgresql://u:secret@h/db", True),
+        ("postgres://u@h/db?password=secret", True),
+        ("postgresql://u@h/db?sslmode=require&password=secret", True),
+        ("postgresql://u:@h/db", False),  # libpq keeps no empty password from a URL
+        ("postgresql://u@h/db", False),
+        ("host=h dbname='password=x'", False),
+        ("host=h application_name=password", False),
+        ("service=gis", False),
+        ("", False),
+    ],
+)
+def test_password_rule_parses_as_libpq_does(conninfo: str, has_password: bool) -> None:
+    import psycopg.conninfo
+
+    from riskmap.config.conninfo import conninfo_password
+
+    assert conninfo_password(conninfo) is has_password
+    # libpq's own parser agrees.
+    assert ("password" in psycopg.conninfo.conninfo_to_dict(conninfo)) is has_password
+
+
+@pytest.mark.parametrize("scheme", ["POSTGRESQL", "PostgreSQL", "POSTGRES"])
+def test_password_rule_reads_any_case_of_the_url_scheme(scheme: str, tmp_path: Path) -> None:
+    from riskmap.config import config_from_dict
+    from riskmap.config.conninfo import conninfo_password
+    from riskmap.errors import ConfigError
+
+    url = f"{scheme}://user:{PASSWORD}@127.0.0.1:5/db"
+    assert conninfo_password(url)
+    for data in (
+        {"facilities": {"path": url, "layer": "public.x"}, "zones": []},
+        {"facilities": {"path": "f.csv"}, "zones": [], "outputs": {"postgis": url}},
+    ):
+        with pytest.raises(ConfigError, match="a password in the project file") as err:
+            config_from_dict(data)
+        assert PASSWORD not in str(err.value)
+
+
+def test_an_upper_case_url_reads_the_database(demo_db: Cluster, tmp_path: Path, pgpassword) -> None:
+    url = demo_db.url.replace("postgresql://", "POSTGRESQL://")
+    config = load_config(_pg_project(tmp_path, url, zones=False))
+    assert len(read_inputs(config).facilities) > 0
+
+
+def test_upper_case_url_with_password_is_never_echoed(tiny_project: Path, tmp_path: Path) -> None:
+    url = f"POSTGRESQL://riskmap:{PASSWORD}@127.0.0.1:{_closed_port()}/platform"
+    text = tiny_project.read_text(encoding="utf-8")
+    text = text.replace('path = "facilities.csv"', f'path = "{url}"\nlayer = "public.x"', 1)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text, encoding="utf-8")
+    outputs = [
+        _cli("validate", str(bad), env={"PGPASSWORD": ""}),
+        _cli(
+            "run", str(tiny_project), "--out", str(tmp_path / "o"), "--postgis", url, env={"PGPASSWORD": ""}
+        ),
+    ]
+    for proc in outputs:
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 1 and "Traceback" not in out, out
+        assert PASSWORD not in out
+        assert "a password in the project file is not allowed" in out, out
+
+
+def test_spaced_password_is_refused_and_never_reaches_the_crash_file(
+    tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import riskmap.pipeline as pipeline
+    from riskmap.cli import CRASH_FILE, app
+
+    monkeypatch.setattr(
+        pipeline, "plan_inspections", lambda *a, **k: 1 / 0
+    )  # a bug, should the run get there
+    monkeypatch.chdir(tmp_path)
+    conninfo = f"host=127.0.0.1 port={_closed_port()} dbname=gis password = {PASSWORD}"
+    r = CliRunner().invoke(
+        app, ["run", str(tiny_project), "--out", str(tmp_path / "o"), "--postgis", conninfo]
+    )
+    assert r.exit_code == 1, r.output
+    assert "a password in the project file is not allowed" in r.output
+    assert PASSWORD not in r.output
+    for crash in tmp_path.rglob(CRASH_FILE):
+        assert PASSWORD not in crash.read_text(encoding="utf-8")
+
+
+def test_the_crash_file_masks_passwords() -> None:
+    from riskmap.cli import _crash_report
+
+    try:
+        raise ValueError(f"could not use postgresql://u:{PASSWORD}@h/db nor 'host=h password = {PASSWORD}'")
+    except ValueError as err:
+        report = _crash_report(err, ["run", "p.toml", "--postgis", f"POSTGRESQL://u:{PASSWORD}@h/db"])
+    assert PASSWORD not in report
+    assert "--postgis 'POSTGRESQL://u:***@h/db'" in report
+    assert "password = ***" in report
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "masked"),
+    [
+        ('password authentication failed for user "x"', "x", 'password authentication failed for user "***"'),
+        ("the password has expired", "x", "the password has expired"),
+        ("expired", "e", "expired"),
+        (f"postgresql://u:{PASSWORD}@h/db", PASSWORD, "postgresql://u:***@h/db"),
+        ("host=h password='se cret' port=5", None, "host=h password=*** port=5"),
+        (
+            "POSTGRES://u:pw@h/db?password=pw2&sslmode=require",
+            None,
+            "POSTGRES://u:***@h/db?password=***&sslmode=require",
+        ),
+    ],
+)
+def test_masking_is_by_token(
+    text: str, secret: str | None, masked: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from riskmap.config.conninfo import mask_secrets
+    from riskmap.io.postgis import one_line
+
+    if secret is None:
+        monkeypatch.delenv("PGPASSWORD", raising=False)
+    else:
+        monkeypatch.setenv("PGPASSWORD", secret)
+    assert mask_secrets(text) == masked
+    assert one_line(Exception(text)) == masked
+
+
+def test_a_one_letter_password_does_not_garble_libpqs_message(demo_db: Cluster, tmp_path: Path) -> None:
+    project = _pg_project(tmp_path, demo_db.url, zones=False)
+    proc = _cli("validate", str(project), env={"PGPASSWORD": "e"})
+    assert proc.returncode == 1
+    assert 'password authentication failed for user "riskmap"' in proc.stdout + proc.stderr
+
+
+def test_a_wrong_password_is_told_once_per_connection(demo_db: Cluster, tmp_path: Path) -> None:
+    project = _pg_project(tmp_path, demo_db.url)  # facilities and both zone layers from the database
+    proc = _cli("validate", str(project), env={"PGPASSWORD": "wrong"})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    lines = [ln for ln in out.splitlines() if "cannot connect" in ln]
+    assert len(lines) == 1, out
+    assert "(facilities, zones[0], zones[1])" in lines[0] and "password authentication failed" in lines[0]
+
+
+_WITHOUT_PSYCOPG = (
+    "import sys\n"
+    "sys.modules['psycopg'] = None  # as if psycopg were not installed\n"
+    "from riskmap.cli import app\n"
+    "sys.argv = ['riskmap', *sys.argv[1:]]\n"
+    "app()\n"
+)
+
+
+def test_without_psycopg_the_error_says_what_to_install(tiny_project: Path, tmp_path: Path) -> None:
+    text = tiny_project.read_text(encoding="utf-8")
+    url = "postgresql://riskmap@127.0.0.1:5432/platform"
+    db = tmp_path / "db.toml"
+    db.write_text(
+        text.replace('path = "facilities.csv"', f'path = "{url}"\nlayer = "public.x"', 1), encoding="utf-8"
+    )
+    for args in (
+        ["validate", str(db)],
+        ["run", str(db), "--out", str(tmp_path / "a")],
+        ["run", str(tiny_project), "--out", str(tmp_path / "b"), "--postgis", url],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", _WITHOUT_PSYCOPG, *args], capture_output=True, text=True, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300,
+        )  # fmt: skip
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 1, out
+        assert "internal error" not in out and "Traceback" not in out, out
+        lines = [ln for ln in out.splitlines() if 'pip install "riskmap[postgis]"' in ln]
+        assert len(lines) == 1, out
+    assert not (tmp_path / "b" / "run.json").exists()
+
+
+def test_reading_a_locked_table_does_not_wait_forever(demo_db: Cluster, tmp_path: Path, pgpassword) -> None:
+    """An ALTER TABLE left open on the platform: the read gives up after lock_timeout, naming that session."""
+    config = load_config(_pg_project(tmp_path, demo_db.url, zones=False))
+    with demo_db.connect(autocommit=False, application_name="platform-migration") as locker:
+        locker.execute("LOCK TABLE platform.enterprises IN ACCESS EXCLUSIVE MODE")
+        pid = locker.info.backend_pid
+        got = _outcome_within(lambda: read_inputs(config), 60, "the locked table")
+    assert isinstance(got, InputError), got
+    assert re.search(
+        rf"pg:platform\.enterprises: cannot read \(facilities\): waited 10s \(lock_timeout\) for a table another "
+        rf"session has locked: pid {pid} \(user riskmap, application platform-migration, from 127\.0\.0\.1, idle in "
+        r"transaction",
+        str(got),
+    ), got
+
+
+def test_grants_of_the_published_tables_carry_over(
+    demo_db: Cluster, tiny_project: Path, tmp_path: Path, pgpassword
+) -> None:
+    """A map server's role (a name needing quotes) and PUBLIC keep their grants: names as identifiers, not SQL."""
+    import psycopg
+
+    _publish_in_process(tiny_project, tmp_path / "a", demo_db.url, "riskmap_g")
+    with psycopg.connect(
+        host=demo_db.admin_socket, port=demo_db.port, user="postgres", dbname="platform", autocommit=True
+    ) as admin:
+        admin.execute('DROP ROLE IF EXISTS "Geo Server"')
+        admin.execute('CREATE ROLE "Geo Server"')
+        admin.execute('GRANT USAGE ON SCHEMA riskmap_g TO "Geo Server"')
+        admin.execute('GRANT SELECT ON riskmap_g.facilities TO "Geo Server"')
+        admin.execute("GRANT SELECT ON riskmap_g.rejects TO PUBLIC")
+    _publish_in_process(tiny_project, tmp_path / "b", demo_db.url, "riskmap_g")
+    with demo_db.connect() as conn:
+        can = conn.execute(
+            "SELECT has_schema_privilege('Geo Server', 'riskmap_g', 'USAGE'), "
+            "has_table_privilege('Geo Server', 'riskmap_g.facilities', 'SELECT'), "
+            "has_table_privilege('Geo Server', 'riskmap_g.zones_village', 'SELECT'), "
+            "has_table_privilege('public', 'riskmap_g.rejects', 'SELECT')"
+        ).fetchone()
+    assert can == (True, True, False, True)

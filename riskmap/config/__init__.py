@@ -34,6 +34,7 @@ from riskmap.config.adjustment import (
     StandardisationCondition,
 )
 from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey
+from riskmap.config.conninfo import mask_secrets
 from riskmap.config.engine import EngineConfig
 from riskmap.config.inputs import (
     TABLE_COLUMNS,
@@ -310,7 +311,8 @@ def _format_errors(err: ValidationError, source: str) -> str:
             lines.append(f"{source}: {problem}")
         else:
             value = e.get("input")
-            shown = f" (got {value!r})" if not isinstance(value, dict) else ""
+            # A connection string in a wrong place (a list, another key) must not be echoed with its password.
+            shown = f" (got {mask_secrets(repr(value))})" if not isinstance(value, dict) else ""
             msg = e["msg"].removeprefix("Value error, ")
             lines.append(f"{source}: {where}: {msg}{shown}" if where else f"{source}: {msg}")
     return "\n".join(lines)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel
+from riskmap.config.conninfo import conninfo_password, is_database_url, normalise_conninfo, quote_value
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -42,19 +42,10 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-_PG_SCHEMES = ("postgresql://", "postgres://")
 _NO_PASSWORD = (
     "a password in the project file is not allowed (it would travel with the file); give it through the "
     "PGPASSWORD environment variable, ~/.pgpass or the service file (pg_service.conf) instead"
 )
-
-
-def conninfo_password(conninfo: str) -> bool:
-    """Whether a PostgreSQL URL or ``key=value`` connection string holds a password."""
-    if conninfo.startswith(_PG_SCHEMES):
-        parts = urlsplit(conninfo)
-        return parts.password is not None or "password" in parse_qs(parts.query)
-    return any(word.split("=", 1)[0].strip() == "password" for word in conninfo.split() if "=" in word)
 
 
 class DatabaseSource(ConfigModel):
@@ -83,8 +74,8 @@ class DatabaseSource(ConfigModel):
         if not isinstance(data, dict):
             return data
         path = data.get("path")
-        if isinstance(path, str) and path.startswith(_PG_SCHEMES):
-            data = {**data, "database": path}
+        if isinstance(path, str) and is_database_url(path):  # any case: POSTGRESQL:// is one too
+            data = {**data, "database": normalise_conninfo(path)}
         elif (
             path is not None
             and not str(path).startswith("pg:")
@@ -110,14 +101,16 @@ class DatabaseSource(ConfigModel):
             raise ValueError(
                 'a database table needs exactly one of layer = "schema.table" or sql = "SELECT ..."'
             )
+        if url is not None:
+            data = {**data, "database": normalise_conninfo(url)}
         # Messages and the rejects name the table as pg:<schema.table> (or pg:sql), as they name a file.
         return {**data, "path": f"pg:{data.get('layer') or 'sql'}"}
 
     @property
     def conninfo(self) -> str | None:
         """The libpq connection string (no password), or None for a file."""
-        if self.service is not None:
-            return f"service={self.service}"
+        if self.service is not None:  # quoted: a service name is one value, never more key=value pairs
+            return f"service={quote_value(self.service)}"
         return self.database
 
 

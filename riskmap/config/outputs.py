@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel
-from riskmap.config.inputs import conninfo_password
+from riskmap.config.conninfo import conninfo_password, normalise_conninfo
 
 __all__ = ["OutputsConfig", "ReportFonts"]
 
@@ -87,4 +87,6 @@ class OutputsConfig(ConfigModel):
                 "postgis: a password in the project file is not allowed; give it through PGPASSWORD, "
                 "~/.pgpass or the service file (pg_service.conf)"
             )
+        if isinstance(value, str):  # libpq reads postgresql:// in lower case only
+            return {**data, "postgis": normalise_conninfo(value)}
         return data

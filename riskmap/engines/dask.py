@@ -71,29 +71,98 @@ def dask_client(
         ) from err
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:
-        from riskmap.errors import ConfigError
-
-        try:
-            remote = Client(address, timeout="20s")
-        except OSError as err:
-            raise ConfigError(
-                f"cannot reach the dask scheduler at {address} ({err}); check --scheduler, [engine] scheduler "
-                f"or ${SCHEDULER_ENV}, or leave them unset for a local cluster"
-            ) from None
-        with remote as c:
+        with _remote_client(address) as c:
             yield c
         return
     cores = os.cpu_count() or 1
+    # Every listener on 127.0.0.1: the scheduler and workers (tcp with processes; threads talk in-process),
+    # their HTTP servers and the dashboard, which distributed would otherwise open on all interfaces (:8787).
+    local = "127.0.0.1:0"
     with (
         LocalCluster(
             n_workers=cores if processes else 1,
             threads_per_worker=1 if processes else cores,
             processes=processes,
-            dashboard_address=None,
+            host="127.0.0.1" if processes else None,
+            dashboard_address=local,
+            worker_dashboard_address=local,
+            scheduler_kwargs={"dashboard": False},
         ) as cluster,
         Client(cluster) as c,
     ):
         yield c
+
+
+@contextmanager
+def _remote_client(address: str) -> Iterator[Client]:
+    """A client of the scheduler at ``address``, or a ConfigError within distributed's connect timeout.
+
+    distributed's own timeout covers reaching the address, not the handshake after it: an address that
+    accepts and never answers (a wrong port, a hung scheduler) would wait forever. So the address is reached
+    first, then the handshake is tried under the same timeout (``distributed.comm.timeouts.connect``, 30 s
+    unless dask's configuration says otherwise); a scheduler without workers is waited for as long again.
+    """
+    import dask
+    from dask.utils import parse_timedelta
+    from distributed import Client
+
+    from riskmap.errors import ConfigError
+
+    timeout = float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s") or 30)
+    how = "check --scheduler, [engine] scheduler or $DASK_SCHEDULER_ADDRESS, or leave them unset for a local cluster"
+    longer = "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s waits longer"
+    try:
+        _reach(address, timeout)
+        _handshake(address, timeout)
+        remote = Client(address, timeout=timeout)
+    except TimeoutError:
+        raise ConfigError(
+            f"the dask scheduler at {address} accepted the connection but did not answer within {timeout:g} s "
+            f"(is a dask scheduler listening there, and is it alive?); {how}; {longer}"
+        ) from None
+    except OSError as err:
+        raise ConfigError(f"cannot reach the dask scheduler at {address} ({err}); {how}") from None
+    with remote as c:
+        try:
+            c.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            raise ConfigError(
+                f"the dask scheduler at {address} has no workers (none joined within {timeout:g} s): start "
+                f"dask workers for it, or leave the scheduler unset for a local cluster; {longer}"
+            ) from None
+        yield c
+
+
+def _reach(address: str, timeout: float) -> None:
+    """Open and close a TCP connection to a tcp:// or tls:// address (OSError: refused, unreachable, no such host)."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme in ("tcp", "tls"):
+        try:
+            socket.create_connection(parse_host_port(location), timeout=timeout).close()
+        except TimeoutError as err:  # no answer to the TCP handshake at all: unreachable, not silent
+            raise OSError(f"no TCP connection within {timeout:g} s") from err
+
+
+def _handshake(address: str, timeout: float) -> None:
+    """Connect to ``address`` as a dask client does, handshake included, within ``timeout`` seconds.
+
+    In a thread of its own: the caller may be inside a running event loop (a notebook).
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect
+
+    async def shake() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, shake()).result()
 
 
 def _validate_part(part: pd.DataFrame, config: Config, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

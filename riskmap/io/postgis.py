@@ -7,8 +7,15 @@ CRS from its SRID or the project file (:func:`~riskmap.io.vector.declare_crs`, G
 read in one READ ONLY transaction, ordered by the primary key, and ``_row`` is that key when it is an integer,
 so that a rejects row names the record a user can look up in the platform.
 
+A ``sql`` is data, not a script: it is sent with the extended query protocol (one statement, or PostgreSQL
+refuses it), inside ``SELECT * FROM (...)``, in a READ ONLY transaction, on a session whose
+``default_transaction_read_only`` is on, so that a ``COMMIT`` in it can neither run nor help. Every session
+riskmap opens has a ``lock_timeout`` (:data:`LOCK_TIMEOUT`, unless the connection sets its own) and TCP
+keepalives: no wait is endless.
+
 The password never comes from the project file (it is refused there) but from libpq's own places: PGPASSWORD,
-~/.pgpass, the service file. Connection problems are one line: host, database and libpq's message.
+~/.pgpass, the service file. Connection problems are one line: host, database and libpq's message, with any
+password masked (:func:`~riskmap.config.conninfo.mask_secrets`).
 """
 
 from __future__ import annotations
@@ -19,16 +26,38 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from riskmap.config.conninfo import ConninfoSyntaxError, mask_secrets, parse_conninfo
 from riskmap.errors import InputError
 from riskmap.io.tables import READ_WARNINGS, ROW, clean_controls
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import geopandas as gpd
     import psycopg
 
     from riskmap.config.inputs import DatabaseSource
 
-__all__ = ["connect", "describe", "one_line", "read_postgis", "is_database"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "LOCK_TIMEOUT",
+    "connect",
+    "describe",
+    "describe_sessions",
+    "is_database",
+    "one_line",
+    "read_postgis",
+    "require_psycopg",
+]
+
+#: Seconds libpq waits to establish a connection (TCP, TLS, authentication) before giving up.
+CONNECT_TIMEOUT_S = 10
+#: How long a statement waits for a lock another session holds (a map server idle in a transaction, an ALTER
+#: TABLE on the platform) before it fails naming that session; a connection's own ``lock_timeout`` (``options=-c
+#: lock_timeout=60s`` in it, PGOPTIONS, or the role's or database's setting) wins.
+LOCK_TIMEOUT = "10s"
+#: TCP keepalives: a server that vanishes mid-query is noticed in about a minute, not after the OS's two hours.
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 
 def is_database(cfg: object) -> bool:
@@ -36,13 +65,23 @@ def is_database(cfg: object) -> bool:
     return getattr(cfg, "conninfo", None) is not None
 
 
+def require_psycopg(what: str, error: type[Exception] = InputError) -> ModuleType:
+    """psycopg, or ``error`` saying how to install it (it is an optional dependency)."""
+    try:
+        import psycopg
+    except ImportError:
+        raise error(
+            f'{what}: PostgreSQL needs psycopg, which is not installed: pip install "riskmap[postgis]" '
+            '(or pip install "psycopg[binary]")'
+        ) from None
+    return psycopg
+
+
 def describe(conninfo: str) -> str:
     """The server and database of a connection string, for messages (never the password)."""
-    import psycopg.conninfo
-
     try:
-        params = psycopg.conninfo.conninfo_to_dict(conninfo)
-    except psycopg.ProgrammingError:
+        params = parse_conninfo(conninfo)
+    except ConninfoSyntaxError:
         return "PostgreSQL (unparsable connection string)"
     if "service" in params and "host" not in params:
         return f"PostgreSQL service {params['service']}"
@@ -53,22 +92,56 @@ def describe(conninfo: str) -> str:
 
 
 def one_line(err: BaseException) -> str:
-    """The libpq message on one line, without any password it might echo."""
-    text = re.sub(r"\s+", " ", str(err)).strip()
-    secret = os.environ.get("PGPASSWORD")
-    return text.replace(secret, "***") if secret else text
+    """The libpq message on one line, without any password it might echo (masked by token)."""
+    return mask_secrets(re.sub(r"\s+", " ", str(err)).strip())
 
 
-def connect(conninfo: str, what: str, error: type[Exception] = InputError) -> psycopg.Connection[Any]:
-    """Open a connection; a failure is ``error`` in one line naming the server, the database and why."""
+def connect(
+    conninfo: str, what: str, error: type[Exception] = InputError, *, read_only: bool = False
+) -> psycopg.Connection[Any]:
+    """Open a connection; a failure is ``error`` in one line naming the server, the database and why.
+
+    The session gets :data:`LOCK_TIMEOUT` unless it has a lock_timeout already; ``read_only`` makes every
+    transaction of the session READ ONLY (``default_transaction_read_only``), the next one included.
+    """
+    psycopg = require_psycopg(what, error)
     try:
-        import psycopg
-    except ImportError:  # an optional dependency: say how to get it
-        raise error(f"{what}: reading PostgreSQL needs psycopg; pip install 'psycopg[binary]'") from None
-    try:
-        return psycopg.connect(conninfo, connect_timeout=10, application_name="riskmap")
+        conn = psycopg.connect(
+            conninfo, connect_timeout=CONNECT_TIMEOUT_S, application_name="riskmap", **_KEEPALIVES
+        )
     except psycopg.Error as err:
         raise error(f"{describe(conninfo)}: cannot connect ({what}): {one_line(err)}") from None
+    try:
+        conn.execute(
+            "SELECT set_config('lock_timeout', %s, false) WHERE current_setting('lock_timeout') = '0'",
+            [LOCK_TIMEOUT],
+        )
+        if read_only:
+            conn.execute("SELECT set_config('default_transaction_read_only', 'on', false)")
+        conn.commit()  # session settings made inside psycopg's implicit transaction: keep them
+        conn.read_only = read_only or None
+    except psycopg.Error as err:
+        conn.close()
+        raise error(f"{describe(conninfo)}: cannot set up the session ({what}): {one_line(err)}") from None
+    return conn
+
+
+def describe_sessions(conn: psycopg.Connection[Any], pids: list[int]) -> str:
+    """Who the sessions ``pids`` are, from pg_stat_activity: pid, user, application, address, state."""
+    rows = conn.execute(
+        "SELECT pid, usename, application_name, host(client_addr), state, "
+        "round(extract(epoch FROM now() - coalesce(state_change, backend_start)))::int "
+        "FROM pg_stat_activity WHERE pid = ANY(%s) ORDER BY pid",
+        [pids],
+    ).fetchall()
+    described = []
+    for pid, user, app, addr, state, seconds in rows:
+        if state is None:  # another role's session: PostgreSQL shows its address only to pg_read_all_stats
+            where, doing = "address hidden (grant pg_read_all_stats to see it)", ""
+        else:
+            where, doing = f"from {addr or 'a local socket'}", f", {state} for {seconds} s"
+        described.append(f"pid {pid} (user {user}, application {app or '-'}, {where}{doing})")
+    return "; ".join(described) or "a session that has ended since"
 
 
 def _split_layer(layer: str) -> tuple[str, str]:
@@ -91,20 +164,18 @@ def read_postgis(
     CRSError
         The geometry has no SRID and the project file declares no CRS.
     """
-    import psycopg
-
+    psycopg = require_psycopg(where)
     conninfo = cfg.conninfo
     assert conninfo is not None
     layer: str | None = getattr(cfg, "layer", None)
     name = f"pg:{layer}" if layer is not None else "pg:sql"
     where_db = f"{describe(conninfo)}, {name}"
-    with connect(conninfo, where) as conn:
-        conn.read_only = True  # a configured sql cannot change the platform's data
+    with connect(conninfo, where, read_only=True) as conn:  # a configured sql cannot change the data
         try:
             with conn.transaction():
                 frame = _read(conn, cfg, name, where)
         except psycopg.Error as err:
-            raise InputError(f"{where_db}: cannot read ({where}): {one_line(err)}") from None
+            raise InputError(_read_error(conn, err, cfg, where, where_db)) from None
     if isinstance(frame, tuple):
         gdf, srid = frame
         return _finish_layer(gdf, srid, name, crs, where, warnings)
@@ -113,43 +184,88 @@ def read_postgis(
     return frame
 
 
+def _read_error(
+    conn: psycopg.Connection[Any], err: Exception, cfg: DatabaseSource, where: str, where_db: str
+) -> str:
+    """One line for a read PostgreSQL refused: several statements in ``sql``, a lock wait, anything else."""
+    from psycopg import errors
+
+    primary = getattr(getattr(err, "diag", None), "message_primary", None) or ""
+    several = "multiple commands" in primary or primary == 'syntax error at or near ";"'
+    if cfg.sql is not None and isinstance(err, errors.SyntaxError) and several:
+        return (
+            f"{where_db}: sql must be one SELECT statement ({where}.sql); riskmap reads it as "
+            f"SELECT * FROM (<sql>) in a read-only transaction and PostgreSQL says: {mask_secrets(primary)}"
+        )
+    if isinstance(err, errors.LockNotAvailable):
+        waited = conn.execute("SHOW lock_timeout").fetchone()
+        # A read waits only for an ACCESS EXCLUSIVE lock (ALTER/DROP/TRUNCATE/VACUUM FULL, LOCK TABLE).
+        pids = conn.execute(
+            "SELECT DISTINCT pid FROM pg_locks WHERE granted AND mode = 'AccessExclusiveLock' "
+            "AND locktype = 'relation' AND pid <> pg_backend_pid() "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1"
+        ).fetchall()
+        return (
+            f"{where_db}: cannot read ({where}): waited {waited[0] if waited else LOCK_TIMEOUT} (lock_timeout) "
+            f"for a table another session has locked: {describe_sessions(conn, [p for (p,) in pids])}; try "
+            "again when it is done, or give the connection a longer wait: options=-c lock_timeout=60s"
+        )
+    return f"{where_db}: cannot read ({where}): {one_line(err)}"
+
+
+def _run(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> psycopg.Cursor[Any]:
+    """Execute with the extended query protocol (prepared): one statement only, whatever the text holds.
+
+    psycopg sends a query without parameters as a simple query, which runs every statement in it.
+    """
+    return conn.execute(query, params, prepare=True)
+
+
+def _table_oid(conn: psycopg.Connection[Any], schema: str, table: str, where: str) -> int:
+    """The oid of ``schema.table`` (names as data, exactly as written), or an error listing the schema's tables."""
+    found = _run(
+        conn,
+        "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'v', 'm', 'p', 'f')",
+        [schema, table],
+    ).fetchone()
+    if found is not None:
+        return int(found[0])
+    tables = [
+        r[0]
+        for r in _run(
+            conn,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
+            [schema],
+        )
+    ]
+    has = f"schema {schema} has: {', '.join(tables[:20])}" if tables else f"no tables in schema {schema}"
+    raise InputError(f"{describe(conn.info.dsn)}: no table or view {schema}.{table} ({where}.layer); {has}")
+
+
 def _read(conn: psycopg.Connection[Any], cfg: DatabaseSource, name: str, where: str) -> Any:
     from psycopg import sql
 
     key = cfg.key
     if cfg.sql is not None:
-        source: sql.Composable = sql.SQL("({}) AS riskmap_q").format(sql.SQL(cfg.sql.rstrip().rstrip(";")))
+        # Line breaks around the text: a trailing "-- comment" in it cannot swallow the closing parenthesis.
+        text = cfg.sql.rstrip().rstrip(";")
+        source: sql.Composable = sql.SQL("(\n{}\n) AS riskmap_q").format(sql.SQL(text))
     else:
         layer: str | None = getattr(cfg, "layer", None)
         assert layer is not None
         schema, table = _split_layer(layer)
-        found = conn.execute("SELECT to_regclass(%s)::oid", [f'"{schema}"."{table}"']).fetchone()
-        if found is None or found[0] is None:
-            tables = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
-                    [schema],
-                )
-            ]
-            has = (
-                f"schema {schema} has: {', '.join(tables[:20])}"
-                if tables
-                else f"no tables in schema {schema}"
-            )
-            raise InputError(
-                f"{describe(conn.info.dsn)}: no table or view {schema}.{table} ({where}.layer); {has}"
-            )
+        oid = _table_oid(conn, schema, table, where)
         source = sql.Identifier(schema, table)
         if key is None:
-            key = _primary_key(conn, found[0])
-    cur = conn.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(source))
+            key = _primary_key(conn, oid)
+    cur = _run(conn, sql.SQL("SELECT * FROM {} LIMIT 0").format(source))
     assert cur.description is not None
     columns = [(d.name, d.type_code) for d in cur.description]
     names = [c for c, _ in columns]
     if key is not None and key not in names:
         raise InputError(f"{name}: no column {key!r} ({where}.key); the columns are: {', '.join(names)}")
-    geometry_oid = conn.execute("SELECT to_regtype('geometry')::oid").fetchone()
+    geometry_oid = _run(conn, "SELECT to_regtype('geometry')::oid").fetchone()
     geom = next((c for c, t in columns if geometry_oid and t == geometry_oid[0]), None)
     select = [
         sql.SQL("ST_AsBinary({})").format(sql.Identifier(c))
@@ -159,24 +275,26 @@ def _read(conn: psycopg.Connection[Any], cfg: DatabaseSource, name: str, where: 
     ]
     order = sql.SQL(" ORDER BY {}").format(sql.Identifier(key)) if key is not None else sql.SQL("")
     query = sql.SQL("SELECT {} FROM {}{}").format(sql.SQL(", ").join(select), source, order)
-    rows = conn.execute(query).fetchall()
+    rows = _run(conn, query).fetchall()
     df = pd.DataFrame(rows, columns=names, dtype=object)
-    text = [c for c in names if c != geom]
-    df[text] = df[text].fillna("").astype(str).apply(lambda col: col.str.strip())
+    text_columns = [c for c in names if c != geom]
+    df[text_columns] = df[text_columns].fillna("").astype(str).apply(lambda col: col.str.strip())
     df.insert(0, ROW, _row_numbers(df[key] if key is not None else None, len(df)))
     if geom is None:
         return df
-    srid = conn.execute(
+    srid = _run(
+        conn,
         sql.SQL("SELECT ST_SRID({g}) FROM {s} WHERE {g} IS NOT NULL LIMIT 1").format(
             g=sql.Identifier(geom), s=source
-        )
+        ),
     ).fetchone()
     return df.rename(columns={geom: "geometry"}), (srid[0] if srid else 0)
 
 
 def _primary_key(conn: psycopg.Connection[Any], oid: int) -> str | None:
     """The table's one-column primary key, from the catalog (None for views and composite keys)."""
-    rows = conn.execute(
+    rows = _run(
+        conn,
         "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
         "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s AND i.indisprimary",
         [oid],
