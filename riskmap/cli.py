@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from riskmap.errors import RiskmapError
+from riskmap.errors import OutputError, RiskmapError
 from riskmap.version import __version__
 
 __all__ = ["app", "EXIT_INTERNAL", "CRASH_FILE"]
@@ -50,7 +50,20 @@ class _Guarded(typer.core.TyperGroup):
         except RiskmapError as err:
             _fail(err)
         except Exception as err:
+            full = _disk_full(err)
+            if full is not None:
+                _fail(full)
             _internal_error(err, getattr(self, "_argv", sys.argv[1:]))
+
+
+def _disk_full(err: Exception) -> OutputError | None:
+    """A full disk met where no writer said so (a folder made, a file copied): one line, not a crash."""
+    import errno
+
+    if not isinstance(err, OSError) or err.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return None
+    where = err.filename or _context.get("out") or "a file"
+    return OutputError(f"{where}: cannot write: the disk is full; free some space or choose another --out")
 
 
 def _crash_report(err: BaseException, argv: list[str]) -> str:
@@ -74,38 +87,65 @@ def _crash_report(err: BaseException, argv: list[str]) -> str:
     return mask_secrets("\n".join(lines))
 
 
-def _internal_error(err: BaseException, argv: list[str]) -> None:
-    """One line on stderr, the traceback and context in riskmap-crash.txt, exit status 70."""
+def _crash_folders() -> list[Path]:
+    """Where the crash file may go, in order: the output folder (if it exists), the current one, the temp one."""
     import tempfile
 
-    report = _crash_report(err, argv)
+    folders = []
     out = _context.get("out")
-    where = None
-    for folder in (
-        out if out is not None and out.is_dir() else None,
-        Path.cwd(),
-        Path(tempfile.gettempdir()),
-    ):
-        if folder is None:
+    for where in (lambda: out if out is not None and out.is_dir() else None, Path.cwd, tempfile.gettempdir):
+        try:
+            folder = where()
+        except (OSError, ValueError):  # a name too long, a current folder since removed
             continue
+        if folder is not None:
+            folders.append(Path(folder))
+    return folders
+
+
+def _write_crash_file(err: BaseException, argv: list[str]) -> tuple[Path | None, str]:
+    """The crash file written (or None) and, if none could be, why not."""
+    try:
+        report = _crash_report(err, argv)
+    except Exception as failed:  # noqa: BLE001 - the report is best effort; the exit status is not
+        # No message: unmasked, it might hold a password.
+        report = f"riskmap crash report (incomplete: {type(failed).__name__})\n\n{type(err).__name__}\n"
+    why = "no folder to write it in"
+    for folder in _crash_folders():
         try:
             (folder / CRASH_FILE).write_text(report, encoding="utf-8")
-        except OSError:
+        except (OSError, ValueError) as failed:
+            why = getattr(failed, "strerror", None) or str(failed)
             continue
-        where = folder / CRASH_FILE
-        break
-    from riskmap.config.conninfo import mask_secrets
+        return folder / CRASH_FILE, ""
+    return None, why
 
-    what = mask_secrets(" ".join(f"{type(err).__name__}: {err}".split()))
-    what = what if len(what) <= 300 else what[:297] + "..."
-    tail = (
-        f"please report it with {where}"
-        if where
-        else "please report it (the crash file could not be written)"
-    )
-    console.print(
-        f"[bold red]internal error:[/] {escape(what)} — {escape(tail)}", highlight=False, soft_wrap=True
-    )
+
+def _internal_error(err: BaseException, argv: list[str]) -> None:
+    """One line on stderr, the traceback and context in riskmap-crash.txt, exit status 70.
+
+    This never fails: a crash file that cannot be written is said in the same line, and the status is 70
+    whatever happens here.
+    """
+    try:
+        where, why = _write_crash_file(err, argv)
+        try:
+            from riskmap.config.conninfo import mask_secrets
+
+            what = mask_secrets(" ".join(f"{type(err).__name__}: {err}".split()))
+        except Exception:  # noqa: BLE001 - a str() that fails; a message that cannot be masked is not shown
+            what = type(err).__name__
+        what = what if len(what) <= 300 else what[:297] + "..."
+        tail = (
+            f"please report it with {where}"
+            if where
+            else f"please report it (the crash file could not be written: {why})"
+        )
+        console.print(
+            f"[bold red]internal error:[/] {escape(what)} — {escape(tail)}", highlight=False, soft_wrap=True
+        )
+    except Exception:  # noqa: BLE001, S110 - stderr itself failed: the exit status still says it
+        pass
     raise typer.Exit(EXIT_INTERNAL)
 
 
@@ -507,15 +547,20 @@ def init(
     """Write a working example project: the demo inputs as plain files and a commented riskmap.toml."""
     from riskmap._resources import demo_dir
 
-    if directory.exists() and any(directory.iterdir()):
-        console.print(
-            f"[bold red]error:[/] {escape(str(directory))} is not empty; choose a new or empty directory"
-        )
-        raise typer.Exit(1)
-    directory.mkdir(parents=True, exist_ok=True)
-    for f in sorted(demo_dir().iterdir()):
-        if f.is_file():
-            shutil.copy2(f, directory / f.name)
+    try:
+        if directory.exists() and not directory.is_dir():
+            raise OutputError(f"{directory}: is a file, not a directory; choose a new or empty directory")
+        if directory.exists() and any(directory.iterdir()):
+            raise OutputError(f"{directory} is not empty; choose a new or empty directory")
+        directory.mkdir(parents=True, exist_ok=True)
+        for f in sorted(demo_dir().iterdir()):
+            if f.is_file():
+                shutil.copy2(f, directory / f.name)
+    except OutputError as err:
+        _fail(err)
+    except OSError as err:
+        _fail(OutputError(f"{directory}: cannot write the example project there: {err.strerror or err}; "
+                          "choose another directory"))  # fmt: skip
     out_console.print(f"wrote an example project to {directory}", markup=False)
     out_console.print(f"next: riskmap run {directory / 'riskmap.toml'}", markup=False)
 
@@ -687,15 +732,6 @@ def report(
         }
         if overrides := {k: v for k, v in chosen.items() if v is not None}:
             config = with_overrides(config, overrides)
-        if (
-            config.outputs.report_template is not None
-            and not config.resolve(config.outputs.report_template).is_file()
-        ):
-            raise typer.BadParameter(
-                f"{config.resolve(config.outputs.report_template)}: no such file", param_hint="--template"
-            )
-        if previous is not None and not previous.exists():
-            raise typer.BadParameter(f"{previous}: no such folder", param_hint="--previous")
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
         result = make_report(config, out, previous=previous, as_of=as_of, force=force, compare_anyway=anyway)
     except RiskmapError as err:

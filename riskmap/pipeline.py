@@ -47,6 +47,7 @@ from riskmap.engines.memory import MemoryEngine, table_sources
 from riskmap.errors import ConfigError, InputError, OutputError, RiskmapError
 from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
+from riskmap.io.inputfiles import InputFile
 from riskmap.io.postgis import connect, is_database, read_postgis, require_psycopg
 from riskmap.io.project import (
     ProjectInputs,
@@ -60,7 +61,7 @@ from riskmap.io.project import (
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import METHODS
-from riskmap.outputs.run import write_plan, write_run
+from riskmap.outputs.run import check_outputs, write_plan, write_run
 from riskmap.outputs.sensitivity import write_sensitivity
 from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
@@ -222,7 +223,7 @@ def _supervise(
     validated: Validated,
     zones: dict[str, gpd.GeoDataFrame],
     history: pd.DataFrame | None,
-    paths: dict[str, Path],
+    files: dict[str, InputFile],
 ) -> Supervised:
     """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone."""
     kinds = list(zones)
@@ -231,14 +232,12 @@ def _supervise(
     facilities[STANDARDISATION_GRADE] = standardisation_grades(
         validated.events.get("standardisation"), facilities[FACILITY_ID], adjusted.as_of
     ).to_numpy()
-    if config.supervision.roster is not None:
-        paths["roster"] = config.resolve(config.supervision.roster)
     plan = plan_inspections(
         facilities.assign(town_code=facilities[strata]),
         config.supervision,
         config.project.district_code,
         history=history,
-        roster=read_roster(config),
+        roster=read_roster(config, files),
         lang=config.project.lang,
     )
     # Every facility has one plan row: its columns are taken over by position, not merged (a merge copies
@@ -370,9 +369,9 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage = _returning_memory(stage)
     stage("load")
     # Read first: a bad history file stops the run before minutes of grading.
-    earlier, history_paths = _plan_history(history, config.supervision.year)
+    earlier, history_files = _plan_history(history, config.supervision.year)
     project = read_inputs(config)
-    project.paths.update(history_paths)
+    project.files.update(history_files)
     rejects = Rejects()
     with open_engine(config, project.source) as engine:
         stage("validate")
@@ -388,13 +387,14 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage("zone")
     zoned = _zone(config, project, zones, scored, rejects)
     stage("supervise")
-    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.paths)
+    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.files)
     del scored
     assessed = None
     if kept is not None:
         stage("sensitivity")
         basis = _sensitivity_basis(config, project, validated, *kept, as_of)
         assessed = assess_variants(config, basis)
+    project.check_late_reads()  # the population raster, read by the stages: still the file hashed
     all_rejects = rejects.table()
     summary = _summarise(config, project.n_facilities, supervised, zoned.layers, all_rejects, adjusted)
     _check_accounting(project.n_facilities, summary)
@@ -410,7 +410,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
         rejects=all_rejects,
         summary=summary.to_dict(),
         warnings=warnings,
-        inputs=project.paths,
+        inputs=project.files,
         sensitivity=assessed,
     )
 
@@ -514,12 +514,12 @@ def _lost_tables(
     return warnings
 
 
-def _plan_history(history: Path | None, year: int) -> tuple[pd.DataFrame | None, dict[str, Path]]:
-    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own), and their paths."""
+def _plan_history(history: Path | None, year: int) -> tuple[pd.DataFrame | None, dict[str, InputFile]]:
+    """Earlier plans from a directory of inspection_plan*.csv/xlsx files (riskmap's own), and their files."""
     if history is None:
         return None, {}
-    frames, paths = read_earlier_plans(history, year)
-    return read_history(frames), paths
+    frames, files = read_earlier_plans(history, year)
+    return read_history(frames), files
 
 
 def _positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
@@ -589,6 +589,7 @@ def run(
     """
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
+    check_outputs(config, out_dir)  # before minutes of grading: the folder and the template can be used
     if config.outputs.postgis:  # before the grading: publishing needs psycopg
         require_psycopg("outputs.postgis", OutputError)
     result = check(config, say, as_of, history)
@@ -617,6 +618,7 @@ def plan(
         config = config.model_copy(
             update={"supervision": config.supervision.model_copy(update={"year": year})}
         )
+    check_outputs(config, out_dir)
     return write_plan(config, check(config, stage, as_of, history), out_dir, force)
 
 
@@ -644,6 +646,7 @@ def sensitivity(
             '[[sensitivity.variants]] name = "LEC upper bounds", set = { "methods.lec.boundary" = "upper" } '
             "(riskmap init ships the common ones, commented out)"
         )
+    check_outputs(config, out_dir)
     say = _returning_memory(stage or (lambda _s: None))
     say("load")
     project = read_inputs(config)
@@ -659,8 +662,9 @@ def sensitivity(
     say("sensitivity")
     basis = _sensitivity_basis(config, project, validated, facilities, project.take_tables(), as_of)
     result = assess_variants(config, basis)
+    project.check_late_reads()
     say("write")
-    write_sensitivity(config, result, project.paths, out_dir, force)
+    write_sensitivity(config, result, project.files, out_dir, force)
     return result
 
 

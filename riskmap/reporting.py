@@ -37,14 +37,17 @@ def report(
     ------
     RiskmapError
         A config, input or output problem; a previous run that cannot be read or is of another district.
+        The output folder, the template and ``previous`` are checked before the stages run.
     """
     from riskmap.compare import check_same_district, open_run
     from riskmap.outputs.report import write_report_files
-    from riskmap.outputs.run import manifest_doc, run_provenance, set_outputs
+    from riskmap.outputs.run import check_outputs, manifest_doc, run_provenance, set_outputs
     from riskmap.outputs.runfolder import input_provenance, open_output_set
 
     say = stage or (lambda _s: None)
     started = datetime.now(UTC)
+    # Before minutes of grading: the output folder and the template can be used, the earlier run read.
+    out = check_outputs(config, out_dir, report=True)
     prior = open_run(previous) if previous is not None else None
     code = config.project.district_code
     if prior is not None and not compare_anyway:
@@ -54,7 +57,6 @@ def report(
         check_same_district(prior, "this run", code, result.facilities[FACILITY_ID])
     say("write")
     provenance = run_provenance(config, input_provenance(config.base_dir, result.inputs), started)
-    out = Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
     with open_output_set(out, "report.json", force) as outset:
         staged = write_report_files(config, result, outset.staging, provenance, previous=prior)
         manifest = outset.commit(manifest_doc(result, provenance, staged))

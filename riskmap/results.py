@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
 from riskmap.supervision import InspectionPlan
 from riskmap.validate import rejects_frame
+
+if TYPE_CHECKING:
+    from riskmap.io.inputfiles import InputFile
 
 __all__ = ["RunResult", "RunSummary", "Rejects"]
 
@@ -29,8 +32,8 @@ class RunResult:
     summary: dict[str, Any]
     outputs: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    #: Every input file read, by key (its path and SHA-256 go into the provenance of run.json).
-    inputs: dict[str, Path] = field(default_factory=dict)
+    #: Every input file read, by key, hashed when it was read (its path and SHA-256 go into run.json).
+    inputs: dict[str, InputFile] = field(default_factory=dict)
     #: Levels under the [sensitivity] variants (:class:`riskmap.sensitivity.SensitivityResult`), when asked.
     sensitivity: Any = None
 

@@ -7,6 +7,7 @@ with that reason, and rows in = rows scored + rows rejected), ``warning`` (the r
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -1063,6 +1064,114 @@ def test_undeclared_nodata_never_gives_negative_persons(tiny_project: Path, valu
         for w in result.warnings
     )
     assert village.loc["329901001001", "population"] == 400  # 20 x 20 cells of 1 person
+
+
+# The output folder, the Word template and the earlier run of issue 23: one clear line, before the grading stage
+# (but for a folder named like an output, which is known only once the outputs are made), never an internal error.
+
+
+def _manifest_listing(manifest: str, name: str) -> Callable[[Path, Path], list[str]]:
+    def setup(d: Path, out: Path) -> list[str]:
+        out.mkdir()
+        (out / manifest).write_text(json.dumps({"manifest": {name: {"sha256": "0" * 64}}}), encoding="utf-8")
+        return []
+
+    return setup
+
+
+def _folder_named_like_an_output(d: Path, out: Path) -> list[str]:
+    (out / "map.html").mkdir(parents=True)
+    (out / "map.html" / "index.html").write_text("the user's own site", encoding="utf-8")
+    return ["--force"]
+
+
+def _lock_folder(d: Path, out: Path) -> list[str]:
+    (out / ".riskmap-lock").mkdir(parents=True)
+    return []
+
+
+def _bad_template(kind: str) -> Callable[[Path, Path], list[str]]:
+    def setup(d: Path, out: Path) -> list[str]:
+        from bad_templates import BAD_TEMPLATES
+
+        return ["--template", str(BAD_TEMPLATES[kind](d / "office.docx"))]
+
+    return setup
+
+
+def _previous_without_gpkg(d: Path, out: Path) -> list[str]:
+    (d / "earlier").mkdir()
+    return ["--previous", str(d / "earlier")]
+
+
+_TEMPLATE = r"office\.docx: "
+#: name, what it does to the project folder and the output folder (returns extra arguments), command, message.
+OUTPUT_CATALOGUE = [
+    ("run.json manifest listing ../x", _manifest_listing("run.json", "../x"), "run",
+     r"not riskmap's output folder: run\.json lists '\.\./x' \(not a plain file name inside the folder\)"),
+    ("plan.json manifest listing an absolute path", _manifest_listing("plan.json", "/etc/hostname"), "plan",
+     r"not riskmap's output folder: plan\.json lists '/etc/hostname'"),
+    ("changes.json manifest listing a drive and backslashes", _manifest_listing("changes.json", "C:\\x\\y"),
+     "run", r"not riskmap's output folder: changes\.json lists 'C:\\\\x\\\\y'"),
+    ("folder named like an output, with --force", _folder_named_like_an_output, "run",
+     r"cannot put the new files in place: map\.html \(a folder\); riskmap never replaces a folder"),
+    (".riskmap-lock is a folder", _lock_folder, "run",
+     r"\.riskmap-lock: is a folder; riskmap keeps its lock file under that name"),
+    ("output path too long", lambda d, out: ["--out", str(out / ("x" * 300))], "run",
+     r"cannot be the output directory: File name too long; choose another --out"),
+    ("--template that is a .docm", _bad_template("docm"), "report",
+     _TEMPLATE + r"a macro-enabled document \(\.docm/\.dotm\)"),
+    ("--template that is a .doc", _bad_template("doc"), "report",
+     _TEMPLATE + r"a Word 97-2003 document \(\.doc\)"),
+    ("--template that is plain text", _bad_template("text"), "report",
+     _TEMPLATE + r"not a Word document \(a \.docx is a zip archive"),
+    ("--template that is an empty zip", _bad_template("empty zip"), "report",
+     _TEMPLATE + r"not a Word document \(no \[Content_Types\]\.xml or word/document\.xml"),
+    ("--template with an entity bomb in word/document.xml", _bad_template("laughs in document.xml"), "report",
+     _TEMPLATE + r"word/document\.xml declares a DTD or entities"),
+    ("--template with an entity bomb in word/styles.xml", _bad_template("laughs in styles.xml"), "report",
+     _TEMPLATE + r"word/styles\.xml declares a DTD or entities"),
+    ("--template with an external entity", _bad_template("external entity"), "report",
+     _TEMPLATE + r"word/document\.xml declares a DTD or entities"),
+    ("--template that is a zip bomb", _bad_template("zip bomb"), "report",
+     _TEMPLATE + r"word/document\.xml unpacks to 64 MB from \d+ KB \(a zip bomb\?\)"),
+    ("--previous folder without riskmap.gpkg", _previous_without_gpkg, "report",
+     r"earlier: no riskmap\.gpkg in the folder; give a run.s riskmap\.gpkg or its output folder"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "setup", "command", "says"), OUTPUT_CATALOGUE, ids=[c[0] for c in OUTPUT_CATALOGUE]
+)
+def test_output_catalogue(tiny_project: Path, tmp_path: Path, monkeypatch, name, setup, command, says):
+    from typer.testing import CliRunner
+
+    import riskmap.pipeline as pipeline
+    from riskmap.cli import app
+
+    out = tmp_path / "out"
+    extra = setup(tiny_project.parent, out)
+    read = []
+    real = pipeline.read_inputs
+    monkeypatch.setattr(pipeline, "read_inputs", lambda *a, **k: read.append(1) or real(*a, **k))
+    args = [command, str(tiny_project), "--out", str(out), *extra]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 1, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and re.search(says, lines[0]), r.output
+    assert read == ([1] if name.startswith("folder named like") else [])  # said before the grading stage
+
+
+def test_init_onto_a_file(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    (tmp_path / "afile").write_text("mine")
+    r = CliRunner().invoke(app, ["init", str(tmp_path / "afile")])
+    assert r.exit_code == 1 and r.output.strip().splitlines() == [
+        f"error: {tmp_path / 'afile'}: is a file, not a directory; choose a new or empty directory"
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -283,6 +283,106 @@ def test_summary_and_map_label_a_projects_own_zone_kind(tiny_project: Path, tmp_
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Internal errors a clerk can act on are one error line; the crash handler never fails (issue 23)
+
+
+def _one_error_line(r, says: str) -> None:
+    assert r.exit_code == 1, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], r.output
+
+
+def test_an_output_path_too_long_is_one_error_line(tiny_project: Path, tmp_path: Path):
+    """The crash handler itself failed on it (is_dir() of the name) and printed a 198-line traceback."""
+    long = tmp_path / ("x" * 300)
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(long)])
+    _one_error_line(r, "cannot be the output directory: File name too long; choose another --out")
+    proc = subprocess.run(
+        [sys.executable, "-m", "riskmap", "run", str(tiny_project), "--out", str(long)],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
+
+
+def test_the_crash_handler_never_fails(tiny_project: Path, tmp_path: Path, monkeypatch):
+    """No folder takes the crash file (the current one was removed, the temporary one is missing): one line."""
+    import tempfile
+
+    import riskmap.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "plan_inspections", _boom)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-tmp"))
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "new")])
+    assert r.exit_code == 70
+    assert r.output.strip().splitlines() == [
+        "internal error: ZeroDivisionError: division by zero — please report it (the crash file could not be "
+        "written: No such file or directory)"
+    ]
+
+
+def test_a_lock_that_is_a_folder_is_one_error_line(tiny_project: Path, tmp_path: Path):
+    out = tmp_path / "o"
+    (out / ".riskmap-lock").mkdir(parents=True)
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(out)])
+    _one_error_line(r, f"{out / '.riskmap-lock'}: is a folder; riskmap keeps its lock file under that name")
+
+
+def test_init_onto_a_file_is_one_error_line(tmp_path: Path):
+    (tmp_path / "afile").write_text("mine")
+    r = runner.invoke(app, ["init", str(tmp_path / "afile")])
+    _one_error_line(r, "afile: is a file, not a directory; choose a new or empty directory")
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.mark.parametrize("command", ["run", "plan", "report", "report --previous"])
+def test_output_folder_and_previous_are_checked_before_grading(
+    tiny_project: Path, tmp_path: Path, monkeypatch, command: str
+):
+    """A clerk must not wait for the whole grading stage to hear that the output folder cannot be used."""
+    import riskmap.pipeline as pipeline
+
+    read = []
+    monkeypatch.setattr(pipeline, "read_inputs", lambda *a, **k: read.append(1) or 1 / 0)
+    out = tmp_path / "o"
+    out.mkdir()
+    args = [*command.split()[:1], str(tiny_project), "--out", str(out)]
+    if command == "report --previous":
+        (tmp_path / "earlier").mkdir()
+        args += ["--previous", str(tmp_path / "earlier")]
+        says = "earlier: no riskmap.gpkg in the folder; give a run's riskmap.gpkg or its output folder"
+    else:
+        (out / "run.json").write_text('{"manifest": {"../x": {"sha256": "0"}}}', encoding="utf-8")
+        says = "not riskmap's output folder: run.json lists '../x'"
+    r = runner.invoke(app, args)
+    _one_error_line(r, says)
+    assert read == []
+
+
+def test_an_input_deleted_during_the_run_is_not_a_crash(tiny_project: Path, tmp_path: Path, monkeypatch):
+    """The run hashed its inputs at the end (FileNotFoundError, exit 70); they are hashed when read."""
+    import hashlib
+
+    import riskmap.pipeline as pipeline
+
+    facilities = tiny_project.parent / "facilities.csv"
+    read = hashlib.sha256(facilities.read_bytes()).hexdigest()
+    zone = pipeline._zone
+
+    def deleting(*args, **kwargs):
+        facilities.unlink()  # a colleague tidies the folder while riskmap grades
+        return zone(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_zone", deleting)
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
+    assert doc["provenance"]["inputs"]["facilities"] == {"path": "facilities.csv", "sha256": read}
+
+
 # `plan --history`: every message names keys of the project file and options of the command that exist.
 
 #: A key of the project file as messages write it: supervision.sampling.cover_years, zones[0].layer.

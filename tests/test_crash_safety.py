@@ -215,3 +215,103 @@ def test_no_eval_or_exec_of_strings(path: Path):
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in {"eval", "exec", "compile"}
     ]  # fmt: skip
     assert calls == [], f"{path.name} calls {calls}: config is data, never code"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A full disk is one error line, and the previous set stays whole (issue 23). A real full disk: a small tmpfs.
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """``small_disk("300k")``: a folder on a tmpfs of that size (mounting needs root; skipped otherwise)."""
+    mounted: list[Path] = []
+
+    def make(size: str, options: str = "") -> Path:
+        folder = tmp_path / f"disk{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}{options}", "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=False)
+
+
+def _riskmap(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "riskmap", *args],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "300", **env},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("size", "full_at"), [("100k", "riskmap.gpkg"), ("300k", "map.html")])
+def test_a_full_disk_is_one_error_line(tiny_project: Path, small_disk, size: str, full_at: str):
+    """GDAL said "sqlite3_exec(ROLLBACK) failed" and the HTML writer "[Errno 28]": internal errors, exit 70."""
+    out = small_disk(size) / "out"
+    proc = _riskmap("run", str(tiny_project), "--out", str(out))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {out / full_at}: cannot write: the disk is full (0.0 MB left); free some space on the disk of "
+        f"{out} or choose another --out"
+    ]
+    assert list(out.iterdir()) == []  # no staging folder, no crash file
+
+
+def test_a_full_disk_keeps_the_previous_set(tiny_project: Path, small_disk):
+    out = small_disk("900k") / "out"
+    assert _riskmap("run", str(tiny_project), "--out", str(out)).returncode == 0
+    before = _files(out)
+    _worsen_one_facility(tiny_project)
+    proc = _riskmap("run", str(tiny_project), "--out", str(out))
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "cannot write: the disk is full" in proc.stderr
+    assert _files(out) == before
+    _assert_manifest_describes(out)
+
+
+_XLSX_ON_A_FULL_DISK = """
+import pandas as pd
+from riskmap.errors import OutputError
+from riskmap.outputs.tables import write_xlsx
+
+plan = pd.DataFrame({"facility_id": range(5000), "name": [f"企业{i}" for i in range(5000)]})
+try:
+    write_xlsx({f"sheet{i}": plan for i in range(14)}, TARGET)
+except OutputError as err:
+    print(err)
+"""
+
+
+@pytest.mark.parametrize("full", ["output folder", "temporary folder"])
+def test_a_full_disk_under_the_xlsx_writer_prints_nothing_else(small_disk, full: str):
+    """openpyxl's half-written streams and zip archive printed "Exception ignored ... Traceback" when freed."""
+    disk = small_disk("64k")
+    (disk / "tmp").mkdir()
+    env = {
+        **os.environ,
+        "TMPDIR": str(disk / "tmp") if full == "temporary folder" else os.environ.get("TMPDIR", "/tmp"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _XLSX_ON_A_FULL_DISK.replace("TARGET", repr(str(disk / "plan.xlsx")))],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    says = "the disk is full" if full == "output folder" else f"the temporary folder {disk / 'tmp'} is full"
+    assert proc.stdout.startswith(f"{disk / 'plan.xlsx'}: cannot write: {says}"), proc.stdout
+    assert sorted(p.name for p in disk.rglob("*")) == ["tmp"]  # no temporary file left
+
+
+def test_a_read_only_disk_is_said_before_grading(tiny_project: Path, small_disk):
+    disk = small_disk("1m", ",ro")
+    proc = _riskmap("run", str(tiny_project), "--out", str(disk / "out"))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {disk / 'out'}: cannot write in {disk} (permission denied or a read-only disk); choose another --out"
+    ]

@@ -302,6 +302,126 @@ def test_libreoffice_renders_cjk_and_the_figure(run_out: Path, tmp_path: Path) -
     assert sorted(shares)[len(shares) // 2] < 0.1, shares
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Templates from elsewhere are checked before python-docx opens them (issue 23)
+
+#: What each bad template is called in the one-line error.
+_TEMPLATE_SAYS = {
+    "docm": r"a macro-enabled document \(\.docm/\.dotm\); riskmap does not open documents with macros",
+    "doc": r"a Word 97-2003 document \(\.doc\).*save it as a Word document \(\.docx\)",
+    "text": r"not a Word document \(a \.docx is a zip archive; this is not one\)",
+    "empty zip": r"not a Word document \(no \[Content_Types\]\.xml or word/document\.xml in the archive\)",
+    "laughs in document.xml": r"word/document\.xml declares a DTD or entities",
+    "laughs in styles.xml": r"word/styles\.xml declares a DTD or entities",
+    "external entity": r"word/document\.xml declares a DTD or entities",
+    "zip bomb": r"word/document\.xml unpacks to 64 MB from \d+ KB \(a zip bomb\?\)",
+}
+
+
+@pytest.mark.parametrize("kind", list(_TEMPLATE_SAYS))
+def test_a_bad_template_is_refused_before_python_docx_opens_it(tmp_path: Path, kind: str) -> None:
+    import tracemalloc
+
+    from bad_templates import BAD_TEMPLATES
+
+    from riskmap.errors import InputError
+    from riskmap.outputs.docx_template import check_template
+
+    template = BAD_TEMPLATES[kind](tmp_path / "office.docx")
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match=rf"^{re.escape(str(template))}: {_TEMPLATE_SAYS[kind]}"):
+            check_template(template)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16e6, f"{peak / 1e6:.0f} MB to refuse it"  # a bomb is refused without unpacking it
+
+
+@pytest.mark.parametrize("kind", ["external entity", "laughs in styles.xml", "docm", "zip bomb"])
+def test_report_with_a_bad_template_says_so_in_one_line_before_grading(
+    tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Today's python-docx writes a report.docx that is not well-formed from a template with an external
+    entity; the others stopped with an internal error after the whole grading stage."""
+    from bad_templates import BAD_TEMPLATES
+
+    import riskmap.reporting
+
+    template = BAD_TEMPLATES[kind](tmp_path / "office.docx")
+    graded = []
+    real = riskmap.reporting.check
+    monkeypatch.setattr(riskmap.reporting, "check", lambda *a, **k: graded.append(1) or real(*a, **k))
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["report", str(tiny_project), "--out", str(out), "--template", str(template)])
+    assert r.exit_code == 1, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and re.match(
+        rf"error: {re.escape(str(template))}: {_TEMPLATE_SAYS[kind]}", lines[0]
+    )
+    assert graded == []
+    assert not (out / "report.docx").exists()
+
+
+def test_a_dotx_template_is_used_as_the_document_it_describes(tiny_project: Path, tmp_path: Path) -> None:
+    from xml.dom.minidom import parseString
+    from zipfile import ZipFile
+
+    from bad_templates import dotx
+
+    out = tmp_path / "out"
+    _run("report", str(tiny_project), "--out", str(out), "--template", str(dotx(tmp_path / "office.dotx")))
+    doc = Document(str(out / "report.docx"))
+    assert any(p.text == "一、总体情况" for p in doc.paragraphs)
+    with ZipFile(out / "report.docx") as z:
+        parseString(z.read("word/document.xml"))  # well-formed
+        assert _DOCX_MAIN in z.read("[Content_Types].xml").decode()
+
+
+_DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+
+
+def test_a_template_is_checked_for_size_unpacked_size_and_lying_headers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bad_templates import lying_zip_bomb
+
+    import riskmap.outputs.docx_template as docx_template
+    from riskmap.errors import InputError
+    from riskmap.outputs.report import default_template
+
+    with pytest.raises(
+        InputError, match=r"word/styles\.xml cannot be unpacked \(Bad CRC-32.*the file is damaged"
+    ):
+        docx_template.check_template(lying_zip_bomb(tmp_path / "lying.docx"))
+    docx_template.check_template(default_template())
+    monkeypatch.setattr(docx_template, "MAX_UNPACKED", 100_000)
+    with pytest.raises(InputError, match=r": its parts unpack to 1 MB; a report template may unpack to 0 MB"):
+        docx_template.check_template(default_template())
+    monkeypatch.setattr(docx_template, "MAX_BYTES", 10_000)
+    with pytest.raises(InputError, match=r": 0 MB; a report template is at most 0 MB; remove large images"):
+        docx_template.check_template(default_template())
+
+
+def test_run_with_a_report_checks_its_template_before_grading(
+    tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bad_templates import BAD_TEMPLATES
+
+    import riskmap.pipeline as pipeline
+
+    template = BAD_TEMPLATES["doc"](tiny_project.parent / "office.docx")
+    project = _with_report(tiny_project, 'report = true\nreport_template = "office.docx"')
+    read = []
+    monkeypatch.setattr(pipeline, "read_inputs", lambda *a, **k: read.append(1) or 1 / 0)
+    r = runner.invoke(app, ["run", str(project), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1 and read == [], r.output
+    assert r.output.strip().splitlines() == [
+        f"error: {template}: a Word 97-2003 document (.doc) or another old Office file, not a .docx; open it in "
+        "Word or WPS and save it as a Word document (.docx)"
+    ]
+
+
 def _earlier_run(project: Path, out: Path) -> Path:
     text = project.read_text(encoding="utf-8")
     project.write_text(

@@ -405,3 +405,79 @@ def test_one_point_multipoints_are_points(tiny_project: Path):
     assert len(bad) == 1
     s = result.summary
     assert s["facilities_in"] == s["facilities_scored"] + s["facilities_rejected"] == 7
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Input hashes are taken when the inputs are read (issue 23)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_json_hashes_the_inputs_as_read_not_as_resaved(tiny_project: Path, tmp_path: Path):
+    """The stages run, the registers are saved again (a colleague, a sync client), then the run writes."""
+    from datetime import UTC, datetime
+
+    from riskmap.outputs.run import write_run
+
+    d = tiny_project.parent
+    names = {
+        "facilities": "facilities.csv",
+        "risk_points": "risk_points.csv",
+        "zones_village": "boundaries.gpkg",
+    }
+    as_read = {key: _sha256(d / name) for key, name in names.items()}
+    config = riskmap.load_config(tiny_project)
+    result = riskmap.check(config)
+    with open(d / "facilities.csv", "a", encoding="utf-8") as f:
+        f.write(f"{IDS['G']},新企业,工贸,119.61,32.21\n")
+    _edit_risk_points(d)
+    write_run(config, result, tmp_path / "out", started=datetime.now(UTC))
+    inputs = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))["provenance"]["inputs"]
+    assert {key: inputs[key]["sha256"] for key in names} == as_read
+    assert _sha256(d / "facilities.csv") != as_read["facilities"]
+    meta = pyogrio.read_info(tmp_path / "out" / "riskmap.gpkg", layer="facilities")["dataset_metadata"]
+    assert json.loads(meta["inputs"])["facilities"]["sha256"] == as_read["facilities"]
+
+
+def _edit_risk_points(d: Path) -> None:
+    rp = d / "risk_points.csv"
+    rp.write_text(
+        rp.read_text(encoding="utf-8").replace("P7,粉尘区域,3,3", "P7,粉尘区域,5,5"), encoding="utf-8"
+    )
+
+
+def test_an_input_changed_while_it_is_read_stops_the_run(tiny_project: Path, monkeypatch):
+    import riskmap.io.project as project
+
+    read = project.read_related
+
+    def read_then_resave(config, table):
+        df = read(config, table)
+        if table == "risk_points":
+            _edit_risk_points(tiny_project.parent)  # saved again between the hash and the end of the read
+        return df
+
+    monkeypatch.setattr(project, "read_related", read_then_resave)
+    with pytest.raises(InputError, match=r"risk_points\.csv: the file changed while riskmap was reading it"):
+        riskmap.check(riskmap.load_config(tiny_project))
+
+
+def test_a_population_raster_changed_during_the_stages_stops_the_run(tiny_project: Path, monkeypatch):
+    """The raster is read by the score and zone stages, after the load stage hashed it."""
+    from conftest import write_population
+
+    import riskmap.pipeline as pipeline
+
+    zone = pipeline._zone
+
+    def resaving(*args, **kwargs):
+        write_population(tiny_project.parent / "population.tif", persons_per_cell=2.0)
+        return zone(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_zone", resaving)
+    with pytest.raises(InputError, match=r"population\.tif: the file changed while riskmap was reading it"):
+        riskmap.check(riskmap.load_config(tiny_project))

@@ -3,16 +3,80 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["TEMP_PREFIX", "atomic_path", "atomic_write_text", "atomic_write_bytes"]
+from riskmap.errors import OutputError, RiskmapError
+
+__all__ = [
+    "TEMP_PREFIX",
+    "atomic_path",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "disk_full",
+    "write_error",
+]
 
 #: Every temporary file or folder riskmap makes starts with this; only such names are ever cleaned up (a user's
 #: ``.minutes.tmp.docx`` is not riskmap's).
 TEMP_PREFIX = ".riskmap-tmp-"
+
+#: Errors of a full disk (or a full quota, or a file larger than the file system takes).
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+#: Below this much free space after a failed write the disk is taken to be full: GDAL and SQLite report a full
+#: disk in their own words ("database or disk is full", even "cannot rollback - no transaction is active").
+_NEARLY_FULL = 1 << 20
+
+
+def _free(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def disk_full(folder: Path, err: BaseException) -> bool:
+    """Whether ``err``, raised while writing into ``folder``, came from a full disk."""
+    if isinstance(err, OSError) and err.errno in _FULL:
+        return True
+    free = _free(folder)
+    return free is not None and free < _NEARLY_FULL
+
+
+def _shown(target: Path) -> tuple[Path, Path]:
+    """The file and folder a user knows: the output folder, not riskmap's staging folder inside it."""
+    folder = target.parent
+    if folder.name.startswith(TEMP_PREFIX):
+        folder = folder.parent
+    return folder / target.name, folder
+
+
+def write_error(target: Path, err: BaseException) -> OutputError | None:
+    """A one-line error for a write of ``target`` that failed for a reason a user can act on, else None.
+
+    A full disk, a read-only file system and a denied permission say so and name the file and its folder.
+    """
+    if isinstance(err, OutputError):
+        return err
+    shown, folder = _shown(target)
+    if disk_full(target.parent, err):
+        free = _free(target.parent)
+        left = f" ({free / 1e6:.1f} MB left)" if free is not None else ""
+        return OutputError(
+            f"{shown}: cannot write: the disk is full{left}; free some space on the disk of {folder} or choose "
+            "another --out"
+        )
+    if isinstance(err, OSError) and err.errno == errno.EROFS:
+        return OutputError(f"{shown}: cannot write: {folder} is on a read-only disk; choose another --out")
+    if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM):
+        return OutputError(
+            f"{shown}: cannot write: permission denied; choose another --out or ask for write access to {folder}"
+        )
+    return None
 
 
 @contextlib.contextmanager
@@ -22,6 +86,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     The temporary file lives in the same directory so that the final ``os.replace`` is atomic on POSIX and
     Windows. On any exception the temporary file is removed and ``path`` is left as it was.
 
+    Raises
+    ------
+    OutputError
+        The write failed because the disk is full (whatever the writer called it), read-only, or not ours to
+        write: one line naming the file and the way out.
+
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> with atomic_path(d / "a.txt") as tmp:
@@ -30,11 +100,17 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     'ok'
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{target.name}.", suffix=target.suffix, dir=target.parent
-    )
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{target.name}.", suffix=target.suffix, dir=target.parent
+        )
+        os.close(fd)
+    except OSError as err:
+        known = write_error(target, err)
+        if known is None:
+            raise
+        raise known from err
     tmp = Path(name)
     # Writers such as GDAL refuse to create over an existing (empty) file; give them a free name.
     tmp.unlink()
@@ -45,6 +121,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except Exception as err:
+        # Judged before the partial file goes: removing it frees the space a full disk lacked.
+        known = None if isinstance(err, RiskmapError) else write_error(target, err)
+        if known is None:
+            raise
+        raise known from err
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -7,6 +7,7 @@ so that a file is read one way and a problem with it is reported with one messag
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +17,7 @@ from riskmap.adjust import EVENT_TABLES
 from riskmap.columns import FACILITY_ID, INSPECTIONS
 from riskmap.config import Config
 from riskmap.errors import InputError
+from riskmap.io.inputfiles import InputFile, check_unchanged, hash_inputs, read_hashed
 from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.raster import raster_warnings
 from riskmap.io.tables import READ_WARNINGS, ROW, read_table
@@ -51,8 +53,8 @@ class ProjectInputs:
     events: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: Sensitive sites (schools, hospitals ...) as read, when configured.
     sites: pd.DataFrame | None = None
-    #: Every input file by key (for the provenance in run.json).
-    paths: dict[str, Path] = field(default_factory=dict)
+    #: Every input file by key, hashed when it was read (the provenance in run.json).
+    files: dict[str, InputFile] = field(default_factory=dict)
     #: Warnings from reading (repaired geometries, encodings, the district code ...), in reading order.
     warnings: list[str] = field(default_factory=list)
     #: Facility rows in the file: every one is scored or rejected.
@@ -60,6 +62,15 @@ class ProjectInputs:
     #: Rows of each related and event table as read, and its name in the rejects.
     table_rows: dict[str, int] = field(default_factory=dict)
     table_sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """Every input file's path, by key."""
+        return {k: f.path for k, f in self.files.items()}
+
+    def check_late_reads(self) -> None:
+        """Stop if a file read after the load stage (the population raster) changed since it was hashed."""
+        check_unchanged(self.files, ["population"])
 
     def take_facilities(self) -> pd.DataFrame:
         """The facility rows, handed over and forgotten here (hundreds of MB of text at province size)."""
@@ -171,8 +182,10 @@ def _whole_numbers(df: pd.DataFrame, column: str, name: str, what: str) -> pd.Se
     return values
 
 
-def read_earlier_plans(folder: Path, year: int) -> tuple[list[pd.DataFrame], dict[str, Path]]:
-    """The plans of the years before ``year`` in ``folder`` (``plan --history``), and their paths by input key.
+def read_earlier_plans(folder: Path, year: int) -> tuple[list[pd.DataFrame], dict[str, InputFile]]:
+    """The plans of the years before ``year`` in ``folder`` (``plan --history``), and their files by input key.
+
+    Each file is hashed as it is read (:func:`riskmap.io.inputfiles.read_hashed`), for run.json.
 
     Only riskmap's own plan tables are read (``inspection_plan*.csv`` or ``.xlsx``): pointed at an earlier
     output folder, its other tables are not plans. Each frame has ``facility_id``, ``year`` and
@@ -189,9 +202,11 @@ def read_earlier_plans(folder: Path, year: int) -> tuple[list[pd.DataFrame], dic
     files = _plan_files(folder)
     if not files:
         raise InputError(f"{folder}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
-    frames, paths = [], {}
+    frames: list[pd.DataFrame] = []
+    hashed: dict[str, InputFile] = {}
     for f in files:
-        df = read_table(f, expect=list(PLAN_HISTORY_COLUMNS), configurable=False)
+        read = partial(read_table, f, expect=list(PLAN_HISTORY_COLUMNS), configurable=False)
+        df = read_hashed(f, read, hashed, f"history_{f.name}")
         missing = [c for c in PLAN_HISTORY_COLUMNS if c not in df.columns]
         if missing:
             shown = ", ".join(c for c in df.columns if c != ROW)
@@ -203,12 +218,14 @@ def read_earlier_plans(folder: Path, year: int) -> tuple[list[pd.DataFrame], dic
         df["year"] = _whole_numbers(df, "year", f.name, "a year (e.g. 2026)")
         _whole_numbers(df, INSPECTIONS, f.name, "a number of inspections")
         frames.append(df[df["year"] < year])
-        paths[f"history_{f.name}"] = f
-    return frames, paths
+    return frames, hashed
 
 
-def read_roster(config: Config) -> list[str] | None:
-    """The inspectors' names from ``supervision.roster`` (a table with a ``name`` column), sorted."""
+def read_roster(config: Config, files: dict[str, InputFile] | None = None) -> list[str] | None:
+    """The inspectors' names from ``supervision.roster`` (a table with a ``name`` column), sorted.
+
+    ``files`` gets the roster file, hashed as it is read (key ``roster``).
+    """
     if config.supervision.roster is None:
         return None
     path = config.resolve(config.supervision.roster)
@@ -217,7 +234,8 @@ def read_roster(config: Config) -> list[str] | None:
             f"{path}: file not found; check supervision.roster in the project file (relative to it)"
         )
     # Only its path is a key of the project file: the messages name no encoding or sheet key to set.
-    df = read_table(path, expect=["name"], configurable=False)
+    read = partial(read_table, path, expect=["name"], configurable=False)
+    df = read_hashed(path, read, {} if files is None else files, "roster")
     if "name" not in df.columns:
         shown = ", ".join(c for c in df.columns if c != ROW)
         raise InputError(
@@ -245,13 +263,29 @@ def _read_sites(config: Config, warnings: list[str]) -> pd.DataFrame:
     return sites
 
 
+def _input_paths(config: Config, tables: list[str], events: list[str]) -> dict[str, Path]:
+    """Every input file of ``config`` by key (a database table has no file to hash: run.json lists files)."""
+    paths = {"facilities": config.resolve(config.facilities.path)}
+    paths |= {f"zones_{zc.kind}": config.resolve(zc.path) for zc in config.zones if zc.path is not None}
+    paths |= {t: config.resolve(getattr(config, t).path) for t in (*tables, *events)}
+    if config.population is not None:
+        paths["population"] = config.resolve(config.population.path)
+    if config.sensitive_sites is not None:
+        paths["sensitive_sites"] = config.resolve(config.sensitive_sites.path)
+    return {k: p for k, p in paths.items() if not p.name.startswith("pg:")}
+
+
 def read_inputs(config: Config) -> ProjectInputs:
     """Read every input file of ``config``: facilities, zones, related tables, events and sensitive sites.
+
+    Each file is hashed as it is read (:mod:`riskmap.io.inputfiles`): run.json names the bytes this run used,
+    even if a file is saved again while the run grades.
 
     Raises
     ------
     InputError
-        A file that cannot be read, lacks a needed column, or a method's table that is not configured.
+        A file that cannot be read, lacks a needed column, changed while it was read, or a method's table that
+        is not configured.
 
     Examples
     --------
@@ -262,15 +296,15 @@ def read_inputs(config: Config) -> ProjectInputs:
     (True, ['town', 'village'])
     """
     warnings: list[str] = []
+    needed = _check_required(config)
+    configured_events = [t for t in EVENT_TABLES if getattr(config, t) is not None]
+    files = hash_inputs(_input_paths(config, needed, configured_events))
     raw = read_facilities(config, warnings)
     warnings += raw.attrs.get(READ_WARNINGS, [])
     zones = load_zones(config, warnings)
     warnings += _district_code_warnings(config)
-    paths = {"facilities": config.resolve(config.facilities.path)}
-    paths |= {f"zones_{zc.kind}": config.resolve(zc.path) for zc in config.zones if zc.path is not None}
-    tables = {table: read_related(config, table) for table in _check_required(config)}
-    events = {t: read_related(config, t) for t in EVENT_TABLES if getattr(config, t) is not None}
-    paths |= {t: config.resolve(getattr(config, t).path) for t in (*tables, *events)}
+    tables = {table: read_related(config, table) for table in needed}
+    events = {t: read_related(config, t) for t in configured_events}
     for df in (*tables.values(), *events.values()):
         warnings += df.attrs.get(READ_WARNINGS, [])
     sources = input_sources(config)
@@ -281,17 +315,14 @@ def read_inputs(config: Config) -> ProjectInputs:
         zones,
         tables,
         events,
-        paths=paths,
+        files=files,
         warnings=warnings,
         n_facilities=len(raw),
     )
     inputs.table_rows, inputs.table_sources = rows, {t: sources[t] for t in rows}
-    if config.population is not None:
-        paths["population"] = config.resolve(config.population.path)
-        warnings += raster_warnings(paths["population"])  # cells that are no counts: read as nodata
+    if config.population is not None:  # cells that are no counts of persons: read as nodata, said once
+        warnings += raster_warnings(config.resolve(config.population.path))
     if config.sensitive_sites is not None:
-        paths["sensitive_sites"] = config.resolve(config.sensitive_sites.path)
         inputs.sites = _read_sites(config, warnings)
-    for key in [k for k, p in paths.items() if p.name.startswith("pg:")]:
-        del paths[key]  # a database table has no file to hash: run.json lists the files
+    check_unchanged(files)
     return inputs

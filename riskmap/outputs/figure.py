@@ -446,6 +446,8 @@ def _save(fig: Figure, paths: Sequence[str | Path], dpi: int) -> list[Path]:
                     facecolor="white",
                 )
             written.append(target)
+    except OutputError:
+        raise  # a full or read-only disk, said by atomic_path
     except (OSError, ValueError) as err:
         raise OutputError(f"cannot write the figure: {err}") from err
     return written

@@ -330,6 +330,8 @@ def write_geopackage(
                     **opts,
                 )
                 first = False
+    except OutputError:
+        raise  # a full or read-only disk, said by atomic_path
     except (OSError, pyogrio.errors.DataSourceError, ValueError, TypeError, ArrowException) as err:
         raise OutputError(f"{target}: cannot write the GeoPackage: {err}") from err
     return target

@@ -10,7 +10,7 @@ import pandas as pd
 from pyarrow import ArrowException
 
 from riskmap.errors import OutputError
-from riskmap.io.atomic import atomic_path
+from riskmap.io.atomic import atomic_path, write_error
 
 __all__ = ["write_geoparquet"]
 
@@ -33,7 +33,8 @@ def write_geoparquet(layers: Mapping[str, pd.DataFrame], directory: str | Path) 
                     pd.DataFrame(df).to_parquet(tmp, index=False)
             written[name] = target
     except OSError as err:
-        raise OutputError(f"{folder}: cannot write GeoParquet: {err.strerror}") from err
+        known = write_error(folder / "geoparquet", err)
+        raise known or OutputError(f"{folder}: cannot write GeoParquet: {err.strerror}") from err
     except (TypeError, ValueError, ArrowException) as err:
         raise OutputError(f"{folder}: cannot write GeoParquet: {err}") from err
     return written

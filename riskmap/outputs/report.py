@@ -565,11 +565,22 @@ def _fill_placeholders(doc: DocxDocument, values: dict[str, str]) -> None:
                 t.text = pattern.sub(lambda m: values.get(m.group(1), m.group(0)), t.text)
 
 
+def _save(d: _Doc, path: Path) -> Path:
+    from riskmap.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        d.doc.save(str(tmp))
+    return path
+
+
 def _open(template: Path | None, config: Config, lang: str, values: dict[str, str]) -> _Doc:
     from docx import Document
 
+    from riskmap.outputs.docx_template import load_template
+
     fonts = config.outputs.report_fonts
-    doc = Document(str(template if template is not None else default_template()))
+    # Checked before python-docx parses it (size, type, macros, zip bomb, DTDs): a template is data.
+    doc = Document(load_template(template if template is not None else default_template()))
     d = _Doc(doc, lang, fonts.body, fonts.heading, fonts.latin)
     _fill_placeholders(doc, values)
     _page_number_footer(doc)
@@ -1087,9 +1098,7 @@ def write_report(
     _plan(d, nums, config, result, section)
     _quality(d, config, result, provenance, section + 1)
     _appendix(d, appendix)
-    path = Path(path)
-    d.doc.save(str(path))
-    return path
+    return _save(d, Path(path))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1257,9 +1266,7 @@ def write_cards(
         parts.append(card.title(page_break=i > 0))
         parts.append(card.table(values, r.level))
     _append_to_body(d, parts)
-    path = Path(path)
-    d.doc.save(str(path))
-    return path
+    return _save(d, Path(path))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ __all__ = [
     "run_provenance",
     "manifest_doc",
     "set_outputs",
+    "check_outputs",
 ]
 
 #: Above this many enterprises the XLSX workbook is not written (CSV and GeoPackage carry the plan).
@@ -153,6 +154,31 @@ def set_outputs(
 def _output_dir(config: Config, out_dir: str | Path | None) -> Path:
     """The output folder: ``out_dir``, else ``outputs.dir`` of the project file (relative to it)."""
     return Path(out_dir) if out_dir is not None else config.resolve(config.outputs.dir)
+
+
+def check_outputs(config: Config, out_dir: str | Path | None = None, *, report: bool = False) -> Path:
+    """What a command will write with, checked before it starts its work; returns the output folder.
+
+    The output folder (:func:`riskmap.outputs.runfolder.check_output_folder`: writable, its lock, its
+    manifests) and the Word template when a report is written (``report``, or ``[outputs] report``;
+    :func:`riskmap.outputs.docx_template.check_template`). Grading a district takes minutes: a folder or a
+    template that cannot be used is said at once. The writers check the same again when they write (the
+    earlier run of ``riskmap report --previous`` is read before grading by :func:`riskmap.reporting.report`).
+
+    Raises
+    ------
+    RiskmapError
+        The first of them that cannot be used, in one line.
+    """
+    from riskmap.outputs.runfolder import check_output_folder
+
+    out = _output_dir(config, out_dir)
+    check_output_folder(out)
+    if (report or config.outputs.report) and config.outputs.report_template is not None:
+        from riskmap.outputs.docx_template import check_template
+
+        check_template(config.resolve(config.outputs.report_template))
+    return out
 
 
 def write_run(

@@ -10,6 +10,12 @@ How a command writes its outputs (``riskmap run``, ``plan``, ``diff --out``):
    the same file system), removes the files of the command's previous set that this run no longer writes (only
    if unchanged since) and writes the manifest file (``run.json``, ``plan.json``, ``changes.json``, ``report.json``) last.
 
+Only plain relative names inside the output folder are ever replaced or removed: a manifest that lists anything
+else (``../x``, an absolute path, a drive, a backslash, NUL, a folder, a link leading out) makes the folder "not
+riskmap's" and the command stops (:func:`read_manifests`); a folder is never replaced, and every name is checked
+before the first move, with or without ``--force``. :func:`check_output_folder` runs the checks that need no
+outputs before a command starts its work, so that an unusable folder is known at once.
+
 A crash before the moves leaves the previous set untouched. A crash during the moves (milliseconds) leaves the
 previous manifest marked with the hashes being moved in (``"replacing"``), so the next run still knows every file
 beside it as riskmap's.
@@ -18,19 +24,20 @@ beside it as riskmap's.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import errno
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from riskmap.errors import OutputError
-from riskmap.io.atomic import TEMP_PREFIX, atomic_write_text
+from riskmap.io.atomic import TEMP_PREFIX, atomic_write_text, write_error
+from riskmap.io.inputfiles import InputFile, sha256
 
 __all__ = [
     "MANIFEST_FILES",
@@ -38,6 +45,7 @@ __all__ = [
     "LOCK_NAME",
     "OutputSet",
     "open_output_set",
+    "check_output_folder",
     "sha256",
     "input_provenance",
     "read_manifests",
@@ -56,29 +64,22 @@ _HOLD_AT = "RISKMAP_TEST_HOLD_AT"
 _HOLD_FILE = "RISKMAP_TEST_HOLD_FILE"
 
 
-def sha256(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def input_provenance(base_dir: Path, files: Mapping[str, Path]) -> dict[str, dict[str, str]]:
+def input_provenance(base_dir: Path, files: Mapping[str, InputFile | Path]) -> dict[str, dict[str, str]]:
     """Input files by key, sorted, with their SHA-256 and their paths relative to the project folder.
 
-    A file outside that folder is shown by its name only: published files should not reveal a server's
-    directory layout.
+    The hash is the one taken when the file was read (:class:`riskmap.io.inputfiles.InputFile`), so that a file
+    saved again during the run is not recorded as its input; a plain path is hashed now. A file outside the
+    project folder is shown by its name only: published files should not reveal a server's directory layout.
     """
     base = base_dir.resolve()
     out = {}
-    for key, p in sorted(files.items()):
+    for key, f in sorted(files.items()):
+        p = f.path if isinstance(f, InputFile) else Path(f)
         try:
             shown = str(p.resolve().relative_to(base))
         except ValueError:
             shown = p.name
-        out[key] = {"path": shown, "sha256": sha256(p)}
+        out[key] = {"path": shown, "sha256": f.sha256 if isinstance(f, InputFile) else sha256(p)}
     return out
 
 
@@ -109,17 +110,63 @@ def _is_manifest(doc: dict[str, Any] | None) -> bool:
     return doc is not None and any(isinstance(doc.get(k), dict) for k in ("manifest", "replacing"))
 
 
+def _plain(rel: str) -> bool:
+    """A name riskmap could have written: a relative path of plain names (``map.html``, ``geoparquet/x.parquet``).
+
+    Never ``..``, ``.``, an absolute path, a drive (``C:``), a backslash, a control character (NUL), or one of
+    riskmap's own bookkeeping names (a manifest, the lock, a staging folder).
+    """
+    if not rel or rel.startswith("/") or any(c in rel for c in "\\:") or any(ord(c) < 32 for c in rel):
+        return False
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return False
+    return parts[0] not in (*MANIFEST_FILES, LOCK_NAME) and not parts[0].startswith(STAGING_PREFIX)
+
+
+def _outside(out: Path, rel: str) -> str | None:
+    """Why the plain name ``rel`` is not a file of ``out`` on disk (a folder, a link out), or None."""
+    path = out / rel
+    try:
+        if not path.resolve().is_relative_to(out.resolve()):
+            return "a link leading out of the folder"
+        if path.is_dir():
+            return "a folder"
+    except (OSError, RuntimeError) as err:  # a link loop, a name too long
+        return f"unreadable: {getattr(err, 'strerror', None) or err}"
+    return None
+
+
+def _not_riskmaps(out: Path, manifest: str, rel: str, why: str) -> OutputError:
+    return OutputError(
+        f"{out}: not riskmap's output folder: {manifest} lists {rel!r} ({why}), and riskmap only ever writes "
+        f"plain files inside its output folder; {manifest} was edited or copied from elsewhere: choose another "
+        f"--out, or move {manifest} away if the folder is yours to reuse"
+    )
+
+
 def read_manifests(out: Path) -> dict[str, set[str]]:
-    """Every name any manifest in ``out`` lists, with the hashes it may have (entries being moved in, too)."""
+    """Every name any manifest in ``out`` lists, with the hashes it may have (entries being moved in, too).
+
+    Raises
+    ------
+    OutputError
+        A manifest lists a name riskmap never writes (``../x``, an absolute path, a drive, a backslash, NUL) or
+        one that is a folder or a link leading out of ``out`` on disk: the folder is not riskmap's to touch.
+    """
     known: dict[str, set[str]] = {}
     for name in MANIFEST_FILES:
         doc = _read_doc(out / name)
         for key in ("manifest", "replacing"):
             entries = doc.get(key) if doc else None
-            if isinstance(entries, dict):
-                for rel, entry in entries.items():
-                    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
-                        known.setdefault(rel, set()).add(entry["sha256"])
+            if not isinstance(entries, dict):
+                continue
+            for rel, entry in entries.items():
+                why = "not a plain file name inside the folder" if not _plain(rel) else _outside(out, rel)
+                if why is not None:
+                    raise _not_riskmaps(out, name, rel, why)
+                if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+                    known.setdefault(rel, set()).add(entry["sha256"])
     return known
 
 
@@ -141,6 +188,34 @@ def _alive(pid: int) -> bool:
 _HELD: set[Path] = set()
 
 
+def _holder(out: Path) -> int | None:
+    """The pid of the live run holding ``out``'s lock, or None (no lock, or a dead run's).
+
+    Raises
+    ------
+    OutputError
+        ``.riskmap-lock`` is a folder (riskmap keeps its lock file under that name).
+    """
+    lock = out / LOCK_NAME
+    if lock.is_dir() and not lock.is_symlink():
+        raise OutputError(
+            f"{lock}: is a folder; riskmap keeps its lock file under that name: rename or remove the folder, or "
+            "choose another --out"
+        )
+    try:
+        pid = int(lock.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None  # missing, unreadable or half-written by a run killed at once: nobody holds it
+    return pid if _alive(pid) and (pid != os.getpid() or out.resolve() in _HELD) else None
+
+
+def _busy(out: Path, pid: int) -> OutputError:
+    return OutputError(
+        f"{out}: another riskmap run is writing here (pid {pid}); wait for it to finish, or remove "
+        f"{LOCK_NAME} if no riskmap is running"
+    )
+
+
 def _lock(out: Path) -> Path:
     """Take ``out``'s lock or stop naming the live run that holds it; a dead process's lock is taken over."""
     lock = out / LOCK_NAME
@@ -148,20 +223,16 @@ def _lock(out: Path) -> Path:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            try:
-                pid = int(lock.read_text(encoding="ascii").split()[0])
-            except (OSError, ValueError, IndexError):
-                pid = -1  # unreadable or half-written by a run killed at once: nobody holds it
-            if _alive(pid) and (pid != os.getpid() or out.resolve() in _HELD):
-                raise OutputError(
-                    f"{out}: another riskmap run is writing here (pid {pid}); wait for it to finish, or remove "
-                    f"{LOCK_NAME} if no riskmap is running"
-                ) from None
+            pid = _holder(out)
+            if pid is not None:
+                raise _busy(out, pid) from None
             with contextlib.suppress(FileNotFoundError):
                 lock.unlink()
             continue
         except OSError as err:
-            raise OutputError(f"{out}: cannot write in the output directory: {err.strerror}") from None
+            raise write_error(lock, err) or OutputError(
+                f"{out}: cannot write in the output directory: {err.strerror}"
+            ) from None
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(f"{os.getpid()}\n")
         _HELD.add(out.resolve())
@@ -175,16 +246,95 @@ def _unlock(out: Path, lock: Path) -> None:
         lock.unlink()
 
 
-def _output_folder(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
+def _usable(out: Path) -> Path:
+    """Check that ``out`` is, or can be made, a folder riskmap can write in; the nearest existing folder.
+
+    Writes nothing: a folder that does not exist yet is judged by the nearest one above it that does.
+    """
+    try:
+        if out.exists() and not out.is_dir():
+            raise OutputError(
+                f"{out}: is a file, not a directory; give --out a directory (it is created if missing)"
+            )
+        here = out.absolute()
+        while not here.exists():
+            here = here.parent
+        if not here.is_dir():
+            raise OutputError(f"{out}: {here} is a file, not a directory; give --out a directory")
+        if _too_long(here, out.absolute()):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+    except OSError as err:
+        if isinstance(err, OutputError):
+            raise
         raise OutputError(
-            f"{out}: is a file, not a directory; give --out a directory (it is created if missing)"
+            f"{out}: cannot be the output directory: {err.strerror or err}; choose another --out"
+        ) from None
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"{out}: cannot write in {here} (permission denied or a read-only disk); choose another --out"
         )
+    return here
+
+
+def _too_long(here: Path, out: Path) -> bool:
+    """Whether a folder to be made under ``here`` has a name (or a path) longer than its file system takes."""
+    try:
+        name_max = os.pathconf(here, "PC_NAME_MAX")
+        path_max = os.pathconf(here, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows): mkdir will say
+        return False
+    names = out.relative_to(here).parts
+    return any(len(os.fsencode(n)) > name_max for n in names) or len(os.fsencode(out)) >= path_max
+
+
+def _output_folder(out: Path) -> Path:
+    _usable(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutputError(f"{out}: cannot create the output directory: {err.strerror}") from None
+        raise write_error(out, err) or OutputError(
+            f"{out}: cannot create the output directory: {err.strerror}; choose another --out"
+        ) from None
     return out
+
+
+def check_output_folder(out: str | os.PathLike[str]) -> None:
+    """Whether a set can be written into ``out``, before any work is done for it; writes nothing.
+
+    The checks of :func:`open_output_set` and :meth:`OutputSet.commit` that need no outputs: ``out`` is (or can
+    be made) a folder riskmap can write in, its lock is not a folder nor held by a live run, and every manifest
+    in it names only riskmap's plain files. The same checks run again when the set is written.
+
+    Raises
+    ------
+    OutputError
+        What stops a run from writing there, in one line.
+    """
+    folder = Path(out)
+    _usable(folder)
+    if folder.is_dir():
+        pid = _holder(folder)
+        if pid is not None:
+            raise _busy(folder, pid)
+        read_manifests(folder)
+
+
+def _blocked(out: Path, names: list[str]) -> list[str]:
+    """The names that cannot be moved into ``out``: a folder has the name, or a file or link sits on the way."""
+    found = []
+    for rel in names:
+        parts = rel.split("/")
+        for i in range(1, len(parts)):  # geoparquet/ must be a plain folder (or not yet there)
+            up = out.joinpath(*parts[:i])
+            if up.is_symlink() or (up.exists() and not up.is_dir()):
+                found.append(f"{'/'.join(parts[:i])} (a {'link' if up.is_symlink() else 'file'} where riskmap "
+                             "puts a folder)")  # fmt: skip
+                break
+        else:
+            dest = out / rel
+            if dest.is_dir() and not dest.is_symlink():
+                found.append(f"{rel} (a folder)")
+    return sorted(set(found))
 
 
 def _staged_files(staging: Path) -> list[str]:
@@ -205,6 +355,34 @@ class OutputSet:
         """Where a file written into the staging folder ends up."""
         return self.out / Path(path).relative_to(self.staging)
 
+    def _check_targets(
+        self, names: list[str], known: dict[str, set[str]], ours: Callable[[str], bool]
+    ) -> None:
+        """Check every name this set takes before the first move.
+
+        A folder (or a link or file on the way) stops it, and so does a file riskmap did not write, unless
+        ``force`` (then a warning names it).
+        """
+        blocked = _blocked(self.out, [*names, self.manifest_name])
+        if blocked:  # even with --force
+            raise OutputError(
+                f"{self.out}: cannot put the new files in place: {', '.join(blocked)}; riskmap never replaces a "
+                "folder nor writes through a link: rename or move it, or choose another --out"
+            )
+        taken = [rel for rel in names if os.path.lexists(self.out / rel) and not ours(rel)]
+        target = self.out / self.manifest_name
+        if target.exists() and not _is_manifest(_read_doc(target)):
+            taken.append(self.manifest_name)  # the user's file, or an older riskmap's that kept no manifest
+        if taken and not self.force:
+            shown = ", ".join(f"{rel} ({'changed since riskmap wrote it' if rel in known else 'not written by riskmap'})"
+                              for rel in taken)  # fmt: skip
+            raise OutputError(
+                f"{self.out}: would overwrite files riskmap did not write: {shown}; move them away, choose "
+                "another --out, or pass --force to overwrite them"
+            )
+        if taken:
+            self.warnings.append(f"--force: overwrote {', '.join(taken)}")
+
     def commit(self, doc: dict[str, Any], also_replaces: Iterable[str] = ()) -> Path:
         """Move the staged files into place and write the manifest file (``doc`` + ``manifest``) last.
 
@@ -216,7 +394,9 @@ class OutputSet:
         ------
         OutputError
             A name this run writes is taken by a file riskmap did not write (or that was edited since), and
-            ``force`` is not set; nothing was moved.
+            ``force`` is not set; or a folder (or a link or file where riskmap puts a folder) has the name of a
+            file this run writes, with or without ``force``; or a manifest in the folder names anything but
+            riskmap's plain files (:func:`read_manifests`). Nothing was moved.
         """
         names = _staged_files(self.staging)
         manifest = {
@@ -230,19 +410,8 @@ class OutputSet:
             p = self.out / rel
             return rel in known and p.is_file() and not p.is_symlink() and sha256(p) in known[rel]
 
-        taken = [rel for rel in names if (self.out / rel).exists() and not ours(rel)]
         target = self.out / self.manifest_name
-        if target.exists() and not _is_manifest(_read_doc(target)):
-            taken.append(self.manifest_name)  # the user's file, or an older riskmap's that kept no manifest
-        if taken and not self.force:
-            shown = ", ".join(f"{rel} ({'changed since riskmap wrote it' if rel in known else 'not written by riskmap'})"
-                              for rel in taken)  # fmt: skip
-            raise OutputError(
-                f"{self.out}: would overwrite files riskmap did not write: {shown}; move them away, choose "
-                "another --out, or pass --force to overwrite them"
-            )
-        if taken:
-            self.warnings.append(f"--force: overwrote {', '.join(taken)}")
+        self._check_targets(names, known, ours)
         removed: list[str] = []
         kept: list[str] = []
         for rel in sorted({*previous, *also_replaces} - set(names)):
@@ -269,9 +438,7 @@ class OutputSet:
             try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.staging / rel, dest)
-            except (
-                OSError
-            ) as err:  # e.g. a folder of that name: the files moved so far are named by "replacing"
+            except OSError as err:  # the files moved so far are named by "replacing"
                 raise OutputError(f"{dest}: cannot move the new file into place: {err.strerror}") from None
             _hold(f"moved-{i}")
         for rel in removed:

@@ -7,6 +7,7 @@ Layers ``sensitivity_facilities`` (points), ``sensitivity_zones_<kind>`` (polygo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from riskmap.config import Config, config_hash
+from riskmap.io.inputfiles import InputFile
 from riskmap.outputs.runfolder import open_output_set
 from riskmap.sensitivity import CHANGED_BY, SensitivityResult
 from riskmap.version import __version__
@@ -58,7 +60,7 @@ def write_sensitivity_tables(result: SensitivityResult, out: Path) -> dict[str, 
 def write_sensitivity(
     config: Config,
     result: SensitivityResult,
-    inputs: dict[str, Path],
+    inputs: Mapping[str, InputFile | Path],
     out_dir: str | Path | None = None,
     force: bool = False,
 ) -> dict[str, Path]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import logging
 import re
-from collections.abc import Mapping
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -14,10 +19,12 @@ import pandas as pd
 
 from riskmap.columns import LEVEL
 from riskmap.errors import OutputError
-from riskmap.io.atomic import atomic_path
+from riskmap.io.atomic import atomic_path, write_error
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color
 
 __all__ = ["write_csv", "write_xlsx", "excel_safe"]
+
+logger = logging.getLogger(__name__)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A plain signed number such as "-12.5" or "+3e-2" is data, not a formula; Excel reads it as the number it is.
@@ -74,7 +81,7 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
         with atomic_path(target) as tmp:
             excel_safe(df).to_csv(tmp, index=False, encoding="utf-8-sig")
     except OSError as err:
-        raise OutputError(f"{target}: cannot write: {err.strerror}") from err
+        raise write_error(target, err) or OutputError(f"{target}: cannot write: {err.strerror}") from err
     return target
 
 
@@ -227,19 +234,10 @@ def _write_rows(ws: Any, values: list[list[object]], special: dict[int, dict[int
             ws.append(out)
 
 
-def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, level_column: str = LEVEL) -> Path:
-    """One sheet per table: bold filled header, frozen header row, filters, level cells in their colour.
-
-    Numeric columns are written as numbers. Formula-like text (``=``, ``+``, ``-``, ``@`` at the start) is
-    written as a text cell with Excel's "quote prefix" style: it shows exactly as it was and is never run,
-    even after the cell is edited, and a reader (openpyxl, pandas) gets the original string back.
-
-    The workbook is streamed (openpyxl's write-only mode): rows go to disk as they are made, so a plan of
-    100,000 enterprises takes seconds and little memory; only level and formula-like cells are styled objects.
-    """
+def _save_xlsx(sheets: Mapping[str, pd.DataFrame], target: Path, level_column: str) -> None:
+    """Stream the sheets into a write-only workbook (its rows wait in temporary files) and save it."""
     from openpyxl import Workbook
 
-    target = Path(path)
     wb = Workbook(write_only=True)
     styles = _XlsxStyles.make()
     for sheet, df in zip(_sheet_names(list(sheets)), sheets.values(), strict=True):
@@ -251,9 +249,76 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, level_colum
         if level_column in df.columns:
             _level_cells(special, df, level_column, styles)
         _write_rows(ws, values, special.cells)
+    with atomic_path(target) as tmp:
+        wb.save(tmp)
+
+
+@contextlib.contextmanager
+def _unraisable_logged() -> Iterator[None]:
+    """Errors raised while a failed workbook is freed go to the debug log, not to stderr.
+
+    A write-only workbook that failed half-way (a full disk) leaves open XML streams and a zip archive; freeing
+    them tries to finish them, fails again, and Python prints each failure as "Exception ignored in ..." with
+    a traceback (hundreds of lines). The error that matters has been caught by then.
+    """
+    hook = sys.unraisablehook
+
+    def log(unraisable: Any) -> None:
+        logger.debug("while freeing a failed workbook: %r", unraisable.exc_value)
+
+    sys.unraisablehook = log
     try:
-        with atomic_path(target) as tmp:
-            wb.save(tmp)
-    except OSError as err:
-        raise OutputError(f"{target}: cannot write: {err.strerror}") from err
+        yield
+    finally:
+        sys.unraisablehook = hook
+
+
+def _xlsx_failure(target: Path, err: Exception) -> OutputError | None:
+    """The one-line error of a failed workbook write, or None for an error that is a bug."""
+    from lxml.etree import SerialisationError
+
+    if isinstance(err, SerialisationError) and "ENOSPC" not in str(err):
+        return None
+    known = write_error(target, err) if isinstance(err, OSError) else None
+    if known is not None:
+        return OutputError(str(known))  # a new error: the caught one holds the failed workbook's frames
+    # The rows wait in temporary files (openpyxl's write-only mode): that folder is the full one.
+    where = tempfile.gettempdir()
+    return OutputError(
+        f"{target}: cannot write: the temporary folder {where} is full; free some space there, or set TMPDIR "
+        "to a folder on a disk with room"
+    )
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path, level_column: str = LEVEL) -> Path:
+    """One sheet per table: bold filled header, frozen header row, filters, level cells in their colour.
+
+    Numeric columns are written as numbers. Formula-like text (``=``, ``+``, ``-``, ``@`` at the start) is
+    written as a text cell with Excel's "quote prefix" style: it shows exactly as it was and is never run,
+    even after the cell is edited, and a reader (openpyxl, pandas) gets the original string back.
+
+    The workbook is streamed (openpyxl's write-only mode): rows go to disk as they are made, so a plan of
+    100,000 enterprises takes seconds and little memory; only level and formula-like cells are styled objects.
+
+    Raises
+    ------
+    OutputError
+        The disk of ``path`` or of the temporary folder is full (one line; nothing else is printed).
+    """
+    from lxml.etree import SerialisationError
+
+    target = Path(path)
+    failure = None
+    with _unraisable_logged():
+        try:
+            _save_xlsx(sheets, target, level_column)
+        except (OSError, SerialisationError) as err:
+            failure = _xlsx_failure(target, err)
+            if failure is None:
+                raise
+        # The failed workbook's streams and archive are freed here, quietly (the caught error held them).
+        if failure is not None:
+            gc.collect()
+    if failure is not None:
+        raise failure
     return target
