@@ -24,6 +24,8 @@ __all__ = [
     "PERSONS",
     "PERSONS_COVERAGE",
     "PERSONS_PROBLEM",
+    "PERSONS_NOTE",
+    "PERSONS_NOTE_EN",
     "LEVEL_METHOD",
     "ADJUSTMENTS",
     "STANDARDISATION_GRADE",
@@ -79,6 +81,11 @@ PERSONS = "persons_500m"
 PERSONS_COVERAGE = "_persons_coverage"
 #: Why a facility's persons from ``methods.gb18218.persons_column`` cannot be used, "" if they can (private).
 PERSONS_PROBLEM = "_persons_problem"
+#: How a facility's persons were found, when a reader of its GB 18218 reason should know (written as approximate,
+#: an empty cell counted from the raster, a buffer the raster covers only in part): zh and en, "" if nothing
+#: to say (private: the GB 18218 method puts it into the reasons of major hazard installations).
+PERSONS_NOTE = "_persons_note"
+PERSONS_NOTE_EN = "_persons_note_en"
 
 # -- dynamic adjustment (riskmap.adjust) ---------------------------------------------------------------------------
 #: The level the grading methods gave, before adjustment (``level`` is the final one).

@@ -1,8 +1,9 @@
 """Who is exposed: the persons near each facility and the population of each zone, from a column or a raster.
 
 GB 18218 weights a major hazard installation by the persons within its radius (α). They come from a facility
-column (``methods.gb18218.persons_column``) or from the ``[population]`` raster; where the raster does not
-cover a buffer the population is unknown, not 0, and the facility is rejected rather than graded too low.
+column (``methods.gb18218.persons_column``; an empty cell from the raster) or from the ``[population]`` raster.
+Where the raster covers a buffer in part, the persons found are a lower bound, said in the reason; where it has no
+data at all, the population is unknown, not 0, and a major hazard is rejected rather than graded too low.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.columns import FOOTPRINT, PERSONS, PERSONS_COVERAGE, PERSONS_PROBLEM, ZONE_CODE, ZONE_NAME
+from riskmap.columns import (
+    FOOTPRINT,
+    PERSONS,
+    PERSONS_COVERAGE,
+    PERSONS_NOTE,
+    PERSONS_NOTE_EN,
+    PERSONS_PROBLEM,
+    ZONE_CODE,
+    ZONE_NAME,
+)
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.validate import make_rejects, read_quantities, rejects_frame
@@ -22,56 +32,137 @@ from riskmap.validate import make_rejects, read_quantities, rejects_frame
 __all__ = ["persons_within", "add_persons", "population_coverage", "zone_population"]
 
 
-def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.Series | pd.DataFrame:
+def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.DataFrame:
     """Persons within the GB 18218 radius: from the configured column, else the population raster.
 
-    From the raster, a frame with the persons and the share of each buffer the raster covers with data; from
-    the column, a frame with the persons and why a cell could not be used. Both are checked by
+    A frame with the persons, the share of each buffer the raster covers with data (NaN where the persons come
+    from the column), why a column cell cannot be used (only with a column) and a note for the GB 18218 reason
+    (:data:`~riskmap.columns.PERSONS_NOTE`: an approximate number, an empty cell counted from the raster, a buffer
+    the raster covers below ``[population] min_coverage``). An empty cell of the column is not 0 persons: it is
+    counted from the raster when one is configured, else the persons are unknown. Checked by
     :func:`population_coverage` once every facility is scored.
     """
-    from riskmap.io.raster import zonal_sum_coverage
-
     params = config.methods.gb18218
     if params.persons_column:
         if params.persons_column not in facilities.columns:
             raise InputError(
                 f'facilities: no column "{params.persons_column}" (methods.gb18218.persons_column)'
             )
-        return _persons_from_column(facilities[params.persons_column])
-    if config.population is None:
+        found = _persons_from_column(facilities[params.persons_column])
+        empty = found.pop(_EMPTY).to_numpy(dtype=bool)
+        if empty.any() and config.population is None:
+            found.loc[empty, PERSONS_PROBLEM] = _EMPTY_WITHOUT_RASTER
+        elif empty.any():
+            persons, covered = _from_raster(facilities[empty], config)
+            found.loc[empty, PERSONS] = persons
+            found.loc[empty, PERSONS_COVERAGE] = covered
+            found.loc[empty, PERSONS_NOTE] = "人数栏为空，按人口栅格计"
+            found.loc[empty, PERSONS_NOTE_EN] = "persons cell empty: counted from the population raster"
+    elif config.population is None:
         raise InputError(
             "GB 18218 needs the persons within 500 m of each facility: set methods.gb18218.persons_column or "
             "give a [population] raster"
         )
+    else:
+        persons, covered = _from_raster(facilities, config)
+        found = pd.DataFrame(
+            {PERSONS: persons, PERSONS_COVERAGE: covered, PERSONS_NOTE: "", PERSONS_NOTE_EN: ""},
+            index=facilities.index,
+        )
+    _note_partial_coverage(found, config)
+    return found
+
+
+def _from_raster(facilities: gpd.GeoDataFrame, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Persons the population raster holds within the radius of each facility, and the share it covers."""
+    from riskmap.io.raster import zonal_sum_coverage
+
+    assert config.population is not None
     utm = facilities.estimate_utm_crs() if len(facilities) else "EPSG:4490"
     shapes = facilities.geometry
     if FOOTPRINT in facilities.columns:  # plant boundaries: buffer the boundary, not a point inside it
         footprint = gpd.GeoSeries(facilities[FOOTPRINT], crs=facilities.crs)
         shapes = footprint.where(footprint.notna(), shapes)
-    buffers = shapes.to_crs(utm).buffer(params.buffer_m, quad_segs=16)
-    persons, covered = zonal_sum_coverage(config.resolve(config.population.path), buffers)
-    return pd.DataFrame({PERSONS: persons, PERSONS_COVERAGE: covered}, index=facilities.index)
+    buffers = shapes.to_crs(utm).buffer(config.methods.gb18218.buffer_m, quad_segs=16)
+    return zonal_sum_coverage(config.resolve(config.population.path), buffers)
+
+
+def _note_partial_coverage(found: pd.DataFrame, config: Config) -> None:
+    """Flag the persons of a buffer the raster covers in part (below ``min_coverage``, above 0): a lower bound.
+
+    Outside the raster, or on its nodata cells, the population is unknown, not 0; the persons found are those of
+    the covered part, so α from them can only be too low. A buffer with no data at all is left to
+    :func:`population_coverage` (rejected: nothing is known).
+    """
+    if PERSONS_COVERAGE not in found.columns or config.population is None:
+        return
+    covered = found[PERSONS_COVERAGE].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        part = (covered < config.population.min_coverage) & (covered > 0)
+    if not part.any():
+        return
+    # Rounded, but never "0%" or "100%" for a part.
+    pct = np.clip(np.round(covered[part] * 100), 1, 99).astype(int)
+    pct = pd.Series(pct.astype(str), index=found.index[part])
+    radius = f"{config.methods.gb18218.buffer_m:g} m"
+    zh = "人口栅格仅覆盖缓冲区的 " + pct + "%，α 按已覆盖部分计，为下限"
+    en = (
+        "the population raster covers only "
+        + pct
+        + f"% of the {radius} buffer: α from the covered part, a lower bound"
+    )
+    before_zh, before_en = found.loc[part, PERSONS_NOTE], found.loc[part, PERSONS_NOTE_EN]
+    found.loc[part, PERSONS_NOTE] = before_zh.where(before_zh == "", before_zh + "，") + zh
+    found.loc[part, PERSONS_NOTE_EN] = before_en.where(before_en == "", before_en + ", ") + en
+
+
+#: Units a count of persons is written with (``45人``, ``45 名``); ``户`` (households) is not one.
+_PERSON_UNITS = frozenset({"", "人", "名", "口", "人口"})
+#: Private column of :func:`_persons_from_column`: the cell is empty.
+_EMPTY = "_empty"
+_EMPTY_WITHOUT_RASTER = "the cell is empty and no [population] raster is configured"
 
 
 def _persons_from_column(cells: pd.Series) -> pd.DataFrame:
-    """Persons as a register gives them (``60``, ``约60人``), and why a cell cannot be used.
+    """Persons as a register gives them (``60``, ``45人``, ``约60``), why a cell cannot be used, and a note.
 
-    An empty cell is 0 persons, as it always was; a negative number, a percent, a bound (``100以上``), a text
-    or ``1e400`` is refused: taken as 0 it would give GB 18218's lowest α without a word.
+    A negative number, a percent, a unit that is not persons (``45户``), a bound (``100以上``), a text or
+    ``1e400`` is refused: taken as 0 it would give GB 18218's lowest α without a word. An approximate number
+    (``约45``) is read as the number, noted. An empty cell is marked (``_EMPTY``): the caller decides.
     """
     read = read_quantities(cells)
     shown = "'" + cells.astype(str).str.strip() + "'"
     problem = read["problem"].mask((read["problem"] == "") & (read["value"] < 0), shown + " is negative")
     problem = problem.mask((problem == "") & (read["unit"] == "%"), shown + " is a percent, not persons")
-    persons = read["value"].where(problem == "").fillna(0.0)
-    return pd.DataFrame({PERSONS: persons.to_numpy(), PERSONS_PROBLEM: problem.to_numpy()}, index=cells.index)
+    other = ~read["unit"].isin(_PERSON_UNITS) & (read["unit"] != "%")
+    problem = problem.mask(
+        (problem == "") & other, shown + " is not a count of persons (" + read["unit"].astype(str) + ")"
+    )
+    persons = read["value"].where(problem == "")
+    about = read["about"].to_numpy(dtype=bool) & (problem == "").to_numpy()
+    note = pd.Series("", index=cells.index, dtype=object)
+    note_en = note.copy()
+    if about.any():
+        n = persons[about].map("{:g}".format).astype(str)
+        text = cells[about].astype(str).str.strip()
+        note[about] = "人数登记为“" + text + "”，按 " + n + " 人计"
+        note_en[about] = "persons written '" + text + "', read as " + n
+    return pd.DataFrame(
+        {
+            PERSONS: persons.to_numpy(dtype=float),
+            PERSONS_COVERAGE: np.nan,
+            PERSONS_PROBLEM: problem.to_numpy(),
+            PERSONS_NOTE: note.to_numpy(),
+            PERSONS_NOTE_EN: note_en.to_numpy(),
+            _EMPTY: read["empty"].to_numpy(dtype=bool),
+        },
+        index=cells.index,
+    )
 
 
 def add_persons(facilities: gpd.GeoDataFrame, config: Config) -> None:
-    """Add the persons within the GB 18218 radius (and the raster's coverage, when used) to ``facilities``."""
+    """Add the persons within the GB 18218 radius (with the private columns of :func:`persons_within`)."""
     found = persons_within(facilities, config)
-    if isinstance(found, pd.Series):
-        found = found.to_frame(PERSONS)
     for col in found.columns:
         facilities[col] = found[col].to_numpy()
 
@@ -81,45 +172,54 @@ def _extent(bounds: Any) -> str:
     return f"lon {w:.3f}..{e:.3f}, lat {s:.3f}..{n:.3f}"
 
 
+#: The private columns of :func:`persons_within`, dropped once the facilities are scored.
+_PRIVATE = (PERSONS_COVERAGE, PERSONS_PROBLEM, PERSONS_NOTE, PERSONS_NOTE_EN)
+
+
 def population_coverage(
     scored: gpd.GeoDataFrame, config: Config, source: str
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Reject major hazards whose persons are unknown; stop if most are out of the population raster.
 
-    Unknown: a refused persons cell (``persons_column``), or a 500 m buffer the raster does not cover. Outside the
-    raster, or on its nodata cells, the population is unknown, not 0: a GB 18218 α from it would
-    lower the grade (一级 to 三级) without a word. Only major hazard installations depend on α; other facilities
-    keep their level. When most facilities lie outside the raster it is the raster that is wrong (another
-    place, a shifted transform, all nodata): one error names the two extents.
+    Unknown: a refused persons cell (``persons_column``; an empty one without a raster), or a 500 m buffer where
+    the raster has no data at all. A buffer the raster covers in part is graded from the persons found (a lower
+    bound, flagged in the GB 18218 reason by :func:`persons_within`). Only major hazard installations depend on
+    α; other facilities keep their level. When the raster has no data around most facilities measured on it, it
+    is the raster that is wrong (another place, a shifted transform, all nodata): one error names the two
+    extents.
     """
     scored, refused = _refused_persons(scored, config, source)
-    if PERSONS_COVERAGE not in scored.columns or config.population is None:
+    covered = (
+        scored[PERSONS_COVERAGE].to_numpy(dtype=float)
+        if PERSONS_COVERAGE in scored.columns
+        else np.full(len(scored), np.nan)
+    )
+    scored = scored.drop(columns=[c for c in _PRIVATE if c in scored.columns])
+    measured = ~np.isnan(covered)
+    if config.population is None or not measured.any():
         return scored, refused
     from riskmap.io.raster import raster_bounds
 
-    covered = scored[PERSONS_COVERAGE].to_numpy(dtype=float)
-    scored = scored.drop(columns=PERSONS_COVERAGE)
-    limit = config.population.min_coverage
-    low = covered < limit
     radius = f"{config.methods.gb18218.buffer_m:g} m"
     path = config.resolve(config.population.path)
-    if low.sum() * 2 > len(scored):
+    # Partial cover is the edge of a district (graded, flagged); no data around most facilities is another place.
+    empty = measured & (covered <= 0)
+    if empty.sum() * 2 > measured.sum():
         raise InputError(
-            f"{path.name}: the population raster covers less than {limit:.0%} of the {radius} buffer of "
-            f"{int(low.sum())} of {len(scored)} facilities (median {np.median(covered):.0%}): its extent is "
-            f"{_extent(raster_bounds(path))}, the facilities' {_extent(scored.total_bounds)} (CGCS2000). "
-            "Outside the raster and on nodata cells the population is unknown, not 0; give a raster of this "
-            "district (check its CRS and transform), or the persons in methods.gb18218.persons_column"
+            f"{path.name}: the population raster has no data within the {radius} buffer of {int(empty.sum())} "
+            f"of {int(measured.sum())} facilities: its extent is {_extent(raster_bounds(path))}, the facilities' "
+            f"{_extent(scored.total_bounds)} (CGCS2000). Outside the raster and on nodata cells the population "
+            "is unknown, not 0; give a raster of this district (check its CRS and transform), or the persons in "
+            "methods.gb18218.persons_column"
         )
-    out = low & _major(scored)
+    out = empty & _major(scored)
     if not out.any():
         return scored, refused
-    pct = pd.Series(np.floor(covered[out] * 100).astype(int).astype(str), index=scored.index[out])
+    column = config.methods.gb18218.persons_column
+    fix = f"fill in its {column} cell" if column else "give the persons in methods.gb18218.persons_column"
     reason = (
-        "population raster covers "
-        + pct
-        + f"% of the {radius} buffer (population.min_coverage = {limit:.0%}): the persons within it, so GB 18218 "
-        "α and the grade, are unknown; give a raster that covers it, or methods.gb18218.persons_column"
+        f"population raster covers 0% of the {radius} buffer (no data there): the persons within it, so GB 18218 "
+        f"α and the grade, are unknown; give a raster that covers it, or {fix}"
     )
     rejects = make_rejects(source, scored[out], PERSONS, reason, "score")
     return scored[~out], pd.concat([r for r in (refused, rejects) if not r.empty], ignore_index=True)
@@ -142,16 +242,21 @@ def _refused_persons(
     if PERSONS_PROBLEM not in scored.columns:
         return scored, rejects_frame()
     problem = scored[PERSONS_PROBLEM].fillna("").astype(str)
-    scored = scored.drop(columns=PERSONS_PROBLEM)
     out = (problem != "").to_numpy() & _major(scored)
     if not out.any():
         return scored, rejects_frame()
     column = str(config.methods.gb18218.persons_column)
+    empty = problem[out] == _EMPTY_WITHOUT_RASTER
     reason = (
         "the persons within "
         + f"{config.methods.gb18218.buffer_m:g} m ({column}) cannot be used: "
         + problem[out]
-        + ": GB 18218 α and the grade are unknown; correct the cell"
+        + ": GB 18218 α and the grade are unknown; "
+        + np.where(
+            empty,
+            "fill in the cell, or give a [population] raster (used for empty cells)",
+            "correct the cell",
+        )
     )
     return scored[~out], make_rejects(source, scored[out], column, reason, "score")
 

@@ -24,6 +24,8 @@ from riskmap.columns import (
     METHOD,
     NAME,
     PERSONS,
+    PERSONS_NOTE,
+    PERSONS_NOTE_EN,
     REASON_SEP_EN,
     REASON_SEP_ZH,
     REASONS,
@@ -65,11 +67,18 @@ def _gb18218(inputs: ScoringInputs, config: Config) -> MethodResult:
     if inv is None or inv.empty:
         return empty_result()
     fac = inputs.facilities
-    persons = pd.Series(fac[PERSONS].to_numpy(), index=pd.Index(fac[FACILITY_ID]), name=PERSONS)
+    ids = pd.Index(fac[FACILITY_ID])
+    persons = pd.Series(fac[PERSONS].to_numpy(), index=ids, name=PERSONS)
+    notes = None
+    if PERSONS_NOTE in fac.columns:  # how the persons were found (exposure.persons_within), for the reasons
+        notes = pd.DataFrame(
+            {"zh": fac[PERSONS_NOTE].to_numpy(), "en": fac[PERSONS_NOTE_EN].to_numpy()}, index=ids
+        )
     params = config.methods.gb18218
     result = gb18218.grade_facilities(
         inv,
         persons,
+        persons_notes=notes,
         grade_levels=params.grade_levels,
         beta_overrides=params.beta_overrides,
         source=inputs.sources.get("inventory", "inventory"),

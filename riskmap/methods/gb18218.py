@@ -321,10 +321,23 @@ def _deciding_units(units: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     return best, units.groupby(FACILITY_ID).size()
 
 
-def _reason_texts(best: pd.DataFrame, n_units: pd.Series, rank: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """The zh and en reason of each facility from its deciding unit."""
+def _persons_notes(best: pd.DataFrame, notes: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
+    """How each deciding unit's persons were found (``"，" + note``, zh and en), ``""`` where nothing is said."""
+    if notes is None or len(notes) == 0:
+        empty = pd.Series("", index=best.index, dtype=object)
+        return empty, empty
+    at = notes.reindex(best.index).fillna("")
+    zh, en = at["zh"].astype(str), at["en"].astype(str)
+    return zh.where(zh == "", "，" + zh), en.where(en == "", "; " + en)
+
+
+def _reason_texts(
+    best: pd.DataFrame, n_units: pd.Series, rank: pd.Series, notes: pd.DataFrame | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """The zh and en reason of each facility from its deciding unit (``notes``: how its persons were found)."""
     s_txt, r_txt, a_txt = fmt(best["s"]), fmt(best["r"]), fmt(best["alpha"], 1)
     p_txt = best["persons"].round(0).astype(int).astype(str)
+    note_zh, note_en = _persons_notes(best, notes)
     unit_txt = best.index.map(n_units).astype(str)
     grade_zh = best["grade"].map(GRADE_ZH).fillna("")
     major = best["major"]
@@ -341,7 +354,9 @@ def _reason_texts(best: pd.DataFrame, n_units: pd.Series, rank: pd.Series) -> tu
             + a_txt
             + ", 500 m 内约 "
             + p_txt
-            + " 人), "
+            + " 人"
+            + note_zh
+            + "), "
             + grade_zh
             + "重大危险源 → "
             + level_labels(rank, "zh"),
@@ -362,7 +377,9 @@ def _reason_texts(best: pd.DataFrame, n_units: pd.Series, rank: pd.Series) -> tu
             + a_txt
             + ", ~"
             + p_txt
-            + " persons within 500 m), grade "
+            + " persons within 500 m"
+            + note_en
+            + "), grade "
             + best["grade"].astype(str)
             + " major hazard -> "
             + level_labels(rank, "en"),
@@ -380,11 +397,15 @@ def grade_facilities(
     grade_levels: Mapping[str, str],
     beta_overrides: Mapping[str, float] | None = None,
     source: str = "inventory",
+    persons_notes: pd.DataFrame | None = None,
 ) -> MethodResult:
     """Grade every facility with inventory rows (vectorised over rows and units).
 
-    ``persons`` is indexed by facility id. Facilities with no inventory, or whose units are all below S = 1,
-    get rank 0 ("not applicable") with a reason that says so.
+    ``persons`` is indexed by facility id; ``persons_notes`` (same index, columns ``zh`` and ``en``) says how
+    they were found where a reader should know (an approximate number, a buffer the raster covers in part: a
+    lower bound), and goes into the reason of a major hazard installation, whose grade depends on α. Facilities
+    with no inventory, or whose units are all below S = 1, get rank 0 ("not applicable") with a reason that says
+    so.
     """
     inv, rejects = _resolve_inventory(inventory, source, beta_overrides or {})
     if inv.empty:  # nothing usable: every row was rejected (or there were none)
@@ -393,7 +414,7 @@ def grade_facilities(
     best, n_units = _deciding_units(units)
     lvl = {int(g): int(Level.parse(k)) for g, k in grade_levels.items()}
     rank = best["grade"].map(lambda g: lvl.get(int(g), 0)).astype(int)
-    zh, en = _reason_texts(best, n_units, rank)
+    zh, en = _reason_texts(best, n_units, rank, persons_notes)
     major = best["major"]
     results = pd.DataFrame(
         {
