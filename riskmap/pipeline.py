@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sized
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -64,6 +64,7 @@ from riskmap.methods import METHODS
 from riskmap.outputs.run import check_outputs, write_plan, write_run
 from riskmap.outputs.sensitivity import write_sensitivity
 from riskmap.results import Rejects, RunResult, RunSummary
+from riskmap.sectors import unknown_sectors_warning
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import (
@@ -103,6 +104,8 @@ class Graded:
     """The score stage: graded facilities, the population raster's gaps already rejected."""
 
     facilities: gpd.GeoDataFrame
+    #: What the stage has to say once (sector spellings no configured sector matches).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -162,7 +165,8 @@ def _grade(
     )
     rejects.add(uncovered, scored.score_rejects)
     _require_some(facilities, rejects, project.n_facilities, project.source, reads_sheets(config.facilities))
-    return Graded(facilities)
+    unknown = unknown_sectors_warning(scored.facilities, scored.score_rejects, config.scoring, project.source)
+    return Graded(facilities, [unknown] if unknown else [])
 
 
 def _rejected_per_facility(event_rejects: Rejects) -> pd.Series | None:
@@ -380,7 +384,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
         kept = (validated.located.state, dict(project.tables)) if config.outputs.sensitivity else None
         stage("score")
         graded = _grade(config, engine, project, validated, rejects)
-    zones, engine_warnings = validated.located.zones, validated.located.warnings
+    zones, engine_warnings = validated.located.zones, [*validated.located.warnings, *graded.warnings]
     stage("adjust")
     scored, adjusted = _adjust(config, graded, validated, as_of)
     del graded  # once adjusted, the graded table before adjustment (its reason texts) can go

@@ -10,9 +10,11 @@ import it.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal, get_args
 
 __all__ = [
+    "sector_key",
     "AccidentClass",
     "ACCIDENT_CLASSES",
     "ACCIDENT_CLASS_RANK",
@@ -65,3 +67,12 @@ STANDARDISATION_GRADE_NUMBER: dict[str, int] = {g: i for i, g in enumerate(STAND
 STANDARDISATION_GRADE_NAMES: dict[int, str] = {i: g for g, i in STANDARDISATION_GRADE_NUMBER.items()}
 #: Spellings of "no grade" in standardisation tables (lower case).
 STANDARDISATION_NONE: frozenset[str] = frozenset({"", "无", "none", "未达标", "-", "—", "/"})
+
+
+def sector_key(text: object) -> str:
+    """How sector names are compared: NFKC (full-width as half-width), no white space, case-folded.
+
+    >>> sector_key(" 危化品 "), sector_key("ＬＰＧ 充装站"), sector_key("危险化学品（经营）")
+    ('危化品', 'lpg充装站', '危险化学品(经营)')
+    """
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).casefold()

@@ -8,6 +8,7 @@ from typing import Literal, get_args
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from riskmap.config.base import ConfigModel, LevelKey, values_at_least
+from riskmap.vocabulary import sector_key
 
 __all__ = [
     "MethodName",
@@ -285,6 +286,31 @@ class ScoringConfig(ConfigModel):
     )
     unassessed: Literal["reject", "grey"] = Field(
         "reject",
-        description="A facility its sector's methods cannot grade (no records, no baseline): reject (rejects "
-        "table) or grey (kept on the map as level none, 未评估, and planned with supervision.frequency.none).",
+        description="A facility its sector's methods cannot grade (no records, no baseline; or a sector with no "
+        "methods at all): reject (rejects table) or grey (kept on the map as level none, 未评估, and planned "
+        "with supervision.frequency.none).",
     )
+    sector_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description='The register\'s own sector spellings -> a sector of [scoring.sectors], e.g. { "机械加工" = '
+        '"工贸" }; besides the shipped spellings (styles/sector_aliases.toml: 危化品 -> 危险化学品, 涉爆粉尘 <-> '
+        "粉尘涉爆 ...). Compared without spaces, full-width as half-width, case-insensitively.",
+    )
+
+    @model_validator(mode="after")
+    def _aliases_name_sectors(self) -> ScoringConfig:
+        configured = {sector_key(s) for s in self.sectors}
+        for spelt, target in self.sector_aliases.items():
+            if target not in self.sectors:
+                close = difflib.get_close_matches(target, list(self.sectors), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(
+                    f"sector_aliases[{spelt!r}]: {target!r} is not in [scoring.sectors]{hint} (sectors: "
+                    f"{', '.join(self.sectors) or 'none'}); an alias maps a spelling to a configured sector"
+                )
+            if sector_key(spelt) in configured:
+                raise ValueError(
+                    f"sector_aliases[{spelt!r}]: {spelt!r} is itself a sector of [scoring.sectors]; an alias maps "
+                    "a spelling that is not one"
+                )
+        return self

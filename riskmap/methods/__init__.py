@@ -8,7 +8,7 @@ highest its sector's methods give; a facility no method can grade is rejected wi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -38,6 +38,7 @@ from riskmap.frames import id_positions, ids_in, join_positions, take_or_missing
 from riskmap.levels import level_from_rank
 from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
 from riskmap.methods._common import MethodResult, empty_result, level_names_zh
+from riskmap.sectors import canonical_sectors, no_method_reasons
 from riskmap.validate import from_source, is_duplicate, make_rejects, reads_sheets, rejects_frame
 
 __all__ = [
@@ -425,12 +426,19 @@ def _append_where(texts: pd.Series, where: pd.Series, suffixes: pd.Series) -> pd
     return texts + tail.fillna("")
 
 
-def _unassessed_reasons(unassessed: np.ndarray, zh: pd.Series, en: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """The reasons with a leading note on the facilities no method could grade (kept as level ``none``)."""
+def _unassessed_reasons(
+    unassessed: np.ndarray, zh: pd.Series, en: pd.Series, unknown: pd.DataFrame | None
+) -> tuple[pd.Series, pd.Series]:
+    """The reasons with a leading note on the facilities no method could grade (kept as level ``none``).
+
+    ``unknown``: the reasons (``zh``, ``en``, same index) of the facilities whose sector is no configured sector.
+    """
     if not unassessed.any():
         return zh, en
     none_zh = "未评估, 无分级数据: "
     none_en = "not assessed, no grading data: "
+    if unknown is not None:
+        zh, en = zh.fillna(unknown["zh"]), en.fillna(unknown["en"])
     # A sector listed with no methods ([]) has no reasons to give.
     zh = zh.fillna("[scoring.sectors] 中该行业未列方法")
     en = en.fillna("no method is listed for its sector in [scoring.sectors]")
@@ -440,17 +448,12 @@ def _unassessed_reasons(unassessed: np.ndarray, zh: pd.Series, en: pd.Series) ->
     )
 
 
-def _no_method_rejects(source: str, facilities: pd.DataFrame, sectors: Mapping[str, Any]) -> pd.DataFrame:
+def _no_method_rejects(source: str, facilities: pd.DataFrame, scoring: ScoringConfig) -> pd.DataFrame:
     """Rejects rows for the facilities of a sector no method is configured for (a gap in the config)."""
-    return make_rejects(
-        source,
-        facilities,
-        SECTOR,
-        "no grading method for this sector; configured sectors: "
-        + "、".join(sectors)
-        + " (add it under [scoring.sectors] or set scoring.default)",
-        "score",
-    )
+    if facilities.empty:
+        return rejects_frame()
+    reasons = no_method_reasons(facilities[SECTOR], scoring)["reject"]
+    return make_rejects(source, facilities, SECTOR, reasons, "score")
 
 
 def _grade_by_method(
@@ -530,7 +533,13 @@ def _ungraded_rejects(source: str, facilities: pd.DataFrame, reasons_en: pd.Seri
 
 
 def _scored_table(
-    fac: pd.DataFrame, graded: np.ndarray, best: _Deciding, long: _Long, issues: _Issues, grey: bool
+    fac: pd.DataFrame,
+    graded: np.ndarray,
+    best: _Deciding,
+    long: _Long,
+    issues: _Issues,
+    grey: np.ndarray | None,
+    scoring: ScoringConfig,
 ) -> pd.DataFrame:
     """The graded facilities indexed by id, with level, score, method and reasons."""
     # Built for the graded facilities only: long reason texts are not copied again to drop the few ungraded ones.
@@ -544,34 +553,58 @@ def _scored_table(
     out[SCORE] = best.score[graded]
     out[METHOD] = pd.Series(best.method).take(graded).set_axis(out.index)
     reasons_zh, reasons_en = _reasons(long, best.rows, graded, issues, len(fac))
-    if grey:
-        reasons_zh, reasons_en = _unassessed_reasons(best.rank[graded] == 0, reasons_zh, reasons_en)
+    if grey is not None:  # kept as not assessed; ``grey``: those whose sector is no configured sector
+        unknown = None
+        if grey.any():
+            unknown = no_method_reasons(fac[SECTOR].iloc[graded][grey[graded]], scoring)
+            unknown = unknown.set_axis(reasons_zh.index[grey[graded]]).reindex(reasons_zh.index)
+        reasons_zh, reasons_en = _unassessed_reasons(best.rank[graded] == 0, reasons_zh, reasons_en, unknown)
     out[REASONS] = reasons_zh.set_axis(out.index)
     out[REASONS_EN] = reasons_en.set_axis(out.index)
     return out
 
 
+def _with_canonical_sectors(inputs: ScoringInputs, scoring: ScoringConfig) -> pd.DataFrame:
+    """The facilities with each sector as the configured sector it names (:mod:`riskmap.sectors`).
+
+    Set on ``inputs`` too: the methods read the facilities there (a baseline level, an indicator's sectors).
+    """
+    fac = inputs.facilities
+    sectors = canonical_sectors(fac[SECTOR], scoring)
+    if sectors is not fac[SECTOR] and not sectors.equals(fac[SECTOR]):
+        fac = fac.assign(**{SECTOR: sectors.to_numpy()})
+        inputs.facilities = fac
+    return fac
+
+
 def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Grade every facility with its sector's methods.
 
-    Returns the facilities that got a level (with ``level``, ``level_zh``, ``score``, ``method``, ``reasons``,
-    ``reasons_en`` and method-specific columns) and the rejects (facilities no method could grade, and
-    related-table rows a method could not use). With ``[scoring] unassessed = "grey"`` a facility no method
-    could grade is kept instead, as level ``none`` (未评估) with its reasons after "not assessed, no grading
-    data: "; a facility of a sector with no method at all is rejected either way (a gap in the config).
+    Each sector is first read as the configured sector it names (危化品 as 危险化学品: :mod:`riskmap.sectors`);
+    the output carries that name. Returns the facilities that got a level (with ``level``, ``level_zh``,
+    ``score``, ``method``, ``reasons``, ``reasons_en`` and method-specific columns) and the rejects (facilities
+    no method could grade, and related-table rows a method could not use). With ``[scoring] unassessed =
+    "grey"`` a facility no method could grade is kept instead, as level ``none`` (未评估) with its reasons after
+    "not assessed, no grading data: ", and so is a facility whose sector is no configured sector (the reason
+    says so, with the closest configured sectors).
 
     Works on facility positions and numpy arrays (no per-facility Python, no sort or join on id strings):
     this runs on a million facilities.
     """
-    fac = inputs.facilities
+    fac = _with_canonical_sectors(inputs, config.scoring)
     source = inputs.sources.get("facilities", "facilities")
     codes, lists = _methods_of(fac[SECTOR], config.scoring)
     no_method = np.array([m is None for m in lists], dtype=bool)[codes]
-    rejects = [_no_method_rejects(source, fac[no_method], config.scoring.sectors)]
-    if no_method.any():  # a copy of a million rows only when some must go
-        fac = fac[~no_method]
+    grey = config.scoring.unassessed == "grey"
+    if grey:  # kept, as not assessed, with the reason (a sector with no methods at all among them)
+        rejects = [rejects_frame()]
+    else:
+        rejects = [_no_method_rejects(source, fac[no_method], config.scoring)]
+        if no_method.any():  # a copy of a million rows only when some must go
+            fac = fac[~no_method]
+            codes, no_method = codes[~no_method], no_method[~no_method]
     ids = pd.Index(fac[FACILITY_ID])
-    pairs = _pairs(codes[~no_method], lists)
+    pairs = _pairs(codes, lists)
     unusable: list[pd.Series] = []
     long, extra_cols = _grade_by_method(inputs, config, pairs, ids, rejects, unusable)
     best = _Deciding.of(long, len(fac))
@@ -579,14 +612,13 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
         _data_issues(rejects, inputs.sources.get("facilities"), reads_sheets(config.facilities), ids),
         _unusable_values(unusable, ids),
     )
-    grey = config.scoring.unassessed == "grey"
     graded, ungraded = np.flatnonzero(best.rank != 0), np.flatnonzero(best.rank == 0)
     if grey:  # kept as "not assessed" (level none): on the map, grey, and planned for an assessment visit
         graded, ungraded = np.arange(len(fac)), ungraded[:0]
     if len(ungraded):
         _, bad_en = _reasons(long, best.rows, ungraded, issues, len(fac))
         rejects.append(_ungraded_rejects(source, fac.iloc[ungraded], bad_en))
-    out = _scored_table(fac, graded, best, long, issues, grey)
+    out = _scored_table(fac, graded, best, long, issues, no_method if grey else None, config.scoring)
     for extra in extra_cols:
         out = out.join(_align_extra(extra, ids, graded, out.index), how="left")
     out[DATA_ISSUES] = issues.total[graded]
