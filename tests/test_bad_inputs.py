@@ -577,9 +577,16 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ),
     (
         "quantity in an unknown unit",
+        _set_cell("inventory.csv", 0, "quantity_t", "200 桶"),
+        "reject",
+        r"the unit '桶' is not understood",
+    ),
+    (
+        "quantity as a volume of a substance without a density",
         _set_cell("inventory.csv", 0, "quantity_t", "200 m3"),
         "reject",
-        r"unit is not understood",
+        r"the quantity is a volume \(m3\) and no density is known for '二氧化硫': set \[inventory\] densities = "
+        r"\{ \"二氧化硫\" = <t per m³> \}",
     ),
     (
         "unknown substance",

@@ -138,7 +138,7 @@ def test_quantities_with_units_and_full_width_digits():
             ("F", "", "甲苯", "250吨"),
             ("F", "", "甲苯", "250000 kg"),  # 250 t
             ("G", "", "甲苯", "１００ｔ"),
-            ("H", "", "甲苯", "30 m3"),  # a volume is not a mass: rejected
+            ("H", "", "甲苯", "30 桶"),  # drums: not a unit of mass or volume, rejected
             ("H", "", "甲苯", ""),
         ]
     )
@@ -146,7 +146,7 @@ def test_quantities_with_units_and_full_width_digits():
     assert res.results.loc["F", "gb18218_s"] == pytest.approx(1.0)
     assert res.results.loc["G", "gb18218_s"] == pytest.approx(0.2)
     reasons = res.rejects.set_index("row")["reason"]
-    assert "unit is not understood" in reasons[5] and "missing or not a number" in reasons[6]
+    assert "the unit '桶' is not understood" in reasons[5] and "missing or not a number" in reasons[6]
 
 
 @pytest.mark.parametrize(
@@ -172,3 +172,167 @@ def test_the_largest_plausible_quantity_is_read():
     inv = _inventory([("F", "罐区", "W5.4", "10000000")])  # a strategic crude reserve: 10 million t
     res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES)
     assert res.rejects.empty and res.results.loc["F", "rank"] > 0
+
+
+@pytest.mark.parametrize(
+    ("written", "name", "q"),
+    [
+        ("92#车用汽油", "汽油(乙醇汽油、甲醇汽油)", 200.0),
+        ("95号汽油", "汽油(乙醇汽油、甲醇汽油)", 200.0),
+        ("车用汽油", "汽油(乙醇汽油、甲醇汽油)", 200.0),
+        ("乙醇汽油", "汽油(乙醇汽油、甲醇汽油)", 200.0),
+        ("甲醇汽油", "汽油(乙醇汽油、甲醇汽油)", 200.0),
+        ("0#柴油", "W5.4", 5000.0),  # diesel is not in table 1: flammable liquid category 3
+        ("-10#柴油", "W5.4", 5000.0),
+        ("柴油", "W5.4", 5000.0),
+        ("68334-30-5", "W5.4", 5000.0),
+        ("LPG", "液化石油气(含丙烷、丁烷及其混合物)", 50.0),
+        ("ｌｐｇ", "液化石油气(含丙烷、丁烷及其混合物)", 50.0),
+        ("液化气", "液化石油气(含丙烷、丁烷及其混合物)", 50.0),
+        ("液化天然气", "甲烷,天然气", 50.0),
+        ("LNG", "甲烷,天然气", 50.0),
+        ("CNG", "甲烷,天然气", 50.0),
+        ("压缩天然气", "甲烷,天然气", 50.0),
+        ("工业甲醇", "甲醇", 500.0),
+        ("无水氟化氢", "氟化氢", 1.0),
+        ("液氨", "氨", 10.0),
+        ("67-56-1", "甲醇", 500.0),
+    ],
+)
+def test_substances_as_registers_write_them(written, name, q):
+    found = gb18218.lookup(written)
+    assert found[:2] == (name, q)
+
+
+@pytest.mark.parametrize("written", ["氨水", "氢氟酸", "盐酸"])
+def test_what_is_chemically_different_is_not_aliased(written):
+    """氨水 (ammonia solution) is not 氨, 氢氟酸 not 氟化氢, 盐酸 not 氯化氢: unknown, with the reason, no guess."""
+    with pytest.raises(ScoringError, match=r"is not .*: .*table-2") as err:
+        gb18218.lookup(written)
+    assert "closest" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "closest"),
+    [("二氧化琉", "二氧化硫"), ("汽由", None), ("办公用纸", None), ("甲 苯", "甲苯")],
+)
+def test_closest_only_when_close(written, closest):
+    """柴油 was "closest: 硝化甘油": a suggestion now needs a close spelling."""
+    inv = _inventory([("F", "", written, "1")])
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES)
+    if written == "甲 苯":  # spaces do not count: it is 甲苯
+        assert res.rejects.empty
+        return
+    reason = res.rejects["reason"].iloc[0]
+    if closest is None:
+        assert "closest" not in reason, reason
+    else:
+        assert f"closest: {closest}" in reason, reason
+
+
+def _with_units(rows):
+    return pd.DataFrame(rows, columns=["facility_id", "unit_id", "substance", "quantity_t", "unit"]).assign(
+        _row=lambda d: range(2, len(d) + 2)
+    )
+
+
+def test_unit_column_masses_and_volumes():
+    """t, 吨, kg, 千克, 公斤; m³, 立方米, 方 and L of a liquid with a shipped density (t/m³)."""
+    inv = _with_units(
+        [
+            ("T", "", "甲苯", "100", "t"),
+            ("T", "", "甲苯", "100", "吨"),
+            ("T", "", "甲苯", "100000", "kg"),
+            ("T", "", "甲苯", "100000", "千克"),
+            ("T", "", "甲苯", "100000", "公斤"),
+            ("T", "", "甲苯", "100", ""),  # no unit: tonnes, as the column always read
+            ("P", "", "92#车用汽油", "1000", "m³"),  # petrol 0.74 t/m³: 740 t
+            ("D", "", "0#柴油", "1000", "立方米"),  # diesel 0.84: 840 t
+            ("M", "", "工业甲醇", "1000", "方"),  # methanol 0.79: 790 t
+            ("L", "", "LPG", "100", "m3"),  # LPG (liquid) 0.55: 55 t
+            ("N", "", "液化天然气", "100000", "L"),  # LNG 0.45: 100 m³ = 45 t
+            ("A", "", "液氨", "10", "m³"),  # liquid ammonia 0.61: 6.1 t
+        ]
+    )
+    ids = list("TPDMLNA")
+    res = gb18218.grade_facilities(inv, pd.Series(0.0, index=ids), grade_levels=GRADES)
+    assert res.rejects.empty, res.rejects["reason"].tolist()
+    s = res.results["gb18218_s"]
+    assert s["T"] == pytest.approx(600 / 500)
+    assert s["P"] == pytest.approx(740 / 200)
+    assert s["D"] == pytest.approx(840 / 5000)
+    assert s["M"] == pytest.approx(790 / 500)
+    assert s["L"] == pytest.approx(55 / 50)
+    assert s["N"] == pytest.approx(45 / 50)
+    assert s["A"] == pytest.approx(6.1 / 10)
+
+
+def test_volume_without_a_density_names_the_key_to_set():
+    """CNG and 氨(气) in m³ are gases: no shipped density (a tonne of gas has no one volume)."""
+    inv = _with_units(
+        [("F", "", "CNG", "100", "m³"), ("F", "", "氨", "5", "立方米"), ("F", "", "氨", "3", "t")]
+    )
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES, source="inv.csv")
+    reasons = res.rejects.set_index("row")["reason"]
+    assert list(reasons.index) == [2, 3]
+    assert '[inventory] densities = { "CNG" = ' in reasons[2], reasons[2]
+    assert '[inventory] densities = { "氨" = ' in reasons[3]
+    assert res.results.loc["F", "gb18218_s"] == pytest.approx(0.3)  # graded on the row in tonnes
+    densities = {"cng": 0.18, "氨": 0.61}  # the project's own (compared as substances are)
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES, densities=densities)
+    assert res.rejects.empty
+    assert res.results.loc["F", "gb18218_s"] == pytest.approx(18 / 50 + (3.05 + 3) / 10)
+
+
+def test_project_density_wins_over_the_shipped_one():
+    inv = _with_units([("F", "", "汽油", "1000", "m³")])
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES, densities={"汽油": 0.72})
+    assert res.results.loc["F", "gb18218_s"] == pytest.approx(720 / 200)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "says"),
+    [
+        ("5吨", "kg", r"the quantity '5吨' and its unit column \(kg\) disagree"),
+        ("100", "桶", r"the unit '桶' is not understood"),
+        ("100", "m³/h", r"the unit 'm3/h' is not understood"),
+    ],
+)
+def test_units_that_cannot_be_read(quantity, unit, says):
+    inv = _with_units([("F", "", "甲苯", quantity, unit)])
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES)
+    assert re.search(says, res.rejects["reason"].iloc[0]), res.rejects["reason"].iloc[0]
+
+
+def test_same_unit_in_cell_and_column_is_read():
+    inv = _with_units([("F", "", "甲苯", "500吨", "t"), ("G", "", "甲苯", "500 t", "吨")])
+    res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0, "G": 0.0}), grade_levels=GRADES)
+    assert res.rejects.empty and (res.results["gb18218_s"] == 1.0).all()
+
+
+def test_unit_column_and_densities_from_the_project_file(tiny_project):
+    """[inventory] columns.unit names the register's 单位 column; [inventory] densities the project's own."""
+    import riskmap
+    from conftest import IDS
+
+    d = tiny_project.parent
+    inv = pd.read_csv(d / "inventory.csv", dtype=str)
+    inv.columns = ["统一社会信用代码", "单元", "物质名称", "设计最大量"]
+    inv["单位"] = ["吨", "m³", "m³"]
+    inv.loc[1:, "物质名称"] = ["92#车用汽油", "CNG"]
+    inv.loc[1:, "设计最大量"] = ["36", "100"]  # 26.64 t of petrol; 100 m³ of CNG at 0.18 t/m³ is 18 t
+    inv.to_csv(d / "inventory.csv", index=False)
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        '[inventory]\npath = "inventory.csv"\n',
+        '[inventory]\npath = "inventory.csv"\ncolumns = { facility_id = "统一社会信用代码", unit_id = "单元", '
+        'substance = "物质名称", quantity_t = "设计最大量", unit = "单位" }\n',
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    rejected = result.rejects[result.rejects["source"] == "inventory.csv"]
+    assert rejected[["field", "value"]].values.tolist() == [["quantity_t", "100"]]
+    assert '[inventory] densities = { "CNG" = <t per m³> }' in rejected["reason"].iloc[0]
+    tiny_project.write_text(text + '\n[inventory.densities]\n"CNG" = 0.18\n', encoding="utf-8")
+    fac = riskmap.check(riskmap.load_config(tiny_project)).facilities.set_index("facility_id")
+    assert fac.loc[IDS["A"], "gb18218_s"] == pytest.approx(10.0)
+    assert fac.loc[IDS["B"], "gb18218_s"] == pytest.approx(36 * 0.74 / 200 + 18 / 50)

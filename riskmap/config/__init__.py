@@ -40,6 +40,7 @@ from riskmap.config.inputs import (
     TABLE_COLUMNS,
     FacilitiesConfig,
     GridConfig,
+    InventoryConfig,
     RasterConfig,
     SitesConfig,
     TableConfig,
@@ -80,6 +81,7 @@ __all__ = [
     "Config",
     "FacilitiesConfig",
     "TableConfig",
+    "InventoryConfig",
     "ZoneLayerConfig",
     "RasterConfig",
     "ScoringConfig",
@@ -143,7 +145,7 @@ class Config(ConfigModel):
 
     project: ProjectInfo = ProjectInfo()
     facilities: FacilitiesConfig
-    inventory: TableConfig | None = Field(None, description="Chemical inventories (GB 18218).")
+    inventory: InventoryConfig | None = Field(None, description="Chemical inventories (GB 18218).")
     risk_points: TableConfig | None = Field(None, description="Risk points (风险点) for LS/LEC.")
     deductions: TableConfig | None = Field(
         None,

@@ -14,6 +14,7 @@ __all__ = [
     "TABLE_COLUMNS",
     "FacilitiesConfig",
     "TableConfig",
+    "InventoryConfig",
     "GridConfig",
     "ZoneLayerConfig",
     "SitesConfig",
@@ -24,7 +25,7 @@ __all__ = [
 
 #: Canonical columns of each related table; ``columns`` in the project file maps them to the file's names.
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "inventory": ("facility_id", "unit_id", "substance", "quantity_t"),
+    "inventory": ("facility_id", "unit_id", "substance", "quantity_t", "unit"),
     "risk_points": (
         "facility_id",
         "point_id",
@@ -164,6 +165,27 @@ class TableConfig(DatabaseSource):
         default_factory=dict,
         description="Map of canonical column name -> column name in the file, for files that differ.",
     )
+
+
+class InventoryConfig(TableConfig):
+    """The chemical inventory (GB 18218): per facility and unit, each substance's design maximum quantity."""
+
+    densities: dict[str, float] = Field(
+        default_factory=dict,
+        description="Substance as written (or its GB 18218 name) -> density in t/m³, for quantities given as a "
+        'volume (columns.unit m³, 立方米, 方, L), e.g. { "CNG" = 0.18 }; wins over the shipped densities '
+        "(data/reference/gb18218_synonyms.csv: petrol 0.74, diesel 0.84, methanol 0.79, LPG 0.55, LNG 0.45, liquid "
+        "ammonia 0.61 ...).",
+    )
+
+    @model_validator(mode="after")
+    def _plausible_densities(self) -> InventoryConfig:
+        for name, rho in self.densities.items():
+            if not 0 < rho <= 25:  # osmium, the densest element, is 22.6 t/m³
+                raise ValueError(
+                    f"densities[{name!r}] = {rho:g}: a density in t/m³ is above 0 and at most 25"
+                )
+        return self
 
 
 class GridConfig(ConfigModel):

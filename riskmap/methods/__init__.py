@@ -80,6 +80,7 @@ def _gb18218(inputs: ScoringInputs, config: Config) -> MethodResult:
         inv,
         persons,
         persons_notes=notes,
+        densities=config.inventory.densities if config.inventory is not None else None,
         grade_levels=params.grade_levels,
         beta_overrides=params.beta_overrides,
         source=inputs.sources.get("inventory", "inventory"),

@@ -103,6 +103,56 @@ def _split(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+@dataclass(frozen=True)
+class _Synonyms:
+    """``data/reference/gb18218_synonyms.csv``: trade names and abbreviations as registers write them."""
+
+    #: Lookup key -> (canonical name, Q, β), for written names the tables do not hold (92#汽油 via 汽油, 柴油).
+    entries: dict[str, tuple[str, float, float]]
+    #: Lookup key -> why it is not the table-1 substance it resembles (氨水 is not 氨).
+    different: dict[str, str]
+    #: Lookup key -> density in t/m³ (liquids, the liquefied gases; none for a gas, whose mass per m³ varies).
+    densities: dict[str, float]
+    #: Written names, for suggestions.
+    names: list[str]
+
+
+@cache
+def _synonyms() -> _Synonyms:
+    table, _ = _tables()
+    rows = pd.read_csv(reference_dir() / "gb18218_synonyms.csv", dtype=str, keep_default_na=False)
+    entries, different, densities = {}, {}, {}
+    for r in rows.itertuples():
+        key = _key(r.written)
+        if not r.means:
+            different[key] = r.source
+            continue
+        entries[key] = table[_key(r.means)]  # a row naming no table entry is a packaging error: KeyError
+        if r.density_t_per_m3:
+            densities[key] = float(r.density_t_per_m3)
+    return _Synonyms(entries, different, densities, [str(w) for w in rows["written"]])
+
+
+#: A grade mark before or after a fuel's name: 92#汽油, 0号柴油, -10#柴油, 汽油(95#).
+_GRADE_MARK = re.compile(r"^[-−]?\d+\s*[#号]\s*|\(?\s*[-−]?\d+\s*[#号]\s*\)?$")
+
+
+def _find(substance: str) -> tuple[str, float, float] | None:
+    """``(name, Q, β)`` of a substance as written, None when unknown.
+
+    A table name, alias, CAS number or category symbol, a synonym (trade name, abbreviation), or either of them
+    with a grade mark (92#, 0号).
+    """
+    table, _ = _tables()
+    synonyms = _synonyms()
+    key = _key(substance)
+    for k in (key, _GRADE_MARK.sub("", key)):
+        found = table.get(k) or synonyms.entries.get(k)
+        if found is not None and k:
+            return found
+    return None
+
+
 def lookup(substance: str) -> tuple[str, float, float]:
     """``(name, Q, β)`` for a table-1 name, alias or CAS number, or a table-2 category symbol.
 
@@ -110,16 +160,12 @@ def lookup(substance: str) -> tuple[str, float, float]:
     ('氯', 5.0, 4.0)
     >>> lookup("W5.4")
     ('W5.4', 5000.0, 1.0)
+    >>> lookup("0#柴油")  # not in table 1: a flammable liquid of category 3
+    ('W5.4', 5000.0, 1.0)
     """
-    table, names = _tables()
-    found = table.get(_key(substance))
+    found = _find(substance)
     if found is None:
-        close = difflib.get_close_matches(str(substance), names, n=3, cutoff=0.3)
-        hint = f"; closest: {', '.join(close)}" if close else ""
-        raise ScoringError(
-            f"unknown substance {substance!r}: not a GB 18218 table-1 name, alias or CAS number, nor a table-2 "
-            f"category symbol such as W5.4{hint}"
-        )
+        raise ScoringError(f"unknown substance {substance!r}: {_why_unknown(str(substance))}")
     return found
 
 
@@ -187,35 +233,67 @@ def assess(
     return Assessment(s=s, r=r, alpha=a, grade=int(grade_for(r)[()]), is_major=True)
 
 
-_UNITS = {"": 1.0, "t": 1.0, "吨": 1.0, "kg": 0.001, "千克": 0.001, "公斤": 0.001}
+#: Tonnes per unit of mass as written (lower case; no unit is tonnes, as the column always read).
+_MASS = {"": 1.0, "t": 1.0, "吨": 1.0, "公吨": 1.0, "kg": 0.001, "千克": 0.001, "公斤": 0.001}
+#: Cubic metres per unit of volume as written (m³ reads m3 once NFKC-normalised); tonnes then by the density.
+_VOLUME = {"m3": 1.0, "立方米": 1.0, "立方": 1.0, "方": 1.0, "l": 0.001, "升": 0.001, "kl": 1.0, "千升": 1.0}
+_UNITS_READ = "t, 吨, kg, 千克 or 公斤, or a volume (m³, 立方米, 方, L) of a substance with a density"
 #: More than any one unit holds: the largest crude-oil reserve bases store a few million tonnes. A quantity
 #: above it is a unit mistake (kg written as t) or a typing slip, never a grade.
 MAX_TONNES = 1e7
 
 
-def tonnes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _unit_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "").lower()
+
+
+def _unit_kind(units: pd.Series) -> pd.Series:
+    """A unit as a number telling units apart: tonnes per unit of mass, minus m³ per unit of volume; NaN unknown."""
+    return units.map(_MASS).fillna(-units.map(_VOLUME))
+
+
+def tonnes(
+    text: pd.Series,
+    units: pd.Series | None = None,
+    density: pd.Series | None = None,
+    substance: pd.Series | None = None,
+) -> tuple[pd.Series, pd.Series]:
     """Quantities in tonnes from text such as ``12.5``, ``12.5 t``, ``12.5吨``, ``500kg``, ``５００千克``, ``1.2万吨``.
 
-    Returns the tonnes (NaN where unusable) and why each unusable one is (``""`` where usable): not a number,
-    a decimal comma, beyond floating point (``1e400``), a bound or an approximation (GB 18218 counts the design
-    maximum quantity), a unit that is not a mass, negative, or above :data:`MAX_TONNES`. Read by
+    ``units`` is the unit column (``[inventory] columns.unit``: t, 吨, kg, 千克, 公斤, m³, 立方米, 方, L), for
+    cells that do not carry their own; a volume becomes tonnes by ``density`` (t/m³ per row, NaN where none is
+    known; ``substance`` names it in the reason). Returns the tonnes (NaN where unusable) and why each unusable one
+    is (``""`` where usable): not a number, a decimal comma, beyond floating point (``1e400``), a bound or an
+    approximation (GB 18218 counts the design maximum quantity), a unit not understood, a cell's unit that
+    disagrees with the column, a volume without a density, negative, or above :data:`MAX_TONNES`. Read by
     :func:`riskmap.validate.read_quantities`, as every quantity in riskmap.
 
-    >>> q, why = tonnes(pd.Series(["12.5", "3 t", "500kg", "1.2万吨", "7 m3", "abc"]))
+    >>> q, why = tonnes(pd.Series(["12.5", "3 t", "500kg", "1.2万吨", "7 桶", "abc"]))
     >>> q.tolist()[:4], why.tolist()[4:]
-    ([12.5, 3.0, 0.5, 12000.0], ["the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)", 'the quantity (t) is missing or not a number'])
+    ([12.5, 3.0, 0.5, 12000.0], ["the unit '桶' is not understood; give t, 吨, kg, 千克 or 公斤, or a volume (m³, 立方米, 方, L) of a substance with a density", 'the quantity (t) is missing or not a number'])
+    >>> tonnes(pd.Series(["1000", "20"]), pd.Series(["m³", "吨"]), pd.Series([0.74, 0.74]))[0].tolist()
+    [740.0, 20.0]
     """
     read = read_quantities(text)
-    factor = read["unit"].map(_UNITS)
-    q = read["value"] * factor
+    cell = read["unit"].astype(str)
+    column = pd.Series("", index=text.index)
+    if units is not None:
+        column = per_distinct(units.fillna("").astype(str), lambda u: u.map(_unit_key)).astype(str)
+    unit = cell.where(cell != "", column)
+    kind = _unit_kind(unit)
+    rho = density if density is not None else pd.Series(np.nan, index=text.index)
+    q = read["value"] * unit.map(_MASS).fillna(unit.map(_VOLUME) * rho)
     problem = read["problem"]
-    readable = problem == ""
+    named = (substance if substance is not None else pd.Series("", index=text.index)).astype(str).str.strip()
     why = np.select(
         [
             read["empty"] | problem.str.endswith(" is not a number"),
-            ~readable,
+            problem != "",
             read["about"],
-            factor.isna(),
+            (column != "") & _unit_kind(column).isna(),
+            kind.isna(),
+            (cell != "") & (column != "") & (_unit_kind(cell) != _unit_kind(column)),
+            (kind < 0) & q.isna(),
             q < 0,
             q > MAX_TONNES,
         ],
@@ -227,7 +305,20 @@ def tonnes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
             + read["value"].map("{:g}".format).astype(str)
             + " is approximate (约, 左右, 余, 多): give "
             "the design maximum quantity as a number",
-            "the quantity's unit is not understood; give tonnes (t, 吨) or kg (千克)",
+            "the unit '" + column + f"' is not understood; give {_UNITS_READ}",
+            "the unit '" + unit + f"' is not understood; give {_UNITS_READ}",
+            "the quantity '"
+            + text.astype(str).str.strip()
+            + "' and its unit column ("
+            + column
+            + ") disagree: give the unit once",
+            "the quantity is a volume ("
+            + unit
+            + ") and no density is known for '"
+            + named
+            + "': set [inventory] densities = { \""
+            + named
+            + '" = <t per m³> }, or give the quantity in tonnes',
             "the quantity (t) is negative",
             f"the quantity (t) is implausible: above {MAX_TONNES:,.0f} t in one row, more than the largest oil "
             "reserve bases hold; check the unit (kg written as t?)",
@@ -238,37 +329,97 @@ def tonnes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return q.where(why == ""), why
 
 
-def _unknown_reason(substance: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(substance, names, n=3, cutoff=0.3) if substance else []
-    hint = f"; closest: {', '.join(close)}" if close else ""
+def _density(substance: str, project: Mapping[str, float]) -> float:
+    """t/m³ of a substance as written; NaN when unknown.
+
+    The project's ``[inventory] densities``, else the shipped synonyms' (by the name as written, without its grade
+    mark, then by its table name).
+    """
+    key = _key(substance)
+    keys = [key, _GRADE_MARK.sub("", key)]
+    found = _find(substance)
+    if found is not None:
+        keys += [_key(k) for k in _name_keys(found[0])]
+    for table in (project, _synonyms().densities):
+        for k in keys:
+            if k in table:
+                return float(table[k])
+    return float("nan")
+
+
+#: How close a name must be to be suggested (difflib's ratio): 二氧化琉 -> 二氧化硫 (0.75) is, 柴油 -> 硝化甘油
+#: (0.33) is not.
+_CLOSE = 0.6
+
+
+def _why_unknown(substance: str) -> str:
+    """Why a substance is unknown: a known look-alike that is another substance (氨水), else the closest names."""
+    _, names = _tables()
+    synonyms = _synonyms()
+    key = _key(substance)
+    fix = (
+        "give its GB 18218 table-1 name, or classify it (GB 30000) and give its table-2 category symbol such as "
+        "W5.4, or leave it out when it has none of the table-2 hazards"
+    )
+    if key in synonyms.different:
+        return f"{synonyms.different[key]}: {fix}"
+    candidates = {_key(n): n for n in [*names, *synonyms.names]}
+    close = difflib.get_close_matches(key, list(candidates), n=3, cutoff=_CLOSE) if key else []
+    hint = f"; closest: {', '.join(dict.fromkeys(candidates[c] for c in close))}" if close else ""
     return (
-        "unknown substance: not a GB 18218 table-1 name, alias or CAS number, nor a table-2 category symbol "
-        f"such as W5.4{hint}"
+        "not a GB 18218 table-1 name, alias or CAS number, nor a table-2 category symbol such as W5.4, nor a "
+        f"known trade name{hint}"
     )
 
 
+def _quantities(
+    inv: pd.DataFrame, found: pd.Series, densities: Mapping[str, float]
+) -> tuple[pd.Series, pd.Series]:
+    """Each row's tonnes and why it has none: :func:`tonnes` with the unit column and the densities it needs."""
+    units = inv["unit"] if "unit" in inv.columns else None
+    density = None
+    if units is not None:
+        project = {_key(k): float(v) for k, v in densities.items()}
+        density = per_distinct(
+            inv["substance"].fillna("").astype(str), lambda t: t.map(lambda text: _density(text, project))
+        )
+    return tonnes(inv["quantity_t"], units, density, inv["substance"])
+
+
 def _resolve_inventory(
-    inv: pd.DataFrame, source: str, overrides: Mapping[str, float]
+    inv: pd.DataFrame, source: str, overrides: Mapping[str, float], densities: Mapping[str, float]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Attach Q and β to each inventory row; reject unknown substances and bad quantities."""
-    table, names = _tables()
-    # Substances repeat across facilities: normalise and look up each distinct one once.
-    keys = per_distinct(inv["substance"], lambda t: t.map(_key))
-    found = keys.map(table)
-    q, why = tonnes(inv["quantity_t"])
+    """Attach Q, β and tonnes to each inventory row; reject unknown substances and bad quantities."""
+    # Substances repeat across facilities: look each distinct one up once.
+    found = per_distinct(inv["substance"].fillna("").astype(str), lambda t: t.map(_find))
+    q, why = _quantities(inv, found, densities)
     reasons = pd.Series("", index=inv.index)
     unknown = found.isna()
     if unknown.any():
         reasons[unknown] = per_distinct(
-            inv.loc[unknown, "substance"], lambda t: t.map(lambda text: _unknown_reason(text, names))
+            inv.loc[unknown, "substance"].fillna("").astype(str),
+            lambda t: t.map(lambda text: "unknown substance: " + _why_unknown(text)),
         )
     # "2,5" is not 25 t, 1e400 is not infinitely many: an unusable quantity is a reject with the reason.
     reasons[reasons == ""] = why[reasons == ""]
     bad = reasons != ""
+    # A unit column that is not understood, or disagrees with the cell, is the unit's problem.
+    on_unit = bad & ~unknown & reasons.str.contains("its unit column|^the unit '", regex=True)
+    if "unit" in inv.columns:
+        on_unit &= inv["unit"].fillna("").astype(str).str.strip() != ""
+    else:
+        on_unit &= False
     rejects = pd.concat(
         [
             make_rejects(source, inv[bad & unknown], "substance", reasons[bad & unknown], "score"),
-            make_rejects(source, inv[bad & ~unknown], "quantity_t", reasons[bad & ~unknown], "score"),
+            make_rejects(source, inv[on_unit], "unit", reasons[on_unit], "score"),
+            make_rejects(
+                source,
+                inv[bad & ~unknown & ~on_unit],
+                "quantity_t",
+                reasons[bad & ~unknown & ~on_unit],
+                "score",
+            ),
         ],
         ignore_index=True,
     )
@@ -286,9 +437,13 @@ def _resolve_inventory(
             .fillna(ok["substance_name"].map(_key).map(by_key))
         )
         ok["beta"] = over.fillna(ok["beta"]).astype(float)
-    unit = ok["unit_id"].astype(str).str.strip() if "unit_id" in ok.columns else pd.Series("", index=ok.index)
-    ok["unit"] = unit.where(unit != "", "全厂")
+    name = ok["unit_id"].astype(str).str.strip() if "unit_id" in ok.columns else pd.Series("", index=ok.index)
+    ok[_INSTALLATION] = name.where(name != "", "全厂")
     return ok, rejects
+
+
+#: The production or storage unit (生产单元/储存单元) of an inventory row: its ``unit_id``, else the whole plant.
+_INSTALLATION = "_installation"
 
 
 def _units(inv: pd.DataFrame, persons: pd.Series) -> pd.DataFrame:
@@ -296,7 +451,7 @@ def _units(inv: pd.DataFrame, persons: pd.Series) -> pd.DataFrame:
     inv["ratio"] = inv["q"] / inv["q_crit"]
     inv["bratio"] = inv["beta"] * inv["ratio"]
     units = (
-        inv.groupby([FACILITY_ID, "unit"], sort=True)
+        inv.groupby([FACILITY_ID, _INSTALLATION], sort=True)
         .agg(s=("ratio", "sum"), b=("bratio", "sum"))
         .reset_index()
     )
@@ -345,7 +500,7 @@ def _reason_texts(
         np.where(
             major,
             "GB 18218: 单元 "
-            + best["unit"]
+            + best[_INSTALLATION]
             + " S="
             + s_txt
             + ", R="
@@ -368,7 +523,7 @@ def _reason_texts(
         np.where(
             major,
             "GB 18218: unit "
-            + best["unit"]
+            + best[_INSTALLATION]
             + " S="
             + s_txt
             + ", R="
@@ -398,6 +553,7 @@ def grade_facilities(
     beta_overrides: Mapping[str, float] | None = None,
     source: str = "inventory",
     persons_notes: pd.DataFrame | None = None,
+    densities: Mapping[str, float] | None = None,
 ) -> MethodResult:
     """Grade every facility with inventory rows (vectorised over rows and units).
 
@@ -407,7 +563,7 @@ def grade_facilities(
     with no inventory, or whose units are all below S = 1, get rank 0 ("not applicable") with a reason that says
     so.
     """
-    inv, rejects = _resolve_inventory(inventory, source, beta_overrides or {})
+    inv, rejects = _resolve_inventory(inventory, source, beta_overrides or {}, densities or {})
     if inv.empty:  # nothing usable: every row was rejected (or there were none)
         return MethodResult(results=empty_result().results, rejects=rejects)
     units = _units(inv, persons)
