@@ -1044,8 +1044,7 @@ _COLUMNS_RP = (
     'severity = "严重性S"'
 )
 _COLUMNS_INV = (
-    'facility_id = "统一社会信用代码", unit_id = "单元名称", substance = "物质名称", quantity_t = "设计最大量", '
-    'unit = "单位"'
+    'facility_id = "统一社会信用代码"\nunit_id = "单元名称"\nsubstance = "物质名称"\nquantity_t = "设计最大量"'
 )
 _COLUMNS_STD = 'facility_id = "统一社会信用代码", grade = "安全生产标准化等级", valid_until = "有效期"'
 
@@ -1091,8 +1090,11 @@ columns = {{ {_COLUMNS_RP} }}"""),
         (none, f"""
 [inventory]                       # 重大危险源: 设计最大量, 单位另列
 path = "{INVENTORY}"
-columns = {{ {_COLUMNS_INV} }}
 
+[inventory.columns]
+{_COLUMNS_INV}"""),
+        (sc, 'unit = "单位"                      # t/吨/kg/m³ (m³ by the shipped densities)'),
+        (none, f"""
 [[zones]]
 kind = "village"
 path = "{VILLAGES}"

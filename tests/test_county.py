@@ -46,9 +46,6 @@ EVENTS = pytest.mark.xfail(
 SPATIAL = pytest.mark.xfail(
     strict=False, reason="issue 24 features land on other branches: coordinates/zones (office-spatial)"
 )
-SCORING = pytest.mark.xfail(
-    strict=False, reason="issue 24 features land on other branches: scoring inputs (office-scoring)"
-)
 ALL = pytest.mark.xfail(
     strict=False, reason="issue 24 features land on other branches: the file as written needs all three"
 )
@@ -576,7 +573,6 @@ def test_spatial_every_enterprise_and_the_village_layer(truth: Truth, spatial_ru
     assert (village["zone_name"] == truth.villages.set_index("code")["name"].reindex(village.index)).all()
 
 
-@SCORING
 def test_scoring_persons_levels_by_hand(truth: Truth, scoring_run):
     """ "45人"/"约45" are 45 persons (α 1.2); a blank cell falls back to the raster (α from its persons); the
     major hazard at the raster's edge is graded from the persons found (a lower bound)."""
@@ -589,7 +585,6 @@ def test_scoring_persons_levels_by_hand(truth: Truth, scoring_run):
         assert o.facilities.loc[name, "gb18218_grade"] == gb18218_by_hand(truth, name)[0], case
 
 
-@SCORING
 def test_scoring_edge_of_the_raster_is_flagged(truth: Truth, scoring_run):
     o = outcome_of(scoring_run)
     name = truth.cases["persons_raster_edge"][0]
@@ -599,7 +594,6 @@ def test_scoring_edge_of_the_raster_is_flagged(truth: Truth, scoring_run):
     assert any(f"{p}%" in reasons for p in {math.floor(share * 100), round(share * 100)}), reasons
 
 
-@SCORING
 def test_scoring_substances_and_units_by_hand(truth: Truth, scoring_run):
     """Trade names, a CAS number and units t/吨/kg/m³: every inventory row is read; grades as by hand."""
     o = outcome_of(scoring_run)
@@ -611,7 +605,6 @@ def test_scoring_substances_and_units_by_hand(truth: Truth, scoring_run):
     assert own.empty, own.to_string()
 
 
-@SCORING
 def test_scoring_sector_spellings(truth: Truth, scoring_run):
     """Every spelling of the register is graded under its sector; 有限空间 without risk points is 未评估 (grey)."""
     o = outcome_of(scoring_run)
