@@ -655,6 +655,23 @@ def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, p
     return twice, (pd.concat(found, ignore_index=True) if found else rejects_frame())
 
 
+def _canonical(raw: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
+    """The file's columns under their canonical names; a column mapped to several roles serves each.
+
+    One file column may be two roles (a risk-point table's L column: the likelihood of an LS point and the L of
+    an LEC point, ``likelihood = "L"``, ``lec_l = "L"``): the first role takes the column, the others a copy.
+    """
+    roles: dict[str, list[str]] = {}
+    for canonical, column in mapping.items():
+        if column in raw.columns:
+            roles.setdefault(column, []).append(canonical)
+    df = raw.rename(columns={column: names[0] for column, names in roles.items()})
+    for names in roles.values():
+        for other in names[1:]:
+            df[other] = df[names[0]]
+    return df
+
+
 def validate_table(
     raw: pd.DataFrame, table: str, cfg: TableConfig, known_ids: pd.Index, source: str, required: Iterable[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -668,7 +685,7 @@ def validate_table(
     mapping = {canonical: cfg.columns.get(canonical, canonical) for canonical in TABLE_COLUMNS[table]}
     need = {k: v for k, v in mapping.items() if k in set(required) | {FACILITY_ID}}
     require_columns(raw, need, source, f"{table}.columns")
-    df = raw.rename(columns={v: k for k, v in mapping.items() if v in raw.columns})
+    df = _canonical(raw, mapping)
     df[FACILITY_ID] = normalise_ids(df[FACILITY_ID])
     unknown = pd.Series(~ids_in(df[FACILITY_ID], known_ids), index=df.index)
     lost = df.loc[unknown, FACILITY_ID]

@@ -1043,9 +1043,7 @@ _COLUMNS_RP = (
     'facility_id = "统一社会信用代码", name = "企业名称", point_name = "风险点名称", likelihood = "可能性L", '
     'severity = "严重性S"'
 )
-_COLUMNS_INV = (
-    'facility_id = "统一社会信用代码"\nunit_id = "单元名称"\nsubstance = "物质名称"\nquantity_t = "设计最大量"'
-)
+_COLUMNS_INV = 'facility_id = "统一社会信用代码"\nunit_id = "单元名称"\nsubstance = "物质名称"\nquantity_t = "设计最大量"'
 _COLUMNS_STD = 'facility_id = "统一社会信用代码", grade = "安全生产标准化等级", valid_until = "有效期"'
 
 

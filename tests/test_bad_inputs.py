@@ -582,6 +582,15 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"the unit '桶' is not understood",
     ),
     (
+        "one file column mapped to two roles (likelihood and lec_l)",
+        _config(
+            '[risk_points]\npath = "risk_points.csv"\n',
+            '[risk_points]\npath = "risk_points.csv"\ncolumns = { lec_l = "likelihood" }\n',
+        ),
+        "ok",
+        "",
+    ),
+    (
         "quantity as a volume of a substance without a density",
         _set_cell("inventory.csv", 0, "quantity_t", "200 m3"),
         "reject",
@@ -1054,6 +1063,31 @@ def test_refused_persons_reject_only_major_hazards(tiny_project: Path):
     fac = result.facilities.set_index("facility_id")
     assert IDS["B"] in fac.index and fac.loc[IDS["C"], "persons_500m"] == 80
     assert "_persons_problem" not in result.facilities.columns
+
+
+def test_one_column_for_the_l_of_lec_and_of_the_ls_matrix(tiny_project: Path):
+    """A risk-point table with columns L, S, E, C: L is the likelihood of an LS point and the L of an LEC point
+    (``likelihood = "L"``, ``lec_l = "L"``). It was "internal error: KeyError"; now both methods read L."""
+    d = tiny_project.parent
+
+    def lec_for_d(df: pd.DataFrame) -> pd.DataFrame:
+        df = df.rename(columns={"likelihood": "L", "severity": "S"}).assign(E="", C="")
+        df.loc[df["point_id"] == "P5", ["L", "S", "E", "C"]] = ["6", "", "3", "15"]  # D = 270: orange
+        return df
+
+    _edit_csv(d / "risk_points.csv", lec_for_d)
+    _config(
+        '[risk_points]\npath = "risk_points.csv"\n',
+        '[risk_points]\npath = "risk_points.csv"\n'
+        'columns = { likelihood = "L", severity = "S", lec_l = "L", lec_e = "E", lec_c = "C" }\n',
+    )(d)
+    _config('"建筑施工" = ["ls_matrix"]', '"建筑施工" = ["lec", "ls_matrix"]')(d)
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    assert result.rejects.empty, result.rejects["reason"].tolist()
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["D"], ["level", "method"]].tolist() == ["orange", "lec"]
+    assert "D=6×3×15=270" in fac.loc[IDS["D"], "reasons"].replace(" ", ""), fac.loc[IDS["D"], "reasons"]
+    assert fac.loc[IDS["C"], "level"] == "red"  # LS 5 x 5 from the same L column
 
 
 @pytest.mark.parametrize("value", [-9999.0, float(np.finfo("float32").min), -3.0])

@@ -312,8 +312,9 @@ def test_same_unit_in_cell_and_column_is_read():
 
 def test_unit_column_and_densities_from_the_project_file(tiny_project):
     """[inventory] columns.unit names the register's 单位 column; [inventory] densities the project's own."""
-    import riskmap
     from conftest import IDS
+
+    import riskmap
 
     d = tiny_project.parent
     inv = pd.read_csv(d / "inventory.csv", dtype=str)

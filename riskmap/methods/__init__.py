@@ -105,20 +105,33 @@ def _blank(values: pd.Series) -> np.ndarray:
     return (values.isna() | (values.astype(str).str.strip() == "")).to_numpy(dtype=bool)
 
 
+def _shared_columns(config: Config) -> set[str]:
+    """Risk-point roles read from one file column (``likelihood = "L"``, ``lec_l = "L"``).
+
+    Such a column says nothing of which method a row belongs to.
+    """
+    by_column: dict[str, list[str]] = {}
+    for canonical, column in (config.risk_points.columns if config.risk_points is not None else {}).items():
+        by_column.setdefault(column, []).append(canonical)
+    return {c for roles in by_column.values() if len(roles) > 1 for c in roles}
+
+
 def _skip_other_method_rows(
-    pts: pd.DataFrame, fac: pd.DataFrame, mine: np.ndarray, scoring: ScoringConfig, name: str
+    pts: pd.DataFrame, fac: pd.DataFrame, mine: np.ndarray, config: Config, name: str
 ) -> pd.DataFrame:
     """The risk points less those of the other point method, for facilities whose sector uses both.
 
     A sector graded by LEC and the LS matrix may give some points L/S and others L/E/C: a row with none of this
-    method's fields and some of the other's belongs to the other method, and is not rejected here.
+    method's fields and some of the other's belongs to the other method, and is not rejected here. A column both
+    methods read (one L column for both) decides nothing.
     """
     other = _OTHER_POINT_METHOD[name]
-    both = mine & _graded_by(fac, scoring, other)
+    both = mine & _graded_by(fac, config.scoring, other)
     if not both.any():
         return pts
-    own_cols = [c for c in METHODS[name].columns if c in pts.columns]
-    other_cols = [c for c in METHODS[other].columns if c in pts.columns]
+    shared = _shared_columns(config)
+    own_cols = [c for c in METHODS[name].columns if c in pts.columns and c not in shared]
+    other_cols = [c for c in METHODS[other].columns if c in pts.columns and c not in shared]
     if not other_cols:
         return pts
     blank_own = np.logical_and.reduce([_blank(pts[c]) for c in own_cols]) if own_cols else True
@@ -142,7 +155,7 @@ def _points(
         mine = _graded_by(fac, config.scoring, name)
         if not mine.all():
             pts = pts[ids_in(pts[FACILITY_ID], pd.Index(fac[FACILITY_ID][mine]))]
-        pts = _skip_other_method_rows(pts, fac, mine, config.scoring, name)
+        pts = _skip_other_method_rows(pts, fac, mine, config, name)
         if pts.empty:
             return empty_result()
         return module.grade_facilities(
