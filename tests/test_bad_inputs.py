@@ -58,6 +58,22 @@ def _config(old: str, new: str) -> Callable[[Path], None]:
     return edit
 
 
+def _set_cells(name: str, col: str, values: dict[int, str]) -> Callable[[Path], None]:
+    def edit(d: Path) -> None:
+        for row, value in values.items():
+            _set_cell(name, row, col, value)(d)
+
+    return edit
+
+
+def _both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
+    def edit(d: Path) -> None:
+        for e in edits:
+            e(d)
+
+    return edit
+
+
 def _swap_row(d: Path) -> None:
     def f(df: pd.DataFrame) -> pd.DataFrame:
         df.loc[2, ["lon", "lat"]] = df.loc[2, ["lat", "lon"]].to_numpy()
@@ -587,6 +603,89 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             '[risk_points]\npath = "risk_points.csv"\n',
             '[risk_points]\npath = "risk_points.csv"\ncolumns = { lec_l = "likelihood" }\n',
         ),
+        "ok",
+        "",
+    ),
+    (
+        "sector spelled 危化品, 工贸企业, 城镇燃气",
+        _set_cells("facilities.csv", "sector", {0: "危化品", 2: "工贸企业", 1: "城镇燃气"}),
+        "ok",
+        "",
+    ),
+    (
+        "the office's own sector spelling mapped in the project file",
+        _both(
+            _set_cell("facilities.csv", 5, "sector", "机械加工"),
+            _config(
+                "[scoring.sectors]",
+                '[scoring]\nsector_aliases = { "机械加工" = "工贸" }\n\n[scoring.sectors]',
+            ),
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "unknown sector, listed once",
+        _set_cell("facilities.csv", 2, "sector", "工贸业"),
+        "warning",
+        r"1 sector is not in \[scoring\.sectors\] nor a known spelling of one: 工贸业 \(1 row; did you mean 工贸\?\)",
+    ),
+    (
+        "unknown sector with unassessed = grey",
+        _both(
+            _set_cell("facilities.csv", 2, "sector", "养殖业"),
+            _config("[scoring.sectors]", '[scoring]\nunassessed = "grey"\n\n[scoring.sectors]'),
+        ),
+        "warning",
+        r"养殖业 \(1 row\); their 1 facilities are kept as not assessed",
+    ),
+    (
+        "sector alias to a sector that is not configured",
+        _config(
+            "[scoring.sectors]", '[scoring]\nsector_aliases = { "机械加工" = "机械" }\n\n[scoring.sectors]'
+        ),
+        "error",
+        r"sector_aliases\['机械加工'\]: '机械' is not in \[scoring\.sectors\]",
+    ),
+    (
+        "substance as a trade name (92#车用汽油)",
+        _set_cell("inventory.csv", 1, "substance", "92#车用汽油"),
+        "ok",
+        "",
+    ),
+    ("diesel written 0#柴油 (GB 18218 W5.4)", _set_cell("inventory.csv", 2, "substance", "0#柴油"), "ok", ""),
+    (
+        "ammonia solution (氨水) is not ammonia",
+        _set_cell("inventory.csv", 0, "substance", "氨水"),
+        "reject",
+        r"氨水 \(ammonia solution\) is not 氨",
+    ),
+    (
+        "implausible density in [inventory] densities",
+        _config(
+            '[inventory]\npath = "inventory.csv"\n',
+            '[inventory]\npath = "inventory.csv"\ndensities = { "CNG" = 180 }\n',
+        ),
+        "error",
+        r"densities\['CNG'\] = 180: a density in t/m³ is above 0 and at most 25",
+    ),
+    ("persons written 45人 and 约45", _persons_column(A="约45", C="45人"), "ok", ""),
+    (
+        "blank persons cell, no population raster",
+        _both(_persons_column(A=""), _config('[population]\npath = "population.tif"\n', "")),
+        "reject",
+        r"the persons within 500 m \(persons\) cannot be used: the cell is empty and no \[population\] raster",
+    ),
+    ("blank persons cell with a population raster", _persons_column(A=""), "ok", ""),
+    (
+        "persons in households (45户)",
+        _persons_column(A="45户"),
+        "reject",
+        r"'45户' is not a count of persons \(户\)",
+    ),
+    (
+        "population raster covering half the buffer of a major hazard",
+        _population(nodata_box=(X0 - 0.01, Y0 - 0.01, X0 + 0.005, Y0 + 0.012)),
         "ok",
         "",
     ),

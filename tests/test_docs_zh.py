@@ -72,6 +72,19 @@ def test_register_example_levels_and_reject(guide_run):
     assert len(rejects) == 1 and rejects["row"].iloc[0] == "8"  # the file's own line: title + header + 6
 
 
+def test_register_spellings_example(guide_run):
+    """Section 4.6: the same register with 危化品, 工贸企业 and the office's own 仓储 grades as in 4.1, each under
+    the configured sector."""
+    work, _ = guide_run
+    read = {
+        name: pyogrio.read_dataframe(work / "名录示例" / name / "riskmap.gpkg", layer="facilities")
+        for name in ("结果", "写法不一结果")
+    }
+    same, spelt = (read[n].set_index("facility_id")[["sector", "level"]].sort_index() for n in read)
+    assert (spelt["sector"] == same["sector"]).all() and (spelt["level"] == same["level"]).all()
+    assert set(spelt["sector"]) == {"危险化学品", "工贸", "仓储物流"}
+
+
 def test_config_typo_is_named(guide_run):
     _, done = guide_run
     assert "did you mean 'sector'" in done.stdout + done.stderr
