@@ -97,6 +97,33 @@ def test_gb18218_never_crashes_and_accounts_for_every_row(rows):
 
 
 @SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B"]),
+            st.one_of(text, st.sampled_from(["92#车用汽油", "0#柴油", "LNG", "CNG", "氨水", "液氨"])),
+            numberish,
+            st.one_of(text, st.sampled_from(["t", "吨", "kg", "m³", "立方米", "方", "L", ""])),
+        ),
+        max_size=20,
+    )
+)
+def test_gb18218_with_a_unit_column_never_crashes(rows):
+    inv = _frame(
+        [(f, "", s, q, u) for f, s, q, u in rows],
+        ["facility_id", "unit_id", "substance", "quantity_t", "unit"],
+    )
+    res = gb18218.grade_facilities(
+        inv,
+        pd.Series({"A": 10.0, "B": 0.0}),
+        grade_levels={"1": "red", "2": "orange", "3": "yellow", "4": "blue"},
+        densities={"CNG": 0.18},
+    )
+    assert len(res.rejects) <= len(inv)
+    assert set(res.rejects["row"]) <= set(inv["_row"])
+
+
+@SETTINGS
 @given(st.lists(st.tuples(st.sampled_from(["A", "B"]), text, numberish), max_size=20))
 def test_chem2018_never_crashes(rows):
     ded = _frame(list(rows), ["facility_id", "item", "points"])

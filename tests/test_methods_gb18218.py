@@ -337,3 +337,9 @@ def test_unit_column_and_densities_from_the_project_file(tiny_project):
     fac = riskmap.check(riskmap.load_config(tiny_project)).facilities.set_index("facility_id")
     assert fac.loc[IDS["A"], "gb18218_s"] == pytest.approx(10.0)
     assert fac.loc[IDS["B"], "gb18218_s"] == pytest.approx(36 * 0.74 / 200 + 18 / 50)
+
+
+def test_empty_inventory_with_a_unit_column():
+    inv = _with_units([]).astype(str)
+    res = gb18218.grade_facilities(inv, pd.Series(dtype=float), grade_levels=GRADES)
+    assert res.results.empty and res.rejects.empty

@@ -249,7 +249,7 @@ def _unit_key(text: str) -> str:
 
 def _unit_kind(units: pd.Series) -> pd.Series:
     """A unit as a number telling units apart: tonnes per unit of mass, minus m³ per unit of volume; NaN unknown."""
-    return units.map(_MASS).fillna(-units.map(_VOLUME))
+    return units.map(_MASS).astype(float).fillna(-units.map(_VOLUME).astype(float))
 
 
 def tonnes(
@@ -281,8 +281,8 @@ def tonnes(
         column = per_distinct(units.fillna("").astype(str), lambda u: u.map(_unit_key)).astype(str)
     unit = cell.where(cell != "", column)
     kind = _unit_kind(unit)
-    rho = density if density is not None else pd.Series(np.nan, index=text.index)
-    q = read["value"] * unit.map(_MASS).fillna(unit.map(_VOLUME) * rho)
+    rho = density.astype(float) if density is not None else pd.Series(np.nan, index=text.index)
+    q = read["value"] * unit.map(_MASS).astype(float).fillna(unit.map(_VOLUME).astype(float) * rho)
     problem = read["problem"]
     named = (substance if substance is not None else pd.Series("", index=text.index)).astype(str).str.strip()
     why = np.select(
@@ -382,7 +382,7 @@ def _quantities(
         project = {_key(k): float(v) for k, v in densities.items()}
         density = per_distinct(
             inv["substance"].fillna("").astype(str), lambda t: t.map(lambda text: _density(text, project))
-        )
+        ).astype(float)
     return tonnes(inv["quantity_t"], units, density, inv["substance"])
 
 
