@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -280,53 +280,96 @@ def tonnes(
     if units is not None:
         column = per_distinct(units.fillna("").astype(str), lambda u: u.map(_unit_key)).astype(str)
     unit = cell.where(cell != "", column)
-    kind = _unit_kind(unit)
-    rho = density.astype(float) if density is not None else pd.Series(np.nan, index=text.index)
-    q = read["value"] * unit.map(_MASS).astype(float).fillna(unit.map(_VOLUME).astype(float) * rho)
+    # A few distinct units among a million rows: each is looked up once.
+    mass = per_distinct(unit, lambda u: u.map(_MASS).astype(float)).to_numpy(dtype=float)
+    volume = per_distinct(unit, lambda u: u.map(_VOLUME).astype(float)).to_numpy(dtype=float)
+    rho = density.to_numpy(dtype=float) if density is not None else np.full(len(text), np.nan)
+    value = read["value"].to_numpy(dtype=float)
+    q = pd.Series(value * np.where(np.isnan(mass), volume * rho, mass), index=text.index)
+    why = _Reasons(len(text))
     problem = read["problem"]
-    named = (substance if substance is not None else pd.Series("", index=text.index)).astype(str).str.strip()
-    why = np.select(
-        [
-            read["empty"] | problem.str.endswith(" is not a number"),
-            problem != "",
-            read["about"],
-            (column != "") & _unit_kind(column).isna(),
-            kind.isna(),
-            (cell != "") & (column != "") & (_unit_kind(cell) != _unit_kind(column)),
-            (kind < 0) & q.isna(),
-            q < 0,
-            q > MAX_TONNES,
-        ],
-        [
-            "the quantity (t) is missing or not a number",
-            # "'2,5': ambiguous decimal comma; write 2.5" leads with the number as written and its fix.
-            problem.where(problem.str.contains("comma"), "the quantity (t) " + problem),
-            "the quantity (t) "
-            + read["value"].map("{:g}".format).astype(str)
-            + " is approximate (约, 左右, 余, 多): give "
-            "the design maximum quantity as a number",
-            "the unit '" + column + f"' is not understood; give {_UNITS_READ}",
-            "the unit '" + unit + f"' is not understood; give {_UNITS_READ}",
-            "the quantity '"
-            + text.astype(str).str.strip()
-            + "' and its unit column ("
-            + column
-            + ") disagree: give the unit once",
-            "the quantity is a volume ("
-            + unit
-            + ") and no density is known for '"
-            + named
-            + "': set [inventory] densities = { \""
-            + named
-            + '" = <t per m³> }, or give the quantity in tonnes',
-            "the quantity (t) is negative",
-            f"the quantity (t) is implausible: above {MAX_TONNES:,.0f} t in one row, more than the largest oil "
-            "reserve bases hold; check the unit (kg written as t?)",
-        ],
-        "",
+    why.add(
+        read["empty"] | problem.str.endswith(" is not a number"),
+        lambda _: "the quantity (t) is missing or not a number",
     )
-    why = pd.Series(why, index=text.index, dtype=object)
-    return q.where(why == ""), why
+    # "'2,5': ambiguous decimal comma; write 2.5" leads with the number as written and its fix.
+    why.add(
+        problem != "",
+        lambda at: problem[at].where(problem[at].str.contains("comma"), "the quantity (t) " + problem[at]),
+    )
+    why.add(
+        read["about"],
+        lambda at: (
+            "the quantity (t) "
+            + read["value"][at].map("{:g}".format).astype(str)
+            + " is approximate (约, 左右, 余, 多): give the design maximum quantity as a number"
+        ),
+    )
+    has_column = (column != "").to_numpy()
+    if has_column.any():
+        column_known = ~np.isnan(_unit_kind(column).to_numpy(dtype=float))
+        why.add(
+            has_column & ~column_known,
+            lambda at: "the unit '" + column[at] + f"' is not understood; give {_UNITS_READ}",
+        )
+    why.add(
+        np.isnan(mass) & np.isnan(volume),
+        lambda at: "the unit '" + unit[at] + f"' is not understood; give {_UNITS_READ}",
+    )
+    both = has_column & (cell != "").to_numpy()
+    if both.any():
+        both[both] = (_unit_kind(cell[both]) != _unit_kind(column[both])).to_numpy()
+        why.add(
+            both,
+            lambda at: (
+                "the quantity '"
+                + text[at].astype(str).str.strip()
+                + "' and its unit column ("
+                + column[at]
+                + ") disagree: give the unit once"
+            ),
+        )
+    named = substance if substance is not None else pd.Series("", index=text.index)
+    why.add(
+        ~np.isnan(volume) & np.isnan(rho),
+        lambda at: (
+            "the quantity is a volume ("
+            + unit[at]
+            + ") and no density is known for '"
+            + named[at].astype(str).str.strip()
+            + "': set [inventory] densities = { \""
+            + named[at].astype(str).str.strip()
+            + '" = <t per m³> }, or give the quantity in tonnes'
+        ),
+    )
+    why.add(q < 0, lambda _: "the quantity (t) is negative")
+    why.add(
+        q > MAX_TONNES,
+        lambda _: (
+            f"the quantity (t) is implausible: above {MAX_TONNES:,.0f} t in one row, more than the largest oil "
+            "reserve bases hold; check the unit (kg written as t?)"
+        ),
+    )
+    reasons = why.series(text.index)
+    return q.where(reasons == ""), reasons
+
+
+class _Reasons:
+    """Why each row is unusable: the first condition that holds gives it; texts are built only for those rows."""
+
+    def __init__(self, n: int) -> None:
+        self.text = np.full(n, "", dtype=object)
+        self.open = np.ones(n, dtype=bool)
+
+    def add(self, holds: pd.Series | np.ndarray, words: Callable[[np.ndarray], pd.Series | str]) -> None:
+        at = self.open & np.asarray(holds, dtype=bool)
+        if at.any():
+            found = words(at)
+            self.text[at] = found if isinstance(found, str) else np.asarray(found, dtype=object)
+            self.open &= ~at
+
+    def series(self, index: pd.Index) -> pd.Series:
+        return pd.Series(self.text, index=index, dtype=object)
 
 
 def _density(substance: str, project: Mapping[str, float]) -> float:
