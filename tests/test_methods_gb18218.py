@@ -186,6 +186,7 @@ def test_the_largest_plausible_quantity_is_read():
         ("-10#柴油", "W5.4", 5000.0),
         ("柴油", "W5.4", 5000.0),
         ("68334-30-5", "W5.4", 5000.0),
+        ("煤油", "W5.4", 5000.0),
         ("LPG", "液化石油气(含丙烷、丁烷及其混合物)", 50.0),
         ("ｌｐｇ", "液化石油气(含丙烷、丁烷及其混合物)", 50.0),
         ("液化气", "液化石油气(含丙烷、丁烷及其混合物)", 50.0),
@@ -214,10 +215,10 @@ def test_what_is_chemically_different_is_not_aliased(written):
 
 @pytest.mark.parametrize(
     ("written", "closest"),
-    [("二氧化琉", "二氧化硫"), ("汽由", None), ("办公用纸", None), ("甲 苯", "甲苯")],
+    [("二氧化琉", "二氧化硫"), ("机油", None), ("油漆", None), ("氮气", None), ("汽由", None), ("甲 苯", "甲苯")],
 )
 def test_closest_only_when_close(written, closest):
-    """柴油 was "closest: 硝化甘油": a suggestion now needs a close spelling."""
+    """柴油 was "closest: 硝化甘油", and so were 机油 and 油漆: a suggestion now needs a close spelling."""
     inv = _inventory([("F", "", written, "1")])
     res = gb18218.grade_facilities(inv, pd.Series({"F": 0.0}), grade_levels=GRADES)
     if written == "甲 苯":  # spaces do not count: it is 甲苯
