@@ -215,7 +215,14 @@ def test_what_is_chemically_different_is_not_aliased(written):
 
 @pytest.mark.parametrize(
     ("written", "closest"),
-    [("二氧化琉", "二氧化硫"), ("机油", None), ("油漆", None), ("氮气", None), ("汽由", None), ("甲 苯", "甲苯")],
+    [
+        ("二氧化琉", "二氧化硫"),
+        ("机油", None),
+        ("油漆", None),
+        ("氮气", None),
+        ("汽由", None),
+        ("甲 苯", "甲苯"),
+    ],
 )
 def test_closest_only_when_close(written, closest):
     """柴油 was "closest: 硝化甘油", and so were 机油 and 油漆: a suggestion now needs a close spelling."""
