@@ -305,6 +305,36 @@ def tonnes(
             + " is approximate (约, 左右, 余, 多): give the design maximum quantity as a number"
         ),
     )
+    named = substance if substance is not None else pd.Series("", index=text.index)
+    _unit_reasons(why, _Units(text, cell, column, unit, mass, volume, rho), named)
+    why.add(q < 0, lambda _: "the quantity (t) is negative")
+    why.add(
+        q > MAX_TONNES,
+        lambda _: (
+            f"the quantity (t) is implausible: above {MAX_TONNES:,.0f} t in one row, more than the largest oil "
+            "reserve bases hold; check the unit (kg written as t?)"
+        ),
+    )
+    reasons = why.series(text.index)
+    return q.where(reasons == ""), reasons
+
+
+@dataclass
+class _Units:
+    """The units of quantity cells: as written in the cell and in the unit column, the one used, and its factors."""
+
+    text: pd.Series
+    cell: pd.Series
+    column: pd.Series
+    unit: pd.Series
+    mass: np.ndarray  # tonnes per unit of mass, NaN for another unit
+    volume: np.ndarray  # m³ per unit of volume, NaN for another unit
+    rho: np.ndarray  # t/m³ of the row's substance, NaN when unknown
+
+
+def _unit_reasons(why: _Reasons, u: _Units, named: pd.Series) -> None:
+    """The reasons about units: not understood, a cell and its column disagreeing, a volume without a density."""
+    text, cell, column, unit, mass, volume, rho = u.text, u.cell, u.column, u.unit, u.mass, u.volume, u.rho
     has_column = (column != "").to_numpy()
     if has_column.any():
         column_known = ~np.isnan(_unit_kind(column).to_numpy(dtype=float))
@@ -329,7 +359,6 @@ def tonnes(
                 + ") disagree: give the unit once"
             ),
         )
-    named = substance if substance is not None else pd.Series("", index=text.index)
     why.add(
         ~np.isnan(volume) & np.isnan(rho),
         lambda at: (
@@ -342,16 +371,6 @@ def tonnes(
             + '" = <t per m³> }, or give the quantity in tonnes'
         ),
     )
-    why.add(q < 0, lambda _: "the quantity (t) is negative")
-    why.add(
-        q > MAX_TONNES,
-        lambda _: (
-            f"the quantity (t) is implausible: above {MAX_TONNES:,.0f} t in one row, more than the largest oil "
-            "reserve bases hold; check the unit (kg written as t?)"
-        ),
-    )
-    reasons = why.series(text.index)
-    return q.where(reasons == ""), reasons
 
 
 class _Reasons:
