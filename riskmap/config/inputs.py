@@ -269,7 +269,8 @@ class RasterConfig(ConfigModel):
         0.9,
         ge=0,
         le=1,
-        description="Share of a facility's buffer (or a zone) the raster must cover with data; below it the "
-        "population there is unknown: a major hazard is rejected (the run stops when most facilities are "
-        "affected) and a zone gets a warning.",
+        description="Share of a facility's buffer (or a zone) the raster should cover with data; below it a major "
+        "hazard is graded from the persons found, its reason flagged as a lower bound, and a zone gets a warning. "
+        "A buffer with no data at all is unknown: its major hazard is rejected (the run stops when the raster "
+        "has no data around most facilities).",
     )

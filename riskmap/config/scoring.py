@@ -55,7 +55,8 @@ class GB18218Params(ConfigModel):
     )
     persons_column: str | None = Field(
         None,
-        description="Facility column with persons within 500 m; when unset, the population raster is used.",
+        description="Facility column with persons within 500 m (45人, 约45 are 45); an empty cell is counted from "
+        "the population raster when one is configured, else the persons are unknown. Unset: the raster for all.",
     )
     buffer_m: float = Field(500.0, gt=0, description="Exposure radius around the facility (GB 18218: 500 m).")
     beta_overrides: dict[str, float] = Field(
