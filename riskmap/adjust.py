@@ -27,14 +27,17 @@ Date conventions, as of day ``D``:
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmap._resources import styles_dir
 from riskmap.columns import (
     ADJUSTMENTS,
     FACILITY_ID,
@@ -65,8 +68,10 @@ from riskmap.vocabulary import (
     GRADE_NAMES_ZH,
     HIDDEN_DANGER_GRADE_EN,
     HIDDEN_DANGER_GRADE_SPELLINGS,
+    HIDDEN_DANGER_STATUSES,
     STANDARDISATION_GRADE_NUMBER,
     STANDARDISATION_NONE,
+    status_key,
 )
 
 __all__ = [
@@ -79,6 +84,8 @@ __all__ = [
     "as_of_warnings",
     "STALE_AFTER_DAYS",
     "prepare_events",
+    "hidden_danger_statuses",
+    "event_warnings",
     "hidden_danger_stats",
     "standardisation_grades",
     "apply_adjustments",
@@ -325,7 +332,61 @@ def _date_column(r: _Rejecter, column: str, what: str, required: bool) -> pd.Ser
     return r.df[column]
 
 
-def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+@cache
+def _shipped_statuses() -> dict[str, str]:
+    with open(styles_dir() / "hidden_danger_status.toml", "rb") as f:
+        table = tomllib.load(f)
+    return {status_key(str(v)): meaning for meaning in HIDDEN_DANGER_STATUSES for v in table.get(meaning, [])}
+
+
+def hidden_danger_statuses(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Spellings of 整改状态 (as :func:`riskmap.vocabulary.status_key` compares them) -> ``closed``/``open``.
+
+    The shipped table (``styles/hidden_danger_status.toml``) with ``extra`` (``[hidden_dangers] status_values``)
+    added over it.
+
+    >>> s = hidden_danger_statuses({"验收通过": "closed"})
+    >>> s["已销号"], s["逾期未整改"], s["验收通过"]
+    ('closed', 'open', 'closed')
+    """
+    return {**_shipped_statuses(), **{status_key(k): v for k, v in (extra or {}).items()}}
+
+
+def _accepted_statuses(statuses: Mapping[str, str]) -> str:
+    return "; ".join(
+        f"{', '.join(k for k, v in statuses.items() if v == meaning)} ({meaning})"
+        for meaning in HIDDEN_DANGER_STATUSES
+    )
+
+
+def _status_column(r: _Rejecter, status_values: Mapping[str, str] | None) -> None:
+    """Read the 整改状态 column; unknown spellings are rejected with the accepted ones.
+
+    ``status`` becomes what the cell says (``closed``, ``open``; ``""`` when empty or not read), and
+    ``status_written`` the cell as written.
+    """
+    if "status" not in r.df.columns:
+        r.df["status"] = ""
+    written = _text(r.df["status"])
+    statuses = hidden_danger_statuses(status_values)
+    key = per_distinct(
+        written, lambda v: v.str.replace(r"\s+", "", regex=True).str.lower(), strings_only=True
+    )
+    meaning = key.map(statuses)
+    r(
+        (key != "") & meaning.isna(),
+        "status",
+        "unknown rectification status (整改状态); accepted: "
+        + _accepted_statuses(statuses)
+        + '; add others with [hidden_dangers] status_values = { "…" = "closed" } (or "open")',
+    )
+    r.df["status_written"] = written.reindex(r.df.index)
+    r.df["status"] = meaning.reindex(r.df.index).fillna("").astype(object)
+
+
+def _hidden_dangers(
+    df: pd.DataFrame, source: str, status_values: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     r = _Rejecter(df.copy(), source)
     grade = per_distinct(
         r.df["grade"],
@@ -348,6 +409,7 @@ def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Dat
     )
     closed = _date_column(r, "closed_date", "closed date", required=False)
     r(closed < r.df["found_date"], "closed_date", "the closed date is before the found date")
+    _status_column(r, status_values)
     return r.result()
 
 
@@ -427,13 +489,56 @@ def _standardisation(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Da
 _PREPARE = {"hidden_dangers": _hidden_dangers, "accidents": _accidents, "standardisation": _standardisation}
 
 
-def prepare_events(table: str, df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Parse one event table (after :func:`riskmap.validate.validate_table`): dates, grades, classes.
+def prepare_events(
+    table: str, df: pd.DataFrame, source: str, status_values: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse one event table (after :func:`riskmap.validate.validate_table`): dates, grades, classes, status.
 
     Returns the usable rows (dates as ``datetime64``) and one rejects row, stage ``validate``, for every other
-    row: rows in = rows used + rows rejected.
+    row: rows in = rows used + rows rejected. ``status_values`` (``[hidden_dangers] status_values``) adds
+    spellings of the hidden dangers' 整改状态 to the shipped ones.
     """
+    if table == "hidden_dangers":
+        return _hidden_dangers(df, source, status_values)
     return _PREPARE[table](df, source)
+
+
+def _spellings(written: pd.Series) -> str:
+    """The spellings of ``written`` with their counts, the most frequent first: ``已整改 2, 已销号 1``."""
+    return ", ".join(f"{k} {n}" for k, n in written.value_counts(sort=True).items())
+
+
+def event_warnings(events: Mapping[str, pd.DataFrame], sources: Mapping[str, str]) -> list[str]:
+    """Warnings on hidden dangers whose status says more than their dates.
+
+    Those closed by their status alone (no closed date), and those whose open status and closed date disagree
+    (the status wins: see :func:`prepare_events`).
+
+    >>> event_warnings({}, {})
+    []
+    """
+    hd = events.get("hidden_dangers")
+    if hd is None or "status" not in hd.columns or not len(hd):
+        return []
+    name = sources.get("hidden_dangers", "hidden_dangers")
+    out = []
+    undated = hd[(hd["status"] == "closed") & hd["closed_date"].isna()]
+    if len(undated):
+        one = len(undated) == 1
+        out.append(
+            f"{name}: {len(undated)} hidden danger{'' if one else 's'} {'is' if one else 'are'} closed by "
+            f"{'its' if one else 'their'} status ({_spellings(undated['status_written'])}) with no closed date: "
+            "counted closed (销号) whatever the as-of date; fill in the closed dates to date them"
+        )
+    disagree = hd[(hd["status"] == "open") & hd["closed_date"].notna()]
+    if len(disagree):
+        one = len(disagree) == 1
+        out.append(
+            f"{name}: {len(disagree)} hidden danger{'' if one else 's'} {'has' if one else 'have'} an open "
+            f"status ({_spellings(disagree['status_written'])}) and a closed date: counted open (the status "
+            "wins); correct the status or remove the date"
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -445,8 +550,16 @@ def _ts(as_of: date) -> pd.Timestamp:
 
 
 def _open(hd: pd.DataFrame, as_of: date) -> pd.Series:
+    """Found on or before ``as_of`` and not closed then.
+
+    Closed by a closed date on or before ``as_of``, or by a closed status without a date; an open status keeps it
+    open whatever the closed date says.
+    """
     d = _ts(as_of)
-    return (hd["found_date"] <= d) & (hd["closed_date"].isna() | (hd["closed_date"] > d))
+    closed = (hd["closed_date"] <= d).fillna(False)
+    if "status" in hd.columns:
+        closed = (hd["status"] != "open") & (closed | ((hd["status"] == "closed") & hd["closed_date"].isna()))
+    return (hd["found_date"] <= d) & ~closed
 
 
 def _overdue(hd: pd.DataFrame, as_of: date, min_days: int = 1) -> pd.Series:

@@ -26,6 +26,7 @@ from riskmap.adjust import (
     AdjustmentResult,
     apply_adjustments,
     as_of_warnings,
+    event_warnings,
     prepare_events,
     resolve_as_of,
     standardisation_grades,
@@ -401,6 +402,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     warnings = [*project.warnings, *engine_warnings, *zoned.warnings, *supervised.plan.warnings]
     warnings += _run_warnings(config, project, summary, rejects, validated)
     warnings += _dates_warnings(config, validated, adjusted.as_of, as_of)
+    warnings += event_warnings(validated.events, input_sources(config))
     return RunResult(
         facilities=gpd.GeoDataFrame(
             supervised.facilities, geometry=supervised.facilities.geometry.name, crs="EPSG:4490"
@@ -460,7 +462,8 @@ def _validate_events(
         clean, rej = validate_table(
             df, table, getattr(config, table), known_ids, source, EVENT_COLUMNS[table]
         )
-        events[table], bad = prepare_events(table, clean, source)
+        status_values = getattr(getattr(config, table), "status_values", None)
+        events[table], bad = prepare_events(table, clean, source, status_values=status_values)
         rejects.add(rej, bad)
     return events, rejects
 

@@ -10,6 +10,7 @@ import it.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal, get_args
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
     "STANDARDISATION_GRADE_NUMBER",
     "STANDARDISATION_GRADE_NAMES",
     "STANDARDISATION_NONE",
+    "HiddenDangerStatus",
+    "HIDDEN_DANGER_STATUSES",
+    "status_key",
 ]
 
 #: Accident classes (生产安全事故报告和调查处理条例), the most serious first.
@@ -65,3 +69,17 @@ STANDARDISATION_GRADE_NUMBER: dict[str, int] = {g: i for i, g in enumerate(STAND
 STANDARDISATION_GRADE_NAMES: dict[int, str] = {i: g for g, i in STANDARDISATION_GRADE_NUMBER.items()}
 #: Spellings of "no grade" in standardisation tables (lower case).
 STANDARDISATION_NONE: frozenset[str] = frozenset({"", "无", "none", "未达标", "-", "—", "/"})
+
+
+#: What a rectification status (整改状态) says of a hidden danger: closed (rectified, 销号) or still open.
+HiddenDangerStatus = Literal["closed", "open"]
+HIDDEN_DANGER_STATUSES: tuple[HiddenDangerStatus, ...] = get_args(HiddenDangerStatus)
+
+
+def status_key(text: str) -> str:
+    """A status cell as it is compared: full-width/half-width normalised, without spaces, in lower case.
+
+    >>> status_key(" 已 整改 "), status_key("Closed")
+    ('已整改', 'closed')
+    """
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower()

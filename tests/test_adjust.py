@@ -833,3 +833,168 @@ def test_check_warns_about_the_as_of_date(tiny_project: Path):
         result.warnings
     )
     assert not any("as-of" in w for w in check(load_config(tiny_project), as_of="2026-11-24").warnings)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# hidden-danger status (整改状态): a ledger says "rectified" in a column, often without a closed date
+
+HD_STATUS_COLS = [*HD_COLS, "status"]
+
+
+def hd_status(*rows: tuple, status_values: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw = pd.DataFrame([[str(v) for v in r] for r in rows], columns=HD_STATUS_COLS)
+    raw.insert(0, "_row", range(2, len(raw) + 2))
+    clean, rejects = prepare_events("hidden_dangers", raw, "hd.csv", status_values=status_values)
+    assert len(clean) + len(rejects) == len(raw)  # rows in = rows used + rows rejected
+    return clean, rejects
+
+
+@pytest.mark.parametrize("status", ["已整改", "已销号", "完成", "已完成", "整改完成", "销号", " 已整改 "])
+def test_a_closed_status_without_a_date_closes_the_hidden_danger(status: str):
+    fac = facilities(("A", "工贸", "blue"))
+    clean, rejects = hd_status(("Y1", "A", "重大", "2026-03-01", "2026-04-01", "", status))
+    assert rejects.empty
+    out = adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR, OVERDUE))
+    assert out.loc["A", "level"] == "blue"
+    assert out.loc["A", [HD_OPEN, HD_OVERDUE, HD_MAJOR_OPEN]].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("status", ["未整改", "整改中", "正在整改", "逾期", "逾期未整改", ""])
+def test_an_open_or_empty_status_leaves_the_hidden_danger_open(status: str):
+    fac = facilities(("A", "工贸", "blue"))
+    clean, rejects = hd_status(("Y1", "A", "重大", "2026-03-01", "2026-04-01", "", status))
+    assert rejects.empty
+    assert adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR)).loc["A", "level"] == "red"
+
+
+def test_status_and_closed_date_together():
+    """The date says when; an open status wins over a closed date (the ledger says it is not rectified)."""
+    fac = facilities(*((k, "工贸", "blue") for k in "ABCDE"))
+    clean, _ = hd_status(
+        ("Y1", "A", "重大", "2026-03-01", "", "2026-05-01", "已整改"),  # closed, and when
+        (
+            "Y2",
+            "B",
+            "重大",
+            "2026-03-01",
+            "",
+            "2026-12-01",
+            "已整改",
+        ),  # closed after the as-of date: open then
+        ("Y3", "C", "重大", "2026-03-01", "", "2026-05-01", "未整改"),  # contradiction: open
+        ("Y4", "D", "重大", "2026-03-01", "", "2026-05-01", ""),  # no status: the date decides
+        ("Y5", "E", "重大", "2026-03-01", "", "", "已销号"),  # closed by its status, date unknown
+    )
+    out = adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR))
+    assert out["level"].tolist() == ["blue", "red", "red", "blue", "blue"]
+
+
+def test_an_unknown_status_is_rejected_with_the_accepted_spellings():
+    _, rejects = hd_status(
+        ("Y1", "A", "一般", "2026-03-01", "", "", "已整改"),
+        ("Y2", "A", "一般", "2026-03-01", "", "", "待定"),
+    )
+    assert rejects["row"].tolist() == [3] and rejects["field"].tolist() == ["status"]
+    assert rejects["value"].tolist() == ["待定"]
+    reason = rejects["reason"].iloc[0]
+    assert "unknown rectification status" in reason
+    assert "已整改" in reason and "未整改" in reason and "status_values" in reason
+
+
+def test_status_values_extend_and_override_the_shipped_spellings():
+    fac = facilities(("A", "工贸", "blue"), ("B", "工贸", "blue"))
+    clean, rejects = hd_status(
+        ("Y1", "A", "重大", "2026-03-01", "", "", "验收通过"),
+        ("Y2", "B", "重大", "2026-03-01", "", "", "完成"),
+        status_values={"验收通过": "closed", "完成": "open"},
+    )
+    assert rejects.empty
+    assert adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR))["level"].tolist() == ["blue", "red"]
+
+
+def test_ledger_of_rectified_dangers_without_dates_raises_nobody():
+    """An office's ledger: 118 rectified dangers without a date over 59 enterprises, 4 of them 重大. Read by the
+    closed date alone they kept the 59 one level too high (overdue) and made 4 red; by their status, none moves."""
+    ids = [f"E{i:02d}" for i in range(59)]
+    fac = facilities(*((i, "工贸", "blue") for i in ids))
+    rows = []
+    for n, i in enumerate(ids):
+        rows.append((f"Y{n}a", i, "重大" if n < 4 else "一般", "2026-02-01", "2026-03-01", "", "已整改"))
+        rows.append((f"Y{n}b", i, "一般", "2026-04-01", "2026-05-01", "", "整改完成"))
+    clean, rejects = hd_status(*rows)
+    assert rejects.empty and len(clean) == 118
+    out = adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR, OVERDUE))
+    assert (out["level"] == "blue").all()
+    # The same ledger without its status column: what the closed date alone said.
+    blind = hd(*(r[:-1] for r in rows))
+    levels = adjust(fac, {"hidden_dangers": blind}, rules(OPEN_MAJOR, OVERDUE))["level"]
+    assert (levels == "red").sum() == 4 and (levels == "yellow").sum() == 55
+
+
+def test_status_warnings_count_closed_without_date_and_contradictions():
+    from riskmap.adjust import event_warnings
+
+    clean, _ = hd_status(
+        ("Y1", "A", "一般", "2026-03-01", "", "", "已整改"),
+        ("Y2", "A", "一般", "2026-03-01", "", "", "已销号"),
+        ("Y3", "A", "一般", "2026-03-01", "", "2026-04-01", "未整改"),
+        ("Y4", "A", "一般", "2026-03-01", "", "2026-04-01", "已整改"),
+    )
+    w = event_warnings({"hidden_dangers": clean}, {"hidden_dangers": "hd.csv"})
+    assert len(w) == 2, w
+    assert (
+        w[0].startswith("hd.csv: 2 hidden dangers are closed by their status (已整改") and "no closed" in w[0]
+    )
+    assert w[1].startswith("hd.csv: 1 hidden danger has an open status (未整改") and "counted open" in w[1]
+    assert event_warnings({"hidden_dangers": hd(("Y1", "A", "一般", "2026-03-01", "", ""))}, {}) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    levels=st.tuples(LEVELS, LEVELS),
+    rows=st.lists(HD_ROW, min_size=1, max_size=6),
+    statuses=st.lists(st.sampled_from(["", "未整改", "逾期", "已整改"]), min_size=6, max_size=6),
+    which=st.integers(0, 5),
+    as_of=DAY,
+)
+def test_marking_a_hidden_danger_rectified_never_raises(levels, rows, statuses, which, as_of):
+    fac = facilities(("A", "工贸", levels[0]), ("B", "危险化学品", levels[1]))
+    which %= len(rows)
+
+    def final(status: list[str]) -> list[int]:
+        table = [
+            (f"Y{i}", f, g, found.isoformat(), (found + timedelta(days=d)).isoformat(), "", s)
+            for i, ((f, g, found, d), s) in enumerate(zip(rows, status, strict=False))
+        ]
+        return _final(fac, {"hidden_dangers": hd_status(*table)[0]}, as_of)
+
+    before = final(statuses)
+    after = final([*statuses[:which], "已整改", *statuses[which + 1 :]])
+    assert all(a <= b for a, b in zip(after, before, strict=True))
+
+
+def test_pipeline_reads_the_status_column(adjusted_project: Path):
+    from conftest import IDS
+
+    d = adjusted_project.parent
+    pd.DataFrame(
+        [
+            ("YH1", IDS["E"], "重大", "2026-03-01", "2026-06-01", "", "已销号"),  # E stays blue
+            ("YH2", IDS["F"], "重大", "2026-03-01", "2026-06-01", "", "整改中"),  # F red
+            ("YH3", IDS["C"], "重大", "2026-03-01", "2026-06-01", "", "挂牌督办"),  # unknown: a reject
+        ],
+        columns=[*HD_COLS, "整改状态"],
+    ).to_csv(d / "hidden_dangers.csv", index=False)
+    text = adjusted_project.read_text(encoding="utf-8").replace(
+        'path = "hidden_dangers.csv"',
+        'path = "hidden_dangers.csv"\ncolumns = { status = "整改状态" }\nstatus_values = { "挂牌督办" = "open" }',
+    )
+    adjusted_project.write_text(text, encoding="utf-8")
+    result = check(load_config(adjusted_project))
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["E"], "level"] == "blue" and fac.loc[IDS["F"], "level"] == "red"
+    assert fac.loc[IDS["C"], "level"] == "red"  # 挂牌督办 (listed for supervision) is open by status_values
+    assert result.rejects[result.rejects["source"] == "hidden_dangers.csv"].empty
+    assert any("1 hidden danger is closed by its status (已销号" in w for w in result.warnings), (
+        result.warnings
+    )
