@@ -67,8 +67,10 @@ StandardisationGrade = Literal["一级", "二级", "三级"]
 STANDARDISATION_GRADES: tuple[StandardisationGrade, ...] = get_args(StandardisationGrade)
 STANDARDISATION_GRADE_NUMBER: dict[str, int] = {g: i for i, g in enumerate(STANDARDISATION_GRADES, start=1)}
 STANDARDISATION_GRADE_NAMES: dict[int, str] = {i: g for g, i in STANDARDISATION_GRADE_NUMBER.items()}
-#: Spellings of "no grade" in standardisation tables (lower case).
-STANDARDISATION_NONE: frozenset[str] = frozenset({"", "无", "none", "未达标", "-", "—", "/"})
+#: Spellings of "no grade" in standardisation tables (lower case): none, not created, expired.
+STANDARDISATION_NONE: frozenset[str] = frozenset(
+    {"", "无", "none", "未达标", "-", "—", "/", "未创建", "已过期", "过期", "暂无", "空", "n/a"}
+)
 
 
 #: What a rectification status (整改状态) says of a hidden danger: closed (rectified, 销号) or still open.

@@ -998,3 +998,132 @@ def test_pipeline_reads_the_status_column(adjusted_project: Path):
     assert any("1 hidden danger is closed by its status (已销号" in w for w in result.warnings), (
         result.warnings
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dates and grades as offices write them
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("20261109", date(2026, 11, 9)),
+        ("2026.11.9", date(2026, 11, 9)),
+        ("2026/11/09", date(2026, 11, 9)),
+        ("2026年11月9日", date(2026, 11, 9)),
+        ("２０２６．１１．９", date(2026, 11, 9)),
+    ],
+)
+def test_parse_dates_day_forms(text: str, day: date):
+    assert parse_dates(pd.Series([text])).iloc[0] == pd.Timestamp(day)
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("2026.5", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2026年5月", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2026-05", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2026/5", date(2026, 5, 1), date(2026, 5, 31)),
+        ("202605", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2028年2月", date(2028, 2, 1), date(2028, 2, 29)),
+        ("2026.12", date(2026, 12, 1), date(2026, 12, 31)),
+    ],
+)
+def test_parse_dates_month_precision(text: str, first: date, last: date):
+    values = pd.Series([text, "2026-03-01"])
+    assert parse_dates(values).tolist() == [pd.Timestamp(first), pd.Timestamp(2026, 3, 1)]
+    assert parse_dates(values, month="last").tolist() == [pd.Timestamp(last), pd.Timestamp(2026, 3, 1)]
+
+
+@pytest.mark.parametrize("text", ["2026.13", "2026年0月", "3月5日", "3-5", "11/9", "2026年", "202613"])
+def test_parse_dates_refuses_months_that_are_not(text: str):
+    assert pd.isna(parse_dates(pd.Series([text]), month="last").iloc[0])
+
+
+def test_a_date_without_a_year_is_rejected_with_the_reason():
+    rej = _rejects(
+        "hidden_dangers",
+        [
+            ("Y1", "A", "一般", "3月5日", "", ""),
+            ("Y2", "A", "一般", "2026-03-05", "4/5", ""),
+            ("Y3", "A", "一般", "2026-03-05", "", "垃圾"),
+        ],
+        HD_COLS,
+    )
+    by_row = dict(zip(rej["row"], rej["reason"], strict=True))
+    assert by_row[2].startswith("the found date has no year; write the year too, e.g. 2026年3月5日")
+    assert by_row[3].startswith("the rectification deadline has no year")
+    assert rej["value"].tolist() == ["3月5日", "4/5", "垃圾"]  # as written
+    assert "closed date is not a date" in by_row[4] and "2026.5" in by_row[4]  # the accepted forms, month too
+
+
+def test_month_precision_per_column():
+    """A month for a date that starts something (found, accident) is its first day; for one that ends something
+    (deadline, closed, valid until) its last day."""
+    clean = hd(("Y1", "A", "一般", "2026年3月", "2026.4", "2026年5月"))
+    assert clean.loc[0, ["found_date", "deadline", "closed_date"]].tolist() == [
+        pd.Timestamp(2026, 3, 1),
+        pd.Timestamp(2026, 4, 30),
+        pd.Timestamp(2026, 5, 31),
+    ]
+    assert accidents(("S1", "A", "2026年3月", "一般", "0")).loc[0, "date"] == pd.Timestamp(2026, 3, 1)
+    assert std(("A", "二级", "2026.5")).loc[0, "valid_until"] == pd.Timestamp(2026, 5, 31)
+
+
+def test_a_deadline_month_is_overdue_only_after_the_month():
+    fac = facilities(("A", "工贸", "yellow"))
+    events = {"hidden_dangers": hd(("Y1", "A", "一般", "2026-03-01", "2026年4月", ""))}
+    assert adjust(fac, events, rules(OVERDUE), date(2026, 4, 30)).loc["A", "level"] == "yellow"
+    assert adjust(fac, events, rules(OVERDUE), date(2026, 5, 1)).loc["A", "level"] == "orange"
+
+
+def test_a_grade_valid_until_a_month_holds_through_its_last_day():
+    fac = facilities(("A", "工贸", "orange"))
+    events = {"standardisation": std(("A", "二级", "2026年11月"))}
+    assert adjust(fac, events, rules(STANDARD), date(2026, 11, 30)).loc["A", "level"] == "yellow"
+    assert adjust(fac, events, rules(STANDARD), date(2026, 12, 1)).loc["A", "level"] == "orange"
+
+
+@pytest.mark.parametrize(
+    ("written", "grade"),
+    [
+        ("一级", 1),
+        ("二级", 2),
+        ("三级", 3),
+        ("安全生产标准化三级", 3),
+        ("安全生产标准化二级企业", 2),
+        ("三级（小微）", 3),
+        ("三级(小微企业)", 3),
+        ("小微企业三级", 3),
+        ("Ⅲ级", 3),
+        ("III级", 3),
+        ("Ⅱ级", 2),
+        ("I级", 1),
+        ("2级", 2),
+        ("二级达标", 2),
+        ("标准化二级达标企业", 2),
+        ("3", 3),
+        ("未创建", 0),
+        ("无", 0),
+        ("已过期", 0),
+        ("未达标", 0),
+        ("", 0),
+    ],
+)
+def test_standardisation_grades_as_written(written: str, grade: int):
+    rows = std(("A", written, "2027-03-31" if grade else ""))
+    assert rows["grade"].tolist() == [grade]
+
+
+def test_standardisation_达标_alone_is_rejected_as_a_grade_unknown():
+    rej = _rejects(
+        "standardisation",
+        [("A", "达标", "2026.5"), ("B", "安全生产标准化达标企业", "2026.5"), ("C", "四级", "2027-01-01")],
+        ["facility_id", "grade", "valid_until"],
+    )
+    by_row = dict(zip(rej["row"], rej["reason"], strict=True))
+    assert sorted(by_row) == [2, 3, 4]
+    assert "level unknown" in by_row[2] and "一级, 二级 or 三级" in by_row[2]
+    assert by_row[3] == by_row[2]
+    assert "unknown standardisation grade" in by_row[4] and "Ⅲ级" in by_row[4]
