@@ -607,8 +607,9 @@ def validate(
         shown = group if show <= 0 else group.head(show)
         for r in shown.itertuples():
             row = f"row {int(r.row)}" if r.row == r.row else "row ?"
+            value = repr(r.value) if str(r.value) != "" else "(empty)"
             out_console.print(
-                f'  {source} {row}, field "{r.field}": {r.value!r} — {r.reason}',
+                f'  {source} {row}, field "{r.field}": {value} — {r.reason}',
                 highlight=False,
                 markup=False,
             )

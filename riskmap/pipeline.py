@@ -37,12 +37,13 @@ from riskmap.columns import (
     HD_OPEN,
     HD_STATS,
     LEVEL,
+    NAME,
     PATROLS,
     PLANNED_INSPECTIONS,
     STANDARDISATION_GRADE,
     ZONE_CODE,
 )
-from riskmap.config import Config
+from riskmap.config import TABLE_COLUMNS, Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.engines.memory import MemoryEngine, table_sources
 from riskmap.errors import ConfigError, InputError, OutputError, RiskmapError
@@ -69,9 +70,13 @@ from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import (
     from_source,
+    id_notes,
     input_sources,
     is_duplicate,
+    mapped_columns,
+    match_by_name,
     reads_sheets,
+    register_names,
     require_columns,
     summarise_rejects,
     validate_sites,
@@ -138,17 +143,45 @@ def _locate(config: Config, engine: Engine, project: ProjectInputs, rejects: Rej
     """Validate the facilities and put them in zones, then validate the event tables against them.
 
     Facilities are located before they are graded: a facility outside every zone is reported as such,
-    whatever else may be wrong with it, and its related rows are rejected with it.
+    whatever else may be wrong with it, and its related rows are rejected with it. Rows of related tables
+    without an id find their facility by name here (``match_by_name``), before either engine reads them.
     """
+    names = register_names(project.facilities, config.facilities) if _matching_by_name(config) else None
+    notes = id_notes(project.facilities, config.facilities, project.source)
     # Handed over, not kept: the engine frees the text as read once it is validated (hundreds of MB at
     # province size).
     located = engine.locate(project.take_facilities(), project.zones)
+    located.warnings += notes
     rejects.add(located.facility_rejects, located.zoning_rejects)
     several = reads_sheets(config.facilities)
     _require_some(located.known_ids, rejects, project.n_facilities, project.source, several)
+    unnamed = Rejects()
+    if names is not None:
+        project.tables = _match_names(config, project.tables, names, located.known_ids, rejects)
+        project.events = _match_names(config, project.events, names, located.known_ids, unnamed)
     events, event_rejects = _validate_events(config, project.events, located.known_ids)
     project.events = {}
+    event_rejects.frames[:0] = unnamed.frames
     return Validated(located, events, event_rejects)
+
+
+def _matching_by_name(config: Config) -> bool:
+    return any(getattr(getattr(config, t, None), "match_by_name", False) for t in TABLE_COLUMNS)
+
+
+def _match_names(
+    config: Config, tables: dict[str, pd.DataFrame], names: pd.DataFrame, known: pd.Index, rejects: Rejects
+) -> dict[str, pd.DataFrame]:
+    """The tables with the ids of rows without one found by name (:func:`riskmap.validate.match_by_name`)."""
+    sources = input_sources(config)
+    out = {}
+    for table, df in tables.items():
+        cfg = getattr(config, table)
+        if cfg.match_by_name:
+            df, rej = match_by_name(df, table, cfg, names, known, sources[table])
+            rejects.add(rej)
+        out[table] = df
+    return out
 
 
 def _grade(
@@ -500,7 +533,7 @@ def _lost_tables(
     methods, adjustments never fire.
     """
     found = rejects.frame()
-    unmatched = found.loc[(found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"]
+    unmatched = found.loc[(found["stage"] == "validate") & found["field"].isin([FACILITY_ID, NAME]), "source"]
     warnings = []
     for table, n in rows.items():
         source = sources[table]
@@ -729,7 +762,9 @@ def _check_table_file(config: Config, table: str, problems: list[str]) -> None:
     df = read_related(config, table)
     path = config.resolve(tcfg.path)
     # Every column the configured methods and rules need, each reported (not only the first).
-    needed = {FACILITY_ID} | set(EVENT_COLUMNS.get(table, ()))
+    needed = {FACILITY_ID} | set(EVENT_COLUMNS.get(table, ())) | mapped_columns(tcfg)
+    if tcfg.match_by_name:  # rows may find their facility by name alone
+        needed = (needed - {FACILITY_ID}) | {NAME}
     for name, method in METHODS.items():
         if method.table == table and config.uses_method(name):
             needed |= set(method.columns)

@@ -29,6 +29,7 @@ __all__ = [
     "STANDARDISATION_GRADE_NUMBER",
     "STANDARDISATION_GRADE_NAMES",
     "STANDARDISATION_NONE",
+    "EMPTY_IDS",
     "HiddenDangerStatus",
     "HIDDEN_DANGER_STATUSES",
     "status_key",
@@ -85,3 +86,10 @@ def status_key(text: str) -> str:
     ('已整改', 'closed')
     """
     return "".join(unicodedata.normalize("NFKC", text).split()).lower()
+
+
+#: Words offices write in an id cell for "no id" (after full-width/half-width normalisation, in upper case): such a
+#: cell is an empty id.
+EMPTY_IDS: frozenset[str] = frozenset(
+    {"无", "空", "暂无", "没有", "/", "\\", "-", "--", "—", "——", "N/A", "NA", "#N/A", "NULL", "NONE"}
+)

@@ -1127,3 +1127,75 @@ def test_standardisation_达标_alone_is_rejected_as_a_grade_unknown():
     assert "level unknown" in by_row[2] and "一级, 二级 or 三级" in by_row[2]
     assert by_row[3] == by_row[2]
     assert "unknown standardisation grade" in by_row[4] and "Ⅲ级" in by_row[4]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rows without an id, matched by the enterprise name (match_by_name), in the pipeline with either engine
+
+NAMED_TOML = """
+[hidden_dangers]
+path = "hidden_dangers.csv"
+columns = { name = "企业名称" }
+match_by_name = true
+
+[risk_points]
+path = "risk_points.csv"
+columns = { name = "企业名称" }
+match_by_name = true
+"""
+
+
+@pytest.fixture
+def named_project(adjusted_project: Path) -> Path:
+    from conftest import IDS
+
+    d = adjusted_project.parent
+    pd.DataFrame(
+        [
+            ("YH1", "", "戊商场", "重大", "2026-03-01", "2026-06-01", ""),  # E (blue) -> red, by name
+            ("YH2", "无", "己 工厂", "一般", "2026-03-01", "2026-12-01", ""),  # F, by name (spaces ignored)
+            ("YH3", "", "不存在的公司", "重大", "2026-03-01", "", ""),  # no such enterprise: a reject
+            ("YH4", IDS["A"], "乙加油站", "一般", "2026-03-01", "", ""),  # the id wins over the name
+        ],
+        columns=["hazard_id", "facility_id", "企业名称", "grade", "found_date", "deadline", "closed_date"],
+    ).to_csv(d / "hidden_dangers.csv", index=False)
+    rp = pd.read_csv(d / "risk_points.csv", dtype=str)
+    rp["企业名称"] = ""
+    rp.loc[len(rp)] = ["", "P8", "冲压车间", "5", "5", "己工厂"]  # F: 5x5 = red, by name
+    rp.to_csv(d / "risk_points.csv", index=False)
+    text = adjusted_project.read_text(encoding="utf-8")
+    text = text.replace('[risk_points]\npath = "risk_points.csv"\n', "")
+    text = text.replace('[hidden_dangers]\npath = "hidden_dangers.csv"\n', NAMED_TOML)
+    adjusted_project.write_text(text, encoding="utf-8")
+    return adjusted_project
+
+
+@pytest.mark.parametrize("engine", ["memory", "dask"])
+def test_pipeline_matches_rows_without_ids_by_name(named_project: Path, engine: str):
+    from conftest import IDS
+
+    from riskmap.config import with_overrides
+
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    config = with_overrides(load_config(named_project), {"engine.name": engine})
+    result = check(config)
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["E"], "level"] == "red" and fac.loc[IDS["E"], "hd_open"] == 1
+    assert fac.loc[IDS["F"], ["level_method", "hd_open"]].tolist() == ["red", 1]  # its risk point by name
+    assert fac.loc[IDS["A"], "hd_open"] == 1
+    rej = result.rejects[result.rejects["source"] == "hidden_dangers.csv"]
+    assert rej[["row", "field", "value"]].values.tolist() == [[4, "name", "不存在的公司"]]
+    assert rej["reason"].str.startswith("no facility with this name").all()
+    assert result.rejects[result.rejects["source"] == "risk_points.csv"].empty
+
+
+def test_pipeline_preflight_asks_for_the_name_column(named_project: Path):
+    from riskmap.pipeline import preflight
+
+    d = named_project.parent
+    (d / "hidden_dangers.csv").write_text(
+        (d / "hidden_dangers.csv").read_text(encoding="utf-8").replace("企业名称", "单位"), encoding="utf-8"
+    )
+    problems = preflight(load_config(named_project))
+    assert any('hidden_dangers.csv: no column "企业名称"' in p for p in problems), problems
