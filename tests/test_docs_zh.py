@@ -72,6 +72,22 @@ def test_register_example_levels_and_reject(guide_run):
     assert len(rejects) == 1 and rejects["row"].iloc[0] == "8"  # the file's own line: title + header + 6
 
 
+def test_ledger_example_as_written(guide_run):
+    """Section 4.6: the status closes a danger without a date, a row without a code finds its enterprise by name,
+    the date without a year is rejected."""
+    work, _ = guide_run
+    out = work / "名录示例" / "隐患结果"
+    fac = pyogrio.read_dataframe(out / "riskmap.gpkg", layer="facilities")
+    levels = dict(zip(fac["facility_id"], fac["level"], strict=True))
+    assert levels["QY0002"] == "red"  # 重大, 整改中
+    assert levels["QY0003"] == "blue"  # 重大, 已销号 without a date
+    assert levels["QY0005"] == "orange"  # by name: 一般 overdue, yellow -> orange
+    rejects = pd.read_csv(out / "rejects.csv", dtype=str, encoding="utf-8-sig")
+    ledger = rejects[rejects["source"] == "隐患台账.csv"]
+    assert ledger[["row", "value"]].values.tolist() == [["5", "3月5日"]]
+    assert "has no year" in ledger["reason"].iloc[0]
+
+
 def test_config_typo_is_named(guide_run):
     _, done = guide_run
     assert "did you mean 'sector'" in done.stdout + done.stderr
