@@ -554,23 +554,27 @@ def event_warnings(events: Mapping[str, pd.DataFrame], sources: Mapping[str, str
     if hd is None or "status" not in hd.columns or not len(hd):
         return []
     name = sources.get("hidden_dangers", "hidden_dangers")
+    notes = (
+        (
+            (hd["status"] == "closed") & hd["closed_date"].isna(),
+            ("is closed by its status", "are closed by their status"),
+            "with no closed date: counted closed (销号) whatever the as-of date; fill in the closed dates to date "
+            "them",
+        ),
+        (
+            (hd["status"] == "open") & hd["closed_date"].notna(),
+            ("has an open status", "have an open status"),
+            "and a closed date: counted open (the status wins); correct the status or remove the date",
+        ),
+    )
     out = []
-    undated = hd[(hd["status"] == "closed") & hd["closed_date"].isna()]
-    if len(undated):
-        one = len(undated) == 1
-        out.append(
-            f"{name}: {len(undated)} hidden danger{'' if one else 's'} {'is' if one else 'are'} closed by "
-            f"{'its' if one else 'their'} status ({_spellings(undated['status_written'])}) with no closed date: "
-            "counted closed (销号) whatever the as-of date; fill in the closed dates to date them"
-        )
-    disagree = hd[(hd["status"] == "open") & hd["closed_date"].notna()]
-    if len(disagree):
-        one = len(disagree) == 1
-        out.append(
-            f"{name}: {len(disagree)} hidden danger{'' if one else 's'} {'has' if one else 'have'} an open "
-            f"status ({_spellings(disagree['status_written'])}) and a closed date: counted open (the status "
-            "wins); correct the status or remove the date"
-        )
+    for mask, (one, many), rest in notes:
+        n = int(mask.sum())
+        if n:
+            spellings = _spellings(hd.loc[mask, "status_written"])
+            out.append(
+                f"{name}: {n} hidden danger{'' if n == 1 else 's'} {one if n == 1 else many} ({spellings}) {rest}"
+            )
     return out
 
 

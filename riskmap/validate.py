@@ -782,17 +782,22 @@ def register_names(raw: pd.DataFrame, fc: FacilitiesConfig) -> pd.DataFrame:
 
 
 def _name_candidates(names: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
-    """Per name of ``keys`` listed in the register: its distinct ids (``n``, ``first``, ``ids``) and a row."""
-    listed = names[names[_NAME_KEY].isin(keys.unique())]
+    """The register's facilities of each name of ``keys`` that it lists.
+
+    ``n`` distinct ids, the ``first``, ``ids`` joined when there are several, and the name's first register ``row``.
+    """
+    listed = names[ids_in(names[_NAME_KEY], pd.Index(keys.unique()))]
     with_id = listed[listed[FACILITY_ID] != ""].drop_duplicates([_NAME_KEY, FACILITY_ID])
     by_name = with_id.groupby(_NAME_KEY)[FACILITY_ID]
+    n = by_name.size()
+    several = with_id[
+        with_id[_NAME_KEY].isin(n.index[n >= 2])
+    ]  # few: their ids are joined one name at a time
+    ids = several.groupby(_NAME_KEY)[FACILITY_ID].agg(
+        lambda v: ", ".join(v.head(5)) + (" ..." if len(v) > 5 else "")
+    )
     return pd.DataFrame(
-        {
-            "n": by_name.size(),
-            "first": by_name.first(),
-            "ids": by_name.agg(lambda ids: ", ".join(ids.head(5)) + (" ..." if len(ids) > 5 else "")),
-            "row": listed.groupby(_NAME_KEY)[ROW].first(),
-        }
+        {"n": n, "first": by_name.first(), "ids": ids, "row": listed.groupby(_NAME_KEY)[ROW].first()}
     ).fillna({"n": 0, "first": "", "ids": ""})
 
 
@@ -812,8 +817,12 @@ def match_by_name(
     name_col = cfg.columns.get(NAME, NAME)
     require_columns(raw, {NAME: name_col}, source, f"{table}.columns")
     df = raw if id_col in raw.columns else raw.assign(**{id_col: ""})
-    keys = _name_keys(df[name_col])
-    todo = (normalise_ids(df[id_col].fillna("")) == "") & (keys != "")
+    empty = normalise_ids(df[id_col].fillna("")) == ""
+    keys = pd.Series("", index=df.index, dtype=object)
+    keys[empty] = _name_keys(df.loc[empty, name_col]).to_numpy(
+        dtype=object
+    )  # names of the rows without id only
+    todo = empty & (keys != "")
     if not todo.any():
         return df, rejects_frame()
     cand = _name_candidates(names, keys[todo]).reindex(keys[todo].unique())
