@@ -772,11 +772,15 @@ def register_names(raw: pd.DataFrame, fc: FacilitiesConfig) -> pd.DataFrame:
     """
     if fc.id not in raw.columns or fc.name not in raw.columns:
         return pd.DataFrame({_NAME_KEY: [], FACILITY_ID: [], ROW: []})
+    # Where a register row is, as a reason names it: "57", or "57 of sheet 企业" for a register of several sheets.
+    rows = raw[ROW].astype(str) if ROW in raw.columns else pd.Series(np.arange(len(raw)) + 2, index=raw.index)
+    if SHEET in raw.columns:
+        rows = rows.astype(str) + " of sheet " + raw[SHEET].astype(str)
     return pd.DataFrame(
         {
             _NAME_KEY: _name_keys(raw[fc.name]).to_numpy(),
             FACILITY_ID: normalise_ids(raw[fc.id].fillna("")).to_numpy(),
-            ROW: raw[ROW].to_numpy() if ROW in raw.columns else np.arange(len(raw)) + 2,
+            ROW: rows.astype(str).to_numpy(),
         }
     )
 
@@ -837,7 +841,7 @@ def match_by_name(
             "no facility with this name in the facilities layer (and no id); give the facility id or the name as "
             "the register writes it",
             "no facility with this id or name on the map; the register lists this enterprise without an id (row "
-            + at["row"].astype("Int64").astype(str)
+            + at["row"].astype(str)
             + ")",
         ],
         "no facility with this id or name on the map; the facility of this name (id "

@@ -404,7 +404,7 @@ def test_a_name_of_two_facilities_or_of_none_is_rejected():
     )
     assert by_row.loc[3, "reason"].startswith("no facility with this name in the facilities layer")
     assert by_row.loc[4, "reason"].startswith("no facility with this id or name on the map")
-    assert "without an id" in by_row.loc[4, "reason"]
+    assert by_row.loc[4, "reason"].endswith("the register lists this enterprise without an id (row 4)")
     assert by_row.loc[6, "reason"].startswith("no facility with this id or name on the map; the facility of")
     assert "F9" in by_row.loc[6, "reason"]
 
@@ -425,3 +425,11 @@ def test_a_table_without_an_id_column_is_matched_by_name_alone():
                                                                                  "found_date"]
     )  # fmt: skip
     assert rejects.empty and out["统一社会信用代码"].tolist() == ["F1"]
+
+
+def test_a_register_of_several_sheets_names_the_sheet_of_a_row():
+    from riskmap.io.tables import SHEET
+    from riskmap.validate import register_names
+
+    raw = _raw([("", "无码公司", "工贸", "119.61", "32.21")]).assign(**{SHEET: ["企业"]})
+    assert register_names(raw, _config().facilities)["_row"].tolist() == ["2 of sheet 企业"]
