@@ -159,9 +159,10 @@ def _locate(config: Config, engine: Engine, project: ProjectInputs, rejects: Rej
     if names is not None:
         project.tables = _match_names(config, project.tables, names, located.known_ids, rejects)
         project.events = _match_names(config, project.events, names, located.known_ids, unnamed)
-    events, event_rejects = _validate_events(config, project.events, located.known_ids)
+    events, validated = _validate_events(config, project.events, located.known_ids)
     project.events = {}
-    event_rejects.frames[:0] = unnamed.frames
+    event_rejects = Rejects()  # the event rows of unknown names first, as they were found
+    event_rejects.add(*unnamed.frames, *validated.frames)
     return Validated(located, events, event_rejects)
 
 

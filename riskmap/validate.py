@@ -251,8 +251,8 @@ def id_notes(raw: pd.DataFrame, fc: FacilitiesConfig, source: str) -> list[str]:
     many = n > 1
     return [
         f"{source}: {n} facility {'ids are' if many else 'id is an'} old 15-digit business registration "
-        f"number{'s' if many else ''} (工商注册号, e.g. {row}{ids.iloc[first]}), accepted as ids: the related "
-        "tables must use the same numbers (or every file the unified social credit code)"
+        f"number{'s' if many else ''} (工商注册号, e.g. {row}{ids.iloc[first]}), accepted as ids: related tables "
+        "must key these enterprises by the same numbers (or every file by the unified social credit code)"
     ]
 
 
