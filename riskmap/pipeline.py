@@ -366,11 +366,12 @@ def _check_accounting(n_in: int, summary: RunSummary) -> None:
 
 
 def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Path | None) -> RunResult:
+    reading = stage  # per input file: no memory to return between them
     stage = _returning_memory(stage)
     stage("load")
     # Read first: a bad history file stops the run before minutes of grading.
     earlier, history_files = _plan_history(history, config.supervision.year)
-    project = read_inputs(config)
+    project = read_inputs(config, progress=lambda name: reading(f"load:{name}"))
     project.files.update(history_files)
     rejects = Rejects()
     with open_engine(config, project.source) as engine:

@@ -481,3 +481,13 @@ def test_a_population_raster_changed_during_the_stages_stops_the_run(tiny_projec
     monkeypatch.setattr(pipeline, "_zone", resaving)
     with pytest.raises(InputError, match=r"population\.tif: the file changed while riskmap was reading it"):
         riskmap.check(riskmap.load_config(tiny_project))
+
+
+def test_each_input_is_announced_as_its_reading_starts(tiny_project: Path):
+    """The CLI's progress line names the file being read: a large workbook takes a while."""
+    stages: list[str] = []
+    riskmap.check(riskmap.load_config(tiny_project), stage=stages.append)
+    read = [s for s in stages if s.startswith("load:")]
+    assert read[:2] == ["load:facilities.csv", "load:boundaries.gpkg"]
+    assert {"load:inventory.csv", "load:risk_points.csv"} <= set(read)
+    assert stages.index("load") < stages.index("load:facilities.csv") < stages.index("validate")
