@@ -268,7 +268,11 @@ def _run_with_progress(config, out: Path | None, as_of=None, force: bool = False
         task = progress.add_task("riskmap", total=None)
 
         def stage(name: str) -> None:
-            progress.update(task, description=_STAGES.get(name, name))
+            if name.startswith("load:"):  # the input being read: a large workbook takes a while
+                what = name.split(":", 1)[1]
+                progress.update(task, description=f"读取 {what} / reading {what}")
+            else:
+                progress.update(task, description=_STAGES.get(name, name))
 
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
         return run(config, out, stage=stage, as_of=as_of, force=force)

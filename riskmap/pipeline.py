@@ -37,9 +37,13 @@ from riskmap.columns import (
     HD_OPEN,
     HD_STATS,
     LEVEL,
+    LEVEL_ZH,
     NAME,
+    NOT_ON_MAP_REASON,
+    ON_MAP,
     PATROLS,
     PLANNED_INSPECTIONS,
+    SECTOR,
     STANDARDISATION_GRADE,
     ZONE_CODE,
 )
@@ -61,7 +65,8 @@ from riskmap.io.project import (
     required_tables,
 )
 from riskmap.io.vector import read_vector
-from riskmap.levels import LEVEL_NAMES
+from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
+from riskmap.levels import label as level_label
 from riskmap.methods import METHODS
 from riskmap.outputs.run import check_outputs, write_plan, write_run
 from riskmap.outputs.sensitivity import write_sensitivity
@@ -251,6 +256,33 @@ def _zone(
     return Zoned(layers, warnings)
 
 
+def _not_on_map(config: Config, rejects: pd.DataFrame, on_map: pd.Series) -> pd.DataFrame:
+    """The enterprises of the register that are not on the map but are known by an id or a name: one row each.
+
+    No enterprise of a register vanishes (DESIGN.md): one rejected for its coordinates, sector or id is in the
+    plan all the same, not assessed, with the reason it is not on the map. A copy of an enterprise that is on
+    the map (a duplicate id) is not another enterprise; rows without id and name identify nobody.
+    """
+    source = input_sources(config)["facilities"]
+    rows = rejects[from_source(rejects["source"], source, reads_sheets(config.facilities))]
+    ids, names = rows["record_id"].fillna("").astype(str), rows["name"].fillna("").astype(str)
+    rows = rows[((ids != "") | (names != "")) & ~ids.isin(set(on_map.astype(str)) - {""})]
+    ids, names = rows["record_id"].fillna("").astype(str), rows["name"].fillna("").astype(str)
+    key = np.where(ids != "", "id:" + ids, "name:" + names)
+    rows = rows[~pd.Series(key, index=rows.index).duplicated().to_numpy()]
+    return pd.DataFrame(
+        {
+            FACILITY_ID: rows["record_id"].fillna("").astype(str).to_numpy(),
+            NAME: rows["name"].fillna("").astype(str).to_numpy(),
+            SECTOR: "",
+            LEVEL: NOT_ASSESSED,
+            LEVEL_ZH: level_label(NOT_ASSESSED, "zh"),
+            NOT_ON_MAP_REASON: rows["reason"].astype(str).to_numpy(),
+            ON_MAP: False,
+        }
+    )
+
+
 def _supervise(
     config: Config,
     scored: gpd.GeoDataFrame,
@@ -259,8 +291,12 @@ def _supervise(
     zones: dict[str, gpd.GeoDataFrame],
     history: pd.DataFrame | None,
     files: dict[str, InputFile],
+    absent: pd.DataFrame,
 ) -> Supervised:
-    """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone."""
+    """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone.
+
+    The plan has a row per facility on the map and one per enterprise in ``absent`` (not on the map).
+    """
     kinds = list(zones)
     strata = zone_code_column(kinds[-1]) if len(kinds) > 1 else zone_code_column(kinds[0])
     facilities = scored
@@ -274,20 +310,22 @@ def _supervise(
         history=history,
         roster=read_roster(config, files),
         lang=config.project.lang,
+        not_on_map=absent,
     )
     # Every facility has one plan row: its columns are taken over by position, not merged (a merge copies
     # the whole facility table, a gigabyte at province size).
-    plan_at = _positions(plan.plan[FACILITY_ID], facilities[FACILITY_ID])
+    on_map = plan.plan[ON_MAP].to_numpy(bool)
+    plan_at = np.flatnonzero(on_map)[_positions(plan.plan.loc[on_map, FACILITY_ID], facilities[FACILITY_ID])]
     facilities = facilities.reset_index(drop=True)
     for col in ("inspections_per_year", "months", "dates", "drawn_by_lot"):
         facilities[col] = plan.plan[col].array.take(plan_at)
-    fac_of_plan = _positions(facilities[FACILITY_ID], plan.plan[FACILITY_ID])
+    # A zone's workload counts the enterprises on the map in it (those not on the map have no zone).
+    mapped = plan.plan[on_map]
+    fac_of_plan = _positions(facilities[FACILITY_ID], mapped[FACILITY_ID])
     for kind, z in zones.items():
         z[PATROLS] = zone_patrols(z[LEVEL], config.supervision).to_numpy()
         codes = facilities[zone_code_column(kind)]
-        z[PLANNED_INSPECTIONS] = zone_workload(
-            plan.plan, z[ZONE_CODE], pd.Series(codes.array.take(fac_of_plan))
-        )
+        z[PLANNED_INSPECTIONS] = zone_workload(mapped, z[ZONE_CODE], pd.Series(codes.array.take(fac_of_plan)))
     return Supervised(facilities, plan)
 
 
@@ -331,6 +369,7 @@ def _summarise(
             int((facilities[DATA_ISSUES] > 0).sum()) if DATA_ISSUES in facilities else 0
         ),
         facilities_unassessed=per_level["none"] if grey else None,
+        enterprises_not_on_map=int((~plan.plan[ON_MAP].to_numpy(bool)).sum()),
     )
 
 
@@ -369,6 +408,12 @@ def _run_warnings(
             "facilities they belong to may be adjusted too little (or too much) until those rows are fixed; see "
             "the rejects table"
         )
+    if summary.enterprises_not_on_map:
+        warnings.append(
+            f"{summary.enterprises_not_on_map} enterprises of the register are not on the map (rejected: see the "
+            "rejects table) but are in the inspection plan as not assessed (未评估), each with the reason, for a "
+            "visit that checks its register entry"
+        )
     if summary.facilities_unassessed:
         # Kept on the map as "not assessed": counted in facilities_scored (rows in = scored + rejected).
         warnings.append(
@@ -401,11 +446,12 @@ def _check_accounting(n_in: int, summary: RunSummary) -> None:
 
 
 def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Path | None) -> RunResult:
+    reading = stage  # per input file: no memory to return between them
     stage = _returning_memory(stage)
     stage("load")
     # Read first: a bad history file stops the run before minutes of grading.
     earlier, history_files = _plan_history(history, config.supervision.year)
-    project = read_inputs(config)
+    project = read_inputs(config, progress=lambda name: reading(f"load:{name}"))
     project.files.update(history_files)
     rejects = Rejects()
     with open_engine(config, project.source) as engine:
@@ -422,7 +468,8 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage("zone")
     zoned = _zone(config, project, zones, scored, rejects)
     stage("supervise")
-    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.files)
+    absent = _not_on_map(config, rejects.table(), scored[FACILITY_ID])
+    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.files, absent)
     del scored
     assessed = None
     if kept is not None:

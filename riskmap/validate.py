@@ -101,7 +101,15 @@ def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
     """An (empty) rejects table with the standard columns."""
     df = pd.DataFrame(list(rows), columns=REJECT_COLUMNS)
     return df.astype(
-        {"source": str, "record_id": str, "field": str, "value": str, "stage": str, "reason": str}
+        {
+            "source": str,
+            "record_id": str,
+            "name": str,
+            "field": str,
+            "value": str,
+            "stage": str,
+            "reason": str,
+        }
     )
 
 
@@ -129,12 +137,15 @@ def make_rejects(
     else:
         values = pd.Series("", index=rows.index)
     ids = rows[id_column].astype(str) if id_column in rows.columns else pd.Series("", index=rows.index)
+    # The enterprise's name where the rows have it (the facilities): a clerk finds a reject by its name.
+    names = rows[NAME].fillna("").astype(str) if NAME in rows.columns else pd.Series("", index=rows.index)
     return rejects_frame(
         pd.DataFrame(
             {
                 "source": sources,
                 "row": rows[ROW].to_numpy() if ROW in rows.columns else np.nan,
                 "record_id": ids.to_numpy(),
+                "name": names.to_numpy(),
                 "field": field,
                 "value": values.to_numpy(),
                 "stage": stage,
