@@ -14,11 +14,14 @@ never raises a level and adding an accident never lowers one.
 
 Date conventions, as of day ``D``:
 
-- a hidden danger counts once found (``found_date <= D``); it is open unless closed on or before ``D``;
+- a hidden danger counts once found (``found_date <= D``); it is open unless closed on or before ``D`` (or closed by
+  its status: see :func:`prepare_events`);
 - it is overdue when open and ``D - deadline >= min_days`` (default 1): the deadline day itself is not overdue;
 - an accident counts within ``N`` months when ``D - N months < date <= D``: the day exactly ``N`` months before
   ``D`` is outside the window (12 months = the 365 or 366 days ending on ``D``);
-- a standardisation grade counts while ``valid_until >= D`` (valid through its last day).
+- a standardisation grade counts while ``valid_until >= D`` (valid through its last day);
+- a date written to the month (``2026.5``, ``2026年5月``) is the month's first day where it starts something (found,
+  accident) and its last day where it ends something (deadline, closed, valid until).
 
 >>> parse_dates(pd.Series(["2026-03-01", "2026/3/1", "2026年3月1日", "2026.3.1", "46082", "2026-02-30"])).dt.day.tolist()
 [1.0, 1.0, 1.0, 1.0, 1.0, nan]
@@ -27,14 +30,17 @@ Date conventions, as of day ``D``:
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmap._resources import styles_dir
 from riskmap.columns import (
     ADJUSTMENTS,
     FACILITY_ID,
@@ -65,8 +71,10 @@ from riskmap.vocabulary import (
     GRADE_NAMES_ZH,
     HIDDEN_DANGER_GRADE_EN,
     HIDDEN_DANGER_GRADE_SPELLINGS,
+    HIDDEN_DANGER_STATUSES,
     STANDARDISATION_GRADE_NUMBER,
     STANDARDISATION_NONE,
+    status_key,
 )
 
 __all__ = [
@@ -79,6 +87,8 @@ __all__ = [
     "as_of_warnings",
     "STALE_AFTER_DAYS",
     "prepare_events",
+    "hidden_danger_statuses",
+    "event_warnings",
     "hidden_danger_stats",
     "standardisation_grades",
     "apply_adjustments",
@@ -101,14 +111,24 @@ _SHOWN = 3  # records named in a reason; the rest are counted
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _YMD = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+#: A month: 2026.5, 2026-05, 2026/5, 2026年5月, 202605.
+_YM = re.compile(r"(\d{4})(?:[-/.年](\d{1,2})月?|(\d{2}))")
 _SERIAL = re.compile(r"\d{5}(\.0+)?")
+#: A day without its year: 3月5日, 3-5, 11/9, 3.5.
+_NO_YEAR = re.compile(r"\d{1,2}[-/.月]\d{1,2}日?")
+_DATE_FORMS = (
+    "write e.g. 2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日, 20260301, or a month: 2026.5, 2026年5月"
+)
 
-#: Standardisation grades as written in tables (一级, 1, 一; 级 is stripped first) -> 1..3.
+#: Standardisation grades as written, once the words around them are gone (安全生产标准化三级 -> 三; Ⅲ级 -> III):
+#: -> 1..3.
 _STD_GRADES = {
-    **STANDARDISATION_GRADE_NUMBER,
-    **{str(n): n for n in STANDARDISATION_GRADE_NUMBER.values()},
     **{g.removesuffix("级"): n for g, n in STANDARDISATION_GRADE_NUMBER.items()},
+    **{str(n): n for n in STANDARDISATION_GRADE_NUMBER.values()},
+    **{"I" * n: n for n in STANDARDISATION_GRADE_NUMBER.values()},
 }
+#: Words written around a standardisation grade: 安全生产标准化三级, 小微企业三级, 二级达标, 标准化二级企业.
+_STD_WORDS = r"安全生产|安全|标准化|小微企业|小微|达标|企业|单位|等级|\s+"
 
 
 @dataclass
@@ -136,19 +156,24 @@ def _text_direct(values: pd.Series) -> pd.Series:
     return normalise_text(values.fillna(""))
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
+def parse_dates(values: pd.Series, month: str = "first") -> pd.Series:
     """Parse dates written in any common form; anything else (and empty cells) becomes ``NaT``.
 
     Accepted: ``2026-03-01``, ``2026/3/1``, ``2026.3.1``, ``2026年3月1日``, ``20260301``, full-width digits,
-    a time after the date (``2026-03-01 00:00:00``, as XLSX date cells are read), and Excel serial numbers
-    (``46082``, 1954..2119). Impossible calendar dates (``2026-02-30``) are ``NaT``.
+    a time after the date (``2026-03-01 00:00:00``, as XLSX date cells are read), Excel serial numbers
+    (``46082``, 1954..2119), and months (``2026.5``, ``2026-05``, ``2026/5``, ``2026年5月``, ``202605``): the month's
+    first day, or its last with ``month="last"``. Impossible calendar dates (``2026-02-30``) and days without a
+    year (``3月5日``) are ``NaT``.
+
+    >>> parse_dates(pd.Series(["2026.2", "2026年2月"]), month="last").dt.day.tolist()
+    [28, 28]
     """
     # _text makes any column a string column, whose distinct values are then parsed once each.
-    parsed = per_distinct(_text(values), _parse_text, strings_only=True)
+    parsed = per_distinct(_text(values), lambda t: _parse_text(t, month == "last"), strings_only=True)
     return pd.Series(parsed.to_numpy(), index=values.index, dtype="datetime64[ns]")
 
 
-def _parse_text(text: pd.Series) -> pd.Series:
+def _parse_text(text: pd.Series, month_end: bool) -> pd.Series:
     """:func:`parse_dates` of cleaned text (:func:`_text`)."""
     text = text.str.split(r"[ T]", n=1, regex=True).str[0]
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
@@ -159,6 +184,14 @@ def _parse_text(text: pd.Series) -> pd.Series:
     if len(parts):
         cols = parts.astype(int).set_axis(["year", "month", "day"], axis=1)
         out[cols.index] = pd.to_datetime(cols, errors="coerce")
+    months = text.str.fullmatch(_YM.pattern)
+    if months.any():
+        ym = text[months].str.extract(_YM.pattern)
+        cols = pd.DataFrame({"year": ym[0], "month": ym[1].fillna(ym[2]), "day": "1"}).astype(int)
+        first = pd.to_datetime(cols, errors="coerce")
+        out[cols.index] = (
+            first + pd.to_timedelta(first.dt.days_in_month - 1, unit="D") if month_end else first
+        )
     serial = text.str.fullmatch(_SERIAL.pattern) & ~compact
     if serial.any():
         days = pd.to_numeric(text[serial]).astype(int)
@@ -308,24 +341,85 @@ class _Rejecter:
         return self.df.reset_index(drop=True), (pd.concat(rej, ignore_index=True) if rej else rejects_frame())
 
 
-def _date_column(r: _Rejecter, column: str, what: str, required: bool) -> pd.Series:
-    """Parse a date column in place (rejecting bad cells) and return it."""
+def _date_column(
+    r: _Rejecter, column: str, what: str, required: bool, month: str = "first", where: pd.Series | None = None
+) -> pd.Series:
+    """Parse a date column in place (rejecting bad cells) and return it.
+
+    ``month``: the day a month (``2026年5月``) stands for, its ``"first"`` or ``"last"``; ``where``: the rows whose
+    date is read (the others' cells are left as they are, parsed or not).
+    """
     if column not in r.df.columns:
         r.df[column] = ""
     raw = _text(r.df[column])
-    parsed = parse_dates(raw)
+    parsed = parse_dates(raw, month=month)
+    read = pd.Series(True, index=raw.index) if where is None else where.reindex(raw.index, fill_value=False)
     if required:
-        r(raw == "", column, f"the {what} is empty")
-    r(
-        (raw != "") & parsed.isna(),
-        column,
-        f"the {what} is not a date (write e.g. 2026-03-01, 2026/3/1 or 2026年3月1日)",
-    )
+        r(read & (raw == ""), column, f"the {what} is empty")
+    bad = read & (raw != "") & parsed.isna()
+    no_year = bad & raw.str.fullmatch(_NO_YEAR.pattern).fillna(False).astype(bool)
+    r(no_year, column, f"the {what} has no year; write the year too, e.g. 2026年3月5日 or 2026-03-05")
+    # Rejected before the column is replaced, so the rejects table shows the text as written (2027-02-30).
+    r(bad, column, f"the {what} is not a date ({_DATE_FORMS})")
     r.df[column] = parsed.reindex(r.df.index)
     return r.df[column]
 
 
-def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+@cache
+def _shipped_statuses() -> dict[str, str]:
+    with open(styles_dir() / "hidden_danger_status.toml", "rb") as f:
+        table = tomllib.load(f)
+    return {status_key(str(v)): meaning for meaning in HIDDEN_DANGER_STATUSES for v in table.get(meaning, [])}
+
+
+def hidden_danger_statuses(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Spellings of 整改状态 (as :func:`riskmap.vocabulary.status_key` compares them) -> ``closed``/``open``.
+
+    The shipped table (``styles/hidden_danger_status.toml``) with ``extra`` (``[hidden_dangers] status_values``)
+    added over it.
+
+    >>> s = hidden_danger_statuses({"验收通过": "closed"})
+    >>> s["已销号"], s["逾期未整改"], s["验收通过"]
+    ('closed', 'open', 'closed')
+    """
+    return {**_shipped_statuses(), **{status_key(k): v for k, v in (extra or {}).items()}}
+
+
+def _accepted_statuses(statuses: Mapping[str, str]) -> str:
+    return "; ".join(
+        f"{', '.join(k for k, v in statuses.items() if v == meaning)} ({meaning})"
+        for meaning in HIDDEN_DANGER_STATUSES
+    )
+
+
+def _status_column(r: _Rejecter, status_values: Mapping[str, str] | None) -> None:
+    """Read the 整改状态 column; unknown spellings are rejected with the accepted ones.
+
+    ``status`` becomes what the cell says (``closed``, ``open``; ``""`` when empty or not read), and
+    ``status_written`` the cell as written.
+    """
+    if "status" not in r.df.columns:
+        r.df["status"] = ""
+    written = _text(r.df["status"])
+    statuses = hidden_danger_statuses(status_values)
+    key = per_distinct(
+        written, lambda v: v.str.replace(r"\s+", "", regex=True).str.lower(), strings_only=True
+    )
+    meaning = key.map(statuses)
+    r(
+        (key != "") & meaning.isna(),
+        "status",
+        "unknown rectification status (整改状态); accepted: "
+        + _accepted_statuses(statuses)
+        + '; add others with [hidden_dangers] status_values = { "…" = "closed" } (or "open")',
+    )
+    r.df["status_written"] = written.reindex(r.df.index)
+    r.df["status"] = meaning.reindex(r.df.index).fillna("").astype(object)
+
+
+def _hidden_dangers(
+    df: pd.DataFrame, source: str, status_values: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     r = _Rejecter(df.copy(), source)
     grade = per_distinct(
         r.df["grade"],
@@ -340,14 +434,15 @@ def _hidden_dangers(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Dat
     r(grade.isna(), "grade", "unknown hidden-danger grade; use 一般 or 重大")
     r.df["grade"] = grade.reindex(r.df.index)
     found = _date_column(r, "found_date", "found date", required=True)
-    deadline = _date_column(r, "deadline", "rectification deadline", required=False)
+    deadline = _date_column(r, "deadline", "rectification deadline", required=False, month="last")
     r(
         deadline < found.reindex(deadline.index),
         "deadline",
         "the rectification deadline is before the found date",
     )
-    closed = _date_column(r, "closed_date", "closed date", required=False)
+    closed = _date_column(r, "closed_date", "closed date", required=False, month="last")
     r(closed < r.df["found_date"], "closed_date", "the closed date is before the found date")
+    _status_column(r, status_values)
     return r.result()
 
 
@@ -391,49 +486,96 @@ def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFram
     return r.result()
 
 
+def _standardisation_grades(written: pd.Series) -> pd.DataFrame:
+    """Per cell (normalised text): ``grade`` 1..3 (0: none, NaN: not read) and ``why`` it was not read."""
+    text = written.str.replace(r"\(.*?\)", "", regex=True).str.replace(r"\s+", "", regex=True)
+    none = text.str.lower().isin(STANDARDISATION_NONE)
+    core = text.str.replace(_STD_WORDS, "", regex=True).str.upper().str.replace("级$", "", regex=True)
+    grade = core.map(_STD_GRADES).where(~none, 0)
+    unknown = (
+        "unknown standardisation grade; use 一级, 二级 or 三级 (also read: 安全生产标准化三级, 三级（小微）, Ⅲ级, "
+        "3级, 二级达标) or 无/未创建/已过期 for none"
+    )
+    only_passed = (core == "") & written.str.contains("达标")
+    why = np.where(
+        only_passed,
+        "达标 (meets the standard) names no grade: level unknown; write 一级, 二级 or 三级 as on the certificate",
+        unknown,
+    )
+    return pd.DataFrame({"grade": grade, "why": np.where(grade.isna(), why, "")}, index=written.index)
+
+
 def _standardisation(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     r = _Rejecter(df.copy(), source)
-    text = per_distinct(
-        r.df["grade"],
-        lambda v: _text(v).str.replace(r"^(安全生产)?(标准化)?|(达标)?(企业)?$", "", regex=True),
-        strings_only=True,
-    )
-    none = text.str.lower().isin(STANDARDISATION_NONE)
-    grade = per_distinct(
-        text,
-        lambda v: v.str.replace("级$", "", regex=True).map(
-            lambda s: _STD_GRADES.get(s) or _STD_GRADES.get(s + "级")
-        ),
-        strings_only=True,
-    )
-    r(grade.isna() & ~none, "grade", "unknown standardisation grade; use 一级, 二级, 三级 or 无")
-    r.df["grade"] = grade.reindex(r.df.index).fillna(0).astype(int)
+    read = per_distinct(_text(r.df["grade"]), _standardisation_grades, strings_only=True)
+    r(read["grade"].isna(), "grade", read["why"])
+    r.df["grade"] = read["grade"].reindex(r.df.index).fillna(0).astype(int)
     graded = r.df["grade"] > 0
     if "valid_until" not in r.df.columns:
         r.df["valid_until"] = ""
     raw = _text(r.df["valid_until"])
     r(graded & (raw == ""), "valid_until", "a standardisation grade needs its valid-until date")
-    parsed = parse_dates(raw)
-    # Rejected before the column is replaced, so the rejects table shows the text as written (2027-02-30).
-    r(
-        graded & (raw != "") & parsed.isna(),
-        "valid_until",
-        "the valid-until date is not a date (write e.g. 2026-03-01)",
-    )
-    r.df["valid_until"] = parsed.reindex(r.df.index)
+    _date_column(r, "valid_until", "valid-until date", required=False, month="last", where=r.df["grade"] > 0)
     return r.result()
 
 
 _PREPARE = {"hidden_dangers": _hidden_dangers, "accidents": _accidents, "standardisation": _standardisation}
 
 
-def prepare_events(table: str, df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Parse one event table (after :func:`riskmap.validate.validate_table`): dates, grades, classes.
+def prepare_events(
+    table: str, df: pd.DataFrame, source: str, status_values: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse one event table (after :func:`riskmap.validate.validate_table`): dates, grades, classes, status.
 
     Returns the usable rows (dates as ``datetime64``) and one rejects row, stage ``validate``, for every other
-    row: rows in = rows used + rows rejected.
+    row: rows in = rows used + rows rejected. ``status_values`` (``[hidden_dangers] status_values``) adds
+    spellings of the hidden dangers' 整改状态 to the shipped ones.
     """
+    if table == "hidden_dangers":
+        return _hidden_dangers(df, source, status_values)
     return _PREPARE[table](df, source)
+
+
+def _spellings(written: pd.Series) -> str:
+    """The spellings of ``written`` with their counts, the most frequent first: ``已整改 2, 已销号 1``."""
+    return ", ".join(f"{k} {n}" for k, n in written.value_counts(sort=True).items())
+
+
+def event_warnings(events: Mapping[str, pd.DataFrame], sources: Mapping[str, str]) -> list[str]:
+    """Warnings on hidden dangers whose status says more than their dates.
+
+    Those closed by their status alone (no closed date), and those whose open status and closed date disagree
+    (the status wins: see :func:`prepare_events`).
+
+    >>> event_warnings({}, {})
+    []
+    """
+    hd = events.get("hidden_dangers")
+    if hd is None or "status" not in hd.columns or not len(hd):
+        return []
+    name = sources.get("hidden_dangers", "hidden_dangers")
+    notes = (
+        (
+            (hd["status"] == "closed") & hd["closed_date"].isna(),
+            ("is closed by its status", "are closed by their status"),
+            "with no closed date: counted closed (销号) whatever the as-of date; fill in the closed dates to date "
+            "them",
+        ),
+        (
+            (hd["status"] == "open") & hd["closed_date"].notna(),
+            ("has an open status", "have an open status"),
+            "and a closed date: counted open (the status wins); correct the status or remove the date",
+        ),
+    )
+    out = []
+    for mask, (one, many), rest in notes:
+        n = int(mask.sum())
+        if n:
+            spellings = _spellings(hd.loc[mask, "status_written"])
+            out.append(
+                f"{name}: {n} hidden danger{'' if n == 1 else 's'} {one if n == 1 else many} ({spellings}) {rest}"
+            )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -445,8 +587,16 @@ def _ts(as_of: date) -> pd.Timestamp:
 
 
 def _open(hd: pd.DataFrame, as_of: date) -> pd.Series:
+    """Found on or before ``as_of`` and not closed then.
+
+    Closed by a closed date on or before ``as_of``, or by a closed status without a date; an open status keeps it
+    open whatever the closed date says.
+    """
     d = _ts(as_of)
-    return (hd["found_date"] <= d) & (hd["closed_date"].isna() | (hd["closed_date"] > d))
+    closed = (hd["closed_date"] <= d).fillna(False)
+    if "status" in hd.columns:
+        closed = (hd["status"] != "open") & (closed | ((hd["status"] == "closed") & hd["closed_date"].isna()))
+    return (hd["found_date"] <= d) & ~closed
 
 
 def _overdue(hd: pd.DataFrame, as_of: date, min_days: int = 1) -> pd.Series:

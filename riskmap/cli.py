@@ -268,7 +268,11 @@ def _run_with_progress(config, out: Path | None, as_of=None, force: bool = False
         task = progress.add_task("riskmap", total=None)
 
         def stage(name: str) -> None:
-            progress.update(task, description=_STAGES.get(name, name))
+            if name.startswith("load:"):  # the input being read: a large workbook takes a while
+                what = name.split(":", 1)[1]
+                progress.update(task, description=f"读取 {what} / reading {what}")
+            else:
+                progress.update(task, description=_STAGES.get(name, name))
 
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
         return run(config, out, stage=stage, as_of=as_of, force=force)
@@ -607,8 +611,9 @@ def validate(
         shown = group if show <= 0 else group.head(show)
         for r in shown.itertuples():
             row = f"row {int(r.row)}" if r.row == r.row else "row ?"
+            value = repr(r.value) if str(r.value) != "" else "(empty)"
             out_console.print(
-                f'  {source} {row}, field "{r.field}": {r.value!r} — {r.reason}',
+                f'  {source} {row}, field "{r.field}": {value} — {r.reason}',
                 highlight=False,
                 markup=False,
             )

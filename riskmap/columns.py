@@ -43,6 +43,8 @@ __all__ = [
     "SITES_NEAR",
     "POPULATION",
     "INSPECTIONS",
+    "ON_MAP",
+    "NOT_ON_MAP_REASON",
     "MONTHS",
     "DATES",
     "DRAWN",
@@ -122,13 +124,17 @@ DRAWN = "drawn_by_lot"
 #: Patrols a year of a zone.
 PATROLS = "patrols_per_year"
 PRIORITY = "priority"
+#: Whether a plan row's enterprise is on the map (False: rejected from the map, in the plan for a visit).
+ON_MAP = "on_map"
+#: Why a plan row's enterprise is not on the map (its reject reason), empty for those on the map.
+NOT_ON_MAP_REASON = "not_on_map_reason"
 UNSCHEDULED = "unscheduled"
 #: A zone's workload: the inspections a year the plan gives the enterprises in it.
 PLANNED_INSPECTIONS = "inspections_planned"
 
 # -- rejects (riskmap.validate and every stage) --------------------------------------------------------------------
 #: Columns of the rejects table.
-REJECT_COLUMNS = ["source", "row", "record_id", "field", "value", "stage", "reason"]
+REJECT_COLUMNS = ["source", "row", "record_id", "name", "field", "value", "stage", "reason"]
 
 # -- separators ----------------------------------------------------------------------------------------------------
 #: Between the reasons of one facility, in Chinese texts (``reasons``).

@@ -26,6 +26,7 @@ from riskmap.adjust import (
     AdjustmentResult,
     apply_adjustments,
     as_of_warnings,
+    event_warnings,
     prepare_events,
     resolve_as_of,
     standardisation_grades,
@@ -36,12 +37,17 @@ from riskmap.columns import (
     HD_OPEN,
     HD_STATS,
     LEVEL,
+    LEVEL_ZH,
+    NAME,
+    NOT_ON_MAP_REASON,
+    ON_MAP,
     PATROLS,
     PLANNED_INSPECTIONS,
+    SECTOR,
     STANDARDISATION_GRADE,
     ZONE_CODE,
 )
-from riskmap.config import Config
+from riskmap.config import TABLE_COLUMNS, Config
 from riskmap.engines import Engine, Located, open_engine
 from riskmap.engines.memory import MemoryEngine, table_sources
 from riskmap.errors import ConfigError, InputError, OutputError, RiskmapError
@@ -59,7 +65,8 @@ from riskmap.io.project import (
     required_tables,
 )
 from riskmap.io.vector import read_vector
-from riskmap.levels import LEVEL_NAMES
+from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
+from riskmap.levels import label as level_label
 from riskmap.methods import METHODS
 from riskmap.outputs.run import check_outputs, write_plan, write_run
 from riskmap.outputs.sensitivity import write_sensitivity
@@ -69,9 +76,13 @@ from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import (
     from_source,
+    id_notes,
     input_sources,
     is_duplicate,
+    mapped_columns,
+    match_by_name,
     reads_sheets,
+    register_names,
     require_columns,
     summarise_rejects,
     validate_sites,
@@ -140,17 +151,46 @@ def _locate(config: Config, engine: Engine, project: ProjectInputs, rejects: Rej
     """Validate the facilities and put them in zones, then validate the event tables against them.
 
     Facilities are located before they are graded: a facility outside every zone is reported as such,
-    whatever else may be wrong with it, and its related rows are rejected with it.
+    whatever else may be wrong with it, and its related rows are rejected with it. Rows of related tables
+    without an id find their facility by name here (``match_by_name``), before either engine reads them.
     """
+    names = register_names(project.facilities, config.facilities) if _matching_by_name(config) else None
+    notes = id_notes(project.facilities, config.facilities, project.source)
     # Handed over, not kept: the engine frees the text as read once it is validated (hundreds of MB at
     # province size).
     located = engine.locate(project.take_facilities(), project.zones)
+    located.warnings += notes
     rejects.add(located.facility_rejects, located.zoning_rejects)
     several = reads_sheets(config.facilities)
     _require_some(located.known_ids, rejects, project.n_facilities, project.source, several)
-    events, event_rejects = _validate_events(config, project.events, located.known_ids)
+    unnamed = Rejects()
+    if names is not None:
+        project.tables = _match_names(config, project.tables, names, located.known_ids, rejects)
+        project.events = _match_names(config, project.events, names, located.known_ids, unnamed)
+    events, validated = _validate_events(config, project.events, located.known_ids)
     project.events = {}
+    event_rejects = Rejects()  # the event rows of unknown names first, as they were found
+    event_rejects.add(*unnamed.frames, *validated.frames)
     return Validated(located, events, event_rejects)
+
+
+def _matching_by_name(config: Config) -> bool:
+    return any(getattr(getattr(config, t, None), "match_by_name", False) for t in TABLE_COLUMNS)
+
+
+def _match_names(
+    config: Config, tables: dict[str, pd.DataFrame], names: pd.DataFrame, known: pd.Index, rejects: Rejects
+) -> dict[str, pd.DataFrame]:
+    """The tables with the ids of rows without one found by name (:func:`riskmap.validate.match_by_name`)."""
+    sources = input_sources(config)
+    out = {}
+    for table, df in tables.items():
+        cfg = getattr(config, table)
+        if cfg.match_by_name:
+            df, rej = match_by_name(df, table, cfg, names, known, sources[table])
+            rejects.add(rej)
+        out[table] = df
+    return out
 
 
 def _grade(
@@ -220,6 +260,33 @@ def _zone(
     return Zoned(layers, warnings)
 
 
+def _not_on_map(config: Config, rejects: pd.DataFrame, on_map: pd.Series) -> pd.DataFrame:
+    """The enterprises of the register that are not on the map but are known by an id or a name: one row each.
+
+    No enterprise of a register vanishes (DESIGN.md): one rejected for its coordinates, sector or id is in the
+    plan all the same, not assessed, with the reason it is not on the map. A copy of an enterprise that is on
+    the map (a duplicate id) is not another enterprise; rows without id and name identify nobody.
+    """
+    source = input_sources(config)["facilities"]
+    rows = rejects[from_source(rejects["source"], source, reads_sheets(config.facilities))]
+    ids, names = rows["record_id"].fillna("").astype(str), rows["name"].fillna("").astype(str)
+    rows = rows[((ids != "") | (names != "")) & ~ids.isin(set(on_map.astype(str)) - {""})]
+    ids, names = rows["record_id"].fillna("").astype(str), rows["name"].fillna("").astype(str)
+    key = np.where(ids != "", "id:" + ids, "name:" + names)
+    rows = rows[~pd.Series(key, index=rows.index).duplicated().to_numpy()]
+    return pd.DataFrame(
+        {
+            FACILITY_ID: rows["record_id"].fillna("").astype(str).to_numpy(),
+            NAME: rows["name"].fillna("").astype(str).to_numpy(),
+            SECTOR: "",
+            LEVEL: NOT_ASSESSED,
+            LEVEL_ZH: level_label(NOT_ASSESSED, "zh"),
+            NOT_ON_MAP_REASON: rows["reason"].astype(str).to_numpy(),
+            ON_MAP: False,
+        }
+    )
+
+
 def _supervise(
     config: Config,
     scored: gpd.GeoDataFrame,
@@ -228,8 +295,12 @@ def _supervise(
     zones: dict[str, gpd.GeoDataFrame],
     history: pd.DataFrame | None,
     files: dict[str, InputFile],
+    absent: pd.DataFrame,
 ) -> Supervised:
-    """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone."""
+    """Inspections per enterprise (frequencies, draws, schedule) and patrols per zone.
+
+    The plan has a row per facility on the map and one per enterprise in ``absent`` (not on the map).
+    """
     kinds = list(zones)
     strata = zone_code_column(kinds[-1]) if len(kinds) > 1 else zone_code_column(kinds[0])
     facilities = scored
@@ -243,20 +314,22 @@ def _supervise(
         history=history,
         roster=read_roster(config, files),
         lang=config.project.lang,
+        not_on_map=absent,
     )
     # Every facility has one plan row: its columns are taken over by position, not merged (a merge copies
     # the whole facility table, a gigabyte at province size).
-    plan_at = _positions(plan.plan[FACILITY_ID], facilities[FACILITY_ID])
+    on_map = plan.plan[ON_MAP].to_numpy(bool)
+    plan_at = np.flatnonzero(on_map)[_positions(plan.plan.loc[on_map, FACILITY_ID], facilities[FACILITY_ID])]
     facilities = facilities.reset_index(drop=True)
     for col in ("inspections_per_year", "months", "dates", "drawn_by_lot"):
         facilities[col] = plan.plan[col].array.take(plan_at)
-    fac_of_plan = _positions(facilities[FACILITY_ID], plan.plan[FACILITY_ID])
+    # A zone's workload counts the enterprises on the map in it (those not on the map have no zone).
+    mapped = plan.plan[on_map]
+    fac_of_plan = _positions(facilities[FACILITY_ID], mapped[FACILITY_ID])
     for kind, z in zones.items():
         z[PATROLS] = zone_patrols(z[LEVEL], config.supervision).to_numpy()
         codes = facilities[zone_code_column(kind)]
-        z[PLANNED_INSPECTIONS] = zone_workload(
-            plan.plan, z[ZONE_CODE], pd.Series(codes.array.take(fac_of_plan))
-        )
+        z[PLANNED_INSPECTIONS] = zone_workload(mapped, z[ZONE_CODE], pd.Series(codes.array.take(fac_of_plan)))
     return Supervised(facilities, plan)
 
 
@@ -300,6 +373,7 @@ def _summarise(
             int((facilities[DATA_ISSUES] > 0).sum()) if DATA_ISSUES in facilities else 0
         ),
         facilities_unassessed=per_level["none"] if grey else None,
+        enterprises_not_on_map=int((~plan.plan[ON_MAP].to_numpy(bool)).sum()),
     )
 
 
@@ -338,6 +412,12 @@ def _run_warnings(
             "facilities they belong to may be adjusted too little (or too much) until those rows are fixed; see "
             "the rejects table"
         )
+    if summary.enterprises_not_on_map:
+        warnings.append(
+            f"{summary.enterprises_not_on_map} enterprises of the register are not on the map (rejected: see the "
+            "rejects table) but are in the inspection plan as not assessed (未评估), each with the reason, for a "
+            "visit that checks its register entry"
+        )
     if summary.facilities_unassessed:
         # Kept on the map as "not assessed": counted in facilities_scored (rows in = scored + rejected).
         warnings.append(
@@ -370,11 +450,12 @@ def _check_accounting(n_in: int, summary: RunSummary) -> None:
 
 
 def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Path | None) -> RunResult:
+    reading = stage  # per input file: no memory to return between them
     stage = _returning_memory(stage)
     stage("load")
     # Read first: a bad history file stops the run before minutes of grading.
     earlier, history_files = _plan_history(history, config.supervision.year)
-    project = read_inputs(config)
+    project = read_inputs(config, progress=lambda name: reading(f"load:{name}"))
     project.files.update(history_files)
     rejects = Rejects()
     with open_engine(config, project.source) as engine:
@@ -391,7 +472,8 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     stage("zone")
     zoned = _zone(config, project, zones, scored, rejects)
     stage("supervise")
-    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.files)
+    absent = _not_on_map(config, rejects.table(), scored[FACILITY_ID])
+    supervised = _supervise(config, scored, adjusted, validated, zoned.layers, earlier, project.files, absent)
     del scored
     assessed = None
     if kept is not None:
@@ -405,6 +487,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     warnings = [*project.warnings, *engine_warnings, *zoned.warnings, *supervised.plan.warnings]
     warnings += _run_warnings(config, project, summary, rejects, validated)
     warnings += _dates_warnings(config, validated, adjusted.as_of, as_of)
+    warnings += event_warnings(validated.events, input_sources(config))
     return RunResult(
         facilities=gpd.GeoDataFrame(
             supervised.facilities, geometry=supervised.facilities.geometry.name, crs="EPSG:4490"
@@ -464,7 +547,8 @@ def _validate_events(
         clean, rej = validate_table(
             df, table, getattr(config, table), known_ids, source, EVENT_COLUMNS[table]
         )
-        events[table], bad = prepare_events(table, clean, source)
+        status_values = getattr(getattr(config, table), "status_values", None)
+        events[table], bad = prepare_events(table, clean, source, status_values=status_values)
         rejects.add(rej, bad)
     return events, rejects
 
@@ -501,7 +585,7 @@ def _lost_tables(
     methods, adjustments never fire.
     """
     found = rejects.frame()
-    unmatched = found.loc[(found["stage"] == "validate") & (found["field"] == FACILITY_ID), "source"]
+    unmatched = found.loc[(found["stage"] == "validate") & found["field"].isin([FACILITY_ID, NAME]), "source"]
     warnings = []
     for table, n in rows.items():
         source = sources[table]
@@ -730,7 +814,9 @@ def _check_table_file(config: Config, table: str, problems: list[str]) -> None:
     df = read_related(config, table)
     path = config.resolve(tcfg.path)
     # Every column the configured methods and rules need, each reported (not only the first).
-    needed = {FACILITY_ID} | set(EVENT_COLUMNS.get(table, ()))
+    needed = {FACILITY_ID} | set(EVENT_COLUMNS.get(table, ())) | mapped_columns(tcfg)
+    if tcfg.match_by_name:  # rows may find their facility by name alone
+        needed = (needed - {FACILITY_ID}) | {NAME}
     for name, method in METHODS.items():
         if method.table == table and config.uses_method(name):
             needed |= set(method.columns)

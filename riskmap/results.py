@@ -62,6 +62,8 @@ class RunSummary:
     facilities_with_rejected_records: int
     #: Facilities shown grey as not assessed (only with ``scoring.unassessed = "grey"``).
     facilities_unassessed: int | None = None
+    #: Enterprises rejected from the map (known by id or name) that the plan lists for a visit.
+    enterprises_not_on_map: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as a plain dict (``facilities_unassessed`` only when facilities may be grey)."""

@@ -36,6 +36,8 @@ from riskmap.columns import (
     LEVEL_ZH,
     MONTHS,
     NAME,
+    NOT_ON_MAP_REASON,
+    ON_MAP,
     PRIORITY,
     SECTOR,
     UNSCHEDULED,
@@ -60,7 +62,7 @@ __all__ = [
 
 PLAN_COLUMNS = [
     "year", FACILITY_ID, NAME, SECTOR, "town_code", "zone_code", "zone_name", LEVEL, LEVEL_ZH, PRIORITY,
-    INSPECTIONS, MONTHS, DATES, UNSCHEDULED, DRAWN, "cover_overdue", "inspectors", "plan_reason",
+    INSPECTIONS, MONTHS, DATES, UNSCHEDULED, DRAWN, "cover_overdue", "inspectors", "plan_reason", ON_MAP,
 ]  # fmt: skip
 
 #: Standardisation grade number (``standardisation_grade``) -> key of ``[[supervision.caps]] by_grade``.
@@ -438,7 +440,9 @@ def _schedule(
 
 
 #: Columns the plan uses when the facilities have them.
-_OPTIONAL_COLUMNS = ["town_code", "zone_code", "zone_name", "gb18218_grade", "standardisation_grade"]
+_OPTIONAL_COLUMNS = [
+    "town_code", "zone_code", "zone_name", "gb18218_grade", "standardisation_grade", ON_MAP, NOT_ON_MAP_REASON,
+]  # fmt: skip
 
 
 def _rank(values: pd.Series) -> np.ndarray:
@@ -556,14 +560,24 @@ def _plan_reasons_en(facts: pd.DataFrame, rates: dict[str, float], seed: str, co
     return reason
 
 
-def _plan_rows(facilities: pd.DataFrame, strata_column: str) -> tuple[pd.DataFrame, np.ndarray, bool]:
+def _plan_rows(
+    facilities: pd.DataFrame, strata_column: str, not_on_map: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, np.ndarray, bool]:
     """The columns the plan uses, sorted by town and id; the ids' ranks in that order and whether ids are unique.
 
     A facility without a town (no ``strata_column``) is in the one stratum "all"; ``town_code`` is the stratum.
+    Enterprises ``not_on_map`` follow the facilities (on_map false, their stratum empty).
     """
     # Only the columns the plan uses: sorting (copying) a wide GeoDataFrame of a million rows took seconds.
     used = [FACILITY_ID, NAME, SECTOR, LEVEL, LEVEL_ZH, strata_column, *_OPTIONAL_COLUMNS]
     fac = pd.DataFrame(facilities[[c for c in dict.fromkeys(used) if c in facilities]])
+    if not_on_map is not None and len(not_on_map):
+        absent = not_on_map.assign(**{strata_column: ""}) if strata_column in fac else not_on_map
+        fac = pd.concat(
+            [fac.assign(**{ON_MAP: True}), absent[[c for c in absent if c in used]]], ignore_index=True
+        )
+        fac[ON_MAP] = fac[ON_MAP].astype(bool)
+        fac[NOT_ON_MAP_REASON] = fac[NOT_ON_MAP_REASON].fillna("")
     # Sorted by town and id; the ids by their rank, which sorts the same and is much cheaper than the strings.
     id_rank = _rank(fac[FACILITY_ID])
     keys = [_sort_codes(fac[strata_column])] if strata_column in fac else []
@@ -674,6 +688,21 @@ def _reason_column(
     return take_column(_plan_reasons(facts.iloc[first], rates, seed, cover_years, lang), codes)
 
 
+def _with_not_on_map(reasons: Any, fac: pd.DataFrame, lang: str) -> Any:
+    """The plan reasons, with why an enterprise is not on the map where it is not (it is planned all the same)."""
+    if NOT_ON_MAP_REASON not in fac:
+        return reasons
+    why = fac[NOT_ON_MAP_REASON].fillna("").astype(str)
+    off = (why != "").to_numpy()
+    if not off.any():
+        return reasons
+    out = pd.Series(np.asarray(reasons, dtype=object))
+    lead = "; 未上图: " if lang == "zh" else "; not on the map: "
+    tail = ", 须核实登记信息" if lang == "zh" else ", check its register entry"
+    out[off] = out[off] + lead + why[off].to_numpy() + tail
+    return out.to_numpy(dtype=object)
+
+
 def _capacity_warnings(month_table: pd.DataFrame) -> list[str]:
     """A warning when the inspectors' capacity does not cover the plan in some months."""
     short = month_table[month_table["shortfall_officer_days"] > 0]
@@ -694,14 +723,17 @@ def plan_inspections(
     history: pd.DataFrame | None = None,
     roster: Sequence[str] | None = None,
     lang: str = "zh",
+    not_on_map: pd.DataFrame | None = None,
 ) -> InspectionPlan:
     """The inspection plan of ``config.year``; its ``plan_reason`` texts in ``lang`` (``zh`` or ``en``).
 
     ``facilities`` carries ``facility_id, name, sector, level, level_zh`` and the town code (``strata_column``);
     optionally ``gb18218_grade`` (priority) and ``standardisation_grade`` (caps). ``history`` is the output of
-    :func:`read_history`; ``roster`` the inspectors' names.
+    :func:`read_history`; ``roster`` the inspectors' names. ``not_on_map`` lists enterprises rejected from the
+    map (``facility_id`` or only ``name``, ``level`` not assessed, ``not_on_map_reason``): they are planned as
+    well, their plan rows with ``on_map`` false.
     """
-    fac, id_rank, unique = _plan_rows(facilities, strata_column)
+    fac, id_rank, unique = _plan_rows(facilities, strata_column, not_on_map)
     seed = draw_seed(config, district_code)
     rng = _rng(seed)
     per_year = _frequency_floor(fac, config)
@@ -745,7 +777,10 @@ def plan_inspections(
             DRAWN: drawn_at,
             "cover_overdue": overdue.to_numpy(),
             "inspectors": inspectors,
-            "plan_reason": _reason_column(facts, rates, seed, config.sampling.cover_years, lang),
+            "plan_reason": _with_not_on_map(
+                _reason_column(facts, rates, seed, config.sampling.cover_years, lang), fac, lang
+            ),
+            ON_MAP: fac[ON_MAP].to_numpy(bool) if ON_MAP in fac else True,
         }
     )
     warnings = _history_warnings(history, config) + _capacity_warnings(month_table)

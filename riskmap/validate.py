@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from riskmap.columns import FACILITY_ID, FOOTPRINT, NAME, REJECT_COLUMNS, SECTOR
-from riskmap.config import TABLE_COLUMNS, Config, SitesConfig, TableConfig
+from riskmap.config import TABLE_COLUMNS, Config, FacilitiesConfig, SitesConfig, TableConfig
 from riskmap.errors import InputError
 from riskmap.frames import distinct_rows, ids_in, normalise_text
 from riskmap.io.crs import parse_crs, to_geographic
 from riskmap.io.tables import ROW, SHEET
+from riskmap.vocabulary import EMPTY_IDS
 
 __all__ = [
     "ROW",
@@ -32,6 +33,10 @@ __all__ = [
     "is_credit_code",
     "credit_code_valid",
     "normalise_ids",
+    "id_notes",
+    "register_names",
+    "match_by_name",
+    "mapped_columns",
     "require_columns",
     "validate_facilities",
     "validate_table",
@@ -96,7 +101,15 @@ def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
     """An (empty) rejects table with the standard columns."""
     df = pd.DataFrame(list(rows), columns=REJECT_COLUMNS)
     return df.astype(
-        {"source": str, "record_id": str, "field": str, "value": str, "stage": str, "reason": str}
+        {
+            "source": str,
+            "record_id": str,
+            "name": str,
+            "field": str,
+            "value": str,
+            "stage": str,
+            "reason": str,
+        }
     )
 
 
@@ -107,20 +120,32 @@ def make_rejects(
     reason: str | pd.Series,
     stage: str,
     id_column: str = FACILITY_ID,
+    values: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column)."""
+    """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column).
+
+    ``values``: the cells as written (default: ``rows[field]``), for a field ``rows`` holds already normalised.
+    """
     if rows.empty:
         return rejects_frame()
     # A table read from several sheets: each row names its own (ledger.xls:2025年第一季度).
     sources = (source + ":" + rows[SHEET].astype(str)).to_numpy() if SHEET in rows.columns else source
-    values = rows[field].astype(str) if field in rows.columns else pd.Series("", index=rows.index)
+    if values is not None:
+        values = values.reindex(rows.index).fillna("").astype(str)
+    elif field in rows.columns:
+        values = rows[field].astype(str)
+    else:
+        values = pd.Series("", index=rows.index)
     ids = rows[id_column].astype(str) if id_column in rows.columns else pd.Series("", index=rows.index)
+    # The enterprise's name where the rows have it (the facilities): a clerk finds a reject by its name.
+    names = rows[NAME].fillna("").astype(str) if NAME in rows.columns else pd.Series("", index=rows.index)
     return rejects_frame(
         pd.DataFrame(
             {
                 "source": sources,
                 "row": rows[ROW].to_numpy() if ROW in rows.columns else np.nan,
                 "record_id": ids.to_numpy(),
+                "name": names.to_numpy(),
                 "field": field,
                 "value": values.to_numpy(),
                 "stage": stage,
@@ -195,17 +220,51 @@ def normalise_ids(series: pd.Series) -> pd.Series:
 
     Full-width characters become ASCII, spaces go (inside too: "9132 0100..." pasted from a PDF), letters are
     upper case (a credit code is upper case by definition, GB 32100): a lower-case copy of a code is a
-    duplicate, and a related row keyed by it finds its facility.
+    duplicate, and a related row keyed by it finds its facility. The words offices write for "no id" (无, /, -,
+    —, 空, 暂无, N/A: :data:`riskmap.vocabulary.EMPTY_IDS`) are empty ids.
 
-    >>> normalise_ids(pd.Series(["91350100m000100y43", "９１３５ ０１００M000100Y43", " ab-1 "])).tolist()
-    ['91350100M000100Y43', '91350100M000100Y43', 'AB-1']
+    >>> normalise_ids(pd.Series(["91350100m000100y43", "９１３５ ０１００M000100Y43", " ab-1 ", "无", "n/a"])).tolist()
+    ['91350100M000100Y43', '91350100M000100Y43', 'AB-1', '', '']
     """
-    text = normalise_text(series)
+    text = _without_spaces(normalise_text(series)).str.upper()
+    return text.where(~text.isin(EMPTY_IDS), "")
+
+
+def _without_spaces(text: pd.Series) -> pd.Series:
+    """``text`` without white space anywhere, the regex run only on the cells that have some."""
     spaced = pd.Series(_has_space(text), index=text.index)
     if spaced.any():
         text = text.copy()
         text[spaced] = text[spaced].str.replace(r"\s+", "", regex=True)
-    return text.str.upper()
+    return text
+
+
+#: An old business registration number (工商注册号, 15 digits), replaced by the credit code in 2015-2017.
+_REGISTRATION_NUMBER = r"\d{15}"
+
+
+def id_notes(raw: pd.DataFrame, fc: FacilitiesConfig, source: str) -> list[str]:
+    """A note on the register's ids that are old 15-digit registration numbers: accepted, counted once.
+
+    >>> raw = pd.DataFrame({"_row": [2, 3], "facility_id": ["350212100012345", "91350100M000100Y43"]})
+    >>> id_notes(raw, FacilitiesConfig(path="f.csv"), "f.csv")[0][:62]
+    'f.csv: 1 facility id is an old 15-digit business registration'
+    """
+    if fc.id not in raw.columns:
+        return []
+    ids = normalise_ids(raw[fc.id].fillna(""))
+    old = ids.str.fullmatch(_REGISTRATION_NUMBER).fillna(False).astype(bool)
+    n = int(old.sum())
+    if not n:
+        return []
+    first = old.to_numpy().argmax()
+    row = f"row {raw[ROW].iloc[first]} " if ROW in raw.columns else ""
+    many = n > 1
+    return [
+        f"{source}: {n} facility {'ids are' if many else 'id is an'} old 15-digit business registration "
+        f"number{'s' if many else ''} (工商注册号, e.g. {row}{ids.iloc[first]}), accepted as ids: related tables "
+        "must key these enterprises by the same numbers (or every file by the unified social credit code)"
+    ]
 
 
 #: The only place a comma may stand in a number: thousands separators, 1,234,567.5.
@@ -398,6 +457,7 @@ def validate_facilities(
     require_columns(raw, cols, source, "facilities")
 
     df = raw.rename(columns={fc.id: FACILITY_ID, fc.name: NAME, fc.sector: SECTOR})
+    written = df[FACILITY_ID].fillna("").astype(str)  # the rejects show an id as the register writes it
     df[FACILITY_ID] = normalise_ids(df[FACILITY_ID].fillna(""))
     df[SECTOR] = normalise_text(df[SECTOR].fillna(""))
     df[NAME] = df[NAME].fillna("").astype(str).str.strip()
@@ -407,11 +467,9 @@ def validate_facilities(
     def reject(mask: pd.Series, field: str, reason: str | pd.Series) -> None:
         nonlocal df
         if mask.any():
-            rejects.append(
-                make_rejects(
-                    source, df[mask], field, reason[mask] if isinstance(reason, pd.Series) else reason, stage
-                )
-            )
+            why = reason[mask] if isinstance(reason, pd.Series) else reason
+            cells = written if field == fc.id else None
+            rejects.append(make_rejects(source, df[mask], field, why, stage, values=cells))
             df = df[~mask]
 
     reject(df[FACILITY_ID] == "", fc.id, "the facility id is empty")
@@ -672,6 +730,20 @@ def _canonical(raw: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
     return df
 
 
+#: Optional columns that, once mapped in ``columns``, the file must have: a status column missing would leave
+#: every hidden danger's status unread, a unit column every quantity read as tonnes, without a word.
+_CHECKED_WHEN_MAPPED = ("status", "unit")
+
+
+def mapped_columns(cfg: TableConfig) -> set[str]:
+    """The optional columns the project file asks for: the file must have them.
+
+    Those mapped in ``columns`` (``status = "整改状态"``) and ``name`` when ``match_by_name`` is on.
+    """
+    mapped = {c for c in _CHECKED_WHEN_MAPPED if c in cfg.columns}
+    return mapped | ({NAME} if cfg.match_by_name else set())
+
+
 def validate_table(
     raw: pd.DataFrame, table: str, cfg: TableConfig, known_ids: pd.Index, source: str, required: Iterable[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -683,9 +755,10 @@ def validate_table(
     ``required`` lists the canonical columns the configured methods need; others may be absent.
     """
     mapping = {canonical: cfg.columns.get(canonical, canonical) for canonical in TABLE_COLUMNS[table]}
-    need = {k: v for k, v in mapping.items() if k in set(required) | {FACILITY_ID}}
+    need = {k: v for k, v in mapping.items() if k in set(required) | {FACILITY_ID} | mapped_columns(cfg)}
     require_columns(raw, need, source, f"{table}.columns")
     df = _canonical(raw, mapping)
+    written = df[FACILITY_ID]
     df[FACILITY_ID] = normalise_ids(df[FACILITY_ID])
     unknown = pd.Series(~ids_in(df[FACILITY_ID], known_ids), index=df.index)
     lost = df.loc[unknown, FACILITY_ID]
@@ -695,7 +768,12 @@ def validate_table(
         "no facility with this id in the facilities layer (or the facility was rejected)",
     )
     rejects = make_rejects(
-        source, df[unknown], FACILITY_ID, pd.Series(reason, index=df.index[unknown], dtype=str), "validate"
+        source,
+        df[unknown],
+        FACILITY_ID,
+        pd.Series(reason, index=df.index[unknown], dtype=str),
+        "validate",
+        values=written,
     )
     df = df[~unknown]
     twice, copies = _duplicates(df, table, source)
@@ -703,6 +781,109 @@ def validate_table(
         df = df[~twice]
         rejects = pd.concat([r for r in (rejects, copies) if not r.empty], ignore_index=True)
     return df.reset_index(drop=True), rejects
+
+
+#: The column of :func:`register_names` holding a name as it is compared.
+_NAME_KEY = "name_key"
+
+
+def _name_keys(names: pd.Series) -> pd.Series:
+    """Enterprise names as they are compared: full-width/half-width normalised, without spaces."""
+    return _without_spaces(normalise_text(names.fillna("")))
+
+
+def register_names(raw: pd.DataFrame, fc: FacilitiesConfig) -> pd.DataFrame:
+    """The register's enterprise names (as compared), ids and rows, for :func:`match_by_name`.
+
+    Read from the facility rows as read (before validation), so that a name of two register rows is ambiguous
+    even when one of them is rejected. Empty when the register lacks its id or name column (validation says so).
+    """
+    if fc.id not in raw.columns or fc.name not in raw.columns:
+        return pd.DataFrame({_NAME_KEY: [], FACILITY_ID: [], ROW: []})
+    # Where a register row is, as a reason names it: "57", or "57 of sheet 企业" for a register of several sheets.
+    rows = raw[ROW].astype(str) if ROW in raw.columns else pd.Series(np.arange(len(raw)) + 2, index=raw.index)
+    if SHEET in raw.columns:
+        rows = rows.astype(str) + " of sheet " + raw[SHEET].astype(str)
+    return pd.DataFrame(
+        {
+            _NAME_KEY: _name_keys(raw[fc.name]).to_numpy(),
+            FACILITY_ID: normalise_ids(raw[fc.id].fillna("")).to_numpy(),
+            ROW: rows.astype(str).to_numpy(),
+        }
+    )
+
+
+def _name_candidates(names: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    """The register's facilities of each name of ``keys`` that it lists.
+
+    ``n`` distinct ids, the ``first``, ``ids`` joined when there are several, and the name's first register ``row``.
+    """
+    listed = names[ids_in(names[_NAME_KEY], pd.Index(keys.unique()))]
+    with_id = listed[listed[FACILITY_ID] != ""].drop_duplicates([_NAME_KEY, FACILITY_ID])
+    by_name = with_id.groupby(_NAME_KEY)[FACILITY_ID]
+    n = by_name.size()
+    several = with_id[
+        with_id[_NAME_KEY].isin(n.index[n >= 2])
+    ]  # few: their ids are joined one name at a time
+    ids = several.groupby(_NAME_KEY)[FACILITY_ID].agg(
+        lambda v: ", ".join(v.head(5)) + (" ..." if len(v) > 5 else "")
+    )
+    return pd.DataFrame(
+        {"n": n, "first": by_name.first(), "ids": ids, "row": listed.groupby(_NAME_KEY)[ROW].first()}
+    ).fillna({"n": 0, "first": "", "ids": ""})
+
+
+def match_by_name(
+    raw: pd.DataFrame, table: str, cfg: TableConfig, names: pd.DataFrame, known_ids: pd.Index, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fill the facility id of rows without one from the enterprise name (``match_by_name = true``).
+
+    ``raw`` is the table as read (the file's column names), ``names`` :func:`register_names`, ``known_ids`` the
+    facilities on the map. A row whose id is empty (or a word for none, see :func:`normalise_ids`) takes the id of
+    the one register facility of its name (compared up to full-width/half-width and spaces). Rejected, with the
+    name as the value: a name of two or more facilities (naming their ids), of none, of a register row without
+    an id, or of a facility not on the map. A row with an id keeps it; a row without id or name is left to
+    :func:`validate_table` ("the facility id is empty").
+    """
+    id_col = cfg.columns.get(FACILITY_ID, FACILITY_ID)
+    name_col = cfg.columns.get(NAME, NAME)
+    require_columns(raw, {NAME: name_col}, source, f"{table}.columns")
+    df = raw if id_col in raw.columns else raw.assign(**{id_col: ""})
+    empty = normalise_ids(df[id_col].fillna("")) == ""
+    keys = pd.Series("", index=df.index, dtype=object)
+    keys[empty] = _name_keys(df.loc[empty, name_col]).to_numpy(
+        dtype=object
+    )  # names of the rows without id only
+    todo = empty & (keys != "")
+    if not todo.any():
+        return df, rejects_frame()
+    cand = _name_candidates(names, keys[todo]).reindex(keys[todo].unique())
+    at = cand.loc[keys[todo].to_numpy()].set_axis(keys[todo].index)
+    matched = (at["n"] == 1).to_numpy() & ids_in(at["first"].fillna(""), known_ids)
+    reason = np.select(
+        [at["n"] >= 2, at["row"].isna(), at["n"] == 0],
+        [
+            "the enterprise name matches several facilities; give the facility id (candidates: "
+            + at["ids"]
+            + ")",
+            "no facility with this name in the facilities layer (and no id); give the facility id or the name as "
+            "the register writes it",
+            "no facility with this id or name on the map; the register lists this enterprise without an id (row "
+            + at["row"].astype(str)
+            + ")",
+        ],
+        "no facility with this id or name on the map; the facility of this name (id "
+        + at["first"].astype(str)
+        + ") was rejected: see its register row",
+    )
+    bad = at.index[~matched]
+    found = at.index[matched]
+    df = df.copy()
+    df.loc[found, id_col] = at.loc[found, "first"].to_numpy()
+    view = df.loc[bad, [c for c in (ROW, SHEET) if c in df.columns]].assign(**{NAME: df.loc[bad, name_col]})
+    why = pd.Series(reason, index=at.index)[bad]
+    rejects = make_rejects(source, view.assign(**{FACILITY_ID: ""}), NAME, why, "validate")
+    return df.drop(index=bad), rejects
 
 
 def summarise_rejects(rejects: pd.DataFrame, top: int = 5) -> list[str]:

@@ -30,6 +30,10 @@ __all__ = [
     "STANDARDISATION_GRADE_NUMBER",
     "STANDARDISATION_GRADE_NAMES",
     "STANDARDISATION_NONE",
+    "EMPTY_IDS",
+    "HiddenDangerStatus",
+    "HIDDEN_DANGER_STATUSES",
+    "status_key",
 ]
 
 #: Accident classes (生产安全事故报告和调查处理条例), the most serious first.
@@ -76,3 +80,30 @@ def sector_key(text: object) -> str:
     ('危化品', 'lpg充装站', '危险化学品(经营)')
     """
     return "".join(unicodedata.normalize("NFKC", str(text)).split()).casefold()
+
+
+#: Spellings of "no grade" in standardisation tables (lower case): none, not created, expired.
+STANDARDISATION_NONE: frozenset[str] = frozenset(
+    {"", "无", "none", "未达标", "-", "—", "/", "未创建", "已过期", "过期", "暂无", "空", "n/a"}
+)
+
+
+#: What a rectification status (整改状态) says of a hidden danger: closed (rectified, 销号) or still open.
+HiddenDangerStatus = Literal["closed", "open"]
+HIDDEN_DANGER_STATUSES: tuple[HiddenDangerStatus, ...] = get_args(HiddenDangerStatus)
+
+
+def status_key(text: str) -> str:
+    """A status cell as it is compared: full-width/half-width normalised, without spaces, in lower case.
+
+    >>> status_key(" 已 整改 "), status_key("Closed")
+    ('已整改', 'closed')
+    """
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
+
+
+#: Words offices write in an id cell for "no id" (after full-width/half-width normalisation, in upper case): such a
+#: cell is an empty id.
+EMPTY_IDS: frozenset[str] = frozenset(
+    {"无", "空", "暂无", "没有", "/", "\\", "-", "--", "—", "——", "N/A", "NA", "#N/A", "NULL", "NONE"}
+)

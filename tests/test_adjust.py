@@ -833,3 +833,369 @@ def test_check_warns_about_the_as_of_date(tiny_project: Path):
         result.warnings
     )
     assert not any("as-of" in w for w in check(load_config(tiny_project), as_of="2026-11-24").warnings)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# hidden-danger status (整改状态): a ledger says "rectified" in a column, often without a closed date
+
+HD_STATUS_COLS = [*HD_COLS, "status"]
+
+
+def hd_status(*rows: tuple, status_values: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw = pd.DataFrame([[str(v) for v in r] for r in rows], columns=HD_STATUS_COLS)
+    raw.insert(0, "_row", range(2, len(raw) + 2))
+    clean, rejects = prepare_events("hidden_dangers", raw, "hd.csv", status_values=status_values)
+    assert len(clean) + len(rejects) == len(raw)  # rows in = rows used + rows rejected
+    return clean, rejects
+
+
+@pytest.mark.parametrize("status", ["已整改", "已销号", "完成", "已完成", "整改完成", "销号", " 已整改 "])
+def test_a_closed_status_without_a_date_closes_the_hidden_danger(status: str):
+    fac = facilities(("A", "工贸", "blue"))
+    clean, rejects = hd_status(("Y1", "A", "重大", "2026-03-01", "2026-04-01", "", status))
+    assert rejects.empty
+    out = adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR, OVERDUE))
+    assert out.loc["A", "level"] == "blue"
+    assert out.loc["A", [HD_OPEN, HD_OVERDUE, HD_MAJOR_OPEN]].tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("status", ["未整改", "整改中", "正在整改", "逾期", "逾期未整改", ""])
+def test_an_open_or_empty_status_leaves_the_hidden_danger_open(status: str):
+    fac = facilities(("A", "工贸", "blue"))
+    clean, rejects = hd_status(("Y1", "A", "重大", "2026-03-01", "2026-04-01", "", status))
+    assert rejects.empty
+    assert adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR)).loc["A", "level"] == "red"
+
+
+def test_status_and_closed_date_together():
+    """The date says when; an open status wins over a closed date (the ledger says it is not rectified)."""
+    fac = facilities(*((k, "工贸", "blue") for k in "ABCDE"))
+    clean, _ = hd_status(
+        ("Y1", "A", "重大", "2026-03-01", "", "2026-05-01", "已整改"),  # closed, and when
+        (
+            "Y2",
+            "B",
+            "重大",
+            "2026-03-01",
+            "",
+            "2026-12-01",
+            "已整改",
+        ),  # closed after the as-of date: open then
+        ("Y3", "C", "重大", "2026-03-01", "", "2026-05-01", "未整改"),  # contradiction: open
+        ("Y4", "D", "重大", "2026-03-01", "", "2026-05-01", ""),  # no status: the date decides
+        ("Y5", "E", "重大", "2026-03-01", "", "", "已销号"),  # closed by its status, date unknown
+    )
+    out = adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR))
+    assert out["level"].tolist() == ["blue", "red", "red", "blue", "blue"]
+
+
+def test_an_unknown_status_is_rejected_with_the_accepted_spellings():
+    _, rejects = hd_status(
+        ("Y1", "A", "一般", "2026-03-01", "", "", "已整改"),
+        ("Y2", "A", "一般", "2026-03-01", "", "", "待定"),
+    )
+    assert rejects["row"].tolist() == [3] and rejects["field"].tolist() == ["status"]
+    assert rejects["value"].tolist() == ["待定"]
+    reason = rejects["reason"].iloc[0]
+    assert "unknown rectification status" in reason
+    assert "已整改" in reason and "未整改" in reason and "status_values" in reason
+
+
+def test_status_values_extend_and_override_the_shipped_spellings():
+    fac = facilities(("A", "工贸", "blue"), ("B", "工贸", "blue"))
+    clean, rejects = hd_status(
+        ("Y1", "A", "重大", "2026-03-01", "", "", "验收通过"),
+        ("Y2", "B", "重大", "2026-03-01", "", "", "完成"),
+        status_values={"验收通过": "closed", "完成": "open"},
+    )
+    assert rejects.empty
+    assert adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR))["level"].tolist() == ["blue", "red"]
+
+
+def test_ledger_of_rectified_dangers_without_dates_raises_nobody():
+    """An office's ledger: 118 rectified dangers without a date over 59 enterprises, 4 of them 重大. Read by the
+    closed date alone they kept the 59 one level too high (overdue) and made 4 red; by their status, none moves."""
+    ids = [f"E{i:02d}" for i in range(59)]
+    fac = facilities(*((i, "工贸", "blue") for i in ids))
+    rows = []
+    for n, i in enumerate(ids):
+        rows.append((f"Y{n}a", i, "重大" if n < 4 else "一般", "2026-02-01", "2026-03-01", "", "已整改"))
+        rows.append((f"Y{n}b", i, "一般", "2026-04-01", "2026-05-01", "", "整改完成"))
+    clean, rejects = hd_status(*rows)
+    assert rejects.empty and len(clean) == 118
+    out = adjust(fac, {"hidden_dangers": clean}, rules(OPEN_MAJOR, OVERDUE))
+    assert (out["level"] == "blue").all()
+    # The same ledger without its status column: what the closed date alone said.
+    blind = hd(*(r[:-1] for r in rows))
+    levels = adjust(fac, {"hidden_dangers": blind}, rules(OPEN_MAJOR, OVERDUE))["level"]
+    assert (levels == "red").sum() == 4 and (levels == "yellow").sum() == 55
+
+
+def test_status_warnings_count_closed_without_date_and_contradictions():
+    from riskmap.adjust import event_warnings
+
+    clean, _ = hd_status(
+        ("Y1", "A", "一般", "2026-03-01", "", "", "已整改"),
+        ("Y2", "A", "一般", "2026-03-01", "", "", "已销号"),
+        ("Y3", "A", "一般", "2026-03-01", "", "2026-04-01", "未整改"),
+        ("Y4", "A", "一般", "2026-03-01", "", "2026-04-01", "已整改"),
+    )
+    w = event_warnings({"hidden_dangers": clean}, {"hidden_dangers": "hd.csv"})
+    assert len(w) == 2, w
+    assert (
+        w[0].startswith("hd.csv: 2 hidden dangers are closed by their status (已整改") and "no closed" in w[0]
+    )
+    assert w[1].startswith("hd.csv: 1 hidden danger has an open status (未整改") and "counted open" in w[1]
+    assert event_warnings({"hidden_dangers": hd(("Y1", "A", "一般", "2026-03-01", "", ""))}, {}) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    levels=st.tuples(LEVELS, LEVELS),
+    rows=st.lists(HD_ROW, min_size=1, max_size=6),
+    statuses=st.lists(st.sampled_from(["", "未整改", "逾期", "已整改"]), min_size=6, max_size=6),
+    which=st.integers(0, 5),
+    as_of=DAY,
+)
+def test_marking_a_hidden_danger_rectified_never_raises(levels, rows, statuses, which, as_of):
+    fac = facilities(("A", "工贸", levels[0]), ("B", "危险化学品", levels[1]))
+    which %= len(rows)
+
+    def final(status: list[str]) -> list[int]:
+        table = [
+            (f"Y{i}", f, g, found.isoformat(), (found + timedelta(days=d)).isoformat(), "", s)
+            for i, ((f, g, found, d), s) in enumerate(zip(rows, status, strict=False))
+        ]
+        return _final(fac, {"hidden_dangers": hd_status(*table)[0]}, as_of)
+
+    before = final(statuses)
+    after = final([*statuses[:which], "已整改", *statuses[which + 1 :]])
+    assert all(a <= b for a, b in zip(after, before, strict=True))
+
+
+def test_pipeline_reads_the_status_column(adjusted_project: Path):
+    from conftest import IDS
+
+    d = adjusted_project.parent
+    pd.DataFrame(
+        [
+            ("YH1", IDS["E"], "重大", "2026-03-01", "2026-06-01", "", "已销号"),  # E stays blue
+            ("YH2", IDS["F"], "重大", "2026-03-01", "2026-06-01", "", "整改中"),  # F red
+            ("YH3", IDS["C"], "重大", "2026-03-01", "2026-06-01", "", "挂牌督办"),  # unknown: a reject
+        ],
+        columns=[*HD_COLS, "整改状态"],
+    ).to_csv(d / "hidden_dangers.csv", index=False)
+    text = adjusted_project.read_text(encoding="utf-8").replace(
+        'path = "hidden_dangers.csv"',
+        'path = "hidden_dangers.csv"\ncolumns = { status = "整改状态" }\nstatus_values = { "挂牌督办" = "open" }',
+    )
+    adjusted_project.write_text(text, encoding="utf-8")
+    result = check(load_config(adjusted_project))
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["E"], "level"] == "blue" and fac.loc[IDS["F"], "level"] == "red"
+    assert fac.loc[IDS["C"], "level"] == "red"  # 挂牌督办 (listed for supervision) is open by status_values
+    assert result.rejects[result.rejects["source"] == "hidden_dangers.csv"].empty
+    assert any("1 hidden danger is closed by its status (已销号" in w for w in result.warnings), (
+        result.warnings
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dates and grades as offices write them
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("20261109", date(2026, 11, 9)),
+        ("2026.11.9", date(2026, 11, 9)),
+        ("2026/11/09", date(2026, 11, 9)),
+        ("2026年11月9日", date(2026, 11, 9)),
+        ("２０２６．１１．９", date(2026, 11, 9)),
+    ],
+)
+def test_parse_dates_day_forms(text: str, day: date):
+    assert parse_dates(pd.Series([text])).iloc[0] == pd.Timestamp(day)
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last"),
+    [
+        ("2026.5", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2026年5月", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2026-05", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2026/5", date(2026, 5, 1), date(2026, 5, 31)),
+        ("202605", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2028年2月", date(2028, 2, 1), date(2028, 2, 29)),
+        ("2026.12", date(2026, 12, 1), date(2026, 12, 31)),
+    ],
+)
+def test_parse_dates_month_precision(text: str, first: date, last: date):
+    values = pd.Series([text, "2026-03-01"])
+    assert parse_dates(values).tolist() == [pd.Timestamp(first), pd.Timestamp(2026, 3, 1)]
+    assert parse_dates(values, month="last").tolist() == [pd.Timestamp(last), pd.Timestamp(2026, 3, 1)]
+
+
+@pytest.mark.parametrize("text", ["2026.13", "2026年0月", "3月5日", "3-5", "11/9", "2026年", "202613"])
+def test_parse_dates_refuses_months_that_are_not(text: str):
+    assert pd.isna(parse_dates(pd.Series([text]), month="last").iloc[0])
+
+
+def test_a_date_without_a_year_is_rejected_with_the_reason():
+    rej = _rejects(
+        "hidden_dangers",
+        [
+            ("Y1", "A", "一般", "3月5日", "", ""),
+            ("Y2", "A", "一般", "2026-03-05", "4/5", ""),
+            ("Y3", "A", "一般", "2026-03-05", "", "垃圾"),
+        ],
+        HD_COLS,
+    )
+    by_row = dict(zip(rej["row"], rej["reason"], strict=True))
+    assert by_row[2].startswith("the found date has no year; write the year too, e.g. 2026年3月5日")
+    assert by_row[3].startswith("the rectification deadline has no year")
+    assert rej["value"].tolist() == ["3月5日", "4/5", "垃圾"]  # as written
+    assert "closed date is not a date" in by_row[4] and "2026.5" in by_row[4]  # the accepted forms, month too
+
+
+def test_month_precision_per_column():
+    """A month for a date that starts something (found, accident) is its first day; for one that ends something
+    (deadline, closed, valid until) its last day."""
+    clean = hd(("Y1", "A", "一般", "2026年3月", "2026.4", "2026年5月"))
+    assert clean.loc[0, ["found_date", "deadline", "closed_date"]].tolist() == [
+        pd.Timestamp(2026, 3, 1),
+        pd.Timestamp(2026, 4, 30),
+        pd.Timestamp(2026, 5, 31),
+    ]
+    assert accidents(("S1", "A", "2026年3月", "一般", "0")).loc[0, "date"] == pd.Timestamp(2026, 3, 1)
+    assert std(("A", "二级", "2026.5")).loc[0, "valid_until"] == pd.Timestamp(2026, 5, 31)
+
+
+def test_a_deadline_month_is_overdue_only_after_the_month():
+    fac = facilities(("A", "工贸", "yellow"))
+    events = {"hidden_dangers": hd(("Y1", "A", "一般", "2026-03-01", "2026年4月", ""))}
+    assert adjust(fac, events, rules(OVERDUE), date(2026, 4, 30)).loc["A", "level"] == "yellow"
+    assert adjust(fac, events, rules(OVERDUE), date(2026, 5, 1)).loc["A", "level"] == "orange"
+
+
+def test_a_grade_valid_until_a_month_holds_through_its_last_day():
+    fac = facilities(("A", "工贸", "orange"))
+    events = {"standardisation": std(("A", "二级", "2026年11月"))}
+    assert adjust(fac, events, rules(STANDARD), date(2026, 11, 30)).loc["A", "level"] == "yellow"
+    assert adjust(fac, events, rules(STANDARD), date(2026, 12, 1)).loc["A", "level"] == "orange"
+
+
+@pytest.mark.parametrize(
+    ("written", "grade"),
+    [
+        ("一级", 1),
+        ("二级", 2),
+        ("三级", 3),
+        ("安全生产标准化三级", 3),
+        ("安全生产标准化二级企业", 2),
+        ("三级（小微）", 3),
+        ("三级(小微企业)", 3),
+        ("小微企业三级", 3),
+        ("Ⅲ级", 3),
+        ("III级", 3),
+        ("Ⅱ级", 2),
+        ("I级", 1),
+        ("2级", 2),
+        ("二级达标", 2),
+        ("标准化二级达标企业", 2),
+        ("3", 3),
+        ("未创建", 0),
+        ("无", 0),
+        ("已过期", 0),
+        ("未达标", 0),
+        ("", 0),
+    ],
+)
+def test_standardisation_grades_as_written(written: str, grade: int):
+    rows = std(("A", written, "2027-03-31" if grade else ""))
+    assert rows["grade"].tolist() == [grade]
+
+
+def test_standardisation_达标_alone_is_rejected_as_a_grade_unknown():
+    rej = _rejects(
+        "standardisation",
+        [("A", "达标", "2026.5"), ("B", "安全生产标准化达标企业", "2026.5"), ("C", "四级", "2027-01-01")],
+        ["facility_id", "grade", "valid_until"],
+    )
+    by_row = dict(zip(rej["row"], rej["reason"], strict=True))
+    assert sorted(by_row) == [2, 3, 4]
+    assert "level unknown" in by_row[2] and "一级, 二级 or 三级" in by_row[2]
+    assert by_row[3] == by_row[2]
+    assert "unknown standardisation grade" in by_row[4] and "Ⅲ级" in by_row[4]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rows without an id, matched by the enterprise name (match_by_name), in the pipeline with either engine
+
+NAMED_TOML = """
+[hidden_dangers]
+path = "hidden_dangers.csv"
+columns = { name = "企业名称" }
+match_by_name = true
+
+[risk_points]
+path = "risk_points.csv"
+columns = { name = "企业名称" }
+match_by_name = true
+"""
+
+
+@pytest.fixture
+def named_project(adjusted_project: Path) -> Path:
+    from conftest import IDS
+
+    d = adjusted_project.parent
+    pd.DataFrame(
+        [
+            ("YH1", "", "戊商场", "重大", "2026-03-01", "2026-06-01", ""),  # E (blue) -> red, by name
+            ("YH2", "无", "己 工厂", "一般", "2026-03-01", "2026-12-01", ""),  # F, by name (spaces ignored)
+            ("YH3", "", "不存在的公司", "重大", "2026-03-01", "", ""),  # no such enterprise: a reject
+            ("YH4", IDS["A"], "乙加油站", "一般", "2026-03-01", "", ""),  # the id wins over the name
+        ],
+        columns=["hazard_id", "facility_id", "企业名称", "grade", "found_date", "deadline", "closed_date"],
+    ).to_csv(d / "hidden_dangers.csv", index=False)
+    rp = pd.read_csv(d / "risk_points.csv", dtype=str)
+    rp["企业名称"] = ""
+    rp.loc[len(rp)] = ["", "P8", "冲压车间", "5", "5", "己工厂"]  # F: 5x5 = red, by name
+    rp.to_csv(d / "risk_points.csv", index=False)
+    text = adjusted_project.read_text(encoding="utf-8")
+    text = text.replace('[risk_points]\npath = "risk_points.csv"\n', "")
+    text = text.replace('[hidden_dangers]\npath = "hidden_dangers.csv"\n', NAMED_TOML)
+    adjusted_project.write_text(text, encoding="utf-8")
+    return adjusted_project
+
+
+@pytest.mark.parametrize("engine", ["memory", "dask"])
+def test_pipeline_matches_rows_without_ids_by_name(named_project: Path, engine: str):
+    from conftest import IDS
+
+    from riskmap.config import with_overrides
+
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    config = with_overrides(load_config(named_project), {"engine.name": engine})
+    result = check(config)
+    fac = result.facilities.set_index("facility_id")
+    assert fac.loc[IDS["E"], "level"] == "red" and fac.loc[IDS["E"], "hd_open"] == 1
+    assert fac.loc[IDS["F"], ["level_method", "hd_open"]].tolist() == ["red", 1]  # its risk point by name
+    assert fac.loc[IDS["A"], "hd_open"] == 1
+    rej = result.rejects[result.rejects["source"] == "hidden_dangers.csv"]
+    assert rej[["row", "field", "value"]].values.tolist() == [[4, "name", "不存在的公司"]]
+    assert rej["reason"].str.startswith("no facility with this name").all()
+    assert result.rejects[result.rejects["source"] == "risk_points.csv"].empty
+
+
+def test_pipeline_preflight_asks_for_the_name_column(named_project: Path):
+    from riskmap.pipeline import preflight
+
+    d = named_project.parent
+    (d / "hidden_dangers.csv").write_text(
+        (d / "hidden_dangers.csv").read_text(encoding="utf-8").replace("企业名称", "单位"), encoding="utf-8"
+    )
+    problems = preflight(load_config(named_project))
+    assert any('hidden_dangers.csv: no column "企业名称"' in p for p in problems), problems

@@ -485,6 +485,66 @@ def _hidden_danger_as_of(found: str, as_of: str) -> Callable[[Path], None]:
     return edit
 
 
+def _ledger(*rows: tuple[str, ...], toml: str = "") -> Callable[[Path], None]:
+    """A hidden-danger ledger with a 整改状态 column (rows: key of the facility or its id, grade, found, deadline,
+    closed, status) and ``toml`` added to its section; no adjustment rule, so the levels stay the method's."""
+
+    def edit(d: Path) -> None:
+        pd.DataFrame(
+            [(f"YH{i}", IDS.get(k, k), *rest) for i, (k, *rest) in enumerate(rows, start=1)],
+            columns=[
+                "hazard_id",
+                "facility_id",
+                "grade",
+                "found_date",
+                "deadline",
+                "closed_date",
+                "整改状态",
+            ],
+        ).to_csv(d / "hidden_dangers.csv", index=False)
+        section = '[hidden_dangers]\npath = "hidden_dangers.csv"\ncolumns = { status = "整改状态" }\n' + toml
+        _config("[supervision]", f"{section}\n[supervision]")(d)
+
+    return edit
+
+
+def _standardisation_grade(grade: str, valid_until: str) -> Callable[[Path], None]:
+    """A standardisation table giving 丙机械厂 (C) ``grade`` valid until ``valid_until``."""
+
+    def edit(d: Path) -> None:
+        pd.DataFrame(
+            [(IDS["C"], grade, valid_until)], columns=["facility_id", "grade", "valid_until"]
+        ).to_csv(d / "standardisation.csv", index=False)
+        _config("[supervision]", '[standardisation]\npath = "standardisation.csv"\n\n[supervision]')(d)
+
+    return edit
+
+
+def _risk_points_by_name(
+    names: dict[str, str], point_ids: dict[str, str] | None = None
+) -> Callable[[Path], None]:
+    """Risk points keyed by enterprise name (``names``: point id -> name, its facility id left empty), with
+    ``[risk_points] match_by_name = true``; ``point_ids`` renames facilities in the register (id -> name)."""
+
+    def edit(d: Path) -> None:
+        def f(df: pd.DataFrame) -> pd.DataFrame:
+            df["企业名称"] = ""
+            for point, name in names.items():
+                df.loc[df["point_id"] == point, ["facility_id", "企业名称"]] = ["", name]
+            return df
+
+        _edit_csv(d / "risk_points.csv", f)
+        for key, name in (point_ids or {}).items():
+            _edit_csv(d / "facilities.csv", lambda df, k=key, n=name: df.assign(
+                name=df["name"].where(df["facility_id"] != IDS[k], n)))  # fmt: skip
+        _config(
+            '[risk_points]\npath = "risk_points.csv"\n',
+            '[risk_points]\npath = "risk_points.csv"\ncolumns = { name = "企业名称" }\nmatch_by_name = true\n',
+        )(d)
+
+    return edit
+
+
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
@@ -1026,6 +1086,107 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "warning",
         r"2026-11-24 \(adjustment\.as_of\) is 971 days after the latest hidden-danger record "
         r"\(hidden_dangers\.csv closed_date 2024-03-28\)",
+    ),
+    (
+        "hidden danger rectified by its status, without a closed date (已整改)",
+        _ledger(("E", "重大", "2026-03-01", "2026-04-01", "", "已整改")),
+        "warning",
+        r"^hidden_dangers\.csv: 1 hidden danger is closed by its status \(已整改 1\) with no closed date: counted "
+        r"closed",
+    ),
+    (
+        "hidden danger whose status is open but a closed date is given",
+        _ledger(("E", "重大", "2026-03-01", "2026-04-01", "2026-03-20", "未整改")),
+        "warning",
+        r"^hidden_dangers\.csv: 1 hidden danger has an open status \(未整改 1\) and a closed date: counted open "
+        r"\(the status wins\)",
+    ),
+    (
+        "unknown rectification status (挂牌督办)",
+        _ledger(("E", "重大", "2026-03-01", "", "", "挂牌督办")),
+        "reject",
+        r"^unknown rectification status \(整改状态\); accepted: 已整改, .* \(closed\); 未整改, .* \(open\); add "
+        r"others with \[hidden_dangers\] status_values",
+    ),
+    (
+        "rectification status spelled the office's way, declared in status_values",
+        _ledger(
+            ("E", "重大", "2026-03-01", "", "", "挂牌督办"), toml='status_values = { "挂牌督办" = "open" }\n'
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "status column mapped but missing from the file",
+        lambda d: (
+            _ledger(("E", "一般", "2026-03-01", "", "", ""))(d),
+            _edit_csv(d / "hidden_dangers.csv", lambda df: df.drop(columns=["整改状态"])),
+        ),
+        "error",
+        r'hidden_dangers\.csv: no column "整改状态"',
+    ),
+    (
+        "found date without a year (3月5日)",
+        _ledger(("E", "一般", "3月5日", "", "", "")),
+        "reject",
+        r"^the found date has no year; write the year too",
+    ),
+    (
+        "dates to the month and in compact or dotted forms (2026年5月, 2026.5, 20260301, 2026.3.1)",
+        _ledger(
+            ("E", "一般", "20260301", "2026年5月", "2026.5", "已整改"), ("F", "一般", "2026.3.1", "", "", "")
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "standardisation grade 达标 without its grade",
+        _standardisation_grade("达标", "2026.5"),
+        "reject",
+        r"^达标 \(meets the standard\) names no grade: level unknown; write 一级, 二级 or 三级",
+    ),
+    (
+        "standardisation grade as written (安全生产标准化三级, valid until 2027年5月)",
+        _standardisation_grade("安全生产标准化三级", "2027年5月"),
+        "ok",
+        "",
+    ),
+    ("standardisation grade Ⅲ级 (a Roman numeral)", _standardisation_grade("Ⅲ级", "2027.5"), "ok", ""),
+    ("standardisation grade 未创建 (none)", _standardisation_grade("未创建", ""), "ok", ""),
+    (
+        "facility id written 无 (or /, -, 暂无, N/A)",
+        _set_cell("facilities.csv", 1, "facility_id", "无"),
+        "reject",
+        r"^the facility id is empty$",
+    ),
+    (
+        "old 15-digit business registration number as a facility id",
+        lambda d: (
+            _set_cell("facilities.csv", 4, "facility_id", "329901100012345")(d),
+            _set_cell("risk_points.csv", 5, "facility_id", "329901100012345")(d),
+        ),
+        "warning",
+        r"^facilities\.csv: 1 facility id is an old 15-digit business registration number \(工商注册号, e\.g\. "
+        r"row 6 329901100012345\), accepted as ids",
+    ),
+    (
+        "risk point without an id, matched by the enterprise name (match_by_name)",
+        _risk_points_by_name({"P7": "己工厂", "P6": " 戊商场 "}),
+        "ok",
+        "",
+    ),
+    (
+        "risk point without an id whose name is two facilities'",
+        _risk_points_by_name({"P7": "己工厂"}, {"C": "己工厂"}),
+        "reject",
+        r"^the enterprise name matches several facilities; give the facility id \(candidates: 91329901MA0000003\w, "
+        r"91329901MA0000006\w\)$",
+    ),
+    (
+        "risk point without an id whose name is no facility's",
+        _risk_points_by_name({"P7": "己工厂（二厂）"}),
+        "reject",
+        r"^no facility with this name in the facilities layer \(and no id\)",
     ),
 ]
 

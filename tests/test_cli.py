@@ -526,3 +526,24 @@ def test_plan_history_messages_name_real_keys_and_options(tiny_project: Path, tm
     assert not unknown, f"the messages name keys that do not exist: {unknown}\n{text}"
     plan_options = {o for p in typer.main.get_command(app).commands["plan"].params for o in p.opts}
     assert set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text)) <= plan_options, text
+
+
+def test_validate_shows_ids_as_written_and_empty_values_as_empty(tiny_project: Path):
+    """A duplicate id in a column named as registers name it shows its value; an empty cell says (empty)."""
+    from conftest import IDS
+
+    d = tiny_project.parent
+    csv = (d / "facilities.csv").read_text(encoding="utf-8").replace("facility_id,", "统一社会信用代码,", 1)
+    csv += (
+        f"{IDS['A'].lower()},重复行,工贸,119.61,32.21\n,空行,工贸,119.61,32.21\n无,无码行,工贸,119.61,32.21\n"
+    )
+    (d / "facilities.csv").write_text(csv, encoding="utf-8")
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'path = "facilities.csv"', 'path = "facilities.csv"\nid = "统一社会信用代码"', 1
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["validate", str(tiny_project)])
+    assert r.exit_code == 1
+    assert f"row 8, field \"统一社会信用代码\": '{IDS['A'].lower()}' — duplicate facility id" in r.output
+    assert 'row 9, field "统一社会信用代码": (empty) — the facility id is empty' in r.output
+    assert "row 10, field \"统一社会信用代码\": '无' — the facility id is empty" in r.output

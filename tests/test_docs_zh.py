@@ -73,7 +73,7 @@ def test_register_example_levels_and_reject(guide_run):
 
 
 def test_register_spellings_example(guide_run):
-    """Section 4.6: the same register with 危化品, 工贸企业 and the office's own 仓储 grades as in 4.1, each under
+    """Section 4.7: the same register with 危化品, 工贸企业 and the office's own 仓储 grades as in 4.1, each under
     the configured sector."""
     work, _ = guide_run
     read = {
@@ -83,6 +83,22 @@ def test_register_spellings_example(guide_run):
     same, spelt = (read[n].set_index("facility_id")[["sector", "level"]].sort_index() for n in read)
     assert (spelt["sector"] == same["sector"]).all() and (spelt["level"] == same["level"]).all()
     assert set(spelt["sector"]) == {"危险化学品", "工贸", "仓储物流"}
+
+
+def test_ledger_example_as_written(guide_run):
+    """Section 4.6: the status closes a danger without a date, a row without a code finds its enterprise by name,
+    the date without a year is rejected."""
+    work, _ = guide_run
+    out = work / "名录示例" / "隐患结果"
+    fac = pyogrio.read_dataframe(out / "riskmap.gpkg", layer="facilities")
+    levels = dict(zip(fac["facility_id"], fac["level"], strict=True))
+    assert levels["QY0002"] == "red"  # 重大, 整改中
+    assert levels["QY0003"] == "blue"  # 重大, 已销号 without a date
+    assert levels["QY0005"] == "orange"  # by name: 一般 overdue, yellow -> orange
+    rejects = pd.read_csv(out / "rejects.csv", dtype=str, encoding="utf-8-sig")
+    ledger = rejects[rejects["source"] == "隐患台账.csv"]
+    assert ledger[["row", "value"]].values.tolist() == [["5", "3月5日"]]
+    assert "has no year" in ledger["reason"].iloc[0]
 
 
 def test_config_typo_is_named(guide_run):

@@ -351,3 +351,17 @@ def test_empty_inventory_with_a_unit_column():
     inv = _with_units([]).astype(str)
     res = gb18218.grade_facilities(inv, pd.Series(dtype=float), grade_levels=GRADES)
     assert res.results.empty and res.rejects.empty
+
+
+def test_a_unit_column_mapped_but_missing_stops_the_run(tiny_project):
+    """Every quantity read as tonnes, without a word, if a mapped unit column were not found: it is an error."""
+    import riskmap
+    from riskmap.errors import InputError
+
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        '[inventory]\npath = "inventory.csv"\n',
+        '[inventory]\npath = "inventory.csv"\ncolumns = { unit = "单位" }\n',
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r'inventory\.csv: no column "单位"'):
+        riskmap.check(riskmap.load_config(tiny_project))

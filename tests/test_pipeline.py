@@ -481,3 +481,51 @@ def test_a_population_raster_changed_during_the_stages_stops_the_run(tiny_projec
     monkeypatch.setattr(pipeline, "_zone", resaving)
     with pytest.raises(InputError, match=r"population\.tif: the file changed while riskmap was reading it"):
         riskmap.check(riskmap.load_config(tiny_project))
+
+
+def test_each_input_is_announced_as_its_reading_starts(tiny_project: Path):
+    """The CLI's progress line names the file being read: a large workbook takes a while."""
+    stages: list[str] = []
+    riskmap.check(riskmap.load_config(tiny_project), stage=stages.append)
+    read = [s for s in stages if s.startswith("load:")]
+    assert read[:2] == ["load:facilities.csv", "load:boundaries.gpkg"]
+    assert {"load:inventory.csv", "load:risk_points.csv"} <= set(read)
+    assert stages.index("load") < stages.index("load:facilities.csv") < stages.index("validate")
+
+
+def test_no_enterprise_of_the_register_vanishes_from_the_plan(tiny_project: Path, tmp_path: Path):
+    """Rejected from the map but known by an id or a name: planned as not assessed, with the reason."""
+    d = tiny_project.parent
+    fac = pd.read_csv(d / "facilities.csv", dtype=str)
+    bad = pd.DataFrame(
+        [
+            ("X1", "坐标缺失公司", "工贸", "", "32.21"),  # no coordinate: planned by its id
+            ("", "无编号公司", "工贸", "119.61", "32.21"),  # no id: planned by its name
+            ("", "无编号公司", "工贸", "119.62", "32.21"),  # the same name again: one enterprise
+            (IDS["A"], "重复", "工贸", "119.61", "32.21"),  # a copy of an enterprise on the map: not another
+            ("", "", "工贸", "119.61", "32.21"),  # neither id nor name: identifies nobody
+            ("X2", "区外公司", "工贸", "118.0", "30.0"),  # outside every zone
+        ],
+        columns=fac.columns,
+    )
+    pd.concat([fac, bad]).to_csv(d / "facilities.csv", index=False)
+    result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "out")
+    s = result.summary
+    assert (s["facilities_in"], s["facilities_scored"], s["facilities_rejected"]) == (12, 6, 6)
+    plan = result.plan.plan
+    off = plan[~plan["on_map"]].set_index("name")
+    assert sorted(off.index) == ["区外公司", "坐标缺失公司", "无编号公司"]
+    assert off.loc["坐标缺失公司", "facility_id"] == "X1" and off.loc["无编号公司", "facility_id"] == ""
+    assert (off["level"] == "none").all() and (off["inspections_per_year"] == 1).all()
+    assert (
+        "未上图" in off.loc["坐标缺失公司", "plan_reason"]
+        and "coordinate" in off.loc["坐标缺失公司", "plan_reason"]
+    )
+    assert plan["on_map"].sum() == 6 and s["enterprises_not_on_map"] == 3
+    assert any("3 enterprises of the register are not on the map" in w for w in result.warnings)
+    written = pd.read_csv(tmp_path / "out" / "inspection_plan.csv", dtype=str, encoding="utf-8-sig")
+    assert set(written["name"]) >= {"区外公司", "坐标缺失公司", "无编号公司"}
+    layer = pyogrio.read_dataframe(tmp_path / "out" / "riskmap.gpkg", layer="inspection_plan")
+    assert len(layer) == 9 and layer.geometry.isna().sum() == 3
+    rejects = result.rejects.set_index("record_id")
+    assert rejects.loc["X1", "name"] == "坐标缺失公司"  # the rejects name the enterprise too

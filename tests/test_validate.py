@@ -272,3 +272,164 @@ def test_a_record_in_two_sheets_is_named_with_its_sheet():
     assert r["reason"] == (
         "duplicate accident_id for the same facility; first seen at row 2 of sheet 2026年第一季度 (counted once)"
     )
+
+
+# Ids as offices write them (issue 24): words for "no id", old registration numbers, rows matched by name.
+
+EMPTY_ID_WORDS = ["无", "/", "-", "—", "——", "空", "暂无", "N/A", "n/a", "／", " 无 "]
+
+
+@pytest.mark.parametrize("written", EMPTY_ID_WORDS)
+def test_words_for_no_id_are_empty_ids(written: str):
+    from riskmap.validate import normalise_ids
+
+    assert normalise_ids(pd.Series([written])).tolist() == [""]
+    gdf, rejects = validate_facilities(
+        _raw([GOOD, (written, "乙", "工贸", "119.62", "32.22")]), _config(), "f.csv"
+    )
+    assert len(gdf) == 1
+    r = rejects.iloc[0]
+    assert (r["field"], r["value"], r["reason"]) == ("facility_id", written, "the facility id is empty")
+
+
+def test_a_related_row_with_a_word_for_no_id_is_an_empty_id():
+    _, rejects = _related("accidents", [("SG-1", "暂无", "2026-03-01", "较大", "3")], ACC)
+    assert rejects[["value", "reason"]].values.tolist() == [["暂无", "the facility id is empty"]]
+
+
+def test_rejects_show_the_id_as_written_whatever_the_column_is_called():
+    """The id column named as in the register: a duplicate or a bad credit code shows its value, not ''."""
+    bad = IDS["B"][:-1] + ("0" if IDS["B"][-1] != "0" else "1")
+    raw = _raw(
+        [
+            GOOD,
+            (IDS["A"].lower(), "重复", "工贸", "119.62", "32.22"),
+            (bad, "坏码", "工贸", "119.62", "32.22"),
+        ]
+    )
+    raw = raw.rename(columns={"facility_id": "统一社会信用代码"})
+    _, rejects = validate_facilities(raw, _config(id="统一社会信用代码"), "f.csv")
+    by_row = rejects.set_index("row")
+    assert by_row.loc[3, ["field", "value"]].tolist() == ["统一社会信用代码", IDS["A"].lower()]
+    assert "duplicate facility id" in by_row.loc[3, "reason"]
+    assert by_row.loc[4, ["field", "value"]].tolist() == ["统一社会信用代码", bad]
+    assert "check character" in by_row.loc[4, "reason"]
+
+
+def test_related_rows_of_unknown_ids_show_the_id_as_written():
+    _, rejects = _related("accidents", [("SG-1", " nope ", "2026-03-01", "较大", "3")], ACC)
+    assert rejects["value"].tolist() == [" nope "] and rejects["record_id"].tolist() == ["NOPE"]
+
+
+def test_old_registration_numbers_are_ids_and_noted_once():
+    from riskmap.validate import id_notes
+
+    raw = _raw(
+        [
+            GOOD,
+            ("350212100012345", "乙", "工贸", "119.62", "32.22"),
+            ("350212100012346", "丙", "工贸", "119.63", "32.23"),
+        ]
+    )
+    gdf, rejects = validate_facilities(raw, _config(), "f.csv")
+    assert rejects.empty and gdf["facility_id"].tolist()[1:] == ["350212100012345", "350212100012346"]
+    notes = id_notes(raw, _config().facilities, "f.csv")
+    assert len(notes) == 1
+    assert notes[0].startswith(
+        "f.csv: 2 facility ids are old 15-digit business registration numbers (工商注册号, e.g. row 3 "
+        "350212100012345), accepted as ids"
+    )
+    assert id_notes(_raw([GOOD]), _config().facilities, "f.csv") == []
+
+
+def _register(*rows: tuple[str, str]) -> pd.DataFrame:
+    from riskmap.validate import register_names
+
+    return register_names(_raw([(i, n, "工贸", "119.61", "32.21") for i, n in rows]), _config().facilities)
+
+
+HD_NAMED = ["hazard_id", "统一社会信用代码", "企业名称", "grade", "found_date"]
+
+
+def _by_name(rows, names, known=("F1", "F2", "F3", "F4"), columns=HD_NAMED, **cfg):
+    from riskmap.config import TableConfig
+    from riskmap.validate import match_by_name
+
+    table = TableConfig(
+        path="t.csv",
+        columns={"facility_id": "统一社会信用代码", "name": "企业名称"},
+        match_by_name=True,
+        **cfg,
+    )
+    raw = _table(rows, columns)
+    out, rejects = match_by_name(raw, "hidden_dangers", table, names, pd.Index(known), "t.csv")
+    assert len(out) + len(rejects) == len(raw)
+    return out, rejects
+
+
+def test_rows_without_an_id_find_their_facility_by_name():
+    names = _register(("F1", "厦门甲机械有限公司"), ("F2", "厦门乙化工（同安）有限公司"), ("F3", "丙"))
+    out, rejects = _by_name(
+        [
+            ("Y1", "", "厦门甲机械有限公司", "一般", "2026-03-01"),
+            ("Y2", "无", " 厦门乙化工(同安)有限公司 ", "一般", "2026-03-01"),  # half-width brackets, spaces
+            ("Y3", "F3", "厦门甲机械有限公司", "一般", "2026-03-01"),  # an id wins over the name
+            ("Y4", "", "", "一般", "2026-03-01"),  # nothing to match: left to the empty-id check
+        ],
+        names,
+    )
+    assert rejects.empty
+    assert out["统一社会信用代码"].tolist() == ["F1", "F2", "F3", ""]
+
+
+def test_a_name_of_two_facilities_or_of_none_is_rejected():
+    names = _register(
+        ("F1", "同名公司"), ("F2", "同名公司"), ("", "无码公司"), ("F4", "丁公司"), ("F9", "已拒公司")
+    )
+    _, rejects = _by_name(
+        [
+            ("Y1", "", "同名公司", "一般", "2026-03-01"),
+            ("Y2", "", "没有这家", "一般", "2026-03-01"),
+            ("Y3", "", "无码公司", "一般", "2026-03-01"),
+            ("Y4", "", "丁公司", "一般", "2026-03-01"),
+            ("Y5", "", "已拒公司", "一般", "2026-03-01"),
+        ],
+        names,
+    )
+    by_row = rejects.set_index("row")
+    assert sorted(by_row.index) == [2, 3, 4, 6]
+    assert (by_row["field"] == "name").all() and by_row.loc[2, "value"] == "同名公司"
+    assert by_row.loc[2, "reason"] == (
+        "the enterprise name matches several facilities; give the facility id (candidates: F1, F2)"
+    )
+    assert by_row.loc[3, "reason"].startswith("no facility with this name in the facilities layer")
+    assert by_row.loc[4, "reason"].startswith("no facility with this id or name on the map")
+    assert by_row.loc[4, "reason"].endswith("the register lists this enterprise without an id (row 4)")
+    assert by_row.loc[6, "reason"].startswith("no facility with this id or name on the map; the facility of")
+    assert "F9" in by_row.loc[6, "reason"]
+
+
+def test_match_by_name_needs_the_name_column():
+    from riskmap.config import TableConfig
+    from riskmap.validate import match_by_name
+
+    cfg = TableConfig(path="t.csv", match_by_name=True)
+    with pytest.raises(InputError, match=r'no column "name".*columns = \{ name = "..." \}'):
+        match_by_name(_table([("Y1", "", "一般")], ["hazard_id", "facility_id", "grade"]), "hidden_dangers",
+                      cfg, _register(("F1", "甲")), pd.Index(["F1"]), "t.csv")  # fmt: skip
+
+
+def test_a_table_without_an_id_column_is_matched_by_name_alone():
+    out, rejects = _by_name(
+        [("Y1", "甲", "一般", "2026-03-01")], _register(("F1", "甲")), columns=["hazard_id", "企业名称", "grade",
+                                                                                 "found_date"]
+    )  # fmt: skip
+    assert rejects.empty and out["统一社会信用代码"].tolist() == ["F1"]
+
+
+def test_a_register_of_several_sheets_names_the_sheet_of_a_row():
+    from riskmap.io.tables import SHEET
+    from riskmap.validate import register_names
+
+    raw = _raw([("", "无码公司", "工贸", "119.61", "32.21")]).assign(**{SHEET: ["企业"]})
+    assert register_names(raw, _config().facilities)["_row"].tolist() == ["2 of sheet 企业"]

@@ -40,6 +40,7 @@ from riskmap.config.inputs import (
     TABLE_COLUMNS,
     FacilitiesConfig,
     GridConfig,
+    HiddenDangersConfig,
     InventoryConfig,
     RasterConfig,
     SitesConfig,
@@ -82,6 +83,7 @@ __all__ = [
     "FacilitiesConfig",
     "TableConfig",
     "InventoryConfig",
+    "HiddenDangersConfig",
     "ZoneLayerConfig",
     "RasterConfig",
     "ScoringConfig",
@@ -151,7 +153,7 @@ class Config(ConfigModel):
         None,
         description="Deduction items of the 2018 chemical-enterprise guide (chem2018), one row per item.",
     )
-    hidden_dangers: TableConfig | None = Field(None, description="Hidden-danger records (隐患).")
+    hidden_dangers: HiddenDangersConfig | None = Field(None, description="Hidden-danger records (隐患).")
     accidents: TableConfig | None = Field(None, description="Accident records.")
     standardisation: TableConfig | None = Field(
         None, description="Safety standardisation grades (安全生产标准化): facility_id, grade, valid_until."

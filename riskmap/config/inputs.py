@@ -9,12 +9,14 @@ from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel
 from riskmap.config.conninfo import conninfo_password, is_database_url, normalise_conninfo, quote_value
+from riskmap.vocabulary import HiddenDangerStatus
 
 __all__ = [
     "TABLE_COLUMNS",
     "FacilitiesConfig",
     "TableConfig",
     "InventoryConfig",
+    "HiddenDangersConfig",
     "GridConfig",
     "ZoneLayerConfig",
     "SitesConfig",
@@ -23,7 +25,8 @@ __all__ = [
     "conninfo_password",
 ]
 
-#: Canonical columns of each related table; ``columns`` in the project file maps them to the file's names.
+#: Canonical columns of each related table; ``columns`` in the project file maps them to the file's names. ``name``
+#: (the enterprise name) is read only with ``match_by_name = true``.
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "inventory": ("facility_id", "unit_id", "substance", "quantity_t", "unit"),
     "risk_points": (
@@ -37,10 +40,19 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "lec_c",
     ),
     "deductions": ("facility_id", "item", "points"),
-    "hidden_dangers": ("hazard_id", "facility_id", "grade", "found_date", "deadline", "closed_date"),
+    "hidden_dangers": (
+        "hazard_id",
+        "facility_id",
+        "grade",
+        "found_date",
+        "deadline",
+        "closed_date",
+        "status",
+    ),
     "accidents": ("accident_id", "facility_id", "date", "class", "deaths"),
     "standardisation": ("facility_id", "grade", "valid_until"),
 }
+TABLE_COLUMNS = {table: (*columns, "name") for table, columns in TABLE_COLUMNS.items()}
 
 
 _NO_PASSWORD = (
@@ -164,6 +176,22 @@ class TableConfig(DatabaseSource):
     columns: dict[str, str] = Field(
         default_factory=dict,
         description="Map of canonical column name -> column name in the file, for files that differ.",
+    )
+    match_by_name: bool = Field(
+        False,
+        description="Rows without a facility id (empty, or written 无, /, -, 暂无 ...) find their facility by the "
+        'exact enterprise name in columns.name (e.g. columns = { name = "企业名称" }), compared as written up to '
+        "full-width/half-width and spaces; a name of two or more facilities, or of none, is rejected.",
+    )
+
+
+class HiddenDangersConfig(TableConfig):
+    """``[hidden_dangers]``: hidden-danger records (隐患), with an optional rectification status column."""
+
+    status_values: dict[str, HiddenDangerStatus] = Field(
+        default_factory=dict,
+        description='Spellings of columns.status (整改状态) beyond the shipped ones, each "closed" or "open" '
+        '(e.g. { "验收通过" = "closed", "挂牌督办" = "open" }); they override a shipped spelling.',
     )
 
 

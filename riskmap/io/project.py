@@ -6,6 +6,7 @@ so that a file is read one way and a problem with it is reported with one messag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -275,11 +276,12 @@ def _input_paths(config: Config, tables: list[str], events: list[str]) -> dict[s
     return {k: p for k, p in paths.items() if not p.name.startswith("pg:")}
 
 
-def read_inputs(config: Config) -> ProjectInputs:
+def read_inputs(config: Config, progress: Callable[[str], None] | None = None) -> ProjectInputs:
     """Read every input file of ``config``: facilities, zones, related tables, events and sensitive sites.
 
     Each file is hashed as it is read (:mod:`riskmap.io.inputfiles`): run.json names the bytes this run used,
-    even if a file is saved again while the run grades.
+    even if a file is saved again while the run grades. ``progress`` is told the name of each input as its
+    reading starts (the CLI shows it: a large register or ledger takes a while).
 
     Raises
     ------
@@ -299,12 +301,29 @@ def read_inputs(config: Config) -> ProjectInputs:
     needed = _check_required(config)
     configured_events = [t for t in EVENT_TABLES if getattr(config, t) is not None]
     files = hash_inputs(_input_paths(config, needed, configured_events))
+
+    def reading(section: str) -> None:
+        if progress is None:
+            return
+        if section == "zones":
+            names = dict.fromkeys(Path(zc.path).name for zc in config.zones if zc.path is not None)
+            progress(", ".join(names) or "zones")
+        else:
+            progress(Path(getattr(config, section).path).name)
+
+    reading("facilities")
     raw = read_facilities(config, warnings)
     warnings += raw.attrs.get(READ_WARNINGS, [])
+    reading("zones")
     zones = load_zones(config, warnings)
     warnings += _district_code_warnings(config)
-    tables = {table: read_related(config, table) for table in needed}
-    events = {t: read_related(config, t) for t in configured_events}
+    tables, events = {}, {}
+    for table in needed:
+        reading(table)
+        tables[table] = read_related(config, table)
+    for table in configured_events:
+        reading(table)
+        events[table] = read_related(config, table)
     for df in (*tables.values(), *events.values()):
         warnings += df.attrs.get(READ_WARNINGS, [])
     sources = input_sources(config)
@@ -323,6 +342,7 @@ def read_inputs(config: Config) -> ProjectInputs:
     if config.population is not None:  # cells that are no counts of persons: read as nodata, said once
         warnings += raster_warnings(config.resolve(config.population.path))
     if config.sensitive_sites is not None:
+        reading("sensitive_sites")
         inputs.sites = _read_sites(config, warnings)
     check_unchanged(files)
     return inputs
