@@ -69,19 +69,6 @@ StandardisationGrade = Literal["一级", "二级", "三级"]
 STANDARDISATION_GRADES: tuple[StandardisationGrade, ...] = get_args(StandardisationGrade)
 STANDARDISATION_GRADE_NUMBER: dict[str, int] = {g: i for i, g in enumerate(STANDARDISATION_GRADES, start=1)}
 STANDARDISATION_GRADE_NAMES: dict[int, str] = {i: g for g, i in STANDARDISATION_GRADE_NUMBER.items()}
-#: Spellings of "no grade" in standardisation tables (lower case).
-STANDARDISATION_NONE: frozenset[str] = frozenset({"", "无", "none", "未达标", "-", "—", "/"})
-
-
-def sector_key(text: object) -> str:
-    """How sector names are compared: NFKC (full-width as half-width), no white space, case-folded.
-
-    >>> sector_key(" 危化品 "), sector_key("ＬＰＧ 充装站"), sector_key("危险化学品（经营）")
-    ('危化品', 'lpg充装站', '危险化学品(经营)')
-    """
-    return "".join(unicodedata.normalize("NFKC", str(text)).split()).casefold()
-
-
 #: Spellings of "no grade" in standardisation tables (lower case): none, not created, expired.
 STANDARDISATION_NONE: frozenset[str] = frozenset(
     {"", "无", "none", "未达标", "-", "—", "/", "未创建", "已过期", "过期", "暂无", "空", "n/a"}
@@ -107,3 +94,12 @@ def status_key(text: str) -> str:
 EMPTY_IDS: frozenset[str] = frozenset(
     {"无", "空", "暂无", "没有", "/", "\\", "-", "--", "—", "——", "N/A", "NA", "#N/A", "NULL", "NONE"}
 )
+
+
+def sector_key(text: object) -> str:
+    """How sector names are compared: NFKC (full-width as half-width), no white space, case-folded.
+
+    >>> sector_key(" 危化品 "), sector_key("ＬＰＧ 充装站"), sector_key("危险化学品（经营）")
+    ('危化品', 'lpg充装站', '危险化学品(经营)')
+    """
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).casefold()
