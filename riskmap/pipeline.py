@@ -67,6 +67,7 @@ from riskmap.results import Rejects, RunResult, RunSummary
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import (
+    facility_columns,
     from_source,
     input_sources,
     is_duplicate,
@@ -712,9 +713,7 @@ def _check_facility_file(config: Config, problems: list[str]) -> None:
     fc = config.facilities
     raw = read_facilities(config)
     source = config.resolve(fc.path).name
-    cols = {"id": fc.id, "name": fc.name, "sector": fc.sector}
-    if not isinstance(raw, gpd.GeoDataFrame):
-        cols |= {"x": fc.x, "y": fc.y}
+    cols = facility_columns(fc, isinstance(raw, gpd.GeoDataFrame), source)
     require_columns(raw, cols, source, "facilities")
     for i, rule in enumerate(config.methods.baseline.rules):  # register columns the baseline rules read
         where = f"methods.baseline.rules[{i}].when"

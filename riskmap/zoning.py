@@ -154,12 +154,16 @@ def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
     layer kind to its codes; nothing is said unless two layers or more are given and one of them uses
     12-digit codes.
 
-    >>> division_code_warnings({"village": pd.Series(["329901001001"]), "town": pd.Series(["329901001"])})
-    ['town: 1 of 1 zone codes are not 12-digit division codes (e.g. 329901001): the layers nest by code only when every code has 12 digits (town 329901001000); they are nested by location instead']
+    The example of a town code is the project's own: the first 12-digit code's town (its first 9 digits and 000).
+
+    >>> division_code_warnings({"village": pd.Series(["350212001001"]), "town": pd.Series(["350212001"])})
+    ['town: 1 of 1 zone codes are not 12-digit division codes (e.g. 350212001): the layers nest by code only when every code has 12 digits (town 350212001000); they are nested by location instead']
     """
     twelve = {k: c.astype(str).str.fullmatch(r"\d{12}").fillna(False).astype(bool) for k, c in codes.items()}
     if len(codes) < 2 or not any(t.any() for t in twelve.values()):
         return []
+    first = next(str(codes[k][t].iloc[0]) for k, t in twelve.items() if t.any())
+    town = first[:9] + "000"
     out = []
     for kind, ok in twelve.items():
         if ok.all():
@@ -168,7 +172,7 @@ def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
         out.append(
             f"{kind}: {int((~ok).sum())} of {len(ok)} zone codes are not 12-digit division codes (e.g. "
             f"{', '.join(bad.head(3))}): the layers nest by code only when every code has 12 digits (town "
-            "329901001000); they are nested by location instead"
+            f"{town}); they are nested by location instead"
         )
     return out
 
