@@ -82,6 +82,9 @@ class LayerOrigin:
     name: str
     section: str
     crs: str | None = None
+    #: The facilities' columns saying each row's system and its zone (``crs_column``, ``zone_column``).
+    crs_column: str | None = None
+    zone_column: str | None = None
 
     @property
     def shifted(self) -> str | None:
@@ -92,7 +95,8 @@ class LayerOrigin:
 
 def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin | None]:
     """The origins of the facilities (read from ``source``) and of the finest zone layer (None for a grid)."""
-    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", config.facilities.crs)
+    fc = config.facilities
+    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", fc.crs, fc.crs_column, fc.zone_column)
     finest = config.zones[0]
     if finest.path is None:
         return facilities, None
@@ -476,7 +480,8 @@ def validate_facilities(
         gdf, geo_rejects = table_points(
             df, fc.x, fc.y, fc.crs, source, "facilities", systems=systems, keep_unusable=placeable
         )
-        gdf = gdf.drop(columns=list(dict.fromkeys(c for c in (fc.x, fc.y) if c in gdf.columns)))
+        if not placeable:  # else their values name the rejects of the facilities no zone places
+            gdf = gdf.drop(columns=list(dict.fromkeys(c for c in (fc.x, fc.y) if c in gdf.columns)))
     rejects.append(geo_rejects)
     gdf = gdf.reset_index(drop=True)
     out = (
