@@ -272,18 +272,21 @@ def located_warnings(notes: pd.DataFrame, config: Config, n_rows: int) -> list[s
             if len(swapped) == n_rows and fc.x != fc.y
             else "swap them in the file"
         )
+        n = len(swapped)
         out.append(
-            f"{len(swapped)} facility rows had longitude and latitude swapped (x in China's latitudes 3..54, y in "
-            f"its longitudes 73..136, or marked N and E) and were read swapped back ({rows}): {fix}"
+            f"{n} facility {'row' if n == 1 else 'rows'} had longitude and latitude swapped (x in China's "
+            f"latitudes 3..54, y in its longitudes 73..136, or marked N and E) and {'was' if n == 1 else 'were'} "
+            f"read swapped back ({rows}): {fix}"
         )
     placed = notes[notes["note"] == "placed"]
     if len(placed):
         problems = placed["detail"].value_counts(sort=True)
         why = ", ".join(f"{n} {p}" for p, n in problems.head(3).items()) + (", ..." if len(problems) > 3 else "")
+        n = len(placed)
         out.append(
-            f"{len(placed)} facilities without usable coordinates were placed by {fc.zone_column} at a point inside "
-            f"the zone it names ({_rows(placed)}; their coordinates: {why}): fix their coordinates to place "
-            f"them exactly; see column {ASSIGNMENT}"
+            f"{n} {'facility' if n == 1 else 'facilities'} without usable coordinates {'was' if n == 1 else 'were'} "
+            f"placed by {fc.zone_column} at a point inside the zone it names ({_rows(placed)}; their coordinates: "
+            f"{why}): fix their coordinates to place them exactly; see column {ASSIGNMENT}"
         )
     return out
 

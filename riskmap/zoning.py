@@ -356,6 +356,20 @@ def _parents(
     return parent, warnings, nested
 
 
+def _in_finest(facilities: gpd.GeoDataFrame, hit: pd.DataFrame, kind: str) -> gpd.GeoDataFrame:
+    """The facilities in a zone of the finest layer, with its code, name and how they were put there; the private
+    columns of locating them dropped."""
+    out = facilities.loc[hit.index].copy()
+    out[zone_code_column(kind)] = hit[ZONE_CODE].to_numpy()
+    out[ZONE_CODE] = out[zone_code_column(kind)]
+    out[ZONE_NAME] = hit[ZONE_NAME].to_numpy()
+    out[ASSIGNMENT] = hit[ASSIGNMENT].to_numpy()
+    if PLACED_BY in out.columns:  # placed at a point inside the zone its register names
+        placed = out[PLACED_BY].fillna("").astype(str)
+        out[ASSIGNMENT] = out[ASSIGNMENT].where(placed == "", placed)
+    return out.drop(columns=[c for c in (*PLACEMENT_COLUMNS, SWAPPED) if c in out.columns])
+
+
 #: How ``zone_assignment`` starts for a facility placed by its register's zone column (riskmap.placement).
 PLACED_PREFIX = "placed by "
 
@@ -446,12 +460,9 @@ def assign_zones(
     outside = facilities.index.difference(hit.index)
     # Before snapping: a shifted layer is what the snap would hide.
     share = SHIFT_SAMPLE / max(shift_rows or len(facilities), 1)
-    evidence = shift_evidence(
-        facilities, hit[ZONE_CODE], finest if shift_zones is None else shift_zones, share
-    )
+    evidence = shift_evidence(facilities, hit[ZONE_CODE], finest if shift_zones is None else shift_zones, share)
     hint = shift_warning(evidence, kinds[0], origins) if judge_shift else None
-    if hint:
-        warnings.append(hint)
+    warnings += [hint] if hint else []
     if snap_distance_m > 0 and len(outside):
         snapped = _snap(facilities.loc[outside], finest, snap_distance_m)
         hit = pd.concat([hit, snapped]).sort_index()
@@ -469,15 +480,7 @@ def assign_zones(
         + (f" (none within {snap_distance_m:g} m)" if snap_distance_m > 0 else ""),
         "zone",
     )
-    out = facilities.loc[hit.index].copy()
-    out[zone_code_column(kinds[0])] = hit[ZONE_CODE].to_numpy()
-    out[ZONE_CODE] = out[zone_code_column(kinds[0])]
-    out[ZONE_NAME] = hit[ZONE_NAME].to_numpy()
-    out[ASSIGNMENT] = hit[ASSIGNMENT].to_numpy()
-    if PLACED_BY in out.columns:  # placed at a point inside the zone its register names
-        placed = out[PLACED_BY].fillna("").astype(str)
-        out[ASSIGNMENT] = out[ASSIGNMENT].where(placed == "", placed)
-    out = out.drop(columns=[c for c in (*PLACEMENT_COLUMNS, SWAPPED) if c in out.columns])
+    out = _in_finest(facilities, hit, kinds[0])
     for fine_kind, coarse_kind in zip(kinds, kinds[1:], strict=False):
         if nests[coarse_kind]:
             lookup = zones[fine_kind].set_index(ZONE_CODE)[PARENT_CODE]
