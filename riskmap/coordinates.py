@@ -50,8 +50,14 @@ _PAIR_SEPARATOR = re.compile(r"\s*[,;、]\s*")
 
 
 def _normalised(cells: pd.Series) -> pd.Series:
-    text = normalise_text(cells.fillna("").astype(str).str.replace("º", "°").str.replace("˚", "°"))
-    return text.str.replace(_MARK_RE, lambda m: _MARKS[m.group(0)], regex=True).str.upper()
+    """NFKC, upper case, the marks as ASCII (only non-ASCII cells need more than the upper case)."""
+    text = cells.fillna("").astype(str)
+    wide = ~text.str.isascii().fillna(True).astype(bool)
+    if wide.any():
+        text = text.copy()
+        raw = text[wide].str.replace("º", "°").str.replace("˚", "°")
+        text[wide] = normalise_text(raw).map(lambda s: _MARK_RE.sub(lambda m: _MARKS[m.group(0)], s))
+    return text.str.strip().str.upper()
 
 
 def _plain(norm: pd.Series) -> pd.Series:
@@ -65,28 +71,28 @@ def parse_coordinates(cells: pd.Series) -> pd.DataFrame:
     """Each cell as one coordinate: ``value`` (degrees or metres, NaN when unreadable), ``axis`` (``lon`` or
     ``lat`` when a hemisphere mark says so, else ``""``) and ``problem`` (``""`` when read).
 
-    Parsed once per distinct cell. A value in whole degrees only (``北纬32度``: ±50 km) is a problem, and so are
+    Plain numbers are read at once; the others once per distinct cell. A value in whole degrees only (``北纬32度``: ±50 km) is a problem, and so are
     minutes or seconds of 60 or more. A comma that is not a thousands separator makes the cell "not a number"
     (:func:`riskmap.validate.comma_reasons` says which decimal comma it is).
 
     >>> parse_coordinates(pd.Series(["118.0867°E", "北纬32度"]))[["value", "axis"]].values.tolist()
     [[118.0867, 'lon'], [nan, 'lat']]
     """
-    codes, uniques = pd.factorize(cells.fillna("").astype(str).to_numpy(dtype=object))
-    distinct = _parse_distinct(pd.Series(uniques, dtype=object))
-    return distinct.iloc[codes].set_axis(cells.index)
-
-
-def _parse_distinct(raw: pd.Series) -> pd.DataFrame:
-    norm = _normalised(raw)
-    value = _plain(norm)
-    out = pd.DataFrame({"value": value, "axis": "", "problem": ""}, index=raw.index).astype(
-        {"axis": object, "problem": object}
-    )
-    rest = ~np.isfinite(value.to_numpy())
-    if rest.any():
-        out[rest] = _marked(norm[rest])
-    return out
+    norm = _normalised(cells)
+    value = _plain(norm).to_numpy()
+    axis = np.full(len(norm), "", dtype=object)
+    problem = np.full(len(norm), "", dtype=object)
+    rest = np.flatnonzero(~np.isfinite(value))
+    if len(rest):  # the patterns (Python's re) once per distinct cell that is not a plain number
+        codes, uniques = pd.factorize(norm.iloc[rest].to_numpy(dtype=object))
+        marked = _marked(pd.Series(uniques, dtype=object))
+        value = value.copy()
+        value[rest] = marked["value"].to_numpy(dtype=float)[codes]
+        axis[rest] = marked["axis"].to_numpy(dtype=object)[codes]
+        problem[rest] = marked["problem"].to_numpy(dtype=object)[codes]
+    return pd.DataFrame(
+        {"value": value, "axis": pd.Series(axis, dtype=object), "problem": pd.Series(problem, dtype=object)}
+    ).set_axis(cells.index)
 
 
 def _marked(norm: pd.Series) -> pd.DataFrame:
@@ -178,7 +184,7 @@ def read_coordinates(x: pd.Series, y: pd.Series, same_column: bool = False) -> p
             "y_axis": py["axis"],
             "x_problem": px["problem"],
             "y_problem": py["problem"],
-            "pair": False,
+            "pair": np.zeros(len(px), dtype=bool),
         },
         index=x.index,
     )
@@ -213,34 +219,35 @@ def _take_pairs(out: pd.DataFrame, cells: pd.Series, where: np.ndarray) -> None:
 
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
     """Hemisphere marks applied (the latitude belongs in y), the first problem named, numbers NaN where bad."""
-    xa, ya = out["x_axis"], out["y_axis"]
-    swapped = ((xa == "lat") | (ya == "lon")) & (xa != ya)
-    x, y = out["x"].where(~swapped, out["y"]), out["y"].where(~swapped, out["x"])
-    both = (xa == ya) & (xa != "")
-    problem = np.select(
-        [out["x_problem"] != "", out["y_problem"] != "", both],
-        [
-            out["x_problem"],
-            out["y_problem"],
-            "both x and y are marked as "
-            + np.where(xa == "lat", "latitudes (N/北纬)", "longitudes (E/东经)")
-            + ": one of them must be the other",
-        ],
-        "",
-    )
-    field = np.select([out["x_problem"] != "", out["y_problem"] != "", both], ["x", "y", "x"], "")
+    n = len(out)
+    x, y = np.array(out["x"], dtype=float), np.array(out["y"], dtype=float)  # copies: written below
+    xa, ya = out["x_axis"].to_numpy(dtype=object), out["y_axis"].to_numpy(dtype=object)
+    x_problem, y_problem = out["x_problem"].to_numpy(dtype=object), out["y_problem"].to_numpy(dtype=object)
+    problem = np.array(x_problem, dtype=object)
+    field = np.where(x_problem != "", "x", "").astype(object)
+    y_bad = (x_problem == "") & (y_problem != "")
+    problem[y_bad], field[y_bad] = y_problem[y_bad], "y"
+    swapped = np.zeros(n, dtype=bool)
+    marked = np.flatnonzero((xa != "") | (ya != ""))  # hemisphere marks are rare: only those rows are looked at
+    if len(marked):
+        mx, my = xa[marked], ya[marked]
+        swap = ((mx == "lat") | (my == "lon")) & (mx != my)
+        both = (mx == my) & (problem[marked] == "")
+        swapped[marked[swap]] = True
+        at = marked[both]
+        problem[at] = [
+            f"both x and y are marked as {'latitudes (N/北纬)' if a == 'lat' else 'longitudes (E/东经)'}: one of "
+            "them must be the other"
+            for a in mx[both]
+        ]
+        field[at] = "x"
+        x[marked[swap]], y[marked[swap]] = y[marked[swap]], x[marked[swap]].copy()
     bad = problem != ""
+    x[bad], y[bad] = np.nan, np.nan
     return pd.DataFrame(
-        {
-            "x": x.where(~bad).astype(float),
-            "y": y.where(~bad).astype(float),
-            "problem": pd.Series(problem, index=out.index, dtype=object),
-            "field": pd.Series(field, index=out.index, dtype=object),
-            "pair": out["pair"].astype(bool),
-            "swapped": (swapped & ~bad).astype(bool),
-        },
-        index=out.index,
-    )
+        {"x": x, "y": y, "problem": pd.Series(problem, dtype=object), "field": pd.Series(field, dtype=object),
+         "pair": out["pair"].to_numpy(dtype=bool), "swapped": swapped & ~bad},
+    ).set_axis(out.index)  # fmt: skip
 
 
 def row_systems(

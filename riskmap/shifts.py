@@ -89,34 +89,45 @@ class ShiftEvidence:
 
 def _family(systems: pd.Series) -> np.ndarray:
     """Each row's system as a reading: ``GCJ-02``, ``BD-09``, ``EPSG:4490`` (true longitude/latitude: CGCS2000,
-    WGS84 and their kin are decimetres apart) or None (projected: no other reading)."""
-    out = {}
-    for s in pd.unique(systems):
-        crs = parse_crs(s, "facilities.crs")
-        out[s] = crs if isinstance(crs, str) else (TRUE if crs.is_geographic else None)
-    return systems.map(out).to_numpy(dtype=object)
+    WGS84 and their kin are decimetres apart) or None (projected: no other reading). Once per system."""
+    codes, names = pd.factorize(systems, use_na_sentinel=True)
+    found = []
+    for name in names:
+        crs = parse_crs(str(name), "facilities.crs")
+        found.append(crs if isinstance(crs, str) else (TRUE if crs.is_geographic else None))
+    return np.array([*found, None], dtype=object)[codes]  # -1 (no system): None
 
 
-def _raw(fac: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The coordinates as written and the system each is declared in; vector features: their points, as true."""
-    gx, gy = shapely.get_x(fac.geometry.to_numpy()), shapely.get_y(fac.geometry.to_numpy())
-    family = np.full(len(fac), TRUE, dtype=object)
+def _raw(fac: gpd.GeoDataFrame, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The coordinates as written and the system each is declared in (rows ``keep``); vector features: their
+    points, as true."""
     if RAW_X not in fac.columns:
-        return gx, gy, family
-    x, y = fac[RAW_X].to_numpy(dtype=float), fac[RAW_Y].to_numpy(dtype=float)
-    has = np.isfinite(x) & np.isfinite(y)
-    family[has] = _family(fac[ROW_CRS][has].astype(str))
-    return np.where(has, x, gx), np.where(has, y, gy), family
+        points = fac.geometry.to_numpy()[keep]
+        return shapely.get_x(points), shapely.get_y(points), np.full(len(points), TRUE, dtype=object)
+    x, y = fac[RAW_X].to_numpy(dtype=float)[keep], fac[RAW_Y].to_numpy(dtype=float)[keep]
+    return x, y, _family(fac[ROW_CRS].iloc[np.flatnonzero(keep)])
 
 
-def _read_as(x: np.ndarray, y: np.ndarray, family: np.ndarray, current: np.ndarray, system: str):
-    """The points read as ``system`` (rows declared in it, or projected, keep theirs) and which rows moved."""
-    moved = (family != system) & pd.notna(family)
-    out = current.copy()
-    if moved.any():
-        lon, lat = to_geographic(x[moved], y[moved], parse_crs(system, "facilities.crs"))
-        out[moved] = shapely.points(lon, lat)
-    return out, moved
+@dataclass
+class _Readings:
+    """A layer's coordinates as written, their declared systems and current points: read another way on demand,
+    for the few rows the check looks at (converting a million rows three ways would cost seconds)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    family: np.ndarray
+    current: np.ndarray
+
+    def at(self, rows: np.ndarray, system: str) -> tuple[np.ndarray, np.ndarray]:
+        """The points at positions ``rows`` read as ``system`` (rows declared in it, or projected, keep theirs),
+        and which of them moved."""
+        family = self.family[rows]
+        moved = (family != system) & pd.notna(family)
+        out = self.current[rows].copy()
+        if moved.any():
+            lon, lat = to_geographic(self.x[rows][moved], self.y[rows][moved], parse_crs(system, "facilities.crs"))
+            out[moved] = shapely.points(lon, lat)
+        return out, moved
 
 
 def _forward(current: np.ndarray, system: str) -> np.ndarray:
@@ -130,13 +141,13 @@ def _inside(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
     return hit
 
 
-def _sampled(fac: pd.DataFrame, share: float) -> np.ndarray:
-    """The rows of the sample: chosen by a hash of the row number, so every partitioning picks the same."""
+def _sampled(rows: np.ndarray, share: float) -> np.ndarray:
+    """Which of the rows (their numbers) make the sample: chosen by a hash of the row number, so that every
+    partitioning picks the same."""
     if share >= 1:
-        return np.ones(len(fac), dtype=bool)
-    rows = fac[ROW].to_numpy(dtype=np.uint64) if ROW in fac.columns else np.arange(len(fac), dtype=np.uint64)
+        return np.ones(len(rows), dtype=bool)
     with np.errstate(over="ignore"):
-        mixed = rows * np.uint64(0x9E3779B97F4A7C15)
+        mixed = rows.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53) < share
 
 
@@ -147,45 +158,43 @@ def shift_evidence(
     lies in, NaN outside) against the finest layer ``zones``; ``share`` of them make the sample. Facilities
     placed by their zone column are left out (their point is not theirs)."""
     ev = ShiftEvidence()
-    fac = facilities[facilities.geometry.notna().to_numpy()]
+    fac = facilities
+    # Rows as positions, not copies of the frame (a million rows): with a point of their own.
+    keep = np.array(fac.geometry.notna(), dtype=bool)
     if PLACED_BY in fac.columns:
-        fac = fac[fac[PLACED_BY].fillna("").astype(str).to_numpy() == ""]
-    if fac.empty or zones.empty or fac.crs is None or not fac.crs.is_geographic:
+        keep &= fac[PLACED_BY].fillna("").astype(str).to_numpy() == ""
+    if not keep.any() or zones.empty or fac.crs is None or not fac.crs.is_geographic:
         return ev
     zones = zones.to_crs(fac.crs) if zones.crs != fac.crs else zones
     tree = zones.sindex
-    x, y, family = _raw(fac)
-    current = fac.geometry.to_numpy()
-    rows = fac[ROW].to_numpy() if ROW in fac.columns else np.arange(len(fac)) + 1
-    readings = {s: _read_as(x, y, family, current, s) for s in _READINGS}
-    where = located.reindex(fac.index)
-    _count_sample(ev, tree, current, readings, _sampled(fac, share))
-    _count_outside(ev, tree, zones, current, readings, family, where.isna().to_numpy())
+    readings = _Readings(*_raw(fac, keep), fac.geometry.to_numpy()[keep])
+    rows = fac[ROW].to_numpy()[keep] if ROW in fac.columns else np.flatnonzero(keep) + 1
+    where = located.reindex(fac.index[keep])
+    _count_sample(ev, tree, readings, np.flatnonzero(_sampled(rows, share)))
+    _count_outside(ev, tree, zones, readings, np.flatnonzero(where.isna().to_numpy()))
     if CLAIMED_ZONE in fac.columns:
-        _count_claimed(ev, zones, fac[CLAIMED_ZONE], where, readings, family, rows)
+        _count_claimed(ev, zones, fac[CLAIMED_ZONE][keep], where, readings, rows)
     return ev
 
 
-def _count_sample(ev: ShiftEvidence, tree, current: np.ndarray, readings: dict, sample: np.ndarray) -> None:
-    ev.sample = int(sample.sum())
+def _count_sample(ev: ShiftEvidence, tree, readings: _Readings, sample: np.ndarray) -> None:
+    ev.sample = len(sample)
     if not ev.sample:
         return
-    ev.inside["declared"] = int(_inside(tree, current[sample]).sum())
-    for system, (points, _) in readings.items():
-        ev.inside[f"facilities {system}"] = int(_inside(tree, points[sample]).sum())
+    current = readings.current[sample]
+    ev.inside["declared"] = int(_inside(tree, current).sum())
+    for system in _READINGS:
+        ev.inside[f"facilities {system}"] = int(_inside(tree, readings.at(sample, system)[0]).sum())
     for system in _FORWARD:
-        ev.inside[f"zones {system}"] = int(_inside(tree, _forward(current[sample], system)).sum())
+        ev.inside[f"zones {system}"] = int(_inside(tree, _forward(current, system)).sum())
 
 
-def _count_outside(
-    ev: ShiftEvidence, tree, zones: gpd.GeoDataFrame, current: np.ndarray, readings: dict, family: np.ndarray,
-    outside: np.ndarray,
-) -> None:  # fmt: skip
-    """Outside facilities within 2 km of a zone, and which readings bring them inside."""
-    ev.outside = int(outside.sum())
+def _count_outside(ev: ShiftEvidence, tree, zones: gpd.GeoDataFrame, readings: _Readings, at: np.ndarray) -> None:
+    """Outside facilities (positions ``at``) within 2 km of a zone, and which readings bring them inside."""
+    ev.outside = len(at)
     if not ev.outside:
         return
-    at = np.flatnonzero(outside)
+    current = readings.current
     lat = float(np.nanmean(shapely.get_y(current[at])))
     reach = _REACH_M / (111_320.0 * max(np.cos(np.radians(lat)), 0.1))
     near = at[np.unique(tree.query(current[at], predicate="dwithin", distance=reach)[0])]
@@ -193,11 +202,11 @@ def _count_outside(
     if not ev.near:
         return
     ev.gaps = _gaps_m(current[near], zones, tree, lat).tolist()
-    ev.near_declared.update(pd.Series(family[near]).fillna("projected").tolist())
+    ev.near_declared.update(pd.Series(readings.family[near]).fillna("projected").tolist())
     taken = np.zeros(len(near), dtype=bool)
     for system in _READINGS:  # the first reading that brings a facility inside is its reading
-        points, moved = readings[system]
-        hit = moved[near] & _inside(tree, points[near]) & ~taken
+        points, moved = readings.at(near, system)
+        hit = moved & _inside(tree, points) & ~taken
         ev.recovered[f"facilities {system}"] = int(hit.sum())
         taken |= hit
     for system in _FORWARD:
@@ -205,8 +214,8 @@ def _count_outside(
 
 
 def _count_claimed(
-    ev: ShiftEvidence, zones: gpd.GeoDataFrame, claimed: pd.Series, where: pd.Series, readings: dict,
-    family: np.ndarray, rows: np.ndarray,
+    ev: ShiftEvidence, zones: gpd.GeoDataFrame, claimed: pd.Series, where: pd.Series, readings: _Readings,
+    rows: np.ndarray,
 ) -> None:  # fmt: skip
     """Facilities in another zone than their register names: the readings that put them in theirs."""
     code = claimed.where(claimed.notna(), None).astype(object)
@@ -219,8 +228,9 @@ def _count_claimed(
     at = np.flatnonzero(misfit)
     own = shapes.reindex(code.to_numpy()[at]).to_numpy()
     fit = {}
-    for system, (points, moved) in readings.items():
-        fit[system] = moved[at] & shapely.intersects(own, points[at])
+    for system in _READINGS:
+        points, moved = readings.at(at, system)
+        fit[system] = moved & shapely.intersects(own, points)
     n_fit = sum(f.astype(int) for f in fit.values())
     ev.either = int((n_fit >= 2).sum())
     for system, f in fit.items():
@@ -228,7 +238,7 @@ def _count_claimed(
         if only.any():
             ev.fits[system] = int(only.sum())
             ev.rows[system] = sorted(rows[at][only].tolist())[:_EXAMPLES]
-            ev.declared.update(pd.Series(family[at][only]).fillna("projected").tolist())
+            ev.declared.update(pd.Series(readings.family[at][only]).fillna("projected").tolist())
 
 
 def _gaps_m(out: np.ndarray, zones: gpd.GeoDataFrame, tree, lat: float) -> pd.Series:

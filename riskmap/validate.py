@@ -498,8 +498,9 @@ _CHINA_LON, _CHINA_LAT = (73, 136), (3, 54)
 
 def _geographic(systems: pd.Series, section: str) -> pd.Series:
     """Whether each row's system is longitude/latitude (GCJ-02 and BD-09 are); parsed once per system."""
-    found = {s: isinstance(c, str) or c.is_geographic for s in pd.unique(systems) for c in [parse_crs(s, section)]}
-    return systems.map(found).astype(bool)
+    codes, names = pd.factorize(systems.to_numpy(dtype=object))
+    found = np.array([isinstance(c, str) or c.is_geographic for c in (parse_crs(s, section) for s in names)])
+    return pd.Series(found[codes] if len(codes) else np.zeros(0, dtype=bool), index=systems.index)
 
 
 def _coordinate_reasons(df: pd.DataFrame, xy: pd.DataFrame, field: pd.Series) -> pd.Series:
@@ -518,7 +519,8 @@ def _read_xy(
 ) -> tuple[pd.DataFrame, pd.Series]:
     """The x/y of every row as numbers (swapped back where swapped), with the reason and field of the others."""
     xy = read_coordinates(df[x_col], df[y_col], same_column=x_col == y_col)
-    field = xy["field"].map({"x": x_col, "y": y_col, "": ""}).astype(object)
+    names = xy["field"].to_numpy(dtype=object)
+    field = pd.Series(np.where(names == "x", x_col, np.where(names == "y", y_col, "")), index=xy.index, dtype=object)
     xy["problem"] = _coordinate_reasons(df, xy, field)
     geographic = _geographic(systems, f"{section}.crs")
     x, y = xy["x"], xy["y"]
@@ -585,7 +587,7 @@ def table_points(
     points[~usable] = None
     gdf = gpd.GeoDataFrame(df, geometry=points, crs="EPSG:4490")
     gdf[RAW_X], gdf[RAW_Y] = xy["x"].to_numpy(), xy["y"].to_numpy()
-    gdf[ROW_CRS] = systems.to_numpy(dtype=object)
+    gdf[ROW_CRS] = pd.Categorical(systems.to_numpy(dtype=object))  # a few systems over many rows
     gdf[SWAPPED] = xy["swapped"].to_numpy(dtype=bool)
     if keep_unusable:
         gdf[NO_XY] = xy["problem"].to_numpy(dtype=object)

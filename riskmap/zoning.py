@@ -644,8 +644,9 @@ def aggregate_zones(
             z["n_facilities"] += z[N_NONE]
         if sites is not None and kind in sites:
             z[[SITES, SITES_NEAR]] = sites[kind].reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
-        if reasons and ASSIGNMENT in facilities.columns:
-            z[PLACED] = _placed_names(facilities, codes, uniques).reindex(z[ZONE_CODE]).fillna("").to_numpy()
+        placed = _placed_names(facilities, codes, uniques) if reasons and ASSIGNMENT in facilities else None
+        if placed is not None and len(placed):  # only when some facility was placed by its zone column
+            z[PLACED] = placed.reindex(z[ZONE_CODE]).fillna("").to_numpy()
         top_rank = pd.Series(top, index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         drivers = _drivers(facilities, codes, rank_arr, top, uniques) if reasons else None
         bins = None

@@ -159,7 +159,7 @@ class FacilitiesConfig(DatabaseSource):
     )
     crs_values: dict[str, str] = Field(
         default_factory=dict,
-        description='More spellings for crs_column, as written -> a CRS riskmap knows: { "北京54" = "EPSG:2433" }.',
+        description='More spellings for crs_column, as written -> a CRS riskmap knows: { "北京54" = "EPSG:4214" }.',
     )
     zone_column: str | None = Field(
         None,
