@@ -90,7 +90,17 @@ CLAIMED_ZONE = "_claimed_zone"
 #: ``"placed by <zone_column>"`` for a facility placed at a point inside its zone, else ``""`` (private).
 PLACED_BY = "_placed_by"
 #: The private columns of locating facilities, dropped once they are in zones.
-PLACEMENT_COLUMNS = [RAW_X, RAW_Y, ROW_CRS, NO_XY, NO_XY_FIELD, ZONE_WRITTEN, TOWN_WRITTEN, CLAIMED_ZONE, PLACED_BY]
+PLACEMENT_COLUMNS = [
+    RAW_X,
+    RAW_Y,
+    ROW_CRS,
+    NO_XY,
+    NO_XY_FIELD,
+    ZONE_WRITTEN,
+    TOWN_WRITTEN,
+    CLAIMED_ZONE,
+    PLACED_BY,
+]
 
 # -- scoring (riskmap.methods) -------------------------------------------------------------------------------------
 #: A facility's level (``red`` … ``blue``, or ``none``); zone tables use the same column for the zone's level.

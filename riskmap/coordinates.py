@@ -1,12 +1,11 @@
-"""Coordinates as registers write them: decimal numbers (also stored as text), degrees-minutes-seconds, a pair in one
-cell, hemisphere marks.
+r"""Coordinates as registers write them: numbers, degrees-minutes-seconds, a pair in one cell, hemisphere marks.
 
 Offices copy coordinates from GPS units, map apps and old registers: ``118°05'12.5"``, ``118°05′12.5″``,
 ``118度05分17.2秒``, ``东经118.0867``, ``24°47'31.5"N``, or both in one cell (``118.0157,37.0494``). This module
 turns the cells into numbers, once per distinct cell, and says why a cell cannot be read; which system the
 numbers are in, and whether they lie where they should, is for :mod:`riskmap.validate` to judge.
 
->>> parse_coordinates(pd.Series(["118°05'12.5\\"", "北纬24度47分31.5秒", "abc"]))["value"].round(6).tolist()
+>>> parse_coordinates(pd.Series(["118°05'12.5\"", "北纬24度47分31.5秒", "abc"]))["value"].round(6).tolist()
 [118.086806, 24.792083, nan]
 """
 
@@ -21,7 +20,14 @@ import pandas as pd
 from riskmap.frames import normalise_text
 from riskmap.io.crs import crs_spellings, parse_crs, spelling_key
 
-__all__ = ["parse_coordinates", "read_coordinates", "row_systems", "COORDINATE_COLUMNS", "EMPTY", "NOT_A_NUMBER"]
+__all__ = [
+    "parse_coordinates",
+    "read_coordinates",
+    "row_systems",
+    "COORDINATE_COLUMNS",
+    "EMPTY",
+    "NOT_A_NUMBER",
+]
 
 #: Columns of :func:`read_coordinates`.
 COORDINATE_COLUMNS = ["x", "y", "problem", "field", "pair", "swapped"]
@@ -29,7 +35,18 @@ EMPTY = "the coordinate is empty"
 NOT_A_NUMBER = "the coordinate is not a number"
 
 #: Marks as written, after NFKC, to the ASCII ones the pattern reads (NFKC makes ″ two ′).
-_MARKS = {"º": "°", "˚": "°", "′′": '"', "″": '"', "′": "'", "’": "'", "‘": "'", "”": '"', "“": '"', "''": '"'}
+_MARKS = {
+    "º": "°",
+    "˚": "°",
+    "′′": '"',
+    "″": '"',
+    "′": "'",
+    "’": "'",
+    "‘": "'",
+    "”": '"',
+    "“": '"',
+    "''": '"',
+}
 _MARK_RE = re.compile("|".join(re.escape(m) for m in sorted(_MARKS, key=len, reverse=True)))
 
 _NUMBER = r"\d+(?:\.\d+)?"
@@ -41,7 +58,16 @@ _DMS = re.compile(
     rf"|\s*(?P<bare>{_NUMBER}))?"
     r"\s*(?P<post>[ENWS])?$"
 )
-_AXIS = {"E": "lon", "W": "lon", "东经": "lon", "西经": "lon", "N": "lat", "S": "lat", "北纬": "lat", "南纬": "lat"}
+_AXIS = {
+    "E": "lon",
+    "W": "lon",
+    "东经": "lon",
+    "西经": "lon",
+    "N": "lat",
+    "S": "lat",
+    "北纬": "lat",
+    "南纬": "lat",
+}
 _NEGATIVE = {"W", "S", "西经", "南纬"}
 #: The only place a comma may stand in a plain number: thousands separators (as riskmap.validate.to_number).
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
@@ -68,8 +94,10 @@ def _plain(norm: pd.Series) -> pd.Series:
 
 
 def parse_coordinates(cells: pd.Series) -> pd.DataFrame:
-    """Each cell as one coordinate: ``value`` (degrees or metres, NaN when unreadable), ``axis`` (``lon`` or
-    ``lat`` when a hemisphere mark says so, else ``""``) and ``problem`` (``""`` when read).
+    """Each cell as one coordinate: its ``value``, ``axis`` and ``problem``.
+
+    ``value`` is in degrees or metres (NaN when unreadable), ``axis`` is ``lon`` or ``lat`` when a hemisphere mark
+    says so, else ``""``, and ``problem`` says why a cell cannot be read (``""`` when it can).
 
     Plain numbers are read at once; the others once per distinct cell. A value in whole degrees only (``北纬32度``: ±50 km) is a problem, and so are
     minutes or seconds of 60 or more. A comma that is not a thousands separator makes the cell "not a number"
@@ -138,9 +166,11 @@ def _marked(norm: pd.Series) -> pd.DataFrame:
 
 
 def _pairs(cells: pd.Series) -> pd.DataFrame:
-    """Each cell as a pair ``first, second`` (``118.0157,37.0494``, also with ，/;/space or in brackets), once per
-    distinct cell; ``ok`` where both halves are coordinates. Two whole numbers of at most 3 digits (``118,37``)
-    are not a pair: that is a decimal comma."""
+    """Each cell as a pair ``first, second``, once per distinct cell; ``ok`` where both halves are coordinates.
+
+    ``118.0157,37.0494``, also with ，/;/space between or in brackets. Two whole numbers of at most 3 digits
+    (``118,37``) are not a pair: that is a decimal comma.
+    """
     codes, uniques = pd.factorize(cells.fillna("").astype(str).to_numpy(dtype=object))
     norm = normalise_text(pd.Series(uniques, dtype=object)).str.strip("()[]（）【】 ")
     halves = norm.str.split(_PAIR_SEPARATOR, regex=True)
@@ -166,8 +196,10 @@ def _pairs(cells: pd.Series) -> pd.DataFrame:
 
 
 def read_coordinates(x: pd.Series, y: pd.Series, same_column: bool = False) -> pd.DataFrame:
-    """The x/y cells of a table as numbers: ``x``, ``y``, ``problem`` and ``field`` (``"x"``/``"y"``: the first
-    bad cell), ``pair`` (read from one cell) and ``swapped`` (hemisphere marks put the latitude in x).
+    """The x/y cells of a table as numbers, with the first problem and where it is.
+
+    Columns ``x``, ``y``, ``problem`` and ``field`` (``"x"``/``"y"``: the first bad cell), ``pair`` (read from
+    one cell) and ``swapped`` (hemisphere marks put the latitude in x).
 
     A pair in one cell is read where x and y are mapped to the same column (``same_column``: every cell must hold
     one), and where one of the two cells is empty and the other holds a pair.
@@ -228,7 +260,9 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
     y_bad = (x_problem == "") & (y_problem != "")
     problem[y_bad], field[y_bad] = y_problem[y_bad], "y"
     swapped = np.zeros(n, dtype=bool)
-    marked = np.flatnonzero((xa != "") | (ya != ""))  # hemisphere marks are rare: only those rows are looked at
+    marked = np.flatnonzero(
+        (xa != "") | (ya != "")
+    )  # hemisphere marks are rare: only those rows are looked at
     if len(marked):
         mx, my = xa[marked], ya[marked]
         swap = ((mx == "lat") | (my == "lon")) & (mx != my)
@@ -251,7 +285,11 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def row_systems(
-    written: pd.Series, default: str | None, extra: Mapping[str, str], column: str, section: str = "facilities"
+    written: pd.Series,
+    default: str | None,
+    extra: Mapping[str, str],
+    column: str,
+    section: str = "facilities",
 ) -> tuple[pd.Series, pd.Series]:
     """Each row's coordinate system from the register's column as written, and why a row has none.
 
@@ -266,7 +304,7 @@ def row_systems(
         A value of ``extra`` is not a CRS (named by its key).
 
     >>> systems, problems = row_systems(pd.Series(["百度", "", "北京54"]), "EPSG:4490", {}, "坐标系")
-    >>> systems.tolist()[:2], problems.tolist()[2][:33]
+    >>> systems.tolist()[:2], problems.tolist()[2][:30]
     (['BD-09', 'EPSG:4490'], "坐标系 '北京54' is not a coordinate")
     """
     for key, value in extra.items():
@@ -287,9 +325,15 @@ def row_systems(
                 '"EPSG:…" }'
             )
         else:
-            problems.append(f"{column} is empty and {section}.crs is not set: give the row's system or set crs")
+            problems.append(
+                f"{column} is empty and {section}.crs is not set: give the row's system or set crs"
+            )
     at = pd.Series(codes, index=written.index)
     return (
-        pd.Series(np.array(systems, dtype=object)[codes] if len(codes) else [], index=written.index, dtype=object),
-        pd.Series(np.array(problems, dtype=object)[codes] if len(codes) else [], index=at.index, dtype=object),
+        pd.Series(
+            np.array(systems, dtype=object)[codes] if len(codes) else [], index=written.index, dtype=object
+        ),
+        pd.Series(
+            np.array(problems, dtype=object)[codes] if len(codes) else [], index=at.index, dtype=object
+        ),
     )

@@ -55,7 +55,18 @@ __all__ = [
 
 #: Suffixes a register adds to a village's or town's name (its committee, its government), longest first; a name
 #: is also compared without them (北村村委会 and 北村 are one village).
-_VILLAGE_SUFFIXES = ("社区居民委员会", "村民委员会", "居民委员会", "社区居委会", "村委会", "居委会", "委员会", "社区", "居委", "村")
+_VILLAGE_SUFFIXES = (
+    "社区居民委员会",
+    "村民委员会",
+    "居民委员会",
+    "社区居委会",
+    "村委会",
+    "居委会",
+    "委员会",
+    "社区",
+    "居委",
+    "村",
+)
 _TOWN_SUFFIXES = ("街道办事处", "人民政府", "办事处", "政府", "街道", "镇", "乡")
 
 
@@ -128,7 +139,10 @@ class ZoneIndex:
             found = [i for i in named if inside(i)]
             if named and not found:
                 where = "、".join(dict.fromkeys(self._town_of(i) for i in named))
-                return -1, f"{shown} is not a {self.kind} of {town} (its {self.kind} zones of that name: {where})"
+                return (
+                    -1,
+                    f"{shown} is not a {self.kind} of {town} (its {self.kind} zones of that name: {where})",
+                )
         if len(found) == 1:
             return found[0], ""
         if not found:
@@ -157,7 +171,10 @@ class ZoneIndex:
             return (lambda i: self.codes[i].startswith(prefix)), ""
         towns, exact, core = self._towns  # type: ignore[attr-defined]
         if not towns:
-            return None, f"{shown}: there is no town layer to find it in (a [[zones]] layer after the {self.kind} layer)"
+            return (
+                None,
+                f"{shown}: there is no town layer to find it in (a [[zones]] layer after the {self.kind} layer)",
+            )
         found = exact.get(_key(town)) or core.get(_core(_key(town), _TOWN_SUFFIXES), [])
         if not found:
             return None, f"{shown} matches no town zone"
@@ -170,9 +187,11 @@ def _key(text: str) -> str:
 
 
 def zone_index(layers: dict[str, gpd.GeoDataFrame], config: Config) -> ZoneIndex | None:
-    """What ``[facilities] zone_column`` is matched against: the first zone layer read from a file, with the
-    towns of the next one; None without a zone column. ``layers`` are as :func:`riskmap.zone_layers.load_zones`
-    reads them (EPSG:4490)."""
+    """What ``[facilities] zone_column`` is matched against; None without a zone column.
+
+    The first zone layer read from a file, with the towns of the next one. ``layers`` are as
+    :func:`riskmap.zone_layers.load_zones` reads them (EPSG:4490).
+    """
     fc = config.facilities
     if fc.zone_column is None:
         return None
@@ -216,7 +235,11 @@ def place_facilities(
     if index is None or ZONE_WRITTEN not in facilities.columns:
         return facilities, rejects_frame(), pd.concat(notes, ignore_index=True)
     zone = facilities[ZONE_WRITTEN].astype(str)
-    town = facilities[TOWN_WRITTEN].astype(str) if TOWN_WRITTEN in facilities else pd.Series("", index=zone.index)
+    town = (
+        facilities[TOWN_WRITTEN].astype(str)
+        if TOWN_WRITTEN in facilities
+        else pd.Series("", index=zone.index)
+    )
     codes, first = distinct_rows(zone, town)
     matched = [index.match(z, t) for z, t in zip(zone.iloc[first], town.iloc[first], strict=True)]
     at = np.array([m[0] for m in matched], dtype=np.intp)[codes] if len(codes) else np.zeros(0, dtype=np.intp)
@@ -248,7 +271,9 @@ def _unplaced_rejects(rows: pd.DataFrame, why: np.ndarray, index: ZoneIndex, sou
     return pd.concat(found, ignore_index=True) if found else rejects_frame()
 
 
-def _notes(df: pd.DataFrame, flagged: pd.Series | None, note: str, detail: pd.Series | str | None) -> pd.DataFrame:
+def _notes(
+    df: pd.DataFrame, flagged: pd.Series | None, note: str, detail: pd.Series | str | None
+) -> pd.DataFrame:
     if flagged is None or ROW not in df.columns or not flagged.any():
         return pd.DataFrame(columns=_NOTES)
     mask = flagged.fillna(False).astype(bool).to_numpy()
@@ -281,7 +306,9 @@ def located_warnings(notes: pd.DataFrame, config: Config, n_rows: int) -> list[s
     placed = notes[notes["note"] == "placed"]
     if len(placed):
         problems = placed["detail"].value_counts(sort=True)
-        why = ", ".join(f"{n} {p}" for p, n in problems.head(3).items()) + (", ..." if len(problems) > 3 else "")
+        why = ", ".join(f"{n} {p}" for p, n in problems.head(3).items()) + (
+            ", ..." if len(problems) > 3 else ""
+        )
         n = len(placed)
         out.append(
             f"{n} {'facility' if n == 1 else 'facilities'} without usable coordinates {'was' if n == 1 else 'were'} "
@@ -293,7 +320,11 @@ def located_warnings(notes: pd.DataFrame, config: Config, n_rows: int) -> list[s
 
 def _rows(notes: pd.DataFrame) -> str:
     rows = notes[ROW].astype(int).tolist()
-    return ("row " if len(rows) == 1 else "rows ") + ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+    return (
+        ("row " if len(rows) == 1 else "rows ")
+        + ", ".join(map(str, rows[:5]))
+        + (", ..." if len(rows) > 5 else "")
+    )
 
 
 def note_placements(scored: pd.DataFrame) -> pd.DataFrame:

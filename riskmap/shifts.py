@@ -70,7 +70,10 @@ class ShiftEvidence:
     rows: dict[str, list[int]] = field(default_factory=dict)
 
     def __add__(self, other: ShiftEvidence) -> ShiftEvidence:
-        rows = {k: sorted({*self.rows.get(k, []), *other.rows.get(k, [])})[:_EXAMPLES] for k in {*self.rows, *other.rows}}
+        rows = {
+            k: sorted({*self.rows.get(k, []), *other.rows.get(k, [])})[:_EXAMPLES]
+            for k in {*self.rows, *other.rows}
+        }
         return ShiftEvidence(
             sample=self.sample + other.sample,
             inside=self.inside + other.inside,
@@ -88,8 +91,11 @@ class ShiftEvidence:
 
 
 def _family(systems: pd.Series) -> np.ndarray:
-    """Each row's system as a reading: ``GCJ-02``, ``BD-09``, ``EPSG:4490`` (true longitude/latitude: CGCS2000,
-    WGS84 and their kin are decimetres apart) or None (projected: no other reading). Once per system."""
+    """Each row's system as a reading: ``GCJ-02``, ``BD-09``, ``EPSG:4490`` or None, once per system.
+
+    ``EPSG:4490`` stands for true longitude/latitude (CGCS2000, WGS84 and their kin are decimetres apart); None
+    for a projected system (no other reading).
+    """
     codes, names = pd.factorize(systems, use_na_sentinel=True)
     found = []
     for name in names:
@@ -99,8 +105,10 @@ def _family(systems: pd.Series) -> np.ndarray:
 
 
 def _raw(fac: gpd.GeoDataFrame, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The coordinates as written and the system each is declared in (rows ``keep``); vector features: their
-    points, as true."""
+    """The coordinates as written and the system each is declared in (rows ``keep``).
+
+    Vector features have no coordinates as written: their points, as true.
+    """
     if RAW_X not in fac.columns:
         points = fac.geometry.to_numpy()[keep]
         return shapely.get_x(points), shapely.get_y(points), np.full(len(points), TRUE, dtype=object)
@@ -110,8 +118,10 @@ def _raw(fac: gpd.GeoDataFrame, keep: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 @dataclass
 class _Readings:
-    """A layer's coordinates as written, their declared systems and current points: read another way on demand,
-    for the few rows the check looks at (converting a million rows three ways would cost seconds)."""
+    """A layer's coordinates as written, their declared systems and current points, read another way on demand.
+
+    Only for the few rows the check looks at: converting a million rows three ways would cost seconds.
+    """
 
     x: np.ndarray
     y: np.ndarray
@@ -119,13 +129,17 @@ class _Readings:
     current: np.ndarray
 
     def at(self, rows: np.ndarray, system: str) -> tuple[np.ndarray, np.ndarray]:
-        """The points at positions ``rows`` read as ``system`` (rows declared in it, or projected, keep theirs),
-        and which of them moved."""
+        """The points at positions ``rows`` read as ``system``, and which of them moved.
+
+        Rows declared in ``system``, or projected, keep theirs.
+        """
         family = self.family[rows]
         moved = (family != system) & pd.notna(family)
         out = self.current[rows].copy()
         if moved.any():
-            lon, lat = to_geographic(self.x[rows][moved], self.y[rows][moved], parse_crs(system, "facilities.crs"))
+            lon, lat = to_geographic(
+                self.x[rows][moved], self.y[rows][moved], parse_crs(system, "facilities.crs")
+            )
             out[moved] = shapely.points(lon, lat)
         return out, moved
 
@@ -142,8 +156,10 @@ def _inside(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
 
 
 def _sampled(rows: np.ndarray, share: float) -> np.ndarray:
-    """Which of the rows (their numbers) make the sample: chosen by a hash of the row number, so that every
-    partitioning picks the same."""
+    """Which of the rows (their numbers) make the sample.
+
+    Chosen by a hash of the row number, so that every partitioning picks the same.
+    """
     if share >= 1:
         return np.ones(len(rows), dtype=bool)
     with np.errstate(over="ignore"):
@@ -154,9 +170,11 @@ def _sampled(rows: np.ndarray, share: float) -> np.ndarray:
 def shift_evidence(
     facilities: gpd.GeoDataFrame, located: pd.Series, zones: gpd.GeoDataFrame, share: float
 ) -> ShiftEvidence:
-    """The evidence of ``facilities`` (validated, with ``located``: the code of the zone of the finest layer each
-    lies in, NaN outside) against the finest layer ``zones``; ``share`` of them make the sample. Facilities
-    placed by their zone column are left out (their point is not theirs)."""
+    """The evidence of ``facilities`` against the finest layer ``zones``.
+
+    ``located`` is the code of the zone of the finest layer each facility lies in (NaN outside); ``share`` of
+    them make the sample. Facilities placed by their zone column are left out (their point is not theirs).
+    """
     ev = ShiftEvidence()
     fac = facilities
     # Rows as positions, not copies of the frame (a million rows): with a point of their own.
@@ -189,7 +207,9 @@ def _count_sample(ev: ShiftEvidence, tree, readings: _Readings, sample: np.ndarr
         ev.inside[f"zones {system}"] = int(_inside(tree, _forward(current, system)).sum())
 
 
-def _count_outside(ev: ShiftEvidence, tree, zones: gpd.GeoDataFrame, readings: _Readings, at: np.ndarray) -> None:
+def _count_outside(
+    ev: ShiftEvidence, tree, zones: gpd.GeoDataFrame, readings: _Readings, at: np.ndarray
+) -> None:
     """Outside facilities (positions ``at``) within 2 km of a zone, and which readings bring them inside."""
     ev.outside = len(at)
     if not ev.outside:
@@ -263,7 +283,9 @@ def _rows_text(rows: list[int]) -> str:
 
 
 def shift_warning(
-    ev: ShiftEvidence, kind: str = "zone", origins: tuple[LayerOrigin | None, LayerOrigin | None] = (None, None)
+    ev: ShiftEvidence,
+    kind: str = "zone",
+    origins: tuple[LayerOrigin | None, LayerOrigin | None] = (None, None),
 ) -> str | None:
     """The warning the evidence calls for, naming the layer (and the project-file key) to fix; None if none.
 
@@ -288,7 +310,10 @@ def _declared_text(ev_declared: Counter[str], fac: LayerOrigin) -> str:
 def _counts_text(counts: Counter[str], systems: list[str], kind: str) -> str:
     first, *rest = systems
     return ", ".join(
-        [f"{counts[first]:,} rows fit their {_plural(kind)} better as {first}", *(f"{counts[s]:,} as {s}" for s in rest)]
+        [
+            f"{counts[first]:,} rows fit their {_plural(kind)} better as {first}",
+            *(f"{counts[s]:,} as {s}" for s in rest),
+        ]
     )
 
 
@@ -306,13 +331,13 @@ def _single_advice(system: str, fac: LayerOrigin, zone: LayerOrigin | None = Non
         return _mixed_advice(fac)
     if system == TRUE:
         return (
-            f"{fac.name} look like true coordinates (CGCS2000/WGS84, not shifted): set crs = \"{TRUE}\" under "
+            f'{fac.name} look like true coordinates (CGCS2000/WGS84, not shifted): set crs = "{TRUE}" under '
             f"{fac.section}"
         )
-    advice = f"{fac.name} look like {system} (picked in {_APPS[system]} maps): set crs = \"{system}\" under {fac.section}"
+    advice = f'{fac.name} look like {system} (picked in {_APPS[system]} maps): set crs = "{system}" under {fac.section}'
     if zone is not None and zone.shifted:
         advice += (
-            f"; or, if {zone.name} is not in {zone.shifted} after all, remove its crs = \"{zone.shifted}\" "
+            f'; or, if {zone.name} is not in {zone.shifted} after all, remove its crs = "{zone.shifted}" '
             f"under {zone.section}"
         )
     if fac.shifted and fac.shifted != system:

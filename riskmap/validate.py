@@ -520,7 +520,9 @@ def _read_xy(
     """The x/y of every row as numbers (swapped back where swapped), with the reason and field of the others."""
     xy = read_coordinates(df[x_col], df[y_col], same_column=x_col == y_col)
     names = xy["field"].to_numpy(dtype=object)
-    field = pd.Series(np.where(names == "x", x_col, np.where(names == "y", y_col, "")), index=xy.index, dtype=object)
+    field = pd.Series(
+        np.where(names == "x", x_col, np.where(names == "y", y_col, "")), index=xy.index, dtype=object
+    )
     xy["problem"] = _coordinate_reasons(df, xy, field)
     geographic = _geographic(systems, f"{section}.crs")
     x, y = xy["x"], xy["y"]
@@ -531,8 +533,9 @@ def _read_xy(
     outside = geographic & ok & ~(xy["x"].between(-180, 180) & xy["y"].between(-90, 90))
     if outside.any():
         declared = str(systems[outside].iloc[0])
-        xy.loc[outside, "problem"] = "longitude/latitude out of range (-180..180, -90..90)" + projected_metres_hint(
-            xy["x"][outside], xy["y"][outside], section, declared
+        xy.loc[outside, "problem"] = (
+            "longitude/latitude out of range (-180..180, -90..90)"
+            + projected_metres_hint(xy["x"][outside], xy["y"][outside], section, declared)
         )
         field[outside] = x_col
     return xy, field
@@ -663,12 +666,17 @@ def _single_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame,
 def _vector_points(
     df: gpd.GeoDataFrame, source: str, keep_unusable: bool = False
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Features as points in EPSG:4490 (plant boundaries kept in ``FOOTPRINT``); features without a geometry are
-    rejected, or kept without one (``NO_XY``) to be placed by their zone when ``keep_unusable``."""
+    """Features as points in EPSG:4490 (plant boundaries kept in ``FOOTPRINT``).
+
+    Features without a geometry are rejected, or kept without one (``NO_XY``) to be placed by their zone when
+    ``keep_unusable``.
+    """
     empty = df.geometry.isna() | df.geometry.is_empty
     no_geometry = "the feature has no geometry"
     if keep_unusable:
-        df = df.assign(**{NO_XY: np.where(empty, no_geometry, ""), NO_XY_FIELD: np.where(empty, "geometry", "")})
+        df = df.assign(
+            **{NO_XY: np.where(empty, no_geometry, ""), NO_XY_FIELD: np.where(empty, "geometry", "")}
+        )
         rejects = rejects_frame()
         kept, multi = _single_points(df[~empty], source)
         gdf = pd.concat([kept, df[empty]]).sort_index(kind="stable")

@@ -25,19 +25,19 @@ from riskmap.columns import (
     ASSIGNMENT,
     FACILITY_ID,
     FOOTPRINT,
-    PLACED,
-    PLACED_BY,
-    PLACEMENT_COLUMNS,
-    SWAPPED,
     INDEX_COLUMNS,
     LEVEL,
     LEVEL_ZH,
     NAME,
     PARENT_CODE,
+    PLACED,
+    PLACED_BY,
+    PLACEMENT_COLUMNS,
     POPULATION,
     RULE,
     SITES,
     SITES_NEAR,
+    SWAPPED,
     ZONE_CODE,
     ZONE_NAME,
 )
@@ -357,8 +357,10 @@ def _parents(
 
 
 def _in_finest(facilities: gpd.GeoDataFrame, hit: pd.DataFrame, kind: str) -> gpd.GeoDataFrame:
-    """The facilities in a zone of the finest layer, with its code, name and how they were put there; the private
-    columns of locating them dropped."""
+    """The facilities in a zone of the finest layer, with its code, name and how they were put there.
+
+    The private columns of locating them are dropped.
+    """
     out = facilities.loc[hit.index].copy()
     out[zone_code_column(kind)] = hit[ZONE_CODE].to_numpy()
     out[ZONE_CODE] = out[zone_code_column(kind)]
@@ -374,7 +376,9 @@ def _in_finest(facilities: gpd.GeoDataFrame, hit: pd.DataFrame, kind: str) -> gp
 PLACED_PREFIX = "placed by "
 
 
-def zone_parents(fine: gpd.GeoDataFrame, coarse: gpd.GeoDataFrame, fine_kind: str, coarse_kind: str) -> pd.Series:
+def zone_parents(
+    fine: gpd.GeoDataFrame, coarse: gpd.GeoDataFrame, fine_kind: str, coarse_kind: str
+) -> pd.Series:
     """The code of each zone's parent in ``coarse``: by 12-digit code prefix, else by location (NA for none)."""
     return _parents(fine, coarse, fine_kind, coarse_kind)[0]
 
@@ -460,7 +464,9 @@ def assign_zones(
     outside = facilities.index.difference(hit.index)
     # Before snapping: a shifted layer is what the snap would hide.
     share = SHIFT_SAMPLE / max(shift_rows or len(facilities), 1)
-    evidence = shift_evidence(facilities, hit[ZONE_CODE], finest if shift_zones is None else shift_zones, share)
+    evidence = shift_evidence(
+        facilities, hit[ZONE_CODE], finest if shift_zones is None else shift_zones, share
+    )
     hint = shift_warning(evidence, kinds[0], origins) if judge_shift else None
     warnings += [hint] if hint else []
     if snap_distance_m > 0 and len(outside):

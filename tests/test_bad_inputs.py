@@ -638,15 +638,25 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"所属村 '东村' matches 2 village zones: 329901001001 东村 \(甲镇\), 329901002001 东村 \(乙镇\): give "
         r"\[facilities\] town_column or the 12-digit code",
     ),
-    ("village codes stored as numbers (329901001001.0)", _village_codes(float), "warning", r"village codes were "
-     r"stored as numbers \(329901001001\.0\): read as 329901001001"),  # fmt: skip
+    (
+        "village codes stored as numbers (329901001001.0)",
+        _village_codes(float),
+        "warning",
+        r"village codes were "
+        r"stored as numbers \(329901001001\.0\): read as 329901001001",
+    ),  # fmt: skip
     (
         "village codes in scientific notation (3.29901E+11)",
         _village_codes(lambda c: "3.29901E+11"),
         "error",
         r"4 village codes are in scientific notation \(3\.29901E\+11; features 1, 2, 3, 4\).*digits are lost",
     ),
-    ("village shapefile in GBK without a .cpg", _gbk_villages_without_cpg, "warning", r"read as GB18030 \(GBK\)"),
+    (
+        "village shapefile in GBK without a .cpg",
+        _gbk_villages_without_cpg,
+        "warning",
+        r"read as GB18030 \(GBK\)",
+    ),
     ("self-intersecting zone polygon", _bowtie_village, "warning", r"repaired 1 invalid village polygons"),
     ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv: the file has no data rows"),
     ("empty zone layer", _empty_zone_layer, "error", r"the village layer has 0 features"),

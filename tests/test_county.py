@@ -565,7 +565,9 @@ def test_spatial_placed_by_village_column(truth: Truth, spatial_run):
     assert (o.facilities.loc[placed["name"], "zone_assignment"] == "placed by 所属村（社区）").all()
     others = o.rejects[o.rejects["row"].isin(none.loc[~none.index.isin(placed.index), "row"])]
     assert (others["stage"] == "score").all() and others["reason"].str.contains("sector").all(), others
-    assert any(w.startswith(f"{len(none)} facilities without usable coordinates were placed by") for w in o.warnings)
+    assert any(
+        w.startswith(f"{len(none)} facilities without usable coordinates were placed by") for w in o.warnings
+    )
 
 
 def _spatial_without_crs_column(truth: Truth, name: str, crs: str = "EPSG:4490") -> Outcome:

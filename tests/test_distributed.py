@@ -367,7 +367,9 @@ def test_dask_engine_places_and_swaps_as_memory(tiny_project):
     mem, dsk = _both_engines(tiny_project)
     _assert_same(mem, dsk)
     assert (mem.facilities["zone_assignment"] == "placed by 所属村").sum() == 2
-    assert any(w.startswith("2 facilities without usable coordinates were placed by 所属村") for w in dsk.warnings)
+    assert any(
+        w.startswith("2 facilities without usable coordinates were placed by 所属村") for w in dsk.warnings
+    )
     assert any(w.startswith("1 facility row had longitude and latitude swapped") for w in dsk.warnings)
     assert "北材" in " ".join(dsk.rejects["facilities"]["reason"])
 

@@ -55,9 +55,14 @@ def test_an_enterprise_without_coordinates_is_placed_in_its_village(tiny_project
     assert result.rejects.empty, result.rejects["reason"].tolist()
     fac = result.facilities.set_index("facility_id")
     for k in "CF":
-        assert fac.loc[IDS[k], "village_code"] == CODE_OF["北村"] and fac.loc[IDS[k], "town_code"] == "329901002000"
+        assert (
+            fac.loc[IDS[k], "village_code"] == CODE_OF["北村"]
+            and fac.loc[IDS[k], "town_code"] == "329901002000"
+        )
         assert fac.loc[IDS[k], "zone_assignment"] == "placed by 所属村"
-        assert "按所属村" in fac.loc[IDS[k], "reasons"] and "placed by 所属村" in fac.loc[IDS[k], "reasons_en"]
+        assert (
+            "按所属村" in fac.loc[IDS[k], "reasons"] and "placed by 所属村" in fac.loc[IDS[k], "reasons_en"]
+        )
         # its point: inside its village
         assert shapely.contains(VILLAGES[3][2], fac.loc[IDS[k], "geometry"])
     # graded as before (its risk points), counted in its village
@@ -112,7 +117,10 @@ def test_an_ambiguous_name_is_rejected_naming_the_candidates(tiny_project: Path)
     _two_villages_named_alike(tiny_project)
     _with_village_column(tiny_project, D={"lon": "", "所属村": "东村"})
     (r,) = _rejected(_check(tiny_project))
-    assert "所属村 '东村' matches 2 village zones: 329901001001 东村 (甲镇), 329901002001 东村 (乙镇)" in r["reason"]
+    assert (
+        "所属村 '东村' matches 2 village zones: 329901001001 东村 (甲镇), 329901002001 东村 (乙镇)"
+        in r["reason"]
+    )
     assert "town_column" in r["reason"], r["reason"]
 
 
@@ -124,7 +132,9 @@ def test_the_town_column_tells_them_apart(tiny_project: Path):
     assert result.facilities.set_index("facility_id").loc[IDS["D"], "village_code"] == CODE_OF["南村"]
 
 
-@pytest.mark.parametrize(("town", "says"), [("丙镇", "matches no town zone"), ("甲镇", "not a village of 甲镇")])
+@pytest.mark.parametrize(
+    ("town", "says"), [("丙镇", "matches no town zone"), ("甲镇", "not a village of 甲镇")]
+)
 def test_a_town_that_does_not_fit_is_said(tiny_project: Path, town, says):
     _with_village_column(tiny_project, town="所属镇", C={"lon": "", "所属镇": town})
     (r,) = _rejected(_check(tiny_project))
@@ -147,7 +157,9 @@ def test_a_vector_feature_without_geometry_is_placed(tiny_project: Path):
     gpd.GeoDataFrame(fac.drop(columns=["lon", "lat"]), geometry=points, crs="EPSG:4490").to_file(
         d / "facilities.gpkg"
     )
-    text = tiny_project.read_text(encoding="utf-8").replace('path = "facilities.csv"', 'path = "facilities.gpkg"')
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'path = "facilities.csv"', 'path = "facilities.gpkg"'
+    )
     tiny_project.write_text(text, encoding="utf-8")
     result = _check(tiny_project)
     assert result.rejects.empty, result.rejects["reason"].tolist()
@@ -158,7 +170,9 @@ def test_a_vector_feature_without_geometry_is_placed(tiny_project: Path):
 
 def test_a_missing_zone_column_is_named(tiny_project: Path):
     text = tiny_project.read_text(encoding="utf-8")
-    tiny_project.write_text(text.replace('crs = "EPSG:4490"\n', 'crs = "EPSG:4490"\nzone_column = "所属村"\n', 1))
+    tiny_project.write_text(
+        text.replace('crs = "EPSG:4490"\n', 'crs = "EPSG:4490"\nzone_column = "所属村"\n', 1)
+    )
     with pytest.raises(riskmap.RiskmapError, match=r'no column "所属村" \(set facilities\.zone_column'):
         riskmap.check(riskmap.load_config(tiny_project))
 

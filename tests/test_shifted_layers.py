@@ -421,7 +421,9 @@ def test_real_districts_in_bd09_undeclared_give_the_bd09_warning(tmp_path: Path)
 # ------------------------------------------------------------------------- registers mixing systems (issue 24)
 
 
-def _east_edge_rows(project: Path, systems: list[str], declared: list[str] | None = None, column=None) -> None:
+def _east_edge_rows(
+    project: Path, systems: list[str], declared: list[str] | None = None, column=None
+) -> None:
     """Facilities 150 m inside the district's east edge, each picked in its system's map app; ``declared``: the
     register's 坐标系 column as written (``column`` names it in the project file)."""
     from riskmap.io.crs import wgs84_to_bd09
@@ -443,7 +445,9 @@ def _east_edge_rows(project: Path, systems: list[str], declared: list[str] | Non
         for i in range(len(systems)):
             f.write(f"M{i},Q{i},车间,2,2\n")
     if column:
-        text = project.read_text(encoding="utf-8").replace('crs = "EPSG:4490"\n', f'crs = "EPSG:4490"\n{column}\n', 1)
+        text = project.read_text(encoding="utf-8").replace(
+            'crs = "EPSG:4490"\n', f'crs = "EPSG:4490"\n{column}\n', 1
+        )
         project.write_text(text, encoding="utf-8")
 
 
@@ -453,7 +457,9 @@ def test_a_register_mixing_gcj02_and_bd09_is_named_not_one_system(tiny_project: 
     _east_edge_rows(tiny_project, ["GCJ-02", "BD-09"] * 6)
     result = riskmap.check(riskmap.load_config(tiny_project))
     (hint,) = [w for w in result.warnings if "fit their" in w or "look like" in w]
-    assert hint.startswith("6 rows fit their villages better as GCJ-02, 6 as BD-09 than as declared (EPSG:4490)")
+    assert hint.startswith(
+        "6 rows fit their villages better as GCJ-02, 6 as BD-09 than as declared (EPSG:4490)"
+    )
     assert "mixes coordinate systems: set crs_column under [facilities]" in hint
     assert "look like" not in hint
 
@@ -469,7 +475,9 @@ def test_a_register_declared_gcj02_with_baidu_rows_is_named(tiny_project: Path):
 
 def test_the_crs_column_converts_each_row_and_nothing_is_left_to_suspect(tiny_project: Path):
     systems = ["GCJ-02", "BD-09"] * 6
-    _east_edge_rows(tiny_project, systems, ["高德" if s == "GCJ-02" else "百度" for s in systems], 'crs_column = "坐标系"')
+    _east_edge_rows(
+        tiny_project, systems, ["高德" if s == "GCJ-02" else "百度" for s in systems], 'crs_column = "坐标系"'
+    )
     result = riskmap.check(riskmap.load_config(tiny_project))
     assert result.rejects.empty, result.rejects["reason"].tolist()
     assert not [w for w in result.warnings if "fit their" in w or "read as" in w], result.warnings
@@ -490,7 +498,9 @@ def test_rows_whose_system_is_written_wrong_are_named_by_their_village(tiny_proj
     ]
     pd.concat([fac, pd.DataFrame(rows, columns=fac.columns)]).to_csv(d / "facilities.csv", index=False)
     keys = 'crs_column = "坐标系"\nzone_column = "所属村"'
-    text = tiny_project.read_text(encoding="utf-8").replace('crs = "EPSG:4490"\n', f'crs = "EPSG:4490"\n{keys}\n', 1)
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'crs = "EPSG:4490"\n', f'crs = "EPSG:4490"\n{keys}\n', 1
+    )
     tiny_project.write_text(text, encoding="utf-8")
     result = riskmap.check(riskmap.load_config(tiny_project))
     (hint,) = [w for w in result.warnings if "fit their" in w]

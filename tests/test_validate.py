@@ -300,7 +300,21 @@ def _register(written: list[str], systems: list[str]) -> pd.DataFrame:
 
 
 def test_each_row_is_converted_from_its_own_system():
-    written = ["百度", "百度地图", "BD09", "bd-09", "高德", "腾讯", "GCJ02", "火星", "GPS", "WGS84", "2000", "国家2000", ""]
+    written = [
+        "百度",
+        "百度地图",
+        "BD09",
+        "bd-09",
+        "高德",
+        "腾讯",
+        "GCJ02",
+        "火星",
+        "GPS",
+        "WGS84",
+        "2000",
+        "国家2000",
+        "",
+    ]
     systems = ["BD-09"] * 4 + ["GCJ-02"] * 4 + ["EPSG:4326"] * 2 + ["EPSG:4490"] * 3
     gdf, rejects = validate_facilities(_register(written, systems), _config(crs_column="坐标系"), "f.csv")
     assert rejects.empty, rejects["reason"].tolist()
@@ -314,13 +328,20 @@ def test_an_unknown_system_is_rejected_with_the_accepted_values():
     assert len(gdf) == 1
     (r,) = rejects.to_dict("records")
     assert (r["row"], r["field"], r["value"]) == (3, "坐标系", "北京54")
-    assert "百度" in r["reason"] and "高德" in r["reason"] and "GPS" in r["reason"] and "crs_values" in r["reason"]
+    assert (
+        "百度" in r["reason"]
+        and "高德" in r["reason"]
+        and "GPS" in r["reason"]
+        and "crs_values" in r["reason"]
+    )
     assert ";" not in r["reason"]  # the summary of the rejects cuts a reason at its first ";"
 
 
 def test_crs_values_add_spellings():
     config = _config(crs_column="坐标系", crs_values={"百度坐标系": "BD-09", "北京54": "EPSG:4490"})
-    gdf, rejects = validate_facilities(_register(["百度坐标系", "北京54"], ["BD-09", "EPSG:4490"]), config, "f.csv")
+    gdf, rejects = validate_facilities(
+        _register(["百度坐标系", "北京54"], ["BD-09", "EPSG:4490"]), config, "f.csv"
+    )
     assert rejects.empty and np.allclose(gdf.geometry.x, TRUE[0], atol=1e-6)
 
 
@@ -363,7 +384,9 @@ def test_systems_are_converted_per_group_not_per_row(monkeypatch):
 def test_swapped_coordinates_are_swapped_back_and_flagged():
     from riskmap.columns import SWAPPED
 
-    gdf, rejects = validate_facilities(_raw([GOOD, ("X4", "颠倒", "工贸", "32.21", "119.61")]), _config(), "f.csv")
+    gdf, rejects = validate_facilities(
+        _raw([GOOD, ("X4", "颠倒", "工贸", "32.21", "119.61")]), _config(), "f.csv"
+    )
     assert rejects.empty
     assert gdf[SWAPPED].tolist() == [False, True]
     assert gdf.geometry.x.tolist() == [119.61, 119.61] and gdf.geometry.y.tolist() == [32.21, 32.21]

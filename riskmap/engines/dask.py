@@ -335,15 +335,21 @@ class DaskEngine:
             zones=frame.zones,
             facility_rejects=rej_fac,
             zoning_rejects=rej_zone,
-            warnings=[*located_warnings(notes, self.config, n_rows), *frame.warnings, *([shifted] if shifted else [])],
+            warnings=[
+                *located_warnings(notes, self.config, n_rows),
+                *frame.warnings,
+                *([shifted] if shifted else []),
+            ],
             state=(meta, located, part_ids),
         )
 
     def _validate(
         self, raw: pd.DataFrame, n: int, index: ZoneIndex | None
     ) -> tuple[gpd.GeoDataFrame, list[Any], pd.DataFrame, pd.DataFrame]:
-        """1. Validation (and placement by zone column), partitioned by a hash of the normalised id: duplicates
-        meet in one partition."""
+        """1. Validation (and placement by zone column), partitioned by a hash of the normalised id.
+
+        Copies of an id meet in one partition, where the duplicate rule sees them all.
+        """
         config, source, client = self.config, self.source, self.client
         fc = config.facilities
         if fc.id in raw.columns:
@@ -355,7 +361,8 @@ class DaskEngine:
         parts = [raw.iloc[pos] for pos in split_positions(keys, n)]
         [index_f] = client.scatter([index], broadcast=True)
         validated = [
-            client.submit(_validate_part, p, config, source, index_f, pure=False) for p in client.scatter(parts)
+            client.submit(_validate_part, p, config, source, index_f, pure=False)
+            for p in client.scatter(parts)
         ]
         points = client.map(_first, validated, pure=False)
         rejects = by_row(client.gather(client.map(_second, validated, pure=False)))

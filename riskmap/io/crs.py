@@ -76,8 +76,10 @@ def spelling_key(text: str) -> str:
 
 @cache
 def crs_spellings() -> dict[str, str]:
-    """The shipped table of coordinate systems as registers write them (styles/crs_values.toml), by
-    :func:`spelling_key`: 百度 -> ``"BD-09"``, 高德 -> ``"GCJ-02"``, GPS -> ``"EPSG:4326"``, 2000 -> ``"EPSG:4490"``.
+    """The shipped table of coordinate systems as registers write them (styles/crs_values.toml).
+
+    Keyed by :func:`spelling_key`: 百度 -> ``"BD-09"``, 高德 -> ``"GCJ-02"``, GPS -> ``"EPSG:4326"``,
+    2000 -> ``"EPSG:4490"``.
 
     >>> crs_spellings()["百度地图"], crs_spellings()["GCJ02"], crs_spellings()["国家2000"]
     ('BD-09', 'GCJ-02', 'EPSG:4490')

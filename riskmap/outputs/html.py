@@ -36,13 +36,13 @@ import pandas as pd
 import riskmap.levels as levels
 from riskmap.columns import (
     FACILITY_ID,
-    PLACED,
     HD_STATS,
     INSPECTIONS,
     LEVEL,
     LEVEL_METHOD,
     METHOD,
     NAME,
+    PLACED,
     PLANNED_INSPECTIONS,
     REASON_SEP_EN,
     REASON_SEP_ZH,
