@@ -58,6 +58,7 @@ from riskmap.io.project import (
     read_roster,
     required_tables,
 )
+from riskmap.io.tables import ROW
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES
 from riskmap.methods import METHODS
@@ -78,7 +79,7 @@ from riskmap.validate import (
     validate_table,
 )
 from riskmap.zone_kinds import kind_label, project_kind_labels
-from riskmap.zone_layers import load_zones, zone_polygons
+from riskmap.zone_layers import load_zones, zone_codes, zone_polygons
 from riskmap.zoning import aggregate_zones, apply_spillover, count_sites, rule_parameters, zone_code_column
 
 __all__ = ["RunResult", "run", "check", "plan", "sensitivity", "preflight", "load_zones", "Stage"]
@@ -743,6 +744,7 @@ def _check_zone_file(config: Config, i: int) -> None:
     else:
         gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
     require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
+    zone_codes(gdf[zc.code], gdf[ROW], path.name, zc.kind, [])  # codes Excel lost (3.29901E+11)
     zone_polygons(gdf, path.name, zc.kind, [])
 
 

@@ -383,3 +383,14 @@ def test_dask_engine_finds_a_mixed_register_as_memory(tiny_project):
     mem, dsk = _both_engines(tiny_project)
     assert any(w.startswith("6 rows fit their villages better as GCJ-02, 6 as BD-09") for w in mem.warnings)
     _assert_same(mem, dsk)
+
+
+def test_dask_engine_checks_the_zone_column_as_memory(tiny_project):
+    """Rows in another village than their 所属村 names, and in their own only in another system: one warning."""
+    pytest.importorskip("distributed")
+    from test_shifted_layers import _written_wrong
+
+    _written_wrong(tiny_project)
+    mem, dsk = _both_engines(tiny_project)
+    assert any(w.startswith("4 rows fit their villages better as GCJ-02") for w in mem.warnings)
+    _assert_same(mem, dsk)

@@ -483,9 +483,8 @@ def test_the_crs_column_converts_each_row_and_nothing_is_left_to_suspect(tiny_pr
     assert not [w for w in result.warnings if "fit their" in w or "read as" in w], result.warnings
 
 
-def test_rows_whose_system_is_written_wrong_are_named_by_their_village(tiny_project: Path):
-    """With a village column: rows written 百度 but picked in Gaode land in another village; read as GCJ-02 (and
-    in no other way) they are in their own. Their rows are named, and the column to check."""
+def _written_wrong(tiny_project: Path) -> None:
+    """Four rows picked in Gaode maps near the district's south edge, written 百度, with their village (所属村)."""
     d = tiny_project.parent
     lon = np.array([X0 + 0.004, X0 + 0.012, X0 + D + 0.004, X0 + D + 0.012])
     lat = np.full(4, Y0 + 0.0016)
@@ -502,6 +501,12 @@ def test_rows_whose_system_is_written_wrong_are_named_by_their_village(tiny_proj
         'crs = "EPSG:4490"\n', f'crs = "EPSG:4490"\n{keys}\n', 1
     )
     tiny_project.write_text(text, encoding="utf-8")
+
+
+def test_rows_whose_system_is_written_wrong_are_named_by_their_village(tiny_project: Path):
+    """With a village column: rows written 百度 but picked in Gaode land in another village; read as GCJ-02 (and
+    in no other way) they are in their own. Their rows are named, and the column to check."""
+    _written_wrong(tiny_project)
     result = riskmap.check(riskmap.load_config(tiny_project))
     (hint,) = [w for w in result.warnings if "fit their" in w]
     assert hint.startswith("4 rows fit their villages better as GCJ-02 than as their 坐标系 says (所属村 names "

@@ -125,3 +125,21 @@ def test_villages_in_a_gauss_krueger_zone_end_to_end(tiny_project: Path, epsg: i
     cols = ["village_code", "town_code", "zone_name", "level"]
     got = result.facilities.set_index("facility_id")[cols].sort_index()
     pd.testing.assert_frame_equal(got, baseline.facilities.set_index("facility_id")[cols].sort_index())
+
+
+def test_validate_lists_damaged_zone_codes_with_the_other_problems(tiny_project: Path):
+    """riskmap validate's file checks name the codes Excel lost, beside a facility file's problem."""
+    from riskmap.pipeline import preflight
+
+    d = tiny_project.parent
+    _villages(d, ["3.29901E+11"] * 4, names=[n for _, n, _ in VILLAGES], name="village.shp")
+    text = tiny_project.read_text(encoding="utf-8")
+    text = text.replace(
+        'path = "boundaries.gpkg"\nlayer = "village"', 'path = "village.shp"\ncode = "XZQDM"\nname = "XZQMC"'
+    )
+    tiny_project.write_text(
+        text.replace('crs = "EPSG:4490"\n', 'crs = "EPSG:4490"\nzone_column = "所属村"\n')
+    )
+    problems = preflight(riskmap.load_config(tiny_project))
+    assert any("village codes are in scientific notation" in p for p in problems), problems
+    assert any('no column "所属村"' in p for p in problems), problems
