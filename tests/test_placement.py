@@ -187,3 +187,25 @@ def test_placed_enterprises_are_listed_in_the_zone_tooltip_of_the_map(tiny_proje
 
     assert found("无坐标, 按所属村落位的企业")  # the tooltip's line
     assert '"placed": ' + json.dumps("丙机械厂") in page  # in 北村's properties
+
+
+@pytest.mark.browser
+def test_placed_enterprises_in_the_zone_popup_of_the_compact_map(tiny_project: Path, tmp_path: Path):
+    """The province-size map (compressed columns on canvas): 北村's popup lists the enterprise placed there."""
+    from browser import chromium, open_page
+
+    _with_village_column(tiny_project, C={"lon": "", "lat": ""})
+    text = tiny_project.read_text(encoding="utf-8").replace("[outputs]\n", "[outputs]\ncluster_above = 0\n")
+    tiny_project.write_text(text, encoding="utf-8")
+    riskmap.run(riskmap.load_config(tiny_project), tmp_path / "out")
+    with chromium() as browser, open_page(browser, tmp_path / "out" / "map.html") as (page, log):
+        name = page.evaluate("document.querySelector('.folium-map').id")
+        page.evaluate("(n) => window[n].riskmap.ready", name)
+        # 北村's corner, away from its facilities
+        page.evaluate("(n) => window[n].setView([32.2205, 119.6205], 17, {animate: false})", name)
+        box = page.locator(".folium-map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        popup = page.locator(".leaflet-popup-content")
+        page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('北村')")
+        assert "无坐标, 按所属村落位的企业\t丙机械厂" in popup.inner_text(), popup.inner_text()
+        assert log.errors == [] and log.dialogs == [] and log.blocked == []

@@ -1503,7 +1503,7 @@ def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
     texts = {
         k: text[k]
         for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
-                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble")
+                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
     texts["facility_layer"] = html.escape(text["facility_layer_all"].format(n=n_facilities))
