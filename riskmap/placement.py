@@ -39,6 +39,7 @@ from riskmap.columns import (
     ZONE_WRITTEN,
 )
 from riskmap.config import Config
+from riskmap.errors import ConfigError
 from riskmap.frames import distinct_rows
 from riskmap.io.tables import ROW
 from riskmap.validate import make_rejects, rejects_frame
@@ -196,6 +197,11 @@ def zone_index(layers: dict[str, gpd.GeoDataFrame], config: Config) -> ZoneIndex
     if fc.zone_column is None:
         return None
     kinds = [zc.kind for zc in config.zones if zc.path is not None and zc.kind in layers]
+    if not kinds:
+        raise ConfigError(
+            f"facilities.zone_column ({fc.zone_column!r}) names zones of a layer read from a file, and every "
+            "[[zones]] layer here is a grid: add the village (or town) layer it names, or remove zone_column"
+        )
     fine = layers[kinds[0]]
     town_names: dict[str, str] = {}
     parents = pd.Series("", index=fine.index, dtype=object)
@@ -233,7 +239,7 @@ def place_facilities(
     """
     notes = [_notes(facilities, facilities.get(SWAPPED), "swapped", "")]
     if index is None or ZONE_WRITTEN not in facilities.columns:
-        return facilities, rejects_frame(), pd.concat(notes, ignore_index=True)
+        return *_without_zones(facilities, source), pd.concat(notes, ignore_index=True)
     zone = facilities[ZONE_WRITTEN].astype(str)
     town = (
         facilities[TOWN_WRITTEN].astype(str)
@@ -258,6 +264,22 @@ def place_facilities(
     out = out[~lost].drop(columns=[c for c in (ZONE_WRITTEN, TOWN_WRITTEN, NO_XY, NO_XY_FIELD) if c in out])
     out = out.drop(columns=[c for c in index.xy_columns if c in out.columns])
     return out, rejects, pd.concat(notes, ignore_index=True)
+
+
+def _without_zones(facilities: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Facilities kept without usable coordinates when no zone can place them: rejected with their reason."""
+    if NO_XY not in facilities.columns:
+        return facilities, rejects_frame()
+    lost = facilities[NO_XY].fillna("").astype(str).to_numpy() != ""
+    rows = facilities[lost]
+    found = [
+        make_rejects(
+            source, rows[rows[NO_XY_FIELD] == col], col, rows.loc[rows[NO_XY_FIELD] == col, NO_XY], "validate"
+        )
+        for col in pd.unique(rows[NO_XY_FIELD].astype(str))
+    ]
+    kept = facilities[~lost].drop(columns=[NO_XY, NO_XY_FIELD])
+    return kept, (pd.concat(found, ignore_index=True) if found else rejects_frame())
 
 
 def _unplaced_rejects(rows: pd.DataFrame, why: np.ndarray, index: ZoneIndex, source: str) -> pd.DataFrame:
@@ -306,14 +328,14 @@ def located_warnings(notes: pd.DataFrame, config: Config, n_rows: int) -> list[s
     placed = notes[notes["note"] == "placed"]
     if len(placed):
         problems = placed["detail"].value_counts(sort=True)
-        why = ", ".join(f"{n} {p}" for p, n in problems.head(3).items()) + (
+        why = ", ".join(f"{p} ({n})" for p, n in problems.head(3).items()) + (
             ", ..." if len(problems) > 3 else ""
         )
         n = len(placed)
         out.append(
             f"{n} {'facility' if n == 1 else 'facilities'} without usable coordinates {'was' if n == 1 else 'were'} "
-            f"placed by {fc.zone_column} at a point inside the zone it names ({_rows(placed)}; their coordinates: "
-            f"{why}): fix their coordinates to place them exactly; see column {ASSIGNMENT}"
+            f"placed by {fc.zone_column} at a point inside the zone that column names ({_rows(placed)}; {why}): "
+            f"fix their coordinates to place them exactly; see column {ASSIGNMENT}"
         )
     return out
 

@@ -623,7 +623,8 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "enterprise without coordinates, its village in the register (zone_column)",
         _without_coordinates("北村"),
         "warning",
-        r"^1 facility without usable coordinates was placed by 所属村 at a point inside the zone it names \(row 4",
+        r"^1 facility without usable coordinates was placed by 所属村 at a point inside the zone that column "
+        r"names \(row 4; the coordinate is empty \(1\)\)",
     ),
     (
         "enterprise without coordinates, its village name not in the village layer",

@@ -73,7 +73,7 @@ def test_an_enterprise_without_coordinates_is_placed_in_its_village(tiny_project
     assert village.loc[CODE_OF["东村"], "placed_by_column"] == ""
     (note,) = [w for w in result.warnings if "placed by 所属村" in w]
     assert note.startswith("2 facilities without usable coordinates were placed by 所属村"), note
-    assert "rows 4, 7" in note and "1 the coordinate is empty" in note, note
+    assert "(rows 4, 7; the coordinate is empty (1), the coordinate is not a number (1))" in note, note
 
 
 def test_the_zone_column_may_hold_the_12_digit_code(tiny_project: Path):
@@ -209,3 +209,16 @@ def test_placed_enterprises_in_the_zone_popup_of_the_compact_map(tiny_project: P
         page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('北村')")
         assert "无坐标, 按所属村落位的企业\t丙机械厂" in popup.inner_text(), popup.inner_text()
         assert log.errors == [] and log.dialogs == [] and log.blocked == []
+
+
+def test_a_zone_column_with_only_grids_is_a_config_error(tiny_project: Path):
+    _with_village_column(tiny_project, C={"lon": ""})
+    text = tiny_project.read_text(encoding="utf-8")
+    start = text.index("[[zones]]")
+    end = text.index("[population]")
+    grid = '[[zones]]\nkind = "grid"\ngrid = { shape = "square", size_m = 1000 }\n\n'
+    tiny_project.write_text(text[:start] + grid + text[end:], encoding="utf-8")
+    with pytest.raises(
+        riskmap.RiskmapError, match=r"zone_column \('所属村'\) names zones of a layer read from a file"
+    ):
+        riskmap.check(riskmap.load_config(tiny_project))
