@@ -106,21 +106,38 @@ def parse_coordinates(cells: pd.Series) -> pd.DataFrame:
     >>> parse_coordinates(pd.Series(["118.0867°E", "北纬32度"]))[["value", "axis"]].values.tolist()
     [[118.0867, 'lon'], [nan, 'lat']]
     """
-    norm = _normalised(cells)
-    value = _plain(norm).to_numpy()
-    axis = np.full(len(norm), "", dtype=object)
-    problem = np.full(len(norm), "", dtype=object)
+    text = cells.fillna("").astype(str)
+    ascii_ = text.str.isascii().fillna(True).to_numpy(dtype=bool)
+    # Plain ASCII numbers (most cells) at once; every other cell once per distinct value (NFKC and the patterns
+    # are Python per cell).
+    value = np.full(len(text), np.nan)
+    if ascii_.any():
+        value[ascii_] = _plain(text[ascii_].str.strip()).to_numpy()
+    axis = np.full(len(text), "", dtype=object)
+    problem = np.full(len(text), "", dtype=object)
     rest = np.flatnonzero(~np.isfinite(value))
-    if len(rest):  # the patterns (Python's re) once per distinct cell that is not a plain number
-        codes, uniques = pd.factorize(norm.iloc[rest].to_numpy(dtype=object))
-        marked = _marked(pd.Series(uniques, dtype=object))
-        value = value.copy()
-        value[rest] = marked["value"].to_numpy(dtype=float)[codes]
-        axis[rest] = marked["axis"].to_numpy(dtype=object)[codes]
-        problem[rest] = marked["problem"].to_numpy(dtype=object)[codes]
+    if len(rest):
+        codes, uniques = pd.factorize(text.iloc[rest].to_numpy(dtype=object))
+        distinct = _parse_distinct(pd.Series(uniques, dtype=object))
+        value[rest] = distinct["value"].to_numpy(dtype=float)[codes]
+        axis[rest] = distinct["axis"].to_numpy(dtype=object)[codes]
+        problem[rest] = distinct["problem"].to_numpy(dtype=object)[codes]
     return pd.DataFrame(
         {"value": value, "axis": pd.Series(axis, dtype=object), "problem": pd.Series(problem, dtype=object)}
     ).set_axis(cells.index)
+
+
+def _parse_distinct(raw: pd.Series) -> pd.DataFrame:
+    """:func:`parse_coordinates` of distinct cells: normalised, plain numbers read, the others by the patterns."""
+    norm = _normalised(raw)
+    value = _plain(norm).to_numpy()
+    out = pd.DataFrame({"value": value, "axis": "", "problem": ""}, index=raw.index).astype(
+        {"axis": object, "problem": object}
+    )
+    rest = ~np.isfinite(value)
+    if rest.any():
+        out[rest] = _marked(norm[rest])
+    return out
 
 
 def _marked(norm: pd.Series) -> pd.DataFrame:
