@@ -14,6 +14,17 @@ __all__ = [
     "NAME",
     "SECTOR",
     "FOOTPRINT",
+    "RAW_X",
+    "RAW_Y",
+    "ROW_CRS",
+    "SWAPPED",
+    "NO_XY",
+    "NO_XY_FIELD",
+    "ZONE_WRITTEN",
+    "TOWN_WRITTEN",
+    "CLAIMED_ZONE",
+    "PLACED_BY",
+    "PLACEMENT_COLUMNS",
     "LEVEL",
     "LEVEL_ZH",
     "SCORE",
@@ -38,6 +49,7 @@ __all__ = [
     "PARENT_CODE",
     "RULE",
     "ASSIGNMENT",
+    "PLACED",
     "INDEX_COLUMNS",
     "SITES",
     "SITES_NEAR",
@@ -63,6 +75,36 @@ NAME = "name"
 SECTOR = "sector"
 #: Polygon of a facility given as a plant boundary (vector input); its point geometry is a point inside it.
 FOOTPRINT = "_footprint"
+#: The coordinates as written (numbers, swapped back where swapped) in the row's own system, which ``ROW_CRS``
+#: names (``"BD-09"``, ``"EPSG:4490"``, ...): what the shift check reads them as instead (private, tables only).
+RAW_X = "_x"
+RAW_Y = "_y"
+ROW_CRS = "_crs"
+#: Whether the row's x and y were swapped in the file and read swapped back (private).
+SWAPPED = "_swapped"
+#: Why a facility's coordinates cannot be used, and the field, for a facility that may be placed by its zone column
+#: (``[facilities] zone_column``) instead of being rejected; ``""`` where they can (private).
+NO_XY = "_no_xy"
+NO_XY_FIELD = "_no_xy_field"
+#: The zone and town as the register writes them (``zone_column``, ``town_column``; private).
+ZONE_WRITTEN = "_zone_written"
+TOWN_WRITTEN = "_town_written"
+#: The code of the zone the register names for the facility (``zone_column``), where it names one (private).
+CLAIMED_ZONE = "_claimed_zone"
+#: ``"placed by <zone_column>"`` for a facility placed at a point inside its zone, else ``""`` (private).
+PLACED_BY = "_placed_by"
+#: The private columns of locating facilities, dropped once they are in zones.
+PLACEMENT_COLUMNS = [
+    RAW_X,
+    RAW_Y,
+    ROW_CRS,
+    NO_XY,
+    NO_XY_FIELD,
+    ZONE_WRITTEN,
+    TOWN_WRITTEN,
+    CLAIMED_ZONE,
+    PLACED_BY,
+]
 
 # -- scoring (riskmap.methods) -------------------------------------------------------------------------------------
 #: A facility's level (``red`` … ``blue``, or ``none``); zone tables use the same column for the zone's level.
@@ -107,8 +149,11 @@ ZONE_CODE = "zone_code"
 ZONE_NAME = "zone_name"
 PARENT_CODE = "parent_code"
 RULE = "rule"
-#: How a facility was placed: within, border (touches several zones), largest overlap, nearest (… m).
+#: How a facility was placed: within, border (touches several zones), largest overlap, nearest (… m), placed by
+#: <zone_column> (no usable coordinates: at a point inside the zone its register names).
 ASSIGNMENT = "zone_assignment"
+#: A zone's facilities placed by the register's zone column (no usable coordinates), their names joined by "、".
+PLACED = "placed_by_column"
 #: Columns of the index rule: its three parts (0..1 over the zones) and the index.
 INDEX_COLUMNS = ["idx_hazard", "idx_exposure", "idx_vulnerability", "index"]
 SITES = "n_sensitive_sites"

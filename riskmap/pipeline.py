@@ -64,6 +64,7 @@ from riskmap.io.project import (
     read_roster,
     required_tables,
 )
+from riskmap.io.tables import ROW
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
 from riskmap.levels import label as level_label
@@ -75,6 +76,7 @@ from riskmap.sectors import unknown_sectors_warning
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import (
+    facility_columns,
     from_source,
     id_notes,
     input_sources,
@@ -89,7 +91,7 @@ from riskmap.validate import (
     validate_table,
 )
 from riskmap.zone_kinds import kind_label, project_kind_labels
-from riskmap.zone_layers import load_zones, zone_polygons
+from riskmap.zone_layers import load_zones, zone_codes, zone_polygons
 from riskmap.zoning import aggregate_zones, apply_spillover, count_sites, rule_parameters, zone_code_column
 
 __all__ = ["RunResult", "run", "check", "plan", "sensitivity", "preflight", "load_zones", "Stage"]
@@ -800,9 +802,7 @@ def _check_facility_file(config: Config, problems: list[str]) -> None:
     fc = config.facilities
     raw = read_facilities(config)
     source = config.resolve(fc.path).name
-    cols = {"id": fc.id, "name": fc.name, "sector": fc.sector}
-    if not isinstance(raw, gpd.GeoDataFrame):
-        cols |= {"x": fc.x, "y": fc.y}
+    cols = facility_columns(fc, isinstance(raw, gpd.GeoDataFrame), source)
     require_columns(raw, cols, source, "facilities")
     for i, rule in enumerate(config.methods.baseline.rules):  # register columns the baseline rules read
         where = f"methods.baseline.rules[{i}].when"
@@ -834,6 +834,7 @@ def _check_zone_file(config: Config, i: int) -> None:
     else:
         gdf = read_vector(path, layer=zc.layer, crs=zc.crs, where=f"zones[{i}]")
     require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
+    zone_codes(gdf[zc.code], gdf[ROW], path.name, zc.kind, [])  # codes Excel lost (3.29901E+11)
     zone_polygons(gdf, path.name, zc.kind, [])
 
 

@@ -16,8 +16,23 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.columns import FACILITY_ID, FOOTPRINT, NAME, REJECT_COLUMNS, SECTOR
+from riskmap.columns import (
+    FACILITY_ID,
+    FOOTPRINT,
+    NAME,
+    NO_XY,
+    NO_XY_FIELD,
+    RAW_X,
+    RAW_Y,
+    REJECT_COLUMNS,
+    ROW_CRS,
+    SECTOR,
+    SWAPPED,
+    TOWN_WRITTEN,
+    ZONE_WRITTEN,
+)
 from riskmap.config import TABLE_COLUMNS, Config, FacilitiesConfig, SitesConfig, TableConfig
+from riskmap.coordinates import NOT_A_NUMBER, read_coordinates, row_systems
 from riskmap.errors import InputError
 from riskmap.frames import distinct_rows, ids_in, normalise_text
 from riskmap.io.crs import parse_crs, to_geographic
@@ -39,6 +54,7 @@ __all__ = [
     "mapped_columns",
     "require_columns",
     "validate_facilities",
+    "facility_columns",
     "validate_table",
     "first_seen",
     "is_duplicate",
@@ -71,6 +87,9 @@ class LayerOrigin:
     name: str
     section: str
     crs: str | None = None
+    #: The facilities' columns saying each row's system and its zone (``crs_column``, ``zone_column``).
+    crs_column: str | None = None
+    zone_column: str | None = None
 
     @property
     def shifted(self) -> str | None:
@@ -81,7 +100,8 @@ class LayerOrigin:
 
 def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin | None]:
     """The origins of the facilities (read from ``source``) and of the finest zone layer (None for a grid)."""
-    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", config.facilities.crs)
+    fc = config.facilities
+    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", fc.crs, fc.crs_column, fc.zone_column)
     finest = config.zones[0]
     if finest.path is None:
         return facilities, None
@@ -442,19 +462,38 @@ def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, sect
             )
 
 
+def facility_columns(fc: FacilitiesConfig, is_vector: bool, source: str = "facilities") -> dict[str, str]:
+    """The columns of the facilities file the project file names (keys as the messages call them).
+
+    Raises
+    ------
+    InputError
+        ``crs_column`` is set for a vector file (its geometries have their CRS).
+    """
+    cols = {"id": fc.id, "name": fc.name, "sector": fc.sector}
+    if is_vector and fc.crs_column is not None:
+        raise InputError(
+            f"{source}: facilities.crs_column is for tables with x/y columns; a vector file's geometries have "
+            "the CRS of the file (or facilities.crs): remove crs_column"
+        )
+    if not is_vector:
+        cols |= {"x": fc.x, "y": fc.y}
+    optional = {"crs_column": fc.crs_column, "zone_column": fc.zone_column, "town_column": fc.town_column}
+    return cols | {k: v for k, v in optional.items() if v is not None}
+
+
 def validate_facilities(
     raw: pd.DataFrame, config: Config, source: str
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Check ids, sectors and coordinates; return facilities in EPSG:4490 and the rejects.
 
-    ``raw`` is a text table with x/y columns, or a GeoDataFrame from a vector file.
+    ``raw`` is a text table with x/y columns, or a GeoDataFrame from a vector file. With ``zone_column``, a
+    facility whose coordinates cannot be used is kept without a geometry (why in ``NO_XY``), to be placed by
+    its zone (:mod:`riskmap.placement`); its zone and town as written are in ``ZONE_WRITTEN``/``TOWN_WRITTEN``.
     """
     fc = config.facilities
     is_vector = isinstance(raw, gpd.GeoDataFrame)
-    cols = {"id": fc.id, "name": fc.name, "sector": fc.sector}
-    if not is_vector:
-        cols |= {"x": fc.x, "y": fc.y}
-    require_columns(raw, cols, source, "facilities")
+    require_columns(raw, facility_columns(fc, is_vector, source), source, "facilities")
 
     df = raw.rename(columns={fc.id: FACILITY_ID, fc.name: NAME, fc.sector: SECTOR})
     written = df[FACILITY_ID].fillna("").astype(str)  # the rejects show an id as the register writes it
@@ -483,14 +522,25 @@ def validate_facilities(
     dup, first_row = first_seen(df[ROW], df[FACILITY_ID])
     reject(dup, fc.id, "duplicate facility id; first seen at row " + first_row.astype(str))
     reject(df[SECTOR] == "", fc.sector, "the sector is empty")
+    systems = None
+    if fc.crs_column is not None and not is_vector:
+        systems, problem = row_systems(df[fc.crs_column], fc.crs, fc.crs_values, fc.crs_column)
+        reject(problem != "", fc.crs_column, problem)
+        systems = systems[df.index]
+    for column, written in ((fc.zone_column, ZONE_WRITTEN), (fc.town_column, TOWN_WRITTEN)):
+        if column is not None:
+            df[written] = normalise_text(df[column].fillna("")).str.replace(r"\s+", "", regex=True)
 
+    placeable = fc.zone_column is not None
     if is_vector:
-        gdf, geo_rejects = _vector_points(df, source)
-        rejects.append(geo_rejects)
+        gdf, geo_rejects = _vector_points(df, source, placeable)
     else:
-        gdf, geo_rejects = table_points(df, fc.x, fc.y, fc.crs, source, "facilities")
-        rejects.append(geo_rejects)
-    gdf = gdf.drop(columns=[c for c in (fc.x, fc.y) if c in gdf.columns and not is_vector])
+        gdf, geo_rejects = table_points(
+            df, fc.x, fc.y, fc.crs, source, "facilities", systems=systems, keep_unusable=placeable
+        )
+        if not placeable:  # else their values name the rejects of the facilities no zone places
+            gdf = gdf.drop(columns=list(dict.fromkeys(c for c in (fc.x, fc.y) if c in gdf.columns)))
+    rejects.append(geo_rejects)
     gdf = gdf.reset_index(drop=True)
     out = (
         pd.concat([r for r in rejects if not r.empty], ignore_index=True)
@@ -500,52 +550,109 @@ def validate_facilities(
     return gdf, out
 
 
+#: China's longitudes and latitudes: x and y inside each other's range are taken as swapped in the file.
+_CHINA_LON, _CHINA_LAT = (73, 136), (3, 54)
+
+
+def _geographic(systems: pd.Series, section: str) -> pd.Series:
+    """Whether each row's system is longitude/latitude (GCJ-02 and BD-09 are); parsed once per system."""
+    codes, names = pd.factorize(systems.to_numpy(dtype=object))
+    found = np.array([isinstance(c, str) or c.is_geographic for c in (parse_crs(s, section) for s in names)])
+    return pd.Series(found[codes] if len(codes) else np.zeros(0, dtype=bool), index=systems.index)
+
+
+def _coordinate_reasons(df: pd.DataFrame, xy: pd.DataFrame, field: pd.Series) -> pd.Series:
+    """The reader's problems, a cell with a comma that is not a thousands separator saying which comma it is."""
+    reason = xy["problem"].copy()
+    comma_rows = reason == NOT_A_NUMBER
+    for col in pd.unique(field[comma_rows]):
+        at = comma_rows & (field == col)
+        comma = comma_reasons(df.loc[at, col]).to_numpy()
+        reason[at] = np.where(comma != "", "the coordinate is " + comma, NOT_A_NUMBER)
+    return reason
+
+
+def _read_xy(
+    df: pd.DataFrame, x_col: str, y_col: str, systems: pd.Series, section: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """The x/y of every row as numbers (swapped back where swapped), with the reason and field of the others."""
+    xy = read_coordinates(df[x_col], df[y_col], same_column=x_col == y_col)
+    names = xy["field"].to_numpy(dtype=object)
+    field = pd.Series(
+        np.where(names == "x", x_col, np.where(names == "y", y_col, "")), index=xy.index, dtype=object
+    )
+    xy["problem"] = _coordinate_reasons(df, xy, field)
+    geographic = _geographic(systems, f"{section}.crs")
+    x, y = xy["x"], xy["y"]
+    swap = geographic & x.between(*_CHINA_LAT) & y.between(*_CHINA_LON)
+    xy["x"], xy["y"] = x.where(~swap, y), y.where(~swap, x)
+    xy["swapped"] |= swap
+    ok = xy["problem"] == ""
+    outside = geographic & ok & ~(xy["x"].between(-180, 180) & xy["y"].between(-90, 90))
+    if outside.any():
+        declared = str(systems[outside].iloc[0])
+        xy.loc[outside, "problem"] = (
+            "longitude/latitude out of range (-180..180, -90..90)"
+            + projected_metres_hint(xy["x"][outside], xy["y"][outside], section, declared)
+        )
+        field[outside] = x_col
+    return xy, field
+
+
 def table_points(
-    df: pd.DataFrame, x_col: str, y_col: str, crs_text: str | None, source: str, section: str
+    df: pd.DataFrame,
+    x_col: str,
+    y_col: str,
+    crs_text: str | None,
+    source: str,
+    section: str,
+    *,
+    systems: pd.Series | None = None,
+    keep_unusable: bool = False,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Points in EPSG:4490 from the x/y columns of a text table; unusable coordinates become rejects."""
-    if crs_text is None:
+    """Points in EPSG:4490 from the x/y columns of a text table; unusable coordinates become rejects.
+
+    Coordinates are read as written (:func:`riskmap.coordinates.read_coordinates`: numbers also stored as text,
+    degrees-minutes-seconds, a pair in one cell, hemisphere marks). In a longitude/latitude system, a row whose x
+    lies in China's latitudes (3..54) and y in its longitudes (73..136) is read swapped back (``SWAPPED``).
+    ``systems`` gives each row's own system (``[facilities] crs_column``), else every row is in ``crs_text``; the
+    rows of one system are converted at once. The coordinates as read, in their own system, are kept in
+    ``RAW_X``/``RAW_Y`` with the system in ``ROW_CRS``. With ``keep_unusable`` a row whose coordinates cannot be
+    used is kept without a geometry, the reason and field in ``NO_XY``/``NO_XY_FIELD``, instead of rejected.
+    """
+    if crs_text is None and systems is None:
         raise InputError(
             f'{source}: the coordinates have no declared CRS; add {section}.crs = "EPSG:4490" (CGCS2000), '
             '"EPSG:4326" (WGS84/GPS), or "GCJ-02" / "BD-09" (Gaode/Tencent/Baidu map apps) to the project file'
         )
-    crs = parse_crs(crs_text, f"{section}.crs")
-    x = to_number(df[x_col])
-    y = to_number(df[y_col])
+    if systems is None:
+        systems = pd.Series(crs_text, index=df.index, dtype=object)
+    xy, field = _read_xy(df, x_col, y_col, systems, section)
+    bad = xy["problem"] != ""
     rejects = []
-    bad_x = x.isna() | ~np.isfinite(x)
-    bad_y = (y.isna() | ~np.isfinite(y)) & ~bad_x  # one reject per row, for the first bad field
-    for col, bad in ((x_col, bad_x), (y_col, bad_y)):
-        if bad.any():
-            empty = df.loc[bad, col].astype(str) == ""
-            comma = comma_reasons(df.loc[bad, col]).to_numpy()
-            reason = np.where(
-                empty,
-                "the coordinate is empty",
-                np.where(comma != "", "the coordinate is " + comma, "the coordinate is not a number"),
-            )
-            rejects.append(
-                make_rejects(source, df[bad], col, pd.Series(reason, index=df.index[bad]), "validate")
-            )
-    keep = ~(bad_x | bad_y)
-    df, x, y = df[keep], x[keep], y[keep]
-    geographic = isinstance(crs, str) or crs.is_geographic
-    if geographic and len(df):
-        swapped = x.between(3, 54) & y.between(73, 136)
-        out_of_range = ~(x.between(-180, 180) & y.between(-90, 90))
-        reason = pd.Series("", index=df.index)
-        reason[out_of_range] = "longitude/latitude out of range (-180..180, -90..90)" + projected_metres_hint(
-            x[out_of_range], y[out_of_range], section, crs_text
+    if not keep_unusable:
+        for col in pd.unique(field[bad]):
+            at = bad & (field == col)
+            rejects.append(make_rejects(source, df[at], col, xy["problem"][at], "validate"))
+        df, xy, systems = df[~bad], xy[~bad], systems[~bad]
+    lon = np.full(len(df), np.nan)
+    lat = np.full(len(df), np.nan)
+    usable = (xy["problem"] == "").to_numpy()
+    codes, names = pd.factorize(systems.where(usable).to_numpy(dtype=object))
+    for i, system in enumerate(names):  # one conversion per system, never per row
+        at = codes == i
+        lon[at], lat[at] = to_geographic(
+            xy["x"].to_numpy()[at], xy["y"].to_numpy()[at], parse_crs(system, f"{section}.crs")
         )
-        reason[swapped] = (
-            "longitude and latitude look swapped (lon is in 3..54 and lat in 73..136); swap the columns"
-        )
-        bad = reason != ""
-        if bad.any():
-            rejects.append(make_rejects(source, df[bad], x_col, reason[bad], "validate"))
-            df, x, y = df[~bad], x[~bad], y[~bad]
-    lon, lat = to_geographic(x.to_numpy(), y.to_numpy(), crs)
-    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4490")
+    points = gpd.points_from_xy(lon, lat)
+    points[~usable] = None
+    gdf = gpd.GeoDataFrame(df, geometry=points, crs="EPSG:4490")
+    gdf[RAW_X], gdf[RAW_Y] = xy["x"].to_numpy(), xy["y"].to_numpy()
+    gdf[ROW_CRS] = pd.Categorical(systems.to_numpy(dtype=object))  # a few systems over many rows
+    gdf[SWAPPED] = xy["swapped"].to_numpy(dtype=bool)
+    if keep_unusable:
+        gdf[NO_XY] = xy["problem"].to_numpy(dtype=object)
+        gdf[NO_XY_FIELD] = field.where(bad, "").to_numpy(dtype=object)
     out = pd.concat(rejects, ignore_index=True) if rejects else rejects_frame()
     return gdf, out
 
@@ -614,14 +721,31 @@ def _single_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame,
     return out, rejects
 
 
-def _vector_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _vector_points(
+    df: gpd.GeoDataFrame, source: str, keep_unusable: bool = False
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Features as points in EPSG:4490 (plant boundaries kept in ``FOOTPRINT``).
+
+    Features without a geometry are rejected, or kept without one (``NO_XY``) to be placed by their zone when
+    ``keep_unusable``.
+    """
     empty = df.geometry.isna() | df.geometry.is_empty
-    rejects = make_rejects(source, df[empty], "geometry", "the feature has no geometry", "validate")
-    gdf, multi = _single_points(df[~empty], source)
+    no_geometry = "the feature has no geometry"
+    if keep_unusable:
+        df = df.assign(
+            **{NO_XY: np.where(empty, no_geometry, ""), NO_XY_FIELD: np.where(empty, "geometry", "")}
+        )
+        rejects = rejects_frame()
+        kept, multi = _single_points(df[~empty], source)
+        gdf = pd.concat([kept, df[empty]]).sort_index(kind="stable")
+        gdf.loc[empty[empty].index, gdf.geometry.name] = None
+    else:
+        rejects = make_rejects(source, df[empty], "geometry", no_geometry, "validate")
+        gdf, multi = _single_points(df[~empty], source)
     rejects = pd.concat([r for r in (rejects, multi) if not r.empty] or [rejects], ignore_index=True)
     gdf = gdf.to_crs("EPSG:4490")
     # Polygon facilities (plant boundaries) are placed at a point inside them for zone assignment and markers.
-    not_point = gdf.geom_type != "Point"
+    not_point = gdf.geom_type.notna() & (gdf.geom_type != "Point")
     if not_point.any():
         # The plant boundary is kept for exposure: GB 18218 counts persons within 500 m of the boundary.
         gdf[FOOTPRINT] = gpd.GeoSeries(gdf.geometry.where(not_point, None), crs=gdf.crs)

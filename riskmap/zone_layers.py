@@ -7,6 +7,7 @@ configured ``[[zones]]`` into the layers they work on.
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 
 from riskmap.columns import ZONE_CODE, ZONE_NAME
 from riskmap.config import Config
@@ -17,7 +18,48 @@ from riskmap.io.vector import read_vector
 from riskmap.validate import require_columns
 from riskmap.zoning import division_code_warnings, make_grid, zone_overlaps
 
-__all__ = ["load_zones", "with_grids", "zone_polygons"]
+__all__ = ["load_zones", "with_grids", "zone_polygons", "zone_codes"]
+
+#: A code Excel or a DBF numeric field wrote as a number: its digits and ".0" (370321001205.0).
+_POINT_ZERO = r"^(\d+)\.0+$"
+#: A code Excel showed and saved in scientific notation (3.70321E+11): its last digits are lost.
+_SCIENTIFIC = r"^\d(?:\.\d+)?[eE]\+?\d+$"
+
+
+def zone_codes(codes: pd.Series, rows: pd.Series, source: str, kind: str, warnings: list[str]) -> pd.Series:
+    """Zone codes as text, as the office wrote them, repairing what Excel and DBF numeric fields do to them.
+
+    A code stored as a number (a DBF numeric field reads back as ``350212001001.0``, so does a code typed into
+    an Excel number cell) loses its ``.0``, with a note; a code in scientific notation (``3.50212E+11``) has lost
+    its last digits: one error naming the features.
+
+    >>> w = []
+    >>> zone_codes(pd.Series([350212001001.0, 350212001002.0]), pd.Series([1, 2]), "v.shp", "village", w).tolist()
+    ['350212001001', '350212001002']
+    """
+    if pd.api.types.is_float_dtype(codes.dtype):
+        shown = codes.astype(str)
+        whole = (codes == codes.round()) & (codes.abs() < 2**53)  # NaN compares False
+        text = shown.copy()
+        text[whole] = codes[whole].astype("int64").astype(str)
+    else:
+        shown = codes.astype(str).str.strip()
+        text = shown.str.replace(_POINT_ZERO, r"\1", regex=True)
+    lost = shown.str.match(_SCIENTIFIC).fillna(False).astype(bool).to_numpy()
+    if lost.any():
+        features = ", ".join(map(str, rows[lost].head(5))) + (", ..." if lost.sum() > 5 else "")
+        raise InputError(
+            f"{source}: {int(lost.sum())} {kind} codes are in scientific notation ({shown[lost].iloc[0]}; "
+            f"features {features}): Excel showed them so and saved them that way, and their last digits are "
+            "lost; restore the 12-digit codes from the original data (format the code column as text first)"
+        )
+    repaired = (text != shown).to_numpy()
+    if repaired.any():
+        warnings.append(
+            f"{source}: {int(repaired.sum())} {kind} codes were stored as numbers ({shown[repaired].iloc[0]}): "
+            f"read as {text[repaired].iloc[0]}; store the code column as text to keep it so"
+        )
+    return text.astype(str)
 
 
 def _polygonal(geom):
@@ -78,7 +120,7 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
         require_columns(gdf, {"code": zc.code, "name": zc.name}, path.name, f"zones[{i}]")
         gdf = zone_polygons(gdf, path.name, zc.kind, warnings)
         gdf = gdf.rename(columns={zc.code: ZONE_CODE, zc.name: ZONE_NAME})
-        gdf[ZONE_CODE] = gdf[ZONE_CODE].astype(str).str.strip()
+        gdf[ZONE_CODE] = zone_codes(gdf[ZONE_CODE], gdf[ROW], path.name, zc.kind, warnings)
         empty = gdf.geometry.isna() | gdf.geometry.is_empty
         if empty.any():
             rows = ", ".join(map(str, gdf.loc[empty, ROW].head(5)))

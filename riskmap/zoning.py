@@ -30,15 +30,20 @@ from riskmap.columns import (
     LEVEL_ZH,
     NAME,
     PARENT_CODE,
+    PLACED,
+    PLACED_BY,
+    PLACEMENT_COLUMNS,
     POPULATION,
     RULE,
     SITES,
     SITES_NEAR,
+    SWAPPED,
     ZONE_CODE,
     ZONE_NAME,
 )
 from riskmap.config import GridConfig, IndexConfig, ZoningConfig
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
+from riskmap.shifts import SHIFT_SAMPLE, ShiftEvidence, shift_evidence, shift_warning
 from riskmap.validate import LayerOrigin, make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
@@ -49,12 +54,13 @@ __all__ = [
     "assign_zones",
     "aggregate_zones",
     "make_grid",
-    "shifted_coordinates_hint",
     "apply_spillover",
     "rule_parameters",
     "count_sites",
     "zone_code_column",
     "zone_overlaps",
+    "zone_parents",
+    "PLACED_PREFIX",
     "division_code_warnings",
 ]
 
@@ -77,6 +83,8 @@ class ZoningResult:
     zones: dict[str, gpd.GeoDataFrame]
     rejects: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    #: What the shift check saw (judged into a warning unless ``judge_shift=False``).
+    shift: ShiftEvidence = field(default_factory=ShiftEvidence)
 
 
 def _metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries):
@@ -154,12 +162,16 @@ def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
     layer kind to its codes; nothing is said unless two layers or more are given and one of them uses
     12-digit codes.
 
-    >>> division_code_warnings({"village": pd.Series(["329901001001"]), "town": pd.Series(["329901001"])})
-    ['town: 1 of 1 zone codes are not 12-digit division codes (e.g. 329901001): the layers nest by code only when every code has 12 digits (town 329901001000); they are nested by location instead']
+    The example of a town code is the project's own: the first 12-digit code's town (its first 9 digits and 000).
+
+    >>> division_code_warnings({"village": pd.Series(["350212001001"]), "town": pd.Series(["350212001"])})
+    ['town: 1 of 1 zone codes are not 12-digit division codes (e.g. 350212001): the layers nest by code only when every code has 12 digits (town 350212001000); they are nested by location instead']
     """
     twelve = {k: c.astype(str).str.fullmatch(r"\d{12}").fillna(False).astype(bool) for k, c in codes.items()}
     if len(codes) < 2 or not any(t.any() for t in twelve.values()):
         return []
+    first = next(str(codes[k][t].iloc[0]) for k, t in twelve.items() if t.any())
+    town = first[:9] + "000"
     out = []
     for kind, ok in twelve.items():
         if ok.all():
@@ -168,7 +180,7 @@ def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
         out.append(
             f"{kind}: {int((~ok).sum())} of {len(ok)} zone codes are not 12-digit division codes (e.g. "
             f"{', '.join(bad.head(3))}): the layers nest by code only when every code has 12 digits (town "
-            "329901001000); they are nested by location instead"
+            f"{town}); they are nested by location instead"
         )
     return out
 
@@ -344,6 +356,33 @@ def _parents(
     return parent, warnings, nested
 
 
+def _in_finest(facilities: gpd.GeoDataFrame, hit: pd.DataFrame, kind: str) -> gpd.GeoDataFrame:
+    """The facilities in a zone of the finest layer, with its code, name and how they were put there.
+
+    The private columns of locating them are dropped.
+    """
+    out = facilities.loc[hit.index].copy()
+    out[zone_code_column(kind)] = hit[ZONE_CODE].to_numpy()
+    out[ZONE_CODE] = out[zone_code_column(kind)]
+    out[ZONE_NAME] = hit[ZONE_NAME].to_numpy()
+    out[ASSIGNMENT] = hit[ASSIGNMENT].to_numpy()
+    if PLACED_BY in out.columns:  # placed at a point inside the zone its register names
+        placed = out[PLACED_BY].fillna("").astype(str)
+        out[ASSIGNMENT] = out[ASSIGNMENT].where(placed == "", placed)
+    return out.drop(columns=[c for c in (*PLACEMENT_COLUMNS, SWAPPED) if c in out.columns])
+
+
+#: How ``zone_assignment`` starts for a facility placed by its register's zone column (riskmap.placement).
+PLACED_PREFIX = "placed by "
+
+
+def zone_parents(
+    fine: gpd.GeoDataFrame, coarse: gpd.GeoDataFrame, fine_kind: str, coarse_kind: str
+) -> pd.Series:
+    """The code of each zone's parent in ``coarse``: by 12-digit code prefix, else by location (NA for none)."""
+    return _parents(fine, coarse, fine_kind, coarse_kind)[0]
+
+
 # -------------------------------------------------------------------------------------- assignment
 
 
@@ -391,12 +430,19 @@ def assign_zones(
     source: str,
     snap_distance_m: float = 0.0,
     origins: tuple[LayerOrigin | None, LayerOrigin | None] = (None, None),
+    *,
+    shift_rows: int | None = None,
+    shift_zones: gpd.GeoDataFrame | None = None,
+    judge_shift: bool = True,
 ) -> ZoningResult:
     """Put each facility in the finest zone layer and carry the codes of every coarser layer.
 
     ``layers`` are ordered finest first, with ``zone_code``/``zone_name`` columns, all in the facilities' CRS.
     ``origins`` (facilities, finest zones), from :func:`riskmap.validate.layer_origins`, name the layers in
-    the warning about a shifted layer.
+    the warning about a shifted layer (:mod:`riskmap.shifts`). The shift check's evidence is in the result;
+    ``judge_shift=False`` leaves its warning out (a partition's evidence is judged with the others'), its sample is
+    drawn from ``shift_rows`` rows (default: these facilities) and it looks at ``shift_zones`` (default: the
+    finest layer; a partition passes the whole layer, its window of it being too small for a shifted point).
     """
     kinds = list(layers)
     finest = layers[kinds[0]]
@@ -417,9 +463,12 @@ def assign_zones(
         hit = pd.concat([hit.drop(index=best.index, errors="ignore"), best]).sort_index()
     outside = facilities.index.difference(hit.index)
     # Before snapping: a shifted layer is what the snap would hide.
-    hint = shifted_coordinates_hint(facilities.loc[outside], facilities, finest, kinds[0], origins)
-    if hint:
-        warnings.append(hint)
+    share = SHIFT_SAMPLE / max(shift_rows or len(facilities), 1)
+    evidence = shift_evidence(
+        facilities, hit[ZONE_CODE], finest if shift_zones is None else shift_zones, share
+    )
+    hint = shift_warning(evidence, kinds[0], origins) if judge_shift else None
+    warnings += [hint] if hint else []
     if snap_distance_m > 0 and len(outside):
         snapped = _snap(facilities.loc[outside], finest, snap_distance_m)
         hit = pd.concat([hit, snapped]).sort_index()
@@ -437,11 +486,7 @@ def assign_zones(
         + (f" (none within {snap_distance_m:g} m)" if snap_distance_m > 0 else ""),
         "zone",
     )
-    out = facilities.loc[hit.index].copy()
-    out[zone_code_column(kinds[0])] = hit[ZONE_CODE].to_numpy()
-    out[ZONE_CODE] = out[zone_code_column(kinds[0])]
-    out[ZONE_NAME] = hit[ZONE_NAME].to_numpy()
-    out[ASSIGNMENT] = hit[ASSIGNMENT].to_numpy()
+    out = _in_finest(facilities, hit, kinds[0])
     for fine_kind, coarse_kind in zip(kinds, kinds[1:], strict=False):
         if nests[coarse_kind]:
             lookup = zones[fine_kind].set_index(ZONE_CODE)[PARENT_CODE]
@@ -453,135 +498,8 @@ def assign_zones(
             direct = direct[~direct.index.duplicated(keep="first")].reindex(out.index)
             out[zone_code_column(coarse_kind)] = direct[ZONE_CODE].to_numpy()
     return ZoningResult(
-        facilities=out.reset_index(drop=True), zones=zones, rejects=rejects, warnings=warnings
+        facilities=out.reset_index(drop=True), zones=zones, rejects=rejects, warnings=warnings, shift=evidence
     )
-
-
-#: Outside points farther than this from every zone are not taken as shifted (BD-09 is ~1–1.5 km off).
-_SHIFT_REACH_M = 2000.0
-#: Sample sizes of the shift test: enough for fractions to ±2 %, cheap at a million facilities.
-_SHIFT_SAMPLE = 2000
-
-
-def shifted_coordinates_hint(
-    outside: gpd.GeoDataFrame,
-    facilities: gpd.GeoDataFrame,
-    zones: gpd.GeoDataFrame,
-    kind: str = "zone",
-    origins: tuple[LayerOrigin | None, LayerOrigin | None] = (None, None),
-) -> str | None:
-    """A warning when facilities and zones disagree by a GCJ-02 or BD-09 shift, naming the shifted layer.
-
-    Map-app coordinates sit ~0.3–0.7 km (GCJ-02) or ~1–1.5 km (BD-09) off; interior points stay inside their
-    district either way, but those near its outer edge fall out. The outside points within 2 km of a zone are
-    moved by each of four conversions: back from GCJ-02/BD-09 (as if the *facilities* were shifted), and
-    forward into GCJ-02/BD-09 (the same as moving the zones back: as if the *zones* were shifted). If one
-    brings at least 80 % of them inside while keeping a sample of all facilities inside, that layer is named.
-    The direction tells which layer is shifted, because nobody publishes data "un-shifted" by the inverse:
-    facilities offset from their zones the way GCJ-02 offsets true points are GCJ-02 points on true zones;
-    offset the opposite way, they are true points on GCJ-02 zones (such as DataV/echarts GeoJSON, which
-    declares WGS84). When several conversions explain the misses about as well, the one that keeps most of
-    the sample inside wins, then the smaller shift (GCJ-02 before BD-09).
-    When the project file already declares the other layer shifted, the message also names that declaration,
-    which may be the wrong one.
-
-    ``origins`` (facilities, zones) name the layers, their project-file sections and declared CRS (see
-    :func:`riskmap.validate.layer_origins`). Cost: a few thousand points against the zones' spatial index,
-    whatever the sizes.
-    """
-    from riskmap.io.crs import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-
-    if len(outside) < 3 or facilities.crs is None or not facilities.crs.is_geographic or zones.empty:
-        return None
-    zones = zones.to_crs(facilities.crs) if zones.crs != facilities.crs else zones
-    tree = zones.sindex
-    lat = float(np.nanmean(outside.geometry.y.to_numpy()))
-    reach = _SHIFT_REACH_M / (111_320.0 * max(np.cos(np.radians(lat)), 0.1))
-    out = _sample(outside.geometry.to_numpy())
-    # Outside points far from every zone are not near misses (another district's sites, a typo).
-    near = np.unique(tree.query(out, predicate="dwithin", distance=reach)[0])
-    if len(near) < 3:
-        return None
-    out = out[near]
-    sample = _sample(facilities.geometry.to_numpy())
-
-    def inside(geoms: np.ndarray, move=None) -> float:
-        if move is not None:
-            geoms = shapely.points(*move(shapely.get_x(geoms), shapely.get_y(geoms)))
-        return len(np.unique(tree.query(geoms, predicate="intersects")[0])) / len(geoms)
-
-    before = inside(sample)
-    tests = [  # (shifted layer, system, how the facilities move)
-        ("facilities", "GCJ-02", gcj02_to_wgs84),
-        ("facilities", "BD-09", bd09_to_wgs84),
-        ("zones", "GCJ-02", wgs84_to_gcj02),
-        ("zones", "BD-09", wgs84_to_bd09),
-    ]
-    found = []
-    for culprit, system, move in tests:
-        recovered, kept = inside(out, move), inside(sample, move)
-        if recovered >= 0.8 and kept >= before - 0.01:
-            found.append((round(recovered * 20), kept, system == "GCJ-02", recovered, culprit, system))
-    if not found:
-        return None
-    *_, recovered, culprit, system = max(found)
-    gaps = _gaps_m(out, zones, tree, lat)
-    fac = origins[0] or LayerOrigin("the facilities", "[facilities]")
-    zone = origins[1] or LayerOrigin(f"the {kind} zones", "[[zones]]")
-    share = len(near) / min(len(outside), _SHIFT_SAMPLE)
-    fact = (
-        f"{len(outside)} facilities lie outside every {kind} zone, {share:.0%} of them within 2 km of one "
-        f"(median {gaps.median():.0f} m), and {recovered:.0%} of those fall inside when the {culprit} are "
-        f"read as {system} coordinates"
-    )
-    return f"{fact}: {_shift_advice(culprit, system, fac, zone)}"
-
-
-def _gaps_m(out: np.ndarray, zones: gpd.GeoDataFrame, tree, lat: float) -> pd.Series:
-    """Distance in metres from each point to its nearest zone."""
-    # Metres on a local equirectangular approximation: plenty for a median in a message.
-    gap = shapely.get_coordinates(
-        shapely.shortest_line(out, zones.geometry.to_numpy()[tree.nearest(out, return_all=False)[1]])
-    )
-    dx, dy = (gap[1::2] - gap[::2]).T
-    return pd.Series(np.hypot(dx * np.cos(np.radians(lat)), dy) * 111_320.0)
-
-
-def _shift_advice(culprit: str, system: str, fac: LayerOrigin, zone: LayerOrigin) -> str:
-    """What to set in the project file when the ``culprit`` layer looks like ``system`` coordinates."""
-    if culprit == "facilities":
-        advice = (
-            f"{fac.name} look like {system} (picked in {_APPS[system]} maps): "
-            f'set crs = "{system}" under {fac.section}'
-        )
-        if zone.shifted:
-            advice += (
-                f'; or, if {zone.name} is not in {zone.shifted} after all, remove its crs = "{zone.shifted}" '
-                f"under {zone.section}"
-            )
-    else:
-        advice = (
-            f"{zone.name} looks like {system} (boundaries drawn for web maps, such as DataV/echarts GeoJSON, "
-            f'usually are, though the file says WGS84): set crs = "{system}" under {zone.section} for that '
-            "layer (and for any other layer from the same source)"
-        )
-        if fac.shifted:
-            advice += (
-                f"; or, if the facility coordinates are not {fac.shifted} after all, remove "
-                f'crs = "{fac.shifted}" under {fac.section}'
-            )
-    return advice
-
-
-_APPS = {"GCJ-02": "Gaode/Tencent", "BD-09": "Baidu"}
-
-
-def _sample(geometries: np.ndarray) -> np.ndarray:
-    """At most ``_SHIFT_SAMPLE`` of the geometries, the same ones on every run."""
-    if len(geometries) <= _SHIFT_SAMPLE:
-        return geometries
-    pick = np.random.default_rng(0).choice(len(geometries), _SHIFT_SAMPLE, replace=False)
-    return geometries[np.sort(pick)]
 
 
 # --------------------------------------------------------------------------------- sensitive sites
@@ -732,6 +650,9 @@ def aggregate_zones(
             z["n_facilities"] += z[N_NONE]
         if sites is not None and kind in sites:
             z[[SITES, SITES_NEAR]] = sites[kind].reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
+        placed = _placed_names(facilities, codes, uniques) if reasons and ASSIGNMENT in facilities else None
+        if placed is not None and len(placed):  # only when some facility was placed by its zone column
+            z[PLACED] = placed.reindex(z[ZONE_CODE]).fillna("").to_numpy()
         top_rank = pd.Series(top, index=uniques).reindex(z[ZONE_CODE]).fillna(0).astype(int).to_numpy()
         drivers = _drivers(facilities, codes, rank_arr, top, uniques) if reasons else None
         bins = None
@@ -841,6 +762,16 @@ def apply_spillover(
             zz.loc[raise_idx, RULE] = zz.loc[raise_idx, RULE] + f" + spillover {sp.distance_m:g} m"
         out[kind] = zz
     return out
+
+
+def _placed_names(facilities: pd.DataFrame, codes: np.ndarray, uniques: pd.Index) -> pd.Series:
+    """Per zone (by code), the names of its facilities placed by the register's zone column, joined by 、."""
+    placed = (codes >= 0) & facilities[ASSIGNMENT].astype(str).str.startswith(PLACED_PREFIX).to_numpy()
+    if not placed.any():
+        return pd.Series(dtype=object)
+    names = pd.Series(facilities[NAME].astype(str).to_numpy()[placed])
+    joined = names.groupby(codes[placed], sort=False).agg("、".join)
+    return pd.Series(joined.to_numpy(), index=uniques[joined.index.to_numpy()])
 
 
 def _drivers(

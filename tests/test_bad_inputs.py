@@ -86,6 +86,98 @@ def _swap_all(d: Path) -> None:
     _edit_csv(d / "facilities.csv", lambda df: df.rename(columns={"lon": "lat", "lat": "lon"}))
 
 
+def _dms_coordinates(d: Path) -> None:
+    """Every coordinate in degrees, minutes and seconds, in the three ways registers write them."""
+
+    def dms(value: float, k: int) -> str:
+        deg, rest = int(value), (value - int(value)) * 60
+        marks = (("°", "'", '"'), ("°", "′", "″"), ("度", "分", "秒"))[k % 3]
+        return f"{deg}{marks[0]}{int(rest):02d}{marks[1]}{(rest - int(rest)) * 60:.3f}{marks[2]}"
+
+    def f(df: pd.DataFrame) -> pd.DataFrame:
+        df["lon"] = [dms(float(v), k) for k, v in enumerate(df["lon"])]
+        df["lat"] = [dms(float(v), k) for k, v in enumerate(df["lat"])]
+        return df
+
+    _edit_csv(d / "facilities.csv", f)
+
+
+def _pair_in_one_cell(d: Path) -> None:
+    def f(df: pd.DataFrame) -> pd.DataFrame:
+        df.loc[1, "lon"] = f"{df.loc[1, 'lon']}，{df.loc[1, 'lat']}"
+        df.loc[1, "lat"] = ""
+        return df
+
+    _edit_csv(d / "facilities.csv", f)
+
+
+def _systems_per_row(unknown: str | None = None) -> Callable[[Path], None]:
+    """A 坐标系 column: rows 2 and 4 picked in Baidu maps (百度), row 3 in Gaode (高德), the rest blank (crs)."""
+
+    def edit(d: Path) -> None:
+        from riskmap.io.crs import wgs84_to_bd09, wgs84_to_gcj02
+
+        def f(df: pd.DataFrame) -> pd.DataFrame:
+            df["坐标系"] = ""
+            for i, (written, convert) in {0: ("百度", wgs84_to_bd09), 1: ("高德", wgs84_to_gcj02),
+                                          2: ("百度地图", wgs84_to_bd09)}.items():  # fmt: skip
+                x, y = convert(np.array([float(df.loc[i, "lon"])]), np.array([float(df.loc[i, "lat"])]))
+                df.loc[i, ["lon", "lat", "坐标系"]] = [f"{x[0]:.7f}", f"{y[0]:.7f}", written]
+            if unknown:
+                df.loc[3, "坐标系"] = unknown
+            return df
+
+        _edit_csv(d / "facilities.csv", f)
+        _config('crs = "EPSG:4490"\n', 'crs = "EPSG:4490"\ncrs_column = "坐标系"\n')(d)
+
+    return edit
+
+
+def _mixed_systems(d: Path) -> None:
+    from test_shifted_layers import _east_edge_rows
+
+    _east_edge_rows(d / "riskmap.toml", ["GCJ-02", "BD-09"] * 6)
+
+
+def _without_coordinates(village: str, twins: bool = False) -> Callable[[Path], None]:
+    """丙机械厂 (row 4) without coordinates, its village ``village`` in the register's 所属村 column."""
+
+    def edit(d: Path) -> None:
+        from test_placement import _two_villages_named_alike, _with_village_column
+
+        if twins:
+            _two_villages_named_alike(d / "riskmap.toml")
+        _with_village_column(d / "riskmap.toml", C={"lon": "", "lat": "", "所属村": village})
+
+    return edit
+
+
+def _village_codes(written: Callable[[str], object]) -> Callable[[Path], None]:
+    """The village layer as a shapefile, its codes written as numbers or in scientific notation."""
+
+    def edit(d: Path) -> None:
+        import pyogrio
+
+        v = gpd.read_file(d / "boundaries.gpkg", layer="village")
+        v["code"] = [written(c) for c in v["code"]]
+        pyogrio.write_dataframe(v, d / "village.shp", encoding="UTF-8")
+        _config('path = "boundaries.gpkg"\nlayer = "village"', 'path = "village.shp"')(d)
+
+    return edit
+
+
+def _gbk_villages_without_cpg(d: Path) -> None:
+    import pyogrio
+
+    v = gpd.read_file(d / "boundaries.gpkg", layer="village")
+    pyogrio.write_dataframe(v, d / "village.shp", encoding="GBK")
+    (d / "village.cpg").unlink()
+    dbf = bytearray((d / "village.dbf").read_bytes())
+    dbf[29] = 0  # no language driver either
+    (d / "village.dbf").write_bytes(bytes(dbf))
+    _config('path = "boundaries.gpkg"\nlayer = "village"', 'path = "village.shp"')(d)
+
+
 def _empty_facilities(d: Path) -> None:
     (d / "facilities.csv").write_text("facility_id,name,sector,lon,lat\n", encoding="utf-8")
 
@@ -307,7 +399,7 @@ def _two_sheets(d: Path) -> None:
     """The facilities and the risk points as two sheets of one register; one facility row is bad."""
     with pd.ExcelWriter(d / "register.xlsx") as xl:
         fac = pd.read_csv(d / "facilities.csv", dtype=str)
-        fac.loc[1, "lat"] = "北纬32度"
+        fac.loc[1, "lat"] = "待补"
         fac.to_excel(xl, sheet_name="企业", index=False)
         pd.read_csv(d / "risk_points.csv", dtype=str).to_excel(xl, sheet_name="风险点", index=False)
     _config('path = "facilities.csv"', 'path = "register.xlsx"\nlayer = "企业"')(d)
@@ -555,8 +647,20 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"none of the 6 rows can be used: .*outside every village zone",
     ),
     ("unknown CRS", _config('crs = "EPSG:4490"', 'crs = "WGS-84-ish"'), "error", r"is not a known CRS"),
-    ("swapped lat/lon in a row", _swap_row, "reject", r"look swapped"),
-    ("swapped lat/lon in every row", _swap_all, "error", r"none of the 6 rows can be used: .*look swapped"),
+    (
+        "swapped lat/lon in a row",
+        _swap_row,
+        "warning",
+        r"^1 facility row had longitude and latitude swapped .* was read swapped back \(row 4\): swap them in the "
+        r"file$",
+    ),
+    (
+        "swapped lat/lon in every row",
+        _swap_all,
+        "warning",
+        r'^6 facility rows had .* swapped .*: x and y are the other way round in every row: set x = "lat" and '
+        r'y = "lon" under \[facilities\]$',
+    ),
     (
         "GCJ-02 coordinates declared as CGCS2000",
         _gcj_near_edge,
@@ -569,7 +673,67 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "reject",
         r"outside every village zone",
     ),
-    ("non-numeric coordinate", _set_cell("facilities.csv", 1, "lat", "北纬32度"), "reject", r"not a number"),
+    ("non-numeric coordinate", _set_cell("facilities.csv", 1, "lat", "待补"), "reject", r"not a number"),
+    (
+        "coordinate in whole degrees (北纬32度)",
+        _set_cell("facilities.csv", 1, "lat", "北纬32度"),
+        "reject",
+        r"^the coordinate '北纬32度' gives whole degrees only \(±50 km\)",
+    ),
+    ("coordinates in degrees, minutes and seconds", _dms_coordinates, "ok", ""),
+    ("x and y in one cell, the y column empty", _pair_in_one_cell, "ok", ""),
+    ("坐标系 column: rows picked in Baidu and Gaode maps (crs_column)", _systems_per_row(), "ok", ""),
+    (
+        "坐标系 value riskmap does not know",
+        _systems_per_row("北京54"),
+        "reject",
+        r"^坐标系 '北京54' is not a coordinate system riskmap knows: write one of 百度, .*crs_values",
+    ),
+    (
+        "register mixing GCJ-02 and BD-09 rows without crs_column",
+        _mixed_systems,
+        "warning",
+        r"^6 rows fit their villages better as GCJ-02, 6 as BD-09 than as declared \(EPSG:4490\) .*set crs_column",
+    ),
+    (
+        "enterprise without coordinates, its village in the register (zone_column)",
+        _without_coordinates("北村"),
+        "warning",
+        r"^1 facility without usable coordinates was placed by 所属村 at a point inside the zone that column "
+        r"names \(row 4; the coordinate is empty \(1\)\)",
+    ),
+    (
+        "enterprise without coordinates, its village name not in the village layer",
+        _without_coordinates("北材"),
+        "reject",
+        r"^the coordinate is empty, and not placed by 所属村: 所属村 '北材' matches no village zone \(did you mean 北村\?\)",
+    ),
+    (
+        "enterprise without coordinates, a village name two towns share",
+        _without_coordinates("东村", twins=True),
+        "reject",
+        r"所属村 '东村' matches 2 village zones: 329901001001 东村 \(甲镇\), 329901002001 东村 \(乙镇\): give "
+        r"\[facilities\] town_column or the 12-digit code",
+    ),
+    (
+        "village codes stored as numbers (329901001001.0)",
+        _village_codes(float),
+        "warning",
+        r"village codes were "
+        r"stored as numbers \(329901001001\.0\): read as 329901001001",
+    ),  # fmt: skip
+    (
+        "village codes in scientific notation (3.29901E+11)",
+        _village_codes(lambda c: "3.29901E+11"),
+        "error",
+        r"4 village codes are in scientific notation \(3\.29901E\+11; features 1, 2, 3, 4\).*digits are lost",
+    ),
+    (
+        "village shapefile in GBK without a .cpg",
+        _gbk_villages_without_cpg,
+        "warning",
+        r"read as GB18030 \(GBK\)",
+    ),
     ("self-intersecting zone polygon", _bowtie_village, "warning", r"repaired 1 invalid village polygons"),
     ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv: the file has no data rows"),
     ("empty zone layer", _empty_zone_layer, "error", r"the village layer has 0 features"),
@@ -1022,7 +1186,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ),
     (
         "grades kept as facility columns, a facility row rejected",
-        _grades_in_the_facility_file(_set_cell("facilities.csv", 1, "lat", "北纬32度")),
+        _grades_in_the_facility_file(_set_cell("facilities.csv", 1, "lat", "待补")),
         "reject",
         r"^the coordinate is not a number$",
     ),
@@ -1249,7 +1413,7 @@ def test_sheets_of_one_workbook_are_told_apart_in_the_rejects(tiny_project: Path
 
 
 def test_rows_below_csv_title_lines_keep_their_line_numbers(tiny_project: Path):
-    _set_cell("facilities.csv", 1, "lat", "北纬32度")(tiny_project.parent)
+    _set_cell("facilities.csv", 1, "lat", "待补")(tiny_project.parent)
     _title_lines("XX市安全生产重点企业名单", "导出日期：2026年11月24日")(tiny_project.parent)
     result = riskmap.check(riskmap.load_config(tiny_project))
     # Line 1-2 titles, line 3 the header, line 4 the first facility, line 5 the second (the bad one).

@@ -87,11 +87,12 @@ def test_no_usable_row_is_one_clear_error(tiny_project: Path):
     csv = tiny_project.parent / "facilities.csv"
     lines = csv.read_text(encoding="utf-8").splitlines()
     csv.write_text(
-        lines[0].replace("lon,lat", "lat,lon") + "\n" + "\n".join(lines[1:]) + "\n", encoding="utf-8"
+        lines[0] + "\n" + "\n".join(line.rsplit(",", 1)[0] + ",北纬32度" for line in lines[1:]) + "\n",
+        encoding="utf-8",
     )
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code == 1
-    assert "facilities.csv: none of the 6 rows can be used" in r.output and "look swapped" in r.output
+    assert "facilities.csv: none of the 6 rows can be used" in r.output and "whole degrees only" in r.output
     csv.write_text(lines[0] + "\n", encoding="utf-8")
     r = runner.invoke(app, ["run", str(tiny_project)])
     assert r.exit_code == 1 and "facilities.csv: the file has no data rows" in r.output

@@ -555,7 +555,6 @@ def _placeable(truth: Truth) -> pd.DataFrame:
     return df[(df["sector"] == df["sector_written"]) & df["id"].notna()]
 
 
-@SPATIAL
 def test_spatial_bd09_and_gcj02_rows_in_their_true_villages(truth: Truth, spatial_run):
     o = outcome_of(spatial_run)
     df = _placeable(truth)
@@ -564,23 +563,59 @@ def test_spatial_bd09_and_gcj02_rows_in_their_true_villages(truth: Truth, spatia
     assert not shift, shift  # each row converted in its own system: nothing left that a shift would explain
 
 
-@SPATIAL
 def test_spatial_coordinates_as_written(truth: Truth, spatial_run):
     """DMS, a pair in one cell, swapped columns and numbers stored as text land in their villages."""
     df = _placeable(truth)
     assert_villages(outcome_of(spatial_run), df[df["form"].isin(["dms", "pair", "swapped", "text"])])
 
 
-@SPATIAL
 def test_spatial_placed_by_village_column(truth: Truth, spatial_run):
-    """The four enterprises without coordinates are placed in their 所属村 (town from the code), and say so."""
+    """The four enterprises without coordinates are placed in their 所属村 (town from the code), and say so. Those
+    whose sector is spelled as only the scoring branch reads it are located, then rejected for their sector."""
     o = outcome_of(spatial_run)
-    placed = truth.enterprises[truth.enterprises["form"] == "none"]
+    none = truth.enterprises[truth.enterprises["form"] == "none"]
+    placed = none[none["name"].isin(_placeable(truth)["name"])]
+    assert len(placed) >= 2
     assert_villages(o, placed)
     assert o.facilities.loc[placed["name"], "reasons"].str.contains("所属村").all()
+    assert (o.facilities.loc[placed["name"], "zone_assignment"] == "placed by 所属村（社区）").all()
+    others = o.rejects[o.rejects["row"].isin(none.loc[~none.index.isin(placed.index), "row"])]
+    assert (others["stage"] == "score").all() and others["reason"].str.contains("sector").all(), others
+    assert any(
+        w.startswith(f"{len(none)} facilities without usable coordinates were placed by") for w in o.warnings
+    )
 
 
-@SPATIAL
+def _spatial_without_crs_column(truth: Truth, name: str, crs: str = "EPSG:4490") -> Outcome:
+    project = county.write_project(truth.folder, features=("spatial",), name=name)
+    text = project.read_text(encoding="utf-8").replace('crs_column = "坐标系"', "")
+    project.write_text(text.replace('crs = "EPSG:4490"', f'crs = "{crs}"'), encoding="utf-8")
+    return outcome_of(riskmap.check(riskmap.load_config(project)))
+
+
+def test_spatial_a_mixed_register_without_crs_column_is_named(truth: Truth):
+    """Without crs_column, the 百度 and 高德 rows land in other villages than their 所属村: the warning names both
+    systems and the key to set, not one crs (following that advice misplaced the rows of the other system)."""
+    o = _spatial_without_crs_column(truth, "spatial-no-crs-column.toml")
+    (hint,) = [w for w in o.warnings if "fit their villages better" in w]
+    m = re.match(r"(\d+) rows fit their villages better as (BD-09|GCJ-02), (\d+) as (BD-09|GCJ-02) than as "
+                 r"declared \(EPSG:4490\) \(所属村（社区） names their village", hint)  # fmt: skip
+    assert m and {m[2], m[4]} == {"BD-09", "GCJ-02"}, hint
+    counts = {m[2]: int(m[1]), m[4]: int(m[3])}
+    assert 0 < counts["BD-09"] <= 70 and 0 < counts["GCJ-02"] <= 80  # rows that fit in one reading only
+    assert "set crs_column under [facilities]" in hint and "look like" not in hint
+
+
+def test_spatial_a_mixed_register_declared_gcj02_is_named(truth: Truth):
+    """crs = "GCJ-02" for the whole register (a one-system advice followed): the 百度 rows and the true ones are
+    named, instead of 70 rows misplaced silently."""
+    o = _spatial_without_crs_column(truth, "spatial-gcj02.toml", crs="GCJ-02")
+    (hint,) = [w for w in o.warnings if "fit their villages better" in w]
+    assert re.match(r"\d+ rows fit their villages better as (BD-09|EPSG:4490), \d+ as (BD-09|EPSG:4490) than as "
+                    r"declared \(GCJ-02\)", hint), hint  # fmt: skip
+    assert "set crs_column" in hint
+
+
 def test_spatial_every_enterprise_and_the_village_layer(truth: Truth, spatial_run):
     """Every enterprise in its true village; the village codes (real numbers in the DBF) and names (GBK without
     .cpg) read back as the office wrote them."""

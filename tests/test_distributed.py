@@ -342,3 +342,55 @@ def test_a_scheduler_without_workers_is_a_clear_error():
         dask_client(c.scheduler_address),
     ):
         pass
+
+
+def _both_engines(project: Path) -> tuple[EngineResult, EngineResult]:
+    config = load_config(project)
+    inputs = read_inputs(config)
+    mem = run_stages(config, inputs.facilities, inputs.zones, inputs.tables)
+    dsk = run_stages(config, inputs.facilities, inputs.zones, inputs.tables, engine="dask", npartitions=3)
+    return mem, dsk
+
+
+def test_dask_engine_places_and_swaps_as_memory(tiny_project):
+    """Placement by the zone column, swapped coordinates read back, rows no zone places: the same in both."""
+    pytest.importorskip("distributed")
+    from test_placement import _with_village_column
+
+    _with_village_column(
+        tiny_project,
+        C={"lon": "", "lat": ""},
+        F={"lon": "待补"},
+        D={"lon": "", "所属村": "北材"},
+        E={"lon": "32.235", "lat": "119.615"},
+    )
+    mem, dsk = _both_engines(tiny_project)
+    _assert_same(mem, dsk)
+    assert (mem.facilities["zone_assignment"] == "placed by 所属村").sum() == 2
+    assert any(
+        w.startswith("2 facilities without usable coordinates were placed by 所属村") for w in dsk.warnings
+    )
+    assert any(w.startswith("1 facility row had longitude and latitude swapped") for w in dsk.warnings)
+    assert "北材" in " ".join(dsk.rejects["facilities"]["reason"])
+
+
+def test_dask_engine_finds_a_mixed_register_as_memory(tiny_project):
+    """The shift check's evidence is counted per partition and judged once: the same warning as in memory."""
+    pytest.importorskip("distributed")
+    from test_shifted_layers import _east_edge_rows
+
+    _east_edge_rows(tiny_project, ["GCJ-02", "BD-09"] * 6)
+    mem, dsk = _both_engines(tiny_project)
+    assert any(w.startswith("6 rows fit their villages better as GCJ-02, 6 as BD-09") for w in mem.warnings)
+    _assert_same(mem, dsk)
+
+
+def test_dask_engine_checks_the_zone_column_as_memory(tiny_project):
+    """Rows in another village than their 所属村 names, and in their own only in another system: one warning."""
+    pytest.importorskip("distributed")
+    from test_shifted_layers import _written_wrong
+
+    _written_wrong(tiny_project)
+    mem, dsk = _both_engines(tiny_project)
+    assert any(w.startswith("4 rows fit their villages better as GCJ-02") for w in mem.warnings)
+    _assert_same(mem, dsk)

@@ -104,3 +104,18 @@ def test_ledger_example_as_written(guide_run):
 def test_config_typo_is_named(guide_run):
     _, done = guide_run
     assert "did you mean 'sector'" in done.stdout + done.stderr
+
+
+def test_placement_example(guide_run):
+    """Section 4.6: the DMS, 高德 and 百度 rows land in their villages; the enterprise without coordinates is placed
+    in its 所属村 and says so."""
+    work, _ = guide_run
+    fac = pyogrio.read_dataframe(work / "落位示例" / "结果" / "riskmap.gpkg", layer="facilities")
+    assert dict(zip(fac["facility_id"], fac["village_code"], strict=True)) == {
+        "QY0101": "329901001001",  # 学府社区
+        "QY0102": "329901001003",  # 桂花社区
+        "QY0103": "329901001004",  # 宝塔社区
+        "QY0104": "329901001002",  # 新华社区, placed by 所属村
+    }
+    placed = fac.set_index("facility_id").loc["QY0104"]
+    assert placed["zone_assignment"] == "placed by 所属村" and "按所属村落位" in placed["reasons"]

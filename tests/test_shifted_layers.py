@@ -416,3 +416,99 @@ def test_real_districts_in_bd09_undeclared_give_the_bd09_warning(tmp_path: Path)
     result = riskmap.check(riskmap.load_config(project))
     (hint,) = [w for w in result.warnings if "read as" in w]
     assert "looks like BD-09" in hint and 'set crs = "BD-09" under [[zones]]' in hint
+
+
+# ------------------------------------------------------------------------- registers mixing systems (issue 24)
+
+
+def _east_edge_rows(
+    project: Path, systems: list[str], declared: list[str] | None = None, column=None
+) -> None:
+    """Facilities 150 m inside the district's east edge, each picked in its system's map app; ``declared``: the
+    register's 坐标系 column as written (``column`` names it in the project file)."""
+    from riskmap.io.crs import wgs84_to_bd09
+
+    d = project.parent
+    fac = pd.read_csv(d / "facilities.csv", dtype=str)
+    lat = np.linspace(Y0 + 0.003, Y0 + 2 * D - 0.003, len(systems))
+    lon = np.full(len(systems), X0 + 2 * D - 0.0016)
+    rows = []
+    for i, (system, x, y) in enumerate(zip(systems, lon, lat, strict=True)):
+        convert = {"GCJ-02": wgs84_to_gcj02, "BD-09": wgs84_to_bd09}.get(system)
+        (gx,), (gy,) = convert(np.array([x]), np.array([y])) if convert else ([x], [y])
+        rows.append([f"M{i}", f"地图选点{i}", "工贸", f"{gx:.7f}", f"{gy:.7f}"])
+    fac = pd.concat([fac, pd.DataFrame(rows, columns=fac.columns)], ignore_index=True)
+    if declared is not None:
+        fac["坐标系"] = [""] * (len(fac) - len(declared)) + declared
+    fac.to_csv(d / "facilities.csv", index=False)
+    with open(d / "risk_points.csv", "a", encoding="utf-8") as f:
+        for i in range(len(systems)):
+            f.write(f"M{i},Q{i},车间,2,2\n")
+    if column:
+        text = project.read_text(encoding="utf-8").replace(
+            'crs = "EPSG:4490"\n', f'crs = "EPSG:4490"\n{column}\n', 1
+        )
+        project.write_text(text, encoding="utf-8")
+
+
+def test_a_register_mixing_gcj02_and_bd09_is_named_not_one_system(tiny_project: Path):
+    """Half the rows picked in Gaode, half in Baidu, declared CGCS2000: no single crs fits, the warning says so
+    (issue 24: following a one-system advice misplaced the rows of the other, silently)."""
+    _east_edge_rows(tiny_project, ["GCJ-02", "BD-09"] * 6)
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    (hint,) = [w for w in result.warnings if "fit their" in w or "look like" in w]
+    assert hint.startswith(
+        "6 rows fit their villages better as GCJ-02, 6 as BD-09 than as declared (EPSG:4490)"
+    )
+    assert "mixes coordinate systems: set crs_column under [facilities]" in hint
+    assert "look like" not in hint
+
+
+def test_a_register_declared_gcj02_with_baidu_rows_is_named(tiny_project: Path):
+    """The advice of a one-system warning followed (crs = "GCJ-02"): the Baidu rows are still named."""
+    _east_edge_rows(tiny_project, ["GCJ-02"] * 2 + ["BD-09"] * 6)
+    _declare(tiny_project, "facilities", "GCJ-02")
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    (hint,) = [w for w in result.warnings if "read as" in w or "fit their" in w]
+    assert "read as BD-09" in hint and "the file mixes systems: set crs_column" in hint, hint
+
+
+def test_the_crs_column_converts_each_row_and_nothing_is_left_to_suspect(tiny_project: Path):
+    systems = ["GCJ-02", "BD-09"] * 6
+    _east_edge_rows(
+        tiny_project, systems, ["高德" if s == "GCJ-02" else "百度" for s in systems], 'crs_column = "坐标系"'
+    )
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    assert result.rejects.empty, result.rejects["reason"].tolist()
+    assert not [w for w in result.warnings if "fit their" in w or "read as" in w], result.warnings
+
+
+def _written_wrong(tiny_project: Path) -> None:
+    """Four rows picked in Gaode maps near the district's south edge, written 百度, with their village (所属村)."""
+    d = tiny_project.parent
+    lon = np.array([X0 + 0.004, X0 + 0.012, X0 + D + 0.004, X0 + D + 0.012])
+    lat = np.full(4, Y0 + 0.0016)
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    fac = pd.read_csv(d / "facilities.csv", dtype=str)
+    fac["坐标系"], fac["所属村"] = "", ""
+    rows = [
+        [f"W{i}", f"错标{i}", "工贸", f"{x:.7f}", f"{y:.7f}", "百度", "东村" if i < 2 else "西村"]
+        for i, (x, y) in enumerate(zip(glon, glat, strict=True))
+    ]
+    pd.concat([fac, pd.DataFrame(rows, columns=fac.columns)]).to_csv(d / "facilities.csv", index=False)
+    keys = 'crs_column = "坐标系"\nzone_column = "所属村"'
+    text = tiny_project.read_text(encoding="utf-8").replace(
+        'crs = "EPSG:4490"\n', f'crs = "EPSG:4490"\n{keys}\n', 1
+    )
+    tiny_project.write_text(text, encoding="utf-8")
+
+
+def test_rows_whose_system_is_written_wrong_are_named_by_their_village(tiny_project: Path):
+    """With a village column: rows written 百度 but picked in Gaode land in another village; read as GCJ-02 (and
+    in no other way) they are in their own. Their rows are named, and the column to check."""
+    _written_wrong(tiny_project)
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    (hint,) = [w for w in result.warnings if "fit their" in w]
+    assert hint.startswith("4 rows fit their villages better as GCJ-02 than as their 坐标系 says (所属村 names "
+                           "their village; e.g. GCJ-02: rows 8, 9, 10)"), hint  # fmt: skip
+    assert "check 坐标系 in those rows" in hint

@@ -49,7 +49,6 @@ def test_full_width_digits_and_separators_parse():
         (("X1", "无行业", "", "119.61", "32.21"), "sector", "sector is empty"),
         (("X2", "无坐标", "工贸", "", "32.21"), "lon", "coordinate is empty"),
         (("X3", "坏坐标", "工贸", "abc", "32.21"), "lon", "not a number"),
-        (("X4", "颠倒", "工贸", "32.21", "119.61"), "lon", "look swapped"),
         (("X5", "越界", "工贸", "200", "32.21"), "lon", "out of range"),
     ],
 )
@@ -433,3 +432,141 @@ def test_a_register_of_several_sheets_names_the_sheet_of_a_row():
 
     raw = _raw([("", "无码公司", "工贸", "119.61", "32.21")]).assign(**{SHEET: ["企业"]})
     assert register_names(raw, _config().facilities)["_row"].tolist() == ["2 of sheet 企业"]
+
+
+# Coordinates as written and mixed systems (issue 24).
+
+TRUE = (118.10, 24.70)  # a point in 同安区 (Xiamen)
+
+
+def _rows_in(system: str, lon: float = TRUE[0], lat: float = TRUE[1]) -> tuple[float, float]:
+    """The true point as picked in ``system``'s map app."""
+    from riskmap.io.crs import wgs84_to_bd09, wgs84_to_gcj02
+
+    convert = {"BD-09": wgs84_to_bd09, "GCJ-02": wgs84_to_gcj02}.get(system)
+    if convert is None:
+        return lon, lat
+    x, y = convert(np.array([lon]), np.array([lat]))
+    return float(x[0]), float(y[0])
+
+
+def _register_in(written: list[str], systems: list[str]) -> pd.DataFrame:
+    rows = []
+    for i, (w, s) in enumerate(zip(written, systems, strict=True)):
+        x, y = _rows_in(s)
+        rows.append((f"M{i}", f"企业{i}", "工贸", f"{x:.7f}", f"{y:.7f}", w))
+    df = pd.DataFrame(rows, columns=["facility_id", "name", "sector", "lon", "lat", "坐标系"])
+    df.insert(0, "_row", range(2, len(df) + 2))
+    return df
+
+
+def test_each_row_is_converted_from_its_own_system():
+    written = [
+        "百度",
+        "百度地图",
+        "BD09",
+        "bd-09",
+        "高德",
+        "腾讯",
+        "GCJ02",
+        "火星",
+        "GPS",
+        "WGS84",
+        "2000",
+        "国家2000",
+        "",
+    ]
+    systems = ["BD-09"] * 4 + ["GCJ-02"] * 4 + ["EPSG:4326"] * 2 + ["EPSG:4490"] * 3
+    gdf, rejects = validate_facilities(_register_in(written, systems), _config(crs_column="坐标系"), "f.csv")
+    assert rejects.empty, rejects["reason"].tolist()
+    assert np.allclose(gdf.geometry.x, TRUE[0], atol=1e-6) and np.allclose(gdf.geometry.y, TRUE[1], atol=1e-6)
+
+
+def test_an_unknown_system_is_rejected_with_the_accepted_values():
+    gdf, rejects = validate_facilities(
+        _register_in(["百度", "北京54"], ["BD-09", "EPSG:4490"]), _config(crs_column="坐标系"), "f.csv"
+    )
+    assert len(gdf) == 1
+    (r,) = rejects.to_dict("records")
+    assert (r["row"], r["field"], r["value"]) == (3, "坐标系", "北京54")
+    assert (
+        "百度" in r["reason"]
+        and "高德" in r["reason"]
+        and "GPS" in r["reason"]
+        and "crs_values" in r["reason"]
+    )
+    assert ";" not in r["reason"]  # the summary of the rejects cuts a reason at its first ";"
+
+
+def test_crs_values_add_spellings():
+    config = _config(crs_column="坐标系", crs_values={"百度坐标系": "BD-09", "北京54": "EPSG:4490"})
+    gdf, rejects = validate_facilities(
+        _register_in(["百度坐标系", "北京54"], ["BD-09", "EPSG:4490"]), config, "f.csv"
+    )
+    assert rejects.empty and np.allclose(gdf.geometry.x, TRUE[0], atol=1e-6)
+
+
+def test_a_crs_values_entry_that_is_no_crs_is_a_config_error():
+    config = _config(crs_column="坐标系", crs_values={"北京54": "Beijing 1954 please"})
+    with pytest.raises(CRSError, match=r'facilities\.crs_values\["北京54"\]: .*not a known CRS'):
+        validate_facilities(_register_in(["北京54"], ["EPSG:4490"]), config, "f.csv")
+
+
+def test_an_empty_system_without_crs_is_rejected():
+    gdf, rejects = validate_facilities(
+        _register_in(["高德", ""], ["GCJ-02", "EPSG:4490"]), _config(crs=None, crs_column="坐标系"), "f.csv"
+    )
+    assert len(gdf) == 1 and gdf.geometry.x.iloc[0] == pytest.approx(TRUE[0], abs=1e-6)
+    assert rejects["reason"].str.contains("坐标系 is empty and facilities.crs is not set").all()
+
+
+def test_crs_column_missing_from_the_file_names_it():
+    with pytest.raises(InputError, match=r'no column "坐标"; did you mean "坐标系"'):
+        validate_facilities(_register_in(["高德"], ["GCJ-02"]), _config(crs_column="坐标"), "f.csv")
+
+
+def test_systems_are_converted_per_group_not_per_row(monkeypatch):
+    import riskmap.validate as v
+
+    calls = []
+    real = v.to_geographic
+
+    def counted(x, y, crs):
+        calls.append(len(x))
+        return real(x, y, crs)
+
+    monkeypatch.setattr(v, "to_geographic", counted)
+    written = ["百度", "高德", "", "百度", "高德", "", "GPS"] * 100
+    systems = ["BD-09", "GCJ-02", "EPSG:4490", "BD-09", "GCJ-02", "EPSG:4490", "EPSG:4326"] * 100
+    gdf, _ = validate_facilities(_register_in(written, systems), _config(crs_column="坐标系"), "f.csv")
+    assert sorted(calls) == [100, 200, 200, 200] and len(gdf) == 700
+
+
+def test_swapped_coordinates_are_swapped_back_and_flagged():
+    from riskmap.columns import SWAPPED
+
+    gdf, rejects = validate_facilities(
+        _raw([GOOD, ("X4", "颠倒", "工贸", "32.21", "119.61")]), _config(), "f.csv"
+    )
+    assert rejects.empty
+    assert gdf[SWAPPED].tolist() == [False, True]
+    assert gdf.geometry.x.tolist() == [119.61, 119.61] and gdf.geometry.y.tolist() == [32.21, 32.21]
+
+
+def test_dms_text_and_pairs_in_the_register_in():
+    rows = [
+        ("P1", "度分秒", "工贸", "119°36'36\"", "32°12'36\""),
+        ("P2", "中文度分秒", "工贸", "东经119度36分36秒", "北纬32度12分36秒"),
+        ("P3", "一格两数", "工贸", "119.61,32.21", ""),
+        ("P4", "文本数字", "工贸", " 119.610000 ", "32.210000"),
+    ]
+    gdf, rejects = validate_facilities(_raw(rows), _config(), "f.csv")
+    assert rejects.empty, rejects["reason"].tolist()
+    assert np.allclose(gdf.geometry.x, 119.61) and np.allclose(gdf.geometry.y, 32.21)
+
+
+def test_x_and_y_in_one_column():
+    raw = _raw([(IDS["A"], "甲", "工贸", "119.61，32.21", "")]).rename(columns={"lon": "坐标"})
+    gdf, rejects = validate_facilities(raw, _config(x="坐标", y="坐标"), "f.csv")
+    assert rejects.empty and (gdf.geometry.x.iloc[0], gdf.geometry.y.iloc[0]) == (119.61, 32.21)
+    assert "坐标" not in gdf.columns

@@ -164,6 +164,35 @@ class FacilitiesConfig(DatabaseSource):
     check_credit_code: bool = Field(
         True, description="Reject ids that look like unified social credit codes but fail the checksum."
     )
+    crs_column: str | None = Field(
+        None,
+        description="Column giving each row's coordinate system as offices write it (百度/百度地图/BD09 -> BD-09, "
+        "高德/腾讯/GCJ02/火星 -> GCJ-02, GPS/WGS84 -> EPSG:4326, 2000/CGCS2000/国家2000 -> EPSG:4490; "
+        "styles/crs_values.toml); an empty cell means crs, an unknown value rejects the row. Tables only.",
+    )
+    crs_values: dict[str, str] = Field(
+        default_factory=dict,
+        description='More spellings for crs_column, as written -> a CRS riskmap knows: { "北京54" = "EPSG:4214" }.',
+    )
+    zone_column: str | None = Field(
+        None,
+        description="Column naming each facility's zone of the first zone layer read from a file (所属村: its "
+        "12-digit code or its name): a facility without usable coordinates is placed in that zone (at a point "
+        "inside it, flagged in its reasons) instead of being rejected.",
+    )
+    town_column: str | None = Field(
+        None,
+        description="Column naming the town (the next zone layer) of zone_column's zone, by name or code: tells "
+        "apart villages of one name in different towns.",
+    )
+
+    @model_validator(mode="after")
+    def _columns_need_their_keys(self) -> FacilitiesConfig:
+        if self.town_column is not None and self.zone_column is None:
+            raise ValueError("town_column tells apart the zones zone_column names: set zone_column too")
+        if self.crs_values and self.crs_column is None:
+            raise ValueError("crs_values spells the values of crs_column: set crs_column too")
+        return self
 
 
 class TableConfig(DatabaseSource):

@@ -30,13 +30,15 @@ import pandas as pd
 
 from riskmap.columns import FACILITY_ID, FOOTPRINT, PARENT_CODE, ZONE_CODE
 from riskmap.config import Config
-from riskmap.engines.base import Located, Scored, by_row, concat_scored, split_positions
+from riskmap.engines.base import Located, Scored, by_row, concat_rejects, concat_scored, split_positions
 from riskmap.engines.memory import table_sources
 from riskmap.exposure import add_persons
 from riskmap.io.project import required_tables
 from riskmap.io.tables import ROW
 from riskmap.methods import ScoringInputs, score_facilities
-from riskmap.validate import normalise_ids, rejects_frame, validate_facilities, validate_table
+from riskmap.placement import ZoneIndex, located_warnings, note_placements, place_facilities, zone_index
+from riskmap.shifts import ShiftEvidence, shift_warning
+from riskmap.validate import layer_origins, normalise_ids, rejects_frame, validate_facilities, validate_table
 from riskmap.zone_layers import with_grids
 from riskmap.zoning import assign_zones, zone_code_column
 
@@ -165,8 +167,13 @@ def _handshake(address: str, timeout: float) -> None:
         pool.submit(asyncio.run, shake()).result()
 
 
-def _validate_part(part: pd.DataFrame, config: Config, source: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    return validate_facilities(part, config, source)
+def _validate_part(
+    part: pd.DataFrame, config: Config, source: str, index: ZoneIndex | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame]:
+    """Validate a partition and place its facilities without coordinates by their zone column."""
+    valid, rejects = validate_facilities(part, config, source)
+    placed, unplaced, notes = place_facilities(valid, index, source)
+    return placed, concat_rejects([rejects, unplaced]), notes
 
 
 def _hull(part: gpd.GeoDataFrame) -> Any:
@@ -200,16 +207,20 @@ def _assign_part(
     kinds: list[str],
     source: str,
     snap_m: float,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    n_rows: int,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, ShiftEvidence]:
+    """Put a partition in the zones of its window; the shift check's evidence against the whole layer."""
     part = part.reset_index(drop=True)
     if part.empty:
-        return part, rejects_frame()
+        return part, rejects_frame(), ShiftEvidence()
     window = _zone_window(part, finest, snap_m)
-    res = assign_zones(part, {kinds[0]: window}, source, snap_m)
+    res = assign_zones(
+        part, {kinds[0]: window}, source, snap_m, shift_rows=n_rows, shift_zones=finest, judge_shift=False
+    )
     out = res.facilities
     for fine, coarse in zip(kinds, kinds[1:], strict=False):
         out[zone_code_column(coarse)] = out[zone_code_column(fine)].map(parents[fine])
-    return out, res.rejects
+    return out, res.rejects, res.shift
 
 
 def _score_part(
@@ -228,7 +239,7 @@ def _score_part(
     if config.uses_method("gb18218"):
         add_persons(located, config)
     scored, rej = score_facilities(ScoringInputs(located, clean, sources), config)
-    return scored, table_rejects, rej
+    return note_placements(scored), table_rejects, rej
 
 
 def _first(pair: tuple[Any, Any]) -> Any:
@@ -237,6 +248,10 @@ def _first(pair: tuple[Any, Any]) -> Any:
 
 def _second(pair: tuple[Any, Any]) -> Any:
     return pair[1]
+
+
+def _third(triple: tuple[Any, Any, Any]) -> Any:
+    return triple[2]
 
 
 def _ids(part: pd.DataFrame) -> np.ndarray:
@@ -301,7 +316,8 @@ class DaskEngine:
         threads = sum(self.client.nthreads().values()) or 1
         n = self.npartitions or max(threads, math.ceil(len(raw) / self.config.engine.partition_rows))
         n = max(1, min(n, len(raw) or 1))
-        meta, points, rej_fac = self._validate(raw, n)
+        n_rows = len(raw)
+        meta, points, rej_fac, notes = self._validate(raw, n, zone_index(zones, self.config))
         del raw
         # Grids over the facilities need their hull: the hull of the partitions' hulls is the same polygon.
         client = self.client
@@ -310,7 +326,8 @@ class DaskEngine:
         layers = with_grids(self.config, zones, outline)
         # Parent codes once for all partitions (an empty assignment computes them and their warnings).
         frame = assign_zones(meta, layers, self.source, self.config.zoning.snap_distance_m)
-        located, rej_zone = self._assign(points, layers, frame.zones, n)
+        located, rej_zone, evidence = self._assign(points, layers, frame.zones, n, n_rows)
+        shifted = shift_warning(evidence, list(layers)[0], layer_origins(self.config, self.source))
         part_ids = client.gather(client.map(_ids, located, pure=False))
         known = pd.Index(np.concatenate(part_ids) if part_ids else np.array([], dtype=object))
         return Located(
@@ -318,12 +335,21 @@ class DaskEngine:
             zones=frame.zones,
             facility_rejects=rej_fac,
             zoning_rejects=rej_zone,
-            warnings=list(frame.warnings),
+            warnings=[
+                *located_warnings(notes, self.config, n_rows),
+                *frame.warnings,
+                *([shifted] if shifted else []),
+            ],
             state=(meta, located, part_ids),
         )
 
-    def _validate(self, raw: pd.DataFrame, n: int) -> tuple[gpd.GeoDataFrame, list[Any], pd.DataFrame]:
-        """1. Validation, partitioned by a hash of the normalised id: duplicates meet in one partition."""
+    def _validate(
+        self, raw: pd.DataFrame, n: int, index: ZoneIndex | None
+    ) -> tuple[gpd.GeoDataFrame, list[Any], pd.DataFrame, pd.DataFrame]:
+        """1. Validation (and placement by zone column), partitioned by a hash of the normalised id.
+
+        Copies of an id meet in one partition, where the duplicate rule sees them all.
+        """
         config, source, client = self.config, self.source, self.client
         fc = config.facilities
         if fc.id in raw.columns:
@@ -331,13 +357,17 @@ class DaskEngine:
             keys = (pd.util.hash_array(ids.astype(object)) % np.uint64(n)).astype(np.int64)
         else:
             keys = np.zeros(len(raw), dtype=np.int64)  # validate_facilities names the missing column
-        meta, _ = validate_facilities(raw.iloc[:0], config, source)
+        meta = place_facilities(validate_facilities(raw.iloc[:0], config, source)[0], index, source)[0]
         parts = [raw.iloc[pos] for pos in split_positions(keys, n)]
+        [index_f] = client.scatter([index], broadcast=True)
         validated = [
-            client.submit(_validate_part, p, config, source, pure=False) for p in client.scatter(parts)
+            client.submit(_validate_part, p, config, source, index_f, pure=False)
+            for p in client.scatter(parts)
         ]
         points = client.map(_first, validated, pure=False)
-        return meta, points, by_row(client.gather(client.map(_second, validated, pure=False)))
+        rejects = by_row(client.gather(client.map(_second, validated, pure=False)))
+        notes = pd.concat(client.gather(client.map(_third, validated, pure=False)), ignore_index=True)
+        return meta, points, rejects, notes
 
     def _assign(
         self,
@@ -345,7 +375,8 @@ class DaskEngine:
         layers: dict[str, gpd.GeoDataFrame],
         zones: dict[str, gpd.GeoDataFrame],
         n: int,
-    ) -> tuple[list[Any], pd.DataFrame]:
+        n_rows: int,
+    ) -> tuple[list[Any], pd.DataFrame, ShiftEvidence]:
         """2. Zone assignment on spatial partitions: the points in Hilbert order, cut into ``n`` ranges."""
         client = self.client
         kinds = list(layers)
@@ -358,11 +389,12 @@ class DaskEngine:
         [finest_f] = client.scatter([finest], broadcast=True)
         snap_m = self.config.zoning.snap_distance_m
         assigned = [
-            client.submit(_assign_part, p, finest_f, parents, kinds, self.source, snap_m, pure=False)
+            client.submit(_assign_part, p, finest_f, parents, kinds, self.source, snap_m, n_rows, pure=False)
             for p in spatial
         ]
         located = client.map(_first, assigned, pure=False)
-        return located, by_row(client.gather(client.map(_second, assigned, pure=False)))
+        evidence = sum(client.gather(client.map(_third, assigned, pure=False)), ShiftEvidence())
+        return located, by_row(client.gather(client.map(_second, assigned, pure=False))), evidence
 
     def score(self, located: Located, tables: dict[str, pd.DataFrame]) -> Scored:
         """3. Related rows go to their facility's partition; rows of unknown facilities are rejected here."""

@@ -19,6 +19,7 @@ from riskmap.exposure import add_persons
 from riskmap.frames import id_positions
 from riskmap.io.project import required_tables
 from riskmap.methods import ScoringInputs, score_facilities
+from riskmap.placement import located_warnings, note_placements, place_facilities, zone_index
 from riskmap.validate import input_sources, layer_origins, validate_facilities, validate_table
 from riskmap.zone_layers import with_grids
 from riskmap.zoning import assign_zones
@@ -45,20 +46,27 @@ class MemoryEngine:
     def locate(self, raw: pd.DataFrame, zones: dict[str, gpd.GeoDataFrame]) -> Located:
         """Validate the facility rows and put them in the zones (grids made over them)."""
         config, source = self.config, self.source
+        n_rows = len(raw)
         facilities, rej_fac = validate_facilities(raw, config, source)
         # The inputs as read are not needed once validated: at province size they are hundreds of MB of text,
         # freed here unless the caller keeps its own references (the pipeline does not).
         del raw
+        facilities, rej_place, notes = place_facilities(facilities, zone_index(zones, config), source)
         layers = with_grids(config, zones, facilities)
         zoning = assign_zones(
-            facilities, layers, source, config.zoning.snap_distance_m, origins=layer_origins(config, source)
+            facilities,
+            layers,
+            source,
+            config.zoning.snap_distance_m,
+            origins=layer_origins(config, source),
+            shift_rows=n_rows,
         )
         return Located(
             known_ids=pd.Index(zoning.facilities[FACILITY_ID]),
             zones=zoning.zones,
-            facility_rejects=rej_fac,
+            facility_rejects=concat_rejects([rej_fac, rej_place]),
             zoning_rejects=zoning.rejects,
-            warnings=list(zoning.warnings),
+            warnings=[*located_warnings(notes, config, n_rows), *zoning.warnings],
             state=zoning.facilities,
         )
 
@@ -77,6 +85,7 @@ class MemoryEngine:
         if config.uses_method("gb18218"):
             add_persons(facilities, config)
         scored, rej = _score_in_blocks(facilities, clean, sources, config, config.engine.partition_rows)
+        scored = note_placements(scored)
         return Scored(
             facilities=gpd.GeoDataFrame(scored, geometry=facilities.geometry.name, crs=facilities.crs),
             table_rejects=table_rejects,

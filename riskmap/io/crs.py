@@ -9,6 +9,8 @@ coordinates resolve, so the inverse yields WGS84 = CGCS2000 coordinates.
 from __future__ import annotations
 
 import json
+import tomllib
+import unicodedata
 from collections.abc import Callable
 from functools import cache
 
@@ -18,12 +20,14 @@ import shapely.geometry
 from pyproj import CRS
 from pyproj.exceptions import CRSError as _PyprojCRSError
 
-from riskmap._resources import reference_dir
+from riskmap._resources import reference_dir, styles_dir
 from riskmap.errors import CRSError
 
 __all__ = [
     "SHIFTED_CRS",
     "parse_crs",
+    "crs_spellings",
+    "spelling_key",
     "wgs84_to_gcj02",
     "gcj02_to_wgs84",
     "gcj02_to_bd09",
@@ -59,6 +63,29 @@ def parse_crs(value: str | int, where: str) -> CRS | str:
             f'{where}: {text!r} is not a known CRS; use an EPSG code such as "EPSG:4490" (CGCS2000), '
             '"EPSG:4326" (WGS84), or "GCJ-02" / "BD-09" for coordinates picked in Gaode/Tencent/Baidu maps'
         ) from None
+
+
+def spelling_key(text: str) -> str:
+    """How a written coordinate system is looked up: NFKC (full width as ASCII), no spaces, upper case.
+
+    >>> spelling_key(" bd 09 "), spelling_key("ＷＧＳ８４")
+    ('BD09', 'WGS84')
+    """
+    return "".join(unicodedata.normalize("NFKC", str(text)).split()).upper()
+
+
+@cache
+def crs_spellings() -> dict[str, str]:
+    """The shipped table of coordinate systems as registers write them (styles/crs_values.toml).
+
+    Keyed by :func:`spelling_key`: 百度 -> ``"BD-09"``, 高德 -> ``"GCJ-02"``, GPS -> ``"EPSG:4326"``,
+    2000 -> ``"EPSG:4490"``.
+
+    >>> crs_spellings()["百度地图"], crs_spellings()["GCJ02"], crs_spellings()["国家2000"]
+    ('BD-09', 'GCJ-02', 'EPSG:4490')
+    """
+    with open(styles_dir() / "crs_values.toml", "rb") as f:
+        return {spelling_key(k): str(v) for k, v in tomllib.load(f).items()}
 
 
 @cache

@@ -65,7 +65,8 @@ def read_vector(
                 raise InputError(
                     f"{path}: no layer {layer!r} ({where}.layer); the file has: {', '.join(names)}"
                 )
-            gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False)
+            encoding = _dbf_encoding(path, warnings)
+            gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False, encoding=encoding)
     except InputError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError) as err:
@@ -76,6 +77,46 @@ def read_vector(
     cleaned = clean_controls(gdf, path.name)
     gdf.attrs[READ_WARNINGS] = [cleaned] if cleaned else []
     return gdf
+
+
+#: dBASE language driver ids that name no code page: GDAL then reads the text as ISO-8859-1.
+_NO_LANGUAGE_DRIVER = {0x00, 0x57}
+
+
+def _dbf_encoding(path: Path, warnings: list[str] | None) -> str | None:
+    """The text encoding of a shapefile's DBF when neither a .cpg file nor the DBF header says it, else None.
+
+    Chinese offices' shapefiles are mostly GBK without a .cpg: GDAL then reads names as ISO-8859-1 (mojibake,
+    and no zone name matches). Undeclared text that is valid UTF-8 is UTF-8; else text valid as GB18030 (a superset
+    of GBK) is GB18030, with a note. Only the DBF's records are looked at (its header holds field names).
+    """
+    if path.suffix.lower() != ".shp" or any(path.with_suffix(s).exists() for s in (".cpg", ".CPG")):
+        return None
+    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+    if dbf is None:
+        return None
+    raw = dbf.read_bytes()
+    if len(raw) < 32 or raw[29] not in _NO_LANGUAGE_DRIVER:
+        return None
+    records = raw[int.from_bytes(raw[8:10], "little") :]
+    if records.isascii():
+        return None
+    try:
+        records.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        records.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    if warnings is not None:
+        warnings.append(
+            f"{path.name}: the shapefile has no .cpg and its text is not UTF-8: read as GB18030 (GBK), as Chinese "
+            f"GIS exports write it; if names look wrong, add {path.with_suffix('.cpg').name} holding the encoding "
+            "(e.g. GBK or UTF-8)"
+        )
+    return "GB18030"
 
 
 def declare_crs(

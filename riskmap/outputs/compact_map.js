@@ -557,6 +557,7 @@ function riskmapCompact(map, meta, b64, T, control) {
                 if (p['n_' + l.key]) { line(T.n_level.replace('{label}', l.label), p['n_' + l.key].get(f)); }
             });
             if (p.hidden_dangers) { line(T.hidden_dangers, p.hidden_dangers.get(f)); }
+            if (p.placed && p.placed.get(f)) { line(T.placed, p.placed.get(f)); }
             if (layer.options.workload && p.workload) { line(T.workload, p.workload.get(f)); }
             if (sensitivity && z === sensitivity.options.zone && map.hasLayer(sensitivity) &&
                     sensitivity.changedAt[f] >= 0) {

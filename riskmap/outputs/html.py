@@ -42,6 +42,7 @@ from riskmap.columns import (
     LEVEL_METHOD,
     METHOD,
     NAME,
+    PLACED,
     PLANNED_INSPECTIONS,
     REASON_SEP_EN,
     REASON_SEP_ZH,
@@ -127,6 +128,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "zone": "所在区域",
         "inspections": "年检查频次",
         "hidden_dangers": "隐患 未销号/逾期/重大",
+        "placed": "无坐标, 按所属村落位的企业",
         "workload": "年计划检查次数",
         "workload_layer": "检查工作量 (年计划检查次数)",
         "level_method": "方法定级 (动态调整前)",
@@ -161,6 +163,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "zone": "Zone",
         "inspections": "Inspections per year",
         "hidden_dangers": "Hidden dangers open/overdue/major",
+        "placed": "Placed by the register's zone (no coordinates)",
         "workload": "Inspections planned per year",
         "workload_layer": "Inspection workload (per year)",
         "level_method": "Method level (before adjustment)",
@@ -553,6 +556,8 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
     keys = _level_keys(zones, what, ZONE_CODE)
     # Rounding each coordinate (not snapping to a grid) keeps every polygon's topology as it was.
     geoms = shapely.transform(zones.geometry.to_numpy(), lambda c: np.round(c, _COORD_DECIMALS))
+    # Enterprises placed by the register's zone column (no coordinates): listed in their zone's tooltip.
+    placed = PLACED in zones.columns and bool((zones[PLACED].fillna("").astype(str) != "").any())
     features = []
     for level_key, rec, geom in zip(keys, zones.to_dict("records"), geoms, strict=True):
         props: dict[str, Any] = {
@@ -569,6 +574,8 @@ def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, An
             props["workload"] = _number(rec[PLANNED_INSPECTIONS])
         if all(c in rec for c in HD_STATS):
             props["hidden_dangers"] = "/".join(str(_number(rec[c])) for c in HD_STATS)
+        if placed:
+            props["placed"] = _esc(rec[PLACED])
         features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
     return {"type": "FeatureCollection", "features": features}
 
@@ -1020,9 +1027,10 @@ def _zone_tooltip(
         if f"n_{lvl}" in features[0]["properties"]:
             fields.append(f"n_{lvl}")
             aliases.append(text["n_level"].format(label=levels.label(lvl, lang)))
-    if "hidden_dangers" in features[0]["properties"]:
-        fields.append("hidden_dangers")
-        aliases.append(text["hidden_dangers"])
+    for key in ("hidden_dangers", "placed"):
+        if key in features[0]["properties"]:
+            fields.append(key)
+            aliases.append(text[key])
     return folium.GeoJsonTooltip(
         fields=fields,
         aliases=[html.escape(a) for a in aliases],
@@ -1495,7 +1503,7 @@ def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
     texts = {
         k: text[k]
         for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
-                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble")
+                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
     texts["facility_layer"] = html.escape(text["facility_layer_all"].format(n=n_facilities))

@@ -32,6 +32,7 @@ from riskmap.columns import (
     LEVEL_METHOD,
     METHOD,
     NAME,
+    PLACED,
     PLANNED_INSPECTIONS,
     REASON_SEP_EN,
     REASON_SEP_ZH,
@@ -269,6 +270,8 @@ def zone_columns(
             + _number(zones[HD_STATS[2]])
         )
         props["hidden_dangers"] = cols.text(f"{prefix}.hd", hd)
+    if PLACED in zones.columns:  # enterprises placed by the register's zone column (no coordinates)
+        props["placed"] = cols.text(f"{prefix}.placed", _plain(zones[PLACED].fillna("")))
     workload = None
     if PLANNED_INSPECTIONS in zones.columns:
         props["workload"] = cols.text(f"{prefix}.workload", _number(zones[PLANNED_INSPECTIONS]))
