@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +49,8 @@ __all__ = [
     "credit_code_valid",
     "normalise_ids",
     "id_notes",
+    "name_ids",
+    "NAME_ID_PREFIX",
     "register_names",
     "match_by_name",
     "mapped_columns",
@@ -263,6 +265,48 @@ def _without_spaces(text: pd.Series) -> pd.Series:
 _REGISTRATION_NUMBER = r"\d{15}"
 
 
+#: How an enterprise the register lists without an id is keyed: by its name (``无代码:厦门市永泰塑胶有限公司``).
+NAME_ID_PREFIX = "无代码:"
+
+
+def name_ids(names: pd.Series) -> pd.Series:
+    """The ids of enterprises the register lists by name only: the prefix and the name, in the form of ids.
+
+    No enterprise of a register vanishes (issue 24): one without a credit code is on the map, graded and planned
+    under its name; its related rows find it with ``match_by_name``. Stable from run to run (unlike a row
+    number), distinct from every credit code (which has no Chinese character).
+
+    >>> name_ids(pd.Series(["厦门市永泰塑胶 有限公司", "ａｂｃ厂"])).tolist()
+    ['无代码:厦门市永泰塑胶有限公司', '无代码:ABC厂']
+    """
+    return normalise_ids(NAME_ID_PREFIX + names.fillna("").astype(str))
+
+
+def _reject_named_copies(
+    df: pd.DataFrame, named: pd.Series, reject: Callable[[pd.Series, str, pd.Series], None], field: str
+) -> None:
+    """Reject a row without an id whose name is that of a row with one: most likely one enterprise listed twice.
+
+    A branch of another name is another enterprise. The reject names the id, so the enterprise is planned once.
+    """
+    if not named.any():
+        return
+    keys = _name_keys(df[NAME])
+    with_id = keys[~named & (df[FACILITY_ID] != "")]
+    first = pd.Series(df.loc[with_id.index, FACILITY_ID].to_numpy(), index=with_id.to_numpy())
+    first = first[~first.index.duplicated()]
+    copy = named & keys.isin(first.index)
+    if copy.any():
+        ids = keys[copy].map(first)
+        reason = pd.Series("", index=df.index, dtype=object)
+        reason[copy] = (
+            "no id, and the register lists an enterprise of this name with the id " + ids + ": the same "
+            "enterprise listed twice? give the row its id, or a name of its own"
+        )
+        df.loc[copy, FACILITY_ID] = ids  # the reject is of that enterprise (it is planned once)
+        reject(copy, field, reason)
+
+
 def id_notes(raw: pd.DataFrame, fc: FacilitiesConfig, source: str) -> list[str]:
     """A note on the register's ids that are old 15-digit registration numbers: accepted, counted once.
 
@@ -273,18 +317,31 @@ def id_notes(raw: pd.DataFrame, fc: FacilitiesConfig, source: str) -> list[str]:
     if fc.id not in raw.columns:
         return []
     ids = normalise_ids(raw[fc.id].fillna(""))
+    notes = []
     old = ids.str.fullmatch(_REGISTRATION_NUMBER).fillna(False).astype(bool)
     n = int(old.sum())
-    if not n:
-        return []
-    first = old.to_numpy().argmax()
-    row = f"row {raw[ROW].iloc[first]} " if ROW in raw.columns else ""
-    many = n > 1
-    return [
-        f"{source}: {n} facility {'ids are' if many else 'id is an'} old 15-digit business registration "
-        f"number{'s' if many else ''} (工商注册号, e.g. {row}{ids.iloc[first]}), accepted as ids: related tables "
-        "must key these enterprises by the same numbers (or every file by the unified social credit code)"
-    ]
+    if n:
+        first = old.to_numpy().argmax()
+        row = f"row {raw[ROW].iloc[first]} " if ROW in raw.columns else ""
+        many = n > 1
+        notes.append(
+            f"{source}: {n} facility {'ids are' if many else 'id is an'} old 15-digit business registration "
+            f"number{'s' if many else ''} (工商注册号, e.g. {row}{ids.iloc[first]}), accepted as ids: related "
+            "tables must key these enterprises by the same numbers (or every file by the unified social credit "
+            "code)"
+        )
+    if fc.name in raw.columns:
+        named = (ids == "") & (raw[fc.name].fillna("").astype(str).str.strip() != "")
+        if named.any():
+            rows = raw.loc[named, ROW].astype(str).head(5).tolist() if ROW in raw.columns else []
+            at = f" (rows {', '.join(rows)}{' ...' if int(named.sum()) > 5 else ''})" if rows else ""
+            n, many = int(named.sum()), int(named.sum()) > 1
+            notes.append(
+                f"{source}: {n} {'enterprises have' if many else 'enterprise has'} no id{at}: on the map and in "
+                f"the plan under {'their names' if many else 'its name'} ({NAME_ID_PREFIX}<name>); rows of related "
+                "tables find them by name with match_by_name = true. Give them their unified social credit codes"
+            )
+    return notes
 
 
 #: The only place a comma may stand in a number: thousands separators, 1,234,567.5.
@@ -511,7 +568,10 @@ def validate_facilities(
             rejects.append(make_rejects(source, df[mask], field, why, stage, values=cells))
             df = df[~mask]
 
+    named = (df[FACILITY_ID] == "") & (df[NAME] != "")
+    df.loc[named, FACILITY_ID] = name_ids(df.loc[named, NAME])
     reject(df[FACILITY_ID] == "", fc.id, "the facility id is empty")
+    _reject_named_copies(df, named, reject, fc.id)
     reject(excel_number(df[FACILITY_ID]), fc.id, EXCEL_ID)
     if fc.check_credit_code:
         shaped, valid = _credit_codes_valid(df[FACILITY_ID])
@@ -520,7 +580,14 @@ def validate_facilities(
             bad, fc.id, "not a valid unified social credit code: the check character (18th) does not match"
         )
     dup, first_row = first_seen(df[ROW], df[FACILITY_ID])
-    reject(dup, fc.id, "duplicate facility id; first seen at row " + first_row.astype(str))
+    by_name = df[FACILITY_ID].str.startswith(NAME_ID_PREFIX)
+    reject(
+        dup,
+        fc.id,
+        np.where(by_name, "duplicate enterprise name without an id", "duplicate facility id")
+        + "; first seen at row "
+        + first_row.astype(str),
+    )
     reject(df[SECTOR] == "", fc.sector, "the sector is empty")
     systems = None
     if fc.crs_column is not None and not is_vector:
@@ -931,16 +998,25 @@ def register_names(raw: pd.DataFrame, fc: FacilitiesConfig) -> pd.DataFrame:
     return pd.DataFrame(
         {
             _NAME_KEY: _name_keys(raw[fc.name]).to_numpy(),
-            FACILITY_ID: normalise_ids(raw[fc.id].fillna("")).to_numpy(),
+            FACILITY_ID: _register_ids(raw, fc).to_numpy(),
             ROW: rows.astype(str).to_numpy(),
         }
     )
 
 
+def _register_ids(raw: pd.DataFrame, fc: FacilitiesConfig) -> pd.Series:
+    """The register's ids as :func:`validate_facilities` keys its rows: an enterprise without one by its name."""
+    ids = normalise_ids(raw[fc.id].fillna(""))
+    named = (ids == "") & (raw[fc.name].fillna("").astype(str).str.strip() != "")
+    ids[named] = name_ids(raw.loc[named, fc.name])
+    return ids
+
+
 def _name_candidates(names: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     """The register's facilities of each name of ``keys`` that it lists.
 
-    ``n`` distinct ids, the ``first``, ``ids`` joined when there are several, and the name's first register ``row``.
+    ``n`` distinct ids (an enterprise listed without an id has its name's, :func:`name_ids`), the ``first``, and
+    ``ids`` joined when there are several.
     """
     listed = names[ids_in(names[_NAME_KEY], pd.Index(keys.unique()))]
     with_id = listed[listed[FACILITY_ID] != ""].drop_duplicates([_NAME_KEY, FACILITY_ID])
@@ -952,9 +1028,9 @@ def _name_candidates(names: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     ids = several.groupby(_NAME_KEY)[FACILITY_ID].agg(
         lambda v: ", ".join(v.head(5)) + (" ..." if len(v) > 5 else "")
     )
-    return pd.DataFrame(
-        {"n": n, "first": by_name.first(), "ids": ids, "row": listed.groupby(_NAME_KEY)[ROW].first()}
-    ).fillna({"n": 0, "first": "", "ids": ""})
+    return pd.DataFrame({"n": n, "first": by_name.first(), "ids": ids}).fillna(
+        {"n": 0, "first": "", "ids": ""}
+    )
 
 
 def match_by_name(
@@ -965,8 +1041,8 @@ def match_by_name(
     ``raw`` is the table as read (the file's column names), ``names`` :func:`register_names`, ``known_ids`` the
     facilities on the map. A row whose id is empty (or a word for none, see :func:`normalise_ids`) takes the id of
     the one register facility of its name (compared up to full-width/half-width and spaces). Rejected, with the
-    name as the value: a name of two or more facilities (naming their ids), of none, of a register row without
-    an id, or of a facility not on the map. A row with an id keeps it; a row without id or name is left to
+    name as the value: a name of two or more facilities (naming their ids), of none, or of a facility not on
+    the map. A row with an id keeps it; a row without id or name is left to
     :func:`validate_table` ("the facility id is empty").
     """
     id_col = cfg.columns.get(FACILITY_ID, FACILITY_ID)
@@ -981,20 +1057,21 @@ def match_by_name(
     todo = empty & (keys != "")
     if not todo.any():
         return df, rejects_frame()
-    cand = _name_candidates(names, keys[todo]).reindex(keys[todo].unique())
+    cand = (
+        _name_candidates(names, keys[todo])
+        .reindex(keys[todo].unique())
+        .fillna({"n": 0, "first": "", "ids": ""})
+    )
     at = cand.loc[keys[todo].to_numpy()].set_axis(keys[todo].index)
     matched = (at["n"] == 1).to_numpy() & ids_in(at["first"].fillna(""), known_ids)
     reason = np.select(
-        [at["n"] >= 2, at["row"].isna(), at["n"] == 0],
+        [at["n"] >= 2, at["n"] == 0],
         [
             "the enterprise name matches several facilities; give the facility id (candidates: "
             + at["ids"]
             + ")",
             "no facility with this name in the facilities layer (and no id); give the facility id or the name as "
             "the register writes it",
-            "no facility with this id or name on the map; the register lists this enterprise without an id (row "
-            + at["row"].astype(str)
-            + ")",
         ],
         "no facility with this id or name on the map; the facility of this name (id "
         + at["first"].astype(str)

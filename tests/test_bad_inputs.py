@@ -1320,8 +1320,8 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     (
         "facility id written 无 (or /, -, 暂无, N/A)",
         _set_cell("facilities.csv", 1, "facility_id", "无"),
-        "reject",
-        r"^the facility id is empty$",
+        "warning",
+        r"1 enterprise has no id \(rows 3\): on the map and in the plan under its name \(无代码:",
     ),
     (
         "old 15-digit business registration number as a facility id",

@@ -535,9 +535,7 @@ def test_validate_shows_ids_as_written_and_empty_values_as_empty(tiny_project: P
 
     d = tiny_project.parent
     csv = (d / "facilities.csv").read_text(encoding="utf-8").replace("facility_id,", "统一社会信用代码,", 1)
-    csv += (
-        f"{IDS['A'].lower()},重复行,工贸,119.61,32.21\n,空行,工贸,119.61,32.21\n无,无码行,工贸,119.61,32.21\n"
-    )
+    csv += f"{IDS['A'].lower()},重复行,工贸,119.61,32.21\n,,工贸,119.61,32.21\n无,,工贸,119.61,32.21\n"
     (d / "facilities.csv").write_text(csv, encoding="utf-8")
     text = tiny_project.read_text(encoding="utf-8").replace(
         'path = "facilities.csv"', 'path = "facilities.csv"\nid = "统一社会信用代码"', 1
@@ -548,3 +546,19 @@ def test_validate_shows_ids_as_written_and_empty_values_as_empty(tiny_project: P
     assert f"row 8, field \"统一社会信用代码\": '{IDS['A'].lower()}' — duplicate facility id" in r.output
     assert 'row 9, field "统一社会信用代码": (empty) — the facility id is empty' in r.output
     assert "row 10, field \"统一社会信用代码\": '无' — the facility id is empty" in r.output
+
+
+def test_validate_lists_the_problems_of_every_file_at_once(tiny_project: Path):
+    """Issue 24: validate never stops at the first file; zone layers are among the files it checks."""
+    d = tiny_project.parent
+    (d / "facilities.csv").write_text((d / "facilities.csv").read_text().replace("sector", "行业", 1))
+    (d / "risk_points.csv").write_text((d / "risk_points.csv").read_text().replace("likelihood", "L", 1))
+    tiny_project.write_text(tiny_project.read_text().replace('layer = "town"', 'layer = "towns"', 1))
+    r = runner.invoke(app, ["validate", str(tiny_project)])
+    assert r.exit_code != 0 and "3 problem(s) with the input files:" in r.output, r.output
+    assert (
+        'facilities.csv: no column "sector"' in r.output
+        and "Columns in the file: facility_id, name, 行业" in r.output
+    )
+    assert 'risk_points.csv: no column "likelihood"' in r.output
+    assert "boundaries.gpkg: no layer 'towns' (zones[1].layer); the file has: village, town" in r.output

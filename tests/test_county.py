@@ -7,10 +7,9 @@ a Gauss-Krüger zone, a population raster missing a strip) and the project file 
 against the truth the files were made from; the expected levels are computed here by hand (GB 18218 tables 5 and 6,
 the project file's adjustment rules), not with riskmap's functions.
 
-Today's main reads the workbooks, sheets, headers and totals rows (the first tests). The rest needs issue 24's
-features, built on three branches: each feature's tests run the project file restricted to that branch's keys
-(``county.write_project(features=...)``) and are marked xfail until it lands; the whole file as written needs all
-three.
+The first tests check what reading alone does (workbooks, sheets, headers, totals rows). Then each group of
+issue 24's features is checked on the project file restricted to its keys (``county.write_project(features=...)``:
+events, spatial, scoring), and the whole file as written on all of them.
 """
 
 from __future__ import annotations
@@ -39,18 +38,6 @@ from riskmap.cli import app
 from riskmap.io.tables import NON_DATA_ROWS, READ_WARNINGS, read_table
 
 runner = CliRunner()
-
-SPATIAL = pytest.mark.xfail(
-    strict=False, reason="issue 24 features land on other branches: coordinates/zones (office-spatial)"
-)
-ALL = pytest.mark.xfail(
-    strict=False, reason="issue 24 features land on other branches: the file as written needs all three"
-)
-UNASSIGNED = pytest.mark.xfail(
-    strict=False,
-    reason="issue 24 features land on other branches: 'every identified enterprise in the plan' for an id 无 "
-    "(identified by name) is in none of the three briefs",
-)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -460,6 +447,7 @@ def assert_validated(truth: Truth, code: int, out: str) -> None:
     ]
     assert {v for _, _, v in listed} >= {"3月5日", "达标"} and not unexpected, out
     assert "2 non-data rows skipped" in out and "3 non-data rows skipped" in out, out
+    assert re.search(rf"{re.escape(county.REGISTER)}: a 2-row header \(rows \d+-\d+\) read as the columns ", out)
     assert not re.search(r"look like (BD-09|GCJ-02)|fit their villages better", out), out
     assert "329901" not in out, out  # no message quotes the demo district's codes on this county's data
 
@@ -545,8 +533,9 @@ def test_events_notes_counted_once(truth: Truth, events_run):
     old = [w for w in o.warnings if "15-digit" in w]
     assert len(old) == 1 and f"{truth.counts['ids_15_digit']} facility ids are old 15-digit" in old[0], old
     register = o.rejects[o.rejects["source"] == county.REGISTER]
-    wu = register[register["value"] == "无"]
-    assert len(wu) == truth.counts["ids_wu"] and (wu["reason"] == "the facility id is empty").all()
+    assert not (register["value"] == "无").any()  # an enterprise without an id is keyed by its name
+    wu = [w for w in o.warnings if "no id" in w]
+    assert len(wu) == 1 and f"{county.REGISTER}: {truth.counts['ids_wu']} enterprises have no id" in wu[0], wu
 
 
 def _placeable(truth: Truth) -> pd.DataFrame:
@@ -693,7 +682,6 @@ def full_outcome(truth: Truth, full) -> Outcome:
     return outcome_from(truth.folder / "out-run")
 
 
-@ALL
 def test_validate_run_report_without_editing_a_file(truth: Truth, full):
     (v_code, v_out), (r_code, r_out), (p_code, p_out) = full["validate"], full["run"], full["report"]
     assert r_code == 0, r_out
@@ -703,7 +691,6 @@ def test_validate_run_report_without_editing_a_file(truth: Truth, full):
     assert_validated(truth, v_code, v_out)
 
 
-@ALL
 def test_every_row_accounted(truth: Truth, full_outcome: Outcome):
     assert_accounted(truth, full_outcome)
     rejects = full_outcome.rejects
@@ -711,7 +698,6 @@ def test_every_row_accounted(truth: Truth, full_outcome: Outcome):
     assert re.search("year|年份", no_year["reason"].iloc[0]), no_year["reason"].iloc[0]
 
 
-@ALL
 def test_every_enterprise_in_the_plan_with_its_village(truth: Truth, full_outcome: Outcome):
     """Every enterprise with an id (297 of 300) is in the plan with its village; the two written 无: below."""
     with_id = truth.enterprises[truth.enterprises["id"].notna()]
@@ -719,12 +705,10 @@ def test_every_enterprise_in_the_plan_with_its_village(truth: Truth, full_outcom
     assert_villages(full_outcome, with_id)
 
 
-@UNASSIGNED
 def test_enterprises_without_id_are_in_the_plan(truth: Truth, full_outcome: Outcome):
     """Ids written 无 are empty; the enterprise, identified by its name, is in the plan with its village."""
     assert_plan(truth, full_outcome, truth.enterprises[truth.enterprises["id"].isna()])
 
 
-@ALL
 def test_levels_equal_the_hand_calculation(truth: Truth, full_outcome: Outcome):
     assert_levels(full_outcome, all_hand_levels(truth))

@@ -110,6 +110,16 @@ def test_csv_two_row_header(tmp_path):
     )
     df = read_table(path, expect=["代码", "经度"])
     assert list(df.columns) == [ROW, "代码", "名称", "经度", "纬度", "行业"] and df[ROW].tolist() == [4]
+    # the names a user maps columns by, said once: validate and run print the read warnings
+    assert df.attrs[READ_WARNINGS] == [
+        "f.csv: a 2-row header (rows 2-3) read as the columns 代码, 名称, 经度, 纬度, 行业"
+    ]
+
+
+def test_a_one_row_header_is_not_noted(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text(f"代码,名称,经度,纬度\n{CODE_1},昌宏,119.69,32.14\n", encoding="utf-8")
+    assert read_table(path, expect=["代码"]).attrs[READ_WARNINGS] == []
 
 
 def test_repeated_lower_labels_get_their_group_as_prefix(tmp_path):

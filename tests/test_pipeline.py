@@ -500,8 +500,9 @@ def test_no_enterprise_of_the_register_vanishes_from_the_plan(tiny_project: Path
     bad = pd.DataFrame(
         [
             ("X1", "坐标缺失公司", "工贸", "", "32.21"),  # no coordinate: planned by its id
-            ("", "无编号公司", "工贸", "119.61", "32.21"),  # no id: planned by its name
+            ("", "无编号公司", "工贸", "119.61", "32.21"),  # no id: keyed 无代码:无编号公司; no risk points
             ("", "无编号公司", "工贸", "119.62", "32.21"),  # the same name again: one enterprise
+            ("", "无编号坏坐标", "工贸", "119.62", ""),  # no id and no coordinate: planned by its name
             (IDS["A"], "重复", "工贸", "119.61", "32.21"),  # a copy of an enterprise on the map: not another
             ("", "", "工贸", "119.61", "32.21"),  # neither id nor name: identifies nobody
             ("X2", "区外公司", "工贸", "118.0", "30.0"),  # outside every zone
@@ -511,21 +512,44 @@ def test_no_enterprise_of_the_register_vanishes_from_the_plan(tiny_project: Path
     pd.concat([fac, bad]).to_csv(d / "facilities.csv", index=False)
     result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "out")
     s = result.summary
-    assert (s["facilities_in"], s["facilities_scored"], s["facilities_rejected"]) == (12, 6, 6)
+    assert (s["facilities_in"], s["facilities_scored"], s["facilities_rejected"]) == (13, 6, 7)
     plan = result.plan.plan
     off = plan[~plan["on_map"]].set_index("name")
-    assert sorted(off.index) == ["区外公司", "坐标缺失公司", "无编号公司"]
-    assert off.loc["坐标缺失公司", "facility_id"] == "X1" and off.loc["无编号公司", "facility_id"] == ""
+    assert sorted(off.index) == ["区外公司", "坐标缺失公司", "无编号公司", "无编号坏坐标"]
+    assert (
+        off.loc["坐标缺失公司", "facility_id"] == "X1"
+        and off.loc["无编号坏坐标", "facility_id"] == "无代码:无编号坏坐标"
+    )
+    assert off.loc["无编号公司", "facility_id"] == "无代码:无编号公司"  # once, though listed twice
     assert (off["level"] == "none").all() and (off["inspections_per_year"] == 1).all()
     assert (
         "未上图" in off.loc["坐标缺失公司", "plan_reason"]
         and "coordinate" in off.loc["坐标缺失公司", "plan_reason"]
     )
-    assert plan["on_map"].sum() == 6 and s["enterprises_not_on_map"] == 3
-    assert any("3 enterprises of the register are not on the map" in w for w in result.warnings)
+    assert plan["on_map"].sum() == 6 and s["enterprises_not_on_map"] == 4
+    assert any("4 enterprises of the register are not on the map" in w for w in result.warnings)
     written = pd.read_csv(tmp_path / "out" / "inspection_plan.csv", dtype=str, encoding="utf-8-sig")
-    assert set(written["name"]) >= {"区外公司", "坐标缺失公司", "无编号公司"}
+    assert set(written["name"]) >= {"区外公司", "坐标缺失公司", "无编号坏坐标", "无编号公司"}
     layer = pyogrio.read_dataframe(tmp_path / "out" / "riskmap.gpkg", layer="inspection_plan")
-    assert len(layer) == 9 and layer.geometry.isna().sum() == 3
+    assert len(layer) == 10 and layer.geometry.isna().sum() == 4
     rejects = result.rejects.set_index("record_id")
     assert rejects.loc["X1", "name"] == "坐标缺失公司"  # the rejects name the enterprise too
+
+
+def test_standardisation_read_from_the_register_itself(tiny_project):
+    """docs/config.md suggests [standardisation] path = the register: the rows are counted once as facilities
+    (was "internal error: AssertionError: row accounting broken")."""
+    d = tiny_project.parent
+    fac = pd.read_csv(d / "facilities.csv", dtype=str)
+    fac["标准化等级"] = ["二级", "四级"] + [""] * (len(fac) - 2)
+    fac.loc[2, "sector"] = ""  # a rejected facility row and a rejected grade of another row
+    fac["有效期至"] = ["2027-06-30"] + [""] * (len(fac) - 1)
+    fac.to_csv(d / "facilities.csv", index=False)
+    text = tiny_project.read_text(encoding="utf-8")
+    text += '\n[standardisation]\npath = "facilities.csv"\ncolumns = { grade = "标准化等级", valid_until = "有效期至" }\n'
+    tiny_project.write_text(text, encoding="utf-8")
+    result = riskmap.check(riskmap.load_config(tiny_project))
+    s = result.summary
+    assert s["facilities_in"] == len(fac) == s["facilities_scored"] + s["facilities_rejected"]
+    assert s["facilities_rejected"] == 1
+    assert result.rejects["reason"].str.contains("unknown standardisation grade").sum() == 1

@@ -44,7 +44,7 @@ def test_full_width_digits_and_separators_parse():
 @pytest.mark.parametrize(
     ("row", "field", "reason"),
     [
-        (("", "无名", "工贸", "119.61", "32.21"), "facility_id", "id is empty"),
+        (("", "", "工贸", "119.61", "32.21"), "facility_id", "id is empty"),
         ((IDS["A"][:-1] + "0", "坏码", "工贸", "119.61", "32.21"), "facility_id", "check character"),
         (("X1", "无行业", "", "119.61", "32.21"), "sector", "sector is empty"),
         (("X2", "无坐标", "工贸", "", "32.21"), "lon", "coordinate is empty"),
@@ -284,11 +284,40 @@ def test_words_for_no_id_are_empty_ids(written: str):
 
     assert normalise_ids(pd.Series([written])).tolist() == [""]
     gdf, rejects = validate_facilities(
-        _raw([GOOD, (written, "乙", "工贸", "119.62", "32.22")]), _config(), "f.csv"
+        _raw([GOOD, (written, "", "工贸", "119.62", "32.22")]), _config(), "f.csv"
     )
     assert len(gdf) == 1
     r = rejects.iloc[0]
     assert (r["field"], r["value"], r["reason"]) == ("facility_id", written, "the facility id is empty")
+
+
+def test_an_enterprise_without_an_id_is_keyed_by_its_name():
+    """No enterprise of a register vanishes: one without a code (无, empty) but with a name is on the map under
+    无代码:<name>; two such rows of one name are one enterprise listed twice; a row without an id named like an
+    enterprise with one is a copy of it (its reject names that id, so the plan lists the enterprise once)."""
+    from riskmap.validate import id_notes
+
+    raw = _raw(
+        [
+            GOOD,
+            ("无", "厦门市永泰塑胶 有限公司", "工贸", "119.62", "32.22"),
+            ("", "厦门市永泰塑胶有限公司", "工贸", "119.62", "32.22"),
+            ("", "甲", "工贸", "119.63", "32.23"),
+            ("", "", "工贸", "119.63", "32.23"),
+        ]
+    )
+    gdf, rejects = validate_facilities(raw, _config(), "f.csv")
+    assert gdf["facility_id"].tolist() == [GOOD[0], "无代码:厦门市永泰塑胶有限公司"]
+    by_row = rejects.set_index("row")
+    assert by_row.loc[4, "reason"] == "duplicate enterprise name without an id; first seen at row 3"
+    assert by_row.loc[5, "record_id"] == GOOD[0] and by_row.loc[5, "reason"].startswith(
+        f"no id, and the register lists an enterprise of this name with the id {GOOD[0]}"
+    )
+    assert by_row.loc[6, "reason"] == "the facility id is empty"
+    (note,) = id_notes(raw, _config().facilities, "f.csv")
+    assert note.startswith(
+        "f.csv: 3 enterprises have no id (rows 3, 4, 5): on the map and in the plan under their names"
+    )
 
 
 def test_a_related_row_with_a_word_for_no_id_is_an_empty_id():
@@ -382,10 +411,11 @@ def test_rows_without_an_id_find_their_facility_by_name():
 
 
 def test_a_name_of_two_facilities_or_of_none_is_rejected():
+    """A register row without an id is the enterprise 无代码:<name> (:func:`validate_facilities`): found by name."""
     names = _register(
         ("F1", "同名公司"), ("F2", "同名公司"), ("", "无码公司"), ("F4", "丁公司"), ("F9", "已拒公司")
     )
-    _, rejects = _by_name(
+    out, rejects = _by_name(
         [
             ("Y1", "", "同名公司", "一般", "2026-03-01"),
             ("Y2", "", "没有这家", "一般", "2026-03-01"),
@@ -394,16 +424,16 @@ def test_a_name_of_two_facilities_or_of_none_is_rejected():
             ("Y5", "", "已拒公司", "一般", "2026-03-01"),
         ],
         names,
+        known=("F1", "F2", "F3", "F4", "无代码:无码公司"),
     )
+    assert out["统一社会信用代码"].tolist() == ["无代码:无码公司", "F4"]
     by_row = rejects.set_index("row")
-    assert sorted(by_row.index) == [2, 3, 4, 6]
+    assert sorted(by_row.index) == [2, 3, 6]
     assert (by_row["field"] == "name").all() and by_row.loc[2, "value"] == "同名公司"
     assert by_row.loc[2, "reason"] == (
         "the enterprise name matches several facilities; give the facility id (candidates: F1, F2)"
     )
     assert by_row.loc[3, "reason"].startswith("no facility with this name in the facilities layer")
-    assert by_row.loc[4, "reason"].startswith("no facility with this id or name on the map")
-    assert by_row.loc[4, "reason"].endswith("the register lists this enterprise without an id (row 4)")
     assert by_row.loc[6, "reason"].startswith("no facility with this id or name on the map; the facility of")
     assert "F9" in by_row.loc[6, "reason"]
 

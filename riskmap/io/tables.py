@@ -246,6 +246,8 @@ def _apply_header(
         df = kept
     if grid.sheet is not None:
         df.attrs["sheet"] = grid.sheet
+    if n > 1:  # names made from merged cells: the user sees them before mapping columns (validate prints it)
+        df.attrs[_FLATTENED] = (first - n, first - 1, [c for c in df.columns if c != ROW])
     logger.debug("read %s%s: %d rows (header on rows %d-%d)", path, where, len(df), first - n, first - 1)
     return df
 
@@ -399,14 +401,39 @@ def read_table(
         raise InputError(f"{path}: cannot read the table: {_parser_hint(err)}") from None
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
         raise InputError(f"{path}: cannot read the table: {err}") from None
+    header = _header_note(path, [f for f in frames if f is not None])
     df = _combine([f for f in frames if f is not None], several)
     warnings = [
         w
-        for w in (clean_controls(df, path.name), _non_data_note(path, df), _sheets_note(path, df, sheet))
+        for w in (
+            header,
+            clean_controls(df, path.name),
+            _non_data_note(path, df),
+            _sheets_note(path, df, sheet),
+        )
         if w
     ]
     df.attrs[READ_WARNINGS] = warnings
     return df
+
+
+#: ``df.attrs`` key of one sheet: the rows of a header of several rows and the column names made of it.
+_FLATTENED = "flattened_header"
+
+
+def _header_note(path: Path, frames: list[pd.DataFrame]) -> str | None:
+    """The column names a header of several rows was read as (of its first sheet): a user maps columns by them.
+
+    >>> df = pd.DataFrame(); df.attrs[_FLATTENED] = (3, 4, ["企业名称", "坐标经度", "坐标纬度"])
+    >>> _header_note(Path("台账.xls"), [df])
+    '台账.xls: a 2-row header (rows 3-4) read as the columns 企业名称, 坐标经度, 坐标纬度'
+    """
+    for frame in frames:
+        if _FLATTENED in frame.attrs:
+            top, bottom, names = frame.attrs[_FLATTENED]
+            shown = ", ".join(names[:40]) + (", ..." if len(names) > 40 else "")
+            return f"{path.name}: a {bottom - top + 1}-row header (rows {top}-{bottom}) read as the columns {shown}"
+    return None
 
 
 def _non_data_note(path: Path, df: pd.DataFrame) -> str | None:
