@@ -109,6 +109,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
     fac = pd.read_csv(p / "facilities.csv", dtype=str, keep_default_na=False)
     sector = "{{ cycler.__init__.__globals__.os.system('touch " + str(markers / "sector") + "') }}工贸"
     fac.loc[fac["sector"] == "工贸", "sector"] = sector
+    # Issue 24's columns: each row's coordinate system (two hostile values: rejects) and the village of the
+    # register, which places the rows without coordinates (hostile names listed in the village's tooltip).
+    villages = pyogrio.read_dataframe(p / "boundaries.gpkg", layer="village", read_geometry=False)["code"]
+    fac["坐标系"] = ""
+    fac.loc[[3, 9], "坐标系"] = [bad[0], bad[7]]
+    fac["所属村"] = [villages.iloc[i % len(villages)] for i in range(len(fac))]
+    fac.loc[[20, 21], ["lon", "lat"]] = ""  # (and the rows whose coordinates hold a payload)
     fac.to_csv(p / "facilities.csv", index=False, encoding="utf-8", quoting=csv.QUOTE_NONNUMERIC)
 
     toml = (p / "riskmap.toml").read_text(encoding="utf-8")
@@ -118,6 +125,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
         + "') }}滨江区 {{ 7*7 }} $\\x$ [/]"
     )
     toml = toml.replace('name = "滨江区安全风险四色分布图"', f"name = {_toml(title)}", 1)
+    toml = toml.replace('# crs_column = "坐标系"', 'crs_column = "坐标系"', 1)
+    toml = toml.replace('# zone_column = "所属村"', 'zone_column = "所属村"', 1)
     toml = toml.replace('"工贸" = ["ls_matrix"]', f'{_toml(sector)} = ["ls_matrix"]', 1)
     toml = toml.replace('"工贸", "烟花爆竹"', f'{_toml(sector)}, "烟花爆竹"', 1)
     toml = toml.replace('name = "fatal_accident_12m"', f"name = {_toml('{{ 7*7 }}事故 [/]')}", 1)
@@ -176,6 +185,16 @@ def test_no_payload_runs_and_the_run_is_whole(district_run: Path, project):
     assert s["facilities_in"] == s["facilities_scored"] + s["facilities_rejected"]
     for name in ("map.html", "map.png", "riskmap.gpkg", "report.docx", "inspection_plan.xlsx", "rejects.csv"):
         assert (district_run / name).stat().st_size > 0, name
+    rejects = pd.read_csv(
+        district_run / "rejects.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+    systems = rejects[rejects["field"] == "坐标系"]
+    assert sorted(systems["value"]) == sorted([bad[0], bad[7]]), rejects[["field", "value"]]
+    fac = pyogrio.read_dataframe(district_run / "riskmap.gpkg", layer="facilities", read_geometry=False)
+    placed = fac[fac["zone_assignment"].str.contains("所属村", na=False)]
+    written = pd.read_csv(p / "facilities.csv", dtype=str, keep_default_na=False)["name"]
+    assert len(placed) >= 2 and placed["name"].isin(set(written)).all(), placed["name"]
+    assert placed["name"].str.contains("{{", regex=False).any()
 
 
 def _gpkg_text(path: Path) -> str:
@@ -265,6 +284,30 @@ def test_district_map_shows_the_text_as_written(district_run: Path):
         joined = "\n".join(shown)
         assert "{{ 7*7 }}" in joined and "{{ cycler" in joined and "<img src=x onerror=alert(1)>" in joined
         assert "</script><script>alert(2)</script>" in joined and "=cmd|' /C calc'!A0" in joined
+        # The villages' tooltips list the enterprises placed by 所属村 under their names as written.
+        tips = page.evaluate(
+            """(n) => {
+                const map = window[n], out = [];
+                for (const k of Object.keys(window).filter(k => k.startsWith('geo_json_'))) {
+                    const gj = window[k];
+                    if (!gj || !gj.eachLayer || !gj.getTooltip || !gj.getTooltip()) continue;
+                    if (!map.hasLayer(gj)) map.addLayer(gj);
+                    gj.eachLayer(l => {
+                        const p = l.feature && l.feature.properties;
+                        if (p && p.placed && p.placed !== '\u2014') {
+                            l.fire('mouseover', {latlng: l.getBounds().getCenter()}, true);
+                            out.push(gj.getTooltip().getElement().innerText);
+                            l.fire('mouseout', {}, true);
+                        }
+                    });
+                }
+                return out;
+            }""",
+            name,
+        )
+        listed = "\n".join(tips)
+        assert len(tips) >= 2 and "无坐标, 按所属村落位的企业" in listed, tips
+        assert "=cmd|' /C calc'!A0" in listed and "{{" in listed, tips
         assert log.errors == [] and log.dialogs == [] and log.blocked == []
 
 
