@@ -490,6 +490,7 @@ def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     warnings += _run_warnings(config, project, summary, rejects, validated)
     warnings += _dates_warnings(config, validated, adjusted.as_of, as_of)
     warnings += event_warnings(validated.events, input_sources(config))
+    warnings = list(dict.fromkeys(warnings))  # one file read for two sections (the register) notes once
     return RunResult(
         facilities=gpd.GeoDataFrame(
             supervised.facilities, geometry=supervised.facilities.geometry.name, crs="EPSG:4490"
