@@ -61,7 +61,7 @@ from riskmap.config import AdjustmentConfig, AdjustmentRule
 from riskmap.config import adjustment as conditions  # the condition models, one per `condition = "..."`
 from riskmap.frames import join_first, normalise_text, per_distinct
 from riskmap.levels import Level, level_from_rank, level_rank
-from riskmap.methods._common import level_names_zh
+from riskmap.methods.base import level_names_zh
 from riskmap.validate import make_rejects, rejects_frame, to_number
 from riskmap.vocabulary import (
     ACCIDENT_CLASS_MIN_DEATHS,

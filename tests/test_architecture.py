@@ -27,19 +27,24 @@ def module_name(path: Path, root: Path = PACKAGE_DIR, package: str = "riskmap") 
     return ".".join([package, *parts])
 
 
+def _from_base(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    """The module a ``from ... import`` statement imports from, relative imports resolved."""
+    if not node.level:
+        return node.module or ""
+    # relative: from the module's package, one level up per extra dot
+    anchor = module.split(".")
+    anchor = anchor if is_package else anchor[:-1]
+    anchor = anchor[: len(anchor) - (node.level - 1)]
+    return ".".join([*anchor, node.module] if node.module else anchor)
+
+
 def _imported(
     node: ast.Import | ast.ImportFrom, module: str, is_package: bool, modules: set[str]
 ) -> set[str]:
     """The modules of the package one import statement names (``from pkg import sub`` names ``pkg.sub``)."""
     if isinstance(node, ast.Import):
         return {alias.name for alias in node.names}
-    if node.level:  # relative: from the module's package, one level up per extra dot
-        anchor = module.split(".")
-        anchor = anchor if is_package else anchor[:-1]
-        anchor = anchor[: len(anchor) - (node.level - 1)]
-        base = ".".join([*anchor, node.module] if node.module else anchor)
-    else:
-        base = node.module or ""
+    base = _from_base(node, module, is_package)
     found = set()
     for alias in node.names:
         sub = f"{base}.{alias.name}"
@@ -228,20 +233,48 @@ def test_below_the_pipeline(module):
     assert upward == [], f"{module} reaches {upward}: engines, readers and writers sit below the pipeline"
 
 
+def _private_package(module: str) -> str | None:
+    """The package a private module is private to (``riskmap.methods._x`` -> ``riskmap.methods``), else None."""
+    parts = module.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not part.endswith("__"):
+            return ".".join(parts[:i])
+    return None
+
+
+def _imported_names(
+    node: ast.Import | ast.ImportFrom, module: str, is_package: bool, modules: set[str]
+) -> list[tuple[str, str | None]]:
+    """(module, name) per alias of an import: ``from a._b import c`` gives ``("a._b", "c")``, ``import a.b``
+    gives ``("a.b", None)``, and ``from a import b`` ``("a.b", None)`` when ``a.b`` is a module."""
+    if isinstance(node, ast.Import):
+        return [(alias.name, None) for alias in node.names]
+    base = _from_base(node, module, is_package)
+    return [
+        (f"{base}.{a.name}", None) if f"{base}.{a.name}" in modules else (base, a.name) for a in node.names
+    ]
+
+
 def private_imports(root: Path = PACKAGE_DIR, package: str = "riskmap") -> list[str]:
-    """``module imports other._name`` for every private name imported from another module of ``package``."""
+    """``module imports other._name`` for every private name imported from another module of ``package``.
+
+    A private module (``methods/_x.py``) is a private name of its package: only that package (its ``__init__``,
+    its modules and subpackages) may import it.
+    """
+    files = {module_name(p, root, package): p for p in sorted(root.rglob("*.py"))}
     found = []
-    for path in sorted(root.rglob("*.py")):
-        module = module_name(path, root, package)
+    for module, path in files.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (
-                node.level or (node.module or "").split(".")[0] == package
-            ):
-                found += [
-                    f"{module} imports {node.module}.{a.name}"
-                    for a in node.names
-                    if a.name.startswith("_") and not a.name.endswith("__")
-                ]
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            for target, name in _imported_names(node, module, path.name == "__init__.py", set(files)):
+                if target.split(".")[0] != package:
+                    continue
+                private_to = _private_package(target)
+                if private_to is not None and module != private_to and not module.startswith(private_to + "."):
+                    found.append(f"{module} imports {target} (private to {private_to})")
+                elif name is not None and name.startswith("_") and not name.endswith("__"):
+                    found.append(f"{module} imports {target}.{name}")
     return found
 
 
@@ -252,6 +285,22 @@ def test_private_names_are_found(tmp_path: Path):
     (pkg / "a.py").write_text("def f():\n    from pkg.b import public, _private\n", encoding="utf-8")
     (pkg / "b.py").write_text("from os import _exit\nfrom pkg import __doc__\n", encoding="utf-8")
     assert private_imports(pkg, "pkg") == ["pkg.a imports pkg.b._private"]
+
+
+def test_private_modules_are_private_to_their_package(tmp_path: Path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    for name in ("__init__.py", "sub/__init__.py", "sub/_helpers.py"):
+        (pkg / name).write_text("", encoding="utf-8")
+    (pkg / "sub" / "x.py").write_text("from pkg.sub._helpers import h\nfrom . import _helpers\n", encoding="utf-8")
+    (pkg / "a.py").write_text("from pkg.sub._helpers import h\n", encoding="utf-8")
+    (pkg / "b.py").write_text("def f():\n    import pkg.sub._helpers\n", encoding="utf-8")
+    (pkg / "c.py").write_text("from pkg.sub import _helpers\n", encoding="utf-8")
+    assert private_imports(pkg, "pkg") == [
+        "pkg.a imports pkg.sub._helpers (private to pkg.sub)",
+        "pkg.b imports pkg.sub._helpers (private to pkg.sub)",
+        "pkg.c imports pkg.sub._helpers (private to pkg.sub)",
+    ]
 
 
 def test_no_private_names_across_modules():

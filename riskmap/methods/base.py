@@ -1,4 +1,8 @@
-"""What every grading method returns, and small helpers shared by the methods."""
+"""What every grading method returns (:class:`MethodResult`), and small helpers the methods share.
+
+Public: the registry (``methods/__init__.py``), the adjustment and the sensitivity runs read results and level
+names through it too.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ __all__ = [
     "RESULT_COLUMNS",
     "fmt",
     "level_labels",
+    "level_names_zh",
     "aggregate_points",
     "empty_result",
 ]
