@@ -62,7 +62,8 @@ from riskmap.config import adjustment as conditions  # the condition models, one
 from riskmap.frames import join_first, normalise_text, per_distinct
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods.base import level_names_zh
-from riskmap.validate import make_rejects, rejects_frame, to_number
+from riskmap.rejects import make_rejects, rejects_frame
+from riskmap.validate import to_number
 from riskmap.vocabulary import (
     ACCIDENT_CLASS_MIN_DEATHS,
     ACCIDENT_CLASS_RANK,

@@ -71,22 +71,18 @@ from riskmap.levels import label as level_label
 from riskmap.methods import METHODS
 from riskmap.outputs.run import check_outputs, write_plan, write_run
 from riskmap.outputs.sensitivity import write_sensitivity
-from riskmap.results import Rejects, RunResult, RunSummary
+from riskmap.rejects import Rejects, from_source, input_sources, is_duplicate, reads_sheets, summarise_rejects
+from riskmap.results import RunResult, RunSummary
 from riskmap.sectors import unknown_sectors_warning
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import (
     facility_columns,
-    from_source,
     id_notes,
-    input_sources,
-    is_duplicate,
     mapped_columns,
     match_by_name,
-    reads_sheets,
     register_names,
     require_columns,
-    summarise_rejects,
     validate_sites,
     validate_table,
 )

@@ -43,8 +43,9 @@ from riskmap.columns import (
 )
 from riskmap.config import GridConfig, IndexConfig, ZoningConfig
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
+from riskmap.rejects import make_rejects
 from riskmap.shifts import SHIFT_SAMPLE, ShiftEvidence, shift_evidence, shift_warning
-from riskmap.validate import LayerOrigin, make_rejects
+from riskmap.validate import LayerOrigin
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = [

@@ -271,7 +271,11 @@ def private_imports(root: Path = PACKAGE_DIR, package: str = "riskmap") -> list[
                 if target.split(".")[0] != package:
                     continue
                 private_to = _private_package(target)
-                if private_to is not None and module != private_to and not module.startswith(private_to + "."):
+                if (
+                    private_to is not None
+                    and module != private_to
+                    and not module.startswith(private_to + ".")
+                ):
                     found.append(f"{module} imports {target} (private to {private_to})")
                 elif name is not None and name.startswith("_") and not name.endswith("__"):
                     found.append(f"{module} imports {target}.{name}")
@@ -292,7 +296,9 @@ def test_private_modules_are_private_to_their_package(tmp_path: Path):
     (pkg / "sub").mkdir(parents=True)
     for name in ("__init__.py", "sub/__init__.py", "sub/_helpers.py"):
         (pkg / name).write_text("", encoding="utf-8")
-    (pkg / "sub" / "x.py").write_text("from pkg.sub._helpers import h\nfrom . import _helpers\n", encoding="utf-8")
+    (pkg / "sub" / "x.py").write_text(
+        "from pkg.sub._helpers import h\nfrom . import _helpers\n", encoding="utf-8"
+    )
     (pkg / "a.py").write_text("from pkg.sub._helpers import h\n", encoding="utf-8")
     (pkg / "b.py").write_text("def f():\n    import pkg.sub._helpers\n", encoding="utf-8")
     (pkg / "c.py").write_text("from pkg.sub import _helpers\n", encoding="utf-8")

@@ -37,8 +37,9 @@ from riskmap.io.project import required_tables
 from riskmap.io.tables import ROW
 from riskmap.methods import ScoringInputs, score_facilities
 from riskmap.placement import ZoneIndex, located_warnings, note_placements, place_facilities, zone_index
+from riskmap.rejects import rejects_frame
 from riskmap.shifts import ShiftEvidence, shift_warning
-from riskmap.validate import layer_origins, normalise_ids, rejects_frame, validate_facilities, validate_table
+from riskmap.validate import layer_origins, normalise_ids, validate_facilities, validate_table
 from riskmap.zone_layers import with_grids
 from riskmap.zoning import assign_zones, zone_code_column
 

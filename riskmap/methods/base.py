@@ -15,7 +15,7 @@ import pandas as pd
 from riskmap.config import PointAggregation
 from riskmap.frames import per_distinct
 from riskmap.levels import Level, label
-from riskmap.validate import rejects_frame
+from riskmap.rejects import rejects_frame
 
 __all__ = [
     "MethodResult",
