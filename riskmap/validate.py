@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -41,8 +39,6 @@ from riskmap.vocabulary import EMPTY_IDS
 
 __all__ = [
     "ROW",
-    "LayerOrigin",
-    "layer_origins",
     "is_credit_code",
     "credit_code_valid",
     "normalise_ids",
@@ -68,39 +64,6 @@ __all__ = [
     "excel_number",
     "EXCEL_ID",
 ]
-
-
-@dataclass(frozen=True)
-class LayerOrigin:
-    """Where a layer came from, so that a warning can name it and the project-file key that sets its CRS.
-
-    ``name`` is how messages call it (``zones[0] (village, boundaries.json)``), ``section`` the project-file
-    table holding its ``crs`` (``[[zones]]``), ``crs`` the CRS declared there (None when the file's own is used).
-    """
-
-    name: str
-    section: str
-    crs: str | None = None
-    #: The facilities' columns saying each row's system and its zone (``crs_column``, ``zone_column``).
-    crs_column: str | None = None
-    zone_column: str | None = None
-
-    @property
-    def shifted(self) -> str | None:
-        """``"GCJ-02"``/``"BD-09"`` when the project file declares the layer in a map app's system."""
-        shifted = parse_crs(self.crs, self.section) if self.crs is not None else None
-        return shifted if isinstance(shifted, str) else None
-
-
-def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin | None]:
-    """The origins of the facilities (read from ``source``) and of the finest zone layer (None for a grid)."""
-    fc = config.facilities
-    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", fc.crs, fc.crs_column, fc.zone_column)
-    finest = config.zones[0]
-    if finest.path is None:
-        return facilities, None
-    zones = LayerOrigin(f"zones[0] ({finest.kind}, {Path(finest.path).name})", "[[zones]]", finest.crs)
-    return facilities, zones
 
 
 _CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

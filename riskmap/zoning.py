@@ -43,10 +43,9 @@ from riskmap.columns import (
 )
 from riskmap.config import IndexConfig, ZoningConfig
 from riskmap.io.crs import metric_crs
+from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_evidence, shift_warning
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.rejects import make_rejects
-from riskmap.shifts import SHIFT_SAMPLE, ShiftEvidence, shift_evidence, shift_warning
-from riskmap.validate import LayerOrigin
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = [
@@ -276,8 +275,8 @@ def assign_zones(
     """Put each facility in the finest zone layer and carry the codes of every coarser layer.
 
     ``layers`` are ordered finest first, with ``zone_code``/``zone_name`` columns, all in the facilities' CRS.
-    ``origins`` (facilities, finest zones), from :func:`riskmap.validate.layer_origins`, name the layers in
-    the warning about a shifted layer (:mod:`riskmap.shifts`). The shift check's evidence is in the result;
+    ``origins`` (facilities, finest zones), from :func:`riskmap.io.shifts.layer_origins`, name the layers in
+    the warning about a shifted layer (:mod:`riskmap.io.shifts`). The shift check's evidence is in the result;
     ``judge_shift=False`` leaves its warning out (a partition's evidence is judged with the others'), its sample is
     drawn from ``shift_rows`` rows (default: these facilities) and it looks at ``shift_zones`` (default: the
     finest layer; a partition passes the whole layer, its window of it being too small for a shifted point).
