@@ -1,7 +1,7 @@
 """The one place that chains the stages: load -> validate -> score -> adjust -> zone -> supervise -> write.
 
 Each stage is a function taking and returning a small record; the rows each rejects go to one
-:class:`~riskmap.results.Rejects`. Reading is :func:`riskmap.io.project.read_inputs`, validation, zone
+:class:`~riskmap.rejects.Rejects`. Reading is :func:`riskmap.io.project.read_inputs`, validation, zone
 assignment and scoring run in an engine (:mod:`riskmap.engines`), writing is :func:`riskmap.outputs.run.write_run`.
 """
 
