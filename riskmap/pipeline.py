@@ -1,7 +1,7 @@
 """The one place that chains the stages: load -> validate -> score -> adjust -> zone -> supervise -> write.
 
 Each stage is a function taking and returning a small record; the rows each rejects go to one
-:class:`~riskmap.results.Rejects`. Reading is :func:`riskmap.io.project.read_inputs`, validation, zone
+:class:`~riskmap.rejects.Rejects`. Reading is :func:`riskmap.io.project.read_inputs`, validation, zone
 assignment and scoring run in an engine (:mod:`riskmap.engines`), writing is :func:`riskmap.outputs.run.write_run`.
 """
 
@@ -71,22 +71,18 @@ from riskmap.levels import label as level_label
 from riskmap.methods import METHODS
 from riskmap.outputs.run import check_outputs, write_plan, write_run
 from riskmap.outputs.sensitivity import write_sensitivity
-from riskmap.results import Rejects, RunResult, RunSummary
+from riskmap.rejects import Rejects, from_source, input_sources, is_duplicate, reads_sheets, summarise_rejects
+from riskmap.results import RunResult, RunSummary
 from riskmap.sectors import unknown_sectors_warning
 from riskmap.sensitivity import Basis, SensitivityResult, assess_variants
 from riskmap.supervision import InspectionPlan, plan_inspections, read_history, zone_patrols, zone_workload
 from riskmap.validate import (
     facility_columns,
-    from_source,
     id_notes,
-    input_sources,
-    is_duplicate,
     mapped_columns,
     match_by_name,
-    reads_sheets,
     register_names,
     require_columns,
-    summarise_rejects,
     validate_sites,
     validate_table,
 )

@@ -27,7 +27,7 @@ from riskmap.exposure import population_coverage
 from riskmap.io.project import required_tables
 from riskmap.levels import level_from_rank, level_rank
 from riskmap.methods import METHODS, ScoringInputs, score_facilities
-from riskmap.methods._common import MethodResult
+from riskmap.methods.base import MethodResult
 from riskmap.zoning import (
     ZONE_CODE,
     ZONE_NAME,

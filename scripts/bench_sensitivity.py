@@ -57,7 +57,7 @@ def main() -> None:
     from riskmap.engines.memory import MemoryEngine
     from riskmap.exposure import add_persons, zone_population
     from riskmap.io.project import read_inputs
-    from riskmap.results import Rejects
+    from riskmap.rejects import Rejects
     from riskmap.sensitivity import _pass, assess_variants
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
