@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from browser import map_box
 
 from riskmap._resources import demo_dir
 from riskmap.config import load_config
@@ -321,7 +322,8 @@ def test_run_embed_with_variants(tiny_project: Path, tmp_path: Path) -> None:
     _run_cli(
         "run", str(_tiny_with_variants(tiny_project, html=True)), "--out", str(tmp_path / "o"), "--embed"
     )
-    assert "600px" in (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    assert map_box(page) == {"width": "100.0%", "height": "600.0px", "full_page": "no"}
 
 
 def test_run_engine_with_variants(tiny_project: Path, tmp_path: Path) -> None:
