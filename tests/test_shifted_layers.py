@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 from conftest import TOWNS, VILLAGES, X0, Y0, D
+from published_shifts import REFERENCE_POINTS, published_bd09, published_gcj02, wgs84_of_published_gcj02
 
 import riskmap
 from riskmap._resources import reference_dir
@@ -326,69 +327,15 @@ year = 2027
 """
 
 
-# The truth of the Xiamen tests comes from outside riskmap: the published GCJ-02 and BD-09 formulas, written here
-# as their terms (checked against published coordinate pairs, tests/data/shift_reference_points.csv), and the
-# districts as shipped. A facility whose published GCJ-02 image lies well inside a shipped district is in that
-# district; riskmap's own transforms never decide what is right.
-
-#: Krasovsky 1940, the ellipsoid of the GCJ-02 formula: semi-major axis (m) and eccentricity squared.
-_KRASOVSKY = (6378245.0, 0.00669342162296594323)
-#: The formula's offsets in metres, for x = lon - 105, y = lat - 35: polynomial terms (coefficient, x power,
-#: y power, with "abs" for |x| ** 0.5) and sine terms (amplitude, half-cycles per degree, of x or y), the sines
-#: weighted 2/3.
-_POLYNOMIAL = {
-    "north": [(-100.0, 0, 0), (2.0, 1, 0), (3.0, 0, 1), (0.2, 0, 2), (0.1, 1, 1), (0.2, "abs", 0)],
-    "east": [(300.0, 0, 0), (1.0, 1, 0), (2.0, 0, 1), (0.1, 2, 0), (0.1, 1, 1), (0.1, "abs", 0)],
-}
-_SINES = {
-    "north": [(20, 6, "x"), (20, 2, "x"), (20, 1, "y"), (40, 1 / 3, "y"), (160, 1 / 12, "y"), (320, 1 / 30, "y")],
-    "east": [(20, 6, "x"), (20, 2, "x"), (20, 1, "x"), (40, 1 / 3, "x"), (150, 1 / 12, "x"), (300, 1 / 30, "x")],
-}  # fmt: skip
-REFERENCE_POINTS = DATA / "shift_reference_points.csv"
-
-
-def _offset_m(direction: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    total = np.zeros_like(x)
-    for c, px, py in _POLYNOMIAL[direction]:
-        total += c * (np.sqrt(np.abs(x)) if px == "abs" else x**px) * y**py
-    for amplitude, per_degree, of in _SINES[direction]:
-        total += 2 / 3 * amplitude * np.sin(per_degree * np.pi * (x if of == "x" else y))
-    return total
-
-
-def _published_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """WGS-84 to GCJ-02 by the published formula (every point: the tests use none outside China)."""
-    a, ee = _KRASOVSKY
-    phi = np.radians(lat)
-    w = 1 - ee * np.sin(phi) ** 2
-    meridian = a * (1 - ee) / w**1.5  # radius of curvature along the meridian (m)
-    normal = a / np.sqrt(w)  # across it
-    north, east = _offset_m("north", lon - 105.0, lat - 35.0), _offset_m("east", lon - 105.0, lat - 35.0)
-    return lon + np.degrees(east / (normal * np.cos(phi))), lat + np.degrees(north / meridian)
-
-
-def _published_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 to BD-09 by the published formula: a small polar wobble, then a constant offset."""
-    k = np.pi * 3000.0 / 180.0
-    r = np.hypot(lon, lat) + 0.00002 * np.sin(lat * k)
-    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * k)
-    return r * np.cos(theta) + 0.0065, r * np.sin(theta) + 0.006
-
-
-def _wgs84_of_published_gcj02(glon: np.ndarray, glat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The WGS-84 points whose published GCJ-02 images are ``glon, glat`` (fixed point, to 1e-11 degrees)."""
-    lon, lat = glon.copy(), glat.copy()
-    for _ in range(40):
-        flon, flat = _published_gcj02(lon, lat)
-        lon, lat = lon - (flon - glon), lat - (flat - glat)
-    flon, flat = _published_gcj02(lon, lat)
-    assert np.abs(np.concatenate([flon - glon, flat - glat])).max() < 1e-11
-    return lon, lat
-
-
 @pytest.mark.parametrize("row", pd.read_csv(REFERENCE_POINTS).to_dict("records"), ids=lambda r: r["place"])
+# The truth of the Xiamen tests comes from outside riskmap: the published GCJ-02 and BD-09 formulas
+# (tests/published_shifts.py, checked here against published coordinate pairs) and the districts as shipped. A
+# facility whose published GCJ-02 image lies well inside a shipped district is in that district; riskmap's own
+# transforms never decide what is right.
+
+
 def test_the_formulas_of_these_tests_give_the_published_pairs(row):
-    shift = {"GCJ-02": _published_gcj02, "BD-09": _published_bd09}[row["system"]]
+    shift = {"GCJ-02": published_gcj02, "BD-09": published_bd09}[row["system"]]
     lon, lat = shift(np.array([row["from_lon"]]), np.array([row["from_lat"]]))
     assert abs(lon[0] - row["to_lon"]) < 1e-9 and abs(lat[0] - row["to_lat"]) < 1e-9, (lon, lat)  # 0.1 mm
 
@@ -403,7 +350,7 @@ def _xiamen_gcj02() -> gpd.GeoDataFrame:
 def _xiamen_bd09() -> gpd.GeoDataFrame:
     """The shipped districts moved on to BD-09 by the published formula, vertex by vertex."""
     gcj = _xiamen_gcj02()
-    moved = [shapely.transform(g, lambda xy: np.column_stack(_published_bd09(xy[:, 0], xy[:, 1])))
+    moved = [shapely.transform(g, lambda xy: np.column_stack(published_bd09(xy[:, 0], xy[:, 1])))
              for g in gcj.geometry]  # fmt: skip
     return gcj.set_geometry(moved)
 
@@ -428,7 +375,7 @@ def _near_borders() -> pd.DataFrame:
         for c, g in zip(pts["code"], images, strict=True)
     ]
     pts = pts[np.array(others) > 0.0004].reset_index(drop=True)
-    pts["lon"], pts["lat"] = _wgs84_of_published_gcj02(pts["glon"].to_numpy(), pts["glat"].to_numpy())
+    pts["lon"], pts["lat"] = wgs84_of_published_gcj02(pts["glon"].to_numpy(), pts["glat"].to_numpy())
     return pts
 
 
