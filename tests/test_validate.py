@@ -249,7 +249,9 @@ def test_identical_deduction_rows_are_each_an_instance():
 
 def test_a_duplicate_of_an_unknown_facility_row_is_rejected_as_unknown():
     rows = [("SG-1", "NOPE", "2026-03-01", "较大", "3"), ("SG-1", "NOPE", "2026-03-01", "较大", "3")]
-    _, rejects = _related("accidents", rows, ACC)
+    clean, rejects = _related("accidents", rows, ACC)
+    # Both rows (not one as a duplicate of the other), each for its unknown facility; none kept.
+    assert rejects["row"].tolist() == [2, 3] and clean.empty
     assert rejects["reason"].str.startswith("no facility with this id").all()
 
 
