@@ -549,6 +549,8 @@ def test_an_empty_system_without_crs_is_rejected():
         _register_in(["高德", ""], ["GCJ-02", "EPSG:4490"]), _config(crs=None, crs_column="坐标系"), "f.csv"
     )
     assert len(gdf) == 1 and gdf.geometry.x.iloc[0] == pytest.approx(TRUE[0], abs=1e-6)
+    # The other row is a reject with the reason, not lost: rows in = rows kept + rows rejected.
+    assert rejects[["row", "field"]].values.tolist() == [[3, "坐标系"]]
     assert rejects["reason"].str.contains("坐标系 is empty and facilities.crs is not set").all()
 
 
