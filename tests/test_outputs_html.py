@@ -322,6 +322,47 @@ def test_browser_zone_tooltip_is_text(tmp_path, browser):
 
 
 @pytest.mark.browser
+def test_browser_facility_tooltip_is_text(tmp_path, browser):
+    """The mouse over a facility: its name, sector and level (as the marker page's tooltip), a pointer cursor."""
+    path = _render(tmp_path)
+    with open_page(browser, path) as (page, log):
+        name = _ready(page)
+        x, y = _facility_point(page, name, "F006")  # the XSS name, yellow
+        page.mouse.move(x, y)
+        page.wait_for_function(
+            "(t) => { const e = document.querySelector('.leaflet-tooltip'); return e && e.innerText.includes(t); }",
+            arg=XSS,
+        )
+        tooltip = page.locator(".leaflet-tooltip").first
+        assert tooltip.inner_text().split("\n") == [XSS, "危险化学品", levels.label("yellow")]
+        assert (
+            page.locator(".leaflet-tooltip img, .leaflet-tooltip .riskmap-dot").count() == 1
+        )  # the dot only
+        assert page.evaluate("getComputedStyle(document.querySelector('.folium-map')).cursor") == "pointer"
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_zone_under_the_mouse_is_highlighted(tmp_path, browser):
+    """As the marker page's GeoJSON did: the zone under the mouse gets a wider outline, until the mouse leaves."""
+    path = _render(tmp_path)
+    alpha = """([x, y]) => { const c = document.querySelector('canvas.riskmap-highlight');
+        return c ? c.getContext('2d').getImageData(x, y, 1, 1).data[3] : -1; }"""
+    with open_page(browser, path) as (page, log):
+        name = _ready(page)
+        x, y = _map_centre(page, name, 32.2005, 119.6005)  # village 0's corner, away from any facility
+        frame = page.locator(".folium-map").bounding_box()
+        at = [round(x - frame["x"]), round(y - frame["y"])]
+        assert page.evaluate(alpha, at) <= 0
+        page.mouse.move(x, y)
+        page.locator(".leaflet-tooltip").first.wait_for(state="visible")
+        page.wait_for_function(f"([x, y]) => ({alpha})([x, y]) > 0", arg=at)
+        page.mouse.move(frame["x"] + 2, frame["y"] + frame["height"] / 2)  # off the map's zones
+        page.wait_for_function(f"([x, y]) => ({alpha})([x, y]) === 0", arg=at)
+        _assert_clean(log)
+
+
+@pytest.mark.browser
 def test_browser_popups_of_facilities_and_zones(tmp_path, browser):
     path = _render(tmp_path)
     with open_page(browser, path) as (page, log):
@@ -351,7 +392,6 @@ def test_browser_reads_rows_by_the_field_list_python_emits(tmp_path, browser, mo
     # A facility row in reverse order: the page gives rows in the order Python emits, so nothing breaks.
     reordered = tuple(reversed(html_out.FACILITY_ROW))
     monkeypatch.setattr(html_out, "FACILITY_ROW", reordered)
-    monkeypatch.setattr(html_out, "_AT", {field: i for i, field in enumerate(reordered)})
     path = _render(tmp_path)
     assert '"row":["level_method","hidden_dangers",' in path.read_text(encoding="utf-8")
     with open_page(browser, path) as (page, log):
@@ -642,6 +682,9 @@ def test_browser_towns_on_overview_villages_when_zoomed_in(tmp_path, browser, mo
         assert page.evaluate(active, name) == [False, True]  # zoomed out: towns
         control = page.locator(".leaflet-control-layers")
         assert control.locator("input:disabled").count() >= 1  # the village layer greys out
+        # The facilities off (at this zoom every point of the block is within a few pixels of one, and the
+        # mouse over a facility tells of the facility): the mouse tells of the town.
+        control.locator("label", has_text="企业（20）").locator("input").uncheck()
         box = page.locator(".folium-map").bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2 - 2, box["y"] + box["height"] / 2)
         tip = page.locator(".leaflet-tooltip")

@@ -8,6 +8,8 @@ function riskmapCompact(map, meta, b64, T, control) {
     var POINT_LIMIT = meta.pointLimit;  // more facilities than this in view: counts per block instead of dots
     var PX_PER_DOT = 100;      // ... or more than one per 10 × 10 px of the map: dots that dense hide each other
     var BLOCK = 48;            // px: the overview counts facilities per block of this size
+    var HIGHLIGHT_WEIGHT = 3;  // px: the outline of the zone under the mouse ...
+    var HIGHLIGHT_FILL = 0.75; // ... and its fill's opacity
 
     function el(tag, cls, text, parent) {
         var e = document.createElement(tag);
@@ -163,7 +165,8 @@ function riskmapCompact(map, meta, b64, T, control) {
         var CanvasLayer = L.Layer.extend({
             initialize: function (options) { L.setOptions(this, options); },
             onAdd: function () {
-                this._canvas = L.DomUtil.create('canvas', 'leaflet-zoom-hide riskmap-canvas');
+                var cls = 'leaflet-zoom-hide riskmap-canvas' + (this.options.className ? ' ' + this.options.className : '');
+                this._canvas = L.DomUtil.create('canvas', cls);
                 this._canvas.style.position = 'absolute';
                 this._canvas.style.pointerEvents = 'none';
                 map.getPane(this.options.pane).appendChild(this._canvas);
@@ -352,6 +355,16 @@ function riskmapCompact(map, meta, b64, T, control) {
             });
             return box;
         }
+        function facilityTip(i) {
+            // The mouse over a facility: its name, sector and level.
+            var box = el('div');
+            el('div', 'riskmap-popup-title', fields.name.get(i), box);
+            if (fields.sector) { el('div', null, fields.sector.get(i), box); }
+            var line = el('div', null, null, box);
+            dot(level[i], line);
+            line.appendChild(document.createTextNode(LEVELS[level[i]].label));
+            return box;
+        }
         function openFacility(i) {
             L.popup({maxWidth: 380}).setLatLng([latI[i] / 1e6, lonI[i] / 1e6])
                 .setContent(facilityPopup(i)).openOn(map);
@@ -518,6 +531,41 @@ function riskmapCompact(map, meta, b64, T, control) {
             }
         });
         function levelPalette() { return LEVELS.map(function (l) { return [l.color, l.outline]; }); }
+        var Highlight = CanvasLayer.extend({
+            // The zone under the mouse: filled a little stronger and outlined wider over its layer.
+            show: function (hit) {
+                var same = hit && this.hit && hit.layer === this.hit.layer && hit.f === this.hit.f;
+                if (same || (!hit && !this.hit)) { return; }
+                this.hit = hit;
+                this.redraw();
+            },
+            draw: function (ctx, v) {
+                var hit = this.hit;
+                if (!hit || !hit.layer.active()) { return; }
+                var o = hit.layer.options, z = o.zone, s = v.scale, f = hit.f, colours = o.palette[o.classOf(f)];
+                var set = setAt(z, setIndex(z, s)), xy = set.xy, rings = set.rings, p = new Path2D();
+                for (var r = set.feats[f]; r < set.feats[f + 1]; r++) {
+                    p.moveTo(xy[2 * rings[r]], xy[2 * rings[r] + 1]);
+                    for (var k = rings[r] + 1; k < rings[r + 1]; k++) { p.lineTo(xy[2 * k], xy[2 * k + 1]); }
+                    p.closePath();
+                }
+                var ratio = window.devicePixelRatio || 1;
+                ctx.setTransform(ratio * s, 0, 0, ratio * s, ratio * v.dx, ratio * v.dy);
+                ctx.lineJoin = 'round';
+                if (colours[0]) {
+                    // Over the layer's own fill: 1 - (1 - fillOpacity) * (1 - a) = HIGHLIGHT_FILL.
+                    ctx.globalAlpha = 1 - (1 - HIGHLIGHT_FILL) / (1 - o.fillOpacity);
+                    ctx.fillStyle = colours[0];
+                    ctx.fill(p, 'evenodd');
+                }
+                ctx.globalAlpha = 0.9;
+                ctx.strokeStyle = colours[1];
+                ctx.lineWidth = HIGHLIGHT_WEIGHT / s;
+                ctx.stroke(p);
+                ctx.globalAlpha = 1;
+                ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+            }
+        });
         function inside(z, f, lon, lat) {
             // Even-odd rule over every ring of the feature, on the rings drawn at this zoom (what the user sees).
             var set = setAt(z, setIndex(z, 256 * Math.pow(2, map.getZoom())));
@@ -609,6 +657,8 @@ function riskmapCompact(map, meta, b64, T, control) {
             if (zc.spec.show) { zc.layer.addTo(map); }
             control.addOverlay(zc.layer, zc.spec.label);
         });
+        var highlight = new Highlight({pane: meta.highlightPane, className: 'riskmap-highlight'});
+        highlight.addTo(map);  // its pane is over every zone layer's, under the facilities'
         facilityLayer.addTo(map);
         control.addOverlay(facilityLayer, T.facility_layer);
 
@@ -647,6 +697,27 @@ function riskmapCompact(map, meta, b64, T, control) {
             if (hit) { L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(zoneContent(hit.layer, hit.f)).openOn(map); }
         });
         var tip = L.tooltip({sticky: true, direction: 'top', offset: [0, -6]});
+        function showTip(latlng, content) {
+            tip.setLatLng(latlng).setContent(content);
+            if (!map.hasLayer(tip)) { map.openTooltip(tip); }
+        }
+        function hover(ev) {
+            // What is under the mouse, most specific first: a circle of the overview, a facility, a zone.
+            var b = bubbleAt(ev.containerPoint);
+            var i = b || !map.hasLayer(facilityLayer) || facilityLayer.overview ? -1 : facilityAt(ev.containerPoint);
+            var hit = b || i >= 0 ? null : zoneHit(ev.latlng);
+            highlight.show(hit);
+            if (b) { showTip(ev.latlng, el('div', null, bubbleText(b))); return true; }
+            if (i >= 0) { showTip([latI[i] / 1e6, lonI[i] / 1e6], facilityTip(i)); return true; }
+            if (!hit) { map.closeTooltip(tip); return false; }
+            showTip(ev.latlng, zoneContent(hit.layer, hit.f));
+            return true;
+        }
+        function leave() {
+            map.closeTooltip(tip);
+            highlight.show(null);
+            map.getContainer().style.cursor = '';
+        }
         var pending = null;
         map.on('mousemove', function (e) {
             if (pending) { pending = e; return; }
@@ -654,19 +725,11 @@ function riskmapCompact(map, meta, b64, T, control) {
             requestAnimationFrame(function () {
                 var ev = pending;
                 pending = null;
-                var b = bubbleAt(ev.containerPoint);
-                if (b) {
-                    tip.setLatLng(ev.latlng).setContent(el('div', null, bubbleText(b)));
-                    if (!map.hasLayer(tip)) { map.openTooltip(tip); }
-                    return;
-                }
-                var hit = zoneHit(ev.latlng);
-                if (!hit) { map.closeTooltip(tip); return; }
-                tip.setLatLng(ev.latlng).setContent(zoneContent(hit.layer, hit.f));
-                if (!map.hasLayer(tip)) { map.openTooltip(tip); }
+                if (!ev) { return; }  // the mouse left meanwhile
+                map.getContainer().style.cursor = hover(ev) ? 'pointer' : '';
             });
         });
-        map.on('mouseout', function () { map.closeTooltip(tip); });
+        map.on('mouseout', function () { pending = null; leave(); });
 
         // ---------------------------------------------------------------- filters
         var countEl, noteEl;

@@ -98,7 +98,10 @@ FACILITY_ROW = (
     "lat", "lon", "name", "id", "sector", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
     "level_method",
 )  # fmt: skip
-_AT = {field: i for i, field in enumerate(FACILITY_ROW)}
+#: Map panes of our own (name: z-index): the zone under the mouse over every zone layer (Leaflet's overlayPane
+#: is 400), the facilities over both, so switching a zone layer on never buries them.
+_HIGHLIGHT_PANE, _FACILITY_PANE = "riskmap-highlight", "riskmap-facilities"
+_PANES = {_HIGHLIGHT_PANE: 440, _FACILITY_PANE: 450}
 
 _EMBED_HEIGHT_DEFAULT = 600
 _MAX_ZOOM = 19  # one past the tiles' native zoom; set on the map too: tiles=None leaves Leaflet without one
@@ -431,7 +434,7 @@ class _OfflineMap(folium.Map):
 
 
 class _Chrome(branca.element.MacroElement):
-    """Page furniture: CSS, the title box, the legend control, the metric scale bar and the JS helpers."""
+    """Page furniture: CSS, the title box, the legend control, the metric scale bar, our panes."""
 
     _template = branca.element.Template("""
         {% macro header(this, kwargs) %}
@@ -447,33 +450,9 @@ class _Chrome(branca.element.MacroElement):
             function find(cls) {
                 return document.querySelector('.' + cls + '[data-riskmap-map="' + mapName + '"]');
             }
-            var fields = {{ this.popup_fields }};
-            var at = {{ this.row_at }};  // position of each field in a facility row (FACILITY_ROW)
-            map.riskmap = {
-                at: at,
-                facilities: [],
-                zones: [],
-                tooltip: function (r, info) {
-                    var h = '<b>' + r[at.name] + '</b>';
-                    if (r[at.sector] !== null) { h += '<br>' + r[at.sector]; }
-                    return h + '<br>' + info.dot + info.label;
-                },
-                popup: function (r, info) {
-                    var h = '<div class="riskmap-popup"><div class="riskmap-popup-title">' + r[at.name] +
-                        '</div><table>';
-                    for (var i = 0; i < fields.length; i++) {
-                        var f = fields[i];
-                        var v = f[1] < 0 ? info.dot + info.label : r[f[1]];
-                        if (v === null || v === '') { continue; }  // e.g. no adjustment for this facility
-                        h += '<tr><th>' + f[0] + '</th><td>' + v + '</td></tr>';
-                    }
-                    return h + '</table></div>';
-                }
-            };
+            map.riskmap = {};  // compact_map.js adds ready (a promise) and compact (the data's handle)
             // The documented handle for embedders and plugins (folium's variable name changes with the content).
             window.riskmapMap = map;
-            // Facilities get panes above every zone layer, so switching a zone layer on never buries the
-            // markers under its polygons; one pane per level keeps red drawn over blue where they overlap.
             var panes = {{ this.panes }};
             for (var p in panes) { map.createPane(p).style.zIndex = panes[p]; }
             L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
@@ -497,18 +476,13 @@ class _Chrome(branca.element.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, title_html: str, legend_html: str, popup_fields: list[list[Any]]) -> None:
+    def __init__(self, title_html: str, legend_html: str) -> None:
         super().__init__()
         self._name = "RiskmapChrome"
-        self.panes = _js_json(
-            {_pane(key): 450 + levels.Level.parse(key) for key in levels.LEVEL_NAMES}
-            | {_pane(levels.NOT_ASSESSED): 450}
-        )
+        self.panes = _js_json(_PANES)
         self.css = _CSS
         self.title_html = title_html
         self.legend_html = legend_html
-        self.popup_fields = _js_json(popup_fields)
-        self.row_at = _js_json(_AT)
 
 
 def _add_tiles(m: folium.Map, tiles: str, tile_key: str | None) -> None:
@@ -554,10 +528,6 @@ _SENSITIVITY_TEXT = {
 
 # ----------------------------------------------------------------------------------------------------
 # HTML pieces
-
-
-def _pane(key: str) -> str:
-    return f"riskmap-facilities-{key}"
 
 
 def _title_html(title: str) -> str:
@@ -842,7 +812,7 @@ def _compact_page(
         (zk == levels.NOT_ASSESSED).any() for *_, zk in layers
     )
     legend = _legend_table(facility_counts, finest, bool(any_none), lang)
-    _Chrome(title_html=_title_html(title), legend_html=legend, popup_fields=[]).add_to(m)
+    _Chrome(title_html=_title_html(title), legend_html=legend).add_to(m)
     if all_bounds:
         m.fit_bounds([[south, west], [north, east]], padding=(12, 12), max_zoom=16)
     folium.plugins.Fullscreen(
@@ -932,7 +902,8 @@ def _compact_meta(
         "workloadColours": list(_WORKLOAD_COLOURS),
         "popup": [[text[f], f] for f in wanted if f == "level" or f in present],
         "row": list(FACILITY_ROW),
-        "pane": _pane("red"),
+        "pane": _FACILITY_PANE,
+        "highlightPane": _HIGHLIGHT_PANE,
         "pointLimit": _POINT_LIMIT,
     }
     return meta
