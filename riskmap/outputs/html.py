@@ -2,7 +2,7 @@
 
 One page for every size, from a district's 3,000 facilities to a province's million: folium (Leaflet) is the
 page's frame (the map, the layer control, the full-screen button, the title and the legend), and the facilities
-and zones travel as compressed typed columns (:mod:`riskmap.outputs.html_compact`) that ``compact_map.js``
+and zones travel as compressed typed columns (:mod:`riskmap.outputs.html_compact`) that the map's JavaScript
 draws on canvas, with popups, tooltips, filters and search. The page works with no network at all: every
 script and stylesheet folium would fetch from a CDN is copied into the page from the ``offlinefolium``
 package at render time, and the map draws no tiles unless asked. District planners on offline government
@@ -450,7 +450,7 @@ class _Chrome(branca.element.MacroElement):
             function find(cls) {
                 return document.querySelector('.' + cls + '[data-riskmap-map="' + mapName + '"]');
             }
-            map.riskmap = {};  // compact_map.js adds ready (a promise) and compact (the data's handle)
+            map.riskmap = {};  // js/main.js adds ready (a promise) and compact (the data's handle)
             // The documented handle for embedders and plugins (folium's variable name changes with the content).
             window.riskmapMap = map;
             var panes = {{ this.panes }};
@@ -718,7 +718,7 @@ def _write_html(tmp: Path, page: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------
-# The map's data: compact columns drawn on canvas by compact_map.js
+# The map's data: compact columns drawn on canvas by the map's JavaScript (js/)
 
 #: Above this many finest zones (with a coarser layer) the overview shows the coarser zones (towns) and the
 #: finest ones appear once they are at least _ZONE_MIN_PX pixels wide.
@@ -727,8 +727,11 @@ _ZONE_MIN_PX = 12
 #: More facilities than this in view (or than one per 100 px² of the map, where dots would hide each other):
 #: the map shows the most severe level's count per 48-px block (a 1400 × 900 map holds ~550), not each facility.
 _POINT_LIMIT = 30_000
-_COMPACT_JS = Path(__file__).with_name("compact_map.js")
-#: The inflater compact_map.js falls back on without DecompressionStream (MIT, vendored with its licence).
+#: The map's JavaScript: small modules (js/*.js, each defining one name), concatenated in the order of
+#: js/modules.json into one function of the page, whose result is ``riskmapCompact`` (js/main.js). No bundler: the
+#: page stays one offline file, and tests/js loads the same text in the same order.
+_JS_DIR = Path(__file__).parent / "js"
+#: The inflater js/inflate.js falls back on without DecompressionStream (MIT, vendored with its licence).
 _INFLATE_JS = Path(__file__).parent / "vendor" / "tiny-inflate.js"
 _COMPACT_CSS = """
 .riskmap-filters { padding: 6px 8px; font-size: 13px; }
@@ -770,7 +773,7 @@ def _compact_page(
     kind_labels: KindLabels | None,
     sensitivity: gpd.GeoDataFrame | None,
 ) -> tuple[str, int]:
-    """The page of a large map: typed columns drawn on canvas by compact_map.js (see html_compact)."""
+    """The page: typed columns drawn on canvas by js/*.js (see html_compact)."""
     import shapely
 
     from riskmap.outputs import html_compact as hc
@@ -880,7 +883,7 @@ def _compact_meta(
     corner: tuple[float, float],
     lang: str,
 ) -> dict[str, Any]:
-    """What compact_map.js needs besides the columns: levels, counts, layers, popup lines, the row contract."""
+    """What the JavaScript needs besides the columns: levels, counts, layers, popup lines, the row contract."""
     from riskmap.outputs import html_compact as hc
 
     text = _TEXT[lang]
@@ -925,7 +928,7 @@ def _village_zoom(layers: Sequence[tuple[str, gpd.GeoDataFrame, pd.Series]]) -> 
 
 
 def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
-    """The labels compact_map.js needs: plain text (it sets textContent), HTML only for the layer control."""
+    """The labels the JavaScript needs: plain text (it sets textContent), HTML only for the layer control."""
     text = _TEXT[lang]
     texts = {
         k: text[k]
@@ -1004,7 +1007,7 @@ def _compact_zones(
 
 
 class _Compact(branca.element.MacroElement):
-    """Facilities and zones from compact columns, drawn on canvas; filters and search (compact_map.js)."""
+    """Facilities and zones from compact columns, drawn on canvas; filters and search (js/main.js)."""
 
     _template = branca.element.Template("""
         {% macro header(this, kwargs) %}
@@ -1024,8 +1027,15 @@ class _Compact(branca.element.MacroElement):
         self._name = "RiskmapCompact"
         self.control = control
         self.css = _COMPACT_CSS
-        js = "\n".join(f.read_text(encoding="utf-8") for f in (_INFLATE_JS, _COMPACT_JS))
+        js = _INFLATE_JS.read_text(encoding="utf-8") + "\n" + _map_js()
         self.js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
         self.meta = _js_json(meta)
         self.data = data  # base64: no quote, backslash or "<" can occur
         self.texts = _js_json(texts)
+
+
+def _map_js() -> str:
+    """js/*.js in the order of js/modules.json, inside one function: its only global is ``riskmapCompact``."""
+    order = json.loads((_JS_DIR / "modules.json").read_text(encoding="utf-8"))
+    modules = "\n".join((_JS_DIR / name).read_text(encoding="utf-8") for name in order)
+    return f"var riskmapCompact = (function () {{\n'use strict';\n{modules}\nreturn riskmapCompact;\n}}());\n"
