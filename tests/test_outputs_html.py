@@ -448,6 +448,20 @@ def test_browser_search_and_filters(tmp_path, browser):
 
 
 @pytest.mark.browser
+def test_browser_search_names_a_zone_layer_as_written(tmp_path, browser):
+    """A zone hit names its layer: the project's own label, shown as written (not as the layer control's HTML)."""
+    path = _render(tmp_path, kind_labels={"village": {"zh": "片区<b>&</b>", "en": "Area"}})
+    with open_page(browser, path) as (page, log):
+        _ready(page)
+        assert "片区<b>&</b>" in page.locator(".leaflet-control-layers").inner_text()
+        page.locator(".riskmap-search-input").fill("东风")
+        hit = page.locator(".riskmap-search-hit").first
+        hit.wait_for(state="visible")
+        assert hit.inner_text() == "<b>东风</b>村0 · 片区<b>&</b>"
+        _assert_clean(log)
+
+
+@pytest.mark.browser
 def test_browser_english(tmp_path, browser):
     path = _render(tmp_path, lang="en", title="Risk map")
     with open_page(browser, path) as (page, log):

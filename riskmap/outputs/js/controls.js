@@ -158,7 +158,8 @@ var Controls = (function () {
     // Both boxes on the page's map; returns {apply (the filters), countShown, search(q, limit), goTo(hit)}.
     function add(page) {
         var apply = addFilters(page), goTo = goToOf(page);
-        var labels = page.meta.zoneLayers.map(function (spec) { return spec.label; });
+        // The layers' names as text (spec.label is the layer control's HTML).
+        var labels = page.meta.zoneLayers.map(function (spec) { return spec.text; });
         function find(q, limit) {
             return search(page.fac, page.zones, labels, q, limit).map(function (hit) {
                 if (hit.kind === 'zone') { hit.layer = page.zoneCanvas[hit.k].layer; }
