@@ -306,11 +306,18 @@ def test_browser_renders_map(tmp_path, browser):
 
 
 @pytest.mark.browser
-def test_browser_zone_tooltip_is_text(tmp_path, browser):
+def test_browser_zone_under_the_mouse_tooltip_is_text_and_highlighted(tmp_path, browser):
+    """The zone under the mouse: its tooltip as text, and (as the marker page's GeoJSON had it) filled a little
+    stronger and outlined wider until the mouse leaves it."""
     path = _render(tmp_path)
+    alpha = """([x, y]) => { const c = document.querySelector('canvas.riskmap-highlight');
+        return c ? c.getContext('2d').getImageData(x, y, 1, 1).data[3] : -1; }"""
     with open_page(browser, path) as (page, log):
         name = _ready(page)
         x, y = _map_centre(page, name, 32.2005, 119.6005)  # village 0's corner, away from any facility
+        frame = page.locator(".folium-map").bounding_box()
+        at = [round(x - frame["x"]), round(y - frame["y"])]
+        assert page.evaluate(alpha, at) <= 0
         page.mouse.move(x, y)
         tooltip = page.locator(".leaflet-tooltip").first
         tooltip.wait_for(state="visible")
@@ -318,6 +325,9 @@ def test_browser_zone_tooltip_is_text(tmp_path, browser):
         assert "<b>东风</b>村0" in text
         assert levels.label("red") in text and "321012100001" in text
         assert page.locator(".leaflet-tooltip b").count() == 0
+        page.wait_for_function(f"([x, y]) => ({alpha})([x, y]) > 0", arg=at)
+        page.mouse.move(frame["x"] + 2, frame["y"] + frame["height"] / 2)  # off the map's zones
+        page.wait_for_function(f"([x, y]) => ({alpha})([x, y]) === 0", arg=at)
         _assert_clean(log)
 
 
@@ -335,30 +345,9 @@ def test_browser_facility_tooltip_is_text(tmp_path, browser):
         )
         tooltip = page.locator(".leaflet-tooltip").first
         assert tooltip.inner_text().split("\n") == [XSS, "危险化学品", levels.label("yellow")]
-        assert (
-            page.locator(".leaflet-tooltip img, .leaflet-tooltip .riskmap-dot").count() == 1
-        )  # the dot only
+        # The level's dot is the tooltip's only element beside its lines.
+        assert page.locator(".leaflet-tooltip img, .leaflet-tooltip .riskmap-dot").count() == 1
         assert page.evaluate("getComputedStyle(document.querySelector('.folium-map')).cursor") == "pointer"
-        _assert_clean(log)
-
-
-@pytest.mark.browser
-def test_browser_zone_under_the_mouse_is_highlighted(tmp_path, browser):
-    """As the marker page's GeoJSON did: the zone under the mouse gets a wider outline, until the mouse leaves."""
-    path = _render(tmp_path)
-    alpha = """([x, y]) => { const c = document.querySelector('canvas.riskmap-highlight');
-        return c ? c.getContext('2d').getImageData(x, y, 1, 1).data[3] : -1; }"""
-    with open_page(browser, path) as (page, log):
-        name = _ready(page)
-        x, y = _map_centre(page, name, 32.2005, 119.6005)  # village 0's corner, away from any facility
-        frame = page.locator(".folium-map").bounding_box()
-        at = [round(x - frame["x"]), round(y - frame["y"])]
-        assert page.evaluate(alpha, at) <= 0
-        page.mouse.move(x, y)
-        page.locator(".leaflet-tooltip").first.wait_for(state="visible")
-        page.wait_for_function(f"([x, y]) => ({alpha})([x, y]) > 0", arg=at)
-        page.mouse.move(frame["x"] + 2, frame["y"] + frame["height"] / 2)  # off the map's zones
-        page.wait_for_function(f"([x, y]) => ({alpha})([x, y]) === 0", arg=at)
         _assert_clean(log)
 
 
