@@ -14,8 +14,8 @@ are noisy, compare ratios, not seconds. Medians of ``--runs`` runs. Not a test.
 scripts/make_bench_data.py's register of that size (1M: 1,000,000 facilities with credit codes, names and
 reasons as a register has them, 40,000 villages, 3,350 towns; generated into ``--data`` when missing). Its
 "render s" is the whole run (every output, not only the map), and the run's peak memory is printed.
-``--html PATH`` measures a map you already have. On a compact map (above ``cluster_above`` facilities) search,
-filter and popup times are printed too.
+``--html PATH`` measures a map you already have. Search, filter and popup times are printed too (not for a map
+of under 5,000 facilities written before issue #25, when that was a page of one Leaflet marker per facility).
 """
 
 from __future__ import annotations

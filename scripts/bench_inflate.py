@@ -42,7 +42,7 @@ INFLATE_ONLY = """async (native) => {
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("page", type=Path, help="a compact map (above cluster_above facilities)")
+    ap.add_argument("page", type=Path, help="an HTML map riskmap wrote")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     load: dict[str, list[float]] = {"DecompressionStream": [], "tiny-inflate": []}

@@ -53,9 +53,8 @@ def _gpkg(old: Path, new: Path) -> list[str]:
                 continue
             x, y = a[col], b[col]
             if col == "geometry":
-                # Rows without a geometry (an enterprise of the plan without coordinates) on both sides are the
-                # same; geom_equals_exact says False for two missing geometries.
-                same = (x.geom_equals_exact(y, tolerance=0) | (x.isna() & y.isna())).all()
+                # A missing geometry (an enterprise not on the map) equals a missing one.
+                same = (x.geom_equals_exact(y, tolerance=0) | (x.isna() & y.isna())).all() if len(x) else True
             else:
                 same = x.astype(str).equals(y.astype(str))
             if not same:

@@ -30,7 +30,17 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-__all__ = ["CHROMIUM", "LAUNCH_ARGS", "PageLog", "chromium", "map_box", "open_page", "require_chromium"]
+__all__ = [
+    "CHROMIUM",
+    "LAUNCH_ARGS",
+    "PageLog",
+    "chromium",
+    "map_box",
+    "open_page",
+    "require_chromium",
+    "screen_colours",
+    "shows_fill",
+]
 
 #: Debian's Chromium; Playwright's own browser download is not used (offline machines).
 CHROMIUM = Path(os.environ.get("RISKMAP_CHROMIUM", "/usr/bin/chromium"))
@@ -136,3 +146,26 @@ def map_box(page: str) -> dict[str, str]:
     box = dict(re.findall(r"([\w-]+)\s*:\s*([^;]+?)\s*;", rule))
     full_page = re.search(r"<style>\s*html,\s*body\s*\{[^}]*height:\s*100%", page)
     return {"width": box["width"], "height": box["height"], "full_page": "yes" if full_page else "no"}
+
+
+#: The map's background (``.leaflet-container`` in outputs/html.py): a zone's fill is seen blended with it.
+MAP_BACKGROUND = (0xF4, 0xF4, 0xF0)
+
+
+def screen_colours(page: Page) -> set[tuple[int, int, int]]:
+    """Every RGB colour on a screenshot of the page (the canvas draws what the DOM cannot tell)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(page.screenshot())) as img:
+        colours = img.convert("RGB").getcolors(maxcolors=1 << 24)
+    assert colours is not None
+    return {rgb for _, rgb in colours}
+
+
+def shows_fill(colours: set[tuple[int, int, int]], colour: str, opacity: float) -> bool:
+    """Whether ``colour`` (``#RRGGBB``) filled at ``opacity`` over the map's background is among ``colours``."""
+    rgb = [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
+    want = [round(opacity * c + (1 - opacity) * u) for c, u in zip(rgb, MAP_BACKGROUND, strict=True)]
+    return any(max(abs(a - b) for a, b in zip(seen, want, strict=True)) <= 2 for seen in colours)

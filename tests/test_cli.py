@@ -276,7 +276,7 @@ def test_summary_and_map_label_a_projects_own_zone_kind(tiny_project: Path, tmp_
     assert r.exit_code == 0, r.output
     assert "片区 pianqu" in r.output and "区/县 district" in r.output
     page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
-    assert 'label: "片区"' in page and 'label: "区/县"' in page
+    assert '"label":"片区"' in page and '"label":"区/县"' in page
     assert json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))["summary"][
         "zone_labels"
     ] == {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
-from browser import chromium, open_page
+from browser import chromium, open_page, screen_colours, shows_fill
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
@@ -102,13 +102,11 @@ def test_demo_map_in_headless_chromium_offline(demo_out: Path, tmp_path: Path):
         assert legend.is_visible()
         for label in ("重大风险", "较大风险", "一般风险", "低风险"):
             assert label in legend.inner_text()
-        fills = set(
-            page.eval_on_selector_all(
-                "path.leaflet-interactive", "els => els.map(e => e.getAttribute('fill'))"
-            )
-        )
+        page.evaluate("window.riskmapMap.riskmap.ready")
+        assert page.locator(".riskmap-filter-count").inner_text() == "显示 3000 / 3000"
+        colours = screen_colours(page)
         for key in ("red", "orange", "yellow", "blue"):
-            assert color(key).lower() in {f.lower() for f in fills if f}, key
+            assert shows_fill(colours, color(key), 0.6), key
         page.screenshot(path=str(tmp_path / "demo.png"))
         assert log.errors == [] and log.dialogs == [] and log.blocked == []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
@@ -16,10 +15,12 @@ from riskmap.errors import ConfigError, InputError, OutputError
 from riskmap.outputs import html as html_out
 from riskmap.outputs.html import LEGEND_ID, render_html
 
-try:  # tests/ may or may not become a package; the helper is importable either way
-    from tests.browser import chromium, open_page
+try:  # tests/ may or may not become a package; the helpers are importable either way
+    from tests.browser import chromium, open_page, screen_colours, shows_fill
+    from tests.mapdata import read_map
 except ModuleNotFoundError:
-    from browser import chromium, open_page
+    from browser import chromium, open_page, screen_colours, shows_fill
+    from mapdata import read_map
 
 XSS = "<img src=x onerror=alert(1)>"
 XSS_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -115,19 +116,21 @@ def _map_name(page) -> str:
 # The file
 
 
-def test_page_is_offline_and_escaped(tmp_path):
+def test_page_is_offline_and_data_travels_only_as_text(tmp_path):
     page = _render(tmp_path, title="<script>alert('t')</script>风险图").read_text(encoding="utf-8")
     assert not REMOTE_ASSET.search(page)
     assert f'id="{LEGEND_ID}"' in page
-    assert XSS_ESCAPED in page
-    assert XSS not in page
+    # Names reach the page only inside the compressed columns, as written (the page sets them as text)...
+    data = read_map(page)
+    assert XSS in data.facilities()["name"].tolist()
+    assert "<b>东风</b>村0" in data.zones(0)["name"].tolist()
+    # ... never as markup in the file, escaped or not.
+    assert XSS not in page and XSS_ESCAPED not in page and "东风" not in page
+    # The title is HTML (the title box), escaped.
     assert "&lt;script&gt;alert(&#x27;t&#x27;)&lt;/script&gt;风险图" in page
     assert "<script>alert('t')" not in page
-    # Zone names too (folium writes the GeoJSON with \\u escapes for "&" and "<").
-    assert "\\u0026lt;b\\u0026gt;" in page
-    assert "\\u003cb\\u003e" not in page
     # Unused folium assets are left out.
-    for unused in ("bootstrap", "jquery", "awesome-markers", "fontawesome"):
+    for unused in ("bootstrap", "jquery", "awesome-markers", "fontawesome", "leaflet-search"):
         assert unused not in page.lower()
 
 
@@ -217,8 +220,16 @@ def test_optional_inspections_column(tmp_path):
 
 def test_reprojects_to_wgs84(tmp_path):
     facilities = _facilities().to_crs(3857)
-    page = _render(tmp_path, facilities=facilities).read_text(encoding="utf-8")
-    assert "[32.203,119.604," in page  # the first facility, back in lat/lon
+    fac = read_map(_render(tmp_path, facilities=facilities).read_text(encoding="utf-8")).facilities()
+    first = fac.set_index("id").loc["F000"]  # back in lat/lon, to the micro-degree
+    assert (first["lat"], first["lon"]) == (pytest.approx(32.203, abs=2e-6), pytest.approx(119.604, abs=2e-6))
+
+
+def test_cluster_threshold_is_deprecated_and_does_nothing(tmp_path):
+    plain = _render(tmp_path).read_bytes()
+    with pytest.warns(DeprecationWarning, match=r"render_html: cluster_threshold no longer does anything"):
+        old = _render(tmp_path, cluster_threshold=5000).read_bytes()
+    assert old == plain
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -237,27 +248,38 @@ def _assert_clean(log) -> None:
     assert log.blocked == []
 
 
-def _marker_point(page, name_html: str) -> tuple[float, float]:
+def _ready(page) -> str:
+    """The map's name, once the page has inflated and drawn its data."""
+    name = _map_name(page)
+    page.evaluate("(n) => window[n].riskmap.ready", name)
+    return name
+
+
+def _facility_point(page, name: str, facility_id: str) -> tuple[float, float]:
     """Zoom onto the facility and return its position on the page."""
     return page.evaluate(
-        """([mapName, nameHtml]) => {
-            const map = window[mapName];
-            const f = map.riskmap.facilities.find(f => f.row[map.riskmap.at.name] === nameHtml);
-            map.setView(f.marker.getLatLng(), 17, {animate: false});
-            const p = map.latLngToContainerPoint(f.marker.getLatLng());
-            const r = map.getContainer().getBoundingClientRect();
+        """([n, id]) => {
+            const map = window[n], c = map.riskmap.compact, i = c.find(id);
+            map.setView(map.containerPointToLatLng(c.pointOf(i)), 17, {animate: false});
+            const p = c.pointOf(i), r = map.getContainer().getBoundingClientRect();
             return [p.x + r.left, p.y + r.top];
         }""",
-        [_map_name(page), name_html],
+        [name, facility_id],
     )
+
+
+def _map_centre(page, name: str, lat: float, lon: float, zoom: int = 17) -> tuple[float, float]:
+    """Centre the map on (lat, lon) and return that point on the page."""
+    page.evaluate(f"(n) => window[n].setView([{lat}, {lon}], {zoom}, {{animate: false}})", name)
+    box = page.locator(".folium-map").bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
 @pytest.mark.browser
 def test_browser_renders_map(tmp_path, browser):
-    from PIL import Image
-
     path = _render(tmp_path)
     with open_page(browser, path) as (page, log):
+        name = _ready(page)
         assert page.evaluate("typeof L") == "object"
         legend = page.locator(f"#{LEGEND_ID}")
         assert legend.is_visible()
@@ -266,23 +288,13 @@ def test_browser_renders_map(tmp_path, browser):
             assert levels.label(key, "zh") in legend_text
         assert levels.label("none", "zh") in legend_text
         assert page.locator("#riskmap-title").is_visible()
+        assert page.locator("canvas.riskmap-canvas").count() >= 2  # zones and facilities, on canvas
+        colours = screen_colours(page)
+        assert len(colours) > 50
+        for key in levels.LEVEL_NAMES:  # every level's colour fills its villages (at the zones' opacity)
+            assert shows_fill(colours, levels.color(key), 0.6), key
 
-        fills = page.eval_on_selector_all(
-            "path.leaflet-interactive", "els => els.map(e => (e.getAttribute('fill') || '').toUpperCase())"
-        )
-        assert {levels.color(k).upper() for k in levels.LEVEL_NAMES} <= set(fills)
-
-        png = tmp_path / "map.png"
-        page.screenshot(path=str(png))
-        with Image.open(io.BytesIO(png.read_bytes())) as img:
-            colours = img.convert("RGB").getcolors(maxcolors=1 << 20)
-        assert colours is not None and len(colours) > 50
-
-        x, y = _marker_point(page, XSS_ESCAPED)
-        page.mouse.move(x, y)
-        tooltip = page.locator(".leaflet-tooltip").first
-        tooltip.wait_for(state="visible")
-        assert XSS in tooltip.inner_text()
+        x, y = _facility_point(page, name, "F006")  # the XSS name
         page.mouse.click(x, y)
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for(state="visible")
@@ -294,21 +306,18 @@ def test_browser_renders_map(tmp_path, browser):
 
 
 @pytest.mark.browser
-def test_browser_zone_tooltip_is_text(tmp_path, browser):
+def test_browser_zone_under_the_mouse_tooltip_is_text_and_highlighted(tmp_path, browser):
+    """The zone under the mouse: its tooltip as text, and (as the marker page's GeoJSON had it) filled a little
+    stronger and outlined wider until the mouse leaves it."""
     path = _render(tmp_path)
+    alpha = """([x, y]) => { const c = document.querySelector('canvas.riskmap-highlight');
+        return c ? c.getContext('2d').getImageData(x, y, 1, 1).data[3] : -1; }"""
     with open_page(browser, path) as (page, log):
-        x, y = page.evaluate(
-            """(mapName) => {
-                const map = window[mapName];
-                const zones = map.riskmap.zones[0].layer;
-                const zone = zones.getLayers()[0];
-                map.fitBounds(zone.getBounds(), {animate: false});
-                const p = map.latLngToContainerPoint(zone.getBounds().getCenter());
-                const r = map.getContainer().getBoundingClientRect();
-                return [p.x + r.left, p.y + r.top];
-            }""",
-            _map_name(page),
-        )
+        name = _ready(page)
+        x, y = _map_centre(page, name, 32.2005, 119.6005)  # village 0's corner, away from any facility
+        frame = page.locator(".folium-map").bounding_box()
+        at = [round(x - frame["x"]), round(y - frame["y"])]
+        assert page.evaluate(alpha, at) <= 0
         page.mouse.move(x, y)
         tooltip = page.locator(".leaflet-tooltip").first
         tooltip.wait_for(state="visible")
@@ -316,34 +325,72 @@ def test_browser_zone_tooltip_is_text(tmp_path, browser):
         assert "<b>东风</b>村0" in text
         assert levels.label("red") in text and "321012100001" in text
         assert page.locator(".leaflet-tooltip b").count() == 0
+        page.wait_for_function(f"([x, y]) => ({alpha})([x, y]) > 0", arg=at)
+        page.mouse.move(frame["x"] + 2, frame["y"] + frame["height"] / 2)  # off the map's zones
+        page.wait_for_function(f"([x, y]) => ({alpha})([x, y]) === 0", arg=at)
         _assert_clean(log)
 
 
 @pytest.mark.browser
-def test_browser_popup_lists_reasons_one_per_line(tmp_path, browser):
+def test_browser_facility_tooltip_is_text(tmp_path, browser):
+    """The mouse over a facility: its name, sector and level (as the marker page's tooltip), a pointer cursor."""
     path = _render(tmp_path)
     with open_page(browser, path) as (page, log):
-        x, y = _marker_point(page, "扬州某化工有限公司7")
+        name = _ready(page)
+        x, y = _facility_point(page, name, "F006")  # the XSS name, yellow
+        page.mouse.move(x, y)
+        page.wait_for_function(
+            "(t) => { const e = document.querySelector('.leaflet-tooltip'); return e && e.innerText.includes(t); }",
+            arg=XSS,
+        )
+        tooltip = page.locator(".leaflet-tooltip").first
+        assert tooltip.inner_text().split("\n") == [XSS, "危险化学品", levels.label("yellow")]
+        # The level's dot is the tooltip's only element beside its lines.
+        assert page.locator(".leaflet-tooltip img, .leaflet-tooltip .riskmap-dot").count() == 1
+        assert page.evaluate("getComputedStyle(document.querySelector('.folium-map')).cursor") == "pointer"
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_popups_of_facilities_and_zones(tmp_path, browser):
+    path = _render(tmp_path)
+    with open_page(browser, path) as (page, log):
+        name = _ready(page)
+        assert page.locator(f"#{LEGEND_ID} tr[data-level='red'] td.n").first.inner_text() == "5"
+        layers = page.locator(".leaflet-control-layers").inner_text()
+        assert "村" in layers and "企业（20）" in layers
+        x, y = _facility_point(page, name, "F007")
         page.mouse.click(x, y)
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for(state="visible")
         text = popup.inner_text()
-        assert "构成重大危险源\n涉及有限空间作业" in text
+        assert "构成重大危险源\n涉及有限空间作业" in text  # reasons one per line
         assert "F007" in text and "红旗村（321012100001）" in text
+        # A zone's popup: click a village corner away from any facility.
+        x, y = _map_centre(page, name, 32.2005, 119.6005)
+        page.mouse.click(x, y)
+        page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('东风')")
+        assert (
+            "<b>东风</b>村0" in popup.inner_text() and page.locator(".leaflet-popup-content b").count() == 0
+        )
         _assert_clean(log)
 
 
 @pytest.mark.browser
 def test_browser_reads_rows_by_the_field_list_python_emits(tmp_path, browser, monkeypatch):
-    # A facility row in reverse order: the page reads positions from FACILITY_ROW, so nothing breaks.
+    # A facility row in reverse order: the page gives rows in the order Python emits, so nothing breaks.
     reordered = tuple(reversed(html_out.FACILITY_ROW))
     monkeypatch.setattr(html_out, "FACILITY_ROW", reordered)
-    monkeypatch.setattr(html_out, "_AT", {field: i for i, field in enumerate(reordered)})
     path = _render(tmp_path)
-    page_text = path.read_text(encoding="utf-8")
-    assert '"name":9' in page_text and "r[2]" not in page_text
+    assert '"row":["level_method","hidden_dangers",' in path.read_text(encoding="utf-8")
     with open_page(browser, path) as (page, log):
-        x, y = _marker_point(page, "扬州某化工有限公司7")
+        name = _ready(page)
+        row = page.evaluate(
+            "(n) => { const c = window[n].riskmap.compact; return c.row(c.find('F007')); }", name
+        )
+        assert row[reordered.index("name")] == "扬州某化工有限公司7"
+        assert row[reordered.index("lat")] == pytest.approx(32.2075, abs=2e-6)
+        x, y = _facility_point(page, name, "F007")
         page.mouse.click(x, y)
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for(state="visible")
@@ -355,18 +402,51 @@ def test_browser_reads_rows_by_the_field_list_python_emits(tmp_path, browser, mo
 
 
 @pytest.mark.browser
-def test_browser_search_finds_facility(tmp_path, browser):
+def test_browser_search_and_filters(tmp_path, browser):
     path = _render(tmp_path)
     with open_page(browser, path) as (page, log):
-        page.click(".search-button")
-        page.locator("input.search-input").press_sequentially("<img")
-        tip = page.locator(".search-tip").first
-        tip.wait_for(state="visible")
-        assert tip.inner_text() == XSS
-        tip.click()
+        name = _ready(page)
+        search = page.locator(".riskmap-search-input")
+        search.fill("<img")
+        hit = page.locator(".riskmap-search-hit").first
+        hit.wait_for(state="visible")
+        assert hit.inner_text() == f"{XSS} · F006"
+        hit.click()
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for(state="visible")
         assert XSS in popup.inner_text()
+        search.fill("F013")  # by credit code / id
+        page.wait_for_function(
+            "document.querySelector('.riskmap-search-hit') && "
+            "document.querySelector('.riskmap-search-hit').innerText.includes('F013')"
+        )
+        search.fill("东风")  # a zone, by name
+        page.wait_for_function(
+            "document.querySelector('.riskmap-search-hit') && "
+            "document.querySelector('.riskmap-search-hit').innerText.includes('<b>东风</b>村0')"
+        )
+        assert page.locator(".riskmap-search-results b").count() == 0
+        count = page.locator(".riskmap-filter-count")
+        assert count.inner_text() == "显示 20 / 20"
+        page.locator("input[data-level='red']").uncheck()
+        assert count.inner_text() == "显示 15 / 20"
+        assert page.evaluate("(n) => window[n].riskmap.compact.countShown()", name) == 15
+        page.locator("select.riskmap-filter-town").select_option(label="乙镇（321012100000）")
+        assert count.inner_text() == "显示 4 / 20"  # k % 6 in (4, 5) lie in 乙镇: F004..F017, two of them red
+        _assert_clean(log)
+
+
+@pytest.mark.browser
+def test_browser_search_names_a_zone_layer_as_written(tmp_path, browser):
+    """A zone hit names its layer: the project's own label, shown as written (not as the layer control's HTML)."""
+    path = _render(tmp_path, kind_labels={"village": {"zh": "片区<b>&</b>", "en": "Area"}})
+    with open_page(browser, path) as (page, log):
+        _ready(page)
+        assert "片区<b>&</b>" in page.locator(".leaflet-control-layers").inner_text()
+        page.locator(".riskmap-search-input").fill("东风")
+        hit = page.locator(".riskmap-search-hit").first
+        hit.wait_for(state="visible")
+        assert hit.inner_text() == "<b>东风</b>村0 · 片区<b>&</b>"
         _assert_clean(log)
 
 
@@ -374,6 +454,7 @@ def test_browser_search_finds_facility(tmp_path, browser):
 def test_browser_english(tmp_path, browser):
     path = _render(tmp_path, lang="en", title="Risk map")
     with open_page(browser, path) as (page, log):
+        _ready(page)
         legend_text = page.locator(f"#{LEGEND_ID}").inner_text()
         for key in levels.LEVEL_NAMES:
             assert levels.label(key, "en") in legend_text
@@ -381,13 +462,20 @@ def test_browser_english(tmp_path, browser):
         assert "Legend" in legend_text and "Village" in legend_text
         layers = page.locator(".leaflet-control-layers").inner_text()
         assert "Village" in layers and "Town" in layers and "村" not in layers
+        assert page.locator(".riskmap-filter-count").inner_text() == "Shown 20 / 20"
+        assert (
+            page.locator(".riskmap-search-input").get_attribute("placeholder")
+            == "Search facility or zone name"
+        )
         _assert_clean(log)
 
 
 @pytest.mark.browser
-def test_browser_embed_has_fixed_height(tmp_path, browser):
-    path = _render(tmp_path, embed=True)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_browser_embed_has_fixed_height(tmp_path, browser, lang):
+    path = _render(tmp_path, embed=True, lang=lang)
     with open_page(browser, path) as (page, log):
+        _ready(page)
         height = page.evaluate("document.querySelector('.folium-map').getBoundingClientRect().height")
         assert height == 600
         assert page.locator(f"#{LEGEND_ID}").is_visible()
@@ -405,130 +493,44 @@ def test_browser_empty_layers(tmp_path, browser, case):
         zones = {}
     path = _render(tmp_path, facilities=facilities, zones=zones)
     with open_page(browser, path) as (page, log):
+        _ready(page)
         assert page.locator(f"#{LEGEND_ID}").is_visible()
+        assert (
+            page.locator(".riskmap-filter-count").inner_text()
+            == f"显示 {len(facilities)} / {len(facilities)}"
+        )
         _assert_clean(log)
 
 
-def test_compact_map_file_above_threshold(tmp_path):
-    """Above cluster_threshold the facilities travel as compressed columns, not as markers or clusters."""
-    path = _render(tmp_path, cluster_threshold=0)
+def test_map_carries_compressed_columns_not_markers(tmp_path):
+    """The facilities travel as compressed columns, not as markers or clusters."""
+    path = _render(tmp_path)
     page = path.read_text(encoding="utf-8")
-    assert "riskmapCompact(" in page and "riskmapRow" not in page  # no per-marker objects
+    assert "riskmapCompact(" in page and "riskmapRow" not in page and "circleMarker(" not in page
     assert XSS not in page and not REMOTE_ASSET.search(page)
     legend = re.search(r'<tr data-level="red">.*?<td class="n">(\d+)</td>', page)
     assert legend and legend.group(1) == "5"  # plain digits, exact count
-    again = _render(tmp_path, cluster_threshold=0).read_text(encoding="utf-8")
+    again = _render(tmp_path).read_text(encoding="utf-8")
     assert again == page  # gzip without a timestamp: reproducible
+    assert len(read_map(page).facilities()) == 20
 
 
-def test_compact_map_inlines_the_fallback_inflater_with_its_licence(tmp_path):
-    page = _render(tmp_path, cluster_threshold=0).read_text(encoding="utf-8")
+def test_map_inlines_the_fallback_inflater_with_its_licence(tmp_path):
+    page = _render(tmp_path).read_text(encoding="utf-8")
     assert "var riskmapInflateRaw = (function () {" in page
     assert "tiny-inflate 1.0.3" in page and "Copyright (c) 2015-present Devon Govett" in page
 
 
-def test_district_map_carries_no_marker_cluster_code(tmp_path):
-    """Below the threshold every facility is a marker; markercluster's assets and styles are gone."""
+def test_map_carries_no_marker_cluster_code(tmp_path):
+    """markercluster's assets and styles are gone (the overview counts per block on canvas instead)."""
     page = _render(tmp_path).read_text(encoding="utf-8").lower()
     assert "riskmap-cluster" not in page and "markercluster" not in page
 
 
-def _compact_page(page) -> str:
-    name = _map_name(page)
-    page.evaluate("(n) => window[n].riskmap.ready", name)
-    return name
-
-
-def _facility_point(page, name: str, facility_id: str) -> tuple[float, float]:
-    return page.evaluate(
-        """([n, id]) => {
-            const map = window[n], c = map.riskmap.compact, i = c.find(id);
-            map.setView(c.row(i).slice(0, 2), 17, {animate: false});
-            const p = c.pointOf(i), r = map.getContainer().getBoundingClientRect();
-            return [p.x + r.left, p.y + r.top];
-        }""",
-        [name, facility_id],
-    )
-
-
 @pytest.mark.browser
-def test_browser_compact_map_popups_legend_and_zones(tmp_path, browser):
-    path = _render(tmp_path, cluster_threshold=0)
-    with open_page(browser, path) as (page, log):
-        name = _compact_page(page)
-        assert page.locator(f"#{LEGEND_ID} tr[data-level='red'] td.n").first.inner_text() == "5"
-        assert page.locator("canvas.riskmap-canvas").count() >= 2  # zones and facilities on canvas
-        layers = page.locator(".leaflet-control-layers").inner_text()
-        assert "村" in layers and "企业" in layers
-        x, y = _facility_point(page, name, "F006")  # the XSS name
-        page.mouse.click(x, y)
-        popup = page.locator(".leaflet-popup-content")
-        popup.wait_for(state="visible")
-        assert XSS in popup.inner_text()
-        assert page.locator(".leaflet-popup-content img").count() == 0
-        x, y = _facility_point(page, name, "F005")
-        page.mouse.click(x, y)
-        page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('F005')")
-        assert "构成重大危险源\n涉及有限空间作业" in popup.inner_text()  # reasons one per line
-        # A zone's popup: click a village corner away from any facility.
-        page.evaluate("(n) => window[n].setView([32.2005, 119.6005], 17, {animate: false})", name)
-        box = page.locator(".folium-map").bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_function("document.querySelector('.leaflet-popup-content').innerText.includes('东风')")
-        assert (
-            "<b>东风</b>村0" in popup.inner_text() and page.locator(".leaflet-popup-content b").count() == 0
-        )
-        assert log.errors == [] and log.dialogs == [] and log.blocked == []
-
-
-@pytest.mark.browser
-def test_browser_compact_search_and_filters(tmp_path, browser):
-    path = _render(tmp_path, cluster_threshold=0)
-    with open_page(browser, path) as (page, log):
-        name = _compact_page(page)
-        search = page.locator(".riskmap-search-input")
-        search.fill("<img")
-        hit = page.locator(".riskmap-search-hit").first
-        hit.wait_for(state="visible")
-        assert hit.inner_text() == f"{XSS} · F006"
-        hit.click()
-        popup = page.locator(".leaflet-popup-content")
-        popup.wait_for(state="visible")
-        assert XSS in popup.inner_text()
-        search.fill("F013")  # by credit code / id
-        page.wait_for_function(
-            "document.querySelector('.riskmap-search-hit') && "
-            "document.querySelector('.riskmap-search-hit').innerText.includes('F013')"
-        )
-        count = page.locator(".riskmap-filter-count")
-        assert count.inner_text() == "显示 20 / 20"
-        page.locator("input[data-level='red']").uncheck()
-        assert count.inner_text() == "显示 15 / 20"
-        assert page.evaluate("(n) => window[n].riskmap.compact.countShown()", name) == 15
-        page.locator("select.riskmap-filter-town").select_option(label="乙镇（321012100000）")
-        assert count.inner_text() == "显示 4 / 20"  # k % 6 in (4, 5) lie in 乙镇: F004..F017, two of them red
-        assert log.errors == [] and log.dialogs == [] and log.blocked == []
-
-
-@pytest.mark.browser
-def test_browser_compact_english_embed(tmp_path, browser):
-    path = _render(tmp_path, cluster_threshold=0, lang="en", embed=True)
-    with open_page(browser, path) as (page, log):
-        _compact_page(page)
-        assert page.evaluate("document.querySelector('.folium-map').getBoundingClientRect().height") == 600
-        assert page.locator(".riskmap-filter-count").inner_text() == "Shown 20 / 20"
-        assert (
-            page.locator(".riskmap-search-input").get_attribute("placeholder")
-            == "Search facility or zone name"
-        )
-        assert log.errors == [] and log.dialogs == []
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("threshold", [5000, 0], ids=["folium", "compact"])
-def test_browser_map_object_is_window_riskmap_map(tmp_path, browser, threshold):
-    """Embedders and plugins reach the Leaflet map as window.riskmapMap on either page."""
-    path = _render(tmp_path, cluster_threshold=threshold)
+def test_browser_map_object_is_window_riskmap_map(tmp_path, browser):
+    """Embedders and plugins reach the Leaflet map as window.riskmapMap."""
+    path = _render(tmp_path)
     with open_page(browser, path) as (page, log):
         name = _map_name(page)
         assert page.evaluate(
@@ -538,12 +540,12 @@ def test_browser_map_object_is_window_riskmap_map(tmp_path, browser, threshold):
 
 
 @pytest.mark.browser
-def test_browser_compact_overview_counts_the_most_severe_level(tmp_path, browser, monkeypatch):
+def test_browser_overview_counts_the_most_severe_level(tmp_path, browser, monkeypatch):
     """Too many facilities in view: one circle per block with the count of the most severe level shown."""
     monkeypatch.setattr(html_out, "_POINT_LIMIT", 3)
-    path = _render(tmp_path, cluster_threshold=0)
+    path = _render(tmp_path)
     with open_page(browser, path) as (page, log):
-        name = _compact_page(page)
+        name = _ready(page)
         bubbles = "(n) => window[n].riskmap.compact.facilityLayer.bubbles.map(b => [b.level, b.n, b.x, b.y])"
         drawn = page.evaluate(bubbles, name)
         assert drawn and {level for level, *_ in drawn} == {0}  # red only
@@ -577,12 +579,12 @@ NO_DECOMPRESSION_STREAM = "delete window.DecompressionStream;"
 
 
 @pytest.mark.browser
-def test_browser_compact_map_without_decompression_stream(tmp_path, browser):
+def test_browser_map_without_decompression_stream(tmp_path, browser):
     """An older browser (no DecompressionStream: Chromium < 80, 360/QQ builds) inflates with the inlined inflater."""
-    path = _render(tmp_path, cluster_threshold=0)
+    path = _render(tmp_path)
     with open_page(browser, path, init_script=NO_DECOMPRESSION_STREAM) as (page, log):
         assert page.evaluate("typeof DecompressionStream") == "undefined"
-        name = _compact_page(page)
+        name = _ready(page)
         assert page.locator(".riskmap-message").count() == 0
         assert page.locator(f"#{LEGEND_ID} tr[data-level='red'] td.n").first.inner_text() == "5"
         assert page.locator(".riskmap-filter-count").inner_text() == "显示 20 / 20"
@@ -599,14 +601,14 @@ def test_browser_compact_map_without_decompression_stream(tmp_path, browser):
 
 
 @pytest.mark.browser
-def test_browser_compact_overview_counts_what_the_filters_show(tmp_path, browser, monkeypatch):
+def test_browser_overview_counts_what_the_filters_show(tmp_path, browser, monkeypatch):
     """Filtered to a sector without red facilities, the circles count its most severe level, not nothing."""
     monkeypatch.setattr(html_out, "_POINT_LIMIT", 3)
     facilities = _facilities()
     facilities["sector"] = facilities["level"].map(lambda k: "危险化学品" if k == "red" else "工贸")
-    path = _render(tmp_path, facilities=facilities, cluster_threshold=0)
+    path = _render(tmp_path, facilities=facilities)
     with open_page(browser, path) as (page, log):
-        name = _compact_page(page)
+        name = _ready(page)
         page.locator("select.riskmap-filter-sector").select_option(label="工贸")
         assert page.locator(".riskmap-filter-count").inner_text() == "显示 15 / 20"
         drawn = page.evaluate(
@@ -633,7 +635,7 @@ def test_browser_compact_overview_counts_what_the_filters_show(tmp_path, browser
 
 
 @pytest.mark.browser
-def test_browser_compact_zone_spike_is_drawn_and_clickable(tmp_path, browser, monkeypatch):
+def test_browser_zone_spike_is_drawn_and_clickable(tmp_path, browser, monkeypatch):
     """Coverage simplification cuts long thin spikes: bounding boxes from the coarse copy must still cover them."""
     import numpy as np
     import shapely
@@ -652,9 +654,9 @@ def test_browser_compact_zone_spike_is_drawn_and_clickable(tmp_path, browser, mo
         return c + 0.00003 * np.sin(c[:, ::-1] * 7e4)
 
     villages["geometry"] = shapely.transform(wiggly, jitter)
-    path = _render(tmp_path, zones={"village": villages, "town": _towns(villages)}, cluster_threshold=0)
+    path = _render(tmp_path, zones={"village": villages, "town": _towns(villages)})
     with open_page(browser, path) as (page, log):
-        name = _compact_page(page)
+        name = _ready(page)
         north = page.evaluate(
             "(n) => window[n].riskmap.compact.zoneLayers[0].layer.options.zone.bbox[7] / 1e6", name
         )
@@ -671,18 +673,21 @@ def test_browser_compact_zone_spike_is_drawn_and_clickable(tmp_path, browser, mo
 
 
 @pytest.mark.browser
-def test_browser_compact_towns_on_overview_villages_when_zoomed_in(tmp_path, browser, monkeypatch):
+def test_browser_towns_on_overview_villages_when_zoomed_in(tmp_path, browser, monkeypatch):
     """Many villages: the towns are drawn below the zoom where a median village is 12 px wide, villages above."""
     monkeypatch.setattr(html_out, "_SPLIT_ZONES", 2)
-    path = _render(tmp_path, cluster_threshold=0)
+    path = _render(tmp_path)
     with open_page(browser, path) as (page, log):
-        name = _compact_page(page)
+        name = _ready(page)
         active = "(n) => window[n].riskmap.compact.zoneLayers.slice(0, 2).map(z => z.layer.active())"
         assert page.evaluate(active, name) == [True, False]  # opened on the block: villages
         page.evaluate("(n) => window[n].setView([32.21, 119.615], 8, {animate: false})", name)
         assert page.evaluate(active, name) == [False, True]  # zoomed out: towns
         control = page.locator(".leaflet-control-layers")
         assert control.locator("input:disabled").count() >= 1  # the village layer greys out
+        # The facilities off (at this zoom every point of the block is within a few pixels of one, and the
+        # mouse over a facility tells of the facility): the mouse tells of the town.
+        control.locator("label", has_text="企业（20）").locator("input").uncheck()
         box = page.locator(".folium-map").bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2 - 2, box["y"] + box["height"] / 2)
         tip = page.locator(".leaflet-tooltip")
@@ -695,9 +700,9 @@ def test_browser_compact_towns_on_overview_villages_when_zoomed_in(tmp_path, bro
 @pytest.mark.parametrize(
     "init_script", [None, NO_DECOMPRESSION_STREAM], ids=["DecompressionStream", "fallback inflater"]
 )
-def test_browser_compact_map_damaged_data_says_so(tmp_path, browser, init_script):
+def test_browser_map_damaged_data_says_so(tmp_path, browser, init_script):
     """Damaged data, with either inflater: a message on the map, not 'Failed to fetch', a blank page or a trace."""
-    path = _render(tmp_path, cluster_threshold=0)
+    path = _render(tmp_path)
     text = path.read_text(encoding="utf-8")
     data = re.search(r'\}, "([A-Za-z0-9+/=]+)", \{', text)  # riskmapCompact(map, meta, "<data>", texts, ...)
     assert data
@@ -716,7 +721,6 @@ TIANDITU_TEST_KEY = "0123456789abcdef0123456789abcdef"
 
 
 def _tile_urls(page: str) -> list[str]:
-    import json
 
     # folium writes the URL with tojson, which spells "&" as \u0026.
     return [json.loads(u) for u in re.findall(r'L\.tileLayer\(\s*("[^"]+")', page)]
@@ -788,15 +792,19 @@ def test_gaode_tiles_show_the_data_shifted_to_gcj02(tmp_path):
         "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
     ]
     assert '"subdomains": "1234"' in page
+    data = read_map(page)
+    f000 = data.facilities().set_index("id").loc["F000"]
     wgs = facilities.to_crs(4326).geometry.iloc[0]
     lon, lat = wgs84_to_gcj02(np.array([wgs.x]), np.array([wgs.y]))
-    shifted = f"[{round(float(lat[0]), 6)},{round(float(lon[0]), 6)},"
-    assert shifted in page  # the marker of F000 sits at its GCJ-02 position
-    assert f"[{round(wgs.y, 6)},{round(wgs.x, 6)}," not in page
+    # F000 sits at its GCJ-02 position (to the micro-degree the page keeps), not at its own.
+    assert f000["lon"] == pytest.approx(float(lon[0]), abs=1e-6) and f000["lat"] == pytest.approx(
+        float(lat[0]), abs=1e-6
+    )
     assert abs(float(lon[0]) - wgs.x) > 1e-3  # the shift is hundreds of metres here, not rounding noise
     corner = villages.to_crs(4326).geometry.iloc[0].exterior.coords[0]
     zlon, zlat = wgs84_to_gcj02(np.array([corner[0]]), np.array([corner[1]]))
-    assert f"[{round(float(zlon[0]), 6)}, {round(float(zlat[0]), 6)}]" in page  # zones too (GeoJSON lon, lat)
+    ring = data.rings(0, 0)[0]  # zones too
+    assert np.abs(ring - [float(zlon[0]), float(zlat[0])]).max(axis=1).min() <= 1e-6
     # The frames passed in are not shifted.
     assert facilities.geom_equals(before_fac).all() and villages.geom_equals(before_zone).all()
 
@@ -814,11 +822,10 @@ def test_browser_gaode_map_works_with_tiles_blocked(tmp_path, browser):
                 const map = window[mapName];
                 let n = 0;
                 map.eachLayer(l => { if (l instanceof L.TileLayer) n += 1; });
-                const f = map.riskmap.facilities.find(f => f.row[3] === "F000");
-                const p = f.marker.getLatLng();
-                return [n, p.lat, p.lng];
+                const c = map.riskmap.compact, row = c.row(c.find("F000"));
+                return [n, row[0], row[1]];
             }""",
-            _map_name(page),
+            _ready(page),
         )
         assert page.locator(f"#{LEGEND_ID}").is_visible()
         # Tiles are asked for (and blocked here); nothing else goes out, and the page keeps working.
@@ -838,7 +845,12 @@ def test_popup_carries_hidden_dangers_and_the_level_before_adjustment(tmp_path):
     fac["level_method"] = fac["level"]
     fac.loc[fac.index[0], "level_method"] = "blue" if fac.loc[fac.index[0], "level"] != "blue" else "red"
     text = _render(tmp_path, facilities=fac).read_text(encoding="utf-8")
-    assert '"3/2/1"' in text
+    shown = read_map(text).facilities().set_index("id")
+    assert (shown["hidden_dangers"] == "3/2/1").all()
+    assert (
+        shown.loc["F000", "level_method"] == levels.label("blue")
+        and (shown["level_method"].iloc[1:] == "").all()
+    )
     assert "隐患 未销号/逾期/重大" in text and "方法定级 (动态调整前)" in text
 
 
@@ -847,10 +859,31 @@ def test_workload_layer_shades_the_finest_zones(tmp_path):
 
     villages = _villages()
     zones = {"village": villages.assign(inspections_planned=range(len(villages))), "town": _towns(villages)}
-    text = _render(tmp_path, zones=zones).read_text(encoding="utf-8")
-    name = "检查工作量 (年计划检查次数)"
-    assert name in text or json.dumps(name)[1:-1] in text  # folium writes layer names as JSON (\\u escapes)
-    assert _WORKLOAD_COLOURS[-1] in text and _WORKLOAD_COLOURS[0] in text
+    data = read_map(_render(tmp_path, zones=zones).read_text(encoding="utf-8"))
+    assert data.texts["workload_layer"] == "检查工作量 (年计划检查次数)"
+    assert data.meta["workload"] == 0 and data.meta["workloadColours"] == list(_WORKLOAD_COLOURS)
+    assert data.zones(0)["workload"].tolist() == ["0", "1", "2", "3", "4", "5"]
+    assert data.array("z0.wclass").tolist() == [0, 1, 2, 3, 4, 4]  # quintiles of 0..5
+
+
+@pytest.mark.browser
+def test_browser_workload_layer_and_its_tooltip(tmp_path, browser):
+    villages = _villages()
+    zones = {"village": villages.assign(inspections_planned=range(len(villages))), "town": _towns(villages)}
+    path = _render(tmp_path, zones=zones)
+    with open_page(browser, path) as (page, log):
+        name = _ready(page)
+        control = page.locator(".leaflet-control-layers")
+        control.hover()
+        box = control.locator("label", has_text="检查工作量 (年计划检查次数)").locator("input")
+        assert not box.is_checked()  # off when the page opens
+        box.check()
+        x, y = _map_centre(page, name, 32.2005, 119.6005)
+        page.mouse.move(x, y)
+        tooltip = page.locator(".leaflet-tooltip").first
+        tooltip.wait_for(state="visible")
+        assert "年计划检查次数\t0" in tooltip.inner_text() and "<b>东风</b>村0" in tooltip.inner_text()
+        _assert_clean(log)
 
 
 @pytest.mark.parametrize(
@@ -870,49 +903,58 @@ def test_zone_kind_labels_in_legend_and_layer_control(tmp_path, kind, own, zh, e
             encoding="utf-8"
         )
         assert f"<th>{words}</th></tr></thead>" in page  # the legend's zone column
-        assert f'label: "{words}"' in page  # the layer control
+        assert f'"label":"{words}"' in page  # the layer control
         assert "district数" not in page
 
 
-@pytest.mark.parametrize("threshold", [5000, 0], ids=["folium", "compact"])
-def test_browser_sensitivity_layer_on_either_map(tmp_path, browser, threshold):
-    """The dashed layer of zones whose colour depends on a convention, on the folium and the compact map."""
+@pytest.mark.browser
+def test_browser_sensitivity_layer(tmp_path, browser):
+    """The dashed layer of zones whose colour depends on a convention, drawn on canvas over the villages."""
     villages = _villages()
     table = villages[["zone_code", "zone_name", "level", "geometry"]].copy()
     table["level_min"], table["level_max"] = "blue", "red"
     table["changed_by"] = ["LEC upper bounds"] + [""] * (len(table) - 1)
-    path = _render(tmp_path, cluster_threshold=threshold, sensitivity=table)
+    path = _render(tmp_path, sensitivity=table)
+    assert read_map(path.read_text(encoding="utf-8")).changed_zones() == [0]
     with open_page(browser, path) as (page, log):
-        if threshold == 0:  # drawn on canvas over the villages; the variants join the village's popup
-            name = _compact_page(page)
-            dashed = page.evaluate(
-                """(n) => window[n].riskmap.compact.zoneLayers.filter(z => z.layer.options.sensitivity)
-                    .map(z => Array.from(z.layer.changedAt).filter(k => k >= 0).length)""",
-                name,
-            )
-            page.evaluate("(n) => window[n].setView([32.2005, 119.6005], 17, {animate: false})", name)
-            box = page.locator(".folium-map").bounding_box()
-            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            popup = page.locator(".leaflet-popup-content")
-            popup.wait_for(state="visible")
-            assert "改变等级的约定\tLEC upper bounds" in popup.inner_text()
-            assert "低风险 – 重大风险" in popup.inner_text()
-            assert dashed == [1]  # only the zone some variant changes
-        else:
-            name = _map_name(page)
-            dashed = page.evaluate(
-                """(n) => { let k = 0;
-                    window[n].eachLayer(l => { if (l.feature && l.options.dashArray === '6 4') k++; });
-                    return [k]; }""",
-                name,
-            )
+        name = _ready(page)
+        dashed = page.evaluate(
+            """(n) => window[n].riskmap.compact.zoneLayers.filter(z => z.layer.options.sensitivity)
+                .map(z => Array.from(z.layer.changedAt).filter(k => k >= 0).length)""",
+            name,
+        )
         assert dashed == [1]  # only the zone some variant changes
+        # The variants join the village's popup.
+        page.mouse.click(*_map_centre(page, name, 32.2005, 119.6005))
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible")
+        assert "改变等级的约定\tLEC upper bounds" in popup.inner_text()
+        assert "低风险 – 重大风险" in popup.inner_text()
         assert "等级不稳的区域" in page.evaluate("document.body.innerText")
         assert log.errors == [] and log.dialogs == []
 
 
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ("other zone", r"sensitivity: zone '999999999999' is not in the finest zone layer 'village'"),
+        ("duplicate code", r"zone layer 'village' has zone code '321012100001' more than once"),
+    ],
+)
+def test_sensitivity_table_of_other_zones_is_refused(tmp_path, change, match):
+    villages = _villages()
+    table = villages[["zone_code", "zone_name", "level", "geometry"]].copy()
+    table["level_min"], table["level_max"], table["changed_by"] = "blue", "red", "LEC upper bounds"
+    if change == "other zone":
+        table.loc[2, "zone_code"] = "999999999999"
+    else:
+        villages.loc[1, "zone_code"] = villages.loc[0, "zone_code"]
+    with pytest.raises(InputError, match=match):
+        _render(tmp_path, zones={"village": villages}, sensitivity=table)
+
+
 @pytest.mark.browser
-def test_browser_compact_zones_build_paths_only_for_buckets_in_view(tmp_path, browser):
+def test_browser_zones_build_paths_only_for_buckets_in_view(tmp_path, browser):
     """Zooming in builds the zones' paths of the buckets in view, not of the whole layer.
 
     Real village layers carry millions of vertices (47,000 villages cut from county boundaries: 5.6M): building
@@ -931,10 +973,10 @@ def test_browser_compact_zones_build_paths_only_for_buckets_in_view(tmp_path, br
         ],  # fmt: skip
         crs=4490,
     )
-    path = _render(tmp_path, zones={"village": villages}, cluster_threshold=0)
+    path = _render(tmp_path, zones={"village": villages})
     built = "(n) => window[n].riskmap.compact.zoneLayers[0].layer._paths.flat().filter(Boolean).length"
     with open_page(browser, path) as (page, log):
-        name = _compact_page(page)
+        name = _ready(page)
         assert page.evaluate(built, name) > 200  # the whole layer in view: (nearly) every one of 16 × 16
         page.evaluate(
             "(n) => { const m = window[n]; m.setView([31.01, 119.01], 14, {animate: false}); }", name

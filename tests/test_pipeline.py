@@ -319,18 +319,21 @@ def test_huge_plans_skip_the_xlsx_with_a_warning(tiny_project: Path, tmp_path: P
     assert any("kept inspection_plan.xlsx: changed since riskmap wrote them" in w for w in planned.warnings)
 
 
-def test_outputs_cluster_above_clusters_the_map(tiny_project: Path, tmp_path: Path):
-    """[outputs] cluster_above: above it the HTML map draws compact columns on canvas (province-size maps)."""
-    text = tiny_project.read_text(encoding="utf-8").replace(
-        "[outputs]\n", "[outputs]\ncluster_above = 3\nfigure = false\n"
-    )
+def test_outputs_cluster_above_is_accepted_does_nothing_and_says_so_once(tiny_project: Path, tmp_path: Path):
+    """[outputs] cluster_above (deprecated): an older project file still runs, with one warning, the same map."""
+    text = tiny_project.read_text(encoding="utf-8").replace("[outputs]\n", "[outputs]\nfigure = false\n")
     tiny_project.write_text(text, encoding="utf-8")
-    result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "clustered")
-    assert len(result.facilities) > 3
-    assert "riskmapCompact(" in (tmp_path / "clustered" / "map.html").read_text(encoding="utf-8")
-    tiny_project.write_text(text.replace("cluster_above = 3", "cluster_above = 1000"), encoding="utf-8")
-    riskmap.run(riskmap.load_config(tiny_project), tmp_path / "plain")
-    assert "riskmapCompact(" not in (tmp_path / "plain" / "map.html").read_text(encoding="utf-8")
+    plain = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "plain")
+    tiny_project.write_text(text.replace("[outputs]\n", "[outputs]\ncluster_above = 3\n"), encoding="utf-8")
+    result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "old")
+    said = [w for w in result.warnings if "cluster_above" in w]
+    assert said == [
+        "[outputs] cluster_above no longer does anything: every HTML map is the canvas map of compressed "
+        "columns, whatever its size; remove the key from the project file"
+    ]
+    assert not [w for w in plain.warnings if "cluster_above" in w]
+    assert (tmp_path / "old" / "map.html").read_bytes() == (tmp_path / "plain" / "map.html").read_bytes()
+    assert "riskmapCompact(" in (tmp_path / "plain" / "map.html").read_text(encoding="utf-8")
 
 
 def test_outputs_geoparquet(tiny_project: Path, tmp_path: Path):

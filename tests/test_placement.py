@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -178,25 +177,23 @@ def test_a_missing_zone_column_is_named(tiny_project: Path):
 
 
 def test_placed_enterprises_are_listed_in_the_zone_tooltip_of_the_map(tiny_project: Path, tmp_path: Path):
+    from mapdata import read_map
+
     _with_village_column(tiny_project, C={"lon": "", "lat": ""})
     riskmap.run(riskmap.load_config(tiny_project), tmp_path / "out")
     page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
-
-    def found(text: str) -> bool:  # the page holds the data as JSON, non-ASCII escaped
-        return text in page or json.dumps(text)[1:-1] in page
-
-    assert found("无坐标, 按所属村落位的企业")  # the tooltip's line
-    assert '"placed": ' + json.dumps("丙机械厂") in page  # in 北村's properties
+    data = read_map(page)
+    assert data.texts["placed"] == "无坐标, 按所属村落位的企业"  # the tooltip's line
+    villages = data.zones(0).set_index("name")
+    assert villages.loc["北村", "placed"] == "丙机械厂"
 
 
 @pytest.mark.browser
-def test_placed_enterprises_in_the_zone_popup_of_the_compact_map(tiny_project: Path, tmp_path: Path):
-    """The province-size map (compressed columns on canvas): 北村's popup lists the enterprise placed there."""
+def test_placed_enterprises_in_the_zone_popup_of_the_map(tiny_project: Path, tmp_path: Path):
+    """北村's popup lists the enterprise placed there."""
     from browser import chromium, open_page
 
     _with_village_column(tiny_project, C={"lon": "", "lat": ""})
-    text = tiny_project.read_text(encoding="utf-8").replace("[outputs]\n", "[outputs]\ncluster_above = 0\n")
-    tiny_project.write_text(text, encoding="utf-8")
     riskmap.run(riskmap.load_config(tiny_project), tmp_path / "out")
     with chromium() as browser, open_page(browser, tmp_path / "out" / "map.html") as (page, log):
         name = page.evaluate("document.querySelector('.folium-map').id")

@@ -10,7 +10,13 @@ from pydantic import Field, model_validator
 from riskmap.config.base import ConfigModel
 from riskmap.config.conninfo import conninfo_password, normalise_conninfo
 
-__all__ = ["OutputsConfig", "ReportFonts"]
+__all__ = ["OutputsConfig", "ReportFonts", "DEPRECATED"]
+
+#: Keys of ``[outputs]`` still accepted (older project files load) that no longer do anything: what to say.
+DEPRECATED: dict[str, str] = {
+    "cluster_above": "no longer does anything: every HTML map is the canvas map of compressed columns, whatever "
+    "its size; remove the key from the project file",
+}
 
 
 class ReportFonts(ConfigModel):
@@ -38,9 +44,10 @@ class OutputsConfig(ConfigModel):
     cluster_above: int = Field(
         5000,
         ge=0,
-        description="Above this many facilities the HTML map carries facilities and zones as compressed columns "
-        "drawn on canvas (towns at overview, filters by level/sector/town), so a province-size map opens fast; "
-        "0 always uses this compact map.",
+        description="Deprecated, does nothing: every HTML map now carries its facilities and zones as compressed "
+        "columns drawn on canvas, whatever its size (this chose the facility count above which it did). "
+        "Accepted with a warning; remove it from the project file.",
+        json_schema_extra={"deprecated": True},
     )
     figure: bool = True
     sensitivity: bool = Field(
@@ -90,3 +97,7 @@ class OutputsConfig(ConfigModel):
         if isinstance(value, str):  # libpq reads postgresql:// in lower case only
             return {**data, "postgis": normalise_conninfo(value)}
         return data
+
+    def deprecated_keys(self) -> list[str]:
+        """A warning for each key of :data:`DEPRECATED` the project file sets (each once)."""
+        return [f"[outputs] {key} {why}" for key, why in DEPRECATED.items() if key in self.model_fields_set]

@@ -316,7 +316,7 @@ def read_inputs(config: Config, progress: Callable[[str], None] | None = None) -
     warnings += raw.attrs.get(READ_WARNINGS, [])
     reading("zones")
     zones = load_zones(config, warnings)
-    warnings += _district_code_warnings(config)
+    warnings += _district_code_warnings(config) + config.outputs.deprecated_keys()
     tables, events = {}, {}
     for table in needed:
         reading(table)

@@ -1,15 +1,19 @@
 """The interactive four-colour risk map (红橙黄蓝四色安全风险空间分布图) as one self-contained HTML file.
 
-The page is built with folium (Leaflet) and then made to work with no network at all: every script and
-stylesheet folium would fetch from a CDN is copied into the page from the ``offlinefolium`` package at render
-time, and the map draws no tiles unless asked. District planners on offline government networks open it
-straight from disk.
+One page for every size, from a district's 3,000 facilities to a province's million: folium (Leaflet) is the
+page's frame (the map, the layer control, the full-screen button, the title and the legend), and the facilities
+and zones travel as compressed typed columns (:mod:`riskmap.outputs.html_compact`) that the map's JavaScript
+draws on canvas, with popups, tooltips, filters and search. The page works with no network at all: every
+script and stylesheet folium would fetch from a CDN is copied into the page from the ``offlinefolium``
+package at render time, and the map draws no tiles unless asked. District planners on offline government
+networks open it straight from disk.
 
-Every string that comes from the data (facility and zone names, sectors, reasons, the title) is HTML-escaped
-in Python before it reaches the page, because Leaflet tooltips, popups and the layer control insert text as
-HTML. And no data is ever compiled as a template: branca wraps each element's rendered text in a new
-``Element(text)``, which compiles that text with Jinja, so a name holding ``{{ … }}`` would run as Python;
-:func:`_render` makes those wrappers hold the text as it is (see there).
+Data is never code. Strings from the data (facility and zone names, sectors, reasons) reach the page only
+inside the compressed columns, and the page shows them with ``textContent``, never as HTML; the few labels
+Leaflet inserts as HTML (the layer control's, the legend's, the title) are escaped here with
+:func:`html.escape`. And no data is ever compiled as a template: branca wraps each element's rendered text in
+a new ``Element(text)``, which compiles that text with Jinja, so a title holding ``{{ … }}`` would run as
+Python; :func:`_render` makes those wrappers hold the text as it is (see there).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import math
 import os
 import re
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,20 +41,8 @@ import pandas as pd
 import riskmap.levels as levels
 from riskmap.columns import (
     FACILITY_ID,
-    HD_STATS,
-    INSPECTIONS,
     LEVEL,
-    LEVEL_METHOD,
-    METHOD,
     NAME,
-    PLACED,
-    PLANNED_INSPECTIONS,
-    REASON_SEP_EN,
-    REASON_SEP_ZH,
-    REASONS,
-    REASONS_EN,
-    SCORE,
-    SECTOR,
     ZONE_CODE,
     ZONE_NAME,
 )
@@ -99,27 +92,26 @@ _TIANDITU_KEY = re.compile(r"[A-Za-z0-9]{8,64}")
 _FACILITY_REQUIRED = (FACILITY_ID, NAME, LEVEL)
 _ZONE_REQUIRED = (ZONE_CODE, ZONE_NAME, LEVEL)
 
-#: The fields of a facility row in the page, in order. Python builds the rows in this order and the page's
-#: JavaScript reads them by the positions emitted from it (``map.riskmap.at``), so a reorder here cannot break it.
+#: The fields of a facility as a row, in order: the page gives a facility as a row in the order Python emits
+#: (``meta.row``, read by ``map.riskmap.compact.row(i)``), so a reorder here cannot break it.
 FACILITY_ROW = (
     "lat", "lon", "name", "id", "sector", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
     "level_method",
 )  # fmt: skip
-_AT = {field: i for i, field in enumerate(FACILITY_ROW)}
+#: Map panes of our own (name: z-index): the zone under the mouse over every zone layer (Leaflet's overlayPane
+#: is 400), the facilities over both, so switching a zone layer on never buries them.
+_HIGHLIGHT_PANE, _FACILITY_PANE = "riskmap-highlight", "riskmap-facilities"
+_PANES = {_HIGHLIGHT_PANE: 440, _FACILITY_PANE: 450}
 
 _EMBED_HEIGHT_DEFAULT = 600
 _MAX_ZOOM = 19  # one past the tiles' native zoom; set on the map too: tiles=None leaves Leaflet without one
-_COORD_DECIMALS = 6  # ~0.1 m: below any survey error, and keeps the file small
-_MISSING = "—"
 
 _TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "legend": "图例",
         "level": "风险等级",
         "facilities": "企业",
-        "facility_layer": "{label}企业（{n}）",
         "n_level": "{label}企业",
-        "name": "名称",
         "id": "编号",
         "sector": "行业",
         "score": "评分",
@@ -135,11 +127,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "zone_code": "区域代码",
         "search": "搜索企业或区域名称",
         "not_found": "未找到",
-        "cancel": "取消",
         "fullscreen": "全屏",
         "exit_fullscreen": "退出全屏",
         "html_lang": "zh-CN",
-        "facility_layer_all": "企业（{n}）",
+        "facility_layer": "企业（{n}）",
         "filter": "筛选",
         "overview_note": "圆圈内为{label}企业数（按屏幕区块汇总），放大后显示每家企业",
         "bubble": "{label}企业 {n} 家，点击放大",
@@ -152,9 +143,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "legend": "Legend",
         "level": "Risk level",
         "facilities": "Facilities",
-        "facility_layer": "{label} facilities ({n})",
         "n_level": "{label} facilities",
-        "name": "Name",
         "id": "ID",
         "sector": "Sector",
         "score": "Score",
@@ -170,11 +159,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "zone_code": "Zone code",
         "search": "Search facility or zone name",
         "not_found": "Not found",
-        "cancel": "Cancel",
         "fullscreen": "Full screen",
         "exit_fullscreen": "Exit full screen",
         "html_lang": "en",
-        "facility_layer_all": "Facilities ({n})",
+        "facility_layer": "Facilities ({n})",
         "filter": "Filter",
         "overview_note": "Circles count {label} facilities per screen block; zoom in to see each facility",
         "bubble": "{n} {label} facilities: click to zoom in",
@@ -231,7 +219,7 @@ def render_html(
     tianditu_key: str | None = None,
     embed: bool = False,
     embed_height: int | str = _EMBED_HEIGHT_DEFAULT,
-    cluster_threshold: int = 5000,
+    cluster_threshold: int | None = None,
     kind_labels: KindLabels | None = None,
     sensitivity: gpd.GeoDataFrame | None = None,
 ) -> Path:
@@ -255,14 +243,15 @@ def render_html(
         Default: the ``TIANDITU_KEY`` environment variable. Never logged, but in the page's tile URLs.
     embed, embed_height : bool, int or str, default False, 600
         A fixed-size map (100 % wide, ``embed_height`` high, CSS length or pixels) for an ``<iframe>``.
-    cluster_threshold : int, default 5000
-        Above this many facilities (or 5,000 zones in a layer) the data go as compressed columns drawn on
-        canvas, with filters (inflated by ``DecompressionStream``, on older browsers by an inlined inflater).
+    cluster_threshold : int, optional
+        Deprecated, does nothing: every map is the page of compressed columns drawn on canvas (it chose
+        between that page and a page of one Leaflet marker per facility). Passing it warns.
     kind_labels : Mapping, optional
         The project's own zone-kind labels (``{kind: {"zh": ..., "en": ...}}``); see :mod:`riskmap.zone_kinds`.
     sensitivity : geopandas.GeoDataFrame, optional
         The finest zones' sensitivity table (``level_min``, ``level_max``, ``changed_by``, ...): the zones a
-        variant changes get a dashed outline layer, with the variants in the popup.
+        variant changes get a dashed outline layer, with the variants in the popup. Its zone codes must be
+        codes of the finest layer, each once.
 
     Returns
     -------
@@ -273,7 +262,8 @@ def render_html(
     ConfigError
         An unknown ``lang`` or ``tiles``, or Tianditu tiles without a valid key.
     InputError
-        A layer without a required column or CRS, or with an unknown level.
+        A layer without a required column or CRS, or with an unknown level; a sensitivity table whose zones
+        are not the finest layer's.
     OutputError
         A script or stylesheet the page needs cannot be embedded (the page would be blank offline).
 
@@ -287,19 +277,23 @@ def render_html(
     >>> 'id="riskmap-legend"' in out.read_text(encoding="utf-8")
     True
     """
+    if cluster_threshold is not None:
+        _deprecated("cluster_threshold")
     facilities, zones, tile_key = _displayed(facilities, zones, lang, tiles, tianditu_key)
-    n_points = int((facilities.geometry.notna() & ~facilities.geometry.is_empty).sum())
-    if n_points > cluster_threshold or any(len(gdf) > _COMPACT_ZONES for gdf in zones.values()):
-        page, n_facilities = _compact_page(
-            facilities, zones, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
-            embed_height=embed_height, kind_labels=kind_labels, sensitivity=sensitivity,
-        )  # fmt: skip
-        return _write_page(path, page, n_facilities, len(zones))
-    page, n_facilities = _folium_page(
+    page, n_facilities = _compact_page(
         facilities, zones, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
         embed_height=embed_height, kind_labels=kind_labels, sensitivity=sensitivity,
     )  # fmt: skip
     return _write_page(path, page, n_facilities, len(zones))
+
+
+def _deprecated(argument: str) -> None:
+    warnings.warn(
+        f"render_html: {argument} no longer does anything (every map is the canvas page of compressed columns); "
+        "drop the argument",
+        DeprecationWarning,
+        stacklevel=3,  # the caller of render_html
+    )
 
 
 def _displayed(
@@ -321,40 +315,6 @@ def _displayed(
     return facilities, zones, tile_key
 
 
-def _folium_page(
-    facilities: gpd.GeoDataFrame,
-    zones: Mapping[str, gpd.GeoDataFrame],
-    *,
-    title: str,
-    lang: str,
-    tiles: str,
-    tile_key: str | None,
-    embed: bool,
-    embed_height: int | str,
-    kind_labels: KindLabels | None,
-    sensitivity: gpd.GeoDataFrame | None,
-) -> tuple[str, int]:
-    """The page of a district-size map: a Leaflet marker per facility and GeoJSON zones (folium)."""
-    groups = _facility_groups(facilities, lang)
-    zone_layers = [
-        (key, _zone_label(key, lang, kind_labels), _zone_collection(gdf, key, lang))
-        for key, gdf in zones.items()
-    ]
-    m = _build_map(
-        groups, zone_layers, title=title, lang=lang, tiles=tiles, tile_key=tile_key, embed=embed,
-        embed_height=embed_height,
-    )  # fmt: skip
-    if sensitivity is not None:
-        shown = _to_gcj02(sensitivity, "sensitivity") if tiles == "gaode" else sensitivity
-        _sensitivity_layer(shown, lang).add_to(m)
-    # Last: the control lists the layers added before it (a layer added after it is undefined in its script).
-    folium.LayerControl(position="topright", collapsed=embed).add_to(m)
-    key = _content_key(groups, zone_layers, title, lang, tiles, embed, embed_height)
-    _stable_ids(m.get_root(), key)
-    page = _finish_page(_render(m.get_root()), lang=lang, embed=embed)
-    return page, sum(len(rows) for rows in groups.values())
-
-
 def _write_page(path: str | os.PathLike[str], page: str, n_facilities: int, n_layers: int) -> Path:
     target = Path(path)
     with atomic_path(target) as tmp:
@@ -370,42 +330,12 @@ def _write_page(path: str | os.PathLike[str], page: str, n_facilities: int, n_la
 
 
 # ----------------------------------------------------------------------------------------------------
-# Input → plain, escaped rows
+# Options and input checks
 
 
 def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise ConfigError(f"render_html: {name}={value!r} is not supported; use one of {', '.join(allowed)}")
-
-
-def _esc(value: Any) -> str:
-    """The HTML-escaped text of a cell; missing values become a dash."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return _MISSING
-    if value is pd.NA or value is pd.NaT:
-        return _MISSING
-    text = str(value).strip()
-    return html.escape(text) if text else _MISSING
-
-
-def _number(value: Any) -> str:
-    """A score or frequency for display: at most two decimals, no trailing zeros."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return _esc(value)
-    if math.isnan(x):
-        return _MISSING
-    return f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _reasons(value: Any, separator: str = REASON_SEP_ZH) -> str:
-    """Reasons one per line: each part escaped, then joined with line breaks."""
-    cell = _esc(value)
-    if cell == _MISSING:
-        return cell
-    parts = [p.strip() for p in str(value).split(separator) if p.strip()]
-    return "<br>".join(html.escape(p) for p in parts)
 
 
 def _tianditu_key(given: str | None) -> str:
@@ -469,56 +399,6 @@ def _require(gdf: gpd.GeoDataFrame, columns: Sequence[str], what: str) -> None:
         )
 
 
-def _facility_groups(facilities: gpd.GeoDataFrame, lang: str = "zh") -> dict[str, list[list[Any]]]:
-    """Facility rows per level key.
-
-    A row holds the fields of :data:`FACILITY_ROW`, in that order.
-
-    Every string is already HTML-escaped; columns that are absent give ``None`` and are left out of the popup.
-    """
-    _require(facilities, _FACILITY_REQUIRED, "facilities")
-    fac = _to_wgs84(facilities, "facilities")
-    keys = _level_keys(fac, "facilities", FACILITY_ID)
-    known = (*levels.LEVEL_NAMES, levels.NOT_ASSESSED)
-    groups: dict[str, list[list[Any]]] = {k: [] for k in known}
-    has = {
-        c: c in fac.columns
-        for c in (SECTOR, SCORE, METHOD, REASONS, ZONE_NAME, ZONE_CODE, INSPECTIONS, LEVEL_METHOD)
-    }
-    has_hd = all(c in fac.columns for c in HD_STATS)
-    # English pages show the English reasons when the scoring stage wrote them (joined by "; ").
-    reasons_col = REASONS_EN if lang == "en" and REASONS_EN in fac.columns else REASONS
-    xs = fac.geometry.x.round(_COORD_DECIMALS).to_numpy()
-    ys = fac.geometry.y.round(_COORD_DECIMALS).to_numpy()
-    for i, (key, rec) in enumerate(zip(keys, fac.to_dict("records"), strict=True)):
-        row = {
-            "lat": float(ys[i]),
-            "lon": float(xs[i]),
-            "name": _esc(rec[NAME]),
-            "id": _esc(rec[FACILITY_ID]),
-            "sector": _esc(rec[SECTOR]) if has[SECTOR] else None,
-            "score": _number(rec[SCORE]) if has[SCORE] else None,
-            "method": _esc(rec[METHOD]) if has[METHOD] else None,
-            "reasons": _reasons(rec[reasons_col], REASON_SEP_EN if reasons_col != REASONS else REASON_SEP_ZH)
-            if has[REASONS]
-            else None,
-            "zone": _zone_cell(rec) if (has[ZONE_NAME] or has[ZONE_CODE]) else None,
-            "inspections": _number(rec[INSPECTIONS]) if has[INSPECTIONS] else None,
-            "hidden_dangers": "/".join(str(_number(rec[c])) for c in HD_STATS) if has_hd else None,
-            "level_method": _level_before(rec, key, lang) if has[LEVEL_METHOD] else None,
-        }
-        groups[key].append([row[field] for field in FACILITY_ROW])
-    return groups
-
-
-def _level_before(rec: Mapping[str, Any], key: str, lang: str) -> str:
-    """The method's level when dynamic adjustment changed it (empty otherwise: the popup line is dropped)."""
-    before = str(rec.get(LEVEL_METHOD) or "").strip().lower()
-    if not before or before == key or before not in levels.LEVEL_NAMES:
-        return ""
-    return html.escape(levels.label(before, lang))
-
-
 def _level_keys(frame: pd.DataFrame, what: str, id_column: str) -> pd.Series:
     """Normalised level keys of ``frame`` (missing = not assessed); an unknown level is an error naming the row."""
     keys = frame[LEVEL].where(frame[LEVEL].notna(), levels.NOT_ASSESSED).astype(str).str.strip().str.lower()
@@ -533,62 +413,20 @@ def _level_keys(frame: pd.DataFrame, what: str, id_column: str) -> pd.Series:
     return keys
 
 
-def _zone_cell(rec: Mapping[str, Any]) -> str:
-    name, code = _esc(rec.get(ZONE_NAME)), _esc(rec.get(ZONE_CODE))
-    if name == _MISSING:
-        return code
-    return name if code == _MISSING else f"{name}（{code}）"
-
-
 def _zone_label(key: str, lang: str, custom: KindLabels | None = None) -> str:
     """Escaped layer-control label of a zone layer."""
     return html.escape(kind_label(key, lang, custom))
 
 
-def _zone_collection(gdf: gpd.GeoDataFrame, key: str, lang: str) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection of one zone layer with escaped, display-ready properties."""
-    import numpy as np
-    import shapely
-
-    what = f"zone layer {key!r}"
-    _require(gdf, _ZONE_REQUIRED, what)
-    zones = _to_wgs84(gdf, what)
-    keys = _level_keys(zones, what, ZONE_CODE)
-    # Rounding each coordinate (not snapping to a grid) keeps every polygon's topology as it was.
-    geoms = shapely.transform(zones.geometry.to_numpy(), lambda c: np.round(c, _COORD_DECIMALS))
-    # Enterprises placed by the register's zone column (no coordinates): listed in their zone's tooltip.
-    placed = PLACED in zones.columns and bool((zones[PLACED].fillna("").astype(str) != "").any())
-    features = []
-    for level_key, rec, geom in zip(keys, zones.to_dict("records"), geoms, strict=True):
-        props: dict[str, Any] = {
-            ZONE_NAME: _esc(rec[ZONE_NAME]),
-            ZONE_CODE: _esc(rec[ZONE_CODE]),
-            LEVEL: level_key,
-            "level_label": html.escape(levels.label(level_key, lang)),
-        }
-        for lvl in (*levels.LEVEL_NAMES, levels.NOT_ASSESSED):  # n_none: only with unassessed = "grey"
-            col = f"n_{lvl}"
-            if col in rec:
-                props[col] = _number(rec[col])
-        if PLANNED_INSPECTIONS in rec:
-            props["workload"] = _number(rec[PLANNED_INSPECTIONS])
-        if all(c in rec for c in HD_STATS):
-            props["hidden_dangers"] = "/".join(str(_number(rec[c])) for c in HD_STATS)
-        if placed:
-            props["placed"] = _esc(rec[PLACED])
-        features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
-    return {"type": "FeatureCollection", "features": features}
-
-
 # ----------------------------------------------------------------------------------------------------
-# The folium map
+# The folium frame: the map, its furniture (title, legend, scale bar), base tiles
 
 
 class _OfflineMap(folium.Map):
     """A folium Map that loads only Leaflet itself.
 
     folium's defaults add jQuery, Bootstrap, Font Awesome and Awesome Markers (~1.3 MB once inlined); this map
-    uses CircleMarkers and its own HTML, so none of them is needed.
+    draws on canvas and builds its own HTML, so none of them is needed.
     """
 
     default_js = [pair for pair in folium.Map.default_js if pair[0] == "leaflet"]
@@ -596,7 +434,7 @@ class _OfflineMap(folium.Map):
 
 
 class _Chrome(branca.element.MacroElement):
-    """Page furniture: CSS, the title box, the legend control, the metric scale bar and the JS helpers."""
+    """Page furniture: CSS, the title box, the legend control, the metric scale bar, our panes."""
 
     _template = branca.element.Template("""
         {% macro header(this, kwargs) %}
@@ -612,33 +450,9 @@ class _Chrome(branca.element.MacroElement):
             function find(cls) {
                 return document.querySelector('.' + cls + '[data-riskmap-map="' + mapName + '"]');
             }
-            var fields = {{ this.popup_fields }};
-            var at = {{ this.row_at }};  // position of each field in a facility row (FACILITY_ROW)
-            map.riskmap = {
-                at: at,
-                facilities: [],
-                zones: [],
-                tooltip: function (r, info) {
-                    var h = '<b>' + r[at.name] + '</b>';
-                    if (r[at.sector] !== null) { h += '<br>' + r[at.sector]; }
-                    return h + '<br>' + info.dot + info.label;
-                },
-                popup: function (r, info) {
-                    var h = '<div class="riskmap-popup"><div class="riskmap-popup-title">' + r[at.name] +
-                        '</div><table>';
-                    for (var i = 0; i < fields.length; i++) {
-                        var f = fields[i];
-                        var v = f[1] < 0 ? info.dot + info.label : r[f[1]];
-                        if (v === null || v === '') { continue; }  // e.g. no adjustment for this facility
-                        h += '<tr><th>' + f[0] + '</th><td>' + v + '</td></tr>';
-                    }
-                    return h + '</table></div>';
-                }
-            };
+            map.riskmap = {};  // js/main.js adds ready (a promise) and compact (the data's handle)
             // The documented handle for embedders and plugins (folium's variable name changes with the content).
             window.riskmapMap = map;
-            // Facilities get panes above every zone layer, so switching a zone layer on never buries the
-            // markers under its polygons; one pane per level keeps red drawn over blue where they overlap.
             var panes = {{ this.panes }};
             for (var p in panes) { map.createPane(p).style.zIndex = panes[p]; }
             L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
@@ -662,238 +476,13 @@ class _Chrome(branca.element.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, title_html: str, legend_html: str, popup_fields: list[list[Any]]) -> None:
+    def __init__(self, title_html: str, legend_html: str) -> None:
         super().__init__()
         self._name = "RiskmapChrome"
-        self.panes = _js_json(
-            {_pane(key): 450 + levels.Level.parse(key) for key in levels.LEVEL_NAMES}
-            | {_pane(levels.NOT_ASSESSED): 450}
-        )
+        self.panes = _js_json(_PANES)
         self.css = _CSS
         self.title_html = title_html
         self.legend_html = legend_html
-        self.popup_fields = _js_json(popup_fields)
-        self.row_at = _js_json(_AT)
-
-
-class _Facilities(branca.element.MacroElement):
-    """The CircleMarkers of one level, added to a FeatureGroup."""
-
-    _template = branca.element.Template("""
-        {% macro script(this, kwargs) %}
-        (function (map, target) {
-            var rows = {{ this.rows }};
-            var info = {{ this.info }};
-            var style = {{ this.style }};
-            var at = map.riskmap.at;
-            for (var i = 0; i < rows.length; i++) {
-                var m = L.circleMarker([rows[i][at.lat], rows[i][at.lon]], style);
-                m.riskmapRow = rows[i];
-                // Content is built on first open, so 100,000 markers do not mean 100,000 HTML strings.
-                m.bindTooltip(function (layer) { return map.riskmap.tooltip(layer.riskmapRow, info); },
-                              {direction: 'top', offset: [0, -4]});
-                m.bindPopup(function (layer) { return map.riskmap.popup(layer.riskmapRow, info); },
-                            {maxWidth: 380});
-                map.riskmap.facilities.push({marker: m, row: rows[i], group: target});
-                target.addLayer(m);
-            }
-        })({{ this.map.get_name() }}, {{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
-
-    def __init__(self, m: folium.Map, rows: list[list[Any]], key: str, lang: str) -> None:
-        super().__init__()
-        self._name = "RiskmapFacilities"
-        self.map = m
-        self.rows = _js_json(rows)
-        self.info = _js_json(
-            {
-                "label": html.escape(levels.label(key, lang)),
-                "dot": _dot_html(key),
-            }
-        )
-        self.style = _js_json(
-            {
-                "pane": _pane(key),
-                "radius": 4,
-                "weight": 1,
-                "color": levels.outline(key),
-                "fillColor": levels.color(key),
-                "fillOpacity": 0.9,
-            }
-        )
-
-
-class _RegisterZones(branca.element.MacroElement):
-    """Tell the search box about a zone layer."""
-
-    _template = branca.element.Template("""
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.riskmap.zones.push({
-            layer: {{ this.layer.get_name() }}, label: {{ this.label }}
-        });
-        {% endmacro %}
-    """)
-
-    def __init__(self, layer: folium.GeoJson, label: str) -> None:
-        super().__init__()
-        self._name = "RiskmapZones"
-        self.layer = layer
-        self.label = _js_json(html.unescape(label))
-
-
-class _Search(folium.elements.JSCSSMixin, branca.element.MacroElement):
-    """Search by facility or zone name with leaflet-search (the library behind ``folium.plugins.Search``).
-
-    folium's Search indexes one layer; here the facilities are split over one layer per level and the zones over several layers, so the index is built from the page's registry instead.
-    Names are stored escaped; the search list shows them as text (``textContent``), never as HTML.
-    """
-
-    _template = branca.element.Template("""
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            var reg = map.riskmap;
-            function plain(s) {
-                // A textarea parses its content as text, so no markup in s can create elements.
-                var t = document.createElement('textarea');
-                t.innerHTML = s;
-                return t.value;
-            }
-            function records() {
-                var out = {};
-                function put(k, extra, ll) {
-                    if (Object.prototype.hasOwnProperty.call(out, k)) { k = k + ' (' + extra + ')'; }
-                    out[k] = ll;
-                }
-                reg.facilities.forEach(function (f) {
-                    var ll = L.latLng(f.row[reg.at.lat], f.row[reg.at.lon]);
-                    ll.riskmap = f;
-                    put(plain(f.row[reg.at.name]), plain(f.row[reg.at.id]), ll);
-                });
-                reg.zones.forEach(function (z) {
-                    z.layer.eachLayer(function (l) {
-                        var ll = l.getBounds().getCenter();
-                        ll.riskmap = {zone: l, group: z.layer};
-                        var p = l.feature.properties;
-                        put(plain(p.zone_name) + ' · ' + z.label, plain(p.zone_code), ll);
-                    });
-                });
-                return out;
-            }
-            var cache = null;
-            var control = new L.Control.Search({
-                sourceData: function (text, done) { cache = cache || records(); done(cache); },
-                formatData: function (d) { return d; },
-                buildTip: function (text) {
-                    var li = L.DomUtil.create('li', '');
-                    li.textContent = text;
-                    return li;
-                },
-                initial: false,
-                marker: false,
-                collapsed: true,
-                autoCollapse: false,
-                position: 'topleft',
-                textPlaceholder: {{ this.text.search|tojson }},
-                textErr: {{ this.text.not_found|tojson }},
-                textCancel: {{ this.text.cancel|tojson }},
-                moveToLocation: function (ll, title, map) {
-                    var t = ll.riskmap;
-                    if (!map.hasLayer(t.group)) { map.addLayer(t.group); }
-                    if (t.zone) {
-                        map.fitBounds(t.zone.getBounds(), {maxZoom: 16});
-                        t.zone.setStyle({weight: 4, color: '#000000'});
-                        setTimeout(function () { t.group.resetStyle(t.zone); }, 3000);
-                    } else {
-                        map.setView(ll, Math.max(map.getZoom(), 15));
-                        t.marker.openPopup();
-                    }
-                }
-            });
-            map.addControl(control);
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
-
-    default_js = list(folium.plugins.Search.default_js)
-    default_css = list(folium.plugins.Search.default_css)
-
-    def __init__(self, text: Mapping[str, str]) -> None:
-        super().__init__()
-        self._name = "RiskmapSearch"
-        self.text = dict(text)
-
-
-def _build_map(
-    groups: Mapping[str, list[list[Any]]],
-    zone_layers: Sequence[tuple[str, str, dict[str, Any]]],
-    *,
-    title: str,
-    lang: str,
-    tiles: str,
-    tile_key: str | None,
-    embed: bool,
-    embed_height: int | str,
-) -> folium.Map:
-    text = _TEXT[lang]
-    size: dict[str, Any] = {"width": "100%", "height": embed_height} if embed else {}
-    m = _OfflineMap(
-        location=[35.0, 105.0],  # replaced by fit_bounds whenever there is anything to show
-        zoom_start=5,
-        tiles="OpenStreetMap" if tiles == "openstreetmap" else None,
-        max_zoom=_MAX_ZOOM,
-        prefer_canvas=False,
-        control_scale=False,  # our own metric-only scale bar is added by _Chrome
-        zoom_snap=0.25,  # fractional zoom lets fit_bounds fill the window with the district
-        **size,
-    )
-    m.options["maxZoom"] = _MAX_ZOOM
-    _add_tiles(m, tiles, tile_key)
-    root = m.get_root()
-    assert isinstance(root, branca.element.Figure)  # folium.Map always places itself in a Figure
-    root.title = html.escape(title)
-
-    _Chrome(
-        title_html=_title_html(title),
-        legend_html=_legend_html(groups, zone_layers, lang),
-        popup_fields=_popup_fields(groups, text),
-    ).add_to(m)
-
-    for i, (_key, label, collection) in enumerate(zone_layers):
-        layer = folium.GeoJson(
-            collection,
-            name=label,
-            show=(i == 0),
-            style_function=_zone_style(weight=1.0 if i == 0 else 2.5),
-            highlight_function=lambda feature: {"weight": 3, "fillOpacity": 0.75},
-            tooltip=_zone_tooltip(collection, text, lang),
-            smooth_factor=0.5,
-        )
-        layer.add_to(m)
-        _RegisterZones(layer, label).add_to(m)
-
-    if zone_layers:
-        _workload_layer(zone_layers[0][2], text).add_to(m)
-
-    bounds = _bounds(groups, zone_layers)
-    if bounds is not None:
-        m.fit_bounds(bounds, padding=(12, 12), max_zoom=16)
-
-    for key, rows in groups.items():
-        if key == levels.NOT_ASSESSED and not rows:
-            continue
-        name = _dot_html(key) + html.escape(
-            text["facility_layer"].format(label=levels.label(key, lang), n=len(rows))
-        )
-        group = folium.FeatureGroup(name=name, show=True)
-        _Facilities(m, rows, key, lang).add_to(group)
-        group.add_to(m)
-
-    folium.plugins.Fullscreen(
-        position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
-    ).add_to(m)
-    _Search(text).add_to(m)
-    return m
 
 
 def _add_tiles(m: folium.Map, tiles: str, tile_key: str | None) -> None:
@@ -929,34 +518,6 @@ def _add_tiles(m: folium.Map, tiles: str, tile_key: str | None) -> None:
 _WORKLOAD_COLOURS = ("#F2F0F7", "#CBC9E2", "#9E9AC8", "#756BB1", "#54278F")
 
 
-def _workload_layer(collection: Mapping[str, Any], text: Mapping[str, str]) -> folium.GeoJson:
-    """The finest zones shaded by inspections planned per year (off by default; a layer-control overlay)."""
-    import numpy as np
-
-    def value(feature: Mapping[str, Any]) -> float | None:
-        try:
-            return float(feature["properties"]["workload"])
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    known = [v for v in map(value, collection["features"]) if v is not None]
-    edges = np.quantile(known, [0.2, 0.4, 0.6, 0.8]).tolist() if known else [0.0] * 4
-
-    def style(feature: Mapping[str, Any]) -> dict[str, Any]:
-        v = value(feature)
-        colour = "#FFFFFF" if v is None else _WORKLOAD_COLOURS[int(np.searchsorted(edges, v, side="right"))]
-        return {"fillColor": colour, "color": "#3F007D", "weight": 0.6, "fillOpacity": 0.75}
-
-    tooltip = None
-    if known:
-        tooltip = folium.GeoJsonTooltip(
-            fields=["zone_name", "workload"], aliases=[html.escape(text["name"]), html.escape(text["workload"])],
-            sticky=True, style=f"font: 13px/1.4 {_FONT};",
-        )  # fmt: skip
-    return folium.GeoJson(collection, name=html.escape(text["workload_layer"]), show=False, style_function=style,
-                          tooltip=tooltip)  # fmt: skip
-
-
 #: The sensitivity layer's texts: its name, and the popup's labels.
 _SENSITIVITY_TEXT = {
     "zh": {"layer": "等级不稳的区域 (替代约定下颜色会变)", "range": "各约定下等级", "by": "改变等级的约定"},
@@ -965,131 +526,8 @@ _SENSITIVITY_TEXT = {
 }  # fmt: skip
 
 
-def _sensitivity_layer(table: gpd.GeoDataFrame, lang: str) -> folium.GeoJson:
-    """Zones whose level changes under some [sensitivity] variant: a dashed outline, the variants in the popup."""
-    import numpy as np
-    import shapely
-
-    t = _SENSITIVITY_TEXT[lang]
-    changed = _to_wgs84(table[table["changed_by"] != ""], "sensitivity")
-    geoms = shapely.transform(changed.geometry.to_numpy(), lambda c: np.round(c, _COORD_DECIMALS))
-    features = []
-    for rec, geom in zip(changed.to_dict("records"), geoms, strict=True):
-        span = f"{levels.label(rec['level_min'], lang)} – {levels.label(rec['level_max'], lang)}"
-        props = {
-            "zone_name": _esc(rec[ZONE_NAME]),
-            "level_label": html.escape(levels.label(rec["level"], lang)),
-            "range": html.escape(span),
-            "changed_by": _esc(rec["changed_by"]),
-        }
-        features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
-    collection = {"type": "FeatureCollection", "features": features}
-    text = _TEXT[lang]
-    popup = None
-    if features:  # folium validates the fields against the first feature
-        popup = folium.GeoJsonPopup(
-            fields=["zone_name", "level_label", "range", "changed_by"],
-            aliases=[html.escape(a) for a in (text["name"], text["level"], t["range"], t["by"])],
-        )
-    return folium.GeoJson(
-        collection,
-        name=html.escape(t["layer"]),
-        show=True,
-        style_function=lambda _f: {"fill": False, "color": "#000000", "weight": 2.5, "dashArray": "6 4"},
-        popup=popup,
-        smooth_factor=0.5,
-    )
-
-
-def _zone_style(weight: float) -> Any:
-    def style(feature: Mapping[str, Any]) -> dict[str, Any]:
-        key = feature["properties"]["level"]
-        return {
-            "fillColor": levels.color(key),
-            "color": levels.outline(key),
-            "weight": weight,
-            "fillOpacity": 0.6,
-            "opacity": 0.9,
-        }
-
-    return style
-
-
-def _zone_tooltip(
-    collection: Mapping[str, Any], text: Mapping[str, str], lang: str
-) -> folium.GeoJsonTooltip | None:
-    features = collection["features"]
-    if not features:
-        return None  # folium validates the fields against the first feature
-    fields = ["zone_name", "zone_code", "level_label"]
-    aliases = [text["name"], text["zone_code"], text["level"]]
-    for lvl in (*levels.LEVEL_NAMES, levels.NOT_ASSESSED):
-        if f"n_{lvl}" in features[0]["properties"]:
-            fields.append(f"n_{lvl}")
-            aliases.append(text["n_level"].format(label=levels.label(lvl, lang)))
-    for key in ("hidden_dangers", "placed"):
-        if key in features[0]["properties"]:
-            fields.append(key)
-            aliases.append(text[key])
-    return folium.GeoJsonTooltip(
-        fields=fields,
-        aliases=[html.escape(a) for a in aliases],
-        sticky=True,
-        style=f"font: 13px/1.4 {_FONT};",
-    )
-
-
-def _popup_fields(groups: Mapping[str, list[list[Any]]], text: Mapping[str, str]) -> list[list[Any]]:
-    """``[label, row index]`` of the popup lines; -1 stands for the level, which is the same for a group."""
-    first = next((rows[0] for rows in groups.values() if rows), None)
-    wanted = [
-        ("id", _AT["id"]),
-        ("sector", _AT["sector"]),
-        ("level", -1),
-        *(
-            (name, _AT[name])
-            for name in ("score", "method", "reasons", "zone", "inspections", "hidden_dangers")
-        ),
-        ("level_method", _AT["level_method"]),
-    ]
-    return [
-        [html.escape(text[name]), index]
-        for name, index in wanted
-        if index < 0 or first is None or first[index] is not None
-    ]
-
-
-def _bounds(
-    groups: Mapping[str, list[list[Any]]], zone_layers: Sequence[tuple[str, str, dict[str, Any]]]
-) -> list[list[float]] | None:
-    import shapely
-
-    for _, _, collection in zone_layers:
-        if collection["features"]:
-            geoms = [shapely.geometry.shape(f["geometry"]) for f in collection["features"]]
-            west, south, east, north = shapely.total_bounds(geoms)
-            return [[float(south), float(west)], [float(north), float(east)]]
-    points = [row for rows in groups.values() for row in rows]
-    if not points:
-        return None
-    lats = [p[_AT["lat"]] for p in points]
-    lons = [p[_AT["lon"]] for p in points]
-    return [[min(lats), min(lons)], [max(lats), max(lons)]]
-
-
 # ----------------------------------------------------------------------------------------------------
 # HTML pieces
-
-
-def _pane(key: str) -> str:
-    return f"riskmap-facilities-{key}"
-
-
-def _dot_html(key: str) -> str:
-    return (
-        f'<span class="riskmap-dot" style="background:{levels.color(key)};'
-        f'border-color:{levels.outline(key)}"></span>'
-    )
 
 
 def _title_html(title: str) -> str:
@@ -1097,21 +535,6 @@ def _title_html(title: str) -> str:
         f'<div id="{TITLE_ID}" class="riskmap-title riskmap-box" data-riskmap-map="" '
         f'style="display:none">{html.escape(title)}</div>'
     )
-
-
-def _legend_html(
-    groups: Mapping[str, list[list[Any]]], zone_layers: Sequence[tuple[str, str, dict[str, Any]]], lang: str
-) -> str:
-    finest = None
-    if zone_layers:
-        zone_counts: dict[str, int] = {}
-        for f in zone_layers[0][2]["features"]:
-            zone_counts[f["properties"]["level"]] = zone_counts.get(f["properties"]["level"], 0) + 1
-        finest = (zone_layers[0][1], zone_counts)
-    any_none = any(
-        f["properties"]["level"] == levels.NOT_ASSESSED for _, _, c in zone_layers for f in c["features"]
-    ) or bool(groups.get(levels.NOT_ASSESSED))
-    return _legend_table({key: len(rows) for key, rows in groups.items()}, finest, any_none, lang)
 
 
 def _legend_table(
@@ -1295,10 +718,8 @@ def _write_html(tmp: Path, page: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------
-# The compact map: above cluster_threshold facilities (or _COMPACT_ZONES zones in a layer)
+# The map's data: compact columns drawn on canvas by the map's JavaScript (js/)
 
-#: Above this many zones in one layer the zones are drawn on canvas from compact columns.
-_COMPACT_ZONES = 5000
 #: Above this many finest zones (with a coarser layer) the overview shows the coarser zones (towns) and the
 #: finest ones appear once they are at least _ZONE_MIN_PX pixels wide.
 _SPLIT_ZONES = 3000
@@ -1306,8 +727,11 @@ _ZONE_MIN_PX = 12
 #: More facilities than this in view (or than one per 100 px² of the map, where dots would hide each other):
 #: the map shows the most severe level's count per 48-px block (a 1400 × 900 map holds ~550), not each facility.
 _POINT_LIMIT = 30_000
-_COMPACT_JS = Path(__file__).with_name("compact_map.js")
-#: The inflater compact_map.js falls back on without DecompressionStream (MIT, vendored with its licence).
+#: The map's JavaScript: small modules (js/*.js, each defining one name), concatenated in the order of
+#: js/modules.json into one function of the page, whose result is ``riskmapCompact`` (js/main.js). No bundler: the
+#: page stays one offline file, and tests/js loads the same text in the same order.
+_JS_DIR = Path(__file__).parent / "js"
+#: The inflater js/inflate.js falls back on without DecompressionStream (MIT, vendored with its licence).
 _INFLATE_JS = Path(__file__).parent / "vendor" / "tiny-inflate.js"
 _COMPACT_CSS = """
 .riskmap-filters { padding: 6px 8px; font-size: 13px; }
@@ -1349,7 +773,7 @@ def _compact_page(
     kind_labels: KindLabels | None,
     sensitivity: gpd.GeoDataFrame | None,
 ) -> tuple[str, int]:
-    """The page of a large map: typed columns drawn on canvas by compact_map.js (see html_compact)."""
+    """The page: typed columns drawn on canvas by js/*.js (see html_compact)."""
     import shapely
 
     from riskmap.outputs import html_compact as hc
@@ -1368,7 +792,7 @@ def _compact_page(
     towns = layers[1][1] if len(layers) >= 2 else None
     fmeta = hc.facility_columns(fac, keys, lang, towns, cols)
     zmeta, specs = _compact_zones(layers, _village_zoom(layers), lang, kind_labels, cols)
-    smeta, leftover = _compact_sensitivity(sensitivity, layers, lang, cols)
+    smeta = _compact_sensitivity(sensitivity, layers, lang, cols)
     counts = keys.value_counts()
     facility_counts = {k: int(counts.get(k, 0)) for k in hc.LEVEL_ORDER}
     all_bounds = [shapely.total_bounds(z.geometry.to_numpy()) for _, z, _ in layers if len(z)]
@@ -1391,16 +815,12 @@ def _compact_page(
         (zk == levels.NOT_ASSESSED).any() for *_, zk in layers
     )
     legend = _legend_table(facility_counts, finest, bool(any_none), lang)
-    _Chrome(title_html=_title_html(title), legend_html=legend, popup_fields=[]).add_to(m)
+    _Chrome(title_html=_title_html(title), legend_html=legend).add_to(m)
     if all_bounds:
         m.fit_bounds([[south, west], [north, east]], padding=(12, 12), max_zoom=16)
     folium.plugins.Fullscreen(
         position="topleft", title=text["fullscreen"], title_cancel=text["exit_fullscreen"]
     ).add_to(m)
-    if leftover is not None:  # zones the finest layer lacks: a folium layer, before the control that lists it
-        _sensitivity_layer(_to_gcj02(leftover, "sensitivity") if tiles == "gaode" else leftover, lang).add_to(
-            m
-        )
     control = folium.LayerControl(position="topright", collapsed=embed)
     control.add_to(m)
     _Compact(control, meta, data, texts).add_to(m)
@@ -1416,34 +836,43 @@ def _compact_sensitivity(
     layers: Sequence[tuple[str, gpd.GeoDataFrame, pd.Series]],
     lang: str,
     cols: Any,
-) -> tuple[dict[str, Any] | None, gpd.GeoDataFrame | None]:
+) -> dict[str, Any] | None:
     """The zones some [sensitivity] variant changes, as indices into the finest layer, drawn dashed on canvas.
 
     At 40,000 villages a third may change: as a folium GeoJSON layer that was +4.4 MB and 175 ms per pan/zoom.
-    Returns the page's description and the changed zones the finest layer lacks (None if there are none).
+    A changed zone (with a geometry) the finest layer lacks, or a finest layer with a code twice, is an
+    InputError: the table is the finest layer's own (a run's always is).
     """
     if table is None:
-        return None, None
+        return None
     t = _SENSITIVITY_TEXT[lang]
     changed = table[table["changed_by"] != ""]
     finest = pd.Index(layers[0][1][ZONE_CODE].astype(str)) if layers else pd.Index([], dtype=object)
-    at = finest.get_indexer(changed[ZONE_CODE].astype(str)) if len(finest.unique()) == len(finest) else None
-    if at is None:  # duplicate codes in the finest layer: no safe match, keep the folium layer
-        return None, changed
+    if finest.has_duplicates:
+        raise InputError(
+            f"zone layer {layers[0][0]!r} has zone code {finest[finest.duplicated()][0]!r} more than once; the "
+            "sensitivity layer marks zones by their codes, which must be unique"
+        )
+    at = finest.get_indexer(changed[ZONE_CODE].astype(str))
+    drawable = changed.geometry.notna().to_numpy() & ~changed.geometry.is_empty.to_numpy()
+    if (drawable & (at < 0)).any():
+        code = changed[ZONE_CODE].to_numpy()[drawable & (at < 0)][0]
+        raise InputError(
+            f"sensitivity: zone {code!r} is not in the finest zone layer"
+            f"{f' {layers[0][0]!r}' if layers else ''}; pass the sensitivity table of the finest layer"
+        )
     found = changed[at >= 0]
     span = [
         f"{levels.label(lo, lang)} – {levels.label(hi, lang)}"
         for lo, hi in zip(found["level_min"], found["level_max"], strict=True)
     ]
     cols.add("s.zones", at[at >= 0].astype("uint32"))
-    meta = {
+    return {
         "label": html.escape(t["layer"]),
         "range": t["range"],
         "by": t["by"],
         "props": {"range": cols.text("s.range", span), "by": cols.text("s.by", found["changed_by"])},
     }
-    missing = changed[at < 0]
-    return meta, (missing if len(missing) else None)
 
 
 def _compact_meta(
@@ -1454,7 +883,7 @@ def _compact_meta(
     corner: tuple[float, float],
     lang: str,
 ) -> dict[str, Any]:
-    """What compact_map.js needs besides the columns: levels, counts, layers, popup lines, the row contract."""
+    """What the JavaScript needs besides the columns: levels, counts, layers, popup lines, the row contract."""
     from riskmap.outputs import html_compact as hc
 
     text = _TEXT[lang]
@@ -1476,7 +905,8 @@ def _compact_meta(
         "workloadColours": list(_WORKLOAD_COLOURS),
         "popup": [[text[f], f] for f in wanted if f == "level" or f in present],
         "row": list(FACILITY_ROW),
-        "pane": _pane("red"),
+        "pane": _FACILITY_PANE,
+        "highlightPane": _HIGHLIGHT_PANE,
         "pointLimit": _POINT_LIMIT,
     }
     return meta
@@ -1498,7 +928,7 @@ def _village_zoom(layers: Sequence[tuple[str, gpd.GeoDataFrame, pd.Series]]) -> 
 
 
 def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
-    """The labels compact_map.js needs: plain text (it sets textContent), HTML only for the layer control."""
+    """The labels the JavaScript needs: plain text (it sets textContent), HTML only for the layer control."""
     text = _TEXT[lang]
     texts = {
         k: text[k]
@@ -1506,7 +936,7 @@ def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
                   "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
-    texts["facility_layer"] = html.escape(text["facility_layer_all"].format(n=n_facilities))
+    texts["facility_layer"] = html.escape(text["facility_layer"].format(n=n_facilities))
     return texts
 
 
@@ -1577,7 +1007,7 @@ def _compact_zones(
 
 
 class _Compact(branca.element.MacroElement):
-    """Facilities and zones from compact columns, drawn on canvas; filters and search (compact_map.js)."""
+    """Facilities and zones from compact columns, drawn on canvas; filters and search (js/main.js)."""
 
     _template = branca.element.Template("""
         {% macro header(this, kwargs) %}
@@ -1597,8 +1027,15 @@ class _Compact(branca.element.MacroElement):
         self._name = "RiskmapCompact"
         self.control = control
         self.css = _COMPACT_CSS
-        js = "\n".join(f.read_text(encoding="utf-8") for f in (_INFLATE_JS, _COMPACT_JS))
+        js = _INFLATE_JS.read_text(encoding="utf-8") + "\n" + _map_js()
         self.js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
         self.meta = _js_json(meta)
         self.data = data  # base64: no quote, backslash or "<" can occur
         self.texts = _js_json(texts)
+
+
+def _map_js() -> str:
+    """js/*.js in the order of js/modules.json, inside one function: its only global is ``riskmapCompact``."""
+    order = json.loads((_JS_DIR / "modules.json").read_text(encoding="utf-8"))
+    modules = "\n".join((_JS_DIR / name).read_text(encoding="utf-8") for name in order)
+    return f"var riskmapCompact = (function () {{\n'use strict';\n{modules}\nreturn riskmapCompact;\n}}());\n"

@@ -1,11 +1,12 @@
-"""Compact columns for the HTML map above ``cluster_threshold`` facilities (a city's or a province's map).
+"""Compact columns: how the HTML map carries its facilities and zones (a district's map or a province's).
 
 Instead of one Leaflet object per facility and one GeoJSON feature per zone, the page carries typed columns:
 coordinates quantised to integer micro-degrees and delta-encoded, levels/sectors/towns as small integer codes
 with lookup tables, texts as NUL-separated UTF-8 blobs (dictionary-encoded when they repeat). Everything is
 packed into one gzip-compressed binary, base64 in the page, and inflated by the browser's
-``DecompressionStream('gzip')`` (Chromium ≥ 80, Firefox ≥ 113, Safari ≥ 16.4). ``compact_map.js`` draws the
-facilities and zones on canvas from these columns and resolves popups, search and filters from them.
+``DecompressionStream('gzip')`` (Chromium ≥ 80, Firefox ≥ 113, Safari ≥ 16.4). The map's JavaScript
+(``js/columns.js`` reads the columns back) draws the facilities and zones on canvas from these columns and
+resolves popups, search and filters from them.
 
 Texts are *not* HTML-escaped here: the page builds every label with ``textContent``, so data never becomes
 markup.
@@ -327,7 +328,7 @@ def _rings(geoms: np.ndarray, name: str, cols: Columns) -> dict[str, str]:
 
 
 def _workload_classes(values: pd.Series) -> np.ndarray:
-    """Quintile class 0–4 of the planned inspections (255 = unknown), as the folium workload layer shades them."""
+    """Quintile class 0–4 of the planned inspections (255 = unknown): the classes the workload layer shades."""
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     known = x[~np.isnan(x)]
     edges = np.quantile(known, [0.2, 0.4, 0.6, 0.8]) if len(known) else np.zeros(4)

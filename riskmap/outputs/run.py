@@ -335,7 +335,6 @@ def _draw_maps(config: Config, result: RunResult, out: Path, say: Callable[[str]
             lang=lang,
             tiles=config.outputs.tiles,
             embed=config.outputs.embed,
-            cluster_threshold=config.outputs.cluster_above,
             kind_labels=project_kind_labels(config),
             sensitivity=_finest(result.sensitivity),
         )
