@@ -135,6 +135,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "methods": "定级方法",
         "rows_in": "输入企业（行）",
         "scored": "已评估企业（家）",
+        "unassessed": "未评估企业（家）",
         "rejected": "剔除（行）",
         "adj_up": "动态调整升级（家）",
         "adj_down": "动态调整降级（家）",
@@ -220,6 +221,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "methods": "Methods",
         "rows_in": "Facility rows in",
         "scored": "Enterprises graded",
+        "unassessed": "Enterprises not assessed (grey)",
         "rejected": "Rows rejected",
         "adj_up": "Raised by dynamic adjustment",
         "adj_down": "Lowered by dynamic adjustment",
@@ -282,7 +284,6 @@ def report_numbers(result: RunResult, lang: str = "zh") -> _Numbers:
     cz = result.zones[coarse]
     names = pd.Series(cz[ZONE_NAME].astype(str).to_numpy(), index=cz[ZONE_CODE].astype(str).to_numpy())
     table = pd.DataFrame(cz[[ZONE_CODE, ZONE_NAME, *COUNT_COLUMNS, "n_facilities", RULE, "level"]])
-    assert result.plan is not None
     plan = result.plan
     insp = plan.inspections
     per_month = (
@@ -314,7 +315,7 @@ def report_numbers(result: RunResult, lang: str = "zh") -> _Numbers:
         lang=lang,
         levels=levels,
         facilities={k: int(s["facilities_per_level"].get(k, 0)) for k in levels},
-        scored=int(s["facilities_scored"]),
+        scored=int(s["facilities_scored"]) + int(s["facilities_unassessed"]),  # on the map: grey ones too
         zones={k: {lv: int(v.get(lv, 0)) for lv in levels} for k, v in s["zones_per_level"].items()},
         coarse=coarse,
         fine=fine,
@@ -932,7 +933,6 @@ def _sensitivity(d: _Doc, result: RunResult, config: Config, section: int) -> No
 
 
 def _plan(d: _Doc, nums: _Numbers, config: Config, result: RunResult, section: int) -> None:
-    assert result.plan is not None
     _heading(d, d.t("h_plan", n=_numeral(d, section)))
     plan = result.plan
     zh = d.lang == "zh"
@@ -984,6 +984,8 @@ def _quality(d: _Doc, config: Config, result: RunResult, provenance: dict[str, A
     rows = [
         [d.t("rows_in"), s["facilities_in"]],
         [d.t("scored"), s["facilities_scored"]],
+        # rows in = graded + not assessed + rejected; the grey row only when there are any.
+        *([[d.t("unassessed"), s["facilities_unassessed"]]] if s["facilities_unassessed"] else []),
         [d.t("rejected"), s["facilities_rejected"]],
         [d.t("adj_up"), adj["up"]],
         [d.t("adj_down"), adj["down"]],
@@ -1154,9 +1156,9 @@ def _card_rows(result: RunResult, which: str, lang: str) -> pd.DataFrame | None:
 
 
 def _inspectors_by_facility(result: RunResult) -> pd.Series:
-    """The inspectors the plan assigns, by facility id (empty without a plan or a roster)."""
-    plan = result.plan.plan if result.plan is not None else None
-    if plan is None or "inspectors" not in plan:
+    """The inspectors the plan assigns, by facility id (empty without a roster)."""
+    plan = result.plan.plan
+    if "inspectors" not in plan:
         return pd.Series(dtype=str)
     return pd.Series(
         plan["inspectors"].astype(str).to_numpy(), index=plan["facility_id"].astype(str).to_numpy()
