@@ -132,6 +132,7 @@ def persons_column(buffer_m: float) -> str:
     """
     return f"persons_{f'{buffer_m:.10g}'.replace('.', '_')}m"
 
+
 #: Share of each facility's buffer the population raster covers with data (private: not written out).
 PERSONS_COVERAGE = "_persons_coverage"
 #: Why a facility's persons from ``methods.gb18218.persons_column`` cannot be used, "" if they can (private).

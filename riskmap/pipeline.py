@@ -57,14 +57,19 @@ __all__ = ["RunResult", "run", "check", "plan", "sensitivity", "preflight", "loa
 
 logger = logging.getLogger(__name__)
 
-def _summarise(config: Config, n_in: int, p: Pass, supervised: Supervised, all_rejects: pd.DataFrame) -> RunSummary:
+
+def _summarise(
+    config: Config, n_in: int, p: Pass, supervised: Supervised, all_rejects: pd.DataFrame
+) -> RunSummary:
     """The counts of the run, as run.json's ``summary``: rows in = scored + unassessed + rejected."""
     facilities, plan, zones = supervised.facilities, supervised.plan, done(p.zoned, "zone").layers
     adjusted = done(p.adjustment, "adjust")
     grey = config.scoring.unassessed == "grey"
     source = input_sources(config)["facilities"]
     n_rejected = int(from_source(all_rejects["source"], source, reads_sheets(config.facilities)).sum())
-    per_level = {k: int((facilities[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, *([NOT_ASSESSED] if grey else []))}
+    per_level = {
+        k: int((facilities[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, *([NOT_ASSESSED] if grey else []))
+    }
     n_unassessed = per_level.get(NOT_ASSESSED, 0)
     return RunSummary(
         facilities_in=n_in,

@@ -242,11 +242,13 @@ def run_stages(
     >>> from riskmap.config import load_config
     >>> from riskmap.io.project import read_inputs
     >>> config = load_config(riskmap.demo_dir() / "riskmap.toml")
-    >>> located = run_stages(config, Pass(read_inputs(config)), until="validate", keep=True)
-    >>> graded = run_stages(config, located, start="score", until="score")
-    >>> n_in, n_rejected = located.project.n_facilities, len(located.rejects)
-    >>> len(graded.graded.facilities) + n_rejected == n_in  # the demo's rows: all graded or rejected
+    >>> p = run_stages(config, Pass(read_inputs(config)), until="score")  # located and graded
+    >>> rejected = p.rejects.table()
+    >>> len(p.graded.facilities) + int((rejected["source"] == "facilities.csv").sum()) == p.project.n_facilities
     True
+    >>> run_stages(config, p, start="adjust")  # a later pass starts from a kept basis
+    Traceback (most recent call last):
+    ValueError: a pass from adjust starts from a pass made with keep=True
     """
     say = stage or (lambda _name: None)
     steps = STAGES[STAGES.index(start) : STAGES.index(until) + 1]
@@ -427,7 +429,9 @@ def _grade(config: Config, engine: Engine, p: Pass, earlier: Pass, first: bool) 
     if first:  # a variant that grades nothing is a result of the variant, not a stop
         several = reads_sheets(config.facilities)
         _require_some(facilities, rejects, p.project.n_facilities, p.project.source, several)
-        unknown = unknown_sectors_warning(scored.facilities, scored.score_rejects, config.scoring, p.project.source)
+        unknown = unknown_sectors_warning(
+            scored.facilities, scored.score_rejects, config.scoring, p.project.source
+        )
         p.warnings += [unknown] if unknown else []
     return Graded(facilities, methods)
 
@@ -451,7 +455,9 @@ def _regrade(config: Config, basis: Basis, methods: dict[str, MethodResult]) -> 
     if persons is not None and persons != basis.persons_for:  # a variant of buffer_m or persons_column
         fac = fac.copy()
         add_persons(fac, config)
-    scored, rejected = score_facilities(ScoringInputs(fac, dict(basis.tables), basis.sources, methods), config)
+    scored, rejected = score_facilities(
+        ScoringInputs(fac, dict(basis.tables), basis.sources, methods), config
+    )
     return Scored(gpd.GeoDataFrame(scored, geometry=fac.geometry.name, crs=fac.crs), {}, rejected)
 
 
@@ -484,7 +490,9 @@ def _adjust(config: Config, p: Pass) -> tuple[gpd.GeoDataFrame, AdjustmentResult
 def _zone(config: Config, p: Pass, first: bool, levels_only: bool) -> Zoned:
     """Zone levels from the facilities in them (and the population and sensitive sites, when given)."""
     scored = done(p.adjusted, "adjust")
-    zones, site_points = _zone_inputs(config, p) if first else _kept_zone_inputs(config, done(p.basis, "validate"))
+    zones, site_points = (
+        _zone_inputs(config, p) if first else _kept_zone_inputs(config, done(p.basis, "validate"))
+    )
     sites = None
     if site_points is not None:
         sites = count_sites(zones, site_points, scored, config.zoning.index.vulnerability_distance_m)

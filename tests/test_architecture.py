@@ -286,7 +286,14 @@ def test_no_function_longer_than_80_lines():
 
 
 #: The calls that run a stage: locate and score (an engine's), adjust, zone, supervise.
-STAGE_CALLS = {"locate", "score", "apply_adjustments", "aggregate_zones", "apply_spillover", "plan_inspections"}
+STAGE_CALLS = {
+    "locate",
+    "score",
+    "apply_adjustments",
+    "aggregate_zones",
+    "apply_spillover",
+    "plan_inspections",
+}
 
 
 def stage_calls(root: Path = PACKAGE_DIR) -> dict[str, set[str]]:

@@ -565,7 +565,9 @@ def test_validate_lists_the_problems_of_every_file_at_once(tiny_project: Path):
 
 
 @pytest.mark.parametrize("year", ["1", "99999"])
-def test_plan_year_outside_the_accepted_range_is_one_error_line(tiny_project: Path, tmp_path: Path, year: str):
+def test_plan_year_outside_the_accepted_range_is_one_error_line(
+    tiny_project: Path, tmp_path: Path, year: str
+):
     """``--year`` is checked as the project file's supervision.year is, by the same message."""
     r = runner.invoke(app, ["plan", str(tiny_project), "--year", year, "--out", str(tmp_path / "o")])
     _one_error_line(r, f"--year: supervision.year: {year} is outside the accepted range 2000 to 2100")

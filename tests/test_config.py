@@ -47,7 +47,10 @@ def test_paths_resolve_against_project_dir(tmp_path: Path):
         ({"zones": []}, r"zones"),
         # A bounded number names the whole range, not only the bound it crossed.
         ({"supervision": {"year": 1}}, r"supervision\.year: 1 is outside the accepted range 2000 to 2100$"),
-        ({"supervision": {"year": 99999}}, r"supervision\.year: 99999 is outside the accepted range 2000 to 2100$"),
+        (
+            {"supervision": {"year": 99999}},
+            r"supervision\.year: 99999 is outside the accepted range 2000 to 2100$",
+        ),
     ],
 )
 def test_bad_config_names_the_field(patch, message):

@@ -387,7 +387,11 @@ def assert_accounted(truth: Truth, o: Outcome) -> None:
     the rows that belong to a graded enterprise, only what nothing can read (the found date without a year in
     the ledger, 达标 without a grade) is rejected; totals and signature rows are counted apart."""
     s = o.summary
-    assert s["facilities_in"] == 300 == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"], s
+    assert (
+        s["facilities_in"]
+        == 300
+        == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+    ), s
     rejects = o.rejects
     register = rejects[rejects["source"] == county.REGISTER]
     wu_rows = set(truth.enterprises.loc[truth.enterprises["id"].isna(), "row"])

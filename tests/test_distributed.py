@@ -114,7 +114,9 @@ def test_dask_engine_matches_memory_on_synthetic(n, n_villages, tmp_path):
     pytest.importorskip("distributed")
     config, raw, zones, tables = _synthetic(n, n_villages, tmp_path)
 
-    def project() -> ProjectInputs:  # the inputs as read_inputs gives them, one set per pass (a pass takes them)
+    def project() -> (
+        ProjectInputs
+    ):  # the inputs as read_inputs gives them, one set per pass (a pass takes them)
         return ProjectInputs(raw, "facilities.csv", dict(zones), dict(tables), n_facilities=len(raw))
 
     mem = _graded(config, project())
@@ -353,7 +355,9 @@ def test_a_scheduler_without_workers_is_a_clear_error():
 
 def _both_engines(project: Path) -> tuple[Pass, Pass]:
     config = load_config(project)
-    return _graded(config, read_inputs(config)), _graded(config, read_inputs(config), engine="dask", npartitions=3)
+    return _graded(config, read_inputs(config)), _graded(
+        config, read_inputs(config), engine="dask", npartitions=3
+    )
 
 
 def test_dask_engine_places_and_swaps_as_memory(tiny_project):

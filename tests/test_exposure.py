@@ -77,7 +77,11 @@ def test_blank_persons_cell_without_a_raster_rejects_the_major_hazard(tiny_proje
     reason = rejected.loc[IDS["A"], "reason"]
     assert "周边500米内人数" in reason and "empty" in reason and "[population]" in reason, reason
     s = result.summary
-    assert s["facilities_in"] == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"] == 6
+    assert (
+        s["facilities_in"]
+        == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+        == 6
+    )
     assert pd.isna(_facility(result, "B")["persons_500m"])  # unknown, not 0
 
 
@@ -149,7 +153,9 @@ def test_persons_column_is_named_by_the_radius(tiny_project: Path, tmp_path: Pat
     import pyogrio
 
     text = tiny_project.read_text(encoding="utf-8")
-    tiny_project.write_text(text.replace("[supervision]", "[methods.gb18218]\nbuffer_m = 1000\n\n[supervision]"))
+    tiny_project.write_text(
+        text.replace("[supervision]", "[methods.gb18218]\nbuffer_m = 1000\n\n[supervision]")
+    )
     result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "o")
     assert "persons_1000m" in result.facilities.columns and "persons_500m" not in result.facilities.columns
     # Four times the area of the 500 m buffer, at one person per cell: about 4 x 75.
@@ -158,5 +164,7 @@ def test_persons_column_is_named_by_the_radius(tiny_project: Path, tmp_path: Pat
     assert "persons_1000m" in layer.columns and "persons_500m" not in layer.columns
 
     _without_population(tiny_project)
-    with pytest.raises(riskmap.InputError, match=r"GB 18218 needs the persons within 1000 m of each facility"):
+    with pytest.raises(
+        riskmap.InputError, match=r"GB 18218 needs the persons within 1000 m of each facility"
+    ):
         _check(tiny_project)

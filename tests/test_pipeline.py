@@ -276,7 +276,8 @@ def test_plan_year_is_validated_as_the_project_file_is(tiny_project: Path, tmp_p
     from riskmap.errors import ConfigError
 
     with pytest.raises(
-        ConfigError, match=rf"^plan\(year=\.\.\.\): supervision\.year: {year} is outside the accepted range 2000 to 2100$"
+        ConfigError,
+        match=rf"^plan\(year=\.\.\.\): supervision\.year: {year} is outside the accepted range 2000 to 2100$",
     ):
         pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o", year=year)
     assert not (tmp_path / "o").exists()
@@ -419,7 +420,11 @@ def test_one_point_multipoints_are_points(tiny_project: Path):
     assert bad["reason"].str.contains(r"a MultiPoint of 2 points: give one point", regex=True).all()
     assert len(bad) == 1
     s = result.summary
-    assert s["facilities_in"] == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"] == 7
+    assert (
+        s["facilities_in"]
+        == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+        == 7
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -565,6 +570,10 @@ def test_standardisation_read_from_the_register_itself(tiny_project):
     tiny_project.write_text(text, encoding="utf-8")
     result = riskmap.check(riskmap.load_config(tiny_project))
     s = result.summary
-    assert s["facilities_in"] == len(fac) == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+    assert (
+        s["facilities_in"]
+        == len(fac)
+        == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+    )
     assert s["facilities_rejected"] == 1
     assert result.rejects["reason"].str.contains("unknown standardisation grade").sum() == 1
