@@ -220,8 +220,8 @@ def test_an_internal_error_is_one_line_a_crash_file_and_exit_70(
 def test_an_internal_error_in_a_real_process_shows_no_traceback(tiny_project: Path, tmp_path: Path):
     """Through typer's own entry point (pretty exceptions and all), as a user runs it."""
     code = (
-        "import sys, riskmap.pipeline as p\n"
-        "p.plan_inspections = lambda *a, **k: 1 / 0\n"
+        "import sys, riskmap.stages as s\n"
+        "s.plan_inspections = lambda *a, **k: 1 / 0\n"
         "from riskmap.cli import app\n"
         "sys.argv = ['riskmap', *sys.argv[1:]]\n"
         "app()\n"
