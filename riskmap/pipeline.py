@@ -174,7 +174,7 @@ def _check_accounting(n_in: int, summary: RunSummary) -> None:
         )
 
 
-def _stages(config: Config, stage: Stage, as_of: date | str | None, history: Path | None) -> RunResult:
+def _result(config: Config, stage: Stage, as_of: date | str | None, history: Path | None) -> RunResult:
     """Read the inputs, run every stage (:func:`riskmap.stages.run_stages`), count and warn: a run's result."""
     reading = stage  # per input file: no memory to return between them
     stage = _returning_memory(stage)
@@ -304,7 +304,7 @@ def check(
 
     ``as_of`` is the date dynamic adjustment is evaluated on (default ``adjustment.as_of``, else today).
     """
-    return _stages(config, stage or (lambda _s: None), as_of, history)
+    return _result(config, stage or (lambda _s: None), as_of, history)
 
 
 def run(

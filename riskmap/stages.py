@@ -401,6 +401,10 @@ def _keep(config: Config, p: Pass, take: bool) -> Basis:
         source = input_sources(config)["sensitive_sites"]
         sites = validate_sites(project.sites, config.sensitive_sites, source)[0]
     facilities = validated.located.state
+    if not isinstance(facilities, gpd.GeoDataFrame):  # partitions on a cluster: gone with the engine
+        raise ValueError(
+            "keep=True locates with the memory engine (MemoryEngine): the passes after re-grade one table"
+        )
     if config.uses_method("gb18218"):
         add_persons(facilities, config)
     return Basis(facilities, tables, sources, validated.located.zones, sites, _persons_settings(config))

@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from riskmap.config import config_from_dict, load_config
+from riskmap.config import load_config, with_overrides
 from riskmap.errors import RiskmapError
 
 #: The ten common variants (as in data/demo/riskmap.toml); those whose keys the project lacks are left out.
@@ -45,10 +45,7 @@ VARIANTS = [
 
 
 def _with_variants(path: Path):
-    base = load_config(path)
-    data = base.model_dump(mode="python", exclude={"base_dir"}, exclude_unset=True, by_alias=True)
-    data["sensitivity"] = {"variants": VARIANTS}
-    return config_from_dict(data, base_dir=base.base_dir, source=path.name)
+    return with_overrides(load_config(path), {"sensitivity": {"variants": VARIANTS}}, path.name)
 
 
 def main() -> None:
