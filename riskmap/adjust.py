@@ -61,8 +61,9 @@ from riskmap.config import AdjustmentConfig, AdjustmentRule
 from riskmap.config import adjustment as conditions  # the condition models, one per `condition = "..."`
 from riskmap.frames import join_first, normalise_text, per_distinct
 from riskmap.levels import Level, level_from_rank, level_rank
-from riskmap.methods._common import level_names_zh
-from riskmap.validate import make_rejects, rejects_frame, to_number
+from riskmap.methods.base import level_names_zh
+from riskmap.rejects import make_rejects, rejects_frame
+from riskmap.validate import to_number
 from riskmap.vocabulary import (
     ACCIDENT_CLASS_MIN_DEATHS,
     ACCIDENT_CLASS_RANK,

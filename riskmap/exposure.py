@@ -27,7 +27,8 @@ from riskmap.columns import (
 )
 from riskmap.config import Config
 from riskmap.errors import InputError
-from riskmap.validate import make_rejects, read_quantities, rejects_frame
+from riskmap.rejects import make_rejects, rejects_frame
+from riskmap.validate import read_quantities
 
 __all__ = ["persons_within", "add_persons", "population_coverage", "zone_population"]
 

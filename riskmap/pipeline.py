@@ -35,20 +35,12 @@ from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
 from riskmap.methods import METHODS
 from riskmap.outputs.run import check_outputs, write_plan, write_run
 from riskmap.outputs.sensitivity import write_sensitivity
-from riskmap.results import Rejects, RunResult, RunSummary
+from riskmap.rejects import Rejects, from_source, input_sources, is_duplicate, reads_sheets, summarise_rejects
+from riskmap.results import RunResult, RunSummary
 from riskmap.sensitivity import SensitivityResult, assess_variants
 from riskmap.stages import Pass, Stage, Supervised, Validated, done, run_stages
 from riskmap.supervision import read_history
-from riskmap.validate import (
-    facility_columns,
-    from_source,
-    input_sources,
-    is_duplicate,
-    mapped_columns,
-    reads_sheets,
-    require_columns,
-    summarise_rejects,
-)
+from riskmap.validate import facility_columns, mapped_columns, require_columns
 from riskmap.zone_kinds import kind_label, project_kind_labels
 from riskmap.zone_layers import load_zones, zone_codes, zone_polygons
 from riskmap.zoning import rule_parameters

@@ -42,7 +42,7 @@ from riskmap.config import Config
 from riskmap.errors import ConfigError
 from riskmap.frames import distinct_rows
 from riskmap.io.tables import ROW
-from riskmap.validate import make_rejects, rejects_frame
+from riskmap.rejects import make_rejects, rejects_frame
 from riskmap.zoning import PLACED_PREFIX, zone_parents
 
 __all__ = [

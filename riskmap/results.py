@@ -13,12 +13,11 @@ import geopandas as gpd
 import pandas as pd
 
 from riskmap.supervision import InspectionPlan
-from riskmap.validate import rejects_frame
 
 if TYPE_CHECKING:
     from riskmap.io.inputfiles import InputFile
 
-__all__ = ["RunResult", "RunSummary", "Rejects"]
+__all__ = ["RunResult", "RunSummary"]
 
 
 @dataclass
@@ -70,32 +69,3 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         """The summary as a plain dict."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-class Rejects:
-    """Rejected rows collected stage by stage: every row in = a row scored or a row here."""
-
-    def __init__(self) -> None:
-        self.frames: list[pd.DataFrame] = []
-
-    def add(self, *frames: pd.DataFrame) -> None:
-        """Add rejects frames (empty ones are skipped), in the order of the stages."""
-        self.frames += [f for f in frames if not f.empty]
-
-    def __len__(self) -> int:
-        return sum(len(f) for f in self.frames)
-
-    def frame(self) -> pd.DataFrame:
-        """All rejects so far, in the order they were added."""
-        return pd.concat(self.frames, ignore_index=True) if self.frames else rejects_frame()
-
-    def table(self) -> pd.DataFrame:
-        """The rejects table of a run: by source and row, row numbers as integers (missing: a whole file)."""
-        found = (
-            pd.concat(self.frames, ignore_index=True).sort_values(["source", "row"], kind="stable")
-            if self.frames
-            else rejects_frame()
-        ).reset_index(drop=True)
-        # Row numbers as integers, whatever mix of frames was concatenated.
-        found["row"] = pd.to_numeric(found["row"], errors="coerce").astype("Int64")
-        return found

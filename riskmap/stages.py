@@ -55,22 +55,11 @@ from riskmap.io.project import ProjectInputs, read_roster, required_tables
 from riskmap.levels import NOT_ASSESSED
 from riskmap.levels import label as level_label
 from riskmap.methods import METHODS, ScoringInputs, score_facilities
-from riskmap.methods._common import MethodResult
-from riskmap.results import Rejects
+from riskmap.methods.base import MethodResult
+from riskmap.rejects import Rejects, from_source, input_sources, is_duplicate, reads_sheets, summarise_rejects
 from riskmap.sectors import unknown_sectors_warning
 from riskmap.supervision import InspectionPlan, plan_inspections, zone_patrols, zone_workload
-from riskmap.validate import (
-    from_source,
-    id_notes,
-    input_sources,
-    is_duplicate,
-    match_by_name,
-    reads_sheets,
-    register_names,
-    summarise_rejects,
-    validate_sites,
-    validate_table,
-)
+from riskmap.validate import id_notes, match_by_name, register_names, validate_sites, validate_table
 from riskmap.zoning import aggregate_zones, apply_spillover, count_sites, spillover_hits, zone_code_column
 
 __all__ = [

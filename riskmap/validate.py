@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +22,6 @@ from riskmap.columns import (
     NO_XY_FIELD,
     RAW_X,
     RAW_Y,
-    REJECT_COLUMNS,
     ROW_CRS,
     SECTOR,
     SWAPPED,
@@ -37,14 +34,11 @@ from riskmap.errors import InputError
 from riskmap.frames import distinct_rows, ids_in, normalise_text
 from riskmap.io.crs import parse_crs, to_geographic
 from riskmap.io.tables import ROW, SHEET
+from riskmap.rejects import DUPLICATE, make_rejects, rejects_frame
 from riskmap.vocabulary import EMPTY_IDS
 
 __all__ = [
     "ROW",
-    "LayerOrigin",
-    "layer_origins",
-    "rejects_frame",
-    "make_rejects",
     "is_credit_code",
     "credit_code_valid",
     "normalise_ids",
@@ -59,7 +53,6 @@ __all__ = [
     "facility_columns",
     "validate_table",
     "first_seen",
-    "is_duplicate",
     "RECORD_IDS",
     "WHOLE_ROW",
     "validate_sites",
@@ -68,47 +61,9 @@ __all__ = [
     "to_number",
     "read_quantities",
     "comma_reasons",
-    "summarise_rejects",
-    "input_sources",
-    "from_source",
-    "reads_sheets",
-    "SOURCE_TABLES",
     "excel_number",
     "EXCEL_ID",
 ]
-
-
-@dataclass(frozen=True)
-class LayerOrigin:
-    """Where a layer came from, so that a warning can name it and the project-file key that sets its CRS.
-
-    ``name`` is how messages call it (``zones[0] (village, boundaries.json)``), ``section`` the project-file
-    table holding its ``crs`` (``[[zones]]``), ``crs`` the CRS declared there (None when the file's own is used).
-    """
-
-    name: str
-    section: str
-    crs: str | None = None
-    #: The facilities' columns saying each row's system and its zone (``crs_column``, ``zone_column``).
-    crs_column: str | None = None
-    zone_column: str | None = None
-
-    @property
-    def shifted(self) -> str | None:
-        """``"GCJ-02"``/``"BD-09"`` when the project file declares the layer in a map app's system."""
-        shifted = parse_crs(self.crs, self.section) if self.crs is not None else None
-        return shifted if isinstance(shifted, str) else None
-
-
-def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin | None]:
-    """The origins of the facilities (read from ``source``) and of the finest zone layer (None for a grid)."""
-    fc = config.facilities
-    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", fc.crs, fc.crs_column, fc.zone_column)
-    finest = config.zones[0]
-    if finest.path is None:
-        return facilities, None
-    zones = LayerOrigin(f"zones[0] ({finest.kind}, {Path(finest.path).name})", "[[zones]]", finest.crs)
-    return facilities, zones
 
 
 _CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -117,64 +72,6 @@ _CREDIT_INDEX = {c: i for i, c in enumerate(_CREDIT_ALPHABET)}
 #: Byte -> position in the alphabet, -1 for bytes not in it.
 _CREDIT_LOOKUP = np.full(256, -1, dtype=np.int16)
 _CREDIT_LOOKUP[np.frombuffer(_CREDIT_ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(_CREDIT_ALPHABET))
-
-
-def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
-    """An (empty) rejects table with the standard columns."""
-    df = pd.DataFrame(list(rows), columns=REJECT_COLUMNS)
-    return df.astype(
-        {
-            "source": str,
-            "record_id": str,
-            "name": str,
-            "field": str,
-            "value": str,
-            "stage": str,
-            "reason": str,
-        }
-    )
-
-
-def make_rejects(
-    source: str,
-    rows: pd.DataFrame,
-    field: str,
-    reason: str | pd.Series,
-    stage: str,
-    id_column: str = FACILITY_ID,
-    values: pd.Series | None = None,
-) -> pd.DataFrame:
-    """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column).
-
-    ``values``: the cells as written (default: ``rows[field]``), for a field ``rows`` holds already normalised.
-    """
-    if rows.empty:
-        return rejects_frame()
-    # A table read from several sheets: each row names its own (ledger.xls:2025年第一季度).
-    sources = (source + ":" + rows[SHEET].astype(str)).to_numpy() if SHEET in rows.columns else source
-    if values is not None:
-        values = values.reindex(rows.index).fillna("").astype(str)
-    elif field in rows.columns:
-        values = rows[field].astype(str)
-    else:
-        values = pd.Series("", index=rows.index)
-    ids = rows[id_column].astype(str) if id_column in rows.columns else pd.Series("", index=rows.index)
-    # The enterprise's name where the rows have it (the facilities): a clerk finds a reject by its name.
-    names = rows[NAME].fillna("").astype(str) if NAME in rows.columns else pd.Series("", index=rows.index)
-    return rejects_frame(
-        pd.DataFrame(
-            {
-                "source": sources,
-                "row": rows[ROW].to_numpy() if ROW in rows.columns else np.nan,
-                "record_id": ids.to_numpy(),
-                "name": names.to_numpy(),
-                "field": field,
-                "value": values.to_numpy(),
-                "stage": stage,
-                "reason": reason if isinstance(reason, str) else reason.astype(str).to_numpy(),
-            }
-        ).to_dict("records")
-    )
 
 
 def is_credit_code(text: str) -> bool:
@@ -855,14 +752,7 @@ RECORD_IDS = {"risk_points": "point_id", "hidden_dangers": "hazard_id", "acciden
 #: Tables whose identical rows are each an instance: the 2018 guide deducts per instance (−2 for each hazardous
 #: process), so two identical deduction rows are two deductions (its bonus items count once: chem2018 checks).
 _INSTANCE_ROWS = {"deductions"}
-#: How the rejects name a row that repeats an earlier one; ``is_duplicate`` tells them from other rejects.
-_DUPLICATE = "duplicate "
 WHOLE_ROW = "(whole row)"
-
-
-def is_duplicate(rejects: pd.DataFrame) -> np.ndarray:
-    """Which rejects rows are copies of an earlier row: the record itself was used (counted once)."""
-    return rejects["reason"].astype(str).str.startswith(_DUPLICATE).to_numpy(dtype=bool)
 
 
 def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, pd.DataFrame]:
@@ -885,7 +775,7 @@ def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, p
         named = ids != ""
         dup, first = first_seen(where[named], df.loc[named, FACILITY_ID], ids[named])
         twice[dup.index[dup]] = True
-        reason = f"{_DUPLICATE}{id_col} for the same facility; first seen at row " + first[dup].astype(str)
+        reason = f"{DUPLICATE}{id_col} for the same facility; first seen at row " + first[dup].astype(str)
         rejects.append(
             make_rejects(source, df.loc[dup.index[dup]], id_col, reason + " (counted once)", "validate")
         )
@@ -895,7 +785,7 @@ def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, p
         dup, first = first_seen(where[~named], *(rest[c] for c in rest.columns if c not in (ROW, SHEET)))
         twice[dup.index[dup]] = True
         reason = (
-            f"{_DUPLICATE}row: the same as an earlier row in every column; first seen at row "
+            f"{DUPLICATE}row: the same as an earlier row in every column; first seen at row "
             + first[dup].astype(str)
             + " (counted once)"
         )
@@ -1085,104 +975,3 @@ def match_by_name(
     why = pd.Series(reason, index=at.index)[bad]
     rejects = make_rejects(source, view.assign(**{FACILITY_ID: ""}), NAME, why, "validate")
     return df.drop(index=bad), rejects
-
-
-def summarise_rejects(rejects: pd.DataFrame, top: int = 5) -> list[str]:
-    """The most frequent reasons, one line each: ``file: N x field: reason (e.g. rows 3, 5, 9)``.
-
-    Reasons are grouped on their text up to the first ``;`` so that "duplicate facility id; first seen at row
-    102" and "...row 7" count together.
-    """
-    if rejects.empty:
-        return []
-    key = rejects["reason"].astype(str).str.split(";", n=1).str[0]
-    groups = rejects.assign(_key=key).groupby(["source", "field", "_key"], sort=False)
-    sizes = groups.size().sort_values(ascending=False, kind="stable")
-    lines = []
-    for (source, field, reason), n in sizes.head(top).items():
-        rows = groups.get_group((source, field, reason))["row"].dropna().astype(int).head(3).tolist()
-        example = f" (e.g. rows {', '.join(map(str, rows))})" if rows else ""
-        lines.append(f"{source}: {n} x {field}: {reason}{example}")
-    if len(sizes) > top:
-        lines.append(f"... and {int(sizes.iloc[top:].sum())} more rows with {len(sizes) - top} other reasons")
-    return lines
-
-
-#: The inputs whose rows can be rejected, as sections of the project file.
-SOURCE_TABLES = (
-    "facilities",
-    "inventory",
-    "risk_points",
-    "deductions",
-    "hidden_dangers",
-    "accidents",
-    "standardisation",
-    "sensitive_sites",
-)
-
-
-def _layer_key(layer: object) -> str | tuple[str, ...] | None:
-    return tuple(layer) if isinstance(layer, list) else layer  # type: ignore[return-value]
-
-
-def reads_sheets(cfg: object) -> bool:
-    """Whether an input section reads several sheets (``layer`` a list or ``"*"``): its rows name their sheet."""
-    layer = getattr(cfg, "layer", None)
-    return isinstance(layer, list) or layer == "*"
-
-
-def input_sources(config: Config) -> dict[str, str]:
-    """How each configured input is named in the rejects' ``source`` column: its file name.
-
-    Two inputs with one file name are told apart, since the rejects of the facilities are counted by their
-    source: sheets (layers) of one workbook as ``register.xlsx:企业`` and ``register.xlsx:风险点``, files of one
-    name in different folders by their path relative to the project file. A table read from several sheets
-    keeps the file's name (each reject adds its row's sheet: ``ledger.xls:2025年第一季度``); two sections reading
-    the very same sheet get the section's name too (``register.xlsx:企业 (standardisation)``).
-    """
-    found: dict[str, tuple[Path, str | tuple[str, ...] | None]] = {}
-    for section in SOURCE_TABLES:
-        cfg = getattr(config, section, None)
-        if cfg is not None and getattr(cfg, "path", None) is not None:
-            found[section] = (config.resolve(cfg.path), _layer_key(getattr(cfg, "layer", None)))
-    names = {section: path.name for section, (path, _) in found.items()}
-
-    def clashing(section: str) -> bool:
-        return any(
-            names[other] == names[section] and found[other] != found[section]
-            for other in names
-            if other != section
-        )
-
-    def named(shown: str, layer: str | tuple[str, ...] | None) -> str:
-        return f"{shown}:{layer}" if isinstance(layer, str) and layer != "*" else shown
-
-    for section in [s for s in names if clashing(s)]:
-        path, layer = found[section]
-        names[section] = named(path.name, layer)
-    for section in [s for s in names if clashing(s)]:
-        path, layer = found[section]
-        try:
-            shown = path.resolve().relative_to(config.base_dir.resolve()).as_posix()
-        except ValueError:
-            shown = str(path)
-        names[section] = named(shown, layer)
-    seen: set[str] = set()
-    for section in names:  # facilities first (SOURCE_TABLES' order): the others are renamed
-        taken = names[section] in seen or any(
-            reads_sheets(getattr(config, other)) and names[section].startswith(names[other] + ":")
-            for other in names
-            if other != section and names[other] in seen
-        )
-        if taken:
-            names[section] = f"{names[section]} ({section})"
-        seen.add(names[section])
-    return names
-
-
-def from_source(sources: pd.Series, name: str, several_sheets: bool = False) -> pd.Series:
-    """Which rejects came from the input named ``name`` (with its sheets when it reads several)."""
-    hit = sources == name
-    if several_sheets:
-        hit |= sources.astype(str).str.startswith(name + ":")
-    return hit

@@ -41,10 +41,11 @@ from riskmap.columns import (
     ZONE_CODE,
     ZONE_NAME,
 )
-from riskmap.config import GridConfig, IndexConfig, ZoningConfig
+from riskmap.config import IndexConfig, ZoningConfig
+from riskmap.io.crs import metric_crs
+from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_evidence, shift_warning
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
-from riskmap.shifts import SHIFT_SAMPLE, ShiftEvidence, shift_evidence, shift_warning
-from riskmap.validate import LayerOrigin, make_rejects
+from riskmap.rejects import make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = [
@@ -53,15 +54,12 @@ __all__ = [
     "ZoningResult",
     "assign_zones",
     "aggregate_zones",
-    "make_grid",
     "apply_spillover",
     "rule_parameters",
     "count_sites",
     "zone_code_column",
-    "zone_overlaps",
     "zone_parents",
     "PLACED_PREFIX",
-    "division_code_warnings",
 ]
 
 #: Facility counts per level, highest first.
@@ -85,167 +83,6 @@ class ZoningResult:
     warnings: list[str] = field(default_factory=list)
     #: What the shift check saw (judged into a warning unless ``judge_shift=False``).
     shift: ShiftEvidence = field(default_factory=ShiftEvidence)
-
-
-def _metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries):
-    """A projected CRS in metres for distances and areas (the UTM zone of the data)."""
-    return gdf.crs if gdf.crs is not None and gdf.crs.is_projected else gdf.estimate_utm_crs()
-
-
-# ------------------------------------------------------------------------------------- layer checks
-
-
-def zone_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, min_area_m2: float = 1.0) -> str | None:
-    """A warning naming zones that overlap (the same ground in two zones), or None.
-
-    Shared borders are not overlaps, nor are the slivers digitising leaves along them: each zone is first
-    shrunk by about a metre, and only zones that still meet (found with a spatial index, not by comparing
-    every pair) are measured; pairs sharing more than ``min_area_m2`` are named. That costs one buffer per
-    zone (about 2 s for 40,000 villages) instead of an intersection per pair of neighbours.
-
-    >>> from shapely.geometry import box
-    >>> z = gpd.GeoDataFrame({"zone_code": ["a", "b", "c"]},
-    ...                      geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10), box(15, 0, 25, 10)], crs=3857)
-    >>> zone_overlaps(z, "village", "v.gpkg")
-    'v.gpkg: 1 pairs of village zones overlap (b and c: 50 m²); a place in two zones is counted twice: fix the boundaries in a GIS'
-    """
-    geoms = zones.geometry.to_numpy()
-    metre = 1 / 110_000 if zones.crs is None or zones.crs.is_geographic else 1.0
-    shrunk = shapely.buffer(geoms, -metre, quad_segs=2)
-    left, right = shapely.STRtree(shrunk).query(shrunk, predicate="intersects")
-    keep = left < right
-    left, right = left[keep], right[keep]
-    if not len(left):
-        return None
-    metric = zones.geometry.iloc[np.unique(np.concatenate([left, right]))].to_crs(_metric_crs(zones))
-    at = pd.Series(np.arange(len(metric)), index=metric.index)
-    shapes = _valid_in_metres(metric.to_numpy())
-    area = shapely.area(
-        shapely.intersection(
-            shapes[at[zones.index[left]].to_numpy()], shapes[at[zones.index[right]].to_numpy()]
-        )
-    )
-    big = area > min_area_m2
-    if not big.any():
-        return None
-    codes = zones[ZONE_CODE].astype(str).to_numpy()
-    order = np.argsort(-area[big], kind="stable")
-    pairs = [
-        f"{codes[i]} and {codes[j]}: {a:,.0f} m²"
-        for i, j, a in zip(left[big][order][:5], right[big][order][:5], area[big][order][:5], strict=True)
-    ]
-    more = ", ..." if big.sum() > 5 else ""
-    return (
-        f"{source}: {int(big.sum())} pairs of {kind} zones overlap ({'; '.join(pairs)}{more}); a place in two "
-        "zones is counted twice: fix the boundaries in a GIS"
-    )
-
-
-def _valid_in_metres(shapes: np.ndarray) -> np.ndarray:
-    """Projected zones repaired where the projection broke them (GEOS refuses to intersect invalid shapes).
-
-    A zone valid in degrees can self-intersect in a UTM zone far from its meridian: a long straight edge bows
-    there by kilometres while a densely noded border next to it follows the curve.
-    """
-    broken = ~shapely.is_valid(shapes)
-    if broken.any():
-        shapes = shapes.copy()
-        shapes[broken] = shapely.buffer(shapes[broken], 0)
-    return shapes
-
-
-def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
-    """Warnings for zone codes that break the nesting by 12-digit division code (统计用区划代码).
-
-    Layers nest by code prefix only when every code of both layers has 12 digits; one 9-digit town code or
-    a code Excel turned into ``3.29901E+11`` silently switches the roll-up to location. ``codes`` maps each
-    layer kind to its codes; nothing is said unless two layers or more are given and one of them uses
-    12-digit codes.
-
-    The example of a town code is the project's own: the first 12-digit code's town (its first 9 digits and 000).
-
-    >>> division_code_warnings({"village": pd.Series(["350212001001"]), "town": pd.Series(["350212001"])})
-    ['town: 1 of 1 zone codes are not 12-digit division codes (e.g. 350212001): the layers nest by code only when every code has 12 digits (town 350212001000); they are nested by location instead']
-    """
-    twelve = {k: c.astype(str).str.fullmatch(r"\d{12}").fillna(False).astype(bool) for k, c in codes.items()}
-    if len(codes) < 2 or not any(t.any() for t in twelve.values()):
-        return []
-    first = next(str(codes[k][t].iloc[0]) for k, t in twelve.items() if t.any())
-    town = first[:9] + "000"
-    out = []
-    for kind, ok in twelve.items():
-        if ok.all():
-            continue
-        bad = codes[kind].astype(str)[~ok]
-        out.append(
-            f"{kind}: {int((~ok).sum())} of {len(ok)} zone codes are not 12-digit division codes (e.g. "
-            f"{', '.join(bad.head(3))}): the layers nest by code only when every code has 12 digits (town "
-            f"{town}); they are nested by location instead"
-        )
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- grids
-
-
-def make_grid(area: gpd.GeoDataFrame, grid: GridConfig, kind: str) -> gpd.GeoDataFrame:
-    """Square or hexagonal cells of ``grid.size_m`` covering ``area`` (zones with codes, or one outline).
-
-    Cells are built in the local UTM zone and clipped to ``area``; a cell split by a border of ``area`` becomes
-    one zone per piece, coded ``<area code>-<row>-<col>`` so that each piece rolls up to exactly one parent.
-    """
-    crs = _metric_crs(area)
-    a = area.to_crs(crs)
-    x0, y0, x1, y1 = a.total_bounds
-    s = grid.size_m
-    cells = []
-    if grid.shape == "square":
-        for r, y in enumerate(np.arange(y0, y1, s)):
-            for c, x in enumerate(np.arange(x0, x1, s)):
-                cells.append((r, c, shapely.box(x, y, x + s, y + s)))
-    else:
-        # Flat-topped hexagons, flat-to-flat width s: columns s*sqrt(3)/2 apart... use pointy layout on a
-        # regular lattice: width w = s, height h = 2 s / sqrt(3); rows h*3/4 apart, odd rows shifted w/2.
-        w, h = s, 2 * s / np.sqrt(3)
-        angles = np.radians(np.arange(30, 390, 60))
-        unit = np.c_[np.cos(angles), np.sin(angles)] * (h / 2)
-        for r, y in enumerate(np.arange(y0 - h, y1 + h, 0.75 * h)):
-            shift = w / 2 if r % 2 else 0.0
-            for c, x in enumerate(np.arange(x0 - w + shift, x1 + w, w)):
-                cells.append((r, c, shapely.Polygon(unit + (x, y))))
-    g = gpd.GeoDataFrame(
-        {"row": [r for r, _, _ in cells], "col": [c for _, c, _ in cells]},
-        geometry=[p for _, _, p in cells],
-        crs=crs,
-    )
-    if ZONE_CODE not in a.columns:
-        a = a.assign(**{ZONE_CODE: "G"})
-    if ZONE_NAME not in a.columns:
-        a = a.assign(**{ZONE_NAME: ""})
-    pieces = gpd.overlay(
-        g, a[[ZONE_CODE, ZONE_NAME, a.geometry.name]], how="intersection", keep_geom_type=True
-    )
-    pieces = pieces[pieces.area > 1e-6 * s * s].copy()
-    pieces[ZONE_CODE] = (
-        pieces[ZONE_CODE].astype(str)
-        + "-"
-        + pieces["row"].map("{:04d}".format)
-        + "-"
-        + pieces["col"].map("{:04d}".format)
-    )
-    pieces = pieces.dissolve(by=ZONE_CODE, as_index=False)  # a cell cut in two by a hole stays one zone
-    label_zh = "网格" if kind in ("grid", "网格") else kind
-    # Named after the zone it lies in, so names are unique across towns: 新港镇 网格 9-9.
-    pieces[ZONE_NAME] = (
-        (pieces[ZONE_NAME].astype(str) + " ").str.lstrip()
-        + label_zh + " " + pieces["row"].astype(str) + "-" + pieces["col"].astype(str)
-    )  # fmt: skip
-    return (
-        pieces[[ZONE_CODE, ZONE_NAME, "geometry"]]
-        .to_crs(area.crs)
-        .sort_values(ZONE_CODE)
-        .reset_index(drop=True)
-    )
 
 
 # ------------------------------------------------------------------------------------- hierarchy
@@ -275,7 +112,7 @@ def _outside_code_parents(
     by_code = parent.notna().to_numpy()
     if not by_code.any():
         return None
-    crs = _metric_crs(fine)
+    crs = metric_crs(fine)
     points = fine.geometry[by_code].representative_point().to_crs(crs).to_numpy()
     parents = coarse.set_index(ZONE_CODE).geometry.to_crs(crs)
     shapely.prepare(parents.to_numpy())
@@ -342,7 +179,7 @@ def _parents(
         if lost.any():
             warnings.append(f"{int(lost.sum())} {fine_kind} zones lie in no {coarse_kind} zone")
         # Spatial parents: check that each zone really lies in its parent.
-        crs = _metric_crs(fine)
+        crs = metric_crs(fine)
         f = fine.loc[missing & parent.notna()].to_crs(crs)
         parents = coarse.set_index(ZONE_CODE).geometry.to_crs(crs).reindex(parent[f.index])
         inside = shapely.area(shapely.intersection(f.geometry.to_numpy(), parents.to_numpy()))
@@ -399,7 +236,7 @@ def _first_hit(hit: pd.DataFrame) -> pd.DataFrame:
 
 def _largest_overlap(footprints: gpd.GeoSeries, finest: gpd.GeoDataFrame) -> pd.DataFrame:
     """For plant boundaries: the zone holding most of each polygon's area."""
-    crs = _metric_crs(finest)
+    crs = metric_crs(finest)
     shapes = gpd.GeoDataFrame({"_i": footprints.index}, geometry=footprints.to_crs(crs).values, crs=crs)
     pieces = gpd.overlay(shapes, finest[[ZONE_CODE, ZONE_NAME, "geometry"]].to_crs(crs), how="intersection")
     pieces["_area"] = pieces.area
@@ -409,7 +246,7 @@ def _largest_overlap(footprints: gpd.GeoSeries, finest: gpd.GeoDataFrame) -> pd.
 
 
 def _snap(points: gpd.GeoDataFrame, finest: gpd.GeoDataFrame, max_m: float) -> pd.DataFrame:
-    crs = _metric_crs(finest)
+    crs = metric_crs(finest)
     p = gpd.GeoDataFrame(geometry=points.geometry.to_crs(crs).values, index=points.index, crs=crs)
     near = gpd.sjoin_nearest(
         p,
@@ -438,8 +275,8 @@ def assign_zones(
     """Put each facility in the finest zone layer and carry the codes of every coarser layer.
 
     ``layers`` are ordered finest first, with ``zone_code``/``zone_name`` columns, all in the facilities' CRS.
-    ``origins`` (facilities, finest zones), from :func:`riskmap.validate.layer_origins`, name the layers in
-    the warning about a shifted layer (:mod:`riskmap.shifts`). The shift check's evidence is in the result;
+    ``origins`` (facilities, finest zones), from :func:`riskmap.io.shifts.layer_origins`, name the layers in
+    the warning about a shifted layer (:mod:`riskmap.io.shifts`). The shift check's evidence is in the result;
     ``judge_shift=False`` leaves its warning out (a partition's evidence is judged with the others'), its sample is
     drawn from ``shift_rows`` rows (default: these facilities) and it looks at ``shift_zones`` (default: the
     finest layer; a partition passes the whole layer, its window of it being too small for a shifted point).
@@ -512,7 +349,7 @@ def count_sites(
     distance_m: float,
 ) -> dict[str, pd.DataFrame]:
     """Per zone: sensitive sites inside it, and those within ``distance_m`` of a red or orange facility."""
-    crs = _metric_crs(sites)
+    crs = metric_crs(sites)
     s = sites.to_crs(crs)
     hazards = facilities[facilities[LEVEL].isin(["red", "orange"])]
     near = pd.Series(False, index=s.index)
@@ -693,7 +530,7 @@ def spillover_hits(
     big = facilities[facilities["gb18218_grade"].fillna(0).astype(int).isin(sp.grades)]
     if big.empty:
         return None
-    crs = _metric_crs(big)
+    crs = metric_crs(big)
     code_cols = [zone_code_column(k) for k in zones if zone_code_column(k) in big.columns]
     buf = gpd.GeoDataFrame(
         big[[NAME, "gb18218_grade", *code_cols]],

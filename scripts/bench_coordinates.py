@@ -11,25 +11,15 @@ time of ``riskmap.coordinates.read_coordinates`` against ``riskmap.validate.to_n
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import pandas as pd
+from timing import median_time
 
 from riskmap.coordinates import read_coordinates
 from riskmap.io.crs import wgs84_to_gcj02
 from riskmap.io.tables import ROW
 from riskmap.validate import table_points, to_number
-
-
-def _time(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def _dms(values: np.ndarray) -> np.ndarray:
@@ -55,14 +45,14 @@ def main() -> None:
     mixed.loc[gcj, "lon"], mixed.loc[gcj, "lat"] = [f"{v:.6f}" for v in glon], [f"{v:.6f}" for v in glat]
     systems = pd.Series(np.where(gcj, "GCJ-02", "EPSG:4490"), dtype=object)
     print(f"{a.rows:,} rows; median of {a.repeat}")
-    base, _ = _time(lambda: (to_number(plain["lon"]), to_number(plain["lat"])), a.repeat)
+    base, _ = median_time(lambda: (to_number(plain["lon"]), to_number(plain["lat"])), a.repeat)
     print(f"  to_number x2 (the parse before)         {base:6.2f} s")
     for name, df in (("plain text", plain), ("degrees-minutes-seconds", dms)):
-        t, _ = _time(lambda df=df: read_coordinates(df["lon"], df["lat"]), a.repeat)
+        t, _ = median_time(lambda df=df: read_coordinates(df["lon"], df["lat"]), a.repeat)
         print(f"  read_coordinates, {name:<22}{t:6.2f} s  ({t / base:.2f}x)")
     for name, df, per_row in (("plain, one crs", plain, None), ("mixed, crs per row", mixed, systems)):
         df = df.assign(**{ROW: np.arange(2, a.rows + 2)})
-        t, _ = _time(
+        t, _ = median_time(
             lambda df=df, s=per_row: table_points(
                 df, "lon", "lat", "EPSG:4490", "bench", "facilities", systems=s
             ),

@@ -12,27 +12,17 @@ every village with exactextract against a raster of 1/4 of the villages' cell co
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from timing import median_time
 
 from riskmap.columns import ZONE_CODE, ZONE_NAME
 from riskmap.config import ZoningConfig
 from riskmap.zoning import aggregate_zones, assign_zones
-
-
-def _time(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def make_data(n_fac: int, n_vil: int, rng: np.random.Generator):
@@ -73,9 +63,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     fac, villages, towns = make_data(a.facilities, a.villages, np.random.default_rng(7))
-    bare, _ = _time(lambda: gpd.sjoin(fac[["geometry"]], villages, predicate="within"), a.repeat)
-    t_assign, res = _time(lambda: assign_zones(fac, {"village": villages, "town": towns}, "bench"), a.repeat)
-    t_agg, _ = _time(lambda: aggregate_zones(res.facilities, res.zones, ZoningConfig()), a.repeat)
+    bare, _ = median_time(lambda: gpd.sjoin(fac[["geometry"]], villages, predicate="within"), a.repeat)
+    t_assign, res = median_time(
+        lambda: assign_zones(fac, {"village": villages, "town": towns}, "bench"), a.repeat
+    )
+    t_agg, _ = median_time(lambda: aggregate_zones(res.facilities, res.zones, ZoningConfig()), a.repeat)
     print(
         f"{a.facilities:,} facilities, {len(villages):,} villages, {len(towns):,} towns; median of {a.repeat}"
     )
@@ -112,7 +104,7 @@ def main() -> None:
             tiled=True,
         ) as dst:
             dst.write(np.random.default_rng(1).random((h, w), dtype=np.float32), 1)
-        t_zonal, sums = _time(lambda: zonal_sum(path, villages.geometry), 1)
+        t_zonal, sums = median_time(lambda: zonal_sum(path, villages.geometry), 1)
         print(f"zonal sums over {len(villages):,} villages ({w}x{h} raster, exactextract): {t_zonal:.2f} s")
 
 

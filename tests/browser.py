@@ -2,7 +2,8 @@
 
 Every request that is not ``file:`` or ``data:`` is aborted and recorded, so a page that would need the
 internet fails the test instead of passing on a connected machine. Console errors, uncaught page errors and
-dialogs (``alert(1)`` from an XSS payload) are recorded for assertions.
+dialogs (``alert(1)`` from an XSS payload) are recorded for assertions. :func:`map_box` reads a page's map size
+rules without a browser.
 
 Usage::
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-__all__ = ["CHROMIUM", "LAUNCH_ARGS", "PageLog", "chromium", "open_page", "require_chromium"]
+__all__ = ["CHROMIUM", "LAUNCH_ARGS", "PageLog", "chromium", "map_box", "open_page", "require_chromium"]
 
 #: Debian's Chromium; Playwright's own browser download is not used (offline machines).
 CHROMIUM = Path(os.environ.get("RISKMAP_CHROMIUM", "/usr/bin/chromium"))
@@ -119,3 +121,18 @@ def open_page(
         yield page, log
     finally:
         context.close()
+
+
+def map_box(page: str) -> dict[str, str]:
+    """The size rules of a written map page, read from its HTML without a browser.
+
+    ``width`` and ``height`` are those of the map element's own CSS rule (``#map_… {…}``); ``full_page`` is
+    ``"yes"`` when the page also sets ``html, body`` to the whole window. An embedded page (``--embed``) has a
+    fixed height and no full-page rule; a normal one fills the window. Strings such as ``600px`` prove nothing:
+    the inlined Leaflet CSS has ``1600px`` in every page.
+    """
+    (map_id,) = re.findall(r'<div class="folium-map" id="([^"]+)"', page)
+    (rule,) = re.findall(rf"#{map_id}\s*\{{([^}}]*)\}}", page)
+    box = dict(re.findall(r"([\w-]+)\s*:\s*([^;]+?)\s*;", rule))
+    full_page = re.search(r"<style>\s*html,\s*body\s*\{[^}]*height:\s*100%", page)
+    return {"width": box["width"], "height": box["height"], "full_page": "yes" if full_page else "no"}

@@ -1,14 +1,17 @@
 """The floor plan holds (docs/architecture.md): which riskmap module may import which, read from the source with
 ``ast`` (nothing is imported), function bodies and ``TYPE_CHECKING`` blocks included.
 
-One graph builder serves every rule: no import cycle inside riskmap, config is a leaf, engines/readers/writers sit
-below the pipeline, nothing imports the package root but the CLI, no private name crosses a module boundary, and
-no function is longer than 80 lines.
+One graph builder serves every rule: every import is one the module table of docs/architecture.md allows (the
+test reads the page: the table is the allow-list), no import cycle inside riskmap, config is a leaf,
+engines/readers/writers sit below the pipeline, nothing imports the package root but the CLI, no private name
+(nor private module) crosses a module boundary, and no function is longer than 80 lines.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_args
 
@@ -17,6 +20,7 @@ import pytest
 import riskmap
 
 PACKAGE_DIR = Path(riskmap.__file__).parent
+ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 
 
 def module_name(path: Path, root: Path = PACKAGE_DIR, package: str = "riskmap") -> str:
@@ -27,19 +31,24 @@ def module_name(path: Path, root: Path = PACKAGE_DIR, package: str = "riskmap") 
     return ".".join([package, *parts])
 
 
+def _from_base(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    """The module a ``from ... import`` statement imports from, relative imports resolved."""
+    if not node.level:
+        return node.module or ""
+    # relative: from the module's package, one level up per extra dot
+    anchor = module.split(".")
+    anchor = anchor if is_package else anchor[:-1]
+    anchor = anchor[: len(anchor) - (node.level - 1)]
+    return ".".join([*anchor, node.module] if node.module else anchor)
+
+
 def _imported(
     node: ast.Import | ast.ImportFrom, module: str, is_package: bool, modules: set[str]
 ) -> set[str]:
     """The modules of the package one import statement names (``from pkg import sub`` names ``pkg.sub``)."""
     if isinstance(node, ast.Import):
         return {alias.name for alias in node.names}
-    if node.level:  # relative: from the module's package, one level up per extra dot
-        anchor = module.split(".")
-        anchor = anchor if is_package else anchor[:-1]
-        anchor = anchor[: len(anchor) - (node.level - 1)]
-        base = ".".join([*anchor, node.module] if node.module else anchor)
-    else:
-        base = node.module or ""
+    base = _from_base(node, module, is_package)
     found = set()
     for alias in node.names:
         sub = f"{base}.{alias.name}"
@@ -230,20 +239,52 @@ def test_below_the_pipeline(module):
     assert upward == [], f"{module} reaches {upward}: engines, readers and writers sit below the pipeline"
 
 
+def _private_package(module: str) -> str | None:
+    """The package a private module is private to (``riskmap.methods._x`` -> ``riskmap.methods``), else None."""
+    parts = module.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not part.endswith("__"):
+            return ".".join(parts[:i])
+    return None
+
+
+def _imported_names(
+    node: ast.Import | ast.ImportFrom, module: str, is_package: bool, modules: set[str]
+) -> list[tuple[str, str | None]]:
+    """(module, name) per alias of an import: ``from a._b import c`` gives ``("a._b", "c")``, ``import a.b``
+    gives ``("a.b", None)``, and ``from a import b`` ``("a.b", None)`` when ``a.b`` is a module."""
+    if isinstance(node, ast.Import):
+        return [(alias.name, None) for alias in node.names]
+    base = _from_base(node, module, is_package)
+    return [
+        (f"{base}.{a.name}", None) if f"{base}.{a.name}" in modules else (base, a.name) for a in node.names
+    ]
+
+
 def private_imports(root: Path = PACKAGE_DIR, package: str = "riskmap") -> list[str]:
-    """``module imports other._name`` for every private name imported from another module of ``package``."""
+    """``module imports other._name`` for every private name imported from another module of ``package``.
+
+    A private module (``methods/_x.py``) is a private name of its package: only that package (its ``__init__``,
+    its modules and subpackages) may import it.
+    """
+    files = {module_name(p, root, package): p for p in sorted(root.rglob("*.py"))}
     found = []
-    for path in sorted(root.rglob("*.py")):
-        module = module_name(path, root, package)
+    for module, path in files.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (
-                node.level or (node.module or "").split(".")[0] == package
-            ):
-                found += [
-                    f"{module} imports {node.module}.{a.name}"
-                    for a in node.names
-                    if a.name.startswith("_") and not a.name.endswith("__")
-                ]
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            for target, name in _imported_names(node, module, path.name == "__init__.py", set(files)):
+                if target.split(".")[0] != package:
+                    continue
+                private_to = _private_package(target)
+                if (
+                    private_to is not None
+                    and module != private_to
+                    and not module.startswith(private_to + ".")
+                ):
+                    found.append(f"{module} imports {target} (private to {private_to})")
+                elif name is not None and name.startswith("_") and not name.endswith("__"):
+                    found.append(f"{module} imports {target}.{name}")
     return found
 
 
@@ -256,8 +297,191 @@ def test_private_names_are_found(tmp_path: Path):
     assert private_imports(pkg, "pkg") == ["pkg.a imports pkg.b._private"]
 
 
+def test_private_modules_are_private_to_their_package(tmp_path: Path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    for name in ("__init__.py", "sub/__init__.py", "sub/_helpers.py"):
+        (pkg / name).write_text("", encoding="utf-8")
+    (pkg / "sub" / "x.py").write_text(
+        "from pkg.sub._helpers import h\nfrom . import _helpers\n", encoding="utf-8"
+    )
+    (pkg / "a.py").write_text("from pkg.sub._helpers import h\n", encoding="utf-8")
+    (pkg / "b.py").write_text("def f():\n    import pkg.sub._helpers\n", encoding="utf-8")
+    (pkg / "c.py").write_text("from pkg.sub import _helpers\n", encoding="utf-8")
+    assert private_imports(pkg, "pkg") == [
+        "pkg.a imports pkg.sub._helpers (private to pkg.sub)",
+        "pkg.b imports pkg.sub._helpers (private to pkg.sub)",
+        "pkg.c imports pkg.sub._helpers (private to pkg.sub)",
+    ]
+
+
 def test_no_private_names_across_modules():
     assert private_imports() == []
+
+
+# ------------------------------------------------------------------------------ the allow-list of the floor plan
+
+#: The header of the module table in docs/architecture.md, and of the table defining its words (``leaves``).
+MODULE_TABLE = "| module | owns | may import (riskmap) |"
+WORD_TABLE = "| word | stands for |"
+
+
+def _table_rows(text: str, header: str) -> list[list[str]]:
+    """The body rows of the markdown table whose header row is ``header``, each as its cells."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip() == header]
+    assert len(starts) == 1, f"{len(starts)} tables headed {header!r} in the floor plan (want one)"
+    rows = []
+    for line in lines[starts[0] + 2 :]:  # the header, then its |---| line
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def _named(token: str, modules: set[str], package: str) -> set[str]:
+    """The modules a path names: ``io/`` the package and all its modules, ``io/project.py`` one module,
+    ``__init__.py`` the package root."""
+    if token.endswith("/"):
+        name = ".".join([package, *token.strip("/").split("/")])
+        return {m for m in modules if m == name or m.startswith(name + ".")}
+    parts = token.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return {".".join([package, *parts])} & modules
+
+
+@dataclass
+class FloorPlan:
+    """The module table read: per row (its module cell), the modules it covers and those they may import."""
+
+    covers: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # row -> path -> modules named
+    allowed: dict[str, set[str]] = field(default_factory=dict)
+    #: What could not be read: a path naming no module, a word the page does not define, a path in two rows.
+    problems: list[str] = field(default_factory=list)
+
+    def row_of(self, module: str) -> str | None:
+        """The row of ``module``: the one whose path names it most narrowly (``io/project.py`` over ``io/``)."""
+        found = [
+            (path.count("/") + (not path.endswith("/")), row)
+            for row, paths in self.covers.items()
+            for path, named in paths.items()
+            if module in named
+        ]
+        return max(found)[1] if found else None
+
+
+def _paths(cell: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", cell)
+
+
+def _may_import(
+    cell: str, words: dict[str, set[str]], modules: set[str], package: str, plan: FloorPlan
+) -> set[str]:
+    """The modules a "may import" cell allows; text in parentheses says why and is not read."""
+    allowed: set[str] = set()
+    for item in (i.strip() for i in re.sub(r"\([^()]*\)", "", cell).split(",")):
+        if item == "anything":
+            allowed |= modules
+        elif item == "nothing":
+            pass
+        elif item in words:
+            allowed |= words[item]
+        elif re.fullmatch(r"`[^`]+`", item) and _named(item.strip("`"), modules, package):
+            allowed |= _named(item.strip("`"), modules, package)
+        else:
+            plan.problems.append(
+                f"may import {item!r}: not a module or package of {package}, nor a word defined"
+            )
+    return allowed
+
+
+def read_floor_plan(text: str, modules: set[str], package: str = "riskmap") -> FloorPlan:
+    """The module table of the floor plan ``text`` as an allow-list over ``modules``."""
+    plan = FloorPlan()
+    words = {}
+    for word, meaning in _table_rows(text, WORD_TABLE):
+        words[word] = set().union(*(_named(p, modules, package) for p in _paths(meaning)))
+    seen: dict[str, str] = {}
+    for module_cell, _owns, may in _table_rows(text, MODULE_TABLE):
+        plan.covers[module_cell] = {p: _named(p, modules, package) for p in _paths(module_cell)}
+        for path, named in plan.covers[module_cell].items():
+            if not named:
+                plan.problems.append(f"row {module_cell}: {path} is no module of {package}")
+            if path in seen:
+                plan.problems.append(f"{path} has two rows: {seen[path]} and {module_cell}")
+            seen[path] = module_cell
+        plan.allowed[module_cell] = _may_import(may, words, modules, package, plan)
+    return plan
+
+
+def forbidden_imports(graph: dict[str, set[str]], plan: FloorPlan) -> list[str]:
+    """Every import the plan does not allow, and every module without a row.
+
+    A module may import the modules of its own row (a package's modules import each other) and those its row's
+    "may import" cell names.
+    """
+    found = []
+    for module in sorted(graph):
+        row = plan.row_of(module)
+        if row is None:
+            found.append(f"{module} has no row in the module table")
+            continue
+        found += [
+            f"{module} imports {target}, which the row {row} does not allow"
+            for target in sorted(graph[module])
+            if plan.row_of(target) != row and target not in plan.allowed[row]
+        ]
+    return found
+
+
+def test_the_allow_list_finds_what_the_table_does_not_allow(tmp_path: Path):
+    pkg = tmp_path / "pkg"
+    (pkg / "io").mkdir(parents=True)
+    for name in ("__init__.py", "io/__init__.py", "io/crs.py", "leaf.py", "new.py"):
+        (pkg / name).write_text("", encoding="utf-8")
+    (pkg / "io" / "project.py").write_text("import pkg.stage\nfrom pkg.io import crs\n", encoding="utf-8")
+    (pkg / "io" / "vector.py").write_text("from pkg.io.crs import x\nimport pkg.stage\n", encoding="utf-8")
+    (pkg / "stage.py").write_text(
+        "import pkg.leaf\ndef f():\n    from pkg.io.project import y\n", encoding="utf-8"
+    )
+    text = (
+        f"{WORD_TABLE}\n|---|---|\n| leaves | `leaf.py` |\n\n{MODULE_TABLE}\n|---|---|---|\n"
+        "| `__init__.py` | root | anything |\n| `io/` | readers | leaves |\n"
+        "| `io/project.py` | the reader | `stage.py` (why: ignored), `io/`, leaves |\n"
+        "| `stage.py` | a stage | leaves, `io/crs.py` |\n| `leaf.py` | a leaf | nothing |\n"
+    )
+    plan = read_floor_plan(text, set(import_graph(pkg, "pkg")), "pkg")
+    assert plan.problems == []
+    assert plan.row_of("pkg.io.project") == "`io/project.py`" and plan.row_of("pkg.io.crs") == "`io/`"
+    assert forbidden_imports(import_graph(pkg, "pkg"), plan) == [
+        "pkg.io.vector imports pkg.stage, which the row `io/` does not allow",
+        "pkg.new has no row in the module table",
+        "pkg.stage imports pkg.io.project, which the row `stage.py` does not allow",
+    ]
+    broken = text + "| `gone.py`, `leaf.py` | stale | `io/`, stages |\n"
+    assert read_floor_plan(broken, set(import_graph(pkg, "pkg")), "pkg").problems == [
+        "row `gone.py`, `leaf.py`: gone.py is no module of pkg",
+        "leaf.py has two rows: `leaf.py` and `gone.py`, `leaf.py`",
+        "may import 'stages': not a module or package of pkg, nor a word defined",
+    ]
+
+
+def test_the_floor_plan_is_read():
+    graph = import_graph()
+    plan = read_floor_plan(ARCHITECTURE.read_text(encoding="utf-8"), set(graph))
+    assert plan.problems == []
+    assert plan.row_of("riskmap.io.project") == "`io/project.py`"
+    assert plan.row_of("riskmap.io.crs") == "`io/`"
+    assert plan.allowed[plan.row_of("riskmap.columns")] == set()
+    assert "riskmap.pipeline" not in plan.allowed[plan.row_of("riskmap.engines.dask")]
+
+
+def test_imports_follow_the_floor_plan():
+    """docs/architecture.md's module table is the allow-list: an import it does not name fails here."""
+    graph = import_graph()
+    plan = read_floor_plan(ARCHITECTURE.read_text(encoding="utf-8"), set(graph))
+    assert forbidden_imports(graph, plan) == []
 
 
 MAX_FUNCTION_LINES = 80

@@ -1460,25 +1460,76 @@ _CLI_CASES = [
 ]
 
 
+#: The exit status a catalogue case deserves: an error stops both commands (1); ``validate`` also exits 1 when it
+#: lists problem rows (rejects); a warning or a clean input lets both finish (0).
+_CLI_EXIT = {"error": {"run": 1, "validate": 1}, "reject": {"run": 0, "validate": 1},
+             "warning": {"run": 0, "validate": 0}, "ok": {"run": 0, "validate": 0}}  # fmt: skip
+_ROWS_LINE = re.compile(r"^rows in (\d+) = scored (\d+) \+ rejected (\d+)$")
+
+
 @pytest.mark.parametrize(("name", "breaks", "kind", "says"), _CLI_CASES, ids=[c[0] for c in _CLI_CASES])
 @pytest.mark.parametrize("command", ["run", "validate"])
 def test_cli_says_one_line_without_traceback(
     tiny_project: Path, tmp_path: Path, command, name, breaks, kind, says
 ):
+    """What the user sees of each case: the exit status it deserves, and its error line, its warning line or its
+    reject (validate lists the row, run counts it and writes it to rejects.csv), or a clean summary."""
     from typer.testing import CliRunner
 
     from riskmap.cli import app
 
     breaks(tiny_project.parent)
-    args = [command, str(tiny_project)] + (["--out", str(tmp_path / "out")] if command == "run" else [])
+    out = tmp_path / "out"
+    args = [command, str(tiny_project)] + (["--out", str(out)] if command == "run" else [])
     r = CliRunner().invoke(app, args)
-    assert "Traceback" not in r.output and not isinstance(r.exception, AssertionError), r.output
-    assert r.exit_code in (0, 1), r.output
+    assert r.exit_code == _CLI_EXIT[kind][command], r.output
+    lines = r.output.splitlines()
     if kind == "error":
-        assert r.exit_code == 1
-        assert re.search(says, " ".join(r.output.split())), r.output
-    elif kind == "warning":
-        assert re.search(says, " ".join(r.output.split())), r.output
+        _shows_one_error_line(lines, says)
+        return
+    _shows_its_warnings(lines, kind, says)
+    if command == "validate":
+        _validate_lists_its_rejects(lines, kind, says)
+    else:
+        _run_counts_its_rejects(lines, kind, says, out)
+
+
+def _shows_one_error_line(lines: list[str], says: str) -> None:
+    """One line says the error (``error: …``, or validate's one problem under its heading), and nothing else."""
+    if lines and lines[0].startswith("1 problem(s) with the input files"):
+        lines = lines[1:]
+    assert len(lines) == 1 and re.search(says, lines[0]), lines
+    assert lines[0].startswith(("error: ", "  ")), lines
+
+
+def _shows_its_warnings(lines: list[str], kind: str, says: str) -> None:
+    warned = [ln for ln in lines if ln.startswith("warning: ")]
+    if kind == "warning":
+        assert [ln for ln in warned if re.search(says, ln)], lines
+    elif kind == "ok":
+        assert warned == [], lines
+
+
+def _validate_lists_its_rejects(lines: list[str], kind: str, says: str) -> None:
+    if kind == "reject":
+        # One line a rejected row: `facilities.csv row 3, field "lat": '待补' — the reason`.
+        rows = [ln for ln in lines if re.match(r"^  \S+ row \d+, field \"[^\"]+\": .* — ", ln)]
+        assert [ln for ln in rows if re.search(says, ln.split(" — ", 1)[1])], lines
+        assert "no problems found" not in " ".join(lines)
+    else:
+        assert lines[-1].startswith("ok: ") and lines[-1].endswith(" facilities, no problems found"), lines
+
+
+def _run_counts_its_rejects(lines: list[str], kind: str, says: str, out: Path) -> None:
+    (counts,) = [m for m in map(_ROWS_LINE.match, lines) if m]
+    total, scored, rejected = map(int, counts.groups())
+    assert total == scored + rejected and scored > 0, counts.group(0)
+    reasons = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False)["reason"]
+    if kind == "reject":
+        assert rejected > 0 and [ln for ln in lines if ln.startswith("rejects: ")], lines
+        assert reasons.str.contains(says, regex=True).any(), reasons.tolist()
+    elif kind == "ok":
+        assert rejected == 0 and reasons.empty, (lines, reasons.tolist())
 
 
 def test_refused_persons_reject_only_major_hazards(tiny_project: Path):

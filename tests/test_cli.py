@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from browser import map_box
 from typer.testing import CliRunner
 
 from riskmap import __version__
@@ -145,7 +146,8 @@ def test_lang_and_embed_options(tiny_project: Path, tmp_path: Path):
     assert r.exit_code == 0, r.output
     html = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
     assert "Major risk" in html and "Legend" in html
-    assert "height: 600" in html.replace("px", "").replace(":600", ": 600") or "600px" in html
+    # Embedded: the map 600 px high, and no rule stretching html and body over a report's page.
+    assert map_box(html) == {"width": "100.0%", "height": "600.0px", "full_page": "no"}
     r = runner.invoke(app, ["run", str(tiny_project), "--lang", "fr"])
     assert r.exit_code == 1 and "project.lang" in r.output
 

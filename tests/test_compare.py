@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +14,7 @@ from shapely.geometry import Point, box
 
 from riskmap.compare import CHANGE_COLUMNS, compare_runs, diff_runs, district_mismatch, open_run, read_run
 from riskmap.errors import InputError
+from riskmap.levels import color
 from riskmap.outputs.changes import render_diff_html, write_diff
 from riskmap.outputs.gpkg import write_geopackage
 
@@ -120,7 +122,17 @@ def test_write_diff_and_read_back(tmp_path: Path):
 
 def test_html_lists_counts():
     page = render_diff_html(compare_runs(OLD, NEW))
-    assert "企业A" in page and "升级" in page and "#" in page
+    rows = re.findall(r"<tr><td>(\w+)</td>((?:<td>\d+</td>)+)</tr>", page)
+    counts = {layer: [int(n) for n in re.findall(r"\d+", cells)] for layer, cells in rows}
+    # up, down, new, removed, unchanged: A up, B down, E new, D removed, C unchanged; village 1 up, 0 the same.
+    assert counts == {"facilities": [1, 1, 1, 1, 1], "zones_village": [1, 0, 0, 0, 1]}
+    assert "企业A" in page and "升级" in page
+    # Each level cell is painted in its level's colour: A went from 一般风险 (yellow) to 重大风险 (red).
+    assert re.search(
+        rf"<td>A</td><td>企业A</td><td class='lv' style='background:{color('yellow')}'>一般风险</td>"
+        rf"<td class='lv' style='background:{color('red')}'>重大风险</td>",
+        page,
+    ), page
 
 
 def test_read_run_errors(tmp_path: Path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
+from ci_skips import MACHINE_LIMIT
 from conftest import IDS
 from openpyxl import load_workbook
 from typer.testing import CliRunner
@@ -235,7 +236,7 @@ def small_disk(tmp_path: Path):
             text=True,
         )
         if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+            pytest.skip(f"{MACHINE_LIMIT}cannot mount a tmpfs: {done.stderr.strip()}")
         mounted.append(folder)
         return folder
 

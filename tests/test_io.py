@@ -13,11 +13,16 @@ from riskmap.io.atomic import atomic_path
 from riskmap.io.tables import detect_encoding, read_table
 from riskmap.io.vector import read_vector
 
+PUBLISHED = pd.read_csv(Path(__file__).parent / "data" / "shift_reference_points.csv").to_dict("records")
 
-def test_gcj02_published_vector():
-    lon, lat = crs.wgs84_to_gcj02(np.array([116.404]), np.array([39.915]))
-    assert lon[0] == pytest.approx(116.41024449916938, abs=1e-12)
-    assert lat[0] == pytest.approx(39.91640428150164, abs=1e-12)
+
+@pytest.mark.parametrize("row", PUBLISHED, ids=[f"{r['system']} {r['place']}" for r in PUBLISHED])
+def test_shifts_give_the_published_pairs(row):
+    """Pairs published with other implementations (tests/data/README.md): WGS-84 to GCJ-02, GCJ-02 to BD-09."""
+    shift = {"GCJ-02": crs.wgs84_to_gcj02, "BD-09": crs.gcj02_to_bd09}[row["system"]]
+    lon, lat = shift(np.array([row["from_lon"]]), np.array([row["from_lat"]]))
+    assert lon[0] == pytest.approx(row["to_lon"], abs=1e-12)
+    assert lat[0] == pytest.approx(row["to_lat"], abs=1e-12)
 
 
 @pytest.mark.parametrize(("lon", "lat"), [(116.404, 39.915), (119.6, 32.2), (87.6, 43.8), (121.47, 31.23)])

@@ -12,7 +12,7 @@ import pytest
 from riskmap.errors import InputError
 from riskmap.io.headers import flatten_header, header_layout, non_data_rows
 from riskmap.io.tables import NON_DATA_ROWS, READ_WARNINGS, ROW, SHEET, read_table
-from riskmap.validate import make_rejects
+from riskmap.rejects import make_rejects
 
 xlwt = pytest.importorskip("xlwt")
 

@@ -17,16 +17,12 @@ import pyogrio
 import pytest
 import shapely
 from openpyxl import Workbook
+from published_shifts import to_published_gcj02
 
 import riskmap
 from riskmap._resources import demo_dir
-from riskmap.io.crs import wgs84_to_gcj02
 
 N_FACILITIES = 240
-
-
-def _to_gcj02(geom):
-    return shapely.transform(geom, lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +32,9 @@ def office(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     villages = gpd.read_file(demo_dir() / "boundaries.gpkg", layer="village")
     towns = gpd.read_file(demo_dir() / "boundaries.gpkg", layer="town")
     for kind, layer in (("village", villages), ("town", towns)):
-        shifted = layer.set_geometry(layer.geometry.map(_to_gcj02)).set_crs("EPSG:4326", allow_override=True)
+        shifted = layer.set_geometry(layer.geometry.map(to_published_gcj02)).set_crs(
+            "EPSG:4326", allow_override=True
+        )
         shifted[["code", "name", "geometry"]].to_file(d / f"{kind}.geojson", driver="GeoJSON")
 
     # Enterprises near village borders (within 300 m), where a 500 m GCJ-02 shift would misplace them.

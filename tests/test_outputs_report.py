@@ -243,10 +243,10 @@ def test_previous_run_gives_what_changed(tiny_project: Path, tmp_path: Path) -> 
 def test_long_lists_go_to_the_appendix(
     tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from riskmap.outputs import report
+    from riskmap.outputs.report import sections
 
-    monkeypatch.setattr(report, "LIST_INLINE_MAX", 0)
-    monkeypatch.setattr(report, "APPENDIX_MAX_ROWS", 1)
+    monkeypatch.setattr(sections, "LIST_INLINE_MAX", 0)
+    monkeypatch.setattr(sections, "APPENDIX_MAX_ROWS", 1)
     out = tmp_path / "out"
     _run("report", str(tiny_project), "--out", str(out), "--cards", "none")
     doc = Document(str(out / "report.docx"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from browser import map_box
 
 from riskmap._resources import demo_dir
 from riskmap.config import load_config
@@ -92,7 +94,12 @@ def _worst_d_on_bound(project: Path) -> set[str]:
 def test_every_shipped_variant_is_assessed(demo):
     _toml, _config, result, _base, out = demo
     assert result.variants["variant"].tolist() == SHIPPED
-    assert (out / "sensitivity.json").exists()
+    doc = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
+    assert [v["variant"] for v in doc["summary"]["variants"]] == SHIPPED
+    facilities = doc["summary"]["facilities"]
+    assert facilities["firm"] + facilities["changed"] == len(result.facilities) and facilities["changed"] > 0
+    assert facilities["changed"] == int((result.facilities[CHANGED_BY] != "").sum())
+    assert all((out / name).is_file() for name in doc["outputs"].values()), doc["outputs"]
 
 
 def test_level_is_the_runs_own(demo):
@@ -321,15 +328,16 @@ def test_run_embed_with_variants(tiny_project: Path, tmp_path: Path) -> None:
     _run_cli(
         "run", str(_tiny_with_variants(tiny_project, html=True)), "--out", str(tmp_path / "o"), "--embed"
     )
-    assert "600px" in (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    assert map_box(page) == {"width": "100.0%", "height": "600.0px", "full_page": "no"}
 
 
 def test_run_engine_with_variants(tiny_project: Path, tmp_path: Path) -> None:
-    import json
-
-    _run_cli(
-        "run", str(_tiny_with_variants(tiny_project)), "--out", str(tmp_path / "o"), "--engine", "memory"
-    )
+    project = _tiny_with_variants(tiny_project)
+    # The project file asks for dask: only --engine memory (not the default) makes the run's engine memory.
+    project.write_text(project.read_text(encoding="utf-8") + '\n[engine]\nname = "dask"\n', encoding="utf-8")
+    assert load_config(project).engine.name == "dask"
+    _run_cli("run", str(project), "--out", str(tmp_path / "o"), "--engine", "memory")
     doc = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
     assert doc["provenance"]["engine"] == "memory"
 

@@ -1,7 +1,8 @@
 """Layers in the shifted GCJ-02 / BD-09 systems of Chinese map apps: declared, converted, or detected.
 
-Shifted layers are made with riskmap's own forward transforms; the real shapes are Xiamen's districts as shipped
-for echarts (tests/data/README.md).
+The tiny district's shifted layers are made with riskmap's own forward transforms (round trips); the real shapes
+are Xiamen's districts as shipped for echarts (tests/data/README.md), whose truth comes from the published
+formulas written in this file, never from riskmap's transforms.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 from conftest import TOWNS, VILLAGES, X0, Y0, D
+from published_shifts import REFERENCE_POINTS, published_bd09, published_gcj02, wgs84_of_published_gcj02
 
 import riskmap
 from riskmap._resources import reference_dir
@@ -325,37 +327,60 @@ year = 2027
 """
 
 
-def _xiamen_truth() -> gpd.GeoDataFrame:
-    """Xiamen's districts as echarts ships them (GCJ-02), converted to true coordinates with our inverse."""
+@pytest.mark.parametrize("row", pd.read_csv(REFERENCE_POINTS).to_dict("records"), ids=lambda r: r["place"])
+# The truth of the Xiamen tests comes from outside riskmap: the published GCJ-02 and BD-09 formulas
+# (tests/published_shifts.py, checked here against published coordinate pairs) and the districts as shipped. A
+# facility whose published GCJ-02 image lies well inside a shipped district is in that district; riskmap's own
+# transforms never decide what is right.
+
+
+def test_the_formulas_of_these_tests_give_the_published_pairs(row):
+    shift = {"GCJ-02": published_gcj02, "BD-09": published_bd09}[row["system"]]
+    lon, lat = shift(np.array([row["from_lon"]]), np.array([row["from_lat"]]))
+    assert abs(lon[0] - row["to_lon"]) < 1e-9 and abs(lat[0] - row["to_lat"]) < 1e-9, (lon, lat)  # 0.1 mm
+
+
+def _xiamen_gcj02() -> gpd.GeoDataFrame:
+    """Xiamen's districts as echarts ships them (GCJ-02)."""
     gcj = gpd.read_file(XIAMEN)
     gcj.geometry = gcj.geometry.make_valid()
-    return gcj.set_geometry(unshift_geometries(gcj.geometry.to_numpy(), "GCJ-02"))
+    return gcj
 
 
-def _near_borders(truth: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Points ~250 m inside each district's border, 60 m or more from every other district, on the mainland."""
+def _xiamen_bd09() -> gpd.GeoDataFrame:
+    """The shipped districts moved on to BD-09 by the published formula, vertex by vertex."""
+    gcj = _xiamen_gcj02()
+    moved = [shapely.transform(g, lambda xy: np.column_stack(published_bd09(xy[:, 0], xy[:, 1])))
+             for g in gcj.geometry]  # fmt: skip
+    return gcj.set_geometry(moved)
+
+
+def _near_borders() -> pd.DataFrame:
+    """Facilities whose published GCJ-02 image is ~100 m inside a shipped district's border and 40 m or more from
+    every other district, with that district's code; their coordinates (lon, lat) are true (WGS-84)."""
+    gcj = _xiamen_gcj02()
     rows = []
-    for code, geom in zip(truth["code"], truth.geometry, strict=True):
-        ring = geom.buffer(-0.0025).boundary
+    for code, geom in zip(gcj["code"], gcj.geometry, strict=True):
+        ring = geom.buffer(-0.001).boundary
         for part in shapely.get_parts(ring):
             if part.length < 0.02:  # skip tiny islands
                 continue
             for f in np.linspace(0, 1, 13)[:-1]:
                 p = part.interpolate(f, normalized=True)
                 rows.append((code, p.x, p.y))
-    pts = pd.DataFrame(rows, columns=["code", "lon", "lat"])
-    geoms = gpd.points_from_xy(pts["lon"], pts["lat"])
+    pts = pd.DataFrame(rows, columns=["code", "glon", "glat"])
+    images = gpd.points_from_xy(pts["glon"], pts["glat"])
     others = [
-        truth.geometry[truth["code"] != c].union_all().distance(g)
-        for c, g in zip(pts["code"], geoms, strict=True)
+        gcj.geometry[gcj["code"] != c].union_all().distance(g)
+        for c, g in zip(pts["code"], images, strict=True)
     ]
-    keep = (np.array(others) > 0.0006) & in_china(pts["lon"].to_numpy(), pts["lat"].to_numpy())
-    return pts[keep].reset_index(drop=True)
+    pts = pts[np.array(others) > 0.0004].reset_index(drop=True)
+    pts["lon"], pts["lat"] = wgs84_of_published_gcj02(pts["glon"].to_numpy(), pts["glat"].to_numpy())
+    return pts
 
 
 def _xiamen_project(tmp_path: Path, zones: gpd.GeoDataFrame, crs: str | None) -> Path:
-    truth = _xiamen_truth()
-    pts = _near_borders(truth)
+    pts = _near_borders()
     pts["facility_id"] = [f"X{i:03d}" for i in range(len(pts))]
     pts["name"] = "企业" + pts["facility_id"]
     pts["sector"] = "工贸"
@@ -403,16 +428,12 @@ def test_real_gcj02_districts_undeclared_give_the_warning(tmp_path: Path):
 
 
 def test_real_districts_in_bd09_declared_put_each_facility_in_its_district(tmp_path: Path):
-    truth = _xiamen_truth()
-    bd09 = truth.set_geometry(shift_geometries(truth.geometry.to_numpy(), "BD-09"))
-    project = _xiamen_project(tmp_path, bd09, "BD-09")
+    project = _xiamen_project(tmp_path, _xiamen_bd09(), "BD-09")
     _right_district(project)
 
 
 def test_real_districts_in_bd09_undeclared_give_the_bd09_warning(tmp_path: Path):
-    truth = _xiamen_truth()
-    bd09 = truth.set_geometry(shift_geometries(truth.geometry.to_numpy(), "BD-09"))
-    project = _xiamen_project(tmp_path, bd09, None)
+    project = _xiamen_project(tmp_path, _xiamen_bd09(), None)
     result = riskmap.check(riskmap.load_config(project))
     (hint,) = [w for w in result.warnings if "read as" in w]
     assert "looks like BD-09" in hint and 'set crs = "BD-09" under [[zones]]' in hint

@@ -249,7 +249,9 @@ def test_identical_deduction_rows_are_each_an_instance():
 
 def test_a_duplicate_of_an_unknown_facility_row_is_rejected_as_unknown():
     rows = [("SG-1", "NOPE", "2026-03-01", "较大", "3"), ("SG-1", "NOPE", "2026-03-01", "较大", "3")]
-    _, rejects = _related("accidents", rows, ACC)
+    clean, rejects = _related("accidents", rows, ACC)
+    # Both rows (not one as a duplicate of the other), each for its unknown facility; none kept.
+    assert rejects["row"].tolist() == [2, 3] and clean.empty
     assert rejects["reason"].str.startswith("no facility with this id").all()
 
 
@@ -547,6 +549,8 @@ def test_an_empty_system_without_crs_is_rejected():
         _register_in(["高德", ""], ["GCJ-02", "EPSG:4490"]), _config(crs=None, crs_column="坐标系"), "f.csv"
     )
     assert len(gdf) == 1 and gdf.geometry.x.iloc[0] == pytest.approx(TRUE[0], abs=1e-6)
+    # The other row is a reject with the reason, not lost: rows in = rows kept + rows rejected.
+    assert rejects[["row", "field"]].values.tolist() == [[3, "坐标系"]]
     assert rejects["reason"].str.contains("坐标系 is empty and facilities.crs is not set").all()
 
 

@@ -10,13 +10,15 @@ import pandas as pd
 import pyogrio
 import pytest
 from conftest import TOWNS, VILLAGES
+from shapely.geometry import Polygon
 
 import riskmap
+from riskmap.columns import ZONE_CODE
 from riskmap.config import config_from_dict
 from riskmap.errors import InputError
+from riskmap.io.crs import metric_crs
 from riskmap.io.vector import read_vector
-from riskmap.zone_layers import load_zones
-from riskmap.zoning import division_code_warnings
+from riskmap.zone_layers import division_code_warnings, load_zones, zone_overlaps
 
 #: Villages of another county than the tiny demo (329901): 同安区 (Xiamen), 350212.
 CODES = ["350212001001", "350212001002", "350212002001", "350212002002"]
@@ -143,3 +145,17 @@ def test_validate_lists_damaged_zone_codes_with_the_other_problems(tiny_project:
     problems = preflight(riskmap.load_config(tiny_project))
     assert any("village codes are in scientific notation" in p for p in problems), problems
     assert any('no column "所属村"' in p for p in problems), problems
+
+
+def test_overlap_check_survives_zones_the_metric_projection_makes_invalid():
+    # Real boundaries (a county layer spanning several UTM zones) hold long straight edges in degrees next to
+    # densely noded ones: projected to one UTM zone, an edge 5° from its meridian bows by ~10 km and a vertex
+    # 110 m inside it ends up outside: the zone, valid in degrees, self-intersects in metres. The overlap check
+    # intersected such shapes and the run stopped with a GEOS TopologyException (an internal error).
+    tooth = Polygon([(100, 30), (110, 30), (110, 31), (105.01, 31), (105, 30.001), (104.99, 31), (100, 31)])
+    z = gpd.GeoDataFrame(
+        {ZONE_CODE: ["a", "b"]}, geometry=[tooth, Polygon.from_bounds(104.9, 29.9, 105.1, 30.5)], crs=4490
+    )
+    assert z.is_valid.all() and not z.to_crs(metric_crs(z)).is_valid.all()
+    msg = zone_overlaps(z, "village", "v.gpkg")
+    assert msg is not None and msg.startswith("v.gpkg: 1 pairs of village zones overlap (a and b: ")

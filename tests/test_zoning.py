@@ -5,7 +5,7 @@ import pytest
 from conftest import TOWNS, VILLAGES, X0, Y0, D
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Point
 
 from riskmap.columns import PARENT_CODE, ZONE_CODE, ZONE_NAME
 from riskmap.config import ZoningConfig
@@ -126,7 +126,8 @@ def test_same_levels_in_any_crs(epsg):
 # ------------------------------------------------------------------ rules, grids, snapping, spillover
 from riskmap.columns import ASSIGNMENT  # noqa: E402
 from riskmap.config import GridConfig  # noqa: E402
-from riskmap.zoning import apply_spillover, count_sites, make_grid  # noqa: E402
+from riskmap.zone_layers import make_grid  # noqa: E402
+from riskmap.zoning import apply_spillover, count_sites  # noqa: E402
 
 
 def _zoned(points, levels, **extra):
@@ -277,22 +278,6 @@ def test_a_grid_that_does_not_nest_in_villages_leaves_village_membership_alone()
     assert with_grid.facilities["town_code"].tolist() == plain.facilities["town_code"].tolist()
     assert any("does not nest in village" in w for w in with_grid.warnings)
     assert with_grid.zones["grid"][PARENT_CODE].isna().all()
-
-
-def test_overlap_check_survives_zones_the_metric_projection_makes_invalid():
-    # Real boundaries (a county layer spanning several UTM zones) hold long straight edges in degrees next to
-    # densely noded ones: projected to one UTM zone, an edge 5° from its meridian bows by ~10 km and a vertex
-    # 110 m inside it ends up outside: the zone, valid in degrees, self-intersects in metres. The overlap check
-    # intersected such shapes and the run stopped with a GEOS TopologyException (an internal error).
-    from riskmap.zoning import _metric_crs, zone_overlaps
-
-    tooth = Polygon([(100, 30), (110, 30), (110, 31), (105.01, 31), (105, 30.001), (104.99, 31), (100, 31)])
-    z = gpd.GeoDataFrame(
-        {ZONE_CODE: ["a", "b"]}, geometry=[tooth, Polygon.from_bounds(104.9, 29.9, 105.1, 30.5)], crs=4490
-    )
-    assert z.is_valid.all() and not z.to_crs(_metric_crs(z)).is_valid.all()
-    msg = zone_overlaps(z, "village", "v.gpkg")
-    assert msg is not None and msg.startswith("v.gpkg: 1 pairs of village zones overlap (a and b: ")
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from riskmap.config import Config
 from riskmap.engines.base import Engine, Located, Scored
 from riskmap.engines.memory import MemoryEngine
-from riskmap.validate import input_sources
+from riskmap.rejects import input_sources
 
 if TYPE_CHECKING:
     from distributed import Client

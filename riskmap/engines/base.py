@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.validate import rejects_frame
+from riskmap.rejects import rejects_frame
 
 __all__ = [
     "Engine",

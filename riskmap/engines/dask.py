@@ -34,11 +34,12 @@ from riskmap.engines.base import Located, Scored, by_row, concat_rejects, concat
 from riskmap.engines.memory import table_sources
 from riskmap.exposure import add_persons
 from riskmap.io.project import required_tables
+from riskmap.io.shifts import ShiftEvidence, layer_origins, shift_warning
 from riskmap.io.tables import ROW
 from riskmap.methods import ScoringInputs, score_facilities
 from riskmap.placement import ZoneIndex, located_warnings, note_placements, place_facilities, zone_index
-from riskmap.shifts import ShiftEvidence, shift_warning
-from riskmap.validate import layer_origins, normalise_ids, rejects_frame, validate_facilities, validate_table
+from riskmap.rejects import rejects_frame
+from riskmap.validate import normalise_ids, validate_facilities, validate_table
 from riskmap.zone_layers import with_grids
 from riskmap.zoning import assign_zones, zone_code_column
 

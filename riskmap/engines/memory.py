@@ -18,9 +18,11 @@ from riskmap.engines.base import Located, Scored, concat_rejects, concat_scored,
 from riskmap.exposure import add_persons
 from riskmap.frames import id_positions
 from riskmap.io.project import required_tables
+from riskmap.io.shifts import layer_origins
 from riskmap.methods import ScoringInputs, score_facilities
 from riskmap.placement import located_warnings, note_placements, place_facilities, zone_index
-from riskmap.validate import input_sources, layer_origins, validate_facilities, validate_table
+from riskmap.rejects import input_sources
+from riskmap.validate import validate_facilities, validate_table
 from riskmap.zone_layers import with_grids
 from riskmap.zoning import assign_zones
 

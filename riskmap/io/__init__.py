@@ -1,4 +1,8 @@
-"""Readers and writers: everything that touches the disk on the input side, plus atomic file replacement."""
+"""Readers and writers: everything that touches the disk on the input side, plus atomic file replacement.
+
+Coordinate systems live here too: ``io/crs.py`` (EPSG codes, the GCJ-02/BD-09 transforms) and ``io/shifts.py``
+(which layer is in a map app's shifted system).
+"""
 
 import pyogrio as _pyogrio
 

@@ -13,6 +13,7 @@ import tomllib
 import unicodedata
 from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
@@ -22,6 +23,9 @@ from pyproj.exceptions import CRSError as _PyprojCRSError
 
 from riskmap._resources import reference_dir, styles_dir
 from riskmap.errors import CRSError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = [
     "SHIFTED_CRS",
@@ -38,6 +42,7 @@ __all__ = [
     "in_china",
     "shift_geometries",
     "unshift_geometries",
+    "metric_crs",
 ]
 
 #: Names accepted for the shifted systems (upper-cased, without spaces).
@@ -276,3 +281,8 @@ def shift_geometries(geometries: np.ndarray, crs: str) -> np.ndarray:
     """
     forward = {"GCJ-02": wgs84_to_gcj02, "BD-09": wgs84_to_bd09}[crs]
     return _on_vertices(geometries, forward)
+
+
+def metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
+    """A projected CRS in metres for distances and areas (the UTM zone of the data)."""
+    return gdf.crs if gdf.crs is not None and gdf.crs.is_projected else gdf.estimate_utm_crs()

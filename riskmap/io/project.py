@@ -24,7 +24,7 @@ from riskmap.io.raster import raster_warnings
 from riskmap.io.tables import READ_WARNINGS, ROW, read_table
 from riskmap.io.vector import VECTOR_SUFFIXES, read_vector
 from riskmap.methods import METHODS
-from riskmap.validate import input_sources
+from riskmap.rejects import input_sources
 from riskmap.zone_layers import load_zones
 
 __all__ = [

@@ -37,9 +37,9 @@ from riskmap.config import Config, ScoringConfig
 from riskmap.frames import id_positions, ids_in, join_positions, take_or_missing
 from riskmap.levels import level_from_rank
 from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
-from riskmap.methods._common import MethodResult, empty_result, level_names_zh
+from riskmap.methods.base import MethodResult, empty_result, level_names_zh
+from riskmap.rejects import from_source, is_duplicate, make_rejects, reads_sheets, rejects_frame
 from riskmap.sectors import canonical_sectors, no_method_reasons
-from riskmap.validate import from_source, is_duplicate, make_rejects, reads_sheets, rejects_frame
 
 __all__ = [
     "METHODS",

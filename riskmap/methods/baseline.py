@@ -21,7 +21,7 @@ from riskmap.config import BaselineCondition, BaselineParams
 from riskmap.errors import InputError
 from riskmap.frames import normalise_text, per_distinct
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult
+from riskmap.methods.base import MethodResult
 from riskmap.validate import to_number
 
 __all__ = ["condition_mask", "grade_facilities"]

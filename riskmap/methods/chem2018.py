@@ -27,8 +27,9 @@ from riskmap.columns import FACILITY_ID
 from riskmap.config import Chem2018Params
 from riskmap.frames import join_positions, per_distinct
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
-from riskmap.validate import ROW, first_seen, make_rejects, to_number
+from riskmap.methods.base import MethodResult, empty_result, fmt, level_labels
+from riskmap.rejects import make_rejects
+from riskmap.validate import ROW, first_seen, to_number
 
 __all__ = ["DEDUCTIONS", "BONUSES", "VETOES", "MAJOR_HAZARD_POINTS", "band", "grade_facilities"]
 

@@ -23,8 +23,9 @@ from riskmap.columns import FACILITY_ID
 from riskmap.errors import ScoringError
 from riskmap.frames import per_distinct
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
-from riskmap.validate import make_rejects, read_quantities
+from riskmap.methods.base import MethodResult, empty_result, fmt, level_labels
+from riskmap.rejects import make_rejects
+from riskmap.validate import read_quantities
 from riskmap.vocabulary import GRADE_NAMES_ZH
 
 __all__ = ["Assessment", "assess", "lookup", "alpha_for", "grade_for", "grade_facilities", "GRADE_ZH"]

@@ -14,7 +14,7 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID
 from riskmap.config import Indicator, IndicatorParams
 from riskmap.frames import per_distinct
-from riskmap.methods._common import MethodResult, empty_result, fmt, level_labels
+from riskmap.methods.base import MethodResult, empty_result, fmt, level_labels
 from riskmap.validate import read_quantities, to_number
 
 __all__ = ["normalise", "index_ranks", "grade_facilities"]

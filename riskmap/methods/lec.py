@@ -14,8 +14,9 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID
 from riskmap.config import LECParams
 from riskmap.frames import per_distinct
-from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
-from riskmap.validate import make_rejects, rejects_frame, to_number
+from riskmap.methods.base import MethodResult, aggregate_points, empty_result, level_labels
+from riskmap.rejects import make_rejects, rejects_frame
+from riskmap.validate import to_number
 
 __all__ = ["L_VALUES", "E_VALUES", "C_VALUES", "point_ranks", "grade_facilities"]
 

@@ -15,8 +15,9 @@ from riskmap.columns import FACILITY_ID
 from riskmap.config import LS_PRESETS, LSMatrixParams
 from riskmap.frames import per_distinct
 from riskmap.levels import Level
-from riskmap.methods._common import MethodResult, aggregate_points, empty_result, level_labels
-from riskmap.validate import make_rejects, rejects_frame, to_number
+from riskmap.methods.base import MethodResult, aggregate_points, empty_result, level_labels
+from riskmap.rejects import make_rejects, rejects_frame
+from riskmap.validate import to_number
 
 __all__ = ["matrix_ranks", "point_ranks", "grade_facilities"]
 

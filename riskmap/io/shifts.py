@@ -13,7 +13,8 @@ through ``[facilities] crs_column``):
   mixes systems, whose rows no single ``crs`` can place.
 
 The evidence is counted per partition (:func:`shift_evidence`, added up with ``+``) and judged once
-(:func:`shift_warning`), so the in-memory and the dask engine say the same. A sample of all facilities (chosen by
+(:func:`shift_warning`), so the in-memory and the dask engine say the same. The warning names each layer by its
+:class:`LayerOrigin` (its file and the project-file section that declares its CRS). A sample of all facilities (chosen by
 row number, the same in every engine) checks that a conversion keeps the others inside.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -29,11 +31,11 @@ import pandas as pd
 import shapely
 
 from riskmap.columns import CLAIMED_ZONE, PLACED_BY, RAW_X, RAW_Y, ROW_CRS, ZONE_CODE
+from riskmap.config import Config
 from riskmap.io.crs import parse_crs, to_geographic, wgs84_to_bd09, wgs84_to_gcj02
 from riskmap.io.tables import ROW
-from riskmap.validate import LayerOrigin
 
-__all__ = ["SHIFT_SAMPLE", "ShiftEvidence", "shift_evidence", "shift_warning"]
+__all__ = ["SHIFT_SAMPLE", "LayerOrigin", "layer_origins", "ShiftEvidence", "shift_evidence", "shift_warning"]
 
 #: Facilities in the sample that checks a conversion keeps the others inside.
 SHIFT_SAMPLE = 2000
@@ -45,6 +47,39 @@ _READINGS = ("GCJ-02", TRUE, "BD-09")
 _FORWARD = {"GCJ-02": wgs84_to_gcj02, "BD-09": wgs84_to_bd09}
 _APPS = {"GCJ-02": "Gaode/Tencent", "BD-09": "Baidu"}
 _EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class LayerOrigin:
+    """Where a layer came from, so that a warning can name it and the project-file key that sets its CRS.
+
+    ``name`` is how messages call it (``zones[0] (village, boundaries.json)``), ``section`` the project-file
+    table holding its ``crs`` (``[[zones]]``), ``crs`` the CRS declared there (None when the file's own is used).
+    """
+
+    name: str
+    section: str
+    crs: str | None = None
+    #: The facilities' columns saying each row's system and its zone (``crs_column``, ``zone_column``).
+    crs_column: str | None = None
+    zone_column: str | None = None
+
+    @property
+    def shifted(self) -> str | None:
+        """``"GCJ-02"``/``"BD-09"`` when the project file declares the layer in a map app's system."""
+        shifted = parse_crs(self.crs, self.section) if self.crs is not None else None
+        return shifted if isinstance(shifted, str) else None
+
+
+def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin | None]:
+    """The origins of the facilities (read from ``source``) and of the finest zone layer (None for a grid)."""
+    fc = config.facilities
+    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", fc.crs, fc.crs_column, fc.zone_column)
+    finest = config.zones[0]
+    if finest.path is None:
+        return facilities, None
+    zones = LayerOrigin(f"zones[0] ({finest.kind}, {Path(finest.path).name})", "[[zones]]", finest.crs)
+    return facilities, zones
 
 
 @dataclass

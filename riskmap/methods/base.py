@@ -1,4 +1,8 @@
-"""What every grading method returns, and small helpers shared by the methods."""
+"""What every grading method returns (:class:`MethodResult`), and small helpers the methods share.
+
+Public: the registry (``methods/__init__.py``), the adjustment and the sensitivity runs read results and level
+names through it too.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,14 @@ import pandas as pd
 from riskmap.config import PointAggregation
 from riskmap.frames import per_distinct
 from riskmap.levels import Level, label
-from riskmap.validate import rejects_frame
+from riskmap.rejects import rejects_frame
 
 __all__ = [
     "MethodResult",
     "RESULT_COLUMNS",
     "fmt",
     "level_labels",
+    "level_names_zh",
     "aggregate_points",
     "empty_result",
 ]
