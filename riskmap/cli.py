@@ -301,6 +301,12 @@ def _plan_summary(s: dict) -> None:
         out_console.print("per month: " + " ".join(f"{m['month']}月 {m['planned']}" for m in months))
 
 
+def _rows_line(s: dict) -> str:
+    """The accounting rule with the run's numbers: rows in = scored (+ not assessed, when any) + rejected."""
+    grey = f" + not assessed {s['facilities_unassessed']}" if s["facilities_unassessed"] else ""
+    return f"rows in {s['facilities_in']} = scored {s['facilities_scored']}{grey} + rejected {s['facilities_rejected']}"
+
+
 def _summary(result) -> None:
     from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, label
 
@@ -322,9 +328,7 @@ def _summary(result) -> None:
             *(str(counts.get(k, 0)) for k in shown),
         )
     out_console.print(t)
-    out_console.print(
-        f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"
-    )
+    out_console.print(_rows_line(s))
     if s["rejects_by_source"]:
         out_console.print(
             "rejects: " + ", ".join(f"{k} {v}" for k, v in s["rejects_by_source"].items()), markup=False
@@ -378,28 +382,44 @@ Scheduler = Annotated[
 ]
 
 
-def _override(
-    config,
-    lang: str | None = None,
-    embed: bool = False,
-    engine: str | None = None,
-    scheduler: str | None = None,
-    postgis: str | None = None,
-):
-    """The config with the command-line choices of language, HTML mode, engine and PostGIS target."""
+#: The options that set a key of the project file, and the key (:func:`riskmap.config.with_overrides`).
+_OPTION_KEYS = {
+    "--lang": "project.lang",
+    "--embed": "outputs.embed",
+    "--engine": "engine.name",
+    "--scheduler": "engine.scheduler",
+    "--postgis": "outputs.postgis",
+    "--template": "outputs.report_template",
+    "--cards": "outputs.report_cards",
+    "--year": "supervision.year",
+}
+
+
+def _override(config, chosen: dict[str, object]):
+    """The config with the options given on the command line (``None``: not given) set, validated again.
+
+    A value the project file would not accept is the same error, naming the option: ``--year 1`` is
+    "--year: supervision.year: 1 is outside the accepted range 2000 to 2100".
+    """
     from riskmap.config import with_overrides
 
-    if scheduler is not None and (engine or config.engine.name) != "dask":
+    given = {option: value for option, value in chosen.items() if value is not None}
+    if "--scheduler" in given and given.get("--engine", config.engine.name) != "dask":
         raise typer.BadParameter('--scheduler needs --engine dask (or [engine] name = "dask")')
-    chosen = {
-        "project.lang": lang,
-        "outputs.embed": True if embed else None,
-        "engine.name": str(engine) if engine is not None else None,
-        "engine.scheduler": scheduler,
-        "outputs.postgis": postgis,
+    if not given:
+        return config
+    return with_overrides(config, {_OPTION_KEYS[o]: v for o, v in given.items()}, ", ".join(given))
+
+
+def _options(lang=None, embed: bool = False, engine=None, scheduler=None, postgis=None) -> dict[str, object]:
+    """The options of ``run`` and ``demo`` as :func:`_override` takes them."""
+    return {
+        "--lang": lang,
+        "--embed": True if embed else None,
+        "--engine": str(engine) if engine is not None else None,
+        "--scheduler": scheduler,
+        "--postgis": postgis,
     }
-    overrides = {k: v for k, v in chosen.items() if v is not None}
-    return with_overrides(config, overrides) if overrides else config
 
 
 @app.command()
@@ -443,7 +463,7 @@ def _run_project(
 
     _where(project=project)
     try:
-        config = _override(load_config(project), lang, embed, engine, scheduler, postgis)
+        config = _override(load_config(project), _options(lang, embed, engine, scheduler, postgis))
         result = _run_with_progress(config, out, as_of, force)
     except RiskmapError as err:
         _fail(err)
@@ -453,9 +473,7 @@ def _run_project(
 @app.command()
 def plan(
     project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
-    year: Annotated[
-        int | None, typer.Option("--year", min=2000, max=2100, help="Plan year (default: supervision.year).")
-    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Plan year (default: supervision.year).")] = None,
     history: Annotated[
         Path | None,
         typer.Option("--history", help="Directory of earlier inspection_plan.csv files (coverage memory)."),
@@ -474,9 +492,10 @@ def plan(
 
     _where(project=project)
     try:
-        config = _override(load_config(project), engine=engine, scheduler=scheduler)
+        chosen = {**_options(engine=engine, scheduler=scheduler), "--year": year}
+        config = _override(load_config(project), chosen)
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
-        result = make_plan(config, out, year, history, as_of=as_of, force=force)
+        result = make_plan(config, out, history=history, as_of=as_of, force=force)
     except RiskmapError as err:
         _fail(err)
     _plan_summary(result.summary)
@@ -586,7 +605,7 @@ def validate(
 
     _where(project=project)
     try:
-        config = _override(load_config(project), engine=engine, scheduler=scheduler)
+        config = _override(load_config(project), _options(engine=engine, scheduler=scheduler))
         problems = preflight(config)
         if problems:
             out_console.print(f"[bold]{len(problems)} problem(s) with the input files[/]:")
@@ -619,9 +638,7 @@ def validate(
             )
         if len(shown) < len(group):
             out_console.print(f"  ... {len(group) - len(shown)} more (riskmap validate --show 0 lists all)")
-    out_console.print(
-        f"rows in {s['facilities_in']} = scored {s['facilities_scored']} + rejected {s['facilities_rejected']}"
-    )
+    out_console.print(_rows_line(s))
     raise typer.Exit(1)
 
 
@@ -725,18 +742,17 @@ def report(
     anyway: CompareAnyway = False,
 ) -> None:
     """Write the district report (report.docx, editable in Word/WPS) and risk notification cards (cards.docx)."""
-    from riskmap.config import load_config, with_overrides
+    from riskmap.config import load_config
     from riskmap.reporting import report as make_report
 
     _where(project=project)
     try:
-        config = _override(load_config(project), lang)
         chosen = {
-            "outputs.report_template": str(template.resolve()) if template is not None else None,
-            "outputs.report_cards": str(cards.value) if cards is not None else None,
+            **_options(lang),
+            "--template": str(template.resolve()) if template is not None else None,
+            "--cards": str(cards.value) if cards is not None else None,
         }
-        if overrides := {k: v for k, v in chosen.items() if v is not None}:
-            config = with_overrides(config, overrides)
+        config = _override(load_config(project), chosen)
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
         result = make_report(config, out, previous=previous, as_of=as_of, force=force, compare_anyway=anyway)
     except RiskmapError as err:

@@ -32,7 +32,7 @@ __all__ = [
     "REASONS",
     "REASONS_EN",
     "DATA_ISSUES",
-    "PERSONS",
+    "persons_column",
     "PERSONS_COVERAGE",
     "PERSONS_PROBLEM",
     "PERSONS_NOTE",
@@ -119,8 +119,20 @@ REASONS_EN = "reasons_en"
 #: Number of a facility's related rows (inventory, risk points, deductions) that were rejected, plus the values of
 #: its own register a method refused (indicator cells such as ``3000以上``).
 DATA_ISSUES = "rejected_records"
-#: Persons within the GB 18218 radius of each facility (from a column or the population raster).
-PERSONS = "persons_500m"
+
+
+def persons_column(buffer_m: float) -> str:
+    """The column of the persons within the GB 18218 radius of each facility, named by the radius.
+
+    From a register column or the population raster; ``methods.gb18218.buffer_m`` is the radius, so the demo's
+    500 m gives ``persons_500m``, a radius of 1 km ``persons_1000m`` (a fraction of a metre: ``persons_750_5m``).
+
+    >>> persons_column(500.0), persons_column(1000), persons_column(750.5)
+    ('persons_500m', 'persons_1000m', 'persons_750_5m')
+    """
+    return f"persons_{f'{buffer_m:.10g}'.replace('.', '_')}m"
+
+
 #: Share of each facility's buffer the population raster covers with data (private: not written out).
 PERSONS_COVERAGE = "_persons_coverage"
 #: Why a facility's persons from ``methods.gb18218.persons_column`` cannot be used, "" if they can (private).

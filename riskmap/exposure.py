@@ -17,13 +17,13 @@ import pandas as pd
 
 from riskmap.columns import (
     FOOTPRINT,
-    PERSONS,
     PERSONS_COVERAGE,
     PERSONS_NOTE,
     PERSONS_NOTE_EN,
     PERSONS_PROBLEM,
     ZONE_CODE,
     ZONE_NAME,
+    persons_column,
 )
 from riskmap.config import Config
 from riskmap.errors import InputError
@@ -55,23 +55,23 @@ def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.DataFrame
             found.loc[empty, PERSONS_PROBLEM] = _EMPTY_WITHOUT_RASTER
         elif empty.any():
             persons, covered = _from_raster(facilities[empty], config)
-            found.loc[empty, PERSONS] = persons
+            found.loc[empty, _PERSONS] = persons
             found.loc[empty, PERSONS_COVERAGE] = covered
             found.loc[empty, PERSONS_NOTE] = "人数栏为空，按人口栅格计"
             found.loc[empty, PERSONS_NOTE_EN] = "persons cell empty: counted from the population raster"
     elif config.population is None:
         raise InputError(
-            "GB 18218 needs the persons within 500 m of each facility: set methods.gb18218.persons_column or "
-            "give a [population] raster"
+            f"GB 18218 needs the persons within {params.buffer_m:g} m of each facility: set "
+            "methods.gb18218.persons_column or give a [population] raster"
         )
     else:
         persons, covered = _from_raster(facilities, config)
         found = pd.DataFrame(
-            {PERSONS: persons, PERSONS_COVERAGE: covered, PERSONS_NOTE: "", PERSONS_NOTE_EN: ""},
+            {_PERSONS: persons, PERSONS_COVERAGE: covered, PERSONS_NOTE: "", PERSONS_NOTE_EN: ""},
             index=facilities.index,
         )
     _note_partial_coverage(found, config)
-    return found
+    return found.rename(columns={_PERSONS: persons_column(params.buffer_m)})
 
 
 def _from_raster(facilities: gpd.GeoDataFrame, config: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -117,6 +117,8 @@ def _note_partial_coverage(found: pd.DataFrame, config: Config) -> None:
     found.loc[part, PERSONS_NOTE_EN] = before_en.where(before_en == "", before_en + ", ") + en
 
 
+#: The persons while they are found (:func:`persons_within` names the column by the radius at the end).
+_PERSONS = "_persons"
 #: Units a count of persons is written with (``45人``, ``45 名``); ``户`` (households) is not one.
 _PERSON_UNITS = frozenset({"", "人", "名", "口", "人口"})
 #: Private column of :func:`_persons_from_column`: the cell is empty.
@@ -150,7 +152,7 @@ def _persons_from_column(cells: pd.Series) -> pd.DataFrame:
         note_en[about] = "persons written '" + text + "', read as " + n
     return pd.DataFrame(
         {
-            PERSONS: persons.to_numpy(dtype=float),
+            _PERSONS: persons.to_numpy(dtype=float),
             PERSONS_COVERAGE: np.nan,
             PERSONS_PROBLEM: problem.to_numpy(),
             PERSONS_NOTE: note.to_numpy(),
@@ -222,7 +224,8 @@ def population_coverage(
         f"population raster covers 0% of the {radius} buffer (no data there): the persons within it, so GB 18218 "
         f"α and the grade, are unknown; give a raster that covers it, or {fix}"
     )
-    rejects = make_rejects(source, scored[out], PERSONS, reason, "score")
+    field = persons_column(config.methods.gb18218.buffer_m)
+    rejects = make_rejects(source, scored[out], field, reason, "score")
     return scored[~out], pd.concat([r for r in (refused, rejects) if not r.empty], ignore_index=True)
 
 

@@ -26,7 +26,7 @@ class RunResult:
 
     facilities: gpd.GeoDataFrame
     zones: dict[str, gpd.GeoDataFrame]
-    plan: InspectionPlan | None
+    plan: InspectionPlan
     rejects: pd.DataFrame
     summary: dict[str, Any]
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -41,8 +41,12 @@ class RunResult:
 class RunSummary:
     """The counts of a run, as written in run.json's ``summary`` (:meth:`to_dict`, in this order)."""
 
+    #: Rows in = scored + unassessed + rejected: every register row is on the map or in the rejects.
     facilities_in: int
+    #: Facilities graded by their sector's methods (red … blue).
     facilities_scored: int
+    #: Facilities on the map as not assessed (grey, 未评估; only with ``scoring.unassessed = "grey"``, else 0).
+    facilities_unassessed: int
     facilities_rejected: int
     facilities_per_level: dict[str, int]
     zones_per_level: dict[str, dict[str, int]]
@@ -59,14 +63,9 @@ class RunSummary:
     top_reject_reasons: list[str]
     zoning_rule: dict[str, Any]
     facilities_with_rejected_records: int
-    #: Facilities shown grey as not assessed (only with ``scoring.unassessed = "grey"``).
-    facilities_unassessed: int | None = None
     #: Enterprises rejected from the map (known by id or name) that the plan lists for a visit.
     enterprises_not_on_map: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The summary as a plain dict (``facilities_unassessed`` only when facilities may be grey)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        if self.facilities_unassessed is None:
-            del out["facilities_unassessed"]
-        return out
+        """The summary as a plain dict."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

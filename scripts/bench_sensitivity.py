@@ -3,10 +3,9 @@
     python scripts/bench_sensitivity.py [--project /tmp/r1-bench/100k/riskmap.toml] [--repeat 3]
 
 The inputs are read and the facilities located once (as ``riskmap sensitivity`` does); then the script times
-one grading + adjustment + zoning pass under the project's own settings (as a run does it, with the reason
-texts), and
-:func:`riskmap.sensitivity.assess_variants` with the ten common variants (those ``riskmap init`` ships,
-commented out, in its riskmap.toml), which includes that pass. Target: the ten variants take less than 3x the
+one grading + adjustment + zoning pass of the stage chain under the project's own settings (as a run does it,
+with the reason texts), and :func:`riskmap.sensitivity.assess_variants` with the ten common variants (those
+``riskmap init`` ships, commented out, in its riskmap.toml), which includes that pass. Target: the ten variants take less than 3x the
 one pass. Prints medians and the ratio; not a test: compare ratios, not seconds.
 """
 
@@ -17,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from riskmap.config import config_from_dict, load_config
+from riskmap.config import load_config, with_overrides
 from riskmap.errors import RiskmapError
 
 #: The ten common variants (as in data/demo/riskmap.toml); those whose keys the project lacks are left out.
@@ -46,19 +45,14 @@ VARIANTS = [
 
 
 def _with_variants(path: Path):
-    base = load_config(path)
-    data = base.model_dump(mode="python", exclude={"base_dir"}, exclude_unset=True, by_alias=True)
-    data["sensitivity"] = {"variants": VARIANTS}
-    return config_from_dict(data, base_dir=base.base_dir, source=path.name)
+    return with_overrides(load_config(path), {"sensitivity": {"variants": VARIANTS}}, path.name)
 
 
 def main() -> None:
-    from riskmap import pipeline
     from riskmap.engines.memory import MemoryEngine
-    from riskmap.exposure import add_persons, zone_population
     from riskmap.io.project import read_inputs
-    from riskmap.rejects import Rejects
-    from riskmap.sensitivity import _pass, assess_variants
+    from riskmap.sensitivity import assess_variants
+    from riskmap.stages import Pass, run_stages
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--project", type=Path, default=Path("/tmp/r1-bench/100k/riskmap.toml"))
@@ -71,23 +65,21 @@ def main() -> None:
 
     t0 = time.perf_counter()
     project = read_inputs(config)
-    validated = pipeline._locate(config, MemoryEngine(config, project.source), project, Rejects())
-    facilities = validated.located.state
-    if config.uses_method("gb18218"):
-        add_persons(facilities, config)
-    if config.population is not None:
-        zone_population(validated.located.zones, config, config.resolve(config.population.path), [])
-    basis = pipeline._sensitivity_basis(config, project, validated, facilities, project.take_tables(), None)
-    n_zones = {k: len(z) for k, z in basis.zones.items()}
-    print(f"{len(facilities):,} facilities, zones {n_zones}; read + locate {time.perf_counter() - t0:.1f} s")
+    engine = MemoryEngine(config, project.source)
+    located = run_stages(config, Pass(project), until="validate", engine=engine, keep=True)
+    assert located.basis is not None
+    n_zones = {k: len(z) for k, z in located.basis.zones.items()}
+    n = len(located.basis.facilities)
+    print(f"{n:,} facilities, zones {n_zones}; read + locate {time.perf_counter() - t0:.1f} s")
 
     one, ten = [], []
     for _ in range(args.repeat):
         t = time.perf_counter()
-        _pass(config, basis, "score", reasons=True)  # as a run grades and zones: with the reason texts
+        # As a run grades and zones: with the reason texts.
+        run_stages(config, located, start="score", until="zone")
         one.append(time.perf_counter() - t)
         t = time.perf_counter()
-        result = assess_variants(config, basis)
+        result = assess_variants(config, located)
         ten.append(time.perf_counter() - t)
     a, b = statistics.median(one), statistics.median(ten)
     print(f"one scoring+zoning pass:           {a:6.2f} s (median of {args.repeat})")

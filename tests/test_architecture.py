@@ -224,6 +224,8 @@ BELOW_PIPELINE = [
     "riskmap.zone_layers",
     "riskmap.outputs.run",
     "riskmap.results",
+    "riskmap.stages",
+    "riskmap.sensitivity",
 ]
 
 ABOVE = {"riskmap", "riskmap.pipeline", "riskmap.cli", "riskmap.__main__"}
@@ -505,3 +507,41 @@ def test_long_functions_are_found(tmp_path: Path):
 
 def test_no_function_longer_than_80_lines():
     assert long_functions() == [], "split these into named steps"
+
+
+#: The calls that run a stage: locate and score (an engine's), adjust, zone, supervise.
+STAGE_CALLS = {
+    "locate",
+    "score",
+    "apply_adjustments",
+    "aggregate_zones",
+    "apply_spillover",
+    "plan_inspections",
+}
+
+
+def stage_calls(root: Path = PACKAGE_DIR) -> dict[str, set[str]]:
+    """Module file -> the stage calls (:data:`STAGE_CALLS`) it makes, by name or as a method; docstrings aside."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+                if name in STAGE_CALLS:
+                    found.setdefault(str(path.relative_to(root)), set()).add(name)
+    return found
+
+
+def test_stage_calls_are_found(tmp_path: Path):
+    (tmp_path / "m.py").write_text(
+        '"""apply_adjustments(x) in a docstring is no call."""\n'
+        "def f(engine, g):\n    engine.locate(1)\n    return aggregate_zones(g)\n",
+        encoding="utf-8",
+    )
+    assert stage_calls(tmp_path) == {"m.py": {"locate", "aggregate_zones"}}
+
+
+def test_one_module_chains_the_stages():
+    """docs/architecture.md: ``stages.py`` is the only place that chains the stages (issue 25: it was three)."""
+    assert set(stage_calls()) == {"stages.py"}, stage_calls()

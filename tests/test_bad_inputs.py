@@ -1365,7 +1365,9 @@ def test_catalogue(tiny_project: Path, name, breaks, kind, says):
         return
     result = riskmap.check(riskmap.load_config(tiny_project))
     s = result.summary
-    assert s["facilities_in"] == s["facilities_scored"] + s["facilities_rejected"]
+    assert (
+        s["facilities_in"] == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+    )
     if kind == "reject":
         assert result.rejects["reason"].str.contains(says, regex=True).any(), result.rejects[
             "reason"

@@ -189,10 +189,10 @@ def _boom(*args, **kwargs):
 def test_an_internal_error_is_one_line_a_crash_file_and_exit_70(
     tiny_project: Path, tmp_path: Path, monkeypatch
 ):
-    import riskmap.pipeline as pipeline
+    import riskmap.stages as stages
     from riskmap.cli import CRASH_FILE, EXIT_INTERNAL
 
-    monkeypatch.setattr(pipeline, "plan_inspections", _boom)  # a bug in the supervise stage
+    monkeypatch.setattr(stages, "plan_inspections", _boom)  # a bug in the supervise stage
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "new")])
     assert r.exit_code == EXIT_INTERNAL == 70
@@ -222,8 +222,8 @@ def test_an_internal_error_is_one_line_a_crash_file_and_exit_70(
 def test_an_internal_error_in_a_real_process_shows_no_traceback(tiny_project: Path, tmp_path: Path):
     """Through typer's own entry point (pretty exceptions and all), as a user runs it."""
     code = (
-        "import sys, riskmap.pipeline as p\n"
-        "p.plan_inspections = lambda *a, **k: 1 / 0\n"
+        "import sys, riskmap.stages as s\n"
+        "s.plan_inspections = lambda *a, **k: 1 / 0\n"
         "from riskmap.cli import app\n"
         "sys.argv = ['riskmap', *sys.argv[1:]]\n"
         "app()\n"
@@ -311,9 +311,9 @@ def test_the_crash_handler_never_fails(tiny_project: Path, tmp_path: Path, monke
     """No folder takes the crash file (the current one was removed, the temporary one is missing): one line."""
     import tempfile
 
-    import riskmap.pipeline as pipeline
+    import riskmap.stages as stages
 
-    monkeypatch.setattr(pipeline, "plan_inspections", _boom)
+    monkeypatch.setattr(stages, "plan_inspections", _boom)
     gone = tmp_path / "gone"
     gone.mkdir()
     monkeypatch.chdir(gone)
@@ -369,17 +369,17 @@ def test_an_input_deleted_during_the_run_is_not_a_crash(tiny_project: Path, tmp_
     """The run hashed its inputs at the end (FileNotFoundError, exit 70); they are hashed when read."""
     import hashlib
 
-    import riskmap.pipeline as pipeline
+    import riskmap.stages as stages
 
     facilities = tiny_project.parent / "facilities.csv"
     read = hashlib.sha256(facilities.read_bytes()).hexdigest()
-    zone = pipeline._zone
+    zone = stages._zone
 
     def deleting(*args, **kwargs):
         facilities.unlink()  # a colleague tidies the folder while riskmap grades
         return zone(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "_zone", deleting)
+    monkeypatch.setattr(stages, "_zone", deleting)
     r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
     doc = json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))
@@ -564,3 +564,13 @@ def test_validate_lists_the_problems_of_every_file_at_once(tiny_project: Path):
     )
     assert 'risk_points.csv: no column "likelihood"' in r.output
     assert "boundaries.gpkg: no layer 'towns' (zones[1].layer); the file has: village, town" in r.output
+
+
+@pytest.mark.parametrize("year", ["1", "99999"])
+def test_plan_year_outside_the_accepted_range_is_one_error_line(
+    tiny_project: Path, tmp_path: Path, year: str
+):
+    """``--year`` is checked as the project file's supervision.year is, by the same message."""
+    r = runner.invoke(app, ["plan", str(tiny_project), "--year", year, "--out", str(tmp_path / "o")])
+    _one_error_line(r, f"--year: supervision.year: {year} is outside the accepted range 2000 to 2100")
+    assert not (tmp_path / "o").exists()

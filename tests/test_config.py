@@ -45,6 +45,12 @@ def test_paths_resolve_against_project_dir(tmp_path: Path):
         ),
         ({"methods": {"ls_matrix": {"matrix": [["red"] * 5] * 4}}}, r"5 rows of 5"),
         ({"zones": []}, r"zones"),
+        # A bounded number names the whole range, not only the bound it crossed.
+        ({"supervision": {"year": 1}}, r"supervision\.year: 1 is outside the accepted range 2000 to 2100$"),
+        (
+            {"supervision": {"year": 99999}},
+            r"supervision\.year: 99999 is outside the accepted range 2000 to 2100$",
+        ),
     ],
 )
 def test_bad_config_names_the_field(patch, message):

@@ -287,8 +287,9 @@ def test_validate_today_accounts_every_row(truth: Truth):
     project = county.write_project(truth.folder, features=(), name="main-only.toml")
     code, out = _invoke("validate", project, "--show", "0")
     assert code == 1 and "internal error" not in out, out
-    m = re.search(r"rows in (\d+) = scored (\d+) \+ rejected (\d+)", out)
-    assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]), out
+    # Grey (未评估) facilities are on the map, counted apart: rows in = scored + not assessed + rejected.
+    m = re.search(r"rows in (\d+) = scored (\d+) \+ not assessed (\d+) \+ rejected (\d+)", out)
+    assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]) + int(m[4]), out
     assert "2 non-data rows skipped" in out and "3 non-data rows skipped" in out
     assert "read sheets 2025年第一季度, 2025年第二季度, 2025年第三季度" in out
     for row in (304, 305):  # totals and signatures are counted apart, not rejected
@@ -387,7 +388,11 @@ def assert_accounted(truth: Truth, o: Outcome) -> None:
     the rows that belong to a graded enterprise, only what nothing can read (the found date without a year in
     the ledger, 达标 without a grade) is rejected; totals and signature rows are counted apart."""
     s = o.summary
-    assert s["facilities_in"] == 300 == s["facilities_scored"] + s["facilities_rejected"], s
+    assert (
+        s["facilities_in"]
+        == 300
+        == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+    ), s
     rejects = o.rejects
     register = rejects[rejects["source"] == county.REGISTER]
     wu_rows = set(truth.enterprises.loc[truth.enterprises["id"].isna(), "row"])
@@ -436,8 +441,9 @@ def assert_validated(truth: Truth, code: int, out: str) -> None:
     most the register rows of the ids 无 besides), exits 1, counts every register row and the non-data rows apart;
     no shift is left to suspect."""
     assert code == 1 and "internal error" not in out, out
-    m = re.search(r"rows in (\d+) = scored (\d+) \+ rejected (\d+)", out)
-    assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]), out
+    # Grey (未评估) facilities are on the map, counted apart: rows in = scored + not assessed + rejected.
+    m = re.search(r"rows in (\d+) = scored (\d+) \+ not assessed (\d+) \+ rejected (\d+)", out)
+    assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]) + int(m[4]), out
     wu_rows = set(truth.enterprises.loc[truth.enterprises["id"].isna(), "row"])
     listed = re.findall(r"^  (.+?) row (\d+), field \"[^\"]*\": '([^']*)' — ", out, flags=re.M)
     unexpected = [

@@ -45,7 +45,9 @@ def test_demo_writes_every_output(demo_out: Path):
 
 def test_demo_accounting_and_plausible_levels(demo_out: Path):
     summary = json.loads((demo_out / "run.json").read_text(encoding="utf-8"))["summary"]
-    assert summary["facilities_in"] == summary["facilities_scored"] + summary["facilities_rejected"]
+    scored, unassessed = summary["facilities_scored"], summary["facilities_unassessed"]
+    assert summary["facilities_in"] == scored + unassessed + summary["facilities_rejected"]
+    assert unassessed == 0  # every run.json states the rule with its three terms
     assert summary["facilities_rejected"] == 5  # the five deliberately flawed rows (data/demo/README.md)
     per_level = summary["facilities_per_level"]
     assert all(per_level[k] > 0 for k in ("red", "orange", "yellow", "blue"))

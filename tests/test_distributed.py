@@ -1,5 +1,7 @@
 """The dask engine gives the same facilities, levels, reasons and rejects as the in-memory engine.
 
+Both run in the one stage chain (:func:`riskmap.stages.run_stages`), up to the grades, with the engine given.
+
 Also: facilities given as GeoParquet run end to end, and `riskmap run --engine dask --scheduler ADDRESS` writes
 the same files as the in-memory engine. The 100,000-facility comparison takes about 15 s on two cores.
 """
@@ -19,9 +21,10 @@ import pytest
 import riskmap
 from riskmap import pipeline
 from riskmap.config import load_config
-from riskmap.engines import EngineResult, run_stages
-from riskmap.io.project import read_inputs, required_tables
+from riskmap.engines import open_engine
+from riskmap.io.project import ProjectInputs, read_inputs, required_tables
 from riskmap.io.tables import ROW
+from riskmap.stages import Pass, run_stages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,32 +38,33 @@ def _bench_module():
     return module
 
 
-def _assert_same(mem: EngineResult, dsk: EngineResult) -> None:
-    a, b = pd.DataFrame(mem.facilities), pd.DataFrame(dsk.facilities)
+def _graded(config, project: ProjectInputs, **engine) -> Pass:
+    """The stage chain up to the grades, in the engine ``open_engine(**engine)`` opens (default: memory)."""
+    with open_engine(config, project.source, **engine) as opened:
+        return run_stages(config, Pass(project), until="score", engine=opened)
+
+
+def _assert_same(mem: Pass, dsk: Pass) -> None:
+    a, b = pd.DataFrame(mem.graded.facilities), pd.DataFrame(dsk.graded.facilities)
     assert sorted(a.columns) == sorted(b.columns)
     pd.testing.assert_frame_equal(a, b[a.columns])
     assert (a["level"] != "none").all()
-    assert list(mem.rejects) == list(dsk.rejects)
-    for step, x in mem.rejects.items():
-        x = x.sort_values("row", kind="stable").reset_index(drop=True)
-        pd.testing.assert_frame_equal(x, dsk.rejects[step].reset_index(drop=True), check_dtype=False)
-    assert sorted(mem.known_ids) == sorted(dsk.known_ids)
+    pd.testing.assert_frame_equal(mem.rejects.table(), dsk.rejects.table(), check_dtype=False)
+    assert sorted(mem.validated.located.known_ids) == sorted(dsk.validated.located.known_ids)
     assert mem.warnings == dsk.warnings
-    for kind in mem.zones:
-        pd.testing.assert_frame_equal(mem.zones[kind], dsk.zones[kind])
+    for kind in mem.validated.located.zones:
+        pd.testing.assert_frame_equal(mem.validated.located.zones[kind], dsk.validated.located.zones[kind])
 
 
 def test_dask_engine_matches_memory_on_demo():
     pytest.importorskip("distributed")
     config = load_config(riskmap.demo_dir() / "riskmap.toml")
-    inputs = read_inputs(config)
-    raw, zones, tables = inputs.facilities, inputs.zones, inputs.tables
-    mem = run_stages(config, raw, zones, tables)
-    dsk = run_stages(config, raw, zones, tables, engine="dask", npartitions=4)
+    mem = _graded(config, read_inputs(config))
+    dsk = _graded(config, read_inputs(config), engine="dask", npartitions=4)
     _assert_same(mem, dsk)
     # The engine's levels before adjustment are the pipeline's (level_method), facility by facility.
     checked = pipeline.check(config).facilities.set_index("facility_id")
-    got = dsk.facilities.set_index("facility_id")
+    got = dsk.graded.facilities.set_index("facility_id")
     assert checked["level_method"].equals(got.loc[checked.index, "level"].rename("level_method"))
 
 
@@ -109,20 +113,25 @@ def _synthetic(n: int, n_villages: int, tmp_path: Path):
 def test_dask_engine_matches_memory_on_synthetic(n, n_villages, tmp_path):
     pytest.importorskip("distributed")
     config, raw, zones, tables = _synthetic(n, n_villages, tmp_path)
-    mem = run_stages(config, raw, zones, tables)
-    dsk = run_stages(config, raw, zones, tables, engine="dask", npartitions=3)
+
+    def project() -> (
+        ProjectInputs
+    ):  # the inputs as read_inputs gives them, one set per pass (a pass takes them)
+        return ProjectInputs(raw, "facilities.csv", dict(zones), dict(tables), n_facilities=len(raw))
+
+    mem = _graded(config, project())
+    dsk = _graded(config, project(), engine="dask", npartitions=3)
     _assert_same(mem, dsk)
     # The synthetic register has bad rows of every kind: all are accounted for, none silently.
-    fac_rejects = sum(int((r["source"] == "facilities.csv").sum()) for r in dsk.rejects.values())
-    assert len(dsk.facilities) + fac_rejects == n
+    fac_rejects = int((dsk.rejects.table()["source"] == "facilities.csv").sum())
+    assert len(dsk.graded.facilities) + fac_rejects == n
     assert fac_rejects >= 5 * (n // 1000)
 
 
 def test_unknown_engine(tiny_project):
     config = load_config(tiny_project)
-    inputs = read_inputs(config)
     with pytest.raises(ValueError, match="unknown engine 'spark'"):
-        run_stages(config, inputs.facilities, inputs.zones, inputs.tables, engine="spark")  # type: ignore[arg-type]
+        _graded(config, read_inputs(config), engine="spark")
 
 
 def test_geoparquet_facilities_end_to_end(tiny_project, tmp_path):
@@ -344,12 +353,11 @@ def test_a_scheduler_without_workers_is_a_clear_error():
         pass
 
 
-def _both_engines(project: Path) -> tuple[EngineResult, EngineResult]:
+def _both_engines(project: Path) -> tuple[Pass, Pass]:
     config = load_config(project)
-    inputs = read_inputs(config)
-    mem = run_stages(config, inputs.facilities, inputs.zones, inputs.tables)
-    dsk = run_stages(config, inputs.facilities, inputs.zones, inputs.tables, engine="dask", npartitions=3)
-    return mem, dsk
+    return _graded(config, read_inputs(config)), _graded(
+        config, read_inputs(config), engine="dask", npartitions=3
+    )
 
 
 def test_dask_engine_places_and_swaps_as_memory(tiny_project):
@@ -366,12 +374,12 @@ def test_dask_engine_places_and_swaps_as_memory(tiny_project):
     )
     mem, dsk = _both_engines(tiny_project)
     _assert_same(mem, dsk)
-    assert (mem.facilities["zone_assignment"] == "placed by 所属村").sum() == 2
+    assert (mem.graded.facilities["zone_assignment"] == "placed by 所属村").sum() == 2
     assert any(
         w.startswith("2 facilities without usable coordinates were placed by 所属村") for w in dsk.warnings
     )
     assert any(w.startswith("1 facility row had longitude and latitude swapped") for w in dsk.warnings)
-    assert "北材" in " ".join(dsk.rejects["facilities"]["reason"])
+    assert "北材" in " ".join(dsk.rejects.table()["reason"])
 
 
 def test_dask_engine_finds_a_mixed_register_as_memory(tiny_project):

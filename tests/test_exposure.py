@@ -77,7 +77,11 @@ def test_blank_persons_cell_without_a_raster_rejects_the_major_hazard(tiny_proje
     reason = rejected.loc[IDS["A"], "reason"]
     assert "周边500米内人数" in reason and "empty" in reason and "[population]" in reason, reason
     s = result.summary
-    assert s["facilities_in"] == s["facilities_scored"] + s["facilities_rejected"] == 6
+    assert (
+        s["facilities_in"]
+        == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+        == 6
+    )
     assert pd.isna(_facility(result, "B")["persons_500m"])  # unknown, not 0
 
 
@@ -142,3 +146,25 @@ def test_buffer_without_any_coverage(tiny_project: Path):
     _persons(tiny_project, A="60")
     result = _check(tiny_project)
     assert result.rejects.empty and _facility(result, "A")["persons_500m"] == 60
+
+
+def test_persons_column_is_named_by_the_radius(tiny_project: Path, tmp_path: Path):
+    """``persons_500m`` kept its name with ``buffer_m = 1000``: the column, the layer and the message say 1000 m."""
+    import pyogrio
+
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(
+        text.replace("[supervision]", "[methods.gb18218]\nbuffer_m = 1000\n\n[supervision]")
+    )
+    result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "o")
+    assert "persons_1000m" in result.facilities.columns and "persons_500m" not in result.facilities.columns
+    # Four times the area of the 500 m buffer, at one person per cell: about 4 x 75.
+    assert _facility(result, "A")["persons_1000m"] == pytest.approx(300, rel=0.05)
+    layer = pyogrio.read_dataframe(tmp_path / "o" / "riskmap.gpkg", layer="facilities", read_geometry=False)
+    assert "persons_1000m" in layer.columns and "persons_500m" not in layer.columns
+
+    _without_population(tiny_project)
+    with pytest.raises(
+        riskmap.InputError, match=r"GB 18218 needs the persons within 1000 m of each facility"
+    ):
+        _check(tiny_project)

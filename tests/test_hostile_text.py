@@ -188,7 +188,9 @@ def test_no_payload_runs_and_the_run_is_whole(district_run: Path, project):
     _no_marker(markers)
     run = json.loads((district_run / "run.json").read_text(encoding="utf-8"))
     s = run["summary"]
-    assert s["facilities_in"] == s["facilities_scored"] + s["facilities_rejected"]
+    assert (
+        s["facilities_in"] == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+    )
     for name in ("map.html", "map.png", "riskmap.gpkg", "report.docx", "inspection_plan.xlsx", "rejects.csv"):
         assert (district_run / name).stat().st_size > 0, name
     rejects = pd.read_csv(

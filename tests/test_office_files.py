@@ -142,7 +142,9 @@ def test_every_row_accounted(result, office):
     s = result.summary
     assert s["facilities_in"] == len(register) + 1
     assert s["facilities_scored"] == len(register), result.rejects.to_string()
-    assert s["facilities_scored"] + s["facilities_rejected"] == s["facilities_in"]
+    assert (
+        s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"] == s["facilities_in"]
+    )
     assert (result.rejects["reason"].str.contains("empty")).sum() == 1
 
 

@@ -269,6 +269,20 @@ def test_plan_and_run_share_a_folder(tiny_project: Path, tmp_path: Path):
     assert (out / "inspection_plan.csv").read_bytes() != plan_2028
 
 
+@pytest.mark.parametrize("year", [1, 99999])
+def test_plan_year_is_validated_as_the_project_file_is(tiny_project: Path, tmp_path: Path, year: int):
+    """``plan(year=...)`` was copied into the config unchecked: a plan for the year 1 was written."""
+    import riskmap.pipeline as pipeline
+    from riskmap.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError,
+        match=rf"^plan\(year=\.\.\.\): supervision\.year: {year} is outside the accepted range 2000 to 2100$",
+    ):
+        pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o", year=year)
+    assert not (tmp_path / "o").exists()
+
+
 def test_plant_boundary_polygons_take_exposure_from_the_boundary(tiny_project: Path):
     import geopandas as gpd
     from shapely.geometry import Point
@@ -373,7 +387,9 @@ def test_sector_with_an_empty_method_list_is_rejected_with_a_reason(tiny_project
     assert rej["reason"].str.contains("no method is listed for its sector").all()
     assert (
         result.summary["facilities_in"]
-        == result.summary["facilities_scored"] + result.summary["facilities_rejected"]
+        == result.summary["facilities_scored"]
+        + result.summary["facilities_unassessed"]
+        + result.summary["facilities_rejected"]
     )
 
 
@@ -407,7 +423,11 @@ def test_one_point_multipoints_are_points(tiny_project: Path):
     assert bad["reason"].str.contains(r"a MultiPoint of 2 points: give one point", regex=True).all()
     assert len(bad) == 1
     s = result.summary
-    assert s["facilities_in"] == s["facilities_scored"] + s["facilities_rejected"] == 7
+    assert (
+        s["facilities_in"]
+        == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+        == 7
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -473,15 +493,15 @@ def test_a_population_raster_changed_during_the_stages_stops_the_run(tiny_projec
     """The raster is read by the score and zone stages, after the load stage hashed it."""
     from conftest import write_population
 
-    import riskmap.pipeline as pipeline
+    import riskmap.stages as stages
 
-    zone = pipeline._zone
+    zone = stages._zone
 
     def resaving(*args, **kwargs):
         write_population(tiny_project.parent / "population.tif", persons_per_cell=2.0)
         return zone(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "_zone", resaving)
+    monkeypatch.setattr(stages, "_zone", resaving)
     with pytest.raises(InputError, match=r"population\.tif: the file changed while riskmap was reading it"):
         riskmap.check(riskmap.load_config(tiny_project))
 
@@ -553,6 +573,10 @@ def test_standardisation_read_from_the_register_itself(tiny_project):
     tiny_project.write_text(text, encoding="utf-8")
     result = riskmap.check(riskmap.load_config(tiny_project))
     s = result.summary
-    assert s["facilities_in"] == len(fac) == s["facilities_scored"] + s["facilities_rejected"]
+    assert (
+        s["facilities_in"]
+        == len(fac)
+        == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+    )
     assert s["facilities_rejected"] == 1
     assert result.rejects["reason"].str.contains("unknown standardisation grade").sum() == 1

@@ -43,7 +43,9 @@ def _rejected(result: riskmap.RunResult) -> list[dict]:
 def _check(project: Path) -> riskmap.RunResult:
     result = riskmap.check(riskmap.load_config(project))
     s = result.summary
-    assert s["facilities_in"] == s["facilities_scored"] + s["facilities_rejected"]
+    assert (
+        s["facilities_in"] == s["facilities_scored"] + s["facilities_unassessed"] + s["facilities_rejected"]
+    )
     return result
 
 

@@ -725,12 +725,10 @@ def test_spaced_password_is_refused_and_never_reaches_the_crash_file(
 ) -> None:
     from typer.testing import CliRunner
 
-    import riskmap.pipeline as pipeline
+    import riskmap.stages as stages
     from riskmap.cli import CRASH_FILE, app
 
-    monkeypatch.setattr(
-        pipeline, "plan_inspections", lambda *a, **k: 1 / 0
-    )  # a bug, should the run get there
+    monkeypatch.setattr(stages, "plan_inspections", lambda *a, **k: 1 / 0)  # a bug, should the run get there
     monkeypatch.chdir(tmp_path)
     conninfo = f"host=127.0.0.1 port={_closed_port()} dbname=gis password = {PASSWORD}"
     r = CliRunner().invoke(

@@ -387,3 +387,26 @@ def test_variant_setting_the_as_of_date_is_refused_at_load(tmp_path):
     toml = _with_variant(tmp_path, 'set = { "adjustment.as_of" = 2026-01-01 }')
     with pytest.raises(ConfigError, match=r"variant 'mine': adjustment\.as_of is the date .*--as-of"):
         load_config(toml)
+
+
+def test_a_variant_of_the_radius_counts_its_own_persons(tiny_project: Path) -> None:
+    """A variant of ``methods.gb18218.buffer_m`` graded with the project's 500 m persons (now: its own, apart)."""
+    from conftest import IDS
+
+    from riskmap.config import with_overrides
+    from riskmap.io.project import read_inputs
+    from riskmap.stages import Pass, first_stage, run_stages
+
+    config = load_config(tiny_project)
+    wider = with_overrides(config, {"methods.gb18218.buffer_m": 1000})
+    assert first_stage(config, wider) == "score"
+    located = run_stages(config, Pass(read_inputs(config)), until="validate", keep=True)
+    own = run_stages(config, located, start="score", until="score")
+    variant = run_stages(wider, own, start="score", until="score")
+    a_own = own.graded.facilities.set_index("facility_id").loc[IDS["A"]]
+    a_variant = variant.graded.facilities.set_index("facility_id").loc[IDS["A"]]
+    # One person per 0.001° cell: about 75 within 500 m, four times as many within 1 km.
+    assert a_own["persons_500m"] == pytest.approx(75, abs=1.5) and "persons_1000m" not in a_own
+    assert a_variant["persons_1000m"] == pytest.approx(4 * 75, rel=0.05)
+    assert "α=2" in a_variant["reasons"] and "α=1.5" in a_own["reasons"]
+    assert "persons_1000m" not in located.basis.facilities  # the project's kept table is left as it was

@@ -47,8 +47,10 @@ def test_default_rejects_what_no_method_grades(tiny_project: Path):
 def test_grey_keeps_unassessed_facilities_with_a_reason(tiny_project: Path):
     result = riskmap.check(riskmap.load_config(_grey_project(tiny_project)))
     s = result.summary
-    assert (s["facilities_in"], s["facilities_scored"], s["facilities_rejected"]) == (7, 7, 0)
-    assert s["facilities_per_level"]["none"] == 2 and s["facilities_unassessed"] == 2
+    # Grey facilities are on the map but not graded: counted apart, not as scored.
+    counts = ("facilities_in", "facilities_scored", "facilities_unassessed", "facilities_rejected")
+    assert tuple(s[k] for k in counts) == (7, 5, 2, 0)
+    assert s["facilities_per_level"]["none"] == 2
     assert any("2 facilities could not be graded" in w for w in result.warnings)
     fac = result.facilities.set_index("facility_id")
     assert fac.loc[[G, IDS["F"]], "level"].tolist() == ["none", "none"]
@@ -251,3 +253,13 @@ def test_cli_summary_without_unassessed_has_four_columns(tiny_project: Path, tmp
     )
     assert r.exit_code == 0, r.output
     assert "未评估" not in r.output
+
+
+def test_the_summary_line_counts_the_grey_facilities_apart(tiny_project: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    r = CliRunner().invoke(app, ["run", str(_grey_project(tiny_project)), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "rows in 7 = scored 5 + not assessed 2 + rejected 0" in r.output

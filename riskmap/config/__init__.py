@@ -20,6 +20,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
+import annotated_types
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from riskmap.config.adjustment import (
@@ -102,7 +103,6 @@ __all__ = [
     "config_from_dict",
     "json_schema",
     "config_hash",
-    "apply_variant",
     "with_overrides",
     "TABLE_COLUMNS",
     # and every other section model, for the stages that take one section
@@ -195,7 +195,8 @@ class Config(ConfigModel):
         if self.outputs.sensitivity and self.engine.name != "memory":
             raise ValueError('outputs.sensitivity = true runs with [engine] name = "memory" only')
         for variant in self.sensitivity.variants if self.sensitivity else []:
-            apply_variant(self, variant)  # a bad key or value is an error of the project file, found at once
+            # A bad key or value is an error of the project file, found at once.
+            with_overrides(self, variant.as_overrides(), variant.where)
         return self
 
     @model_validator(mode="after")
@@ -282,6 +283,24 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
+#: pydantic's error types of a number beyond an inclusive bound (``ge``, ``le``).
+_BOUND_ERRORS = {"greater_than_equal", "less_than_equal"}
+
+
+def _accepted_range(loc: tuple[int | str, ...]) -> str | None:
+    """``"2000 to 2100"`` for a field with both inclusive bounds (``supervision.year``); else ``None``.
+
+    pydantic names only the bound a value crossed; a user choosing another value wants the whole range.
+    """
+    holder = _model_at(Config, loc)
+    field = holder.model_fields.get(str(loc[-1])) if holder is not None and loc else None
+    if field is None:
+        return None
+    lo = next((m.ge for m in field.metadata if isinstance(m, annotated_types.Ge)), None)
+    hi = next((m.le for m in field.metadata if isinstance(m, annotated_types.Le)), None)
+    return f"{lo} to {hi}" if lo is not None and hi is not None else None
+
+
 def _method_problem(loc: tuple[int | str, ...], value: Any) -> str | None:
     """For a name in ``[scoring]`` that is not a method, a message suggesting the closest name; else ``None``.
 
@@ -313,6 +332,8 @@ def _format_errors(err: ValidationError, source: str) -> str:
             lines.append(f"{source}: {where}: required key is missing")
         elif e["type"] == "literal_error" and (problem := _method_problem(loc, e.get("input"))):
             lines.append(f"{source}: {problem}")
+        elif e["type"] in _BOUND_ERRORS and (bounds := _accepted_range(loc)) is not None:
+            lines.append(f"{source}: {where}: {e.get('input')} is outside the accepted range {bounds}")
         else:
             value = e.get("input")
             # A connection string in a wrong place (a list, another key) must not be echoed with its password.
@@ -480,12 +501,18 @@ def _file_keys(config: Config, exclude: dict[str, Any]) -> dict[str, Any]:
 
 
 def with_overrides(config: Config, overrides: dict[str, Any], source: str = "the command line") -> Config:
-    """The project with some dotted keys set to other values (command-line options), validated again.
+    """The project with some dotted keys of its file set to other values, validated again.
+
+    The one way a validated project changes: the command line's options (``--lang``, ``--year`` ...),
+    ``plan(year=...)`` and each ``[sensitivity]`` variant (:meth:`Variant.as_overrides`) go through here, so a
+    value is checked as it would be in the project file, with the same message. A named list item is addressed
+    by its name (``adjustment.rules.standardisation``); ``false`` removes it.
 
     Raises
     ------
     ConfigError
-        A value the key does not accept; the message names ``source``.
+        A key that is not in the project file (with the closest valid key) or a value it does not accept; the
+        message names ``source`` (the options, or the variant).
 
     Examples
     --------
@@ -493,33 +520,14 @@ def with_overrides(config: Config, overrides: dict[str, Any], source: str = "the
     >>> base = load_config(riskmap.demo_dir() / "riskmap.toml")
     >>> with_overrides(base, {"project.lang": "en", "outputs.embed": True}).project.lang
     'en'
+    >>> upper = Variant(name="LEC upper", set={"methods.lec.boundary": "upper"})
+    >>> base.methods.lec.boundary, with_overrides(base, upper.as_overrides(), upper.where).methods.lec.boundary
+    ('lower', 'upper')
+    >>> with_overrides(base, {"supervision.year": 1}, "--year")
+    Traceback (most recent call last):
+    riskmap.errors.ConfigError: --year: supervision.year: 1 is outside the accepted range 2000 to 2100
     """
     data = _file_keys(config, {"base_dir": True})
     for key, value in overrides.items():
         _set_key(data, key, value, source)
     return config_from_dict(data, base_dir=config.base_dir, source=source)
-
-
-def apply_variant(config: Config, variant: Variant, source: str | None = None) -> Config:
-    """The project with the keys of one sensitivity variant set, validated again.
-
-    Raises
-    ------
-    ConfigError
-        A key that is not in the project file (with the closest valid key) or a value it does not accept;
-        the message names the variant.
-
-    Examples
-    --------
-    >>> import riskmap
-    >>> base = load_config(riskmap.demo_dir() / "riskmap.toml")
-    >>> upper = apply_variant(base, Variant(name="LEC upper", set={"methods.lec.boundary": "upper"}))
-    >>> base.methods.lec.boundary, upper.methods.lec.boundary
-    ('lower', 'upper')
-    """
-    where = f"[sensitivity] variant {variant.name!r}"
-    where = f"{source}: {where}" if source else where
-    data = _file_keys(config, {"base_dir": True, "sensitivity": True, "outputs": {"sensitivity"}})
-    for key, value in variant.overrides.items():
-        _set_key(data, key, value, where)
-    return config_from_dict(data, base_dir=config.base_dir, source=where)

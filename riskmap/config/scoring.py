@@ -55,10 +55,14 @@ class GB18218Params(ConfigModel):
     )
     persons_column: str | None = Field(
         None,
-        description="Facility column with persons within 500 m (45人, 约45 are 45); an empty cell is counted from "
+        description="Facility column with persons within buffer_m (45人, 约45 are 45); an empty cell is counted from "
         "the population raster when one is configured, else the persons are unknown. Unset: the raster for all.",
     )
-    buffer_m: float = Field(500.0, gt=0, description="Exposure radius around the facility (GB 18218: 500 m).")
+    buffer_m: float = Field(
+        500.0,
+        gt=0,
+        description="Exposure radius around the facility (GB 18218: 500 m); names the persons column (persons_500m).",
+    )
     beta_overrides: dict[str, float] = Field(
         default_factory=dict,
         description="Substance name or CAS -> correction factor β, overriding the tables.",

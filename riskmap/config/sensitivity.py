@@ -2,7 +2,7 @@
 
 Each variant is a name and a few dotted keys of the project file set to another value
 (``set = { "methods.lec.boundary" = "upper" }``). The keys are checked when a sensitivity run applies them to
-the validated project (:func:`riskmap.config.apply_variant`), with the same messages as the rest of the file.
+the validated project (:func:`riskmap.config.with_overrides`), with the same messages as the rest of the file.
 """
 
 from __future__ import annotations
@@ -48,6 +48,19 @@ class Variant(ConfigModel):
             if key in _NOT_CONVENTIONS:
                 raise ValueError(f"variant {self.name!r}: {_NOT_CONVENTIONS[key]}")
         return self
+
+    @property
+    def where(self) -> str:
+        """How messages name the variant."""
+        return f"[sensitivity] variant {self.name!r}"
+
+    def as_overrides(self) -> dict[str, Any]:
+        """The keys to set on the project (:func:`riskmap.config.with_overrides`) to grade under this variant.
+
+        The project's own ``[sensitivity]`` is left out: a variant has no variants (and validating them again
+        from each variant would never end).
+        """
+        return {"sensitivity": None, "outputs.sensitivity": False, **self.overrides}
 
 
 class SensitivityConfig(ConfigModel):

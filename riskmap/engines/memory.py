@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.columns import FACILITY_ID
+from riskmap.columns import FACILITY_ID, PERSONS_NOTE
 from riskmap.config import Config
 from riskmap.engines.base import Located, Scored, concat_rejects, concat_scored, split_positions
 from riskmap.exposure import add_persons
@@ -84,7 +84,8 @@ class MemoryEngine:
                 needs.get(table, ()),
             )  # fmt: skip
         facilities, located.state = located.state, None
-        if config.uses_method("gb18218"):
+        # Counted once: a pass that keeps its basis for re-grading counted them on the located table already.
+        if config.uses_method("gb18218") and PERSONS_NOTE not in facilities.columns:
             add_persons(facilities, config)
         scored, rej = _score_in_blocks(facilities, clean, sources, config, config.engine.partition_rows)
         scored = note_placements(scored)

@@ -23,7 +23,6 @@ from riskmap.columns import (
     LEVEL_ZH,
     METHOD,
     NAME,
-    PERSONS,
     PERSONS_NOTE,
     PERSONS_NOTE_EN,
     REASON_SEP_EN,
@@ -32,6 +31,7 @@ from riskmap.columns import (
     REASONS_EN,
     SCORE,
     SECTOR,
+    persons_column,
 )
 from riskmap.config import Config, ScoringConfig
 from riskmap.frames import id_positions, ids_in, join_positions, take_or_missing
@@ -69,7 +69,8 @@ def _gb18218(inputs: ScoringInputs, config: Config) -> MethodResult:
         return empty_result()
     fac = inputs.facilities
     ids = pd.Index(fac[FACILITY_ID])
-    persons = pd.Series(fac[PERSONS].to_numpy(), index=ids, name=PERSONS)
+    column = persons_column(config.methods.gb18218.buffer_m)
+    persons = pd.Series(fac[column].to_numpy(), index=ids, name=column)
     notes = None
     if PERSONS_NOTE in fac.columns:  # how the persons were found (exposure.persons_within), for the reasons
         notes = pd.DataFrame(

@@ -23,8 +23,8 @@ from riskmap.columns import (
     HD_STATS,
     LEVEL,
     LEVEL_METHOD,
-    PERSONS,
     STANDARDISATION_GRADE,
+    persons_column,
 )
 from riskmap.config import Config, config_hash
 from riskmap.outputs.runfolder import OutputSet, input_provenance, open_output_set
@@ -52,6 +52,7 @@ XLSX_MAX_ROWS = 200_000
 #: The plan tables: ``riskmap plan`` replaces them whichever command wrote them last.
 _PLAN_TABLES = ("inspection_plan.csv", "inspection_plan.xlsx")
 
+#: The facility columns written, in this order, around the persons column (named by the project's radius).
 _FACILITY_OUT = [
     FACILITY_ID,
     "name",
@@ -67,7 +68,8 @@ _FACILITY_OUT = [
     *HD_STATS,
     "gb18218_grade",
     "gb18218_s",
-    PERSONS,
+]
+_FACILITY_OUT_AFTER_PERSONS = [
     "zone_code",
     "zone_name",
     ASSIGNMENT,
@@ -79,9 +81,12 @@ _FACILITY_OUT = [
 ]
 
 
-def facility_layer(result: RunResult, kinds: list[str]) -> gpd.GeoDataFrame:
+def facility_layer(result: RunResult, config: Config) -> gpd.GeoDataFrame:
     """The facilities as written: the output columns present, the zone code of each kind, the geometry."""
-    cols = [c for c in _FACILITY_OUT if c in result.facilities.columns]
+    persons = persons_column(config.methods.gb18218.buffer_m)
+    written = [*_FACILITY_OUT, persons, *_FACILITY_OUT_AFTER_PERSONS]
+    cols = [c for c in written if c in result.facilities.columns]
+    kinds = list(result.zones)
     cols += [zone_code_column(k) for k in kinds if zone_code_column(k) in result.facilities.columns]
     return result.facilities[[*cols, result.facilities.geometry.name]]
 
@@ -102,7 +107,6 @@ def _write_plan_xlsx(result: RunResult, path: Path, sheets: dict[str, pd.DataFra
     """The plan workbook, unless the plan is too large for one (then a warning, and no stale workbook)."""
     from riskmap.outputs.tables import write_xlsx
 
-    assert result.plan is not None
     n = len(result.plan.plan)
     if n <= XLSX_MAX_ROWS:
         return write_xlsx({"inspection_plan": result.plan.plan, **plan_sheets(result.plan), **sheets}, path)
@@ -222,7 +226,7 @@ def _publish_postgis(
 
     assert config.outputs.postgis is not None
     run_id = f"{started:%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
-    layers = _layers(result)
+    layers = _layers(config, result)
     doc = {**run_json, "postgis": {"schema": config.outputs.postgis_schema, "run_id": run_id}}
     rows = publish_postgis(
         config.outputs.postgis,
@@ -241,10 +245,9 @@ def _publish_postgis(
     }
 
 
-def _layers(result: RunResult) -> dict[str, pd.DataFrame]:
+def _layers(config: Config, result: RunResult) -> dict[str, pd.DataFrame]:
     """The GeoPackage layers: facilities, each zone kind, the plan (at its facilities), the rejects."""
-    assert result.plan is not None
-    fac_layer = facility_layer(result, list(result.zones))
+    fac_layer = facility_layer(result, config)
     plan_geo = gpd.GeoDataFrame(
         result.plan.plan.merge(fac_layer[[FACILITY_ID, fac_layer.geometry.name]], on=FACILITY_ID, how="left"),
         geometry=fac_layer.geometry.name,
@@ -268,7 +271,7 @@ def _write_outputs(
     """Write every output of a run into ``out`` (the staging folder); returns the paths by output key."""
     from riskmap.outputs.gpkg import write_geopackage
 
-    layers = _layers(result)
+    layers = _layers(config, result)
     outputs: dict[str, Path] = {}
     outputs["geopackage"] = write_geopackage(
         out / "riskmap.gpkg",
@@ -300,7 +303,6 @@ def _write_tables(result: RunResult, out: Path) -> dict[str, Path]:
     """The plan, zone and rejects tables as CSV, and the plan workbook (with the zones and rejects)."""
     from riskmap.outputs.tables import write_csv
 
-    assert result.plan is not None
     outputs = {"inspection_plan_csv": write_csv(result.plan.plan, out / "inspection_plan.csv")}
     zone_tables = {
         f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()
@@ -365,7 +367,6 @@ def write_plan(
     """Write the plan tables and ``plan.json`` (their manifest, last) as one set (``riskmap plan``)."""
     from riskmap.outputs.tables import write_csv
 
-    assert result.plan is not None
     keys = (
         "plan_year",
         "draw_seed",

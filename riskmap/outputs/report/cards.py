@@ -43,9 +43,9 @@ def _card_rows(result: RunResult, which: str, lang: str) -> pd.DataFrame | None:
 
 
 def _inspectors_by_facility(result: RunResult) -> pd.Series:
-    """The inspectors the plan assigns, by facility id (empty without a plan or a roster)."""
-    plan = result.plan.plan if result.plan is not None else None
-    if plan is None or "inspectors" not in plan:
+    """The inspectors the plan assigns, by facility id (empty without a roster)."""
+    plan = result.plan.plan
+    if "inspectors" not in plan:
         return pd.Series(dtype=str)
     return pd.Series(
         plan["inspectors"].astype(str).to_numpy(), index=plan["facility_id"].astype(str).to_numpy()

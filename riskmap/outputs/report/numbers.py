@@ -50,7 +50,6 @@ def report_numbers(result: RunResult, lang: str = "zh") -> Numbers:
     cz = result.zones[coarse]
     names = pd.Series(cz[ZONE_NAME].astype(str).to_numpy(), index=cz[ZONE_CODE].astype(str).to_numpy())
     table = pd.DataFrame(cz[[ZONE_CODE, ZONE_NAME, *COUNT_COLUMNS, "n_facilities", RULE, "level"]])
-    assert result.plan is not None
     plan = result.plan
     insp = plan.inspections
     per_month = (
@@ -82,7 +81,7 @@ def report_numbers(result: RunResult, lang: str = "zh") -> Numbers:
         lang=lang,
         levels=levels,
         facilities={k: int(s["facilities_per_level"].get(k, 0)) for k in levels},
-        scored=int(s["facilities_scored"]),
+        scored=int(s["facilities_scored"]) + int(s["facilities_unassessed"]),  # on the map: grey ones too
         zones={k: {lv: int(v.get(lv, 0)) for lv in levels} for k, v in s["zones_per_level"].items()},
         coarse=coarse,
         fine=fine,

@@ -331,7 +331,6 @@ def _sensitivity(d: Doc, result: RunResult, config: Config, section: int) -> Non
 
 
 def _plan(d: Doc, nums: Numbers, config: Config, result: RunResult, section: int) -> None:
-    assert result.plan is not None
     heading(d, d.t("h_plan", n=_numeral(d, section)))
     plan = result.plan
     zh = d.lang == "zh"
@@ -383,6 +382,8 @@ def _quality(d: Doc, config: Config, result: RunResult, provenance: dict[str, An
     rows = [
         [d.t("rows_in"), s["facilities_in"]],
         [d.t("scored"), s["facilities_scored"]],
+        # rows in = graded + not assessed + rejected; the grey row only when there are any.
+        *([[d.t("unassessed"), s["facilities_unassessed"]]] if s["facilities_unassessed"] else []),
         [d.t("rejected"), s["facilities_rejected"]],
         [d.t("adj_up"), adj["up"]],
         [d.t("adj_down"), adj["down"]],
