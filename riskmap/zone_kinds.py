@@ -7,6 +7,7 @@ shown as written: never glued to a word it does not read with (no "district数")
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from functools import cache
@@ -17,7 +18,7 @@ from riskmap._resources import styles_dir
 if TYPE_CHECKING:
     from riskmap.config import Config
 
-__all__ = ["KindLabels", "kind_label", "kind_count_phrase", "project_kind_labels"]
+__all__ = ["KindLabels", "area_word", "kind_label", "kind_count_phrase", "project_kind_labels"]
 
 #: A project's own labels: ``{kind: {"zh": ..., "en": ...}}`` (either language may be missing).
 KindLabels = Mapping[str, Mapping[str, str]]
@@ -78,3 +79,37 @@ def project_kind_labels(config: Config) -> dict[str, dict[str, str]]:
     """The project's own labels of its zone kinds (``[[zones]] label``/``label_en``), for the outputs."""
     own = {z.kind: {"zh": z.label, "en": z.label_en} for z in config.zones}
     return {kind: {lang: t for lang, t in by.items() if t} for kind, by in own.items()}
+
+
+#: The words of a title that follow the place: the area's name is what stands before the first of them.
+_TITLE_WORDS = re.compile(r"安全|风险|四色|重点|企业|年|[0-9０-９]|（|\(|\s")
+#: The unit a place name ends in, the last one counting (厦门市同安区 is a 区): 自治县 reads as 县.
+_UNIT = re.compile(r"(县|旗|区|市)")
+
+
+def area_word(name: str, district_code: str = "", given: str | None = None) -> str:
+    """How a report names the whole area (全县, 全区, 全市, 全旗): ``given``, else the title's place, else the code.
+
+    The place is the title up to its first title word; its last unit names the area. The 6-digit code's last two
+    digits are the kind of county-level division (GB/T 2260): 01-20 districts, 21-80 counties (banners in Inner
+    Mongolia, code 15....), 81-99 county-level cities.
+
+    >>> area_word("厦门市同安区安全风险四色分布图"), area_word("某某县2026年安全风险分布"), area_word("", "152921")
+    ('全区', '全县', '全旗')
+    >>> area_word("安全风险四色分布图", "350681"), area_word("安全风险四色分布图"), area_word("x", given="全市")
+    ('全市', '全区', '全市')
+    """
+    if given:
+        return given
+    place = _TITLE_WORDS.split(name, maxsplit=1)[0]
+    units = _UNIT.findall(place)
+    if units:
+        return "全" + units[-1]
+    code = district_code.strip()
+    if len(code) >= 6 and code[:6].isdigit():
+        n = int(code[4:6])
+        if 21 <= n <= 80:
+            return "全旗" if code.startswith("15") else "全县"
+        if n >= 81:
+            return "全市"
+    return "全区"

@@ -529,3 +529,22 @@ def test_damaged_previous_run_is_one_line(tiny_project: Path, tmp_path: Path) ->
     assert (
         "riskmap.gpkg: not a riskmap GeoPackage: the file is an SQLite database of another kind" in r.output
     )
+
+
+@pytest.mark.parametrize(
+    ("title", "given", "word"),
+    [("测试区", None, "全区"), ("某某县安全风险四色分布图", None, "全县"), ("测试区", "全旗", "全旗")],
+)
+def test_the_report_names_the_area_by_its_own_word(
+    tiny_project: Path, tmp_path: Path, title, given, word
+) -> None:
+    """Issue 26: a county's report says 全县, not 全区 (from the title's place, or [project] area_word)."""
+    text = tiny_project.read_text(encoding="utf-8").replace('name = "测试区"', f'name = "{title}"', 1)
+    if given:
+        text = text.replace('district_code = "329901"', f'district_code = "329901"\narea_word = "{given}"', 1)
+    tiny_project.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    _run("report", str(tiny_project), "--out", str(out))
+    summary = _all_text(Document(str(out / "report.docx")))
+    assert re.search(rf"{word} \d+ 个村/社区中", summary), summary[:600]
+    assert not re.search(r"全[区县市旗] \d+ 个村/社区中", summary.replace(word, "")), summary[:600]

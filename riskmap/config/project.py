@@ -19,3 +19,9 @@ class ProjectInfo(ConfigModel):
         "", description="6-digit county code (统计用区划代码 prefix); part of the published random seed."
     )
     lang: Literal["zh", "en"] = Field("zh", description="Language of labels in outputs.")
+    area_word: str | None = Field(
+        None,
+        description='How the report names the whole area: "全县", "全区", "全市", "全旗". Default: from the '
+        "district's name in the title (同安区… → 全区, …县 → 全县), else from district_code (its last two digits: "
+        "01-20 a district 区, 21-80 a county 县 (旗 in Inner Mongolia), 81-99 a county-level city 市), else 全区.",
+    )

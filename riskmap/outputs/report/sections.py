@@ -29,7 +29,7 @@ from riskmap.outputs.report.wordml import (
     save,
     table,
 )
-from riskmap.zone_kinds import kind_label, project_kind_labels
+from riskmap.zone_kinds import area_word, kind_label, project_kind_labels
 
 if TYPE_CHECKING:
     from riskmap.compare import RunDiff
@@ -84,7 +84,8 @@ def _summary_sentences(d: Doc, nums: Numbers, config: Config, result: RunResult)
             for k in nums.levels
             if counts.get(k)
         )
-        out.append(f"全区 {total} 个{name}中，{parts}。" if zh else f"Of {total} zones ({name}): {parts}.")
+        whole = area_word(config.project.name, config.project.district_code, config.project.area_word)
+        out.append(f"{whole} {total} 个{name}中，{parts}。" if zh else f"Of {total} zones ({name}): {parts}.")
     top = nums.zone_table.sort_values(["n_red", "zone_code"], ascending=[False, True], kind="stable")
     top = top[top["n_red"] > 0].head(3)
     if len(top):
