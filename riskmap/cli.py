@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from riskmap.errors import OutputError, RiskmapError
+from riskmap.i18n import LANGS, set_language, tr
 from riskmap.version import __version__
 
 __all__ = ["app", "EXIT_INTERNAL", "CRASH_FILE"]
@@ -40,6 +41,7 @@ class _Guarded(typer.core.TyperGroup):
     def main(self, args=None, *pargs, **kwargs):
         _context.clear()
         self._argv = list(args) if args is not None else sys.argv[1:]
+        set_language(_lang_option(self._argv))  # until the project is read: --lang, else the locale
         return super().main(args, *pargs, **kwargs)
 
     def invoke(self, ctx):
@@ -54,6 +56,15 @@ class _Guarded(typer.core.TyperGroup):
             if full is not None:
                 _fail(full)
             _internal_error(err, getattr(self, "_argv", sys.argv[1:]))
+
+
+def _lang_option(argv: list[str]) -> str | None:
+    """The ``--lang`` of a command line, if it names a language (click says so of a wrong one)."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else arg.removeprefix("--lang=")
+        if (arg == "--lang" or arg.startswith("--lang=")) and value in LANGS:
+            return value
+    return None
 
 
 def _disk_full(err: Exception) -> OutputError | None:
@@ -206,8 +217,9 @@ def _fail(err: RiskmapError) -> None:
     from riskmap.config.conninfo import mask_secrets
 
     # Messages quote config sections such as [deductions]: escape them, or rich reads them as markup.
+    error = tr("error:")
     for line in mask_secrets(str(err)).splitlines() or [type(err).__name__]:
-        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]{error}[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -343,8 +355,9 @@ def _summary(result) -> None:
             markup=False,
         )
     _plan_summary(s)
+    warning = tr("warning:")
     for w in result.warnings:
-        out_console.print(f"[yellow]warning:[/] {escape(w)}")
+        out_console.print(f"[yellow]{warning}[/] {escape(w)}")
     for name, path in result.outputs.items():
         out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
@@ -406,9 +419,10 @@ def _override(config, chosen: dict[str, object]):
     given = {option: value for option, value in chosen.items() if value is not None}
     if "--scheduler" in given and given.get("--engine", config.engine.name) != "dask":
         raise typer.BadParameter('--scheduler needs --engine dask (or [engine] name = "dask")')
-    if not given:
-        return config
-    return with_overrides(config, {_OPTION_KEYS[o]: v for o, v in given.items()}, ", ".join(given))
+    if given:
+        config = with_overrides(config, {_OPTION_KEYS[o]: v for o, v in given.items()}, ", ".join(given))
+    set_language(config.project.lang)  # the project is read: its language from now on
+    return config
 
 
 def _options(lang=None, embed: bool = False, engine=None, scheduler=None, postgis=None) -> dict[str, object]:
@@ -499,8 +513,9 @@ def plan(
     except RiskmapError as err:
         _fail(err)
     _plan_summary(result.summary)
+    warning = tr("warning:")
     for w in result.warnings:
-        out_console.print(f"[yellow]warning:[/] {escape(w)}")
+        out_console.print(f"[yellow]{warning}[/] {escape(w)}")
     for name, path in result.outputs.items():
         out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
@@ -523,7 +538,7 @@ def sensitivity(
 
     _where(project=project)
     try:
-        config = load_config(project)
+        config = _override(load_config(project), {})
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
         result = assess(config, out, as_of=as_of, force=force)
     except RiskmapError as err:
@@ -616,8 +631,9 @@ def validate(
     except RiskmapError as err:
         _fail(err)
     rejects = result.rejects
+    warning = tr("warning:")
     for w in result.warnings:
-        out_console.print(f"[yellow]warning:[/] {escape(w)}")
+        out_console.print(f"[yellow]{warning}[/] {escape(w)}")
     s = result.summary
     if rejects.empty:
         out_console.print(f"ok: {s['facilities_in']} facilities, no problems found")
@@ -757,8 +773,9 @@ def report(
         result = make_report(config, out, previous=previous, as_of=as_of, force=force, compare_anyway=anyway)
     except RiskmapError as err:
         _fail(err)
+    warning = tr("warning:")
     for w in result.warnings:
-        out_console.print(f"[yellow]warning:[/] {escape(w)}")
+        out_console.print(f"[yellow]{warning}[/] {escape(w)}")
     for name, path in result.outputs.items():
         out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 

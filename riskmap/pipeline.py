@@ -26,6 +26,7 @@ from riskmap.columns import DATA_ISSUES, FACILITY_ID, LEVEL, NAME, ON_MAP
 from riskmap.config import Config, with_overrides
 from riskmap.engines.memory import MemoryEngine
 from riskmap.errors import ConfigError, OutputError, RiskmapError
+from riskmap.i18n import in_project_language
 from riskmap.io.inputfiles import InputFile
 from riskmap.io.postgis import connect, is_database, read_postgis, require_psycopg
 from riskmap.io.project import ProjectInputs, read_earlier_plans, read_facilities, read_inputs, read_related
@@ -286,6 +287,7 @@ def _returning_memory(stage: Stage) -> Stage:
     return announce
 
 
+@in_project_language
 def check(
     config: Config, stage: Stage | None = None, as_of: date | str | None = None, history: Path | None = None
 ) -> RunResult:
@@ -299,6 +301,7 @@ def check(
     return _result(config, stage or (lambda _s: None), as_of, history)
 
 
+@in_project_language
 def run(
     config: Config,
     out_dir: str | Path | None = None,
@@ -330,6 +333,7 @@ def run(
     return write_run(config, result, out_dir, started=started, force=force, stage=say)
 
 
+@in_project_language
 def plan(
     config: Config,
     out_dir: str | Path | None = None,
@@ -352,6 +356,7 @@ def plan(
     return write_plan(config, check(config, stage, as_of, history), out_dir, force)
 
 
+@in_project_language
 def sensitivity(
     config: Config,
     out_dir: str | Path | None = None,
@@ -471,6 +476,7 @@ def _check_zone_file(config: Config, i: int) -> None:
     zone_polygons(gdf, path.name, zc.kind, [])
 
 
+@in_project_language
 def preflight(config: Config) -> list[str]:
     """Every file-level problem at once: missing files, unknown layers, missing columns.
 

@@ -11,11 +11,13 @@ from pathlib import Path
 
 from riskmap.columns import FACILITY_ID
 from riskmap.config import Config
+from riskmap.i18n import in_project_language
 from riskmap.pipeline import RunResult, Stage, check
 
 __all__ = ["report"]
 
 
+@in_project_language
 def report(
     config: Config,
     out_dir: str | Path | None = None,

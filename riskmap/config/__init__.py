@@ -78,6 +78,7 @@ from riskmap.config.supervision import (
 )
 from riskmap.config.zoning import Clause, IndexConfig, LayerRule, SpilloverConfig, ZoningConfig
 from riskmap.errors import ConfigError
+from riskmap.i18n import tr
 
 __all__ = [
     "Config",
@@ -401,11 +402,13 @@ def load_config(path: str | Path) -> Config:
     try:
         raw = p.read_bytes()
     except OSError as err:
-        raise ConfigError(f"{p}: cannot read the project file ({err.strerror})") from None
+        raise ConfigError(
+            tr("{file}: cannot read the project file ({why})", file=p, why=err.strerror)
+        ) from None
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise ConfigError(f"{p}: the project file must be UTF-8 text") from None
+        raise ConfigError(tr("{file}: the project file must be UTF-8 text", file=p)) from None
     except RecursionError:  # tomllib parses nested arrays and inline tables recursively
         raise ConfigError(
             f"{p.name}: arrays or tables nested too deeply to read (hundreds of [ or {{ inside each other); "

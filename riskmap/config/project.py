@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from riskmap.config.base import ConfigModel
+from riskmap.i18n import locale_language
 
 __all__ = ["ProjectInfo"]
 
@@ -18,7 +19,11 @@ class ProjectInfo(ConfigModel):
     district_code: str = Field(
         "", description="6-digit county code (统计用区划代码 prefix); part of the published random seed."
     )
-    lang: Literal["zh", "en"] = Field("zh", description="Language of labels in outputs.")
+    lang: Literal["zh", "en"] = Field(
+        default_factory=locale_language,
+        description="Language of the outputs and messages: zh or en (--lang overrides it). Default: the "
+        "locale's (LANG en_US.UTF-8: en), else zh.",
+    )
     area_word: str | None = Field(
         None,
         description='How the report names the whole area: "全县", "全区", "全市", "全旗". Default: from the '
