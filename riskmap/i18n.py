@@ -112,7 +112,7 @@ def resolve_language(option: str | None = None, project: str | None = None) -> L
         if given:
             if given not in LANGS:
                 raise ValueError(f"unknown language {given!r}: riskmap speaks {' and '.join(LANGS)}")
-            return given  # type: ignore[return-value]
+            return given
     return locale_language()
 
 
