@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -13,6 +14,12 @@ import rasterio
 from ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 - CI: a skip fails
 from rasterio.transform import from_origin
 from shapely.geometry import box
+
+# The suite speaks as a Chinese office's machine does, whatever the developer's locale: messages and outputs
+# in Chinese unless a test asks for English (--lang en, lang = "en"). LANGUAGE is read by gettext only.
+for _var in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_var, None)
+os.environ["LANGUAGE"] = "zh"
 
 # Four 0.02° squares near 119.6 E, 32.2 N: villages 001/002 in town 001, 003/004 in town 002.
 X0, Y0, D = 119.60, 32.20, 0.02
