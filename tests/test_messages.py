@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import string
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 import riskmap.i18n as i18n
@@ -66,10 +65,15 @@ def test_every_translation_is_chinese_and_keeps_the_placeholders():
     assert not wrong, "\n".join(wrong)
 
 
+def _translations(catalog) -> dict[str, str]:
+    """A catalog's translations, header aside (babel stamps the time it compiled into the .mo's)."""
+    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+
+
 def test_the_compiled_catalog_is_the_po():
-    buf = BytesIO()
-    write_mo(buf, _catalog())
-    assert (PO.with_suffix(".mo")).read_bytes() == buf.getvalue(), "run scripts/messages.sh compile"
+    with PO.with_suffix(".mo").open("rb") as f:
+        compiled = read_mo(f)
+    assert _translations(compiled) == _translations(_catalog()), "run scripts/messages.sh compile"
 
 
 def test_no_message_is_left_in_the_catalog_that_the_code_no_longer_has():
