@@ -467,13 +467,11 @@ def render_figure(
         The project's own labels of zone kinds (``{kind: {"zh": ..., "en": ...}}``); known kinds are labelled
         from ``styles/zone_kinds.toml`` (see :mod:`riskmap.zone_kinds`).
     as_of
-        Date the levels are as of (数据截至, a run's ``as_of``, a date or ISO text), printed under the map;
-        ``None``: not printed.
+        Date the levels are as of (数据截至; a date or ISO text), printed under the map unless ``None``.
     font
         A font file to write with (``[outputs] font``: e.g. ``simhei.ttf``) instead of an installed CJK font.
     warnings
-        Where to say that no Chinese font could be found (a run's warnings, run.json); ``None``: a Python
-        ``UserWarning``.
+        The run's warnings, told that no Chinese font was found; ``None``: a Python ``UserWarning``.
 
     Returns
     -------
@@ -492,11 +490,8 @@ def render_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    family = font_file_family(font) if font is not None else cjk_font()
-    cjk = family is not None and _writes_chinese(family)
-    if not cjk:
-        _say(_no_chinese_font(title, font, family), warnings)
-        lang = "en"
+    family, cjk = _figure_font(title, font, warnings)
+    lang = lang if cjk else "en"
     as_of = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
     sheet = _Sheet(title, source_note, lang, map_date, cjk, kind_labels, as_of)
     with plt.rc_context(_rc(family)), pywarnings.catch_warnings():  # type: ignore[arg-type]
@@ -527,6 +522,18 @@ def render_run_figure(config: Config, result: RunResult, paths: Sequence[str | P
     )  # fmt: skip
 
 
+def _figure_font(title: str, font: str | Path | None, warnings: list[str] | None) -> tuple[str | None, bool]:
+    """The font family the figure writes with (``font``'s, else an installed CJK font's); whether it writes Chinese.
+
+    When it does not, a warning says what to install.
+    """
+    family = font_file_family(font) if font is not None else cjk_font()
+    cjk = family is not None and _writes_chinese(family)
+    if not cjk:
+        _say(_no_chinese_font(title, font, family), warnings)
+    return family, cjk
+
+
 def _no_chinese_font(title: str, font: str | Path | None, family: str | None) -> str:
     """The warning of a figure drawn without a Chinese font: what it lacks, and which font to install."""
     if font is not None:
@@ -554,7 +561,7 @@ def _say(warning: str, warnings: list[str] | None) -> None:
     if warnings is not None:
         warnings.append(warning)
     else:
-        pywarnings.warn(warning, stacklevel=4)  # the caller of render_figure
+        pywarnings.warn(warning, stacklevel=5)  # the caller of render_figure
 
 
 def _save(fig: Figure, paths: Sequence[str | Path], dpi: int) -> list[Path]:
