@@ -24,6 +24,8 @@ until the mark is removed.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 from collections.abc import Iterable, Iterator
@@ -69,7 +71,7 @@ CODE_COLUMNS = {
     "field": "the input column's name",
     "value": "the value as the input file wrote it (data)",
     columns.ZONE_CODE: "division codes",
-    columns.FACILITY_ID: "the register's ids",
+    columns.FACILITY_ID: "the register's ids (无代码:<name> for an enterprise listed without one)",
 }
 
 #: Sheets named as the run's tables are (their CSV files and GeoPackage layers: inspection_plan, zones_village,
@@ -103,38 +105,54 @@ class Data:
     runs: frozenset[str]
 
 
-def _demo_project(folder: Path) -> Path:
-    """The demo's files in ``folder``, its figure also as SVG (the text of a figure is read there)."""
-    shutil.copytree(demo_dir(), folder)
-    toml = folder / "riskmap.toml"
+def _with_svg(toml: Path) -> Path:
+    """The project's figure also as SVG (the text of a figure is read there)."""
     text = toml.read_text(encoding="utf-8")
-    assert 'figure_formats = ["png"]' in text
-    toml.write_text(
-        text.replace('figure_formats = ["png"]', 'figure_formats = ["png", "svg"]'), encoding="utf-8"
-    )
+    if 'figure_formats = ["png"]' in text:
+        text = text.replace('figure_formats = ["png"]', 'figure_formats = ["png", "svg"]')
+    else:
+        assert "\n[outputs]\n" in text and "figure_formats" not in text
+        text = text.replace("\n[outputs]\n", '\n[outputs]\nfigure_formats = ["png", "svg"]\n')
+    toml.write_text(text, encoding="utf-8")
     return toml
 
 
+def _table_texts(p: Path) -> Iterator[str]:
+    """Every cell and header of a CSV (UTF-8 or GBK) or workbook (every sheet, read raw)."""
+    if p.suffix == ".csv":  # read as rows of cells: a title line above the header is a row like any other
+        raw = p.read_bytes()
+        text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else _utf8_or_gbk(raw)
+        yield from (cell for row in csv.reader(io.StringIO(text)) for cell in row if cell)
+        return
+    for name, df in pd.read_excel(p, sheet_name=None, header=None, dtype=str, engine="calamine").items():
+        yield name
+        yield from (str(v) for v in pd.unique(df.to_numpy().ravel()) if isinstance(v, str))
+
+
+def _utf8_or_gbk(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")
+
+
 def _texts_of_inputs(folder: Path) -> Iterator[str]:
-    for p in sorted(folder.glob("*.csv")):
-        df = pd.read_csv(p, dtype=str, keep_default_na=False)
-        yield from df.columns
-        for col in df.columns:
-            yield from df[col].unique()
-    for p in sorted(folder.glob("*.gpkg")):
-        for layer, _ in pyogrio.list_layers(p):
-            g = gpd.read_file(p, layer=layer)
-            for col in g.columns.drop(g.geometry.name):
-                yield from map(str, g[col].unique())
-    yield from re.findall(r'^name = "([^"]+)"', (folder / "riskmap.toml").read_text(encoding="utf-8"), re.M)
+    """Every text of the project's input files and the texts the project file writes: the names of the data."""
+    for p in sorted(folder.iterdir()):
+        if p.suffix in (".csv", ".xls", ".xlsx"):
+            yield from _table_texts(p)
+        elif p.suffix in (".gpkg", ".shp"):
+            options = {} if p.suffix == ".gpkg" or p.with_suffix(".cpg").exists() else {"encoding": "gb18030"}
+            for layer, _ in pyogrio.list_layers(p):
+                g = gpd.read_file(p, layer=layer, **options)
+                for col in g.columns.drop(g.geometry.name):
+                    yield from map(str, g[col].unique())
+    yield from re.findall(r'"([^"\n]+)"', (folder / "riskmap.toml").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Run], Data]:
-    """The demo run in Chinese and in English (the CLI in process: the figure's artists are read as drawn)."""
-    folder = tmp_path_factory.mktemp("scan")
-    toml = _demo_project(folder / "demo")
-    texts = list(_texts_of_inputs(folder / "demo"))
+def _run_both(folder: Path, toml: Path) -> tuple[dict[str, Run], Data]:
+    """The project run in Chinese and in English (the CLI in process: the figure's texts are read as drawn)."""
+    texts = list(_texts_of_inputs(toml.parent))
     data = Data(
         frozenset(t for v in texts for t in TOKEN.findall(v)),
         frozenset(r for v in texts for r in CJK.findall(v)),
@@ -168,6 +186,29 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Run], Data
             assert r.exit_code == 0, r.output
             runs[lang] = Run(lang, out, r.output, list(drawn))
     return runs, data
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Run], Data]:
+    """The demo district (data/demo), run in Chinese and in English."""
+    folder = tmp_path_factory.mktemp("scan-demo")
+    shutil.copytree(demo_dir(), folder / "demo")
+    return _run_both(folder, _with_svg(folder / "demo" / "riskmap.toml"))
+
+
+@pytest.fixture(scope="module")
+def county_yardstick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Run], Data]:
+    """The county yardstick (tests/county.py: 同安区's files as they arrive), run in Chinese and in English."""
+    import county
+
+    folder = tmp_path_factory.mktemp("scan-county")
+    county.build_county(folder / "同安区")
+    return _run_both(folder, _with_svg(folder / "同安区" / "riskmap.toml"))
+
+
+@pytest.fixture(params=["demo", "county_yardstick"])
+def project(request: pytest.FixtureRequest) -> tuple[dict[str, Run], Data]:
+    return request.getfixturevalue(request.param)
 
 
 # -- the scanners ----------------------------------------------------------------------------------------------
@@ -260,7 +301,7 @@ def _map_data_texts(data: MapData, owned_by_others: bool) -> Iterator[tuple[str,
     for key, v in (meta.get("sensitivity") or {}).items():
         if isinstance(v, str):
             yield f"meta.sensitivity.{key}", v
-    for col in fac.columns.drop(["lat", "lon", "level", "reasons"]):
+    for col in fac.columns.drop(["lat", "lon", "level", "reasons", "id"]):  # id: CODE_COLUMNS' facility_id
         yield from ((f"facility.{col}", str(v)) for v in fac[col].unique())
     for k in range(len(meta["zones"])):
         z = data.zones(k)
@@ -298,9 +339,11 @@ _POPUP = """() => {
 }"""
 
 
-def _click_popup(page, name: str, at: tuple[float, float], where: str, skip: str) -> list[tuple[str, str]]:
+def _click_popup(
+    page, name: str, at: tuple[float, float], where: str, skip: set[str]
+) -> list[tuple[str, str]]:
     """Click ``at`` and read the popup that opens: its title and each row's label and value, but the value of
-    the row labelled ``skip`` (the facility's reasons: another part's text)."""
+    the rows labelled in ``skip`` (the facility's reasons: another part's text; its id: a code)."""
     page.evaluate("(n) => window[n].closePopup()", name)
     page.wait_for_function("() => !document.querySelector('.leaflet-popup')")  # gone (it fades out)
     page.mouse.click(*at)
@@ -308,7 +351,7 @@ def _click_popup(page, name: str, at: tuple[float, float], where: str, skip: str
     return [
         (f"{where} popup", text)
         for label, value in rows
-        for text in ([label] if label == skip else [label, value])
+        for text in ([label] if label in skip else [label, value])
     ]
 
 
@@ -338,7 +381,7 @@ def _browser_texts(path: Path, data: MapData) -> list[tuple[str, str]]:
     """What the page shows in Chromium: its text and attributes, then the tooltip and popup of a facility of each
     level and of a zone (the mouse on it, then a click), and the page again with a popup open."""
     fac = data.facilities()
-    reasons = {field: label for label, field in data.meta["popup"]}.get("reasons", "")
+    reasons = {label for label, field in data.meta["popup"] if field in ("reasons", "id")}
     picks = [int(fac.index[fac["level"] == lv][0]) for lv in fac["level"].unique()]
     shown: list[tuple[str, str]] = []
     with chromium() as browser, open_page(browser, path) as (page, log):
@@ -379,16 +422,16 @@ LANGS = pytest.mark.parametrize("lang", ["zh", "en"])
 
 
 @LANGS
-def test_the_figure_speaks_the_run_language(demo, lang):
-    runs, data = demo
+def test_the_figure_speaks_the_run_language(project, lang):
+    runs, data = project
     run = runs[lang]
     assert any("数据截至" in t for t in run.figure) == (lang == "zh")  # the texts were read
     assert_no_leaks(lang, _figure_texts(run), data)
 
 
 @LANGS
-def test_the_map_data_speaks_the_run_language(demo, lang):
-    runs, data = demo
+def test_the_map_data_speaks_the_run_language(project, lang):
+    runs, data = project
     page = read_map((runs[lang].out / "map.html").read_text(encoding="utf-8"))
     assert_no_leaks(lang, _map_data_texts(page, owned_by_others=False), data)
 
@@ -396,16 +439,16 @@ def test_the_map_data_speaks_the_run_language(demo, lang):
 @pytest.mark.parametrize(  # in English they are (reasons_en); in Chinese some name a table or a method in English
     "lang", [pytest.param("zh", marks=pytest.mark.xfail(strict=True, reason=OTHERS["reasons"])), "en"]
 )
-def test_the_reasons_on_the_map_speak_the_run_language(demo, lang):
-    runs, data = demo
+def test_the_reasons_on_the_map_speak_the_run_language(project, lang):
+    runs, data = project
     page = read_map((runs[lang].out / "map.html").read_text(encoding="utf-8"))
     assert_no_leaks(lang, _map_data_texts(page, owned_by_others=True), data)
 
 
 @pytest.mark.browser
 @LANGS
-def test_the_map_in_a_browser_speaks_the_run_language(demo, lang):
-    runs, data = demo
+def test_the_map_in_a_browser_speaks_the_run_language(project, lang):
+    runs, data = project
     path = runs[lang].out / "map.html"
     shown = _browser_texts(path, read_map(path.read_text(encoding="utf-8")))
     assert {w.split()[0] for w, _ in shown if w.endswith("popup")} == {"facility", "zone"}  # both were read
@@ -413,22 +456,22 @@ def test_the_map_in_a_browser_speaks_the_run_language(demo, lang):
 
 
 @LANGS
-def test_the_plan_workbook_speaks_the_run_language(demo, lang):
-    runs, data = demo
+def test_the_plan_workbook_speaks_the_run_language(project, lang):
+    runs, data = project
     assert_no_leaks(lang, _sheet_cells(runs[lang].out / "inspection_plan.xlsx", lang, False), data)
 
 
 @pytest.mark.xfail(strict=True, reason=OTHERS["reasons"])
 @LANGS
-def test_the_reasons_in_the_plan_workbook_speak_the_run_language(demo, lang):
-    runs, data = demo
+def test_the_reasons_in_the_plan_workbook_speak_the_run_language(project, lang):
+    runs, data = project
     assert_no_leaks(lang, _sheet_cells(runs[lang].out / "inspection_plan.xlsx", lang, True), data)
 
 
 @pytest.mark.xfail(strict=True, reason=OTHERS["cli"])
 @LANGS
-def test_the_cli_output_of_run_speaks_the_run_language(demo, lang):
-    runs, data = demo
+def test_the_cli_output_of_run_speaks_the_run_language(project, lang):
+    runs, data = project
     assert_no_leaks(lang, ((f"line {i}", t) for i, t in enumerate(runs[lang].cli.splitlines())), data)
 
 
