@@ -137,7 +137,7 @@ def _utf8_or_gbk(raw: bytes) -> str:
 
 
 def _texts_of_inputs(folder: Path) -> Iterator[str]:
-    """Every text of the project's input files and the texts the project file writes: the names of the data."""
+    """Every text of the project's input files and the project's name: the names of the data."""
     for p in sorted(folder.iterdir()):
         if p.suffix in (".csv", ".xls", ".xlsx"):
             yield from _table_texts(p)
@@ -147,7 +147,8 @@ def _texts_of_inputs(folder: Path) -> Iterator[str]:
                 g = gpd.read_file(p, layer=layer, **options)
                 for col in g.columns.drop(g.geometry.name):
                     yield from map(str, g[col].unique())
-    yield from re.findall(r'"([^"\n]+)"', (folder / "riskmap.toml").read_text(encoding="utf-8"))
+    # The project's name (the title); not every string of the file: method keys there are no names of the data.
+    yield from re.findall(r'^name = "([^"]+)"', (folder / "riskmap.toml").read_text(encoding="utf-8"), re.M)
 
 
 def _run_both(folder: Path, toml: Path) -> tuple[dict[str, Run], Data]:
