@@ -1,8 +1,8 @@
 """Issue 26's "Done when": with ``lang = "zh"`` no English word reaches a user, with ``lang = "en"`` no Chinese beyond
 names from the data — scanned in what a run writes and says.
 
-The demo district is run through the CLI (``riskmap run --lang zh|en``, the figure also as SVG), and each output is
-read as its user reads it:
+The demo district and the county yardstick (``tests/county.py``: 同安区's files as they arrive) are run through the
+CLI (``riskmap run --lang zh|en``, the figure also as SVG), and each output is read as its user reads it:
 
 - the HTML map in headless Chromium (the page's text: title, legend, layer control, filter and search boxes and
   their placeholders; the popups and tooltips of facilities and zones), and the data the page decodes
@@ -14,8 +14,8 @@ read as its user reads it:
 What may be English in a Chinese output (:data:`TECHNICAL`, :func:`english_words`): technical identifiers — file
 names, column names of the data contract (``facility_id``), configuration keys (``[scoring.sectors]``), codes
 with digits, dots or underscores, EPSG codes — and the short list below, each with its reason. What may be
-Chinese in an English output: the names of the data (every text of the demo's input files and its project name)
-and the columns whose name says they are Chinese (``level_zh``).
+Chinese in an English output: the names of the data (every text of the project's input files and its name) and
+the columns whose name says they are Chinese (``level_zh``).
 
 Text that other parts of issue 26 own (the CLI's messages, reject and plan reasons, zone reasons) is scanned by
 tests marked ``xfail(strict=True)`` naming the part: they pass once that part is merged, and then fail as xfail
@@ -89,7 +89,7 @@ OTHERS = {
 
 @dataclass
 class Run:
-    """One ``riskmap run`` of the demo: its output folder, what the CLI printed, the figure's texts as drawn."""
+    """One ``riskmap run``: its output folder, what the CLI printed, the figure's texts as drawn."""
 
     lang: str
     out: Path

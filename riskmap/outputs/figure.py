@@ -561,7 +561,7 @@ def _say(warning: str, warnings: list[str] | None) -> None:
     if warnings is not None:
         warnings.append(warning)
     else:
-        pywarnings.warn(warning, stacklevel=5)  # the caller of render_figure
+        pywarnings.warn(warning, stacklevel=4)  # the caller of render_figure
 
 
 def _save(fig: Figure, paths: Sequence[str | Path], dpi: int) -> list[Path]:
