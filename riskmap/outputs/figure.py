@@ -559,7 +559,8 @@ def _no_chinese_font(title: str, font: str | Path | None, family: str | None) ->
 def _say(warning: str, warnings: list[str] | None) -> None:
     """A warning into the run's list (the CLI shows it, run.json keeps it), else as a Python warning."""
     if warnings is not None:
-        warnings.append(warning)
+        if warning not in warnings:  # the report's own figure (no map.png) would say it again
+            warnings.append(warning)
     else:
         pywarnings.warn(warning, stacklevel=4)  # the caller of render_figure
 
