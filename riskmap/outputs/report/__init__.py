@@ -18,7 +18,6 @@ from riskmap.outputs.report.cards import write_cards
 from riskmap.outputs.report.numbers import report_numbers
 from riskmap.outputs.report.sections import write_report
 from riskmap.outputs.report.wordml import default_template
-from riskmap.zone_kinds import project_kind_labels
 
 if TYPE_CHECKING:
     from riskmap.compare import RunDiff, SavedRun
@@ -65,20 +64,15 @@ def write_report_files(
     """
     import tempfile
 
-    from riskmap.version import __version__
-
     lang = config.project.lang
     template = config.resolve(config.outputs.report_template) if config.outputs.report_template else None
     changes = _changes_since(previous, result, lang) if previous is not None else None
     written: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="riskmap-report-") as tmp:
         if figure is None:
-            from riskmap.outputs.figure import render_figure
+            from riskmap.outputs.figure import render_run_figure
 
-            figure = render_figure(
-                result.zones, result.facilities, [Path(tmp) / "map.png"], title=config.project.name, lang=lang,
-                source_note=f"riskmap {__version__}", kind_labels=project_kind_labels(config),
-            )[0]  # fmt: skip
+            figure = render_run_figure(config, result, [Path(tmp) / "map.png"])[0]
         written["report_docx"] = write_report(
             result, out / "report.docx", config=config, provenance=provenance, figure=figure, changes=changes,
             lang=lang, template=template,
