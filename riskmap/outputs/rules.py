@@ -36,6 +36,7 @@ __all__ = [
     "zoning_sentences",
     "adjustment_sentences",
     "method_name",
+    "method_label",
     "scoring_sentences",
     "supervision_sentences",
 ]
@@ -54,6 +55,15 @@ METHOD_NAMES: dict[str, str] = {
     "ls_matrix": N_("the risk matrix (R = L × S)"),
     "indicator": N_("weighted indicators"),
     "baseline": N_("the inherent level from the register"),
+}
+#: The grading methods by a short name, for a table's column.
+METHOD_LABELS: dict[str, str] = {
+    "gb18218": N_("major hazard (GB 18218)"),
+    "chem2018": N_("chemical enterprise guide (2018)"),
+    "lec": N_("LEC method"),
+    "ls_matrix": N_("risk matrix"),
+    "indicator": N_("indicators"),
+    "baseline": N_("register baseline"),
 }
 #: mapclassify's schemes by their usual names.
 SCHEME_NAMES: dict[str, str] = {
@@ -117,16 +127,14 @@ def _or(items: Sequence[str], lang: str) -> str:
 # ------------------------------------------------------------------------------------------------ zoning
 
 
-def zone_rule_name(zoning: ZoningConfig, lang: str) -> str:
-    """The zone rule's short name for a table column: 就高, 数量阈值, 风险指数 (+ 外溢)."""
-    name = {
-        "max": tr("highest level", lang=lang),
-        "thresholds": tr("counts", lang=lang),
-        "index": tr("risk index", lang=lang),
-    }[zoning.rule]
-    if zoning.spillover is not None:
-        return tr("{rule} + spillover", lang=lang, rule=name)
-    return name
+def zone_rule_name(rule: str, lang: str, spillover: bool = False) -> str:
+    """A zone rule's short name (``max``, ``thresholds``, ``index``) for a table column: 就高, 数量阈值, 风险指数.
+
+    ``spillover``: the zone was raised by a neighbour's major hazard (就高＋外溢).
+    """
+    names = {"max": N_("highest level"), "thresholds": N_("counts"), "index": N_("risk index")}
+    name = tr(names[rule], lang=lang) if rule in names else rule
+    return tr("{rule} + spillover", lang=lang, rule=name) if spillover else name
 
 
 def _clause(clause: Mapping[Any, int], lang: str) -> str:
@@ -369,6 +377,12 @@ def adjustment_sentences(adjustment: AdjustmentConfig, lang: str, as_of: str | N
 def method_name(name: str, lang: str) -> str:
     """A grading method by the name a reader knows it by (the config's name when riskmap does not know it)."""
     return tr(METHOD_NAMES[name], lang=lang) if name in METHOD_NAMES else name
+
+
+def method_label(name: str, lang: str) -> str:
+    """A grading method's short name for a table (several, joined by ``+``, each named)."""
+    names = [n.strip() for n in str(name).replace(",", "+").split("+") if n.strip()]
+    return "+".join(tr(METHOD_LABELS[n], lang=lang) if n in METHOD_LABELS else n for n in names)
 
 
 def _bands_down(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from riskmap.outputs.report.annex import ANNEX_XLSX, write_annex_xlsx
 from riskmap.outputs.report.cards import write_cards
 from riskmap.outputs.report.numbers import report_numbers
 from riskmap.outputs.report.sections import write_report
@@ -59,9 +60,12 @@ def write_report_files(
 ) -> dict[str, Path]:
     """Write report.docx (and cards.docx per ``outputs.report_cards``) into ``out``, a staging folder.
 
+    The annex (the red and orange lists, every rejected row) goes into report.docx after a section break, or with
+    ``[outputs] report_annex = "xlsx"`` into report-annex.xlsx beside it (output key ``report_annex_xlsx``).
+
     ``figure`` is the run's map.png; without one the same figure is drawn into a temporary folder. ``previous``
     is an earlier run (:func:`riskmap.compare.open_run`): the report gets a what-changed section.
-    Returns the paths by output key (``report_docx``, ``cards_docx``).
+    Returns the paths by output key (``report_docx``, ``report_annex_xlsx``, ``cards_docx``).
     """
     import tempfile
 
@@ -79,10 +83,14 @@ def write_report_files(
                 result.zones, result.facilities, [Path(tmp) / "map.png"], title=config.project.name, lang=lang,
                 source_note=f"riskmap {__version__}", kind_labels=project_kind_labels(config),
             )[0]  # fmt: skip
-        written["report_docx"] = write_report(
+        annex_mode = config.outputs.report_annex
+        annex = write_report(
             result, out / "report.docx", config=config, provenance=provenance, figure=figure, changes=changes,
-            lang=lang, template=template,
+            lang=lang, template=template, annex_mode=annex_mode,
         )  # fmt: skip
+        written["report_docx"] = out / "report.docx"
+        if annex_mode == "xlsx":
+            written["report_annex_xlsx"] = write_annex_xlsx(annex, out / ANNEX_XLSX)
     cards = write_cards(
         result,
         out / "cards.docx",
