@@ -76,10 +76,12 @@ def test_run_writes_the_report_whose_tables_equal_the_outputs(run_out: Path) -> 
 
     assert "report.docx" in json.loads((run_out / "run.json").read_text(encoding="utf-8"))["manifest"]
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    assert headings[:3] == ["一、总体情况", "二、安全风险四色分布图", "三、重大风险和较大风险企业清单"]
-    assert any(h.endswith("监督检查计划") for h in headings) and any(
-        h.endswith("数据质量与方法") for h in headings
-    )
+    # The body (一图一表), then the annex (附件) with the lists and every rejected row.
+    assert [h for h in headings if h[1:2] == "、"] == [
+        "一、总体情况", "二、安全风险四色分布图", "三、监督检查计划", "四、数据质量与方法"
+    ]  # fmt: skip
+    annex = headings[headings.index("附件") :]
+    assert annex == ["附件", "附件1　重大风险企业清单", "附件2　较大风险企业清单", "附件3　剔除记录"]
     assert len(doc.inline_shapes) == 1  # the figure
 
     # The zone table by town equals zones_town.csv.
@@ -231,7 +233,7 @@ def test_previous_run_gives_what_changed(tiny_project: Path, tmp_path: Path) -> 
     out = tmp_path / "new"
     _run("report", str(tiny_project), "--out", str(out), "--previous", str(old))
     doc = Document(str(out / "report.docx"))
-    assert any(p.text == "四、与上期相比的变化" for p in doc.paragraphs)
+    assert any(p.text == "三、与上期相比的变化" for p in doc.paragraphs)
     counts = _table_after(doc, "升降级统计")
     assert counts[1][:3] == ["企业", "1", "0"]
     changed = _table_after(doc, "企业等级变化")
@@ -240,21 +242,19 @@ def test_previous_run_gives_what_changed(tiny_project: Path, tmp_path: Path) -> 
     )
 
 
-def test_long_lists_go_to_the_appendix(
+def test_long_annex_tables_say_where_the_rest_is(
     tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from riskmap.outputs.report import sections
+    from riskmap.outputs.report import annex
 
-    monkeypatch.setattr(sections, "LIST_INLINE_MAX", 0)
-    monkeypatch.setattr(sections, "APPENDIX_MAX_ROWS", 1)
+    monkeypatch.setattr(annex, "ANNEX_MAX_ROWS", 1)
     out = tmp_path / "out"
     _run("report", str(tiny_project), "--out", str(out), "--cards", "none")
     doc = Document(str(out / "report.docx"))
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert "附录：企业清单（节选）" in text
-    assert "完整清单见 inspection_plan.xlsx" in text
-    appendix = _table_after(doc, "重大风险企业清单")
-    assert len(appendix) == 2  # the header and APPENDIX_MAX_ROWS rows
+    reds = _table_after(doc, "重大风险企业清单")
+    assert len(reds) == 2  # the header and ANNEX_MAX_ROWS rows
+    assert "上表列出前 1 行；完整清单见 inspection_plan.xlsx。" in text
 
 
 def test_cards_one_page_per_red_and_orange_enterprise(tiny_project: Path, tmp_path: Path) -> None:
