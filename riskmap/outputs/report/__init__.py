@@ -1,12 +1,14 @@
 """The district report (report.docx, 一图一表) and the risk notification cards (cards.docx), editable in Word/WPS.
 
-A report writer hands the document in as it is: title, a summary in sentences, the four-colour figure with the
-zone table, the major/considerable-risk enterprise lists, what changed since the previous run, the inspection
-plan and the data quality. Every number in the summary comes from the same values as a table of the document.
+A report writer hands the document in as it is: a body of at most ~15 pages (一图一表: title, a summary in
+sentences, the four-colour figure with the zone table, what changed since the previous run, the inspection plan,
+the data quality and the rules in sentences) and an annex (附件: the major/considerable-risk enterprise lists,
+every rejected row), after a section break or as report-annex.xlsx. Every number in the summary comes from the
+same values as a table of the document.
 
 The package by job: ``text`` (the zh/en words), ``wordml`` (writing WordprocessingML: fonts, tables, sections),
-``numbers`` (the values every sentence and table reads), ``sections`` (the report, section by section) and
-``cards``; here, the report files of an output set.
+``numbers`` (the values every sentence and table reads), ``sections`` (the body, section by section), ``annex``
+and ``cards``; here, the report files of an output set. The rules' sentences are :mod:`riskmap.outputs.rules`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The district report (report.docx, 一图一表), section by section, and :func:`write_report` that puts them in order.
 
 A report writer hands the document in as it is: title, a summary in sentences, the four-colour figure with the
-zone table, the major/considerable-risk enterprise lists, what changed since the previous run, the inspection
-plan and the data quality. Every number in the summary comes from the same values as a table of the document
-(:mod:`riskmap.outputs.report.numbers`). Wide tables stand in landscape sections.
+zone table and the zone rules in sentences, what changed since the previous run, the inspection plan and the data
+quality with the methods, adjustment and supervision rules in sentences; the long tables (the major/considerable-
+risk lists, every rejected row, the detail of changes) are collected for the annex
+(:mod:`riskmap.outputs.report.annex`), which stands in landscape after a section break. Every number in the
+summary comes from the same values as a table of the document (:mod:`riskmap.outputs.report.numbers`).
 """
 
 from __future__ import annotations
