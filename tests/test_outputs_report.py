@@ -583,7 +583,9 @@ def _tables_after_annex(doc) -> dict[str, list[list[str]]]:
         if el.tag == qn("w:p") and _text(el).startswith(("表", "Table")):
             cap = _text(el)
         elif el.tag == qn("w:tbl") and cap:
-            out[cap] = [[_text(tc) for tc in tr.iterchildren(qn("w:tc"))] for tr in el.iterchildren(qn("w:tr"))]
+            out[cap] = [
+                [_text(tc) for tc in tr.iterchildren(qn("w:tc"))] for tr in el.iterchildren(qn("w:tr"))
+            ]
     return out
 
 
@@ -595,7 +597,10 @@ def _pdf_pages(docx: Path, tmp: Path) -> list[str]:
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     text = subprocess.run(
-        ["pdftotext", "-layout", str(tmp / f"{docx.stem}.pdf"), "-"], check=True, capture_output=True, text=True
+        ["pdftotext", "-layout", str(tmp / f"{docx.stem}.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return text.split("\f")[:-1]
 
@@ -611,7 +616,9 @@ def _county_of_1500(folder: Path):
         words = list(county._WORDS)  # enough names: 50 words make only 50 petrol stations
         mp.setattr(county, "_WORDS", words + [a[0] + b[1] for a in words for b in words if a != b])
         n_cases = len(county.HD_CASES) + len(county.MH_CASES)
-        mp.setattr(county, "N_ENTERPRISES", n_cases + sum(k for sp in spellings.values() for k in sp.values()))
+        mp.setattr(
+            county, "N_ENTERPRISES", n_cases + sum(k for sp in spellings.values() for k in sp.values())
+        )
         return county.build_county(folder / "同安区")
 
 
@@ -668,7 +675,9 @@ def test_annex_as_a_workbook_beside_the_report(tiny_project: Path, tmp_path: Pat
     fac = gpd.read_file(out / "riskmap.gpkg", layer="facilities")
     for sheet, level in (("重大风险企业", "red"), ("较大风险企业", "orange")):
         assert sheets[sheet][0][:3] == ["序号", "企业名称", "统一社会信用代码"]
-        assert sorted(r[2] for r in sheets[sheet][1:]) == sorted(fac.loc[fac["level"] == level, "facility_id"])
+        assert sorted(r[2] for r in sheets[sheet][1:]) == sorted(
+            fac.loc[fac["level"] == level, "facility_id"]
+        )
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert len(rejects) > 0 and len(sheets["剔除记录"]) - 1 == len(rejects)
     assert sorted(str(r[6]) for r in sheets["剔除记录"][1:]) == sorted(rejects["reason"])
