@@ -70,6 +70,11 @@ class OutputsConfig(ConfigModel):
     report_cards: Literal["red-orange", "all", "none"] = Field(
         "red-orange", description="Risk notification cards (风险告知卡, cards.docx): for which enterprises."
     )
+    report_annex: Literal["docx", "xlsx"] = Field(
+        "docx",
+        description="Where the report's annex goes (附件: the red and orange lists, every rejected row): docx, in "
+        "report.docx after a section break; xlsx, as report-annex.xlsx beside it.",
+    )
     report_fonts: ReportFonts = Field(default_factory=ReportFonts)
     font: Path | None = Field(
         None,
