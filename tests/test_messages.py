@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import string
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ KEYWORDS = {"tr": None, "Msg": None, "N_": None, "both": None}
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+@cache
 def _code_messages() -> dict[str, str]:
     """Every marked message of riskmap's code -> where it is (file:line)."""
     found: dict[str, str] = {}
@@ -29,6 +32,26 @@ def _code_messages() -> dict[str, str]:
         if text:
             found.setdefault(text, f"riskmap/{path}:{line}")
     return found
+
+
+def _marked_in_code() -> dict[str, str]:
+    """Every literal given to tr/Msg/N_/both, found with ast (babel misses a call nested in another's arguments)."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "riskmap").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            if name in KEYWORDS and isinstance(node.args[0].value, str) and node.args[0].value:
+                found.setdefault(node.args[0].value, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_babel_sees_every_marked_message():
+    missed = {m: where for m, where in _marked_in_code().items() if m not in _code_messages()}
+    assert not missed, "babel does not extract these (hoist the call out of the f-string or nested call):\n" + (
+        "\n".join(f"{where}: {m!r}" for m, where in missed.items())
+    )
 
 
 def _catalog():
