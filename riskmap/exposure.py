@@ -30,6 +30,7 @@ from riskmap.errors import InputError
 from riskmap.i18n import tr
 from riskmap.rejects import make_rejects, rejects_frame
 from riskmap.validate import read_quantities
+from riskmap.zone_kinds import kind_word
 
 __all__ = ["persons_within", "add_persons", "population_coverage", "zone_population"]
 
@@ -312,7 +313,7 @@ def zone_population(
                     file=path.name,
                     limit=f"{limit:.0%}",
                     n=len(low),
-                    kind=kind,
+                    kind=kind_word(kind),
                     zones=named,
                 )
             )

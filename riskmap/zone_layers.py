@@ -22,6 +22,7 @@ from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.tables import READ_WARNINGS, ROW
 from riskmap.io.vector import read_vector
 from riskmap.validate import require_columns
+from riskmap.zone_kinds import kind_word
 
 __all__ = [
     "load_zones",
@@ -68,7 +69,7 @@ def zone_codes(codes: pd.Series, rows: pd.Series, source: str, kind: str, warnin
                 "the original data (format the code column as text first)",
                 source=source,
                 n=int(lost.sum()),
-                kind=kind,
+                kind=kind_word(kind),
                 code=shown[lost].iloc[0],
                 features=features,
             )
@@ -81,7 +82,7 @@ def zone_codes(codes: pd.Series, rows: pd.Series, source: str, kind: str, warnin
                 "column as text to keep it so",
                 source=source,
                 n=int(repaired.sum()),
-                kind=kind,
+                kind=kind_word(kind),
                 stored=shown[repaired].iloc[0],
                 code=text[repaired].iloc[0],
             )
@@ -107,7 +108,7 @@ def zone_polygons(gdf: gpd.GeoDataFrame, source: str, kind: str, warnings: list[
             tr(
                 "{source}: the {kind} layer has 0 features; give a layer with the {kind} polygons",
                 source=source,
-                kind=kind,
+                kind=kind_word(kind),
             )
         )
     types = gdf.geom_type
@@ -125,7 +126,7 @@ def zone_polygons(gdf: gpd.GeoDataFrame, source: str, kind: str, warnings: list[
                 "kept",
                 source=source,
                 n=int(collection.sum()),
-                kind=kind,
+                kind=kind_word(kind),
                 rows=rows,
             )
         )
@@ -138,7 +139,7 @@ def zone_polygons(gdf: gpd.GeoDataFrame, source: str, kind: str, warnings: list[
                 "{source}: {kind} features {rows} are {types}, not polygons: the zones must be polygons (areas); "
                 "give the {kind} boundaries, not their points or lines",
                 source=source,
-                kind=kind,
+                kind=kind_word(kind),
                 rows=rows,
                 types=what,
             )
@@ -173,7 +174,7 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
                 tr(
                     "{source}: {kind} features {rows} have no geometry; fix or remove them",
                     source=path.name,
-                    kind=zc.kind,
+                    kind=kind_word(zc.kind),
                     rows=rows,
                 )
             )
@@ -186,7 +187,7 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
                     '{source}: {kind} code {code} appears more than once (features {rows}, column "{column}"); zone '
                     "codes must be unique",
                     source=path.name,
-                    kind=zc.kind,
+                    kind=kind_word(zc.kind),
                     code=repr(first),
                     rows=rows,
                     column=zc.code,
@@ -201,7 +202,7 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
                     "in a GIS",
                     source=path.name,
                     n=int(invalid.sum()),
-                    kind=zc.kind,
+                    kind=kind_word(zc.kind),
                     rows=rows,
                 )
             )
@@ -306,7 +307,7 @@ def zone_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, min_area_m2: 
         "boundaries in a GIS",
         source=source,
         n=int(big.sum()),
-        kind=kind,
+        kind=kind_word(kind),
         pairs="; ".join(pairs) + more,
     )
 
@@ -353,7 +354,7 @@ def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
             tr(
                 "{kind}: {n} of {total} zone codes are not 12-digit division codes (e.g. {codes}): the layers nest "
                 "by code only when every code has 12 digits (town {town}); they are nested by location instead",
-                kind=kind,
+                kind=kind_word(kind),
                 n=int((~ok).sum()),
                 total=len(ok),
                 codes=", ".join(bad.head(3)),

@@ -48,6 +48,7 @@ from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_ev
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.rejects import make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
+from riskmap.zone_kinds import kind_word
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -135,8 +136,8 @@ def _outside_code_parents(
         "elsewhere",
         n=int(off.sum()),
         total=int(by_code.sum()),
-        fine=fine_kind,
-        coarse=coarse_kind,
+        fine=kind_word(fine_kind),
+        coarse=kind_word(coarse_kind),
         digits=digits,
         tolerance=f"{PARENT_TOLERANCE_M:g}",
         gap=f"{gap_km:.1f}",
@@ -173,8 +174,8 @@ def _parents(
                     "{n} {fine} codes have no {coarse} with their code prefix (e.g. {codes}); assigned spatially "
                     "instead",
                     n=int(missing.sum()),
-                    fine=fine_kind,
-                    coarse=coarse_kind,
+                    fine=kind_word(fine_kind),
+                    coarse=kind_word(coarse_kind),
                     codes=sample,
                 )
             )
@@ -195,8 +196,8 @@ def _parents(
                 tr(
                     "{n} {fine} zones lie in no {coarse} zone",
                     n=int(lost.sum()),
-                    fine=fine_kind,
-                    coarse=coarse_kind,
+                    fine=kind_word(fine_kind),
+                    coarse=kind_word(coarse_kind),
                 )
             )
         # Spatial parents: check that each zone really lies in its parent.
@@ -211,8 +212,8 @@ def _parents(
                 tr(
                     "the {fine} layer does not nest in {coarse} ({n} zones cross {coarse} borders): facilities are "
                     "placed in {coarse} zones by location",
-                    fine=fine_kind,
-                    coarse=coarse_kind,
+                    fine=kind_word(fine_kind),
+                    coarse=kind_word(coarse_kind),
                     n=int((share < 0.99).sum()),
                 )
             )
@@ -341,7 +342,7 @@ def assign_zones(
                     "{n} facilities outside every {kind} zone were placed in the nearest one (within {distance} m; "
                     "see column {column})",
                     n=len(snapped),
-                    kind=kinds[0],
+                    kind=kind_word(kinds[0]),
                     distance=f"{snap_distance_m:g}",
                     column=ASSIGNMENT,
                 )

@@ -35,6 +35,7 @@ from riskmap.config import Config
 from riskmap.i18n import N_, Msg, tr
 from riskmap.io.crs import parse_crs, to_geographic, wgs84_to_bd09, wgs84_to_gcj02
 from riskmap.io.tables import ROW
+from riskmap.zone_kinds import kind_word
 
 __all__ = ["SHIFT_SAMPLE", "LayerOrigin", "layer_origins", "ShiftEvidence", "shift_evidence", "shift_warning"]
 
@@ -82,7 +83,7 @@ def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin
     if finest.path is None:
         return facilities, None
     zones = LayerOrigin(
-        Msg("zones[0] ({kind}, {file})", kind=finest.kind, file=Path(finest.path).name),
+        Msg("zones[0] ({kind}, {file})", kind=kind_word(finest.kind), file=Path(finest.path).name),
         "[[zones]]",
         finest.crs,
     )
@@ -318,8 +319,8 @@ def _gaps_m(out: np.ndarray, zones: gpd.GeoDataFrame, tree, lat: float) -> pd.Se
 
 def _plural(kind: str) -> str:
     if re.fullmatch(r"[a-z]+", kind) and not kind.endswith("s"):
-        return tr("{kind}s", kind=kind)
-    return tr("{kind} zones", kind=kind)
+        return tr("{kind}s", kind=kind_word(kind))
+    return tr("{kind} zones", kind=kind_word(kind))
 
 
 def _rows_text(rows: list[int]) -> str:
@@ -340,7 +341,7 @@ def shift_warning(
     the facilities that do it together, each for a fifth of them at least, name a register that mixes systems.
     """
     fac = origins[0] or LayerOrigin(Msg("the facilities"), "[facilities]")
-    zone = origins[1] or LayerOrigin(Msg("the {kind} zones", kind=kind), "[[zones]]")
+    zone = origins[1] or LayerOrigin(Msg("the {kind} zones", kind=kind_word(kind)), "[[zones]]")
     return _by_claimed_zone(ev, kind, fac) or _by_outside(ev, kind, fac, zone)
 
 
@@ -418,9 +419,9 @@ def _by_claimed_zone(ev: ShiftEvidence, kind: str, fac: LayerOrigin) -> str | No
     if ev.either:
         examples += tr("; {n} more rows fit it in more than one reading", n=f"{ev.either:,}")
     if fac.zone_column:
-        basis = tr("{column} names their {kind}", column=fac.zone_column, kind=kind)
+        basis = tr("{column} names their {kind}", column=fac.zone_column, kind=kind_word(kind))
     else:
-        basis = tr("the register names their {kind}", kind=kind)
+        basis = tr("the register names their {kind}", kind=kind_word(kind))
     advice = _mixed_advice(fac) if len(systems) > 1 else _single_advice(systems[0], fac)
     return tr(
         "{counts} {declared} ({basis}; e.g. {examples}): {advice}",
@@ -448,7 +449,7 @@ def _by_outside(ev: ShiftEvidence, kind: str, fac: LayerOrigin, zone: LayerOrigi
     where = tr(
         "{n} facilities lie outside every {kind} zone, {share} of them within 2 km of one (median {gap} m)",
         n=ev.outside,
-        kind=kind,
+        kind=kind_word(kind),
         share=f"{share:.0%}",
         gap=f"{gaps:.0f}",
     )
