@@ -165,6 +165,6 @@ def test_persons_column_is_named_by_the_radius(tiny_project: Path, tmp_path: Pat
 
     _without_population(tiny_project)
     with pytest.raises(
-        riskmap.InputError, match=r"GB 18218 needs the persons within 1000 m of each facility"
+        riskmap.InputError, match=r"GB 18218 需要每家企业周边 1000 米内的人数"
     ):
         _check(tiny_project)

@@ -415,7 +415,7 @@ def _by_claimed_zone(ev: ShiftEvidence, kind: str, fac: LayerOrigin) -> str | No
     systems = [s for s, n in ev.fits.most_common() if n >= max(2, 0.1 * total)]
     if not systems:
         return None
-    examples = ", ".join(f"{s}: {_rows_text(ev.rows.get(s, [])[:3])}" for s in systems)
+    examples = ", ".join(tr("{crs}: {rows}", crs=s, rows=_rows_text(ev.rows.get(s, [])[:3])) for s in systems)
     if ev.either:
         examples += tr("; {n} more rows fit it in more than one reading", n=f"{ev.either:,}")
     if fac.zone_column:
