@@ -199,7 +199,9 @@ def test_negative_cells_besides_the_declared_nodata_are_nodata(tmp_path: Path):
     sums, _ = zonal_sum_coverage(tif, gpd.GeoSeries([box(0, 0, 4, 4)], crs=3857))
     assert sums.tolist() == [11.0]
     [warning] = raster_warnings(tif)
-    assert warning.startswith("pop.tif：除已声明的无数据值（-9999）外，16 个像元中还有 1 个取值为 -1（1 个像元）")
+    assert warning.startswith(
+        "pop.tif：除已声明的无数据值（-9999）外，16 个像元中还有 1 个取值为 -1（1 个像元）"
+    )
     with language("en"):
         [warning] = raster_warnings(tif)
     assert warning.startswith("pop.tif: 1 of 16 cells hold -1 (1 cells) besides the declared nodata (-9999)")

@@ -174,7 +174,9 @@ def test_a_missing_zone_column_is_named(tiny_project: Path):
     tiny_project.write_text(
         text.replace('crs = "EPSG:4490"\n', 'crs = "EPSG:4490"\nzone_column = "所属村"\n', 1)
     )
-    with pytest.raises(riskmap.RiskmapError, match=r'没有“所属村”列（请将 facilities\.zone_column 设为文件中的列名）'):
+    with pytest.raises(
+        riskmap.RiskmapError, match=r"没有“所属村”列（请将 facilities\.zone_column 设为文件中的列名）"
+    ):
         riskmap.check(riskmap.load_config(tiny_project))
 
 
@@ -217,7 +219,5 @@ def test_a_zone_column_with_only_grids_is_a_config_error(tiny_project: Path):
     end = text.index("[population]")
     grid = '[[zones]]\nkind = "grid"\ngrid = { shape = "square", size_m = 1000 }\n\n'
     tiny_project.write_text(text[:start] + grid + text[end:], encoding="utf-8")
-    with pytest.raises(
-        riskmap.RiskmapError, match=r"zone_column（'所属村'）指向从文件读取的区域图层"
-    ):
+    with pytest.raises(riskmap.RiskmapError, match=r"zone_column（'所属村'）指向从文件读取的区域图层"):
         riskmap.check(riskmap.load_config(tiny_project))

@@ -104,7 +104,9 @@ def test_unknown_sectors_are_listed_once_with_counts_and_a_suggestion(tiny_proje
     result = riskmap.check(riskmap.load_config(tiny_project))
     said = [w for w in result.warnings if "不在 [scoring.sectors] 中" in w]
     assert len(said) == 1, result.warnings
-    assert said[0].startswith("facilities.csv：2 个行业既不在 [scoring.sectors] 中，也不是其中某个行业的已知写法")
+    assert said[0].startswith(
+        "facilities.csv：2 个行业既不在 [scoring.sectors] 中，也不是其中某个行业的已知写法"
+    )
     assert "养殖业（共 3 行）" in said[0], said[0]
     assert "危险化学品单位(小微)（共 1 行；是否为 危险化学品？）" in said[0], said[0]
     assert "sector_aliases" in said[0] and "被剔除" in said[0]

@@ -245,7 +245,10 @@ def test_undeclared_shifted_facilities_are_named_not_the_zones(tiny_project: Pat
     fac.to_csv(d / "facilities.csv", index=False)
     result = riskmap.check(riskmap.load_config(tiny_project))
     (hint,) = [w for w in result.warnings if "会落入区域内" in w]
-    assert '企业（facilities.csv）看起来是 GCJ-02 坐标（在高德/腾讯地图上拾取）：请在 [facilities] 下设置 crs = "GCJ-02"' in hint
+    assert (
+        '企业（facilities.csv）看起来是 GCJ-02 坐标（在高德/腾讯地图上拾取）：请在 [facilities] 下设置 crs = "GCJ-02"'
+        in hint
+    )
     assert "[[zones]]" not in hint
     english = riskmap.check(with_overrides(riskmap.load_config(tiny_project), {"project.lang": "en"}))
     (hint,) = [w for w in english.warnings if "read as" in w]
@@ -432,7 +435,10 @@ def test_real_districts_in_bd09_undeclared_give_the_bd09_warning(tmp_path: Path)
     project = _xiamen_project(tmp_path, _xiamen_bd09(), None)
     result = riskmap.check(riskmap.load_config(project))
     (hint,) = [w for w in result.warnings if "会落入区域内" in w]
-    assert "看起来是 BD-09 坐标" in hint and '请在 [[zones]] 下为该图层（以及同一来源的其他图层）设置 crs = "BD-09"' in hint
+    assert (
+        "看起来是 BD-09 坐标" in hint
+        and '请在 [[zones]] 下为该图层（以及同一来源的其他图层）设置 crs = "BD-09"' in hint
+    )
 
 
 # ------------------------------------------------------------------------- registers mixing systems (issue 24)

@@ -80,9 +80,14 @@ def test_gcj02_coordinates_are_shifted_back():
 
 
 def test_missing_column_suggests_the_closest():
-    with pytest.raises(InputError, match=r'没有“lat”列；是否为“lat_”？（请将 facilities\.y 设为文件中的列名）'):
+    with pytest.raises(
+        InputError, match=r"没有“lat”列；是否为“lat_”？（请将 facilities\.y 设为文件中的列名）"
+    ):
         validate_facilities(_raw([GOOD]).rename(columns={"lat": "lat_"}), _config(), "f.csv")
-    with language("en"), pytest.raises(InputError, match=r'no column "lat"; did you mean "lat_"\? \(set facilities'):
+    with (
+        language("en"),
+        pytest.raises(InputError, match=r'no column "lat"; did you mean "lat_"\? \(set facilities'),
+    ):
         validate_facilities(_raw([GOOD]).rename(columns={"lat": "lat_"}), _config(), "f.csv")
 
 
@@ -453,7 +458,9 @@ def test_match_by_name_needs_the_name_column():
     from riskmap.validate import match_by_name
 
     cfg = TableConfig(path="t.csv", match_by_name=True)
-    with pytest.raises(InputError, match=r'没有“name”列（请用 \[hidden_dangers\] columns = \{ name = "..." \} 映射您的列）'):
+    with pytest.raises(
+        InputError, match=r'没有“name”列（请用 \[hidden_dangers\] columns = \{ name = "..." \} 映射您的列）'
+    ):
         match_by_name(_table([("Y1", "", "一般")], ["hazard_id", "facility_id", "grade"]), "hidden_dangers",
                       cfg, _register(("F1", "甲")), pd.Index(["F1"]), "t.csv")  # fmt: skip
 
@@ -563,7 +570,7 @@ def test_an_empty_system_without_crs_is_rejected():
 
 
 def test_crs_column_missing_from_the_file_names_it():
-    with pytest.raises(InputError, match=r'没有“坐标”列；是否为“坐标系”？'):
+    with pytest.raises(InputError, match=r"没有“坐标”列；是否为“坐标系”？"):
         validate_facilities(_register_in(["高德"], ["GCJ-02"]), _config(crs_column="坐标"), "f.csv")
 
 

@@ -148,7 +148,7 @@ def test_validate_lists_damaged_zone_codes_with_the_other_problems(tiny_project:
     )
     problems = preflight(riskmap.load_config(tiny_project))
     assert any("村（社区）代码是科学计数法" in p for p in problems), problems
-    assert any('没有“所属村”列' in p for p in problems), problems
+    assert any("没有“所属村”列" in p for p in problems), problems
 
 
 def test_overlap_check_survives_zones_the_metric_projection_makes_invalid():
