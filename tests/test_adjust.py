@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from riskmap.adjust import apply_adjustments, parse_as_of, parse_dates, prepare_events, resolve_as_of
 from riskmap.columns import ADJUSTMENTS, HD_MAJOR_OPEN, HD_OPEN, HD_OVERDUE, LEVEL_METHOD
 from riskmap.config import AdjustmentConfig, config_from_dict, load_config
-from riskmap.i18n import language
 from riskmap.errors import ConfigError
+from riskmap.i18n import language
 from riskmap.io.tables import read_table
 from riskmap.levels import Level
 from riskmap.pipeline import check
