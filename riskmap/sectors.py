@@ -13,6 +13,7 @@ import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
 from functools import cache
+from typing import Any
 
 import pandas as pd
 
@@ -168,7 +169,7 @@ def unknown_sectors_warning(
         if scoring.unassessed == "grey"
         else Msg("rejected (no method grades them)")
     )
-    params = {
+    params: dict[str, Any] = {
         "source": source,
         "n": len(counts),
         "listed": listed,

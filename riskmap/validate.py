@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -256,7 +257,7 @@ def _nameless_note(raw: pd.DataFrame, named: pd.Series, source: str) -> str:
     """The note on the enterprises of the register without an id: shown under their names."""
     n = int(named.sum())
     rows = raw.loc[named, ROW].astype(str).head(5).tolist() if ROW in raw.columns else []
-    params = {
+    params: dict[str, Any] = {
         "source": source,
         "n": n,
         "prefix": NAME_ID_PREFIX,
