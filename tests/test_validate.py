@@ -619,3 +619,39 @@ def test_x_and_y_in_one_column():
     gdf, rejects = validate_facilities(raw, _config(x="坐标", y="坐标"), "f.csv")
     assert rejects.empty and (gdf.geometry.x.iloc[0], gdf.geometry.y.iloc[0]) == (119.61, 32.21)
     assert "坐标" not in gdf.columns
+
+
+def test_riskmap_validate_lists_the_input_problems_in_chinese_and_with_lang_en_in_english(tiny_project):
+    """`riskmap validate` on a project with broken inputs: its problem lines in Chinese, or English with --lang en."""
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    d = tiny_project.parent
+    (d / "inventory.csv").unlink()
+    (d / "risk_points.csv").write_text(
+        (d / "risk_points.csv").read_text(encoding="utf-8").replace("likelihood", "L", 1), encoding="utf-8"
+    )
+    tiny_project.write_text(
+        tiny_project.read_text(encoding="utf-8").replace('layer = "town"', 'layer = "towns"', 1)
+    )
+    runner = CliRunner()
+    zh = " ".join(runner.invoke(app, ["validate", str(tiny_project)]).output.split())
+    en = " ".join(runner.invoke(app, ["validate", str(tiny_project), "--lang", "en"]).output.split())
+    said_zh = (
+        "inventory.csv：找不到文件；请检查项目文件中的路径（相对于项目文件）",
+        'risk_points.csv：没有“likelihood”列（请用 [risk_points] columns = { likelihood = "..." } 映射您的列）。'
+        "文件中的列：facility_id, point_id, point_name, L, severity。",
+        "boundaries.gpkg：没有图层 'towns'（zones[1].layer）；文件中的图层：village, town",
+    )
+    said_en = (
+        "inventory.csv: file not found; check the path in the project file (relative to it)",
+        'risk_points.csv: no column "likelihood" (map yours with [risk_points] columns = { likelihood = "..." }). '
+        "Columns in the file: facility_id, point_id, point_name, L, severity.",
+        "boundaries.gpkg: no layer 'towns' (zones[1].layer); the file has: village, town",
+    )
+    for chinese, english in zip(said_zh, said_en, strict=True):
+        assert chinese in zh and english not in zh, zh
+        assert english in en and chinese not in en, en
+    for english_words in ("file not found", "no column", "no layer", "Columns in the file"):
+        assert english_words not in zh, zh

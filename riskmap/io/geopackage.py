@@ -66,8 +66,8 @@ def check_geopackage(path: Path, what: str | Msg = "GeoPackage") -> None:
     if pages and size < page_size * pages:
         raise InputError(
             tr(
-                "{file}: the {what} is truncated: {size} of {full} bytes (an interrupted copy or download?); copy "
-                "it again from where the run wrote it",
+                "{file}: the {what} is truncated: {size} bytes of {full} bytes (an interrupted copy or download?); "
+                "copy it again from where the run wrote it",
                 file=path,
                 what=what,
                 size=f"{size:,}",
