@@ -203,20 +203,26 @@ def clean_controls(df: pd.DataFrame, source: str, row_column: str | None = ROW) 
     if not cells:
         return None
     where = sorted(set(where))
+    counted = _cells(cells)
     if not where:
         return tr(
-            "{source}: replaced tabs/line breaks with spaces and removed control characters in {n} cell(s); "
-            "outputs cannot hold them",
+            "{source}: replaced tabs/line breaks with spaces and removed control characters in {cells}; outputs "
+            "cannot hold them",
             source=source,
-            n=cells,
+            cells=counted,
         )
     return tr(
-        "{source}: replaced tabs/line breaks with spaces and removed control characters in {n} cell(s) (rows "
-        "{rows}); outputs cannot hold them",
+        "{source}: replaced tabs/line breaks with spaces and removed control characters in {cells} (rows {rows}); "
+        "outputs cannot hold them",
         source=source,
-        n=cells,
+        cells=counted,
         rows=", ".join(map(str, where[:5])) + (", ..." if len(where) > 5 else ""),
     )
+
+
+def _cells(n: int) -> str:
+    """``1 cell``, ``3 cells`` in the current language."""
+    return tr("{n} cell", n=n) if n == 1 else tr("{n} cells", n=n)
 
 
 #: ``df.attrs`` key of the warnings a reader gives about what it cleaned (the pipeline reports them).

@@ -202,11 +202,11 @@ def _refuse_unsaved_formulas(path: Path, grid: Grid) -> None:
         shown = ", ".join(cells[:5]) + (", ..." if len(cells) > 5 else "")
         raise InputError(
             tr(
-                "{file}: sheet {sheet} has {n} cell(s) with formulas without saved values ({cells}): the file was "
-                "written by a program that does not calculate; open and save it in Excel/WPS",
+                "{file}: sheet {sheet} has {count} with formulas without saved values ({cells}): the file was written by "
+                "a program that does not calculate; open and save it in Excel/WPS",
                 file=path,
                 sheet=repr(grid.sheet),
-                n=len(cells),
+                count=tr("{n} cell", n=len(cells)) if len(cells) == 1 else tr("{n} cells", n=len(cells)),
                 cells=shown,
             )
         )
