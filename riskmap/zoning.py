@@ -337,16 +337,7 @@ def assign_zones(
         snapped = _snap(facilities.loc[outside], finest, snap_distance_m)
         hit = pd.concat([hit, snapped]).sort_index()
         if len(snapped):
-            warnings.append(
-                tr(
-                    "{n} facilities outside every {kind} zone were placed in the nearest one (within {distance} m; "
-                    "see column {column})",
-                    n=len(snapped),
-                    kind=kind_word(kinds[0]),
-                    distance=f"{snap_distance_m:g}",
-                    column=ASSIGNMENT,
-                )
-            )
+            warnings.append(_snapped_warning(len(snapped), kinds[0], snap_distance_m))
         outside = facilities.index.difference(hit.index)
     rejects = make_rejects(
         source,
@@ -369,6 +360,18 @@ def assign_zones(
             out[zone_code_column(coarse_kind)] = direct[ZONE_CODE].to_numpy()
     return ZoningResult(
         facilities=out.reset_index(drop=True), zones=zones, rejects=rejects, warnings=warnings, shift=evidence
+    )
+
+
+def _snapped_warning(n: int, kind: str, distance_m: float) -> str:
+    """The warning of the facilities placed in the nearest zone (``snap_distance_m``)."""
+    return tr(
+        "{n} facilities outside every {kind} zone were placed in the nearest one (within {distance} m; see column "
+        "{column})",
+        n=n,
+        kind=kind_word(kind),
+        distance=f"{distance_m:g}",
+        column=ASSIGNMENT,
     )
 
 

@@ -442,11 +442,7 @@ def read_table(
         twice in the header; a UTF-8 file with lines in another encoding.
     """
     if not path.exists():
-        if configurable:
-            raise InputError(
-                tr("{file}: file not found; check the path in the project file (relative to it)", file=path)
-            )
-        raise InputError(tr("{file}: file not found", file=path))
+        raise _not_found(path, configurable)
     suffix = path.suffix.lower()
     expect = expect or []
     several = sheet is not None and not isinstance(sheet, str) or sheet == ALL_SHEETS
@@ -494,6 +490,15 @@ def read_table(
     ]
     df.attrs[READ_WARNINGS] = warnings
     return df
+
+
+def _not_found(path: Path, configurable: bool) -> InputError:
+    """A missing file; a key of the project file is to be checked there."""
+    if configurable:
+        return InputError(
+            tr("{file}: file not found; check the path in the project file (relative to it)", file=path)
+        )
+    return InputError(tr("{file}: file not found", file=path))
 
 
 #: ``df.attrs`` key of one sheet: the rows of a header of several rows and the column names made of it.
