@@ -1567,7 +1567,7 @@ def test_undeclared_nodata_never_gives_negative_persons(tiny_project: Path, valu
     village = result.zones["village"].set_index("zone_code")
     assert village.loc["329901002002", "population"] <= 20  # one row of cells is left; the rest is unknown:
     assert any(
-        re.search(r"covers less than 90% of 1 village zones \(329901002002 北村 \(5%\)\)", w)
+        re.search(r"人口栅格对 1 个村（社区）区域的覆盖不足 90%（329901002002 北村 \(5%\)）", w)
         for w in result.warnings
     )
     assert village.loc["329901001001", "population"] == 400  # 20 x 20 cells of 1 person
