@@ -90,7 +90,7 @@ def test_cli_as_of(tmp_path: Path):
     assert "警告： 数据截至日期 2028-01-05（--as-of） 晚于计划年度 2027" in " ".join(r.output.split())
     r = runner.invoke(app, ["validate", str(d / "riskmap.toml"), "--as-of", "someday"])
     assert r.exit_code == 2
-    assert "not a date" in r.output
+    assert "不是日期；请写作 2026-03-01" in r.output
 
 
 def test_cli_diff_out_is_one_set_with_a_manifest(two_runs, tmp_path: Path):
