@@ -639,14 +639,24 @@ def _risk_points_by_name(
 
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
-    ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"坐标没有声明坐标系；请在项目文件中添加 facilities\.crs"),
+    (
+        "missing CRS",
+        _config('crs = "EPSG:4490"', ""),
+        "error",
+        r"坐标没有声明坐标系；请在项目文件中添加 facilities\.crs",
+    ),
     (
         "wrong CRS (degrees declared projected)",
         _config('crs = "EPSG:4490"', 'crs = "EPSG:4549"'),
         "error",
         r"none of the 6 rows can be used: .*outside every village zone",
     ),
-    ("unknown CRS", _config('crs = "EPSG:4490"', 'crs = "WGS-84-ish"'), "error", r"'WGS-84-ish' 不是已知的坐标系"),
+    (
+        "unknown CRS",
+        _config('crs = "EPSG:4490"', 'crs = "WGS-84-ish"'),
+        "error",
+        r"'WGS-84-ish' 不是已知的坐标系",
+    ),
     (
         "swapped lat/lon in a row",
         _swap_row,
@@ -730,9 +740,19 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "warning",
         r"已按国内 GIS 导出常用的 GB18030（GBK）读取",
     ),
-    ("self-intersecting zone polygon", _bowtie_village, "warning", r"repaired 1 invalid village polygons"),
+    (
+        "self-intersecting zone polygon",
+        _bowtie_village,
+        "warning",
+        r"已用 make_valid 修复 1 个无效的村（社区）多边形",
+    ),
     ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv: the file has no data rows"),
-    ("empty zone layer", _empty_zone_layer, "error", r"the village layer has 0 features"),
+    (
+        "empty zone layer",
+        _empty_zone_layer,
+        "error",
+        r"村（社区）图层没有要素；请提供含村（社区）多边形的图层",
+    ),
     (
         "duplicate facility id",
         _append("facilities.csv", [IDS["A"], "重复", "工贸", "119.61", "32.21"]),
@@ -964,7 +984,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             )(d),
         ),
         "error",
-        r'facilities\.csv：没有 methods\.baseline\.rules\[0\]\.when\.column 所需的“涉爆粉尘”列',
+        r"facilities\.csv：没有 methods\.baseline\.rules\[0\]\.when\.column 所需的“涉爆粉尘”列",
     ),
     (
         "zone that is a geometry collection",
@@ -993,8 +1013,8 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
     ),
     ("CSV separated by ;", _separated(";"), "ok", ""),
     ("CSV separated by tabs", _separated("\t"), "ok", ""),
-    ("UTF-8 CSV with one GBK line", _one_gbk_line, "error", r"UTF-8 except line 4, which is not UTF-8"),
-    ("0-byte XLSX", _not_xlsx(b""), "error", r"not an Excel/WPS workbook: it is empty"),
+    ("UTF-8 CSV with one GBK line", _one_gbk_line, "error", r"文件是 UTF-8 编码，但第 4 行不是 UTF-8"),
+    ("0-byte XLSX", _not_xlsx(b""), "error", r"不是 Excel/WPS 工作簿：文件为空"),
     (
         "CSV renamed .xlsx",
         _not_xlsx(b"facility_id,name\n1,a\n"),
@@ -1389,7 +1409,8 @@ def test_baseline_rule_column_listed_by_validate(tiny_project: Path):
     breaks(tiny_project.parent)
     problems = preflight(riskmap.load_config(tiny_project))
     assert any(
-        "没有 methods.baseline.rules[0].when.column 所需的“涉爆粉尘”列" in p for p in problems
+        "没有“涉爆粉尘”列（请将 methods.baseline.rules[0].when.column 设为文件中的列名）" in p
+        for p in problems
     ), problems
 
 

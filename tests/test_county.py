@@ -580,9 +580,7 @@ def test_spatial_placed_by_village_column(truth: Truth, spatial_run):
     assert (o.facilities.loc[placed["name"], "zone_assignment"] == "placed by 所属村（社区）").all()
     others = o.rejects[o.rejects["row"].isin(none.loc[~none.index.isin(placed.index), "row"])]
     assert (others["stage"] == "score").all() and others["reason"].str.contains("sector").all(), others
-    assert any(
-        w.startswith(f"{len(none)} 家企业没有可用坐标，已按") for w in o.warnings
-    )
+    assert any(w.startswith(f"{len(none)} 家企业没有可用坐标，已按") for w in o.warnings)
 
 
 def _spatial_without_crs_column(truth: Truth, name: str, crs: str = "EPSG:4490") -> Outcome:
