@@ -267,7 +267,7 @@ def test_ledger_quarter_sheets_read_as_one_table(truth: Truth):
     per_sheet = df["_sheet"].value_counts().to_dict()
     assert per_sheet == truth.counts["ledger_rows_per_sheet"]  # 填表说明 and 汇总 are not read
     assert len(df.attrs[NON_DATA_ROWS]) == 3  # one 合计 row a sheet
-    assert "read sheets 2025年第一季度, 2025年第二季度, 2025年第三季度" in " ".join(df.attrs[READ_WARNINGS])
+    assert "已读取工作表 2025年第一季度, 2025年第二季度, 2025年第三季度" in " ".join(df.attrs[READ_WARNINGS])
     hd = truth.hidden_dangers
     assert df["隐患编号"].tolist() == hd["hazard_id"].tolist() and df["_row"].tolist() == hd["row"].tolist()
 
@@ -290,8 +290,8 @@ def test_validate_today_accounts_every_row(truth: Truth):
     # Grey (未评估) facilities are on the map, counted apart: rows in = scored + not assessed + rejected.
     m = re.search(r"rows in (\d+) = scored (\d+) \+ not assessed (\d+) \+ rejected (\d+)", out)
     assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]) + int(m[4]), out
-    assert "2 non-data rows skipped" in out and "3 non-data rows skipped" in out
-    assert "read sheets 2025年第一季度, 2025年第二季度, 2025年第三季度" in out
+    assert "跳过 2 行非数据行" in out and "跳过 3 行非数据行" in out
+    assert "已读取工作表 2025年第一季度, 2025年第二季度, 2025年第三季度" in out
     for row in (304, 305):  # totals and signatures are counted apart, not rejected
         assert f"{county.REGISTER} row {row}," not in out
 
@@ -452,13 +452,13 @@ def assert_validated(truth: Truth, code: int, out: str) -> None:
         if value not in ("3月5日", "达标") and not (src.startswith(county.REGISTER) and int(row) in wu_rows)
     ]
     assert {v for _, _, v in listed} >= {"3月5日", "达标"} and not unexpected, out
-    assert "2 non-data rows skipped" in out and "3 non-data rows skipped" in out, out
-    said = re.findall(r"^warning: .*$", out, flags=re.M)
+    assert "跳过 2 行非数据行" in out and "跳过 3 行非数据行" in out, out
+    said = re.findall(r"^(?:警告：|warning:) .*$", out, flags=re.M)
     assert len(said) == len(set(said)), out  # the register, read for two sections, is noted once
     assert re.search(
-        rf"{re.escape(county.REGISTER)}: a 2-row header \(rows \d+-\d+\) read as the columns ", out
+        rf"{re.escape(county.REGISTER)}：2 行表头（第 \d+-\d+ 行）读作以下列：", out
     )
-    assert not re.search(r"look like (BD-09|GCJ-02)|fit their villages better", out), out
+    assert not re.search(r"看起来是 (BD-09|GCJ-02) 坐标|区域更吻合", out), out
     assert "329901" not in out, out  # no message quotes the demo district's codes on this county's data
 
 
