@@ -455,9 +455,7 @@ def assert_validated(truth: Truth, code: int, out: str) -> None:
     assert "跳过 2 行非数据行" in out and "跳过 3 行非数据行" in out, out
     said = re.findall(r"^(?:警告：|warning:) .*$", out, flags=re.M)
     assert len(said) == len(set(said)), out  # the register, read for two sections, is noted once
-    assert re.search(
-        rf"{re.escape(county.REGISTER)}：2 行表头（第 \d+-\d+ 行）读作以下列：", out
-    )
+    assert re.search(rf"{re.escape(county.REGISTER)}：2 行表头（第 \d+-\d+ 行）读作以下列：", out)
     assert not re.search(r"看起来是 (BD-09|GCJ-02) 坐标|区域更吻合", out), out
     assert "329901" not in out, out  # no message quotes the demo district's codes on this county's data
 
