@@ -533,9 +533,7 @@ def test_damaged_previous_run_is_one_line(tiny_project: Path, tmp_path: Path) ->
         app, ["report", str(tiny_project), "--out", str(tmp_path / "new"), "--previous", str(old)]
     )
     assert r.exit_code == 1 and r.output.count("\n") == 1, r.output
-    assert (
-        "riskmap.gpkg: not a riskmap GeoPackage: the file is an SQLite database of another kind" in r.output
-    )
+    assert "riskmap.gpkg：不是 riskmap GeoPackage：该文件是其他类型的 SQLite 数据库" in r.output
 
 
 @pytest.mark.parametrize(
