@@ -339,9 +339,7 @@ def _plan_summary(s: dict) -> None:
             )
         out_console.print(t)
     elif months:
-        per_month = " ".join(
-            tr("{month}: {planned}", month=_month(m["month"]), planned=m["planned"]) for m in months
-        )
+        per_month = " ".join(f"{_month(m['month'])} {m['planned']}" for m in months)
         out_console.print(tr("per month: {months}", months=per_month))
 
 
