@@ -34,7 +34,7 @@ from riskmap.config.adjustment import (
     OverdueHiddenDanger,
     StandardisationCondition,
 )
-from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey, value_problem
+from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey, at, value_problem
 from riskmap.config.engine import EngineConfig
 from riskmap.config.inputs import (
     TABLE_COLUMNS,
@@ -340,7 +340,7 @@ def _format_error(e: Any, source: str) -> str:
     if kind == "extra_forbidden":
         return _unknown_key(source, loc, where)
     if kind == "literal_error" and (problem := _method_problem(loc, e.get("input"))):
-        return f"{source}: {problem}"
+        return at(source, problem)
     if kind in _BOUND_ERRORS and (bounds := _accepted_range(loc)) is not None:
         return tr(
             "{source}: {where}: {value} is outside the accepted range {low} to {high}",
@@ -350,7 +350,7 @@ def _format_error(e: Any, source: str) -> str:
             low=bounds[0],
             high=bounds[1],
         )
-    return f"{source}: {value_problem(e, where)}"
+    return at(source, value_problem(e, where))
 
 
 def _format_errors(err: ValidationError, source: str) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from riskmap.config.conninfo import mask_secrets
 from riskmap.i18n import N_, tr
 
-__all__ = ["ConfigModel", "LevelKey", "ZoneLevelKey", "values_at_least", "value_problem", "EXPECTED"]
+__all__ = ["ConfigModel", "LevelKey", "ZoneLevelKey", "values_at_least", "value_problem", "EXPECTED", "at"]
 
 LevelKey = Literal["red", "orange", "yellow", "blue"]
 ZoneLevelKey = Literal["red", "orange", "yellow", "blue", "none"]
@@ -74,6 +74,17 @@ EXPECTED: dict[str, str] = {
 }
 
 
+def at(where: object, problem: str) -> str:
+    """``problem`` said of ``where`` (a file, a key): ``where: problem``, ``where：problem`` in Chinese."""
+    colon = tr(": ")
+    return f"{where}{colon}{problem}"
+
+
+def _number(value: Any) -> str:
+    """A bound of pydantic's context as a reader writes it: 0, not 0.0."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _shown(value: Any) -> str:
     """A refused value as a message quotes it: a table is not echoed, nor a password in a wrong place."""
     return "{...}" if isinstance(value, dict) else mask_secrets(repr(value))
@@ -85,14 +96,14 @@ def value_problem(e: Any, where: str) -> str:
     Translated by the error's ``type`` with the values of its ``ctx`` (:data:`EXPECTED`); riskmap's own checks
     (``value_error``) are already in the user's language; an unknown type keeps pydantic's English message.
     """
-    kind, ctx = e["type"], {k: str(v) for k, v in (e.get("ctx") or {}).items()}
+    kind, ctx = e["type"], {k: _number(v) for k, v in (e.get("ctx") or {}).items()}
     if kind in ("value_error", "assertion_error") and "error" in (e.get("ctx") or {}):
         problem = str(e["ctx"]["error"])
-        return f"{where}: {problem}" if where else problem
+        return at(where, problem) if where else problem
     if kind in EXPECTED:
         if "expected" in ctx:  # pydantic's "'zh' or 'en'": the names, in any language
             ctx["expected"] = ctx["expected"].replace(" or ", ", ")
         return tr(EXPECTED[kind], **{**ctx, "where": where, "value": _shown(e.get("input"))})
     msg = e["msg"].removeprefix("Value error, ")
     got = f" (got {_shown(e.get('input'))})" if not isinstance(e.get("input"), dict) else ""
-    return f"{where}: {msg}{got}" if where else f"{msg}{got}"
+    return f"{where}: {msg}{got}" if where else f"{msg}{got}"  # pydantic's English, with English punctuation
