@@ -225,6 +225,7 @@ _OS_REASONS: dict[int, str] = {
     errno.ENOTDIR: N_("not a directory"),
     errno.EROFS: N_("read-only file system"),
     errno.EEXIST: N_("file exists"),
+    errno.ENAMETOOLONG: N_("file name too long"),
 }
 
 
@@ -237,8 +238,8 @@ def os_reason(err: BaseException) -> str:
     ...     os_reason(PermissionError(errno.EACCES, "Permission denied"))
     '权限不足'
     >>> with language("en"):
-    ...     os_reason(OSError(errno.ENAMETOOLONG, "File name too long"))
-    'File name too long'
+    ...     os_reason(OSError(errno.ELOOP, "Too many levels of symbolic links"))
+    'Too many levels of symbolic links'
     """
     code = getattr(err, "errno", None)
     if code in _OS_REASONS:
