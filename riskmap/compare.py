@@ -132,7 +132,7 @@ def known_levels(df: pd.DataFrame, key: str, where: str) -> pd.Series:
             "use the file as riskmap wrote it",
             where=where,
             rows=int(bad.sum()),
-            values="; ".join(shown),
+            values=tr("; ").join(shown),
         )
     )
 

@@ -248,7 +248,7 @@ def _users(config: Config, table: str) -> str:
     parts += [tr("adjustment rule {names}", names=", ".join(rules))] if rules else []
     if table == "standardisation":
         parts.append(tr("the standardisation grades of the plan"))
-    return "; ".join(parts) or tr("nothing")
+    return tr("; ").join(parts) or tr("nothing")
 
 
 def _lost_tables(

@@ -292,7 +292,7 @@ def _require_some(facilities: Sized, rejects: Rejects, n_in: int, source: str, s
     found = found[from_source(found["source"], source, several)]
     if n_in == 0:
         raise InputError(tr("{source}: the file has no data rows", source=source))
-    reasons = "; ".join(summarise_rejects(found, top=3))
+    reasons = tr("; ").join(summarise_rejects(found, top=3))
     raise InputError(
         tr(
             "{source}: none of the {rows} rows can be used: {reasons}",

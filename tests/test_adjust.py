@@ -584,10 +584,16 @@ BASE = {
             {"when": {"condition": "accident"}, "raise_to": "red", "sectors": ["危险化学"]},
             "是否想写 '危险化学品'",
         ),
-        ({"when": {"condition": "accident"}}, "须且只须给出 raise_to、raise_by、lower_to、lower_by 中的一项作用"),
+        (
+            {"when": {"condition": "accident"}},
+            "须且只须给出 raise_to、raise_by、lower_to、lower_by 中的一项作用",
+        ),
         ({"when": {"condition": "accident"}, "raise_to": "red", "raise_by": 1}, "须且只须给出"),
         ({"when": {"condition": "accident"}, "lower_by": 1}, "不利事件只能提高风险等级"),
-        ({"when": {"condition": "accident"}, "raise_to": "red", "floor": "blue"}, "floor 只与 lower_by 一起使用"),
+        (
+            {"when": {"condition": "accident"}, "raise_to": "red", "floor": "blue"},
+            "floor 只与 lower_by 一起使用",
+        ),
         (
             {"when": {"condition": "standardisation"}, "lower_by": 1},
             r"读取 \[standardisation\] 表；请在项目文件中添加 \[standardisation\] path",
@@ -772,10 +778,7 @@ def test_an_accident_listed_twice_counts_once(tiny_project: Path):
     assert acc[["row", "field", "reason"]].values.tolist() == [
         [3, "accident_id", "duplicate accident_id for the same facility; first seen at row 2 (counted once)"]
     ]
-    assert any(
-        w.startswith("关联表中有 1 行与前面某行重复（accidents.csv: 1）")
-        for w in result.warnings
-    )
+    assert any(w.startswith("关联表中有 1 行与前面某行重复（accidents.csv: 1）") for w in result.warnings)
     assert not any("隐患、事故或标准化等级记录被剔除" in w for w in result.warnings)
 
 

@@ -141,9 +141,7 @@ def test_every_name_is_checked_before_the_first_move(
             outset,
             {"a.csv": b"a", "map.html": b"<html>", "geoparquet/facilities.parquet": b"pq", "z.csv": b"z"},
         )
-        with pytest.raises(
-            OutputError, match=rf"无法把新文件放到位：{says}；riskmap 从不替换文件夹"
-        ):
+        with pytest.raises(OutputError, match=rf"无法把新文件放到位：{says}；riskmap 从不替换文件夹"):
             outset.commit({"summary": {}})
     assert _tree(out) == before
     assert _tree(victim.parent) == outside
@@ -187,8 +185,6 @@ def test_an_unusable_output_folder_is_said_before_any_work(tmp_path: Path):
     if os.geteuid() != 0:  # root writes anywhere: the read-only case is tested with a read-only mount
         ro = tmp_path / "ro"
         ro.mkdir(mode=0o555)
-        with pytest.raises(
-            OutputError, match=r"无法在 .*ro 中写入（权限不足或磁盘只读）"
-        ):
+        with pytest.raises(OutputError, match=r"无法在 .*ro 中写入（权限不足或磁盘只读）"):
             check_output_folder(ro / "out")
     assert not (tmp_path / ("x" * 10)).exists()

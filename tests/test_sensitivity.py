@@ -226,9 +226,7 @@ def test_unknown_key_in_set_is_a_config_error_naming_it(tmp_path):
 
 def test_bad_value_is_a_config_error_naming_variant_and_key(tmp_path):
     toml = _with_variant(tmp_path, 'set = { "methods.lec.boundary" = "up" }')
-    with pytest.raises(
-        ConfigError, match=r"方案 'mine'：methods\.lec\.boundary：须为 'lower', 'upper' 之一"
-    ):
+    with pytest.raises(ConfigError, match=r"方案 'mine'：methods\.lec\.boundary：须为 'lower', 'upper' 之一"):
         load_config(toml)
 
 
@@ -377,9 +375,7 @@ def test_overrides_keep_every_alias(tiny_project: Path) -> None:
 
 def test_unknown_variant_key_suggests_set_not_the_field_name(tmp_path):
     toml = _with_variant(tmp_path, 'sett = { "methods.lec.boundary" = "upper" }')
-    with pytest.raises(
-        ConfigError, match=r"未知的键 'sensitivity\.variants\[0\]\.sett'；是否想写 'set'？"
-    ):
+    with pytest.raises(ConfigError, match=r"未知的键 'sensitivity\.variants\[0\]\.sett'；是否想写 'set'？"):
         load_config(toml)
 
 

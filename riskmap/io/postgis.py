@@ -187,7 +187,7 @@ def describe_sessions(conn: psycopg.Connection[Any], pids: list[int]) -> str:
                     seconds=seconds,
                 )
             )
-    return "; ".join(described) or tr("a session that has ended since")
+    return tr("; ").join(described) or tr("a session that has ended since")
 
 
 def _split_layer(layer: str) -> tuple[str, str]:

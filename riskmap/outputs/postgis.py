@@ -400,7 +400,7 @@ def _check_replaceable(conn: psycopg.Connection[Any], schema: str, where: str) -
                 "{where}: {dependents}; publishing replaces the tables of schema {schema} and would drop it: drop "
                 "it before each run and create it again after, or point it at a copy",
                 where=where,
-                dependents="; ".join(dependents[:10]),
+                dependents=tr("; ").join(dependents[:10]),
                 schema=schema,
             )
         )
