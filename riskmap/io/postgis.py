@@ -239,9 +239,12 @@ def _read_error(
     primary = getattr(getattr(err, "diag", None), "message_primary", None) or ""
     several = "multiple commands" in primary or primary == 'syntax error at or near ";"'
     if cfg.sql is not None and isinstance(err, errors.SyntaxError) and several:
-        return (
-            f"{where_db}: sql must be one SELECT statement ({where}.sql); riskmap reads it as "
-            f"SELECT * FROM (<sql>) in a read-only transaction and PostgreSQL says: {mask_secrets(primary)}"
+        return tr(
+            "{source}: sql must be one SELECT statement ({where}.sql); riskmap reads it as SELECT * FROM (<sql>) in "
+            "a read-only transaction and PostgreSQL says: {why}",
+            source=where_db,
+            where=where,
+            why=mask_secrets(primary),
         )
     if isinstance(err, errors.LockNotAvailable):
         waited = conn.execute("SHOW lock_timeout").fetchone()
@@ -251,12 +254,16 @@ def _read_error(
             "AND locktype = 'relation' AND pid <> pg_backend_pid() "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1"
         ).fetchall()
-        return (
-            f"{where_db}: cannot read ({where}): waited {waited[0] if waited else LOCK_TIMEOUT} (lock_timeout) "
-            f"for a table another session has locked: {describe_sessions(conn, [p for (p,) in pids])}; try "
-            "again when it is done, or give the connection a longer wait: options=-c lock_timeout=60s"
+        return tr(
+            "{source}: cannot read ({where}): waited {wait} (lock_timeout) for a table another session has locked: "
+            "{sessions}; try again when it is done, or give the connection a longer wait: options=-c "
+            "lock_timeout=60s",
+            source=where_db,
+            where=where,
+            wait=waited[0] if waited else LOCK_TIMEOUT,
+            sessions=describe_sessions(conn, [p for (p,) in pids]),
         )
-    return f"{where_db}: cannot read ({where}): {one_line(err)}"
+    return tr("{source}: cannot read ({where}): {why}", source=where_db, where=where, why=one_line(err))
 
 
 def _run(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> psycopg.Cursor[Any]:
