@@ -220,7 +220,7 @@ def test_unreachable_scheduler_is_a_clear_error(tiny_project):
         app, ["validate", str(tiny_project), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1"]
     )
     assert r.exit_code == 1
-    assert "cannot reach the dask scheduler at tcp://127.0.0.1:1" in r.output
+    assert "无法连接 tcp://127.0.0.1:1 上的 dask 调度器" in r.output
     assert "Traceback" not in r.output
 
 
@@ -279,7 +279,7 @@ def test_a_scheduler_that_never_answers_times_out():
         assert not worker.is_alive(), "still waiting for the scheduler after 60 s"
         assert len(outcome) == 1 and isinstance(outcome[0], ConfigError), outcome
         assert re.search(
-            rf"the dask scheduler at {server.address} accepted the connection but did not answer within 2 s",
+            rf"{server.address} 上的 dask 调度器接受了连接，但 2 秒内没有应答",
             str(outcome[0]),
         )
         assert server.accepted  # it did reach the server
@@ -346,7 +346,7 @@ def test_a_scheduler_without_workers_is_a_clear_error():
         ) as c,
         dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
         pytest.raises(
-            ConfigError, match=r"the dask scheduler at tcp://127\.0\.0\.1:\d+ has no workers \(none joined "
+            ConfigError, match=r"tcp://127\.0\.0\.1:\d+ 上的 dask 调度器没有工作进程（2 秒内无一加入）"
         ),
         dask_client(c.scheduler_address),
     ):
