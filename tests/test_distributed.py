@@ -206,7 +206,7 @@ def test_scheduler_needs_the_dask_engine(tiny_project):
 
     r = CliRunner().invoke(app, ["run", str(tiny_project), "--scheduler", "tcp://127.0.0.1:8786"])
     assert r.exit_code != 0
-    assert "--scheduler needs --engine dask" in r.output
+    assert "--scheduler 须与 --engine dask" in r.output
 
 
 def test_unreachable_scheduler_is_a_clear_error(tiny_project):
@@ -303,8 +303,8 @@ def test_a_silent_scheduler_through_the_cli_is_one_error_line(tiny_project):
         server.close()
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
-    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1 and "did not answer within 2 s" in errors[0], out
+    errors = [ln for ln in out.splitlines() if ln.startswith("错误：")]
+    assert len(errors) == 1 and "2 秒内没有应答" in errors[0], out
     assert "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT" in " ".join(out.split())
 
 
