@@ -644,7 +644,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "wrong CRS (degrees declared projected)",
         _config('crs = "EPSG:4490"', 'crs = "EPSG:4549"'),
         "error",
-        r"none of the 6 rows can be used: .*outside every village zone",
+        r"6 行中没有一行可用：.*outside every village zone",
     ),
     ("unknown CRS", _config('crs = "EPSG:4490"', 'crs = "WGS-84-ish"'), "error", r"is not a known CRS"),
     (
@@ -735,7 +735,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         r"read as GB18030 \(GBK\)",
     ),
     ("self-intersecting zone polygon", _bowtie_village, "warning", r"repaired 1 invalid village polygons"),
-    ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv: the file has no data rows"),
+    ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv：文件中没有数据行"),
     ("empty zone layer", _empty_zone_layer, "error", r"the village layer has 0 features"),
     (
         "duplicate facility id",
@@ -869,7 +869,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             "[scoring.sectors]", '[scoring]\nsector_aliases = { "机械加工" = "机械" }\n\n[scoring.sectors]'
         ),
         "error",
-        r"sector_aliases\['机械加工'\]: '机械' is not in \[scoring\.sectors\]",
+        r"sector_aliases\['机械加工'\]：行业 '机械' 不在 \[scoring\.sectors\] 中",
     ),
     (
         "substance as a trade name (92#车用汽油)",
@@ -891,7 +891,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             '[inventory]\npath = "inventory.csv"\ndensities = { "CNG" = 180 }\n',
         ),
         "error",
-        r"densities\['CNG'\] = 180: a density in t/m³ is above 0 and at most 25",
+        r"densities\['CNG'\] = 180：以 t/m³ 计的密度须大于 0 且不超过 25",
     ),
     ("persons written 45人 and 约45", _persons_column(A="约45", C="45人"), "ok", ""),
     (
@@ -1067,8 +1067,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "hidden-danger table with a header and no rows",
         _hidden_dangers_header_only,
         "warning",
-        r"^hidden_dangers\.csv \(\[hidden_dangers\]\) has a header and no rows: adjustment rule 重大隐患 had "
-        r"no data",
+        r"^hidden_dangers\.csv（\[hidden_dangers\]）只有表头没有数据行：动态调整规则 重大隐患 对任何企业都没有数据",
     ),
     (
         "population raster all nodata",
@@ -1175,7 +1174,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "projected metres declared as degrees (Gauss-Krüger x/y, crs EPSG:4490)",
         _gauss_krueger_as_degrees,
         "error",
-        r"none of the 6 rows can be used: .*longitude/latitude out of range .*Gauss-Krüger zone 40 .*"
+        r"6 行中没有一行可用：.*longitude/latitude out of range .*Gauss-Krüger zone 40 .*"
         r'set facilities\.crs = "EPSG:4528"',
     ),
     (
@@ -1464,7 +1463,7 @@ _CLI_CASES = [
 #: lists problem rows (rejects); a warning or a clean input lets both finish (0).
 _CLI_EXIT = {"error": {"run": 1, "validate": 1}, "reject": {"run": 0, "validate": 1},
              "warning": {"run": 0, "validate": 0}, "ok": {"run": 0, "validate": 0}}  # fmt: skip
-_ROWS_LINE = re.compile(r"^rows in (\d+) = scored (\d+) \+ rejected (\d+)$")
+_ROWS_LINE = re.compile(r"^输入 (\d+) 行 = 已评级 (\d+) \+ 已剔除 (\d+)$")
 
 
 @pytest.mark.parametrize(("name", "breaks", "kind", "says"), _CLI_CASES, ids=[c[0] for c in _CLI_CASES])
@@ -1499,11 +1498,11 @@ def _shows_one_error_line(lines: list[str], says: str) -> None:
     if lines and lines[0].startswith("1 problem(s) with the input files"):
         lines = lines[1:]
     assert len(lines) == 1 and re.search(says, lines[0]), lines
-    assert lines[0].startswith(("error: ", "  ")), lines
+    assert lines[0].startswith(("错误：", "  ")), lines
 
 
 def _shows_its_warnings(lines: list[str], kind: str, says: str) -> None:
-    warned = [ln for ln in lines if ln.startswith("warning: ")]
+    warned = [ln for ln in lines if ln.startswith("警告：")]
     if kind == "warning":
         assert [ln for ln in warned if re.search(says, ln)], lines
     elif kind == "ok":
@@ -1626,17 +1625,17 @@ _TEMPLATE = r"office\.docx: "
 #: name, what it does to the project folder and the output folder (returns extra arguments), command, message.
 OUTPUT_CATALOGUE = [
     ("run.json manifest listing ../x", _manifest_listing("run.json", "../x"), "run",
-     r"not riskmap's output folder: run\.json lists '\.\./x' \(not a plain file name inside the folder\)"),
+     r"不是 riskmap 的输出文件夹：run\.json 列出了 '\.\./x'（不是文件夹内的普通文件名）"),
     ("plan.json manifest listing an absolute path", _manifest_listing("plan.json", "/etc/hostname"), "plan",
-     r"not riskmap's output folder: plan\.json lists '/etc/hostname'"),
+     r"不是 riskmap 的输出文件夹：plan\.json 列出了 '/etc/hostname'"),
     ("changes.json manifest listing a drive and backslashes", _manifest_listing("changes.json", "C:\\x\\y"),
-     "run", r"not riskmap's output folder: changes\.json lists 'C:\\\\x\\\\y'"),
+     "run", r"不是 riskmap 的输出文件夹：changes\.json 列出了 'C:\\\\x\\\\y'"),
     ("folder named like an output, with --force", _folder_named_like_an_output, "run",
-     r"cannot put the new files in place: map\.html \(a folder\); riskmap never replaces a folder"),
+     r"无法把新文件放到位：map\.html（是文件夹）；riskmap 从不替换文件夹"),
     (".riskmap-lock is a folder", _lock_folder, "run",
-     r"\.riskmap-lock: is a folder; riskmap keeps its lock file under that name"),
+     r"\.riskmap-lock：是一个文件夹；riskmap 的锁文件使用这个名称"),
     ("output path too long", lambda d, out: ["--out", str(out / ("x" * 300))], "run",
-     r"cannot be the output directory: File name too long; choose another --out"),
+     r"不能作为输出目录：文件名过长；请另选 --out"),
     ("--template that is a .docm", _bad_template("docm"), "report",
      _TEMPLATE + r"a macro-enabled document \(\.docm/\.dotm\)"),
     ("--template that is a .doc", _bad_template("doc"), "report",
@@ -1676,7 +1675,7 @@ def test_output_catalogue(tiny_project: Path, tmp_path: Path, monkeypatch, name,
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 1, r.output
     lines = r.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and re.search(says, lines[0]), r.output
+    assert len(lines) == 1 and lines[0].startswith("错误：") and re.search(says, lines[0]), r.output
     assert read == ([1] if name.startswith("folder named like") else [])  # said before the grading stage
 
 
@@ -1688,7 +1687,7 @@ def test_init_onto_a_file(tmp_path: Path):
     (tmp_path / "afile").write_text("mine")
     r = CliRunner().invoke(app, ["init", str(tmp_path / "afile")])
     assert r.exit_code == 1 and r.output.strip().splitlines() == [
-        f"error: {tmp_path / 'afile'}: is a file, not a directory; choose a new or empty directory"
+        f"错误：{tmp_path / 'afile'}：是文件而不是目录；请选择新的或空的目录"
     ]
 
 
@@ -1812,7 +1811,7 @@ COMPARED_RUNS: list[tuple[str, Callable[[Path, Path], Path], str]] = [
     (
         "earlier run: a level edited to purple",
         _layers_edited(lambda f: f.assign(level=f["level"].where(f.index != 2, "purple"))),
-        r"previous\.gpkg: layer facilities: 1 rows have a level riskmap does not know: 'purple' \(1 rows, the first "
+        r"previous\.gpkg：图层 facilities：有 1 行的等级 riskmap 无法识别：'purple'（1 行，第一个是 "
         + IDS["C"],
     ),
     (
@@ -1823,12 +1822,12 @@ COMPARED_RUNS: list[tuple[str, Callable[[Path, Path], Path], str]] = [
     (
         "earlier run of another district (district_code)",
         lambda good, tmp: _a_run(tmp / "previous.gpkg", district="320102"),
-        r"look like runs of different districts \(district_code 320102 there, 329901 here\).*--compare-anyway",
+        r"看来是不同区县的运行结果（那次运行的 district_code 为 320102，这次为 329901）.*--compare-anyway",
     ),
     (
         "earlier run with no facility id in common",
         lambda good, tmp: _a_run(tmp / "previous.gpkg", district="", ids="UVWXYZ"),
-        r"look like runs of different districts \(only 0 of the 6 facility ids of the smaller run are in both\)",
+        r"看来是不同区县的运行结果（较小一次运行的 6 个企业编号中只有 0 个在两次运行中都有）",
     ),
 ]
 

@@ -417,15 +417,15 @@ def _outcome_within(fn, seconds: float, waiting_for: str) -> object:
 @pytest.mark.parametrize(
     ("sql", "says"),
     [
-        (COMMIT_PAYLOAD, r"pg:sql: sql must be one SELECT statement \(facilities\.sql\)"),
-        ("SELECT 1; SELECT 2", r"pg:sql: sql must be one SELECT statement \(facilities\.sql\)"),
+        (COMMIT_PAYLOAD, r"pg:sql：sql 须为单条 SELECT 语句（facilities\.sql）"),
+        ("SELECT 1; SELECT 2", r"pg:sql：sql 须为单条 SELECT 语句（facilities\.sql）"),
         (
             "SELECT * FROM platform.enterprises WHERE set_config('transaction_read_only', 'off', false) > ''",
-            r"pg:sql: cannot read \(facilities\): transaction read-write mode must be set before any query",
+            r"pg:sql：无法读取（facilities）：transaction read-write mode must be set before any query",
         ),
         (
             "SELECT *, nextval('platform.counter') FROM platform.enterprises",
-            r"pg:sql: cannot read \(facilities\): cannot execute nextval\(\) in a read-only transaction",
+            r"pg:sql：无法读取（facilities）：cannot execute nextval\(\) in a read-only transaction",
         ),
     ],
     ids=["commit-payload", "two-statements", "read-write-inside", "nextval"],
@@ -589,11 +589,11 @@ def test_publish_does_not_wait_forever_for_a_map_servers_read(
         reader.close()
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
-    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
+    errors = [ln for ln in out.splitlines() if ln.startswith("错误：")]
     assert len(errors) == 1, out
     assert re.search(
-        rf"waited 10s \(lock_timeout\) for sessions using schema riskmap_lock: pid {pid} "
-        r"\(user riskmap, application geoserver-test, from 127\.0\.0\.1, idle in transaction",
+        rf"已等待 10s（lock_timeout）使用模式 riskmap_lock 的会话：pid {pid}"
+        r"（用户 riskmap，应用 geoserver-test，来自 127\.0\.0\.1，idle in transaction",
         " ".join(errors[0].split()),
     ), out
     assert took < 90
@@ -709,7 +709,7 @@ def test_upper_case_url_with_password_is_never_echoed(tiny_project: Path, tmp_pa
         out = proc.stdout + proc.stderr
         assert proc.returncode == 1 and "Traceback" not in out, out
         assert PASSWORD not in out
-        assert "a password in the project file is not allowed" in out, out
+        assert "项目文件中不允许写密码" in out, out
 
 
 def test_spaced_password_is_refused_and_never_reaches_the_crash_file(
@@ -788,7 +788,7 @@ def test_a_wrong_password_is_told_once_per_connection(demo_db: Cluster, tmp_path
     assert proc.returncode == 1 and "Traceback" not in out, out
     lines = [ln for ln in out.splitlines() if "无法连接" in ln]
     assert len(lines) == 1, out
-    assert "(facilities, zones[0], zones[1])" in lines[0] and "password authentication failed" in lines[0]
+    assert "（facilities, zones[0], zones[1]）" in lines[0] and "password authentication failed" in lines[0]
 
 
 _WITHOUT_PSYCOPG = (
@@ -833,9 +833,8 @@ def test_reading_a_locked_table_does_not_wait_forever(demo_db: Cluster, tmp_path
         got = _outcome_within(lambda: read_inputs(config), 60, "the locked table")
     assert isinstance(got, InputError), got
     assert re.search(
-        rf"pg:platform\.enterprises: cannot read \(facilities\): waited 10s \(lock_timeout\) for a table another "
-        rf"session has locked: pid {pid} \(user riskmap, application platform-migration, from 127\.0\.0\.1, idle in "
-        r"transaction",
+        rf"pg:platform\.enterprises：无法读取（facilities）：已等待 10s（lock_timeout）另一会话锁定的表：pid {pid}"
+        r"（用户 riskmap，应用 platform-migration，来自 127\.0\.0\.1，idle in transaction",
         str(got),
     ), got
 
