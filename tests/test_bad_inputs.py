@@ -948,7 +948,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "config typo",
         _config("[supervision]", "[supervison]"),
         "error",
-        r"unknown key 'supervison'; did you mean 'supervision'",
+        r"未知的键 'supervison'；是否想写 'supervision'",
     ),
     (
         "zone kind that names a path",
@@ -1053,15 +1053,13 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "related table with a header and no rows",
         lambda d: _edit_csv(d / "inventory.csv", lambda df: df.iloc[0:0]),
         "warning",
-        r"^inventory\.csv \(\[inventory\]\) has a header and no rows: method gb18218 had no data for any "
-        r"facility",
+        r"^inventory\.csv（\[inventory\]）只有表头没有数据行：方法 gb18218 对任何企业都没有数据",
     ),
     (
         "related table none of whose rows matches a facility",
         lambda d: _edit_csv(d / "risk_points.csv", lambda df: df.assign(facility_id="91329901MA9999999X")),
         "warning",
-        r"^risk_points\.csv \(\[risk_points\]\) has 7 rows and none belongs to a facility on the map .*: "
-        r"method ls_matrix had no data",
+        r"^risk_points\.csv（\[risk_points\]）有 7 行，但没有一行属于地图上的企业.*：方法 ls_matrix 对任何企业都没有数据",
     ),
     (
         "hidden-danger table with a header and no rows",
@@ -1181,7 +1179,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "project file nested thousands deep",
         _deep_toml,
         "error",
-        r"riskmap\.toml: arrays or tables nested too deeply",
+        r"riskmap\.toml：数组或表嵌套过深",
     ),
     (
         "grades kept as facility columns, a facility row rejected",
@@ -1212,7 +1210,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "password with spaces around = in the PostGIS connection string",
         _config("[outputs]\n", '[outputs]\npostgis = "host=127.0.0.1 dbname=gis password = Sekr3t"\n'),
         "error",
-        r"outputs: postgis: a password in the project file is not allowed",
+        r"outputs：postgis：项目文件中不允许写密码",
     ),
     (
         "upper-case POSTGRESQL:// URL with a password as the facilities path",
@@ -1221,7 +1219,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             'path = "POSTGRESQL://reader:Sekr3t@127.0.0.1/platform"\nlayer = "public.x"',
         ),
         "error",
-        r"riskmap\.toml: facilities: a password in the project file is not allowed \(it would travel with the file\)",
+        r"riskmap\.toml：facilities：项目文件中不允许写密码（密码会随文件流转）",
     ),
     ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
     (
@@ -1388,7 +1386,7 @@ def test_catalogue(tiny_project: Path, name, breaks, kind, says):
 
 def test_config_errors_are_config_errors(tiny_project: Path):
     _config("[supervision]", "[supervison]")(tiny_project.parent)
-    with pytest.raises(ConfigError, match=r"did you mean"):
+    with pytest.raises(ConfigError, match=r"是否想写"):
         riskmap.load_config(tiny_project)
 
 
@@ -1653,7 +1651,7 @@ OUTPUT_CATALOGUE = [
     ("--template that is a zip bomb", _bad_template("zip bomb"), "report",
      _TEMPLATE + r"word/document\.xml unpacks to 64 MB from \d+ KB \(a zip bomb\?\)"),
     ("--previous folder without riskmap.gpkg", _previous_without_gpkg, "report",
-     r"earlier: no riskmap\.gpkg in the folder; give a run.s riskmap\.gpkg or its output folder"),
+     r"earlier：文件夹中没有 riskmap\.gpkg；请给出某次运行的 riskmap\.gpkg 或其输出文件夹"),
 ]  # fmt: skip
 
 
@@ -1801,12 +1799,12 @@ COMPARED_RUNS: list[tuple[str, Callable[[Path, Path], Path], str]] = [
     (
         "earlier run: no facilities layer",
         _no_facilities_layer,
-        r"previous\.gpkg: no facilities layer \(layers: zones",
+        r"previous\.gpkg：没有 facilities 图层（图层：zones",
     ),
     (
         "earlier run: level column removed",
         _layers_edited(lambda f: f.drop(columns="level")),
-        r"previous\.gpkg: layer facilities has no column level",
+        r"previous\.gpkg：图层 facilities 没有 level 列",
     ),
     (
         "earlier run: a level edited to purple",
