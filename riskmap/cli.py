@@ -802,9 +802,9 @@ def diff(
         lang = current()
         for r in fac.head(show).itertuples():
             why = r.reasons_added or r.reasons_removed
-            old, new = (label(v, lang) if v else "—" for v in (r.level_old, r.level_new))
+            before, after = (label(v, lang) if v else "—" for v in (r.level_old, r.level_new))
             change = tr(_CHANGES[r.change])
-            line = f"  {change:<8} {r.id} {r.name}: {old} → {new}"
+            line = f"  {change:<8} {r.id} {r.name}: {before} → {after}"
             out_console.print(line + (f" ({why})" if why else ""), highlight=False, markup=False)
         if len(fac) > show:
             out_console.print(

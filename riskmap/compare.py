@@ -259,6 +259,17 @@ def _reason_items(text: object) -> list[str]:
     return [t.strip() for t in text.split(REASON_SEP_ZH) if t.strip()]
 
 
+def _without_key_or_level(layer: str, key: str) -> InputError:
+    return InputError(
+        tr(
+            "layer {layer}: needs the columns {key} and {level}; is this a riskmap.gpkg?",
+            layer=layer,
+            key=key,
+            level=LEVEL,
+        )
+    )
+
+
 def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, layer: str) -> gpd.GeoDataFrame:
     """The changes between two versions of one layer; either may be ``None`` (layer missing in that run).
 
@@ -276,14 +287,7 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
         if df is None:
             return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in wanted}, geometry=[], crs=crs)
         if key not in df.columns or LEVEL not in df.columns:
-            raise InputError(
-                tr(
-                    "layer {layer}: needs the columns {key} and {level}; is this a riskmap.gpkg?",
-                    layer=layer,
-                    key=key,
-                    level=LEVEL,
-                )
-            )
+            raise _without_key_or_level(layer, key)
         out = df.copy()
         out[LEVEL] = known_levels(out, key, tr("layer {layer}", layer=layer))
         for c in wanted:
