@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from riskmap.errors import OutputError, RiskmapError
-from riskmap.i18n import LANGS, set_language, tr
+from riskmap.i18n import LANGS, N_, current, os_reason, set_language, tr
 from riskmap.version import __version__
 
 __all__ = ["app", "EXIT_INTERNAL", "CRASH_FILE"]
@@ -73,8 +73,10 @@ def _disk_full(err: Exception) -> OutputError | None:
 
     if not isinstance(err, OSError) or err.errno not in (errno.ENOSPC, errno.EDQUOT):
         return None
-    where = err.filename or _context.get("out") or "a file"
-    return OutputError(f"{where}: cannot write: the disk is full; free some space or choose another --out")
+    where = err.filename or _context.get("out") or tr("a file")
+    return OutputError(
+        tr("{file}: cannot write: the disk is full; free some space or choose another --out", file=where)
+    )
 
 
 def _crash_report(err: BaseException, argv: list[str]) -> str:
@@ -82,8 +84,8 @@ def _crash_report(err: BaseException, argv: list[str]) -> str:
     from riskmap.config.conninfo import mask_secrets
 
     lines = [
-        "riskmap crash report: please send this file with a short description of what you ran.",
-        "It may quote names or values from your data: look through it before sending.",
+        tr("riskmap crash report: please send this file with a short description of what you ran."),
+        tr("It may quote names or values from your data: look through it before sending."),
         "",
         f"time: {datetime.now(UTC).isoformat(timespec='seconds')}",
         f"command: riskmap {shlex.join(mask_secrets(a) for a in argv)}",
@@ -121,12 +123,12 @@ def _write_crash_file(err: BaseException, argv: list[str]) -> tuple[Path | None,
     except Exception as failed:  # noqa: BLE001 - the report is best effort; the exit status is not
         # No message: unmasked, it might hold a password.
         report = f"riskmap crash report (incomplete: {type(failed).__name__})\n\n{type(err).__name__}\n"
-    why = "no folder to write it in"
+    why = tr("no folder to write it in")
     for folder in _crash_folders():
         try:
             (folder / CRASH_FILE).write_text(report, encoding="utf-8")
         except (OSError, ValueError) as failed:
-            why = getattr(failed, "strerror", None) or str(failed)
+            why = os_reason(failed)
             continue
         return folder / CRASH_FILE, ""
     return None, why
@@ -148,12 +150,15 @@ def _internal_error(err: BaseException, argv: list[str]) -> None:
             what = type(err).__name__
         what = what if len(what) <= 300 else what[:297] + "..."
         tail = (
-            f"please report it with {where}"
+            tr("please report it with {file}", file=where)
             if where
-            else f"please report it (the crash file could not be written: {why})"
+            else tr("please report it (the crash file could not be written: {why})", why=why)
         )
+        prefix = escape(_label(tr("internal error:")))
         console.print(
-            f"[bold red]internal error:[/] {escape(what)} — {escape(tail)}", highlight=False, soft_wrap=True
+            f"[bold red]{prefix}[/]{escape(what)} — {escape(tail)}",
+            highlight=False,
+            soft_wrap=True,
         )
     except Exception:  # noqa: BLE001, S110 - stderr itself failed: the exit status still says it
         pass
@@ -171,16 +176,17 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
 
+#: The progress line of each stage, translated where shown.
 _STAGES = {
-    "load": "读取数据 / loading",
-    "validate": "校验 / validating",
-    "score": "风险分级 / grading",
-    "adjust": "动态调整 / adjusting",
-    "zone": "区域汇总 / zoning",
-    "supervise": "监管计划 / planning",
-    "write": "写出结果 / writing",
-    "map": "交互地图 / HTML map",
-    "figure": "静态图 / figure",
+    "load": N_("loading"),
+    "validate": N_("validating"),
+    "score": N_("grading"),
+    "adjust": N_("adjusting"),
+    "zone": N_("zoning"),
+    "supervise": N_("planning"),
+    "write": N_("writing"),
+    "map": N_("HTML map"),
+    "figure": N_("figure"),
 }
 
 
@@ -213,14 +219,26 @@ def _mask_log_record(record: logging.LogRecord) -> bool:
     return True
 
 
+def _label(prefix: str) -> str:
+    """A line's prefix (``error:``, ``警告：``) and the space after it: none after the full-width ``：``."""
+    return prefix if prefix.endswith("：") else f"{prefix} "
+
+
 def _fail(err: RiskmapError) -> None:
     from riskmap.config.conninfo import mask_secrets
 
     # Messages quote config sections such as [deductions]: escape them, or rich reads them as markup.
-    error = tr("error:")
+    error = escape(_label(tr("error:")))
     for line in mask_secrets(str(err)).splitlines() or [type(err).__name__]:
-        console.print(f"[bold red]{error}[/] {escape(line)}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]{error}[/]{escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def _warn(warnings: list[str]) -> None:
+    """The warnings of a command, one a line."""
+    warning = escape(_label(tr("warning:")))
+    for w in warnings:
+        out_console.print(f"[yellow]{warning}[/]{escape(w)}")
 
 
 def _as_of(value: str | None):
@@ -282,9 +300,9 @@ def _run_with_progress(config, out: Path | None, as_of=None, force: bool = False
         def stage(name: str) -> None:
             if name.startswith("load:"):  # the input being read: a large workbook takes a while
                 what = name.split(":", 1)[1]
-                progress.update(task, description=f"读取 {what} / reading {what}")
+                progress.update(task, description=tr("reading {what}", what=what))
             else:
-                progress.update(task, description=_STAGES.get(name, name))
+                progress.update(task, description=tr(_STAGES[name]) if name in _STAGES else name)
 
         _where(out=out if out is not None else config.resolve(config.outputs.dir))
         return run(config, out, stage=stage, as_of=as_of, force=force)
@@ -292,13 +310,24 @@ def _run_with_progress(config, out: Path | None, as_of=None, force: bool = False
 
 def _plan_summary(s: dict) -> None:
     out_console.print(
-        f"inspections planned for {s['plan_year']}: {s['inspections_planned']} "
-        f"({s['enterprises_drawn_by_lot']} enterprises drawn by lot, seed {s['draw_seed']})"
+        tr(
+            "inspections planned for {year}: {planned} ({drawn} enterprises drawn by lot, seed {seed})",
+            year=s["plan_year"],
+            planned=s["inspections_planned"],
+            drawn=s["enterprises_drawn_by_lot"],
+            seed=s["draw_seed"],
+        )
     )
     months = s.get("months") or []
     if months and months[0].get("capacity") is not None:
-        t = Table(title="月度检查量 / monthly load", show_lines=False)
-        for col in ("月 month", "计划 planned", "能力 capacity", "安排 scheduled", "缺口 shortfall (人日)"):
+        t = Table(title=tr("monthly load"), show_lines=False)
+        for col in (
+            tr("month"),
+            tr("planned"),
+            tr("capacity"),
+            tr("scheduled"),
+            tr("shortfall (officer-days)"),
+        ):
             t.add_column(col, justify="right")
         for m in months:
             t.add_row(
@@ -310,13 +339,33 @@ def _plan_summary(s: dict) -> None:
             )
         out_console.print(t)
     elif months:
-        out_console.print("per month: " + " ".join(f"{m['month']}月 {m['planned']}" for m in months))
+        per_month = " ".join(f"{_month(m['month'])} {m['planned']}" for m in months)
+        out_console.print(tr("per month: {months}", months=per_month))
+
+
+def _month(month: int) -> str:
+    """A month as the plan's tables name it (3月, Mar)."""
+    from riskmap.supervision import month_label
+
+    return month_label(month, current())
 
 
 def _rows_line(s: dict) -> str:
     """The accounting rule with the run's numbers: rows in = scored (+ not assessed, when any) + rejected."""
-    grey = f" + not assessed {s['facilities_unassessed']}" if s["facilities_unassessed"] else ""
-    return f"rows in {s['facilities_in']} = scored {s['facilities_scored']}{grey} + rejected {s['facilities_rejected']}"
+    if s["facilities_unassessed"]:
+        return tr(
+            "rows in {rows} = scored {scored} + not assessed {unassessed} + rejected {rejected}",
+            rows=s["facilities_in"],
+            scored=s["facilities_scored"],
+            unassessed=s["facilities_unassessed"],
+            rejected=s["facilities_rejected"],
+        )
+    return tr(
+        "rows in {rows} = scored {scored} + rejected {rejected}",
+        rows=s["facilities_in"],
+        scored=s["facilities_scored"],
+        rejected=s["facilities_rejected"],
+    )
 
 
 def _summary(result) -> None:
@@ -329,16 +378,13 @@ def _summary(result) -> None:
         c.get(NOT_ASSESSED) for c in s["zones_per_level"].values()
     ):
         shown.append(NOT_ASSESSED)
-    t = Table(title="riskmap 结果 / summary", show_lines=False)
+    t = Table(title=tr("riskmap summary"), show_lines=False)
     t.add_column("")
     for key in shown:
-        t.add_column(label(key, "zh"), justify="right")
-    t.add_row("企业 facilities", *(str(s["facilities_per_level"].get(k, 0)) for k in shown))
+        t.add_column(label(key, current()), justify="right")
+    t.add_row(tr("facilities"), *(str(s["facilities_per_level"].get(k, 0)) for k in shown))
     for kind, counts in s["zones_per_level"].items():
-        t.add_row(
-            escape(f"{s.get('zone_labels', {}).get(kind, '区域')} {kind}"),
-            *(str(counts.get(k, 0)) for k in shown),
-        )
+        t.add_row(escape(s.get("zone_labels", {}).get(kind) or kind), *(str(counts.get(k, 0)) for k in shown))
     out_console.print(t)
     out_console.print(_rows_line(s))
     if s["rejects_by_source"]:
@@ -348,16 +394,25 @@ def _summary(result) -> None:
     adj = s.get("adjustment")
     if adj and adj["rules"]:
         moved = ", ".join(f"{name} {c['moved']}" for name, c in adj["rules"].items() if c["moved"])
-        out_console.print(
-            f"dynamic adjustment as of {s['as_of']}: {adj['up']} up, {adj['down']} down"
-            + (f" (moved by rule: {moved})" if moved else ""),
-            highlight=False,
-            markup=False,
+        line = (
+            tr(
+                "dynamic adjustment as of {date}: {up} up, {down} down (moved by rule: {moved})",
+                date=s["as_of"],
+                up=adj["up"],
+                down=adj["down"],
+                moved=moved,
+            )
+            if moved
+            else tr(
+                "dynamic adjustment as of {date}: {up} up, {down} down",
+                date=s["as_of"],
+                up=adj["up"],
+                down=adj["down"],
+            )
         )
+        out_console.print(line, highlight=False, markup=False)
     _plan_summary(s)
-    warning = tr("warning:")
-    for w in result.warnings:
-        out_console.print(f"[yellow]{warning}[/] {escape(w)}")
+    _warn(result.warnings)
     for name, path in result.outputs.items():
         out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
@@ -418,7 +473,7 @@ def _override(config, chosen: dict[str, object]):
 
     given = {option: value for option, value in chosen.items() if value is not None}
     if "--scheduler" in given and given.get("--engine", config.engine.name) != "dask":
-        raise typer.BadParameter('--scheduler needs --engine dask (or [engine] name = "dask")')
+        raise typer.BadParameter(tr('--scheduler needs --engine dask (or [engine] name = "dask")'))
     if given:
         config = with_overrides(config, {_OPTION_KEYS[o]: v for o, v in given.items()}, ", ".join(given))
     set_language(config.project.lang)  # the project is read: its language from now on
@@ -513,9 +568,7 @@ def plan(
     except RiskmapError as err:
         _fail(err)
     _plan_summary(result.summary)
-    warning = tr("warning:")
-    for w in result.warnings:
-        out_console.print(f"[yellow]{warning}[/] {escape(w)}")
+    _warn(result.warnings)
     for name, path in result.outputs.items():
         out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 
@@ -544,19 +597,38 @@ def sensitivity(
     except RiskmapError as err:
         _fail(err)
     firm = int((result.facilities[CHANGED_BY] == "").sum())
-    out_console.print(f"facilities: {firm} of {len(result.facilities)} keep their level under every variant")
+    out_console.print(
+        tr(
+            "facilities: {firm} of {count} keep their level under every variant",
+            firm=firm,
+            count=len(result.facilities),
+        )
+    )
     for kind, z in result.zones.items():
         zf = int((z[CHANGED_BY] == "").sum())
         out_console.print(
-            f"zones ({kind}): {zf} of {len(z)} keep their level under every variant", markup=False
+            tr(
+                "zones ({kind}): {firm} of {count} keep their level under every variant",
+                kind=kind,
+                firm=zf,
+                count=len(z),
+            ),
+            markup=False,
         )
     for row in result.variants.to_dict("records"):
         zones = ", ".join(
             f"{k[len('zones_changed_') :]} {v}" for k, v in row.items() if k.startswith("zones_changed_")
         )
         out_console.print(
-            f"  {escape(row['variant'])}: {row['facilities_changed']} facilities, zones {escape(zones)}",
+            "  "
+            + tr(
+                "{variant}: {facilities} facilities, zones {zones}",
+                variant=row["variant"],
+                facilities=row["facilities_changed"],
+                zones=zones,
+            ),
             highlight=False,
+            markup=False,
         )
 
 
@@ -587,9 +659,16 @@ def init(
 
     try:
         if directory.exists() and not directory.is_dir():
-            raise OutputError(f"{directory}: is a file, not a directory; choose a new or empty directory")
+            raise OutputError(
+                tr(
+                    "{directory}: is a file, not a directory; choose a new or empty directory",
+                    directory=directory,
+                )
+            )
         if directory.exists() and any(directory.iterdir()):
-            raise OutputError(f"{directory} is not empty; choose a new or empty directory")
+            raise OutputError(
+                tr("{directory} is not empty; choose a new or empty directory", directory=directory)
+            )
         directory.mkdir(parents=True, exist_ok=True)
         for f in sorted(demo_dir().iterdir()):
             if f.is_file():
@@ -597,10 +676,17 @@ def init(
     except OutputError as err:
         _fail(err)
     except OSError as err:
-        _fail(OutputError(f"{directory}: cannot write the example project there: {err.strerror or err}; "
-                          "choose another directory"))  # fmt: skip
-    out_console.print(f"wrote an example project to {directory}", markup=False)
-    out_console.print(f"next: riskmap run {directory / 'riskmap.toml'}", markup=False)
+        _fail(
+            OutputError(
+                tr(
+                    "{directory}: cannot write the example project there: {why}; choose another directory",
+                    directory=directory,
+                    why=os_reason(err),
+                )
+            )
+        )
+    out_console.print(tr("wrote an example project to {directory}", directory=directory), markup=False)
+    out_console.print(tr("next: riskmap run {project}", project=directory / "riskmap.toml"), markup=False)
 
 
 @app.command()
@@ -632,9 +718,7 @@ def validate(
     except RiskmapError as err:
         _fail(err)
     rejects = result.rejects
-    warning = tr("warning:")
-    for w in result.warnings:
-        out_console.print(f"[yellow]{warning}[/] {escape(w)}")
+    _warn(result.warnings)
     s = result.summary
     if rejects.empty:
         out_console.print(f"ok: {s['facilities_in']} facilities, no problems found")
@@ -658,6 +742,15 @@ def validate(
     out_console.print(_rows_line(s))
     raise typer.Exit(1)
 
+
+#: The kinds of change ``riskmap diff`` counts, translated where shown.
+_CHANGES = {
+    "up": N_("up"),
+    "down": N_("down"),
+    "new": N_("new"),
+    "removed": N_("removed"),
+    "unchanged": N_("unchanged"),
+}
 
 CompareAnyway = Annotated[
     bool,
@@ -696,27 +789,30 @@ def diff(
             written = write_diff(result, out, force=force)
     except RiskmapError as err:
         _fail(err)
-    t = Table(title="变化 / changes", show_lines=False)
-    t.add_column("layer")
-    for k, zh in zip(CHANGE_KINDS, ("升级", "降级", "新增", "移除"), strict=True):
-        t.add_column(f"{zh} {k}", justify="right")
-    t.add_column("不变 unchanged", justify="right")
+    from riskmap.levels import label
+
+    t = Table(title=tr("changes"), show_lines=False)
+    t.add_column(tr("layer"))
+    for k in (*CHANGE_KINDS, "unchanged"):
+        t.add_column(tr(_CHANGES[k]), justify="right")
     for layer, c in result.counts.items():
         t.add_row(escape(layer), *(str(c[k]) for k in (*CHANGE_KINDS, "unchanged")))
     out_console.print(t)
     fac = result.changes.get("facilities")
     if fac is not None and show > 0:
+        lang = current()
         for r in fac.head(show).itertuples():
             why = r.reasons_added or r.reasons_removed
-            out_console.print(
-                f"  {r.change:<8} {r.id} {r.name}: {r.level_old or '—'} → {r.level_new or '—'}"
-                + (f" ({why})" if why else ""),
-                highlight=False,
-                markup=False,
-            )
+            before, after = (label(v, lang) if v else "—" for v in (r.level_old, r.level_new))
+            change = tr(_CHANGES[r.change])
+            line = f"  {change:<8} {r.id} {r.name}: {before} → {after}"
+            out_console.print(line + (f" ({why})" if why else ""), highlight=False, markup=False)
         if len(fac) > show:
             out_console.print(
-                f"  ... {len(fac) - show} more (--show 0 hides the list; --out writes them all)"
+                "  "
+                + tr(
+                    "... {count} more (--show 0 hides the list; --out writes them all)", count=len(fac) - show
+                )
             )
     for name, path in written.items():
         out_console.print(f"  {name:<12} {escape(str(path))}", highlight=False)
@@ -774,9 +870,7 @@ def report(
         result = make_report(config, out, previous=previous, as_of=as_of, force=force, compare_anyway=anyway)
     except RiskmapError as err:
         _fail(err)
-    warning = tr("warning:")
-    for w in result.warnings:
-        out_console.print(f"[yellow]{warning}[/] {escape(w)}")
+    _warn(result.warnings)
     for name, path in result.outputs.items():
         out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
 

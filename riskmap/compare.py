@@ -18,6 +18,7 @@ import pandas as pd
 
 from riskmap.columns import FACILITY_ID, LEVEL, NAME, REASON_SEP_ZH, SECTOR, ZONE_CODE, ZONE_NAME
 from riskmap.errors import InputError
+from riskmap.i18n import tr
 from riskmap.levels import Level, level_keys, level_rank
 
 __all__ = [
@@ -118,12 +119,21 @@ def known_levels(df: pd.DataFrame, key: str, where: str) -> pd.Series:
     seen = (
         pd.DataFrame({"value": values, "id": ids}).groupby("value", sort=False)["id"].agg(["size", "first"])
     )
-    shown = "; ".join(f"{v!r} ({n} rows, the first {first})" for v, (n, first) in seen.head(5).iterrows())
-    more = f"; and {len(seen) - 5} more values" if len(seen) > 5 else ""
+    shown = [
+        tr("{value!r} ({rows} rows, the first {first})", value=v, rows=n, first=first)
+        for v, (n, first) in seen.head(5).iterrows()
+    ]
+    if len(seen) > 5:
+        shown.append(tr("and {count} more values", count=len(seen) - 5))
     raise InputError(
-        f"{where}: {int(bad.sum())} rows have a level riskmap does not know: {shown}{more}. A level is red, "
-        "orange, yellow, blue or none (重大风险/较大风险/一般风险/低风险/未评估 and 红/橙/黄/蓝 are read too): correct "
-        "them, or use the file as riskmap wrote it"
+        tr(
+            "{where}: {rows} rows have a level riskmap does not know: {values}. A level is red, orange, yellow, "
+            "blue or none (重大风险/较大风险/一般风险/低风险/未评估 and 红/橙/黄/蓝 are read too): correct them, or "
+            "use the file as riskmap wrote it",
+            where=where,
+            rows=int(bad.sum()),
+            values=tr("; ").join(shown),
+        )
     )
 
 
@@ -135,10 +145,17 @@ def _checked_layer(path: Path, layer: str) -> gpd.GeoDataFrame:
     missing = [c for c in (key, LEVEL) if c not in df.columns]
     if missing:
         raise InputError(
-            f"{path}: layer {layer} has no column {', '.join(missing)} (a riskmap.gpkg layer has {key} and "
-            f"{LEVEL}; was it edited or exported by another tool?); use the file as riskmap wrote it"
+            tr(
+                "{file}: layer {layer} has no column {missing} (a riskmap.gpkg layer has {key} and {level}; was it "
+                "edited or exported by another tool?); use the file as riskmap wrote it",
+                file=path,
+                layer=layer,
+                missing=", ".join(missing),
+                key=key,
+                level=LEVEL,
+            )
         )
-    return df.assign(**{LEVEL: known_levels(df, key, f"{path}: layer {layer}")})
+    return df.assign(**{LEVEL: known_levels(df, key, tr("{file}: layer {layer}", file=path, layer=layer))})
 
 
 def open_run(path: str | Path) -> SavedRun:
@@ -156,16 +173,23 @@ def open_run(path: str | Path) -> SavedRun:
     if p.is_dir():
         if not (p / "riskmap.gpkg").exists():
             raise InputError(
-                f"{p}: no riskmap.gpkg in the folder; give a run's riskmap.gpkg or its output folder"
+                tr(
+                    "{file}: no riskmap.gpkg in the folder; give a run's riskmap.gpkg or its output folder",
+                    file=p,
+                )
             )
         p = p / "riskmap.gpkg"
     if not p.exists():
-        raise InputError(f"{p}: file not found; give the riskmap.gpkg of each run")
+        raise InputError(tr("{file}: file not found; give the riskmap.gpkg of each run", file=p))
     names = list_geopackage_layers(p, "riskmap GeoPackage")
     if "facilities" not in names:
         raise InputError(
-            f"{p}: no facilities layer (layers: {', '.join(names) or 'none'}); is this a riskmap.gpkg? Give the "
-            "riskmap.gpkg a run wrote"
+            tr(
+                "{file}: no facilities layer (layers: {layers}); is this a riskmap.gpkg? Give the riskmap.gpkg a "
+                "run wrote",
+                file=p,
+                layers=", ".join(names) or tr("none"),
+            )
         )
     layers = {n: _checked_layer(p, n) for n in names if n == "facilities" or n.startswith("zones_")}
     meta = geopackage_metadata(p, "facilities")
@@ -185,20 +209,27 @@ def district_mismatch(
     Their ``district_code`` differs (both known), or fewer than :data:`MIN_SHARED_IDS` of the smaller run's
     facility ids are in both (a register of another district, or ids re-keyed).
 
-    >>> district_mismatch("320102", "329901")
+    >>> from riskmap.i18n import language
+    >>> with language("en"):
+    ...     district_mismatch("320102", "329901")
     'district_code 320102 there, 329901 here'
-    >>> district_mismatch("", "329901", pd.Series(["A", "B"]), pd.Series(["C", "D", "E"]))
+    >>> with language("en"):
+    ...     district_mismatch("", "329901", pd.Series(["A", "B"]), pd.Series(["C", "D", "E"]))
     'only 0 of the 2 facility ids of the smaller run are in both'
     """
     if old_code and new_code and old_code != new_code:
-        return f"district_code {old_code} there, {new_code} here"
+        return tr("district_code {old} there, {new} here", old=old_code, new=new_code)
     if old_ids is None or new_ids is None:
         return None
     a, b = pd.Index(old_ids.astype(str)).unique(), pd.Index(new_ids.astype(str)).unique()
     smaller = min(len(a), len(b))
     common = len(a.intersection(b))
     if smaller and common < MIN_SHARED_IDS * smaller:
-        return f"only {common:,} of the {smaller:,} facility ids of the smaller run are in both"
+        return tr(
+            "only {common} of the {smaller} facility ids of the smaller run are in both",
+            common=f"{common:,}",
+            smaller=f"{smaller:,}",
+        )
     return None
 
 
@@ -212,8 +243,13 @@ def check_same_district(old: SavedRun, against: str, new_code: str, new_ids: pd.
     )
     if why:
         raise InputError(
-            f"{old.path} and {against} look like runs of different districts ({why}): every enterprise would "
-            "be listed as new or removed; compare two runs of one district, or add --compare-anyway"
+            tr(
+                "{old} and {new} look like runs of different districts ({why}): every enterprise would be listed as "
+                "new or removed; compare two runs of one district, or add --compare-anyway",
+                old=old.path,
+                new=against,
+                why=why,
+            )
         )
 
 
@@ -221,6 +257,17 @@ def _reason_items(text: object) -> list[str]:
     if not isinstance(text, str) or not text:
         return []
     return [t.strip() for t in text.split(REASON_SEP_ZH) if t.strip()]
+
+
+def _without_key_or_level(layer: str, key: str) -> InputError:
+    return InputError(
+        tr(
+            "layer {layer}: needs the columns {key} and {level}; is this a riskmap.gpkg?",
+            layer=layer,
+            key=key,
+            level=LEVEL,
+        )
+    )
 
 
 def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, layer: str) -> gpd.GeoDataFrame:
@@ -240,9 +287,9 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
         if df is None:
             return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in wanted}, geometry=[], crs=crs)
         if key not in df.columns or LEVEL not in df.columns:
-            raise InputError(f"layer {layer}: needs the columns {key} and {LEVEL}; is this a riskmap.gpkg?")
+            raise _without_key_or_level(layer, key)
         out = df.copy()
-        out[LEVEL] = known_levels(out, key, f"layer {layer}")
+        out[LEVEL] = known_levels(out, key, tr("layer {layer}", layer=layer))
         for c in wanted:
             if c not in out.columns:
                 out[c] = ""

@@ -26,6 +26,7 @@ braces stay as written. A parameter that is a :class:`Msg` is rendered in the sa
 
 from __future__ import annotations
 
+import errno
 import gettext
 import locale
 import os
@@ -53,6 +54,7 @@ __all__ = [
     "locale_language",
     "resolve_language",
     "other_language",
+    "os_reason",
 ]
 
 Lang = Literal["zh", "en"]
@@ -211,3 +213,35 @@ def tr(message: str, /, *, lang: str | None = None, **params: object) -> str:
 def both(message: str, /, **params: object) -> dict[str, str]:
     """``message`` in every language: ``{"zh": ..., "en": ...}``."""
     return {lang: _render(message, params, lang) for lang in LANGS}
+
+
+#: The OS's reasons a user meets most, in the catalog (``err.strerror`` is the OS's English on Linux).
+_OS_REASONS: dict[int, str] = {
+    errno.ENOENT: N_("no such file or directory"),
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("operation not permitted"),
+    errno.ENOSPC: N_("the disk is full"),
+    errno.EISDIR: N_("is a directory"),
+    errno.ENOTDIR: N_("not a directory"),
+    errno.EROFS: N_("read-only file system"),
+    errno.EEXIST: N_("file exists"),
+    errno.ENAMETOOLONG: N_("file name too long"),
+}
+
+
+def os_reason(err: BaseException) -> str:
+    """Why an OS call failed, in the current language: ``err.strerror`` for the common ``errno`` values.
+
+    Another errno keeps the OS's own text (``strerror``), else the exception's.
+
+    >>> with language("zh"):
+    ...     os_reason(PermissionError(errno.EACCES, "Permission denied"))
+    '权限不足'
+    >>> with language("en"):
+    ...     os_reason(OSError(errno.ELOOP, "Too many levels of symbolic links"))
+    'Too many levels of symbolic links'
+    """
+    code = getattr(err, "errno", None)
+    if code in _OS_REASONS:
+        return tr(_OS_REASONS[code])
+    return getattr(err, "strerror", None) or str(err)

@@ -26,7 +26,7 @@ from riskmap.columns import DATA_ISSUES, FACILITY_ID, LEVEL, NAME, ON_MAP
 from riskmap.config import Config, with_overrides
 from riskmap.engines.memory import MemoryEngine
 from riskmap.errors import ConfigError, OutputError, RiskmapError
-from riskmap.i18n import in_project_language
+from riskmap.i18n import in_project_language, tr
 from riskmap.io.inputfiles import InputFile
 from riskmap.io.postgis import connect, is_database, read_postgis, require_psycopg
 from riskmap.io.project import ProjectInputs, read_earlier_plans, read_facilities, read_inputs, read_related
@@ -73,7 +73,9 @@ def _summarise(
         zones_per_level={
             kind: {k: int((z[LEVEL] == k).sum()) for k in (*LEVEL_NAMES, "none")} for kind, z in zones.items()
         },
-        zone_labels={kind: kind_label(kind, "zh", project_kind_labels(config)) for kind in zones},
+        zone_labels={
+            kind: kind_label(kind, config.project.lang, project_kind_labels(config)) for kind in zones
+        },
         rejects_by_source={
             str(k): int(v) for k, v in all_rejects["source"].value_counts().sort_index().items()
         },
@@ -102,15 +104,23 @@ def _run_warnings(
     n_in, n_rejected = summary.facilities_in, summary.facilities_rejected
     if n_rejected:
         warnings.append(
-            f"{n_rejected} of {n_in} facility rows ({n_rejected / n_in:.0%}) were rejected and are not on the "
-            "map; see the rejects table"
+            tr(
+                "{rejected} of {rows} facility rows ({share}) were rejected and are not on the map; see the rejects "
+                "table",
+                rejected=n_rejected,
+                rows=n_in,
+                share=f"{n_rejected / n_in:.0%}",
+            )
         )
     incomplete = summary.facilities_with_rejected_records
     if incomplete:
         warnings.append(
-            f"{incomplete} facilities were graded without some of their records (rejected inventory, risk point "
-            "or deduction rows, or indicator values that could not be read): their level may be too low until "
-            "those rows are fixed"
+            tr(
+                "{count} facilities were graded without some of their records (rejected inventory, risk point or "
+                "deduction rows, or indicator values that could not be read): their level may be too low until "
+                "those rows are fixed",
+                count=incomplete,
+            )
         )
     found = rejects.frame()
     of_facilities = from_source(found["source"], project.source, reads_sheets(config.facilities)).to_numpy()
@@ -118,28 +128,40 @@ def _run_warnings(
     if len(copies):
         per_file = ", ".join(f"{src}: {n}" for src, n in copies["source"].value_counts(sort=False).items())
         warnings.append(
-            f"{len(copies)} rows of related tables repeat an earlier row ({per_file}) and were counted once: the "
-            "same record listed twice (same record id, or identical in every column); see the rejects table"
+            tr(
+                "{count} rows of related tables repeat an earlier row ({per_file}) and were counted once: the same "
+                "record listed twice (same record id, or identical in every column); see the rejects table",
+                count=len(copies),
+                per_file=per_file,
+            )
         )
     bad_events = validated.event_rejects.frame()
     bad_events = bad_events[~is_duplicate(bad_events)]
     if len(bad_events):
         warnings.append(
-            f"{len(bad_events)} hidden-danger, accident or standardisation rows were rejected: the "
-            "facilities they belong to may be adjusted too little (or too much) until those rows are fixed; see "
-            "the rejects table"
+            tr(
+                "{count} hidden-danger, accident or standardisation rows were rejected: the facilities they belong "
+                "to may be adjusted too little (or too much) until those rows are fixed; see the rejects table",
+                count=len(bad_events),
+            )
         )
     if summary.enterprises_not_on_map:
         warnings.append(
-            f"{summary.enterprises_not_on_map} enterprises of the register are not on the map (rejected: see the "
-            "rejects table) but are in the inspection plan as not assessed (未评估), each with the reason, for a "
-            "visit that checks its register entry"
+            tr(
+                "{count} enterprises of the register are not on the map (rejected: see the rejects table) but are in "
+                "the inspection plan as not assessed, each with the reason, for a visit that checks its register "
+                "entry",
+                count=summary.enterprises_not_on_map,
+            )
         )
     if summary.facilities_unassessed:
         # Kept on the map as "not assessed": counted apart (rows in = scored + unassessed + rejected).
         warnings.append(
-            f"{summary.facilities_unassessed} facilities could not be graded by their sector's methods and are "
-            "shown grey as not assessed (未评估), planned for an assessment visit (supervision.frequency.none)"
+            tr(
+                "{count} facilities could not be graded by their sector's methods and are shown grey as not "
+                "assessed, planned for an assessment visit (supervision.frequency.none)",
+                count=summary.facilities_unassessed,
+            )
         )
     return warnings
 
@@ -151,7 +173,7 @@ def _dates_warnings(config: Config, validated: Validated, used: date, given: dat
     elif config.adjustment.as_of is not None:
         origin = "adjustment.as_of"
     else:
-        origin = "today: no --as-of or adjustment.as_of"
+        origin = tr("today: no --as-of or adjustment.as_of")
     return as_of_warnings(
         used, validated.events, config.supervision.year, input_sources(config), given=origin
     )
@@ -222,11 +244,11 @@ def _users(config: Config, table: str) -> str:
     rules = [
         n for n, r in config.adjustment.named_rules() if _CONDITION_TABLES.get(r.when.condition) == table
     ]
-    parts = [f"method {', '.join(methods)}"] if methods else []
-    parts += [f"adjustment rule {', '.join(rules)}"] if rules else []
+    parts = [tr("method {names}", names=", ".join(methods))] if methods else []
+    parts += [tr("adjustment rule {names}", names=", ".join(rules))] if rules else []
     if table == "standardisation":
-        parts.append("the standardisation grades of the plan")
-    return " and ".join(parts) or "nothing"
+        parts.append(tr("the standardisation grades of the plan"))
+    return tr("; ").join(parts) or tr("nothing")
 
 
 def _lost_tables(
@@ -243,15 +265,27 @@ def _lost_tables(
     for table, n in rows.items():
         source = sources[table]
         if n == 0:
-            what = "has a header and no rows"
+            warnings.append(
+                tr(
+                    "{source} ([{table}]) has a header and no rows: {users} had no data for any facility; check the "
+                    "file and its facility_id column",
+                    source=source,
+                    table=table,
+                    users=_users(config, table),
+                )
+            )
         elif int(from_source(unmatched, source, reads_sheets(getattr(config, table))).sum()) >= n:
-            what = f"has {n} rows and none belongs to a facility on the map (ids unknown, empty or rejected)"
-        else:
-            continue
-        warnings.append(
-            f"{source} ([{table}]) {what}: {_users(config, table)} had no data for any facility; check the file "
-            "and its facility_id column"
-        )
+            warnings.append(
+                tr(
+                    "{source} ([{table}]) has {rows} rows and none belongs to a facility on the map (ids unknown, "
+                    "empty or rejected): {users} had no data for any facility; check the file and its facility_id "
+                    "column",
+                    source=source,
+                    table=table,
+                    rows=n,
+                    users=_users(config, table),
+                )
+            )
     return warnings
 
 
@@ -377,9 +411,11 @@ def sensitivity(
     """
     if config.sensitivity is None or not config.sensitivity.variants:
         raise ConfigError(
-            "the project file has no [[sensitivity.variants]]: add some, e.g. "
-            '[[sensitivity.variants]] name = "LEC upper bounds", set = { "methods.lec.boundary" = "upper" } '
-            "(riskmap init ships the common ones, commented out)"
+            tr(
+                "the project file has no [[sensitivity.variants]]: add some, e.g. [[sensitivity.variants]] name = "
+                '"LEC upper bounds", set = { "methods.lec.boundary" = "upper" } (riskmap init ships the common '
+                "ones, commented out)"
+            )
         )
     check_outputs(config, out_dir)
     say = _returning_memory(stage or (lambda _s: None))
@@ -502,6 +538,10 @@ def preflight(config: Config) -> list[str]:
     ):
         if path is not None and not config.resolve(path).exists():
             problems.append(
-                f"{config.resolve(path)}: file not found ({label}); check the path in the project file"
+                tr(
+                    "{file}: file not found ({key}); check the path in the project file",
+                    file=config.resolve(path),
+                    key=label,
+                )
             )
     return problems

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from riskmap.columns import FACILITY_ID
 from riskmap.config import Config
-from riskmap.i18n import in_project_language
+from riskmap.i18n import in_project_language, tr
 from riskmap.pipeline import RunResult, Stage, check
 
 __all__ = ["report"]
@@ -53,10 +53,10 @@ def report(
     prior = open_run(previous) if previous is not None else None
     code = config.project.district_code
     if prior is not None and not compare_anyway:
-        check_same_district(prior, "this run", code)  # the district codes: before minutes of grading
+        check_same_district(prior, tr("this run"), code)  # the district codes: before minutes of grading
     result = check(config, say, as_of)
     if prior is not None and not compare_anyway:
-        check_same_district(prior, "this run", code, result.facilities[FACILITY_ID])
+        check_same_district(prior, tr("this run"), code, result.facilities[FACILITY_ID])
     say("write")
     provenance = run_provenance(config, input_provenance(config.base_dir, result.inputs), started)
     with open_output_set(out, "report.json", force) as outset:

@@ -21,6 +21,7 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID, LEVEL, NAME, SECTOR
 from riskmap.config import Config, Variant, with_overrides
 from riskmap.errors import ConfigError
+from riskmap.i18n import tr
 from riskmap.io.project import required_tables
 from riskmap.levels import level_from_rank, level_rank
 from riskmap.stages import Pass, done, first_stage, run_stages
@@ -79,8 +80,12 @@ def _variant_configs(config: Config) -> list[tuple[Variant, Config]]:
         missing = set(required_tables(vc)) - read
         if missing:
             raise ConfigError(
-                f"[sensitivity] variant {variant.name!r} grades with the {', '.join(sorted(missing))} "
-                "table, which the project's own settings do not read; add it to the project file"
+                tr(
+                    "[sensitivity] variant {name!r} grades with the {tables} table, which the project's own settings "
+                    "do not read; add it to the project file",
+                    name=variant.name,
+                    tables=", ".join(sorted(missing)),
+                )
             )
         out.append((variant, vc))
     return out

@@ -51,6 +51,7 @@ from riskmap.engines.memory import table_sources
 from riskmap.errors import InputError
 from riskmap.exposure import add_persons, population_coverage, zone_population
 from riskmap.frames import id_positions
+from riskmap.i18n import tr
 from riskmap.io.project import ProjectInputs, read_roster, required_tables
 from riskmap.levels import NOT_ASSESSED
 from riskmap.levels import label as level_label
@@ -290,9 +291,16 @@ def _require_some(facilities: Sized, rejects: Rejects, n_in: int, source: str, s
     found = rejects.frame()
     found = found[from_source(found["source"], source, several)]
     if n_in == 0:
-        raise InputError(f"{source}: the file has no data rows")
-    reasons = "; ".join(summarise_rejects(found, top=3))
-    raise InputError(f"{source}: none of the {n_in} rows can be used: {reasons}")
+        raise InputError(tr("{source}: the file has no data rows", source=source))
+    reasons = tr("; ").join(summarise_rejects(found, top=3))
+    raise InputError(
+        tr(
+            "{source}: none of the {rows} rows can be used: {reasons}",
+            source=source,
+            rows=n_in,
+            reasons=reasons,
+        )
+    )
 
 
 def _locate(config: Config, engine: Engine, p: Pass) -> Validated:

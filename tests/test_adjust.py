@@ -568,30 +568,36 @@ BASE = {
     [
         (
             {"when": {"condition": "open_major_hazard"}, "raise_to": "red"},
-            r"unknown condition 'open_major_hazard'; did you mean 'open_major_hidden_danger'\? \(valid: "
-            r"open_major_hidden_danger, open_hidden_danger, overdue_hidden_danger, accident, standardisation\)",
+            r"未知的条件 'open_major_hazard'；是否想写 'open_major_hidden_danger'？（可用："
+            r"open_major_hidden_danger, open_hidden_danger, overdue_hidden_danger, accident, standardisation）",
         ),
-        ({"when": {"grade": "一般"}, "raise_to": "red"}, "needs condition = one of open_major_hidden_danger"),
+        ({"when": {"grade": "一般"}, "raise_to": "red"}, "须给出 condition，取值为 open_major_hidden_danger"),
         (
             {"when": {"condition": "accident", "within_month": 12}, "raise_to": "red"},
-            "unknown key 'within_month' for condition 'accident'; did you mean 'within_months'",
+            "条件 'accident' 没有键 'within_month'；是否想写 'within_months'",
         ),
         (
             {"when": {"condition": "accident", "classes": ["大"]}, "raise_to": "red"},
-            "classes.0: Input should be",
+            "classes.0：须为 '特别重大', '重大', '较大', '一般' 之一",
         ),
-        ({"when": {"condition": "accident"}, "raise_to": "purple"}, r"raise_to: Input should be 'red'"),
+        ({"when": {"condition": "accident"}, "raise_to": "purple"}, r"raise_to：须为 'red'"),
         (
             {"when": {"condition": "accident"}, "raise_to": "red", "sectors": ["危险化学"]},
-            "did you mean '危险化学品'",
+            "是否想写 '危险化学品'",
         ),
-        ({"when": {"condition": "accident"}}, "needs exactly one effect"),
-        ({"when": {"condition": "accident"}, "raise_to": "red", "raise_by": 1}, "needs exactly one effect"),
-        ({"when": {"condition": "accident"}, "lower_by": 1}, "an adverse event can only raise"),
-        ({"when": {"condition": "accident"}, "raise_to": "red", "floor": "blue"}, "floor goes with lower_by"),
+        (
+            {"when": {"condition": "accident"}},
+            "须且只须给出 raise_to、raise_by、lower_to、lower_by 中的一项作用",
+        ),
+        ({"when": {"condition": "accident"}, "raise_to": "red", "raise_by": 1}, "须且只须给出"),
+        ({"when": {"condition": "accident"}, "lower_by": 1}, "不利事件只能提高风险等级"),
+        (
+            {"when": {"condition": "accident"}, "raise_to": "red", "floor": "blue"},
+            "floor 只与 lower_by 一起使用",
+        ),
         (
             {"when": {"condition": "standardisation"}, "lower_by": 1},
-            r"reads the \[standardisation\] table; add \[standardisation\] path",
+            r"读取 \[standardisation\] 表；请在项目文件中添加 \[standardisation\] path",
         ),
     ],
 )
@@ -609,7 +615,7 @@ def test_rule_names_default_and_unique():
         "open_major_hidden_danger_2",
         "fatal",
     ]
-    with pytest.raises(ConfigError, match="each rule needs its own name"):
+    with pytest.raises(ConfigError, match="每条规则须有不同的名称"):
         config_from_dict(
             {**BASE, "adjustment": {"rules": [{**OPEN_MAJOR, "name": "x"}, {**FATAL_12M, "name": "x"}]}}
         )
@@ -687,7 +693,7 @@ def test_pipeline_adjusts_and_counts_rows(adjusted_project: Path):
     assert s["as_of"] == "2026-11-24"
     assert s["adjustment"]["rules"]["open_major_hidden_danger"] == {"applied": 1, "moved": 1}
     assert s["adjustment"]["up"] == 2
-    assert any("hidden-danger, accident or standardisation rows were rejected" in w for w in result.warnings)
+    assert any("行隐患、事故或标准化等级记录被剔除" in w for w in result.warnings)
 
 
 def test_pipeline_as_of_argument_overrides_config(adjusted_project: Path):
@@ -709,7 +715,7 @@ def test_config_without_tables_has_a_clear_error(tiny_project: Path):
         """
     )
     tiny_project.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"reads the \[accidents\] table"):
+    with pytest.raises(ConfigError, match=r"读取 \[accidents\] 表"):
         load_config(tiny_project)
 
 
@@ -773,11 +779,8 @@ def test_an_accident_listed_twice_counts_once(tiny_project: Path):
     assert acc[["row", "field", "reason"]].values.tolist() == [
         [3, "accident_id", "duplicate accident_id for the same facility; first seen at row 2 (counted once)"]
     ]
-    assert any(
-        w.startswith("1 rows of related tables repeat an earlier row (accidents.csv: 1)")
-        for w in result.warnings
-    )
-    assert not any("accident or standardisation rows were rejected" in w for w in result.warnings)
+    assert any(w.startswith("关联表中有 1 行与前面某行重复（accidents.csv: 1）") for w in result.warnings)
+    assert not any("隐患、事故或标准化等级记录被剔除" in w for w in result.warnings)
 
 
 # ---------------------------------------------------------------------------------------------------------------

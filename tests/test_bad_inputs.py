@@ -649,7 +649,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "wrong CRS (degrees declared projected)",
         _config('crs = "EPSG:4490"', 'crs = "EPSG:4549"'),
         "error",
-        r"none of the 6 rows can be used: .*outside every village zone",
+        r"6 行中没有一行可用：.*outside every village zone",
     ),
     (
         "unknown CRS",
@@ -746,7 +746,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "warning",
         r"已用 make_valid 修复 1 个无效的村（社区）多边形",
     ),
-    ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv: the file has no data rows"),
+    ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv：文件中没有数据行"),
     (
         "empty zone layer",
         _empty_zone_layer,
@@ -885,7 +885,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             "[scoring.sectors]", '[scoring]\nsector_aliases = { "机械加工" = "机械" }\n\n[scoring.sectors]'
         ),
         "error",
-        r"sector_aliases\['机械加工'\]: '机械' is not in \[scoring\.sectors\]",
+        r"sector_aliases\['机械加工'\]：行业 '机械' 不在 \[scoring\.sectors\] 中",
     ),
     (
         "substance as a trade name (92#车用汽油)",
@@ -907,7 +907,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             '[inventory]\npath = "inventory.csv"\ndensities = { "CNG" = 180 }\n',
         ),
         "error",
-        r"densities\['CNG'\] = 180: a density in t/m³ is above 0 and at most 25",
+        r"densities\['CNG'\] = 180：以 t/m³ 计的密度须大于 0 且不超过 25",
     ),
     ("persons written 45人 and 约45", _persons_column(A="约45", C="45人"), "ok", ""),
     (
@@ -964,7 +964,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "config typo",
         _config("[supervision]", "[supervison]"),
         "error",
-        r"unknown key 'supervison'; did you mean 'supervision'",
+        r"未知的键 'supervison'；是否想写 'supervision'",
     ),
     (
         "zone kind that names a path",
@@ -1069,22 +1069,19 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "related table with a header and no rows",
         lambda d: _edit_csv(d / "inventory.csv", lambda df: df.iloc[0:0]),
         "warning",
-        r"^inventory\.csv \(\[inventory\]\) has a header and no rows: method gb18218 had no data for any "
-        r"facility",
+        r"^inventory\.csv（\[inventory\]）只有表头没有数据行：方法 gb18218 对任何企业都没有数据",
     ),
     (
         "related table none of whose rows matches a facility",
         lambda d: _edit_csv(d / "risk_points.csv", lambda df: df.assign(facility_id="91329901MA9999999X")),
         "warning",
-        r"^risk_points\.csv \(\[risk_points\]\) has 7 rows and none belongs to a facility on the map .*: "
-        r"method ls_matrix had no data",
+        r"^risk_points\.csv（\[risk_points\]）有 7 行，但没有一行属于地图上的企业.*：方法 ls_matrix 对任何企业都没有数据",
     ),
     (
         "hidden-danger table with a header and no rows",
         _hidden_dangers_header_only,
         "warning",
-        r"^hidden_dangers\.csv \(\[hidden_dangers\]\) has a header and no rows: adjustment rule 重大隐患 had "
-        r"no data",
+        r"^hidden_dangers\.csv（\[hidden_dangers\]）只有表头没有数据行：动态调整规则 重大隐患 对任何企业都没有数据",
     ),
     (
         "population raster all nodata",
@@ -1189,14 +1186,14 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "projected metres declared as degrees (Gauss-Krüger x/y, crs EPSG:4490)",
         _gauss_krueger_as_degrees,
         "error",
-        r"none of the 6 rows can be used: .*longitude/latitude out of range .*Gauss-Krüger zone 40 .*"
+        r"6 行中没有一行可用：.*longitude/latitude out of range .*Gauss-Krüger zone 40 .*"
         r'set facilities\.crs = "EPSG:4528"',
     ),
     (
         "project file nested thousands deep",
         _deep_toml,
         "error",
-        r"riskmap\.toml: arrays or tables nested too deeply",
+        r"riskmap\.toml：数组或表嵌套过深",
     ),
     (
         "grades kept as facility columns, a facility row rejected",
@@ -1227,7 +1224,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "password with spaces around = in the PostGIS connection string",
         _config("[outputs]\n", '[outputs]\npostgis = "host=127.0.0.1 dbname=gis password = Sekr3t"\n'),
         "error",
-        r"outputs: postgis: a password in the project file is not allowed",
+        r"outputs：postgis：项目文件中不允许写密码",
     ),
     (
         "upper-case POSTGRESQL:// URL with a password as the facilities path",
@@ -1236,7 +1233,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             'path = "POSTGRESQL://reader:Sekr3t@127.0.0.1/platform"\nlayer = "public.x"',
         ),
         "error",
-        r"riskmap\.toml: facilities: a password in the project file is not allowed \(it would travel with the file\)",
+        r"riskmap\.toml：facilities：项目文件中不允许写密码（密码会随文件流转）",
     ),
     ("zones in GCJ-02 (GeoJSON), declared", _zones_in_gcj02(declared=True), "ok", ""),
     (
@@ -1398,7 +1395,7 @@ def test_catalogue(tiny_project: Path, name, breaks, kind, says):
 
 def test_config_errors_are_config_errors(tiny_project: Path):
     _config("[supervision]", "[supervison]")(tiny_project.parent)
-    with pytest.raises(ConfigError, match=r"did you mean"):
+    with pytest.raises(ConfigError, match=r"是否想写"):
         riskmap.load_config(tiny_project)
 
 
@@ -1474,7 +1471,7 @@ _CLI_CASES = [
 #: lists problem rows (rejects); a warning or a clean input lets both finish (0).
 _CLI_EXIT = {"error": {"run": 1, "validate": 1}, "reject": {"run": 0, "validate": 1},
              "warning": {"run": 0, "validate": 0}, "ok": {"run": 0, "validate": 0}}  # fmt: skip
-_ROWS_LINE = re.compile(r"^rows in (\d+) = scored (\d+) \+ rejected (\d+)$")
+_ROWS_LINE = re.compile(r"^输入 (\d+) 行 = 已评级 (\d+) \+ 已剔除 (\d+)$")
 
 
 @pytest.mark.parametrize(("name", "breaks", "kind", "says"), _CLI_CASES, ids=[c[0] for c in _CLI_CASES])
@@ -1509,11 +1506,11 @@ def _shows_one_error_line(lines: list[str], says: str) -> None:
     if lines and lines[0].startswith("1 problem(s) with the input files"):
         lines = lines[1:]
     assert len(lines) == 1 and re.search(says, lines[0]), lines
-    assert lines[0].startswith(("错误： ", "error: ", "  ")), lines
+    assert lines[0].startswith(("错误：", "error: ", "  ")), lines
 
 
 def _shows_its_warnings(lines: list[str], kind: str, says: str) -> None:
-    warned = [ln for ln in lines if ln.startswith(("警告： ", "warning: "))]
+    warned = [ln for ln in lines if ln.startswith(("警告：", "warning: "))]
     if kind == "warning":
         assert [ln for ln in warned if re.search(says, ln)], lines
     elif kind == "ok":
@@ -1636,17 +1633,17 @@ _TEMPLATE = r"office\.docx: "
 #: name, what it does to the project folder and the output folder (returns extra arguments), command, message.
 OUTPUT_CATALOGUE = [
     ("run.json manifest listing ../x", _manifest_listing("run.json", "../x"), "run",
-     r"not riskmap's output folder: run\.json lists '\.\./x' \(not a plain file name inside the folder\)"),
+     r"不是 riskmap 的输出文件夹：run\.json 列出了 '\.\./x'（不是文件夹内的普通文件名）"),
     ("plan.json manifest listing an absolute path", _manifest_listing("plan.json", "/etc/hostname"), "plan",
-     r"not riskmap's output folder: plan\.json lists '/etc/hostname'"),
+     r"不是 riskmap 的输出文件夹：plan\.json 列出了 '/etc/hostname'"),
     ("changes.json manifest listing a drive and backslashes", _manifest_listing("changes.json", "C:\\x\\y"),
-     "run", r"not riskmap's output folder: changes\.json lists 'C:\\\\x\\\\y'"),
+     "run", r"不是 riskmap 的输出文件夹：changes\.json 列出了 'C:\\\\x\\\\y'"),
     ("folder named like an output, with --force", _folder_named_like_an_output, "run",
-     r"cannot put the new files in place: map\.html \(a folder\); riskmap never replaces a folder"),
+     r"无法把新文件放到位：map\.html（是文件夹）；riskmap 从不替换文件夹"),
     (".riskmap-lock is a folder", _lock_folder, "run",
-     r"\.riskmap-lock: is a folder; riskmap keeps its lock file under that name"),
+     r"\.riskmap-lock：是一个文件夹；riskmap 的锁文件使用这个名称"),
     ("output path too long", lambda d, out: ["--out", str(out / ("x" * 300))], "run",
-     r"cannot be the output directory: File name too long; choose another --out"),
+     r"不能作为输出目录：文件名过长；请另选 --out"),
     ("--template that is a .docm", _bad_template("docm"), "report",
      _TEMPLATE + r"a macro-enabled document \(\.docm/\.dotm\)"),
     ("--template that is a .doc", _bad_template("doc"), "report",
@@ -1664,7 +1661,7 @@ OUTPUT_CATALOGUE = [
     ("--template that is a zip bomb", _bad_template("zip bomb"), "report",
      _TEMPLATE + r"word/document\.xml unpacks to 64 MB from \d+ KB \(a zip bomb\?\)"),
     ("--previous folder without riskmap.gpkg", _previous_without_gpkg, "report",
-     r"earlier: no riskmap\.gpkg in the folder; give a run.s riskmap\.gpkg or its output folder"),
+     r"earlier：文件夹中没有 riskmap\.gpkg；请给出某次运行的 riskmap\.gpkg 或其输出文件夹"),
 ]  # fmt: skip
 
 
@@ -1686,7 +1683,7 @@ def test_output_catalogue(tiny_project: Path, tmp_path: Path, monkeypatch, name,
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 1, r.output
     lines = r.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and re.search(says, lines[0]), r.output
+    assert len(lines) == 1 and lines[0].startswith("错误：") and re.search(says, lines[0]), r.output
     assert read == ([1] if name.startswith("folder named like") else [])  # said before the grading stage
 
 
@@ -1698,7 +1695,7 @@ def test_init_onto_a_file(tmp_path: Path):
     (tmp_path / "afile").write_text("mine")
     r = CliRunner().invoke(app, ["init", str(tmp_path / "afile")])
     assert r.exit_code == 1 and r.output.strip().splitlines() == [
-        f"error: {tmp_path / 'afile'}: is a file, not a directory; choose a new or empty directory"
+        f"错误：{tmp_path / 'afile'}：是文件而不是目录；请选择新的或空的目录"
     ]
 
 
@@ -1812,17 +1809,17 @@ COMPARED_RUNS: list[tuple[str, Callable[[Path, Path], Path], str]] = [
     (
         "earlier run: no facilities layer",
         _no_facilities_layer,
-        r"previous\.gpkg: no facilities layer \(layers: zones",
+        r"previous\.gpkg：没有 facilities 图层（图层：zones",
     ),
     (
         "earlier run: level column removed",
         _layers_edited(lambda f: f.drop(columns="level")),
-        r"previous\.gpkg: layer facilities has no column level",
+        r"previous\.gpkg：图层 facilities 没有 level 列",
     ),
     (
         "earlier run: a level edited to purple",
         _layers_edited(lambda f: f.assign(level=f["level"].where(f.index != 2, "purple"))),
-        r"previous\.gpkg: layer facilities: 1 rows have a level riskmap does not know: 'purple' \(1 rows, the first "
+        r"previous\.gpkg：图层 facilities：有 1 行的等级 riskmap 无法识别：'purple'（1 行，第一个是 "
         + IDS["C"],
     ),
     (
@@ -1833,12 +1830,12 @@ COMPARED_RUNS: list[tuple[str, Callable[[Path, Path], Path], str]] = [
     (
         "earlier run of another district (district_code)",
         lambda good, tmp: _a_run(tmp / "previous.gpkg", district="320102"),
-        r"look like runs of different districts \(district_code 320102 there, 329901 here\).*--compare-anyway",
+        r"看来是不同区县的运行结果（那次运行的 district_code 为 320102，这次为 329901）.*--compare-anyway",
     ),
     (
         "earlier run with no facility id in common",
         lambda good, tmp: _a_run(tmp / "previous.gpkg", district="", ids="UVWXYZ"),
-        r"look like runs of different districts \(only 0 of the 6 facility ids of the smaller run are in both\)",
+        r"看来是不同区县的运行结果（较小一次运行的 6 个企业编号中只有 0 个在两次运行中都有）",
     ),
 ]
 

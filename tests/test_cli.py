@@ -32,7 +32,7 @@ def test_schema_is_json():
 def test_run_prints_summary(tiny_project: Path, tmp_path: Path):
     r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
-    assert "rows in 6 = scored 6 + rejected 0" in r.output
+    assert "输入 6 行 = 已评级 6 + 已剔除 0" in r.output
     assert (tmp_path / "o" / "riskmap.gpkg").exists()
 
 
@@ -57,7 +57,7 @@ def test_config_error_is_one_line_without_traceback(tmp_path: Path):
         [sys.executable, "-m", "riskmap", "run", str(p)], capture_output=True, text=True, env=env
     )
     assert proc.returncode == 1
-    assert "unknown key 'facilities.sectr'; did you mean 'sector'?" in proc.stderr
+    assert "错误：riskmap.toml：未知的键 'facilities.sectr'；是否想写 'sector'？" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
@@ -65,7 +65,7 @@ def test_init_refuses_a_non_empty_directory(tmp_path: Path):
     (tmp_path / "proj").mkdir()
     (tmp_path / "proj" / "keep.txt").write_text("mine")
     r = runner.invoke(app, ["init", str(tmp_path / "proj")])
-    assert r.exit_code == 1 and "is not empty" in r.output
+    assert r.exit_code == 1 and "不是空目录；请选择新的或空的目录" in r.output
     assert [p.name for p in (tmp_path / "proj").iterdir()] == ["keep.txt"]
 
 
@@ -81,7 +81,7 @@ def test_out_is_a_file(tiny_project: Path, tmp_path: Path):
     f = tmp_path / "afile"
     f.write_text("x")
     r = runner.invoke(app, ["run", str(tiny_project), "--out", str(f)])
-    assert r.exit_code == 1 and "is a file, not a directory" in r.output
+    assert r.exit_code == 1 and "是文件而不是目录；请给 --out 一个目录" in r.output
 
 
 def test_no_usable_row_is_one_clear_error(tiny_project: Path):
@@ -93,10 +93,10 @@ def test_no_usable_row_is_one_clear_error(tiny_project: Path):
     )
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code == 1
-    assert "facilities.csv: none of the 6 rows can be used" in r.output and "whole degrees only" in r.output
+    assert "facilities.csv：6 行中没有一行可用" in r.output and "whole degrees only" in r.output
     csv.write_text(lines[0] + "\n", encoding="utf-8")
     r = runner.invoke(app, ["run", str(tiny_project)])
-    assert r.exit_code == 1 and "facilities.csv: the file has no data rows" in r.output
+    assert r.exit_code == 1 and "facilities.csv：文件中没有数据行" in r.output
 
 
 def test_validate_groups_reasons(tiny_project: Path):
@@ -113,7 +113,7 @@ def test_plan_command_with_history(tiny_project: Path, tmp_path: Path):
     out = tmp_path / "plan2027"
     r = runner.invoke(app, ["plan", str(tiny_project), "--year", "2027", "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert "inspections planned for 2027" in r.output
+    assert "2027 年计划检查" in r.output
     assert {p.name for p in out.iterdir()} == {"inspection_plan.csv", "inspection_plan.xlsx", "plan.json"}
     hist = tmp_path / "history"
     hist.mkdir()
@@ -164,7 +164,7 @@ def test_validate_reports_every_missing_file_in_one_pass(tiny_project: Path):
         "inventory.csv：找不到文件",
         "risk_points.csv：找不到文件",
         "没有图层 'towns'",
-        "population.tif: file not found",
+        "population.tif：找不到文件（population）",
     ):
         assert what in r.output, what
 
@@ -198,7 +198,7 @@ def test_an_internal_error_is_one_line_a_crash_file_and_exit_70(
     assert r.exit_code == EXIT_INTERNAL == 70
     crash = tmp_path / CRASH_FILE  # the output folder does not exist yet: the current directory
     assert r.output.strip().splitlines() == [
-        f"internal error: ZeroDivisionError: division by zero — please report it with {crash}"
+        f"内部错误：ZeroDivisionError: division by zero — 请连同 {crash} 一起报告此问题"
     ]
     report = crash.read_text(encoding="utf-8")
     for what in (
@@ -215,7 +215,7 @@ def test_an_internal_error_is_one_line_a_crash_file_and_exit_70(
     # Into an existing output folder, the crash file goes there.
     (tmp_path / "o").mkdir()
     r = runner.invoke(app, ["plan", str(tiny_project), "--out", str(tmp_path / "o")])
-    assert r.exit_code == 70 and f"please report it with {tmp_path / 'o' / CRASH_FILE}" in r.output
+    assert r.exit_code == 70 and f"请连同 {tmp_path / 'o' / CRASH_FILE} 一起报告此问题" in r.output
     assert (tmp_path / "o" / CRASH_FILE).exists()
 
 
@@ -234,7 +234,7 @@ def test_an_internal_error_in_a_real_process_shows_no_traceback(tiny_project: Pa
     )  # fmt: skip
     assert proc.returncode == 70
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and "internal error: ZeroDivisionError" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "内部错误：ZeroDivisionError" in proc.stderr
     assert "ZeroDivisionError" in (tmp_path / "riskmap-crash.txt").read_text(encoding="utf-8")
 
 
@@ -259,12 +259,12 @@ def test_force_is_needed_to_overwrite_a_users_file(tiny_project: Path, tmp_path:
     r = runner.invoke(app, ["plan", str(tiny_project), "--out", str(out)])
     assert r.exit_code == 1
     assert r.output.strip().splitlines() == [
-        f"error: {out}: would overwrite files riskmap did not write: inspection_plan.csv (not written by "
-        "riskmap); move them away, choose another --out, or pass --force to overwrite them"
+        f"错误：{out}：将会覆盖不是 riskmap 写出的文件：inspection_plan.csv（不是 riskmap 写出的）；请移走它们、另选 "
+        "--out，或加上 --force 覆盖"
     ]
     r = runner.invoke(app, ["plan", str(tiny_project), "--out", str(out), "--force"])
     assert r.exit_code == 0, r.output
-    assert "--force: overwrote inspection_plan.csv" in r.output
+    assert "警告：--force：已覆盖 inspection_plan.csv" in r.output
 
 
 def test_summary_and_map_label_a_projects_own_zone_kind(tiny_project: Path, tmp_path: Path):
@@ -274,7 +274,7 @@ def test_summary_and_map_label_a_projects_own_zone_kind(tiny_project: Path, tmp_
     tiny_project.write_text(text.replace('kind = "village"\n', 'kind = "district"\n'), encoding="utf-8")
     r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "o")], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
-    assert "片区 pianqu" in r.output and "区/县 district" in r.output
+    assert "│ 片区 " in r.output and "│ 区/县 " in r.output
     page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
     assert '"label":"片区"' in page and '"label":"区/县"' in page
     assert json.loads((tmp_path / "o" / "run.json").read_text(encoding="utf-8"))["summary"][
@@ -292,14 +292,14 @@ def test_summary_and_map_label_a_projects_own_zone_kind(tiny_project: Path, tmp_
 def _one_error_line(r, says: str) -> None:
     assert r.exit_code == 1, r.output
     lines = r.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], r.output
+    assert len(lines) == 1 and lines[0].startswith("错误：") and says in lines[0], r.output
 
 
 def test_an_output_path_too_long_is_one_error_line(tiny_project: Path, tmp_path: Path):
     """The crash handler itself failed on it (is_dir() of the name) and printed a 198-line traceback."""
     long = tmp_path / ("x" * 300)
     r = runner.invoke(app, ["run", str(tiny_project), "--out", str(long)])
-    _one_error_line(r, "cannot be the output directory: File name too long; choose another --out")
+    _one_error_line(r, "不能作为输出目录：文件名过长；请另选 --out")
     proc = subprocess.run(
         [sys.executable, "-m", "riskmap", "run", str(tiny_project), "--out", str(long)],
         capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "300"},
@@ -322,8 +322,7 @@ def test_the_crash_handler_never_fails(tiny_project: Path, tmp_path: Path, monke
     r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "new")])
     assert r.exit_code == 70
     assert r.output.strip().splitlines() == [
-        "internal error: ZeroDivisionError: division by zero — please report it (the crash file could not be "
-        "written: No such file or directory)"
+        "内部错误：ZeroDivisionError: division by zero — 请报告此问题（崩溃报告文件无法写出：文件或目录不存在）"
     ]
 
 
@@ -331,13 +330,13 @@ def test_a_lock_that_is_a_folder_is_one_error_line(tiny_project: Path, tmp_path:
     out = tmp_path / "o"
     (out / ".riskmap-lock").mkdir(parents=True)
     r = runner.invoke(app, ["run", str(tiny_project), "--out", str(out)])
-    _one_error_line(r, f"{out / '.riskmap-lock'}: is a folder; riskmap keeps its lock file under that name")
+    _one_error_line(r, f"{out / '.riskmap-lock'}：是一个文件夹；riskmap 的锁文件使用这个名称")
 
 
 def test_init_onto_a_file_is_one_error_line(tmp_path: Path):
     (tmp_path / "afile").write_text("mine")
     r = runner.invoke(app, ["init", str(tmp_path / "afile")])
-    _one_error_line(r, "afile: is a file, not a directory; choose a new or empty directory")
+    _one_error_line(r, "afile：是文件而不是目录；请选择新的或空的目录")
     assert (tmp_path / "afile").read_text() == "mine"
 
 
@@ -356,10 +355,10 @@ def test_output_folder_and_previous_are_checked_before_grading(
     if command == "report --previous":
         (tmp_path / "earlier").mkdir()
         args += ["--previous", str(tmp_path / "earlier")]
-        says = "earlier: no riskmap.gpkg in the folder; give a run's riskmap.gpkg or its output folder"
+        says = "earlier：文件夹中没有 riskmap.gpkg；请给出某次运行的 riskmap.gpkg 或其输出文件夹"
     else:
         (out / "run.json").write_text('{"manifest": {"../x": {"sha256": "0"}}}', encoding="utf-8")
-        says = "not riskmap's output folder: run.json lists '../x'"
+        says = "不是 riskmap 的输出文件夹：run.json 列出了 '../x'（不是文件夹内的普通文件名）"
     r = runner.invoke(app, args)
     _one_error_line(r, says)
     assert read == []
@@ -569,5 +568,93 @@ def test_plan_year_outside_the_accepted_range_is_one_error_line(
 ):
     """``--year`` is checked as the project file's supervision.year is, by the same message."""
     r = runner.invoke(app, ["plan", str(tiny_project), "--year", year, "--out", str(tmp_path / "o")])
-    _one_error_line(r, f"--year: supervision.year: {year} is outside the accepted range 2000 to 2100")
+    _one_error_line(r, f"--year：supervision.year：{year} 超出允许范围 2000 至 2100")
     assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The language of the command line (issue 26): --lang, then [project] lang, then the locale
+
+
+def _riskmap(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """riskmap in a process of its own, with the locale ``env`` gives (the suite's LANGUAGE=zh left out)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")}
+    return subprocess.run(
+        [sys.executable, "-m", "riskmap", *args],
+        capture_output=True, text=True, cwd=cwd, env={**base, "COLUMNS": "300", **env},
+    )  # fmt: skip
+
+
+def test_a_broken_project_is_said_in_chinese_by_default_and_in_english_when_asked(tiny_project: Path):
+    """A facilities file without data rows: Chinese with no locale (and with C.UTF-8), English with --lang en or
+    LANG=en_US.UTF-8; the Chinese prefix 错误： is followed by the message without a space."""
+    (tiny_project.parent / "facilities.csv").write_text("facility_id,name,sector,lon,lat\n", encoding="utf-8")
+    run = ["run", str(tiny_project), "--out", str(tiny_project.parent / "o")]
+    for env in ({}, {"LANG": "C.UTF-8"}, {"LANG": "zh_CN.UTF-8"}):
+        proc = _riskmap(run, tiny_project.parent, **env)
+        assert proc.returncode == 1 and proc.stderr.strip() == "错误：facilities.csv：文件中没有数据行", (
+            env,
+            proc.stderr,
+        )
+    for args, env in ((run + ["--lang", "en"], {}), (run, {"LANG": "en_US.UTF-8"})):
+        proc = _riskmap(args, tiny_project.parent, **env)
+        assert proc.returncode == 1 and proc.stderr.strip() == "error: facilities.csv: the file has no data rows", (
+            args, env, proc.stderr)  # fmt: skip
+    # The project's own language beats the locale; --lang beats both.
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(text.replace("[project]\n", '[project]\nlang = "zh"\n', 1), encoding="utf-8")
+    assert "错误：facilities.csv" in _riskmap(run, tiny_project.parent, LANG="en_US.UTF-8").stderr
+    assert "error: facilities.csv" in _riskmap([*run, "--lang", "en"], tiny_project.parent).stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "zh", "en"),
+    [
+        (
+            ('path = "facilities.csv"', 'path = "facilities.csv"\nsectr = 1'),
+            "错误：riskmap.toml：未知的键 'facilities.sectr'；是否想写 'sector'？（此处可用的键：",
+            "error: riskmap.toml: unknown key 'facilities.sectr'; did you mean 'sector'? (valid keys here: ",
+        ),
+        (
+            ('crs = "EPSG:4490"', "crs = 4490"),
+            '错误：riskmap.toml：facilities.crs：须为带引号的文本，如 "..."（现为 4490）',
+            'error: riskmap.toml: facilities.crs: should be text in quotes, e.g. "..." (got 4490)',
+        ),
+    ],
+)
+def test_a_config_error_is_said_in_the_users_language(
+    tiny_project: Path, edit: tuple[str, str], zh: str, en: str
+):
+    text = tiny_project.read_text(encoding="utf-8").replace(*edit, 1)
+    tiny_project.write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["run", str(tiny_project)])
+    assert r.exit_code == 1 and zh in r.output, r.output
+    r = runner.invoke(app, ["run", str(tiny_project), "--lang", "en"])
+    assert r.exit_code == 1 and en in r.output, r.output
+
+
+def test_a_wrong_literal_in_the_project_file_is_chinese(tiny_project: Path):
+    text = tiny_project.read_text(encoding="utf-8")
+    tiny_project.write_text(text.replace("[project]\n", '[project]\nlang = "fr"\n', 1), encoding="utf-8")
+    r = runner.invoke(app, ["validate", str(tiny_project)])
+    assert r.exit_code == 1
+    assert r.output.strip() == "错误：riskmap.toml：project.lang：须为 'zh', 'en' 之一（现为 'fr'）", r.output
+
+
+def test_the_summary_speaks_the_runs_language(tiny_project: Path, tmp_path: Path):
+    r = runner.invoke(app, ["run", str(tiny_project), "--out", str(tmp_path / "zh")], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    for zh in ("riskmap 结果", "│ 企业 ", "重大风险", "输入 6 行 = 已评级 6 + 已剔除 0", "年计划检查"):
+        assert zh in r.output, zh
+    r = runner.invoke(
+        app, ["run", str(tiny_project), "--out", str(tmp_path / "en"), "--lang", "en"], env={"COLUMNS": "200"}
+    )
+    assert r.exit_code == 0, r.output
+    for en in (
+        "riskmap summary",
+        "│ facilities ",
+        "rows in 6 = scored 6 + rejected 0",
+        "inspections planned for",
+    ):
+        assert en in r.output, en
+    assert "企业" not in r.output and "输入" not in r.output

@@ -67,7 +67,7 @@ def test_cli_diff_on_modified_demo(two_runs, tmp_path: Path):
     table = pd.read_csv(tmp_path / "changes.csv", encoding="utf-8-sig")
     assert set(table["layer"]) >= {"facilities"}
     assert (tmp_path / "changes.xlsx").stat().st_size > 0 and (tmp_path / "changes.html").stat().st_size > 0
-    assert f"up       {ids['victim']}" in r.output
+    assert f"升级       {ids['victim']}" in r.output, r.output
 
 
 def test_cli_diff_without_out_prints_summary_only(two_runs):
@@ -80,14 +80,21 @@ def test_cli_diff_without_out_prints_summary_only(two_runs):
 def test_cli_diff_bad_file(tmp_path: Path):
     r = runner.invoke(app, ["diff", str(tmp_path / "a.gpkg"), str(tmp_path / "b.gpkg")])
     assert r.exit_code == 1
-    assert "file not found" in r.output
+    assert r.output.strip() == f"错误：{tmp_path / 'a.gpkg'}：找不到文件；请给出每次运行的 riskmap.gpkg"
+    r = runner.invoke(
+        app, ["diff", str(tmp_path / "a.gpkg"), str(tmp_path / "b.gpkg")], env={"LANGUAGE": "en"}
+    )
+    assert (
+        r.output.strip() == f"error: {tmp_path / 'a.gpkg'}: file not found; give the riskmap.gpkg of each run"
+    )
 
 
 def test_cli_as_of(tmp_path: Path):
     d = _project(tmp_path)
     # The demo's project file has as_of = 2026-11-24: only a --as-of read as written names another day.
     r = runner.invoke(app, ["validate", str(d / "riskmap.toml"), "--as-of", "2028/1/5"])
-    assert "警告： 数据截至日期 2028-01-05（--as-of） 晚于计划年度 2027" in " ".join(r.output.split())
+    said = [line for line in r.output.splitlines() if line.startswith("警告：") and "2028-01-05" in line]
+    assert said and "--as-of" in said[0] and "2027" in said[0], r.output
     r = runner.invoke(app, ["validate", str(d / "riskmap.toml"), "--as-of", "someday"])
     assert r.exit_code == 2
     assert "不是日期；请写作 2026-03-01" in r.output
@@ -107,14 +114,15 @@ def test_cli_diff_out_is_one_set_with_a_manifest(two_runs, tmp_path: Path):
     assert doc["counts"]["facilities"]["removed"] == 1
     (out / "changes.html").write_text("my edits", encoding="utf-8")
     r = runner.invoke(app, ["diff", str(old), str(new), "--out", str(out)])
-    assert r.exit_code == 1 and "changes.html (changed since riskmap wrote it)" in r.output
+    assert r.exit_code == 1 and "changes.html（riskmap 写出后已被修改）" in r.output
     assert (out / "changes.html").read_text(encoding="utf-8") == "my edits"
     r = runner.invoke(app, ["diff", str(old), str(new), "--out", str(out), "--force"])
     assert r.exit_code == 0 and "my edits" not in (out / "changes.html").read_text(encoding="utf-8")
 
 
 def test_cli_as_of_after_the_plan_year_warns(tiny_project: Path):
-    r = runner.invoke(app, ["validate", str(tiny_project), "--as-of", "2029年1月5日"])
+    # No [project] lang in the tiny project: the locale's language (here English) speaks.
+    r = runner.invoke(app, ["validate", str(tiny_project), "--as-of", "2029年1月5日"], env={"LANGUAGE": "en"})
     assert r.exit_code == 0, r.output
     assert "警告： 数据截至日期 2029-01-05（--as-of） 晚于计划年度 2027" in " ".join(r.output.split())
 
@@ -141,13 +149,13 @@ def test_cli_diff_refuses_unknown_levels_and_reads_chinese_labels(tiny_project: 
     )
     r = runner.invoke(app, ["diff", str(edited), str(new)])
     assert r.exit_code == 0, r.output
-    assert "│ facilities    │       0 │         0 │        0 │            0 │            6 │" in r.output
+    row = next(line for line in r.output.splitlines() if line.startswith("│ facilities "))
+    assert [c.strip() for c in row.split("│")[2:-1]] == ["0", "0", "0", "0", "6"], r.output
     pyogrio.write_dataframe(fac.assign(level="purple"), edited, layer="facilities")
     r = runner.invoke(app, ["diff", str(edited), str(new)])
     assert r.exit_code == 1
     assert (
-        r.output.count("\n") == 1
-        and "layer facilities: 6 rows have a level riskmap does not know: 'purple'" in r.output
+        r.output.count("\n") == 1 and "图层 facilities：有 6 行的等级 riskmap 无法识别：'purple'" in r.output
     )
 
 
@@ -160,7 +168,7 @@ def test_cli_diff_of_another_district_needs_compare_anyway(tiny_project: Path, t
     other = _tiny_run(tiny_project, tmp_path / "other")
     r = runner.invoke(app, ["diff", str(other), str(new)])
     assert r.exit_code == 1
-    assert "look like runs of different districts (district_code 320102 there, 329901 here)" in " ".join(
+    assert "看来是不同区县的运行结果（那次运行的district_code为320102，这次为329901）" in "".join(
         r.output.split()
     )
     r = runner.invoke(app, ["diff", str(tmp_path / "other"), str(tmp_path / "new"), "--compare-anyway"])

@@ -14,6 +14,7 @@ from shapely.geometry import Point, box
 
 from riskmap.compare import CHANGE_COLUMNS, compare_runs, diff_runs, district_mismatch, open_run, read_run
 from riskmap.errors import InputError
+from riskmap.i18n import language
 from riskmap.levels import color
 from riskmap.outputs.changes import render_diff_html, write_diff
 from riskmap.outputs.gpkg import write_geopackage
@@ -136,10 +137,15 @@ def test_html_lists_counts():
 
 
 def test_read_run_errors(tmp_path: Path):
-    with pytest.raises(InputError, match="file not found"):
+    with pytest.raises(InputError, match="nope\\.gpkg：找不到文件；请给出每次运行的 riskmap.gpkg"):
         read_run(tmp_path / "nope.gpkg")
     write_geopackage(tmp_path / "other.gpkg", {"rejects": pd.DataFrame({"x": [1]})})
-    with pytest.raises(InputError, match=r"other\.gpkg: no facilities layer \(layers: rejects"):
+    with pytest.raises(InputError, match=r"other\.gpkg：没有 facilities 图层（图层：rejects"):
+        read_run(tmp_path / "other.gpkg")
+    with (
+        language("en"),
+        pytest.raises(InputError, match=r"other\.gpkg: no facilities layer \(layers: rejects"),
+    ):
         read_run(tmp_path / "other.gpkg")
 
 
@@ -175,13 +181,11 @@ def test_unknown_levels_are_refused_naming_file_layer_and_values(tmp_path: Path)
     write_geopackage(tmp_path / "new.gpkg", NEW)
     with pytest.raises(
         InputError,
-        match=r"old\.gpkg: layer facilities: 3 rows have a level riskmap does not know: 'purple' \(1 rows, the "
-        r"first A\); '' \(2 rows, the first C\)\. A level is red, orange, yellow, blue or none",
+        match=r"old\.gpkg：图层 facilities：有 3 行的等级 riskmap 无法识别：'purple'（1 行，第一个是 A）；''（2 行，"
+        r"第一个是 C）。等级须为 red、orange、yellow、blue 或 none",
     ):
         diff_runs(tmp_path / "old.gpkg", tmp_path / "new.gpkg")
-    with pytest.raises(
-        InputError, match=r"layer facilities: 1 rows have a level riskmap does not know: 'purple'"
-    ):
+    with pytest.raises(InputError, match=r"图层 facilities：有 1 行的等级 riskmap 无法识别：'purple'"):
         compare_runs(_with_levels(OLD, {"yellow": "purple"}), NEW)
 
 
@@ -190,8 +194,8 @@ def test_runs_of_another_district_are_refused_unless_compare_anyway(tmp_path: Pa
     write_geopackage(tmp_path / "new.gpkg", NEW, metadata={"district_code": "329901"})
     with pytest.raises(
         InputError,
-        match=r"old\.gpkg and .*new\.gpkg look like runs of different districts \(district_code 320102 there, "
-        r"329901 here\).*or add --compare-anyway",
+        match=r"old\.gpkg 和 .*new\.gpkg 看来是不同区县的运行结果（那次运行的 district_code 为 320102，这次为 "
+        r"329901）.*或加上 --compare-anyway",
     ):
         diff_runs(tmp_path / "old.gpkg", tmp_path / "new.gpkg")
     assert (
@@ -206,7 +210,7 @@ def test_runs_with_almost_no_facility_in_common_are_refused(tmp_path: Path):
     other = {"facilities": facilities([(f"X{i}", "blue", "") for i in range(20)])}
     write_geopackage(tmp_path / "old.gpkg", OLD)  # a run from before riskmap recorded the district
     write_geopackage(tmp_path / "other.gpkg", other)
-    with pytest.raises(InputError, match=r"only 0 of the 4 facility ids of the smaller run are in both"):
+    with pytest.raises(InputError, match=r"较小一次运行的 4 个企业编号中只有 0 个在两次运行中都有"):
         diff_runs(tmp_path / "old.gpkg", tmp_path / "other.gpkg")
     # One of four ids in common is 25 %: kept ids of the same register, compared.
     assert district_mismatch("", "", pd.Series(["A", "B", "C", "D"]), pd.Series(["A", "Y", "Z"])) is None

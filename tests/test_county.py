@@ -286,9 +286,9 @@ def test_validate_today_accounts_every_row(truth: Truth):
     """The project restricted to today's keys: validate lists problems (no internal error) and counts every row."""
     project = county.write_project(truth.folder, features=(), name="main-only.toml")
     code, out = _invoke("validate", project, "--show", "0")
-    assert code == 1 and "internal error" not in out, out
+    assert code == 1 and "内部错误" not in out, out
     # Grey (未评估) facilities are on the map, counted apart: rows in = scored + not assessed + rejected.
-    m = re.search(r"rows in (\d+) = scored (\d+) \+ not assessed (\d+) \+ rejected (\d+)", out)
+    m = re.search(r"输入 (\d+) 行 = 已评级 (\d+) \+ 未评估 (\d+) \+ 已剔除 (\d+)", out)
     assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]) + int(m[4]), out
     assert "跳过 2 行非数据行" in out and "跳过 3 行非数据行" in out
     assert "已读取工作表 2025年第一季度, 2025年第二季度, 2025年第三季度" in out
@@ -440,9 +440,9 @@ def assert_validated(truth: Truth, code: int, out: str) -> None:
     """``riskmap validate`` lists the rows nothing can read (a found date without a year, 达标 without a grade; at
     most the register rows of the ids 无 besides), exits 1, counts every register row and the non-data rows apart;
     no shift is left to suspect."""
-    assert code == 1 and "internal error" not in out, out
+    assert code == 1 and "内部错误" not in out, out
     # Grey (未评估) facilities are on the map, counted apart: rows in = scored + not assessed + rejected.
-    m = re.search(r"rows in (\d+) = scored (\d+) \+ not assessed (\d+) \+ rejected (\d+)", out)
+    m = re.search(r"输入 (\d+) 行 = 已评级 (\d+) \+ 未评估 (\d+) \+ 已剔除 (\d+)", out)
     assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]) + int(m[4]), out
     wu_rows = set(truth.enterprises.loc[truth.enterprises["id"].isna(), "row"])
     listed = re.findall(r"^  (.+?) row (\d+), field \"[^\"]*\": '([^']*)' — ", out, flags=re.M)

@@ -142,7 +142,7 @@ def test_a_second_run_stops_while_one_writes(tiny_project: Path, tmp_path: Path)
         )
         r = CliRunner().invoke(app, ["run", str(tiny_project), "--out", str(out)])
         assert r.exit_code == 1
-        assert f"another riskmap run is writing here (pid {proc.pid})" in r.output
+        assert f"另一个 riskmap 运行正在此写入（pid {proc.pid}）" in r.output
         assert len(r.output.strip().splitlines()) == 1
     finally:
         hold.unlink()
@@ -256,7 +256,7 @@ def _riskmap(*args: str, **env: str) -> subprocess.CompletedProcess:
 def test_a_full_disk_is_one_error_line(tiny_project: Path, small_disk, size: str, full_at: str):
     """GDAL said "sqlite3_exec(ROLLBACK) failed" and the HTML writer "[Errno 28]": internal errors, exit 70."""
     out = small_disk(size) / "out"
-    proc = _riskmap("run", str(tiny_project), "--out", str(out))
+    proc = _riskmap("run", str(tiny_project), "--out", str(out), "--lang", "en")
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines() == [
         f"错误： {out / full_at}：无法写入：磁盘已满（剩余 0.0 MB）；请清理 {out} 所在磁盘的空间，或另选 --out"
@@ -269,7 +269,7 @@ def test_a_full_disk_keeps_the_previous_set(tiny_project: Path, small_disk):
     assert _riskmap("run", str(tiny_project), "--out", str(out)).returncode == 0
     before = _files(out)
     _worsen_one_facility(tiny_project)
-    proc = _riskmap("run", str(tiny_project), "--out", str(out))
+    proc = _riskmap("run", str(tiny_project), "--out", str(out), "--lang", "en")
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "无法写入：磁盘已满" in proc.stderr
     assert _files(out) == before
@@ -317,5 +317,5 @@ def test_a_read_only_disk_is_said_before_grading(tiny_project: Path, small_disk)
     proc = _riskmap("run", str(tiny_project), "--out", str(disk / "out"))
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
-        f"error: {disk / 'out'}: cannot write in {disk} (permission denied or a read-only disk); choose another --out"
+        f"错误：{disk / 'out'}：无法在 {disk} 中写入（权限不足或磁盘只读）；请另选 --out"
     ]

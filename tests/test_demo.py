@@ -52,7 +52,7 @@ def test_demo_accounting_and_plausible_levels(demo_out: Path):
     per_level = summary["facilities_per_level"]
     assert all(per_level[k] > 0 for k in ("red", "orange", "yellow", "blue"))
     assert per_level["red"] < per_level["orange"] < per_level["yellow"] < per_level["blue"]
-    assert "rows in 3005 = scored 3000 + rejected 5" in (demo_out / "cli_output.txt").read_text(
+    assert "输入 3005 行 = 已评级 3000 + 已剔除 5" in (demo_out / "cli_output.txt").read_text(
         encoding="utf-8"
     )
 

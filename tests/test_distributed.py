@@ -206,7 +206,7 @@ def test_scheduler_needs_the_dask_engine(tiny_project):
 
     r = CliRunner().invoke(app, ["run", str(tiny_project), "--scheduler", "tcp://127.0.0.1:8786"])
     assert r.exit_code != 0
-    assert "--scheduler needs --engine dask" in r.output
+    assert "--scheduler 须与 --engine dask" in r.output
 
 
 def test_unreachable_scheduler_is_a_clear_error(tiny_project):
@@ -220,7 +220,7 @@ def test_unreachable_scheduler_is_a_clear_error(tiny_project):
         app, ["validate", str(tiny_project), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1"]
     )
     assert r.exit_code == 1
-    assert "cannot reach the dask scheduler at tcp://127.0.0.1:1" in r.output
+    assert "无法连接 tcp://127.0.0.1:1 上的 dask 调度器" in r.output
     assert "Traceback" not in r.output
 
 
@@ -279,7 +279,7 @@ def test_a_scheduler_that_never_answers_times_out():
         assert not worker.is_alive(), "still waiting for the scheduler after 60 s"
         assert len(outcome) == 1 and isinstance(outcome[0], ConfigError), outcome
         assert re.search(
-            rf"the dask scheduler at {server.address} accepted the connection but did not answer within 2 s",
+            rf"{server.address} 上的 dask 调度器接受了连接，但 2 秒内没有应答",
             str(outcome[0]),
         )
         assert server.accepted  # it did reach the server
@@ -303,8 +303,8 @@ def test_a_silent_scheduler_through_the_cli_is_one_error_line(tiny_project):
         server.close()
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
-    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
-    assert len(errors) == 1 and "did not answer within 2 s" in errors[0], out
+    errors = [ln for ln in out.splitlines() if ln.startswith("错误：")]
+    assert len(errors) == 1 and "2 秒内没有应答" in errors[0], out
     assert "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT" in " ".join(out.split())
 
 
@@ -346,7 +346,7 @@ def test_a_scheduler_without_workers_is_a_clear_error():
         ) as c,
         dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
         pytest.raises(
-            ConfigError, match=r"the dask scheduler at tcp://127\.0\.0\.1:\d+ has no workers \(none joined "
+            ConfigError, match=r"tcp://127\.0\.0\.1:\d+ 上的 dask 调度器没有工作进程（2 秒内无一加入）"
         ),
         dask_client(c.scheduler_address),
     ):

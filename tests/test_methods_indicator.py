@@ -53,9 +53,9 @@ def test_no_indicators_configured_grades_nothing():
 def test_bad_indicator_config():
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match=r"max \(1.0\) must be greater than min \(5.0\)"):
+    with pytest.raises(ValidationError, match=r"max（1.0）须大于 min（5.0）"):
         IndicatorParams(indicators={"x": {"column": "x", "weight": 1, "min": 5, "max": 1}})
-    with pytest.raises(ValidationError, match=r"breaks must decrease"):
+    with pytest.raises(ValidationError, match=r"breaks 须在 0..100 之内且从 red 到 yellow 递减"):
         IndicatorParams(breaks={"red": 10, "orange": 50, "yellow": 25})
 
 

@@ -452,7 +452,7 @@ def test_previous_run_of_another_district_is_refused_before_grading(
         app, ["report", str(tiny_project), "--out", str(tmp_path / "new"), "--previous", str(old)]
     )
     assert r.exit_code == 1
-    assert "look like runs of different districts (district_code 329901 there, 320102 here)" in " ".join(
+    assert "看来是不同区县的运行结果（那次运行的district_code为329901，这次为320102）" in "".join(
         r.output.split()
     )
     assert not (tmp_path / "new").exists()
@@ -485,7 +485,7 @@ def test_previous_run_with_no_enterprise_in_common_needs_compare_anyway(
     ]
     r = runner.invoke(app, args)
     assert r.exit_code == 1
-    assert "(only 0 of the 6 facility ids of the smaller run are in both)" in " ".join(r.output.split())
+    assert "（较小一次运行的6个企业编号中只有0个在两次运行中都有）" in "".join(r.output.split())
     _run(*args, "--compare-anyway")
     counts = _table_after(Document(str(tmp_path / "new" / "report.docx")), "升降级统计")
     assert counts[1][:5] == ["企业", "0", "0", "6", "6"]
@@ -494,7 +494,7 @@ def test_previous_run_with_no_enterprise_in_common_needs_compare_anyway(
 @pytest.mark.parametrize(
     ("level", "says"),
     [
-        ("purple", r"layer facilities: 6 rows have a level riskmap does not know: 'purple'"),
+        ("purple", r"图层 facilities：有 6 行的等级 riskmap 无法识别：'purple'"),
         ("重大风险", None),
     ],
 )

@@ -86,13 +86,13 @@ def test_a_manifest_naming_anything_but_riskmaps_files_makes_the_folder_not_risk
     before, mine = _tree(out), victim.read_bytes()
     with open_output_set(out, manifest, force=force) as outset:
         _stage(outset, {"inspection_plan.csv": b"new plan"})
-        with pytest.raises(OutputError, match=rf"^{out}: not riskmap's output folder: {manifest} lists "):
+        with pytest.raises(OutputError, match=rf"^{out}：不是 riskmap 的输出文件夹：{manifest} 列出了 "):
             outset.commit({"summary": {}})
     assert victim.read_bytes() == mine and victim.parent.is_dir()
     assert _tree(out) == before  # nothing moved, nothing removed
     from riskmap.outputs.runfolder import check_output_folder
 
-    with pytest.raises(OutputError, match="not riskmap's output folder"):  # said before a command's work, too
+    with pytest.raises(OutputError, match="不是 riskmap 的输出文件夹"):  # said before a command's work, too
         check_output_folder(out)
 
 
@@ -107,7 +107,7 @@ def test_a_tampered_run_json_never_removes_a_file_outside_the_folder(
     (out / "run.json").write_text(json.dumps(doc), encoding="utf-8")
     seen: list[str] = []
     with pytest.raises(
-        OutputError, match=r"run\.json lists '\.\./mine/minutes\.docx' \(not a plain file name"
+        OutputError, match=r"run\.json 列出了 '\.\./mine/minutes\.docx'（不是文件夹内的普通文件名"
     ):
         riskmap.run(riskmap.load_config(tiny_project), out, stage=seen.append)
     assert victim.read_bytes() == b"the user's minutes"
@@ -128,22 +128,20 @@ def test_every_name_is_checked_before_the_first_move(
     if obstacle == "folder named like a file":
         (out / "map.html").mkdir()
         (out / "map.html" / "index.html").write_text("the user's own site", encoding="utf-8")
-        says = r"map\.html \(a folder\)"
+        says = r"map\.html（是文件夹）"
     elif obstacle == "file where a folder goes":
         (out / "geoparquet").write_text("the user's notes", encoding="utf-8")
-        says = r"geoparquet \(a file where riskmap puts a folder\)"
+        says = r"geoparquet（riskmap 要建文件夹的位置上有一个文件）"
     else:  # the new files would land outside the output folder, in the user's
         (out / "geoparquet").symlink_to(victim.parent, target_is_directory=True)
-        says = r"geoparquet \(a link where riskmap puts a folder\)"
+        says = r"geoparquet（riskmap 要建文件夹的位置上有一个链接）"
     before, outside = _tree(out), _tree(victim.parent)
     with open_output_set(out, "run.json", force=force) as outset:
         _stage(
             outset,
             {"a.csv": b"a", "map.html": b"<html>", "geoparquet/facilities.parquet": b"pq", "z.csv": b"z"},
         )
-        with pytest.raises(
-            OutputError, match=rf"cannot put the new files in place: {says}; riskmap never replaces"
-        ):
+        with pytest.raises(OutputError, match=rf"无法把新文件放到位：{says}；riskmap 从不替换文件夹"):
             outset.commit({"summary": {}})
     assert _tree(out) == before
     assert _tree(victim.parent) == outside
@@ -160,7 +158,7 @@ def test_a_manifests_own_files_are_still_replaced_and_removed(tmp_path: Path):
         outset.commit({"summary": {}})
     assert (out / "map.html").read_bytes() == b"2"
     assert not (out / "geoparquet").exists()  # its file removed, the folder riskmap made with it
-    assert any("removed outputs of an earlier run" in w for w in outset.warnings)
+    assert any("已删除此前运行写出、本次运行未写出的结果" in w for w in outset.warnings)
 
 
 def test_a_lock_that_is_a_folder_is_one_clear_error(tmp_path: Path):
@@ -168,7 +166,7 @@ def test_a_lock_that_is_a_folder_is_one_clear_error(tmp_path: Path):
 
     out = tmp_path / "out"
     (out / LOCK_NAME).mkdir(parents=True)
-    says = rf"^{out / LOCK_NAME}: is a folder; riskmap keeps its lock file under that name"
+    says = rf"^{out / LOCK_NAME}：是一个文件夹；riskmap 的锁文件使用这个名称"
     with pytest.raises(OutputError, match=says):
         check_output_folder(out)
     with pytest.raises(OutputError, match=says), open_output_set(out, "run.json"):
@@ -180,15 +178,13 @@ def test_an_unusable_output_folder_is_said_before_any_work(tmp_path: Path):
     from riskmap.outputs.runfolder import check_output_folder
 
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(OutputError, match=r"out: .*afile is a file, not a directory; give --out a directory"):
+    with pytest.raises(OutputError, match=r"out：.*afile 是文件而不是目录；请给 --out 一个目录"):
         check_output_folder(tmp_path / "afile" / "out")
-    with pytest.raises(OutputError, match=r"File name too long; choose another --out"):
+    with pytest.raises(OutputError, match=r"文件名过长；请另选 --out"):
         check_output_folder(tmp_path / ("x" * 300))
     if os.geteuid() != 0:  # root writes anywhere: the read-only case is tested with a read-only mount
         ro = tmp_path / "ro"
         ro.mkdir(mode=0o555)
-        with pytest.raises(
-            OutputError, match=r"cannot write in .*ro \(permission denied or a read-only disk\)"
-        ):
+        with pytest.raises(OutputError, match=r"无法在 .*ro 中写入（权限不足或磁盘只读）"):
             check_output_folder(ro / "out")
     assert not (tmp_path / ("x" * 10)).exists()

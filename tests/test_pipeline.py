@@ -150,7 +150,7 @@ def test_rejected_related_rows_flag_the_facility(tiny_project: Path):
     fac = result.facilities.set_index("facility_id")
     assert fac.loc[IDS["C"], "rejected_records"] == 1
     assert "数据不完整: 1 条相关记录被拒绝" in fac.loc[IDS["C"], "reasons"]
-    assert any("graded without some of their records" in w for w in result.warnings)
+    assert any("家企业评级时缺少部分记录" in w for w in result.warnings)
 
 
 def test_stale_maps_are_removed(tiny_project: Path, tmp_path: Path):
@@ -165,7 +165,7 @@ def test_stale_maps_are_removed(tiny_project: Path, tmp_path: Path):
     )
     result = riskmap.run(riskmap.load_config(tiny_project), out)
     assert not (out / "map.html").exists() and not (out / "map.png").exists()
-    assert any("removed outputs of an earlier run that this run did not write: map.html, map.png" in w
+    assert any("已删除此前运行写出、本次运行未写出的结果：map.html, map.png" in w
                for w in result.warnings)  # fmt: skip
     assert (out / "map.svg").read_text(encoding="utf-8") == "<svg>the user's own</svg>"
 
@@ -209,13 +209,13 @@ def test_a_taken_output_name_stops_the_run_unless_force(tiny_project: Path, tmp_
     out.mkdir()
     (out / "map.html").write_text("my own map", encoding="utf-8")
     with pytest.raises(
-        OutputError, match=r"would overwrite files riskmap did not write: map\.html \(not written"
+        OutputError, match=r"将会覆盖不是 riskmap 写出的文件：map\.html（不是 riskmap 写出的）"
     ):
         riskmap.run(riskmap.load_config(tiny_project), out)
     assert [p.name for p in out.iterdir()] == ["map.html"]  # nothing written, no staging folder left
     result = riskmap.run(riskmap.load_config(tiny_project), out, force=True)
     assert "my own map" not in (out / "map.html").read_text(encoding="utf-8")
-    assert "--force: overwrote map.html" in result.warnings
+    assert "--force：已覆盖 map.html" in result.warnings
     assert "map.html" in _manifest(out)
 
 
@@ -228,7 +228,7 @@ def test_an_output_edited_since_stops_the_run_unless_force(tiny_project: Path, t
     with open(out / "inspection_plan.csv", "a", encoding="utf-8") as f:
         f.write("my note\n")
     edited = (out / "inspection_plan.csv").read_bytes()
-    with pytest.raises(OutputError, match=r"inspection_plan\.csv \(changed since riskmap wrote it\)"):
+    with pytest.raises(OutputError, match=r"inspection_plan\.csv（riskmap 写出后已被修改）"):
         riskmap.run(riskmap.load_config(tiny_project), out)
     assert (out / "inspection_plan.csv").read_bytes() == edited
     riskmap.run(riskmap.load_config(tiny_project), out, force=True)
@@ -246,7 +246,7 @@ def test_a_run_json_without_manifest_is_not_riskmaps(tiny_project: Path, tmp_pat
     )
     (out / "riskmap.gpkg").write_bytes(b"old")
     with pytest.raises(
-        OutputError, match=r"riskmap\.gpkg \(not written by riskmap\), run\.json \(not written"
+        OutputError, match=r"riskmap\.gpkg（不是 riskmap 写出的）, run\.json（不是 riskmap 写出的）"
     ):
         riskmap.run(riskmap.load_config(tiny_project), out)
     riskmap.run(riskmap.load_config(tiny_project), out, force=True)
@@ -277,7 +277,7 @@ def test_plan_year_is_validated_as_the_project_file_is(tiny_project: Path, tmp_p
 
     with pytest.raises(
         ConfigError,
-        match=rf"^plan\(year=\.\.\.\): supervision\.year: {year} is outside the accepted range 2000 to 2100$",
+        match=rf"^plan\(year=\.\.\.\)：supervision\.year：{year} 超出允许范围 2000 至 2100$",
     ):
         pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o", year=year)
     assert not (tmp_path / "o").exists()
@@ -317,7 +317,7 @@ def test_huge_plans_skip_the_xlsx_with_a_warning(tiny_project: Path, tmp_path: P
     result = riskmap.run(riskmap.load_config(tiny_project), tmp_path / "o")
     assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
     assert (tmp_path / "o" / "inspection_plan.csv").exists()
-    assert any("inspection_plan.xlsx is not written above 3" in w for w in result.warnings)
+    assert any("超过 3 行时不写出 inspection_plan.xlsx" in w for w in result.warnings)
     # `riskmap plan` follows the same rule, and removes the workbook riskmap wrote for an earlier plan ...
     monkeypatch.setattr(writer, "XLSX_MAX_ROWS", 1000)
     pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
@@ -325,12 +325,12 @@ def test_huge_plans_skip_the_xlsx_with_a_warning(tiny_project: Path, tmp_path: P
     planned = pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
     assert not (tmp_path / "o" / "inspection_plan.xlsx").exists()
     assert "inspection_plan_xlsx" not in planned.outputs
-    assert any("is not written above 3" in w for w in planned.warnings)
+    assert any("超过 3 行时不写出" in w for w in planned.warnings)
     # ... but never a workbook the user made under that name.
     (tmp_path / "o" / "inspection_plan.xlsx").write_bytes(b"mine")
     planned = pipeline.plan(riskmap.load_config(tiny_project), tmp_path / "o")
     assert (tmp_path / "o" / "inspection_plan.xlsx").read_bytes() == b"mine"
-    assert any("kept inspection_plan.xlsx: changed since riskmap wrote them" in w for w in planned.warnings)
+    assert any("保留了 inspection_plan.xlsx：riskmap 写出后已被修改" in w for w in planned.warnings)
 
 
 def test_outputs_cluster_above_is_accepted_does_nothing_and_says_so_once(tiny_project: Path, tmp_path: Path):
@@ -550,7 +550,7 @@ def test_no_enterprise_of_the_register_vanishes_from_the_plan(tiny_project: Path
         and "coordinate" in off.loc["坐标缺失公司", "plan_reason"]
     )
     assert plan["on_map"].sum() == 6 and s["enterprises_not_on_map"] == 4
-    assert any("4 enterprises of the register are not on the map" in w for w in result.warnings)
+    assert any("名录中有 4 家企业不在地图上" in w for w in result.warnings)
     written = pd.read_csv(tmp_path / "out" / "inspection_plan.csv", dtype=str, encoding="utf-8-sig")
     assert set(written["name"]) >= {"区外公司", "坐标缺失公司", "无编号坏坐标", "无编号公司"}
     layer = pyogrio.read_dataframe(tmp_path / "out" / "riskmap.gpkg", layer="inspection_plan")

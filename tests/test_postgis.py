@@ -92,7 +92,7 @@ def test_sql_source_reads_read_only(demo_db: Cluster, tmp_path: Path, pgpassword
     assert len(read_inputs(config).facilities) == 50
     writing = f'path = "{demo_db.url}"\nsql = "DELETE FROM platform.enterprises RETURNING *"'
     config = load_config(_pg_project(tmp_path, demo_db.url, facilities=writing))
-    with pytest.raises(InputError, match=r"pg:sql: cannot read \(facilities\).*"):
+    with pytest.raises(InputError, match=r"pg:sql：无法读取（facilities）：.*"):
         read_inputs(config)
     with demo_db.connect() as conn:
         assert conn.execute("SELECT count(*) FROM platform.enterprises").fetchone()[0] > 50
@@ -123,12 +123,12 @@ def test_gcj02_table_is_converted(demo_db: Cluster, tmp_path: Path, pgpassword) 
     [
         (
             {"PGPASSWORD": "wrong"},
-            r"PostgreSQL 127\.0\.0\.1:\d+/platform: cannot connect \(facilities\): .*password",
+            r"PostgreSQL 127\.0\.0\.1:\d+/platform：无法连接（facilities）：.*password",
         ),
-        ({"port": True}, r"PostgreSQL 127\.0\.0\.1:\d+/platform: cannot connect \(facilities\): .*"),
+        ({"port": True}, r"PostgreSQL 127\.0\.0\.1:\d+/platform：无法连接（facilities）：.*"),
         (
             {"layer": "platform.nope"},
-            r"no table or view platform\.nope \(facilities\.layer\); schema platform",
+            r"没有表或视图 platform\.nope（facilities\.layer）；模式 platform 中有：",
         ),
     ],
     ids=["wrong-password", "unreachable", "missing-table"],
@@ -163,13 +163,11 @@ def test_password_in_project_file_is_refused(tmp_path: Path, pg_cluster: Cluster
 
     url = pg_cluster.url.replace("riskmap@", f"riskmap:{PASSWORD}@")
     project = _pg_project(tmp_path, url, zones=False)
-    with pytest.raises(
-        ConfigError, match=r"PGPASSWORD environment variable, ~/\.pgpass or the service file"
-    ) as err:
+    with pytest.raises(ConfigError, match=r"PGPASSWORD 环境变量、~/\.pgpass 或服务文件") as err:
         load_config(project)
     assert PASSWORD not in str(err.value)
     data = {"postgis": url}
-    with pytest.raises(ConfigError, match="postgis: a password in the project file") as err:
+    with pytest.raises(ConfigError, match="postgis：项目文件中不允许写密码") as err:
         from riskmap.config import config_from_dict
 
         config_from_dict({"facilities": {"path": "f.csv"}, "zones": [], "outputs": data})
@@ -319,11 +317,9 @@ def test_publish_refuses_password_and_reports_unreachable(tmp_path: Path, pg_clu
     from riskmap.outputs.postgis import publish_postgis
 
     empty = gpd.GeoDataFrame()
-    with pytest.raises(OutputError, match="a password in the connection string is not allowed"):
+    with pytest.raises(OutputError, match="连接字符串中不允许写密码"):
         publish_postgis(f"postgresql://u:{PASSWORD}@h/db", "riskmap", {}, empty, "x", {})
-    with pytest.raises(
-        OutputError, match=r"PostgreSQL 127\.0\.0\.1:\d+/db: cannot connect \(outputs\.postgis\)"
-    ):
+    with pytest.raises(OutputError, match=r"PostgreSQL 127\.0\.0\.1:\d+/db：无法连接（outputs\.postgis）"):
         publish_postgis(f"postgresql://u@127.0.0.1:{_closed_port()}/db", "riskmap", {}, empty, "x", {})
 
 
@@ -421,15 +417,15 @@ def _outcome_within(fn, seconds: float, waiting_for: str) -> object:
 @pytest.mark.parametrize(
     ("sql", "says"),
     [
-        (COMMIT_PAYLOAD, r"pg:sql: sql must be one SELECT statement \(facilities\.sql\)"),
-        ("SELECT 1; SELECT 2", r"pg:sql: sql must be one SELECT statement \(facilities\.sql\)"),
+        (COMMIT_PAYLOAD, r"pg:sql：sql 须为单条 SELECT 语句（facilities\.sql）"),
+        ("SELECT 1; SELECT 2", r"pg:sql：sql 须为单条 SELECT 语句（facilities\.sql）"),
         (
             "SELECT * FROM platform.enterprises WHERE set_config('transaction_read_only', 'off', false) > ''",
-            r"pg:sql: cannot read \(facilities\): transaction read-write mode must be set before any query",
+            r"pg:sql：无法读取（facilities）：transaction read-write mode must be set before any query",
         ),
         (
             "SELECT *, nextval('platform.counter') FROM platform.enterprises",
-            r"pg:sql: cannot read \(facilities\): cannot execute nextval\(\) in a read-only transaction",
+            r"pg:sql：无法读取（facilities）：cannot execute nextval\(\) in a read-only transaction",
         ),
     ],
     ids=["commit-payload", "two-statements", "read-write-inside", "nextval"],
@@ -460,7 +456,7 @@ def test_sql_commit_payload_through_validate_is_one_error_line(demo_db: Cluster,
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
     lines = [ln for ln in out.splitlines() if "pg:sql" in ln]
-    assert len(lines) == 1 and "sql must be one SELECT statement" in lines[0], out
+    assert len(lines) == 1 and "sql 须为单条 SELECT 语句" in lines[0], out
     assert _count(demo_db, "platform.enterprises") == before
 
 
@@ -515,8 +511,8 @@ def test_publish_refuses_a_schema_that_is_not_riskmaps(
     _users_schema(demo_db, "gisdata", "roads")
     with pytest.raises(
         OutputError,
-        match=r"schema gisdata holds objects riskmap did not publish \(table gisdata\.roads\); riskmap replaces "
-        r"only a schema it published or an empty one: set postgis_schema to a new name",
+        match=r"模式 gisdata 中有不是 riskmap 发布的对象（table gisdata\.roads）；riskmap 只替换自己发布的模式或空模式："
+        r"请把 postgis_schema 设为新名称",
     ):
         _publish_in_process(tiny_project, tmp_path / "a", demo_db.url, "gisdata")
     assert _count(demo_db, "gisdata.roads") == 1
@@ -533,9 +529,7 @@ def test_publish_into_an_empty_schema_then_refuse_a_table_added_to_it(
     with demo_db.connect() as conn:
         conn.execute("CREATE TABLE maps.my_notes (note text)")
         conn.execute("INSERT INTO maps.my_notes VALUES ('keep me')")
-    with pytest.raises(
-        OutputError, match=r"schema maps holds objects riskmap did not publish \(table maps\.my_notes\)"
-    ):
+    with pytest.raises(OutputError, match=r"模式 maps 中有不是 riskmap 发布的对象（table maps\.my_notes）"):
         _publish_in_process(tiny_project, tmp_path / "c", demo_db.url, "maps")
     assert _count(demo_db, "maps.my_notes") == 1
     with demo_db.connect() as conn:
@@ -552,7 +546,7 @@ def test_publish_refuses_to_drop_a_view_on_its_tables(
             "CREATE VIEW public.red_enterprises AS SELECT * FROM riskmap_v.facilities WHERE level = 'red'"
         )
     with pytest.raises(
-        OutputError, match=r"view public\.red_enterprises depends on riskmap_v\.facilities.*would drop it"
+        OutputError, match=r"view public\.red_enterprises 依赖于 riskmap_v\.facilities.*从而删除它"
     ):
         _publish_in_process(tiny_project, tmp_path / "b", demo_db.url, "riskmap_v")
     with demo_db.connect() as conn:
@@ -595,11 +589,11 @@ def test_publish_does_not_wait_forever_for_a_map_servers_read(
         reader.close()
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
-    errors = [ln for ln in out.splitlines() if ln.startswith("error:")]
+    errors = [ln for ln in out.splitlines() if ln.startswith("错误：")]
     assert len(errors) == 1, out
     assert re.search(
-        rf"waited 10s \(lock_timeout\) for sessions using schema riskmap_lock: pid {pid} "
-        r"\(user riskmap, application geoserver-test, from 127\.0\.0\.1, idle in transaction",
+        rf"已等待 10s（lock_timeout）使用模式 riskmap_lock 的会话：pid {pid}"
+        r"（用户 riskmap，应用 geoserver-test，来自 127\.0\.0\.1，idle in transaction",
         " ".join(errors[0].split()),
     ), out
     assert took < 90
@@ -616,9 +610,7 @@ def test_lock_timeout_of_the_connection_is_kept(
     url = f"{demo_db.url}?options=-c%20lock_timeout%3D1500ms"
     with demo_db.connect(autocommit=False, application_name="qgis-test") as reader:
         reader.execute("SELECT count(*) FROM riskmap_lock2.facilities").fetchone()
-        with pytest.raises(
-            OutputError, match=r"waited 1500ms \(lock_timeout\) for sessions using schema riskmap_lock2"
-        ):
+        with pytest.raises(OutputError, match=r"已等待 1500ms（lock_timeout）使用模式 riskmap_lock2 的会话"):
             _publish_in_process(project, tmp_path / "b", url, "riskmap_lock2")
 
 
@@ -642,11 +634,11 @@ def test_publish_waits_for_another_publisher_with_a_timeout(
             )  # fmt: skip
     assert isinstance(got, OutputError), got
     assert re.search(
-        rf"another riskmap run has been publishing to schema riskmap_adv for more than 2s: pid {pid} "
-        r"\(user riskmap, application other-publisher, from 127\.0\.0\.1",
+        rf"另一个 riskmap 运行向模式 riskmap_adv 发布已超过 2s：pid {pid}"
+        r"（用户 riskmap，应用 other-publisher，来自 127\.0\.0\.1",
         str(got),
     ), got
-    assert any(f"waiting up to 2s for pid {pid}" in r.getMessage() for r in caplog.records), caplog.text
+    assert any(f"最多等待 2s：pid {pid}" in r.getMessage() for r in caplog.records), caplog.text
 
 
 @pytest.mark.parametrize(
@@ -690,7 +682,7 @@ def test_password_rule_reads_any_case_of_the_url_scheme(scheme: str, tmp_path: P
         {"facilities": {"path": url, "layer": "public.x"}, "zones": []},
         {"facilities": {"path": "f.csv"}, "zones": [], "outputs": {"postgis": url}},
     ):
-        with pytest.raises(ConfigError, match="a password in the project file") as err:
+        with pytest.raises(ConfigError, match="项目文件中不允许写密码") as err:
             config_from_dict(data)
         assert PASSWORD not in str(err.value)
 
@@ -717,7 +709,7 @@ def test_upper_case_url_with_password_is_never_echoed(tiny_project: Path, tmp_pa
         out = proc.stdout + proc.stderr
         assert proc.returncode == 1 and "Traceback" not in out, out
         assert PASSWORD not in out
-        assert "a password in the project file is not allowed" in out, out
+        assert "项目文件中不允许写密码" in out, out
 
 
 def test_spaced_password_is_refused_and_never_reaches_the_crash_file(
@@ -735,7 +727,7 @@ def test_spaced_password_is_refused_and_never_reaches_the_crash_file(
         app, ["run", str(tiny_project), "--out", str(tmp_path / "o"), "--postgis", conninfo]
     )
     assert r.exit_code == 1, r.output
-    assert "a password in the project file is not allowed" in r.output
+    assert "项目文件中不允许写密码" in r.output
     assert PASSWORD not in r.output
     for crash in tmp_path.rglob(CRASH_FILE):
         assert PASSWORD not in crash.read_text(encoding="utf-8")
@@ -794,9 +786,9 @@ def test_a_wrong_password_is_told_once_per_connection(demo_db: Cluster, tmp_path
     proc = _cli("validate", str(project), env={"PGPASSWORD": "wrong"})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "Traceback" not in out, out
-    lines = [ln for ln in out.splitlines() if "cannot connect" in ln]
+    lines = [ln for ln in out.splitlines() if "无法连接" in ln]
     assert len(lines) == 1, out
-    assert "(facilities, zones[0], zones[1])" in lines[0] and "password authentication failed" in lines[0]
+    assert "（facilities, zones[0], zones[1]）" in lines[0] and "password authentication failed" in lines[0]
 
 
 _WITHOUT_PSYCOPG = (
@@ -826,7 +818,7 @@ def test_without_psycopg_the_error_says_what_to_install(tiny_project: Path, tmp_
         )  # fmt: skip
         out = proc.stdout + proc.stderr
         assert proc.returncode == 1, out
-        assert "internal error" not in out and "Traceback" not in out, out
+        assert "内部错误" not in out and "Traceback" not in out, out
         lines = [ln for ln in out.splitlines() if 'pip install "riskmap[postgis]"' in ln]
         assert len(lines) == 1, out
     assert not (tmp_path / "b" / "run.json").exists()
@@ -841,9 +833,8 @@ def test_reading_a_locked_table_does_not_wait_forever(demo_db: Cluster, tmp_path
         got = _outcome_within(lambda: read_inputs(config), 60, "the locked table")
     assert isinstance(got, InputError), got
     assert re.search(
-        rf"pg:platform\.enterprises: cannot read \(facilities\): waited 10s \(lock_timeout\) for a table another "
-        rf"session has locked: pid {pid} \(user riskmap, application platform-migration, from 127\.0\.0\.1, idle in "
-        r"transaction",
+        rf"pg:platform\.enterprises：无法读取（facilities）：已等待 10s（lock_timeout）另一会话锁定的表：pid {pid}"
+        r"（用户 riskmap，应用 platform-migration，来自 127\.0\.0\.1，idle in transaction",
         str(got),
     ), got
 

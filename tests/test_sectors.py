@@ -145,9 +145,9 @@ def test_grey_keeps_a_sector_without_methods_as_not_assessed(tiny_project: Path)
     [
         (
             '{ "机械加工" = "工贸企业" }',
-            r"sector_aliases\['机械加工'\]: '工贸企业' is not in \[scoring\.sectors\]; did ",
+            r"sector_aliases\['机械加工'\]：行业 '工贸企业' 不在 \[scoring\.sectors\] 中；是否想写 ",
         ),
-        ('{ "工贸" = "燃气" }', r"'工贸' is itself a sector of \[scoring\.sectors\]"),
+        ('{ "工贸" = "燃气" }', r"'工贸' 本身就是 \[scoring\.sectors\] 中的行业"),
     ],
 )
 def test_an_alias_names_a_configured_sector(tiny_project: Path, aliases: str, says: str):

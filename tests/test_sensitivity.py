@@ -219,33 +219,31 @@ def _with_variant(tmp_path: Path, line: str) -> Path:
 def test_unknown_key_in_set_is_a_config_error_naming_it(tmp_path):
     toml = _with_variant(tmp_path, 'set = { "methods.lec.boundry" = "upper" }')
     with pytest.raises(
-        ConfigError, match=r"variant 'mine': unknown key 'methods\.lec\.boundry'; did you mean 'boundary'"
+        ConfigError, match=r"方案 'mine'：未知的键 'methods\.lec\.boundry'；是否想写 'boundary'"
     ):
         load_config(toml)
 
 
 def test_bad_value_is_a_config_error_naming_variant_and_key(tmp_path):
     toml = _with_variant(tmp_path, 'set = { "methods.lec.boundary" = "up" }')
-    with pytest.raises(
-        ConfigError, match=r"variant 'mine': methods\.lec\.boundary: Input should be 'lower' or"
-    ):
+    with pytest.raises(ConfigError, match=r"方案 'mine'：methods\.lec\.boundary：须为 'lower', 'upper' 之一"):
         load_config(toml)
 
 
 def test_unknown_rule_name_suggests_the_closest(tmp_path):
     toml = _with_variant(tmp_path, 'set = { "adjustment.rules.standardisaton" = false }')
-    with pytest.raises(ConfigError, match=r"no item named 'standardisaton'; did you mean 'standardisation'"):
+    with pytest.raises(ConfigError, match=r"没有名为 'standardisaton' 的项；是否想写 'standardisation'"):
         load_config(toml)
 
 
 def test_key_outside_the_level_sections_is_refused(tmp_path):
     toml = _with_variant(tmp_path, 'set = { "supervision.year" = 2030 }')
-    with pytest.raises(ConfigError, match=r"'supervision\.year' does not change any level"):
+    with pytest.raises(ConfigError, match=r"'supervision\.year' 不影响任何等级"):
         load_config(toml)
 
 
 def test_sensitivity_without_variants_says_how_to_add_them():
-    with pytest.raises(ConfigError, match=r"no \[\[sensitivity\.variants\]\]"):
+    with pytest.raises(ConfigError, match=r"项目文件中没有 \[\[sensitivity\.variants\]\]"):
         sensitivity(load_config(demo_dir() / "riskmap.toml"))
 
 
@@ -377,15 +375,13 @@ def test_overrides_keep_every_alias(tiny_project: Path) -> None:
 
 def test_unknown_variant_key_suggests_set_not_the_field_name(tmp_path):
     toml = _with_variant(tmp_path, 'sett = { "methods.lec.boundary" = "upper" }')
-    with pytest.raises(
-        ConfigError, match=r"unknown key 'sensitivity\.variants\[0\]\.sett'; did you mean 'set'\?"
-    ):
+    with pytest.raises(ConfigError, match=r"未知的键 'sensitivity\.variants\[0\]\.sett'；是否想写 'set'？"):
         load_config(toml)
 
 
 def test_variant_setting_the_as_of_date_is_refused_at_load(tmp_path):
     toml = _with_variant(tmp_path, 'set = { "adjustment.as_of" = 2026-01-01 }')
-    with pytest.raises(ConfigError, match=r"variant 'mine': adjustment\.as_of is the date .*--as-of"):
+    with pytest.raises(ConfigError, match=r"方案 'mine'：adjustment\.as_of 是规则的评估日期.*--as-of"):
         load_config(toml)
 
 

@@ -80,7 +80,7 @@ def test_raising_a_level_never_lowers_planned_inspections(levels, i):
 def test_bad_supervision_config_is_rejected():
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match=r"between 0 and 52"):
+    with pytest.raises(ValidationError, match=r"每年检查次数须在 0 到 52 之间"):
         SupervisionConfig(frequency={"red": -1, "orange": 2, "yellow": 1, "blue": 0})
 
 
@@ -110,7 +110,7 @@ def test_caps_by_grade_are_never_exceeded_and_say_so():
 def test_cap_below_floor_is_a_config_error():
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match=r"caps_by_level.red = 2 is below the floor of 4"):
+    with pytest.raises(ValidationError, match=r"caps_by_level.red = 2，低于 red 的每年至少 4 次检查"):
         SupervisionConfig(caps_by_level={"red": 2})
     with pytest.raises(ValidationError, match=r"greater than or equal to 0"):
         SupervisionConfig(capacity={"officers": -3})

@@ -51,7 +51,7 @@ def test_grey_keeps_unassessed_facilities_with_a_reason(tiny_project: Path):
     counts = ("facilities_in", "facilities_scored", "facilities_unassessed", "facilities_rejected")
     assert tuple(s[k] for k in counts) == (7, 5, 2, 0)
     assert s["facilities_per_level"]["none"] == 2
-    assert any("2 facilities could not be graded" in w for w in result.warnings)
+    assert any("2 家企业无法用其行业的方法评级" in w for w in result.warnings)
     fac = result.facilities.set_index("facility_id")
     assert fac.loc[[G, IDS["F"]], "level"].tolist() == ["none", "none"]
     assert fac.loc[G, "level_zh"] == "未评估"
@@ -239,7 +239,7 @@ def test_cli_summary_has_a_not_assessed_column(tiny_project: Path, tmp_path: Pat
     assert r.exit_code == 0, r.output
     header = next(line for line in r.output.splitlines() if "重大风险" in line)
     assert "未评估" in header
-    row = next(line for line in r.output.splitlines() if "企业 facilities" in line)
+    row = next(line for line in r.output.splitlines() if "│ 企业 " in line)
     assert row.split("│")[-2].strip() == "2"  # F and G, not assessed
 
 
@@ -262,4 +262,4 @@ def test_the_summary_line_counts_the_grey_facilities_apart(tiny_project: Path, t
 
     r = CliRunner().invoke(app, ["run", str(_grey_project(tiny_project)), "--out", str(tmp_path / "o")])
     assert r.exit_code == 0, r.output
-    assert "rows in 7 = scored 5 + not assessed 2 + rejected 0" in r.output
+    assert "输入 7 行 = 已评级 5 + 未评估 2 + 已剔除 0" in r.output

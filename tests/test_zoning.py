@@ -191,7 +191,7 @@ def test_index_rule_with_a_mapclassify_scheme_records_its_breaks():
     assert (
         z["rule"].iloc[0].startswith("index (Quantiles; upper bounds of blue/yellow/orange (index <= bound) ")
     )
-    with pytest.raises(ValueError, match=r"unknown classify 'Nonsense'"):
+    with pytest.raises(ValueError, match=r"未知的 classify 'Nonsense'"):
         ZoningConfig(rule="index", index={"classify": "Nonsense"})
 
 

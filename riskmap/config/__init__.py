@@ -34,8 +34,7 @@ from riskmap.config.adjustment import (
     OverdueHiddenDanger,
     StandardisationCondition,
 )
-from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey
-from riskmap.config.conninfo import mask_secrets
+from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey, at, value_problem
 from riskmap.config.engine import EngineConfig
 from riskmap.config.inputs import (
     TABLE_COLUMNS,
@@ -67,6 +66,7 @@ from riskmap.config.scoring import (
     PointAggregation,
     ScoringConfig,
     unknown_method,
+    unknown_sector,
 )
 from riskmap.config.sensitivity import VARIANT_SECTIONS, SensitivityConfig, Variant
 from riskmap.config.supervision import (
@@ -78,7 +78,7 @@ from riskmap.config.supervision import (
 )
 from riskmap.config.zoning import Clause, IndexConfig, LayerRule, SpilloverConfig, ZoningConfig
 from riskmap.errors import ConfigError
-from riskmap.i18n import tr
+from riskmap.i18n import os_reason, tr
 
 __all__ = [
     "Config",
@@ -184,17 +184,19 @@ class Config(ConfigModel):
     def _check(self) -> Config:
         kinds = [z.kind for z in self.zones]
         if len(set(kinds)) != len(kinds):
-            raise ValueError(f"zones: each layer needs its own kind, got {kinds}")
+            raise ValueError(tr("zones: each layer needs its own kind, got {kinds}", kinds=kinds))
         return self
 
     @model_validator(mode="after")
     def _check_sensitivity(self) -> Config:
         if self.outputs.sensitivity and not (self.sensitivity and self.sensitivity.variants):
             raise ValueError(
-                "outputs.sensitivity = true needs variants: add [[sensitivity.variants]] name = ..., set = {...}"
+                tr(
+                    "outputs.sensitivity = true needs variants: add [[sensitivity.variants]] name = ..., set = {...}"
+                )
             )
         if self.outputs.sensitivity and self.engine.name != "memory":
-            raise ValueError('outputs.sensitivity = true runs with [engine] name = "memory" only')
+            raise ValueError(tr('outputs.sensitivity = true runs with [engine] name = "memory" only'))
         for variant in self.sensitivity.variants if self.sensitivity else []:
             # A bad key or value is an error of the project file, found at once.
             with_overrides(self, variant.as_overrides(), variant.where)
@@ -204,23 +206,23 @@ class Config(ConfigModel):
     def _check_adjustment(self) -> Config:
         names = [r.name for r in self.adjustment.rules if r.name]
         if len(set(names)) != len(names):
-            raise ValueError(f"adjustment.rules: each rule needs its own name, got {names}")
+            raise ValueError(tr("adjustment.rules: each rule needs its own name, got {names}", names=names))
         sectors = list(self.scoring.sectors)
         for i, (name, rule) in enumerate(self.adjustment.named_rules()):
             where = f"adjustment.rules[{i}] ({name})"
             for sector in rule.sectors or []:
                 if sector not in self.scoring.sectors:
-                    close = difflib.get_close_matches(sector, sectors, n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    raise ValueError(
-                        f"{where}: sector {sector!r} is not in [scoring.sectors]{hint} "
-                        f"(sectors: {', '.join(sectors) or 'none'})"
-                    )
+                    raise ValueError(unknown_sector(sector, sectors, where))
             table = type(rule.when).table
             if getattr(self, table) is None:
                 raise ValueError(
-                    f"{where}: condition {rule.when.condition!r} reads the [{table}] table; "
-                    f"add [{table}] path = ... to the project file"
+                    tr(
+                        "{where}: condition {condition!r} reads the [{table}] table; add [{table}] path = ... to "
+                        "the project file",
+                        where=where,
+                        condition=rule.when.condition,
+                        table=table,
+                    )
                 )
         return self
 
@@ -230,12 +232,7 @@ class Config(ConfigModel):
 
         def known(sector: str, where: str) -> None:
             if sector not in self.scoring.sectors:
-                close = difflib.get_close_matches(sector, sectors, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(
-                    f"{where}: sector {sector!r} is not in [scoring.sectors]{hint} "
-                    f"(sectors: {', '.join(sectors) or 'none'})"
-                )
+                raise ValueError(unknown_sector(sector, sectors, where))
 
         baseline = self.methods.baseline
         # With baseline in scoring.default any sector may have a level; otherwise a sector not listed is a typo.
@@ -288,8 +285,8 @@ def _inner_model(annotation: Any) -> Any:
 _BOUND_ERRORS = {"greater_than_equal", "less_than_equal"}
 
 
-def _accepted_range(loc: tuple[int | str, ...]) -> str | None:
-    """``"2000 to 2100"`` for a field with both inclusive bounds (``supervision.year``); else ``None``.
+def _accepted_range(loc: tuple[int | str, ...]) -> tuple[object, object] | None:
+    """``(2000, 2100)`` for a field with both inclusive bounds (``supervision.year``); else ``None``.
 
     pydantic names only the bound a value crossed; a user choosing another value wants the whole range.
     """
@@ -299,7 +296,7 @@ def _accepted_range(loc: tuple[int | str, ...]) -> str | None:
         return None
     lo = next((m.ge for m in field.metadata if isinstance(m, annotated_types.Ge)), None)
     hi = next((m.le for m in field.metadata if isinstance(m, annotated_types.Le)), None)
-    return f"{lo} to {hi}" if lo is not None and hi is not None else None
+    return (lo, hi) if lo is not None and hi is not None else None
 
 
 def _method_problem(loc: tuple[int | str, ...], value: Any) -> str | None:
@@ -316,32 +313,48 @@ def _method_problem(loc: tuple[int | str, ...], value: Any) -> str | None:
     return None
 
 
+def _unknown_key(source: str, loc: tuple[int | str, ...], where: str) -> str:
+    holder = _model_at(Config, loc)
+    fields = holder.model_fields if holder else {}
+    # Keys as written in the file: a field's alias (`set`, `in`), not its Python name.
+    valid = ", ".join(f.alias or n for n, f in fields.items() if n != "base_dir")
+    close = difflib.get_close_matches(str(loc[-1]), valid.split(", "), n=1, cutoff=0.5)
+    if close:
+        return tr(
+            "{source}: unknown key {key!r}; did you mean {close!r}? (valid keys here: {valid})",
+            source=source,
+            key=where,
+            close=close[0],
+            valid=valid,
+        )
+    return tr(
+        "{source}: unknown key {key!r} (valid keys here: {valid})", source=source, key=where, valid=valid
+    )
+
+
+def _format_error(e: Any, source: str) -> str:
+    """One pydantic error as a line of the user's language, by the error's ``type`` and its ``ctx``."""
+    loc = tuple(e["loc"])
+    where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+    kind = e["type"]
+    if kind == "extra_forbidden":
+        return _unknown_key(source, loc, where)
+    if kind == "literal_error" and (problem := _method_problem(loc, e.get("input"))):
+        return at(source, problem)
+    if kind in _BOUND_ERRORS and (bounds := _accepted_range(loc)) is not None:
+        return tr(
+            "{source}: {where}: {value} is outside the accepted range {low} to {high}",
+            source=source,
+            where=where,
+            value=e.get("input"),
+            low=bounds[0],
+            high=bounds[1],
+        )
+    return at(source, value_problem(e, where))
+
+
 def _format_errors(err: ValidationError, source: str) -> str:
-    lines = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        where = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
-        if e["type"] == "extra_forbidden":
-            holder = _model_at(Config, loc)
-            fields = holder.model_fields if holder else {}
-            # Keys as written in the file: a field's alias (`set`, `in`), not its Python name.
-            valid = [f.alias or n for n, f in fields.items() if n != "base_dir"]
-            close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            lines.append(f"{source}: unknown key {where!r}{hint} (valid keys here: {', '.join(valid)})")
-        elif e["type"] == "missing":
-            lines.append(f"{source}: {where}: required key is missing")
-        elif e["type"] == "literal_error" and (problem := _method_problem(loc, e.get("input"))):
-            lines.append(f"{source}: {problem}")
-        elif e["type"] in _BOUND_ERRORS and (bounds := _accepted_range(loc)) is not None:
-            lines.append(f"{source}: {where}: {e.get('input')} is outside the accepted range {bounds}")
-        else:
-            value = e.get("input")
-            # A connection string in a wrong place (a list, another key) must not be echoed with its password.
-            shown = f" (got {mask_secrets(repr(value))})" if not isinstance(value, dict) else ""
-            msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{source}: {where}: {msg}{shown}" if where else f"{source}: {msg}")
-    return "\n".join(lines)
+    return "\n".join(_format_error(e, source) for e in err.errors())
 
 
 #: Tables and arrays inside each other a project file may hold. The deepest riskmap needs is a 5×5 LS matrix in a
@@ -381,8 +394,13 @@ def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: s
     if deep is not None:
         shown = deep if len(deep) <= 80 else deep[:80] + "..."
         raise ConfigError(
-            f"{source}: {shown}: values nested more than {MAX_NESTING} levels deep (arrays or tables inside "
-            "each other); a project file needs a few levels: check this key"
+            tr(
+                "{source}: {key}: values nested more than {levels} levels deep (arrays or tables inside each "
+                "other); a project file needs a few levels: check this key",
+                source=source,
+                key=shown,
+                levels=MAX_NESTING,
+            )
         )
     try:
         return Config.model_validate({**data, "base_dir": Path(base_dir)})
@@ -403,7 +421,7 @@ def load_config(path: str | Path) -> Config:
         raw = p.read_bytes()
     except OSError as err:
         raise ConfigError(
-            tr("{file}: cannot read the project file ({why})", file=p, why=err.strerror)
+            tr("{file}: cannot read the project file ({why})", file=p, why=os_reason(err))
         ) from None
     try:
         data = tomllib.loads(raw.decode("utf-8-sig"))
@@ -411,13 +429,18 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(tr("{file}: the project file must be UTF-8 text", file=p)) from None
     except RecursionError:  # tomllib parses nested arrays and inline tables recursively
         raise ConfigError(
-            f"{p.name}: arrays or tables nested too deeply to read (hundreds of [ or {{ inside each other); "
-            f"a project file needs a few levels: check the file"
+            tr(
+                "{file}: arrays or tables nested too deeply to read (hundreds of [ or {{ inside each other); a "
+                "project file needs a few levels: check the file",
+                file=p.name,
+            )
         ) from None
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{p}: not valid TOML: {err}") from None
+        # tomllib's own words say what it met and where (line, column); they are English.
+        raise ConfigError(tr("{file}: not valid TOML: {why}", file=p, why=err)) from None
     if "base_dir" in data:
-        raise ConfigError(f"{p}: unknown key 'base_dir'")
+        raise ConfigError(tr("{source}: unknown key {key!r} (valid keys here: {valid})", source=p, key="base_dir",
+                             valid=", ".join(k for k in Config.model_fields if k != "base_dir")))  # fmt: skip
     return config_from_dict(data, base_dir=p.resolve().parent, source=p.name)
 
 
@@ -462,8 +485,20 @@ def _item(node: list[Any], part: str, where: str) -> int:
         return int(part)
     names = [str(item.get("name")) for item in node if isinstance(item, dict) and item.get("name")]
     close = difflib.get_close_matches(part, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ConfigError(f"{where}: no item named {part!r}{hint} (names: {', '.join(names) or 'none'})")
+    listed = ", ".join(names) or tr("none")
+    if close:
+        raise ConfigError(
+            tr(
+                "{where}: no item named {name!r}; did you mean {close!r}? (names: {names})",
+                where=where,
+                name=part,
+                close=close[0],
+                names=listed,
+            )
+        )
+    raise ConfigError(
+        tr("{where}: no item named {name!r} (names: {names})", where=where, name=part, names=listed)
+    )
 
 
 def _set_key(data: dict[str, Any], key: str, value: Any, where: str) -> None:
@@ -473,7 +508,7 @@ def _set_key(data: dict[str, Any], key: str, value: Any, where: str) -> None:
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         if isinstance(node, list):
-            i = _item(node, part, f"{where}: key {'.'.join(parts[: depth + 1])!r}")
+            i = _item(node, part, tr("{where}: key {key!r}", where=where, key=".".join(parts[: depth + 1])))
             if last:
                 if value is False:
                     del node[i]
@@ -484,7 +519,12 @@ def _set_key(data: dict[str, Any], key: str, value: Any, where: str) -> None:
             continue
         if not isinstance(node, dict):
             raise ConfigError(
-                f"{where}: key {key!r}: {'.'.join(parts[:depth])!r} holds a value, not a section"
+                tr(
+                    "{where}: key {key!r}: {holder!r} holds a value, not a section",
+                    where=where,
+                    key=key,
+                    holder=".".join(parts[:depth]),
+                )
             )
         if last:
             node[part] = value
@@ -503,7 +543,7 @@ def _file_keys(config: Config, exclude: dict[str, Any]) -> dict[str, Any]:
     return config.model_dump(mode="python", exclude=exclude, exclude_unset=True, by_alias=True)
 
 
-def with_overrides(config: Config, overrides: dict[str, Any], source: str = "the command line") -> Config:
+def with_overrides(config: Config, overrides: dict[str, Any], source: str | None = None) -> Config:
     """The project with some dotted keys of its file set to other values, validated again.
 
     The one way a validated project changes: the command line's options (``--lang``, ``--year`` ...),
@@ -531,6 +571,7 @@ def with_overrides(config: Config, overrides: dict[str, Any], source: str = "the
     riskmap.errors.ConfigError: --year: supervision.year: 1 is outside the accepted range 2000 to 2100
     """
     data = _file_keys(config, {"base_dir": True})
+    source = source or tr("the command line")
     for key, value in overrides.items():
         _set_key(data, key, value, source)
     return config_from_dict(data, base_dir=config.base_dir, source=source)

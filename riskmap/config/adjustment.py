@@ -11,7 +11,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from riskmap.config.base import ConfigModel, LevelKey
+from riskmap.config.base import ConfigModel, LevelKey, value_problem
+from riskmap.i18n import tr
 from riskmap.vocabulary import (
     ACCIDENT_CLASSES,
     STANDARDISATION_GRADES,
@@ -117,6 +118,20 @@ Condition = Annotated[
 ]
 
 
+def _unknown_condition_key(key: str, name: str, keys: list[str]) -> str:
+    close = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
+    valid = ", ".join(keys) or tr("none")
+    if close:
+        return tr(
+            "unknown key {key!r} for condition {name!r}; did you mean {close!r}? (valid: {valid})",
+            key=key,
+            name=name,
+            close=close[0],
+            valid=valid,
+        )
+    return tr("unknown key {key!r} for condition {name!r} (valid: {valid})", key=key, name=name, valid=valid)
+
+
 def _condition(value: Any) -> Any:
     """Pick the condition model by name, with messages that list the valid names and keys."""
     if not isinstance(value, dict):
@@ -124,12 +139,20 @@ def _condition(value: Any) -> Any:
     name = value.get("condition")
     valid = ", ".join(CONDITIONS)
     if name is None:
-        raise ValueError(f"needs condition = one of {valid}")
+        raise ValueError(tr("needs condition = one of {valid}", valid=valid))
     model = CONDITIONS.get(str(name))
     if model is None:
         close = difflib.get_close_matches(str(name), list(CONDITIONS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown condition {name!r}{hint} (valid: {valid})")
+        if close:
+            raise ValueError(
+                tr(
+                    "unknown condition {name!r}; did you mean {close!r}? (valid: {valid})",
+                    name=name,
+                    close=close[0],
+                    valid=valid,
+                )
+            )
+        raise ValueError(tr("unknown condition {name!r} (valid: {valid})", name=name, valid=valid))
     try:
         return model.model_validate(value)
     except ValidationError as err:
@@ -138,13 +161,9 @@ def _condition(value: Any) -> Any:
         for e in err.errors():
             key = ".".join(str(p) for p in e["loc"])
             if e["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(key, keys, n=1, cutoff=0.5)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                problems.append(
-                    f"unknown key {key!r} for condition {name!r}{hint} (valid: {', '.join(keys) or 'none'})"
-                )
+                problems.append(_unknown_condition_key(key, str(name), keys))
             else:
-                problems.append(f"{key}: {e['msg']} (got {e.get('input')!r})")
+                problems.append(value_problem(e, key))
         raise ValueError("; ".join(problems)) from None
 
 
@@ -184,25 +203,34 @@ class AdjustmentRule(ConfigModel):
         }
         if len(effects) != 1:
             raise ValueError(
-                "needs exactly one effect of raise_to, raise_by, lower_to, lower_by "
-                f"(got {', '.join(effects) or 'none'})"
+                tr(
+                    "needs exactly one effect of raise_to, raise_by, lower_to, lower_by (got {effects})",
+                    effects=", ".join(effects) or tr("none"),
+                )
             )
         effect = next(iter(effects))
         if self.floor is not None and effect != "lower_by":
-            raise ValueError("floor goes with lower_by (lower_to already says how low)")
+            raise ValueError(tr("floor goes with lower_by (lower_to already says how low)"))
         if self.ceiling is not None and effect != "raise_by":
-            raise ValueError("ceiling goes with raise_by (raise_to already says how high)")
+            raise ValueError(tr("ceiling goes with raise_by (raise_to already says how high)"))
         direction = type(self.when).direction
         if not effect.startswith(direction):
-            kind = (
-                "an adverse event can only raise"
+            message = (
+                tr(
+                    "condition {condition!r} with {effect}: an adverse event can only raise a level (use raise_to "
+                    "or raise_by)",
+                    condition=self.when.condition,
+                    effect=effect,
+                )
                 if direction == "raise"
-                else "a standardisation grade can only lower"
+                else tr(
+                    "condition {condition!r} with {effect}: a standardisation grade can only lower a level (use "
+                    "lower_to or lower_by)",
+                    condition=self.when.condition,
+                    effect=effect,
+                )
             )
-            raise ValueError(
-                f"condition {self.when.condition!r} with {effect}: {kind} a level "
-                f"(use {direction}_to or {direction}_by)"
-            )
+            raise ValueError(message)
         return self
 
     @property

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel
 from riskmap.config.conninfo import conninfo_password, is_database_url, normalise_conninfo, quote_value
+from riskmap.i18n import N_, tr
 from riskmap.vocabulary import HiddenDangerStatus
 
 __all__ = [
@@ -55,7 +56,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 TABLE_COLUMNS = {table: (*columns, "name") for table, columns in TABLE_COLUMNS.items()}
 
 
-_NO_PASSWORD = (
+_NO_PASSWORD = N_(
     "a password in the project file is not allowed (it would travel with the file); give it through the "
     "PGPASSWORD environment variable, ~/.pgpass or the service file (pg_service.conf) instead"
 )
@@ -95,24 +96,24 @@ class DatabaseSource(ConfigModel):
             and (data.get("database") or data.get("service"))
         ):
             raise ValueError(
-                "give either a file path or a database (a postgresql:// path or service), not both"
+                tr("give either a file path or a database (a postgresql:// path or service), not both")
             )
         url, service = data.get("database"), data.get("service")
         if url is None and service is None:
             if data.get("sql") is not None or data.get("key") is not None:
                 raise ValueError(
-                    'sql and key are for database tables: set path = "postgresql://..." or service'
+                    tr('sql and key are for database tables: set path = "postgresql://..." or service')
                 )
             return data
         if url is not None and service is not None:
-            raise ValueError('give either path = "postgresql://..." or service = ..., not both')
+            raise ValueError(tr('give either path = "postgresql://..." or service = ..., not both'))
         if isinstance(data.get("layer"), list):
-            raise ValueError('a database table is one layer = "schema.table", not a list')
+            raise ValueError(tr('a database table is one layer = "schema.table", not a list'))
         if url is not None and (not isinstance(url, str) or conninfo_password(url)):
-            raise ValueError(_NO_PASSWORD)
+            raise ValueError(tr(_NO_PASSWORD))
         if (data.get("layer") is None) == (data.get("sql") is None):
             raise ValueError(
-                'a database table needs exactly one of layer = "schema.table" or sql = "SELECT ..."'
+                tr('a database table needs exactly one of layer = "schema.table" or sql = "SELECT ..."')
             )
         if url is not None:
             data = {**data, "database": normalise_conninfo(url)}
@@ -189,9 +190,9 @@ class FacilitiesConfig(DatabaseSource):
     @model_validator(mode="after")
     def _columns_need_their_keys(self) -> FacilitiesConfig:
         if self.town_column is not None and self.zone_column is None:
-            raise ValueError("town_column tells apart the zones zone_column names: set zone_column too")
+            raise ValueError(tr("town_column tells apart the zones zone_column names: set zone_column too"))
         if self.crs_values and self.crs_column is None:
-            raise ValueError("crs_values spells the values of crs_column: set crs_column too")
+            raise ValueError(tr("crs_values spells the values of crs_column: set crs_column too"))
         return self
 
 
@@ -240,7 +241,11 @@ class InventoryConfig(TableConfig):
         for name, rho in self.densities.items():
             if not 0 < rho <= 25:  # osmium, the densest element, is 22.6 t/m³
                 raise ValueError(
-                    f"densities[{name!r}] = {rho:g}: a density in t/m³ is above 0 and at most 25"
+                    tr(
+                        "densities[{name!r}] = {density}: a density in t/m³ is above 0 and at most 25",
+                        name=name,
+                        density=f"{rho:g}",
+                    )
                 )
         return self
 
@@ -297,7 +302,9 @@ class ZoneLayerConfig(DatabaseSource):
     @model_validator(mode="after")
     def _source(self) -> ZoneLayerConfig:
         if (self.path is None) == (self.grid is None):
-            raise ValueError(f"zone layer {self.kind!r} needs exactly one of path = ... or grid = {{...}}")
+            raise ValueError(
+                tr("zone layer {kind!r} needs exactly one of path = ... or grid = {{...}}", kind=self.kind)
+            )
         return self
 
 

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel
 from riskmap.config.conninfo import conninfo_password, normalise_conninfo
+from riskmap.i18n import tr
 
 __all__ = ["OutputsConfig", "ReportFonts", "DEPRECATED"]
 
@@ -102,8 +103,10 @@ class OutputsConfig(ConfigModel):
         value = data.get("postgis") if isinstance(data, dict) else None
         if isinstance(value, str) and conninfo_password(value):
             raise ValueError(
-                "postgis: a password in the project file is not allowed; give it through PGPASSWORD, "
-                "~/.pgpass or the service file (pg_service.conf)"
+                tr(
+                    "postgis: a password in the project file is not allowed; give it through PGPASSWORD, "
+                    "~/.pgpass or the service file (pg_service.conf)"
+                )
             )
         if isinstance(value, str):  # libpq reads postgresql:// in lower case only
             return {**data, "postgis": normalise_conninfo(value)}

@@ -8,6 +8,7 @@ from typing import Literal, get_args
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from riskmap.config.base import ConfigModel, LevelKey, values_at_least
+from riskmap.i18n import tr
 from riskmap.vocabulary import sector_key
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "MethodParams",
     "ScoringConfig",
     "unknown_method",
+    "unknown_sector",
 ]
 
 #: The grading methods, by the name used in ``[scoring.sectors]``; :data:`riskmap.methods.METHODS` implements
@@ -38,12 +40,47 @@ METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 def unknown_method(name: str, sector: str) -> str:
     """The problem with a method name that is not one of :data:`MethodName`, suggesting the closest.
 
-    >>> unknown_method("ls_matrx", "工贸")
-    "scoring.sectors['工贸']: unknown method 'ls_matrx'; did you mean 'ls_matrix'? (valid: baseline, chem2018, gb18218, indicator, lec, ls_matrix)"
+    >>> unknown_method("ls_matrx", "工贸") == tr(
+    ...     "scoring.sectors[{sector!r}]: unknown method {name!r}; did you mean {close!r}? (valid: {valid})",
+    ...     sector="工贸", name="ls_matrx", close="ls_matrix", valid=", ".join(sorted(METHOD_NAMES)))
+    True
     """
     close = difflib.get_close_matches(name, list(METHOD_NAMES), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"scoring.sectors[{sector!r}]: unknown method {name!r}{hint} (valid: {', '.join(sorted(METHOD_NAMES))})"
+    valid = ", ".join(sorted(METHOD_NAMES))
+    if close:
+        return tr(
+            "scoring.sectors[{sector!r}]: unknown method {name!r}; did you mean {close!r}? (valid: {valid})",
+            sector=sector,
+            name=name,
+            close=close[0],
+            valid=valid,
+        )
+    return tr(
+        "scoring.sectors[{sector!r}]: unknown method {name!r} (valid: {valid})",
+        sector=sector,
+        name=name,
+        valid=valid,
+    )
+
+
+def unknown_sector(sector: str, sectors: list[str], where: str) -> str:
+    """The problem with a sector that ``[scoring.sectors]`` does not configure, suggesting the closest."""
+    close = difflib.get_close_matches(sector, sectors, n=1)
+    listed = ", ".join(sectors) or tr("none")
+    if close:
+        return tr(
+            "{where}: sector {sector!r} is not in [scoring.sectors]; did you mean {close!r}? (sectors: {sectors})",
+            where=where,
+            sector=sector,
+            close=close[0],
+            sectors=listed,
+        )
+    return tr(
+        "{where}: sector {sector!r} is not in [scoring.sectors] (sectors: {sectors})",
+        where=where,
+        sector=sector,
+        sectors=listed,
+    )
 
 
 class GB18218Params(ConfigModel):
@@ -75,7 +112,11 @@ class GB18218Params(ConfigModel):
         extra = set(v) - {"1", "2", "3", "4"}
         if missing or extra:
             raise ValueError(
-                f"needs exactly the grades 1, 2, 3, 4 (missing {sorted(missing)}, extra {sorted(extra)})"
+                tr(
+                    "needs exactly the grades 1, 2, 3, 4 (missing {missing}, extra {extra})",
+                    missing=sorted(missing),
+                    extra=sorted(extra),
+                )
             )
         return v
 
@@ -120,7 +161,7 @@ class LSMatrixParams(PointAggregation):
     @classmethod
     def _five_by_five(cls, v: list[list[str]] | None) -> list[list[str]] | None:
         if v is not None and (len(v) != 5 or any(len(row) != 5 for row in v)):
-            raise ValueError("must be 5 rows of 5 levels (rows L=1..5, columns S=1..5)")
+            raise ValueError(tr("must be 5 rows of 5 levels (rows L=1..5, columns S=1..5)"))
         return v
 
 
@@ -141,9 +182,14 @@ class LECParams(PointAggregation):
     def _ordered(self) -> LECParams:
         t = self.thresholds
         if set(t) != {"red", "orange", "yellow"}:
-            raise ValueError("thresholds needs red, orange and yellow")
+            raise ValueError(tr("thresholds needs red, orange and yellow"))
         if not t["red"] > t["orange"] > t["yellow"] > 0:
-            raise ValueError(f"thresholds must decrease from red to yellow and be positive, got {t}")
+            raise ValueError(
+                tr(
+                    "thresholds must decrease from red to yellow and be positive, got {thresholds}",
+                    thresholds=t,
+                )
+            )
         return self
 
 
@@ -163,7 +209,7 @@ class Chem2018Params(ConfigModel):
     def _ordered(self) -> Chem2018Params:
         b = self.bands
         if set(b) != {"blue", "yellow", "orange"} or not 100 >= b["blue"] > b["yellow"] > b["orange"] > 0:
-            raise ValueError(f"bands must give blue > yellow > orange within 0..100, got {b}")
+            raise ValueError(tr("bands must give blue > yellow > orange within 0..100, got {bands}", bands=b))
         return self
 
 
@@ -182,7 +228,7 @@ class Indicator(ConfigModel):
     @model_validator(mode="after")
     def _range(self) -> Indicator:
         if not self.max > self.min:
-            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+            raise ValueError(tr("max ({max}) must be greater than min ({min})", max=self.max, min=self.min))
         return self
 
 
@@ -201,7 +247,9 @@ class IndicatorParams(ConfigModel):
     def _ordered(self) -> IndicatorParams:
         b = self.breaks
         if set(b) != {"red", "orange", "yellow"} or not 100 >= b["red"] > b["orange"] > b["yellow"] > 0:
-            raise ValueError(f"breaks must decrease from red to yellow within 0..100, got {b}")
+            raise ValueError(
+                tr("breaks must decrease from red to yellow within 0..100, got {breaks}", breaks=b)
+            )
         return self
 
 
@@ -228,8 +276,10 @@ class BaselineCondition(ConfigModel):
     def _one_test(self) -> BaselineCondition:
         tests = [k for k in ("equals", "in_", "at_least", "at_most") if getattr(self, k) is not None]
         if len(tests) != 1:
-            names = ", ".join(t.rstrip("_") for t in tests) or "none"
-            raise ValueError(f"needs exactly one of equals, in, at_least, at_most (got {names})")
+            names = ", ".join(t.rstrip("_") for t in tests) or tr("none")
+            raise ValueError(
+                tr("needs exactly one of equals, in, at_least, at_most (got {names})", names=names)
+            )
         return self
 
     def describe(self) -> str:
@@ -307,15 +357,18 @@ class ScoringConfig(ConfigModel):
         configured = {sector_key(s) for s in self.sectors}
         for spelt, target in self.sector_aliases.items():
             if target not in self.sectors:
-                close = difflib.get_close_matches(target, list(self.sectors), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise ValueError(
-                    f"sector_aliases[{spelt!r}]: {target!r} is not in [scoring.sectors]{hint} (sectors: "
-                    f"{', '.join(self.sectors) or 'none'}); an alias maps a spelling to a configured sector"
+                    tr(
+                        "{problem}; an alias maps a spelling to a configured sector",
+                        problem=unknown_sector(target, list(self.sectors), f"sector_aliases[{spelt!r}]"),
+                    )
                 )
             if sector_key(spelt) in configured:
                 raise ValueError(
-                    f"sector_aliases[{spelt!r}]: {spelt!r} is itself a sector of [scoring.sectors]; an alias maps "
-                    "a spelling that is not one"
+                    tr(
+                        "sector_aliases[{spelt!r}]: {spelt!r} is itself a sector of [scoring.sectors]; an alias "
+                        "maps a spelling that is not one",
+                        spelt=spelt,
+                    )
                 )
         return self

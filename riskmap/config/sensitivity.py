@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel
+from riskmap.i18n import N_, tr
 
 __all__ = ["SensitivityConfig", "Variant", "VARIANT_SECTIONS"]
 
@@ -19,9 +20,11 @@ __all__ = ["SensitivityConfig", "Variant", "VARIANT_SECTIONS"]
 VARIANT_SECTIONS = ("methods", "scoring", "adjustment", "zoning")
 #: Keys of those sections that are not conventions: every variant is evaluated on the run's one as-of date.
 _NOT_CONVENTIONS = {
-    "adjustment.as_of": "adjustment.as_of is the date the rules are evaluated on, not a convention: every "
-    "variant is graded on the run's date; to compare dates, run riskmap sensitivity (or diff two runs) "
-    "with --as-of",
+    "adjustment.as_of": N_(
+        "variant {name!r}: adjustment.as_of is the date the rules are evaluated on, not a convention: every "
+        "variant is graded on the run's date; to compare dates, run riskmap sensitivity (or diff two runs) "
+        "with --as-of"
+    ),
 }
 
 
@@ -42,17 +45,22 @@ class Variant(ConfigModel):
         for key in self.overrides:
             if key.split(".")[0] not in VARIANT_SECTIONS:
                 raise ValueError(
-                    f"variant {self.name!r}: key {key!r} does not change any level; a variant sets keys under "
-                    + ", ".join(VARIANT_SECTIONS)
+                    tr(
+                        "variant {name!r}: key {key!r} does not change any level; a variant sets keys under "
+                        "{sections}",
+                        name=self.name,
+                        key=key,
+                        sections=", ".join(VARIANT_SECTIONS),
+                    )
                 )
             if key in _NOT_CONVENTIONS:
-                raise ValueError(f"variant {self.name!r}: {_NOT_CONVENTIONS[key]}")
+                raise ValueError(tr(_NOT_CONVENTIONS[key], name=self.name))
         return self
 
     @property
     def where(self) -> str:
         """How messages name the variant."""
-        return f"[sensitivity] variant {self.name!r}"
+        return tr("[sensitivity] variant {name!r}", name=self.name)
 
     def as_overrides(self) -> dict[str, Any]:
         """The keys to set on the project (:func:`riskmap.config.with_overrides`) to grade under this variant.
@@ -74,5 +82,5 @@ class SensitivityConfig(ConfigModel):
     def _unique(self) -> SensitivityConfig:
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
-            raise ValueError(f"each variant needs its own name, got {names}")
+            raise ValueError(tr("each variant needs its own name, got {names}", names=names))
         return self

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey, values_at_least
+from riskmap.i18n import tr
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
 from riskmap.vocabulary import StandardisationGrade
 
@@ -42,7 +43,13 @@ class SamplingConfig(ConfigModel):
     def _rates(cls, v: dict[str, float]) -> dict[str, float]:
         for k, rate in v.items():
             if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"rate for {k} is {rate}; a sampling rate is a share between 0 and 1")
+                raise ValueError(
+                    tr(
+                        "rate for {key} is {rate}; a sampling rate is a share between 0 and 1",
+                        key=k,
+                        rate=rate,
+                    )
+                )
         return v
 
 
@@ -123,10 +130,18 @@ class SupervisionConfig(ConfigModel):
     def _freq(cls, v: dict[str, float]) -> dict[str, float]:
         for k, f in v.items():
             if f < 0 or f > 52:
-                raise ValueError(f"frequency for {k} is {f}; use inspections per year between 0 and 52")
+                raise ValueError(
+                    tr(
+                        "frequency for {key} is {value}; use inspections per year between 0 and 52",
+                        key=k,
+                        value=f,
+                    )
+                )
         missing = set(LEVEL_NAMES) - set(v)
         if missing:
-            raise ValueError(f"missing levels {sorted(missing)}; give inspections per year for all four")
+            raise ValueError(
+                tr("missing levels {levels}; give inspections per year for all four", levels=sorted(missing))
+            )
         return v
 
     @model_validator(mode="after")
@@ -137,13 +152,23 @@ class SupervisionConfig(ConfigModel):
             ]
             if cap < max(floors):
                 raise ValueError(
-                    f"caps_by_level.{level} = {cap:g} is below the floor of {max(floors):g} inspections a year "
-                    f"for {level} (frequency); raise the cap or lower the frequency"
+                    tr(
+                        "caps_by_level.{level} = {cap} is below the floor of {floor} inspections a year for {level} "
+                        "(frequency); raise the cap or lower the frequency",
+                        level=level,
+                        cap=f"{cap:g}",
+                        floor=f"{max(floors):g}",
+                    )
                 )
         for sector, table in self.frequency_by_sector.items():
             for key, f in table.items():
                 if f < 0 or f > 52:
                     raise ValueError(
-                        f"frequency_by_sector.{sector}.{key} is {f}; use 0..52 inspections a year"
+                        tr(
+                            "frequency_by_sector.{sector}.{key} is {value}; use 0..52 inspections a year",
+                            sector=sector,
+                            key=key,
+                            value=f,
+                        )
                     )
         return self

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey
+from riskmap.i18n import tr
 
 __all__ = ["Clause", "IndexConfig", "SpilloverConfig", "LayerRule", "ZoningConfig"]
 
@@ -42,13 +43,21 @@ class IndexConfig(ConfigModel):
     def _check(self) -> IndexConfig:
         b = self.breaks
         if set(b) != {"red", "orange", "yellow"} or not 1 >= b["red"] > b["orange"] > b["yellow"] > 0:
-            raise ValueError(f"breaks must decrease from red to yellow within 0..1, got {b}")
+            raise ValueError(
+                tr("breaks must decrease from red to yellow within 0..1, got {breaks}", breaks=b)
+            )
         if self.classify != "fixed":
             import mapclassify
 
             if not hasattr(mapclassify, self.classify):
                 schemes = ", ".join(sorted(n for n in mapclassify.CLASSIFIERS))
-                raise ValueError(f"unknown classify {self.classify!r}; use fixed or one of: {schemes}")
+                raise ValueError(
+                    tr(
+                        "unknown classify {classify!r}; use fixed or one of: {schemes}",
+                        classify=self.classify,
+                        schemes=schemes,
+                    )
+                )
         return self
 
 

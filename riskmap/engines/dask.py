@@ -33,6 +33,7 @@ from riskmap.config import Config
 from riskmap.engines.base import Located, Scored, by_row, concat_rejects, concat_scored, split_positions
 from riskmap.engines.memory import table_sources
 from riskmap.exposure import add_persons
+from riskmap.i18n import os_reason, tr
 from riskmap.io.project import required_tables
 from riskmap.io.shifts import ShiftEvidence, layer_origins, shift_warning
 from riskmap.io.tables import ROW
@@ -70,7 +71,7 @@ def dask_client(
         from riskmap.errors import ConfigError
 
         raise ConfigError(
-            "the dask engine needs dask: pip install 'riskmap[dask]' (dask[distributed])"
+            tr("the dask engine needs dask: pip install 'riskmap[dask]' (dask[distributed])")
         ) from err
     address = scheduler or os.environ.get(SCHEDULER_ENV)
     if address:
@@ -112,26 +113,42 @@ def _remote_client(address: str) -> Iterator[Client]:
     from riskmap.errors import ConfigError
 
     timeout = float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s") or 30)
-    how = "check --scheduler, [engine] scheduler or $DASK_SCHEDULER_ADDRESS, or leave them unset for a local cluster"
-    longer = "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s waits longer"
     try:
         _reach(address, timeout)
         _handshake(address, timeout)
         remote = Client(address, timeout=timeout)
     except TimeoutError:
         raise ConfigError(
-            f"the dask scheduler at {address} accepted the connection but did not answer within {timeout:g} s "
-            f"(is a dask scheduler listening there, and is it alive?); {how}; {longer}"
+            tr(
+                "the dask scheduler at {address} accepted the connection but did not answer within {seconds} s (is "
+                "a dask scheduler listening there, and is it alive?); check --scheduler, [engine] scheduler or "
+                "$DASK_SCHEDULER_ADDRESS, or leave them unset for a local cluster; "
+                "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s waits longer",
+                address=address,
+                seconds=f"{timeout:g}",
+            )
         ) from None
     except OSError as err:
-        raise ConfigError(f"cannot reach the dask scheduler at {address} ({err}); {how}") from None
+        raise ConfigError(
+            tr(
+                "cannot reach the dask scheduler at {address} ({why}); check --scheduler, [engine] scheduler or "
+                "$DASK_SCHEDULER_ADDRESS, or leave them unset for a local cluster",
+                address=address,
+                why=os_reason(err),
+            )
+        ) from None
     with remote as c:
         try:
             c.wait_for_workers(1, timeout=timeout)
         except TimeoutError:
             raise ConfigError(
-                f"the dask scheduler at {address} has no workers (none joined within {timeout:g} s): start "
-                f"dask workers for it, or leave the scheduler unset for a local cluster; {longer}"
+                tr(
+                    "the dask scheduler at {address} has no workers (none joined within {seconds} s): start dask "
+                    "workers for it, or leave the scheduler unset for a local cluster; "
+                    "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=60s waits longer",
+                    address=address,
+                    seconds=f"{timeout:g}",
+                )
             ) from None
         yield c
 
@@ -147,7 +164,7 @@ def _reach(address: str, timeout: float) -> None:
         try:
             socket.create_connection(parse_host_port(location), timeout=timeout).close()
         except TimeoutError as err:  # no answer to the TCP handshake at all: unreachable, not silent
-            raise OSError(f"no TCP connection within {timeout:g} s") from err
+            raise OSError(tr("no TCP connection within {seconds} s", seconds=f"{timeout:g}")) from err
 
 
 def _handshake(address: str, timeout: float) -> None:

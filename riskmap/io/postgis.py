@@ -28,6 +28,7 @@ import pandas as pd
 
 from riskmap.config.conninfo import ConninfoSyntaxError, mask_secrets, parse_conninfo
 from riskmap.errors import InputError
+from riskmap.i18n import tr
 from riskmap.io.tables import READ_WARNINGS, ROW, clean_controls
 
 if TYPE_CHECKING:
@@ -71,8 +72,11 @@ def require_psycopg(what: str, error: type[Exception] = InputError) -> ModuleTyp
         import psycopg
     except ImportError:
         raise error(
-            f'{what}: PostgreSQL needs psycopg, which is not installed: pip install "riskmap[postgis]" '
-            '(or pip install "psycopg[binary]")'
+            tr(
+                '{what}: PostgreSQL needs psycopg, which is not installed: pip install "riskmap[postgis]" (or pip '
+                'install "psycopg[binary]")',
+                what=what,
+            )
         ) from None
     return psycopg
 
@@ -82,9 +86,9 @@ def describe(conninfo: str) -> str:
     try:
         params = parse_conninfo(conninfo)
     except ConninfoSyntaxError:
-        return "PostgreSQL (unparsable connection string)"
+        return tr("PostgreSQL (unparsable connection string)")
     if "service" in params and "host" not in params:
-        return f"PostgreSQL service {params['service']}"
+        return tr("PostgreSQL service {service}", service=params["service"])
     host = str(params.get("host") or os.environ.get("PGHOST") or "localhost")
     port = params.get("port") or os.environ.get("PGPORT")
     db = params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user") or ""
@@ -110,7 +114,14 @@ def connect(
             conninfo, connect_timeout=CONNECT_TIMEOUT_S, application_name="riskmap", **_KEEPALIVES
         )
     except psycopg.Error as err:
-        raise error(f"{describe(conninfo)}: cannot connect ({what}): {one_line(err)}") from None
+        raise error(
+            tr(
+                "{server}: cannot connect ({what}): {why}",
+                server=describe(conninfo),
+                what=what,
+                why=one_line(err),
+            )
+        ) from None
     try:
         conn.execute(
             "SELECT set_config('lock_timeout', %s, false) WHERE current_setting('lock_timeout') = '0'",
@@ -122,7 +133,14 @@ def connect(
         conn.read_only = read_only or None
     except psycopg.Error as err:
         conn.close()
-        raise error(f"{describe(conninfo)}: cannot set up the session ({what}): {one_line(err)}") from None
+        raise error(
+            tr(
+                "{server}: cannot set up the session ({what}): {why}",
+                server=describe(conninfo),
+                what=what,
+                why=one_line(err),
+            )
+        ) from None
     return conn
 
 
@@ -136,12 +154,40 @@ def describe_sessions(conn: psycopg.Connection[Any], pids: list[int]) -> str:
     ).fetchall()
     described = []
     for pid, user, app, addr, state, seconds in rows:
+        app = app or "-"
         if state is None:  # another role's session: PostgreSQL shows its address only to pg_read_all_stats
-            where, doing = "address hidden (grant pg_read_all_stats to see it)", ""
+            described.append(
+                tr(
+                    "pid {pid} (user {user}, application {app}, address hidden (grant pg_read_all_stats to see it))",
+                    pid=pid,
+                    user=user,
+                    app=app,
+                )
+            )
+        elif addr:
+            described.append(
+                tr(
+                    "pid {pid} (user {user}, application {app}, from {address}, {state} for {seconds} s)",
+                    pid=pid,
+                    user=user,
+                    app=app,
+                    address=addr,
+                    state=state,
+                    seconds=seconds,
+                )
+            )
         else:
-            where, doing = f"from {addr or 'a local socket'}", f", {state} for {seconds} s"
-        described.append(f"pid {pid} (user {user}, application {app or '-'}, {where}{doing})")
-    return "; ".join(described) or "a session that has ended since"
+            described.append(
+                tr(
+                    "pid {pid} (user {user}, application {app}, from a local socket, {state} for {seconds} s)",
+                    pid=pid,
+                    user=user,
+                    app=app,
+                    state=state,
+                    seconds=seconds,
+                )
+            )
+    return tr("; ").join(described) or tr("a session that has ended since")
 
 
 def _split_layer(layer: str) -> tuple[str, str]:
@@ -193,9 +239,12 @@ def _read_error(
     primary = getattr(getattr(err, "diag", None), "message_primary", None) or ""
     several = "multiple commands" in primary or primary == 'syntax error at or near ";"'
     if cfg.sql is not None and isinstance(err, errors.SyntaxError) and several:
-        return (
-            f"{where_db}: sql must be one SELECT statement ({where}.sql); riskmap reads it as "
-            f"SELECT * FROM (<sql>) in a read-only transaction and PostgreSQL says: {mask_secrets(primary)}"
+        return tr(
+            "{source}: sql must be one SELECT statement ({where}.sql); riskmap reads it as SELECT * FROM (<sql>) in "
+            "a read-only transaction and PostgreSQL says: {why}",
+            source=where_db,
+            where=where,
+            why=mask_secrets(primary),
         )
     if isinstance(err, errors.LockNotAvailable):
         waited = conn.execute("SHOW lock_timeout").fetchone()
@@ -205,12 +254,16 @@ def _read_error(
             "AND locktype = 'relation' AND pid <> pg_backend_pid() "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY 1"
         ).fetchall()
-        return (
-            f"{where_db}: cannot read ({where}): waited {waited[0] if waited else LOCK_TIMEOUT} (lock_timeout) "
-            f"for a table another session has locked: {describe_sessions(conn, [p for (p,) in pids])}; try "
-            "again when it is done, or give the connection a longer wait: options=-c lock_timeout=60s"
+        return tr(
+            "{source}: cannot read ({where}): waited {wait} (lock_timeout) for a table another session has locked: "
+            "{sessions}; try again when it is done, or give the connection a longer wait: options=-c "
+            "lock_timeout=60s",
+            source=where_db,
+            where=where,
+            wait=waited[0] if waited else LOCK_TIMEOUT,
+            sessions=describe_sessions(conn, [p for (p,) in pids]),
         )
-    return f"{where_db}: cannot read ({where}): {one_line(err)}"
+    return tr("{source}: cannot read ({where}): {why}", source=where_db, where=where, why=one_line(err))
 
 
 def _run(conn: psycopg.Connection[Any], query: Any, params: Any = None) -> psycopg.Cursor[Any]:
@@ -239,8 +292,27 @@ def _table_oid(conn: psycopg.Connection[Any], schema: str, table: str, where: st
             [schema],
         )
     ]
-    has = f"schema {schema} has: {', '.join(tables[:20])}" if tables else f"no tables in schema {schema}"
-    raise InputError(f"{describe(conn.info.dsn)}: no table or view {schema}.{table} ({where}.layer); {has}")
+    server = describe(conn.info.dsn)
+    if tables:
+        raise InputError(
+            tr(
+                "{server}: no table or view {schema}.{table} ({where}.layer); schema {schema} has: {tables}",
+                server=server,
+                schema=schema,
+                table=table,
+                where=where,
+                tables=", ".join(tables[:20]),
+            )
+        )
+    raise InputError(
+        tr(
+            "{server}: no table or view {schema}.{table} ({where}.layer); no tables in schema {schema}",
+            server=server,
+            schema=schema,
+            table=table,
+            where=where,
+        )
+    )
 
 
 def _read(conn: psycopg.Connection[Any], cfg: DatabaseSource, name: str, where: str) -> Any:
@@ -264,7 +336,15 @@ def _read(conn: psycopg.Connection[Any], cfg: DatabaseSource, name: str, where: 
     columns = [(d.name, d.type_code) for d in cur.description]
     names = [c for c, _ in columns]
     if key is not None and key not in names:
-        raise InputError(f"{name}: no column {key!r} ({where}.key); the columns are: {', '.join(names)}")
+        raise InputError(
+            tr(
+                "{source}: no column {key!r} ({where}.key); the columns are: {columns}",
+                source=name,
+                key=key,
+                where=where,
+                columns=", ".join(names),
+            )
+        )
     geometry_oid = _run(conn, "SELECT to_regtype('geometry')::oid").fetchone()
     geom = next((c for c, t in columns if geometry_oid and t == geometry_oid[0]), None)
     select = [

@@ -27,6 +27,7 @@ import geopandas as gpd
 import pandas as pd
 
 from riskmap.errors import OutputError
+from riskmap.i18n import tr
 
 if TYPE_CHECKING:
     import psycopg
@@ -194,17 +195,19 @@ def publish_postgis(
     psycopg = require_psycopg("outputs.postgis", OutputError)
     if conninfo_password(conninfo):
         raise OutputError(
-            "--postgis/outputs.postgis: a password in the connection string is not allowed; give it through "
-            "PGPASSWORD, ~/.pgpass or the service file (pg_service.conf)"
+            tr(
+                "--postgis/outputs.postgis: a password in the connection string is not allowed; give it through "
+                "PGPASSWORD, ~/.pgpass or the service file (pg_service.conf)"
+            )
         )
-    where = f"{describe(conninfo)}, schema {schema}"
+    where = tr("{server}, schema {schema}", server=describe(conninfo), schema=schema)
     conn = connect(conninfo, "outputs.postgis", OutputError)
     try:
         return _publish(conn, schema, layers, styles, run_id, run_json, lock_wait, where)
     except psycopg.errors.LockNotAvailable:
         raise OutputError(_lock_message(conn, schema, where)) from None
     except psycopg.Error as err:
-        raise OutputError(f"{where}: cannot publish: {one_line(err)}") from None
+        raise OutputError(tr("{where}: cannot publish: {why}", where=where, why=one_line(err))) from None
     finally:
         conn.close()
 
@@ -222,7 +225,9 @@ def _publish(
     from riskmap.outputs.runfolder import hold_point
 
     if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None:
-        raise OutputError(f"{where}: the database has no PostGIS; run CREATE EXTENSION postgis there")
+        raise OutputError(
+            tr("{where}: the database has no PostGIS; run CREATE EXTENSION postgis there", where=where)
+        )
     _take_publish_lock(conn, schema, lock_wait, where)
     _drop_stale(conn, schema)
     _check_replaceable(conn, schema, where)  # before the COPY work: refuse at once
@@ -249,11 +254,13 @@ def _take_publish_lock(conn: psycopg.Connection[Any], schema: str, lock_wait: st
         return
     holders = describe_sessions(conn, _advisory_holders(conn, key))
     logger.warning(
-        "%s: another riskmap run is publishing to schema %s; waiting up to %s for %s",
-        where,
-        schema,
-        lock_wait,
-        holders,
+        tr(
+            "{where}: another riskmap run is publishing to schema {schema}; waiting up to {wait} for {holders}",
+            where=where,
+            schema=schema,
+            wait=lock_wait,
+            holders=holders,
+        )
     )
     conn.execute("SELECT set_config('lock_timeout', %s, true)", [lock_wait])  # this transaction only
     try:
@@ -262,8 +269,15 @@ def _take_publish_lock(conn: psycopg.Connection[Any], schema: str, lock_wait: st
         conn.rollback()
         holders = describe_sessions(conn, _advisory_holders(conn, key))
         raise OutputError(
-            f"{where}: another riskmap run has been publishing to schema {schema} for more than {lock_wait}: "
-            f"{holders}; wait for it to finish, or end that session if it hangs (SELECT pg_terminate_backend(pid))"
+            tr(
+                "{where}: another riskmap run has been publishing to schema {schema} for more than {wait}: "
+                "{holders}; wait for it to finish, or end that session if it hangs (SELECT "
+                "pg_terminate_backend(pid))",
+                where=where,
+                schema=schema,
+                wait=lock_wait,
+                holders=holders,
+            )
         ) from None
 
 
@@ -300,12 +314,16 @@ def _lock_message(conn: psycopg.Connection[Any], schema: str, where: str) -> str
         ]
         sessions = describe_sessions(conn, pids)
     except psycopg.Error:  # the connection went away meanwhile: say what is known
-        waited, sessions = None, "sessions riskmap could not list"
-    return (
-        f"{where}: waited {waited[0] if waited else LOCK_TIMEOUT} (lock_timeout) for sessions using schema "
-        f"{schema}: {sessions}; the published tables are unchanged. Ask them to end their "
-        "transaction (a map server or a QGIS/psql session left idle in a transaction), end it (SELECT "
-        "pg_terminate_backend(pid)), or give the connection a longer one (options=-c lock_timeout=60s)"
+        waited, sessions = None, tr("sessions riskmap could not list")
+    return tr(
+        "{where}: waited {wait} (lock_timeout) for sessions using schema {schema}: {sessions}; the published tables "
+        "are unchanged. Ask them to end their transaction (a map server or a QGIS/psql session left idle in a "
+        "transaction), end it (SELECT pg_terminate_backend(pid)), or give the connection a longer one (options=-c "
+        "lock_timeout=60s)",
+        where=where,
+        wait=waited[0] if waited else LOCK_TIMEOUT,
+        schema=schema,
+        sessions=sessions,
     )
 
 
@@ -363,15 +381,28 @@ def _check_replaceable(conn: psycopg.Connection[Any], schema: str, where: str) -
     foreign = _foreign_objects(conn, found[0], _riskmap_run(conn, schema))
     if foreign:
         raise OutputError(
-            f"{where}: schema {schema} holds objects riskmap did not publish ({', '.join(foreign[:10])}"
-            f"{', ...' if len(foreign) > 10 else ''}); riskmap replaces only a schema it published or an empty "
-            "one: set postgis_schema to a new name (or move those objects out of it)"
+            tr(
+                "{where}: schema {schema} holds objects riskmap did not publish ({objects}); riskmap replaces only "
+                "a schema it published or an empty one: set postgis_schema to a new name (or move those objects "
+                "out of it)",
+                where=where,
+                schema=schema,
+                objects=", ".join(foreign[:10]) + (", ..." if len(foreign) > 10 else ""),
+            )
         )
-    dependents = [f"{what} depends on {schema}.{table}" for what, table in _dependents(conn, schema)]
+    dependents = [
+        tr("{what} depends on {schema}.{table}", what=what, schema=schema, table=table)
+        for what, table in _dependents(conn, schema)
+    ]
     if dependents:
         raise OutputError(
-            f"{where}: {'; '.join(dependents[:10])}; publishing replaces the tables of schema {schema} and "
-            "would drop it: drop it before each run and create it again after, or point it at a copy"
+            tr(
+                "{where}: {dependents}; publishing replaces the tables of schema {schema} and would drop it: drop "
+                "it before each run and create it again after, or point it at a copy",
+                where=where,
+                dependents=tr("; ").join(dependents[:10]),
+                schema=schema,
+            )
         )
 
 

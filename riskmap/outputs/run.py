@@ -27,6 +27,7 @@ from riskmap.columns import (
     persons_column,
 )
 from riskmap.config import Config, config_hash
+from riskmap.i18n import tr
 from riskmap.outputs.runfolder import OutputSet, input_provenance, open_output_set
 from riskmap.results import RunResult
 from riskmap.supervision import InspectionPlan, month_label
@@ -111,9 +112,14 @@ def _write_plan_xlsx(result: RunResult, path: Path, sheets: dict[str, pd.DataFra
     if n <= XLSX_MAX_ROWS:
         return write_xlsx({"inspection_plan": result.plan.plan, **plan_sheets(result.plan), **sheets}, path)
     result.warnings.append(
-        f"the plan has {n:,} rows: {path.name} is not written above {XLSX_MAX_ROWS:,} "
-        "(a workbook of styled cells that size takes minutes and gigabytes, and a sheet holds at most "
-        "1,048,576 rows); use inspection_plan.csv or the GeoPackage"
+        tr(
+            "the plan has {rows} rows: {file} is not written above {most} (a workbook of styled cells that size "
+            "takes minutes and gigabytes, and a sheet holds at most 1,048,576 rows); use inspection_plan.csv or the "
+            "GeoPackage",
+            rows=f"{n:,}",
+            file=path.name,
+            most=f"{XLSX_MAX_ROWS:,}",
+        )
     )
     # An older, smaller plan's workbook would mislead: the output set removes it (if riskmap wrote it).
     return None

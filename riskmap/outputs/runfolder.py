@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmap.errors import OutputError
+from riskmap.i18n import os_reason, tr
 from riskmap.io.atomic import TEMP_PREFIX, atomic_write_text, write_error
 from riskmap.io.inputfiles import InputFile, sha256
 
@@ -129,19 +130,25 @@ def _outside(out: Path, rel: str) -> str | None:
     path = out / rel
     try:
         if not path.resolve().is_relative_to(out.resolve()):
-            return "a link leading out of the folder"
+            return tr("a link leading out of the folder")
         if path.is_dir():
-            return "a folder"
+            return tr("a folder")
     except (OSError, RuntimeError) as err:  # a link loop, a name too long
-        return f"unreadable: {getattr(err, 'strerror', None) or err}"
+        return tr("unreadable: {why}", why=os_reason(err))
     return None
 
 
 def _not_riskmaps(out: Path, manifest: str, rel: str, why: str) -> OutputError:
     return OutputError(
-        f"{out}: not riskmap's output folder: {manifest} lists {rel!r} ({why}), and riskmap only ever writes "
-        f"plain files inside its output folder; {manifest} was edited or copied from elsewhere: choose another "
-        f"--out, or move {manifest} away if the folder is yours to reuse"
+        tr(
+            "{out}: not riskmap's output folder: {manifest} lists {name!r} ({why}), and riskmap only ever writes "
+            "plain files inside its output folder; {manifest} was edited or copied from elsewhere: choose another "
+            "--out, or move {manifest} away if the folder is yours to reuse",
+            out=out,
+            manifest=manifest,
+            name=rel,
+            why=why,
+        )
     )
 
 
@@ -162,7 +169,7 @@ def read_manifests(out: Path) -> dict[str, set[str]]:
             if not isinstance(entries, dict):
                 continue
             for rel, entry in entries.items():
-                why = "not a plain file name inside the folder" if not _plain(rel) else _outside(out, rel)
+                why = tr("not a plain file name inside the folder") if not _plain(rel) else _outside(out, rel)
                 if why is not None:
                     raise _not_riskmaps(out, name, rel, why)
                 if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
@@ -199,8 +206,11 @@ def _holder(out: Path) -> int | None:
     lock = out / LOCK_NAME
     if lock.is_dir() and not lock.is_symlink():
         raise OutputError(
-            f"{lock}: is a folder; riskmap keeps its lock file under that name: rename or remove the folder, or "
-            "choose another --out"
+            tr(
+                "{lock}: is a folder; riskmap keeps its lock file under that name: rename or remove the folder, or "
+                "choose another --out",
+                lock=lock,
+            )
         )
     try:
         pid = int(lock.read_text(encoding="ascii").split()[0])
@@ -211,8 +221,13 @@ def _holder(out: Path) -> int | None:
 
 def _busy(out: Path, pid: int) -> OutputError:
     return OutputError(
-        f"{out}: another riskmap run is writing here (pid {pid}); wait for it to finish, or remove "
-        f"{LOCK_NAME} if no riskmap is running"
+        tr(
+            "{out}: another riskmap run is writing here (pid {pid}); wait for it to finish, or remove {lock} if no "
+            "riskmap is running",
+            out=out,
+            pid=pid,
+            lock=LOCK_NAME,
+        )
     )
 
 
@@ -231,13 +246,15 @@ def _lock(out: Path) -> Path:
             continue
         except OSError as err:
             raise write_error(lock, err) or OutputError(
-                f"{out}: cannot write in the output directory: {err.strerror}"
+                tr("{out}: cannot write in the output directory: {why}", out=out, why=os_reason(err))
             ) from None
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(f"{os.getpid()}\n")
         _HELD.add(out.resolve())
         return lock
-    raise OutputError(f"{out}: cannot take {LOCK_NAME}; another riskmap run keeps taking it")
+    raise OutputError(
+        tr("{out}: cannot take {lock}; another riskmap run keeps taking it", out=out, lock=LOCK_NAME)
+    )
 
 
 def _unlock(out: Path, lock: Path) -> None:
@@ -254,24 +271,37 @@ def _usable(out: Path) -> Path:
     try:
         if out.exists() and not out.is_dir():
             raise OutputError(
-                f"{out}: is a file, not a directory; give --out a directory (it is created if missing)"
+                tr(
+                    "{out}: is a file, not a directory; give --out a directory (it is created if missing)",
+                    out=out,
+                )
             )
         here = out.absolute()
         while not here.exists():
             here = here.parent
         if not here.is_dir():
-            raise OutputError(f"{out}: {here} is a file, not a directory; give --out a directory")
+            raise OutputError(
+                tr("{out}: {here} is a file, not a directory; give --out a directory", out=out, here=here)
+            )
         if _too_long(here, out.absolute()):
             raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
     except OSError as err:
         if isinstance(err, OutputError):
             raise
         raise OutputError(
-            f"{out}: cannot be the output directory: {err.strerror or err}; choose another --out"
+            tr(
+                "{out}: cannot be the output directory: {why}; choose another --out",
+                out=out,
+                why=os_reason(err),
+            )
         ) from None
     if not os.access(here, os.W_OK | os.X_OK):
         raise OutputError(
-            f"{out}: cannot write in {here} (permission denied or a read-only disk); choose another --out"
+            tr(
+                "{out}: cannot write in {here} (permission denied or a read-only disk); choose another --out",
+                out=out,
+                here=here,
+            )
         )
     return here
 
@@ -293,7 +323,11 @@ def _output_folder(out: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise write_error(out, err) or OutputError(
-            f"{out}: cannot create the output directory: {err.strerror}; choose another --out"
+            tr(
+                "{out}: cannot create the output directory: {why}; choose another --out",
+                out=out,
+                why=os_reason(err),
+            )
         ) from None
     return out
 
@@ -327,13 +361,17 @@ def _blocked(out: Path, names: list[str]) -> list[str]:
         for i in range(1, len(parts)):  # geoparquet/ must be a plain folder (or not yet there)
             up = out.joinpath(*parts[:i])
             if up.is_symlink() or (up.exists() and not up.is_dir()):
-                found.append(f"{'/'.join(parts[:i])} (a {'link' if up.is_symlink() else 'file'} where riskmap "
-                             "puts a folder)")  # fmt: skip
+                on_the_way = "/".join(parts[:i])
+                found.append(
+                    tr("{name} (a link where riskmap puts a folder)", name=on_the_way)
+                    if up.is_symlink()
+                    else tr("{name} (a file where riskmap puts a folder)", name=on_the_way)
+                )
                 break
         else:
             dest = out / rel
             if dest.is_dir() and not dest.is_symlink():
-                found.append(f"{rel} (a folder)")
+                found.append(tr("{name} (a folder)", name=rel))
     return sorted(set(found))
 
 
@@ -366,22 +404,34 @@ class OutputSet:
         blocked = _blocked(self.out, [*names, self.manifest_name])
         if blocked:  # even with --force
             raise OutputError(
-                f"{self.out}: cannot put the new files in place: {', '.join(blocked)}; riskmap never replaces a "
-                "folder nor writes through a link: rename or move it, or choose another --out"
+                tr(
+                    "{out}: cannot put the new files in place: {names}; riskmap never replaces a folder nor writes "
+                    "through a link: rename or move it, or choose another --out",
+                    out=self.out,
+                    names=", ".join(blocked),
+                )
             )
         taken = [rel for rel in names if os.path.lexists(self.out / rel) and not ours(rel)]
         target = self.out / self.manifest_name
         if target.exists() and not _is_manifest(_read_doc(target)):
             taken.append(self.manifest_name)  # the user's file, or an older riskmap's that kept no manifest
         if taken and not self.force:
-            shown = ", ".join(f"{rel} ({'changed since riskmap wrote it' if rel in known else 'not written by riskmap'})"
-                              for rel in taken)  # fmt: skip
+            shown = ", ".join(
+                tr("{name} (changed since riskmap wrote it)", name=rel)
+                if rel in known
+                else tr("{name} (not written by riskmap)", name=rel)
+                for rel in taken
+            )
             raise OutputError(
-                f"{self.out}: would overwrite files riskmap did not write: {shown}; move them away, choose "
-                "another --out, or pass --force to overwrite them"
+                tr(
+                    "{out}: would overwrite files riskmap did not write: {names}; move them away, choose another "
+                    "--out, or pass --force to overwrite them",
+                    out=self.out,
+                    names=shown,
+                )
             )
         if taken:
-            self.warnings.append(f"--force: overwrote {', '.join(taken)}")
+            self.warnings.append(tr("--force: overwrote {names}", names=", ".join(taken)))
 
     def commit(self, doc: dict[str, Any], also_replaces: Iterable[str] = ()) -> Path:
         """Move the staged files into place and write the manifest file (``doc`` + ``manifest``) last.
@@ -421,11 +471,17 @@ class OutputSet:
             (removed if ours(rel) else kept).append(rel)
         if removed:
             self.warnings.append(
-                f"removed outputs of an earlier run that this run did not write: {', '.join(removed)}"
+                tr(
+                    "removed outputs of an earlier run that this run did not write: {names}",
+                    names=", ".join(removed),
+                )
             )
         if kept:
             self.warnings.append(
-                f"kept {', '.join(kept)}: changed since riskmap wrote them (this run does not write them)"
+                tr(
+                    "kept {names}: changed since riskmap wrote them (this run does not write them)",
+                    names=", ".join(kept),
+                )
             )
         doc = {**doc, "warnings": [*doc.get("warnings", []), *self.warnings], "manifest": manifest}
         # Before the first move: the previous manifest also names what is moving in, so that a crash in the
@@ -439,7 +495,9 @@ class OutputSet:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.staging / rel, dest)
             except OSError as err:  # the files moved so far are named by "replacing"
-                raise OutputError(f"{dest}: cannot move the new file into place: {err.strerror}") from None
+                raise OutputError(
+                    tr("{file}: cannot move the new file into place: {why}", file=dest, why=os_reason(err))
+                ) from None
             _hold(f"moved-{i}")
         for rel in removed:
             (self.out / rel).unlink(missing_ok=True)
