@@ -74,7 +74,7 @@ def test_errors_keep_bracketed_config_sections(tiny_project: Path):
     tiny_project.write_text(text, encoding="utf-8")
     r = runner.invoke(app, ["run", str(tiny_project)])
     assert r.exit_code == 1
-    assert "needs the [deductions] table; add [deductions] path" in r.output
+    assert "需要 [deductions] 表：请在项目文件中添加 [deductions] path" in r.output
 
 
 def test_out_is_a_file(tiny_project: Path, tmp_path: Path):
