@@ -617,6 +617,7 @@ def validate(
     from riskmap.config import load_config
     from riskmap.config.conninfo import mask_secrets
     from riskmap.pipeline import check, preflight
+    from riskmap.rejects import localised_rejects
 
     _where(project=project)
     try:
@@ -630,7 +631,7 @@ def validate(
         result = check(config, as_of=as_of)
     except RiskmapError as err:
         _fail(err)
-    rejects = result.rejects
+    rejects = localised_rejects(result.rejects)  # the reasons in the command's language
     warning = tr("warning:")
     for w in result.warnings:
         out_console.print(f"[yellow]{warning}[/] {escape(w)}")

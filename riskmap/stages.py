@@ -38,6 +38,7 @@ from riskmap.columns import (
     LEVEL_ZH,
     NAME,
     NOT_ON_MAP_REASON,
+    REJECT_REASON,
     ON_MAP,
     PATROLS,
     PLANNED_INSPECTIONS,
@@ -56,7 +57,15 @@ from riskmap.levels import NOT_ASSESSED
 from riskmap.levels import label as level_label
 from riskmap.methods import METHODS, ScoringInputs, score_facilities
 from riskmap.methods.base import MethodResult
-from riskmap.rejects import Rejects, from_source, input_sources, is_duplicate, reads_sheets, summarise_rejects
+from riskmap.rejects import (
+    Rejects,
+    from_source,
+    input_sources,
+    is_duplicate,
+    localised_rejects,
+    reads_sheets,
+    summarise_rejects,
+)
 from riskmap.sectors import unknown_sectors_warning
 from riskmap.supervision import InspectionPlan, plan_inspections, zone_patrols, zone_workload
 from riskmap.validate import id_notes, match_by_name, register_names, validate_sites, validate_table
@@ -561,7 +570,7 @@ def _not_on_map(config: Config, rejects: pd.DataFrame, on_map: pd.Series) -> pd.
             SECTOR: "",
             LEVEL: NOT_ASSESSED,
             LEVEL_ZH: level_label(NOT_ASSESSED, "zh"),
-            NOT_ON_MAP_REASON: rows["reason"].astype(str).to_numpy(),
+            NOT_ON_MAP_REASON: localised_rejects(rows)[REJECT_REASON].astype(str).to_numpy(),  # the run's language
             ON_MAP: False,
         }
     )

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from riskmap.columns import REJECT_REASON
+from riskmap.frames import in_language
 from riskmap.levels import LEVEL_NAMES, label
 from riskmap.outputs.report.numbers import Numbers, list_frame, report_numbers
 from riskmap.outputs.report.text import SENSITIVITY_TEXT, fmt
@@ -391,7 +393,7 @@ def _quality(d: Doc, config: Config, result: RunResult, provenance: dict[str, An
         [d.t("incomplete"), s.get("facilities_with_rejected_records", 0)],
     ]
     table(d, [d.t("item"), d.t("value")], rows, widths=[3, 1])
-    rej = result.rejects
+    rej = in_language(result.rejects, REJECT_REASON, d.lang)  # the reasons in the report's language
     if len(rej):
         top = (
             rej.groupby(["source", "field", "reason"], dropna=False)
