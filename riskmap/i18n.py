@@ -44,6 +44,7 @@ __all__ = [
     "CATALOG_LOCALES",
     "N_",
     "Msg",
+    "per_row",
     "tr",
     "both",
     "current",
@@ -201,6 +202,35 @@ class Msg:
 
     def __hash__(self) -> int:
         return hash((self.message, tuple(sorted((k, str(v)) for k, v in self.params.items()))))
+
+
+def per_row(message: str, /, **params: Any) -> Any:
+    """A :class:`Msg` per row (a pandas Series): ``message`` with each row's ``params`` (Series, arrays or scalars).
+
+    One Msg is made per distinct combination of the parameters, never per row; the index is the first Series
+    parameter's. Mark the message where it is written: ``per_row(N_("... {row}"), row=first_rows)``.
+
+    >>> import pandas as pd
+    >>> [m.render("en") for m in per_row("first seen at row {row}", row=pd.Series([2, 2, 5]))]
+    ['first seen at row 2', 'first seen at row 2', 'first seen at row 5']
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = {k: v for k, v in params.items() if isinstance(v, (pd.Series, np.ndarray, list))}
+    fixed = {k: v for k, v in params.items() if k not in rows}
+    if not rows:
+        raise TypeError("per_row needs at least one parameter per row (a Series or an array)")
+    first = next((v for v in rows.values() if isinstance(v, pd.Series)), None)
+    n = len(next(iter(rows.values())))
+    index = first.index if first is not None else pd.RangeIndex(n)
+    if n == 0:
+        return pd.Series([], index=index, dtype=object)
+    frame = pd.DataFrame({k: np.asarray(v, dtype=object) for k, v in rows.items()}, index=index)
+    codes, distinct = pd.MultiIndex.from_frame(frame).factorize()
+    made = np.empty(len(distinct), dtype=object)
+    made[:] = [Msg(message, **fixed, **dict(zip(frame.columns, key, strict=True))) for key in distinct]
+    return pd.Series(made[codes], index=index, dtype=object)
 
 
 def tr(message: str, /, *, lang: str | None = None, **params: object) -> str:

@@ -18,17 +18,16 @@ from riskmap.columns import (
     NAME,
     REJECT_COLUMNS,
     REJECT_REASON,
-    REJECT_REASON_EN,
     REJECT_REASON_ZH,
 )
 from riskmap.config import Config
+from riskmap.frames import in_language
 from riskmap.i18n import Msg, current, tr
 from riskmap.io.tables import ROW, SHEET
 
 __all__ = [
     "rejects_frame",
     "make_rejects",
-    "reasons_per_row",
     "reason_texts",
     "localised_rejects",
     "DUPLICATE",
@@ -60,31 +59,6 @@ def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
             REJECT_REASON_ZH: str,
         }
     )
-
-
-def reasons_per_row(message: str, /, **params: object) -> pd.Series:
-    """One :class:`~riskmap.i18n.Msg` per row: ``message`` with each row's ``params`` (Series or scalars).
-
-    A Msg is made per distinct combination of the parameters, never per row (rejects of one kind repeat).
-    The index is the first Series parameter's.
-
-    >>> r = reasons_per_row("duplicate facility id; first seen at row {row}", row=pd.Series([2, 2, 5]))
-    >>> [m.render("en") for m in r]
-    ['duplicate facility id; first seen at row 2', 'duplicate facility id; first seen at row 2', \
-'duplicate facility id; first seen at row 5']
-    """
-    rows = {k: v for k, v in params.items() if isinstance(v, pd.Series)}
-    fixed = {k: v for k, v in params.items() if k not in rows}
-    if not rows:
-        raise TypeError("reasons_per_row needs at least one Series parameter")
-    index = next(iter(rows.values())).index
-    frame = pd.DataFrame({k: v.to_numpy(dtype=object) for k, v in rows.items()}, index=index)
-    if frame.empty:
-        return pd.Series([], index=index, dtype=object)
-    codes, distinct = pd.MultiIndex.from_frame(frame).factorize()
-    made = np.empty(len(distinct), dtype=object)
-    made[:] = [Msg(message, **fixed, **dict(zip(frame.columns, key, strict=True))) for key in distinct]
-    return pd.Series(made[codes], index=index, dtype=object)
 
 
 def reason_texts(reason: str | Msg | pd.Series, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +98,7 @@ def make_rejects(
     """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column).
 
     ``values``: the cells as written (default: ``rows[field]``), for a field ``rows`` holds already normalised.
-    ``reason``: a :class:`~riskmap.i18n.Msg` (or a Series of them, one per row: :func:`reasons_per_row`), kept
+    ``reason``: a :class:`~riskmap.i18n.Msg` (or a Series of them, one per row: :func:`riskmap.i18n.per_row`), kept
     in English (``reason``) and Chinese (``reason_zh``); the outputs show it in the run's language.
     """
     if rows.empty:

@@ -38,10 +38,10 @@ from riskmap.columns import (
     LEVEL_ZH,
     NAME,
     NOT_ON_MAP_REASON,
-    REJECT_REASON,
     ON_MAP,
     PATROLS,
     PLANNED_INSPECTIONS,
+    REJECT_REASON,
     SECTOR,
     STANDARDISATION_GRADE,
     ZONE_CODE,
@@ -570,7 +570,9 @@ def _not_on_map(config: Config, rejects: pd.DataFrame, on_map: pd.Series) -> pd.
             SECTOR: "",
             LEVEL: NOT_ASSESSED,
             LEVEL_ZH: level_label(NOT_ASSESSED, "zh"),
-            NOT_ON_MAP_REASON: localised_rejects(rows)[REJECT_REASON].astype(str).to_numpy(),  # the run's language
+            NOT_ON_MAP_REASON: localised_rejects(rows)[REJECT_REASON]
+            .astype(str)
+            .to_numpy(),  # the run's language
             ON_MAP: False,
         }
     )

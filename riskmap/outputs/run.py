@@ -305,7 +305,9 @@ def _write_tables(result: RunResult, out: Path, lang: str) -> dict[str, Path]:
     """The plan, zone and rejects tables as CSV, and the plan workbook (with the zones and rejects)."""
     from riskmap.outputs.tables import write_csv
 
-    rejects = in_language(result.rejects, REJECT_REASON, lang)  # the reason in the run's language, then the other
+    rejects = in_language(
+        result.rejects, REJECT_REASON, lang
+    )  # the reason in the run's language, then the other
 
     outputs = {"inspection_plan_csv": write_csv(result.plan.plan, out / "inspection_plan.csv")}
     zone_tables = {
