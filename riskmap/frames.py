@@ -270,8 +270,10 @@ def normalise_text(series: pd.Series) -> pd.Series:
 
 
 def in_language(df: pd.DataFrame, column: str, lang: str) -> pd.DataFrame:
-    """``df`` as written in ``lang``: ``column`` (kept in English, ``column_zh`` in Chinese) in ``lang``, the other
-    language in the next column (``column_en`` for ``zh``, ``column_zh`` for ``en``).
+    """``df`` as written in ``lang``: ``column`` in ``lang``, the other language in the next column.
+
+    ``column`` is kept in English and ``column_zh`` in Chinese; written, the column after ``column`` is
+    ``column_en`` for ``zh`` and ``column_zh`` for ``en``.
 
     >>> df = pd.DataFrame({"reason": ["empty"], "reason_zh": ["为空"], "stage": ["validate"]})
     >>> in_language(df, "reason", "zh").to_dict("records")
