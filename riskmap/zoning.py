@@ -42,6 +42,7 @@ from riskmap.columns import (
     ZONE_NAME,
 )
 from riskmap.config import IndexConfig, ZoningConfig
+from riskmap.i18n import Msg
 from riskmap.io.crs import metric_crs
 from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_evidence, shift_warning
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
@@ -319,8 +320,15 @@ def assign_zones(
         source,
         facilities.loc[outside],
         "geometry",
-        f"the facility lies outside every {kinds[0]} zone; check its coordinates and their CRS"
-        + (f" (none within {snap_distance_m:g} m)" if snap_distance_m > 0 else ""),
+        Msg(
+            "the facility lies outside every {kind} zone; check its coordinates and their CRS (none within {m} m)",
+            kind=kinds[0],
+            m=f"{snap_distance_m:g}",
+        )
+        if snap_distance_m > 0
+        else Msg(
+            "the facility lies outside every {kind} zone; check its coordinates and their CRS", kind=kinds[0]
+        ),
         "zone",
     )
     out = _in_finest(facilities, hit, kinds[0])
