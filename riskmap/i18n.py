@@ -45,6 +45,7 @@ __all__ = [
     "N_",
     "Msg",
     "per_row",
+    "message_of",
     "tr",
     "both",
     "current",
@@ -231,6 +232,22 @@ def per_row(message: str, /, **params: Any) -> Any:
     made = np.empty(len(distinct), dtype=object)
     made[:] = [Msg(message, **fixed, **dict(zip(frame.columns, key, strict=True))) for key in distinct]
     return pd.Series(made[codes], index=index, dtype=object)
+
+
+def message_of(values: Any) -> Any:
+    """The message (its English source text) of each :class:`Msg` of ``values``, ``""`` for anything else.
+
+    Code that must tell reasons apart asks which message a reason is, never how it reads. Per distinct value.
+
+    >>> message_of([Msg("{x} is empty", x=1), "", Msg("{x} is empty", x=2)]).tolist()
+    ['{x} is empty', '', '{x} is empty']
+    """
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    found = np.array([v.message if isinstance(v, Msg) else "" for v in distinct] + [""], dtype=object)
+    return found[codes]
 
 
 def tr(message: str, /, *, lang: str | None = None, **params: object) -> str:

@@ -29,6 +29,8 @@ __all__ = [
     "rejects_frame",
     "make_rejects",
     "reason_texts",
+    "Written",
+    "written_per_row",
     "localised_rejects",
     "DUPLICATE",
     "is_duplicate",
@@ -59,6 +61,31 @@ def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
             REJECT_REASON_ZH: str,
         }
     )
+
+
+class Written(Msg):
+    """A text the code writes in both languages itself (a method's reasons): each language's as it is.
+
+    For a reason that quotes such a text: ``Msg("no method could grade this facility: {why}", why=Written(en, zh))``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__("{en}", en=en, zh=zh)
+
+    def render(self, lang: str | None = None) -> str:
+        """The text in ``lang`` (default: the current language)."""
+        return str(self.params["zh" if (lang or current()) == "zh" else "en"])
+
+
+def written_per_row(en: pd.Series, zh: pd.Series) -> pd.Series:
+    """A :class:`Written` per row from its English and Chinese texts, one object per distinct pair."""
+    pairs = pd.MultiIndex.from_arrays([en.fillna("").astype(str), zh.fillna("").astype(str).to_numpy()])
+    codes, distinct = pairs.factorize()
+    made = np.empty(len(distinct), dtype=object)
+    made[:] = [Written(e, z) for e, z in distinct]
+    return pd.Series(made[codes], index=en.index, dtype=object)
 
 
 def reason_texts(reason: str | Msg | pd.Series, n: int) -> tuple[np.ndarray, np.ndarray]:
