@@ -46,6 +46,7 @@ __all__ = [
     "Msg",
     "per_row",
     "message_of",
+    "rendered",
     "tr",
     "both",
     "current",
@@ -232,6 +233,25 @@ def per_row(message: str, /, **params: Any) -> Any:
     made = np.empty(len(distinct), dtype=object)
     made[:] = [Msg(message, **fixed, **dict(zip(frame.columns, key, strict=True))) for key in distinct]
     return pd.Series(made[codes], index=index, dtype=object)
+
+
+def rendered(values: Any, lang: str | None = None) -> Any:
+    """Each value of ``values`` as text in ``lang``: a :class:`Msg` rendered, anything else as ``str``.
+
+    For a reason quoted inside a text written per language. Per distinct value.
+
+    >>> rendered([Msg("error:"), "", Msg("error:")], "en").tolist()
+    ['error:', '', 'error:']
+    """
+    import numpy as np
+    import pandas as pd
+
+    lang = lang or current()
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    found = np.array(
+        [v.render(lang) if isinstance(v, Msg) else str(v) for v in distinct] + [""], dtype=object
+    )
+    return found[codes]
 
 
 def message_of(values: Any) -> Any:
