@@ -230,15 +230,16 @@ def population_coverage(
     column = config.methods.gb18218.persons_column
     if column:
         reason = Msg(
-            "population raster covers 0% of the {radius} buffer (no data there): the persons within it, so GB 18218 "
+            "population raster covers {share} of the {radius} buffer (no data there): the persons within it, so GB 18218 "
             "α and the grade, are unknown; give a raster that covers it, or fill in its {column} cell",
-            radius=radius, column=column,
+            share="0%", radius=radius, column=column,
         )  # fmt: skip
     else:
         reason = Msg(
-            "population raster covers 0% of the {radius} buffer (no data there): the persons within it, so GB 18218 "
+            "population raster covers {share} of the {radius} buffer (no data there): the persons within it, so GB 18218 "
             "α and the grade, are unknown; give a raster that covers it, or give the persons in "
             "methods.gb18218.persons_column",
+            share="0%",
             radius=radius,
         )
     field = persons_column(config.methods.gb18218.buffer_m)

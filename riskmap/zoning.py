@@ -323,7 +323,7 @@ def assign_zones(
         Msg(
             "the facility lies outside every {kind} zone; check its coordinates and their CRS (none within {m} m)",
             kind=kinds[0],
-            m=f"{snap_distance_m:g}",
+            m=format(snap_distance_m, "g"),
         )
         if snap_distance_m > 0
         else Msg(

@@ -322,7 +322,7 @@ def tonnes(
         lambda _: Msg(
             "the quantity (t) is implausible: above {max} t in one row, more than the largest oil reserve bases "
             "hold; check the unit (kg written as t?)",
-            max=f"{MAX_TONNES:,.0f}",
+            max=format(MAX_TONNES, ",.0f"),
         ),
     )
     reasons = why.series(text.index)
