@@ -249,10 +249,8 @@ def read_coordinates(x: pd.Series, y: pd.Series, same_column: bool = False) -> p
     if same_column:
         _take_pairs(out, x, np.ones(len(out), dtype=bool))
         single = ~out["pair"].to_numpy() & (out["x_problem"] == "").to_numpy()
-        out.loc[single, "x_problem"] = Msg(
-            "the cell holds one number: x and y are mapped to the same column, so each cell must hold both "
-            "(118.0157,37.0494)"
-        )
+        # An array, not the Msg itself: pandas takes an object it does not know for a sequence.
+        out.loc[single, "x_problem"] = np.full(int(single.sum()), _ONE_NUMBER, dtype=object)
         out.loc[~out["pair"].to_numpy(), ["y_problem"]] = ""
     else:
         empty_y = (py["problem"] == EMPTY).to_numpy()
@@ -275,6 +273,10 @@ def _take_pairs(out: pd.DataFrame, cells: pd.Series, where: np.ndarray) -> None:
     out.loc[at, "pair"] = True
 
 
+_ONE_NUMBER = Msg(
+    "the cell holds one number: x and y are mapped to the same column, so each cell must hold both "
+    "(118.0157,37.0494)"
+)
 _BOTH_LATITUDES = Msg("both x and y are marked as latitudes (N/北纬): one of them must be the other")
 _BOTH_LONGITUDES = Msg("both x and y are marked as longitudes (E/东经): one of them must be the other")
 

@@ -53,7 +53,7 @@ def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.DataFrame
         found = _persons_from_column(facilities[params.persons_column])
         empty = found.pop(_EMPTY).to_numpy(dtype=bool)
         if empty.any() and config.population is None:
-            found.loc[empty, PERSONS_PROBLEM] = _EMPTY_WITHOUT_RASTER
+            found.loc[empty, PERSONS_PROBLEM] = np.full(int(empty.sum()), _EMPTY_WITHOUT_RASTER, dtype=object)
         elif empty.any():
             persons, covered = _from_raster(facilities[empty], config)
             found.loc[empty, _PERSONS] = persons
@@ -169,7 +169,7 @@ def _persons_from_column(cells: pd.Series) -> pd.DataFrame:
             _EMPTY: read["empty"].to_numpy(dtype=bool),
         },
         index=cells.index,
-    )
+    ).astype({PERSONS_PROBLEM: object})  # a Msg where a cell is refused
 
 
 def add_persons(facilities: gpd.GeoDataFrame, config: Config) -> None:

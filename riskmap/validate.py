@@ -474,7 +474,7 @@ def validate_facilities(
     def reject(mask: pd.Series, field: str, reason: Msg | pd.Series) -> None:
         nonlocal df
         if mask.any():
-            why = reason.reindex(df.index[mask]) if isinstance(reason, pd.Series) else reason
+            why = reason.reindex(df[mask].index) if isinstance(reason, pd.Series) else reason
             cells = written if field == fc.id else None
             rejects.append(make_rejects(source, df[mask], field, why, stage, values=cells))
             df = df[~mask]

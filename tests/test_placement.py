@@ -74,7 +74,8 @@ def test_an_enterprise_without_coordinates_is_placed_in_its_village(tiny_project
     assert village.loc[CODE_OF["东村"], "placed_by_column"] == ""
     (note,) = [w for w in result.warnings if "placed by 所属村" in w]
     assert note.startswith("2 facilities without usable coordinates were placed by 所属村"), note
-    assert "(rows 4, 7; the coordinate is empty (1), the coordinate is not a number (1))" in note, note
+    # The problems are messages, in the run's language (the tests run in Chinese).
+    assert "(rows 4, 7; 坐标为空 (1), 坐标不是数字 (1))" in note, note
 
 
 def test_the_zone_column_may_hold_the_12_digit_code(tiny_project: Path):
