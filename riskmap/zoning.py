@@ -46,8 +46,9 @@ from riskmap.i18n import Msg
 from riskmap.io.crs import metric_crs
 from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_evidence, shift_warning
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
-from riskmap.rejects import make_rejects
+from riskmap.rejects import Written, make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
+from riskmap.zone_kinds import kind_label
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -262,6 +263,11 @@ def _snap(points: gpd.GeoDataFrame, finest: gpd.GeoDataFrame, max_m: float) -> p
     )
 
 
+def _kind_words(kind: str) -> Written:
+    """A zone kind as a reason names it in each language (village: 村/社区, lower case in English)."""
+    return Written(kind_label(kind, "en").lower(), kind_label(kind, "zh"))
+
+
 def assign_zones(
     facilities: gpd.GeoDataFrame,
     layers: dict[str, gpd.GeoDataFrame],
@@ -322,12 +328,13 @@ def assign_zones(
         "geometry",
         Msg(
             "the facility lies outside every {kind} zone; check its coordinates and their CRS (none within {m} m)",
-            kind=kinds[0],
+            kind=_kind_words(kinds[0]),
             m=format(snap_distance_m, "g"),
         )
         if snap_distance_m > 0
         else Msg(
-            "the facility lies outside every {kind} zone; check its coordinates and their CRS", kind=kinds[0]
+            "the facility lies outside every {kind} zone; check its coordinates and their CRS",
+            kind=_kind_words(kinds[0]),
         ),
         "zone",
     )
