@@ -45,6 +45,7 @@ __all__ = [
     "N_",
     "Msg",
     "per_row",
+    "Written",
     "message_of",
     "rendered",
     "tr",
@@ -204,6 +205,23 @@ class Msg:
 
     def __hash__(self) -> int:
         return hash((self.message, tuple(sorted((k, str(v)) for k, v in self.params.items()))))
+
+
+class Written(Msg):
+    """A text the code writes in both languages itself (a method's reasons): each language's as it is.
+
+    A parameter that quotes such a text in a message: ``Msg("no method could grade this facility: {why}",
+    why=Written(en, zh))``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__("{en}", en=en, zh=zh)
+
+    def render(self, lang: str | None = None) -> str:
+        """The text in ``lang`` (default: the current language)."""
+        return str(self.params["zh" if (lang or current()) == "zh" else "en"])
 
 
 def per_row(message: str, /, **params: Any) -> Any:

@@ -22,7 +22,7 @@ from riskmap.columns import (
 )
 from riskmap.config import Config
 from riskmap.frames import in_language
-from riskmap.i18n import Msg, current, tr
+from riskmap.i18n import Msg, Written, current, tr
 from riskmap.io.tables import ROW, SHEET
 
 __all__ = [
@@ -61,22 +61,6 @@ def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
             REJECT_REASON_ZH: str,
         }
     )
-
-
-class Written(Msg):
-    """A text the code writes in both languages itself (a method's reasons): each language's as it is.
-
-    For a reason that quotes such a text: ``Msg("no method could grade this facility: {why}", why=Written(en, zh))``.
-    """
-
-    __slots__ = ()
-
-    def __init__(self, en: str, zh: str) -> None:
-        super().__init__("{en}", en=en, zh=zh)
-
-    def render(self, lang: str | None = None) -> str:
-        """The text in ``lang`` (default: the current language)."""
-        return str(self.params["zh" if (lang or current()) == "zh" else "en"])
 
 
 def written_per_row(en: pd.Series, zh: pd.Series) -> pd.Series:
