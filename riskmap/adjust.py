@@ -925,7 +925,7 @@ def _note_rejected_rows(extra_zh: pd.Series, extra_en: pd.Series, bad: np.ndarra
     """Add to ``extra_*`` (in place) a note on the facilities with ``bad`` > 0 rejected event rows."""
     flagged = pd.Series(bad > 0, index=extra_zh.index)
     n_bad = pd.Series(bad, index=extra_zh.index)[flagged].astype(str)  # only the flagged rows get a note
-    note_zh = "动态调整数据不完整: " + n_bad + " 条隐患/事故/标准化记录被拒绝, 见 rejects"
+    note_zh = "动态调整数据不完整: " + n_bad + " 条隐患/事故/标准化记录被剔除, 见 rejects.csv"
     note_en = (
         "incomplete adjustment data: "
         + n_bad

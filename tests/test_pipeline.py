@@ -149,7 +149,7 @@ def test_rejected_related_rows_flag_the_facility(tiny_project: Path):
     result = riskmap.check(riskmap.load_config(tiny_project))
     fac = result.facilities.set_index("facility_id")
     assert fac.loc[IDS["C"], "rejected_records"] == 1
-    assert "数据不完整: 1 条相关记录被拒绝" in fac.loc[IDS["C"], "reasons"]
+    assert "数据不完整: 1 条相关记录被剔除, 见 rejects.csv" in fac.loc[IDS["C"], "reasons"]
     assert any("graded without some of their records" in w for w in result.warnings)
 
 

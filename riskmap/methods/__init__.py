@@ -402,7 +402,7 @@ def _issue_notes(issues: _Issues, wanted: np.ndarray) -> tuple[pd.Series, pd.Ser
     n_rows, n_values = pd.Series(rows[flagged]).astype(str), pd.Series(values[flagged]).astype(str)
     both = np.where(has_rows & has_values, ", ", "")
     zh = (
-        (n_rows + " 条相关记录被拒绝, 见 rejects").where(has_rows, "")
+        (n_rows + " 条相关记录被剔除, 见 rejects.csv").where(has_rows, "")
         + both
         + (n_values + " 个登记值无法使用, 见上").where(has_values, "")
     )
