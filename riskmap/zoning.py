@@ -268,6 +268,20 @@ def _kind_words(kind: str) -> Written:
     return Written(kind_label(kind, "en").lower(), kind_label(kind, "zh"))
 
 
+def _outside_reason(kind: str, snap_distance_m: float) -> Msg:
+    """Why a facility is in no zone of the finest kind (and none within the snap distance)."""
+    if snap_distance_m > 0:
+        return Msg(
+            "the facility lies outside every {kind} zone; check its coordinates and their CRS (none within {m} m)",
+            kind=_kind_words(kind),
+            m=format(snap_distance_m, "g"),
+        )
+    return Msg(
+        "the facility lies outside every {kind} zone; check its coordinates and their CRS",
+        kind=_kind_words(kind),
+    )
+
+
 def assign_zones(
     facilities: gpd.GeoDataFrame,
     layers: dict[str, gpd.GeoDataFrame],
@@ -326,16 +340,7 @@ def assign_zones(
         source,
         facilities.loc[outside],
         "geometry",
-        Msg(
-            "the facility lies outside every {kind} zone; check its coordinates and their CRS (none within {m} m)",
-            kind=_kind_words(kinds[0]),
-            m=format(snap_distance_m, "g"),
-        )
-        if snap_distance_m > 0
-        else Msg(
-            "the facility lies outside every {kind} zone; check its coordinates and their CRS",
-            kind=_kind_words(kinds[0]),
-        ),
+        _outside_reason(kinds[0], snap_distance_m),
         "zone",
     )
     out = _in_finest(facilities, hit, kinds[0])
