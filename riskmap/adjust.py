@@ -513,7 +513,7 @@ def _standardisation_grades(written: pd.Series) -> pd.DataFrame:
     core = text.str.replace(_STD_WORDS, "", regex=True).str.upper().str.replace("级$", "", regex=True)
     grade = core.map(_STD_GRADES).where(~none, 0)
     only_passed = (core == "") & written.str.contains("达标")
-    why = np.where(only_passed, _ONLY_PASSED, _UNKNOWN_GRADE)
+    why = np.where(only_passed, np.array(_ONLY_PASSED, dtype=object), np.array(_UNKNOWN_GRADE, dtype=object))
     return pd.DataFrame({"grade": grade, "why": np.where(grade.isna(), why, "")}, index=written.index)
 
 

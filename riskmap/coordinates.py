@@ -301,7 +301,11 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
         both = (mx == my) & (problem[marked] == "")
         swapped[marked[swap]] = True
         at = marked[both]
-        problem[at] = np.where(mx[both] == "lat", _BOTH_LATITUDES, _BOTH_LONGITUDES)
+        problem[at] = np.where(
+            mx[both] == "lat",
+            np.array(_BOTH_LATITUDES, dtype=object),
+            np.array(_BOTH_LONGITUDES, dtype=object),
+        )
         field[at] = "x"
         x[marked[swap]], y[marked[swap]] = y[marked[swap]], x[marked[swap]].copy()
     bad = problem != ""

@@ -550,7 +550,11 @@ def _coordinate_reasons(df: pd.DataFrame, xy: pd.DataFrame, field: pd.Series) ->
     for col in pd.unique(field[comma_rows]):
         at = comma_rows & (field == col)
         comma = comma_reasons(df.loc[at, col]).to_numpy()
-        reason[at] = np.where(comma != "", per_row(N_("the coordinate is {why}"), why=comma), NOT_A_NUMBER)
+        reason[at] = np.where(
+            comma != "",
+            per_row(N_("the coordinate is {why}"), why=comma),
+            np.array(NOT_A_NUMBER, dtype=object),
+        )
     return reason
 
 
@@ -720,7 +724,7 @@ def _vector_points(
     if keep_unusable:
         df = df.assign(
             **{
-                NO_XY: np.where(empty, no_geometry, "").astype(object),
+                NO_XY: np.where(empty, np.array(no_geometry, dtype=object), ""),
                 NO_XY_FIELD: np.where(empty, "geometry", ""),
             }
         )
@@ -890,8 +894,11 @@ def validate_table(
     lost = df.loc[unknown, FACILITY_ID]
     reason = np.select(
         [lost == "", excel_number(lost)],
-        [EMPTY_ID, EXCEL_ID],
-        Msg("no facility with this id in the facilities layer (or the facility was rejected)"),
+        [np.array(EMPTY_ID, dtype=object), np.array(EXCEL_ID, dtype=object)],
+        np.array(
+            Msg("no facility with this id in the facilities layer (or the facility was rejected)"),
+            dtype=object,
+        ),
     )
     rejects = make_rejects(
         source, df[unknown], FACILITY_ID, pd.Series(reason, index=df.index[unknown], dtype=object), "validate",
