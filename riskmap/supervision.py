@@ -494,6 +494,7 @@ _PLAN_DRAWN = N_("{level} enterprise, random draw {rate}/year, drawn this year (
 _PLAN_NOT_DRAWN = N_("{level} enterprise, random draw {rate}/year, not drawn this year")
 _PLAN_EVERY_YEAR = N_("{level} enterprise, {n} a year")
 _PLAN_OVERDUE = N_("not inspected for {years} years, drawn first")
+_NOT_ON_MAP = N_("not on the map: {why}, check its register entry")
 _PLAN_CAPPED = N_("cap for enterprises of {grade} standardisation: {n} a year")
 
 
@@ -664,9 +665,11 @@ def _with_not_on_map(reasons: Any, fac: pd.DataFrame, lang: str) -> Any:
     if not off.any():
         return reasons
     out = pd.Series(np.asarray(reasons, dtype=object))
-    lead = "; 未上图: " if lang == "zh" else "; not on the map: "
-    tail = ", 须核实登记信息" if lang == "zh" else ", check its register entry"
-    out[off] = out[off] + lead + why[off].to_numpy() + tail
+    # One clause per distinct reason (a few), the reason itself in the run's language already.
+    clause = pd.Series(why[off].to_numpy()).map(
+        {w: tr(_NOT_ON_MAP, why=w, lang=lang) for w in pd.unique(why[off])}
+    )
+    out[off] = out[off] + "; " + clause.to_numpy()
     return out.to_numpy(dtype=object)
 
 

@@ -546,8 +546,8 @@ def test_no_enterprise_of_the_register_vanishes_from_the_plan(tiny_project: Path
     assert off.loc["无编号公司", "facility_id"] == "无代码:无编号公司"  # once, though listed twice
     assert (off["level"] == "none").all() and (off["inspections_per_year"] == 1).all()
     assert (
-        "未上图" in off.loc["坐标缺失公司", "plan_reason"]
-        and "coordinate" in off.loc["坐标缺失公司", "plan_reason"]
+        "未上图: 坐标为空, 须核实登记信息"
+        in off.loc["坐标缺失公司", "plan_reason"]  # the reject reason in Chinese
     )
     assert plan["on_map"].sum() == 6 and s["enterprises_not_on_map"] == 4
     assert any("4 enterprises of the register are not on the map" in w for w in result.warnings)
