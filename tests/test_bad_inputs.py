@@ -644,7 +644,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "wrong CRS (degrees declared projected)",
         _config('crs = "EPSG:4490"', 'crs = "EPSG:4549"'),
         "error",
-        r"none of the 6 rows can be used: .*outside every village zone",
+        r"none of the 6 rows can be used: .*企业不在任何村/社区区域内",  # the reasons in the run's language
     ),
     ("unknown CRS", _config('crs = "EPSG:4490"', 'crs = "WGS-84-ish"'), "error", r"is not a known CRS"),
     (
@@ -700,7 +700,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         _without_coordinates("北村"),
         "warning",
         r"^1 facility without usable coordinates was placed by 所属村 at a point inside the zone that column "
-        r"names \(row 4; the coordinate is empty \(1\)\)",
+        r"names \(row 4; 坐标为空 \(1\)\)",
     ),
     (
         "enterprise without coordinates, its village name not in the village layer",
@@ -1175,8 +1175,8 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "projected metres declared as degrees (Gauss-Krüger x/y, crs EPSG:4490)",
         _gauss_krueger_as_degrees,
         "error",
-        r"none of the 6 rows can be used: .*longitude/latitude out of range .*Gauss-Krüger zone 40 .*"
-        r'set facilities\.crs = "EPSG:4528"',
+        r"none of the 6 rows can be used: .*经纬度超出范围.*高斯-克吕格第 40 带.*"
+        r'设置 facilities\.crs = "EPSG:4528"',
     ),
     (
         "project file nested thousands deep",
