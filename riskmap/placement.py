@@ -44,6 +44,7 @@ from riskmap.frames import distinct_rows
 from riskmap.i18n import N_, Msg, per_row
 from riskmap.io.tables import ROW
 from riskmap.rejects import make_rejects, rejects_frame
+from riskmap.zone_kinds import kind_words
 from riskmap.zoning import PLACED_PREFIX, zone_parents
 
 __all__ = [
@@ -122,7 +123,7 @@ class ZoneIndex:
 
     def match(self, zone: str, town: str) -> tuple[int, Msg | str]:
         """The position of the zone ``zone`` (of town ``town``, "" if not given) names, or -1 and why not."""
-        shown = {"column": self.column, "zone": zone, "kind": self.kind}
+        shown = {"column": self.column, "zone": zone, "kind": kind_words(self.kind)}
         if zone == "":
             return -1, Msg("{column} is empty", column=self.column)
         code = _as_code(zone)
@@ -181,7 +182,7 @@ class ZoneIndex:
     def _in_town(self, town: str):
         """A test of zone positions for being in ``town`` (a name or a code), or why the town is not known."""
         code = _as_code(town)
-        shown = {"town": town, "column": self.town_column, "kind": self.kind}
+        shown = {"town": town, "column": self.town_column, "kind": kind_words(self.kind)}
         if code.isdigit() and 6 <= len(code) <= 12:
             prefix = code
             while len(prefix) > 6 and prefix.endswith("000"):

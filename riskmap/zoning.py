@@ -48,7 +48,7 @@ from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_ev
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.rejects import make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
-from riskmap.zone_kinds import kind_label
+from riskmap.zone_kinds import kind_words
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -263,22 +263,17 @@ def _snap(points: gpd.GeoDataFrame, finest: gpd.GeoDataFrame, max_m: float) -> p
     )
 
 
-def _kind_words(kind: str) -> Written:
-    """A zone kind as a reason names it in each language (village: 村/社区, lower case in English)."""
-    return Written(kind_label(kind, "en").lower(), kind_label(kind, "zh"))
-
-
 def _outside_reason(kind: str, snap_distance_m: float) -> Msg:
     """Why a facility is in no zone of the finest kind (and none within the snap distance)."""
     if snap_distance_m > 0:
         return Msg(
             "the facility lies outside every {kind} zone; check its coordinates and their CRS (none within {m} m)",
-            kind=_kind_words(kind),
+            kind=kind_words(kind),
             m=format(snap_distance_m, "g"),
         )
     return Msg(
         "the facility lies outside every {kind} zone; check its coordinates and their CRS",
-        kind=_kind_words(kind),
+        kind=kind_words(kind),
     )
 
 
