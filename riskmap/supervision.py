@@ -513,9 +513,9 @@ def _plan_reasons(
         level = Written(label(f.level, "en"), str(f.level_zh))
         rate = rates.get(f.level, 0.0)
         if f.drawn:
-            main = Msg(_PLAN_DRAWN, level=level, rate=f"{rate:.0%}", seed=seed)
+            main = Msg(_PLAN_DRAWN, level=level, rate=format(rate, ".0%"), seed=seed)
         elif rate > 0:
-            main = Msg(_PLAN_NOT_DRAWN, level=level, rate=f"{rate:.0%}")
+            main = Msg(_PLAN_NOT_DRAWN, level=level, rate=format(rate, ".0%"))
         else:
             main = Msg(_PLAN_EVERY_YEAR, level=level, n=f.wanted)
         clauses = [main.render(lang)]

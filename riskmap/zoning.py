@@ -714,7 +714,7 @@ def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> li
             reasons.append(
                 tr(
                     "composite index {index} ({parts}, each scaled by the layer's maximum; enterprises {tally}) -> {level}",
-                    index=f"{z['index'].iloc[i]:.4f}",
+                    index=format(z["index"].iloc[i], ".4f"),
                     parts=parts,
                     tally=tally,
                     level=name,
