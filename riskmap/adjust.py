@@ -60,7 +60,7 @@ from riskmap.columns import (
 from riskmap.config import AdjustmentConfig, AdjustmentRule
 from riskmap.config import adjustment as conditions  # the condition models, one per `condition = "..."`
 from riskmap.frames import join_first, normalise_text, per_distinct
-from riskmap.i18n import N_, Msg, per_row
+from riskmap.i18n import N_, Msg, per_row, tr
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods.base import level_names_zh
 from riskmap.rejects import make_rejects, rejects_frame
@@ -210,7 +210,7 @@ def parse_as_of(text: str) -> date:
     """
     parsed = parse_dates(pd.Series([text])).iloc[0]
     if pd.isna(parsed):
-        raise ValueError(f"{text!r} is not a date; write it as 2026-03-01")
+        raise ValueError(tr("{value} is not a date; write it as 2026-03-01", value=repr(text)))
     return parsed.date()
 
 
@@ -254,7 +254,7 @@ def as_of_warnings(
     events: Mapping[str, pd.DataFrame],
     plan_year: int,
     sources: Mapping[str, str] | None = None,
-    given: str = "the as-of date",
+    given: str | None = None,
 ) -> list[str]:
     """Warnings when the as-of date does not fit the plan or the records it is applied to.
 
@@ -267,13 +267,19 @@ def as_of_warnings(
     ``events`` are the parsed event tables (:func:`prepare_events`), ``sources`` their file names by table,
     ``given`` where the date comes from (``--as-of``, ``adjustment.as_of``, today).
 
-    >>> as_of_warnings(date(2029, 1, 5), {}, 2027)[0][:60]
+    >>> from riskmap.i18n import language
+    >>> with language("en"):
+    ...     as_of_warnings(date(2029, 1, 5), {}, 2027)[0][:60]
     'the as-of date 2029-01-05 is after the plan year 2027 (super'
     >>> as_of_warnings(date(2026, 11, 24), {}, 2027)
     []
     """
     names = dict(sources or {})
-    when = f"the as-of date {as_of.isoformat()}" + (f" ({given})" if given != "the as-of date" else "")
+    when = (
+        tr("the as-of date {date} ({given})", date=as_of.isoformat(), given=given)
+        if given
+        else tr("the as-of date {date}", date=as_of.isoformat())
+    )
 
     def where(table_field: str) -> str:
         table, col = table_field.split(".")
@@ -282,22 +288,36 @@ def as_of_warnings(
     out = []
     if as_of.year > plan_year:
         out.append(
-            f"{when} is after the plan year {plan_year} (supervision.year): the {plan_year} inspection plan "
-            f"would be made from the levels of a later date; give a date in or before {plan_year}, or plan a "
-            "later year"
+            tr(
+                "{when} is after the plan year {year} (supervision.year): the {year} inspection plan would be made "
+                "from the levels of a later date; give a date in or before {year}, or plan a later year",
+                when=when,
+                year=plan_year,
+            )
         )
     day = pd.Timestamp(as_of)
     first = _extreme(events, ("hidden_dangers", "accidents"), last=False)
     if first is not None and first[0] > day:
         out.append(
-            f"{when} is before every dated record (the earliest: {where(first[1])} {first[0].date()}): no "
-            "hidden danger or accident counts; check the date"
+            tr(
+                "{when} is before every dated record (the earliest: {where} {date}): no hidden danger or accident "
+                "counts; check the date",
+                when=when,
+                where=where(first[1]),
+                date=first[0].date(),
+            )
         )
     latest = _extreme(events, ("hidden_dangers",), last=True)
     if latest is not None and (day - latest[0]).days > STALE_AFTER_DAYS:
         out.append(
-            f"{when} is {(day - latest[0]).days} days after the latest hidden-danger record ({where(latest[1])} "
-            f"{latest[0].date()}): are the tables up to date, or is the date mistyped?"
+            tr(
+                "{when} is {days} days after the latest hidden-danger record ({where} {date}): are the tables up "
+                "to date, or is the date mistyped?",
+                when=when,
+                days=(day - latest[0]).days,
+                where=where(latest[1]),
+                date=latest[0].date(),
+            )
         )
     out += _expired_grades(events.get("standardisation"), day, when, names)
     return out
@@ -313,9 +333,13 @@ def _expired_grades(
     if not len(until) or until.max() >= day:
         return []
     return [
-        f"every standardisation grade in {names.get('standardisation', 'standardisation')} has expired by "
-        f"{when} (the latest valid_until: {until.max().date()}): none lowers a level or caps the inspections; "
-        "update the table or check the date"
+        tr(
+            "every standardisation grade in {table} has expired by {when} (the latest valid_until: {date}): none "
+            "lowers a level or caps the inspections; update the table or check the date",
+            table=names.get("standardisation", "standardisation"),
+            when=when,
+            date=until.max().date(),
+        )
     ]
 
 
@@ -571,24 +595,33 @@ def event_warnings(events: Mapping[str, pd.DataFrame], sources: Mapping[str, str
     notes = (
         (
             (hd["status"] == "closed") & hd["closed_date"].isna(),
-            ("is closed by its status", "are closed by their status"),
-            "with no closed date: counted closed (销号) whatever the as-of date; fill in the closed dates to date "
-            "them",
+            N_(
+                "{file}: 1 hidden danger is closed by its status ({spellings}) with no closed date: counted closed "
+                "(销号) whatever the as-of date; fill in the closed dates to date them"
+            ),
+            N_(
+                "{file}: {n} hidden dangers are closed by their status ({spellings}) with no closed date: counted "
+                "closed (销号) whatever the as-of date; fill in the closed dates to date them"
+            ),
         ),
         (
             (hd["status"] == "open") & hd["closed_date"].notna(),
-            ("has an open status", "have an open status"),
-            "and a closed date: counted open (the status wins); correct the status or remove the date",
+            N_(
+                "{file}: 1 hidden danger has an open status ({spellings}) and a closed date: counted open (the "
+                "status wins); correct the status or remove the date"
+            ),
+            N_(
+                "{file}: {n} hidden dangers have an open status ({spellings}) and a closed date: counted open (the "
+                "status wins); correct the status or remove the date"
+            ),
         ),
     )
     out = []
-    for mask, (one, many), rest in notes:
+    for mask, one, many in notes:
         n = int(mask.sum())
         if n:
             spellings = _spellings(hd.loc[mask, "status_written"])
-            out.append(
-                f"{name}: {n} hidden danger{'' if n == 1 else 's'} {one if n == 1 else many} ({spellings}) {rest}"
-            )
+            out.append(tr(one if n == 1 else many, file=name, n=n, spellings=spellings))
     return out
 
 

@@ -612,6 +612,7 @@ def validate(
     as_of: AsOf = None,
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
+    lang: Lang = None,
 ) -> None:
     """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
@@ -621,7 +622,7 @@ def validate(
 
     _where(project=project)
     try:
-        config = _override(load_config(project), _options(engine=engine, scheduler=scheduler))
+        config = _override(load_config(project), _options(lang, engine=engine, scheduler=scheduler))
         problems = preflight(config)
         if problems:
             out_console.print(f"[bold]{len(problems)} problem(s) with the input files[/]:")

@@ -27,9 +27,10 @@ from riskmap.columns import (
 )
 from riskmap.config import Config
 from riskmap.errors import InputError
-from riskmap.i18n import N_, Msg, per_row
+from riskmap.i18n import N_, Msg, per_row, tr
 from riskmap.rejects import make_rejects, rejects_frame
 from riskmap.validate import read_quantities
+from riskmap.zone_kinds import kind_word
 
 __all__ = ["persons_within", "add_persons", "population_coverage", "zone_population"]
 
@@ -48,7 +49,10 @@ def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.DataFrame
     if params.persons_column:
         if params.persons_column not in facilities.columns:
             raise InputError(
-                f'facilities: no column "{params.persons_column}" (methods.gb18218.persons_column)'
+                tr(
+                    'facilities: no column "{column}" (methods.gb18218.persons_column)',
+                    column=params.persons_column,
+                )
             )
         found = _persons_from_column(facilities[params.persons_column])
         empty = found.pop(_EMPTY).to_numpy(dtype=bool)
@@ -62,8 +66,11 @@ def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.DataFrame
             found.loc[empty, PERSONS_NOTE_EN] = "persons cell empty: counted from the population raster"
     elif config.population is None:
         raise InputError(
-            f"GB 18218 needs the persons within {params.buffer_m:g} m of each facility: set "
-            "methods.gb18218.persons_column or give a [population] raster"
+            tr(
+                "GB 18218 needs the persons within {radius} m of each facility: set methods.gb18218.persons_column "
+                "or give a [population] raster",
+                radius=f"{params.buffer_m:g}",
+            )
         )
     else:
         persons, covered = _from_raster(facilities, config)
@@ -181,7 +188,13 @@ def add_persons(facilities: gpd.GeoDataFrame, config: Config) -> None:
 
 def _extent(bounds: Any) -> str:
     w, s, e, n = (float(b) for b in bounds)
-    return f"lon {w:.3f}..{e:.3f}, lat {s:.3f}..{n:.3f}"
+    return tr(
+        "lon {west}..{east}, lat {south}..{north}",
+        west=f"{w:.3f}",
+        east=f"{e:.3f}",
+        south=f"{s:.3f}",
+        north=f"{n:.3f}",
+    )
 
 
 #: The private columns of :func:`persons_within`, dropped once the facilities are scored.
@@ -218,11 +231,18 @@ def population_coverage(
     empty = measured & (covered <= 0)
     if empty.sum() * 2 > measured.sum():
         raise InputError(
-            f"{path.name}: the population raster has no data within the {radius} buffer of {int(empty.sum())} "
-            f"of {int(measured.sum())} facilities: its extent is {_extent(raster_bounds(path))}, the facilities' "
-            f"{_extent(scored.total_bounds)} (CGCS2000). Outside the raster and on nodata cells the population "
-            "is unknown, not 0; give a raster of this district (check its CRS and transform), or the persons in "
-            "methods.gb18218.persons_column"
+            tr(
+                "{file}: the population raster has no data within the {radius} buffer of {n} of {total} facilities: "
+                "its extent is {raster}, the facilities' {facilities} (CGCS2000). Outside the raster and on nodata "
+                "cells the population is unknown, not 0; give a raster of this district (check its CRS and "
+                "transform), or the persons in methods.gb18218.persons_column",
+                file=path.name,
+                radius=radius,
+                n=int(empty.sum()),
+                total=int(measured.sum()),
+                raster=_extent(raster_bounds(path)),
+                facilities=_extent(scored.total_bounds),
+            )
         )
     out = empty & _major(scored)
     if not out.any():
@@ -308,9 +328,15 @@ def zone_population(
         if len(low):
             named = ", ".join(
                 f"{z[ZONE_CODE].iloc[i]} {z[ZONE_NAME].iloc[i]} ({covered[i]:.0%})" for i in low[:5]
-            )
+            ) + (", ..." if len(low) > 5 else "")
             warnings.append(
-                f"{path.name}: the population raster covers less than {limit:.0%} of {len(low)} {kind} zones "
-                f"({named}{', ...' if len(low) > 5 else ''}): their population counts the covered part only "
-                "and is too low (the rest is unknown, not 0)"
+                tr(
+                    "{file}: the population raster covers less than {limit} of {n} {kind} zones ({zones}): their "
+                    "population counts the covered part only and is too low (the rest is unknown, not 0)",
+                    file=path.name,
+                    limit=f"{limit:.0%}",
+                    n=len(low),
+                    kind=kind_word(kind),
+                    zones=named,
+                )
             )

@@ -41,7 +41,7 @@ from riskmap.columns import (
 from riskmap.config import Config
 from riskmap.errors import ConfigError
 from riskmap.frames import distinct_rows
-from riskmap.i18n import N_, Msg, per_row
+from riskmap.i18n import N_, Msg, per_row, tr
 from riskmap.io.tables import ROW
 from riskmap.rejects import make_rejects, rejects_frame
 from riskmap.zone_kinds import kind_words
@@ -223,8 +223,11 @@ def zone_index(layers: dict[str, gpd.GeoDataFrame], config: Config) -> ZoneIndex
     kinds = [zc.kind for zc in config.zones if zc.path is not None and zc.kind in layers]
     if not kinds:
         raise ConfigError(
-            f"facilities.zone_column ({fc.zone_column!r}) names zones of a layer read from a file, and every "
-            "[[zones]] layer here is a grid: add the village (or town) layer it names, or remove zone_column"
+            tr(
+                "facilities.zone_column ({column}) names zones of a layer read from a file, and every [[zones]] "
+                "layer here is a grid: add the village (or town) layer it names, or remove zone_column",
+                column=repr(fc.zone_column),
+            )
         )
     fine = layers[kinds[0]]
     town_names: dict[str, str] = {}
@@ -344,38 +347,60 @@ def located_warnings(notes: pd.DataFrame, config: Config, n_rows: int) -> list[s
     if len(swapped):
         rows = _rows(swapped)
         fix = (
-            f'x and y are the other way round in every row: set x = "{fc.y}" and y = "{fc.x}" under [facilities]'
+            tr(
+                'x and y are the other way round in every row: set x = "{y}" and y = "{x}" under [facilities]',
+                x=fc.x,
+                y=fc.y,
+            )
             if len(swapped) == n_rows and fc.x != fc.y
-            else "swap them in the file"
+            else tr("swap them in the file")
         )
         n = len(swapped)
-        out.append(
-            f"{n} facility {'row' if n == 1 else 'rows'} had longitude and latitude swapped (x in China's "
-            f"latitudes 3..54, y in its longitudes 73..136, or marked N and E) and {'was' if n == 1 else 'were'} "
-            f"read swapped back ({rows}): {fix}"
-        )
+        if n == 1:
+            line = tr(
+                "1 facility row had longitude and latitude swapped (x in China's latitudes 3..54, y in its "
+                "longitudes 73..136, or marked N and E) and was read swapped back ({rows}): {fix}",
+                rows=rows,
+                fix=fix,
+            )
+        else:
+            line = tr(
+                "{n} facility rows had longitude and latitude swapped (x in China's latitudes 3..54, y in its "
+                "longitudes 73..136, or marked N and E) and were read swapped back ({rows}): {fix}",
+                n=n,
+                rows=rows,
+                fix=fix,
+            )
+        out.append(line)
     placed = notes[notes["note"] == "placed"]
     if len(placed):
         problems = placed["detail"].value_counts(sort=True)
         why = ", ".join(f"{p} ({n})" for p, n in problems.head(3).items()) + (
             ", ..." if len(problems) > 3 else ""
         )
-        n = len(placed)
-        out.append(
-            f"{n} {'facility' if n == 1 else 'facilities'} without usable coordinates {'was' if n == 1 else 'were'} "
-            f"placed by {fc.zone_column} at a point inside the zone that column names ({_rows(placed)}; {why}): "
-            f"fix their coordinates to place them exactly; see column {ASSIGNMENT}"
-        )
+        params = {"column": fc.zone_column, "rows": _rows(placed), "why": why, "assignment": ASSIGNMENT}
+        if len(placed) == 1:
+            line = tr(
+                "1 facility without usable coordinates was placed by {column} at a point inside the zone that "
+                "column names ({rows}; {why}): fix their coordinates to place them exactly; see column {assignment}",
+                **params,
+            )
+        else:
+            line = tr(
+                "{n} facilities without usable coordinates were placed by {column} at a point inside the zone that "
+                "column names ({rows}; {why}): fix their coordinates to place them exactly; see column "
+                "{assignment}",
+                n=len(placed),
+                **params,
+            )
+        out.append(line)
     return out
 
 
 def _rows(notes: pd.DataFrame) -> str:
     rows = notes[ROW].astype(int).tolist()
-    return (
-        ("row " if len(rows) == 1 else "rows ")
-        + ", ".join(map(str, rows[:5]))
-        + (", ..." if len(rows) > 5 else "")
-    )
+    shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+    return tr("row {rows}", rows=shown) if len(rows) == 1 else tr("rows {rows}", rows=shown)
 
 
 def note_placements(scored: pd.DataFrame) -> pd.DataFrame:

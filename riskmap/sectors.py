@@ -13,6 +13,7 @@ import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
 from functools import cache
+from typing import Any
 
 import pandas as pd
 
@@ -20,7 +21,7 @@ from riskmap._resources import styles_dir
 from riskmap.columns import SECTOR
 from riskmap.config import ScoringConfig
 from riskmap.frames import per_distinct
-from riskmap.i18n import Msg
+from riskmap.i18n import Msg, tr
 from riskmap.vocabulary import sector_key
 
 __all__ = [
@@ -144,11 +145,16 @@ def _described(counts: pd.Series, names: SectorNames) -> tuple[str, str]:
     parts, example = [], ""
     for spelt, n in counts.items():
         close = names.suggest(spelt)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        parts.append(f"{spelt} ({n} row{'s' if n != 1 else ''}{hint})")
+        rows = tr("{n} row", n=n) if n == 1 else tr("{n} rows", n=n)
+        if close:
+            parts.append(
+                tr("{sector} ({rows}; did you mean {close}?)", sector=spelt, rows=rows, close=_or(close))
+            )
+        else:
+            parts.append(tr("{sector} ({rows})", sector=spelt, rows=rows))
         if close and not example:
             example = f'"{spelt}" = "{close[0]}"'
-    return ", ".join(parts), example or f'"{counts.index[0]}" = "<a configured sector>"'
+    return ", ".join(parts), example or tr('"{sector}" = "<a configured sector>"', sector=counts.index[0])
 
 
 def unknown_sectors_warning(
@@ -170,15 +176,38 @@ def unknown_sectors_warning(
     counts = spelt.value_counts(sort=True)
     shown, more = counts.head(10), len(counts) - 10
     names = SectorNames(scoring.sectors, scoring.sector_aliases)
-    fate = (
-        "kept as not assessed (未评估)"
-        if scoring.unassessed == "grey"
-        else "rejected (no method grades them)"
-    )
     listed, example = _described(shown, names)
-    return (
-        f"{source}: {len(counts)} sector{'s are' if len(counts) > 1 else ' is'} not in [scoring.sectors] nor a "
-        f"known spelling of one: {listed}{f', and {more} more' if more > 0 else ''}; their {int(counts.sum())} "
-        f"facilities are {fate}. Add the sector under [scoring.sectors], or map the spelling with [scoring] "
-        f"sector_aliases = {{ {example} }}"
+    if more > 0:
+        listed = tr("{listed}, and {n} more", listed=listed, n=more)
+    fate = (
+        Msg("kept as not assessed (未评估)")
+        if scoring.unassessed == "grey"
+        else Msg("rejected (no method grades them)")
     )
+    params: dict[str, Any] = {
+        "source": source,
+        "n": len(counts),
+        "listed": listed,
+        "facilities": int(counts.sum()),
+        "fate": fate,
+    }
+    if len(counts) == 1:
+        return tr(
+            "{source}: 1 sector is not in [scoring.sectors] nor a known spelling of one: {listed}; their "
+            "{facilities} facilities are {fate}. Add the sector under [scoring.sectors], or map the spelling with "
+            "[scoring] sector_aliases = {{ {example} }}",
+            example=example,
+            **params,
+        )
+    return tr(
+        "{source}: {n} sectors are not in [scoring.sectors] nor a known spelling of one: {listed}; their "
+        "{facilities} facilities are {fate}. Add the sector under [scoring.sectors], or map the spelling with "
+        "[scoring] sector_aliases = {{ {example} }}",
+        example=example,
+        **params,
+    )
+
+
+def _or(names: list[str]) -> str:
+    """Names joined as alternatives: 工贸 or 商贸."""
+    return tr(" or ").join(names)

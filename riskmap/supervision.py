@@ -589,14 +589,23 @@ def _history_warnings(history: pd.DataFrame | None, config: SupervisionConfig) -
     cover = config.sampling.cover_years
     if first is None:
         return [
-            f"the plans in --history are all of {config.year} or later: none is an earlier plan, so none tells "
-            f"which enterprises went uninspected (give the plans of the years before {config.year})"
+            tr(
+                "the plans in --history are all of {year} or later: none is an earlier plan, so none tells which "
+                "enterprises went uninspected (give the plans of the years before {year})",
+                year=config.year,
+            )
         ]
     if int(first) > config.year - cover:
         return [
-            f"the plans in --history reach back to {first} only: an enterprise missing from them is not counted "
-            f"as uninspected for {cover} years (supervision.sampling.cover_years) until the plans of "
-            f"{config.year - cover}..{config.year - 1} are all there"
+            tr(
+                "the plans in --history reach back to {first} only: an enterprise missing from them is not counted "
+                "as uninspected for {cover} years (supervision.sampling.cover_years) until the plans of "
+                "{start}..{end} are all there",
+                first=first,
+                cover=cover,
+                start=config.year - cover,
+                end=config.year - 1,
+            )
         ]
     return []
 
@@ -679,9 +688,13 @@ def _capacity_warnings(month_table: pd.DataFrame) -> list[str]:
     if not len(short):
         return []
     return [
-        f"capacity does not cover the plan in {len(short)} months: {int(short['unscheduled'].sum())} "
-        f"inspections not scheduled, shortfall {short['shortfall_officer_days'].sum():g} officer-days "
-        "(see the plan's unscheduled column and the month table)"
+        tr(
+            "capacity does not cover the plan in {months} months: {n} inspections not scheduled, shortfall {days} "
+            "officer-days (see the plan's unscheduled column and the month table)",
+            months=len(short),
+            n=int(short["unscheduled"].sum()),
+            days=f"{short['shortfall_officer_days'].sum():g}",
+        )
     ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,7 +33,7 @@ from riskmap.config import TABLE_COLUMNS, Config, FacilitiesConfig, SitesConfig,
 from riskmap.coordinates import NOT_A_NUMBER, read_coordinates, row_systems
 from riskmap.errors import InputError
 from riskmap.frames import distinct_rows, ids_in, normalise_text
-from riskmap.i18n import N_, Msg, per_row
+from riskmap.i18n import N_, Msg, per_row, tr
 from riskmap.io.crs import parse_crs, to_geographic
 from riskmap.io.tables import ROW, SHEET
 from riskmap.rejects import make_rejects, rejects_frame
@@ -211,7 +212,9 @@ def id_notes(raw: pd.DataFrame, fc: FacilitiesConfig, source: str) -> list[str]:
     """A note on the register's ids that are old 15-digit registration numbers: accepted, counted once.
 
     >>> raw = pd.DataFrame({"_row": [2, 3], "facility_id": ["350212100012345", "91350100M000100Y43"]})
-    >>> id_notes(raw, FacilitiesConfig(path="f.csv"), "f.csv")[0][:62]
+    >>> from riskmap.i18n import language
+    >>> with language("en"):
+    ...     id_notes(raw, FacilitiesConfig(path="f.csv"), "f.csv")[0][:62]
     'f.csv: 1 facility id is an old 15-digit business registration'
     """
     if fc.id not in raw.columns:
@@ -222,26 +225,71 @@ def id_notes(raw: pd.DataFrame, fc: FacilitiesConfig, source: str) -> list[str]:
     n = int(old.sum())
     if n:
         first = old.to_numpy().argmax()
-        row = f"row {raw[ROW].iloc[first]} " if ROW in raw.columns else ""
-        many = n > 1
-        notes.append(
-            f"{source}: {n} facility {'ids are' if many else 'id is an'} old 15-digit business registration "
-            f"number{'s' if many else ''} (工商注册号, e.g. {row}{ids.iloc[first]}), accepted as ids: related "
-            "tables must key these enterprises by the same numbers (or every file by the unified social credit "
-            "code)"
+        example = (
+            tr("row {row} {id}", row=raw[ROW].iloc[first], id=ids.iloc[first])
+            if ROW in raw.columns
+            else ids.iloc[first]
         )
+        if n == 1:
+            note = tr(
+                "{source}: 1 facility id is an old 15-digit business registration number (工商注册号, e.g. "
+                "{example}), accepted as ids: related tables must key these enterprises by the same numbers (or "
+                "every file by the unified social credit code)",
+                source=source,
+                example=example,
+            )
+        else:
+            note = tr(
+                "{source}: {n} facility ids are old 15-digit business registration numbers (工商注册号, e.g. "
+                "{example}), accepted as ids: related tables must key these enterprises by the same numbers (or "
+                "every file by the unified social credit code)",
+                source=source,
+                n=n,
+                example=example,
+            )
+        notes.append(note)
     if fc.name in raw.columns:
         named = (ids == "") & (raw[fc.name].fillna("").astype(str).str.strip() != "")
         if named.any():
-            rows = raw.loc[named, ROW].astype(str).head(5).tolist() if ROW in raw.columns else []
-            at = f" (rows {', '.join(rows)}{' ...' if int(named.sum()) > 5 else ''})" if rows else ""
-            n, many = int(named.sum()), int(named.sum()) > 1
-            notes.append(
-                f"{source}: {n} {'enterprises have' if many else 'enterprise has'} no id{at}: on the map and in "
-                f"the plan under {'their names' if many else 'its name'} ({NAME_ID_PREFIX}<name>); rows of related "
-                "tables find them by name with match_by_name = true. Give them their unified social credit codes"
-            )
+            notes.append(_nameless_note(raw, named, source))
     return notes
+
+
+def _nameless_note(raw: pd.DataFrame, named: pd.Series, source: str) -> str:
+    """The note on the enterprises of the register without an id: shown under their names."""
+    n = int(named.sum())
+    rows = raw.loc[named, ROW].astype(str).head(5).tolist() if ROW in raw.columns else []
+    params: dict[str, Any] = {
+        "source": source,
+        "n": n,
+        "prefix": NAME_ID_PREFIX,
+        "rows": ", ".join(rows) + (" ..." if n > 5 else ""),
+    }
+    if n == 1 and rows:
+        return tr(
+            "{source}: 1 enterprise has no id (rows {rows}): on the map and in the plan under its name "
+            "({prefix}<name>); rows of related tables find them by name with match_by_name = true. Give them their "
+            "unified social credit codes",
+            **params,
+        )
+    if n == 1:
+        return tr(
+            "{source}: 1 enterprise has no id: on the map and in the plan under its name ({prefix}<name>); rows of "
+            "related tables find them by name with match_by_name = true. Give them their unified social credit codes",
+            **params,
+        )
+    if rows:
+        return tr(
+            "{source}: {n} enterprises have no id (rows {rows}): on the map and in the plan under their names "
+            "({prefix}<name>); rows of related tables find them by name with match_by_name = true. Give them their "
+            "unified social credit codes",
+            **params,
+        )
+    return tr(
+        "{source}: {n} enterprises have no id: on the map and in the plan under their names ({prefix}<name>); rows "
+        "of related tables find them by name with match_by_name = true. Give them their unified social credit codes",
+        **params,
+    )
 
 
 #: The only place a comma may stand in a number: thousands separators, 1,234,567.5.
@@ -419,14 +467,27 @@ def require_columns(df: pd.DataFrame, columns: dict[str, str], source: str, sect
     for key, col in columns.items():
         if col not in df.columns:
             close = difflib.get_close_matches(col, available, n=1)
-            hint = f'; did you mean "{close[0]}"?' if close else ""
             how = (
-                f'map yours with [{section.split(".")[0]}] columns = {{ {key} = "..." }}'
+                tr(
+                    'map yours with [{table}] columns = {{ {key} = "..." }}',
+                    table=section.split(".")[0],
+                    key=key,
+                )
                 if section.endswith(".columns")
-                else f"set {section}.{key} to the file's column"
+                else tr("set {section}.{key} to the file's column", section=section, key=key)
             )
+            params = {"source": source, "column": col, "how": how, "columns": ", ".join(available)}
+            if close:
+                raise InputError(
+                    tr(
+                        '{source}: no column "{column}"; did you mean "{close}"? ({how}). Columns in the file: '
+                        "{columns}.",
+                        close=close[0],
+                        **params,
+                    )
+                )
             raise InputError(
-                f'{source}: no column "{col}"{hint} ({how}). Columns in the file: {", ".join(available)}.'
+                tr('{source}: no column "{column}" ({how}). Columns in the file: {columns}.', **params)
             )
 
 
@@ -441,8 +502,11 @@ def facility_columns(fc: FacilitiesConfig, is_vector: bool, source: str = "facil
     cols = {"id": fc.id, "name": fc.name, "sector": fc.sector}
     if is_vector and fc.crs_column is not None:
         raise InputError(
-            f"{source}: facilities.crs_column is for tables with x/y columns; a vector file's geometries have "
-            "the CRS of the file (or facilities.crs): remove crs_column"
+            tr(
+                "{source}: facilities.crs_column is for tables with x/y columns; a vector file's geometries have "
+                "the CRS of the file (or facilities.crs): remove crs_column",
+                source=source,
+            )
         )
     if not is_vector:
         cols |= {"x": fc.x, "y": fc.y}
@@ -608,8 +672,12 @@ def table_points(
     """
     if crs_text is None and systems is None:
         raise InputError(
-            f'{source}: the coordinates have no declared CRS; add {section}.crs = "EPSG:4490" (CGCS2000), '
-            '"EPSG:4326" (WGS84/GPS), or "GCJ-02" / "BD-09" (Gaode/Tencent/Baidu map apps) to the project file'
+            tr(
+                '{source}: the coordinates have no declared CRS; add {section}.crs = "EPSG:4490" (CGCS2000), '
+                '"EPSG:4326" (WGS84/GPS), or "GCJ-02" / "BD-09" (Gaode/Tencent/Baidu map apps) to the project file',
+                source=source,
+                section=section,
+            )
         )
     if systems is None:
         systems = pd.Series(crs_text, index=df.index, dtype=object)

@@ -14,12 +14,20 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from riskmap._resources import styles_dir
-from riskmap.i18n import Written
+from riskmap.i18n import Written, current
 
 if TYPE_CHECKING:
     from riskmap.config import Config
 
-__all__ = ["KindLabels", "area_word", "kind_label", "kind_words", "kind_count_phrase", "project_kind_labels"]
+__all__ = [
+    "KindLabels",
+    "area_word",
+    "kind_label",
+    "kind_words",
+    "kind_count_phrase",
+    "kind_word",
+    "project_kind_labels",
+]
 
 #: A project's own labels: ``{kind: {"zh": ..., "en": ...}}`` (either language may be missing).
 KindLabels = Mapping[str, Mapping[str, str]]
@@ -84,6 +92,29 @@ def kind_count_phrase(kind: str, lang: str = "zh", custom: KindLabels | None = N
     if len(text) > 1 and text[0].isupper() and text[1].islower():
         text = text[0].lower() + text[1:]
     return f"{text} zones"
+
+
+def kind_word(kind: str, custom: KindLabels | None = None) -> str:
+    """A zone kind as a message names it: in Chinese its label in running text (村（社区）), in English as written.
+
+    The English messages name the kind as the project file does (``village``); a Chinese one would read
+    "4 个village代码" with it, so there it is the label. A kind without a Chinese label stays as written.
+
+    >>> from riskmap.i18n import language
+    >>> with language("zh"):
+    ...     kind_word("village"), kind_word("town"), kind_word("pianqu")
+    ('村（社区）', '乡镇（街道）', 'pianqu')
+    >>> with language("en"):
+    ...     kind_word("village")
+    'village'
+    """
+    if current() != "zh":
+        return kind
+    text = kind_label(kind, "zh", custom)
+    if not _has_cjk(text):
+        return kind
+    first, slash, rest = text.partition("/")
+    return f"{first}（{rest}）" if slash and rest and "/" not in rest else text
 
 
 def project_kind_labels(config: Config) -> dict[str, dict[str, str]]:

@@ -16,11 +16,13 @@ import shapely
 from riskmap.columns import ZONE_CODE, ZONE_NAME
 from riskmap.config import Config, GridConfig
 from riskmap.errors import InputError
+from riskmap.i18n import tr
 from riskmap.io.crs import metric_crs
 from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.tables import READ_WARNINGS, ROW
 from riskmap.io.vector import read_vector
 from riskmap.validate import require_columns
+from riskmap.zone_kinds import kind_word
 
 __all__ = [
     "load_zones",
@@ -61,15 +63,29 @@ def zone_codes(codes: pd.Series, rows: pd.Series, source: str, kind: str, warnin
     if lost.any():
         features = ", ".join(map(str, rows[lost].head(5))) + (", ..." if lost.sum() > 5 else "")
         raise InputError(
-            f"{source}: {int(lost.sum())} {kind} codes are in scientific notation ({shown[lost].iloc[0]}; "
-            f"features {features}): Excel showed them so and saved them that way, and their last digits are "
-            "lost; restore the 12-digit codes from the original data (format the code column as text first)"
+            tr(
+                "{source}: {n} {kind} codes are in scientific notation ({code}; features {features}): Excel showed "
+                "them so and saved them that way, and their last digits are lost; restore the 12-digit codes from "
+                "the original data (format the code column as text first)",
+                source=source,
+                n=int(lost.sum()),
+                kind=kind_word(kind),
+                code=shown[lost].iloc[0],
+                features=features,
+            )
         )
     repaired = (text != shown).to_numpy()
     if repaired.any():
         warnings.append(
-            f"{source}: {int(repaired.sum())} {kind} codes were stored as numbers ({shown[repaired].iloc[0]}): "
-            f"read as {text[repaired].iloc[0]}; store the code column as text to keep it so"
+            tr(
+                "{source}: {n} {kind} codes were stored as numbers ({stored}): read as {code}; store the code "
+                "column as text to keep it so",
+                source=source,
+                n=int(repaired.sum()),
+                kind=kind_word(kind),
+                stored=shown[repaired].iloc[0],
+                code=text[repaired].iloc[0],
+            )
         )
     return text.astype(str)
 
@@ -88,25 +104,45 @@ def zone_polygons(gdf: gpd.GeoDataFrame, source: str, kind: str, warnings: list[
     with a warning; one without any polygon, like a point or line zone, cannot hold facilities.
     """
     if len(gdf) == 0:
-        raise InputError(f"{source}: the {kind} layer has 0 features; give a layer with the {kind} polygons")
+        raise InputError(
+            tr(
+                "{source}: the {kind} layer has 0 features; give a layer with the {kind} polygons",
+                source=source,
+                kind=kind_word(kind),
+            )
+        )
     types = gdf.geom_type
     collection = types == "GeometryCollection"
     if collection.any():
         gdf = gdf.copy()
         gdf.loc[collection, gdf.geometry.name] = gdf.geometry[collection].map(_polygonal)
         types = gdf.geom_type
-        rows = ", ".join(map(str, gdf.loc[collection, ROW].head(5)))
+        rows = ", ".join(map(str, gdf.loc[collection, ROW].head(5))) + (
+            ", ..." if collection.sum() > 5 else ""
+        )
         warnings.append(
-            f"{source}: {int(collection.sum())} {kind} features are geometry collections (features {rows}"
-            f"{', ...' if collection.sum() > 5 else ''}); only their polygons are kept"
+            tr(
+                "{source}: {n} {kind} features are geometry collections (features {rows}); only their polygons are "
+                "kept",
+                source=source,
+                n=int(collection.sum()),
+                kind=kind_word(kind),
+                rows=rows,
+            )
         )
     bad = types.notna() & ~gdf.geometry.is_empty & ~types.isin(["Polygon", "MultiPolygon"])
     if bad.any():
-        rows = ", ".join(map(str, gdf.loc[bad, ROW].head(5)))
+        rows = ", ".join(map(str, gdf.loc[bad, ROW].head(5))) + (", ..." if bad.sum() > 5 else "")
         what = ", ".join(sorted(set(types[bad])))
         raise InputError(
-            f"{source}: {kind} features {rows}{', ...' if bad.sum() > 5 else ''} are {what}, not polygons: "
-            f"the zones must be polygons (areas); give the {kind} boundaries, not their points or lines"
+            tr(
+                "{source}: {kind} features {rows} are {types}, not polygons: the zones must be polygons (areas); "
+                "give the {kind} boundaries, not their points or lines",
+                source=source,
+                kind=kind_word(kind),
+                rows=rows,
+                types=what,
+            )
         )
     return gdf
 
@@ -134,21 +170,41 @@ def load_zones(config: Config, warnings: list[str] | None = None) -> dict[str, g
         empty = gdf.geometry.isna() | gdf.geometry.is_empty
         if empty.any():
             rows = ", ".join(map(str, gdf.loc[empty, ROW].head(5)))
-            raise InputError(f"{path.name}: {zc.kind} features {rows} have no geometry; fix or remove them")
+            raise InputError(
+                tr(
+                    "{source}: {kind} features {rows} have no geometry; fix or remove them",
+                    source=path.name,
+                    kind=kind_word(zc.kind),
+                    rows=rows,
+                )
+            )
         dup = gdf[ZONE_CODE].duplicated(keep=False)
         if dup.any():
             first = gdf.loc[dup, ZONE_CODE].iloc[0]
             rows = ", ".join(map(str, gdf.loc[gdf[ZONE_CODE] == first, ROW]))
             raise InputError(
-                f"{path.name}: {zc.kind} code {first!r} appears more than once (features {rows}, "
-                f'column "{zc.code}"); zone codes must be unique'
+                tr(
+                    '{source}: {kind} code {code} appears more than once (features {rows}, column "{column}"); zone '
+                    "codes must be unique",
+                    source=path.name,
+                    kind=kind_word(zc.kind),
+                    code=repr(first),
+                    rows=rows,
+                    column=zc.code,
+                )
             )
         invalid = ~gdf.geometry.is_valid
         if invalid.any():
-            rows = ", ".join(map(str, gdf.loc[invalid, ROW].head(5)))
+            rows = ", ".join(map(str, gdf.loc[invalid, ROW].head(5))) + (", ..." if invalid.sum() > 5 else "")
             warnings.append(
-                f"{path.name}: repaired {int(invalid.sum())} invalid {zc.kind} polygons with make_valid "
-                f"(features {rows}{', ...' if invalid.sum() > 5 else ''}); check them in a GIS"
+                tr(
+                    "{source}: repaired {n} invalid {kind} polygons with make_valid (features {rows}); check them "
+                    "in a GIS",
+                    source=path.name,
+                    n=int(invalid.sum()),
+                    kind=kind_word(zc.kind),
+                    rows=rows,
+                )
             )
             fixed = gdf.geometry[invalid].make_valid()
             # make_valid may return collections with stray lines or points: keep the polygonal part.
@@ -184,12 +240,17 @@ def with_grids(
             if within not in layers:
                 kinds = ", ".join(k for k in layers)
                 raise InputError(
-                    f"zones[{i}].grid.within: no zone layer {within!r} to cover (layers: {kinds})"
+                    tr(
+                        "zones[{i}].grid.within: no zone layer {within} to cover (layers: {kinds})",
+                        i=i,
+                        within=repr(within),
+                        kinds=kinds,
+                    )
                 )
             area = layers[within]
         else:
             if facilities.empty:
-                raise InputError(f"zones[{i}]: a grid without `within` needs facilities to cover")
+                raise InputError(tr("zones[{i}]: a grid without `within` needs facilities to cover", i=i))
             hull = facilities.geometry.union_all().convex_hull
             area = gpd.GeoDataFrame(geometry=[hull], crs=facilities.crs)
             area = area.to_crs(area.estimate_utm_crs()).buffer(zc.grid.size_m / 2).to_frame("geometry")
@@ -237,13 +298,17 @@ def zone_overlaps(zones: gpd.GeoDataFrame, kind: str, source: str, min_area_m2: 
     codes = zones[ZONE_CODE].astype(str).to_numpy()
     order = np.argsort(-area[big], kind="stable")
     pairs = [
-        f"{codes[i]} and {codes[j]}: {a:,.0f} m²"
+        tr("{a} and {b}: {area} m²", a=codes[i], b=codes[j], area=f"{a:,.0f}")
         for i, j, a in zip(left[big][order][:5], right[big][order][:5], area[big][order][:5], strict=True)
     ]
     more = ", ..." if big.sum() > 5 else ""
-    return (
-        f"{source}: {int(big.sum())} pairs of {kind} zones overlap ({'; '.join(pairs)}{more}); a place in two "
-        "zones is counted twice: fix the boundaries in a GIS"
+    return tr(
+        "{source}: {n} pairs of {kind} zones overlap ({pairs}); a place in two zones is counted twice: fix the "
+        "boundaries in a GIS",
+        source=source,
+        n=int(big.sum()),
+        kind=kind_word(kind),
+        pairs="; ".join(pairs) + more,
     )
 
 
@@ -270,7 +335,9 @@ def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
 
     The example of a town code is the project's own: the first 12-digit code's town (its first 9 digits and 000).
 
-    >>> division_code_warnings({"village": pd.Series(["350212001001"]), "town": pd.Series(["350212001"])})
+    >>> from riskmap.i18n import language
+    >>> with language("en"):
+    ...     division_code_warnings({"village": pd.Series(["350212001001"]), "town": pd.Series(["350212001"])})
     ['town: 1 of 1 zone codes are not 12-digit division codes (e.g. 350212001): the layers nest by code only when every code has 12 digits (town 350212001000); they are nested by location instead']
     """
     twelve = {k: c.astype(str).str.fullmatch(r"\d{12}").fillna(False).astype(bool) for k, c in codes.items()}
@@ -284,9 +351,15 @@ def division_code_warnings(codes: dict[str, pd.Series]) -> list[str]:
             continue
         bad = codes[kind].astype(str)[~ok]
         out.append(
-            f"{kind}: {int((~ok).sum())} of {len(ok)} zone codes are not 12-digit division codes (e.g. "
-            f"{', '.join(bad.head(3))}): the layers nest by code only when every code has 12 digits (town "
-            f"{town}); they are nested by location instead"
+            tr(
+                "{kind}: {n} of {total} zone codes are not 12-digit division codes (e.g. {codes}): the layers nest "
+                "by code only when every code has 12 digits (town {town}); they are nested by location instead",
+                kind=kind_word(kind),
+                n=int((~ok).sum()),
+                total=len(ok),
+                codes=", ".join(bad.head(3)),
+                town=town,
+            )
         )
     return out
 

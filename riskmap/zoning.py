@@ -48,7 +48,7 @@ from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_ev
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.rejects import make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
-from riskmap.zone_kinds import kind_words
+from riskmap.zone_kinds import kind_word, kind_words
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -128,13 +128,20 @@ def _outside_code_parents(
         f"{c} {n}" for c, n in zip(named[ZONE_CODE].head(3), named[ZONE_NAME].head(3), strict=True)
     )
     digits = len(_significant_prefix(str(coarse[ZONE_CODE].iloc[0])))
-    return (
-        f"{int(off.sum())} of {int(by_code.sum())} {fine_kind} zones lie outside their {coarse_kind} by code (the "
-        f"{coarse_kind} whose code their first {digits} digits give) by more than {PARENT_TOLERANCE_M:g} m "
-        f"(median {gap_km:.1f} km; {shown}{', ...' if off.sum() > 3 else ''}): the {coarse_kind} layer is "
-        f"probably shifted or in another CRS than the {fine_kind} layer (check both in a GIS, and the crs of "
-        "each under [[zones]]); facilities roll up by code, but what is counted by polygon (population, "
-        f"sites, the map) lies elsewhere"
+    return tr(
+        "{n} of {total} {fine} zones lie outside their {coarse} by code (the {coarse} whose code their first "
+        "{digits} digits give) by more than {tolerance} m (median {gap} km; {zones}): the {coarse} layer is "
+        "probably shifted or in another CRS than the {fine} layer (check both in a GIS, and the crs of each under "
+        "[[zones]]); facilities roll up by code, but what is counted by polygon (population, sites, the map) lies "
+        "elsewhere",
+        n=int(off.sum()),
+        total=int(by_code.sum()),
+        fine=kind_word(fine_kind),
+        coarse=kind_word(coarse_kind),
+        digits=digits,
+        tolerance=f"{PARENT_TOLERANCE_M:g}",
+        gap=f"{gap_km:.1f}",
+        zones=shown + (", ..." if off.sum() > 3 else ""),
     )
 
 
@@ -163,8 +170,14 @@ def _parents(
         if missing.any():
             sample = ", ".join(fine_codes[missing].head(5))
             warnings.append(
-                f"{int(missing.sum())} {fine_kind} codes have no {coarse_kind} with their code prefix "
-                f"(e.g. {sample}); assigned spatially instead"
+                tr(
+                    "{n} {fine} codes have no {coarse} with their code prefix (e.g. {codes}); assigned spatially "
+                    "instead",
+                    n=int(missing.sum()),
+                    fine=kind_word(fine_kind),
+                    coarse=kind_word(coarse_kind),
+                    codes=sample,
+                )
             )
     elif fine_codes.str.contains("-").all():
         head = fine_codes.str.split("-", n=1).str[0]
@@ -179,7 +192,14 @@ def _parents(
         parent[missing] = hit[ZONE_CODE].reindex(pts.index)
         lost = parent.isna()
         if lost.any():
-            warnings.append(f"{int(lost.sum())} {fine_kind} zones lie in no {coarse_kind} zone")
+            warnings.append(
+                tr(
+                    "{n} {fine} zones lie in no {coarse} zone",
+                    n=int(lost.sum()),
+                    fine=kind_word(fine_kind),
+                    coarse=kind_word(coarse_kind),
+                )
+            )
         # Spatial parents: check that each zone really lies in its parent.
         crs = metric_crs(fine)
         f = fine.loc[missing & parent.notna()].to_crs(crs)
@@ -189,8 +209,13 @@ def _parents(
         nested = bool(len(share) == 0 or (share >= 0.99).all()) and not lost.any()
         if not nested:
             warnings.append(
-                f"the {fine_kind} layer does not nest in {coarse_kind} ({int((share < 0.99).sum())} zones cross "
-                f"{coarse_kind} borders): facilities are placed in {coarse_kind} zones by location"
+                tr(
+                    "the {fine} layer does not nest in {coarse} ({n} zones cross {coarse} borders): facilities are "
+                    "placed in {coarse} zones by location",
+                    fine=kind_word(fine_kind),
+                    coarse=kind_word(coarse_kind),
+                    n=int((share < 0.99).sum()),
+                )
             )
     return parent, warnings, nested
 
@@ -326,10 +351,7 @@ def assign_zones(
         snapped = _snap(facilities.loc[outside], finest, snap_distance_m)
         hit = pd.concat([hit, snapped]).sort_index()
         if len(snapped):
-            warnings.append(
-                f"{len(snapped)} facilities outside every {kinds[0]} zone were placed in the nearest one "
-                f"(within {snap_distance_m:g} m; see column {ASSIGNMENT})"
-            )
+            warnings.append(_snapped_warning(len(snapped), kinds[0], snap_distance_m))
         outside = facilities.index.difference(hit.index)
     rejects = make_rejects(
         source,
@@ -351,6 +373,18 @@ def assign_zones(
             out[zone_code_column(coarse_kind)] = direct[ZONE_CODE].to_numpy()
     return ZoningResult(
         facilities=out.reset_index(drop=True), zones=zones, rejects=rejects, warnings=warnings, shift=evidence
+    )
+
+
+def _snapped_warning(n: int, kind: str, distance_m: float) -> str:
+    """The warning of the facilities placed in the nearest zone (``snap_distance_m``)."""
+    return tr(
+        "{n} facilities outside every {kind} zone were placed in the nearest one (within {distance} m; see column "
+        "{column})",
+        n=n,
+        kind=kind_word(kind),
+        distance=f"{distance_m:g}",
+        column=ASSIGNMENT,
     )
 
 

@@ -15,6 +15,7 @@ from riskmap.adjust import apply_adjustments, parse_as_of, parse_dates, prepare_
 from riskmap.columns import ADJUSTMENTS, HD_MAJOR_OPEN, HD_OPEN, HD_OVERDUE, LEVEL_METHOD
 from riskmap.config import AdjustmentConfig, config_from_dict, load_config
 from riskmap.errors import ConfigError
+from riskmap.i18n import language
 from riskmap.io.tables import read_table
 from riskmap.levels import Level
 from riskmap.pipeline import check
@@ -109,7 +110,7 @@ def test_as_of_precedence_and_errors():
     assert resolve_as_of(None, cfg) == date(2026, 1, 1)
     assert resolve_as_of("2026年2月3日", cfg) == date(2026, 2, 3)
     assert resolve_as_of(None, AdjustmentConfig()) == date.today()
-    with pytest.raises(ValueError, match="is not a date"):
+    with pytest.raises(ValueError, match="'yesterday' 不是日期；请写作 2026-03-01"):
         parse_as_of("yesterday")
 
 
@@ -789,6 +790,9 @@ def test_as_of_after_the_plan_year_is_a_warning():
     assert as_of_warnings(date(2027, 12, 31), {}, 2027) == []
     w = as_of_warnings(date(2028, 1, 1), {}, 2027, given="--as-of")
     assert len(w) == 1
+    assert "数据截至日期 2028-01-01（--as-of） 晚于计划年度 2027（supervision.year）" in w[0]
+    with language("en"):
+        w = as_of_warnings(date(2028, 1, 1), {}, 2027, given="--as-of")
     assert "the as-of date 2028-01-01 (--as-of) is after the plan year 2027 (supervision.year)" in w[0]
 
 
@@ -801,7 +805,7 @@ def test_as_of_before_every_record_is_a_warning():
     }
     assert as_of_warnings(date(2026, 2, 1), events, 2027) == []  # the earliest record's own day counts
     w = as_of_warnings(date(2026, 1, 31), events, 2027, {"accidents": "accidents.csv"})
-    assert len(w) == 1 and "before every dated record (the earliest: accidents.csv date 2026-02-01)" in w[0]
+    assert len(w) == 1 and "早于所有带日期的记录（最早的：accidents.csv date 2026-02-01）" in w[0]
 
 
 def test_as_of_long_after_the_latest_hidden_danger_is_a_warning():
@@ -812,7 +816,7 @@ def test_as_of_long_after_the_latest_hidden_danger_is_a_warning():
     assert as_of_warnings(date(2026, 4, 1), events, 2027) == []  # 365 days after the closing
     w = as_of_warnings(date(2026, 4, 2), events, 2027, {"hidden_dangers": "hd.csv"})
     assert len(w) == 1
-    assert "366 days after the latest hidden-danger record (hd.csv closed_date 2025-04-01)" in w[0]
+    assert "比最近一条隐患记录（hd.csv closed_date 2025-04-01）晚 366 天" in w[0]
     # A quiet year is normal for accidents: an old accident alone says nothing about the tables.
     old = {"accidents": accidents(("S1", "A", "2020-01-01", "一般", "0"))}
     assert as_of_warnings(date(2026, 11, 24), old, 2027) == []
@@ -824,15 +828,13 @@ def test_every_standardisation_grade_expired_is_a_warning():
     events = {"standardisation": std(("A", "二级", "2026-06-30"), ("B", "无", ""))}
     assert as_of_warnings(date(2026, 6, 30), events, 2027) == []  # valid through its last day
     w = as_of_warnings(date(2026, 7, 1), events, 2027, {"standardisation": "std.csv"})
-    assert len(w) == 1 and "every standardisation grade in std.csv has expired" in w[0]
+    assert len(w) == 1 and w[0].startswith("std.csv 中的每个标准化等级到数据截至日期 2026-07-01 时均已过期")
 
 
 def test_check_warns_about_the_as_of_date(tiny_project: Path):
     result = check(load_config(tiny_project), as_of="2029-01-05")
-    assert any("2029-01-05 (--as-of) is after the plan year 2027" in w for w in result.warnings), (
-        result.warnings
-    )
-    assert not any("as-of" in w for w in check(load_config(tiny_project), as_of="2026-11-24").warnings)
+    assert any("2029-01-05（--as-of） 晚于计划年度 2027" in w for w in result.warnings), result.warnings
+    assert not any("数据截至日期" in w for w in check(load_config(tiny_project), as_of="2026-11-24").warnings)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -942,6 +944,10 @@ def test_status_warnings_count_closed_without_date_and_contradictions():
     )
     w = event_warnings({"hidden_dangers": clean}, {"hidden_dangers": "hd.csv"})
     assert len(w) == 2, w
+    assert w[0].startswith("hd.csv：2 条隐患按状态已销号（已整改") and "没有销号日期" in w[0]
+    assert w[1].startswith("hd.csv：1 条隐患状态为未整改（未整改") and "按未整改计" in w[1]
+    with language("en"):
+        w = event_warnings({"hidden_dangers": clean}, {"hidden_dangers": "hd.csv"})
     assert (
         w[0].startswith("hd.csv: 2 hidden dangers are closed by their status (已整改") and "no closed" in w[0]
     )
@@ -995,9 +1001,7 @@ def test_pipeline_reads_the_status_column(adjusted_project: Path):
     assert fac.loc[IDS["E"], "level"] == "blue" and fac.loc[IDS["F"], "level"] == "red"
     assert fac.loc[IDS["C"], "level"] == "red"  # 挂牌督办 (listed for supervision) is open by status_values
     assert result.rejects[result.rejects["source"] == "hidden_dangers.csv"].empty
-    assert any("1 hidden danger is closed by its status (已销号" in w for w in result.warnings), (
-        result.warnings
-    )
+    assert any("1 条隐患按状态已销号（已销号" in w for w in result.warnings), result.warnings
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1198,4 +1202,4 @@ def test_pipeline_preflight_asks_for_the_name_column(named_project: Path):
         (d / "hidden_dangers.csv").read_text(encoding="utf-8").replace("企业名称", "单位"), encoding="utf-8"
     )
     problems = preflight(load_config(named_project))
-    assert any('hidden_dangers.csv: no column "企业名称"' in p for p in problems), problems
+    assert any("hidden_dangers.csv：没有“企业名称”列" in p for p in problems), problems

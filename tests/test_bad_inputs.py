@@ -639,33 +639,41 @@ def _risk_points_by_name(
 
 # (id, how the input is broken, outcome kind, what riskmap says: a regex on the error, reject reason or warning)
 CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
-    ("missing CRS", _config('crs = "EPSG:4490"', ""), "error", r"no declared CRS; add facilities\.crs"),
+    (
+        "missing CRS",
+        _config('crs = "EPSG:4490"', ""),
+        "error",
+        r"坐标没有声明坐标系；请在项目文件中添加 facilities\.crs",
+    ),
     (
         "wrong CRS (degrees declared projected)",
         _config('crs = "EPSG:4490"', 'crs = "EPSG:4549"'),
         "error",
         r"none of the 6 rows can be used: .*企业不在任何村/社区区域内",  # the reasons in the run's language
     ),
-    ("unknown CRS", _config('crs = "EPSG:4490"', 'crs = "WGS-84-ish"'), "error", r"is not a known CRS"),
+    (
+        "unknown CRS",
+        _config('crs = "EPSG:4490"', 'crs = "WGS-84-ish"'),
+        "error",
+        r"'WGS-84-ish' 不是已知的坐标系",
+    ),
     (
         "swapped lat/lon in a row",
         _swap_row,
         "warning",
-        r"^1 facility row had longitude and latitude swapped .* was read swapped back \(row 4\): swap them in the "
-        r"file$",
+        r"^1 行企业的经度和纬度填反了.*已对调后读取（第 4 行）：请在文件中对调$",
     ),
     (
         "swapped lat/lon in every row",
         _swap_all,
         "warning",
-        r'^6 facility rows had .* swapped .*: x and y are the other way round in every row: set x = "lat" and '
-        r'y = "lon" under \[facilities\]$',
+        r'^6 行企业的经度和纬度填反了.*：每一行的 x 和 y 都填反了：请在 \[facilities\] 下设置 x = "lat"、y = "lon"$',
     ),
     (
         "GCJ-02 coordinates declared as CGCS2000",
         _gcj_near_edge,
         "warning",
-        r'read as GCJ-02 .*crs = "GCJ-02"',
+        r'若将企业坐标按 GCJ-02 读取.*crs = "GCJ-02"',
     ),
     (
         "point outside China",
@@ -693,14 +701,13 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "register mixing GCJ-02 and BD-09 rows without crs_column",
         _mixed_systems,
         "warning",
-        r"^6 rows fit their villages better as GCJ-02, 6 as BD-09 than as declared \(EPSG:4490\) .*set crs_column",
+        r"^6 行按 GCJ-02 读取时与其所在村（社区）区域更吻合，6 行按 BD-09，按声明的坐标系（EPSG:4490）则不然.*crs_column",
     ),
     (
         "enterprise without coordinates, its village in the register (zone_column)",
         _without_coordinates("北村"),
         "warning",
-        r"^1 facility without usable coordinates was placed by 所属村 at a point inside the zone that column "
-        r"names \(row 4; 坐标为空 \(1\)\)",
+        r"^1 家企业没有可用坐标，已按 所属村 落位于该列所指区域内的一点（第 4 行；坐标为空 \(1\)",
     ),
     (
         "enterprise without coordinates, its village name not in the village layer",
@@ -719,24 +726,33 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "village codes stored as numbers (329901001001.0)",
         _village_codes(float),
         "warning",
-        r"village codes were "
-        r"stored as numbers \(329901001001\.0\): read as 329901001001",
+        r"村（社区）代码以数字存储（329901001001\.0）：已读作 329901001001",
     ),  # fmt: skip
     (
         "village codes in scientific notation (3.29901E+11)",
         _village_codes(lambda c: "3.29901E+11"),
         "error",
-        r"4 village codes are in scientific notation \(3\.29901E\+11; features 1, 2, 3, 4\).*digits are lost",
+        r"4 个村（社区）代码是科学计数法（3\.29901E\+11；要素 1, 2, 3, 4）.*末几位数字已丢失",
     ),
     (
         "village shapefile in GBK without a .cpg",
         _gbk_villages_without_cpg,
         "warning",
-        r"read as GB18030 \(GBK\)",
+        r"已按国内 GIS 导出常用的 GB18030（GBK）读取",
     ),
-    ("self-intersecting zone polygon", _bowtie_village, "warning", r"repaired 1 invalid village polygons"),
+    (
+        "self-intersecting zone polygon",
+        _bowtie_village,
+        "warning",
+        r"已用 make_valid 修复 1 个无效的村（社区）多边形",
+    ),
     ("empty facilities layer", _empty_facilities, "error", r"facilities\.csv: the file has no data rows"),
-    ("empty zone layer", _empty_zone_layer, "error", r"the village layer has 0 features"),
+    (
+        "empty zone layer",
+        _empty_zone_layer,
+        "error",
+        r"村（社区）图层没有要素；请提供含村（社区）多边形的图层",
+    ),
     (
         "duplicate facility id",
         _append("facilities.csv", [IDS["A"], "重复", "工贸", "119.61", "32.21"]),
@@ -852,7 +868,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "unknown sector, listed once",
         _set_cell("facilities.csv", 2, "sector", "工贸业"),
         "warning",
-        r"1 sector is not in \[scoring\.sectors\] nor a known spelling of one: 工贸业 \(1 row; did you mean 工贸\?\)",
+        r"1 个行业既不在 \[scoring\.sectors\] 中，也不是其中某个行业的已知写法：工贸业（共 1 行；是否为 工贸？）",
     ),
     (
         "unknown sector with unassessed = grey",
@@ -861,7 +877,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             _config("[scoring.sectors]", '[scoring]\nunassessed = "grey"\n\n[scoring.sectors]'),
         ),
         "warning",
-        r"养殖业 \(1 row\); their 1 facilities are kept as not assessed",
+        r"养殖业（共 1 行）；其 1 家企业保留为未评估",
     ),
     (
         "sector alias to a sector that is not configured",
@@ -968,48 +984,48 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             )(d),
         ),
         "error",
-        r'facilities.csv: no column "涉爆粉尘" for methods.baseline.rules\[0\]',
+        r"facilities\.csv：没有 methods\.baseline\.rules\[0\]\.when\.column 所需的“涉爆粉尘”列",
     ),
     (
         "zone that is a geometry collection",
         _zone_geometry("collection"),
         "warning",
-        r"boundaries\.gpkg: 1 village features are geometry collections \(features 1\); only their polygons",
+        r"boundaries\.gpkg：1 个村（社区）要素是几何集合（要素 1）；只保留其中的多边形",
     ),
     (
         "zone layer of points",
         _zone_geometry("point"),
         "error",
-        r"features 1, 2, 3, 4 are Point, not polygons",
+        r"要素 1, 2, 3, 4 是 Point，不是多边形",
     ),
     (
         "control characters in a name",
         _set_cell("facilities.csv", 1, "name", "乙加\x0b油站\x01"),
         "warning",
-        r"facilities\.csv: replaced tabs/line breaks with spaces and removed control characters in 1 cell \(rows 3\)",
+        r"facilities\.csv：已将 1 个单元格中的制表符/换行替换为空格并删除控制字符（第 3 行）",
     ),
     ("facilities and risk points as sheets of one workbook", _two_sheets, "reject", r"not a number"),
     (
         "XLSX whose first sheet is not the data",
         _facilities_on_second_sheet,
         "error",
-        r"first sheet '说明' has no header .*sheet '企业' has: set layer = \"企业\"",
+        r"第一个工作表 '说明' 的表头没有 .*而工作表 '企业' 有：请在项目文件中为该文件设置 layer = \"企业\"",
     ),
     ("CSV separated by ;", _separated(";"), "ok", ""),
     ("CSV separated by tabs", _separated("\t"), "ok", ""),
-    ("UTF-8 CSV with one GBK line", _one_gbk_line, "error", r"UTF-8 except line 4, which is not UTF-8"),
-    ("0-byte XLSX", _not_xlsx(b""), "error", r"not an Excel/WPS workbook: it is empty"),
+    ("UTF-8 CSV with one GBK line", _one_gbk_line, "error", r"文件是 UTF-8 编码，但第 4 行不是 UTF-8"),
+    ("0-byte XLSX", _not_xlsx(b""), "error", r"不是 Excel/WPS 工作簿：文件为空"),
     (
         "CSV renamed .xlsx",
         _not_xlsx(b"facility_id,name\n1,a\n"),
         "error",
-        r"not an Excel/WPS workbook: it looks like a text \(CSV\) file",
+        r"不是 Excel/WPS 工作簿：看起来是以 \.xlsx 命名的文本（CSV）文件",
     ),
     (
         "XLSX formulas without saved values",
         _unsaved_formulas,
         "error",
-        r"6 cells with formulas without saved values \(E2,",
+        r"有 6 个单元格含公式但没有保存计算结果（E2,",
     ),
     (
         "id mangled by Excel",
@@ -1021,7 +1037,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "duplicate column names",
         _duplicate_column,
         "error",
-        r'the same column name more than once: "name" \(columns 2, 5\)',
+        r"有重复的列名：“name”（第 2, 5 列）",
     ),
     ("CSV with a title line", _title_lines("XX市安全生产重点企业名单（2026年第四季度）"), "ok", ""),
     (
@@ -1035,19 +1051,19 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "overlapping zone polygons",
         _overlapping_villages,
         "warning",
-        r"^boundaries\.gpkg: 1 pairs of village zones overlap \(329901001001 and 329901001002: 4\d\d,\d{3} m²\)",
+        r"^boundaries\.gpkg：有 1 对村（社区）区域相互重叠（329901001001 与 329901001002：4\d\d,\d{3} 平方米）",
     ),
     (
         "town codes of 9 digits under 12-digit village codes",
         _nine_digit_towns,
         "warning",
-        r"^town: 2 of 2 zone codes are not 12-digit division codes \(e\.g\. 329901001, 329901002\)",
+        r"^乡镇（街道）：2 个区域代码中有 2 个不是 12 位区划代码（如 329901001, 329901002）",
     ),
     (
         "district code that is not 6 digits",
         _config('district_code = "329901"', 'district_code = "32990"'),
         "warning",
-        r"^project\.district_code '32990' is not a 6-digit county code",
+        r"^project\.district_code '32990' 不是 6 位县级代码",
     ),
     (
         "related table with a header and no rows",
@@ -1074,20 +1090,19 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "population raster all nodata",
         _population(),
         "error",
-        r"population\.tif: the population raster has no data within the 500 m buffer of 6 of 6 "
-        r"facilities: its extent is lon 119\.590\.\.119\.650.*the facilities' lon 119\.60",
+        r"population\.tif：6 家企业中有 6 家的 500 m 缓冲区内人口栅格没有数据：栅格范围为经度 119\.590\.\.119\.650.*企业范围为经度 119\.60",
     ),
     (
         "population raster over one corner of the district",
         _population(only_corner=True),
         "error",
-        r"has no data within the 500 m buffer of [56] of 6 facilities",
+        r"6 家企业中有 [56] 家的 500 m 缓冲区内人口栅格没有数据",
     ),
     (
         "population raster shifted 500 km",
         _population(shift_m=500_000),
         "error",
-        r"of 6 of 6 facilities: its extent is lon 124\.",
+        r"6 家企业中有 6 家的 500 m 缓冲区内人口栅格没有数据：栅格范围为经度 124\.",
     ),
     (
         "population raster with nodata around a major hazard",
@@ -1099,7 +1114,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "population raster with nodata over part of a village",
         _population(nodata_box=(X0, Y0 + 0.032, X0 + D, Y0 + 2 * D)),
         "warning",
-        r"covers less than 90% of 1 village zones \(329901002001 南村 \(60%\)\).*too low",
+        r"人口栅格对 1 个村（社区）区域的覆盖不足 90%（329901002001 南村 \(60%\)）.*偏低",
     ),
     (
         "negative persons within 500 m of a major hazard",
@@ -1124,14 +1139,13 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "population raster with -9999 cells and no declared nodata",
         _population_undeclared(-9999),
         "warning",
-        r"^population\.tif: 400 of 3,600 cells hold -9999 \(400 cells\) and the raster declares no nodata value: "
-        r"they are treated as nodata",
+        r"^population\.tif：3,600 个像元中有 400 个取值为 -9999（400 个像元），且栅格未声明无数据值：这些像元按无数据处理",
     ),
     (
         "population raster with negative cells",
         _population_undeclared(-3, "int16"),
         "warning",
-        r"^population\.tif: 400 of 3,600 cells hold -3 \(400 cells\) and the raster declares no nodata",
+        r"^population\.tif：3,600 个像元中有 400 个取值为 -3（400 个像元），且栅格未声明无数据值",
     ),
     (
         "quantity beyond floating point (1e400)",
@@ -1168,8 +1182,8 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "town polygons 3 km off their villages (codes matching)",
         _towns_shifted(3000),
         "warning",
-        r"^2 of 4 village zones lie outside their town by code .* by more than 500 m \(median 2\.1 km; "
-        r"329901001001 东村, 329901002001 南村\): the town layer is probably shifted",
+        r"^4 个村（社区）区域中有 2 个位于按代码所属的乡镇（街道）.*之外超过 500 米（中位数 2\.1 公里；"
+        r"329901001001 东村, 329901002001 南村）：乡镇（街道）图层可能加了偏移",
     ),
     (
         "projected metres declared as degrees (Gauss-Krüger x/y, crs EPSG:4490)",
@@ -1229,41 +1243,37 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "zones in GCJ-02 (GeoJSON), undeclared",
         _zones_in_gcj02(declared=False),
         "warning",
-        r'zones\[0\] \(village, village\.geojson\) looks like GCJ-02.*crs = "GCJ-02" under \[\[zones\]\]',
+        r'zones\[0\]（村（社区）图层，village\.geojson）看起来是 GCJ-02 坐标.*请在 \[\[zones\]\] 下为该图层.*设置 crs = "GCJ-02"',
     ),
     (
         "as-of date after the plan year",
         _config("[supervision]", "[adjustment]\nas_of = 2028-03-01\n\n[supervision]"),
         "warning",
-        r"the as-of date 2028-03-01 \(adjustment\.as_of\) is after the plan year 2027 \(supervision\.year\)",
+        r"数据截至日期 2028-03-01（adjustment\.as_of） 晚于计划年度 2027（supervision\.year）",
     ),
     (
         "as-of date before every dated record",
         _hidden_danger_as_of("2026-03-01", "2025-12-31"),
         "warning",
-        r"2025-12-31 \(adjustment\.as_of\) is before every dated record \(the earliest: hidden_dangers\.csv "
-        r"found_date 2026-03-01\)",
+        r"2025-12-31（adjustment\.as_of） 早于所有带日期的记录（最早的：hidden_dangers\.csv found_date 2026-03-01）",
     ),
     (
         "as-of date more than a year after the latest hidden danger",
         _hidden_danger_as_of("2024-03-01", "2026-11-24"),
         "warning",
-        r"2026-11-24 \(adjustment\.as_of\) is 971 days after the latest hidden-danger record "
-        r"\(hidden_dangers\.csv closed_date 2024-03-28\)",
+        r"2026-11-24（adjustment\.as_of） 比最近一条隐患记录（hidden_dangers\.csv closed_date 2024-03-28）晚 971 天",
     ),
     (
         "hidden danger rectified by its status, without a closed date (已整改)",
         _ledger(("E", "重大", "2026-03-01", "2026-04-01", "", "已整改")),
         "warning",
-        r"^hidden_dangers\.csv: 1 hidden danger is closed by its status \(已整改 1\) with no closed date: counted "
-        r"closed",
+        r"^hidden_dangers\.csv：1 条隐患按状态已销号（已整改 1）但没有销号日期：无论截至日期如何均按已销号计",
     ),
     (
         "hidden danger whose status is open but a closed date is given",
         _ledger(("E", "重大", "2026-03-01", "2026-04-01", "2026-03-20", "未整改")),
         "warning",
-        r"^hidden_dangers\.csv: 1 hidden danger has an open status \(未整改 1\) and a closed date: counted open "
-        r"\(the status wins\)",
+        r"^hidden_dangers\.csv：1 条隐患状态为未整改（未整改 1）却有销号日期：按未整改计（以状态为准）",
     ),
     (
         "unknown rectification status (挂牌督办)",
@@ -1287,7 +1297,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             _edit_csv(d / "hidden_dangers.csv", lambda df: df.drop(columns=["整改状态"])),
         ),
         "error",
-        r'hidden_dangers\.csv: no column "整改状态"',
+        r"hidden_dangers\.csv：没有“整改状态”列",
     ),
     (
         "found date without a year (3月5日)",
@@ -1321,7 +1331,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "facility id written 无 (or /, -, 暂无, N/A)",
         _set_cell("facilities.csv", 1, "facility_id", "无"),
         "warning",
-        r"1 enterprise has no id \(rows 3\): on the map and in the plan under its name \(无代码:",
+        r"1 家企业没有编号（第 3 行）：在地图和计划中以其名称（无代码:",
     ),
     (
         "old 15-digit business registration number as a facility id",
@@ -1330,8 +1340,7 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
             _set_cell("risk_points.csv", 5, "facility_id", "329901100012345")(d),
         ),
         "warning",
-        r"^facilities\.csv: 1 facility id is an old 15-digit business registration number \(工商注册号, e\.g\. "
-        r"row 6 329901100012345\), accepted as ids",
+        r"^facilities\.csv：1 个企业编号是旧的 15 位工商注册号（如第 6 行的 329901100012345），已作为编号接受",
     ),
     (
         "risk point without an id, matched by the enterprise name (match_by_name)",
@@ -1400,7 +1409,8 @@ def test_baseline_rule_column_listed_by_validate(tiny_project: Path):
     breaks(tiny_project.parent)
     problems = preflight(riskmap.load_config(tiny_project))
     assert any(
-        'no column "涉爆粉尘"' in p and "methods.baseline.rules[0].when.column" in p for p in problems
+        "没有“涉爆粉尘”列（请将 methods.baseline.rules[0].when.column 设为文件中的列名）" in p
+        for p in problems
     ), problems
 
 
@@ -1499,11 +1509,11 @@ def _shows_one_error_line(lines: list[str], says: str) -> None:
     if lines and lines[0].startswith("1 problem(s) with the input files"):
         lines = lines[1:]
     assert len(lines) == 1 and re.search(says, lines[0]), lines
-    assert lines[0].startswith(("error: ", "  ")), lines
+    assert lines[0].startswith(("错误： ", "error: ", "  ")), lines
 
 
 def _shows_its_warnings(lines: list[str], kind: str, says: str) -> None:
-    warned = [ln for ln in lines if ln.startswith("warning: ")]
+    warned = [ln for ln in lines if ln.startswith(("警告： ", "warning: "))]
     if kind == "warning":
         assert [ln for ln in warned if re.search(says, ln)], lines
     elif kind == "ok":
@@ -1581,7 +1591,7 @@ def test_undeclared_nodata_never_gives_negative_persons(tiny_project: Path, valu
     village = result.zones["village"].set_index("zone_code")
     assert village.loc["329901002002", "population"] <= 20  # one row of cells is left; the rest is unknown:
     assert any(
-        re.search(r"covers less than 90% of 1 village zones \(329901002002 北村 \(5%\)\)", w)
+        re.search(r"人口栅格对 1 个村（社区）区域的覆盖不足 90%（329901002002 北村 \(5%\)）", w)
         for w in result.warnings
     )
     assert village.loc["329901001001", "population"] == 400  # 20 x 20 cells of 1 person
@@ -1783,24 +1793,24 @@ COMPARED_RUNS: list[tuple[str, Callable[[Path, Path], Path], str]] = [
     (
         "earlier run: GeoPackage cut short (interrupted copy)",
         _bytes(lambda b: b[: len(b) // 3]),
-        r"previous\.gpkg: the riskmap GeoPackage is truncated: [\d,]+ bytes of [\d,]+ bytes \(an interrupted copy",
+        r"previous\.gpkg：riskmap GeoPackage 不完整：只有 [\d,]+ 字节中的 [\d,]+ 字节（复制或下载中断？）",
     ),
-    ("earlier run: an empty file", _bytes(lambda b: b""), r"previous\.gpkg: the file is empty \(0 bytes\)"),
+    ("earlier run: an empty file", _bytes(lambda b: b""), r"previous\.gpkg：文件为空（0 字节）"),
     (
         "earlier run: a text file named .gpkg",
         _bytes(lambda b: "风险等级\n".encode()),
-        r"previous\.gpkg: not a riskmap GeoPackage: the file is not an SQLite database",
+        r"previous\.gpkg：不是 riskmap GeoPackage：该文件不是 SQLite 数据库",
     ),
     (
         "earlier run: a ZIP archive named .gpkg",
         _zipped,
-        r"not a riskmap GeoPackage: the file is a ZIP archive",
+        r"不是 riskmap GeoPackage：该文件是 ZIP 压缩包",
     ),
-    ("earlier run: an SQLite file, not a GeoPackage", _plain_sqlite, r"an SQLite database of another kind"),
+    ("earlier run: an SQLite file, not a GeoPackage", _plain_sqlite, r"该文件是其他类型的 SQLite 数据库"),
     (
         "earlier run: damaged pages",
         _bytes(_damaged_pages),
-        r"previous\.gpkg: cannot read the riskmap GeoPackage: the file is damaged \(database disk image is malformed\)",
+        r"previous\.gpkg：无法读取 riskmap GeoPackage：文件已损坏（database disk image is malformed）",
     ),
     (
         "earlier run: no facilities layer",

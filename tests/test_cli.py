@@ -142,7 +142,7 @@ def test_plan_command_with_history(tiny_project: Path, tmp_path: Path):
     assert doc["summary"]["plan_year"] == 2028 and doc["summary"]["draw_seed"] == "2028-329901"
     assert any(k.startswith("history_") for k in doc["provenance"]["inputs"])
     r = runner.invoke(app, ["plan", str(tiny_project), "--history", str(tmp_path / "nope")])
-    assert r.exit_code == 1 and "--history must be a directory" in r.output
+    assert r.exit_code == 1 and "--history 须为存放往年 inspection_plan.csv 文件的文件夹" in r.output
 
 
 def test_lang_and_embed_options(tiny_project: Path, tmp_path: Path):
@@ -167,9 +167,9 @@ def test_validate_reports_every_missing_file_in_one_pass(tiny_project: Path):
     assert r.exit_code == 1
     assert "4 problem(s) with the input files" in r.output
     for what in (
-        "inventory.csv: file not found",
-        "risk_points.csv: file not found",
-        "no layer 'towns'",
+        "inventory.csv：找不到文件",
+        "risk_points.csv：找不到文件",
+        "没有图层 'towns'",
         "population.tif: file not found",
     ):
         assert what in r.output, what
@@ -183,7 +183,7 @@ def test_validate_lists_every_missing_column(tiny_project: Path):
     (d / "inventory.csv").write_text(inv, encoding="utf-8")
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code == 1 and "3 problem(s) with the input files" in r.output
-    for col in ('no column "likelihood"', 'no column "severity"', 'no column "quantity_t"'):
+    for col in ("没有“likelihood”列", "没有“severity”列", "没有“quantity_t”列"):
         assert col in r.output, col
     assert 'columns = { likelihood = "..." }' in r.output
 
@@ -482,40 +482,40 @@ _HISTORIES = {
     "columns of another table": (
         lambda p, f: _earlier_plan(f, "id,yr,n\n1,2026,1\n"),
         1,
-        r"inspection_plan_2026\.csv: no column facility_id, year, inspections_per_year; --history reads",
+        r"inspection_plan_2026\.csv：没有 facility_id, year, inspections_per_year 列；--history 读取",
     ),
     "neither UTF-8 nor GBK": (
         lambda p, f: _earlier_plan(f, b"facility_id,year,inspections_per_year\n\xff\xfe\xff,2026,1\n"),
         1,
-        r"neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV",
+        r"文本既不是 UTF-8 也不是 GBK/GB18030；请另存为 UTF-8 编码的 CSV",
     ),
     "a year that is not a number": (
         lambda p, f: _earlier_plan(f, "facility_id,year,inspections_per_year\nX,二〇二六,1\n"),
         1,
-        r"inspection_plan_2026\.csv row 2, field \"year\": '二〇二六' is not a year",
+        r"inspection_plan_2026\.csv 第 2 行，字段“year”：'二〇二六' 不是年份",
     ),
-    "an empty folder": (lambda p, f: (f.mkdir(), f)[1], 1, r"no earlier plans \(inspection_plan\*\.csv"),
+    "an empty folder": (lambda p, f: (f.mkdir(), f)[1], 1, r"该文件夹中没有往年计划（inspection_plan\*\.csv"),
     "a file, not a folder": (
         lambda p, f: (f.write_text("x", encoding="utf-8"), f)[1],
         1,
-        r"--history must be a directory",
+        r"--history 须为存放往年 inspection_plan\.csv 文件的文件夹",
     ),
     "the plan on the second sheet of a workbook": (
         lambda p, f: _plan_on_second_sheet(f),
         0,
-        r"reach back to 2026 only: .* \(supervision\.sampling\.cover_years\)",
+        r"只追溯到 2026 年：.*（supervision\.sampling\.cover_years）",
     ),
     "an earlier output folder of the plan year": (
         lambda p, f: _earlier_plan(
             f, "facility_id,year,inspections_per_year\nX,2027,1\n", "inspection_plan.csv"
         ),
         0,
-        r"the plans in --history are all of 2027 or later",
+        r"--history 中的计划都是 2027 年或之后的",
     ),
     "a roster without a name column": (
         _roster_without_names,
         1,
-        r'roster\.csv: the roster \(supervision\.roster\) needs a column "name"',
+        r"roster\.csv：检查人员名册（supervision\.roster）需要“name”列",
     ),
 }
 
@@ -530,7 +530,7 @@ def test_plan_history_messages_name_real_keys_and_options(tiny_project: Path, tm
     assert r.exit_code == code, r.output
     text = " ".join(r.output.split())
     assert re.search(says, text), text
-    assert "in the project file" not in text or "supervision.roster" in text, text
+    assert "项目文件" not in text or "supervision.roster" in text, text
     unknown = sorted(k for k in _named_keys(text) if not _key_exists(k))
     assert not unknown, f"the messages name keys that do not exist: {unknown}\n{text}"
     plan_options = {o for p in typer.main.get_command(app).commands["plan"].params for o in p.opts}
@@ -564,12 +564,9 @@ def test_validate_lists_the_problems_of_every_file_at_once(tiny_project: Path):
     tiny_project.write_text(tiny_project.read_text().replace('layer = "town"', 'layer = "towns"', 1))
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code != 0 and "3 problem(s) with the input files:" in r.output, r.output
-    assert (
-        'facilities.csv: no column "sector"' in r.output
-        and "Columns in the file: facility_id, name, 行业" in r.output
-    )
-    assert 'risk_points.csv: no column "likelihood"' in r.output
-    assert "boundaries.gpkg: no layer 'towns' (zones[1].layer); the file has: village, town" in r.output
+    assert "facilities.csv：没有“sector”列" in r.output and "文件中的列：facility_id, name, 行业" in r.output
+    assert "risk_points.csv：没有“likelihood”列" in r.output
+    assert "boundaries.gpkg：没有图层 'towns'（zones[1].layer）；文件中的图层：village, town" in r.output
 
 
 @pytest.mark.parametrize("year", ["1", "99999"])

@@ -87,12 +87,10 @@ def test_cli_as_of(tmp_path: Path):
     d = _project(tmp_path)
     # The demo's project file has as_of = 2026-11-24: only a --as-of read as written names another day.
     r = runner.invoke(app, ["validate", str(d / "riskmap.toml"), "--as-of", "2028/1/5"])
-    assert "warning: the as-of date 2028-01-05 (--as-of) is after the plan year 2027" in " ".join(
-        r.output.split()
-    )
+    assert "警告： 数据截至日期 2028-01-05（--as-of） 晚于计划年度 2027" in " ".join(r.output.split())
     r = runner.invoke(app, ["validate", str(d / "riskmap.toml"), "--as-of", "someday"])
     assert r.exit_code == 2
-    assert "not a date" in r.output
+    assert "不是日期；请写作 2026-03-01" in r.output
 
 
 def test_cli_diff_out_is_one_set_with_a_manifest(two_runs, tmp_path: Path):
@@ -118,9 +116,7 @@ def test_cli_diff_out_is_one_set_with_a_manifest(two_runs, tmp_path: Path):
 def test_cli_as_of_after_the_plan_year_warns(tiny_project: Path):
     r = runner.invoke(app, ["validate", str(tiny_project), "--as-of", "2029年1月5日"])
     assert r.exit_code == 0, r.output
-    assert "warning: the as-of date 2029-01-05 (--as-of) is after the plan year 2027" in " ".join(
-        r.output.split()
-    )
+    assert "警告： 数据截至日期 2029-01-05（--as-of） 晚于计划年度 2027" in " ".join(r.output.split())
 
 
 def _tiny_run(project: Path, out: Path) -> Path:

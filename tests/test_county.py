@@ -267,7 +267,7 @@ def test_ledger_quarter_sheets_read_as_one_table(truth: Truth):
     per_sheet = df["_sheet"].value_counts().to_dict()
     assert per_sheet == truth.counts["ledger_rows_per_sheet"]  # 填表说明 and 汇总 are not read
     assert len(df.attrs[NON_DATA_ROWS]) == 3  # one 合计 row a sheet
-    assert "read sheets 2025年第一季度, 2025年第二季度, 2025年第三季度" in " ".join(df.attrs[READ_WARNINGS])
+    assert "已读取工作表 2025年第一季度, 2025年第二季度, 2025年第三季度" in " ".join(df.attrs[READ_WARNINGS])
     hd = truth.hidden_dangers
     assert df["隐患编号"].tolist() == hd["hazard_id"].tolist() and df["_row"].tolist() == hd["row"].tolist()
 
@@ -290,8 +290,8 @@ def test_validate_today_accounts_every_row(truth: Truth):
     # Grey (未评估) facilities are on the map, counted apart: rows in = scored + not assessed + rejected.
     m = re.search(r"rows in (\d+) = scored (\d+) \+ not assessed (\d+) \+ rejected (\d+)", out)
     assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]) + int(m[4]), out
-    assert "2 non-data rows skipped" in out and "3 non-data rows skipped" in out
-    assert "read sheets 2025年第一季度, 2025年第二季度, 2025年第三季度" in out
+    assert "跳过 2 行非数据行" in out and "跳过 3 行非数据行" in out
+    assert "已读取工作表 2025年第一季度, 2025年第二季度, 2025年第三季度" in out
     for row in (304, 305):  # totals and signatures are counted apart, not rejected
         assert f"{county.REGISTER} row {row}," not in out
 
@@ -462,13 +462,11 @@ def assert_validated(truth: Truth, code: int, out: str) -> None:
         if value not in ("3月5日", "达标") and not (src.startswith(county.REGISTER) and int(row) in wu_rows)
     ]
     assert {v for _, _, v in listed} >= {"3月5日", "达标"} and not unexpected, out
-    assert "2 non-data rows skipped" in out and "3 non-data rows skipped" in out, out
-    said = re.findall(r"^warning: .*$", out, flags=re.M)
+    assert "跳过 2 行非数据行" in out and "跳过 3 行非数据行" in out, out
+    said = re.findall(r"^(?:警告：|warning:) .*$", out, flags=re.M)
     assert len(said) == len(set(said)), out  # the register, read for two sections, is noted once
-    assert re.search(
-        rf"{re.escape(county.REGISTER)}: a 2-row header \(rows \d+-\d+\) read as the columns ", out
-    )
-    assert not re.search(r"look like (BD-09|GCJ-02)|fit their villages better", out), out
+    assert re.search(rf"{re.escape(county.REGISTER)}：2 行表头（第 \d+-\d+ 行）读作以下列：", out)
+    assert not re.search(r"看起来是 (BD-09|GCJ-02) 坐标|区域更吻合", out), out
     assert "329901" not in out, out  # no message quotes the demo district's codes on this county's data
 
 
@@ -548,14 +546,14 @@ def test_events_notes_counted_once(truth: Truth, events_run):
     used = np.array([(s, r) not in rejected for s, r in zip(hd["sheet"], hd["row"], strict=True)])
     n = int((hd["closed_by_status"] & used).sum())
     assert n > 50
-    closed = [w for w in o.warnings if "closed by their status" in w]
-    assert len(closed) == 1 and f"{county.LEDGER}: {n} hidden dangers are closed by their status" in closed[0]
-    old = [w for w in o.warnings if "15-digit" in w]
-    assert len(old) == 1 and f"{truth.counts['ids_15_digit']} facility ids are old 15-digit" in old[0], old
+    closed = [w for w in o.warnings if "条隐患按状态已销号" in w]
+    assert len(closed) == 1 and f"{county.LEDGER}：{n} 条隐患按状态已销号" in closed[0], closed
+    old = [w for w in o.warnings if "15 位工商注册号" in w]
+    assert len(old) == 1 and f"{truth.counts['ids_15_digit']} 个企业编号是旧的 15 位工商注册号" in old[0], old
     register = o.rejects[o.rejects["source"] == county.REGISTER]
     assert not (register["value"] == "无").any()  # an enterprise without an id is keyed by its name
-    wu = [w for w in o.warnings if "no id" in w]
-    assert len(wu) == 1 and f"{county.REGISTER}: {truth.counts['ids_wu']} enterprises have no id" in wu[0], wu
+    wu = [w for w in o.warnings if "家企业没有编号" in w]
+    assert len(wu) == 1 and f"{county.REGISTER}：{truth.counts['ids_wu']} 家企业没有编号" in wu[0], wu
 
 
 def _placeable(truth: Truth) -> pd.DataFrame:
@@ -568,7 +566,7 @@ def test_spatial_bd09_and_gcj02_rows_in_their_true_villages(truth: Truth, spatia
     o = outcome_of(spatial_run)
     df = _placeable(truth)
     assert_villages(o, df[df["system"].isin(["BD-09", "GCJ-02"])])
-    shift = [w for w in o.warnings if re.search(r"look like (BD-09|GCJ-02)|fit their villages better", w)]
+    shift = [w for w in o.warnings if re.search(r"看起来是 (BD-09|GCJ-02) 坐标|区域更吻合", w)]
     assert not shift, shift  # each row converted in its own system: nothing left that a shift would explain
 
 
@@ -590,9 +588,7 @@ def test_spatial_placed_by_village_column(truth: Truth, spatial_run):
     assert (o.facilities.loc[placed["name"], "zone_assignment"] == "placed by 所属村（社区）").all()
     others = o.rejects[o.rejects["row"].isin(none.loc[~none.index.isin(placed.index), "row"])]
     assert (others["stage"] == "score").all() and others["reason"].str.contains("sector").all(), others
-    assert any(
-        w.startswith(f"{len(none)} facilities without usable coordinates were placed by") for w in o.warnings
-    )
+    assert any(w.startswith(f"{len(none)} 家企业没有可用坐标，已按") for w in o.warnings)
 
 
 def _spatial_without_crs_column(truth: Truth, name: str, crs: str = "EPSG:4490") -> Outcome:
@@ -606,23 +602,23 @@ def test_spatial_a_mixed_register_without_crs_column_is_named(truth: Truth):
     """Without crs_column, the 百度 and 高德 rows land in other villages than their 所属村: the warning names both
     systems and the key to set, not one crs (following that advice misplaced the rows of the other system)."""
     o = _spatial_without_crs_column(truth, "spatial-no-crs-column.toml")
-    (hint,) = [w for w in o.warnings if "fit their villages better" in w]
-    m = re.match(r"(\d+) rows fit their villages better as (BD-09|GCJ-02), (\d+) as (BD-09|GCJ-02) than as "
-                 r"declared \(EPSG:4490\) \(所属村（社区） names their village", hint)  # fmt: skip
+    (hint,) = [w for w in o.warnings if "区域更吻合" in w]
+    m = re.match(r"(\d+) 行按 (BD-09|GCJ-02) 读取时与其所在村（社区）区域更吻合，(\d+) 行按 (BD-09|GCJ-02)，"
+                 r"按声明的坐标系（EPSG:4490）则不然（所属村（社区） 写明了其所在村（社区）", hint)  # fmt: skip
     assert m and {m[2], m[4]} == {"BD-09", "GCJ-02"}, hint
     counts = {m[2]: int(m[1]), m[4]: int(m[3])}
     assert 0 < counts["BD-09"] <= 70 and 0 < counts["GCJ-02"] <= 80  # rows that fit in one reading only
-    assert "set crs_column under [facilities]" in hint and "look like" not in hint
+    assert "请在 [facilities] 下将 crs_column 设为" in hint and "看起来是" not in hint
 
 
 def test_spatial_a_mixed_register_declared_gcj02_is_named(truth: Truth):
     """crs = "GCJ-02" for the whole register (a one-system advice followed): the 百度 rows and the true ones are
     named, instead of 70 rows misplaced silently."""
     o = _spatial_without_crs_column(truth, "spatial-gcj02.toml", crs="GCJ-02")
-    (hint,) = [w for w in o.warnings if "fit their villages better" in w]
-    assert re.match(r"\d+ rows fit their villages better as (BD-09|EPSG:4490), \d+ as (BD-09|EPSG:4490) than as "
-                    r"declared \(GCJ-02\)", hint), hint  # fmt: skip
-    assert "set crs_column" in hint
+    (hint,) = [w for w in o.warnings if "区域更吻合" in w]
+    assert re.match(r"\d+ 行按 (BD-09|EPSG:4490) 读取时与其所在村（社区）区域更吻合，\d+ 行按 (BD-09|EPSG:4490)，"
+                    r"按声明的坐标系（GCJ-02）则不然", hint), hint  # fmt: skip
+    assert "crs_column" in hint
 
 
 def test_spatial_every_enterprise_and_the_village_layer(truth: Truth, spatial_run):

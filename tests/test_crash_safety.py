@@ -259,8 +259,7 @@ def test_a_full_disk_is_one_error_line(tiny_project: Path, small_disk, size: str
     proc = _riskmap("run", str(tiny_project), "--out", str(out))
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"error: {out / full_at}: cannot write: the disk is full (0.0 MB left); free some space on the disk of "
-        f"{out} or choose another --out"
+        f"错误： {out / full_at}：无法写入：磁盘已满（剩余 0.0 MB）；请清理 {out} 所在磁盘的空间，或另选 --out"
     ]
     assert list(out.iterdir()) == []  # no staging folder, no crash file
 
@@ -272,7 +271,7 @@ def test_a_full_disk_keeps_the_previous_set(tiny_project: Path, small_disk):
     _worsen_one_facility(tiny_project)
     proc = _riskmap("run", str(tiny_project), "--out", str(out))
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "cannot write: the disk is full" in proc.stderr
+    assert "无法写入：磁盘已满" in proc.stderr
     assert _files(out) == before
     _assert_manifest_describes(out)
 
@@ -304,8 +303,12 @@ def test_a_full_disk_under_the_xlsx_writer_prints_nothing_else(small_disk, full:
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    says = "the disk is full" if full == "output folder" else f"the temporary folder {disk / 'tmp'} is full"
-    assert proc.stdout.startswith(f"{disk / 'plan.xlsx'}: cannot write: {says}"), proc.stdout
+    says = (
+        f"{disk / 'plan.xlsx'}：无法写入：磁盘已满"
+        if full == "output folder"
+        else f"{disk / 'plan.xlsx'}: cannot write: the temporary folder {disk / 'tmp'} is full"
+    )
+    assert proc.stdout.startswith(says), proc.stdout
     assert sorted(p.name for p in disk.rglob("*")) == ["tmp"]  # no temporary file left
 
 

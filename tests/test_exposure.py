@@ -164,7 +164,5 @@ def test_persons_column_is_named_by_the_radius(tiny_project: Path, tmp_path: Pat
     assert "persons_1000m" in layer.columns and "persons_500m" not in layer.columns
 
     _without_population(tiny_project)
-    with pytest.raises(
-        riskmap.InputError, match=r"GB 18218 needs the persons within 1000 m of each facility"
-    ):
+    with pytest.raises(riskmap.InputError, match=r"GB 18218 需要每家企业周边 1000 米内的人数"):
         _check(tiny_project)

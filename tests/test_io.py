@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from riskmap.errors import CRSError, InputError
+from riskmap.i18n import language
 from riskmap.io import crs
 from riskmap.io.atomic import atomic_path
 from riskmap.io.tables import detect_encoding, read_table
@@ -42,7 +43,9 @@ def test_parse_crs():
     assert crs.parse_crs("gcj02", "x") == "GCJ-02"
     assert crs.parse_crs("BD-09", "x") == "BD-09"
     assert crs.parse_crs("4490", "x").to_epsg() == 4490
-    with pytest.raises(CRSError, match=r"facilities\.crs: 'WGS-84x' is not a known CRS"):
+    with pytest.raises(CRSError, match=r"facilities\.crs：'WGS-84x' 不是已知的坐标系"):
+        crs.parse_crs("WGS-84x", "facilities.crs")
+    with language("en"), pytest.raises(CRSError, match=r"facilities\.crs: 'WGS-84x' is not a known CRS"):
         crs.parse_crs("WGS-84x", "facilities.crs")
 
 
@@ -64,11 +67,13 @@ def test_xlsx_is_read_as_text(tmp_path: Path):
 
 
 def test_table_errors(tmp_path: Path):
-    with pytest.raises(InputError, match=r"file not found"):
+    with pytest.raises(InputError, match=r"missing\.csv：找不到文件"):
         read_table(tmp_path / "missing.csv")
     odd = tmp_path / "f.dbf"
     odd.write_bytes(b"x")
-    with pytest.raises(InputError, match=r"unsupported table format"):
+    with pytest.raises(InputError, match=r"不支持的表格格式 '\.dbf'"):
+        read_table(odd)
+    with language("en"), pytest.raises(InputError, match=r"unsupported table format '\.dbf'; use \.csv"):
         read_table(odd)
 
 
@@ -82,10 +87,10 @@ def test_vector_without_crs_needs_a_declared_one(tmp_path: Path):
     shp = tmp_path / "f.shp"
     gpd.GeoDataFrame({"a": [1]}, geometry=[Point(119.6, 32.2)]).to_file(shp)
     shp.with_suffix(".prj").unlink(missing_ok=True)
-    with pytest.raises(CRSError, match=r"has no CRS; declare it"):
+    with pytest.raises(CRSError, match=r"图层没有坐标系；请在项目文件中声明"):
         read_vector(shp, where="facilities")
     assert read_vector(shp, crs="EPSG:4490", where="facilities").crs.to_epsg() == 4490
-    with pytest.raises(InputError, match=r"no layer 'x'"):
+    with pytest.raises(InputError, match=r"没有图层 'x'（facilities\.layer）"):
         read_vector(tmp_path / "f.geojson", layer="x", where="facilities")
 
 
@@ -103,7 +108,7 @@ def test_a_gbk_line_in_a_utf8_csv_is_named(tmp_path: Path):
     p = tmp_path / "f.csv"
     p.write_bytes("id,名称\n1,甲公司\n2,乙公司\n".encode() + "3,丙公司\n".encode("gbk"))
     with pytest.raises(
-        InputError, match=r"UTF-8 except line 4, which is not UTF-8 \(probably GBK.*'3,丙公司'"
+        InputError, match=r"但第 4 行不是 UTF-8（可能是从其他导出文件粘贴来的 GBK：'3,丙公司'）"
     ):
         read_table(p)
 
@@ -119,7 +124,7 @@ def test_a_gbk_csv_whose_short_lines_look_like_utf8_is_gbk(tmp_path: Path):
 def test_csv_row_with_an_extra_value_names_its_line(tmp_path: Path):
     p = tmp_path / "f.csv"
     p.write_text("名单\nid,name\n1,a\n2,b,c\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"line 4 has 3 values but the header has 2"):
+    with pytest.raises(InputError, match=r"第 4 行有 3 个值，而表头有 2 个"):
         read_table(p, expect=["id"])
 
 
@@ -136,8 +141,7 @@ def test_vector_attributes_lose_control_characters(tmp_path: Path):
     gdf = read_vector(p, where="facilities")
     assert gdf["name"].tolist() == ["甲厂", "乙厂"]
     assert gdf.attrs[READ_WARNINGS] == [
-        "f.gpkg: replaced tabs/line breaks with spaces and removed control characters in 1 cell (rows 1); "
-        "outputs cannot hold them"
+        "f.gpkg：已将 1 个单元格中的制表符/换行替换为空格并删除控制字符（第 1 行）；输出文件无法容纳这些字符"
     ]
 
 
@@ -179,10 +183,8 @@ def test_undeclared_nodata_cells_are_nodata(tmp_path: Path, dtype, bad, shown):
     assert sums.tolist() == [16.0, 0.0]  # the eastern half's 8 cells of 2 persons; nothing from the rest
     assert share.tolist() == [0.5, 0.0]  # and the western half is unknown, not 0 persons
     [warning] = raster_warnings(tif)
-    assert warning.startswith(
-        f"pop.tif: 8 of 16 cells hold {shown} (8 cells) and the raster declares no nodata"
-    )
-    assert "treated as nodata" in warning
+    assert warning.startswith(f"pop.tif：16 个像元中有 8 个取值为 {shown}（8 个像元），且栅格未声明无数据值")
+    assert "按无数据处理" in warning
 
 
 def test_negative_cells_besides_the_declared_nodata_are_nodata(tmp_path: Path):
@@ -197,6 +199,11 @@ def test_negative_cells_besides_the_declared_nodata_are_nodata(tmp_path: Path):
     sums, _ = zonal_sum_coverage(tif, gpd.GeoSeries([box(0, 0, 4, 4)], crs=3857))
     assert sums.tolist() == [11.0]
     [warning] = raster_warnings(tif)
+    assert warning.startswith(
+        "pop.tif：除已声明的无数据值（-9999）外，16 个像元中还有 1 个取值为 -1（1 个像元）"
+    )
+    with language("en"):
+        [warning] = raster_warnings(tif)
     assert warning.startswith("pop.tif: 1 of 16 cells hold -1 (1 cells) besides the declared nodata (-9999)")
 
 

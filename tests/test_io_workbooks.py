@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from riskmap.errors import InputError
+from riskmap.i18n import language
 from riskmap.io.headers import flatten_header, header_layout, non_data_rows
 from riskmap.io.tables import NON_DATA_ROWS, READ_WARNINGS, ROW, SHEET, read_table
 from riskmap.rejects import make_rejects
@@ -67,7 +68,7 @@ def test_xls_with_title_two_row_merged_header_and_totals(tmp_path):
     assert df["经度"].tolist() == ["119.690773", "119.7071"] and df["从业人数"].tolist() == ["55", "89"]
     assert df["行业"].tolist() == ["工贸", "工贸"]  # the merged cell means both
     assert df.attrs[NON_DATA_ROWS] == [6, 7, 9]
-    assert any(re.search(r"3 non-data rows skipped .*rows 6, 7, 9", w) for w in df.attrs[READ_WARNINGS])
+    assert any(re.search(r"跳过 3 行非数据行.*第 6, 7, 9 行", w) for w in df.attrs[READ_WARNINGS])
 
 
 def test_xls_header_found_without_expected_names(tmp_path):
@@ -111,6 +112,9 @@ def test_csv_two_row_header(tmp_path):
     df = read_table(path, expect=["代码", "经度"])
     assert list(df.columns) == [ROW, "代码", "名称", "经度", "纬度", "行业"] and df[ROW].tolist() == [4]
     # the names a user maps columns by, said once: validate and run print the read warnings
+    assert df.attrs[READ_WARNINGS] == ["f.csv：2 行表头（第 2-3 行）读作以下列：代码, 名称, 经度, 纬度, 行业"]
+    with language("en"):
+        df = read_table(path, expect=["代码", "经度"])
     assert df.attrs[READ_WARNINGS] == [
         "f.csv: a 2-row header (rows 2-3) read as the columns 代码, 名称, 经度, 纬度, 行业"
     ]
@@ -183,14 +187,14 @@ def test_several_sheets_as_one_table(tmp_path, sheets):
     rejects = make_rejects("台账.xlsx", df.iloc[[2]], "grade", "bad", "validate", id_column="hazard_id")
     assert rejects["source"].tolist() == ["台账.xlsx:2025年第二季度"] and rejects["row"].tolist() == [3]
     if sheets == "*":
-        assert any("read sheets 2025年第一季度, 2025年第二季度" in w for w in df.attrs[READ_WARNINGS])
+        assert any("已读取工作表 2025年第一季度, 2025年第二季度" in w for w in df.attrs[READ_WARNINGS])
 
 
 def test_a_named_sheet_that_is_missing_is_named(tmp_path):
     path = tmp_path / "台账.xlsx"
     _ledger(path)
     with pytest.raises(
-        InputError, match=r"no sheet '2025年第三季度'; the workbook has: 填表说明, 2025年第一季度"
+        InputError, match=r"没有工作表 '2025年第三季度'；工作簿中的工作表：填表说明, 2025年第一季度"
     ):
         read_table(path, sheet=["2025年第一季度", "2025年第三季度"], expect=["facility_id"])
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from riskmap.errors import ScoringError
+from riskmap.i18n import language
 from riskmap.methods import gb18218
 
 GRADES = {"1": "red", "2": "orange", "3": "yellow", "4": "blue"}
@@ -40,8 +41,7 @@ def test_beta_from_table3_and_from_category():
 
 
 def test_unknown_substance_lists_closest():
-    # Why it is unknown is a message in the locale's language (the tests': Chinese).
-    with pytest.raises(ScoringError, match=r"unknown substance '二氧化琉'.*最接近的：二氧化硫"):
+    with pytest.raises(ScoringError, match=r"未知物质 '二氧化琉'：.*最接近的：二氧化硫"):
         gb18218.lookup("二氧化琉")
 
 
@@ -65,10 +65,15 @@ def test_alpha_table5(persons, alpha):
 
 
 def test_assess_rejects_bad_arguments():
-    with pytest.raises(ScoringError, match=r"exactly one of persons"):
+    with pytest.raises(ScoringError, match=r"persons=（500 米内人数）和 alpha= 须且只能给出其中一个"):
         gb18218.assess([("氨", 1.0)])
-    with pytest.raises(ScoringError, match=r"non-negative"):
+    with pytest.raises(ScoringError, match=r"数量 -1\.0 吨不是非负数"):
         gb18218.assess([("氨", -1.0)], persons=1)
+    with (
+        language("en"),
+        pytest.raises(ScoringError, match=r"give exactly one of persons= \(within 500 m\) or alpha="),
+    ):
+        gb18218.assess([("氨", 1.0)])
 
 
 def test_explicit_items():
@@ -364,5 +369,5 @@ def test_a_unit_column_mapped_but_missing_stops_the_run(tiny_project):
         '[inventory]\npath = "inventory.csv"\ncolumns = { unit = "单位" }\n',
     )
     tiny_project.write_text(text, encoding="utf-8")
-    with pytest.raises(InputError, match=r'inventory\.csv: no column "单位"'):
+    with pytest.raises(InputError, match=r"inventory\.csv：没有“单位”列"):
         riskmap.check(riskmap.load_config(tiny_project))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,13 @@ import pytest
 from PIL import Image
 from shapely.geometry import Point, box
 
+from riskmap.i18n import language
 from riskmap.levels import color, label
 from riskmap.outputs import figure as figure_mod
 from riskmap.outputs.figure import MAX_FACILITY_DOTS, cjk_font, render_figure
 
 TITLE = "测试区安全风险四色分布图"
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
 def _zones():
@@ -176,12 +179,55 @@ def test_without_cjk_font_warns_and_falls_back_to_english(tmp_path: Path, monkey
         paths = render_figure(_zones(), None, [tmp_path / "m.png"], title="Test district", dpi=72)
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1, messages  # one clear warning, no glyph-by-glyph noise from zone names
-    assert re.search(
-        r"no CJK font found .* uses English labels and leaves out non-Latin zone names$", messages[0]
-    )
+    assert re.search(r"^未找到中文（CJK）字体：图件改用英文标注，并略去非拉丁字母的区域名称；", messages[0])
+    assert "fonts-noto-cjk" in messages[0] and "微软雅黑" in messages[0] and "[outputs] font" in messages[0]
     assert paths[0].stat().st_size > 0
-    with pytest.warns(UserWarning, match=r"Chinese characters in the title show as boxes"):
+    with pytest.warns(UserWarning, match=r"标题中的汉字显示为方框"):
         render_figure(_zones(), None, [tmp_path / "m.png"], title=TITLE, dpi=72)
+
+
+def test_without_cjk_font_a_run_gets_the_warning_in_its_list_and_no_python_warning(
+    tmp_path: Path, monkeypatch
+):
+    """A run passes its warnings list: the warning is said there (the CLI, run.json), in the run's language,
+    and no Python warning escapes."""
+    monkeypatch.setattr(figure_mod, "cjk_font", lambda: None)
+    said: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any Python warning fails the test
+        with language("en"):
+            render_figure(_zones(), None, [tmp_path / "m.png"], title=TITLE, dpi=72, warnings=said)
+    assert len(said) == 1 and said[0].startswith("no CJK font found: the figure uses English labels"), said
+    assert "apt install fonts-noto-cjk" in said[0] and "SimHei or Microsoft YaHei" in said[0]
+    assert '[outputs] font = "path/to/font.ttf"' in said[0] and not CJK.search(said[0])
+
+
+def _annotations(fig) -> list[str]:
+    return [t.get_text() for t in fig.axes[0].texts]
+
+
+@pytest.mark.parametrize(
+    ("lang", "as_of", "drawn"),
+    [
+        ("zh", "数据截至 2026年3月9日", "制图日期：2026年12月1日"),
+        ("en", "Data as of 2026-03-09", "Drawn on 2026-12-01"),
+    ],
+)
+def test_the_figure_says_the_date_the_data_are_as_of_and_the_date_it_was_drawn(lang, as_of, drawn):
+    _require_cjk()
+    import matplotlib.pyplot as plt
+
+    sheet = figure_mod._Sheet(TITLE, "", lang, date(2026, 12, 1), as_of=date(2026, 3, 9))
+    with plt.rc_context(figure_mod._rc(cjk_font())):
+        fig = figure_mod._draw(_zones(), None, sheet, ())
+    (line,) = [t for t in _annotations(fig) if as_of in t]
+    assert drawn in line and line.index(as_of) < line.index(drawn)
+
+
+def test_the_as_of_date_reaches_the_svg(tmp_path: Path):
+    _require_cjk()
+    (svg,) = render_figure(_zones(), None, [tmp_path / "m.svg"], title=TITLE, dpi=72, as_of="2026-03-09")
+    assert "数据截至 2026年3月9日" in svg.read_text(encoding="utf-8")
 
 
 def test_legend_counts_labels_and_layout():

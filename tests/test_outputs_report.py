@@ -28,6 +28,13 @@ def _with_report(project: Path, extra: str = "report = true") -> Path:
     return project
 
 
+def _with_rejects(project: Path) -> Path:
+    """Two register rows the run rejects (coordinates that are not numbers, none at all)."""
+    with (project.parent / "facilities.csv").open("a", encoding="utf-8") as f:
+        f.write("91330100MA2B3C4D5X,坏坐标企业,工贸,abc,30.1\n91330100MA2B3C4D6X,无坐标企业,工贸,,\n")
+    return project
+
+
 def _run(*args: str) -> None:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
@@ -76,10 +83,12 @@ def test_run_writes_the_report_whose_tables_equal_the_outputs(run_out: Path) -> 
 
     assert "report.docx" in json.loads((run_out / "run.json").read_text(encoding="utf-8"))["manifest"]
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    assert headings[:3] == ["一、总体情况", "二、安全风险四色分布图", "三、重大风险和较大风险企业清单"]
-    assert any(h.endswith("监督检查计划") for h in headings) and any(
-        h.endswith("数据质量与方法") for h in headings
-    )
+    # The body (一图一表), then the annex (附件) with the lists and every rejected row.
+    assert [h for h in headings if h[1:2] == "、"] == [
+        "一、总体情况", "二、安全风险四色分布图", "三、监督检查计划", "四、数据质量与方法"
+    ]  # fmt: skip
+    annex = headings[headings.index("附件") :]
+    assert annex == ["附件", "附件1　重大风险企业清单", "附件2　较大风险企业清单"]  # no rejects: no 附件3
     assert len(doc.inline_shapes) == 1  # the figure
 
     # The zone table by town equals zones_town.csv.
@@ -231,7 +240,7 @@ def test_previous_run_gives_what_changed(tiny_project: Path, tmp_path: Path) -> 
     out = tmp_path / "new"
     _run("report", str(tiny_project), "--out", str(out), "--previous", str(old))
     doc = Document(str(out / "report.docx"))
-    assert any(p.text == "四、与上期相比的变化" for p in doc.paragraphs)
+    assert any(p.text == "三、与上期相比的变化" for p in doc.paragraphs)
     counts = _table_after(doc, "升降级统计")
     assert counts[1][:3] == ["企业", "1", "0"]
     changed = _table_after(doc, "企业等级变化")
@@ -240,21 +249,19 @@ def test_previous_run_gives_what_changed(tiny_project: Path, tmp_path: Path) -> 
     )
 
 
-def test_long_lists_go_to_the_appendix(
+def test_long_annex_tables_say_where_the_rest_is(
     tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from riskmap.outputs.report import sections
+    from riskmap.outputs.report import annex
 
-    monkeypatch.setattr(sections, "LIST_INLINE_MAX", 0)
-    monkeypatch.setattr(sections, "APPENDIX_MAX_ROWS", 1)
+    monkeypatch.setattr(annex, "ANNEX_MAX_ROWS", 1)
     out = tmp_path / "out"
-    _run("report", str(tiny_project), "--out", str(out), "--cards", "none")
+    _run("report", str(_with_rejects(tiny_project)), "--out", str(out), "--cards", "none")
     doc = Document(str(out / "report.docx"))
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert "附录：企业清单（节选）" in text
-    assert "完整清单见 inspection_plan.xlsx" in text
-    appendix = _table_after(doc, "重大风险企业清单")
-    assert len(appendix) == 2  # the header and APPENDIX_MAX_ROWS rows
+    assert len(_table_after(doc, "剔除记录（共 2 行）")) == 2  # the header and ANNEX_MAX_ROWS rows
+    assert "共 2 行，上表列出前 1 行；完整清单见 rejects.csv。" in text
+    assert "全部剔除记录见附件3。" in text
 
 
 def test_cards_one_page_per_red_and_orange_enterprise(tiny_project: Path, tmp_path: Path) -> None:
@@ -526,9 +533,7 @@ def test_damaged_previous_run_is_one_line(tiny_project: Path, tmp_path: Path) ->
         app, ["report", str(tiny_project), "--out", str(tmp_path / "new"), "--previous", str(old)]
     )
     assert r.exit_code == 1 and r.output.count("\n") == 1, r.output
-    assert (
-        "riskmap.gpkg: not a riskmap GeoPackage: the file is an SQLite database of another kind" in r.output
-    )
+    assert "riskmap.gpkg：不是 riskmap GeoPackage：该文件是其他类型的 SQLite 数据库" in r.output
 
 
 @pytest.mark.parametrize(
@@ -548,3 +553,129 @@ def test_the_report_names_the_area_by_its_own_word(
     summary = _all_text(Document(str(out / "report.docx")))
     assert re.search(rf"{word} \d+ 个村/社区中", summary), summary[:600]
     assert not re.search(r"全[区县市旗] \d+ 个村/社区中", summary.replace(word, "")), summary[:600]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A report a county hands in (issue 26): the body short, the lists and the rejects in the annex, rules in words
+
+
+def test_the_rules_are_sentences_not_json(run_out: Path) -> None:
+    text = _all_text(Document(str(run_out / "report.docx")))
+    assert "村/社区按就高原则定级：取区域内企业的最高风险等级。" in text
+    assert "（一）企业定级方法" in text and "企业监督检查频次：重大风险企业每年4次" in text
+    for raw in ('{"', '"rule"', "empty_level", "index (fixed", "0.6000", "ls_matrix", "gb18218"):
+        assert raw not in text, raw
+
+
+def _annex_start(doc) -> int:
+    """The position of the annex heading (附件) among the body's elements."""
+    children = list(doc.element.body.iterchildren())
+    return next(i for i, el in enumerate(children) if el.tag == qn("w:p") and _text(el) in ("附件", "Annex"))
+
+
+def _tables_after_annex(doc) -> dict[str, list[list[str]]]:
+    """The annex's tables by caption."""
+    children = list(doc.element.body.iterchildren())[_annex_start(doc) :]
+    out, cap = {}, None
+    for el in children:
+        if el.tag == qn("w:p") and _text(el).startswith(("表", "Table")):
+            cap = _text(el)
+        elif el.tag == qn("w:tbl") and cap:
+            out[cap] = [
+                [_text(tc) for tc in tr.iterchildren(qn("w:tc"))] for tr in el.iterchildren(qn("w:tr"))
+            ]
+    return out
+
+
+def _pdf_pages(docx: Path, tmp: Path) -> list[str]:
+    """The text of each page of the document as LibreOffice prints it."""
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp}/lo-profile", "--convert-to", "pdf",
+         "--outdir", str(tmp), str(docx)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp / f"{docx.stem}.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return text.split("\f")[:-1]
+
+
+def _county_of_1500(folder: Path):
+    """tests/county.py's 同安区 with about 1,500 enterprises: the background enterprises five times over."""
+    import county
+
+    with pytest.MonkeyPatch.context() as mp:
+        spellings = {c: {s: k * 5 for s, k in sp.items()} for c, sp in county.SECTOR_SPELLINGS.items()}
+        mp.setattr(county, "SECTOR_SPELLINGS", spellings)
+        mp.setattr(county, "SYSTEM_COUNTS", {s: k * 5 for s, k in county.SYSTEM_COUNTS.items()})
+        words = list(county._WORDS)  # enough names: 50 words make only 50 petrol stations
+        mp.setattr(county, "_WORDS", words + [a[0] + b[1] for a in words for b in words if a != b])
+        n_cases = len(county.HD_CASES) + len(county.MH_CASES)
+        mp.setattr(
+            county, "N_ENTERPRISES", n_cases + sum(k for sp in spellings.values() for k in sp.values())
+        )
+        return county.build_county(folder / "同安区")
+
+
+@pytest.mark.skipif(
+    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+    reason="LibreOffice (soffice) and poppler-utils (pdftotext) are not installed: scripts/test.sh installs them",
+)
+@pytest.mark.parametrize("district", ["demo", "county"])
+def test_the_body_is_at_most_15_pages_and_the_annex_holds_every_list(district: str, tmp_path: Path) -> None:
+    import riskmap
+    from riskmap.config import load_config, with_overrides
+    from riskmap.reporting import report
+
+    if district == "demo":  # 3,000 enterprises
+        project = riskmap.demo_dir() / "riskmap.toml"
+    else:  # ~1,500 enterprises
+        truth = _county_of_1500(tmp_path)
+        assert len(truth.enterprises) >= 1400
+        project = truth.folder / "riskmap.toml"
+    config = with_overrides(load_config(project), {"outputs.report_cards": "none"})
+    result = report(config, tmp_path / "out")
+    docx = tmp_path / "out" / "report.docx"
+    doc = Document(str(docx))
+    annex = _tables_after_annex(doc)
+    levels = result.facilities.set_index("facility_id")["level"]
+    for level, zh in (("red", "重大风险"), ("orange", "较大风险")):
+        rows = next(t for cap, t in annex.items() if cap.endswith(f"{zh}企业清单"))[1:]
+        assert sorted(r[2] for r in rows) == sorted(levels.index[levels == level]), level
+        assert len(rows) > 20, level  # the lists that made the report 54 pages are there, all of them
+    rejects = next(t for cap, t in annex.items() if "剔除记录" in cap)[1:]
+    assert len(rejects) == len(result.rejects) > 0
+    pages = _pdf_pages(docx, tmp_path)
+    body = next(i for i, page in enumerate(pages) if re.search(r"^\s*附件\s*$", page, re.M))
+    assert 3 <= body <= 15, (district, body, len(pages))
+    assert "重大风险企业清单" not in "".join(pages[:body])  # the lists stand in the annex only
+
+
+def test_annex_as_a_workbook_beside_the_report(tiny_project: Path, tmp_path: Path) -> None:
+    import json
+
+    import openpyxl
+
+    out = tmp_path / "out"
+    project = _with_rejects(_with_report(tiny_project, 'report = true\nreport_annex = "xlsx"'))
+    _run("run", str(project), "--out", str(out))
+    manifest = json.loads((out / "run.json").read_text(encoding="utf-8"))["outputs"]
+    assert manifest["report_annex_xlsx"] == "report-annex.xlsx"
+    doc = Document(str(out / "report.docx"))
+    text = _all_text(doc)
+    assert "重大风险、较大风险企业清单见附件 report-annex.xlsx。" in text
+    assert not any(p.text == "附件" for p in doc.paragraphs) and "重大风险企业清单" not in text
+    wb = openpyxl.load_workbook(out / "report-annex.xlsx", read_only=True)
+    sheets = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+    fac = gpd.read_file(out / "riskmap.gpkg", layer="facilities")
+    for sheet, level in (("重大风险企业", "red"), ("较大风险企业", "orange")):
+        assert sheets[sheet][0][:3] == ["序号", "企业名称", "统一社会信用代码"]
+        assert sorted(r[2] for r in sheets[sheet][1:]) == sorted(
+            fac.loc[fac["level"] == level, "facility_id"]
+        )
+    rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert len(rejects) > 0 and len(sheets["剔除记录"]) - 1 == len(rejects)
+    assert sorted(str(r[6]) for r in sheets["剔除记录"][1:]) == sorted(rejects["reason"])

@@ -95,7 +95,7 @@ def test_run_writes_every_output(tiny_project: Path, tmp_path: Path):
 
 def test_missing_input_file_is_one_clear_error(tiny_project: Path):
     (tiny_project.parent / "risk_points.csv").unlink()
-    with pytest.raises(InputError, match=r"risk_points\.csv: file not found"):
+    with pytest.raises(InputError, match=r"risk_points\.csv：找不到文件；请检查项目文件中的路径"):
         riskmap.check(riskmap.load_config(tiny_project))
 
 
@@ -485,7 +485,7 @@ def test_an_input_changed_while_it_is_read_stops_the_run(tiny_project: Path, mon
         return df
 
     monkeypatch.setattr(project, "read_related", read_then_resave)
-    with pytest.raises(InputError, match=r"risk_points\.csv: the file changed while riskmap was reading it"):
+    with pytest.raises(InputError, match=r"risk_points\.csv：riskmap 读取期间文件发生了变化"):
         riskmap.check(riskmap.load_config(tiny_project))
 
 
@@ -502,7 +502,7 @@ def test_a_population_raster_changed_during_the_stages_stops_the_run(tiny_projec
         return zone(*args, **kwargs)
 
     monkeypatch.setattr(stages, "_zone", resaving)
-    with pytest.raises(InputError, match=r"population\.tif: the file changed while riskmap was reading it"):
+    with pytest.raises(InputError, match=r"population\.tif：riskmap 读取期间文件发生了变化"):
         riskmap.check(riskmap.load_config(tiny_project))
 
 

@@ -72,10 +72,9 @@ def test_an_enterprise_without_coordinates_is_placed_in_its_village(tiny_project
     assert village.loc[CODE_OF["北村"], "n_facilities"] == 2
     assert village.loc[CODE_OF["北村"], "placed_by_column"] == "丙机械厂、己工厂"
     assert village.loc[CODE_OF["东村"], "placed_by_column"] == ""
-    (note,) = [w for w in result.warnings if "placed by 所属村" in w]
-    assert note.startswith("2 facilities without usable coordinates were placed by 所属村"), note
-    # The problems are messages, in the run's language (the tests run in Chinese).
-    assert "(rows 4, 7; 坐标为空 (1), 坐标不是数字 (1))" in note, note
+    (note,) = [w for w in result.warnings if "已按 所属村 落位" in w]
+    assert note.startswith("2 家企业没有可用坐标，已按 所属村 落位于该列所指区域内的一点"), note
+    assert "（第 4, 7 行；坐标为空 (1), 坐标不是数字 (1)" in note, note  # the problems in Chinese too
 
 
 def test_the_zone_column_may_hold_the_12_digit_code(tiny_project: Path):
@@ -175,7 +174,9 @@ def test_a_missing_zone_column_is_named(tiny_project: Path):
     tiny_project.write_text(
         text.replace('crs = "EPSG:4490"\n', 'crs = "EPSG:4490"\nzone_column = "所属村"\n', 1)
     )
-    with pytest.raises(riskmap.RiskmapError, match=r'no column "所属村" \(set facilities\.zone_column'):
+    with pytest.raises(
+        riskmap.RiskmapError, match=r"没有“所属村”列（请将 facilities\.zone_column 设为文件中的列名）"
+    ):
         riskmap.check(riskmap.load_config(tiny_project))
 
 
@@ -218,7 +219,5 @@ def test_a_zone_column_with_only_grids_is_a_config_error(tiny_project: Path):
     end = text.index("[population]")
     grid = '[[zones]]\nkind = "grid"\ngrid = { shape = "square", size_m = 1000 }\n\n'
     tiny_project.write_text(text[:start] + grid + text[end:], encoding="utf-8")
-    with pytest.raises(
-        riskmap.RiskmapError, match=r"zone_column \('所属村'\) names zones of a layer read from a file"
-    ):
+    with pytest.raises(riskmap.RiskmapError, match=r"zone_column（'所属村'）指向从文件读取的区域图层"):
         riskmap.check(riskmap.load_config(tiny_project))

@@ -13,6 +13,7 @@ import pytest
 from conftest import IDS
 
 import riskmap
+from riskmap.config import with_overrides
 from riskmap.errors import ConfigError
 from riskmap.sectors import SectorNames, shipped_spellings
 from riskmap.vocabulary import sector_key
@@ -101,12 +102,18 @@ def test_register_spellings_grade_as_their_sectors(tiny_project: Path):
 def test_unknown_sectors_are_listed_once_with_counts_and_a_suggestion(tiny_project: Path):
     _sectors(tiny_project, A="危险化学品单位（小微）", C="养殖业", D="养殖业", F="养殖业")
     result = riskmap.check(riskmap.load_config(tiny_project))
-    said = [w for w in result.warnings if "not in [scoring.sectors]" in w]
+    said = [w for w in result.warnings if "不在 [scoring.sectors] 中" in w]
     assert len(said) == 1, result.warnings
+    assert said[0].startswith(
+        "facilities.csv：2 个行业既不在 [scoring.sectors] 中，也不是其中某个行业的已知写法"
+    )
+    assert "养殖业（共 3 行）" in said[0], said[0]
+    assert "危险化学品单位(小微)（共 1 行；是否为 危险化学品？）" in said[0], said[0]
+    assert "sector_aliases" in said[0] and "被剔除" in said[0]
+    english = riskmap.check(with_overrides(riskmap.load_config(tiny_project), {"project.lang": "en"}))
+    said = [w for w in english.warnings if "not in [scoring.sectors]" in w]
     assert said[0].startswith("facilities.csv: 2 sectors are not in [scoring.sectors] nor a known spelling")
-    assert "养殖业 (3 rows)" in said[0], said[0]
     assert "危险化学品单位(小微) (1 row; did you mean 危险化学品?)" in said[0], said[0]
-    assert "sector_aliases" in said[0] and "rejected" in said[0]
     rejected = result.rejects.set_index("record_id")
     assert set(rejected.index) == {IDS[k] for k in "ACDF"}
     assert "did you mean 危险化学品?" in rejected.loc[IDS["A"], "reason"]
@@ -130,7 +137,7 @@ def test_grey_keeps_a_sector_without_methods_as_not_assessed(tiny_project: Path)
     )
     assert "sector '养殖业' is not in [scoring.sectors]" in fac.loc[IDS["C"], "reasons_en"]
     assert fac.loc[IDS["D"], ["sector", "level"]].tolist() == ["建筑施工", "orange"]
-    assert any("养殖业 (1 row" in w and "kept as not assessed" in w for w in result.warnings)
+    assert any("养殖业（共 1 行）" in w and "保留为未评估" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize(

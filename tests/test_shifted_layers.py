@@ -21,7 +21,7 @@ from published_shifts import REFERENCE_POINTS, published_bd09, published_gcj02, 
 
 import riskmap
 from riskmap._resources import reference_dir
-from riskmap.config import SitesConfig
+from riskmap.config import SitesConfig, with_overrides
 from riskmap.io.crs import (
     in_china,
     shift_geometries,
@@ -115,8 +115,8 @@ def test_declared_epsg_that_differs_from_the_file_wins_with_a_warning(tmp_path):
     gdf = read_vector(tmp_path / "z.gpkg", crs="EPSG:4547", where="zones[0]", warnings=warnings)
     assert gdf.crs.to_epsg() == 4547
     assert len(warnings) == 1
-    assert "z.gpkg declares EPSG:4549" in warnings[0] and 'zones[0].crs = "EPSG:4547"' in warnings[0]
-    assert "the project file wins" in warnings[0]
+    assert "z.gpkg 声明的坐标系是 EPSG:4549" in warnings[0] and 'zones[0].crs = "EPSG:4547"' in warnings[0]
+    assert "以项目文件为准" in warnings[0]
 
 
 def test_wgs84_declared_as_cgcs2000_is_not_worth_a_warning(tmp_path):
@@ -221,7 +221,7 @@ def test_zones_declared_shifted_give_the_unshifted_placement(tiny_project: Path,
     result = riskmap.check(riskmap.load_config(tiny_project))
     assert result.rejects.empty, result.rejects["reason"].tolist()
     pd.testing.assert_frame_equal(_placement(result), _placement(baseline))
-    assert not any("look" in w and system in w for w in result.warnings), result.warnings
+    assert not any("看起来是" in w and system in w for w in result.warnings), result.warnings
 
 
 @pytest.mark.parametrize("system", ["GCJ-02", "BD-09"])
@@ -230,18 +230,10 @@ def test_undeclared_shifted_zones_are_named_in_a_warning(tiny_project: Path, sys
     _shifted_zones_geojson(tiny_project, system)
     result = riskmap.check(riskmap.load_config(tiny_project))
     assert not result.rejects.empty  # facilities near the edge fell out: the user must be told why
-    (hint,) = [w for w in result.warnings if "read as" in w]
-    assert f"when the zones are read as {system}" in hint
-    assert (
-        f'zones[0] (village, village.geojson) looks like {system}: set crs = "{system}" under [[zones]]'
-        in (
-            hint.replace(
-                " (boundaries drawn for web maps, such as DataV/echarts GeoJSON, usually are, though the "
-                "file says WGS84)",
-                "",
-            )
-        )
-    )
+    (hint,) = [w for w in result.warnings if "会落入区域内" in w]
+    assert f"若将区域按 {system} 坐标读取" in hint
+    assert f"zones[0]（村（社区）图层，village.geojson）看起来是 {system} 坐标" in hint
+    assert f'请在 [[zones]] 下为该图层（以及同一来源的其他图层）设置 crs = "{system}"' in hint
 
 
 def test_undeclared_shifted_facilities_are_named_not_the_zones(tiny_project: Path):
@@ -252,7 +244,14 @@ def test_undeclared_shifted_facilities_are_named_not_the_zones(tiny_project: Pat
     fac["lon"], fac["lat"] = [f"{v:.7f}" for v in glon], [f"{v:.7f}" for v in glat]
     fac.to_csv(d / "facilities.csv", index=False)
     result = riskmap.check(riskmap.load_config(tiny_project))
-    (hint,) = [w for w in result.warnings if "read as" in w]
+    (hint,) = [w for w in result.warnings if "会落入区域内" in w]
+    assert (
+        '企业（facilities.csv）看起来是 GCJ-02 坐标（在高德/腾讯地图上拾取）：请在 [facilities] 下设置 crs = "GCJ-02"'
+        in hint
+    )
+    assert "[[zones]]" not in hint
+    english = riskmap.check(with_overrides(riskmap.load_config(tiny_project), {"project.lang": "en"}))
+    (hint,) = [w for w in english.warnings if "read as" in w]
     assert (
         'facilities (facilities.csv) look like GCJ-02 (picked in Gaode/Tencent maps): set crs = "GCJ-02" under [facilities]'
         in hint
@@ -270,8 +269,8 @@ def test_zones_declared_gcj02_that_are_not_are_named_as_a_possible_mistake(tiny_
         write.to_file(d / f"{kind}.geojson")
     _declare(tiny_project, "zones", "GCJ-02")
     result = riskmap.check(riskmap.load_config(tiny_project))
-    (hint,) = [w for w in result.warnings if "read as" in w]
-    assert 'remove its crs = "GCJ-02" under [[zones]]' in hint
+    (hint,) = [w for w in result.warnings if "会落入区域内" in w]
+    assert '请删除 [[zones]] 下它的 crs = "GCJ-02"' in hint
 
 
 def test_vector_facilities_in_gcj02_with_a_plant_boundary(tiny_project: Path):
@@ -422,9 +421,9 @@ def test_real_gcj02_districts_undeclared_give_the_warning(tmp_path: Path):
     got = result.facilities.set_index("facility_id")["district_code"].astype(str)
     misplaced = (got != truth.reindex(got.index)).sum() + len(result.rejects)
     assert misplaced > 0  # what the warning is about
-    (hint,) = [w for w in result.warnings if "read as" in w]
-    assert "zones[0] (district, districts.geojson) looks like GCJ-02" in hint
-    assert 'set crs = "GCJ-02" under [[zones]]' in hint
+    (hint,) = [w for w in result.warnings if "会落入区域内" in w]
+    assert "zones[0]（区（县）图层，districts.geojson）看起来是 GCJ-02 坐标" in hint
+    assert '请在 [[zones]] 下为该图层（以及同一来源的其他图层）设置 crs = "GCJ-02"' in hint
 
 
 def test_real_districts_in_bd09_declared_put_each_facility_in_its_district(tmp_path: Path):
@@ -435,8 +434,11 @@ def test_real_districts_in_bd09_declared_put_each_facility_in_its_district(tmp_p
 def test_real_districts_in_bd09_undeclared_give_the_bd09_warning(tmp_path: Path):
     project = _xiamen_project(tmp_path, _xiamen_bd09(), None)
     result = riskmap.check(riskmap.load_config(project))
-    (hint,) = [w for w in result.warnings if "read as" in w]
-    assert "looks like BD-09" in hint and 'set crs = "BD-09" under [[zones]]' in hint
+    (hint,) = [w for w in result.warnings if "会落入区域内" in w]
+    assert (
+        "看起来是 BD-09 坐标" in hint
+        and '请在 [[zones]] 下为该图层（以及同一来源的其他图层）设置 crs = "BD-09"' in hint
+    )
 
 
 # ------------------------------------------------------------------------- registers mixing systems (issue 24)
@@ -477,12 +479,12 @@ def test_a_register_mixing_gcj02_and_bd09_is_named_not_one_system(tiny_project: 
     (issue 24: following a one-system advice misplaced the rows of the other, silently)."""
     _east_edge_rows(tiny_project, ["GCJ-02", "BD-09"] * 6)
     result = riskmap.check(riskmap.load_config(tiny_project))
-    (hint,) = [w for w in result.warnings if "fit their" in w or "look like" in w]
+    (hint,) = [w for w in result.warnings if "更吻合" in w or "看起来是" in w]
     assert hint.startswith(
-        "6 rows fit their villages better as GCJ-02, 6 as BD-09 than as declared (EPSG:4490)"
-    )
-    assert "mixes coordinate systems: set crs_column under [facilities]" in hint
-    assert "look like" not in hint
+        "6 行按 GCJ-02 读取时与其所在村（社区）区域更吻合，6 行按 BD-09，按声明的坐标系（EPSG:4490）则不然"
+    ), hint
+    assert "台账混用了多种坐标系：请在 [facilities] 下将 crs_column 设为" in hint
+    assert "看起来是" not in hint
 
 
 def test_a_register_declared_gcj02_with_baidu_rows_is_named(tiny_project: Path):
@@ -490,8 +492,8 @@ def test_a_register_declared_gcj02_with_baidu_rows_is_named(tiny_project: Path):
     _east_edge_rows(tiny_project, ["GCJ-02"] * 2 + ["BD-09"] * 6)
     _declare(tiny_project, "facilities", "GCJ-02")
     result = riskmap.check(riskmap.load_config(tiny_project))
-    (hint,) = [w for w in result.warnings if "read as" in w or "fit their" in w]
-    assert "read as BD-09" in hint and "the file mixes systems: set crs_column" in hint, hint
+    (hint,) = [w for w in result.warnings if "会落入区域内" in w or "更吻合" in w]
+    assert "按 BD-09 读取" in hint and "则文件混用了坐标系：请改设 crs_column" in hint, hint
 
 
 def test_the_crs_column_converts_each_row_and_nothing_is_left_to_suspect(tiny_project: Path):
@@ -501,7 +503,7 @@ def test_the_crs_column_converts_each_row_and_nothing_is_left_to_suspect(tiny_pr
     )
     result = riskmap.check(riskmap.load_config(tiny_project))
     assert result.rejects.empty, result.rejects["reason"].tolist()
-    assert not [w for w in result.warnings if "fit their" in w or "read as" in w], result.warnings
+    assert not [w for w in result.warnings if "更吻合" in w or "会落入区域内" in w], result.warnings
 
 
 def _written_wrong(tiny_project: Path) -> None:
@@ -529,7 +531,7 @@ def test_rows_whose_system_is_written_wrong_are_named_by_their_village(tiny_proj
     in no other way) they are in their own. Their rows are named, and the column to check."""
     _written_wrong(tiny_project)
     result = riskmap.check(riskmap.load_config(tiny_project))
-    (hint,) = [w for w in result.warnings if "fit their" in w]
-    assert hint.startswith("4 rows fit their villages better as GCJ-02 than as their 坐标系 says (所属村 names "
-                           "their village; e.g. GCJ-02: rows 8, 9, 10)"), hint  # fmt: skip
-    assert "check 坐标系 in those rows" in hint
+    (hint,) = [w for w in result.warnings if "更吻合" in w]
+    assert hint.startswith("4 行按 GCJ-02 读取时与其所在村（社区）区域更吻合，按其 坐标系 所写的坐标系则不然（所属村 "
+                           "写明了其所在村（社区）；例如 GCJ-02 读法：第 8, 9, 10 行）"), hint  # fmt: skip
+    assert "请核对这些行的 坐标系" in hint

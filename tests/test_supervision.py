@@ -127,7 +127,7 @@ def test_capacity_shortfall_is_reported_exactly_and_by_priority():
     assert (months["scheduled"] <= months["capacity"]).all()
     assert months["unscheduled"].sum() == 60 - months["scheduled"].sum()
     assert months["shortfall_officer_days"].sum() == months["unscheduled"].sum()  # 1 officer-day each
-    assert any("capacity does not cover the plan" in w for w in p.warnings)
+    assert any("检查力量在" in w and "个月内不足以完成计划" in w for w in p.warnings), p.warnings
     kept = p.inspections[p.inspections["scheduled"]]
     # Red (priority 1) before yellow: no yellow inspection is scheduled while a red one is not.
     assert (

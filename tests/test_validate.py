@@ -9,6 +9,7 @@ from conftest import IDS, credit_code
 
 from riskmap.config import config_from_dict
 from riskmap.errors import CRSError, InputError
+from riskmap.i18n import language
 from riskmap.validate import credit_code_valid, to_number, validate_facilities
 
 
@@ -79,17 +80,24 @@ def test_gcj02_coordinates_are_shifted_back():
 
 
 def test_missing_column_suggests_the_closest():
-    with pytest.raises(InputError, match=r'no column "lat".*did you mean "lat_"'):
+    with pytest.raises(
+        InputError, match=r"没有“lat”列；是否为“lat_”？（请将 facilities\.y 设为文件中的列名）"
+    ):
+        validate_facilities(_raw([GOOD]).rename(columns={"lat": "lat_"}), _config(), "f.csv")
+    with (
+        language("en"),
+        pytest.raises(InputError, match=r'no column "lat"; did you mean "lat_"\? \(set facilities'),
+    ):
         validate_facilities(_raw([GOOD]).rename(columns={"lat": "lat_"}), _config(), "f.csv")
 
 
 def test_table_without_crs_is_an_error():
-    with pytest.raises(InputError, match=r"no declared CRS"):
+    with pytest.raises(InputError, match=r"坐标没有声明坐标系"):
         validate_facilities(_raw([GOOD]), _config(crs=None), "f.csv")
 
 
 def test_unknown_crs_is_an_error():
-    with pytest.raises(CRSError, match=r"not a known CRS"):
+    with pytest.raises(CRSError, match=r"'EPSG:99999999' 不是已知的坐标系"):
         validate_facilities(_raw([GOOD]), _config(crs="EPSG:99999999"), "f.csv")
 
 
@@ -319,7 +327,7 @@ def test_an_enterprise_without_an_id_is_keyed_by_its_name():
     assert by_row.loc[6, "reason"] == "the facility id is empty"
     (note,) = id_notes(raw, _config().facilities, "f.csv")
     assert note.startswith(
-        "f.csv: 3 enterprises have no id (rows 3, 4, 5): on the map and in the plan under their names"
+        "f.csv：3 家企业没有编号（第 3, 4, 5 行）：在地图和计划中以其名称（无代码:<名称>）列出"
     )
 
 
@@ -366,6 +374,11 @@ def test_old_registration_numbers_are_ids_and_noted_once():
     assert rejects.empty and gdf["facility_id"].tolist()[1:] == ["350212100012345", "350212100012346"]
     notes = id_notes(raw, _config().facilities, "f.csv")
     assert len(notes) == 1
+    assert notes[0].startswith(
+        "f.csv：2 个企业编号是旧的 15 位工商注册号（如第 3 行的 350212100012345），已作为编号接受"
+    )
+    with language("en"):
+        notes = id_notes(raw, _config().facilities, "f.csv")
     assert notes[0].startswith(
         "f.csv: 2 facility ids are old 15-digit business registration numbers (工商注册号, e.g. row 3 "
         "350212100012345), accepted as ids"
@@ -446,7 +459,9 @@ def test_match_by_name_needs_the_name_column():
     from riskmap.validate import match_by_name
 
     cfg = TableConfig(path="t.csv", match_by_name=True)
-    with pytest.raises(InputError, match=r'no column "name".*columns = \{ name = "..." \}'):
+    with pytest.raises(
+        InputError, match=r'没有“name”列（请用 \[hidden_dangers\] columns = \{ name = "..." \} 映射您的列）'
+    ):
         match_by_name(_table([("Y1", "", "一般")], ["hazard_id", "facility_id", "grade"]), "hidden_dangers",
                       cfg, _register(("F1", "甲")), pd.Index(["F1"]), "t.csv")  # fmt: skip
 
@@ -541,7 +556,7 @@ def test_crs_values_add_spellings():
 
 def test_a_crs_values_entry_that_is_no_crs_is_a_config_error():
     config = _config(crs_column="坐标系", crs_values={"北京54": "Beijing 1954 please"})
-    with pytest.raises(CRSError, match=r'facilities\.crs_values\["北京54"\]: .*not a known CRS'):
+    with pytest.raises(CRSError, match=r'facilities\.crs_values\["北京54"\]：.*不是已知的坐标系'):
         validate_facilities(_register_in(["北京54"], ["EPSG:4490"]), config, "f.csv")
 
 
@@ -556,7 +571,7 @@ def test_an_empty_system_without_crs_is_rejected():
 
 
 def test_crs_column_missing_from_the_file_names_it():
-    with pytest.raises(InputError, match=r'no column "坐标"; did you mean "坐标系"'):
+    with pytest.raises(InputError, match=r"没有“坐标”列；是否为“坐标系”？"):
         validate_facilities(_register_in(["高德"], ["GCJ-02"]), _config(crs_column="坐标"), "f.csv")
 
 
@@ -605,3 +620,39 @@ def test_x_and_y_in_one_column():
     gdf, rejects = validate_facilities(raw, _config(x="坐标", y="坐标"), "f.csv")
     assert rejects.empty and (gdf.geometry.x.iloc[0], gdf.geometry.y.iloc[0]) == (119.61, 32.21)
     assert "坐标" not in gdf.columns
+
+
+def test_riskmap_validate_lists_the_input_problems_in_chinese_and_with_lang_en_in_english(tiny_project):
+    """`riskmap validate` on a project with broken inputs: its problem lines in Chinese, or English with --lang en."""
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    d = tiny_project.parent
+    (d / "inventory.csv").unlink()
+    (d / "risk_points.csv").write_text(
+        (d / "risk_points.csv").read_text(encoding="utf-8").replace("likelihood", "L", 1), encoding="utf-8"
+    )
+    tiny_project.write_text(
+        tiny_project.read_text(encoding="utf-8").replace('layer = "town"', 'layer = "towns"', 1)
+    )
+    runner = CliRunner()
+    zh = " ".join(runner.invoke(app, ["validate", str(tiny_project)]).output.split())
+    en = " ".join(runner.invoke(app, ["validate", str(tiny_project), "--lang", "en"]).output.split())
+    said_zh = (
+        "inventory.csv：找不到文件；请检查项目文件中的路径（相对于项目文件）",
+        'risk_points.csv：没有“likelihood”列（请用 [risk_points] columns = { likelihood = "..." } 映射您的列）。'
+        "文件中的列：facility_id, point_id, point_name, L, severity。",
+        "boundaries.gpkg：没有图层 'towns'（zones[1].layer）；文件中的图层：village, town",
+    )
+    said_en = (
+        "inventory.csv: file not found; check the path in the project file (relative to it)",
+        'risk_points.csv: no column "likelihood" (map yours with [risk_points] columns = { likelihood = "..." }). '
+        "Columns in the file: facility_id, point_id, point_name, L, severity.",
+        "boundaries.gpkg: no layer 'towns' (zones[1].layer); the file has: village, town",
+    )
+    for chinese, english in zip(said_zh, said_en, strict=True):
+        assert chinese in zh and english not in zh, zh
+        assert english in en and chinese not in en, en
+    for english_words in ("file not found", "no column", "no layer", "Columns in the file"):
+        assert english_words not in zh, zh

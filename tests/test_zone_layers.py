@@ -16,6 +16,7 @@ import riskmap
 from riskmap.columns import ZONE_CODE
 from riskmap.config import config_from_dict
 from riskmap.errors import InputError
+from riskmap.i18n import language
 from riskmap.io.crs import metric_crs
 from riskmap.io.vector import read_vector
 from riskmap.zone_layers import division_code_warnings, load_zones, zone_overlaps
@@ -57,20 +58,23 @@ def test_codes_stored_as_numbers_are_read_as_the_office_wrote_them(tmp_path: Pat
     warnings: list[str] = []
     layers = load_zones(_config(path), warnings)
     assert layers["village"]["zone_code"].tolist() == CODES
-    note = [w for w in warnings if "stored as numbers" in w]
-    assert note and "350212001001.0" in note[0] and "read as 350212001001" in note[0], warnings
+    note = [w for w in warnings if "以数字存储" in w]
+    assert note and "350212001001.0" in note[0] and "已读作 350212001001" in note[0], warnings
 
 
 def test_codes_as_text_with_a_trailing_point_zero_are_repaired(tmp_path: Path):
     path = _villages(tmp_path, [c + ".0" for c in CODES])
     warnings: list[str] = []
     assert load_zones(_config(path), warnings)["village"]["zone_code"].tolist() == CODES
-    assert any("stored as numbers" in w for w in warnings), warnings
+    assert any("以数字存储" in w for w in warnings), warnings
 
 
 def test_codes_in_scientific_notation_are_one_clear_error(tmp_path: Path):
     path = _villages(tmp_path, ["3.50212E+11", "3.50212E+11", CODES[2], "3.50212E+11"])
-    with pytest.raises(InputError, match=r"villages\.shp: 3 village codes are in scientific notation "
+    with pytest.raises(InputError, match=r"villages\.shp：3 个村（社区）代码是科学计数法"
+                                         r"（3\.50212E\+11；要素 1, 2, 4）.*末几位数字已丢失"):  # fmt: skip
+        load_zones(_config(path))
+    with language("en"), pytest.raises(InputError, match=r"villages\.shp: 3 village codes are in scientific notation "
                                          r"\(3\.50212E\+11; features 1, 2, 4\).*digits are lost"):  # fmt: skip
         load_zones(_config(path))
 
@@ -100,7 +104,7 @@ def test_a_shapefile_with_cpg_is_read_as_it_says(tmp_path: Path):
 def test_town_code_warning_quotes_the_projects_own_codes():
     out = division_code_warnings({"village": pd.Series(CODES), "town": pd.Series(["350212001", "350212002"])})
     assert len(out) == 1 and "329901" not in out[0]
-    assert "(town 350212001000)" in out[0], out
+    assert "（乡镇 350212001000）" in out[0] and out[0].startswith("乡镇（街道）："), out
 
 
 @pytest.mark.parametrize("epsg", [4548, 4527, 4554, 4513, 4533])
@@ -143,8 +147,8 @@ def test_validate_lists_damaged_zone_codes_with_the_other_problems(tiny_project:
         text.replace('crs = "EPSG:4490"\n', 'crs = "EPSG:4490"\nzone_column = "所属村"\n')
     )
     problems = preflight(riskmap.load_config(tiny_project))
-    assert any("village codes are in scientific notation" in p for p in problems), problems
-    assert any('no column "所属村"' in p for p in problems), problems
+    assert any("村（社区）代码是科学计数法" in p for p in problems), problems
+    assert any("没有“所属村”列" in p for p in problems), problems
 
 
 def test_overlap_check_survives_zones_the_metric_projection_makes_invalid():
@@ -158,4 +162,4 @@ def test_overlap_check_survives_zones_the_metric_projection_makes_invalid():
     )
     assert z.is_valid.all() and not z.to_crs(metric_crs(z)).is_valid.all()
     msg = zone_overlaps(z, "village", "v.gpkg")
-    assert msg is not None and msg.startswith("v.gpkg: 1 pairs of village zones overlap (a and b: ")
+    assert msg is not None and msg.startswith("v.gpkg：有 1 对村（社区）区域相互重叠（a 与 b：")

@@ -9,6 +9,7 @@ from shapely.geometry import Point
 
 from riskmap.columns import PARENT_CODE, ZONE_CODE, ZONE_NAME
 from riskmap.config import ZoningConfig
+from riskmap.i18n import language
 from riskmap.zoning import aggregate_zones, assign_zones
 
 
@@ -84,7 +85,7 @@ def test_village_code_without_town_falls_back_to_space_and_warns():
     codes = [c for c, _, _ in VILLAGES]
     codes[3] = "329901009001"  # its prefix names no town, but it lies in 乙镇
     res = assign_zones(_facilities([(X0 + 0.035, Y0 + 0.035)], ["red"]), _layers(codes), "f.csv")
-    assert any("no town with their code prefix" in w for w in res.warnings)
+    assert any("没有对应代码前缀的乡镇（街道）" in w for w in res.warnings), res.warnings
     assert res.facilities["town_code"].tolist() == ["329901002000"]
 
 
@@ -217,7 +218,7 @@ def test_snapping_places_near_misses_in_the_nearest_zone():
     assert res.facilities["village_code"].tolist() == ["329901001001"]
     assert res.facilities[ASSIGNMENT].iloc[0].startswith("nearest (1")
     assert "none within 500 m" in res.rejects.iloc[0]["reason"]
-    assert any("placed in the nearest one" in w for w in res.warnings)
+    assert any("已落入最近的区域（500 米以内" in w for w in res.warnings), res.warnings
 
 
 def test_plant_boundary_goes_to_the_zone_with_most_of_its_area():
@@ -276,7 +277,7 @@ def test_a_grid_that_does_not_nest_in_villages_leaves_village_membership_alone()
     with_grid = assign_zones(fac, {"grid": grid, **layers}, "f.csv")
     assert with_grid.facilities["village_code"].tolist() == plain.facilities["village_code"].tolist()
     assert with_grid.facilities["town_code"].tolist() == plain.facilities["town_code"].tolist()
-    assert any("does not nest in village" in w for w in with_grid.warnings)
+    assert any("网格图层不能嵌套在村（社区）中" in w for w in with_grid.warnings), with_grid.warnings
     assert with_grid.zones["grid"][PARENT_CODE].isna().all()
 
 
@@ -285,11 +286,10 @@ def test_a_grid_that_does_not_nest_in_villages_leaves_village_membership_alone()
     [
         (0, None),
         (150, None),  # boundaries of two layers generalised apart
-        (3000, "2 of 4 village zones lie outside their town by code (the town whose code their first 9 digits "
-         "give) by more than 500 m (median 2.1 km; 329901001001 东村, 329901002001 南村)"),
-        (6000, "4 of 4 village zones lie outside their town by code (the town whose code their first 9 digits "
-         "give) by more than 500 m (median 4.1 km; 329901001001 东村, 329901001002 西村, 329901002001 南村, "
-         "...)"),
+        (3000, "4 个村（社区）区域中有 2 个位于按代码所属的乡镇（街道）（代码前 9 位所指的乡镇（街道））之外超过 500 米"
+         "（中位数 2.1 公里；329901001001 东村, 329901002001 南村）"),
+        (6000, "4 个村（社区）区域中有 4 个位于按代码所属的乡镇（街道）（代码前 9 位所指的乡镇（街道））之外超过 500 米"
+         "（中位数 4.1 公里；329901001001 东村, 329901001002 西村, 329901002001 南村, ...）"),
     ],
 )  # fmt: skip
 def test_towns_off_their_villages_by_code_are_named(shift_m, says):
@@ -302,10 +302,13 @@ def test_towns_off_their_villages_by_code_are_named(shift_m, says):
         lambda g: affinity.translate(g, xoff=shift_m / 94_300)
     )  # m at 32.2 N
     res = assign_zones(_facilities([(X0 + 0.005, Y0 + 0.005)], ["red"]), layers, "f.csv")
-    found = [w for w in res.warnings if "outside their town by code" in w]
+    found = [w for w in res.warnings if "位于按代码所属的" in w]
     if says is None:
         assert found == []
         return
     [warning] = found
-    assert warning.startswith(says + ": the town layer is probably shifted or in another CRS"), warning
+    assert warning.startswith(says + "：乡镇（街道）图层可能加了偏移"), warning
+    with language("en"):
+        english = assign_zones(_facilities([(X0 + 0.005, Y0 + 0.005)], ["red"]), layers, "f.csv").warnings
+    assert any("village zones lie outside their town by code" in w for w in english), english
     assert res.facilities["town_code"].tolist() == ["329901001000"]  # the roll-up still goes by code

@@ -70,7 +70,18 @@ class OutputsConfig(ConfigModel):
     report_cards: Literal["red-orange", "all", "none"] = Field(
         "red-orange", description="Risk notification cards (风险告知卡, cards.docx): for which enterprises."
     )
+    report_annex: Literal["docx", "xlsx"] = Field(
+        "docx",
+        description="Where the report's annex goes (附件: the red and orange lists, every rejected row): docx, in "
+        "report.docx after a section break; xlsx, as report-annex.xlsx beside it.",
+    )
     report_fonts: ReportFonts = Field(default_factory=ReportFonts)
+    font: Path | None = Field(
+        None,
+        description="A font file (.ttf/.ttc/.otf, e.g. simhei.ttf copied from a Windows PC), relative to the "
+        "project file: the figure writes with it and the Word report names it as its Chinese (East-Asian) font. "
+        "Default: an installed CJK font (Debian fonts-noto-cjk or fonts-wqy-microhei).",
+    )
     # Publishing the result layers to PostGIS (riskmap run --postgis), for a city's GIS server.
     postgis: str | None = Field(
         None,

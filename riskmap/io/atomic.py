@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from riskmap.errors import OutputError, RiskmapError
+from riskmap.i18n import tr
 
 __all__ = [
     "TEMP_PREFIX",
@@ -65,16 +66,39 @@ def write_error(target: Path, err: BaseException) -> OutputError | None:
     shown, folder = _shown(target)
     if disk_full(target.parent, err):
         free = _free(target.parent)
-        left = f" ({free / 1e6:.1f} MB left)" if free is not None else ""
+        if free is None:
+            return OutputError(
+                tr(
+                    "{file}: cannot write: the disk is full; free some space on the disk of {folder} or choose "
+                    "another --out",
+                    file=shown,
+                    folder=folder,
+                )
+            )
         return OutputError(
-            f"{shown}: cannot write: the disk is full{left}; free some space on the disk of {folder} or choose "
-            "another --out"
+            tr(
+                "{file}: cannot write: the disk is full ({left} MB left); free some space on the disk of {folder} "
+                "or choose another --out",
+                file=shown,
+                left=f"{free / 1e6:.1f}",
+                folder=folder,
+            )
         )
     if isinstance(err, OSError) and err.errno == errno.EROFS:
-        return OutputError(f"{shown}: cannot write: {folder} is on a read-only disk; choose another --out")
+        return OutputError(
+            tr(
+                "{file}: cannot write: {folder} is on a read-only disk; choose another --out",
+                file=shown,
+                folder=folder,
+            )
+        )
     if isinstance(err, OSError) and err.errno in (errno.EACCES, errno.EPERM):
         return OutputError(
-            f"{shown}: cannot write: permission denied; choose another --out or ask for write access to {folder}"
+            tr(
+                "{file}: cannot write: permission denied; choose another --out or ask for write access to {folder}",
+                file=shown,
+                folder=folder,
+            )
         )
     return None
 

@@ -23,6 +23,7 @@ from pyproj.exceptions import CRSError as _PyprojCRSError
 
 from riskmap._resources import reference_dir, styles_dir
 from riskmap.errors import CRSError
+from riskmap.i18n import tr
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -65,8 +66,12 @@ def parse_crs(value: str | int, where: str) -> CRS | str:
         return CRS.from_user_input(int(text) if text.isdigit() else text)
     except _PyprojCRSError:
         raise CRSError(
-            f'{where}: {text!r} is not a known CRS; use an EPSG code such as "EPSG:4490" (CGCS2000), '
-            '"EPSG:4326" (WGS84), or "GCJ-02" / "BD-09" for coordinates picked in Gaode/Tencent/Baidu maps'
+            tr(
+                '{where}: {value} is not a known CRS; use an EPSG code such as "EPSG:4490" (CGCS2000), '
+                '"EPSG:4326" (WGS84), or "GCJ-02" / "BD-09" for coordinates picked in Gaode/Tencent/Baidu maps',
+                where=where,
+                value=repr(text),
+            )
         ) from None
 
 

@@ -16,6 +16,7 @@ import geopandas as gpd
 import pyogrio
 
 from riskmap.errors import InputError
+from riskmap.i18n import Msg, tr
 
 __all__ = ["check_geopackage", "list_geopackage_layers", "read_geopackage_layer", "geopackage_metadata"]
 
@@ -25,11 +26,7 @@ _GPKG_IDS = {b"GPKG", b"GP10", b"GP11"}
 _HEADER = 100
 
 
-def _size(n: int) -> str:
-    return f"{n:,} bytes"
-
-
-def check_geopackage(path: Path, what: str = "GeoPackage") -> None:
+def check_geopackage(path: Path, what: str | Msg = "GeoPackage") -> None:
     """Raise :class:`InputError` when ``path`` cannot be a whole GeoPackage; the message says what it is instead.
 
     Checks, from the SQLite header: not empty, an SQLite database (not text, not a ZIP archive), as long as the
@@ -40,60 +37,81 @@ def check_geopackage(path: Path, what: str = "GeoPackage") -> None:
         with open(path, "rb") as f:
             head = f.read(_HEADER)
     except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a {what}") from None
+        raise InputError(tr("{file}: is a folder, not a {what}", file=path, what=what)) from None
     except OSError as err:
-        raise InputError(f"{path}: cannot read the {what}: {err.strerror or err}") from None
+        raise InputError(
+            tr("{file}: cannot read the {what}: {why}", file=path, what=what, why=err.strerror or err)
+        ) from None
     if size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes), not a {what}")
+        raise InputError(tr("{file}: the file is empty (0 bytes), not a {what}", file=path, what=what))
     if not head.startswith(_SQLITE_MAGIC):
-        kind = (
-            "a ZIP archive (unzip it first)" if head.startswith(b"PK\x03\x04") else "not an SQLite database"
-        )
-        raise InputError(f"{path}: not a {what}: the file is {kind}")
+        if head.startswith(b"PK\x03\x04"):
+            raise InputError(
+                tr("{file}: not a {what}: the file is a ZIP archive (unzip it first)", file=path, what=what)
+            )
+        raise InputError(tr("{file}: not a {what}: the file is not an SQLite database", file=path, what=what))
     if len(head) < _HEADER:
-        raise InputError(f"{path}: the {what} is truncated: {_size(size)}, less than its own header")
+        raise InputError(
+            tr(
+                "{file}: the {what} is truncated: {size} bytes, less than its own header",
+                file=path,
+                what=what,
+                size=f"{size:,}",
+            )
+        )
     page_size = int.from_bytes(head[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     # The size in pages is valid only when its "version-valid-for" equals the change counter (SQLite >= 3.7.0).
     pages = int.from_bytes(head[28:32], "big") if head[92:96] == head[24:28] else 0
     if pages and size < page_size * pages:
         raise InputError(
-            f"{path}: the {what} is truncated: {_size(size)} of {_size(page_size * pages)} (an interrupted copy "
-            "or download?); copy it again from where the run wrote it"
+            tr(
+                "{file}: the {what} is truncated: {size} bytes of {full} bytes (an interrupted copy or download?); "
+                "copy it again from where the run wrote it",
+                file=path,
+                what=what,
+                size=f"{size:,}",
+                full=f"{page_size * pages:,}",
+            )
         )
     if head[68:72] not in _GPKG_IDS:
-        raise InputError(f"{path}: not a {what}: the file is an SQLite database of another kind")
+        raise InputError(
+            tr("{file}: not a {what}: the file is an SQLite database of another kind", file=path, what=what)
+        )
 
 
 def _gdal_says(err: Exception) -> str:
     """The gist of a GDAL/SQLite error, without the SQL and the driver advice."""
     text = str(err)
     if "malformed" in text or "not a database" in text:
-        return "the file is damaged (database disk image is malformed)"
+        return tr("the file is damaged (database disk image is malformed)")
     if "not recognized as being in a supported file format" in text:
-        return "the file is not in a format GDAL reads"
+        return tr("the file is not in a format GDAL reads")
     return text.split(";")[0].strip()
 
 
-def _quietly(fn: Any, path: Path, what: str) -> Any:
+def _quietly(fn: Any, path: Path, what: str | Msg) -> Any:
     """``fn()`` with GDAL's warnings (bad application id ...) kept off the console; errors as one line."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return fn()
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as err:
-        raise InputError(f"{path}: cannot read the {what}: {_gdal_says(err)}") from None
+        raise InputError(
+            tr("{file}: cannot read the {what}: {why}", file=path, what=what, why=_gdal_says(err))
+        ) from None
 
 
-def list_geopackage_layers(path: Path, what: str = "GeoPackage") -> list[str]:
+def list_geopackage_layers(path: Path, what: str | Msg = "GeoPackage") -> list[str]:
     """The layer names of a GeoPackage checked by :func:`check_geopackage`."""
     check_geopackage(path, what)
     return [str(n) for n, _ in _quietly(lambda: pyogrio.list_layers(path), path, what)]
 
 
-def read_geopackage_layer(path: Path, layer: str, what: str = "GeoPackage") -> gpd.GeoDataFrame:
+def read_geopackage_layer(path: Path, layer: str, what: str | Msg = "GeoPackage") -> gpd.GeoDataFrame:
     """One layer; a layer that cannot be read (damaged pages) is one line naming the file and the layer."""
-    return _quietly(lambda: pyogrio.read_dataframe(path, layer=layer), path, f"{what} (layer {layer})")
+    shown = Msg("{what} (layer {layer})", what=what, layer=layer)
+    return _quietly(lambda: pyogrio.read_dataframe(path, layer=layer), path, shown)
 
 
 def geopackage_metadata(path: Path, layer: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from riskmap.errors import InputError
+from riskmap.i18n import tr
 
 __all__ = ["InputFile", "sha256", "hash_inputs", "check_unchanged", "read_hashed"]
 
@@ -82,8 +83,11 @@ def check_unchanged(files: Mapping[str, InputFile], keys: list[str] | None = Non
         f = files.get(key)
         if f is not None and f.changed():
             raise InputError(
-                f"{f.path}: the file changed while riskmap was reading it (saved, replaced or removed during the "
-                "run); run again once it is saved and closed"
+                tr(
+                    "{file}: the file changed while riskmap was reading it (saved, replaced or removed during the "
+                    "run); run again once it is saved and closed",
+                    file=f.path,
+                )
             )
 
 

@@ -18,6 +18,7 @@ from riskmap.adjust import EVENT_TABLES
 from riskmap.columns import FACILITY_ID, INSPECTIONS
 from riskmap.config import Config
 from riskmap.errors import InputError
+from riskmap.i18n import Msg, tr
 from riskmap.io.inputfiles import InputFile, check_unchanged, hash_inputs, read_hashed
 from riskmap.io.postgis import is_database, read_postgis
 from riskmap.io.raster import raster_warnings
@@ -105,7 +106,13 @@ def _read_any(
 ) -> pd.DataFrame:
     if path.suffix.lower() in VECTOR_SUFFIXES:
         if isinstance(layer, list):
-            raise InputError(f"{path}: {where}.layer: a list of sheets is for workbooks; name one layer")
+            raise InputError(
+                tr(
+                    "{file}: {where}.layer: a list of sheets is for workbooks; name one layer",
+                    file=path,
+                    where=where,
+                )
+            )
         return read_vector(path, layer=layer, crs=crs, where=where, warnings=warnings)
     return read_table(path, sheet=layer, encoding=encoding, expect=expect, header_rows=header_rows)
 
@@ -142,7 +149,11 @@ def _check_required(config: Config) -> list[str]:
         if getattr(config, table) is None:
             users = ", ".join(n for n, m in METHODS.items() if m.table == table and config.uses_method(n))
             raise InputError(
-                f"method {users} needs the [{table}] table; add [{table}] path = ... to the project file"
+                tr(
+                    "method {methods} needs the [{table}] table; add [{table}] path = ... to the project file",
+                    methods=users,
+                    table=table,
+                )
             )
     return list(tables)
 
@@ -153,8 +164,11 @@ def _district_code_warnings(config: Config) -> list[str]:
     if code == "" or (len(code) == 6 and code.isascii() and code.isdigit()):
         return []
     return [
-        f'project.district_code {code!r} is not a 6-digit county code (统计用区划代码, e.g. "320115"); it is '
-        "part of the published random seed of the inspection draw"
+        tr(
+            'project.district_code {code} is not a 6-digit county code (统计用区划代码, e.g. "320115"); it is part '
+            "of the published random seed of the inspection draw",
+            code=repr(code),
+        )
     ]
 
 
@@ -169,16 +183,34 @@ def _plan_files(folder: Path) -> list[Path]:
     return sorted([*csv, *(p for p in folder.glob("inspection_plan*.xlsx") if p.stem not in stems)])
 
 
-def _whole_numbers(df: pd.DataFrame, column: str, name: str, what: str) -> pd.Series:
+def _whole_numbers(df: pd.DataFrame, column: str, name: str, what: Msg) -> pd.Series:
     """A column of whole numbers; a cell that is not one stops with the file, row, field and value."""
     values = pd.to_numeric(df[column], errors="coerce")
     bad = values.isna() | (values % 1 != 0)
     if bad.any():
         first = df.loc[bad].iloc[0]
-        more = f" ({int(bad.sum())} such rows)" if bad.sum() > 1 else ""
+        params = {
+            "file": name,
+            "row": first[ROW],
+            "field": column,
+            "value": repr(first[column]),
+            "what": what,
+        }
+        if bad.sum() > 1:
+            raise InputError(
+                tr(
+                    '{file} row {row}, field "{field}": {value} is not {what} ({n} such rows); the files of '
+                    "--history are the inspection_plan.csv riskmap wrote for earlier years: use them as written",
+                    n=int(bad.sum()),
+                    **params,
+                )
+            )
         raise InputError(
-            f'{name} row {first[ROW]}, field "{column}": {first[column]!r} is not {what}{more}; the files of '
-            "--history are the inspection_plan.csv riskmap wrote for earlier years: use them as written"
+            tr(
+                '{file} row {row}, field "{field}": {value} is not {what}; the files of --history are the '
+                "inspection_plan.csv riskmap wrote for earlier years: use them as written",
+                **params,
+            )
         )
     return values
 
@@ -199,10 +231,14 @@ def read_earlier_plans(folder: Path, year: int) -> tuple[list[pd.DataFrame], dic
         whole number; the message names the file, row and value (no project-file key: these files are not in it).
     """
     if not folder.is_dir():
-        raise InputError(f"{folder}: --history must be a directory of earlier inspection_plan.csv files")
+        raise InputError(
+            tr("{folder}: --history must be a directory of earlier inspection_plan.csv files", folder=folder)
+        )
     files = _plan_files(folder)
     if not files:
-        raise InputError(f"{folder}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory")
+        raise InputError(
+            tr("{folder}: no earlier plans (inspection_plan*.csv or .xlsx) in the directory", folder=folder)
+        )
     frames: list[pd.DataFrame] = []
     hashed: dict[str, InputFile] = {}
     for f in files:
@@ -212,12 +248,17 @@ def read_earlier_plans(folder: Path, year: int) -> tuple[list[pd.DataFrame], dic
         if missing:
             shown = ", ".join(c for c in df.columns if c != ROW)
             raise InputError(
-                f"{f.name}: no column {', '.join(missing)}; --history reads the inspection_plan.csv files riskmap "
-                f"wrote for earlier years (columns {', '.join(PLAN_HISTORY_COLUMNS)}). Columns in the file: "
-                f"{shown}."
+                tr(
+                    "{file}: no column {missing}; --history reads the inspection_plan.csv files riskmap wrote for "
+                    "earlier years (columns {columns}). Columns in the file: {found}.",
+                    file=f.name,
+                    missing=", ".join(missing),
+                    columns=", ".join(PLAN_HISTORY_COLUMNS),
+                    found=shown,
+                )
             )
-        df["year"] = _whole_numbers(df, "year", f.name, "a year (e.g. 2026)")
-        _whole_numbers(df, INSPECTIONS, f.name, "a number of inspections")
+        df["year"] = _whole_numbers(df, "year", f.name, Msg("a year (e.g. 2026)"))
+        _whole_numbers(df, INSPECTIONS, f.name, Msg("a number of inspections"))
         frames.append(df[df["year"] < year])
     return frames, hashed
 
@@ -232,7 +273,10 @@ def read_roster(config: Config, files: dict[str, InputFile] | None = None) -> li
     path = config.resolve(config.supervision.roster)
     if not path.exists():
         raise InputError(
-            f"{path}: file not found; check supervision.roster in the project file (relative to it)"
+            tr(
+                "{file}: file not found; check supervision.roster in the project file (relative to it)",
+                file=path,
+            )
         )
     # Only its path is a key of the project file: the messages name no encoding or sheet key to set.
     read = partial(read_table, path, expect=["name"], configurable=False)
@@ -240,12 +284,18 @@ def read_roster(config: Config, files: dict[str, InputFile] | None = None) -> li
     if "name" not in df.columns:
         shown = ", ".join(c for c in df.columns if c != ROW)
         raise InputError(
-            f'{path.name}: the roster (supervision.roster) needs a column "name", one inspector a row. '
-            f"Columns in the file: {shown}."
+            tr(
+                '{file}: the roster (supervision.roster) needs a column "name", one inspector a row. Columns in the '
+                "file: {found}.",
+                file=path.name,
+                found=shown,
+            )
         )
     names = sorted({n for n in df["name"].astype(str).str.strip() if n})
     if not names:
-        raise InputError(f'{path.name}: the roster has no names; list the inspectors in a column "name"')
+        raise InputError(
+            tr('{file}: the roster has no names; list the inspectors in a column "name"', file=path.name)
+        )
     return names
 
 

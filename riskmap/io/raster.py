@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 
 from riskmap.errors import InputError
+from riskmap.i18n import tr
 
 __all__ = ["zonal_sum", "zonal_sum_coverage", "raster_bounds", "raster_warnings", "not_counts"]
 
@@ -72,20 +73,22 @@ def zonal_sum_coverage(path: Path, polygons: gpd.GeoSeries) -> tuple[np.ndarray,
     from exactextract import exact_extract
 
     if not path.exists():
-        raise InputError(f"{path}: raster not found; check the path in the project file")
+        raise InputError(tr("{file}: raster not found; check the path in the project file", file=path))
     if len(polygons) == 0:
         return np.zeros(0), np.zeros(0)
     try:
         with rasterio.open(path) as src:
             if src.crs is None:
-                raise InputError(f"{path}: the raster has no CRS; write one with gdal_edit.py -a_srs")
+                raise InputError(
+                    tr("{file}: the raster has no CRS; write one with gdal_edit.py -a_srs", file=path)
+                )
             shapes = gpd.GeoDataFrame(geometry=polygons.to_crs(src.crs).values)
             shapes["_i"] = np.arange(len(shapes))
             # "count" is the sum of the covered fractions of the cells with data, in cells.
             out = exact_extract(_counts(src), shapes, ["sum", "count"], include_cols=["_i"], output="pandas")
             cell_area = abs(src.transform.a * src.transform.e - src.transform.b * src.transform.d)
     except rasterio.errors.RasterioIOError as err:
-        raise InputError(f"{path}: cannot read the raster: {err}") from None
+        raise InputError(tr("{file}: cannot read the raster: {why}", file=path, why=err)) from None
     out = out.sort_values("_i")
     sums = out["sum"].fillna(0.0).to_numpy(dtype=float)
     # Areas in the raster's CRS on both sides (degrees² for a geographic raster: a ratio over a few km is fine).
@@ -102,7 +105,9 @@ def raster_bounds(path: Path) -> tuple[float, float, float, float]:
 
     with rasterio.open(path) as src:
         if src.crs is None:
-            raise InputError(f"{path}: the raster has no CRS; write one with gdal_edit.py -a_srs")
+            raise InputError(
+                tr("{file}: the raster has no CRS; write one with gdal_edit.py -a_srs", file=path)
+            )
         w, s, e, n = transform_bounds(src.crs, "EPSG:4490", *src.bounds)
     return float(w), float(s), float(e), float(n)
 
@@ -136,8 +141,12 @@ def _counts(src: Any) -> Any:
 def _describe(values: np.ndarray, counts: np.ndarray) -> str:
     """``-9999 (1,200 cells), -1 (3 cells)``: the values most often found first, at most three."""
     order = np.argsort(-counts, kind="stable")
-    shown = [f"{float(values[i]):g} ({int(counts[i]):,} cells)" for i in order[:3]]
-    return ", ".join(shown) + (f" and {len(order) - 3} other values" if len(order) > 3 else "")
+    shown = ", ".join(
+        tr("{value} ({n} cells)", value=f"{float(values[i]):g}", n=f"{int(counts[i]):,}") for i in order[:3]
+    )
+    if len(order) > 3:
+        return tr("{values} and {n} other values", values=shown, n=len(order) - 3)
+    return shown
 
 
 def raster_warnings(path: Path) -> list[str]:
@@ -164,19 +173,34 @@ def raster_warnings(path: Path) -> list[str]:
                     for v, n in zip(values.tolist(), counts.tolist(), strict=True):
                         found[v] = found.get(v, 0) + n
     except rasterio.errors.RasterioIOError as err:
-        raise InputError(f"{path}: cannot read the raster: {err}") from None
+        raise InputError(tr("{file}: cannot read the raster: {why}", file=path, why=err)) from None
     if not found:
         return []
     n = sum(found.values())
     shown = _describe(np.array(list(found)), np.array(list(found.values())))
-    what = (
-        "and the raster declares no nodata value"
-        if declared is None
-        else f"besides the declared nodata ({declared:g})"
-    )
     common = max(found, key=lambda v: found[v])
+    params = {
+        "file": path.name,
+        "n": f"{n:,}",
+        "total": f"{total:,}",
+        "values": shown,
+        "common": f"{common:g}",
+    }
+    if declared is None:
+        return [
+            tr(
+                "{file}: {n} of {total} cells hold {values} and the raster declares no nodata value: they are "
+                "treated as nodata (the population there is unknown), not as persons; declare the nodata value "
+                "(gdal_edit.py -a_nodata {common} {file}) or fix those cells",
+                **params,
+            )
+        ]
     return [
-        f"{path.name}: {n:,} of {total:,} cells hold {shown} {what}: they are treated as nodata (the population "
-        f"there is unknown), not as persons; declare the nodata value (gdal_edit.py -a_nodata {common:g} "
-        f"{path.name}) or fix those cells"
+        tr(
+            "{file}: {n} of {total} cells hold {values} besides the declared nodata ({nodata}): they are treated "
+            "as nodata (the population there is unknown), not as persons; declare the nodata value "
+            "(gdal_edit.py -a_nodata {common} {file}) or fix those cells",
+            nodata=f"{declared:g}",
+            **params,
+        )
     ]

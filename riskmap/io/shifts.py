@@ -32,8 +32,10 @@ import shapely
 
 from riskmap.columns import CLAIMED_ZONE, PLACED_BY, RAW_X, RAW_Y, ROW_CRS, ZONE_CODE
 from riskmap.config import Config
+from riskmap.i18n import N_, Msg, tr
 from riskmap.io.crs import parse_crs, to_geographic, wgs84_to_bd09, wgs84_to_gcj02
 from riskmap.io.tables import ROW
+from riskmap.zone_kinds import kind_word
 
 __all__ = ["SHIFT_SAMPLE", "LayerOrigin", "layer_origins", "ShiftEvidence", "shift_evidence", "shift_warning"]
 
@@ -45,7 +47,7 @@ TRUE = "EPSG:4490"
 #: Readings of a row's coordinates, the smallest shift from the others first (GCJ-02 ~0.5 km from both).
 _READINGS = ("GCJ-02", TRUE, "BD-09")
 _FORWARD = {"GCJ-02": wgs84_to_gcj02, "BD-09": wgs84_to_bd09}
-_APPS = {"GCJ-02": "Gaode/Tencent", "BD-09": "Baidu"}
+_APPS = {"GCJ-02": N_("Gaode/Tencent"), "BD-09": N_("Baidu")}
 _EXAMPLES = 5
 
 
@@ -57,7 +59,7 @@ class LayerOrigin:
     table holding its ``crs`` (``[[zones]]``), ``crs`` the CRS declared there (None when the file's own is used).
     """
 
-    name: str
+    name: str | Msg
     section: str
     crs: str | None = None
     #: The facilities' columns saying each row's system and its zone (``crs_column``, ``zone_column``).
@@ -74,11 +76,17 @@ class LayerOrigin:
 def layer_origins(config: Config, source: str) -> tuple[LayerOrigin, LayerOrigin | None]:
     """The origins of the facilities (read from ``source``) and of the finest zone layer (None for a grid)."""
     fc = config.facilities
-    facilities = LayerOrigin(f"facilities ({source})", "[facilities]", fc.crs, fc.crs_column, fc.zone_column)
+    facilities = LayerOrigin(
+        Msg("facilities ({source})", source=source), "[facilities]", fc.crs, fc.crs_column, fc.zone_column
+    )
     finest = config.zones[0]
     if finest.path is None:
         return facilities, None
-    zones = LayerOrigin(f"zones[0] ({finest.kind}, {Path(finest.path).name})", "[[zones]]", finest.crs)
+    zones = LayerOrigin(
+        Msg("zones[0] ({kind}, {file})", kind=kind_word(finest.kind), file=Path(finest.path).name),
+        "[[zones]]",
+        finest.crs,
+    )
     return facilities, zones
 
 
@@ -310,11 +318,14 @@ def _gaps_m(out: np.ndarray, zones: gpd.GeoDataFrame, tree, lat: float) -> pd.Se
 
 
 def _plural(kind: str) -> str:
-    return f"{kind}s" if re.fullmatch(r"[a-z]+", kind) and not kind.endswith("s") else f"{kind} zones"
+    if re.fullmatch(r"[a-z]+", kind) and not kind.endswith("s"):
+        return tr("{kind}s", kind=kind_word(kind))
+    return tr("{kind} zones", kind=kind_word(kind))
 
 
 def _rows_text(rows: list[int]) -> str:
-    return ("row " if len(rows) == 1 else "rows ") + ", ".join(map(str, rows))
+    shown = ", ".join(map(str, rows))
+    return tr("row {rows}", rows=shown) if len(rows) == 1 else tr("rows {rows}", rows=shown)
 
 
 def shift_warning(
@@ -329,35 +340,40 @@ def shift_warning(
     names the layer (the facilities, or the zones when moving the facilities forward does it); two readings of
     the facilities that do it together, each for a fifth of them at least, name a register that mixes systems.
     """
-    fac = origins[0] or LayerOrigin("the facilities", "[facilities]")
-    zone = origins[1] or LayerOrigin(f"the {kind} zones", "[[zones]]")
+    fac = origins[0] or LayerOrigin(Msg("the facilities"), "[facilities]")
+    zone = origins[1] or LayerOrigin(Msg("the {kind} zones", kind=kind_word(kind)), "[[zones]]")
     return _by_claimed_zone(ev, kind, fac) or _by_outside(ev, kind, fac, zone)
 
 
 def _declared_text(ev_declared: Counter[str], fac: LayerOrigin) -> str:
     if fac.crs_column:
-        return f"than as their {fac.crs_column} says"
+        return tr("than as their {column} says", column=fac.crs_column)
     systems = [s for s, _ in ev_declared.most_common()]
     shown = fac.crs or (systems[0] if systems else TRUE)
-    return f"than as declared ({shown})"
+    return tr("than as declared ({crs})", crs=shown)
 
 
 def _counts_text(counts: Counter[str], systems: list[str], kind: str) -> str:
     first, *rest = systems
-    return ", ".join(
-        [
-            f"{counts[first]:,} rows fit their {_plural(kind)} better as {first}",
-            *(f"{counts[s]:,} as {s}" for s in rest),
-        ]
-    )
+    return tr(
+        "{n} rows fit their {zones} better as {crs}",
+        n=f"{counts[first]:,}",
+        zones=_plural(kind),
+        crs=first,
+    ) + "".join(tr(", {n} as {crs}", n=f"{counts[s]:,}", crs=s) for s in rest)
 
 
 def _mixed_advice(fac: LayerOrigin) -> str:
     if fac.crs_column:
-        return f"check {fac.crs_column} in those rows (or map its values with crs_values under {fac.section})"
-    return (
-        f"the register mixes coordinate systems: set crs_column under {fac.section} to its column saying each "
-        "row's system (百度/高德/腾讯/GPS/2000; an empty cell keeps crs), so that each row is converted from its own"
+        return tr(
+            "check {column} in those rows (or map its values with crs_values under {section})",
+            column=fac.crs_column,
+            section=fac.section,
+        )
+    return tr(
+        "the register mixes coordinate systems: set crs_column under {section} to its column saying each row's "
+        "system (百度/高德/腾讯/GPS/2000; an empty cell keeps crs), so that each row is converted from its own",
+        section=fac.section,
     )
 
 
@@ -365,18 +381,30 @@ def _single_advice(system: str, fac: LayerOrigin, zone: LayerOrigin | None = Non
     if fac.crs_column:
         return _mixed_advice(fac)
     if system == TRUE:
-        return (
-            f'{fac.name} look like true coordinates (CGCS2000/WGS84, not shifted): set crs = "{TRUE}" under '
-            f"{fac.section}"
+        return tr(
+            '{layer} look like true coordinates (CGCS2000/WGS84, not shifted): set crs = "{crs}" under {section}',
+            layer=fac.name,
+            crs=TRUE,
+            section=fac.section,
         )
-    advice = f'{fac.name} look like {system} (picked in {_APPS[system]} maps): set crs = "{system}" under {fac.section}'
+    advice = tr(
+        '{layer} look like {crs} (picked in {apps} maps): set crs = "{crs}" under {section}',
+        layer=fac.name,
+        crs=system,
+        apps=tr(_APPS[system]),
+        section=fac.section,
+    )
     if zone is not None and zone.shifted:
-        advice += (
-            f'; or, if {zone.name} is not in {zone.shifted} after all, remove its crs = "{zone.shifted}" '
-            f"under {zone.section}"
+        advice += tr(
+            '; or, if {zones} is not in {shifted} after all, remove its crs = "{shifted}" under {section}',
+            zones=zone.name,
+            shifted=zone.shifted,
+            section=zone.section,
         )
     if fac.shifted and fac.shifted != system:
-        advice += f" (if only some rows are {system}, the file mixes systems: set crs_column instead)"
+        advice += tr(
+            " (if only some rows are {crs}, the file mixes systems: set crs_column instead)", crs=system
+        )
     return advice
 
 
@@ -387,13 +415,21 @@ def _by_claimed_zone(ev: ShiftEvidence, kind: str, fac: LayerOrigin) -> str | No
     systems = [s for s, n in ev.fits.most_common() if n >= max(2, 0.1 * total)]
     if not systems:
         return None
-    examples = ", ".join(f"{s}: {_rows_text(ev.rows.get(s, [])[:3])}" for s in systems)
-    either = f"; {ev.either:,} more rows fit it in more than one reading" if ev.either else ""
-    basis = f"{fac.zone_column} names their {kind}" if fac.zone_column else f"the register names their {kind}"
+    examples = ", ".join(tr("{crs}: {rows}", crs=s, rows=_rows_text(ev.rows.get(s, [])[:3])) for s in systems)
+    if ev.either:
+        examples += tr("; {n} more rows fit it in more than one reading", n=f"{ev.either:,}")
+    if fac.zone_column:
+        basis = tr("{column} names their {kind}", column=fac.zone_column, kind=kind_word(kind))
+    else:
+        basis = tr("the register names their {kind}", kind=kind_word(kind))
     advice = _mixed_advice(fac) if len(systems) > 1 else _single_advice(systems[0], fac)
-    return (
-        f"{_counts_text(ev.fits, systems, kind)} {_declared_text(ev.declared, fac)} ({basis}; e.g. "
-        f"{examples}{either}): {advice}"
+    return tr(
+        "{counts} {declared} ({basis}; e.g. {examples}): {advice}",
+        counts=_counts_text(ev.fits, systems, kind),
+        declared=_declared_text(ev.declared, fac),
+        basis=basis,
+        examples=examples,
+        advice=advice,
     )
 
 
@@ -410,35 +446,55 @@ def _by_outside(ev: ShiftEvidence, kind: str, fac: LayerOrigin, zone: LayerOrigi
             found.append((round(recovered * 20), kept, system == "GCJ-02", recovered, culprit, system))
     gaps = float(np.median(ev.gaps)) if ev.gaps else 0.0
     share = ev.near / ev.outside
-    where = (
-        f"{ev.outside} facilities lie outside every {kind} zone, {share:.0%} of them within 2 km of one "
-        f"(median {gaps:.0f} m)"
+    where = tr(
+        "{n} facilities lie outside every {kind} zone, {share} of them within 2 km of one (median {gap} m)",
+        n=ev.outside,
+        kind=kind_word(kind),
+        share=f"{share:.0%}",
+        gap=f"{gaps:.0f}",
     )
     if found:
         *_, recovered, culprit, system = max(found)
-        fact = f"{where}, and {recovered:.0%} of those fall inside when the {culprit} are read as {system} coordinates"
+        advice = (
+            _single_advice(system, fac, zone) if culprit == "facilities" else _zone_advice(system, fac, zone)
+        )
+        params = {"where": where, "share": f"{recovered:.0%}", "crs": system, "advice": advice}
         if culprit == "facilities":
-            return f"{fact}: {_single_advice(system, fac, zone)}"
-        return f"{fact}: {_zone_advice(system, fac, zone)}"
+            return tr(
+                "{where}, and {share} of those fall inside when the facilities are read as {crs} coordinates: "
+                "{advice}",
+                **params,
+            )
+        return tr(
+            "{where}, and {share} of those fall inside when the zones are read as {crs} coordinates: {advice}",
+            **params,
+        )
     counts = Counter({s: ev.recovered[f"facilities {s}"] for s in _READINGS})
     systems = [s for s, n in counts.most_common(2) if n >= max(3, 0.2 * ev.near)]
     if len(systems) == 2 and sum(counts[s] for s in systems) >= 0.8 * ev.near:
-        return (
-            f"{_counts_text(counts, systems, kind)} {_declared_text(ev.near_declared, fac)} ({where}): "
-            f"{_mixed_advice(fac)}"
+        return tr(
+            "{counts} {declared} ({where}): {advice}",
+            counts=_counts_text(counts, systems, kind),
+            declared=_declared_text(ev.near_declared, fac),
+            where=where,
+            advice=_mixed_advice(fac),
         )
     return None
 
 
 def _zone_advice(system: str, fac: LayerOrigin, zone: LayerOrigin) -> str:
-    advice = (
-        f"{zone.name} looks like {system} (boundaries drawn for web maps, such as DataV/echarts GeoJSON, "
-        f'usually are, though the file says WGS84): set crs = "{system}" under {zone.section} for that '
-        "layer (and for any other layer from the same source)"
+    advice = tr(
+        "{zones} looks like {crs} (boundaries drawn for web maps, such as DataV/echarts GeoJSON, usually are, "
+        'though the file says WGS84): set crs = "{crs}" under {section} for that layer (and for any other layer '
+        "from the same source)",
+        zones=zone.name,
+        crs=system,
+        section=zone.section,
     )
     if fac.shifted:
-        advice += (
-            f"; or, if the facility coordinates are not {fac.shifted} after all, remove "
-            f'crs = "{fac.shifted}" under {fac.section}'
+        advice += tr(
+            '; or, if the facility coordinates are not {shifted} after all, remove crs = "{shifted}" under {section}',
+            shifted=fac.shifted,
+            section=fac.section,
         )
     return advice

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.errors import InputError
+from riskmap.i18n import Msg, tr
 from riskmap.io.headers import HEADER_SEARCH_ROWS, flatten_header, header_layout, non_data_rows
 from riskmap.io.workbook import ALL_SHEETS, WORKBOOK_SUFFIXES, Grid, read_sheets
 
@@ -57,9 +58,16 @@ def detect_encoding(path: Path, declared: str = "auto", configurable: bool = Tru
         raw.decode("gb18030")
         return "gb18030"
     except UnicodeDecodeError:
-        declare = ' or set encoding = "..." for this file in the project file' if configurable else ""
+        if configurable:
+            raise InputError(
+                tr(
+                    '{file}: the text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV or set encoding = "..." '
+                    "for this file in the project file",
+                    file=path,
+                )
+            ) from None
         raise InputError(
-            f"{path}: the text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV{declare}"
+            tr("{file}: the text is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV", file=path)
         ) from None
 
 
@@ -85,10 +93,24 @@ def _refuse_mixed_encodings(path: Path, raw: bytes) -> None:
         return
     first = raw.split(b"\n")[bad[0] - 1].decode("gb18030", errors="replace").strip()
     lines = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+    if len(bad) > 1:
+        raise InputError(
+            tr(
+                "{file}: the file is UTF-8 except lines {lines}, which are not UTF-8 (probably GBK, pasted from "
+                "another export: {text}); re-type or re-save those lines as UTF-8",
+                file=path,
+                lines=lines,
+                text=repr(first[:60]),
+            )
+        )
     raise InputError(
-        f"{path}: the file is UTF-8 except line{'s' if len(bad) > 1 else ''} {lines}, which "
-        f"{'are' if len(bad) > 1 else 'is'} not UTF-8 (probably GBK, pasted from another export: "
-        f"{first[:60]!r}); re-type or re-save {'those lines' if len(bad) > 1 else 'that line'} as UTF-8"
+        tr(
+            "{file}: the file is UTF-8 except line {lines}, which is not UTF-8 (probably GBK, pasted from another "
+            "export: {text}); re-type or re-save that line as UTF-8",
+            file=path,
+            lines=lines,
+            text=repr(first[:60]),
+        )
     )
 
 
@@ -181,29 +203,58 @@ def clean_controls(df: pd.DataFrame, source: str, row_column: str | None = ROW) 
     if not cells:
         return None
     where = sorted(set(where))
-    shown = f" (rows {', '.join(map(str, where[:5]))}{', ...' if len(where) > 5 else ''})" if where else ""
-    return (
-        f"{source}: replaced tabs/line breaks with spaces and removed control characters in {cells} "
-        f"cell{'s' if cells > 1 else ''}{shown}; outputs cannot hold them"
+    counted = _cells(cells)
+    if not where:
+        return tr(
+            "{source}: replaced tabs/line breaks with spaces and removed control characters in {cells}; outputs "
+            "cannot hold them",
+            source=source,
+            cells=counted,
+        )
+    return tr(
+        "{source}: replaced tabs/line breaks with spaces and removed control characters in {cells} (rows {rows}); "
+        "outputs cannot hold them",
+        source=source,
+        cells=counted,
+        rows=", ".join(map(str, where[:5])) + (", ..." if len(where) > 5 else ""),
     )
+
+
+def _cells(n: int) -> str:
+    """``1 cell``, ``3 cells`` in the current language."""
+    return tr("{n} cell", n=n) if n == 1 else tr("{n} cells", n=n)
 
 
 #: ``df.attrs`` key of the warnings a reader gives about what it cleaned (the pipeline reports them).
 READ_WARNINGS = "riskmap_read_warnings"
 
 
-def _refuse_duplicate_columns(path: Path, where: str, header: list[str], header_row: int) -> None:
+def _in_sheet(path: Path, sheet: str | None) -> Path | Msg:
+    """A file, or a sheet of a workbook, as messages name it."""
+    return path if sheet is None else Msg("{file} (sheet {sheet})", file=path, sheet=repr(sheet))
+
+
+def _refuse_duplicate_columns(where: Path | Msg, header: list[str], header_row: int) -> None:
     counts = pd.Series([h for h in header if h]).value_counts()
     twice = counts[counts > 1]
     if twice.empty:
         return
     names = ", ".join(
-        f'"{name}" (columns {", ".join(str(i + 1) for i, h in enumerate(header) if h == name)})'
+        tr(
+            '"{name}" (columns {columns})',
+            name=name,
+            columns=", ".join(str(i + 1) for i, h in enumerate(header) if h == name),
+        )
         for name in twice.index
     )
     raise InputError(
-        f"{path}{where}: the header (row {header_row}) has the same column name more than once: {names}; "
-        "rename one of each so that riskmap knows which is meant"
+        tr(
+            "{file}: the header (row {row}) has the same column name more than once: {names}; rename one of each "
+            "so that riskmap knows which is meant",
+            file=where,
+            row=header_row,
+            names=names,
+        )
     )
 
 
@@ -221,7 +272,7 @@ def _apply_header(
     ``raw`` holds the grid's cells (stripped text). Totals, signature and note rows are left out and counted
     in ``attrs[NON_DATA_ROWS]`` with their row numbers.
     """
-    where = f" (sheet {grid.sheet!r})" if grid.sheet is not None else ""
+    where = _in_sheet(path, grid.sheet)
     top = raw.head(HEADER_SEARCH_ROWS + 2).to_numpy().tolist()
     layout = header_layout(top, expect, grid.merged, header_rows) if expect else None
     if layout is None:
@@ -232,7 +283,7 @@ def _apply_header(
     h, n = layout
     header = flatten_header(top[h : h + n])
     header += [""] * (raw.shape[1] - len(header))
-    _refuse_duplicate_columns(path, where, header, grid.first_row + h + n - 1)
+    _refuse_duplicate_columns(where, header, grid.first_row + h + n - 1)
     df = raw.iloc[h + n :].copy()
     df.columns = [name or f"column_{i + 1}" for i, name in enumerate(header[: raw.shape[1]])]
     first = grid.first_row + h + n
@@ -248,7 +299,7 @@ def _apply_header(
         df.attrs["sheet"] = grid.sheet
     if n > 1:  # names made from merged cells: the user sees them before mapping columns (validate prints it)
         df.attrs[_FLATTENED] = (first - n, first - 1, [c for c in df.columns if c != ROW])
-    logger.debug("read %s%s: %d rows (header on rows %d-%d)", path, where, len(df), first - n, first - 1)
+    logger.debug("read %s: %d rows (header on rows %d-%d)", where, len(df), first - n, first - 1)
     return df
 
 
@@ -286,7 +337,9 @@ def _workbook_frames(
     if not several:
         grids = grids[:1] if sheet is None else grids
         if not grids or not grids[0].rows:
-            raise InputError(f"{path}: the sheet {names[0] if names else ''!r} is empty")
+            raise InputError(
+                tr("{file}: the sheet {sheet} is empty", file=path, sheet=repr(names[0] if names else ""))
+            )
     frames = []
     for grid in grids:
         if not grid.rows:
@@ -306,7 +359,14 @@ def _workbook_frames(
             frames.append(df)
     if several and not frames:
         wanted = ", ".join(f'"{e}"' for e in expect)
-        raise InputError(f"{path}: no sheet has a header with {wanted} (sheets: {', '.join(names)})")
+        raise InputError(
+            tr(
+                "{file}: no sheet has a header with {columns} (sheets: {sheets})",
+                file=path,
+                columns=wanted,
+                sheets=", ".join(names),
+            )
+        )
     return frames
 
 
@@ -325,8 +385,16 @@ def _refuse_wrong_sheet(path: Path, grid: Grid, having: Grid, names: list[str], 
     """The first sheet lacks the expected columns and another sheet has them: name it (``layer = ...``)."""
     wanted = ", ".join(f'"{e}"' for e in expect)
     raise InputError(
-        f"{path}: the first sheet {grid.sheet!r} has no header with {wanted}; sheet {having.sheet!r} has: "
-        f'set layer = "{having.sheet}" for this file in the project file (sheets: {", ".join(names)})'
+        tr(
+            '{file}: the first sheet {sheet} has no header with {columns}; sheet {other} has: set layer = "{name}" '
+            "for this file in the project file (sheets: {sheets})",
+            file=path,
+            sheet=repr(grid.sheet),
+            columns=wanted,
+            other=repr(having.sheet),
+            name=having.sheet,
+            sheets=", ".join(names),
+        )
     )
 
 
@@ -374,33 +442,40 @@ def read_table(
         twice in the header; a UTF-8 file with lines in another encoding.
     """
     if not path.exists():
-        where = "; check the path in the project file (relative to it)" if configurable else ""
-        raise InputError(f"{path}: file not found{where}")
+        raise _not_found(path, configurable)
     suffix = path.suffix.lower()
     expect = expect or []
     several = sheet is not None and not isinstance(sheet, str) or sheet == ALL_SHEETS
     try:
         if suffix in {".csv", ".txt", ".tsv"}:
             if several or sheet is not None:
-                raise InputError(f"{path}: a CSV file has no sheets; remove layer = ... for this file")
+                raise InputError(
+                    tr("{file}: a CSV file has no sheets; remove layer = ... for this file", file=path)
+                )
             grid, raw = _read_csv(path, encoding, expect, configurable)
             if raw.empty:
-                raise InputError(f"{path}: the file is empty")
+                raise InputError(tr("{file}: the file is empty", file=path))
             frames = [_apply_header(path, grid, raw, expect, header_rows)]
         elif suffix in WORKBOOK_SUFFIXES:
             frames = _workbook_frames(path, sheet, expect, header_rows, configurable)
         else:
             raise InputError(
-                f"{path}: unsupported table format {suffix!r}; use .csv, .xlsx, .xls, .xlsb or .ods"
+                tr(
+                    "{file}: unsupported table format {suffix}; use .csv, .xlsx, .xls, .xlsb or .ods",
+                    file=path,
+                    suffix=repr(suffix),
+                )
             )
     except InputError:
         raise
     except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty") from None
+        raise InputError(tr("{file}: the file is empty", file=path)) from None
     except pd.errors.ParserError as err:
-        raise InputError(f"{path}: cannot read the table: {_parser_hint(err)}") from None
+        raise InputError(
+            tr("{file}: cannot read the table: {why}", file=path, why=_parser_hint(err))
+        ) from None
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as err:
-        raise InputError(f"{path}: cannot read the table: {err}") from None
+        raise InputError(tr("{file}: cannot read the table: {why}", file=path, why=err)) from None
     header = _header_note(path, [f for f in frames if f is not None])
     df = _combine([f for f in frames if f is not None], several)
     warnings = [
@@ -417,6 +492,15 @@ def read_table(
     return df
 
 
+def _not_found(path: Path, configurable: bool) -> InputError:
+    """A missing file; a key of the project file is to be checked there."""
+    if configurable:
+        return InputError(
+            tr("{file}: file not found; check the path in the project file (relative to it)", file=path)
+        )
+    return InputError(tr("{file}: file not found", file=path))
+
+
 #: ``df.attrs`` key of one sheet: the rows of a header of several rows and the column names made of it.
 _FLATTENED = "flattened_header"
 
@@ -425,14 +509,23 @@ def _header_note(path: Path, frames: list[pd.DataFrame]) -> str | None:
     """The column names a header of several rows was read as (of its first sheet): a user maps columns by them.
 
     >>> df = pd.DataFrame(); df.attrs[_FLATTENED] = (3, 4, ["企业名称", "坐标经度", "坐标纬度"])
-    >>> _header_note(Path("台账.xls"), [df])
+    >>> from riskmap.i18n import language
+    >>> with language("en"):
+    ...     _header_note(Path("台账.xls"), [df])
     '台账.xls: a 2-row header (rows 3-4) read as the columns 企业名称, 坐标经度, 坐标纬度'
     """
     for frame in frames:
         if _FLATTENED in frame.attrs:
             top, bottom, names = frame.attrs[_FLATTENED]
             shown = ", ".join(names[:40]) + (", ..." if len(names) > 40 else "")
-            return f"{path.name}: a {bottom - top + 1}-row header (rows {top}-{bottom}) read as the columns {shown}"
+            return tr(
+                "{file}: a {n}-row header (rows {top}-{bottom}) read as the columns {columns}",
+                file=path.name,
+                n=bottom - top + 1,
+                top=top,
+                bottom=bottom,
+                columns=shown,
+            )
     return None
 
 
@@ -441,9 +534,17 @@ def _non_data_note(path: Path, df: pd.DataFrame) -> str | None:
     if not rows:
         return None
     shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
-    return (
-        f"{path.name}: {len(rows)} non-data row{'s' if len(rows) > 1 else ''} skipped (totals, signatures or "
-        f"notes such as 合计, 共N家, 填表人; row{'s' if len(rows) > 1 else ''} {shown})"
+    if len(rows) == 1:
+        return tr(
+            "{file}: 1 non-data row skipped (totals, signatures or notes such as 合计, 共N家, 填表人; row {rows})",
+            file=path.name,
+            rows=shown,
+        )
+    return tr(
+        "{file}: {n} non-data rows skipped (totals, signatures or notes such as 合计, 共N家, 填表人; rows {rows})",
+        file=path.name,
+        n=len(rows),
+        rows=shown,
     )
 
 
@@ -451,7 +552,7 @@ def _sheets_note(path: Path, df: pd.DataFrame, sheet: str | Sequence[str] | None
     if sheet != ALL_SHEETS:
         return None
     read = df.attrs.get("sheets", [])
-    return f"{path.name}: read sheets {', '.join(read)}" if read else None
+    return tr("{file}: read sheets {sheets}", file=path.name, sheets=", ".join(read)) if read else None
 
 
 def _parser_hint(err: Exception) -> str:
@@ -460,7 +561,10 @@ def _parser_hint(err: Exception) -> str:
     if not m:
         return str(err)
     want, line, saw = m.groups()
-    return (
-        f"line {line} has {saw} values but the header has {want}: a value holding the separator "
-        "must be in double quotes (save the file from Excel/WPS as CSV)"
+    return tr(
+        "line {line} has {saw} values but the header has {want}: a value holding the separator must be in double "
+        "quotes (save the file from Excel/WPS as CSV)",
+        line=line,
+        saw=saw,
+        want=want,
     )

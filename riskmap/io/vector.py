@@ -10,6 +10,7 @@ import pyogrio
 import pyogrio.errors
 
 from riskmap.errors import CRSError, InputError
+from riskmap.i18n import tr
 from riskmap.io.crs import parse_crs, unshift_geometries
 from riskmap.io.tables import READ_WARNINGS, ROW, clean_controls
 
@@ -48,7 +49,9 @@ def read_vector(
         The file has no CRS and none is declared in the project file.
     """
     if not path.exists():
-        raise InputError(f"{path}: file not found; check the path in the project file (relative to it)")
+        raise InputError(
+            tr("{file}: file not found; check the path in the project file (relative to it)", file=path)
+        )
     try:
         if path.suffix.lower() in {".parquet", ".geoparquet"}:
             try:
@@ -57,20 +60,30 @@ def read_vector(
                 ImportError
             ) as err:  # pyarrow is a dependency; a broken install should still say so plainly
                 raise InputError(
-                    f"{path}: reading GeoParquet needs pyarrow ({err}); pip install pyarrow"
+                    tr(
+                        "{file}: reading GeoParquet needs pyarrow ({why}); pip install pyarrow",
+                        file=path,
+                        why=err,
+                    )
                 ) from None
         else:
             names = [name for name, _ in pyogrio.list_layers(path)]
             if layer is not None and layer not in names:
                 raise InputError(
-                    f"{path}: no layer {layer!r} ({where}.layer); the file has: {', '.join(names)}"
+                    tr(
+                        "{file}: no layer {layer} ({where}.layer); the file has: {layers}",
+                        file=path,
+                        layer=repr(layer),
+                        where=where,
+                        layers=", ".join(names),
+                    )
                 )
             encoding = _dbf_encoding(path, warnings)
             gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=False, encoding=encoding)
     except InputError:
         raise
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, OSError) as err:
-        raise InputError(f"{path}: cannot read: {err}") from None
+        raise InputError(tr("{file}: cannot read: {why}", file=path, why=err)) from None
     gdf = declare_crs(gdf, path.name, crs, where, warnings, shown=str(path))
     gdf.insert(0, ROW, range(1, len(gdf) + 1))
     # Control characters in attributes (names) are cleaned as in tables: outputs cannot hold them.
@@ -112,9 +125,12 @@ def _dbf_encoding(path: Path, warnings: list[str] | None) -> str | None:
         return None
     if warnings is not None:
         warnings.append(
-            f"{path.name}: the shapefile has no .cpg and its text is not UTF-8: read as GB18030 (GBK), as Chinese "
-            f"GIS exports write it; if names look wrong, add {path.with_suffix('.cpg').name} holding the encoding "
-            "(e.g. GBK or UTF-8)"
+            tr(
+                "{file}: the shapefile has no .cpg and its text is not UTF-8: read as GB18030 (GBK), as Chinese GIS "
+                "exports write it; if names look wrong, add {cpg} holding the encoding (e.g. GBK or UTF-8)",
+                file=path.name,
+                cpg=path.with_suffix(".cpg").name,
+            )
         )
     return "GB18030"
 
@@ -135,8 +151,12 @@ def declare_crs(
     if crs is None:
         if gdf.crs is None:
             raise CRSError(
-                f'{shown or name}: the layer has no CRS; declare it in the project file ({where}.crs = "EPSG:4490" '
-                "for CGCS2000 longitude/latitude) or fix the file (.prj for shapefiles)"
+                tr(
+                    '{layer}: the layer has no CRS; declare it in the project file ({where}.crs = "EPSG:4490" for '
+                    "CGCS2000 longitude/latitude) or fix the file (.prj for shapefiles)",
+                    layer=shown or name,
+                    where=where,
+                )
             )
         return gdf
     declared = parse_crs(crs, f"{where}.crs")
@@ -144,8 +164,14 @@ def declare_crs(
         return _from_shifted(gdf, declared)
     if gdf.crs is not None and not _same_crs(gdf.crs, declared) and warnings is not None:
         warnings.append(
-            f"{name} declares {_crs_name(gdf.crs)}, the project file says {where}.crs = "
-            f'"{crs}": the project file wins; remove {where}.crs if the file is right'
+            tr(
+                '{layer} declares {crs}, the project file says {where}.crs = "{declared}": the project file wins; '
+                "remove {where}.crs if the file is right",
+                layer=name,
+                crs=_crs_name(gdf.crs),
+                where=where,
+                declared=crs,
+            )
         )
     return gdf.set_crs(declared, allow_override=True)
 

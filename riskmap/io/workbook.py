@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from riskmap.errors import InputError
+from riskmap.i18n import tr
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
@@ -63,11 +64,15 @@ def _refuse_text(path: Path) -> None:
     with open(path, "rb") as f:
         head = f.read(8)
     if not head:
-        raise InputError(f"{path}: not an Excel/WPS workbook: it is empty (0 bytes)")
+        raise InputError(tr("{file}: not an Excel/WPS workbook: it is empty (0 bytes)", file=path))
     if not head.startswith((b"PK", b"\xd0\xcf\x11\xe0")):
         raise InputError(
-            f"{path}: not an Excel/WPS workbook: it looks like a text (CSV) file with a {path.suffix} name; "
-            "rename it to .csv or save it as .xlsx"
+            tr(
+                "{file}: not an Excel/WPS workbook: it looks like a text (CSV) file with a {suffix} name; rename "
+                "it to .csv or save it as .xlsx",
+                file=path,
+                suffix=path.suffix,
+            )
         )
 
 
@@ -81,12 +86,19 @@ def _open(path: Path) -> CalamineWorkbook:
             return pc.CalamineWorkbook.from_filelike(f)
     except pc.PasswordError:
         raise InputError(
-            f"{path}: the workbook is protected by a password; save a copy without the password "
-            "(Excel/WPS: 文件 → 信息 → 保护工作簿) and point the project file at it"
+            tr(
+                "{file}: the workbook is protected by a password; save a copy without the password "
+                "(Excel/WPS: 文件 → 信息 → 保护工作簿) and point the project file at it",
+                file=path,
+            )
         ) from None
     except (pc.CalamineError, ValueError, OSError) as err:
         raise InputError(
-            f"{path}: cannot read the workbook ({err}); open it in Excel/WPS and save it again as .xlsx"
+            tr(
+                "{file}: cannot read the workbook ({why}); open it in Excel/WPS and save it again as .xlsx",
+                file=path,
+                why=err,
+            )
         ) from None
 
 
@@ -137,13 +149,22 @@ def read_sheets(path: Path, sheet: str | Sequence[str] | None) -> tuple[list[Gri
         missing = [s for s in wanted if s not in book.sheet_names]
         if missing:
             raise InputError(
-                f"{path}: no sheet {', '.join(map(repr, missing))}; the workbook has: {', '.join(names)}"
+                tr(
+                    "{file}: no sheet {missing}; the workbook has: {sheets}",
+                    file=path,
+                    missing=", ".join(map(repr, missing)),
+                    sheets=", ".join(names),
+                )
             )
     try:
         grids = [_grid(book.get_sheet_by_name(name), name) for name in wanted]
     except Exception as err:  # calamine's errors on a damaged sheet part carry no common base
         raise InputError(
-            f"{path}: cannot read the workbook ({err}); open it in Excel/WPS and save it again"
+            tr(
+                "{file}: cannot read the workbook ({why}); open it in Excel/WPS and save it again",
+                file=path,
+                why=err,
+            )
         ) from None
     if path.suffix.lower() in {".xlsx", ".xlsm"} and zipfile.is_zipfile(path):
         for grid in grids:
@@ -180,7 +201,12 @@ def _refuse_unsaved_formulas(path: Path, grid: Grid) -> None:
     if cells:
         shown = ", ".join(cells[:5]) + (", ..." if len(cells) > 5 else "")
         raise InputError(
-            f"{path}: sheet {grid.sheet!r} has {len(cells)} cell{'s' if len(cells) > 1 else ''} with formulas "
-            f"without saved values ({shown}): the file was written by a program that does not calculate; open "
-            "and save it in Excel/WPS"
+            tr(
+                "{file}: sheet {sheet} has {count} with formulas without saved values ({cells}): the file was written by "
+                "a program that does not calculate; open and save it in Excel/WPS",
+                file=path,
+                sheet=repr(grid.sheet),
+                count=tr("{n} cell", n=len(cells)) if len(cells) == 1 else tr("{n} cells", n=len(cells)),
+                cells=shown,
+            )
         )

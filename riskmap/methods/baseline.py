@@ -20,6 +20,7 @@ from riskmap.columns import FACILITY_ID, SECTOR
 from riskmap.config import BaselineCondition, BaselineParams
 from riskmap.errors import InputError
 from riskmap.frames import normalise_text, per_distinct
+from riskmap.i18n import tr
 from riskmap.levels import Level
 from riskmap.methods.base import MethodResult
 from riskmap.validate import to_number
@@ -74,10 +75,25 @@ def _column(
         return facilities[name]
     available = [c for c in facilities.columns if isinstance(c, str) and not c.startswith("_")]
     close = difflib.get_close_matches(column, available, n=1)
-    hint = f'; did you mean "{close[0]}"?' if close else ""
+    if close:
+        raise InputError(
+            tr(
+                '{source}: no column "{column}" for {where}; did you mean "{close}"?; add the column to the facility '
+                "file or correct the rule's column",
+                source=source,
+                column=column,
+                where=where,
+                close=close[0],
+            )
+        )
     raise InputError(
-        f'{source}: no column "{column}" for {where}{hint}; add the column to the facility file or correct '
-        "the rule's column"
+        tr(
+            '{source}: no column "{column}" for {where}; add the column to the facility file or correct the rule\'s '
+            "column",
+            source=source,
+            column=column,
+            where=where,
+        )
     )
 
 

@@ -22,7 +22,7 @@ from riskmap._resources import reference_dir
 from riskmap.columns import FACILITY_ID
 from riskmap.errors import ScoringError
 from riskmap.frames import per_distinct
-from riskmap.i18n import N_, Msg, message_of, per_row
+from riskmap.i18n import N_, Msg, message_of, per_row, tr
 from riskmap.levels import Level
 from riskmap.methods.base import MethodResult, empty_result, fmt, level_labels
 from riskmap.rejects import make_rejects
@@ -167,7 +167,13 @@ def lookup(substance: str) -> tuple[str, float, float]:
     """
     found = _find(substance)
     if found is None:
-        raise ScoringError(f"unknown substance {substance!r}: {_why_unknown(str(substance))}")
+        raise ScoringError(
+            tr(
+                "unknown substance {substance}: {why}",
+                substance=repr(substance),
+                why=_why_unknown(str(substance)),
+            )
+        )
     return found
 
 
@@ -211,7 +217,7 @@ def assess(
     True
     """
     if (persons is None) == (alpha is None):
-        raise ScoringError("give exactly one of persons= (within 500 m) or alpha=")
+        raise ScoringError(tr("give exactly one of persons= (within 500 m) or alpha="))
     a = float(alpha) if alpha is not None else float(alpha_for(persons)[()])
     s = weighted = 0.0
     for item in items:
@@ -226,7 +232,7 @@ def assess(
             substance, q = item
             _, big_q, beta = lookup(substance)
         if not np.isfinite(q) or q < 0:
-            raise ScoringError(f"quantity {q!r} t is not a non-negative number")
+            raise ScoringError(tr("quantity {quantity} t is not a non-negative number", quantity=repr(q)))
         s += q / big_q
         weighted += beta * q / big_q
     if not _is_major(np.array(s)):

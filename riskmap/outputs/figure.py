@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import warnings
+import warnings as pywarnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -14,16 +14,27 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 
 from riskmap.columns import LEVEL, ZONE_NAME
-from riskmap.errors import OutputError
+from riskmap.errors import ConfigError, OutputError
+from riskmap.i18n import tr
 from riskmap.io.atomic import atomic_path
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, color, label, outline
-from riskmap.zone_kinds import KindLabels, kind_count_phrase
+from riskmap.zone_kinds import KindLabels, kind_count_phrase, project_kind_labels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["render_figure", "cjk_font", "CJK_FONT_FILES", "MAX_FACILITY_DOTS"]
+    from riskmap.config import Config
+    from riskmap.results import RunResult
+
+__all__ = [
+    "render_figure",
+    "render_run_figure",
+    "cjk_font",
+    "font_file_family",
+    "CJK_FONT_FILES",
+    "MAX_FACILITY_DOTS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +81,60 @@ def cjk_font() -> str | None:
         if family in installed:
             return family
     return None
+
+
+#: A character every Chinese font has: a font file without it cannot write the figure's Chinese.
+_CJK_PROBE = "图"
+
+
+def font_file_family(path: str | Path, where: str = "[outputs] font") -> str:
+    """Register the font file ``path`` with matplotlib (ahead of installed fonts); its family name.
+
+    An office without a CJK font installed gives one it has (``simhei.ttf`` copied from a Windows PC):
+    ``[outputs] font``. The same name is the Word report's East-Asian font.
+
+    Raises
+    ------
+    ConfigError
+        The file does not exist or is not a font matplotlib (FreeType) can read; the message names ``where``.
+    """
+    from matplotlib import font_manager, ft2font
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(tr("{where}: {file}: no such font file", where=where, file=str(file)))
+    try:
+        family = font_manager.ttfFontProperty(ft2font.FT2Font(str(file))).name
+        _register_first(file)
+    except (OSError, RuntimeError, ValueError) as err:
+        raise ConfigError(
+            tr("{where}: {file} is not a font file riskmap can read ({error})", where=where, file=str(file),
+               error=err)
+        ) from err  # fmt: skip
+    return family
+
+
+@cache
+def _register_first(file: Path) -> None:
+    """Add ``file``'s faces to matplotlib's font list in front: of two fonts of one family, the given one wins."""
+    from matplotlib import font_manager
+
+    fm = font_manager.fontManager
+    fm.addfont(str(file))
+    ours = [f for f in fm.ttflist if Path(f.fname) == file]
+    fm.ttflist = ours + [f for f in fm.ttflist if Path(f.fname) != file]
+    fm._findfont_cached.cache_clear()  # type: ignore[attr-defined]
+
+
+def _writes_chinese(family: str) -> bool:
+    """Whether the font matplotlib picks for ``family`` has Chinese characters."""
+    from matplotlib import font_manager
+
+    try:
+        found = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    except ValueError:
+        return False
+    return font_manager.get_font(found).get_char_index(ord(_CJK_PROBE)) != 0
 
 
 def _rc(family: str | None) -> dict[str, Any]:
@@ -145,7 +210,7 @@ def _north_arrow(ax: Axes) -> None:
 
 @dataclass(frozen=True)
 class _Sheet:
-    """What the figure says around the map: title, legend language, source line, date, zone-kind labels."""
+    """What the figure says around the map: title, legend language, source line, dates, zone-kind labels."""
 
     title: str
     source_note: str
@@ -153,6 +218,7 @@ class _Sheet:
     map_date: date | None
     cjk: bool = True
     kind_labels: KindLabels | None = None
+    as_of: date | None = None
 
     @property
     def zh(self) -> bool:
@@ -334,11 +400,16 @@ def _dot_handle(key: str, sheet: _Sheet) -> Any:
 
 
 def _source_line(ax: Axes, sheet: _Sheet) -> None:
-    """The source and the map's date under the map."""
-    note = sheet.source_note or ("数据来源: riskmap" if sheet.zh else "Source: riskmap")
-    when = (sheet.map_date or date.today()).isoformat()
+    """The source, the date the data are as of (数据截至) and the date the map was drawn, under the map."""
+    note = sheet.source_note or tr("Source: riskmap", lang=sheet.lang)
+    drawn = tr(
+        "Drawn on {date}", lang=sheet.lang, date=_written_date(sheet.map_date or date.today(), sheet.lang)
+    )
+    parts = [note]
+    if sheet.as_of is not None:
+        parts.append(tr("Data as of {date}", lang=sheet.lang, date=_written_date(sheet.as_of, sheet.lang)))
     ax.annotate(
-        f"{note}    {'制图日期' if sheet.zh else 'Date'}: {when}",
+        "    ".join([*parts, drawn]),
         xy=(0.0, -0.01),
         xycoords="axes fraction",
         va="top",
@@ -346,6 +417,11 @@ def _source_line(ax: Axes, sheet: _Sheet) -> None:
         color="#444444",
         parse_math=False,
     )
+
+
+def _written_date(day: date, lang: str) -> str:
+    """A date as a reader of ``lang`` writes it on a map: 2026年3月9日, or 2026-03-09."""
+    return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else day.isoformat()
 
 
 def render_figure(
@@ -361,6 +437,9 @@ def render_figure(
     map_date: date | None = None,
     dpi: int = 300,
     kind_labels: KindLabels | None = None,
+    as_of: date | str | None = None,
+    font: str | Path | None = None,
+    warnings: list[str] | None = None,
 ) -> list[Path]:
     """Draw the finest zone layer in the four colours, coarser layers as outlines, and write each path.
 
@@ -381,12 +460,18 @@ def render_figure(
         Whether to draw facilities, and which levels. By default all of them, or only red and orange when
         there are more than :data:`MAX_FACILITY_DOTS`; the legend says which are shown.
     map_date
-        Date printed under the map (default today).
+        Date the map is drawn (制图日期), printed under the map (default today).
     dpi
         Resolution of raster formats (PNG).
     kind_labels
         The project's own labels of zone kinds (``{kind: {"zh": ..., "en": ...}}``); known kinds are labelled
         from ``styles/zone_kinds.toml`` (see :mod:`riskmap.zone_kinds`).
+    as_of
+        Date the levels are as of (数据截至; a date or ISO text), printed under the map unless ``None``.
+    font
+        A font file to write with (``[outputs] font``: e.g. ``simhei.ttf``) instead of an installed CJK font.
+    warnings
+        The run's warnings, told that no Chinese font was found; ``None``: a Python ``UserWarning``.
 
     Returns
     -------
@@ -395,8 +480,9 @@ def render_figure(
 
     Notes
     -----
-    Chinese text needs a CJK font (Debian ``fonts-noto-cjk`` or ``fonts-wqy-microhei``); without one a warning
-    says so and the labels fall back to English. PDFs embed the font as TrueType (Type 42) so the text stays
+    Chinese text needs a CJK font (Debian ``fonts-noto-cjk`` or ``fonts-wqy-microhei``, Windows SimHei or
+    Microsoft YaHei, or ``font``); without one a warning says which to install and the labels fall back to
+    English. PDFs embed the font as TrueType (Type 42) so the text stays
     text; SVGs carry the glyphs as paths so they render anywhere.
     """
     import matplotlib
@@ -404,14 +490,13 @@ def render_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    family = cjk_font()
-    if family is None:
-        _warn_no_cjk_font(title)
-        lang = "en"
-    sheet = _Sheet(title, source_note, lang, map_date, family is not None, kind_labels)
-    with plt.rc_context(_rc(family)), warnings.catch_warnings():  # type: ignore[arg-type]
-        if family is None:  # said once above; not once per missing glyph
-            warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
+    family, cjk = _figure_font(title, font, warnings)
+    lang = lang if cjk else "en"
+    as_of = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    sheet = _Sheet(title, source_note, lang, map_date, cjk, kind_labels, as_of)
+    with plt.rc_context(_rc(family)), pywarnings.catch_warnings():  # type: ignore[arg-type]
+        if not cjk:  # said once above; not once per missing glyph
+            pywarnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")
         fig = _draw(zones, facilities, sheet, _shown_levels(facilities, show_facilities, facility_levels))
         try:
             written = _save(fig, paths, dpi)
@@ -421,13 +506,63 @@ def render_figure(
     return written
 
 
-def _warn_no_cjk_font(title: str) -> None:
-    missing = "" if title.isascii() else "; Chinese characters in the title show as boxes"
-    warnings.warn(
-        "no CJK font found (install Debian fonts-noto-cjk or fonts-wqy-microhei); the figure uses English "
-        f"labels and leaves out non-Latin zone names{missing}",
-        stacklevel=3,
+def render_run_figure(config: Config, result: RunResult, paths: Sequence[str | Path]) -> list[Path]:
+    """A run's figure: map.png of ``riskmap run``, the report's map.
+
+    The project's title, language, zone-kind labels and font (``[outputs] font``), the run's as-of date; a
+    missing Chinese font is one of the run's warnings.
+    """
+    from riskmap.version import __version__
+
+    font = config.outputs.font
+    return render_figure(
+        result.zones, result.facilities, paths, title=config.project.name, lang=config.project.lang,
+        source_note=f"riskmap {__version__}", kind_labels=project_kind_labels(config),
+        as_of=result.summary.get("as_of"), font=config.resolve(font) if font else None, warnings=result.warnings,
+    )  # fmt: skip
+
+
+def _figure_font(title: str, font: str | Path | None, warnings: list[str] | None) -> tuple[str | None, bool]:
+    """The font family the figure writes with (``font``'s, else an installed CJK font's); whether it writes Chinese.
+
+    When it does not, a warning says what to install.
+    """
+    family = font_file_family(font) if font is not None else cjk_font()
+    cjk = family is not None and _writes_chinese(family)
+    if not cjk:
+        _say(_no_chinese_font(title, font, family), warnings)
+    return family, cjk
+
+
+def _no_chinese_font(title: str, font: str | Path | None, family: str | None) -> str:
+    """The warning of a figure drawn without a Chinese font: what it lacks, and which font to install."""
+    if font is not None:
+        return tr(
+            "[outputs] font: {file} ({family}) has no Chinese characters: the figure uses English labels and "
+            "leaves out non-Latin zone names; give a Chinese font file (simhei.ttf, msyh.ttc, "
+            "NotoSansCJK-Regular.ttc)", file=str(font), family=family,
+        )  # fmt: skip
+    if title.isascii():
+        return tr(
+            "no CJK font found: the figure uses English labels and leaves out non-Latin zone names; install "
+            "one (Debian/Ubuntu: apt install fonts-noto-cjk; Windows: SimHei or Microsoft YaHei) or give a "
+            'font file in the project file: [outputs] font = "path/to/font.ttf"'
+        )
+    return tr(
+        "no CJK font found: the figure uses English labels, leaves out non-Latin zone names and shows the "
+        "Chinese characters of the title as boxes; install one (Debian/Ubuntu: apt install fonts-noto-cjk; "
+        "Windows: SimHei or Microsoft YaHei) or give a font file in the project file: [outputs] font = "
+        '"path/to/font.ttf"'
     )
+
+
+def _say(warning: str, warnings: list[str] | None) -> None:
+    """A warning into the run's list (the CLI shows it, run.json keeps it), else as a Python warning."""
+    if warnings is not None:
+        if warning not in warnings:  # the report's own figure (no map.png) would say it again
+            warnings.append(warning)
+    else:
+        pywarnings.warn(warning, stacklevel=4)  # the caller of render_figure
 
 
 def _save(fig: Figure, paths: Sequence[str | Path], dpi: int) -> list[Path]:

@@ -138,6 +138,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "all_towns": "全部乡镇",
         "shown": "显示 {n} / {total}",
         "damaged": "地图数据已损坏，无法显示企业点位：请重新复制或重新生成此 HTML 文件",
+        "zoom_in": "放大",
+        "zoom_out": "缩小",
+        "layers": "图层",
+        "close_popup": "关闭",
+        "leaflet": "交互式地图程序库",
     },
     "en": {
         "legend": "Legend",
@@ -170,6 +175,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "all_towns": "All towns",
         "shown": "Shown {n} / {total}",
         "damaged": "The map data is damaged, the facilities cannot be shown: copy or generate this HTML file again",
+        "zoom_in": "Zoom in",
+        "zoom_out": "Zoom out",
+        "layers": "Layers",
+        "close_popup": "Close popup",
+        "leaflet": "A JavaScript library for interactive maps",
     },
 }
 
@@ -456,6 +466,20 @@ class _Chrome(branca.element.MacroElement):
             var panes = {{ this.panes }};
             for (var p in panes) { map.createPane(p).style.zIndex = panes[p]; }
             L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
+            // Leaflet's own words (its buttons' titles, the attribution's, the popup's close button) in the page's
+            // language; the layer control's button is named by js/main.js, which gets the control.
+            var words = {{ this.words }};
+            if (map.zoomControl) {
+                [['in', words.zoom_in], ['out', words.zoom_out]].forEach(function (b) {
+                    var button = map.zoomControl.getContainer().querySelector('.leaflet-control-zoom-' + b[0]);
+                    if (button) { button.title = b[1]; button.setAttribute('aria-label', b[1]); }
+                });
+            }
+            if (map.attributionControl) { map.attributionControl.setPrefix(words.prefix); }
+            map.on('popupopen', function (e) {
+                var close = e.popup.getElement().querySelector('.leaflet-popup-close-button');
+                if (close) { close.setAttribute('aria-label', words.close_popup); close.title = words.close_popup; }
+            });
 
             var title = find('riskmap-title');
             if (title) {
@@ -476,10 +500,17 @@ class _Chrome(branca.element.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, title_html: str, legend_html: str) -> None:
+    def __init__(self, title_html: str, legend_html: str, lang: str) -> None:
         super().__init__()
         self._name = "RiskmapChrome"
         self.panes = _js_json(_PANES)
+        text = _TEXT[lang]
+        # The attribution's prefix is HTML (Leaflet sets it as such): our own words, escaped.
+        prefix = f'<a href="https://leafletjs.com" title="{html.escape(text["leaflet"])}">Leaflet</a>'
+        self.words = _js_json(
+            {"zoom_in": text["zoom_in"], "zoom_out": text["zoom_out"], "close_popup": text["close_popup"],
+             "prefix": prefix}
+        )  # fmt: skip
         self.css = _CSS
         self.title_html = title_html
         self.legend_html = legend_html
@@ -815,7 +846,7 @@ def _compact_page(
         (zk == levels.NOT_ASSESSED).any() for *_, zk in layers
     )
     legend = _legend_table(facility_counts, finest, bool(any_none), lang)
-    _Chrome(title_html=_title_html(title), legend_html=legend).add_to(m)
+    _Chrome(title_html=_title_html(title), legend_html=legend, lang=lang).add_to(m)
     if all_bounds:
         m.fit_bounds([[south, west], [north, east]], padding=(12, 12), max_zoom=16)
     folium.plugins.Fullscreen(
@@ -933,7 +964,7 @@ def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
     texts = {
         k: text[k]
         for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
-                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed")
+                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed", "layers")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
     texts["facility_layer"] = html.escape(text["facility_layer"].format(n=n_facilities))

@@ -133,6 +133,34 @@ def _plain(values: pd.Series) -> pd.Series:
     return text.where(text != "", _MISSING)
 
 
+#: The grading methods as a popup names them (``[scoring.sectors]`` names them by key: ls_matrix); a key not
+#: listed (a method added later) is shown as it is.
+_METHOD_WORDS = {
+    "zh": {
+        "baseline": "登记固有风险等级",
+        "gb18218": "GB 18218 重大危险源辨识与分级",
+        "chem2018": "危险化学品企业安全风险评估诊断分级（2018 指南）",
+        "lec": "LEC 作业条件危险性评价法",
+        "ls_matrix": "LS 风险矩阵法",
+        "indicator": "加权指标法",
+    },
+    "en": {
+        "baseline": "inherent level from the register",
+        "gb18218": "GB 18218 major hazard identification and grading",
+        "chem2018": "hazardous-chemical enterprise risk diagnosis (2018 guide)",
+        "lec": "LEC job hazard evaluation (D = L × E × C)",
+        "ls_matrix": "LS risk matrix (R = L × S)",
+        "indicator": "weighted indicators",
+    },
+}
+
+
+def _method_words(values: pd.Series, lang: str) -> pd.Series:
+    """Each facility's grading method in words of ``lang``."""
+    keys = _plain(values)
+    return keys.map(_METHOD_WORDS.get(lang, _METHOD_WORDS["en"])).fillna(keys)
+
+
 def facility_columns(
     fac: gpd.GeoDataFrame, keys: pd.Series, lang: str, towns: gpd.GeoDataFrame | None, cols: Columns
 ) -> dict[str, Any]:
@@ -169,7 +197,7 @@ def facility_columns(
     if has(SCORE):
         fields["score"] = cols.text("f.score", _number(fac[SCORE]))
     if has(METHOD):
-        fields["method"] = cols.text("f.method", _plain(fac[METHOD]))
+        fields["method"] = cols.text("f.method", _method_words(fac[METHOD], lang))
     if has(REASONS):
         col, sep = (
             (REASONS_EN, REASON_SEP_EN) if lang == "en" and has(REASONS_EN) else (REASONS, REASON_SEP_ZH)

@@ -166,9 +166,9 @@ def check_outputs(config: Config, out_dir: str | Path | None = None, *, report: 
     """What a command will write with, checked before it starts its work; returns the output folder.
 
     The output folder (:func:`riskmap.outputs.runfolder.check_output_folder`: writable, its lock, its
-    manifests) and the Word template when a report is written (``report``, or ``[outputs] report``;
-    :func:`riskmap.outputs.docx_template.check_template`). Grading a district takes minutes: a folder or a
-    template that cannot be used is said at once. The writers check the same again when they write (the
+    manifests), the font file (``[outputs] font``) and the Word template when a report is written (``report``,
+    or ``[outputs] report``; :func:`riskmap.outputs.docx_template.check_template`). Grading a district takes
+    minutes: a folder, a font or a template that cannot be used is said at once. The writers check the same again when they write (the
     earlier run of ``riskmap report --previous`` is read before grading by :func:`riskmap.reporting.report`).
 
     Raises
@@ -180,6 +180,10 @@ def check_outputs(config: Config, out_dir: str | Path | None = None, *, report: 
 
     out = _output_dir(config, out_dir)
     check_output_folder(out)
+    if config.outputs.font is not None and (config.outputs.figure or report or config.outputs.report):
+        from riskmap.outputs.figure import font_file_family
+
+        font_file_family(config.resolve(config.outputs.font))
     if (report or config.outputs.report) and config.outputs.report_template is not None:
         from riskmap.outputs.docx_template import check_template
 
@@ -328,7 +332,7 @@ def _write_tables(result: RunResult, out: Path, lang: str) -> dict[str, Path]:
 
 def _draw_maps(config: Config, result: RunResult, out: Path, say: Callable[[str], None]) -> dict[str, Path]:
     """The HTML map and the static figures, as configured."""
-    from riskmap.outputs.figure import render_figure
+    from riskmap.outputs.figure import render_run_figure
     from riskmap.outputs.html import render_html
 
     outputs: dict[str, Path] = {}
@@ -348,15 +352,8 @@ def _draw_maps(config: Config, result: RunResult, out: Path, say: Callable[[str]
         )
     if config.outputs.figure:
         say("figure")
-        paths = [out / f"map.{fmt}" for fmt in config.outputs.figure_formats]
-        for p in render_figure(
-            result.zones,
-            result.facilities,
-            paths,
-            title=config.project.name,
-            lang=lang,
-            source_note=f"riskmap {__version__}",
-            kind_labels=project_kind_labels(config),
+        for p in render_run_figure(
+            config, result, [out / f"map.{fmt}" for fmt in config.outputs.figure_formats]
         ):
             outputs[f"figure_{p.suffix.lstrip('.')}"] = p
     return outputs

@@ -55,6 +55,12 @@ var riskmapCompact = (function () {
         page.highlight.addTo(map);
         page.facilityLayer.addTo(map);
         control.addOverlay(page.facilityLayer, page.T.facility_layer);
+        // Leaflet names the control's button in English ("Layers"): in the page's language.
+        var toggle = control.getContainer() && control.getContainer().querySelector('.leaflet-control-layers-toggle');
+        if (toggle) {
+            toggle.title = page.T.layers;
+            toggle.setAttribute('aria-label', page.T.layers);
+        }
     }
 
     // What is under a point of the map: circleAt, facilityAt (container pixels), zoneHit (lat/lng: {layer, f});

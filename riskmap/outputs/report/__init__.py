@@ -1,12 +1,14 @@
 """The district report (report.docx, 一图一表) and the risk notification cards (cards.docx), editable in Word/WPS.
 
-A report writer hands the document in as it is: title, a summary in sentences, the four-colour figure with the
-zone table, the major/considerable-risk enterprise lists, what changed since the previous run, the inspection
-plan and the data quality. Every number in the summary comes from the same values as a table of the document.
+A report writer hands the document in as it is: a body of at most ~15 pages (一图一表: title, a summary in
+sentences, the four-colour figure with the zone table, what changed since the previous run, the inspection plan,
+the data quality and the rules in sentences) and an annex (附件: the major/considerable-risk enterprise lists,
+every rejected row), after a section break or as report-annex.xlsx. Every number in the summary comes from the
+same values as a table of the document.
 
 The package by job: ``text`` (the zh/en words), ``wordml`` (writing WordprocessingML: fonts, tables, sections),
-``numbers`` (the values every sentence and table reads), ``sections`` (the report, section by section) and
-``cards``; here, the report files of an output set.
+``numbers`` (the values every sentence and table reads), ``sections`` (the body, section by section), ``annex``
+and ``cards``; here, the report files of an output set. The rules' sentences are :mod:`riskmap.outputs.rules`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from riskmap.outputs.report.annex import ANNEX_XLSX, write_annex_xlsx
 from riskmap.outputs.report.cards import write_cards
 from riskmap.outputs.report.numbers import report_numbers
 from riskmap.outputs.report.sections import write_report
 from riskmap.outputs.report.wordml import default_template
-from riskmap.zone_kinds import project_kind_labels
 
 if TYPE_CHECKING:
     from riskmap.compare import RunDiff, SavedRun
@@ -59,13 +61,14 @@ def write_report_files(
 ) -> dict[str, Path]:
     """Write report.docx (and cards.docx per ``outputs.report_cards``) into ``out``, a staging folder.
 
+    The annex (the red and orange lists, every rejected row) goes into report.docx after a section break, or with
+    ``[outputs] report_annex = "xlsx"`` into report-annex.xlsx beside it (output key ``report_annex_xlsx``).
+
     ``figure`` is the run's map.png; without one the same figure is drawn into a temporary folder. ``previous``
     is an earlier run (:func:`riskmap.compare.open_run`): the report gets a what-changed section.
-    Returns the paths by output key (``report_docx``, ``cards_docx``).
+    Returns the paths by output key (``report_docx``, ``report_annex_xlsx``, ``cards_docx``).
     """
     import tempfile
-
-    from riskmap.version import __version__
 
     lang = config.project.lang
     template = config.resolve(config.outputs.report_template) if config.outputs.report_template else None
@@ -73,16 +76,17 @@ def write_report_files(
     written: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix="riskmap-report-") as tmp:
         if figure is None:
-            from riskmap.outputs.figure import render_figure
+            from riskmap.outputs.figure import render_run_figure
 
-            figure = render_figure(
-                result.zones, result.facilities, [Path(tmp) / "map.png"], title=config.project.name, lang=lang,
-                source_note=f"riskmap {__version__}", kind_labels=project_kind_labels(config),
-            )[0]  # fmt: skip
-        written["report_docx"] = write_report(
+            figure = render_run_figure(config, result, [Path(tmp) / "map.png"])[0]
+        annex_mode = config.outputs.report_annex
+        annex = write_report(
             result, out / "report.docx", config=config, provenance=provenance, figure=figure, changes=changes,
-            lang=lang, template=template,
+            lang=lang, template=template, annex_mode=annex_mode,
         )  # fmt: skip
+        written["report_docx"] = out / "report.docx"
+        if annex_mode == "xlsx":
+            written["report_annex_xlsx"] = write_annex_xlsx(annex, out / ANNEX_XLSX)
     cards = write_cards(
         result,
         out / "cards.docx",

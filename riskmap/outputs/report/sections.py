@@ -1,14 +1,15 @@
 """The district report (report.docx, 一图一表), section by section, and :func:`write_report` that puts them in order.
 
 A report writer hands the document in as it is: title, a summary in sentences, the four-colour figure with the
-zone table, the major/considerable-risk enterprise lists, what changed since the previous run, the inspection
-plan and the data quality. Every number in the summary comes from the same values as a table of the document
-(:mod:`riskmap.outputs.report.numbers`). Wide tables stand in landscape sections.
+zone table and the zone rules in sentences, what changed since the previous run, the inspection plan and the data
+quality with the methods, adjustment and supervision rules in sentences; the long tables (the major/considerable-
+risk lists, every rejected row, the detail of changes) are collected for the annex
+(:mod:`riskmap.outputs.report.annex`), which stands in landscape after a section break. Every number in the
+summary comes from the same values as a table of the document (:mod:`riskmap.outputs.report.numbers`).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,18 +19,25 @@ import pandas as pd
 from riskmap.columns import REJECT_REASON
 from riskmap.frames import in_language
 from riskmap.levels import LEVEL_NAMES, label
-from riskmap.outputs.report.numbers import Numbers, list_frame, report_numbers
+from riskmap.outputs.report.annex import Annex, AnnexTable, list_tables, rejects_table, write_annex_docx
+from riskmap.outputs.report.numbers import Numbers, report_numbers
 from riskmap.outputs.report.text import SENSITIVITY_TEXT, fmt
 from riskmap.outputs.report.wordml import (
     Doc,
     caption,
     heading,
-    landscape,
     level_fill,
     open_document,
     para,
     save,
     table,
+)
+from riskmap.outputs.rules import (
+    adjustment_sentences,
+    scoring_sentences,
+    supervision_sentences,
+    zone_rule_name,
+    zoning_sentences,
 )
 from riskmap.zone_kinds import area_word, kind_label, project_kind_labels
 
@@ -38,13 +46,10 @@ if TYPE_CHECKING:
     from riskmap.config import Config
     from riskmap.results import RunResult
 
-__all__ = ["write_report", "LIST_INLINE_MAX", "APPENDIX_MAX_ROWS"]
+__all__ = ["write_report", "BODY_MAX_ROWS"]
 
-#: Up to this many enterprises a list stands in its section; above, the appendix holds the first
-#: :data:`APPENDIX_MAX_ROWS` and a sentence says where the full list is (a Word table of 100,000 rows is
-#: neither readable nor quick to open).
-LIST_INLINE_MAX = 3000
-APPENDIX_MAX_ROWS = 2000
+#: At most this many rows of a table of the body (zones, the plan per town); a sentence says where the rest are.
+BODY_MAX_ROWS = 2000
 
 
 def _title(d: Doc, config: Config, result: RunResult, unit: str) -> None:
@@ -136,10 +141,11 @@ def _summary_sentences(d: Doc, nums: Numbers, config: Config, result: RunResult)
     return out
 
 
-def _summary(d: Doc, nums: Numbers, config: Config, result: RunResult) -> None:
+def _summary(d: Doc, nums: Numbers, config: Config, result: RunResult, annex: Annex) -> None:
     heading(d, d.t("h_summary"))
     for sentence in _summary_sentences(d, nums, config, result):
         para(d, sentence, style="Normal")
+    para(d, d.t("see_lists", where=annex.where(1, 2)), style="Normal")
     _levels_table(d, nums, config)
 
 
@@ -200,110 +206,93 @@ def _figure(d: Doc, figure: Path | None, config: Config, nums: Numbers) -> None:
         "rule",
         "level",
     ]
-    shown = t[cols].head(APPENDIX_MAX_ROWS)
-    # The rule's name in the table (its parameters are long and the same for most rows), in full below it.
-    rows = [[*r[:7], _rule_name(r[7]), _lv(d, r[8])] for r in shown.itertuples(index=False)]
+    shown = t[cols].head(BODY_MAX_ROWS)
+    # The rule's short name in the table (就高, 风险指数; ＋外溢 where a neighbour's major hazard raised the zone),
+    # the rules of every layer in sentences below it.
+    rule = config.zoning.for_layer(nums.coarse).rule
+    rows = [[*r[:7], zone_rule_name(rule, d.lang, "+ spillover" in str(r[7])), _lv(d, r[8])]
+            for r in shown.itertuples(index=False)]  # fmt: skip
     table(
-        d, header, rows, widths=[2.6, 2.2, 1, 1, 1, 1, 1.2, 1.4, 1.6],
+        d, header, rows, widths=[2.6, 2.2, 1, 1, 1, 1, 1.2, 1.6, 1.6],
         fills=[level_fill(k) for k in shown["level"]], fill_col=8,
     )  # fmt: skip
-    for rule in dict.fromkeys(t["rule"].astype(str)):
-        para(d, f"{d.t('rule')} {_rule_name(rule)}: {rule}")
-    if len(t) > APPENDIX_MAX_ROWS:
+    if len(t) > BODY_MAX_ROWS:
         para(d, _more_rows(d, len(t), f"zones_{nums.coarse}.csv"))
-
-
-def _rule_name(rule: str) -> str:
-    """``index (fixed; ...) + spillover 1000 m`` -> ``index + spillover``."""
-    name = str(rule).split(":")[0].split(" (")[0].split(" + ")[0].strip()
-    return name + (" + spillover" if "+ spillover" in str(rule) else "")
+    para(d, d.t("zone_rules"), bold=True)
+    for sentence in zoning_sentences(config, list(nums.zones), d.lang):
+        para(d, sentence)
 
 
 def _more_rows(d: Doc, n: int, where: str) -> str:
     return (
-        f"共 {n} 行，上表列出前 {APPENDIX_MAX_ROWS} 行；完整清单见 {where} 和 riskmap.gpkg。"
+        f"共 {n} 行，上表列出前 {BODY_MAX_ROWS} 行；完整清单见 {where} 和 riskmap.gpkg。"
         if d.lang == "zh"
-        else f"{n} rows: the table shows the first {APPENDIX_MAX_ROWS}; the full list is in {where} and riskmap.gpkg."
+        else f"{n} rows: the table shows the first {BODY_MAX_ROWS}; the full list is in {where} and riskmap.gpkg."
     )
 
 
-def _list_table(d: Doc, frame: pd.DataFrame, level: str) -> None:
-    caption(d, d.next_table("t_list", level=_lv(d, level)))
-    header = [
-        d.t(k)
-        for k in ("no", "ent_name", "credit", "town", "village", "sector", "level", "method", "reasons")
-    ]
-    rows = [
-        [i + 1, r.name, r.facility_id, r.town, r.village, r.sector, _lv(d, r.level), r.method, r.reasons]
-        for i, r in enumerate(frame.itertuples(index=False))
-    ]
-    table(
-        d, header, rows, widths=[0.5, 2.6, 3.0, 1.3, 1.3, 1.3, 1.1, 1.5, 5.0],
-        fills=[level_fill(level)] * len(rows), fill_col=6,
-    )  # fmt: skip
+def _layer_name(d: Doc, layer: str, config: Config) -> str:
+    if layer == "facilities":
+        return d.t("facilities_layer")
+    return kind_label(layer.removeprefix("zones_"), d.lang, project_kind_labels(config))
 
 
-def _lists(d: Doc, result: RunResult, nums: Numbers) -> list[tuple[str, pd.DataFrame]]:
-    """The red and orange lists, in place or (when long) announced here and put in the appendix."""
-    landscape(d, True)
-    heading(d, d.t("h_lists"))
-    to_appendix = []
-    for level in ("red", "orange"):
-        frame = list_frame(result, nums, level, d.lang)
-        if len(frame) <= LIST_INLINE_MAX:
-            _list_table(d, frame, level)
-            continue
-        to_appendix.append((level, frame))
-        para(
-            d,
-            f"{_lv(d, level)}企业共 {len(frame)} 家，超过 {LIST_INLINE_MAX} 家：附录列出前 {APPENDIX_MAX_ROWS} 家，"
-            "完整清单见 inspection_plan.xlsx（或 inspection_plan.csv）和 riskmap.gpkg 的 facilities 图层。"
-            if d.lang == "zh"
-            else f"{len(frame)} {_lv(d, level).lower()} enterprises, more than {LIST_INLINE_MAX}: the appendix lists "
-            f"the first {APPENDIX_MAX_ROWS}; the full list is in inspection_plan.xlsx (or inspection_plan.csv) and "
-            "the facilities layer of riskmap.gpkg.",
-        )
-    return to_appendix
+def _changed_rows(d: Doc, moved: pd.DataFrame) -> list[list[Any]]:
+    return [
+        [d.t(r.change), r.id, r.name, _lv(d, r.level_old), _lv(d, r.level_new), r.reasons_added, r.reasons_removed]
+        for r in moved.itertuples(index=False)
+    ]  # fmt: skip
 
 
-def _changes(d: Doc, diff: RunDiff, config: Config) -> None:
+_CHANGED_WIDTHS = [0.8, 2.2, 2.4, 1.2, 1.2, 4, 4]
+
+
+def _changes(d: Doc, diff: RunDiff, config: Config, coarse: str, annex: Annex) -> None:
+    """The counts up and down and the coarse layer's changes here; enterprises' and finer zones' in the annex."""
     heading(d, d.t("h_changes"))
     caption(d, d.next_table("t_changes"))
-
-    def layer_name(layer: str) -> str:
-        if layer == "facilities":
-            return d.t("facilities_layer")
-        return kind_label(layer.removeprefix("zones_"), d.lang, project_kind_labels(config))
-
     keys = ("up", "down", "new", "removed", "unchanged")
     header = [d.t("layer"), d.t("up"), d.t("down"), d.t("new_"), d.t("removed_"), d.t("unchanged")]
-    table(d, header, [[layer_name(layer), *(c[k] for k in keys)] for layer, c in diff.counts.items()])
+    table(
+        d,
+        header,
+        [[_layer_name(d, layer, config), *(c[k] for k in keys)] for layer, c in diff.counts.items()],
+    )
+    header = [d.t(k) for k in ("change", "id", "name", "old", "new", "added", "removed")]
+    first = len(annex.tables) + 1
     for layer, changes in diff.changes.items():
         moved = changes[changes["change"].isin(["up", "down"])]
         if moved.empty:
             continue
-        caption(d, d.next_table("t_changed", layer=layer_name(layer)))
-        header = [d.t(k) for k in ("change", "id", "name", "old", "new", "added", "removed")]
-        rows = [
-            [
-                d.t(r.change),
-                r.id,
-                r.name,
-                _lv(d, r.level_old),
-                _lv(d, r.level_new),
-                r.reasons_added,
-                r.reasons_removed,
-            ]
-            for r in moved.head(APPENDIX_MAX_ROWS).itertuples(index=False)
-        ]
-        table(d, header, rows, widths=[0.8, 2.2, 2.4, 1.2, 1.2, 4, 4],
-               fills=[level_fill(k) for k in moved["level_new"].head(APPENDIX_MAX_ROWS)], fill_col=4)  # fmt: skip
-        if len(moved) > APPENDIX_MAX_ROWS:
-            para(d, _more_rows(d, len(moved), "changes.csv (riskmap diff --out)"))
+        name = _layer_name(d, layer, config)
+        if layer == f"zones_{coarse}":
+            caption(d, d.next_table("t_changed", layer=name))
+            head = moved.head(BODY_MAX_ROWS)
+            table(d, header, _changed_rows(d, head), widths=_CHANGED_WIDTHS,
+                  fills=[level_fill(k) for k in head["level_new"]], fill_col=4)  # fmt: skip
+            if len(moved) > BODY_MAX_ROWS:
+                para(d, _more_rows(d, len(moved), "changes.csv (riskmap diff --out)"))
+            continue
+        annex.tables.append(
+            AnnexTable(
+                annex.add("annex_changes", layer=name),
+                "t_changed",
+                {"layer": name},
+                d.t("sheet_changes", layer=name),
+                header,
+                _changed_rows(d, moved),
+                _CHANGED_WIDTHS,
+                list(moved["level_new"]),
+                4,
+                "changes.csv (riskmap diff --out)",
+            )  # fmt: skip
+        )
+    if len(annex.tables) >= first:
+        para(d, d.t("see_changes", where=annex.where(first, len(annex.tables))))
 
 
-def _sensitivity(d: Doc, result: RunResult, config: Config, section: int) -> None:
-    """How many zones and enterprises are firm, which change and under which convention."""
+def _sensitivity(d: Doc, result: RunResult, config: Config, section: int, annex: Annex) -> None:
+    """How many zones and enterprises are firm, which change and under which convention (those in the annex)."""
     sens = result.sensitivity
     t = SENSITIVITY_TEXT[d.lang]
     kind = next(iter(sens.zones))
@@ -322,15 +311,23 @@ def _sensitivity(d: Doc, result: RunResult, config: Config, section: int) -> Non
     moved = zones[zones["changed_by"] != ""]
     if moved.empty:
         return
-    d.table_no += 1
-    caption(d, t["zones_caption"].format(t=d.table_no, kind=kind_name))
-    head = moved.head(APPENDIX_MAX_ROWS)
     rows = [[r.zone_name, r.zone_code, _lv(d, r.level), _lv(d, r.level_min), _lv(d, r.level_max), r.changed_by]
-            for r in head.itertuples(index=False)]  # fmt: skip
-    table(d, t["zones_header"], rows, widths=[2.4, 2.6, 1.2, 1.2, 1.2, 5],
-           fills=[level_fill(k) for k in head["level"]], fill_col=2)  # fmt: skip
-    if len(moved) > APPENDIX_MAX_ROWS:
-        para(d, _more_rows(d, len(moved), f"sensitivity_zones_{kind}.csv"))
+            for r in moved.itertuples(index=False)]  # fmt: skip
+    annex.tables.append(
+        AnnexTable(
+            annex.add("annex_sensitivity", kind=kind_name),
+            "t_sens_zones",
+            {"kind": kind_name},
+            d.t("sheet_sensitivity", kind=kind_name),
+            list(t["zones_header"]),
+            rows,
+            [2.4, 2.6, 1.2, 1.2, 1.2, 5],
+            list(moved["level"]),
+            2,
+            f"sensitivity_zones_{kind}.csv",
+        )  # fmt: skip
+    )
+    para(d, d.t("see_sensitivity", kind=kind_name, where=annex.where(len(annex.tables))))
 
 
 def _plan(d: Doc, nums: Numbers, config: Config, result: RunResult, section: int) -> None:
@@ -365,11 +362,11 @@ def _plan(d: Doc, nums: Numbers, config: Config, result: RunResult, section: int
     t = nums.towns
     header = [d.t("code"), d.t("name"), d.t("enterprises"), d.t("inspections"), d.t("drawn"), d.t("patrols")]
     rows = [[code, r["name"], int(r["enterprises"]), int(r["inspections"]), int(r["drawn"]), fmt(r["patrols"])]
-            for code, r in t.head(APPENDIX_MAX_ROWS).iterrows()]  # fmt: skip
+            for code, r in t.head(BODY_MAX_ROWS).iterrows()]  # fmt: skip
     rows.append([d.t("total"), "", int(t["enterprises"].sum()), int(t["inspections"].sum()), int(t["drawn"].sum()),
                  fmt(float(t["patrols"].sum()))])  # fmt: skip
     table(d, header, rows, widths=[2.4, 2.2, 1.4, 1.4, 1.6, 1.6])
-    if len(t) > APPENDIX_MAX_ROWS:
+    if len(t) > BODY_MAX_ROWS:
         para(d, _more_rows(d, len(t), "inspection_plan.csv"))
 
 
@@ -377,7 +374,9 @@ def _numeral(d: Doc, n: int) -> str:
     return d.t("numerals")[n - 1] if d.lang == "zh" else str(n)
 
 
-def _quality(d: Doc, config: Config, result: RunResult, provenance: dict[str, Any], section: int) -> None:
+def _quality(
+    d: Doc, config: Config, result: RunResult, provenance: dict[str, Any], section: int, annex: Annex
+) -> None:
     s = result.summary
     heading(d, d.t("h_quality", n=_numeral(d, section)))
     caption(d, d.next_table("t_quality"))
@@ -393,53 +392,47 @@ def _quality(d: Doc, config: Config, result: RunResult, provenance: dict[str, An
         [d.t("incomplete"), s.get("facilities_with_rejected_records", 0)],
     ]
     table(d, [d.t("item"), d.t("value")], rows, widths=[3, 1])
-    rej = in_language(result.rejects, REJECT_REASON, d.lang)  # the reasons in the report's language
-    if len(rej):
-        top = (
-            rej.groupby(["source", "field", "reason"], dropna=False)
-            .size()
-            .sort_values(ascending=False, kind="stable")
-        )
-        caption(d, d.next_table("t_rejects", k=min(10, len(top))))
-        table(d, [d.t("source"), d.t("field"), d.t("reason"), d.t("rows")],
-               [[*k, int(v)] for k, v in top.head(10).items()], widths=[1.6, 1.2, 5, 0.8])  # fmt: skip
+    _rejects_summary(d, result, annex)
     inputs = provenance.get("inputs", {})
     if inputs:
         caption(d, d.next_table("t_inputs"))
         table(d, [d.t("input"), d.t("path"), "SHA-256"],
                [[k, v.get("path", ""), v.get("sha256", "")] for k, v in inputs.items()], widths=[1.4, 2, 4.6])  # fmt: skip
-    sup = config.supervision
     para(
         d,
-        f"riskmap {provenance.get('riskmap_version', '')}；配置哈希 {provenance.get('config_hash', '')}；"
-        f"区域定级规则 {json.dumps(result.summary.get('zoning_rule'), ensure_ascii=False)}。"
-        if d.lang == "zh"
-        else f"riskmap {provenance.get('riskmap_version', '')}; config hash {provenance.get('config_hash', '')}; "
-        f"zone rule {json.dumps(result.summary.get('zoning_rule'), ensure_ascii=False)}.",
+        d.t(
+            "provenance",
+            version=provenance.get("riskmap_version", ""),
+            hash=provenance.get("config_hash", ""),
+        ),
     )
-    caption(d, d.next_table("t_rules"))
-    freq = sup.frequencies()
-    rates = {str(k): v for k, v in sup.sampling.rates.items()}
-    patrols = {str(k): v for k, v in sup.zone_patrols.items()}
-    rows = [[_lv(d, k), fmt(freq.get(k, 0.0)), f"{rates.get(k, 0.0):.0%}", fmt(patrols.get(k, 0.0))]
-            for k in LEVEL_NAMES]  # fmt: skip
-    table(d, [d.t("level"), d.t("per_year"), d.t("rate"), d.t("patrols")], rows)
-    sectors = config.scoring.sectors
-    if sectors:
-        caption(d, d.next_table("t_sectors"))
-        table(
-            d, [d.t("sector"), d.t("methods")], [[k, ", ".join(v)] for k, v in sectors.items()], widths=[1, 2]
-        )
+    grey = config.scoring.unassessed == "grey"
+    for key, sentences in (
+        ("h_scoring", scoring_sentences(config, d.lang)),
+        ("h_adjustment", adjustment_sentences(config.adjustment, d.lang, str(s["as_of"]))),
+        ("h_supervision", supervision_sentences(config.supervision, d.lang, grey)),
+    ):
+        heading(d, d.t(key), level=2)
+        for sentence in sentences:
+            para(d, sentence)
 
 
-def _appendix(d: Doc, lists: list[tuple[str, pd.DataFrame]]) -> None:
-    if not lists:
+def _rejects_summary(d: Doc, result: RunResult, annex: Annex) -> None:
+    """The ten commonest reasons here; every rejected row in the annex."""
+    rej = in_language(result.rejects, REJECT_REASON, d.lang)  # the reasons in the report's language
+    if not len(rej):
         return
-    landscape(d, True)
-    heading(d, d.t("h_appendix"))
-    for level, frame in lists:
-        _list_table(d, frame.head(APPENDIX_MAX_ROWS), level)
-        para(d, _more_rows(d, len(frame), "inspection_plan.xlsx"))
+    top = (
+        rej.groupby(["source", "field", "reason"], dropna=False)
+        .size()
+        .sort_values(ascending=False, kind="stable")
+    )
+    caption(d, d.next_table("t_rejects", k=min(10, len(top))))
+    table(d, [d.t("source"), d.t("field"), d.t("reason"), d.t("rows")],
+           [[*k, int(v)] for k, v in top.head(10).items()], widths=[1.6, 1.2, 5, 0.8])  # fmt: skip
+    number = next((i for i, t in enumerate(annex.tables, start=1) if t.caption_key == "t_rejects_all"), None)
+    if number is not None:
+        para(d, d.t("see_rejects", where=annex.where(number)))
 
 
 def write_report(
@@ -452,8 +445,9 @@ def write_report(
     changes: RunDiff | None = None,
     lang: str = "zh",
     template: Path | None = None,
-) -> Path:
-    """Write the district report (report.docx).
+    annex_mode: str = "docx",
+) -> Annex:
+    """Write the district report (report.docx); return its annex (written into it unless ``annex_mode`` is xlsx).
 
     Parameters
     ----------
@@ -475,10 +469,15 @@ def write_report(
         An office's .docx: its styles, header and footer (红头) and body text, placeholders ``{{title}}``,
         ``{{unit}}``, ``{{date}}``, ``{{as_of}}``, ``{{period}}`` filled; default ``styles/report-template.docx``.
 
+    annex_mode
+        ``docx``: the annex (附件: the red and orange lists, every rejected row, long detail tables) after a
+        section break of the same document; ``xlsx``: left out, for :func:`~riskmap.outputs.report.annex.
+        write_annex_xlsx` to write as report-annex.xlsx.
+
     Returns
     -------
-    Path
-        ``path``.
+    Annex
+        The annex's tables (written into ``path`` with ``annex_mode="docx"``).
     """
     s = result.summary
     unit = config.outputs.report_unit
@@ -486,19 +485,23 @@ def write_report(
               "as_of": str(s["as_of"]), "period": str(s["plan_year"])}  # fmt: skip
     d = open_document(template, config, lang, values)
     nums = report_numbers(result, lang)
+    annex = Annex(lang, mode=annex_mode)
+    list_tables(annex, result, nums)  # 附件1, 附件2: the red and orange lists
+    if len(result.rejects):
+        rejects_table(annex, result)  # 附件3: every rejected row
     _title(d, config, result, unit)
-    _summary(d, nums, config, result)
+    _summary(d, nums, config, result, annex)
     _figure(d, figure, config, nums)
-    appendix = _lists(d, result, nums)
-    section = 4
+    section = 3
     if changes is not None:
-        _changes(d, changes, config)
-        section = 5
+        _changes(d, changes, config, nums.coarse, annex)
+        section = 4
     if result.sensitivity is not None:  # [outputs] sensitivity = true
-        _sensitivity(d, result, config, section)
+        _sensitivity(d, result, config, section, annex)
         section += 1
-    landscape(d, False)
     _plan(d, nums, config, result, section)
-    _quality(d, config, result, provenance, section + 1)
-    _appendix(d, appendix)
-    return save(d, Path(path))
+    _quality(d, config, result, provenance, section + 1, annex)
+    if annex_mode == "docx":
+        write_annex_docx(d, annex)
+    save(d, Path(path))
+    return annex

@@ -107,6 +107,20 @@ def _set_fonts(run: Any, east_asia: str, latin: str) -> None:
     fonts.set(qn("w:eastAsia"), east_asia)
 
 
+def _use_font_file(d: Doc, path: Path) -> None:
+    """``[outputs] font``: its family is the East-Asian font of every style and run (body, headings, tables)."""
+    from docx.oxml.ns import qn
+
+    from riskmap.outputs.figure import font_file_family
+
+    family = font_file_family(path)
+    d.body_font = d.heading_font = family
+    for style in d.doc.styles:
+        if style.element.rPr is not None and style.element.rPr.rFonts is not None:
+            style.element.rPr.rFonts.set(qn("w:eastAsia"), family)
+    d.doc.styles["Normal"].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), family)
+
+
 def _clean(text: Any) -> str:
     return _BAD_XML.sub("", "" if text is None else str(text))
 
@@ -333,6 +347,8 @@ def open_document(template: Path | None, config: Config, lang: str, values: dict
     # Checked before python-docx parses it (size, type, macros, zip bomb, DTDs): a template is data.
     doc = Document(load_template(template if template is not None else default_template()))
     d = Doc(doc, lang, fonts.body, fonts.heading, fonts.latin)
+    if config.outputs.font is not None:
+        _use_font_file(d, config.resolve(config.outputs.font))
     _fill_placeholders(doc, values)
     _page_number_footer(doc)
     return d
