@@ -60,7 +60,7 @@ from riskmap.columns import (
 from riskmap.config import AdjustmentConfig, AdjustmentRule
 from riskmap.config import adjustment as conditions  # the condition models, one per `condition = "..."`
 from riskmap.frames import join_first, normalise_text, per_distinct
-from riskmap.i18n import N_, tr
+from riskmap.i18n import N_, Msg, per_row, tr
 from riskmap.levels import Level, level_from_rank, level_rank
 from riskmap.methods.base import level_names_zh
 from riskmap.rejects import make_rejects, rejects_frame
@@ -118,7 +118,7 @@ _YM = re.compile(r"(\d{4})(?:[-/.年](\d{1,2})月?|(\d{2}))")
 _SERIAL = re.compile(r"\d{5}(\.0+)?")
 #: A day without its year: 3月5日, 3-5, 11/9, 3.5.
 _NO_YEAR = re.compile(r"\d{1,2}[-/.月]\d{1,2}日?")
-_DATE_FORMS = (
+_DATE_FORMS = Msg(
     "write e.g. 2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日, 20260301, or a month: 2026.5, 2026年5月"
 )
 
@@ -355,10 +355,10 @@ class _Rejecter:
         self.source = source
         self.rejects: list[pd.DataFrame] = []
 
-    def __call__(self, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
+    def __call__(self, mask: pd.Series, column: str, reason: Msg | pd.Series) -> None:
         mask = mask.reindex(self.df.index, fill_value=False)
         if mask.any():
-            why = reason[mask] if isinstance(reason, pd.Series) else reason
+            why = reason.reindex(mask.index[mask]) if isinstance(reason, pd.Series) else reason
             self.rejects.append(make_rejects(self.source, self.df[mask], column, why, _STAGE))
             self.df = self.df[~mask].copy()
 
@@ -368,7 +368,7 @@ class _Rejecter:
 
 
 def _date_column(
-    r: _Rejecter, column: str, what: str, required: bool, month: str = "first", where: pd.Series | None = None
+    r: _Rejecter, column: str, what: Msg, required: bool, month: str = "first", where: pd.Series | None = None
 ) -> pd.Series:
     """Parse a date column in place (rejecting bad cells) and return it.
 
@@ -381,12 +381,16 @@ def _date_column(
     parsed = parse_dates(raw, month=month)
     read = pd.Series(True, index=raw.index) if where is None else where.reindex(raw.index, fill_value=False)
     if required:
-        r(read & (raw == ""), column, f"the {what} is empty")
+        r(read & (raw == ""), column, Msg("the {what} is empty", what=what))
     bad = read & (raw != "") & parsed.isna()
     no_year = bad & raw.str.fullmatch(_NO_YEAR.pattern).fillna(False).astype(bool)
-    r(no_year, column, f"the {what} has no year; write the year too, e.g. 2026年3月5日 or 2026-03-05")
+    r(
+        no_year,
+        column,
+        Msg("the {what} has no year; write the year too, e.g. 2026年3月5日 or 2026-03-05", what=what),
+    )
     # Rejected before the column is replaced, so the rejects table shows the text as written (2027-02-30).
-    r(bad, column, f"the {what} is not a date ({_DATE_FORMS})")
+    r(bad, column, Msg("the {what} is not a date ({forms})", what=what, forms=_DATE_FORMS))
     r.df[column] = parsed.reindex(r.df.index)
     return r.df[column]
 
@@ -435,9 +439,11 @@ def _status_column(r: _Rejecter, status_values: Mapping[str, str] | None) -> Non
     r(
         (key != "") & meaning.isna(),
         "status",
-        "unknown rectification status (整改状态); accepted: "
-        + _accepted_statuses(statuses)
-        + '; add others with [hidden_dangers] status_values = { "…" = "closed" } (or "open")',
+        Msg(
+            "unknown rectification status (整改状态); accepted: {accepted}; add others with [hidden_dangers] "
+            'status_values = {{ "…" = "closed" }} (or "open")',
+            accepted=_accepted_statuses(statuses),
+        ),
     )
     r.df["status_written"] = written.reindex(r.df.index)
     r.df["status"] = meaning.reindex(r.df.index).fillna("").astype(object)
@@ -457,17 +463,17 @@ def _hidden_dangers(
         ),
         strings_only=True,
     )
-    r(grade.isna(), "grade", "unknown hidden-danger grade; use 一般 or 重大")
+    r(grade.isna(), "grade", Msg("unknown hidden-danger grade; use 一般 or 重大"))
     r.df["grade"] = grade.reindex(r.df.index)
-    found = _date_column(r, "found_date", "found date", required=True)
-    deadline = _date_column(r, "deadline", "rectification deadline", required=False, month="last")
+    found = _date_column(r, "found_date", Msg("found date"), required=True)
+    deadline = _date_column(r, "deadline", Msg("rectification deadline"), required=False, month="last")
     r(
         deadline < found.reindex(deadline.index),
         "deadline",
-        "the rectification deadline is before the found date",
+        Msg("the rectification deadline is before the found date"),
     )
-    closed = _date_column(r, "closed_date", "closed date", required=False, month="last")
-    r(closed < r.df["found_date"], "closed_date", "the closed date is before the found date")
+    closed = _date_column(r, "closed_date", Msg("closed date"), required=False, month="last")
+    r(closed < r.df["found_date"], "closed_date", Msg("the closed date is before the found date"))
     _status_column(r, status_values)
     return r.result()
 
@@ -484,14 +490,18 @@ def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFram
         ),
         strings_only=True,
     )
-    r(cls.isna(), "class", "unknown accident class; use 特别重大, 重大, 较大 or 一般")
+    r(cls.isna(), "class", Msg("unknown accident class; use 特别重大, 重大, 较大 or 一般"))
     r.df["class"] = cls.reindex(r.df.index)
-    _date_column(r, "date", "accident date", required=True)
+    _date_column(r, "date", Msg("accident date"), required=True)
     if "deaths" not in r.df.columns:
         r.df["deaths"] = ""
     raw = _text(r.df["deaths"])
     deaths = to_number(raw).where(raw != "", 0.0)  # an empty cell means nobody died
-    r(deaths.isna() | (deaths < 0) | (deaths % 1 != 0), "deaths", "deaths must be a whole number, 0 or more")
+    r(
+        deaths.isna() | (deaths < 0) | (deaths % 1 != 0),
+        "deaths",
+        Msg("deaths must be a whole number, 0 or more"),
+    )
     deaths = deaths.reindex(r.df.index).astype(int)
     *worse, least = ACCIDENT_CLASSES
     implied = pd.Series(
@@ -502,14 +512,22 @@ def _accidents(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFram
     r(
         low,
         "class",
-        "the class is too low for the deaths: "
-        + deaths.astype(str)
-        + " deaths make at least a "
-        + implied
-        + " accident (生产安全事故报告和调查处理条例)",
-    )
+        per_row(
+            N_("the class is too low for the deaths: {deaths} deaths make at least a {cls} accident (生产安全事故报告和调查处理条例)"),
+            deaths=deaths[low].astype(str), cls=implied[low],
+        ),
+    )  # fmt: skip
     r.df["deaths"] = deaths.reindex(r.df.index)
     return r.result()
+
+
+_UNKNOWN_GRADE = Msg(
+    "unknown standardisation grade; use 一级, 二级 or 三级 (also read: 安全生产标准化三级, 三级（小微）, Ⅲ级, "
+    "3级, 二级达标) or 无/未创建/已过期 for none"
+)
+_ONLY_PASSED = Msg(
+    "达标 (meets the standard) names no grade: level unknown; write 一级, 二级 or 三级 as on the certificate"
+)
 
 
 def _standardisation_grades(written: pd.Series) -> pd.DataFrame:
@@ -518,16 +536,8 @@ def _standardisation_grades(written: pd.Series) -> pd.DataFrame:
     none = text.str.lower().isin(STANDARDISATION_NONE)
     core = text.str.replace(_STD_WORDS, "", regex=True).str.upper().str.replace("级$", "", regex=True)
     grade = core.map(_STD_GRADES).where(~none, 0)
-    unknown = (
-        "unknown standardisation grade; use 一级, 二级 or 三级 (also read: 安全生产标准化三级, 三级（小微）, Ⅲ级, "
-        "3级, 二级达标) or 无/未创建/已过期 for none"
-    )
     only_passed = (core == "") & written.str.contains("达标")
-    why = np.where(
-        only_passed,
-        "达标 (meets the standard) names no grade: level unknown; write 一级, 二级 or 三级 as on the certificate",
-        unknown,
-    )
+    why = np.where(only_passed, np.array(_ONLY_PASSED, dtype=object), np.array(_UNKNOWN_GRADE, dtype=object))
     return pd.DataFrame({"grade": grade, "why": np.where(grade.isna(), why, "")}, index=written.index)
 
 
@@ -540,8 +550,10 @@ def _standardisation(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Da
     if "valid_until" not in r.df.columns:
         r.df["valid_until"] = ""
     raw = _text(r.df["valid_until"])
-    r(graded & (raw == ""), "valid_until", "a standardisation grade needs its valid-until date")
-    _date_column(r, "valid_until", "valid-until date", required=False, month="last", where=r.df["grade"] > 0)
+    r(graded & (raw == ""), "valid_until", Msg("a standardisation grade needs its valid-until date"))
+    _date_column(
+        r, "valid_until", Msg("valid-until date"), required=False, month="last", where=r.df["grade"] > 0
+    )
     return r.result()
 
 
@@ -946,7 +958,7 @@ def _note_rejected_rows(extra_zh: pd.Series, extra_en: pd.Series, bad: np.ndarra
     """Add to ``extra_*`` (in place) a note on the facilities with ``bad`` > 0 rejected event rows."""
     flagged = pd.Series(bad > 0, index=extra_zh.index)
     n_bad = pd.Series(bad, index=extra_zh.index)[flagged].astype(str)  # only the flagged rows get a note
-    note_zh = "动态调整数据不完整: " + n_bad + " 条隐患/事故/标准化记录被拒绝, 见 rejects"
+    note_zh = "动态调整数据不完整: " + n_bad + " 条隐患/事故/标准化记录被剔除, 见 rejects.csv"
     note_en = (
         "incomplete adjustment data: "
         + n_bad

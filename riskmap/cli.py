@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from riskmap.errors import OutputError, RiskmapError
-from riskmap.i18n import LANGS, N_, current, os_reason, set_language, tr
+from riskmap.i18n import LANGS, N_, current, language, locale_language, os_reason, set_language, tr
 from riskmap.version import __version__
 
 __all__ = ["app", "EXIT_INTERNAL", "CRASH_FILE"]
@@ -41,8 +41,10 @@ class _Guarded(typer.core.TyperGroup):
     def main(self, args=None, *pargs, **kwargs):
         _context.clear()
         self._argv = list(args) if args is not None else sys.argv[1:]
-        set_language(_lang_option(self._argv))  # until the project is read: --lang, else the locale
-        return super().main(args, *pargs, **kwargs)
+        # Until the project is read: --lang, else the locale; the language of an earlier command (riskmap called
+        # in-process, by a test or a notebook) never leaks into this one, nor this one's into the caller.
+        with language(_lang_option(self._argv) or locale_language()):
+            return super().main(args, *pargs, **kwargs)
 
     def invoke(self, ctx):
         try:
@@ -704,6 +706,7 @@ def validate(
     from riskmap.config import load_config
     from riskmap.config.conninfo import mask_secrets
     from riskmap.pipeline import check, preflight
+    from riskmap.rejects import localised_rejects
 
     _where(project=project)
     try:
@@ -717,7 +720,7 @@ def validate(
         result = check(config, as_of=as_of)
     except RiskmapError as err:
         _fail(err)
-    rejects = result.rejects
+    rejects = localised_rejects(result.rejects)  # the reasons in the command's language
     _warn(result.warnings)
     s = result.summary
     if rejects.empty:

@@ -65,6 +65,9 @@ __all__ = [
     "UNSCHEDULED",
     "PLANNED_INSPECTIONS",
     "REJECT_COLUMNS",
+    "REJECT_REASON",
+    "REJECT_REASON_ZH",
+    "REJECT_REASON_EN",
     "REASON_SEP_ZH",
     "REASON_SEP_EN",
 ]
@@ -191,7 +194,22 @@ PLANNED_INSPECTIONS = "inspections_planned"
 
 # -- rejects (riskmap.validate and every stage) --------------------------------------------------------------------
 #: Columns of the rejects table.
-REJECT_COLUMNS = ["source", "row", "record_id", "name", "field", "value", "stage", "reason"]
+#: Why a row was rejected, in English (code matches it), and in Chinese; the outputs write ``reason`` in the run's
+#: language and the other language in ``reason_en`` (a Chinese run) or ``reason_zh`` (an English run).
+REJECT_REASON = "reason"
+REJECT_REASON_ZH = "reason_zh"
+REJECT_REASON_EN = "reason_en"
+REJECT_COLUMNS = [
+    "source",
+    "row",
+    "record_id",
+    "name",
+    "field",
+    "value",
+    "stage",
+    REJECT_REASON,
+    REJECT_REASON_ZH,
+]
 
 # -- separators ----------------------------------------------------------------------------------------------------
 #: Between the reasons of one facility, in Chinese texts (``reasons``).

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.frames import normalise_text
+from riskmap.i18n import N_, Msg, per_row
 from riskmap.io.crs import crs_spellings, parse_crs, spelling_key
 
 __all__ = [
@@ -31,8 +32,18 @@ __all__ = [
 
 #: Columns of :func:`read_coordinates`.
 COORDINATE_COLUMNS = ["x", "y", "problem", "field", "pair", "swapped"]
-EMPTY = "the coordinate is empty"
-NOT_A_NUMBER = "the coordinate is not a number"
+EMPTY = Msg("the coordinate is empty")
+NOT_A_NUMBER = Msg("the coordinate is not a number")
+#: Why a cell of degrees-minutes-seconds cannot be read (``{cell}``: the cell as normalised).
+_DMS_PROBLEMS = [
+    N_(
+        "the coordinate '{cell}' gives whole degrees only (±50 km): write the minutes and seconds "
+        "(118°05'12.5\") or decimal degrees"
+    ),
+    N_("the coordinate '{cell}': minutes must be below 60"),
+    N_("the coordinate '{cell}': seconds must be below 60"),
+    N_("the coordinate '{cell}': decimal minutes with seconds"),
+]
 
 #: Marks as written, after NFKC, to the ASCII ones the pattern reads (NFKC makes ″ two ′).
 _MARKS = {
@@ -149,8 +160,8 @@ def _marked(norm: pd.Series) -> pd.DataFrame:
     seconds = pd.to_numeric(parts["sec"])
     whole = parts["min"].isna() & parts["bare"].isna() & parts["deg"].fillna("").str.fullmatch(r"\d+")
     value = deg + minutes.fillna(0) / 60 + seconds.fillna(0) / 3600
-    shown = "'" + norm + "'"
-    problem = np.select(
+    # Which problem (0: none, 1: empty, 2: not a number, 3..: _DMS_PROBLEMS), its text made per bad cell only.
+    which = np.select(
         [
             norm == "",
             ~marked | parts["bare"].notna() | (parts["min"].notna() & parts["dmark"].isna()),
@@ -159,17 +170,15 @@ def _marked(norm: pd.Series) -> pd.DataFrame:
             seconds >= 60,
             parts["sec"].notna() & parts["min"].str.contains(".", regex=False).fillna(False),
         ],
-        [
-            EMPTY,
-            NOT_A_NUMBER,
-            "the coordinate " + shown + " gives whole degrees only (±50 km): write the minutes and seconds "
-            "(118°05'12.5\") or decimal degrees",
-            "the coordinate " + shown + ": minutes must be below 60",
-            "the coordinate " + shown + ": seconds must be below 60",
-            "the coordinate " + shown + ": decimal minutes with seconds",
-        ],
-        "",
+        [1, 2, 3, 4, 5, 6],
+        0,
     )
+    problem = np.full(len(norm), "", dtype=object)
+    problem[which == 1], problem[which == 2] = EMPTY, NOT_A_NUMBER
+    for i, message in enumerate(_DMS_PROBLEMS, start=3):  # four messages, each over its cells at once
+        at = which == i
+        if at.any():
+            problem[at] = per_row(message, cell=norm[at]).to_numpy()
     sign = np.where(hemisphere.isin(_NEGATIVE), -1.0, 1.0)
     ok = problem == ""
     return pd.DataFrame(
@@ -240,10 +249,8 @@ def read_coordinates(x: pd.Series, y: pd.Series, same_column: bool = False) -> p
     if same_column:
         _take_pairs(out, x, np.ones(len(out), dtype=bool))
         single = ~out["pair"].to_numpy() & (out["x_problem"] == "").to_numpy()
-        out.loc[single, "x_problem"] = (
-            "the cell holds one number: x and y are mapped to the same column, so each cell must hold both "
-            "(118.0157,37.0494)"
-        )
+        # An array, not the Msg itself: pandas takes an object it does not know for a sequence.
+        out.loc[single, "x_problem"] = np.full(int(single.sum()), _ONE_NUMBER, dtype=object)
         out.loc[~out["pair"].to_numpy(), ["y_problem"]] = ""
     else:
         empty_y = (py["problem"] == EMPTY).to_numpy()
@@ -266,6 +273,14 @@ def _take_pairs(out: pd.DataFrame, cells: pd.Series, where: np.ndarray) -> None:
     out.loc[at, "pair"] = True
 
 
+_ONE_NUMBER = Msg(
+    "the cell holds one number: x and y are mapped to the same column, so each cell must hold both "
+    "(118.0157,37.0494)"
+)
+_BOTH_LATITUDES = Msg("both x and y are marked as latitudes (N/北纬): one of them must be the other")
+_BOTH_LONGITUDES = Msg("both x and y are marked as longitudes (E/东经): one of them must be the other")
+
+
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
     """Hemisphere marks applied (the latitude belongs in y), the first problem named, numbers NaN where bad."""
     n = len(out)
@@ -286,11 +301,11 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
         both = (mx == my) & (problem[marked] == "")
         swapped[marked[swap]] = True
         at = marked[both]
-        problem[at] = [
-            f"both x and y are marked as {'latitudes (N/北纬)' if a == 'lat' else 'longitudes (E/东经)'}: one of "
-            "them must be the other"
-            for a in mx[both]
-        ]
+        problem[at] = np.where(
+            mx[both] == "lat",
+            np.array(_BOTH_LATITUDES, dtype=object),
+            np.array(_BOTH_LONGITUDES, dtype=object),
+        )
         field[at] = "x"
         x[marked[swap]], y[marked[swap]] = y[marked[swap]], x[marked[swap]].copy()
     bad = problem != ""
@@ -321,7 +336,7 @@ def row_systems(
         A value of ``extra`` is not a CRS (named by its key).
 
     >>> systems, problems = row_systems(pd.Series(["百度", "", "北京54"]), "EPSG:4490", {}, "坐标系")
-    >>> systems.tolist()[:2], problems.tolist()[2][:30]
+    >>> systems.tolist()[:2], problems.tolist()[2].render("en")[:30]
     (['BD-09', 'EPSG:4490'], "坐标系 '北京54' is not a coordinate")
     """
     for key, value in extra.items():
@@ -329,7 +344,8 @@ def row_systems(
     table = crs_spellings() | {spelling_key(k): v for k, v in extra.items()}
     codes, uniques = pd.factorize(written.fillna("").astype(str).str.strip().to_numpy(dtype=object))
     known = ", ".join([*crs_spellings(), *extra])
-    systems, problems = [], []
+    systems: list[str | None] = []
+    problems: list[object] = []
     for value in uniques:
         system = table.get(spelling_key(value)) if value else default
         systems.append(system)
@@ -337,13 +353,23 @@ def row_systems(
             problems.append("")
         elif value:
             problems.append(
-                f"{column} {value!r} is not a coordinate system riskmap knows: write one of {known} "
-                f'(an empty cell means {section}.crs), or map it with {section}.crs_values = {{ "{value}" = '
-                '"EPSG:…" }'
+                Msg(
+                    "{column} {value!r} is not a coordinate system riskmap knows: write one of {known} "
+                    '(an empty cell means {section}.crs), or map it with {section}.crs_values = {{ "{value}" = '
+                    '"EPSG:…" }}',
+                    column=column,
+                    value=value,
+                    known=known,
+                    section=section,
+                )
             )
         else:
             problems.append(
-                f"{column} is empty and {section}.crs is not set: give the row's system or set crs"
+                Msg(
+                    "{column} is empty and {section}.crs is not set: give the row's system or set crs",
+                    column=column,
+                    section=section,
+                )
             )
     at = pd.Series(codes, index=written.index)
     return (

@@ -27,7 +27,7 @@ from riskmap.columns import (
 )
 from riskmap.config import Config
 from riskmap.errors import InputError
-from riskmap.i18n import tr
+from riskmap.i18n import N_, Msg, per_row, tr
 from riskmap.rejects import make_rejects, rejects_frame
 from riskmap.validate import read_quantities
 from riskmap.zone_kinds import kind_word
@@ -57,7 +57,7 @@ def persons_within(facilities: gpd.GeoDataFrame, config: Config) -> pd.DataFrame
         found = _persons_from_column(facilities[params.persons_column])
         empty = found.pop(_EMPTY).to_numpy(dtype=bool)
         if empty.any() and config.population is None:
-            found.loc[empty, PERSONS_PROBLEM] = _EMPTY_WITHOUT_RASTER
+            found.loc[empty, PERSONS_PROBLEM] = np.full(int(empty.sum()), _EMPTY_WITHOUT_RASTER, dtype=object)
         elif empty.any():
             persons, covered = _from_raster(facilities[empty], config)
             found.loc[empty, _PERSONS] = persons
@@ -131,7 +131,13 @@ _PERSONS = "_persons"
 _PERSON_UNITS = frozenset({"", "人", "名", "口", "人口"})
 #: Private column of :func:`_persons_from_column`: the cell is empty.
 _EMPTY = "_empty"
-_EMPTY_WITHOUT_RASTER = "the cell is empty and no [population] raster is configured"
+_EMPTY_WITHOUT_RASTER = Msg("the cell is empty and no [population] raster is configured")
+#: Why a persons cell that reads as a number is no count of persons (``{cell}`` as written, ``{unit}`` its unit).
+_NOT_PERSONS = (
+    N_("'{cell}' is negative"),
+    N_("'{cell}' is a percent, not persons"),
+    N_("'{cell}' is not a count of persons ({unit})"),
+)
 
 
 def _persons_from_column(cells: pd.Series) -> pd.DataFrame:
@@ -142,13 +148,15 @@ def _persons_from_column(cells: pd.Series) -> pd.DataFrame:
     (``约45``) is read as the number, noted. An empty cell is marked (``_EMPTY``): the caller decides.
     """
     read = read_quantities(cells)
-    shown = "'" + cells.astype(str).str.strip() + "'"
-    problem = read["problem"].mask((read["problem"] == "") & (read["value"] < 0), shown + " is negative")
-    problem = problem.mask((problem == "") & (read["unit"] == "%"), shown + " is a percent, not persons")
-    other = ~read["unit"].isin(_PERSON_UNITS) & (read["unit"] != "%")
-    problem = problem.mask(
-        (problem == "") & other, shown + " is not a count of persons (" + read["unit"].astype(str) + ")"
-    )
+    problem = read["problem"].copy()
+    unit = read["unit"].astype(str)
+    read_ok = problem == ""
+    negative = read_ok & (read["value"] < 0)
+    percent = read_ok & ~negative & (unit == "%")
+    other = read_ok & ~negative & ~percent & ~unit.isin(_PERSON_UNITS)
+    for bad, message in zip((negative, percent, other), _NOT_PERSONS, strict=True):
+        if bad.any():  # the reasons of the refused cells only
+            problem[bad] = per_row(message, cell=cells[bad].astype(str).str.strip(), unit=unit[bad])
     persons = read["value"].where(problem == "")
     about = read["about"].to_numpy(dtype=bool) & (problem == "").to_numpy()
     note = pd.Series("", index=cells.index, dtype=object)
@@ -168,7 +176,7 @@ def _persons_from_column(cells: pd.Series) -> pd.DataFrame:
             _EMPTY: read["empty"].to_numpy(dtype=bool),
         },
         index=cells.index,
-    )
+    ).astype({PERSONS_PROBLEM: object})  # a Msg where a cell is refused
 
 
 def add_persons(facilities: gpd.GeoDataFrame, config: Config) -> None:
@@ -240,11 +248,20 @@ def population_coverage(
     if not out.any():
         return scored, refused
     column = config.methods.gb18218.persons_column
-    fix = f"fill in its {column} cell" if column else "give the persons in methods.gb18218.persons_column"
-    reason = (
-        f"population raster covers 0% of the {radius} buffer (no data there): the persons within it, so GB 18218 "
-        f"α and the grade, are unknown; give a raster that covers it, or {fix}"
-    )
+    if column:
+        reason = Msg(
+            "population raster covers {share} of the {radius} buffer (no data there): the persons within it, so GB 18218 "
+            "α and the grade, are unknown; give a raster that covers it, or fill in its {column} cell",
+            share="0%", radius=radius, column=column,
+        )  # fmt: skip
+    else:
+        reason = Msg(
+            "population raster covers {share} of the {radius} buffer (no data there): the persons within it, so GB 18218 "
+            "α and the grade, are unknown; give a raster that covers it, or give the persons in "
+            "methods.gb18218.persons_column",
+            share="0%",
+            radius=radius,
+        )
     field = persons_column(config.methods.gb18218.buffer_m)
     rejects = make_rejects(source, scored[out], field, reason, "score")
     return scored[~out], pd.concat([r for r in (refused, rejects) if not r.empty], ignore_index=True)
@@ -266,23 +283,29 @@ def _refused_persons(
     """
     if PERSONS_PROBLEM not in scored.columns:
         return scored, rejects_frame()
-    problem = scored[PERSONS_PROBLEM].fillna("").astype(str)
+    problem = scored[PERSONS_PROBLEM].fillna("")
     out = (problem != "").to_numpy() & _major(scored)
     if not out.any():
         return scored, rejects_frame()
     column = str(config.methods.gb18218.persons_column)
     empty = problem[out] == _EMPTY_WITHOUT_RASTER
-    reason = (
-        "the persons within "
-        + f"{config.methods.gb18218.buffer_m:g} m ({column}) cannot be used: "
-        + problem[out]
-        + ": GB 18218 α and the grade are unknown; "
-        + np.where(
-            empty,
-            "fill in the cell, or give a [population] raster (used for empty cells)",
-            "correct the cell",
-        )
-    )
+    radius = f"{config.methods.gb18218.buffer_m:g}"
+    reason = per_row(
+        N_(
+            "the persons within {radius} m ({column}) cannot be used: {problem}: GB 18218 α and the grade are "
+            "unknown; correct the cell"
+        ),
+        problem=problem[out], radius=radius, column=column,
+    ).where(
+        ~empty,
+        per_row(
+            N_(
+                "the persons within {radius} m ({column}) cannot be used: {problem}: GB 18218 α and the grade are "
+                "unknown; fill in the cell, or give a [population] raster (used for empty cells)"
+            ),
+            problem=problem[out], radius=radius, column=column,
+        ),
+    )  # fmt: skip
     return scored[~out], make_rejects(source, scored[out], column, reason, "score")
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "ids_in",
     "id_positions",
     "normalise_text",
+    "in_language",
 ]
 
 #: The dtype a list of Python strings gets in a new frame.
@@ -262,3 +263,31 @@ def normalise_text(series: pd.Series) -> pd.Series:
         text = text.copy()
         text[wide] = text[wide].map(lambda s: unicodedata.normalize("NFKC", s).strip())
     return text
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# texts kept in two languages
+
+
+def in_language(df: pd.DataFrame, column: str, lang: str) -> pd.DataFrame:
+    """``df`` as written in ``lang``: ``column`` in ``lang``, the other language in the next column.
+
+    ``column`` is kept in English and ``column_zh`` in Chinese; written, the column after ``column`` is
+    ``column_en`` for ``zh`` and ``column_zh`` for ``en``.
+
+    >>> df = pd.DataFrame({"reason": ["empty"], "reason_zh": ["为空"], "stage": ["validate"]})
+    >>> in_language(df, "reason", "zh").to_dict("records")
+    [{'reason': '为空', 'reason_en': 'empty', 'stage': 'validate'}]
+    >>> in_language(df, "reason", "en").columns.tolist()
+    ['reason', 'reason_zh', 'stage']
+    """
+    zh, en = f"{column}_zh", f"{column}_en"
+    if zh not in df.columns:  # a table of an older riskmap: English only
+        at = df.columns.get_loc(column) + 1
+        df = df.copy()
+        df.insert(at, zh, df[column])
+    if lang == "en":
+        return df
+    cols = [c for c in df.columns if c != zh]
+    at = cols.index(column) + 1
+    return df.rename(columns={column: en, zh: column})[[*cols[:at], en, *cols[at:]]]

@@ -45,6 +45,10 @@ __all__ = [
     "CATALOG_LOCALES",
     "N_",
     "Msg",
+    "per_row",
+    "Written",
+    "message_of",
+    "rendered",
     "tr",
     "both",
     "current",
@@ -203,6 +207,87 @@ class Msg:
 
     def __hash__(self) -> int:
         return hash((self.message, tuple(sorted((k, str(v)) for k, v in self.params.items()))))
+
+
+class Written(Msg):
+    """A text the code writes in both languages itself (a method's reasons): each language's as it is.
+
+    A parameter that quotes such a text in a message: ``Msg("no method could grade this facility: {why}",
+    why=Written(en, zh))``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__("{en}", en=en, zh=zh)
+
+    def render(self, lang: str | None = None) -> str:
+        """The text in ``lang`` (default: the current language)."""
+        return str(self.params["zh" if (lang or current()) == "zh" else "en"])
+
+
+def per_row(message: str, /, **params: Any) -> Any:
+    """A :class:`Msg` per row (a pandas Series): ``message`` with each row's ``params`` (Series, arrays or scalars).
+
+    One Msg is made per distinct combination of the parameters, never per row; the index is the first Series
+    parameter's. Mark the message where it is written: ``per_row(N_("... {row}"), row=first_rows)``.
+
+    >>> import pandas as pd
+    >>> [m.render("en") for m in per_row("first seen at row {row}", row=pd.Series([2, 2, 5]))]
+    ['first seen at row 2', 'first seen at row 2', 'first seen at row 5']
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = {k: v for k, v in params.items() if isinstance(v, (pd.Series, np.ndarray, list))}
+    fixed = {k: v for k, v in params.items() if k not in rows}
+    if not rows:
+        raise TypeError("per_row needs at least one parameter per row (a Series or an array)")
+    first = next((v for v in rows.values() if isinstance(v, pd.Series)), None)
+    n = len(next(iter(rows.values())))
+    index = first.index if first is not None else pd.RangeIndex(n)
+    if n == 0:
+        return pd.Series([], index=index, dtype=object)
+    frame = pd.DataFrame({k: np.asarray(v, dtype=object) for k, v in rows.items()}, index=index)
+    codes, distinct = pd.MultiIndex.from_frame(frame).factorize()
+    made = np.empty(len(distinct), dtype=object)
+    made[:] = [Msg(message, **fixed, **dict(zip(frame.columns, key, strict=True))) for key in distinct]
+    return pd.Series(made[codes], index=index, dtype=object)
+
+
+def rendered(values: Any, lang: str | None = None) -> Any:
+    """Each value of ``values`` as text in ``lang``: a :class:`Msg` rendered, anything else as ``str``.
+
+    For a reason quoted inside a text written per language. Per distinct value.
+
+    >>> rendered([Msg("error:"), "", Msg("error:")], "en").tolist()
+    ['error:', '', 'error:']
+    """
+    import numpy as np
+    import pandas as pd
+
+    lang = lang or current()
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    found = np.array(
+        [v.render(lang) if isinstance(v, Msg) else str(v) for v in distinct] + [""], dtype=object
+    )
+    return found[codes]
+
+
+def message_of(values: Any) -> Any:
+    """The message (its English source text) of each :class:`Msg` of ``values``, ``""`` for anything else.
+
+    Code that must tell reasons apart asks which message a reason is, never how it reads. Per distinct value.
+
+    >>> message_of([Msg("{x} is empty", x=1), "", Msg("{x} is empty", x=2)]).tolist()
+    ['{x} is empty', '', '{x} is empty']
+    """
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    found = np.array([v.message if isinstance(v, Msg) else "" for v in distinct] + [""], dtype=object)
+    return found[codes]
 
 
 def tr(message: str, /, *, lang: str | None = None, **params: object) -> str:

@@ -41,9 +41,10 @@ from riskmap.columns import (
 from riskmap.config import Config
 from riskmap.errors import ConfigError
 from riskmap.frames import distinct_rows
-from riskmap.i18n import tr
+from riskmap.i18n import N_, Msg, per_row, tr
 from riskmap.io.tables import ROW
 from riskmap.rejects import make_rejects, rejects_frame
+from riskmap.zone_kinds import kind_words
 from riskmap.zoning import PLACED_PREFIX, zone_parents
 
 __all__ = [
@@ -120,17 +121,23 @@ class ZoneIndex:
         object.__setattr__(self, "_by_name", (exact, core))
         object.__setattr__(self, "_towns", (towns, t_exact, t_core))
 
-    def match(self, zone: str, town: str) -> tuple[int, str]:
+    def match(self, zone: str, town: str) -> tuple[int, Msg | str]:
         """The position of the zone ``zone`` (of town ``town``, "" if not given) names, or -1 and why not."""
-        shown = f"{self.column} {zone!r}"
+        shown = {"column": self.column, "zone": zone, "kind": kind_words(self.kind)}
         if zone == "":
-            return -1, f"{self.column} is empty"
+            return -1, Msg("{column} is empty", column=self.column)
         code = _as_code(zone)
         if re.fullmatch(r"\d(?:\.\d+)?[eE]\+?\d+", code):
-            return -1, f"{shown} is a code in scientific notation (Excel lost its last digits)"
+            return -1, Msg(
+                "{column} {zone!r} is a code in scientific notation (Excel lost its last digits)", **shown
+            )
         if code.isdigit() and len(code) == 12:
             at = self._by_code.get(code)  # type: ignore[attr-defined]
-            return (at, "") if at is not None else (-1, f"{shown} is not a code of the {self.kind} layer")
+            return (
+                (at, "")
+                if at is not None
+                else (-1, Msg("{column} {zone!r} is not a code of the {kind} layer", **shown))
+            )
         exact, core = self._by_name  # type: ignore[attr-defined]
         found = exact.get(_key(zone)) or core.get(_core(_key(zone), _VILLAGE_SUFFIXES), [])
         if town:
@@ -141,21 +148,33 @@ class ZoneIndex:
             found = [i for i in named if inside(i)]
             if named and not found:
                 where = "、".join(dict.fromkeys(self._town_of(i) for i in named))
-                return (
-                    -1,
-                    f"{shown} is not a {self.kind} of {town} (its {self.kind} zones of that name: {where})",
-                )
+                return -1, Msg(
+                    "{column} {zone!r} is not a {kind} of {town} (its {kind} zones of that name: {where})",
+                    town=town, where=where, **shown,
+                )  # fmt: skip
         if len(found) == 1:
             return found[0], ""
         if not found:
             close = difflib.get_close_matches(_key(zone), [_key(n) for n in self.names], n=1, cutoff=0.5)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            return -1, f"{shown} matches no {self.kind} zone{hint}"
+            if close:
+                return -1, Msg(
+                    "{column} {zone!r} matches no {kind} zone (did you mean {close}?)",
+                    close=close[0],
+                    **shown,
+                )
+            return -1, Msg("{column} {zone!r} matches no {kind} zone", **shown)
         listed = ", ".join(f"{self.codes[i]} {self.names[i]} ({self._town_of(i)})" for i in found[:5])
-        how = f"its town in {self.town_column}" if self.town_column else "[facilities] town_column"
-        return -1, (
-            f"{shown} matches {len(found)} {self.kind} zones: {listed}: give {how} or the 12-digit code"
-        )
+        if self.town_column:
+            return -1, Msg(
+                "{column} {zone!r} matches {n} {kind} zones: {listed}: give its town in {town_column} or the "
+                "12-digit code",
+                n=len(found), listed=listed, town_column=self.town_column, **shown,
+            )  # fmt: skip
+        return -1, Msg(
+            "{column} {zone!r} matches {n} {kind} zones: {listed}: give [facilities] town_column or the 12-digit "
+            "code",
+            n=len(found), listed=listed, **shown,
+        )  # fmt: skip
 
     def _town_of(self, i: int) -> str:
         return self.town_names.get(self.parents[i], self.parents[i]) or "?"
@@ -163,23 +182,27 @@ class ZoneIndex:
     def _in_town(self, town: str):
         """A test of zone positions for being in ``town`` (a name or a code), or why the town is not known."""
         code = _as_code(town)
-        shown = f"town {town!r} ({self.town_column})"
+        shown = {"town": town, "column": self.town_column, "kind": kind_words(self.kind)}
         if code.isdigit() and 6 <= len(code) <= 12:
             prefix = code
             while len(prefix) > 6 and prefix.endswith("000"):
                 prefix = prefix[:-3]
             if not any(c.startswith(prefix) for c in self.codes):
-                return None, f"{shown} matches no town zone (no {self.kind} code starts with {prefix})"
+                return None, Msg(
+                    "town {town!r} ({column}) matches no town zone (no {kind} code starts with {prefix})",
+                    prefix=prefix, **shown,
+                )  # fmt: skip
             return (lambda i: self.codes[i].startswith(prefix)), ""
         towns, exact, core = self._towns  # type: ignore[attr-defined]
         if not towns:
-            return (
-                None,
-                f"{shown}: there is no town layer to find it in (a [[zones]] layer after the {self.kind} layer)",
+            return None, Msg(
+                "town {town!r} ({column}): there is no town layer to find it in (a [[zones]] layer after the {kind} "
+                "layer)",
+                **shown,
             )
         found = exact.get(_key(town)) or core.get(_core(_key(town), _TOWN_SUFFIXES), [])
         if not found:
-            return None, f"{shown} matches no town zone"
+            return None, Msg("town {town!r} ({column}) matches no town zone", **shown)
         codes = {towns[i] for i in found}
         return (lambda i: self.parents[i] in codes), ""
 
@@ -257,7 +280,7 @@ def place_facilities(
     out = facilities.copy()
     claimed = np.asarray(index.codes + [None], dtype=object)
     out[CLAIMED_ZONE] = claimed[at]  # -1 takes the None
-    unplaced = out.get(NO_XY, pd.Series("", index=out.index)).fillna("").astype(str) != ""
+    unplaced = out.get(NO_XY, pd.Series("", index=out.index)).fillna("") != ""  # a Msg where unusable
     place = unplaced.to_numpy() & (at >= 0)
     out[PLACED_BY] = np.where(place, PLACED_PREFIX + index.column, "")
     if place.any():
@@ -274,7 +297,7 @@ def _without_zones(facilities: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDa
     """Facilities kept without usable coordinates when no zone can place them: rejected with their reason."""
     if NO_XY not in facilities.columns:
         return facilities, rejects_frame()
-    lost = facilities[NO_XY].fillna("").astype(str).to_numpy() != ""
+    lost = facilities[NO_XY].fillna("").to_numpy() != ""
     rows = facilities[lost]
     found = [
         make_rejects(
@@ -292,7 +315,12 @@ def _unplaced_rejects(rows: pd.DataFrame, why: np.ndarray, index: ZoneIndex, sou
     fields = rows[NO_XY_FIELD].astype(str)
     for col in pd.unique(fields):
         at = (fields == col).to_numpy()
-        reason = rows[NO_XY].astype(str)[at] + ", and not placed by " + index.column + ": " + why[at]
+        reason = per_row(
+            N_("{problem}, and not placed by {column}: {why}"),
+            problem=rows[NO_XY][at],
+            why=pd.Series(why[at], index=rows.index[at]),
+            column=index.column,
+        )
         found.append(make_rejects(source, rows[at], col, reason, "validate"))
     return pd.concat(found, ignore_index=True) if found else rejects_frame()
 

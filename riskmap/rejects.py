@@ -13,13 +13,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmap.columns import FACILITY_ID, NAME, REJECT_COLUMNS
+from riskmap.columns import (
+    FACILITY_ID,
+    NAME,
+    REJECT_COLUMNS,
+    REJECT_REASON,
+    REJECT_REASON_ZH,
+)
 from riskmap.config import Config
+from riskmap.frames import in_language
+from riskmap.i18n import Msg, Written, current, tr
 from riskmap.io.tables import ROW, SHEET
 
 __all__ = [
     "rejects_frame",
     "make_rejects",
+    "reason_texts",
+    "Written",
+    "written_per_row",
+    "localised_rejects",
     "DUPLICATE",
     "is_duplicate",
     "summarise_rejects",
@@ -45,16 +57,51 @@ def rejects_frame(rows: Iterable[dict[str, object]] = ()) -> pd.DataFrame:
             "field": str,
             "value": str,
             "stage": str,
-            "reason": str,
+            REJECT_REASON: str,
+            REJECT_REASON_ZH: str,
         }
     )
+
+
+def written_per_row(en: pd.Series, zh: pd.Series) -> pd.Series:
+    """A :class:`Written` per row from its English and Chinese texts, one object per distinct pair."""
+    pairs = pd.MultiIndex.from_arrays([en.fillna("").astype(str), zh.fillna("").astype(str).to_numpy()])
+    codes, distinct = pairs.factorize()
+    made = np.empty(len(distinct), dtype=object)
+    made[:] = [Written(e, z) for e, z in distinct]
+    return pd.Series(made[codes], index=en.index, dtype=object)
+
+
+def reason_texts(reason: str | Msg | pd.Series, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The English and Chinese texts of ``n`` rows' reasons, each distinct reason rendered once.
+
+    A plain ``str`` is a message without parameters (translated when the catalog has it).
+    """
+    if not isinstance(reason, pd.Series):
+        msg = reason if isinstance(reason, Msg) else Msg(reason)
+        return np.full(n, msg.render("en"), dtype=object), np.full(n, msg.render("zh"), dtype=object)
+    codes, distinct = pd.factorize(reason.to_numpy(dtype=object))
+    msgs = [m if isinstance(m, Msg) else Msg(str(m)) for m in distinct]
+    en = np.array([m.render("en") for m in msgs] + [""], dtype=object)
+    zh = np.array([m.render("zh") for m in msgs] + [""], dtype=object)
+    return en[codes], zh[codes]  # a missing reason (code -1) is the trailing ""
+
+
+def localised_rejects(rejects: pd.DataFrame, lang: str | None = None) -> pd.DataFrame:
+    """The rejects as written out: ``reason`` in ``lang`` (default: the current language), the other next to it.
+
+    A run keeps ``reason`` in English (code matches it: :func:`is_duplicate`) and ``reason_zh``; the outputs
+    (rejects.csv, the GeoPackage's rejects layer, the workbook, the report) speak the run's language, with
+    ``reason_en`` when it is Chinese and ``reason_zh`` when it is English.
+    """
+    return in_language(rejects, REJECT_REASON, lang or current())
 
 
 def make_rejects(
     source: str,
     rows: pd.DataFrame,
     field: str,
-    reason: str | pd.Series,
+    reason: str | Msg | pd.Series,
     stage: str,
     id_column: str = FACILITY_ID,
     values: pd.Series | None = None,
@@ -62,6 +109,8 @@ def make_rejects(
     """Rejects rows for every row of ``rows`` (which carries ``_row`` and, when present, the id column).
 
     ``values``: the cells as written (default: ``rows[field]``), for a field ``rows`` holds already normalised.
+    ``reason``: a :class:`~riskmap.i18n.Msg` (or a Series of them, one per row: :func:`riskmap.i18n.per_row`), kept
+    in English (``reason``) and Chinese (``reason_zh``); the outputs show it in the run's language.
     """
     if rows.empty:
         return rejects_frame()
@@ -76,6 +125,7 @@ def make_rejects(
     ids = rows[id_column].astype(str) if id_column in rows.columns else pd.Series("", index=rows.index)
     # The enterprise's name where the rows have it (the facilities): a clerk finds a reject by its name.
     names = rows[NAME].fillna("").astype(str) if NAME in rows.columns else pd.Series("", index=rows.index)
+    en, zh = reason_texts(reason, len(rows))
     return rejects_frame(
         pd.DataFrame(
             {
@@ -86,7 +136,8 @@ def make_rejects(
                 "field": field,
                 "value": values.to_numpy(),
                 "stage": stage,
-                "reason": reason if isinstance(reason, str) else reason.astype(str).to_numpy(),
+                REJECT_REASON: en,
+                REJECT_REASON_ZH: zh,
             }
         ).to_dict("records")
     )
@@ -94,27 +145,50 @@ def make_rejects(
 
 def is_duplicate(rejects: pd.DataFrame) -> np.ndarray:
     """Which rejects rows are copies of an earlier row: the record itself was used (counted once)."""
-    return rejects["reason"].astype(str).str.startswith(DUPLICATE).to_numpy(dtype=bool)
+    return rejects[REJECT_REASON].astype(str).str.startswith(DUPLICATE).to_numpy(dtype=bool)
 
 
-def summarise_rejects(rejects: pd.DataFrame, top: int = 5) -> list[str]:
-    """The most frequent reasons, one line each: ``file: N x field: reason (e.g. rows 3, 5, 9)``.
+def summarise_rejects(rejects: pd.DataFrame, top: int = 5, lang: str | None = None) -> list[str]:
+    """The most frequent reasons, one line each: ``file: N x field: reason (e.g. rows 3, 5, 9)``, in ``lang``.
 
-    Reasons are grouped on their text up to the first ``;`` so that "duplicate facility id; first seen at row
-    102" and "...row 7" count together.
+    Reasons are grouped on their English text up to the first ``;`` so that "duplicate facility id; first seen
+    at row 102" and "...row 7" count together; a line shows the group's first reason up to its first ``;``
+    (``；`` in Chinese) in ``lang`` (default: the current language).
     """
     if rejects.empty:
         return []
-    key = rejects["reason"].astype(str).str.split(";", n=1).str[0]
-    groups = rejects.assign(_key=key).groupby(["source", "field", "_key"], sort=False)
+    lang = lang or current()
+    key = rejects[REJECT_REASON].astype(str).str.split(";", n=1).str[0]
+    shown = (
+        localised_rejects(rejects, lang)[REJECT_REASON]
+        .astype(str)
+        .str.split(r"[;；]", n=1, regex=True)
+        .str[0]
+    )
+    groups = rejects.assign(_key=key, _shown=shown.to_numpy()).groupby(
+        ["source", "field", "_key"], sort=False
+    )
     sizes = groups.size().sort_values(ascending=False, kind="stable")
     lines = []
     for (source, field, reason), n in sizes.head(top).items():
-        rows = groups.get_group((source, field, reason))["row"].dropna().astype(int).head(3).tolist()
-        example = f" (e.g. rows {', '.join(map(str, rows))})" if rows else ""
-        lines.append(f"{source}: {n} x {field}: {reason}{example}")
+        group = groups.get_group((source, field, reason))
+        rows = group["row"].dropna().astype(int).head(3).tolist()
+        text = dict(source=source, n=n, field=field, reason=group["_shown"].iloc[0], lang=lang)
+        if rows:
+            lines.append(
+                tr(
+                    "{source}: {n} x {field}: {reason} (e.g. rows {rows})",
+                    rows=", ".join(map(str, rows)),
+                    **text,
+                )
+            )
+        else:
+            lines.append(tr("{source}: {n} x {field}: {reason}", **text))
     if len(sizes) > top:
-        lines.append(f"... and {int(sizes.iloc[top:].sum())} more rows with {len(sizes) - top} other reasons")
+        more = int(sizes.iloc[top:].sum())
+        lines.append(
+            tr("... and {n} more rows with {k} other reasons", n=more, k=len(sizes) - top, lang=lang)
+        )
     return lines
 
 

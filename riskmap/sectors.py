@@ -106,13 +106,28 @@ def no_method_reasons(sectors: pd.Series, scoring: ScoringConfig) -> pd.DataFram
     names = SectorNames(scoring.sectors, scoring.sector_aliases)
     configured = "、".join(scoring.sectors) or "none"
 
-    def worded(spelt: str) -> tuple[str, str, str]:
+    def worded(spelt: str) -> tuple[Msg, str, str]:
         close = names.suggest(spelt)
         hint = f"; did you mean {' or '.join(close)}?" if close else f"; configured sectors: {configured}"
         hint_zh = f", 是否为 {'或'.join(close)}?" if close else ""
+        # The English of the reject begins with NO_METHOD: the unknown-sectors warning finds them by it.
+        reject = (
+            Msg(
+                "no grading method for this sector: {sector!r} is not in [scoring.sectors] nor a known spelling of "
+                "one; did you mean {close}? (add it under [scoring.sectors], map it with [scoring] sector_aliases, "
+                "or set scoring.default)",
+                sector=spelt, close="、".join(close),
+            )
+            if close
+            else Msg(
+                "no grading method for this sector: {sector!r} is not in [scoring.sectors] nor a known spelling of "
+                "one; configured sectors: {configured} (add it under [scoring.sectors], map it with [scoring] "
+                "sector_aliases, or set scoring.default)",
+                sector=spelt, configured=configured,
+            )
+        )  # fmt: skip
         return (
-            f"{NO_METHOD}: {spelt!r} is not in [scoring.sectors] nor a known spelling of one{hint} (add it under "
-            "[scoring.sectors], map it with [scoring] sector_aliases, or set scoring.default)",
+            reject,
             f"行业“{spelt}”不在 [scoring.sectors] 中, 无评估方法{hint_zh}",
             f"sector {spelt!r} is not in [scoring.sectors]{hint}",
         )

@@ -41,6 +41,7 @@ from riskmap.columns import (
     ON_MAP,
     PATROLS,
     PLANNED_INSPECTIONS,
+    REJECT_REASON,
     SECTOR,
     STANDARDISATION_GRADE,
     ZONE_CODE,
@@ -57,7 +58,15 @@ from riskmap.levels import NOT_ASSESSED
 from riskmap.levels import label as level_label
 from riskmap.methods import METHODS, ScoringInputs, score_facilities
 from riskmap.methods.base import MethodResult
-from riskmap.rejects import Rejects, from_source, input_sources, is_duplicate, reads_sheets, summarise_rejects
+from riskmap.rejects import (
+    Rejects,
+    from_source,
+    input_sources,
+    is_duplicate,
+    localised_rejects,
+    reads_sheets,
+    summarise_rejects,
+)
 from riskmap.sectors import unknown_sectors_warning
 from riskmap.supervision import InspectionPlan, plan_inspections, zone_patrols, zone_workload
 from riskmap.validate import id_notes, match_by_name, register_names, validate_sites, validate_table
@@ -569,7 +578,9 @@ def _not_on_map(config: Config, rejects: pd.DataFrame, on_map: pd.Series) -> pd.
             SECTOR: "",
             LEVEL: NOT_ASSESSED,
             LEVEL_ZH: level_label(NOT_ASSESSED, "zh"),
-            NOT_ON_MAP_REASON: rows["reason"].astype(str).to_numpy(),
+            NOT_ON_MAP_REASON: localised_rejects(rows)[REJECT_REASON]
+            .astype(str)
+            .to_numpy(),  # the run's language
             ON_MAP: False,
         }
     )

@@ -44,7 +44,7 @@ from riskmap.columns import (
 )
 from riskmap.config import SupervisionConfig
 from riskmap.frames import column_values, distinct_rows, join_rows, take_column
-from riskmap.i18n import tr
+from riskmap.i18n import N_, Msg, Written, tr
 from riskmap.levels import LEVEL_NAMES
 from riskmap.vocabulary import STANDARDISATION_GRADE_NAMES
 
@@ -69,6 +69,7 @@ PLAN_COLUMNS = [
 #: Standardisation grade number (``standardisation_grade``) -> key of ``[[supervision.caps]] by_grade``.
 _GRADE_NAMES = {**STANDARDISATION_GRADE_NAMES, 0: "none"}
 _GRADE_TEXTS = {n: "标准化" + g for n, g in STANDARDISATION_GRADE_NAMES.items()}
+_GRADE_EN = {1: "grade 1", 2: "grade 2", 3: "grade 3"}
 
 
 @dataclass
@@ -488,77 +489,43 @@ def _sort_order(keys: list[np.ndarray], kind: str = "quicksort") -> np.ndarray:
     return frame.sort_values(list(frame.columns), kind=kind).index.to_numpy()
 
 
+#: Why an enterprise is in the plan this often (``{level}``: its level's words), and what changed it.
+_PLAN_DRAWN = N_("{level} enterprise, random draw {rate}/year, drawn this year (seed {seed})")
+_PLAN_NOT_DRAWN = N_("{level} enterprise, random draw {rate}/year, not drawn this year")
+_PLAN_EVERY_YEAR = N_("{level} enterprise, {n} a year")
+_PLAN_OVERDUE = N_("not inspected for {years} years, drawn first")
+_NOT_ON_MAP = N_("not on the map: {why}, check its register entry")
+_PLAN_CAPPED = N_("cap for enterprises of {grade} standardisation: {n} a year")
+
+
 def _plan_reasons(
     facts: pd.DataFrame, rates: dict[str, float], seed: str, cover_years: int, lang: str = "zh"
 ) -> pd.Series:
     """The plan's reason of each row of ``facts`` (``level, level_zh, wanted, drawn, overdue, capped, grade, n``).
 
-    In ``lang`` (``zh`` or ``en``).
+    In ``lang`` (``zh`` or ``en``), through the message catalog. ``facts`` holds each distinct combination once
+    (:func:`_reason_column`): a few rows, worded one by one.
     """
-    if lang == "en":
-        return _plan_reasons_en(facts, rates, seed, cover_years)
-    level, level_zh, drawn, overdue, capped = (
-        facts["level"], facts["level_zh"], facts["drawn"], facts["overdue"], facts["capped"]
-    )  # fmt: skip
-    rate_txt = level.map(lambda k: f"{rates.get(k, 0.0):.0%}")
-    n_txt = facts["n"].astype(str)
-    reason = pd.Series(
-        np.select(
-            [drawn.to_numpy(), level.map(lambda k: rates.get(k, 0.0) > 0).to_numpy()],
-            [
-                (level_zh + "企业, 双随机抽查 " + rate_txt + "/年, 本年抽中 (种子 " + seed + ")").to_numpy(),
-                (level_zh + "企业, 双随机抽查 " + rate_txt + "/年, 本年未抽中").to_numpy(),
-            ],
-            default=(level_zh + "企业, 每年 " + facts["wanted"].astype(str) + " 次").to_numpy(),
-        ),
-        index=facts.index,
-    )
-    reason[overdue & drawn] += f"; {cover_years} 年内未检查, 优先抽取"
-    grade_txt = facts["grade"].map(_GRADE_TEXTS).fillna("未达标准化")
-    reason[capped] += (
-        "; "
-        + grade_txt[capped]
-        + "企业检查上限每年 "
-        + n_txt[capped]
-        + " 次, 压减至 "
-        + n_txt[capped]
-        + " 次"
-    )
-    return reason
-
-
-def _plan_reasons_en(facts: pd.DataFrame, rates: dict[str, float], seed: str, cover_years: int) -> pd.Series:
-    """:func:`_plan_reasons` in English."""
     from riskmap.levels import label
 
-    level, drawn, overdue, capped = facts["level"], facts["drawn"], facts["overdue"], facts["capped"]
-    level_en = level.map(lambda k: label(k, "en"))
-    rate_txt = level.map(lambda k: f"{rates.get(k, 0.0):.0%}")
-    n_txt = facts["n"].astype(str)
-    reason = pd.Series(
-        np.select(
-            [drawn.to_numpy(), level.map(lambda k: rates.get(k, 0.0) > 0).to_numpy()],
-            [
-                (
-                    level_en
-                    + " enterprise, random draw "
-                    + rate_txt
-                    + "/year, drawn this year (seed "
-                    + seed
-                    + ")"
-                ).to_numpy(),
-                (level_en + " enterprise, random draw " + rate_txt + "/year, not drawn this year").to_numpy(),
-            ],
-            default=(level_en + " enterprise, " + facts["wanted"].astype(str) + " a year").to_numpy(),
-        ),
-        index=facts.index,
-    )
-    reason[overdue & drawn] += f"; not inspected for {cover_years} years, drawn first"
-    grade_txt = facts["grade"].map({1: "grade 1", 2: "grade 2", 3: "grade 3"}).fillna("no")
-    reason[capped] += (
-        "; cap for enterprises of " + grade_txt[capped] + " standardisation: " + n_txt[capped] + " a year"
-    )
-    return reason
+    texts = []
+    for f in facts.itertuples(index=False):
+        level = Written(label(f.level, "en"), str(f.level_zh))
+        rate = rates.get(f.level, 0.0)
+        if f.drawn:
+            main = Msg(_PLAN_DRAWN, level=level, rate=format(rate, ".0%"), seed=seed)
+        elif rate > 0:
+            main = Msg(_PLAN_NOT_DRAWN, level=level, rate=format(rate, ".0%"))
+        else:
+            main = Msg(_PLAN_EVERY_YEAR, level=level, n=f.wanted)
+        clauses = [main.render(lang)]
+        if f.overdue and f.drawn:
+            clauses.append(tr(_PLAN_OVERDUE, years=cover_years, lang=lang))
+        if f.capped:
+            grade = Written(_GRADE_EN.get(f.grade, "no"), _GRADE_TEXTS.get(f.grade, "未达标准化"))
+            clauses.append(tr(_PLAN_CAPPED, grade=grade, n=f.n, lang=lang))
+        texts.append("; ".join(clauses))
+    return pd.Series(texts, index=facts.index, dtype=object)
 
 
 def _plan_rows(
@@ -707,9 +674,11 @@ def _with_not_on_map(reasons: Any, fac: pd.DataFrame, lang: str) -> Any:
     if not off.any():
         return reasons
     out = pd.Series(np.asarray(reasons, dtype=object))
-    lead = "; 未上图: " if lang == "zh" else "; not on the map: "
-    tail = ", 须核实登记信息" if lang == "zh" else ", check its register entry"
-    out[off] = out[off] + lead + why[off].to_numpy() + tail
+    # One clause per distinct reason (a few), the reason itself in the run's language already.
+    clause = pd.Series(why[off].to_numpy()).map(
+        {w: tr(_NOT_ON_MAP, why=w, lang=lang) for w in pd.unique(why[off])}
+    )
+    out[off] = out[off] + "; " + clause.to_numpy()
     return out.to_numpy(dtype=object)
 
 

@@ -33,10 +33,10 @@ from riskmap.config import TABLE_COLUMNS, Config, FacilitiesConfig, SitesConfig,
 from riskmap.coordinates import NOT_A_NUMBER, read_coordinates, row_systems
 from riskmap.errors import InputError
 from riskmap.frames import distinct_rows, ids_in, normalise_text
-from riskmap.i18n import tr
+from riskmap.i18n import N_, Msg, per_row, tr
 from riskmap.io.crs import parse_crs, to_geographic
 from riskmap.io.tables import ROW, SHEET
-from riskmap.rejects import DUPLICATE, make_rejects, rejects_frame
+from riskmap.rejects import make_rejects, rejects_frame
 from riskmap.vocabulary import EMPTY_IDS
 
 __all__ = [
@@ -197,10 +197,12 @@ def _reject_named_copies(
     copy = named & keys.isin(first.index)
     if copy.any():
         ids = keys[copy].map(first)
-        reason = pd.Series("", index=df.index, dtype=object)
-        reason[copy] = (
-            "no id, and the register lists an enterprise of this name with the id " + ids + ": the same "
-            "enterprise listed twice? give the row its id, or a name of its own"
+        reason = per_row(
+            N_(
+                "no id, and the register lists an enterprise of this name with the id {id}: the same "
+                "enterprise listed twice? give the row its id, or a name of its own"
+            ),
+            id=ids,
         )
         df.loc[copy, FACILITY_ID] = ids  # the reject is of that enterprise (it is planned once)
         reject(copy, field, reason)
@@ -319,22 +321,30 @@ def to_number(series: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
-def _comma_reason(value: str) -> str:
+def _comma_reason(value: str) -> Msg:
     if re.fullmatch(r"[-+]?\d{1,3}(?:\.\d{3})+,\d+", value):  # 1.234,5: dots for thousands, a decimal comma
         fix = value.replace(".", "").replace(",", ".")
-        return f"{value!r}: ambiguous decimal comma with dots for thousands; write {fix}"
+        return Msg(
+            "{value!r}: ambiguous decimal comma with dots for thousands; write {fix}", value=value, fix=fix
+        )
     if re.fullmatch(r"[-+]?\d*[,，、﹐﹑]\d+", value):
         fix = re.sub(r"[,，、﹐﹑]", ".", value)
-        return f"{value!r}: ambiguous decimal comma; write {fix} (a comma is read only in 1,234.5)"
-    return f"{value!r}: not a number: a comma is read only as a thousands separator (1,234.5)"
+        return Msg(
+            "{value!r}: ambiguous decimal comma; write {fix} (a comma is read only in 1,234.5)",
+            value=value,
+            fix=fix,
+        )
+    return Msg(
+        "{value!r}: not a number: a comma is read only as a thousands separator (1,234.5)", value=value
+    )
 
 
 def comma_reasons(series: pd.Series) -> pd.Series:
-    """Why each value with a comma that :func:`to_number` cannot read is not a number ("" elsewhere).
+    """Why each value with a comma that :func:`to_number` cannot read is not a number (a Msg; "" elsewhere).
 
     Computed per distinct value, so a column of a million quantities costs one pass over its few bad ones.
 
-    >>> comma_reasons(pd.Series(["2,5", "1,234", "3"])).tolist()
+    >>> [m.render("en") if m else m for m in comma_reasons(pd.Series(["2,5", "1,234", "3"]))]
     ["'2,5': ambiguous decimal comma; write 2.5 (a comma is read only in 1,234.5)", '', '']
     """
     text = normalise_text(series)
@@ -374,7 +384,7 @@ def read_quantities(text: pd.Series) -> pd.DataFrame:
     >>> q = read_quantities(pd.Series(["约2000人", "0.5万", "50%", "1e400", "3000以上", "2,5", ""]))
     >>> q["value"].tolist()[:3], q["unit"].tolist()[:3], q["about"].tolist()[:3]
     ([2000.0, 5000.0, 50.0], ['人', '', '%'], [True, False, False])
-    >>> q["problem"].tolist()[3:]
+    >>> [m.render("en") if m else m for m in q["problem"].tolist()[3:]]
     ["'1e400' is not a finite number", "'3000以上' is a bound (以上), not a value: give the number", "'2,5': ambiguous decimal comma; write 2.5 (a comma is read only in 1,234.5)", '']
     """
     codes, uniques = pd.factorize(text.fillna("").astype(str).to_numpy(dtype=object))
@@ -396,32 +406,33 @@ def _read_distinct(raw: pd.Series) -> pd.DataFrame:
     return out
 
 
+#: Why a quantity as written gives no number (``{cell}``: the cell, ``{bound}``: the word that makes it a bound).
+_QUANTITY_PROBLEMS = {
+    1: N_("'{cell}' is a bound ({bound}), not a value: give the number"),
+    2: N_("'{cell}' is not a number"),
+    4: N_("'{cell}' is not a finite number"),
+}
+
+
 def _read_written(norm: pd.Series) -> pd.DataFrame:
     """:func:`read_quantities` of normalised cells that are not plain numbers."""
     parts = norm.str.extract(_QUANTITY)
     number = parts[1].fillna("")
     value = (to_number(number) * parts[2].map(_MULTIPLIERS).fillna(1.0)).astype(float)
     empty = norm == ""
-    shown = "'" + norm + "'"
     bound = norm.str.extract(_BOUND)[0]
     comma = comma_reasons(number)
-    problem = np.select(
-        [
-            empty,
-            bound.notna(),
-            parts[1].isna(),
-            comma != "",
-            value.notna() & ~np.isfinite(value),
-        ],
-        [
-            "",
-            shown + " is a bound (" + bound.fillna("") + "), not a value: give the number",
-            shown + " is not a number",
-            comma,
-            shown + " is not a finite number",
-        ],
-        "",
+    which = np.select(
+        [empty, bound.notna(), parts[1].isna(), comma != "", value.notna() & ~np.isfinite(value)],
+        [0, 1, 2, 3, 4],
+        0,
     )
+    problem = np.full(len(norm), "", dtype=object)
+    problem[which == 3] = comma[which == 3].to_numpy()
+    for i, message in _QUANTITY_PROBLEMS.items():  # each message over its cells at once
+        at = which == i
+        if at.any():
+            problem[at] = per_row(message, cell=norm[at], bound=bound[at].fillna("")).to_numpy()
     problem = pd.Series(problem, index=norm.index, dtype=object)
     return pd.DataFrame(
         {
@@ -437,10 +448,12 @@ def _read_written(norm: pd.Series) -> pd.DataFrame:
 
 #: An id Excel showed in scientific notation and saved that way (``9.13299E+17``): its digits are lost.
 _EXCEL_NUMBER = r"^[0-9](?:\.[0-9]+)?[eE]\+?[0-9]+$"
-EXCEL_ID = (
+EXCEL_ID = Msg(
     "the id was turned into a number by Excel (scientific notation, its digits are lost); format the id column "
     "as text and enter the ids again"
 )
+#: A row without a facility id (the reject reason).
+EMPTY_ID = Msg("the facility id is empty")
 
 
 def excel_number(ids: pd.Series) -> pd.Series:
@@ -522,35 +535,39 @@ def validate_facilities(
     rejects: list[pd.DataFrame] = []
     stage = "validate"
 
-    def reject(mask: pd.Series, field: str, reason: str | pd.Series) -> None:
+    def reject(mask: pd.Series, field: str, reason: Msg | pd.Series) -> None:
         nonlocal df
         if mask.any():
-            why = reason[mask] if isinstance(reason, pd.Series) else reason
+            why = reason.reindex(df[mask].index) if isinstance(reason, pd.Series) else reason
             cells = written if field == fc.id else None
             rejects.append(make_rejects(source, df[mask], field, why, stage, values=cells))
             df = df[~mask]
 
     named = (df[FACILITY_ID] == "") & (df[NAME] != "")
     df.loc[named, FACILITY_ID] = name_ids(df.loc[named, NAME])
-    reject(df[FACILITY_ID] == "", fc.id, "the facility id is empty")
+    reject(df[FACILITY_ID] == "", fc.id, EMPTY_ID)
     _reject_named_copies(df, named, reject, fc.id)
     reject(excel_number(df[FACILITY_ID]), fc.id, EXCEL_ID)
     if fc.check_credit_code:
         shaped, valid = _credit_codes_valid(df[FACILITY_ID])
         bad = pd.Series(shaped & ~valid, index=df.index)
         reject(
-            bad, fc.id, "not a valid unified social credit code: the check character (18th) does not match"
+            bad,
+            fc.id,
+            Msg("not a valid unified social credit code: the check character (18th) does not match"),
         )
     dup, first_row = first_seen(df[ROW], df[FACILITY_ID])
     by_name = df[FACILITY_ID].str.startswith(NAME_ID_PREFIX)
+    first_row = first_row[dup]  # a reason per copy: the row it copies
     reject(
         dup,
         fc.id,
-        np.where(by_name, "duplicate enterprise name without an id", "duplicate facility id")
-        + "; first seen at row "
-        + first_row.astype(str),
+        per_row(N_("duplicate facility id; first seen at row {row}"), row=first_row).where(
+            ~by_name[dup],
+            per_row(N_("duplicate enterprise name without an id; first seen at row {row}"), row=first_row),
+        ),
     )
-    reject(df[SECTOR] == "", fc.sector, "the sector is empty")
+    reject(df[SECTOR] == "", fc.sector, Msg("the sector is empty"))
     systems = None
     if fc.crs_column is not None and not is_vector:
         systems, problem = row_systems(df[fc.crs_column], fc.crs, fc.crs_values, fc.crs_column)
@@ -597,7 +614,11 @@ def _coordinate_reasons(df: pd.DataFrame, xy: pd.DataFrame, field: pd.Series) ->
     for col in pd.unique(field[comma_rows]):
         at = comma_rows & (field == col)
         comma = comma_reasons(df.loc[at, col]).to_numpy()
-        reason[at] = np.where(comma != "", "the coordinate is " + comma, NOT_A_NUMBER)
+        reason[at] = np.where(
+            comma != "",
+            per_row(N_("the coordinate is {why}"), why=comma),
+            np.array(NOT_A_NUMBER, dtype=object),
+        )
     return reason
 
 
@@ -620,10 +641,10 @@ def _read_xy(
     outside = geographic & ok & ~(xy["x"].between(-180, 180) & xy["y"].between(-90, 90))
     if outside.any():
         declared = str(systems[outside].iloc[0])
-        xy.loc[outside, "problem"] = (
-            "longitude/latitude out of range (-180..180, -90..90)"
-            + projected_metres_hint(xy["x"][outside], xy["y"][outside], section, declared)
-        )
+        hint = projected_metres_hint(xy["x"][outside], xy["y"][outside], section, declared)
+        xy.loc[outside, "problem"] = per_row(
+            N_("longitude/latitude out of range (-180..180, -90..90){hint}"), hint=hint
+        ).to_numpy()
         field[outside] = x_col
     return xy, field
 
@@ -693,7 +714,7 @@ def table_points(
 #: CGCS2000 Gauss-Krüger grids whose easting carries the zone number in front (zone 40: 40 500 000 m at the
 #: central meridian): zone numbers -> EPSG code of the first zone. 3-degree zones 25..45 are EPSG:4513..4533,
 #: 6-degree zones 13..23 EPSG:4491..4501; the two ranges do not overlap, so the number tells the grid.
-_ZONED_GRIDS = {"3-degree": (25, 45, 4513), "(6-degree)": (13, 23, 4491)}
+_ZONED_GRIDS = {N_("3-degree"): (25, 45, 4513), N_("(6-degree)"): (13, 23, 4491)}
 
 
 def projected_metres_hint(x: pd.Series, y: pd.Series, section: str, declared: str | None) -> pd.Series:
@@ -704,27 +725,29 @@ def projected_metres_hint(x: pd.Series, y: pd.Series, section: str, declared: st
     not in the number, so the candidates. ``""`` where the numbers look like nothing known. No ``;`` in the
     text: summaries of the rejects cut a reason there.
 
-    >>> projected_metres_hint(pd.Series([40512345.0]), pd.Series([3563210.0]), "facilities", "EPSG:4490")[0]
+    >>> projected_metres_hint(pd.Series([40512345.0]), pd.Series([3563210.0]), "facilities", "EPSG:4490")[0].render("en")
     ': the x/y look like metres of CGCS2000 3-degree Gauss-Krüger zone 40 (the easting starts with the zone number): set facilities.crs = "EPSG:4528" (declared: EPSG:4490, in degrees)'
     """
     out = pd.Series("", index=x.index, dtype=object)
     north = y.between(1_500_000, 6_000_000).to_numpy()
     zone = np.floor(x.to_numpy(dtype=float) / 1e6)
-    declared_text = f" (declared: {declared}, in degrees)" if declared else ""
+    declared_text = Msg(" (declared: {declared}, in degrees)", declared=declared) if declared else ""
     for grid, (first, last, epsg) in _ZONED_GRIDS.items():
         hit = north & (zone >= first) & (zone <= last)
         for n in np.unique(zone[hit]).astype(int):
-            out[hit & (zone == n)] = (
-                f": the x/y look like metres of CGCS2000 {grid} Gauss-Krüger zone {n} (the easting starts with "
-                f'the zone number): set {section}.crs = "EPSG:{epsg + n - first}"{declared_text}'
-            )
+            out[hit & (zone == n)] = Msg(
+                ": the x/y look like metres of CGCS2000 {grid} Gauss-Krüger zone {n} (the easting starts with "
+                'the zone number): set {section}.crs = "EPSG:{epsg}"{declared}',
+                grid=Msg(grid), n=n, section=section, epsg=epsg + n - first, declared=declared_text,
+            )  # fmt: skip
     plain = north & (zone == 0) & (x.to_numpy(dtype=float) >= 100_000)
-    out[plain] = (
+    out[plain] = Msg(
         ": the x/y look like projected metres (an easting near 500,000 without a zone number and a northing of "
-        f"China): set {section}.crs to their projected CRS{declared_text}, e.g. CGCS2000 3-degree Gauss-Krüger "
+        "China): set {section}.crs to their projected CRS{declared}, e.g. CGCS2000 3-degree Gauss-Krüger "
         '"EPSG:4534" .. "EPSG:4554" (central meridian 75E..135E: EPSG:4534 + (meridian - 75) / 3, "EPSG:4549" '
-        'for 120E), 6-degree "EPSG:4502" .. "EPSG:4512", or a UTM zone ("EPSG:32650" for 50N)'
-    )
+        'for 120E), 6-degree "EPSG:4502" .. "EPSG:4512", or a UTM zone ("EPSG:32650" for 50N)',
+        section=section, declared=declared_text,
+    )  # fmt: skip
     return out
 
 
@@ -741,10 +764,12 @@ def _single_points(df: gpd.GeoDataFrame, source: str) -> tuple[gpd.GeoDataFrame,
         return df, rejects_frame()
     parts = shapely.get_num_geometries(df.geometry.to_numpy())
     several = multi & (parts > 1)
-    reason = pd.Series(
-        "a MultiPoint of " + pd.Series(parts[several]).astype(str).to_numpy() + " points: give one point "
-        "(or a plant boundary polygon) per facility, or split the sites into rows with their own ids",
-        index=df.index[several],
+    reason = per_row(
+        N_(
+            "a MultiPoint of {n} points: give one point (or a plant boundary polygon) per facility, or split the "
+            "sites into rows with their own ids"
+        ),
+        n=pd.Series(parts[several], index=df.index[several]),
     )
     rejects = make_rejects(source, df[several], "geometry", reason, "validate")
     out = df[~several].copy()
@@ -763,10 +788,13 @@ def _vector_points(
     ``keep_unusable``.
     """
     empty = df.geometry.isna() | df.geometry.is_empty
-    no_geometry = "the feature has no geometry"
+    no_geometry = Msg("the feature has no geometry")
     if keep_unusable:
         df = df.assign(
-            **{NO_XY: np.where(empty, no_geometry, ""), NO_XY_FIELD: np.where(empty, "geometry", "")}
+            **{
+                NO_XY: np.where(empty, np.array(no_geometry, dtype=object), ""),
+                NO_XY_FIELD: np.where(empty, "geometry", ""),
+            }
         )
         rejects = rejects_frame()
         kept, multi = _single_points(df[~empty], source)
@@ -824,6 +852,32 @@ _INSTANCE_ROWS = {"deductions"}
 WHOLE_ROW = "(whole row)"
 
 
+#: A record listed twice, without and with the sheet of the first (a table read from several sheets). The
+#: English begins with :data:`riskmap.rejects.DUPLICATE`: the run counts these apart from other rejects.
+_DUPLICATE_RECORD = (
+    N_("duplicate {column} for the same facility; first seen at row {row} (counted once)"),
+    N_("duplicate {column} for the same facility; first seen at row {row} of sheet {sheet} (counted once)"),
+)
+_DUPLICATE_ROW = (
+    N_("duplicate row: the same as an earlier row in every column; first seen at row {row} (counted once)"),
+    N_(
+        "duplicate row: the same as an earlier row in every column; first seen at row {row} of sheet {sheet} "
+        "(counted once)"
+    ),
+)
+
+
+def _first_seen_reasons(
+    df: pd.DataFrame, first: pd.Series, messages: tuple[str, str], **params: str
+) -> pd.Series:
+    """The reason of each copy, naming the row (and sheet) of the first: ``first`` holds positions in ``df``."""
+    row = pd.Series(df[ROW].to_numpy()[first.to_numpy(dtype=int)], index=first.index)
+    if SHEET not in df.columns:
+        return per_row(messages[0], row=row, **params)
+    sheet = pd.Series(df[SHEET].astype(str).to_numpy()[first.to_numpy(dtype=int)], index=first.index)
+    return per_row(messages[1], row=row, sheet=sheet, **params)
+
+
 def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, pd.DataFrame]:
     """Rows of a related table that repeat an earlier one (a mask), and their rejects.
 
@@ -836,28 +890,22 @@ def _duplicates(df: pd.DataFrame, table: str, source: str) -> tuple[pd.Series, p
     twice = pd.Series(False, index=df.index)
     rejects = []
     # Where a row is: its row number, and its sheet when the table is read from several (rows repeat there).
-    where = df[ROW].astype(str) + ("" if SHEET not in df.columns else " of sheet " + df[SHEET].astype(str))
+    at = pd.Series(np.arange(len(df)), index=df.index)
     id_col = RECORD_IDS.get(table)
     named = pd.Series(False, index=df.index)
     if id_col is not None and id_col in df.columns:
         ids = normalise_ids(df[id_col].fillna(""))
         named = ids != ""
-        dup, first = first_seen(where[named], df.loc[named, FACILITY_ID], ids[named])
+        dup, first = first_seen(at[named], df.loc[named, FACILITY_ID], ids[named])
         twice[dup.index[dup]] = True
-        reason = f"{DUPLICATE}{id_col} for the same facility; first seen at row " + first[dup].astype(str)
-        rejects.append(
-            make_rejects(source, df.loc[dup.index[dup]], id_col, reason + " (counted once)", "validate")
-        )
+        reason = _first_seen_reasons(df, first[dup], _DUPLICATE_RECORD, column=id_col)
+        rejects.append(make_rejects(source, df.loc[dup.index[dup]], id_col, reason, "validate"))
     if table not in _INSTANCE_ROWS:
         rest = df[~named]
         # The sheet is where a row is, not what it says: one record in two quarterly sheets is listed twice.
-        dup, first = first_seen(where[~named], *(rest[c] for c in rest.columns if c not in (ROW, SHEET)))
+        dup, first = first_seen(at[~named], *(rest[c] for c in rest.columns if c not in (ROW, SHEET)))
         twice[dup.index[dup]] = True
-        reason = (
-            f"{DUPLICATE}row: the same as an earlier row in every column; first seen at row "
-            + first[dup].astype(str)
-            + " (counted once)"
-        )
+        reason = _first_seen_reasons(df, first[dup], _DUPLICATE_ROW)
         rejects.append(make_rejects(source, rest[dup], WHOLE_ROW, reason, "validate"))
     found = [r for r in rejects if not r.empty]
     return twice, (pd.concat(found, ignore_index=True) if found else rejects_frame())
@@ -914,17 +962,16 @@ def validate_table(
     lost = df.loc[unknown, FACILITY_ID]
     reason = np.select(
         [lost == "", excel_number(lost)],
-        ["the facility id is empty", EXCEL_ID],
-        "no facility with this id in the facilities layer (or the facility was rejected)",
+        [np.array(EMPTY_ID, dtype=object), np.array(EXCEL_ID, dtype=object)],
+        np.array(
+            Msg("no facility with this id in the facilities layer (or the facility was rejected)"),
+            dtype=object,
+        ),
     )
     rejects = make_rejects(
-        source,
-        df[unknown],
-        FACILITY_ID,
-        pd.Series(reason, index=df.index[unknown], dtype=str),
-        "validate",
+        source, df[unknown], FACILITY_ID, pd.Series(reason, index=df.index[unknown], dtype=object), "validate",
         values=written,
-    )
+    )  # fmt: skip
     df = df[~unknown]
     twice, copies = _duplicates(df, table, source)
     if twice.any():
@@ -1023,24 +1070,34 @@ def match_by_name(
     )
     at = cand.loc[keys[todo].to_numpy()].set_axis(keys[todo].index)
     matched = (at["n"] == 1).to_numpy() & ids_in(at["first"].fillna(""), known_ids)
+    bad, found = at.index[~matched], at.index[matched]
+    first = at.loc[found, "first"].to_numpy()
+    at = at.loc[bad]  # a reason per row not matched
     reason = np.select(
         [at["n"] >= 2, at["n"] == 0],
         [
-            "the enterprise name matches several facilities; give the facility id (candidates: "
-            + at["ids"]
-            + ")",
-            "no facility with this name in the facilities layer (and no id); give the facility id or the name as "
-            "the register writes it",
+            per_row(
+                N_(
+                    "the enterprise name matches several facilities; give the facility id (candidates: {ids})"
+                ),
+                ids=at["ids"].astype(str),
+            ),
+            Msg(
+                "no facility with this name in the facilities layer (and no id); give the facility id or the name "
+                "as the register writes it"
+            ),
         ],
-        "no facility with this id or name on the map; the facility of this name (id "
-        + at["first"].astype(str)
-        + ") was rejected: see its register row",
+        per_row(
+            N_(
+                "no facility with this id or name on the map; the facility of this name (id {id}) was rejected: "
+                "see its register row"
+            ),
+            id=at["first"].astype(str),
+        ),
     )
-    bad = at.index[~matched]
-    found = at.index[matched]
     df = df.copy()
-    df.loc[found, id_col] = at.loc[found, "first"].to_numpy()
+    df.loc[found, id_col] = first
     view = df.loc[bad, [c for c in (ROW, SHEET) if c in df.columns]].assign(**{NAME: df.loc[bad, name_col]})
-    why = pd.Series(reason, index=at.index)[bad]
+    why = pd.Series(reason, index=at.index, dtype=object)
     rejects = make_rejects(source, view.assign(**{FACILITY_ID: ""}), NAME, why, "validate")
     return df.drop(index=bad), rejects

@@ -14,12 +14,20 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from riskmap._resources import styles_dir
-from riskmap.i18n import current
+from riskmap.i18n import Written, current
 
 if TYPE_CHECKING:
     from riskmap.config import Config
 
-__all__ = ["KindLabels", "area_word", "kind_label", "kind_count_phrase", "kind_word", "project_kind_labels"]
+__all__ = [
+    "KindLabels",
+    "area_word",
+    "kind_label",
+    "kind_words",
+    "kind_count_phrase",
+    "kind_word",
+    "project_kind_labels",
+]
 
 #: A project's own labels: ``{kind: {"zh": ..., "en": ...}}`` (either language may be missing).
 KindLabels = Mapping[str, Mapping[str, str]]
@@ -45,6 +53,16 @@ def kind_label(kind: str, lang: str = "zh", custom: KindLabels | None = None) ->
     if own:
         return own
     return _table().get(kind.lower(), {}).get(lang, kind)
+
+
+def kind_words(kind: str) -> Written:
+    """A zone kind as a message names it in each language: ``village`` is "village" and 村/社区.
+
+    >>> w = kind_words("village")
+    >>> w.render("en"), w.render("zh")
+    ('village', '村/社区')
+    """
+    return Written(kind_label(kind, "en").lower(), kind_label(kind, "zh"))
 
 
 def _has_cjk(text: str) -> bool:

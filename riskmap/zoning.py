@@ -42,13 +42,13 @@ from riskmap.columns import (
     ZONE_NAME,
 )
 from riskmap.config import IndexConfig, ZoningConfig
-from riskmap.i18n import tr
+from riskmap.i18n import N_, Msg, Written, per_row, rendered, tr
 from riskmap.io.crs import metric_crs
 from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_evidence, shift_warning
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
 from riskmap.rejects import make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
-from riskmap.zone_kinds import kind_word
+from riskmap.zone_kinds import kind_word, kind_words
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -288,6 +288,20 @@ def _snap(points: gpd.GeoDataFrame, finest: gpd.GeoDataFrame, max_m: float) -> p
     )
 
 
+def _outside_reason(kind: str, snap_distance_m: float) -> Msg:
+    """Why a facility is in no zone of the finest kind (and none within the snap distance)."""
+    if snap_distance_m > 0:
+        return Msg(
+            "the facility lies outside every {kind} zone; check its coordinates and their CRS (none within {m} m)",
+            kind=kind_words(kind),
+            m=format(snap_distance_m, "g"),
+        )
+    return Msg(
+        "the facility lies outside every {kind} zone; check its coordinates and their CRS",
+        kind=kind_words(kind),
+    )
+
+
 def assign_zones(
     facilities: gpd.GeoDataFrame,
     layers: dict[str, gpd.GeoDataFrame],
@@ -343,8 +357,7 @@ def assign_zones(
         source,
         facilities.loc[outside],
         "geometry",
-        f"the facility lies outside every {kinds[0]} zone; check its coordinates and their CRS"
-        + (f" (none within {snap_distance_m:g} m)" if snap_distance_m > 0 else ""),
+        _outside_reason(kinds[0], snap_distance_m),
         "zone",
     )
     out = _in_finest(facilities, hit, kinds[0])
@@ -605,32 +618,27 @@ def apply_spillover(
         raise_idx = hits_.index[current.loc[hits_.index].to_numpy() < floor].unique()
         if len(raise_idx):
             first = hits_.loc[raise_idx].groupby(level=0).head(1)
-            grade_zh = first["gb18218_grade"].astype(int).map(GRADE_NAMES_ZH)
             zz.loc[raise_idx, LEVEL] = sp.min_level
             if "reason" not in zz.columns:  # levels only (aggregate_zones(reasons=False))
                 out[kind] = zz
                 continue
             zz.loc[raise_idx, LEVEL_ZH] = label(sp.min_level, "zh")
-            note = (
-                "；外溢: 相邻区域"
-                + grade_zh
-                + "重大危险源 "
-                + first[NAME]
-                + f" {sp.distance_m:g} m 内 → 至少"
-                + label(sp.min_level, "zh")
-            )
-            zz.loc[raise_idx, "reason"] = zz.loc[raise_idx, "reason"] + note.reindex(raise_idx).to_numpy()
+            note = per_row(
+                N_(
+                    "spillover: grade {grade} major hazard {name} of a neighbouring zone within {m} m -> at least {level}"
+                ),
+                grade=pd.Series(
+                    [Written(str(g), GRADE_NAMES_ZH[g]) for g in first["gb18218_grade"].astype(int)],
+                    index=first.index,
+                ),
+                name=first[NAME].astype(str),
+                m=format(sp.distance_m, "g"),
+                level=Written(label(sp.min_level, "en"), label(sp.min_level, "zh")),
+            ).reindex(raise_idx)
+            zz.loc[raise_idx, "reason"] = zz.loc[raise_idx, "reason"] + ("；" + rendered(note, "zh"))
             if "reason_en" in zz.columns:
-                note_en = (
-                    "; spillover: grade "
-                    + first["gb18218_grade"].astype(int).astype(str)
-                    + " major hazard "
-                    + first[NAME]
-                    + f" of a neighbouring zone within {sp.distance_m:g} m -> at least "
-                    + label(sp.min_level, "en")
-                )
-                zz.loc[raise_idx, "reason_en"] = (
-                    zz.loc[raise_idx, "reason_en"] + note_en.reindex(raise_idx).to_numpy()
+                zz.loc[raise_idx, "reason_en"] = zz.loc[raise_idx, "reason_en"] + (
+                    "; " + rendered(note, "en")
                 )
             zz.loc[raise_idx, RULE] = zz.loc[raise_idx, RULE] + f" + spillover {sp.distance_m:g} m"
         out[kind] = zz
@@ -672,6 +680,14 @@ def _drivers(
     return names
 
 
+#: The parts of the index rule as its reasons name them.
+_INDEX_PARTS = {
+    "idx_hazard": N_("hazard"),
+    "idx_exposure": N_("exposure"),
+    "idx_vulnerability": N_("vulnerability"),
+}
+
+
 def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> list[str]:
     """Why each zone has its level, in ``lang`` (``zh`` or ``en``; facility names stay as they are)."""
     en = lang == "en"
@@ -684,42 +700,60 @@ def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> li
             drivers = drivers[:-1] + " etc." if drivers.endswith("等") else drivers
         if total == 0:
             reasons.append(
-                f"no enterprises in the zone; set to {empty_txt} by the configuration"
-                if en
-                else f"区内无企业, 按配置定为{empty_txt}"
+                tr(
+                    "no enterprises in the zone; set to {level} by the configuration",
+                    level=empty_txt,
+                    lang=lang,
+                )
             )
             continue
         if level == NOT_ASSESSED:
-            reasons.append(
-                f"all {total} enterprises in the zone are not assessed"
-                if en
-                else f"区内 {total} 家企业均未评估"
-            )
+            reasons.append(tr("all {n} enterprises in the zone are not assessed", n=total, lang=lang))
             continue
         name = label(level, lang)
-        tally = ("red {}/orange {}/yellow {}/blue {}" if en else "红{}/橙{}/黄{}/蓝{}").format(*counts[i])
+        red, orange, yellow, blue = counts[i][:4]
+        tally = tr(
+            "red {red}/orange {orange}/yellow {yellow}/blue {blue}",
+            red=red,
+            orange=orange,
+            yellow=yellow,
+            blue=blue,
+            lang=lang,
+        )
         if N_NONE in z.columns and z[N_NONE].iloc[i]:
-            tally += f"/{'not assessed ' if en else '未评估'}{z[N_NONE].iloc[i]}"
+            tally += "/" + tr("not assessed {n}", n=z[N_NONE].iloc[i], lang=lang)
         if config.rule == "max":
             n = counts[i][LEVEL_NAMES.index(level)]
             reasons.append(
-                f"highest level: {n} {name} enterprises in the zone ({drivers})"
-                if en
-                else f"就高: 区内 {n} 家{name}企业 ({drivers})"
+                tr(
+                    "highest level: {n} {level} enterprises in the zone ({drivers})",
+                    n=n,
+                    level=name,
+                    drivers=drivers,
+                    lang=lang,
+                )
             )
         elif config.rule == "thresholds":
             reasons.append(
-                f"count rule: enterprises {tally} -> {name} (top-level enterprises: {drivers})"
-                if en
-                else f"数量规则: 区内企业 {tally} → {name} (最高等级企业: {drivers})"
+                tr(
+                    "count rule: enterprises {tally} -> {level} (top-level enterprises: {drivers})",
+                    tally=tally,
+                    level=name,
+                    drivers=drivers,
+                    lang=lang,
+                )
             )
         else:
-            parts = ", ".join(f"{c[4:]} {z[c].iloc[i]:.2f}" for c in INDEX_COLUMNS[:3])
+            parts = ", ".join(f"{tr(word, lang=lang)} {z[c].iloc[i]:.2f}" for c, word in _INDEX_PARTS.items())
             reasons.append(
-                f"composite index {z['index'].iloc[i]:.4f} ({parts}, each scaled by the layer's maximum; "
-                f"enterprises {tally}) -> {name}"
-                if en
-                else f"综合指数 {z['index'].iloc[i]:.4f} ({parts}, 各项按本层区域最大值归一; 企业 {tally}) → {name}"
+                tr(
+                    "composite index {index} ({parts}, each scaled by the layer's maximum; enterprises {tally}) -> {level}",
+                    index=format(z["index"].iloc[i], ".4f"),
+                    parts=parts,
+                    tally=tally,
+                    level=name,
+                    lang=lang,
+                )
             )
     return reasons
 

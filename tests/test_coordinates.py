@@ -9,6 +9,11 @@ import pytest
 from riskmap.coordinates import parse_coordinates, read_coordinates
 
 
+def _en(problem):
+    """A problem (a message, or "" for none) in English."""
+    return problem.render("en") if hasattr(problem, "render") else problem
+
+
 def _one(text: str) -> pd.Series:
     return parse_coordinates(pd.Series([text])).iloc[0]
 
@@ -58,7 +63,7 @@ def test_one_coordinate_as_written(text, value, axis):
 def test_unreadable_coordinates_say_why(text, problem):
     got = _one(text)
     assert np.isnan(got["value"])
-    assert problem in got["problem"], got["problem"]
+    assert problem in _en(got["problem"]), got["problem"]
 
 
 def _read(x, y, same=False):
@@ -81,7 +86,7 @@ def test_a_pair_of_dms_with_hemispheres():
 def test_x_and_y_mapped_to_one_column():
     got = _read(["118.0157,37.0494", "118.0157"], ["118.0157,37.0494", "118.0157"], same=True)
     assert got.loc[0, ["x", "y"]].tolist() == [118.0157, 37.0494]
-    assert "one number" in got.loc[1, "problem"] and got.loc[1, "field"] == "x"
+    assert "one number" in _en(got.loc[1, "problem"]) and got.loc[1, "field"] == "x"
 
 
 def test_a_number_with_thousands_separators_is_not_a_pair():
@@ -92,7 +97,7 @@ def test_a_number_with_thousands_separators_is_not_a_pair():
 
 def test_two_whole_numbers_are_not_a_pair():
     got = _read(["118,37"], [""]).iloc[0]
-    assert np.isnan(got["x"]) and got["problem"] == "the coordinate is not a number"
+    assert np.isnan(got["x"]) and _en(got["problem"]) == "the coordinate is not a number"
 
 
 def test_hemisphere_marks_put_the_latitude_in_y():
@@ -102,13 +107,17 @@ def test_hemisphere_marks_put_the_latitude_in_y():
 
 def test_two_latitudes_are_a_problem():
     got = _read(["N24.1"], ["N24.2"]).iloc[0]
-    assert "both" in got["problem"] and "latitude" in got["problem"]
+    assert "both" in _en(got["problem"]) and "latitude" in _en(got["problem"])
+    assert "都标为纬度" in got["problem"].render("zh")  # a problem is a message in both languages
 
 
 def test_the_first_bad_field_is_named():
     got = _read(["118.1", "", "abc"], ["abc", "24.1", "24.1"])
     assert got["field"].tolist() == ["y", "x", "x"]
-    assert got["problem"].tolist()[1:] == ["the coordinate is empty", "the coordinate is not a number"]
+    assert [_en(p) for p in got["problem"].tolist()[1:]] == [
+        "the coordinate is empty",
+        "the coordinate is not a number",
+    ]
 
 
 def test_parsing_runs_once_per_distinct_cell():

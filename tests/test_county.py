@@ -324,6 +324,14 @@ def outcome_of(result: riskmap.RunResult | Exception) -> Outcome:
     )
 
 
+def _as_in_the_run(rejects: pd.DataFrame) -> pd.DataFrame:
+    """rejects.csv of a Chinese run (reason in Chinese, reason_en) as a run keeps it (reason in English, reason_zh)."""
+    if "reason_en" not in rejects.columns:
+        return rejects
+    assert rejects["reason"].str.contains(r"[\u3400-\u9fff]").all(), rejects["reason"].tolist()
+    return rejects.rename(columns={"reason": "reason_zh", "reason_en": "reason"})
+
+
 def outcome_from(out: Path) -> Outcome:
     """A CLI run's output folder read back with real readers (GDAL, the CSV files, run.json)."""
     gpkg = out / "riskmap.gpkg"
@@ -331,8 +339,10 @@ def outcome_from(out: Path) -> Outcome:
     return Outcome(
         facilities=fac,
         plan=pd.read_csv(out / "inspection_plan.csv", encoding="utf-8-sig", dtype=str),
-        rejects=pd.read_csv(
-            out / "rejects.csv", encoding="utf-8-sig", dtype={"row": float}, keep_default_na=False
+        rejects=_as_in_the_run(
+            pd.read_csv(
+                out / "rejects.csv", encoding="utf-8-sig", dtype={"row": float}, keep_default_na=False
+            )
         ),
         summary=json.loads((out / "run.json").read_text(encoding="utf-8"))["summary"],
         warnings=[],

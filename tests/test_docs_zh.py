@@ -98,7 +98,7 @@ def test_ledger_example_as_written(guide_run):
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, encoding="utf-8-sig")
     ledger = rejects[rejects["source"] == "隐患台账.csv"]
     assert ledger[["row", "value"]].values.tolist() == [["5", "3月5日"]]
-    assert "has no year" in ledger["reason"].iloc[0]
+    assert "没有年份" in ledger["reason"].iloc[0] and "has no year" in ledger["reason_en"].iloc[0]
 
 
 def test_config_typo_is_named(guide_run):

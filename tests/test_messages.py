@@ -49,8 +49,9 @@ def _marked_in_code() -> dict[str, str]:
 
 def test_babel_sees_every_marked_message():
     missed = {m: where for m, where in _marked_in_code().items() if m not in _code_messages()}
-    assert not missed, "babel does not extract these (hoist the call out of the f-string or nested call):\n" + (
-        "\n".join(f"{where}: {m!r}" for m, where in missed.items())
+    assert not missed, (
+        "babel does not extract these (hoist the call out of the f-string or nested call):\n"
+        + ("\n".join(f"{where}: {m!r}" for m, where in missed.items()))
     )
 
 

@@ -41,7 +41,7 @@ def test_beta_from_table3_and_from_category():
 
 
 def test_unknown_substance_lists_closest():
-    with pytest.raises(ScoringError, match=r"未知物质 '二氧化琉'：.*closest: 二氧化硫"):
+    with pytest.raises(ScoringError, match=r"未知物质 '二氧化琉'：.*最接近的：二氧化硫"):
         gb18218.lookup("二氧化琉")
 
 
@@ -214,9 +214,9 @@ def test_substances_as_registers_write_them(written, name, q):
 @pytest.mark.parametrize("written", ["氨水", "氢氟酸", "盐酸"])
 def test_what_is_chemically_different_is_not_aliased(written):
     """氨水 (ammonia solution) is not 氨, 氢氟酸 not 氟化氢, 盐酸 not 氯化氢: unknown, with the reason, no guess."""
-    with pytest.raises(ScoringError, match=r"is not .*: .*table-2") as err:
+    with pytest.raises(ScoringError, match=r"is not .*：.*表2") as err:
         gb18218.lookup(written)
-    assert "closest" not in str(err.value)
+    assert "最接近" not in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -149,7 +149,7 @@ def test_rejected_related_rows_flag_the_facility(tiny_project: Path):
     result = riskmap.check(riskmap.load_config(tiny_project))
     fac = result.facilities.set_index("facility_id")
     assert fac.loc[IDS["C"], "rejected_records"] == 1
-    assert "数据不完整: 1 条相关记录被拒绝" in fac.loc[IDS["C"], "reasons"]
+    assert "数据不完整: 1 条相关记录被剔除, 见 rejects.csv" in fac.loc[IDS["C"], "reasons"]
     assert any("家企业评级时缺少部分记录" in w for w in result.warnings)
 
 
@@ -546,8 +546,8 @@ def test_no_enterprise_of_the_register_vanishes_from_the_plan(tiny_project: Path
     assert off.loc["无编号公司", "facility_id"] == "无代码:无编号公司"  # once, though listed twice
     assert (off["level"] == "none").all() and (off["inspections_per_year"] == 1).all()
     assert (
-        "未上图" in off.loc["坐标缺失公司", "plan_reason"]
-        and "coordinate" in off.loc["坐标缺失公司", "plan_reason"]
+        "未上图: 坐标为空, 须核实登记信息"
+        in off.loc["坐标缺失公司", "plan_reason"]  # the reject reason in Chinese
     )
     assert plan["on_map"].sum() == 6 and s["enterprises_not_on_map"] == 4
     assert any("名录中有 4 家企业不在地图上" in w for w in result.warnings)

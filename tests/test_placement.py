@@ -74,7 +74,7 @@ def test_an_enterprise_without_coordinates_is_placed_in_its_village(tiny_project
     assert village.loc[CODE_OF["东村"], "placed_by_column"] == ""
     (note,) = [w for w in result.warnings if "已按 所属村 落位" in w]
     assert note.startswith("2 家企业没有可用坐标，已按 所属村 落位于该列所指区域内的一点"), note
-    assert "（第 4, 7 行；" in note, note
+    assert "（第 4, 7 行；坐标为空 (1), 坐标不是数字 (1)" in note, note  # the problems in Chinese too
 
 
 def test_the_zone_column_may_hold_the_12_digit_code(tiny_project: Path):

@@ -35,10 +35,18 @@ from riskmap.columns import (
 )
 from riskmap.config import Config, ScoringConfig
 from riskmap.frames import id_positions, ids_in, join_positions, take_or_missing
+from riskmap.i18n import N_, Msg, per_row
 from riskmap.levels import level_from_rank
 from riskmap.methods import baseline, chem2018, gb18218, indicator, lec, ls_matrix
 from riskmap.methods.base import MethodResult, empty_result, level_names_zh
-from riskmap.rejects import from_source, is_duplicate, make_rejects, reads_sheets, rejects_frame
+from riskmap.rejects import (
+    from_source,
+    is_duplicate,
+    make_rejects,
+    reads_sheets,
+    rejects_frame,
+    written_per_row,
+)
 from riskmap.sectors import canonical_sectors, no_method_reasons
 
 __all__ = [
@@ -394,7 +402,7 @@ def _issue_notes(issues: _Issues, wanted: np.ndarray) -> tuple[pd.Series, pd.Ser
     n_rows, n_values = pd.Series(rows[flagged]).astype(str), pd.Series(values[flagged]).astype(str)
     both = np.where(has_rows & has_values, ", ", "")
     zh = (
-        (n_rows + " 条相关记录被拒绝, 见 rejects").where(has_rows, "")
+        (n_rows + " 条相关记录被剔除, 见 rejects.csv").where(has_rows, "")
         + both
         + (n_values + " 个登记值无法使用, 见上").where(has_values, "")
     )
@@ -534,17 +542,20 @@ class _Deciding:
         return cls(rows, rank, score, method)
 
 
-def _ungraded_rejects(source: str, facilities: pd.DataFrame, reasons_en: pd.Series) -> pd.DataFrame:
+def _ungraded_rejects(
+    source: str, facilities: pd.DataFrame, reasons_zh: pd.Series, reasons_en: pd.Series
+) -> pd.DataFrame:
     """Rejects rows for the facilities no method could grade, with the methods' reasons."""
-    return make_rejects(
-        source,
-        facilities,
-        SECTOR,
-        "no method could grade this facility: "
-        # A sector listed with no methods ([]) has no reasons to give.
-        + reasons_en.astype(str).fillna("no method is listed for its sector in [scoring.sectors]"),
-        "score",
+    # A sector listed with no methods ([]) has no reasons to give.
+    none = reasons_en.isna().to_numpy()
+    why = per_row(
+        N_("no method could grade this facility: {why}"),
+        why=written_per_row(reasons_en, reasons_zh),
+    ).where(
+        ~none,
+        Msg("no method could grade this facility: no method is listed for its sector in [scoring.sectors]"),
     )
+    return make_rejects(source, facilities, SECTOR, why, "score")
 
 
 def _scored_table(
@@ -631,8 +642,8 @@ def score_facilities(inputs: ScoringInputs, config: Config) -> tuple[pd.DataFram
     if grey:  # kept as "not assessed" (level none): on the map, grey, and planned for an assessment visit
         graded, ungraded = np.arange(len(fac)), ungraded[:0]
     if len(ungraded):
-        _, bad_en = _reasons(long, best.rows, ungraded, issues, len(fac))
-        rejects.append(_ungraded_rejects(source, fac.iloc[ungraded], bad_en))
+        bad_zh, bad_en = _reasons(long, best.rows, ungraded, issues, len(fac))
+        rejects.append(_ungraded_rejects(source, fac.iloc[ungraded], bad_zh, bad_en))
     out = _scored_table(fac, graded, best, long, issues, no_method if grey else None, config.scoring)
     for extra in extra_cols:
         out = out.join(_align_extra(extra, ids, graded, out.index), how="left")

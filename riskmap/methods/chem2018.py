@@ -26,6 +26,7 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID
 from riskmap.config import Chem2018Params
 from riskmap.frames import join_positions, per_distinct
+from riskmap.i18n import N_, Msg, per_row
 from riskmap.levels import Level
 from riskmap.methods.base import MethodResult, empty_result, fmt, level_labels
 from riskmap.rejects import make_rejects
@@ -104,24 +105,29 @@ def _validate(rows: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFra
     bonus_ok = pd.Series(False, index=rows.index)
     for code, (_, _, points) in BONUSES.items():
         bonus_ok |= (item == code) & pts.isin([float(p) for p in points])
-    reason = pd.Series("", index=rows.index)
-    reason[item.isna()] = "unknown item; use one of: " + ", ".join(_CODES) + " (or their Chinese names)"
-    reason[is_ded & pts.isna()] = "a deduction item needs the points deducted (a number)"
-    reason[is_ded & (pts < 0)] = "points deducted must not be negative"
-    # 1e400 is read as infinity: capped at the item's weight it would pass as a plausible deduction.
-    reason[(is_ded | is_bonus) & pts.notna() & ~np.isfinite(pts)] = "the points are not a finite number"
-    reason[is_bonus & ~bonus_ok] = "bonus points must be one of " + item[is_bonus & ~bonus_ok].map(
-        lambda c: "/".join(f"{x:g}" for x in BONUSES[c][2])
+    reason = pd.Series("", index=rows.index, dtype=object)
+    reason[item.isna()] = Msg(
+        "unknown item; use one of: {codes} (or their Chinese names)", codes=", ".join(_CODES)
     )
+    reason[is_ded & pts.isna()] = Msg("a deduction item needs the points deducted (a number)")
+    reason[is_ded & (pts < 0)] = Msg("points deducted must not be negative")
+    # 1e400 is read as infinity: capped at the item's weight it would pass as a plausible deduction.
+    reason[(is_ded | is_bonus) & pts.notna() & ~np.isfinite(pts)] = Msg("the points are not a finite number")
+    wrong_bonus = is_bonus & ~bonus_ok
+    if wrong_bonus.any():
+        reason[wrong_bonus] = per_row(
+            N_("bonus points must be one of {points}"),
+            points=item[wrong_bonus].map(lambda c: "/".join(f"{x:g}" for x in BONUSES[c][2])),
+        )
     # A bonus is one fact about the enterprise (its standardisation grade, its fire brigade): listed twice, even
     # under its code and its Chinese name, it counts once. Deduction items are per instance and are summed.
     bonus_rows = is_bonus & (reason == "")
     twice, first = first_seen(rows.loc[bonus_rows, ROW], rows.loc[bonus_rows, FACILITY_ID], item[bonus_rows])
-    reason[twice.index[twice]] = (
-        "duplicate bonus item for the same facility; first seen at row "
-        + first[twice].astype(str)
-        + " (a bonus counts once)"
-    )
+    if twice.any():
+        reason[twice.index[twice]] = per_row(
+            N_("duplicate bonus item for the same facility; first seen at row {row} (a bonus counts once)"),
+            row=first[twice].astype(str),
+        )
     on_item = item.isna() | rows.index.isin(twice.index[twice])
     on_points = (reason != "") & ~on_item
     rejects = pd.concat(

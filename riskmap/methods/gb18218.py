@@ -22,7 +22,7 @@ from riskmap._resources import reference_dir
 from riskmap.columns import FACILITY_ID
 from riskmap.errors import ScoringError
 from riskmap.frames import per_distinct
-from riskmap.i18n import tr
+from riskmap.i18n import N_, Msg, message_of, per_row, tr
 from riskmap.levels import Level
 from riskmap.methods.base import MethodResult, empty_result, fmt, level_labels
 from riskmap.rejects import make_rejects
@@ -245,7 +245,10 @@ def assess(
 _MASS = {"": 1.0, "t": 1.0, "吨": 1.0, "公吨": 1.0, "kg": 0.001, "千克": 0.001, "公斤": 0.001}
 #: Cubic metres per unit of volume as written (m³ reads m3 once NFKC-normalised); tonnes then by the density.
 _VOLUME = {"m3": 1.0, "立方米": 1.0, "立方": 1.0, "方": 1.0, "l": 0.001, "升": 0.001, "kl": 1.0, "千升": 1.0}
-_UNITS_READ = "t, 吨, kg, 千克 or 公斤, or a volume (m³, 立方米, 方, L) of a substance with a density"
+_UNITS_READ = Msg("t, 吨, kg, 千克 or 公斤, or a volume (m³, 立方米, 方, L) of a substance with a density")
+#: The reasons about a quantity's unit (the rejects name the unit column as the field).
+_UNIT_NOT_UNDERSTOOD = N_("the unit '{unit}' is not understood; give {units}")
+_UNIT_DISAGREES = N_("the quantity '{cell}' and its unit column ({unit}) disagree: give the unit once")
 #: More than any one unit holds: the largest crude-oil reserve bases store a few million tonnes. A quantity
 #: above it is a unit mistake (kg written as t) or a typing slip, never a grade.
 MAX_TONNES = 1e7
@@ -277,7 +280,7 @@ def tonnes(
     :func:`riskmap.validate.read_quantities`, as every quantity in riskmap.
 
     >>> q, why = tonnes(pd.Series(["12.5", "3 t", "500kg", "1.2万吨", "7 桶", "abc"]))
-    >>> q.tolist()[:4], why.tolist()[4:]
+    >>> q.tolist()[:4], [m.render("en") for m in why.tolist()[4:]]
     ([12.5, 3.0, 0.5, 12000.0], ["the unit '桶' is not understood; give t, 吨, kg, 千克 or 公斤, or a volume (m³, 立方米, 方, L) of a substance with a density", 'the quantity (t) is missing or not a number'])
     >>> tonnes(pd.Series(["1000", "20"]), pd.Series(["m³", "吨"]), pd.Series([0.74, 0.74]))[0].tolist()
     [740.0, 20.0]
@@ -296,31 +299,36 @@ def tonnes(
     q = pd.Series(value * np.where(np.isnan(mass), volume * rho, mass), index=text.index)
     why = _Reasons(len(text))
     problem = read["problem"]
+    kind = pd.Series(message_of(problem), index=problem.index)
     why.add(
-        read["empty"] | problem.str.endswith(" is not a number"),
-        lambda _: "the quantity (t) is missing or not a number",
+        read["empty"] | kind.str.endswith(" is not a number"),
+        lambda _: Msg("the quantity (t) is missing or not a number"),
     )
     # "'2,5': ambiguous decimal comma; write 2.5" leads with the number as written and its fix.
     why.add(
         problem != "",
-        lambda at: problem[at].where(problem[at].str.contains("comma"), "the quantity (t) " + problem[at]),
+        lambda at: problem[at].where(
+            kind[at].str.contains("comma"), per_row(N_("the quantity (t) {problem}"), problem=problem[at])
+        ),
     )
     why.add(
         read["about"],
-        lambda at: (
-            "the quantity (t) "
-            + read["value"][at].map("{:g}".format).astype(str)
-            + " is approximate (约, 左右, 余, 多): give the design maximum quantity as a number"
+        lambda at: per_row(
+            N_(
+                "the quantity (t) {q} is approximate (约, 左右, 余, 多): give the design maximum quantity as a number"
+            ),
+            q=read["value"][at].map("{:g}".format).astype(str),
         ),
     )
     named = substance if substance is not None else pd.Series("", index=text.index)
     _unit_reasons(why, _Units(text, cell, column, unit, mass, volume, rho), named)
-    why.add(q < 0, lambda _: "the quantity (t) is negative")
+    why.add(q < 0, lambda _: Msg("the quantity (t) is negative"))
     why.add(
         q > MAX_TONNES,
-        lambda _: (
-            f"the quantity (t) is implausible: above {MAX_TONNES:,.0f} t in one row, more than the largest oil "
-            "reserve bases hold; check the unit (kg written as t?)"
+        lambda _: Msg(
+            "the quantity (t) is implausible: above {max} t in one row, more than the largest oil reserve bases "
+            "hold; check the unit (kg written as t?)",
+            max=format(MAX_TONNES, ",.0f"),
         ),
     )
     reasons = why.series(text.index)
@@ -348,35 +356,28 @@ def _unit_reasons(why: _Reasons, u: _Units, named: pd.Series) -> None:
         column_known = ~np.isnan(_unit_kind(column).to_numpy(dtype=float))
         why.add(
             has_column & ~column_known,
-            lambda at: "the unit '" + column[at] + f"' is not understood; give {_UNITS_READ}",
+            lambda at: per_row(_UNIT_NOT_UNDERSTOOD, unit=column[at], units=_UNITS_READ),
         )
     why.add(
         np.isnan(mass) & np.isnan(volume),
-        lambda at: "the unit '" + unit[at] + f"' is not understood; give {_UNITS_READ}",
+        lambda at: per_row(_UNIT_NOT_UNDERSTOOD, unit=unit[at], units=_UNITS_READ),
     )
     both = has_column & (cell != "").to_numpy()
     if both.any():
         both[both] = (_unit_kind(cell[both]) != _unit_kind(column[both])).to_numpy()
         why.add(
             both,
-            lambda at: (
-                "the quantity '"
-                + text[at].astype(str).str.strip()
-                + "' and its unit column ("
-                + column[at]
-                + ") disagree: give the unit once"
-            ),
+            lambda at: per_row(_UNIT_DISAGREES, cell=text[at].astype(str).str.strip(), unit=column[at]),
         )
     why.add(
         ~np.isnan(volume) & np.isnan(rho),
-        lambda at: (
-            "the quantity is a volume ("
-            + unit[at]
-            + ") and no density is known for '"
-            + named[at].astype(str).str.strip()
-            + "': set [inventory] densities = { \""
-            + named[at].astype(str).str.strip()
-            + '" = <t per m³> }, or give the quantity in tonnes'
+        lambda at: per_row(
+            N_(
+                "the quantity is a volume ({unit}) and no density is known for '{substance}': set [inventory] "
+                'densities = {{ "{substance}" = <t per m³> }}, or give the quantity in tonnes'
+            ),
+            unit=unit[at],
+            substance=named[at].astype(str).str.strip(),
         ),
     )
 
@@ -388,11 +389,11 @@ class _Reasons:
         self.text = np.full(n, "", dtype=object)
         self.open = np.ones(n, dtype=bool)
 
-    def add(self, holds: pd.Series | np.ndarray, words: Callable[[np.ndarray], pd.Series | str]) -> None:
+    def add(self, holds: pd.Series | np.ndarray, words: Callable[[np.ndarray], pd.Series | Msg]) -> None:
         at = self.open & np.asarray(holds, dtype=bool)
         if at.any():
             found = words(at)
-            self.text[at] = found if isinstance(found, str) else np.asarray(found, dtype=object)
+            self.text[at] = found if isinstance(found, Msg) else np.asarray(found, dtype=object)
             self.open &= ~at
 
     def series(self, index: pd.Index) -> pd.Series:
@@ -422,23 +423,28 @@ def _density(substance: str, project: Mapping[str, float]) -> float:
 _CLOSE = 0.6
 
 
-def _why_unknown(substance: str) -> str:
+def _why_unknown(substance: str) -> Msg:
     """Why a substance is unknown: a known look-alike that is another substance (氨水), else the closest names."""
     _, names = _tables()
     synonyms = _synonyms()
     key = _key(substance)
-    fix = (
-        "give its GB 18218 table-1 name, or classify it (GB 30000) and give its table-2 category symbol such as "
-        "W5.4, or leave it out when it has none of the table-2 hazards"
-    )
     if key in synonyms.different:
-        return f"{synonyms.different[key]}: {fix}"
+        return Msg(
+            "{what}: give its GB 18218 table-1 name, or classify it (GB 30000) and give its "
+            "table-2 category symbol such as W5.4, or leave it out when it has none of the table-2 hazards",
+            what=synonyms.different[key],
+        )
     candidates = {_key(n): n for n in [*names, *synonyms.names]}
     close = difflib.get_close_matches(key, list(candidates), n=3, cutoff=_CLOSE) if key else []
-    hint = f"; closest: {', '.join(dict.fromkeys(candidates[c] for c in close))}" if close else ""
-    return (
+    if close:
+        return Msg(
+            "not a GB 18218 table-1 name, alias or CAS number, nor a table-2 category symbol such as W5.4, nor a "
+            "known trade name; closest: {close}",
+            close=", ".join(dict.fromkeys(candidates[c] for c in close)),
+        )
+    return Msg(
         "not a GB 18218 table-1 name, alias or CAS number, nor a table-2 category symbol such as W5.4, nor a "
-        f"known trade name{hint}"
+        "known trade name"
     )
 
 
@@ -463,18 +469,18 @@ def _resolve_inventory(
     # Substances repeat across facilities: look each distinct one up once.
     found = per_distinct(inv["substance"].fillna("").astype(str), lambda t: t.map(_find))
     q, why = _quantities(inv, found, densities)
-    reasons = pd.Series("", index=inv.index)
+    reasons = pd.Series("", index=inv.index, dtype=object)  # Msg where a row is unusable
     unknown = found.isna()
     if unknown.any():
         reasons[unknown] = per_distinct(
             inv.loc[unknown, "substance"].fillna("").astype(str),
-            lambda t: t.map(lambda text: "unknown substance: " + _why_unknown(text)),
+            lambda t: t.map(lambda text: Msg("unknown substance: {why}", why=_why_unknown(text))),
         )
     # "2,5" is not 25 t, 1e400 is not infinitely many: an unusable quantity is a reject with the reason.
     reasons[reasons == ""] = why[reasons == ""]
     bad = reasons != ""
     # A unit column that is not understood, or disagrees with the cell, is the unit's problem.
-    on_unit = bad & ~unknown & reasons.str.contains("its unit column|^the unit '", regex=True)
+    on_unit = bad & ~unknown & np.isin(message_of(reasons), [_UNIT_NOT_UNDERSTOOD, _UNIT_DISAGREES])
     if "unit" in inv.columns:
         on_unit &= inv["unit"].fillna("").astype(str).str.strip() != ""
     else:

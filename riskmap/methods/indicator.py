@@ -14,6 +14,7 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID
 from riskmap.config import Indicator, IndicatorParams
 from riskmap.frames import per_distinct
+from riskmap.i18n import N_, per_row, rendered
 from riskmap.methods.base import MethodResult, empty_result, fmt, level_labels
 from riskmap.validate import read_quantities, to_number
 
@@ -52,9 +53,11 @@ def _values(cells: pd.Series, name: str, ind: Indicator) -> tuple[pd.Series, pd.
     value = read["value"].where(~percent, read["value"] / 100 if ind.max <= 1 else read["value"])
     problem = read["problem"].copy()
     negative = (value < 0) & (problem == "") & (ind.min >= 0)
-    problem[negative] = (
-        "'" + cells[negative].astype(str).str.strip() + f"' is negative: {name} starts at {ind.min:g}"
-    )
+    if negative.any():
+        problem[negative] = per_row(
+            N_("'{cell}' is negative: {name} starts at {min}"),
+            cell=cells[negative].astype(str).str.strip(), name=name, min=f"{ind.min:g}",
+        )  # fmt: skip
     value = value.where(problem == "")
     plain = per_distinct(cells.astype(str), to_number).notna()
     shown = per_distinct(value, lambda v: v.map("{:g}".format)).astype(str)
@@ -88,7 +91,7 @@ def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> Metho
     unusable = pd.Series(0, index=fac.index)
     parts: list[pd.Series] = []
     for name, ind in params.indicators.items():
-        problem = pd.Series("", index=fac.index)
+        problem = pd.Series("", index=fac.index, dtype=object)
         if ind.column not in fac.columns:
             raw = pd.Series(np.nan, index=fac.index)
             shown = pd.Series("nan", index=fac.index)
@@ -98,9 +101,11 @@ def grade_facilities(facilities: pd.DataFrame, params: IndicatorParams) -> Metho
         else:
             raw, shown, problem = _values(fac[ind.column], name, ind)
         missing = raw.isna()
-        why = pd.Series(np.where(problem != "", ": " + problem, ""), index=fac.index)
-        missing_zh[missing] += f"{name}({ind.column}) 缺失或无法识别" + why[missing] + "; "
-        missing_en[missing] += f"{name} ({ind.column}) missing or not understood" + why[missing] + "; "
+        bad = (problem != "").to_numpy()
+        why_zh = pd.Series(np.where(bad, ": " + rendered(problem, "zh"), ""), index=fac.index)
+        why_en = pd.Series(np.where(bad, ": " + rendered(problem, "en"), ""), index=fac.index)
+        missing_zh[missing] += f"{name}({ind.column}) 缺失或无法识别" + why_zh[missing] + "; "
+        missing_en[missing] += f"{name} ({ind.column}) missing or not understood" + why_en[missing] + "; "
         unusable += (problem != "").astype(int)
         score = normalise(raw, ind.min, ind.max, ind.direction == "lower_worse")
         index += score.fillna(0.0) * (ind.weight / total_w)

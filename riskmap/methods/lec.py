@@ -14,6 +14,7 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID
 from riskmap.config import LECParams
 from riskmap.frames import per_distinct
+from riskmap.i18n import Msg
 from riskmap.methods.base import MethodResult, aggregate_points, empty_result, level_labels
 from riskmap.rejects import make_rejects, rejects_frame
 from riskmap.validate import to_number
@@ -88,7 +89,15 @@ def grade_facilities(points: pd.DataFrame, params: LECParams, source: str = "ris
         bad = pd.Series(bad, index=points.index)
         if bad.any():
             sets = ", ".join(f"{x:g}" for x in allowed[col])
-            rejects.append(make_rejects(source, points[bad], col, f"{col} must be one of {sets}", "score"))
+            rejects.append(
+                make_rejects(
+                    source,
+                    points[bad],
+                    col,
+                    Msg("{column} must be one of {values}", column=col, values=sets),
+                    "score",
+                )
+            )
         bad_any |= bad
     keep = ~bad_any
     # Only the columns read below: filtering every text column of millions of points costs seconds.

@@ -14,6 +14,7 @@ import pandas as pd
 from riskmap.columns import FACILITY_ID
 from riskmap.config import LS_PRESETS, LSMatrixParams
 from riskmap.frames import per_distinct
+from riskmap.i18n import Msg
 from riskmap.levels import Level
 from riskmap.methods.base import MethodResult, aggregate_points, empty_result, level_labels
 from riskmap.rejects import make_rejects, rejects_frame
@@ -76,7 +77,7 @@ def grade_facilities(
     bad_l = ~lik.isin([1, 2, 3, 4, 5])
     bad_s = ~sev.isin([1, 2, 3, 4, 5]) & ~bad_l  # one reject per row, for the first bad field
     rejects = [
-        make_rejects(source, points[bad], col, f"{col} must be an integer 1..5", "score")
+        make_rejects(source, points[bad], col, Msg("{column} must be an integer 1..5", column=col), "score")
         for col, bad in (("likelihood", bad_l), ("severity", bad_s))
         if bad.any()
     ]

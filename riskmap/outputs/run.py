@@ -23,10 +23,12 @@ from riskmap.columns import (
     HD_STATS,
     LEVEL,
     LEVEL_METHOD,
+    REJECT_REASON,
     STANDARDISATION_GRADE,
     persons_column,
 )
 from riskmap.config import Config, config_hash
+from riskmap.frames import in_language
 from riskmap.i18n import tr
 from riskmap.outputs.runfolder import OutputSet, input_provenance, open_output_set
 from riskmap.results import RunResult
@@ -267,7 +269,7 @@ def _layers(config: Config, result: RunResult) -> dict[str, pd.DataFrame]:
     for kind, z in result.zones.items():
         layers[f"zones_{kind}"] = z
     layers["inspection_plan"] = plan_geo
-    layers["rejects"] = result.rejects
+    layers["rejects"] = in_language(result.rejects, REJECT_REASON, config.project.lang)
     if result.sensitivity is not None:  # [outputs] sensitivity = true
         from riskmap.outputs.sensitivity import sensitivity_layers
 
@@ -304,25 +306,29 @@ def _write_outputs(
         for name, p in write_geoparquet(layers, out / "geoparquet").items():
             outputs[f"{name}_parquet"] = p
     del layers
-    outputs |= _write_tables(result, out)
+    outputs |= _write_tables(result, out, config.project.lang)
     outputs |= _draw_maps(config, result, out, say)
     return outputs
 
 
-def _write_tables(result: RunResult, out: Path) -> dict[str, Path]:
+def _write_tables(result: RunResult, out: Path, lang: str) -> dict[str, Path]:
     """The plan, zone and rejects tables as CSV, and the plan workbook (with the zones and rejects)."""
     from riskmap.outputs.tables import write_csv
+
+    rejects = in_language(
+        result.rejects, REJECT_REASON, lang
+    )  # the reason in the run's language, then the other
 
     outputs = {"inspection_plan_csv": write_csv(result.plan.plan, out / "inspection_plan.csv")}
     zone_tables = {
         f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()
     }
-    xlsx = _write_plan_xlsx(result, out / "inspection_plan.xlsx", {**zone_tables, "rejects": result.rejects})
+    xlsx = _write_plan_xlsx(result, out / "inspection_plan.xlsx", {**zone_tables, "rejects": rejects})
     if xlsx is not None:
         outputs["inspection_plan_xlsx"] = xlsx
     for kind, z in zone_tables.items():
         outputs[f"{kind}_csv"] = write_csv(z, out / f"{kind}.csv")
-    outputs["rejects_csv"] = write_csv(result.rejects, out / "rejects.csv")
+    outputs["rejects_csv"] = write_csv(rejects, out / "rejects.csv")
     if result.sensitivity is not None:
         from riskmap.outputs.sensitivity import write_sensitivity_tables
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from riskmap.columns import REJECT_REASON
+from riskmap.frames import in_language
 from riskmap.levels import label
 from riskmap.outputs.report.numbers import Numbers, list_frame
 from riskmap.outputs.report.text import TEXT
@@ -116,7 +118,7 @@ def list_tables(annex: Annex, result: RunResult, nums: Numbers) -> None:
 
 def rejects_table(annex: Annex, result: RunResult) -> None:
     """Every rejected row: file, row, record, name, field, value and the reason."""
-    rej = result.rejects
+    rej = in_language(result.rejects, REJECT_REASON, annex.lang)  # the reasons in the annex's language
     cols = ["source", "row", "record_id", "name", "field", "value", "reason"]
     shown = pd.DataFrame({c: (rej[c] if c in rej else "") for c in cols}).fillna("")
     rows = [[str(v) for v in r] for r in shown.itertuples(index=False)]

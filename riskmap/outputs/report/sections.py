@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from riskmap.columns import REJECT_REASON
+from riskmap.frames import in_language
 from riskmap.levels import LEVEL_NAMES, label
 from riskmap.outputs.report.annex import Annex, AnnexTable, list_tables, rejects_table, write_annex_docx
 from riskmap.outputs.report.numbers import Numbers, report_numbers
@@ -417,7 +419,7 @@ def _quality(
 
 def _rejects_summary(d: Doc, result: RunResult, annex: Annex) -> None:
     """The ten commonest reasons here; every rejected row in the annex."""
-    rej = result.rejects
+    rej = in_language(result.rejects, REJECT_REASON, d.lang)  # the reasons in the report's language
     if not len(rej):
         return
     top = (
