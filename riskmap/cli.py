@@ -60,6 +60,13 @@ class _Guarded(typer.core.TyperGroup):
             _internal_error(err, getattr(self, "_argv", sys.argv[1:]))
 
 
+def _written(outputs: dict[str, Path]) -> None:
+    """The files a command wrote, one per line (by their names in English; the path alone in Chinese)."""
+    for name, path in outputs.items():
+        shown = f"{name:<22} {path}" if current() == "en" else str(path)
+        out_console.print(f"  {escape(shown)}", highlight=False)
+
+
 def _lang_option(argv: list[str]) -> str | None:
     """The ``--lang`` of a command line, if it names a language (click says so of a wrong one)."""
     for i, arg in enumerate(argv):
@@ -390,9 +397,8 @@ def _summary(result) -> None:
     out_console.print(t)
     out_console.print(_rows_line(s))
     if s["rejects_by_source"]:
-        out_console.print(
-            "rejects: " + ", ".join(f"{k} {v}" for k, v in s["rejects_by_source"].items()), markup=False
-        )
+        counts = tr("; ").join(f"{k} {v}" for k, v in s["rejects_by_source"].items())
+        out_console.print(tr("rejects: {counts}", counts=counts), markup=False)
     adj = s.get("adjustment")
     if adj and adj["rules"]:
         moved = ", ".join(f"{name} {c['moved']}" for name, c in adj["rules"].items() if c["moved"])
@@ -415,8 +421,7 @@ def _summary(result) -> None:
         out_console.print(line, highlight=False, markup=False)
     _plan_summary(s)
     _warn(result.warnings)
-    for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
+    _written(result.outputs)
 
 
 Lang = Annotated[
@@ -571,8 +576,7 @@ def plan(
         _fail(err)
     _plan_summary(result.summary)
     _warn(result.warnings)
-    for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
+    _written(result.outputs)
 
 
 @app.command()
@@ -713,7 +717,8 @@ def validate(
         config = _override(load_config(project), _options(lang, engine=engine, scheduler=scheduler))
         problems = preflight(config)
         if problems:
-            out_console.print(f"[bold]{len(problems)} problem(s) with the input files[/]:")
+            said = tr("{n} problem(s) with the input files:", n=len(problems))
+            out_console.print(f"[bold]{escape(said)}[/]")
             for problem in problems:
                 out_console.print(f"  {mask_secrets(problem)}", highlight=False, markup=False)
             raise typer.Exit(1)
@@ -724,24 +729,30 @@ def validate(
     _warn(result.warnings)
     s = result.summary
     if rejects.empty:
-        out_console.print(f"ok: {s['facilities_in']} facilities, no problems found")
+        out_console.print(tr("ok: {n} facilities, no problems found", n=s["facilities_in"]))
         return
-    out_console.print(f"[bold]{len(rejects)} problem row(s)[/], most frequent first:")
+    said = tr("{n} problem row(s), most frequent first:", n=len(rejects))
+    out_console.print(f"[bold]{escape(said)}[/]")
     for line in s["top_reject_reasons"]:
         out_console.print(f"  {line}", highlight=False, markup=False)
     for source, group in rejects.groupby("source", sort=True):
-        out_console.print(f"[bold]{escape(str(source))}[/]: {len(group)} problem row(s)")
+        said = tr("{source}: {n} problem row(s)", source=source, n=len(group))
+        out_console.print(f"[bold]{escape(said)}[/]")
         shown = group if show <= 0 else group.head(show)
+        empty = tr("(empty)")
         for r in shown.itertuples():
-            row = f"row {int(r.row)}" if r.row == r.row else "row ?"
-            value = repr(r.value) if str(r.value) != "" else "(empty)"
-            out_console.print(
-                f'  {source} {row}, field "{r.field}": {value} — {r.reason}',
-                highlight=False,
-                markup=False,
+            line = tr(
+                '{source} row {row}, field "{field}": {value} — {reason}',
+                source=source,
+                row=int(r.row) if r.row == r.row else "?",
+                field=r.field,
+                value=repr(r.value) if str(r.value) != "" else empty,
+                reason=r.reason,
             )
+            out_console.print(f"  {line}", highlight=False, markup=False)
         if len(shown) < len(group):
-            out_console.print(f"  ... {len(group) - len(shown)} more (riskmap validate --show 0 lists all)")
+            more = tr("... {n} more (riskmap validate --show 0 lists all)", n=len(group) - len(shown))
+            out_console.print(f"  {more}", highlight=False, markup=False)
     out_console.print(_rows_line(s))
     raise typer.Exit(1)
 
@@ -874,8 +885,7 @@ def report(
     except RiskmapError as err:
         _fail(err)
     _warn(result.warnings)
-    for name, path in result.outputs.items():
-        out_console.print(f"  {name:<22} {escape(str(path))}", highlight=False)
+    _written(result.outputs)
 
 
 @app.command()

@@ -1503,7 +1503,7 @@ def test_cli_says_one_line_without_traceback(
 
 def _shows_one_error_line(lines: list[str], says: str) -> None:
     """One line says the error (``error: …``, or validate's one problem under its heading), and nothing else."""
-    if lines and lines[0].startswith("1 problem(s) with the input files"):
+    if lines and lines[0].startswith("输入文件有 1 个问题"):
         lines = lines[1:]
     assert len(lines) == 1 and re.search(says, lines[0]), lines
     assert lines[0].startswith(("错误：", "error: ", "  ")), lines
@@ -1524,9 +1524,9 @@ def _validate_lists_its_rejects(lines: list[str], kind: str, says: str) -> None:
         # The reasons are listed in the run's language (Chinese in the tests); ``says`` is the English one.
         reasons = [ln.split(" — ", 1)[1] for ln in rows]
         assert reasons and all(re.search(r"[\u3400-\u9fff]", r) for r in reasons), lines
-        assert "no problems found" not in " ".join(lines)
+        assert "未发现问题" not in " ".join(lines)
     else:
-        assert lines[-1].startswith("ok: ") and lines[-1].endswith(" facilities, no problems found"), lines
+        assert lines[-1].startswith("通过：") and lines[-1].endswith("家企业，未发现问题"), lines
 
 
 def _run_counts_its_rejects(lines: list[str], kind: str, says: str, out: Path) -> None:
@@ -1538,7 +1538,7 @@ def _run_counts_its_rejects(lines: list[str], kind: str, says: str, out: Path) -
     assert written["reason"].str.contains(r"[\u3400-\u9fff]").all(), written["reason"].tolist()
     reasons = written["reason_en"] if "reason_en" in written.columns else written["reason"]
     if kind == "reject":
-        assert rejected > 0 and [ln for ln in lines if ln.startswith("rejects: ")], lines
+        assert rejected > 0 and [ln for ln in lines if ln.startswith("剔除：")], lines
         assert reasons.str.contains(says, regex=True).any(), reasons.tolist()
     elif kind == "ok":
         assert rejected == 0 and reasons.empty, (lines, reasons.tolist())

@@ -38,7 +38,7 @@ def test_run_prints_summary(tiny_project: Path, tmp_path: Path):
 
 def test_validate_ok_and_with_problems(tiny_project: Path):
     r = runner.invoke(app, ["validate", str(tiny_project)])
-    assert r.exit_code == 0 and "no problems found" in r.output
+    assert r.exit_code == 0 and "未发现问题" in r.output
     with open(tiny_project.parent / "facilities.csv", "a", encoding="utf-8") as f:
         f.write("X9,坏行,工贸,abc,32.2\n")
     r = runner.invoke(app, ["validate", str(tiny_project)])
@@ -165,7 +165,7 @@ def test_validate_reports_every_missing_file_in_one_pass(tiny_project: Path):
     tiny_project.write_text(text, encoding="utf-8")
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code == 1
-    assert "4 problem(s) with the input files" in r.output
+    assert "输入文件有 4 个问题" in r.output
     for what in (
         "inventory.csv：找不到文件",
         "risk_points.csv：找不到文件",
@@ -182,7 +182,7 @@ def test_validate_lists_every_missing_column(tiny_project: Path):
     inv = (d / "inventory.csv").read_text(encoding="utf-8").replace("quantity_t", "qty", 1)
     (d / "inventory.csv").write_text(inv, encoding="utf-8")
     r = runner.invoke(app, ["validate", str(tiny_project)])
-    assert r.exit_code == 1 and "3 problem(s) with the input files" in r.output
+    assert r.exit_code == 1 and "输入文件有 3 个问题" in r.output
     for col in ("没有“likelihood”列", "没有“severity”列", "没有“quantity_t”列"):
         assert col in r.output, col
     assert 'columns = { likelihood = "..." }' in r.output
@@ -562,7 +562,7 @@ def test_validate_lists_the_problems_of_every_file_at_once(tiny_project: Path):
     (d / "risk_points.csv").write_text((d / "risk_points.csv").read_text().replace("likelihood", "L", 1))
     tiny_project.write_text(tiny_project.read_text().replace('layer = "town"', 'layer = "towns"', 1))
     r = runner.invoke(app, ["validate", str(tiny_project)])
-    assert r.exit_code != 0 and "3 problem(s) with the input files:" in r.output, r.output
+    assert r.exit_code != 0 and "输入文件有 3 个问题：" in r.output, r.output
     assert "facilities.csv：没有“sector”列" in r.output and "文件中的列：facility_id, name, 行业" in r.output
     assert "risk_points.csv：没有“likelihood”列" in r.output
     assert "boundaries.gpkg：没有图层 'towns'（zones[1].layer）；文件中的图层：village, town" in r.output

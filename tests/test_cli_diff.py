@@ -124,7 +124,9 @@ def test_cli_as_of_after_the_plan_year_warns(tiny_project: Path):
     # No [project] lang in the tiny project: the locale's language (here English) speaks.
     r = runner.invoke(app, ["validate", str(tiny_project), "--as-of", "2029年1月5日"], env={"LANGUAGE": "en"})
     assert r.exit_code == 0, r.output
-    assert "warning: the as-of date 2029-01-05 (--as-of) is after the plan year 2027" in " ".join(r.output.split())
+    assert "warning: the as-of date 2029-01-05 (--as-of) is after the plan year 2027" in " ".join(
+        r.output.split()
+    )
     r = runner.invoke(app, ["validate", str(tiny_project), "--as-of", "2029年1月5日"])
     assert "警告：数据截至日期2029-01-05（--as-of）晚于计划年度2027" in "".join(r.output.split()), r.output
 
