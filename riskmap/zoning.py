@@ -42,7 +42,7 @@ from riskmap.columns import (
     ZONE_NAME,
 )
 from riskmap.config import IndexConfig, ZoningConfig
-from riskmap.i18n import N_, Msg, Written, per_row, rendered, tr
+from riskmap.i18n import N_, Msg, Written, current, per_row, rendered, tr
 from riskmap.io.crs import metric_crs
 from riskmap.io.shifts import SHIFT_SAMPLE, LayerOrigin, ShiftEvidence, shift_evidence, shift_warning
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED, Level, label, level_from_rank, level_rank
@@ -50,8 +50,36 @@ from riskmap.rejects import make_rejects
 from riskmap.vocabulary import GRADE_NAMES_ZH
 from riskmap.zone_kinds import kind_word, kind_words
 
+#: mapclassify's schemes by their usual names.
+SCHEME_NAMES: dict[str, str] = {
+    "NaturalBreaks": N_("natural breaks"),
+    "FisherJenks": N_("optimal natural breaks (Fisher-Jenks)"),
+    "FisherJenksSampled": N_("optimal natural breaks on a sample (Fisher-Jenks)"),
+    "JenksCaspall": N_("Jenks-Caspall breaks"),
+    "JenksCaspallForced": N_("Jenks-Caspall breaks"),
+    "JenksCaspallSampled": N_("Jenks-Caspall breaks"),
+    "Quantiles": N_("quantiles"),
+    "Percentiles": N_("percentiles"),
+    "EqualInterval": N_("equal intervals"),
+    "PrettyBreaks": N_("rounded equal intervals"),
+    "StdMean": N_("standard deviations from the mean"),
+    "BoxPlot": N_("box plot"),
+    "HeadTailBreaks": N_("head/tail breaks"),
+    "MaximumBreaks": N_("maximum breaks"),
+    "MaxP": N_("max-p regions"),
+    "UserDefined": N_("user-defined breaks"),
+}
+#: The parts of the risk index, in words.
+INDEX_PART_WORDS: dict[str, str] = {
+    "hazard": N_("hazard"),
+    "exposure": N_("exposure"),
+    "vulnerability": N_("vulnerability"),
+}
+
 __all__ = [
     "COUNT_COLUMNS",
+    "SCHEME_NAMES",
+    "INDEX_PART_WORDS",
     "N_NONE",
     "ZoningResult",
     "assign_zones",
@@ -428,25 +456,42 @@ def count_sites(
 
 
 def _rule_text(config: ZoningConfig, bins: list[float] | None = None) -> str:
+    """The zone rule in a few words in the current language, for the ``rule`` column (the report explains it)."""
+
+    def num(v: float) -> str:  # an index from 0 to 1 as a reader writes it: 0.6, 0.427
+        return f"{round(v, 3):g}"
+
     if config.rule == "max":
-        return "max"
+        return tr("highest level")
     if config.rule == "thresholds":
         parts = []
         for lvl in ("red", "orange", "yellow"):
             clauses = config.thresholds.get(lvl, [])
-            text = " or ".join(" and ".join(f"{k}>={v}" for k, v in c.items()) for c in clauses)
-            if text:
-                parts.append(f"{lvl} if {text}")
-        return "thresholds: " + "; ".join(parts)
+            ands = [tr(" and ").join(f"{k}≥{v}" for k, v in c.items()) for c in clauses]
+            if ands:
+                parts.append(
+                    tr("{level} if {clauses}", level=label(lvl, current()), clauses=tr(" or ").join(ands))
+                )
+        return tr("counts: {bands}", bands=tr("; ").join(parts))
     ix = config.index
-    weights = ", ".join(f"{k} {v:g}" for k, v in ix.weights.items())
+    weights = tr("、").join(
+        tr("{part} {weight}", part=tr(INDEX_PART_WORDS[k]) if k in INDEX_PART_WORDS else k, weight=num(v))
+        for k, v in ix.weights.items()
+    )
     if bins is None or ix.classify == "fixed":
-        shown = [ix.breaks["yellow"], ix.breaks["orange"], ix.breaks["red"]]
-        kind = "lower bounds of yellow/orange/red (index >= bound)"
-    else:
-        shown = bins
-        kind = "upper bounds of blue/yellow/orange (index <= bound)"
-    return f"index ({ix.classify}; {kind} {', '.join(f'{b:.4f}' for b in shown)}; weights {weights})"
+        b = ix.breaks
+        return tr(
+            "risk index: {red} from {r}, {orange} from {o}, {yellow} from {y}; weights {weights}",
+            red=label("red", current()), orange=label("orange", current()), yellow=label("yellow", current()),
+            r=num(b["red"]), o=num(b["orange"]), y=num(b["yellow"]), weights=weights,
+        )  # fmt: skip
+    scheme = SCHEME_NAMES.get(ix.classify)
+    return tr(
+        "risk index by {scheme}: {blue} up to {b}, {yellow} up to {y}, {orange} up to {o}; weights {weights}",
+        scheme=tr(scheme) if scheme else ix.classify, blue=label("blue", current()),
+        yellow=label("yellow", current()), orange=label("orange", current()),
+        b=num(bins[0]), y=num(bins[1]), o=num(bins[2]), weights=weights,
+    )  # fmt: skip
 
 
 def _threshold_ranks(counts: pd.DataFrame, config: ZoningConfig) -> np.ndarray:
@@ -640,7 +685,9 @@ def apply_spillover(
                 zz.loc[raise_idx, "reason_en"] = zz.loc[raise_idx, "reason_en"] + (
                     "; " + rendered(note, "en")
                 )
-            zz.loc[raise_idx, RULE] = zz.loc[raise_idx, RULE] + f" + spillover {sp.distance_m:g} m"
+            zz.loc[raise_idx, RULE] = zz.loc[raise_idx, RULE].map(
+                lambda rule: tr("{rule} + spillover {distance} m", rule=rule, distance=f"{sp.distance_m:g}")
+            )
         out[kind] = zz
     return out
 

@@ -437,9 +437,7 @@ def test_the_map_data_speaks_the_run_language(project, lang):
     assert_no_leaks(lang, _map_data_texts(page, owned_by_others=False), data)
 
 
-@pytest.mark.parametrize(  # in English they are (reasons_en); in Chinese some name a table or a method in English
-    "lang", [pytest.param("zh", marks=pytest.mark.xfail(strict=True, reason=OTHERS["reasons"])), "en"]
-)
+@LANGS
 def test_the_reasons_on_the_map_speak_the_run_language(project, lang):
     runs, data = project
     page = read_map((runs[lang].out / "map.html").read_text(encoding="utf-8"))
@@ -462,14 +460,12 @@ def test_the_plan_workbook_speaks_the_run_language(project, lang):
     assert_no_leaks(lang, _sheet_cells(runs[lang].out / "inspection_plan.xlsx", lang, False), data)
 
 
-@pytest.mark.xfail(strict=True, reason=OTHERS["reasons"])
 @LANGS
 def test_the_reasons_in_the_plan_workbook_speak_the_run_language(project, lang):
     runs, data = project
     assert_no_leaks(lang, _sheet_cells(runs[lang].out / "inspection_plan.xlsx", lang, True), data)
 
 
-@pytest.mark.xfail(strict=True, reason=OTHERS["cli"])
 @LANGS
 def test_the_cli_output_of_run_speaks_the_run_language(project, lang):
     runs, data = project

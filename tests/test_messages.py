@@ -82,7 +82,8 @@ def test_every_translation_is_chinese_and_keeps_the_placeholders():
     for m in _catalog():
         if not m.id or not m.string:
             continue
-        if not CJK.search(m.string) and CJK.search(m.id) is None and re.search(r"[A-Za-z]{3}", m.id):
+        words = re.sub(r"\{\w*(?:![rsa])?(?::[^}]*)?\}", "", m.id)  # the text but its placeholders
+        if not CJK.search(m.string) and CJK.search(m.id) is None and re.search(r"[A-Za-z]{3}", words):
             wrong.append(f"{m.id!r}: no Chinese in {m.string!r}")
         elif _fields(m.id) != _fields(m.string):
             wrong.append(f"{m.id!r}: placeholders {sorted(_fields(m.id))} != {sorted(_fields(m.string))}")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import pytest
 from conftest import TOWNS, VILLAGES, X0, Y0, D
@@ -69,7 +71,7 @@ def test_rollup_by_code_prefix_and_levels():
     t = zones["town"].set_index(ZONE_CODE)
     assert t["level"].tolist() == ["red", "blue"]
     assert t.loc["329901001000", ["n_red", "n_orange", "n_yellow", "n_blue"]].tolist() == [1, 1, 0, 0]
-    assert (zones["town"]["rule"] == "max").all()
+    assert (zones["town"]["rule"] == "就高").all()
     assert "企业1" in t.loc["329901001000", "drivers"]
 
 
@@ -160,7 +162,12 @@ def test_thresholds_rule_at_its_thresholds():
     ]  # 3 orange -> red; one yellow < 2 -> blue
     assert (
         zones["rule"].iloc[0]
-        == "thresholds: red if n_red>=1 or n_orange>=3; orange if n_orange>=1; yellow if n_yellow>=2"
+        == "数量阈值：n_red≥1 或 n_orange≥3 为重大风险；n_orange≥1 为较大风险；n_yellow≥2 为一般风险"
+    )
+    with language("en"):
+        rule = aggregate_zones(res.facilities, res.zones, cfg)["village"]["rule"].iloc[0]
+    assert rule == (
+        "counts: Major risk if n_red≥1 or n_orange≥3; Considerable risk if n_orange≥1; General risk if n_yellow≥2"
     )
     assert "数量规则" in zones["reason"].iloc[0]
     assert zones.loc["329901002002", "reason"].startswith("区内无企业")
@@ -175,9 +182,8 @@ def test_index_rule_with_fixed_breaks_and_parts():
     assert z.loc["329901001001", "index"] == pytest.approx(0.8)
     assert z.loc["329901001001", "level"] == "red" and z.loc["329901001002", "level"] == "blue"
     assert (
-        z["rule"]
-        .iloc[0]
-        .startswith("index (fixed; lower bounds of yellow/orange/red (index >= bound) 0.2000, 0.4000, 0.6000")
+        z["rule"].iloc[0]
+        == "风险指数：≥0.6 为重大风险，≥0.4 为较大风险，≥0.2 为一般风险；权重 危险性 0.5、暴露度 0.3、脆弱性 0.2"
     )
     assert {"idx_hazard", "idx_exposure", "idx_vulnerability", "index"} <= set(z.columns)
 
@@ -188,9 +194,12 @@ def test_index_rule_with_a_mapclassify_scheme_records_its_breaks():
     lv = (["red", "orange", "yellow", "blue"] * 25)[: len(pts)]
     res = _zoned(pts, lv)
     z = aggregate_zones(res.facilities, res.zones, cfg)["village"]
-    assert (
-        z["rule"].iloc[0].startswith("index (Quantiles; upper bounds of blue/yellow/orange (index <= bound) ")
-    )
+    assert re.match(r"风险指数（分位数法）：低风险≤0\.\d{1,3}，一般风险≤", z["rule"].iloc[0]), z["rule"].iloc[
+        0
+    ]
+    with language("en"):
+        z = aggregate_zones(res.facilities, res.zones, cfg)["village"]
+    assert z["rule"].iloc[0].startswith("risk index by quantiles: Low risk up to 0.")
     with pytest.raises(ValueError, match=r"未知的 classify 'Nonsense'"):
         ZoningConfig(rule="index", index={"classify": "Nonsense"})
 
@@ -262,7 +271,7 @@ def test_rules_per_layer():
     )
     res = _zoned([(X0 + 0.005, Y0 + 0.005), (X0 + 0.035, Y0 + 0.035)], ["red", "yellow"])
     zones = aggregate_zones(res.facilities, res.zones, cfg)
-    assert zones["village"]["rule"].iloc[0] == "max"
+    assert zones["village"]["rule"].iloc[0] == "就高"
     t = zones["town"].set_index(ZONE_CODE)["level"].to_dict()
     assert t == {"329901001000": "orange", "329901002000": "blue"}  # one red only; yellow matches no clause
     assert cfg.for_layer("town").index == cfg.index

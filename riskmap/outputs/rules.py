@@ -20,6 +20,7 @@ from riskmap.i18n import N_, tr
 from riskmap.levels import label
 from riskmap.vocabulary import GRADE_NAMES_ZH, HIDDEN_DANGER_GRADE_EN
 from riskmap.zone_kinds import kind_label, project_kind_labels
+from riskmap.zoning import SCHEME_NAMES
 
 if TYPE_CHECKING:
     from riskmap.config import Config
@@ -64,25 +65,6 @@ METHOD_LABELS: dict[str, str] = {
     "ls_matrix": N_("risk matrix"),
     "indicator": N_("indicators"),
     "baseline": N_("register baseline"),
-}
-#: mapclassify's schemes by their usual names.
-SCHEME_NAMES: dict[str, str] = {
-    "NaturalBreaks": N_("natural breaks"),
-    "FisherJenks": N_("optimal natural breaks (Fisher-Jenks)"),
-    "FisherJenksSampled": N_("optimal natural breaks on a sample (Fisher-Jenks)"),
-    "JenksCaspall": N_("Jenks-Caspall breaks"),
-    "JenksCaspallForced": N_("Jenks-Caspall breaks"),
-    "JenksCaspallSampled": N_("Jenks-Caspall breaks"),
-    "Quantiles": N_("quantiles"),
-    "Percentiles": N_("percentiles"),
-    "EqualInterval": N_("equal intervals"),
-    "PrettyBreaks": N_("rounded equal intervals"),
-    "StdMean": N_("standard deviations from the mean"),
-    "BoxPlot": N_("box plot"),
-    "HeadTailBreaks": N_("head/tail breaks"),
-    "MaximumBreaks": N_("maximum breaks"),
-    "MaxP": N_("max-p regions"),
-    "UserDefined": N_("user-defined breaks"),
 }
 #: Accident classes (the config's Chinese terms) in English; the Chinese is the term itself.
 _ACCIDENT_CLASS_WORDS: dict[str, str] = {
