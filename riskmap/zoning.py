@@ -79,6 +79,7 @@ INDEX_PART_WORDS: dict[str, str] = {
 __all__ = [
     "COUNT_COLUMNS",
     "SCHEME_NAMES",
+    "drivers_in_english",
     "INDEX_PART_WORDS",
     "N_NONE",
     "ZoningResult",
@@ -735,6 +736,12 @@ _INDEX_PARTS = {
 }
 
 
+def drivers_in_english(drivers: str) -> str:
+    """A zone's drivers (names joined as :func:`_drivers` joins them: A、B、C等) in English punctuation."""
+    drivers = drivers.replace("、", ", ")
+    return drivers[:-1] + " etc." if drivers.endswith("等") else drivers
+
+
 def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> list[str]:
     """Why each zone has its level, in ``lang`` (``zh`` or ``en``; facility names stay as they are)."""
     en = lang == "en"
@@ -742,9 +749,8 @@ def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> li
     counts = z[COUNT_COLUMNS].to_numpy()
     reasons = []
     for i, (level, drivers, total) in enumerate(zip(z[LEVEL], z["drivers"], z["n_facilities"], strict=True)):
-        if en:  # the drivers' names joined as _drivers joins them, in English punctuation
-            drivers = drivers.replace("、", ", ")
-            drivers = drivers[:-1] + " etc." if drivers.endswith("等") else drivers
+        if en:
+            drivers = drivers_in_english(drivers)
         if total == 0:
             reasons.append(
                 tr(

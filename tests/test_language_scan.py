@@ -42,6 +42,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 import riskmap.columns as columns
+import riskmap.vocabulary as vocabulary
 from riskmap._resources import demo_dir
 from riskmap.cli import app
 from riskmap.outputs import figure as figure_mod
@@ -62,7 +63,31 @@ TECHNICAL = {
     "LS": "the LS risk matrix's name as Chinese practice writes it (LS 风险矩阵法, L=…×S=…)",
     "LEC": "the LEC method's name as Chinese practice writes it (LEC 作业条件危险性评价法)",
     "Leaflet": "the map library's name in the attribution (a proper name)",
+    "CAS": "CAS 号, the registry number of a chemical, as Chinese registers and GB 18218 write it",
+    "GIS": "国内 GIS 导出: the name of the kind of software, as Chinese offices say it",
+    "GBK": "the name of an encoding (GB18030/GBK), to be written in a .cpg file",
+    "UTF": "the name of an encoding (UTF-8)",
+    "shapefile": "the name of the file format, as Chinese GIS users say it",
+    "cpg": "the encoding file of a shapefile (.cpg), named as GIS software names it",
+    "true": "a TOML value in a setting given to copy into riskmap.toml (match_by_name = true)",
+    "false": "a TOML value in a setting given to copy into riskmap.toml",
 }
+#: Chinese an English message quotes: the values an office writes in its Chinese files, so that the user can
+#: write them (use 一级, 二级 or 三级; 2026年3月1日; statuses 已整改, 已销号), and the Chinese name of a thing the
+#: message explains in English (工商注册号, 无代码:<name>, the id riskmap gives an enterprise without one).
+WRITTEN_IN_THE_FILES = {
+    *(w for w in vars(vocabulary).values() if isinstance(w, str)),
+    *(w for v in vars(vocabulary).values() if isinstance(v, dict | tuple | frozenset | set) for w in v),
+    *(w for v in vars(vocabulary).values() if isinstance(v, dict) for w in v.values() if isinstance(w, str)),
+    "年", "月", "日", "级", "小微", "达标", "二级达标", "安全生产标准化三级", "未创建", "已过期",
+    "工商注册号", "无代码", "销号", "已销号", "已整改", "完成", "整改完成",
+}  # fmt: skip
+
+#: What a message quotes as written, not words: a file name (台账.xls), a section of the project file
+#: ([scoring.sectors], [scoring]).
+QUOTED = re.compile(
+    r"[^\s：:，,；;（）()]+\.(?:xlsx?|csv|shp|cpg|tif|gpkg|toml|docx|html|png|svg|json)\b|\[[\w.]+\]"
+)
 #: Columns whose cells are codes, not words (their words are in a column beside them), and why.
 CODE_COLUMNS = {
     columns.LEVEL: "the level's key (red/orange/yellow/blue/none) of the data contract; level_zh has its words",
@@ -147,6 +172,12 @@ def _texts_of_inputs(folder: Path) -> Iterator[str]:
                 g = gpd.read_file(p, layer=layer, **options)
                 for col in g.columns.drop(g.geometry.name):
                     yield from map(str, g[col].unique())
+    for p in sorted(
+        folder.iterdir()
+    ):  # file and sheet names are the office's words too (隐患排查治理台账.xlsx)
+        yield p.name
+        if p.suffix in (".xls", ".xlsx"):
+            yield from pd.ExcelFile(p, engine="calamine").sheet_names
     # The project's name (the title); not every string of the file: method keys there are no names of the data.
     yield from re.findall(r'^name = "([^"]+)"', (folder / "riskmap.toml").read_text(encoding="utf-8"), re.M)
 
@@ -218,7 +249,7 @@ def project(request: pytest.FixtureRequest) -> tuple[dict[str, Run], Data]:
 def english_words(text: str, data: Data) -> list[str]:
     """The English words of ``text`` that are neither technical identifiers nor names from the data."""
     found = []
-    for token in TOKEN.findall(PLACEHOLDER.sub(" ", text)):
+    for token in TOKEN.findall(QUOTED.sub(" ", PLACEHOLDER.sub(" ", text))):
         if not re.search(r"[A-Za-z]{2}", token) or re.search(r"[\d_./:]", token):
             continue  # a letter (N on the north arrow), a code, a file name, a config key: identifiers
         if (
@@ -233,7 +264,11 @@ def english_words(text: str, data: Data) -> list[str]:
 
 def chinese_words(text: str, data: Data) -> list[str]:
     """The runs of Chinese characters of ``text`` that are not names from the data."""
-    return [run for run in CJK.findall(text) if run not in data.runs]
+    return [
+        run
+        for run in CJK.findall(QUOTED.sub(" ", text))
+        if run not in data.runs and run not in WRITTEN_IN_THE_FILES
+    ]
 
 
 def leaks(lang: str, items: Iterable[tuple[str, str]], data: Data) -> str:
@@ -475,7 +510,7 @@ def test_the_cli_output_of_run_speaks_the_run_language(project, lang):
 def test_the_scanners_find_what_they_look_for():
     """English in Chinese text and Chinese in English text are found; identifiers and the data's names are not."""
     data = Data(frozenset({"KTV", "lon"}), frozenset({"东村"}))  # a name and a column of the inputs
-    zh = "东村 远方KTV：facilities.csv 第 3 行，字段 lon，[scoring.sectors]，EPSG:4490，n_red；10 km, riskmap"
+    zh = "东村 远方KTV：facilities.csv 第 3 行，字段 lon，[scoring.sectors]，EPSG:4490，n_red；10 km, riskmap；台账.xls，[scoring]"
     assert english_words(zh, data) == []
     assert english_words("重大风险 Major risk", data) == ["Major", "risk"]
     assert chinese_words("东村: Major risk (KTV)", data) == []

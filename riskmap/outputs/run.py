@@ -35,11 +35,12 @@ from riskmap.results import RunResult
 from riskmap.supervision import InspectionPlan, month_label
 from riskmap.version import __version__
 from riskmap.zone_kinds import project_kind_labels
-from riskmap.zoning import zone_code_column
+from riskmap.zoning import drivers_in_english, zone_code_column
 
 __all__ = [
     "XLSX_MAX_ROWS",
     "facility_layer",
+    "zones_in_language",
     "plan_sheets",
     "write_run",
     "write_plan",
@@ -257,6 +258,22 @@ def _publish_postgis(
     }
 
 
+def zones_in_language(zones: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A zone layer as written in ``lang``: ``reason`` and ``drivers`` in it, the other language's reason beside.
+
+    The stages keep ``reason`` in Chinese and ``reason_en`` in English; an English run writes ``reason`` in
+    English and ``reason_zh`` after it, as the rejects do (:func:`riskmap.frames.in_language`).
+    """
+    if lang != "en" or "reason_en" not in zones.columns:
+        return zones
+    out = zones.rename(columns={"reason": "reason_zh", "reason_en": "reason"})
+    if "drivers" in out.columns:
+        out["drivers"] = out["drivers"].astype(str).map(drivers_in_english)
+    cols = [c for c in out.columns if c != "reason_zh"]
+    at = cols.index("reason") + 1
+    return out[[*cols[:at], "reason_zh", *cols[at:]]]
+
+
 def _layers(config: Config, result: RunResult) -> dict[str, pd.DataFrame]:
     """The GeoPackage layers: facilities, each zone kind, the plan (at its facilities), the rejects."""
     fac_layer = facility_layer(result, config)
@@ -267,7 +284,7 @@ def _layers(config: Config, result: RunResult) -> dict[str, pd.DataFrame]:
     )
     layers: dict[str, pd.DataFrame] = {"facilities": fac_layer}
     for kind, z in result.zones.items():
-        layers[f"zones_{kind}"] = z
+        layers[f"zones_{kind}"] = zones_in_language(z, config.project.lang)
     layers["inspection_plan"] = plan_geo
     layers["rejects"] = in_language(result.rejects, REJECT_REASON, config.project.lang)
     if result.sensitivity is not None:  # [outputs] sensitivity = true
@@ -321,7 +338,8 @@ def _write_tables(result: RunResult, out: Path, lang: str) -> dict[str, Path]:
 
     outputs = {"inspection_plan_csv": write_csv(result.plan.plan, out / "inspection_plan.csv")}
     zone_tables = {
-        f"zones_{k}": pd.DataFrame(z.drop(columns=z.geometry.name)) for k, z in result.zones.items()
+        f"zones_{k}": pd.DataFrame(zones_in_language(z, lang).drop(columns=z.geometry.name))
+        for k, z in result.zones.items()
     }
     xlsx = _write_plan_xlsx(result, out / "inspection_plan.xlsx", {**zone_tables, "rejects": rejects})
     if xlsx is not None:

@@ -44,7 +44,12 @@ def _changes_since(previous: SavedRun, result: RunResult, lang: str) -> RunDiff:
             out = {}
             for name, g in layers.items():
                 col, en = ("reasons", "reasons_en") if name == "facilities" else ("reason", "reason_en")
-                out[name] = g.assign(**{col: g[en] if en in g else ""})
+                if en in g:
+                    out[name] = g.assign(**{col: g[en]})
+                elif f"{col}_zh" not in g:  # an English run's layers have it in col already (and col_zh)
+                    out[name] = g.assign(**{col: ""})
+                else:
+                    out[name] = g
             return out
 
         old, new = english(old), english(new)
