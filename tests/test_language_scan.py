@@ -45,6 +45,7 @@ import riskmap.columns as columns
 import riskmap.vocabulary as vocabulary
 from riskmap._resources import demo_dir
 from riskmap.cli import app
+from riskmap.config import Config
 from riskmap.outputs import figure as figure_mod
 
 runner = CliRunner()
@@ -68,10 +69,29 @@ TECHNICAL = {
     "GBK": "the name of an encoding (GB18030/GBK), to be written in a .cpg file",
     "UTF": "the name of an encoding (UTF-8)",
     "shapefile": "the name of the file format, as Chinese GIS users say it",
+    "POINT": "a geometry as WKT (the value of a rejected row, quoted as it was)",
     "cpg": "the encoding file of a shapefile (.cpg), named as GIS software names it",
     "true": "a TOML value in a setting given to copy into riskmap.toml (match_by_name = true)",
     "false": "a TOML value in a setting given to copy into riskmap.toml",
 }
+#: Names of the data contract (riskmap/columns.py: grade, geometry) and of the project file's sections
+#: (facilities, inventory, population, roster): a report's data-quality and provenance tables name the column and
+#: the input as the files and the project file do.
+IDENTIFIERS = {
+    *(v for k, v in vars(columns).items() if k.isupper() and isinstance(v, str)),
+    *(
+        v
+        for k, v in vars(columns).items()
+        if k.isupper() and isinstance(v, list | tuple)
+        for v in v
+        if isinstance(v, str)
+    ),
+    "geometry",
+    "grade",  # the standardisation table's column
+    "roster",  # [supervision] roster: the inspectors' file
+    *Config.model_fields,
+}
+
 #: Chinese an English message quotes: the values an office writes in its Chinese files, so that the user can
 #: write them (use 一级, 二级 or 三级; 2026年3月1日; statuses 已整改, 已销号), and the Chinese name of a thing the
 #: message explains in English (工商注册号, 无代码:<name>, the id riskmap gives an enterprise without one).
@@ -86,7 +106,8 @@ WRITTEN_IN_THE_FILES = {
 #: What a message quotes as written, not words: a file name (台账.xls), a section of the project file
 #: ([scoring.sectors], [scoring]).
 QUOTED = re.compile(
-    r"[^\s：:，,；;（）()]+\.(?:xlsx?|csv|shp|cpg|tif|gpkg|toml|docx|html|png|svg|json)\b|\[[\w.]+\]"
+    r"[^\s：:，,；;（）()]+\.(?:xlsx?|csv|shp|cpg|tif|gpkg|toml|docx|html|png|svg|json)\b|\[[\w.]+\](?: [a-z_]+\b)?"  # a file name; a section and key of the project file
+    r"|riskmap [a-z]+\b|--[\w-]+"  # a command to type: riskmap plan 项目文件 --year 2027
 )
 #: Columns whose cells are codes, not words (their words are in a column beside them), and why.
 CODE_COLUMNS = {
@@ -138,6 +159,9 @@ def _with_svg(toml: Path) -> Path:
     else:
         assert "\n[outputs]\n" in text and "figure_formats" not in text
         text = text.replace("\n[outputs]\n", '\n[outputs]\nfigure_formats = ["png", "svg"]\n')
+    # The Word report too (its cards: red and orange enterprises, the report's default).
+    assert "\n[outputs]\n" in text
+    text = text.replace("\n[outputs]\n", "\n[outputs]\nreport = true\n")
     toml.write_text(text, encoding="utf-8")
     return toml
 
@@ -254,6 +278,7 @@ def english_words(text: str, data: Data) -> list[str]:
             continue  # a letter (N on the north arrow), a code, a file name, a config key: identifiers
         if (
             token in TECHNICAL
+            or token in IDENTIFIERS
             or token in data.tokens
             or re.fullmatch(r"EPSG|CGCS2000|WGS84|GCJ-02|BD-09", token)
         ):
@@ -505,6 +530,30 @@ def test_the_reasons_in_the_plan_workbook_speak_the_run_language(project, lang):
 def test_the_cli_output_of_run_speaks_the_run_language(project, lang):
     runs, data = project
     assert_no_leaks(lang, ((f"line {i}", t) for i, t in enumerate(runs[lang].cli.splitlines())), data)
+
+
+def _word_texts(path: Path) -> Iterator[tuple[str, str]]:
+    """Every paragraph and table cell of a Word file, headers and footers included, as its reader sees them."""
+    from docx import Document
+
+    doc = Document(str(path))
+    parts = [("body", doc)] + [(f"header {i}", s.header) for i, s in enumerate(doc.sections)]
+    parts += [(f"footer {i}", s.footer) for i, s in enumerate(doc.sections)]
+    for where, part in parts:
+        for i, p in enumerate(part.paragraphs):
+            yield f"{path.name} {where} paragraph {i}", p.text
+        for t, table in enumerate(part.tables):
+            for r, row in enumerate(table.rows):
+                for c, cell in enumerate(row.cells):
+                    yield f"{path.name} {where} table {t} row {r} cell {c}", cell.text
+
+
+@LANGS
+def test_the_word_report_and_cards_speak_the_run_language(project, lang):
+    runs, data = project
+    files = [runs[lang].out / "report.docx", runs[lang].out / "cards.docx"]
+    assert files[0].exists(), sorted(p.name for p in runs[lang].out.iterdir())
+    assert_no_leaks(lang, (item for f in files if f.exists() for item in _word_texts(f)), data)
 
 
 def test_the_scanners_find_what_they_look_for():

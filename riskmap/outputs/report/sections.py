@@ -337,8 +337,8 @@ def _plan(d: Doc, nums: Numbers, config: Config, result: RunResult, section: int
     para(
         d,
         f"双随机抽查（双随机、一公开）的随机种子为 {plan.seed}（公开）：以相同的输入和配置运行 "
-        f"riskmap plan 项目文件 --year {plan.year} 可复核同一抽取结果；如需重新抽取，在项目文件 "
-        "[supervision.sampling] 中设置新的 seed 并公布后重新运行。"
+        f"riskmap plan 项目文件 --year {plan.year} 可复核同一抽取结果；如需重新抽取，在项目文件中设置新的 "
+        "[supervision.sampling] seed 并公布后重新运行。"
         if zh
         else f"The random draw (random enterprises, random inspectors) uses the published seed {plan.seed}: running riskmap plan PROJECT.toml --year "
         f"{plan.year} on the same inputs and configuration gives the same draw; to draw again, set a new seed in "
