@@ -43,7 +43,7 @@ def test_validate_ok_and_with_problems(tiny_project: Path):
         f.write("X9,坏行,工贸,abc,32.2\n")
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code == 1
-    assert "facilities.csv row 8, field \"lon\": 'abc'" in r.output and "坐标不是数字" in r.output
+    assert "facilities.csv 第 8 行，字段“lon”：'abc' — 坐标不是数字" in r.output
 
 
 def test_config_error_is_one_line_without_traceback(tmp_path: Path):
@@ -108,7 +108,7 @@ def test_validate_groups_reasons(tiny_project: Path):
     assert (
         "facilities.csv：5 行，字段 sector：该行业无评估方法" in r.output
     )  # the reasons in the run's language
-    assert "... 3 more" in r.output
+    assert "……另有 3 行" in r.output
     text = tiny_project.read_text(encoding="utf-8")
     tiny_project.write_text(text.replace("[project]\n", '[project]\nlang = "en"\n', 1), encoding="utf-8")
     r = runner.invoke(app, ["validate", str(tiny_project), "--show", "2"])
@@ -550,9 +550,9 @@ def test_validate_shows_ids_as_written_and_empty_values_as_empty(tiny_project: P
     tiny_project.write_text(text, encoding="utf-8")
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code == 1
-    assert f"row 8, field \"统一社会信用代码\": '{IDS['A'].lower()}' — 企业编号重复" in r.output
-    assert 'row 9, field "统一社会信用代码": (empty) — 企业编号为空' in r.output
-    assert "row 10, field \"统一社会信用代码\": '无' — 企业编号为空" in r.output
+    assert f"第 8 行，字段“统一社会信用代码”：'{IDS['A'].lower()}' — 企业编号重复" in r.output
+    assert '第 9 行，字段“统一社会信用代码”：（空） — 企业编号为空' in r.output
+    assert "第 10 行，字段“统一社会信用代码”：'无' — 企业编号为空" in r.output
 
 
 def test_validate_lists_the_problems_of_every_file_at_once(tiny_project: Path):

@@ -256,10 +256,10 @@ def _riskmap(*args: str, **env: str) -> subprocess.CompletedProcess:
 def test_a_full_disk_is_one_error_line(tiny_project: Path, small_disk, size: str, full_at: str):
     """GDAL said "sqlite3_exec(ROLLBACK) failed" and the HTML writer "[Errno 28]": internal errors, exit 70."""
     out = small_disk(size) / "out"
-    proc = _riskmap("run", str(tiny_project), "--out", str(out), "--lang", "en")
+    proc = _riskmap("run", str(tiny_project), "--out", str(out))
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"错误： {out / full_at}：无法写入：磁盘已满（剩余 0.0 MB）；请清理 {out} 所在磁盘的空间，或另选 --out"
+        f"错误：{out / full_at}：无法写入：磁盘已满（剩余 0.0 MB）；请清理 {out} 所在磁盘的空间，或另选 --out"
     ]
     assert list(out.iterdir()) == []  # no staging folder, no crash file
 
@@ -269,7 +269,7 @@ def test_a_full_disk_keeps_the_previous_set(tiny_project: Path, small_disk):
     assert _riskmap("run", str(tiny_project), "--out", str(out)).returncode == 0
     before = _files(out)
     _worsen_one_facility(tiny_project)
-    proc = _riskmap("run", str(tiny_project), "--out", str(out), "--lang", "en")
+    proc = _riskmap("run", str(tiny_project), "--out", str(out))
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "无法写入：磁盘已满" in proc.stderr
     assert _files(out) == before
