@@ -551,7 +551,7 @@ def test_validate_shows_ids_as_written_and_empty_values_as_empty(tiny_project: P
     r = runner.invoke(app, ["validate", str(tiny_project)])
     assert r.exit_code == 1
     assert f"第 8 行，字段“统一社会信用代码”：'{IDS['A'].lower()}' — 企业编号重复" in r.output
-    assert '第 9 行，字段“统一社会信用代码”：（空） — 企业编号为空' in r.output
+    assert "第 9 行，字段“统一社会信用代码”：（空） — 企业编号为空" in r.output
     assert "第 10 行，字段“统一社会信用代码”：'无' — 企业编号为空" in r.output
 
 

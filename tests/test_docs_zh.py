@@ -103,7 +103,7 @@ def test_ledger_example_as_written(guide_run):
 
 def test_config_typo_is_named(guide_run):
     _, done = guide_run
-    assert "did you mean 'sector'" in done.stdout + done.stderr
+    assert "是否想写 'sector'" in done.stdout + done.stderr
 
 
 def test_placement_example(guide_run):

@@ -87,8 +87,8 @@ def test_reasons_are_written_per_combination_not_per_row():
 @pytest.mark.parametrize(
     ("when", "message"),
     [
-        ({"column": "x"}, "needs exactly one of equals, in, at_least, at_most"),
-        ({"column": "x", "equals": "是", "at_least": 1}, r"got equals, at_least"),
+        ({"column": "x"}, "须且只须给出 equals、in、at_least、at_most 之一（现为 无）"),
+        ({"column": "x", "equals": "是", "at_least": 1}, r"（现为 equals, at_least）"),
         ({"column": "x", "equal": "是"}, "equal"),
     ],
 )
@@ -100,7 +100,10 @@ def test_bad_rule_is_a_config_error(when, message):
 
 def test_unknown_sector_in_levels_suggests_the_closest():
     data = _config({"methods": {"baseline": {"levels": {"工贸企业": "blue"}}}})
-    with pytest.raises(ConfigError, match=r"methods.baseline.levels: sector '工贸企业'.*did you mean '工贸'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"methods.baseline.levels：行业 '工贸企业' 不在 \[scoring.sectors\] 中；是否想写 '工贸'",
+    ):
         config_from_dict(data)
 
 

@@ -31,7 +31,7 @@ def test_boundaries_under_both_conventions(d, lower, upper):
 def test_thresholds_must_decrease():
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match=r"must decrease from red to yellow"):
+    with pytest.raises(ValidationError, match=r"thresholds 须为正数且从 red 到 yellow 递减"):
         LECParams(thresholds={"red": 100, "orange": 160, "yellow": 70})
 
 
