@@ -102,7 +102,7 @@ def test_missing_input_file_is_one_clear_error(tiny_project: Path):
 def test_gb18218_without_population_or_persons_is_an_error(tiny_project: Path):
     text = tiny_project.read_text(encoding="utf-8").replace('[population]\npath = "population.tif"\n', "")
     tiny_project.write_text(text, encoding="utf-8")
-    with pytest.raises(InputError, match=r"persons within 500 m"):
+    with pytest.raises(InputError, match=r"周边 500 米内的人数"):
         riskmap.check(riskmap.load_config(tiny_project))
 
 
@@ -139,7 +139,7 @@ def test_every_method_through_the_pipeline(tiny_project: Path):
 def test_method_without_its_table_is_an_error(tiny_project: Path):
     text = tiny_project.read_text(encoding="utf-8").replace('"工贸" = ["ls_matrix"]', '"工贸" = ["chem2018"]')
     tiny_project.write_text(text, encoding="utf-8")
-    with pytest.raises(InputError, match=r"method chem2018 needs the \[deductions\] table"):
+    with pytest.raises(InputError, match=r"方法 chem2018 需要 \[deductions\] 表"):
         riskmap.check(riskmap.load_config(tiny_project))
 
 
