@@ -1634,7 +1634,7 @@ def _previous_without_gpkg(d: Path, out: Path) -> list[str]:
     return ["--previous", str(d / "earlier")]
 
 
-_TEMPLATE = r"office\.docx: "
+_TEMPLATE = r"office\.docx："
 #: name, what it does to the project folder and the output folder (returns extra arguments), command, message.
 OUTPUT_CATALOGUE = [
     ("run.json manifest listing ../x", _manifest_listing("run.json", "../x"), "run",
@@ -1650,21 +1650,21 @@ OUTPUT_CATALOGUE = [
     ("output path too long", lambda d, out: ["--out", str(out / ("x" * 300))], "run",
      r"不能作为输出目录：文件名过长；请另选 --out"),
     ("--template that is a .docm", _bad_template("docm"), "report",
-     _TEMPLATE + r"a macro-enabled document \(\.docm/\.dotm\)"),
+     _TEMPLATE + r"这是启用宏的文档（\.docm/\.dotm）"),
     ("--template that is a .doc", _bad_template("doc"), "report",
-     _TEMPLATE + r"a Word 97-2003 document \(\.doc\)"),
+     _TEMPLATE + r"这是 Word 97-2003 文档（\.doc）"),
     ("--template that is plain text", _bad_template("text"), "report",
-     _TEMPLATE + r"not a Word document \(a \.docx is a zip archive"),
+     _TEMPLATE + r"不是 Word 文档（\.docx 是 zip 压缩包"),
     ("--template that is an empty zip", _bad_template("empty zip"), "report",
-     _TEMPLATE + r"not a Word document \(no \[Content_Types\]\.xml or word/document\.xml"),
+     _TEMPLATE + r"不是 Word 文档（压缩包中没有 \[Content_Types\]\.xml 或 word/document\.xml"),
     ("--template with an entity bomb in word/document.xml", _bad_template("laughs in document.xml"), "report",
-     _TEMPLATE + r"word/document\.xml declares a DTD or entities"),
+     _TEMPLATE + r"word/document\.xml 声明了 DTD 或实体"),
     ("--template with an entity bomb in word/styles.xml", _bad_template("laughs in styles.xml"), "report",
-     _TEMPLATE + r"word/styles\.xml declares a DTD or entities"),
+     _TEMPLATE + r"word/styles\.xml 声明了 DTD 或实体"),
     ("--template with an external entity", _bad_template("external entity"), "report",
-     _TEMPLATE + r"word/document\.xml declares a DTD or entities"),
+     _TEMPLATE + r"word/document\.xml 声明了 DTD 或实体"),
     ("--template that is a zip bomb", _bad_template("zip bomb"), "report",
-     _TEMPLATE + r"word/document\.xml unpacks to 64 MB from \d+ KB \(a zip bomb\?\)"),
+     _TEMPLATE + r"word/document\.xml 由 \d+ KB 解压为 64 MB（疑似 zip 炸弹）"),
     ("--previous folder without riskmap.gpkg", _previous_without_gpkg, "report",
      r"earlier：文件夹中没有 riskmap\.gpkg；请给出某次运行的 riskmap\.gpkg 或其输出文件夹"),
 ]  # fmt: skip

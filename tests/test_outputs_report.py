@@ -191,7 +191,8 @@ def test_english_zone_and_plan_reasons_and_month_sheets(tiny_project: Path, tmp_
     out = tmp_path / "en"
     _run("run", str(tiny_project), "--out", str(out), "--lang", "en")
     zones = gpd.read_file(out / "riskmap.gpkg", layer="zones_village")
-    assert zones["reason_en"].str.startswith(("highest level", "no enterprises")).all()
+    assert zones["reason"].str.startswith(("highest level", "no enterprises")).all()  # the run's language
+    assert zones["reason_zh"].str.startswith(("就高", "区内无企业")).all()  # and the other beside it
     plan = pd.read_csv(out / "inspection_plan.csv")
     assert plan["plan_reason"].str.contains(" enterprise, ").all()
     assert not plan["plan_reason"].str.contains(CJK).any()
@@ -314,14 +315,14 @@ def test_libreoffice_renders_cjk_and_the_figure(run_out: Path, tmp_path: Path) -
 
 #: What each bad template is called in the one-line error.
 _TEMPLATE_SAYS = {
-    "docm": r"a macro-enabled document \(\.docm/\.dotm\); riskmap does not open documents with macros",
-    "doc": r"a Word 97-2003 document \(\.doc\).*save it as a Word document \(\.docx\)",
-    "text": r"not a Word document \(a \.docx is a zip archive; this is not one\)",
-    "empty zip": r"not a Word document \(no \[Content_Types\]\.xml or word/document\.xml in the archive\)",
-    "laughs in document.xml": r"word/document\.xml declares a DTD or entities",
-    "laughs in styles.xml": r"word/styles\.xml declares a DTD or entities",
-    "external entity": r"word/document\.xml declares a DTD or entities",
-    "zip bomb": r"word/document\.xml unpacks to 64 MB from \d+ KB \(a zip bomb\?\)",
+    "docm": r"这是启用宏的文档（\.docm/\.dotm）；riskmap 不打开含宏的文档",
+    "doc": r"这是 Word 97-2003 文档（\.doc）.*另存为 Word 文档（\.docx）",
+    "text": r"不是 Word 文档（\.docx 是 zip 压缩包，此文件不是）",
+    "empty zip": r"不是 Word 文档（压缩包中没有 \[Content_Types\]\.xml 或 word/document\.xml）",
+    "laughs in document.xml": r"word/document\.xml 声明了 DTD 或实体",
+    "laughs in styles.xml": r"word/styles\.xml 声明了 DTD 或实体",
+    "external entity": r"word/document\.xml 声明了 DTD 或实体",
+    "zip bomb": r"word/document\.xml 由 \d+ KB 解压为 64 MB（疑似 zip 炸弹）",
 }
 
 
@@ -337,7 +338,7 @@ def test_a_bad_template_is_refused_before_python_docx_opens_it(tmp_path: Path, k
     template = BAD_TEMPLATES[kind](tmp_path / "office.docx")
     tracemalloc.start()
     try:
-        with pytest.raises(InputError, match=rf"^{re.escape(str(template))}: {_TEMPLATE_SAYS[kind]}"):
+        with pytest.raises(InputError, match=rf"^{re.escape(str(template))}：{_TEMPLATE_SAYS[kind]}"):
             check_template(template)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -364,7 +365,7 @@ def test_report_with_a_bad_template_says_so_in_one_line_before_grading(
     assert r.exit_code == 1, r.output
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and re.match(
-        rf"error: {re.escape(str(template))}: {_TEMPLATE_SAYS[kind]}", lines[0]
+        rf"错误：{re.escape(str(template))}：{_TEMPLATE_SAYS[kind]}", lines[0]
     )
     assert graded == []
     assert not (out / "report.docx").exists()
@@ -397,16 +398,14 @@ def test_a_template_is_checked_for_size_unpacked_size_and_lying_headers(
     from riskmap.errors import InputError
     from riskmap.outputs.report import default_template
 
-    with pytest.raises(
-        InputError, match=r"word/styles\.xml cannot be unpacked \(Bad CRC-32.*the file is damaged"
-    ):
+    with pytest.raises(InputError, match=r"word/styles\.xml 无法解压（Bad CRC-32.*文件已损坏"):
         docx_template.check_template(lying_zip_bomb(tmp_path / "lying.docx"))
     docx_template.check_template(default_template())
     monkeypatch.setattr(docx_template, "MAX_UNPACKED", 100_000)
-    with pytest.raises(InputError, match=r": its parts unpack to 1 MB; a report template may unpack to 0 MB"):
+    with pytest.raises(InputError, match=r"：其各部分解压后共 1 MB；报告模板解压后最多 0 MB"):
         docx_template.check_template(default_template())
     monkeypatch.setattr(docx_template, "MAX_BYTES", 10_000)
-    with pytest.raises(InputError, match=r": 0 MB; a report template is at most 0 MB; remove large images"):
+    with pytest.raises(InputError, match=r"：文件 0 MB；报告模板最大 0 MB；请删去其中的大图片"):
         docx_template.check_template(default_template())
 
 
@@ -424,8 +423,8 @@ def test_run_with_a_report_checks_its_template_before_grading(
     r = runner.invoke(app, ["run", str(project), "--out", str(tmp_path / "out")])
     assert r.exit_code == 1 and read == [], r.output
     assert r.output.strip().splitlines() == [
-        f"error: {template}: a Word 97-2003 document (.doc) or another old Office file, not a .docx; open it in "
-        "Word or WPS and save it as a Word document (.docx)"
+        f"错误：{template}：这是 Word 97-2003 文档（.doc）或其他旧版 Office 文件，不是 .docx；"
+        "请用 Word 或 WPS 打开后另存为 Word 文档（.docx）"
     ]
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from riskmap.errors import InputError
+from riskmap.i18n import os_reason, tr
 
 __all__ = ["MAX_BYTES", "MAX_UNPACKED", "MAX_RATIO", "check_template", "load_template"]
 
@@ -45,43 +46,59 @@ _WHERE = "--template (outputs.report_template)"
 
 
 def _refuse(path: Path, what: str, fix: str) -> InputError:
-    return InputError(f"{path}: {what}; {fix}")
+    return InputError(tr("{file}: {what}; {fix}", file=path, what=what, fix=fix))
 
 
 def _read(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise _refuse(path, "not a file", f"give {_WHERE} a .docx file")
+            raise _refuse(path, tr("not a file"), tr("give {option} a .docx file", option=_WHERE))
         if size > MAX_BYTES:
             raise _refuse(
                 path,
-                f"{size / 2**20:.0f} MB; a report template is at most {MAX_BYTES >> 20} MB",
-                "remove large images from it or give another template",
+                tr(
+                    "{size} MB; a report template is at most {most} MB",
+                    size=f"{size / 2**20:.0f}",
+                    most=MAX_BYTES >> 20,
+                ),
+                tr("remove large images from it or give another template"),
             )
         return path.read_bytes()
     except FileNotFoundError:
-        raise _refuse(path, "no such file", f"check {_WHERE}") from None
+        raise _refuse(path, tr("no such file"), tr("check {option}", option=_WHERE)) from None
     except OSError as err:
-        raise _refuse(path, f"cannot read the template: {err.strerror}", f"check {_WHERE}") from None
+        raise _refuse(
+            path,
+            tr("cannot read the template: {why}", why=os_reason(err)),
+            tr("check {option}", option=_WHERE),
+        ) from None
 
 
 def _archive(path: Path, data: bytes) -> zipfile.ZipFile:
-    save_as = "open it in Word or WPS and save it as a Word document (.docx)"
+    save_as = tr("open it in Word or WPS and save it as a Word document (.docx)")
     if data.startswith(_OLE):
-        raise _refuse(path, "a Word 97-2003 document (.doc) or another old Office file, not a .docx", save_as)
+        raise _refuse(
+            path, tr("a Word 97-2003 document (.doc) or another old Office file, not a .docx"), save_as
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
         raise _refuse(
-            path, "not a Word document (a .docx is a zip archive; this is not one)", save_as
+            path, tr("not a Word document (a .docx is a zip archive; this is not one)"), save_as
         ) from None
     names = set(archive.namelist())
     if len(names) > _MAX_PARTS:
-        raise _refuse(path, f"{len(names):,} parts in the archive; a Word document has dozens", save_as)
+        raise _refuse(
+            path, tr("{n} parts in the archive; a Word document has dozens", n=f"{len(names):,}"), save_as
+        )
     missing = [n for n in (_CONTENT_TYPES, _MAIN.lstrip("/")) if n not in names]
     if missing:
-        raise _refuse(path, f"not a Word document (no {' or '.join(missing)} in the archive)", save_as)
+        raise _refuse(
+            path,
+            tr("not a Word document (no {parts} in the archive)", parts=tr(" or ").join(missing)),
+            save_as,
+        )
     return archive
 
 
@@ -92,16 +109,23 @@ def _check_sizes(path: Path, archive: zipfile.ZipFile) -> None:
         if info.file_size > _RATIO_ABOVE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise _refuse(
                 path,
-                f"{info.filename} unpacks to {info.file_size / 2**20:,.0f} MB from "
-                f"{info.compress_size / 2**10:,.0f} KB (a zip bomb?)",
-                "a Word document never does; give another template",
+                tr(
+                    "{part} unpacks to {mb} MB from {kb} KB (a zip bomb?)",
+                    part=info.filename,
+                    mb=f"{info.file_size / 2**20:,.0f}",
+                    kb=f"{info.compress_size / 2**10:,.0f}",
+                ),
+                tr("a Word document never does; give another template"),
             )
     if total > MAX_UNPACKED:
         raise _refuse(
             path,
-            f"its parts unpack to {total / 2**20:,.0f} MB; a report template may unpack to "
-            f"{MAX_UNPACKED >> 20} MB",
-            "remove large images from it or give another template",
+            tr(
+                "its parts unpack to {mb} MB; a report template may unpack to {most} MB",
+                mb=f"{total / 2**20:,.0f}",
+                most=MAX_UNPACKED >> 20,
+            ),
+            tr("remove large images from it or give another template"),
         )
 
 
@@ -111,8 +135,8 @@ def _check_no_macros(path: Path, archive: zipfile.ZipFile) -> None:
     if macros or b"macroEnabled" in text or b"vbaProject" in text:
         raise _refuse(
             path,
-            "a macro-enabled document (.docm/.dotm); riskmap does not open documents with macros",
-            "save it from Word or WPS as a Word document (.docx) without macros",
+            tr("a macro-enabled document (.docm/.dotm); riskmap does not open documents with macros"),
+            tr("save it from Word or WPS as a Word document (.docx) without macros"),
         )
 
 
@@ -142,18 +166,24 @@ def _check_part(path: Path, archive: zipfile.ZipFile, name: str, xml: bool = Tru
     except _Doctype:
         raise _refuse(
             path,
-            f"{name} declares a DTD or entities (<!DOCTYPE ...>), which Word never writes: the file was made or "
-            "altered by another program",
-            "open it in Word or WPS and save it again as .docx, or give another template",
+            tr(
+                "{part} declares a DTD or entities (<!DOCTYPE ...>), which Word never writes: the file was made "
+                "or altered by another program",
+                part=name,
+            ),
+            tr("open it in Word or WPS and save it again as .docx, or give another template"),
         ) from None
     except expat.ExpatError as err:
         raise _refuse(
-            path, f"{name} is not well-formed XML ({expat.errors.messages[err.code]}, line {err.lineno})",
-            "open it in Word or WPS and save it again as .docx, or give another template",
+            path, tr("{part} is not well-formed XML ({why}, line {line})", part=name,
+                     why=expat.errors.messages[err.code], line=err.lineno),
+            tr("open it in Word or WPS and save it again as .docx, or give another template"),
         ) from None  # fmt: skip
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as err:
         raise _refuse(
-            path, f"{name} cannot be unpacked ({err})", "the file is damaged; give another template"
+            path,
+            tr("{part} cannot be unpacked ({why})", part=name, why=err),
+            tr("the file is damaged; give another template"),
         ) from None
 
 
@@ -220,8 +250,8 @@ def check_template(path: str | Path) -> bytes:
     if main not in (_DOCX, _DOTX):
         raise _refuse(
             p,
-            f"word/document.xml is of type {main or 'none'!r}, not a Word document's",
-            "open it in Word or WPS and save it as a Word document (.docx)",
+            tr("word/document.xml is of type {kind}, not a Word document's", kind=repr(main or "none")),
+            tr("open it in Word or WPS and save it as a Word document (.docx)"),
         )
     return data
 
