@@ -1519,8 +1519,8 @@ def _shows_its_warnings(lines: list[str], kind: str, says: str) -> None:
 
 def _validate_lists_its_rejects(lines: list[str], kind: str, says: str) -> None:
     if kind == "reject":
-        # One line a rejected row: `facilities.csv row 3, field "lat": '待补' — the reason`.
-        rows = [ln for ln in lines if re.match(r"^  \S+ row \d+, field \"[^\"]+\": .* — ", ln)]
+        # One line a rejected row: `facilities.csv 第 3 行，字段“lat”：'待补' — the reason`.
+        rows = [ln for ln in lines if re.match(r"^  \S+ 第 [\d?]+ 行，字段“[^”]+”：.* — ", ln)]
         # The reasons are listed in the run's language (Chinese in the tests); ``says`` is the English one.
         reasons = [ln.split(" — ", 1)[1] for ln in rows]
         assert reasons and all(re.search(r"[\u3400-\u9fff]", r) for r in reasons), lines
