@@ -455,7 +455,7 @@ def assert_validated(truth: Truth, code: int, out: str) -> None:
     m = re.search(r"输入 (\d+) 行 = 已评级 (\d+) \+ 未评估 (\d+) \+ 已剔除 (\d+)", out)
     assert m and int(m[1]) == 300 == int(m[2]) + int(m[3]) + int(m[4]), out
     wu_rows = set(truth.enterprises.loc[truth.enterprises["id"].isna(), "row"])
-    listed = re.findall(r"^  (.+?) row (\d+), field \"[^\"]*\": '([^']*)' — ", out, flags=re.M)
+    listed = re.findall(r"^  (.+?) 第 (\d+) 行，字段“[^”]*”：'([^']*)' — ", out, flags=re.M)
     unexpected = [
         (src, row, value)
         for src, row, value in listed

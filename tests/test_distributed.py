@@ -375,9 +375,7 @@ def test_dask_engine_places_and_swaps_as_memory(tiny_project):
     mem, dsk = _both_engines(tiny_project)
     _assert_same(mem, dsk)
     assert (mem.graded.facilities["zone_assignment"] == "placed by 所属村").sum() == 2
-    assert any(
-        w.startswith("2 家企业没有可用坐标，已按 所属村 落位") for w in dsk.warnings
-    )
+    assert any(w.startswith("2 家企业没有可用坐标，已按 所属村 落位") for w in dsk.warnings)
     assert any(w.startswith("1 行企业的经度和纬度填反了") for w in dsk.warnings)
     assert "北材" in " ".join(dsk.rejects.table()["reason"])
 
@@ -389,7 +387,9 @@ def test_dask_engine_finds_a_mixed_register_as_memory(tiny_project):
 
     _east_edge_rows(tiny_project, ["GCJ-02", "BD-09"] * 6)
     mem, dsk = _both_engines(tiny_project)
-    assert any(w.startswith("6 行按 GCJ-02 读取时与其所在村（社区）区域更吻合，6 行按 BD-09") for w in mem.warnings)
+    assert any(
+        w.startswith("6 行按 GCJ-02 读取时与其所在村（社区）区域更吻合，6 行按 BD-09") for w in mem.warnings
+    )
     _assert_same(mem, dsk)
 
 
