@@ -24,6 +24,7 @@ import pandas as pd
 from riskmap.adjust import EVENT_COLUMNS, as_of_warnings, event_warnings
 from riskmap.columns import DATA_ISSUES, FACILITY_ID, LEVEL, NAME, ON_MAP
 from riskmap.config import Config, with_overrides
+from riskmap.decisions import decision_table, decision_warnings
 from riskmap.engines.memory import MemoryEngine
 from riskmap.errors import ConfigError, OutputError, RiskmapError
 from riskmap.i18n import in_project_language, tr
@@ -213,19 +214,37 @@ def _result(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     warnings += _run_warnings(config, project, summary, p.rejects, validated)
     warnings += _dates_warnings(config, validated, done(p.adjustment, "adjust").as_of, as_of)
     warnings += event_warnings(validated.events, input_sources(config))
+    counts, decided = _decisions(p, supervised)
+    warnings += (
+        decision_warnings(p.decided, validated.decisions.source) if p.decided and validated.decisions else []
+    )
     warnings = list(dict.fromkeys(warnings))  # one file read for two sections (the register) notes once
+    zones = done(p.zoned, "zone").layers
     return RunResult(
         facilities=gpd.GeoDataFrame(
             supervised.facilities, geometry=supervised.facilities.geometry.name, crs="EPSG:4490"
         ),
-        zones=done(p.zoned, "zone").layers,
+        zones=zones,
         plan=supervised.plan,
         rejects=all_rejects,
-        summary=summary.to_dict(),
+        summary=summary.to_dict() | ({"decisions": counts} if counts else {}),
         warnings=warnings,
         inputs=project.files,
         sensitivity=assessed,
+        decisions=decided,
     )
+
+
+def _decisions(p: Pass, supervised: Supervised) -> tuple[dict[str, int] | None, pd.DataFrame | None]:
+    """The decisions' counts (rows in = applied + expired + not yet in force + rejected) and the applied ones."""
+    validated = done(p.validated, "validate")
+    if p.decided is None or validated.decisions is None:
+        return None, None
+    counts = p.decided.counts(validated.decisions)
+    accounted = counts["applied"] + counts["expired"] + counts["not_yet_in_force"] + counts["rejected"]
+    if accounted != counts["rows"]:
+        raise AssertionError(f"decision accounting broken: {counts}")
+    return counts, decision_table(supervised.facilities, done(p.zoned, "zone").layers)
 
 
 #: Which related table each adjustment condition reads.
