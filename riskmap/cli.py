@@ -820,6 +820,7 @@ def diff(
             before, after = (label(v, lang) if v else "—" for v in (r.level_old, r.level_new))
             change = tr(_CHANGES[r.change])
             line = f"  {change:<8} {r.id} {r.name}: {before} → {after}"
+            line += f" [{r.decision}]" if r.decision else ""  # an expert decision made the change
             out_console.print(line + (f" ({why})" if why else ""), highlight=False, markup=False)
         if len(fac) > show:
             out_console.print(

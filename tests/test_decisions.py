@@ -30,8 +30,20 @@ ROWS = [
     (IDS["F"], "red", "日期不存在", "县安委办", "2026-02-30", ""),  # 11 bad date
     (TOWN_A, "red", "第一次会商", "县安委办", "2026-01-01", ""),  # 12 duplicate in force
     (TOWN_A, "blue", "第二次会商", "县安委办", "2026-02-01", ""),  # 13 duplicate in force
+    (IDS["E"], "一般风险", "商场改造后人员密集", "县安委办", "2026-05-01", ""),  # 14 in force (row 5 expired)
 ]
+#: A variant under which E (LS 2x2 = 4) is yellow instead of blue.
+VARIANT = '\n[[sensitivity.variants]]\nname = "LS variant preset"\nset = { "methods.ls_matrix.preset" = "variant" }\n'
+
 COLUMNS = ["target", "level", "reason", "decided_by", "decided_on", "valid_until"]
+
+
+def _with_variant(project: Path) -> Path:
+    """The project with a sensitivity variant, the report and the sensitivity in the run's outputs."""
+    text = project.read_text(encoding="utf-8")
+    text = text.replace("[outputs]\n", "[outputs]\nreport = true\nsensitivity = true\n")
+    project.write_text(text + VARIANT, encoding="utf-8")
+    return project
 
 
 def _with_decisions(
@@ -48,14 +60,14 @@ def _with_decisions(
 
 @pytest.fixture(scope="module")
 def decided(tmp_path_factory: pytest.TempPathFactory) -> tuple[riskmap.RunResult, Path, riskmap.RunResult]:
-    """A run with decisions, and the same project's run without them (the computed levels)."""
+    """A run with decisions, and the same project's run without them (the computed levels), both with a variant."""
     import conftest
 
     plain_dir = tmp_path_factory.mktemp("plain")
-    plain = conftest.tiny_project.__wrapped__(plain_dir)  # type: ignore[attr-defined]
+    plain = _with_variant(conftest.tiny_project.__wrapped__(plain_dir))  # type: ignore[attr-defined]
     before = riskmap.run(load_config(plain), plain_dir / "out", as_of=AS_OF)
     d = tmp_path_factory.mktemp("decided")
-    project = _with_decisions(conftest.tiny_project.__wrapped__(d))  # type: ignore[attr-defined]
+    project = _with_decisions(_with_variant(conftest.tiny_project.__wrapped__(d)))  # type: ignore[attr-defined]
     result = riskmap.run(load_config(project), d / "out", as_of=AS_OF)
     return result, d / "out", before
 
@@ -71,7 +83,7 @@ def test_facility_decisions_in_force_set_the_level_and_keep_the_computed_one(dec
     assert fac.loc[IDS["A"], "level_computed"] == computed.loc[IDS["A"], "level"] != "red"
     assert fac.loc[IDS["C"], ["level", "level_computed"]].tolist() == ["blue", "red"]
     # Expired, not yet in force and rejected decisions change nothing.
-    for key in "BDEF":
+    for key in "BDF":
         assert (
             fac.loc[IDS[key], "level"]
             == computed.loc[IDS[key], "level"]
@@ -131,7 +143,7 @@ def test_bad_rows_are_rejected_with_reasons_and_every_row_is_accounted(decided) 
     assert "2 decisions for this target are in force on 2026-06-30 (rows 12, 13)" in by_row.loc[12, "reason"]
     assert "专家研判" not in by_row.loc[8, "reason_zh"] and "风险等级" in by_row.loc[8, "reason_zh"]
     counts = result.summary["decisions"]
-    assert counts == {"rows": 12, "applied": 3, "expired": 1, "not_yet_in_force": 1, "rejected": 7}
+    assert counts == {"rows": 13, "applied": 4, "expired": 1, "not_yet_in_force": 1, "rejected": 7}
 
 
 def test_expired_and_future_decisions_are_listed_in_warnings(decided) -> None:
@@ -208,3 +220,41 @@ def test_column_maps_and_a_missing_column(tiny_project: Path) -> None:
     renamed.drop(columns="决定人").to_csv(tiny_project.parent / "decisions.csv", index=False)
     with pytest.raises(riskmap.InputError, match="决定人"):
         riskmap.check(load_config(tiny_project), as_of=AS_OF)
+
+
+def test_the_report_lists_the_decisions(decided) -> None:
+    from docx import Document
+
+    _, out, _ = decided
+    doc = Document(str(out / "report.docx"))
+    body = "\n".join(p.text for p in doc.paragraphs)
+    assert "经专家研判（会商），4 个企业或区域的等级按研判结论确定" in body
+    tables = [t for t in doc.tables if t.rows[0].cells[0].text == "对象"]
+    assert len(tables) == 1
+    rows = [[c.text for c in r.cells] for r in tables[0].rows]
+    assert rows[0] == ["对象", "名称", "计算等级", "研判等级", "研判理由", "决定人", "研判日期"]
+    assert [IDS["C"], "丙机械厂", "重大风险", "低风险", "冲压线已停产拆除", "县安委办", "2026-02-01"] in rows
+    assert [NORTH, "北村", "一般风险", "较大风险", "重点工程施工期", "县安委办", "2026-03-01"] in rows
+
+
+def test_diff_labels_a_change_made_by_a_decision(decided, tmp_path: Path) -> None:
+    from riskmap.compare import diff_runs
+
+    result, out, before = decided
+    plain_out = Path(str(out).replace("decided", "plain"))
+    changes = diff_runs(plain_out / "riskmap.gpkg", out / "riskmap.gpkg").table().set_index("id")
+    assert changes.loc[IDS["C"], ["change", "decision"]].tolist() == ["down", "专家研判调整"]
+    assert changes.loc[NORTH, ["change", "decision"]].tolist() == ["up", "专家研判调整"]
+    # 西村 fell because its red facility was decided blue: computed from the facilities, no decision of its own.
+    assert changes.loc[WEST, "decision"] == ""
+
+
+def test_sensitivity_reports_decided_levels_apart(decided) -> None:
+    result, _, before = decided
+    plain = pd.DataFrame(before.sensitivity.facilities).set_index("facility_id")
+    assert plain.loc[IDS["E"], "changed_by"] == "LS variant preset"  # without a decision E depends on it
+    fac = pd.DataFrame(result.sensitivity.facilities).set_index("facility_id")
+    assert fac.loc[IDS["E"], ["level", "changed_by", "decided"]].tolist() == ["yellow", "", True]
+    assert not fac.loc[IDS["B"], "decided"]
+    zones = pd.DataFrame(result.sensitivity.zones["village"]).set_index("zone_code")
+    assert bool(zones.loc[NORTH, "decided"])

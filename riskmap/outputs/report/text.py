@@ -107,6 +107,18 @@ TEXT: dict[str, dict[str, str]] = {
         "see_lists": "重大风险、较大风险企业清单见{where}。",
         "see_rejects": "全部剔除记录见{where}。",
         "see_changes": "等级变化明细见{where}。",
+        "decisions_intro": "经专家研判（会商），{n} 个企业或区域的等级按研判结论确定；计算等级保留在 level_computed 列，"
+        "研判理由、决定人和日期一并记录（riskmap.gpkg 的 decision_reason、decided_by、decided_on、valid_until 列）。",
+        "t_decisions": "表{n} 专家研判调整",
+        "annex_decisions": "附件{n}　专家研判调整明细",
+        "sheet_decisions": "专家研判调整",
+        "see_decisions": "专家研判调整明细见{where}。",
+        "target": "对象",
+        "computed": "计算等级",
+        "decided": "研判等级",
+        "decision_reason": "研判理由",
+        "decided_by": "决定人",
+        "decided_on": "研判日期",
         "see_sensitivity": "等级随约定变化的{kind}见{where}。",
         "h_scoring": "（一）企业定级方法",
         "h_adjustment": "（二）动态调整规则",
@@ -213,6 +225,19 @@ TEXT: dict[str, dict[str, str]] = {
         "see_lists": "The lists of major and considerable risk enterprises are in {where}.",
         "see_rejects": "Every rejected row is in {where}.",
         "see_changes": "The changes in detail are in {where}.",
+        "decisions_intro": "An expert decision (committee) set the level of {n} enterprises or zones; the computed level "
+        "is kept in the level_computed column, with the reason, who decided and when (riskmap.gpkg: decision_reason, "
+        "decided_by, decided_on, valid_until).",
+        "t_decisions": "Table {n}. Expert decisions",
+        "annex_decisions": "Annex {n}. Expert decisions",
+        "sheet_decisions": "Expert decisions",
+        "see_decisions": "The expert decisions are listed in {where}.",
+        "target": "Target",
+        "computed": "Computed level",
+        "decided": "Decided level",
+        "decision_reason": "Reason",
+        "decided_by": "Decided by",
+        "decided_on": "Decided on",
         "see_sensitivity": "The zones ({kind}) whose level depends on the convention are in {where}.",
         "h_scoring": "Grading the enterprises",
         "h_adjustment": "Dynamic adjustment",
@@ -232,6 +257,7 @@ SENSITIVITY_TEXT: dict[str, dict[str, Any]] = {
         "header": ["替代约定", "改动的设置", "企业", "{kind}"],
         "zones_caption": "表{t}  等级随约定变化的{kind}",
         "zones_header": ["名称", "代码", "等级", "最低", "最高", "改变等级的约定"],
+        "decided": "另有 {df} 家企业、{dz} 个{kind}的等级由专家研判确定，不随约定变化，单独列出，不计入上述稳健性统计。",
     },
     "en": {
         "h": "{n}. How firm the levels are (alternative conventions)",
@@ -241,6 +267,8 @@ SENSITIVITY_TEXT: dict[str, dict[str, Any]] = {
         "header": ["Convention", "Settings changed", "Enterprises", "{kind}"],
         "zones_caption": "Table {t}. Zones ({kind}) whose level depends on the convention",
         "zones_header": ["Name", "Code", "Level", "Lowest", "Highest", "Changed by"],
+        "decided": "Besides, the levels of {df} enterprises and {dz} zones ({kind}) were set by an expert decision: "
+        "they do not follow the conventions and are reported apart, not counted above.",
     },
 }
 CARD_TEXT: dict[str, dict[str, Any]] = {
