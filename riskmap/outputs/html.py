@@ -96,7 +96,7 @@ _ZONE_REQUIRED = (ZONE_CODE, ZONE_NAME, LEVEL)
 #: (``meta.row``, read by ``map.riskmap.compact.row(i)``), so a reorder here cannot break it.
 FACILITY_ROW = (
     "lat", "lon", "name", "id", "sector", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
-    "level_method",
+    "level_method", "level_computed",
 )  # fmt: skip
 #: Map panes of our own (name: z-index): the zone under the mouse over every zone layer (Leaflet's overlayPane
 #: is 400), the facilities over both, so switching a zone layer on never buries them.
@@ -124,6 +124,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "workload": "年计划检查次数",
         "workload_layer": "检查工作量 (年计划检查次数)",
         "level_method": "方法定级 (动态调整前)",
+        "level_computed": "计算等级 (专家研判前)",
+        "decision": "专家研判",
         "zone_code": "区域代码",
         "search": "搜索企业或区域名称",
         "not_found": "未找到",
@@ -161,6 +163,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "workload": "Inspections planned per year",
         "workload_layer": "Inspection workload (per year)",
         "level_method": "Method level (before adjustment)",
+        "level_computed": "Computed level (before the expert decision)",
+        "decision": "Expert decision",
         "zone_code": "Zone code",
         "search": "Search facility or zone name",
         "not_found": "Not found",
@@ -920,8 +924,8 @@ def _compact_meta(
     text = _TEXT[lang]
     west, south = corner
     present = set(fmeta["fields"])
-    wanted = ["id", "sector", "level", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
-              "level_method"]  # fmt: skip
+    wanted = ["id", "sector", "level", "level_computed", "score", "method", "reasons", "zone", "inspections",
+              "hidden_dangers", "level_method"]  # fmt: skip
     meta = {
         "levels": [
             {"key": k, "label": levels.label(k, lang), "color": levels.color(k), "outline": levels.outline(k)}
@@ -964,7 +968,8 @@ def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
     texts = {
         k: text[k]
         for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
-                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed", "layers")
+                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed", "layers",
+                  "level_computed", "decision")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
     texts["facility_layer"] = html.escape(text["facility_layer"].format(n=n_facilities))
