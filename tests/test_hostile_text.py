@@ -122,7 +122,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
 
     # The committee's decisions: hostile reasons and deciders, on facilities and on a village.
     ids = [i for i in fac["facility_id"] if i.isalnum()][: len(bad)]
-    rows = [(t, "red", b, bad[(k + 3) % len(bad)], "2020-01-01") for k, (t, b) in enumerate(zip(ids, bad))]
+    rows = [
+        (t, "red", b, bad[(k + 3) % len(bad)], "2020-01-01")
+        for k, (t, b) in enumerate(zip(ids, bad, strict=True))
+    ]
     rows.append((villages.iloc[0], "orange", "=cmd|' /C calc'!A0" + bad[0], "{{ 7*7 }}专家组", "2020-01-01"))
     decisions = pd.DataFrame(rows, columns=["target", "level", "reason", "decided_by", "decided_on"])
     decisions.to_csv(p / "decisions.csv", index=False, encoding="utf-8")
