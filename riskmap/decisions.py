@@ -55,6 +55,7 @@ from riskmap.validate import normalise_ids, require_columns
 
 __all__ = [
     "FACILITY",
+    "DECISIONS_REQUIRED",
     "DECISION_TEXT",
     "Decisions",
     "InForce",
@@ -73,7 +74,8 @@ FACILITY = "facility"
 DECISION_TEXT = N_("expert decision: {reason} ({decided_by}, {decided_on})")
 
 _STAGE = "validate"
-_REQUIRED = ("target", "level", "reason", "decided_by", "decided_on")
+#: The columns a decisions table must have (``valid_until`` and ``kind`` are optional).
+DECISIONS_REQUIRED = ("target", "level", "reason", "decided_by", "decided_on")
 #: How a ``kind`` cell names a facility or any zone (a zone layer's own kind names that layer).
 _FACILITY_WORDS = {"facility", "enterprise", "企业", "单位", "设施"}
 _ZONE_WORDS = {"zone", "area", "区域", "地区"}
@@ -147,7 +149,7 @@ def _text(df: pd.DataFrame, column: str, as_written: bool = False) -> pd.Series:
 def _canonical(raw: pd.DataFrame, cfg: DecisionsConfig, source: str) -> pd.DataFrame:
     """The table under its canonical column names; the required columns must be there."""
     mapping = {c: cfg.columns.get(c, c) for c in DECISION_TABLE_COLUMNS}
-    require_columns(raw, {c: mapping[c] for c in _REQUIRED}, source, "decisions.columns")
+    require_columns(raw, {c: mapping[c] for c in DECISIONS_REQUIRED}, source, "decisions.columns")
     optional = [c for c in ("valid_until", "kind") if c in cfg.columns]  # a mapped column must exist too
     require_columns(raw, {c: mapping[c] for c in optional}, source, "decisions.columns")
     keep = [c for c in (ROW, SHEET) if c in raw.columns]

@@ -24,13 +24,20 @@ import pandas as pd
 from riskmap.adjust import EVENT_COLUMNS, as_of_warnings, event_warnings
 from riskmap.columns import DATA_ISSUES, FACILITY_ID, LEVEL, NAME, ON_MAP
 from riskmap.config import Config, with_overrides
-from riskmap.decisions import decision_table, decision_warnings
+from riskmap.decisions import DECISIONS_REQUIRED, decision_table, decision_warnings
 from riskmap.engines.memory import MemoryEngine
 from riskmap.errors import ConfigError, OutputError, RiskmapError
 from riskmap.i18n import in_project_language, tr
 from riskmap.io.inputfiles import InputFile
 from riskmap.io.postgis import connect, is_database, read_postgis, require_psycopg
-from riskmap.io.project import ProjectInputs, read_earlier_plans, read_facilities, read_inputs, read_related
+from riskmap.io.project import (
+    ProjectInputs,
+    read_decisions,
+    read_earlier_plans,
+    read_facilities,
+    read_inputs,
+    read_related,
+)
 from riskmap.io.tables import ROW
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
@@ -518,6 +525,17 @@ def _check_table_file(config: Config, table: str, problems: list[str]) -> None:
         _attempt(problems, partial(require_columns, df, columns, path.name, f"{table}.columns"))
 
 
+def _check_decisions_file(config: Config, problems: list[str]) -> None:
+    """The decisions table can be read and has each required column (every missing one reported)."""
+    dcfg = config.decisions
+    assert dcfg is not None
+    df = read_decisions(config)
+    source = config.resolve(dcfg.path).name
+    for canonical in DECISIONS_REQUIRED:
+        columns = {canonical: dcfg.columns.get(canonical, canonical)}
+        _attempt(problems, partial(require_columns, df, columns, source, "decisions.columns"))
+
+
 def _check_zone_file(config: Config, i: int) -> None:
     zc = config.zones[i]
     assert zc.path is not None
@@ -549,6 +567,9 @@ def preflight(config: Config) -> list[str]:
     for i, zc in enumerate(config.zones):
         if zc.path is not None and _conninfo(zc) not in failed:
             _attempt(problems, partial(_check_zone_file, config, i))
+    decisions = config.decisions
+    if decisions is not None and _conninfo(decisions) not in failed:
+        _attempt(problems, partial(_check_decisions_file, config, problems))
     sites = config.sensitive_sites
     for label, path in (
         ("population", config.population.path if config.population else None),

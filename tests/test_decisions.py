@@ -258,3 +258,29 @@ def test_sensitivity_reports_decided_levels_apart(decided) -> None:
     assert not fac.loc[IDS["B"], "decided"]
     zones = pd.DataFrame(result.sensitivity.zones["village"]).set_index("zone_code")
     assert bool(zones.loc[NORTH, "decided"])
+
+
+def test_validate_lists_every_missing_column_of_the_decisions(tiny_project: Path) -> None:
+    from riskmap.pipeline import preflight
+
+    _with_decisions(tiny_project, ROWS[:1])
+    pd.read_csv(tiny_project.parent / "decisions.csv", dtype=str).drop(
+        columns=["reason", "decided_by"]
+    ).to_csv(tiny_project.parent / "decisions.csv", index=False)
+    problems = preflight(load_config(tiny_project))
+    assert len(problems) == 2 and all("decisions.csv" in p for p in problems)
+    assert "没有“reason”列" in problems[0] and "没有“decided_by”列" in problems[1]
+
+
+def test_the_map_carries_the_computed_level_and_the_decision(decided) -> None:
+    from mapdata import read_map
+
+    _, out, _ = decided
+    data = read_map((out / "map.html").read_text(encoding="utf-8"))
+    fac = data.facilities().set_index("id")
+    assert fac.loc[IDS["C"], "level_computed"] == "重大风险"  # shown where it differs from the level
+    assert fac.loc[IDS["B"], "level_computed"] == ""
+    assert fac.loc[IDS["C"], "reasons"].startswith("专家研判：冲压线已停产拆除（县安委办，2026-02-01）\n")
+    village = data.zones(0).set_index("code")
+    assert village.loc[NORTH, "decision"] == "重点工程施工期（县安委办，2026-03-01）"
+    assert village.loc[NORTH, "level_computed"] == "一般风险"
