@@ -274,6 +274,14 @@ def _reason_items(text: object) -> list[str]:
     return [t.strip() for t in text.split(REASON_SEP_ZH) if t.strip()]
 
 
+def _reasons_only_in(texts: pd.Series, others: pd.Series) -> list[str]:
+    """Per row, the reasons of ``texts`` that ``others`` lacks, joined."""
+    return [
+        REASON_SEP_ZH.join(i for i in _reason_items(a) if i not in set(_reason_items(b)))
+        for a, b in zip(texts, others, strict=True)
+    ]
+
+
 def _without_key_or_level(layer: str, key: str) -> InputError:
     return InputError(
         tr(
@@ -343,14 +351,8 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
         after = n[reasons].reindex(ids)
         part["reasons_old"] = before.fillna("").astype(str)
         part["reasons_new"] = after.fillna("").astype(str)
-        part["reasons_added"] = [
-            REASON_SEP_ZH.join(i for i in _reason_items(a) if i not in set(_reason_items(b)))
-            for a, b in zip(after, before, strict=True)
-        ]
-        part["reasons_removed"] = [
-            REASON_SEP_ZH.join(i for i in _reason_items(b) if i not in set(_reason_items(a)))
-            for a, b in zip(after, before, strict=True)
-        ]
+        part["reasons_added"] = _reasons_only_in(after, before)
+        part["reasons_removed"] = _reasons_only_in(before, after)
         part[LEVEL] = part["level_new"].where(part["level_new"] != "", part["level_old"])
         part["geometry"] = src.geometry.loc[ids]
         rows.append(part)
