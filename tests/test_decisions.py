@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -284,3 +285,20 @@ def test_the_map_carries_the_computed_level_and_the_decision(decided) -> None:
     village = data.zones(0).set_index("code")
     assert village.loc[NORTH, "decision"] == "重点工程施工期（县安委办，2026-03-01）"
     assert village.loc[NORTH, "level_computed"] == "一般风险"
+
+
+def test_many_decisions_go_to_the_annex(tiny_project: Path, tmp_path: Path, monkeypatch) -> None:
+    from docx import Document
+
+    import riskmap.outputs.report.sections as sections
+
+    monkeypatch.setattr(sections, "DECISIONS_IN_BODY", 2)  # the tiny district has fewer targets than 20
+    project = _with_decisions(tiny_project, ROWS[:3])
+    text = project.read_text(encoding="utf-8").replace("[outputs]\n", "[outputs]\nreport = true\n")
+    project.write_text(text, encoding="utf-8")
+    riskmap.run(load_config(project), tmp_path / "out", as_of=AS_OF)
+    doc = Document(str(tmp_path / "out" / "report.docx"))
+    body = "\n".join(p.text for p in doc.paragraphs)
+    assert re.search(r"专家研判调整明细见附件\d", body) and re.search(r"附件\d　专家研判调整明细", body)
+    tables = [t for t in doc.tables if t.rows[0].cells[0].text == "对象"]
+    assert len(tables) == 1 and len(tables[0].rows) == 4  # the header and the three decisions, in the annex
