@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def test_geopackage_has_the_decided_and_computed_levels_and_the_audit_fields(dec
 
 
 def test_bad_rows_are_rejected_with_reasons_and_every_row_is_accounted(decided) -> None:
-    result, _, _ = decided
+    result, out, _ = decided
     rej = result.rejects[result.rejects["source"] == "decisions.csv"]
     assert sorted(rej["row"].astype(int)) == [7, 8, 9, 10, 11, 12, 13]
     by_row = rej.set_index(rej["row"].astype(int))
@@ -145,6 +146,8 @@ def test_bad_rows_are_rejected_with_reasons_and_every_row_is_accounted(decided) 
     assert "专家研判" not in by_row.loc[8, "reason_zh"] and "风险等级" in by_row.loc[8, "reason_zh"]
     counts = result.summary["decisions"]
     assert counts == {"rows": 13, "applied": 4, "expired": 1, "not_yet_in_force": 1, "rejected": 7}
+    run_json = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run_json["summary"]["decisions"] == counts
 
 
 def test_expired_and_future_decisions_are_listed_in_warnings(decided) -> None:
