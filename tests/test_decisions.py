@@ -305,3 +305,21 @@ def test_many_decisions_go_to_the_annex(tiny_project: Path, tmp_path: Path, monk
     assert re.search(r"专家研判调整明细见附件\d", body) and re.search(r"附件\d　专家研判调整明细", body)
     tables = [t for t in doc.tables if t.rows[0].cells[0].text == "对象"]
     assert len(tables) == 1 and len(tables[0].rows) == 4  # the header and the three decisions, in the annex
+
+
+def test_the_cli_summary_counts_the_decisions(tiny_project: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from riskmap.cli import app
+
+    project = _with_decisions(tiny_project)
+    args = ["run", str(project), "--out", str(tmp_path / "o"), "--as-of", AS_OF]
+    r = CliRunner().invoke(app, [*args, "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert (
+        "expert decisions as of 2026-06-30: 4 applied, 1 expired, 1 not yet in force, 7 rejected (of 13 rows)"
+        in " ".join(r.output.split())
+    )
+    r = CliRunner().invoke(app, [*args, "--force"])
+    said = "".join(r.output.split())  # the console wraps long lines
+    assert "截至2026-06-30的专家研判：采用4条，已到期1条，尚未生效1条，剔除7条（共13行）" in said
