@@ -198,7 +198,17 @@ def test_a_target_both_facility_and_zone_needs_a_kind(tiny_project: Path) -> Non
 
 def test_an_english_run_writes_the_decision_in_english(tiny_project: Path, tmp_path: Path) -> None:
     project = _with_decisions(tiny_project, ROWS[:3], lang="en")
+    text = project.read_text(encoding="utf-8").replace("[outputs]\n", "[outputs]\nreport = true\n")
+    project.write_text(text, encoding="utf-8")
     result = riskmap.run(load_config(project), tmp_path / "out", as_of=AS_OF)
+    from docx import Document
+
+    doc = Document(str(tmp_path / "out" / "report.docx"))
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Target")
+    assert [c.text for c in table.rows[0].cells] == [
+        "Target", "Name", "Computed level", "Decided level", "Reason", "Decided by", "Decided on",
+    ]  # fmt: skip
+    assert [c.text for c in table.rows[1].cells][2:4] == ["General risk", "Major risk"]
     plan = result.plan.plan.set_index("facility_id")
     assert plan.loc[IDS["A"], "plan_reason"].startswith(
         "expert decision: 搬迁过渡期，储罐仍在使用 (县安委办专家会商, 2026-01-10); "
