@@ -46,7 +46,7 @@ from riskmap.columns import (
     ZONE_NAME,
 )
 from riskmap.config import DECISION_TABLE_COLUMNS, DecisionsConfig
-from riskmap.frames import id_positions, normalise_text
+from riskmap.frames import id_positions, ids_in, normalise_text
 from riskmap.i18n import N_, Msg, per_row, rendered, tr
 from riskmap.io.tables import ROW, SHEET
 from riskmap.levels import LEVEL_NAMES, label, level_keys
@@ -201,7 +201,7 @@ def _resolve_targets(rows: _Rows, facility_ids: pd.Index, zones: dict[str, gpd.G
     df = rows.df
     kind = df["kind"].str.lower()
     ids = normalise_ids(df["target"])
-    hits = {FACILITY: np.isin(ids.to_numpy(dtype=str), facility_ids.astype(str).to_numpy())}
+    hits = {FACILITY: ids_in(ids, facility_ids)}
     hits[FACILITY] &= (kind == "").to_numpy() | kind.isin(_FACILITY_WORDS).to_numpy()
     for k, layer in zones.items():
         in_layer = df["target"].isin(set(layer[ZONE_CODE].astype(str))).to_numpy()
