@@ -243,7 +243,9 @@ def test_the_report_lists_the_decisions(decided) -> None:
     doc = Document(str(out / "report.docx"))
     body = "\n".join(p.text for p in doc.paragraphs)
     assert "经专家研判（会商），4 个企业或区域的等级按研判结论确定" in body
-    assert re.search(r"另有 3 家企业、1 个\S+的等级由专家研判确定，不随约定变化", body)  # the sensitivity section
+    assert re.search(
+        r"另有 3 家企业、1 个\S+的等级由专家研判确定，不随约定变化", body
+    )  # the sensitivity section
     tables = [t for t in doc.tables if t.rows[0].cells[0].text == "对象"]
     assert len(tables) == 1
     rows = [[c.text for c in r.cells] for r in tables[0].rows]
