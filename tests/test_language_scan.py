@@ -564,3 +564,105 @@ def test_the_scanners_find_what_they_look_for():
     assert english_words("重大风险 Major risk", data) == ["Major", "risk"]
     assert chinese_words("东村: Major risk (KTV)", data) == []
     assert chinese_words("东村 重大风险", data) == ["重大风险"]
+
+
+# -- the command line's help and usage errors -------------------------------------------------------------------
+
+#: What the help quotes as written, and why: option values to type (--engine memory|dask, --lang zh|en, --cards
+#: red-orange|all|none), names of software and formats (PostGIS, Dask, Word/WPS, JSON Schema, iframe), and the
+#: parts of a connection string (postgresql://user@host:5432/db, service=name) to copy, files (~/.pgpass, an office's
+#: .docx) and the demo's default folder (riskmap-demo).
+HELP_TERMS = {
+    "memory", "dask", "zh", "en", "red-orange", "all", "none", "PostGIS", "Dask", "Word", "WPS", "JSON", "Schema",
+    "iframe", "postgresql", "user", "host", "db", "service", "name", "PGPASSWORD", "DASK_SCHEDULER_ADDRESS", "tcp",
+    "pgpass", "docx", "riskmap-demo",
+}  # fmt: skip
+#: Chinese an English help quotes: the map's four colours and the 红头 of an office's letterhead, as offices say
+#: them, and the demo district's name.
+HELP_CHINESE = {"红橙黄蓝", "红头", "滨江区"}
+
+
+def _commands() -> list[list[str]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return [[]] + [[name] for name in group.commands]  # type: ignore[attr-defined]
+
+
+#: The commands' names are words to type (riskmap run), like the options.
+HELP_DATA = Data(frozenset(HELP_TERMS | {c[0] for c in _commands() if c}), frozenset(HELP_CHINESE))
+
+
+@LANGS
+@pytest.mark.parametrize("command", _commands(), ids=lambda c: " ".join(c) or "riskmap")
+def test_the_help_speaks_the_users_language(command, lang):
+    r = runner.invoke(app, [*command, "--help"], env={"LANGUAGE": lang})
+    assert r.exit_code == 0, r.output
+    assert ("用法：" if lang == "zh" else "Usage:") in r.output
+    assert_no_leaks(lang, [("the help", _unwrapped(r.output))], HELP_DATA)
+
+
+def _unwrapped(output: str) -> str:
+    """The help's text as one line: a quoted [engine] scheduler may be wrapped across two."""
+    return " ".join(line.strip() for line in output.splitlines())
+
+
+USAGE_ERRORS = {
+    "no project": (["run"], "缺少项目文件", "missing PROJECT"),
+    "two projects": (["run", "a.toml", "b.toml"], "多余的参数：b.toml", "unexpected extra words: b.toml"),
+    "no later run": (["diff", "a.gpkg"], "缺少新结果", "missing NEW"),
+    "a misspelt option": (
+        ["run", "a.toml", "--ou", "x"],
+        "没有选项 --ou；是否要用 --out",
+        "did you mean --out",
+    ),
+    "an unknown option": (["--nosuch"], "没有选项 --nosuch", "no option --nosuch"),
+    "an unknown command": (
+        ["frob"],
+        "没有命令 frob；可用的命令有：run",
+        "no command frob; the commands are: run",
+    ),
+    "not a number": (["validate", "a.toml", "--show", "z"], "--show 须为整数", "--show takes a whole number"),
+    "not an engine": (
+        ["run", "a.toml", "--engine", "x"],
+        "须为以下之一：memory, dask",
+        "one of memory, dask",
+    ),
+    "no value": (["run", "a.toml", "-o"], "选项 -o 需要一个值", "the option -o needs a value"),
+    "not a date": (
+        ["run", "a.toml", "--as-of", "xx"],
+        "--as-of：'xx' 不是日期",
+        "--as-of: 'xx' is not a date",
+    ),
+}
+
+
+@LANGS
+@pytest.mark.parametrize("case", USAGE_ERRORS, ids=str)
+def test_usage_errors_speak_the_users_language(case, lang):
+    """A command line riskmap cannot read: one line saying what is wrong, the usage, where the help is; exit 2."""
+    args, zh, en = USAGE_ERRORS[case]
+    r = runner.invoke(app, args, env={"LANGUAGE": lang})
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and "╭" not in r.output  # no typer panel: riskmap's own lines
+    assert r.output.startswith("错误：" if lang == "zh" else "error: "), r.output
+    assert (zh if lang == "zh" else en) in r.output, r.output
+    typed = Data(HELP_DATA.tokens | {"frob", "xx"}, HELP_DATA.runs)  # what the user typed, quoted back
+    assert_no_leaks(lang, ((f"line {i}", t) for i, t in enumerate(r.output.splitlines())), typed)
+
+
+def test_every_help_text_has_its_chinese():
+    """An option or command added with an English help and no catalog entry fails here, not in an office."""
+    import typer.main
+
+    from riskmap.cli_help import BUILT_IN_HELP
+    from riskmap.i18n import tr
+
+    group = typer.main.get_command(app)
+    texts = {"riskmap": group.help}
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        texts[name] = command.help
+        for p in command.params:
+            texts[f"{name} {p.name}"] = p.help or BUILT_IN_HELP.get(p.name)
+    missing = {k: v for k, v in texts.items() if not v or not CJK.search(tr(v, lang="zh"))}
+    assert not missing, f"help texts without Chinese (mark them N_ and translate them): {missing}"
