@@ -6,7 +6,39 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TEXT", "SENSITIVITY_TEXT", "CARD_TEXT", "fmt"]
+__all__ = ["TEXT", "SENSITIVITY_TEXT", "CARD_TEXT", "INPUT_NAMES", "fmt"]
+
+#: What each input of the project file is, in words (the provenance table names it so, its section beside it).
+INPUT_NAMES: dict[str, dict[str, str]] = {
+    "zh": {
+        "facilities": "企业名录",
+        "inventory": "危险化学品存量",
+        "risk_points": "风险点",
+        "deductions": "扣分项",
+        "hidden_dangers": "隐患记录",
+        "accidents": "事故记录",
+        "standardisation": "安全生产标准化",
+        "population": "人口栅格",
+        "sensitive_sites": "敏感目标",
+        "roster": "检查人员名单",
+        "indicators": "指标数据",
+        "zones": "{kind}边界",
+    },
+    "en": {
+        "facilities": "Enterprise register",
+        "inventory": "Hazardous chemical inventory",
+        "risk_points": "Risk points",
+        "deductions": "Deductions",
+        "hidden_dangers": "Hidden dangers",
+        "accidents": "Accidents",
+        "standardisation": "Safety standardisation",
+        "population": "Population raster",
+        "sensitive_sites": "Sensitive sites",
+        "roster": "Inspectors",
+        "indicators": "Indicators",
+        "zones": "{kind} boundaries",
+    },
+}
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
