@@ -9,7 +9,7 @@ CLI (``riskmap run --lang zh|en``, the figure also as SVG), and each output is r
   (``tests/mapdata.py``: every facility's and zone's text fields, the page's labels);
 - the figure: the text of every matplotlib artist as drawn, and the SVG written;
 - the XLSX plan: every sheet name and every cell, headers included;
-- the CLI's output of ``riskmap run``.
+- the CLI's output of ``riskmap run`` and ``riskmap validate``, and rejects.csv;
 
 What may be English in a Chinese output (:data:`TECHNICAL`, :func:`english_words`): technical identifiers — file
 names, column names of the data contract (``facility_id``), configuration keys (``[scoring.sectors]``), codes
@@ -141,6 +141,7 @@ class Run:
     out: Path
     cli: str
     figure: list[str] = field(default_factory=list)
+    project: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ def _run_both(folder: Path, toml: Path) -> tuple[dict[str, Run], Data]:
             out = folder / f"out-{lang}"
             r = runner.invoke(app, ["run", str(toml), "--out", str(out), "--lang", lang], terminal_width=200)
             assert r.exit_code == 0, r.output
-            runs[lang] = Run(lang, out, r.output, list(drawn))
+            runs[lang] = Run(lang, out, r.output, list(drawn), toml)
     return runs, data
 
 
@@ -530,6 +531,36 @@ def test_the_reasons_in_the_plan_workbook_speak_the_run_language(project, lang):
 def test_the_cli_output_of_run_speaks_the_run_language(project, lang):
     runs, data = project
     assert_no_leaks(lang, ((f"line {i}", t) for i, t in enumerate(runs[lang].cli.splitlines())), data)
+
+
+def _csv_cells(path: Path, lang: str) -> Iterator[tuple[str, str]]:
+    """The text cells of a CSV the run wrote, as a spreadsheet shows them, without the code columns and the column
+    in the other language (``reason_en`` of a Chinese run)."""
+    other = "_en" if lang == "zh" else "_zh"
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for r, row in enumerate(csv.DictReader(f), start=2):
+            for h, v in row.items():
+                if v and h not in CODE_COLUMNS and not h.endswith(other) and not re.fullmatch(r"[\d.\-]+", v):
+                    yield f"{path.name}!{h}{r}", v
+
+
+@LANGS
+def test_rejects_csv_speaks_the_run_language(project, lang):
+    runs, data = project
+    path = runs[lang].out / "rejects.csv"
+    cells = list(_csv_cells(path, lang))
+    assert cells, "rejects.csv has no text to scan"
+    assert_no_leaks(lang, cells, data)
+
+
+@LANGS
+def test_the_validate_listing_speaks_the_run_language(project, lang):
+    runs, data = project
+    r = runner.invoke(
+        app, ["validate", str(runs[lang].project), "--lang", lang, "--show", "0"], terminal_width=200
+    )
+    assert r.exit_code in (0, 1), r.output
+    assert_no_leaks(lang, ((f"line {i}", t) for i, t in enumerate(r.output.splitlines())), data)
 
 
 def _word_texts(path: Path) -> Iterator[tuple[str, str]]:
