@@ -21,7 +21,7 @@ from riskmap.frames import in_language
 from riskmap.levels import LEVEL_NAMES, label
 from riskmap.outputs.report.annex import Annex, AnnexTable, list_tables, rejects_table, write_annex_docx
 from riskmap.outputs.report.numbers import Numbers, report_numbers
-from riskmap.outputs.report.text import INPUT_NAMES, SENSITIVITY_TEXT, fmt
+from riskmap.outputs.report.text import INPUT_NAMES, NUMERALS, SENSITIVITY_TEXT, fmt
 from riskmap.outputs.report.wordml import (
     Doc,
     caption,
@@ -371,7 +371,7 @@ def _plan(d: Doc, nums: Numbers, config: Config, result: RunResult, section: int
 
 
 def _numeral(d: Doc, n: int) -> str:
-    return d.t("numerals")[n - 1] if d.lang == "zh" else str(n)
+    return NUMERALS[n - 1] if d.lang == "zh" else str(n)
 
 
 def _input_name(d: Doc, config: Config, key: str) -> str:
