@@ -9,7 +9,8 @@ CLI (``riskmap run --lang zh|en``, the figure also as SVG), and each output is r
   (``tests/mapdata.py``: every facility's and zone's text fields, the page's labels);
 - the figure: the text of every matplotlib artist as drawn, and the SVG written;
 - the XLSX plan: every sheet name and every cell, headers included;
-- the CLI's output of ``riskmap run`` and ``riskmap validate``, and rejects.csv;
+- the CLI's output of ``riskmap run`` and ``riskmap validate``, every command's ``--help`` and its usage errors,
+  and rejects.csv;
 
 What may be English in a Chinese output (:data:`TECHNICAL`, :func:`english_words`): technical identifiers — file
 names, column names of the data contract (``facility_id``), configuration keys (``[scoring.sectors]``), codes
