@@ -654,13 +654,53 @@ def demo(
     _run_project(demo_dir() / "riskmap.toml", out, as_of, lang, embed, engine, scheduler, force)
 
 
+InitFrom = Annotated[
+    Path | None,
+    typer.Option(
+        "--from",
+        help="The enterprise register (CSV, XLSX/XLS, GeoPackage …): write a riskmap.toml for these files "
+        "instead of copying the demo.",
+    ),
+]
+InitZones = Annotated[
+    list[Path] | None,
+    typer.Option("--zones", help="A zone file (villages, towns; every layer of a GeoPackage); repeat for several."),
+]
+InitTables = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--table",
+        help="A related table as KIND=FILE (inventory, risk_points, deductions, hidden_dangers, accidents, "
+        "standardisation, sensitive_sites, population); repeat for several.",
+    ),
+]
+InitHeaders = Annotated[
+    Path | None,
+    typer.Option("--headers", help="Your own header table (the shape of styles/starter_headers.toml), read first."),
+]
+InitForce = Annotated[
+    bool, typer.Option("--force", help="With --from: replace an existing riskmap.toml (and nothing else).")
+]
+
+
 @app.command()
 def init(
     directory: Annotated[
-        Path, typer.Argument(help="Directory for the new project (created; must be empty).")
+        Path, typer.Argument(help="Directory for the new project (created; must be empty unless --from).")
     ],
+    register: InitFrom = None,
+    zones: InitZones = None,
+    tables: InitTables = None,
+    headers: InitHeaders = None,
+    force: InitForce = False,
+    lang: Lang = None,
 ) -> None:
-    """Write a working example project: the demo inputs as plain files and a commented riskmap.toml."""
+    """Write a working example project (the demo's), or with --from a riskmap.toml for your own files."""
+    if register is not None:
+        _init_from(directory, register, zones or [], tables or [], headers, force)
+        return
+    if zones or tables or headers is not None:
+        raise typer.BadParameter(tr("--zones, --table and --headers go with --from REGISTER"))
     from riskmap._resources import demo_dir
 
     try:
@@ -693,6 +733,50 @@ def init(
         )
     out_console.print(tr("wrote an example project to {directory}", directory=directory), markup=False)
     out_console.print(tr("next: riskmap run {project}", project=directory / "riskmap.toml"), markup=False)
+
+
+def _table_options(tables: list[str]) -> dict[str, Path]:
+    """``--table KIND=FILE`` options as a mapping; a malformed one is a usage error."""
+    found: dict[str, Path] = {}
+    for option in tables:
+        kind, sep, file = option.partition("=")
+        if not sep or not kind.strip() or not file.strip():
+            raise typer.BadParameter(
+                tr("--table {option}: write KIND=FILE, e.g. --table inventory=危化品台账.xlsx", option=option)
+            )
+        found[kind.strip()] = Path(file.strip())
+    return found
+
+
+def _init_from(
+    directory: Path, register: Path, zones: list[Path], tables: list[str], headers: Path | None, force: bool
+) -> None:
+    """``init --from``: write the project file, say what was recognised, guessed and is to check, validate it."""
+    from riskmap.starter import PROJECT_FILE, start_project, write_project
+
+    _where(project=directory / PROJECT_FILE)
+    try:
+        if (directory / PROJECT_FILE).exists() and not force:
+            write_project(directory, None, force=False)  # type: ignore[arg-type]  # refuses, naming --force
+        project = start_project(directory, register, zones, _table_options(tables), headers)
+        written = write_project(directory, project, force=force)
+    except RiskmapError as err:
+        _fail(err)
+    out_console.print(tr("wrote {file}", file=written), markup=False, highlight=False)
+    for title, notes in (
+        (tr("recognised:"), project.recognised),
+        (tr("guessed (check these):"), project.guessed),
+        (tr("to check or decide (TODO lines in the file):"), project.to_check),
+    ):
+        if notes:
+            out_console.print(f"[bold]{escape(title)}[/]")
+            for note in notes:
+                out_console.print(f"  {note}", markup=False, highlight=False)
+    out_console.print(f"[bold]{escape(tr('riskmap validate {file}:', file=written))}[/]")
+    try:
+        validate(written, show=10, as_of=None, engine=None, scheduler=None, lang=None)
+    except typer.Exit:
+        pass  # the file is written; validate has said what the inputs hold
 
 
 @app.command()

@@ -402,13 +402,18 @@ class SystemFound:
     points: int
     #: Per reading, which of the points (all of them, in their order) fall inside a zone.
     inside: dict[Reading, np.ndarray] = field(default_factory=dict)
+    #: How many more points the chosen reading puts inside than the reading as written.
+    gained: int = 0
+    #: Whether so few points decide that the choice is to be checked.
+    weak: bool = False
 
 
 def detect_system(lon: np.ndarray, lat: np.ndarray, zones: gpd.GeoDataFrame) -> SystemFound:
-    """The reading that puts most points inside the zones; as written unless another puts clearly more inside.
+    """The reading that puts most points inside the zones: as written unless another puts more inside.
 
-    Another reading wins by at least 1 % of the points (and two points); two map-app readings that tie above
-    the others leave it undecided, as does a layer no reading puts any point in.
+    Only points near the edge of the zones tell the readings apart (~0.5 km for GCJ-02, ~1 km for BD-09): when
+    fewer than 2 points (or 1 %) make the difference the choice is marked ``weak``. Two map-app readings that
+    tie above the others leave it undecided, as does a layer no reading puts any point in.
     """
     ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
     polygons = zones.to_crs("EPSG:4326").geometry.to_numpy() if zones.crs is not None else zones.geometry.values
@@ -424,10 +429,11 @@ def detect_system(lon: np.ndarray, lat: np.ndarray, zones: gpd.GeoDataFrame) -> 
     base, best = counts[READINGS[0]], max(counts.values())
     if n == 0 or best == 0:
         return SystemFound(None, shares, n, inside)
-    winners = [r for r in READINGS[1:] if counts[r] == best]
-    if best - base < max(2, 0.01 * n):
+    if best == base:
         return SystemFound(READINGS[0], shares, n, inside)
-    return SystemFound(winners[0] if len(winners) == 1 else None, shares, n, inside)
+    winners = [r for r in READINGS[1:] if counts[r] == best]
+    weak = best - base < max(2, 0.01 * n)
+    return SystemFound(winners[0] if len(winners) == 1 else None, shares, n, inside, best - base, weak)
 
 
 # --- the project file ----------------------------------------------------------------------------------------
@@ -557,7 +563,7 @@ def _table_system(draft: _Draft, reg: Table, zones: list[ZoneLayer]) -> Reading 
     found = detect_system(lon, lat, zones[0].frame)
     if found.reading is not None:
         draft.placed = found.inside[found.reading]
-    shares = "; ".join(f"{r.label()} {s:.0%}" for r, s in found.shares.items())
+    shares = "; ".join(f"{r.label()} {round(s * found.points)}/{found.points}" for r, s in found.shares.items())
     said = tr("points inside a {kind} zone: {shares}", kind=zones[0].kind or "zone", shares=shares)
     if found.reading is None:
         draft.key("crs", AS_WRITTEN)
@@ -567,6 +573,15 @@ def _table_system(draft: _Draft, reg: Table, zones: list[ZoneLayer]) -> Reading 
     draft.project.guessed.append(
         tr("coordinate system: {system} ({shares})", system=found.reading.label(), shares=said)
     )
+    if found.weak:
+        draft.todo(
+            tr(
+                "only {n} enterprise(s) tell the coordinate systems apart ({system} puts them inside the zones): "
+                "check the systems of the register and of the zone layers",
+                n=found.gained,
+                system=found.reading.label(),
+            )
+        )
     return found.reading
 
 
