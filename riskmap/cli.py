@@ -664,7 +664,9 @@ InitFrom = Annotated[
 ]
 InitZones = Annotated[
     list[Path] | None,
-    typer.Option("--zones", help="A zone file (villages, towns; every layer of a GeoPackage); repeat for several."),
+    typer.Option(
+        "--zones", help="A zone file (villages, towns; every layer of a GeoPackage); repeat for several."
+    ),
 ]
 InitTables = Annotated[
     list[str] | None,
@@ -676,7 +678,9 @@ InitTables = Annotated[
 ]
 InitHeaders = Annotated[
     Path | None,
-    typer.Option("--headers", help="Your own header table (the shape of styles/starter_headers.toml), read first."),
+    typer.Option(
+        "--headers", help="Your own header table (the shape of styles/starter_headers.toml), read first."
+    ),
 ]
 InitForce = Annotated[
     bool, typer.Option("--force", help="With --from: replace an existing riskmap.toml (and nothing else).")
@@ -752,12 +756,11 @@ def _init_from(
     directory: Path, register: Path, zones: list[Path], tables: list[str], headers: Path | None, force: bool
 ) -> None:
     """``init --from``: write the project file, say what was recognised, guessed and is to check, validate it."""
-    from riskmap.starter import PROJECT_FILE, start_project, write_project
+    from riskmap.starter import PROJECT_FILE, refuse_existing, start_project, write_project
 
     _where(project=directory / PROJECT_FILE)
     try:
-        if (directory / PROJECT_FILE).exists() and not force:
-            write_project(directory, None, force=False)  # type: ignore[arg-type]  # refuses, naming --force
+        refuse_existing(directory, force)  # before reading the files: the user's edits are never at risk
         project = start_project(directory, register, zones, _table_options(tables), headers)
         written = write_project(directory, project, force=force)
     except RiskmapError as err:

@@ -50,6 +50,7 @@ __all__ = [
     "header_key",
     "load_headers",
     "match_headers",
+    "refuse_existing",
     "start_project",
     "toml_string",
     "toml_value",
@@ -76,10 +77,10 @@ PROJECT_FILE = "riskmap.toml"
 
 
 def toml_string(text: str) -> str:
-    """``text`` as a TOML basic string: quotes, backslashes and control characters escaped.
+    r"""``text`` as a TOML basic string: quotes, backslashes and control characters escaped.
 
     >>> print(toml_string('a"b]{{c}}'))
-    "a\\"b]{{c}}"
+    "a\"b]{{c}}"
     """
     out = []
     for ch in str(text):
@@ -193,7 +194,7 @@ def match_headers(columns: Sequence[str], spellings: Mapping[str, Sequence[str]]
     """Which column names each riskmap key: an exact header first, else one whose bracketed part is left out.
 
     >>> m = match_headers(["序号", "企业名称", "从业人员(人)", "lon"], {"name": ["企业名称"], "employees": ["从业人员"],
-    ...                    "x": ["经度"]})
+    ...                    "x": ["经度", "lon"]})
     >>> {k: (v.column, v.guessed) for k, v in m.items()}
     {'name': ('企业名称', False), 'x': ('lon', False), 'employees': ('从业人员(人)', True)}
     """
@@ -289,10 +290,7 @@ def _zone_layers(
             raise InputError(tr("{file}: file not found", file=path))
         listed = pyogrio.list_layers(path)
         polygonal = [str(n) for n, g in listed if g is None or "POLYGON" in str(g).upper()]
-        found = [
-            _zone_layer(path, name if len(listed) > 1 else None, spellings)
-            for name in polygonal
-        ]
+        found = [_zone_layer(path, name if len(listed) > 1 else None, spellings) for name in polygonal]
         kept = [z for z in found if z.kind is not None] or found
         layers += kept
         skipped += [_shown(z) for z in found if z not in kept]
@@ -416,7 +414,9 @@ def detect_system(lon: np.ndarray, lat: np.ndarray, zones: gpd.GeoDataFrame) -> 
     tie above the others leave it undecided, as does a layer no reading puts any point in.
     """
     ok = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
-    polygons = zones.to_crs("EPSG:4326").geometry.to_numpy() if zones.crs is not None else zones.geometry.values
+    polygons = (
+        zones.to_crs("EPSG:4326").geometry.to_numpy() if zones.crs is not None else zones.geometry.values
+    )
     tree = shapely.STRtree(polygons)
     inside, counts = {}, {}
     for reading in READINGS:
@@ -481,7 +481,9 @@ class _Draft:
         """A column taken from a header: a recognised header, or a guess by its unbracketed part."""
         if match.guessed:
             note = tr('guessed from the header "{header}"', header=match.column)
-            self.project.guessed.append(tr("{what}: {key} = {header}", what=what, key=key, header=match.column))
+            self.project.guessed.append(
+                tr("{what}: {key} = {header}", what=what, key=key, header=match.column)
+            )
         else:
             note = tr('header "{header}"', header=match.column)
             self.project.recognised.append(
@@ -554,16 +556,22 @@ def _table_system(draft: _Draft, reg: Table, zones: list[ZoneLayer]) -> Reading 
     finite = np.isfinite(lon) & np.isfinite(lat)
     if finite.any() and not ((np.abs(lon[finite]) <= 180) & (np.abs(lat[finite]) <= 90)).mean() > 0.9:
         draft.key("crs", AS_WRITTEN)
-        draft.todo(tr("the coordinates are not longitude/latitude: set crs to their projected system (EPSG code)"))
+        draft.todo(
+            tr("the coordinates are not longitude/latitude: set crs to their projected system (EPSG code)")
+        )
         return None
     if not zones:
         draft.key("crs", AS_WRITTEN)
-        draft.todo(tr("no zone layer to test the coordinates against: check crs (GCJ-02 for Gaode, BD-09 for Baidu)"))
+        draft.todo(
+            tr("no zone layer to test the coordinates against: check crs (GCJ-02 for Gaode, BD-09 for Baidu)")
+        )
         return None
     found = detect_system(lon, lat, zones[0].frame)
     if found.reading is not None:
         draft.placed = found.inside[found.reading]
-    shares = "; ".join(f"{r.label()} {round(s * found.points)}/{found.points}" for r, s in found.shares.items())
+    shares = "; ".join(
+        f"{r.label()} {round(s * found.points)}/{found.points}" for r, s in found.shares.items()
+    )
     said = tr("points inside a {kind} zone: {shares}", kind=zones[0].kind or "zone", shares=shares)
     if found.reading is None:
         draft.key("crs", AS_WRITTEN)
@@ -674,7 +682,13 @@ def _zones_section(draft: _Draft, zones: list[ZoneLayer], reading: Reading | Non
             draft.project.guessed.append(tr("{file}: {kind} layer", file=_shown(z), kind=kind))
         else:
             draft.key("kind", kind)
-            draft.todo(tr("{file}: is this layer of {kind}? (its names and codes do not say)", file=_shown(z), kind=kind))
+            draft.todo(
+                tr(
+                    "{file}: is this layer of {kind}? (its names and codes do not say)",
+                    file=_shown(z),
+                    kind=kind,
+                )
+            )
         draft.key("path", draft.path(z.path))
         if z.layer is not None:
             draft.key("layer", z.layer)
@@ -684,7 +698,11 @@ def _zones_section(draft: _Draft, zones: list[ZoneLayer], reading: Reading | Non
             else:
                 draft.header(key, Match(column, guessed), _shown(z))
         if reading is not None and reading.zones is not None:
-            draft.key("crs", reading.zones, tr("the enterprises fit these zones read as {system}", system=reading.zones))
+            draft.key(
+                "crs",
+                reading.zones,
+                tr("the enterprises fit these zones read as {system}", system=reading.zones),
+            )
         draft.line()
 
 
@@ -751,7 +769,9 @@ def _gradable(ids: pd.Series, placed: np.ndarray | None) -> np.ndarray:
     """The rows a run would grade: an id (a valid one, when shaped as a credit code) and a place in a zone."""
     keys = ids.to_numpy(dtype=object)
     shaped = np.array([is_credit_code(k) for k in keys], dtype=bool)
-    valid = np.array([credit_code_valid(k) if s else True for k, s in zip(keys, shaped, strict=True)], dtype=bool)
+    valid = np.array(
+        [credit_code_valid(k) if s else True for k, s in zip(keys, shaped, strict=True)], dtype=bool
+    )
     ok = (ids != "").to_numpy() & valid
     return ok & placed if placed is not None and len(placed) == len(ok) else ok
 
@@ -788,7 +808,12 @@ def _scoring_section(draft: _Draft, reg: Table, tables: Mapping[str, Table]) -> 
         counts = ", ".join(f"{s} {n}" for s, n in sectors.known[sector].items())
         draft.key(toml_string(sector), methods, tr("rows: {counts}", counts=counts))
         draft.project.recognised.append(
-            tr("sector {sector} ({counts}): {methods}", sector=sector, counts=counts, methods=", ".join(methods))
+            tr(
+                "sector {sector} ({counts}): {methods}",
+                sector=sector,
+                counts=counts,
+                methods=", ".join(methods),
+            )
         )
     if sectors.unknown:
         draft.todo(
@@ -798,7 +823,9 @@ def _scoring_section(draft: _Draft, reg: Table, tables: Mapping[str, Table]) -> 
             )
         )
         for spelling, n in sectors.unknown.items():
-            draft.comment(f"{toml_string(spelling)} = {toml_value(['ls_matrix'])}   # {tr('rows: {counts}', counts=n)}")
+            draft.comment(
+                f"{toml_string(spelling)} = {toml_value(['ls_matrix'])}   # {tr('rows: {counts}', counts=n)}"
+            )
     draft.line()
     return chosen
 
@@ -822,11 +849,18 @@ def _methods_section(draft: _Draft, reg: Table, chosen: Mapping[str, list[str]])
             if key in reg.matched:
                 draft.line()
                 draft.line("[[methods.baseline.rules]]")
-                draft.key("when", {"column": reg.matched[key].column, "in": flag["yes"]},
-                          tr('header "{header}"', header=reg.matched[key].column))
+                draft.key(
+                    "when",
+                    {"column": reg.matched[key].column, "in": flag["yes"]},
+                    tr('header "{header}"', header=reg.matched[key].column),
+                )
                 draft.key("level", flag["level"])
                 draft.project.to_check.append(
-                    tr("{header} = yes: at least {level}", header=reg.matched[key].column, level=flag["level"])
+                    tr(
+                        "{header} = yes: at least {level}",
+                        header=reg.matched[key].column,
+                        level=flag["level"],
+                    )
                 )
         draft.line()
     if any("indicator" in m for m in chosen.values()):
@@ -864,10 +898,16 @@ def _adjustment_section(draft: _Draft, tables: Mapping[str, Table], sectors: Seq
     draft.line("[adjustment]")
     as_of = _as_of(tables)
     if as_of is not None:
-        draft.key("as_of", as_of, tr("the latest date of the records; delete to grade as of the day of the run"))
-        draft.project.guessed.append(tr("as of {date}: the latest date of the records", date=as_of.isoformat()))
+        draft.key(
+            "as_of", as_of, tr("the latest date of the records; delete to grade as of the day of the run")
+        )
+        draft.project.guessed.append(
+            tr("as of {date}: the latest date of the records", date=as_of.isoformat())
+        )
     for rule in rules:
-        rule = {k: v for k, v in rule.items() if k not in ("needs", "comment")} | {"_comment": rule["comment"]}
+        rule = {k: v for k, v in rule.items() if k not in ("needs", "comment")} | {
+            "_comment": rule["comment"]
+        }
         if "sectors" in rule:
             rule["sectors"] = [s for s in rule["sectors"] if s in sectors]
             if not rule["sectors"]:
@@ -893,19 +933,29 @@ def _zoning_section(draft: _Draft, tables: Mapping[str, Path], zones: list[ZoneL
     if "population" in tables and "town" in kinds and kinds.index("town") > 0:
         draft.line()
         draft.line("[zoning.by_layer.town]")
-        draft.key("rule", defaults["town_index"]["rule"], tr("hazard, exposure (population) and vulnerability"))
+        draft.key(
+            "rule", defaults["town_index"]["rule"], tr("hazard, exposure (population) and vulnerability")
+        )
     draft.line()
 
 
 def _project_section(draft: _Draft, reg: Table, zones: list[ZoneLayer], sources: Sequence[Path]) -> None:
-    draft.comment(tr("riskmap project file written by riskmap init --from, from: {files}.",
-                     files=", ".join(p.name for p in sources)))
-    draft.comment(tr("Each guess names the header or the test it came from; lines marked TODO are left to you."))
+    draft.comment(
+        tr(
+            "riskmap project file written by riskmap init --from, from: {files}.",
+            files=", ".join(p.name for p in sources),
+        )
+    )
+    draft.comment(
+        tr("Each guess names the header or the test it came from; lines marked TODO are left to you.")
+    )
     draft.comment(tr("docs/config.md explains every key; riskmap validate checks the file and the inputs."))
     draft.line()
     draft.line("[project]")
     draft.comment(tr('name = "…"   the title of the map and the reports'))
-    codes = pd.concat([_texts(z.frame[z.code]) for z in zones if z.code is not None] or [pd.Series(dtype=str)])
+    codes = pd.concat(
+        [_texts(z.frame[z.code]) for z in zones if z.code is not None] or [pd.Series(dtype=str)]
+    )
     prefixes = codes[codes.str.fullmatch(r"\d{9,12}")].str[:6].unique()
     if len(prefixes) == 1:
         draft.key("district_code", str(prefixes[0]), tr("the zones' division codes"))
@@ -940,14 +990,20 @@ def start_project(
     unknown = sorted(set(tables) - set(TABLE_KINDS))
     if unknown:
         raise ConfigError(
-            tr("--table {kind}=…: unknown table kind; use one of {kinds}", kind=unknown[0], kinds=", ".join(TABLE_KINDS))
+            tr(
+                "--table {kind}=…: unknown table kind; use one of {kinds}",
+                kind=unknown[0],
+                kinds=", ".join(TABLE_KINDS),
+            )
         )
     spellings = load_headers(headers)
     reg = read_for_kind(register, spellings.get("facilities", {}))
     skipped: list[str] = []
     layers = _zone_layers(list(zones), spellings.get("zones", {}), skipped)
     related = {
-        kind: read_for_kind(path, spellings.get(kind, {})) for kind, path in tables.items() if kind != "population"
+        kind: read_for_kind(path, spellings.get(kind, {}))
+        for kind, path in tables.items()
+        if kind != "population"
     }
     draft = _Draft(directory)
     _project_section(draft, reg, layers, [register, *zones, *tables.values()])
@@ -964,7 +1020,12 @@ def start_project(
         related["standardisation"] = reg
     _zones_section(draft, layers, reading)
     for shown in skipped:
-        draft.todo(tr("{layer}: not a layer of villages or towns; not used (add a [[zones]] for it if it is)", layer=shown))
+        draft.todo(
+            tr(
+                "{layer}: not a layer of villages or towns; not used (add a [[zones]] for it if it is)",
+                layer=shown,
+            )
+        )
     chosen = _scoring_section(draft, reg, related)
     _methods_section(draft, reg, chosen)
     _adjustment_section(draft, related, list(chosen))
@@ -981,6 +1042,27 @@ def write_project(directory: Path, project: StarterProject, force: bool = False)
     OutputError
         The file exists and ``force`` is false, or it cannot be written.
     """
+    target = refuse_existing(directory, force)
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(
+            tr(
+                "{directory}: is a file, not a directory; choose a new or empty directory",
+                directory=directory,
+            )
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    tomllib.loads(project.text)  # written as data: a header or a sector cannot break the file
+    return atomic_write_text(target, project.text)
+
+
+def refuse_existing(directory: Path, force: bool = False) -> Path:
+    """The project file to write; an existing one stops here unless ``force``.
+
+    Raises
+    ------
+    OutputError
+        ``directory/riskmap.toml`` exists and ``force`` is false.
+    """
     target = directory / PROJECT_FILE
     if target.exists() and not force:
         raise OutputError(
@@ -990,8 +1072,4 @@ def write_project(directory: Path, project: StarterProject, force: bool = False)
                 file=target,
             )
         )
-    if directory.exists() and not directory.is_dir():
-        raise OutputError(tr("{directory}: is a file, not a directory; choose a new or empty directory", directory=directory))
-    directory.mkdir(parents=True, exist_ok=True)
-    tomllib.loads(project.text)  # written as data: a header or a sector cannot break the file
-    return atomic_write_text(target, project.text)
+    return target
