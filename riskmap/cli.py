@@ -775,7 +775,8 @@ def _init_from(
             out_console.print(f"[bold]{escape(title)}[/]")
             for note in notes:
                 out_console.print(f"  {note}", markup=False, highlight=False)
-    out_console.print(f"[bold]{escape(tr('riskmap validate {file}:', file=written))}[/]")
+    said = tr("riskmap validate {file}:", file=written)
+    out_console.print(f"[bold]{escape(said)}[/]")
     try:
         validate(written, show=10, as_of=None, engine=None, scheduler=None, lang=None)
     except typer.Exit:

@@ -823,9 +823,8 @@ def _scoring_section(draft: _Draft, reg: Table, tables: Mapping[str, Table]) -> 
             )
         )
         for spelling, n in sectors.unknown.items():
-            draft.comment(
-                f"{toml_string(spelling)} = {toml_value(['ls_matrix'])}   # {tr('rows: {counts}', counts=n)}"
-            )
+            rows = tr("rows: {counts}", counts=n)
+            draft.comment(f"{toml_string(spelling)} = {toml_value(['ls_matrix'])}   # {rows}")
     draft.line()
     return chosen
 
