@@ -873,17 +873,22 @@ def _methods_section(draft: _Draft, reg: Table, chosen: Mapping[str, list[str]])
 
 
 def _as_of(tables: Mapping[str, Table]) -> datetime.date | None:
-    """The day the event records are a snapshot of: their latest found, closed or accident date (not later than today)."""
+    """The day the event records are a snapshot of: their latest found, closed or accident date, not after today.
+
+    Dates are read as a run reads them (``adjust.parse_dates``: 2026/3/1, 2026年3月1日, Excel serials ...).
+    """
+    from riskmap.adjust import parse_dates
+
     dates = []
     for kind, keys in (("hidden_dangers", ("found_date", "closed_date")), ("accidents", ("date",))):
         t = tables.get(kind)
-        for key in keys if t is not None else ():
-            if key in t.matched:
-                cells = t.frame[t.matched[key].column].astype(str).str.strip()
-                dates.append(pd.to_datetime(cells[cells != ""], errors="coerce", format="mixed"))
+        if t is None:
+            continue
+        for key in (k for k in keys if k in t.matched):
+            dates.append(parse_dates(t.frame[t.matched[key].column].astype(str)))
     if not dates:
         return None
-    found = pd.concat(dates)
+    found = pd.to_datetime(pd.concat(dates), errors="coerce")
     found = found[found.notna() & (found <= pd.Timestamp(datetime.date.today()))]
     return found.max().date() if len(found) else None
 
