@@ -27,7 +27,7 @@ import shapely
 
 from riskmap._resources import styles_dir
 from riskmap.coordinates import read_coordinates
-from riskmap.errors import ConfigError, InputError, OutputError
+from riskmap.errors import ConfigError, CRSError, InputError, OutputError
 from riskmap.i18n import current, tr
 from riskmap.io.atomic import atomic_write_text
 from riskmap.io.crs import (
@@ -268,6 +268,8 @@ class ZoneLayer:
     kind_decided: bool = False
     code_guessed: bool = False
     name_guessed: bool = False
+    #: The file says no CRS: read as longitude/latitude in CGCS2000, to be checked.
+    crs_missing: bool = False
 
 
 _VILLAGE = re.compile(r"(?:村|社区|居委会|村委会|居民委员会|村民委员会)$")
@@ -310,7 +312,10 @@ def _texts(values: pd.Series) -> pd.Series:
 
 
 def _zone_layer(path: Path, layer: str | None, spellings: Mapping[str, Sequence[str]]) -> ZoneLayer:
-    gdf = read_vector(path, layer=layer, where="zones")
+    try:
+        gdf, crs_missing = read_vector(path, layer=layer, where="zones"), False
+    except CRSError:  # a shapefile without .prj: longitude/latitude in CGCS2000 is the usual case
+        gdf, crs_missing = read_vector(path, layer=layer, crs=AS_WRITTEN, where="zones"), True
     columns = [c for c in gdf.columns if c not in (ROW, gdf.geometry.name)]
     matched = match_headers(columns, spellings)
     code = matched["code"].column if "code" in matched else None
@@ -326,7 +331,9 @@ def _zone_layer(path: Path, layer: str | None, spellings: Mapping[str, Sequence[
             name = max(texts, key=lambda c: _suffix_share(gdf[c]))
             name_guessed = True
     kind = _zone_kind(gdf, code, name)
-    return ZoneLayer(path, layer, gdf, code, name, kind, kind is not None, code_guessed, name_guessed)
+    return ZoneLayer(
+        path, layer, gdf, code, name, kind, kind is not None, code_guessed, name_guessed, crs_missing
+    )
 
 
 def _suffix_share(names: pd.Series) -> float:
@@ -697,7 +704,10 @@ def _zones_section(draft: _Draft, zones: list[ZoneLayer], reading: Reading | Non
                 draft.todo(tr("{file}: no field holds the zone {key}", file=_shown(z), key=key))
             else:
                 draft.header(key, Match(column, guessed), _shown(z))
-        if reading is not None and reading.zones is not None:
+        if z.crs_missing:
+            draft.key("crs", AS_WRITTEN)
+            draft.todo(tr("{file}: the file says no coordinate system; check crs", file=_shown(z)))
+        elif reading is not None and reading.zones is not None:
             draft.key(
                 "crs",
                 reading.zones,

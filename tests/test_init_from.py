@@ -238,3 +238,27 @@ def test_chinese_summary_by_default(tmp_path, office):  # noqa: F811
     out = _init(str(tmp_path / "zh"), "--from", str(d / "名录.xlsx"), "--zones", str(d / "village.geojson"))
     assert "已识别" in out.output
     assert "recognised" not in out.output
+
+
+def test_crs_column_becomes_crs_column(tmp_path):
+    """A 坐标系 column: each row's system from it; a spelling riskmap does not know is listed to decide."""
+    reg = tmp_path / "r.csv"
+    reg.write_text(
+        "企业编号,企业名称,行业,经度,纬度,坐标系\n"
+        "A1,甲,工贸,119.69,32.14,百度\nA2,乙,工贸,119.70,32.15,高德\nA3,丙,工贸,119.71,32.16,北京54\n",
+        encoding="utf-8",
+    )
+    project = start_project(tmp_path, reg, [demo_dir() / "boundaries.gpkg"])
+    fac = tomllib.loads(project.text)["facilities"]
+    assert (fac["crs_column"], fac["crs"]) == ("坐标系", "EPSG:4490")
+    assert any("北京54" in note for note in project.to_check)
+    assert '# crs_values = { "北京54" = "EPSG:4490" }' in project.text
+
+
+def test_unknown_table_kind_is_one_line(tmp_path):
+    reg = tmp_path / "r.csv"
+    reg.write_text("企业编号,企业名称,行业,经度,纬度\nA1,甲,工贸,119.69,32.14\n", encoding="utf-8")
+    result = runner.invoke(app, ["init", str(tmp_path / "p"), "--from", str(reg), "--table", f"ledger={reg}"])
+    assert result.exit_code == 1
+    assert "ledger" in result.output and "inventory" in result.output
+    assert not (tmp_path / "p" / "riskmap.toml").exists()
