@@ -658,32 +658,37 @@ InitFrom = Annotated[
     Path | None,
     typer.Option(
         "--from",
-        help="The enterprise register (CSV, XLSX/XLS, GeoPackage …): write a riskmap.toml for these files "
-        "instead of copying the demo.",
+        help=N_(
+            "The enterprise register (CSV, XLSX/XLS, GeoPackage …): write a riskmap.toml for these files "
+            "instead of copying the demo."
+        ),
     ),
 ]
 InitZones = Annotated[
     list[Path] | None,
     typer.Option(
-        "--zones", help="A zone file (villages, towns; every layer of a GeoPackage); repeat for several."
+        "--zones", help=N_("A zone file (villages, towns; every layer of a GeoPackage); repeat for several.")
     ),
 ]
 InitTables = Annotated[
     list[str] | None,
     typer.Option(
         "--table",
-        help="A related table as KIND=FILE (inventory, risk_points, deductions, hidden_dangers, accidents, "
-        "standardisation, sensitive_sites, population); repeat for several.",
+        help=N_(
+            "A related table as KIND=FILE (inventory, risk_points, deductions, hidden_dangers, accidents, "
+            "standardisation, sensitive_sites, population); repeat for several."
+        ),
     ),
 ]
 InitHeaders = Annotated[
     Path | None,
     typer.Option(
-        "--headers", help="Your own header table (the shape of styles/starter_headers.toml), read first."
+        "--headers", help=N_("Your own header table (the shape of styles/starter_headers.toml), read first.")
     ),
 ]
 InitForce = Annotated[
-    bool, typer.Option("--force", help="With --from: replace an existing riskmap.toml (and nothing else).")
+    bool,
+    typer.Option("--force", help=N_("With --from: replace an existing riskmap.toml (and nothing else).")),
 ]
 
 
