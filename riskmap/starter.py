@@ -843,6 +843,13 @@ def _methods_section(draft: _Draft, reg: Table, chosen: Mapping[str, list[str]])
     """The register's own methods: ``baseline`` levels and rules, and the ``indicator`` indicators."""
     defaults = _defaults()
     baseline = [s for s, m in chosen.items() if "baseline" in m]
+    unused = {s: defaults["sectors"][s]["baseline"] for s in chosen if s not in baseline}
+    if unused:  # the suggestion for the other sectors too: "baseline" first in a sector's list uses it
+        draft.comment(
+            tr('Inherent levels riskmap suggests for the other sectors (list "baseline" first to use them):')
+        )
+        draft.comment("[methods.baseline] levels = " + toml_value(unused))
+        draft.line()
     if baseline:
         draft.comment(
             tr(

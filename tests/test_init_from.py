@@ -203,8 +203,8 @@ HOSTILE = ['企业"""名称', "行业]\n[x]", "{{经度}}", 'a\\b"\tc', "\x7f\x0
 def test_hostile_headers_and_sectors_give_valid_toml(tmp_path):
     """Headers and sector values holding \"\"\", ], line breaks, {{ }}: the file reads back to the same values."""
     reg = tmp_path / "r.csv"
-    header = ["企业编号", HOSTILE[0], "行业", "经度", "纬度"]
-    rows = [["A1", "甲", HOSTILE[1], "119.69", "32.14"], ["A2", "乙", '危化品"""]', "119.70", "32.15"]]
+    header = ["企业编号", HOSTILE[0], "行业", "经度", "纬\n度]", "{{x}}\"\"\""]
+    rows = [["A1", "甲", HOSTILE[1], "119.69", "32.14", ""], ["A2", "乙", '危化品"""]', "119.70", "32.15", ""]]
     pd.DataFrame(rows, columns=header).to_csv(reg, index=False, encoding="utf-8")
     own = tmp_path / "h.toml"
     own.write_text("[facilities]\nname = [" + toml_string(HOSTILE[0]) + "]\n", encoding="utf-8")
@@ -214,6 +214,8 @@ def test_hostile_headers_and_sectors_give_valid_toml(tmp_path):
     for value in HOSTILE:
         assert tomllib.loads(f"v = {toml_value(value)}\n")["v"] == value
         assert tomllib.loads(f"v = {toml_value({value: [value]})}\n")["v"] == {value: [value]}
+    assert "y" not in doc["facilities"]  # 纬 and 度 split by a line break: no header matched, a TODO lists it
+    assert any("TODO" in line and "{{x}}" in line for line in project.text.splitlines())
     write_project(tmp_path, project)
     assert tomllib.loads((tmp_path / "riskmap.toml").read_text(encoding="utf-8")) == doc
 
