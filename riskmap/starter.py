@@ -326,7 +326,11 @@ def _zone_layer(path: Path, layer: str | None, spellings: Mapping[str, Sequence[
     name = matched["name"].column if "name" in matched else None
     name_guessed = False
     if name is None:
-        texts = [c for c in columns if c != code and gdf[c].dtype == object]
+        texts = [
+            c
+            for c in columns
+            if c != code and (gdf[c].dtype == object or pd.api.types.is_string_dtype(gdf[c]))
+        ]
         if texts:
             name = max(texts, key=lambda c: _suffix_share(gdf[c]))
             name_guessed = True

@@ -203,8 +203,11 @@ HOSTILE = ['企业"""名称', "行业]\n[x]", "{{经度}}", 'a\\b"\tc', "\x7f\x0
 def test_hostile_headers_and_sectors_give_valid_toml(tmp_path):
     """Headers and sector values holding \"\"\", ], line breaks, {{ }}: the file reads back to the same values."""
     reg = tmp_path / "r.csv"
-    header = ["企业编号", HOSTILE[0], "行业", "经度", "纬\n度]", "{{x}}\"\"\""]
-    rows = [["A1", "甲", HOSTILE[1], "119.69", "32.14", ""], ["A2", "乙", '危化品"""]', "119.70", "32.15", ""]]
+    header = ["企业编号", HOSTILE[0], "行业", "经度", "纬\n度]", '{{x}}"""']
+    rows = [
+        ["A1", "甲", HOSTILE[1], "119.69", "32.14", ""],
+        ["A2", "乙", '危化品"""]', "119.70", "32.15", ""],
+    ]
     pd.DataFrame(rows, columns=header).to_csv(reg, index=False, encoding="utf-8")
     own = tmp_path / "h.toml"
     own.write_text("[facilities]\nname = [" + toml_string(HOSTILE[0]) + "]\n", encoding="utf-8")
@@ -264,3 +267,34 @@ def test_unknown_table_kind_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert "ledger" in result.output and "inventory" in result.output
     assert not (tmp_path / "p" / "riskmap.toml").exists()
+
+
+def test_vector_register_and_shapefile_without_prj(tmp_path):
+    """A GeoPackage register and a village shapefile without .prj: the file runs, the missing CRS is a TODO."""
+    d = demo_dir()
+    fac = pd.read_csv(d / "facilities.csv", dtype=str, keep_default_na=False).head(60)
+    fac = fac[fac["lat"] != ""]
+    points = gpd.GeoDataFrame(
+        fac.rename(columns={"facility_id": "统一社会信用代码", "name": "企业名称", "sector": "行业"}),
+        geometry=gpd.points_from_xy(fac["lon"].astype(float), fac["lat"].astype(float)),
+        crs="EPSG:4490",
+    ).drop(columns=["lon", "lat"])
+    points.to_file(tmp_path / "企业.gpkg", layer="企业")
+    villages = gpd.read_file(d / "boundaries.gpkg", layer="village")
+    villages.rename(columns={"code": "CUN_DM", "name": "CUN_MC"}).to_file(
+        tmp_path / "村界.shp", encoding="utf-8"
+    )
+    (tmp_path / "村界.prj").unlink()
+    project = start_project(tmp_path, tmp_path / "企业.gpkg", [tmp_path / "村界.shp"])
+    doc = tomllib.loads(project.text)
+    assert (doc["facilities"]["id"], doc["facilities"]["sector"]) == ("统一社会信用代码", "行业")
+    assert "x" not in doc["facilities"]
+    assert (doc["zones"][0]["code"], doc["zones"][0]["name"], doc["zones"][0]["crs"]) == (
+        "CUN_DM",
+        "CUN_MC",
+        "EPSG:4490",
+    )
+    assert any("村界.shp" in note for note in project.to_check)
+    write_project(tmp_path, project)
+    result = check(riskmap.load_config(tmp_path / "riskmap.toml"))
+    assert result.summary["facilities_scored"] > 0
