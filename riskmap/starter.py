@@ -308,7 +308,7 @@ def _zone_layers(
 
 
 def _texts(values: pd.Series) -> pd.Series:
-    return values.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    return values.fillna("").astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
 
 
 def _zone_layer(path: Path, layer: str | None, spellings: Mapping[str, Sequence[str]]) -> ZoneLayer:
@@ -341,14 +341,14 @@ def _zone_layer(path: Path, layer: str | None, spellings: Mapping[str, Sequence[
 
 
 def _suffix_share(names: pd.Series) -> float:
-    text = names.astype(str).str.strip()
+    text = names.fillna("").astype(str).str.strip()
     return float((text.str.contains(_VILLAGE) | text.str.contains(_TOWN)).mean())
 
 
 def _zone_kind(gdf: gpd.GeoDataFrame, code: str | None, name: str | None) -> str | None:
     """Village or town: by the names' suffixes (村/社区 vs 镇/乡/街道), else by 12-digit codes ending in 000."""
     if name is not None:
-        text = gdf[name].astype(str).str.strip()
+        text = gdf[name].fillna("").astype(str).str.strip()
         if text.str.contains(_VILLAGE).mean() > 0.5:
             return "village"
         if text.str.contains(_TOWN).mean() > 0.5:
@@ -540,7 +540,7 @@ def _crs_column(draft: _Draft, reg: Table) -> None:
     draft.header("crs_column", match, tr("register"))
     draft.key("crs", AS_WRITTEN, tr("rows with an empty {column} cell", column=match.column))
     known = {spelling_key(k) for k in crs_spellings()}
-    values = reg.frame[match.column].astype(str).str.strip()
+    values = reg.frame[match.column].fillna("").astype(str).str.strip()
     unknown = sorted({v for v in values if v and spelling_key(v) not in known})
     if unknown:
         draft.todo(
@@ -725,7 +725,7 @@ def _shown(z: ZoneLayer) -> str:
 
 
 def _ids(values: pd.Series) -> pd.Series:
-    return values.astype(str).str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.upper()
+    return values.fillna("").astype(str).str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.upper()
 
 
 def _method_ids(reg: Table, tables: Mapping[str, Table]) -> dict[str, set[str]]:
@@ -749,7 +749,9 @@ def _method_ids(reg: Table, tables: Mapping[str, Table]) -> dict[str, set[str]]:
             found[method] = ids
     indicators = [reg.matched[k].column for k in _defaults()["indicators"] if k in reg.matched]
     if indicators and "id" in reg.matched:
-        filled = (reg.frame[indicators].astype(str).apply(lambda c: c.str.strip()) != "").any(axis=1)
+        filled = (reg.frame[indicators].fillna("").astype(str).apply(lambda c: c.str.strip()) != "").any(
+            axis=1
+        )
         found["indicator"] = set(_ids(reg.frame.loc[filled, reg.matched["id"].column]))
     return found
 
@@ -766,7 +768,7 @@ class Sectors:
 def _sectors(reg: Table) -> Sectors:
     if "sector" not in reg.matched:
         return Sectors({}, {}, pd.Series("", index=reg.frame.index))
-    spelt = reg.frame[reg.matched["sector"].column].astype(str).str.strip()
+    spelt = reg.frame[reg.matched["sector"].column].fillna("").astype(str).str.strip()
     names = SectorNames(list(_defaults()["sectors"]))
     resolved = {s: names.resolve(s) or "" for s in spelt.unique()}
     known: dict[str, dict[str, int]] = {}
@@ -906,7 +908,7 @@ def _as_of(tables: Mapping[str, Table]) -> datetime.date | None:
         if t is None:
             continue
         for key in (k for k in keys if k in t.matched):
-            dates.append(parse_dates(t.frame[t.matched[key].column].astype(str)))
+            dates.append(parse_dates(t.frame[t.matched[key].column].fillna("").astype(str)))
     if not dates:
         return None
     found = pd.to_datetime(pd.concat(dates), errors="coerce")
