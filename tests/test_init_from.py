@@ -298,3 +298,19 @@ def test_vector_register_and_shapefile_without_prj(tmp_path):
     write_project(tmp_path, project)
     result = check(riskmap.load_config(tmp_path / "riskmap.toml"))
     assert result.summary["facilities_scored"] > 0
+
+
+def test_standardisation_grades_kept_in_the_register(tmp_path):
+    """标准化等级 and 有效期 as register columns: the register is the standardisation table, and its rule is written."""
+    reg = tmp_path / "r.csv"
+    reg.write_text(
+        "企业编号,企业名称,行业,经度,纬度,标准化等级,有效期\n"
+        "A1,甲,工贸企业,119.69,32.14,二级,2027-05-01\nA2,乙,危化品,119.70,32.15,,\n",
+        encoding="utf-8",
+    )
+    doc = tomllib.loads(start_project(tmp_path, reg).text)
+    std = doc["standardisation"]
+    assert std["path"] == "r.csv"
+    assert std["columns"] == {"facility_id": "企业编号", "grade": "标准化等级", "valid_until": "有效期"}
+    (rule,) = doc["adjustment"]["rules"]
+    assert rule["name"] == "standardisation" and rule["sectors"] == ["工贸"]  # chemicals are not lowered
