@@ -889,7 +889,7 @@ def _methods_section(draft: _Draft, reg: Table, chosen: Mapping[str, list[str]])
         for key, spec in defaults["indicators"].items():
             if key in reg.matched:
                 draft.line(f"[methods.indicator.indicators.{key}]")
-                draft.header("column", reg.matched[key], tr("register"))
+                draft.header("column", reg.matched[key], f"methods.indicator.{key}")
                 for k, v in spec.items():
                     draft.key(k, v)
                 draft.line()
