@@ -718,15 +718,66 @@ def demo(
     _run_project(demo_dir() / "riskmap.toml", out, as_of, lang, embed, engine, scheduler, force)
 
 
+InitFrom = Annotated[
+    Path | None,
+    typer.Option(
+        "--from",
+        help=N_(
+            "The enterprise register (CSV, XLSX/XLS, GeoPackage …): write a riskmap.toml for these files "
+            "instead of copying the demo."
+        ),
+    ),
+]
+InitZones = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--zones", help=N_("A zone file (villages, towns; every layer of a GeoPackage); repeat for several.")
+    ),
+]
+InitTables = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--table",
+        help=N_(
+            "A related table as KIND=FILE (inventory, risk_points, deductions, hidden_dangers, accidents, "
+            "standardisation, sensitive_sites, population); repeat for several."
+        ),
+    ),
+]
+InitHeaders = Annotated[
+    Path | None,
+    typer.Option(
+        "--headers", help=N_("Your own header table (the shape of styles/starter_headers.toml), read first.")
+    ),
+]
+InitForce = Annotated[
+    bool,
+    typer.Option("--force", help=N_("With --from: replace an existing riskmap.toml (and nothing else).")),
+]
+
+
 @app.command(
     cls=_Command,
-    help=N_("Write a working example project: the demo inputs as plain files and a commented riskmap.toml."),
+    help=N_(
+        "Write a working example project (the demo's), or with --from a riskmap.toml for your own files."
+    ),
 )
 def init(
     directory: Annotated[
-        Path, typer.Argument(help=N_("Directory for the new project (created; must be empty)."))
+        Path, typer.Argument(help=N_("Directory for the new project (created; must be empty unless --from)."))
     ],
+    register: InitFrom = None,
+    zones: InitZones = None,
+    tables: InitTables = None,
+    headers: InitHeaders = None,
+    force: InitForce = False,
+    lang: Lang = None,
 ) -> None:
+    if register is not None:
+        _init_from(directory, register, zones or [], tables or [], headers, force)
+        return
+    if zones or tables or headers is not None:
+        raise typer.BadParameter(tr("--zones, --table and --headers go with --from REGISTER"))
     from riskmap._resources import demo_dir
 
     try:
@@ -759,6 +810,50 @@ def init(
         )
     out_console.print(tr("wrote an example project to {directory}", directory=directory), markup=False)
     out_console.print(tr("next: riskmap run {project}", project=directory / "riskmap.toml"), markup=False)
+
+
+def _table_options(tables: list[str]) -> dict[str, Path]:
+    """``--table KIND=FILE`` options as a mapping; a malformed one is a usage error."""
+    found: dict[str, Path] = {}
+    for option in tables:
+        kind, sep, file = option.partition("=")
+        if not sep or not kind.strip() or not file.strip():
+            raise typer.BadParameter(
+                tr("--table {option}: write KIND=FILE, e.g. --table inventory=危化品台账.xlsx", option=option)
+            )
+        found[kind.strip()] = Path(file.strip())
+    return found
+
+
+def _init_from(
+    directory: Path, register: Path, zones: list[Path], tables: list[str], headers: Path | None, force: bool
+) -> None:
+    """``init --from``: write the project file, say what was recognised, guessed and is to check, validate it."""
+    from riskmap.starter import PROJECT_FILE, refuse_existing, start_project, write_project
+
+    _where(project=directory / PROJECT_FILE)
+    try:
+        refuse_existing(directory, force)  # before reading the files: the user's edits are never at risk
+        project = start_project(directory, register, zones, _table_options(tables), headers)
+        written = write_project(directory, project, force=force)
+    except RiskmapError as err:
+        _fail(err)
+    out_console.print(tr("wrote {file}", file=written), markup=False, highlight=False)
+    for title, notes in (
+        (tr("recognised:"), project.recognised),
+        (tr("guessed (check these):"), project.guessed),
+        (tr("to check or decide (TODO lines in the file):"), project.to_check),
+    ):
+        if notes:
+            out_console.print(f"[bold]{escape(title)}[/]")
+            for note in notes:
+                out_console.print(f"  {note}", markup=False, highlight=False)
+    said = tr("riskmap validate {file}:", file=written)
+    out_console.print(f"[bold]{escape(said)}[/]")
+    try:
+        validate(written, show=10, as_of=None, engine=None, scheduler=None, lang=None)
+    except typer.Exit:
+        pass  # the file is written; validate has said what the inputs hold
 
 
 @app.command(

@@ -154,7 +154,7 @@ def _section(title: str, rows: list[tuple[str, str]]) -> str:
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 100))
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True)
-    table.add_column()
+    table.add_column(overflow="fold")  # a run of Chinese and identifiers without a space is folded, never cut
     for label, text in rows:
         table.add_row(Text(label), Text(text))
     buffer = io.StringIO()
@@ -204,6 +204,8 @@ def _param_help(param: Any) -> str:
 def _value_type(param: Any) -> Any:
     """The Python type of an option's value (``int`` for ``int | None``); None if typer does not say."""
     annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if typing.get_origin(annotation) is list:  # an option given several times (--zones a.shp --zones b.shp)
+        annotation = typing.get_args(annotation)[0]
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
         annotation = kinds[0] if len(kinds) == 1 else None

@@ -602,12 +602,12 @@ def test_the_scanners_find_what_they_look_for():
 
 #: What the help quotes as written, and why: option values to type (--engine memory|dask, --lang zh|en, --cards
 #: red-orange|all|none), names of software and formats (PostGIS, Dask, Word/WPS, JSON Schema, iframe), and the
-#: parts of a connection string (postgresql://user@host:5432/db, service=name) to copy, files (~/.pgpass, an office's
-#: .docx) and the demo's default folder (riskmap-demo).
+#: parts of a connection string (postgresql://user@host:5432/db, service=name) to copy, files and their formats (~/.pgpass, an office's
+#: .docx, CSV, XLSX, GeoPackage) and the demo's default folder (riskmap-demo).
 HELP_TERMS = {
     "memory", "dask", "zh", "en", "red-orange", "all", "none", "PostGIS", "Dask", "Word", "WPS", "JSON", "Schema",
     "iframe", "postgresql", "user", "host", "db", "service", "name", "PGPASSWORD", "DASK_SCHEDULER_ADDRESS", "tcp",
-    "pgpass", "docx", "riskmap-demo",
+    "pgpass", "docx", "riskmap-demo", "CSV", "XLSX", "XLS", "GeoPackage",
 }  # fmt: skip
 #: Chinese an English help quotes: the map's four colours and the 红头 of an office's letterhead, as offices say
 #: them, and the demo district's name.
