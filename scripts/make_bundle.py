@@ -133,7 +133,9 @@ _NETWORK = re.compile(
     r"Name or service not known|Network is unreachable|No route to host|ConnectTimeout|ProxyError|"
     r"Connection refused|nodename nor servname"
 )
-_NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement (\S+)(?: \(from ([^)]+)\))?")
+_NO_VERSION = re.compile(
+    r"Could not find a version that satisfies the requirement (\S+)(?: \(from ([^)]+)\))?"
+)
 
 
 def explain(output: str, platform: Platform, python: str) -> str:
