@@ -138,8 +138,8 @@ _NO_VERSION = re.compile(
 )
 
 
-def explain(output: str, platform: Platform, python: str) -> str:
-    """The one line that says why pip failed, from its output."""
+def explain(output: str, target: str) -> str:
+    """The one line that says why pip failed, from its output (``-vv``: a failed connection shows only there)."""
     if _NETWORK.search(output):
         return (
             "cannot reach the package index (no network?): a bundle is made on a machine with internet "
@@ -150,26 +150,24 @@ def explain(output: str, platform: Platform, python: str) -> str:
         name, parent = missing.group(1), missing.group(2)
         needed = f" (needed by {parent})" if parent else ""
         return (
-            f"no wheel of {name}{needed} for {platform.name}, Python {python} on the package index: "
-            f"a bundle holds wheels only; that package must be built for {platform.name} first, or riskmap "
-            "made independent of it there"
+            f"no wheel of {name}{needed} for {target} on the package index: a bundle holds wheels only; that "
+            "package must be built for that platform first, or riskmap made independent of it there"
         )
     lines = [line for line in output.splitlines() if line.startswith("ERROR:")]
-    return f"pip failed for {platform.name}, Python {python}: " + (lines[-1] if lines else "see pip's output")
+    return f"pip failed ({target}): " + (lines[-1] if lines else "see pip's output")
 
 
-def run_pip(command: list[str], platform: Platform, python: str) -> None:
+def run_pip(command: list[str], target: str) -> None:
     """Run pip; on failure raise :class:`BundleError` with the line :func:`explain` gives."""
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise BundleError(explain(done.stdout + done.stderr, platform, python))
+        raise BundleError(explain(done.stdout + done.stderr, target))
 
 
 def build_wheel(dest: Path) -> Path:
     """riskmap's own wheel (pure Python, with data/ and styles/ inside), built from this checkout."""
-    host = PLATFORMS["linux-x86_64"]
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    run_pip([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dest), str(ROOT)], host, here)
+    command = [sys.executable, "-m", "pip", "wheel", "-vv", "--no-deps", "-w", str(dest), str(ROOT)]
+    run_pip(command, "building riskmap's wheel")
     return _one_wheel(dest)
 
 
@@ -186,12 +184,14 @@ def requirement(wheel: Path, extras: tuple[str, ...]) -> str:
     return f"riskmap{chosen} @ {wheel.resolve().as_uri()}"
 
 
-def download(wheel: Path, platform: Platform, pythons: tuple[str, ...], extras: tuple[str, ...], dest: Path):
+def download(
+    wheel: Path, platform: Platform, pythons: tuple[str, ...], extras: tuple[str, ...], dest: Path
+) -> None:
     """riskmap's wheel and every dependency as wheels for ``platform``, each Python of ``pythons``."""
     for python in pythons:
-        command = [*pip_for(platform, python), "download", "-q", "--disable-pip-version-check"]
+        command = [*pip_for(platform, python), "download", "-vv", "--disable-pip-version-check"]
         command += [*target_options(platform, python), "-d", str(dest), requirement(wheel, extras)]
-        run_pip(command, platform, python)
+        run_pip(command, f"{platform.name}, Python {python}")
 
 
 def version_of(wheel: Path) -> str:
