@@ -324,3 +324,44 @@ def test_the_bundles_extras_are_the_projects(tmp_path):
     ]
     line = _one_line_error(subprocess.run(args, capture_output=True, text=True))
     assert "unknown extra 'gui'" in line
+
+
+def _other_python() -> str:
+    """A real Python that is neither 3.11 nor 3.12 (pyenv's 3.13 or 3.10 on this machine), for install.sh's check."""
+    import glob
+
+    for candidate in sorted(glob.glob("/root/.pyenv/versions/3.1[03]*/bin/python3")) + [
+        "/usr/bin/python3.13"
+    ]:
+        if Path(candidate).exists():
+            return candidate
+    pytest.skip("no Python other than 3.11/3.12 on this machine to offer install.sh")
+
+
+def _install_sh(tmp_path: Path) -> Path:
+    script = tmp_path / "install.sh"
+    script.write_bytes(make_bundle.install_script(make_bundle.PLATFORMS["linux-x86_64"], "0.1.0", ()))
+    return script
+
+
+def test_install_sh_says_which_python_to_install(tmp_path):
+    other = _other_python()
+    env = _clean_env(PATH="/usr/bin:/bin", PYTHON=other)
+    done = subprocess.run(
+        ["sh", str(_install_sh(tmp_path)), str(tmp_path / "venv")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert "未找到 Python 3.11 或 3.12" in done.stderr and "Python 3.11 or 3.12 not found" in done.stderr
+    assert "python3-venv" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "venv").exists()
+
+
+def test_install_sh_leaves_a_folder_that_is_not_a_venv_alone(tmp_path):
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "2025年报告.docx").write_bytes(b"mine")
+    env = _clean_env(PATH="/usr/bin:/bin", PYTHON=SYSTEM_PYTHON)
+    done = subprocess.run(
+        ["sh", str(_install_sh(tmp_path)), str(tmp_path / "reports")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1 and "已存在且不是空目录" in done.stderr and "is not empty" in done.stderr
+    assert [p.name for p in (tmp_path / "reports").iterdir()] == ["2025年报告.docx"]
