@@ -91,6 +91,13 @@ def bundles() -> Iterator[dict[str, Path]]:
         yield made
 
 
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A folder removed after the test: unpacked bundles and venvs are GBs, which pytest's tmp_path keeps."""
+    with tempfile.TemporaryDirectory(prefix="riskmap-bundle-test-") as tmp:
+        yield Path(tmp)
+
+
 def _riskmap_wheel(bundle: Path, dest: Path) -> Path:
     with zipfile.ZipFile(bundle) as zf:
         (name,) = [n for n in zf.namelist() if "/wheels/riskmap-" in n]
@@ -106,17 +113,15 @@ def _unpack(bundle: Path, dest: Path) -> Path:
     return dest / bundle.stem
 
 
-def test_linux_x86_64_bundle_installs_offline_and_runs_the_demo_and_report(bundles, tmp_path):
+def test_linux_x86_64_bundle_installs_offline_and_runs_the_demo_and_report(bundles, scratch):
     _need_unshare()
-    folder = _unpack(bundles["linux-x86_64"], tmp_path)
-    env = _clean_env(PATH="/usr/bin:/bin", HOME=str(tmp_path), LANG="C.UTF-8", PYTHON=SYSTEM_PYTHON)
+    folder = _unpack(bundles["linux-x86_64"], scratch)
+    env = _clean_env(PATH="/usr/bin:/bin", HOME=str(scratch), LANG="C.UTF-8", PYTHON=SYSTEM_PYTHON)
     probe = "import socket; socket.create_connection(('pypi.org', 443), timeout=5)"
-    assert _offline([SYSTEM_PYTHON, "-c", probe], env, tmp_path).returncode != 0, (
-        "the namespace has a network"
-    )
+    assert _offline([SYSTEM_PYTHON, "-c", probe], env, scratch).returncode != 0, "the namespace has a network"
 
-    venv = tmp_path / "office venv"  # a space in the path, as C:\Program Files or a clerk's folder name
-    done = _offline(["sh", str(folder / "install.sh"), str(venv)], env, tmp_path)
+    venv = scratch / "office venv"  # a space in the path, as C:\Program Files or a clerk's folder name
+    done = _offline(["sh", str(folder / "install.sh"), str(venv)], env, scratch)
     assert done.returncode == 0, done.stdout + done.stderr
     assert '/bin/riskmap" demo' in done.stdout and "已安装" in done.stdout
     riskmap = str(venv / "bin" / "riskmap")
@@ -125,18 +130,18 @@ def test_linux_x86_64_bundle_installs_offline_and_runs_the_demo_and_report(bundl
         [riskmap, "init", "demo-project"],
         [riskmap, "report", "demo-project/riskmap.toml", "--out", "demo-report"],
     ):
-        done = _offline(command, env, tmp_path)
+        done = _offline(command, env, scratch)
         assert done.returncode == 0, done.stdout + done.stderr
-    _check_outputs(tmp_path / "demo", tmp_path / "demo-report")
+    _check_outputs(scratch / "demo", scratch / "demo-report")
 
     # Linux ARM64 has no exactextract: the same demo without it gives the same zones (the shapely path).
     done = _offline(
-        [str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "exactextract"], env, tmp_path
+        [str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "exactextract"], env, scratch
     )
     assert done.returncode == 0, done.stderr
-    done = _offline([riskmap, "demo", "--out", "demo-shapely"], env, tmp_path)
+    done = _offline([riskmap, "demo", "--out", "demo-shapely"], env, scratch)
     assert done.returncode == 0, done.stdout + done.stderr
-    _same_zones(tmp_path / "demo", tmp_path / "demo-shapely")
+    _same_zones(scratch / "demo", scratch / "demo-shapely")
 
 
 def _check_outputs(demo: Path, report: Path) -> None:
@@ -162,19 +167,19 @@ def _same_zones(a: Path, b: Path) -> None:
 
 @pytest.mark.parametrize("python", make_bundle.PYTHONS)
 @pytest.mark.parametrize("platform", ["linux-aarch64", "win-amd64", "linux-x86_64"])
-def test_bundle_resolves_every_requirement_offline_for_its_platform(bundles, tmp_path, platform, python):
+def test_bundle_resolves_every_requirement_offline_for_its_platform(bundles, scratch, platform, python):
     _need_unshare()
     _need_pip_that_installs_for_another_python()
     target = make_bundle.PLATFORMS[platform]
     with zipfile.ZipFile(bundles[platform]) as zf:
         wheels = [n for n in zf.namelist() if n.endswith(".whl")]
-        zf.extractall(tmp_path, wheels)
-    found = tmp_path / bundles[platform].stem / "wheels"
+        zf.extractall(scratch, wheels)
+    found = scratch / bundles[platform].stem / "wheels"
     version = make_bundle.version_of(next(found.glob("riskmap-*.whl")))
     command = [*make_bundle.pip_for(target, python), "install", "--dry-run", "--no-index", "--find-links"]
-    command += [str(found), *make_bundle.target_options(target, python), "--target", str(tmp_path / "t")]
+    command += [str(found), *make_bundle.target_options(target, python), "--target", str(scratch / "t")]
     command += ["--disable-pip-version-check", "--quiet", "--report", "-", f"riskmap=={version}"]
-    done = _offline(command, _clean_env(), tmp_path)
+    done = _offline(command, _clean_env(), scratch)
     assert done.returncode == 0, done.stdout + done.stderr
     installed = {
         item["metadata"]["name"].lower().replace("_", "-") for item in json.loads(done.stdout)["install"]
@@ -230,11 +235,11 @@ def _check_windows(bat: bytes, notes: bytes) -> None:
     assert notes.startswith(b"\xef\xbb\xbf") and "勾选" in notes.decode("utf-8-sig")
 
 
-def test_same_inputs_give_the_same_bundle(bundles, tmp_path):
+def test_same_inputs_give_the_same_bundle(bundles, scratch):
     # The same wheels (the bundle's own, as the only index, offline) give the same bytes.
     with zipfile.ZipFile(bundles["win-amd64"]) as zf:
-        zf.extractall(tmp_path / "in", [n for n in zf.namelist() if n.endswith(".whl")])
-    wheels = tmp_path / "in" / bundles["win-amd64"].stem / "wheels"
+        zf.extractall(scratch / "in", [n for n in zf.namelist() if n.endswith(".whl")])
+    wheels = scratch / "in" / bundles["win-amd64"].stem / "wheels"
     wheel = next(wheels.glob("riskmap-*.whl"))
     args = [
         sys.executable,
@@ -244,12 +249,12 @@ def test_same_inputs_give_the_same_bundle(bundles, tmp_path):
         "--wheel",
         str(wheel),
         "--out",
-        str(tmp_path),
+        str(scratch),
     ]
     env = _clean_env(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels))
     done = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr
-    again = tmp_path / bundles["win-amd64"].name
+    again = scratch / bundles["win-amd64"].name
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (bundles["win-amd64"], again)]
     assert digest[0] == digest[1]
 
