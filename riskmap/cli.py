@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import platform
 import shlex
 import shutil
@@ -63,6 +65,8 @@ class _Guarded(typer.core.TyperGroup):
             return super().invoke(ctx)
         except cli_help.click_errors.UsageError as err:
             _usage_failed(err)
+        except BrokenPipeError:
+            _reader_gone()
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException, KeyboardInterrupt):
             raise
         except RiskmapError as err:
@@ -82,6 +86,15 @@ class _Command(typer.core.TyperCommand):
 
     def format_help(self, ctx, formatter):
         formatter.write(cli_help.help_text(self, ctx))
+
+
+def _reader_gone() -> None:
+    """What riskmap printed went to a reader that has gone (``riskmap schema | head``): not a crash, nothing to report."""
+    try:  # Python flushes stdout at exit: into nothing, not a second broken pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # no file descriptor (a test's captured output): nothing is left to flush
+    raise typer.Exit(1)
 
 
 def _usage_failed(err) -> None:
