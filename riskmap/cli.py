@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import platform
 import shlex
 import shutil
@@ -20,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+import riskmap.cli_help as cli_help
 from riskmap.errors import OutputError, RiskmapError
 from riskmap.i18n import LANGS, N_, current, language, locale_language, os_reason, set_language, tr
 from riskmap.version import __version__
@@ -46,9 +49,24 @@ class _Guarded(typer.core.TyperGroup):
         with language(_lang_option(self._argv) or locale_language()):
             return super().main(args, *pargs, **kwargs)
 
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except (
+            cli_help.click_errors.NoArgsIsHelpError
+        ) as err:  # `riskmap` alone: its help, in the user's words
+            out_console.print(cli_help.help_text(self, err.ctx), markup=False, highlight=False, end="")
+            raise typer.Exit(2) from None
+        except cli_help.click_errors.UsageError as err:
+            _usage_failed(err)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except cli_help.click_errors.UsageError as err:
+            _usage_failed(err)
+        except BrokenPipeError:
+            _reader_gone()
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException, KeyboardInterrupt):
             raise
         except RiskmapError as err:
@@ -58,6 +76,35 @@ class _Guarded(typer.core.TyperGroup):
             if full is not None:
                 _fail(full)
             _internal_error(err, getattr(self, "_argv", sys.argv[1:]))
+
+    def format_help(self, ctx, formatter):
+        formatter.write(cli_help.help_text(self, ctx))
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help is in the user's language (typer's is English only)."""
+
+    def format_help(self, ctx, formatter):
+        formatter.write(cli_help.help_text(self, ctx))
+
+
+def _reader_gone() -> None:
+    """What riskmap printed went to a reader that has gone (``riskmap schema | head``): not a crash, nothing to report."""
+    try:  # Python flushes stdout at exit: into nothing, not a second broken pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # no file descriptor (a test's captured output): nothing is left to flush
+    raise typer.Exit(1)
+
+
+def _usage_failed(err) -> None:
+    """A command line riskmap cannot read: what is wrong, the usage, where the help is; exit status 2."""
+    error = escape(_label(tr("error:")))
+    console.print(f"[bold red]{error}[/]{escape(cli_help.usage_error_text(err))}", highlight=False)
+    if err.ctx is not None:
+        console.print(cli_help.usage_line(err.ctx), markup=False, highlight=False)
+        console.print(cli_help.help_hint(err.ctx), markup=False, highlight=False)
+    raise typer.Exit(2)
 
 
 def _written(outputs: dict[str, Path]) -> None:
@@ -176,7 +223,7 @@ def _internal_error(err: BaseException, argv: list[str]) -> None:
 
 app = typer.Typer(
     name="riskmap",
-    help="Work-safety risk zoning: four-colour risk maps (红橙黄蓝) and inspection plans.",
+    help=N_("Work-safety risk zoning: four-colour risk maps (红橙黄蓝) and inspection plans."),
     cls=_Guarded,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -208,9 +255,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help=N_("Show the version and exit.")),
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=N_("Show debug logging."))] = False,
 ) -> None:
     """riskmap: 安全风险四色分布图与差异化监管计划."""
     logging.basicConfig(
@@ -266,8 +314,10 @@ AsOf = Annotated[
     str | None,
     typer.Option(
         "--as-of",
-        help="Evaluate dynamic adjustment (hidden dangers, accidents, standardisation) as of this date "
-        "(default: adjustment.as_of, else today).",
+        help=N_(
+            "Evaluate dynamic adjustment (hidden dangers, accidents, standardisation) as of this date "
+            "(default: adjustment.as_of, else today)."
+        ),
         callback=_as_of,
     ),
 ]
@@ -277,8 +327,10 @@ Force = Annotated[
     bool,
     typer.Option(
         "--force",
-        help="Overwrite files in the output directory that have riskmap's output names but that riskmap did "
-        "not write (or that were changed since it did). Without it the run stops and names them.",
+        help=N_(
+            "Overwrite files in the output directory that have riskmap's output names but that riskmap did "
+            "not write (or that were changed since it did). Without it the run stops and names them."
+        ),
     ),
 ]
 
@@ -442,11 +494,18 @@ def _summary(result) -> None:
 
 Lang = Annotated[
     str | None,
-    typer.Option("--lang", help="Labels of the outputs: zh (default) or en; overrides project.lang."),
+    typer.Option(
+        "--lang",
+        help=N_(
+            "Language of the messages and outputs: zh or en; overrides [project] lang (default: the locale's)."
+        ),
+    ),
 ]
 Embed = Annotated[
     bool,
-    typer.Option("--embed", help="Fixed-size HTML map without full-page styling, for iframes and reports."),
+    typer.Option(
+        "--embed", help=N_("Fixed-size HTML map without full-page styling, for iframes and reports.")
+    ),
 ]
 
 
@@ -459,16 +518,20 @@ EngineOpt = Annotated[
     EngineName | None,
     typer.Option(
         "--engine",
-        help="Where validation, zone assignment and scoring run: memory, or dask (needs riskmap\\[dask]); "
-        "overrides \\[engine] name. Same results either way.",
+        help=N_(
+            "Where validation, zone assignment and scoring run: memory, or dask (needs riskmap[dask]); "
+            "overrides [engine] name. Same results either way."
+        ),
     ),
 ]
 Scheduler = Annotated[
     str | None,
     typer.Option(
         "--scheduler",
-        help="Dask scheduler address (tcp://host:8786) for --engine dask; default: \\[engine] scheduler, else "
-        "$DASK_SCHEDULER_ADDRESS, else a local cluster.",
+        help=N_(
+            "Dask scheduler address (tcp://host:8786) for --engine dask; default: [engine] scheduler, else "
+            "$DASK_SCHEDULER_ADDRESS, else a local cluster."
+        ),
     ),
 ]
 
@@ -514,11 +577,13 @@ def _options(lang=None, embed: bool = False, engine=None, scheduler=None, postgi
     }
 
 
-@app.command()
+@app.command(
+    cls=_Command, help=N_("Run the whole job on a project: grade, zone, plan, and write every output.")
+)
 def run(
-    project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
+    project: Annotated[Path, typer.Argument(help=N_("The project file (riskmap.toml)."))],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
+        Path | None, typer.Option("--out", "-o", help=N_("Output directory (default: outputs.dir)."))
     ] = None,
     as_of: AsOf = None,
     lang: Lang = None,
@@ -530,12 +595,13 @@ def run(
         str | None,
         typer.Option(
             "--postgis",
-            help='Also publish the result layers to PostGIS: "postgresql://user@host:5432/db" or "service=name" '
-            "(password from PGPASSWORD, ~/.pgpass or the service file); see docs/postgis.md.",
+            help=N_(
+                'Also publish the result layers to PostGIS: "postgresql://user@host:5432/db" or "service=name" '
+                "(password from PGPASSWORD, ~/.pgpass or the service file); see docs/postgis.md."
+            ),
         ),
     ] = None,
 ) -> None:
-    """Run the whole job on a project: grade, zone, plan, and write every output."""
     _run_project(project, out, as_of, lang, embed, engine, scheduler, force, postgis)
 
 
@@ -562,23 +628,28 @@ def _run_project(
     _summary(result)
 
 
-@app.command()
+@app.command(
+    cls=_Command, help=N_("Re-plan inspections (frequencies, draws, schedule) without re-rendering the maps.")
+)
 def plan(
-    project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
-    year: Annotated[int | None, typer.Option("--year", help="Plan year (default: supervision.year).")] = None,
+    project: Annotated[Path, typer.Argument(help=N_("The project file (riskmap.toml)."))],
+    year: Annotated[
+        int | None, typer.Option("--year", help=N_("Plan year (default: supervision.year)."))
+    ] = None,
     history: Annotated[
         Path | None,
-        typer.Option("--history", help="Directory of earlier inspection_plan.csv files (coverage memory)."),
+        typer.Option(
+            "--history", help=N_("Directory of earlier inspection_plan.csv files (coverage memory).")
+        ),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
+        Path | None, typer.Option("--out", "-o", help=N_("Output directory (default: outputs.dir)."))
     ] = None,
     as_of: AsOf = None,
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
     force: Force = False,
 ) -> None:
-    """Re-plan inspections (frequencies, draws, schedule) without re-rendering the maps."""
     from riskmap.config import load_config
     from riskmap.pipeline import plan as make_plan
 
@@ -595,18 +666,22 @@ def plan(
     _written(result.outputs)
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    help=N_(
+        "How firm is each colour: re-grade and re-zone under each sensitivity variant of the project file."
+    ),
+)
 def sensitivity(
     project: Annotated[
-        Path, typer.Argument(help="The project file (riskmap.toml), with [[sensitivity.variants]].")
+        Path, typer.Argument(help=N_("The project file (riskmap.toml), with [[sensitivity.variants]]."))
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
+        Path | None, typer.Option("--out", "-o", help=N_("Output directory (default: outputs.dir)."))
     ] = None,
     as_of: AsOf = None,
     force: Force = False,
 ) -> None:
-    """How firm is each colour: re-grade and re-zone under each sensitivity variant of the project file."""
     from riskmap.config import load_config
     from riskmap.pipeline import sensitivity as assess
     from riskmap.sensitivity import CHANGED_BY
@@ -654,9 +729,12 @@ def sensitivity(
         )
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    help=N_("Run everything on the embedded demo district (滨江区, fictional) into the --out directory."),
+)
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("riskmap-demo"),
+    out: Annotated[Path, typer.Option("--out", "-o", help=N_("Output directory."))] = Path("riskmap-demo"),
     as_of: AsOf = None,
     lang: Lang = None,
     embed: Embed = False,
@@ -664,19 +742,71 @@ def demo(
     scheduler: Scheduler = None,
     force: Force = False,
 ) -> None:
-    """Run everything on the embedded demo district (滨江区, fictional) into OUT."""
     from riskmap._resources import demo_dir
 
     _run_project(demo_dir() / "riskmap.toml", out, as_of, lang, embed, engine, scheduler, force)
 
 
-@app.command()
+InitFrom = Annotated[
+    Path | None,
+    typer.Option(
+        "--from",
+        help=N_(
+            "The enterprise register (CSV, XLSX/XLS, GeoPackage …): write a riskmap.toml for these files "
+            "instead of copying the demo."
+        ),
+    ),
+]
+InitZones = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--zones", help=N_("A zone file (villages, towns; every layer of a GeoPackage); repeat for several.")
+    ),
+]
+InitTables = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--table",
+        help=N_(
+            "A related table as KIND=FILE (inventory, risk_points, deductions, hidden_dangers, accidents, "
+            "standardisation, sensitive_sites, population); repeat for several."
+        ),
+    ),
+]
+InitHeaders = Annotated[
+    Path | None,
+    typer.Option(
+        "--headers", help=N_("Your own header table (the shape of styles/starter_headers.toml), read first.")
+    ),
+]
+InitForce = Annotated[
+    bool,
+    typer.Option("--force", help=N_("With --from: replace an existing riskmap.toml (and nothing else).")),
+]
+
+
+@app.command(
+    cls=_Command,
+    help=N_(
+        "Write a working example project (the demo's), or with --from a riskmap.toml for your own files."
+    ),
+)
 def init(
     directory: Annotated[
-        Path, typer.Argument(help="Directory for the new project (created; must be empty).")
+        Path, typer.Argument(help=N_("Directory for the new project (created; must be empty unless --from)."))
     ],
+    register: InitFrom = None,
+    zones: InitZones = None,
+    tables: InitTables = None,
+    headers: InitHeaders = None,
+    force: InitForce = False,
+    lang: Lang = None,
 ) -> None:
-    """Write a working example project: the demo inputs as plain files and a commented riskmap.toml."""
+    if register is not None:
+        _init_from(directory, register, zones or [], tables or [], headers, force)
+        return
+    if zones or tables or headers is not None:
+        raise typer.BadParameter(tr("--zones, --table and --headers go with --from REGISTER"))
     from riskmap._resources import demo_dir
 
     try:
@@ -711,18 +841,65 @@ def init(
     out_console.print(tr("next: riskmap run {project}", project=directory / "riskmap.toml"), markup=False)
 
 
-@app.command()
+def _table_options(tables: list[str]) -> dict[str, Path]:
+    """``--table KIND=FILE`` options as a mapping; a malformed one is a usage error."""
+    found: dict[str, Path] = {}
+    for option in tables:
+        kind, sep, file = option.partition("=")
+        if not sep or not kind.strip() or not file.strip():
+            raise typer.BadParameter(
+                tr("--table {option}: write KIND=FILE, e.g. --table inventory=危化品台账.xlsx", option=option)
+            )
+        found[kind.strip()] = Path(file.strip())
+    return found
+
+
+def _init_from(
+    directory: Path, register: Path, zones: list[Path], tables: list[str], headers: Path | None, force: bool
+) -> None:
+    """``init --from``: write the project file, say what was recognised, guessed and is to check, validate it."""
+    from riskmap.starter import PROJECT_FILE, refuse_existing, start_project, write_project
+
+    _where(project=directory / PROJECT_FILE)
+    try:
+        refuse_existing(directory, force)  # before reading the files: the user's edits are never at risk
+        project = start_project(directory, register, zones, _table_options(tables), headers)
+        written = write_project(directory, project, force=force)
+    except RiskmapError as err:
+        _fail(err)
+    out_console.print(tr("wrote {file}", file=written), markup=False, highlight=False)
+    for title, notes in (
+        (tr("recognised:"), project.recognised),
+        (tr("guessed (check these):"), project.guessed),
+        (tr("to check or decide (TODO lines in the file):"), project.to_check),
+    ):
+        if notes:
+            out_console.print(f"[bold]{escape(title)}[/]")
+            for note in notes:
+                out_console.print(f"  {note}", markup=False, highlight=False)
+    said = tr("riskmap validate {file}:", file=written)
+    out_console.print(f"[bold]{escape(said)}[/]")
+    try:
+        validate(written, show=10, as_of=None, engine=None, scheduler=None, lang=None)
+    except typer.Exit:
+        pass  # the file is written; validate has said what the inputs hold
+
+
+@app.command(
+    cls=_Command,
+    help=N_("Check the config and the inputs without writing outputs; list every problem; exit 1 if any."),
+)
 def validate(
-    project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
+    project: Annotated[Path, typer.Argument(help=N_("The project file (riskmap.toml)."))],
     show: Annotated[
-        int, typer.Option("--show", help="Problem rows listed per file (0: all); every row is in the counts.")
+        int,
+        typer.Option("--show", help=N_("Problem rows listed per file (0: all); every row is in the counts.")),
     ] = 50,
     as_of: AsOf = None,
     engine: EngineOpt = None,
     scheduler: Scheduler = None,
     lang: Lang = None,
 ) -> None:
-    """Check the config and the inputs without writing outputs; list every problem; exit 1 if any."""
     from riskmap.config import load_config
     from riskmap.config.conninfo import mask_secrets
     from riskmap.pipeline import check, preflight
@@ -786,27 +963,35 @@ CompareAnyway = Annotated[
     bool,
     typer.Option(
         "--compare-anyway",
-        help="Compare even when the two runs look like runs of different districts (another district_code, or "
-        "almost no facility id in common); without it riskmap stops and says why.",
+        help=N_(
+            "Compare even when the two runs look like runs of different districts (another district_code, or "
+            "almost no facility id in common); without it riskmap stops and says why."
+        ),
     ),
 ]
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    help=N_("What changed between two runs: levels up or down, new and removed facilities, and why."),
+)
 def diff(
-    old: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the earlier run (or its output folder).")],
-    new: Annotated[Path, typer.Argument(help="The riskmap.gpkg of the later run (or its output folder).")],
+    old: Annotated[
+        Path, typer.Argument(help=N_("The riskmap.gpkg of the earlier run (or its output folder)."))
+    ],
+    new: Annotated[
+        Path, typer.Argument(help=N_("The riskmap.gpkg of the later run (or its output folder)."))
+    ],
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="Write changes.gpkg, changes.csv, changes.xlsx and changes.html here."
+            "--out", "-o", help=N_("Write changes.gpkg, changes.csv, changes.xlsx and changes.html here.")
         ),
     ] = None,
-    show: Annotated[int, typer.Option("--show", help="Changed facilities listed (0: none).")] = 20,
+    show: Annotated[int, typer.Option("--show", help=N_("Changed facilities listed (0: none)."))] = 20,
     force: Force = False,
     anyway: CompareAnyway = False,
 ) -> None:
-    """What changed between two runs: levels up or down, new and removed facilities, and why."""
     from riskmap.compare import CHANGE_KINDS, diff_runs
 
     _where(out=out)
@@ -855,29 +1040,34 @@ class Cards(StrEnum):
     none = "none"
 
 
-@app.command()
+@app.command(
+    cls=_Command,
+    help=N_(
+        "Write the district report (report.docx, editable in Word/WPS) and risk notification cards (cards.docx)."
+    ),
+)
 def report(
-    project: Annotated[Path, typer.Argument(help="The project file (riskmap.toml).")],
+    project: Annotated[Path, typer.Argument(help=N_("The project file (riskmap.toml)."))],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output directory (default: outputs.dir).")
+        Path | None, typer.Option("--out", "-o", help=N_("Output directory (default: outputs.dir)."))
     ] = None,
     previous: Annotated[
         Path | None,
         typer.Option(
-            "--previous", help="An earlier run's output folder: adds what changed since (riskmap diff)."
+            "--previous", help=N_("An earlier run's output folder: adds what changed since (riskmap diff).")
         ),
     ] = None,
     template: Annotated[
         Path | None,
         typer.Option(
             "--template",
-            help="An office's .docx (styles, header/footer 红头); overrides outputs.report_template.",
+            help=N_("An office's .docx (styles, header/footer 红头); overrides outputs.report_template."),
         ),
     ] = None,
     cards: Annotated[
         Cards | None,
         typer.Option(
-            "--cards", help="Risk notification cards (cards.docx): red-orange (default), all or none."
+            "--cards", help=N_("Risk notification cards (cards.docx): red-orange (default), all or none.")
         ),
     ] = None,
     as_of: AsOf = None,
@@ -885,7 +1075,6 @@ def report(
     force: Force = False,
     anyway: CompareAnyway = False,
 ) -> None:
-    """Write the district report (report.docx, editable in Word/WPS) and risk notification cards (cards.docx)."""
     from riskmap.config import load_config
     from riskmap.reporting import report as make_report
 
@@ -905,9 +1094,8 @@ def report(
     _written(result.outputs)
 
 
-@app.command()
+@app.command(cls=_Command, help=N_("Print the JSON Schema of the project file (for editor completion)."))
 def schema() -> None:
-    """Print the JSON Schema of the project file (for editor completion)."""
     from riskmap.config import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n")

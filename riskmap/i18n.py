@@ -45,6 +45,7 @@ __all__ = [
     "CATALOG_LOCALES",
     "N_",
     "Msg",
+    "ByLanguage",
     "per_row",
     "Written",
     "message_of",
@@ -178,6 +179,39 @@ def _render(message: str, params: Mapping[str, object], lang: str) -> str:
     if not params:
         return text
     return text.format(**{k: v.render(lang) if isinstance(v, Msg) else v for k, v in params.items()})
+
+
+class ByLanguage(Mapping[str, Mapping[str, Any]]):
+    """A table of texts written in English (each marked :func:`N_`) read in a language.
+
+    ``TEXT = ByLanguage({"title": N_("Risk report"), "header": [N_("Name"), N_("Level")]})``;
+    ``TEXT["zh"]["title"]`` is the catalog's translation, not formatted (the caller formats it, as it formats the
+    English); a list or tuple of texts is translated item by item.
+    """
+
+    def __init__(self, texts: Mapping[str, Any]) -> None:
+        self._texts = dict(texts)
+        self._read: dict[str, dict[str, Any]] = {}
+
+    def __getitem__(self, lang: str) -> dict[str, Any]:
+        if lang not in LANGS:
+            raise KeyError(lang)
+        if lang not in self._read:
+            catalog = _catalog(lang)
+            self._read[lang] = {k: _translated(v, catalog) for k, v in self._texts.items()}
+        return self._read[lang]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGS)
+
+    def __len__(self) -> int:
+        return len(LANGS)
+
+
+def _translated(value: Any, catalog: gettext.NullTranslations) -> Any:
+    if isinstance(value, str):
+        return catalog.gettext(value) if value else value
+    return type(value)(catalog.gettext(v) for v in value)
 
 
 class Msg:

@@ -797,11 +797,15 @@ def _zone_reasons(z: pd.DataFrame, config: ZoningConfig, lang: str = "zh") -> li
                 )
             )
         else:
-            parts = ", ".join(f"{tr(word, lang=lang)} {z[c].iloc[i]:.2f}" for c, word in _INDEX_PARTS.items())
+            parts = tr(", ", lang=lang).join(
+                f"{tr(word, lang=lang)} {z[c].iloc[i]:.2f}" for c, word in _INDEX_PARTS.items()
+            )
             reasons.append(
                 tr(
                     "composite index {index} ({parts}, each scaled by the layer's maximum; enterprises {tally}) -> {level}",
-                    index=format(z["index"].iloc[i], ".4f"),
+                    index=format(z["index"].iloc[i], ".4f")
+                    .rstrip("0")
+                    .rstrip("."),  # 0.687, as a reader writes it
                     parts=parts,
                     tally=tally,
                     level=name,

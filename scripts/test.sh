@@ -6,10 +6,11 @@
 # of the map's JavaScript (node --test tests/js).
 # python3-qgis is imported by Debian's /usr/bin/python3 only: its test runs QGIS there, in a subprocess (~100 MB
 # download, ~930 MB installed without recommends, ~2 min to install on 2 cores).
+# python3-venv: tests/test_bundle.py installs the offline bundle with Debian's python3, as an office would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(chromium gdal-bin python3-gdal fonts-wqy-microhei libreoffice-writer-nogui poppler-utils postgresql-15 postgresql-15-postgis-3 python3-qgis)
+apt_packages=(chromium gdal-bin python3-gdal fonts-wqy-microhei libreoffice-writer-nogui poppler-utils postgresql-15 postgresql-15-postgis-3 python3-qgis python3-venv)
 if command -v apt-get >/dev/null 2>&1; then
   missing=()
   for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

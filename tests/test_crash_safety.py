@@ -319,3 +319,16 @@ def test_a_read_only_disk_is_said_before_grading(tiny_project: Path, small_disk)
     assert proc.stderr.strip().splitlines() == [
         f"错误：{disk / 'out'}：无法在 {disk} 中写入（权限不足或磁盘只读）；请另选 --out"
     ]
+
+
+@pytest.mark.parametrize("args", [["schema"], ["report", "--help"]], ids=" ".join)
+def test_a_reader_that_goes_away_is_not_a_crash(tmp_path: Path, args: list[str]):
+    """``riskmap schema | head``: the reader closes the pipe; riskmap stops quietly, with no crash file."""
+    r_fd, w_fd = os.pipe()
+    os.close(r_fd)  # nobody reads: the first write is a broken pipe
+    cmd = [sys.executable, "-m", "riskmap", *args]
+    done = subprocess.run(cmd, stdout=w_fd, stderr=subprocess.PIPE, cwd=tmp_path, text=True, timeout=120)
+    os.close(w_fd)
+    assert done.returncode == 1, done.stderr
+    assert "内部错误" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "riskmap-crash.txt").exists()

@@ -206,7 +206,7 @@ def test_an_english_run_writes_the_decision_in_english(tiny_project: Path, tmp_p
     doc = Document(str(tmp_path / "out" / "report.docx"))
     table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Target")
     assert [c.text for c in table.rows[0].cells] == [
-        "Target", "Name", "Computed level", "Decided level", "Reason", "Decided by", "Decided on",
+        "Target", "Name", "Computed level", "Decided level", "Reason of the decision", "Decided by", "Decided on",
     ]  # fmt: skip
     assert [c.text for c in table.rows[1].cells][2:4] == ["General risk", "Major risk"]
     plan = result.plan.plan.set_index("facility_id")

@@ -9,7 +9,8 @@ CLI (``riskmap run --lang zh|en``, the figure also as SVG), and each output is r
   (``tests/mapdata.py``: every facility's and zone's text fields, the page's labels);
 - the figure: the text of every matplotlib artist as drawn, and the SVG written;
 - the XLSX plan: every sheet name and every cell, headers included;
-- the CLI's output of ``riskmap run``.
+- the CLI's output of ``riskmap run`` and ``riskmap validate``, every command's ``--help`` and its usage errors,
+  and rejects.csv;
 
 What may be English in a Chinese output (:data:`TECHNICAL`, :func:`english_words`): technical identifiers — file
 names, column names of the data contract (``facility_id``), configuration keys (``[scoring.sectors]``), codes
@@ -141,6 +142,7 @@ class Run:
     out: Path
     cli: str
     figure: list[str] = field(default_factory=list)
+    project: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ def _run_both(folder: Path, toml: Path) -> tuple[dict[str, Run], Data]:
             out = folder / f"out-{lang}"
             r = runner.invoke(app, ["run", str(toml), "--out", str(out), "--lang", lang], terminal_width=200)
             assert r.exit_code == 0, r.output
-            runs[lang] = Run(lang, out, r.output, list(drawn))
+            runs[lang] = Run(lang, out, r.output, list(drawn), toml)
     return runs, data
 
 
@@ -532,6 +534,36 @@ def test_the_cli_output_of_run_speaks_the_run_language(project, lang):
     assert_no_leaks(lang, ((f"line {i}", t) for i, t in enumerate(runs[lang].cli.splitlines())), data)
 
 
+def _csv_cells(path: Path, lang: str) -> Iterator[tuple[str, str]]:
+    """The text cells of a CSV the run wrote, as a spreadsheet shows them, without the code columns and the column
+    in the other language (``reason_en`` of a Chinese run)."""
+    other = "_en" if lang == "zh" else "_zh"
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for r, row in enumerate(csv.DictReader(f), start=2):
+            for h, v in row.items():
+                if v and h not in CODE_COLUMNS and not h.endswith(other) and not re.fullmatch(r"[\d.\-]+", v):
+                    yield f"{path.name}!{h}{r}", v
+
+
+@LANGS
+def test_rejects_csv_speaks_the_run_language(project, lang):
+    runs, data = project
+    path = runs[lang].out / "rejects.csv"
+    cells = list(_csv_cells(path, lang))
+    assert cells, "rejects.csv has no text to scan"
+    assert_no_leaks(lang, cells, data)
+
+
+@LANGS
+def test_the_validate_listing_speaks_the_run_language(project, lang):
+    runs, data = project
+    r = runner.invoke(
+        app, ["validate", str(runs[lang].project), "--lang", lang, "--show", "0"], terminal_width=200
+    )
+    assert r.exit_code in (0, 1), r.output
+    assert_no_leaks(lang, ((f"line {i}", t) for i, t in enumerate(r.output.splitlines())), data)
+
+
 def _word_texts(path: Path) -> Iterator[tuple[str, str]]:
     """Every paragraph and table cell of a Word file, headers and footers included, as its reader sees them."""
     from docx import Document
@@ -564,3 +596,105 @@ def test_the_scanners_find_what_they_look_for():
     assert english_words("重大风险 Major risk", data) == ["Major", "risk"]
     assert chinese_words("东村: Major risk (KTV)", data) == []
     assert chinese_words("东村 重大风险", data) == ["重大风险"]
+
+
+# -- the command line's help and usage errors -------------------------------------------------------------------
+
+#: What the help quotes as written, and why: option values to type (--engine memory|dask, --lang zh|en, --cards
+#: red-orange|all|none), names of software and formats (PostGIS, Dask, Word/WPS, JSON Schema, iframe), and the
+#: parts of a connection string (postgresql://user@host:5432/db, service=name) to copy, files and their formats (~/.pgpass, an office's
+#: .docx, CSV, XLSX, GeoPackage) and the demo's default folder (riskmap-demo).
+HELP_TERMS = {
+    "memory", "dask", "zh", "en", "red-orange", "all", "none", "PostGIS", "Dask", "Word", "WPS", "JSON", "Schema",
+    "iframe", "postgresql", "user", "host", "db", "service", "name", "PGPASSWORD", "DASK_SCHEDULER_ADDRESS", "tcp",
+    "pgpass", "docx", "riskmap-demo", "CSV", "XLSX", "XLS", "GeoPackage",
+}  # fmt: skip
+#: Chinese an English help quotes: the map's four colours and the 红头 of an office's letterhead, as offices say
+#: them, and the demo district's name.
+HELP_CHINESE = {"红橙黄蓝", "红头", "滨江区"}
+
+
+def _commands() -> list[list[str]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return [[]] + [[name] for name in group.commands]  # type: ignore[attr-defined]
+
+
+#: The commands' names are words to type (riskmap run), like the options.
+HELP_DATA = Data(frozenset(HELP_TERMS | {c[0] for c in _commands() if c}), frozenset(HELP_CHINESE))
+
+
+@LANGS
+@pytest.mark.parametrize("command", _commands(), ids=lambda c: " ".join(c) or "riskmap")
+def test_the_help_speaks_the_users_language(command, lang):
+    r = runner.invoke(app, [*command, "--help"], env={"LANGUAGE": lang})
+    assert r.exit_code == 0, r.output
+    assert ("用法：" if lang == "zh" else "Usage:") in r.output
+    assert_no_leaks(lang, [("the help", _unwrapped(r.output))], HELP_DATA)
+
+
+def _unwrapped(output: str) -> str:
+    """The help's text as one line: a quoted [engine] scheduler may be wrapped across two."""
+    return " ".join(line.strip() for line in output.splitlines())
+
+
+USAGE_ERRORS = {
+    "no project": (["run"], "缺少项目文件", "missing PROJECT"),
+    "two projects": (["run", "a.toml", "b.toml"], "多余的参数：b.toml", "unexpected extra words: b.toml"),
+    "no later run": (["diff", "a.gpkg"], "缺少新结果", "missing NEW"),
+    "a misspelt option": (
+        ["run", "a.toml", "--ou", "x"],
+        "没有选项 --ou；是否要用 --out",
+        "did you mean --out",
+    ),
+    "an unknown option": (["--nosuch"], "没有选项 --nosuch", "no option --nosuch"),
+    "an unknown command": (
+        ["frob"],
+        "没有命令 frob；可用的命令有：run",
+        "no command frob; the commands are: run",
+    ),
+    "not a number": (["validate", "a.toml", "--show", "z"], "--show 须为整数", "--show takes a whole number"),
+    "not an engine": (
+        ["run", "a.toml", "--engine", "x"],
+        "须为以下之一：memory, dask",
+        "one of memory, dask",
+    ),
+    "no value": (["run", "a.toml", "-o"], "选项 -o 需要一个值", "the option -o needs a value"),
+    "not a date": (
+        ["run", "a.toml", "--as-of", "xx"],
+        "--as-of：'xx' 不是日期",
+        "--as-of: 'xx' is not a date",
+    ),
+}
+
+
+@LANGS
+@pytest.mark.parametrize("case", USAGE_ERRORS, ids=str)
+def test_usage_errors_speak_the_users_language(case, lang):
+    """A command line riskmap cannot read: one line saying what is wrong, the usage, where the help is; exit 2."""
+    args, zh, en = USAGE_ERRORS[case]
+    r = runner.invoke(app, args, env={"LANGUAGE": lang})
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and "╭" not in r.output  # no typer panel: riskmap's own lines
+    assert r.output.startswith("错误：" if lang == "zh" else "error: "), r.output
+    assert (zh if lang == "zh" else en) in r.output, r.output
+    typed = Data(HELP_DATA.tokens | {"frob", "xx"}, HELP_DATA.runs)  # what the user typed, quoted back
+    assert_no_leaks(lang, ((f"line {i}", t) for i, t in enumerate(r.output.splitlines())), typed)
+
+
+def test_every_help_text_has_its_chinese():
+    """An option or command added with an English help and no catalog entry fails here, not in an office."""
+    import typer.main
+
+    from riskmap.cli_help import BUILT_IN_HELP
+    from riskmap.i18n import tr
+
+    group = typer.main.get_command(app)
+    texts = {"riskmap": group.help}
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        texts[name] = command.help
+        for p in command.params:
+            texts[f"{name} {p.name}"] = p.help or BUILT_IN_HELP.get(p.name)
+    missing = {k: v for k, v in texts.items() if not v or not CJK.search(tr(v, lang="zh"))}
+    assert not missing, f"help texts without Chinese (mark them N_ and translate them): {missing}"

@@ -678,3 +678,13 @@ def test_annex_as_a_workbook_beside_the_report(tiny_project: Path, tmp_path: Pat
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert len(rejects) > 0 and len(sheets["剔除记录"]) - 1 == len(rejects)
     assert sorted(str(r[6]) for r in sheets["剔除记录"][1:]) == sorted(rejects["reason"])
+
+
+def test_the_inputs_are_named_in_words_beside_their_section(run_out: Path) -> None:
+    """A county's reader knows 企业名录, not ``facilities``; the section stays beside it to find it in riskmap.toml."""
+    from docx import Document
+
+    rows = _table_after(Document(str(run_out / "report.docx")), "输入数据")
+    names = [r[0] for r in rows[1:]]
+    assert "企业名录（facilities）" in names, names
+    assert any(n.endswith("边界（zones_town）") for n in names), names

@@ -1,5 +1,9 @@
 """Raster inputs: zonal sums (population within a radius) with exactextract.
 
+Where exactextract has no wheel (Linux ARM64: Kylin and UOS on Phytium/Kunpeng; pyproject.toml leaves it out
+there), the same sums come from shapely: each polygon intersected with the cells of its window, vectorised
+(:func:`zonal_sum_coverage`'s ``method="shapely"``; slower, equal to exactextract's to 1e-9).
+
 A population raster counts persons: a cell below 0, or holding a fill value (-9999, float32's lowest, the
 largest value of its type), is no count, whether or not the file declares it as nodata. Such cells are read as
 nodata (the population there is unknown), never summed: -9999 persons within 500 m would lower GB 18218's α,
@@ -9,7 +13,7 @@ and a village of -740,000 persons would fall to the bottom of an index. :func:`r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -47,11 +51,14 @@ def zonal_sum(path: Path, polygons: gpd.GeoSeries) -> np.ndarray:
     return zonal_sum_coverage(path, polygons)[0]
 
 
-def zonal_sum_coverage(path: Path, polygons: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+def zonal_sum_coverage(
+    path: Path, polygons: gpd.GeoSeries, method: Literal["exactextract", "shapely"] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Sum of the raster under each polygon, and the share of each polygon's area the raster covers.
 
     The share counts only cells with data: a polygon outside the raster's extent, or over nodata cells, has
-    share 0 (its sum, 0, says nothing about the population there).
+    share 0 (its sum, 0, says nothing about the population there). ``method`` None is exactextract where it is
+    installed, else shapely.
 
     Examples
     --------
@@ -70,7 +77,6 @@ def zonal_sum_coverage(path: Path, polygons: gpd.GeoSeries) -> tuple[np.ndarray,
     """
     import rasterio
     import shapely
-    from exactextract import exact_extract
 
     if not path.exists():
         raise InputError(tr("{file}: raster not found; check the path in the project file", file=path))
@@ -82,20 +88,120 @@ def zonal_sum_coverage(path: Path, polygons: gpd.GeoSeries) -> tuple[np.ndarray,
                 raise InputError(
                     tr("{file}: the raster has no CRS; write one with gdal_edit.py -a_srs", file=path)
                 )
-            shapes = gpd.GeoDataFrame(geometry=polygons.to_crs(src.crs).values)
-            shapes["_i"] = np.arange(len(shapes))
-            # "count" is the sum of the covered fractions of the cells with data, in cells.
-            out = exact_extract(_counts(src), shapes, ["sum", "count"], include_cols=["_i"], output="pandas")
+            geoms = polygons.to_crs(src.crs).to_numpy()
+            # counts: the sum of the covered fractions of the cells with data, in cells.
+            if (method or _default_method()) == "exactextract":
+                sums, counts = _sums_exactextract(src, geoms)
+            else:
+                sums, counts = _sums_shapely(src, geoms)
             cell_area = abs(src.transform.a * src.transform.e - src.transform.b * src.transform.d)
     except rasterio.errors.RasterioIOError as err:
         raise InputError(tr("{file}: cannot read the raster: {why}", file=path, why=err)) from None
-    out = out.sort_values("_i")
-    sums = out["sum"].fillna(0.0).to_numpy(dtype=float)
     # Areas in the raster's CRS on both sides (degrees² for a geographic raster: a ratio over a few km is fine).
-    area = shapely.area(shapes.geometry.to_numpy())
-    covered = out["count"].fillna(0.0).to_numpy(dtype=float) * cell_area
+    area = shapely.area(geoms)
+    covered = counts * cell_area
     share = np.divide(covered, area, out=np.ones_like(area), where=area > 0)
     return sums, np.clip(share, 0.0, 1.0)
+
+
+def _default_method() -> Literal["exactextract", "shapely"]:
+    import importlib.util
+
+    return "exactextract" if importlib.util.find_spec("exactextract") is not None else "shapely"
+
+
+def _sums_exactextract(src: Any, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per polygon: the covered-fraction-weighted sum of the cells with data, and of their fractions."""
+    from exactextract import exact_extract
+
+    shapes = gpd.GeoDataFrame({"_i": np.arange(len(geoms))}, geometry=geoms, crs=src.crs)
+    out = exact_extract(_counts(src), shapes, ["sum", "count"], include_cols=["_i"], output="pandas")
+    out = out.sort_values("_i")
+    return out["sum"].fillna(0.0).to_numpy(dtype=float), out["count"].fillna(0.0).to_numpy(dtype=float)
+
+
+#: Polygons whose cells the shapely path reads and intersects at once (bounds the memory of one batch).
+_BATCH = 2000
+
+
+def _sums_shapely(src: Any, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`_sums_exactextract` gives, by intersecting each polygon with the cells of its window."""
+    sums, counts = np.zeros(len(geoms)), np.zeros(len(geoms))
+    windows = _cell_windows(src, geoms)
+    # Neighbours in one batch: sorted by window, a batch's cells come from one compact part of the raster.
+    order = np.lexsort((windows[:, 2], windows[:, 0]))
+    for start in range(0, len(order), _BATCH):
+        batch = order[start : start + _BATCH]
+        sums[batch], counts[batch] = _batch_sums(src, geoms[batch], windows[batch])
+    return sums, counts
+
+
+def _cell_windows(src: Any, geoms: np.ndarray) -> np.ndarray:
+    """Per polygon, the cells its bounding box touches: (row0, row1, col0, col1), clipped to the raster."""
+    import shapely
+
+    b = shapely.bounds(geoms)
+    xs, ys = b[:, [0, 2, 0, 2]], b[:, [1, 1, 3, 3]]
+    cols, rows = _apply(~src.transform, xs, ys)
+    with np.errstate(invalid="ignore"):  # an empty polygon's bounds are NaN: an empty window
+        w = np.stack(
+            [np.floor(rows.min(1)), np.ceil(rows.max(1)), np.floor(cols.min(1)), np.ceil(cols.max(1))], 1
+        )
+    w = np.nan_to_num(w, nan=0.0)
+    w[:, :2] = w[:, :2].clip(0, src.height)
+    w[:, 2:] = w[:, 2:].clip(0, src.width)
+    return w.astype(np.int64)
+
+
+def _apply(t: Any, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An affine transform applied to arrays of points."""
+    return t.a * u + t.b * v + t.c, t.d * u + t.e * v + t.f
+
+
+def _batch_sums(src: Any, geoms: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import shapely
+
+    nrows, ncols = w[:, 1] - w[:, 0], w[:, 3] - w[:, 2]
+    per = nrows * ncols
+    if per.sum() == 0:
+        return np.zeros(len(geoms)), np.zeros(len(geoms))
+    owner = np.repeat(np.arange(len(geoms)), per)
+    k = np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+    row = w[owner, 0] + k // ncols[owner]
+    col = w[owner, 2] + k % ncols[owner]
+    # Cell corners through the affine transform (a rotated grid too), rings of 4 corners.
+    corner_c = np.stack([col, col + 1, col + 1, col], 1)
+    corner_r = np.stack([row, row, row + 1, row + 1], 1)
+    x, y = _apply(src.transform, corner_c, corner_r)
+    cells = shapely.polygons(np.stack([x, y], -1))
+    shapely.prepare(geoms)
+    inside = shapely.contains_properly(geoms[owner], cells)
+    frac = inside.astype(float)
+    edge = ~inside & shapely.intersects(geoms[owner], cells)
+    frac[edge] = shapely.area(shapely.intersection(geoms[owner][edge], cells[edge])) / shapely.area(
+        cells[edge]
+    )
+    values = _window_values(src, row, col)
+    valid = ~np.isnan(values)
+    weighted = frac * np.where(valid, values, 0.0)
+    return (
+        np.bincount(owner, weights=weighted, minlength=len(geoms)),
+        np.bincount(owner, weights=frac * valid, minlength=len(geoms)),
+    )
+
+
+def _window_values(src: Any, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Band 1 at (row, col), scaled, NaN where no count (nodata or :func:`not_counts`), as :func:`_counts`."""
+    from rasterio.windows import Window
+
+    r0, c0 = int(row.min()), int(col.min())
+    arr = src.read(1, window=Window(c0, r0, int(col.max()) - c0 + 1, int(row.max()) - r0 + 1), masked=True)
+    values = arr.data.astype(np.float64)
+    scale, offset = src.scales[0], src.offsets[0]
+    if scale != 1.0 or offset != 0.0:
+        values = values * scale + offset
+    values[np.ma.getmaskarray(arr) | not_counts(arr.data)] = np.nan
+    return values[row - r0, col - c0]
 
 
 def raster_bounds(path: Path) -> tuple[float, float, float, float]:

@@ -47,6 +47,7 @@ from riskmap.columns import (
     ZONE_NAME,
 )
 from riskmap.errors import ConfigError, InputError, OutputError
+from riskmap.i18n import N_, ByLanguage
 from riskmap.io.atomic import atomic_path
 from riskmap.zone_kinds import KindLabels, kind_label
 
@@ -106,86 +107,53 @@ _PANES = {_HIGHLIGHT_PANE: 440, _FACILITY_PANE: 450}
 _EMBED_HEIGHT_DEFAULT = 600
 _MAX_ZOOM = 19  # one past the tiles' native zoom; set on the map too: tiles=None leaves Leaflet without one
 
-_TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "legend": "图例",
-        "level": "风险等级",
-        "facilities": "企业",
-        "n_level": "{label}企业",
-        "id": "编号",
-        "sector": "行业",
-        "score": "评分",
-        "method": "评估方法",
-        "reasons": "定级依据",
-        "zone": "所在区域",
-        "inspections": "年检查频次",
-        "hidden_dangers": "隐患 未销号/逾期/重大",
-        "placed": "无坐标, 按所属村落位的企业",
-        "workload": "年计划检查次数",
-        "workload_layer": "检查工作量 (年计划检查次数)",
-        "level_method": "方法定级 (动态调整前)",
-        "level_computed": "计算等级 (专家研判前)",
-        "decision": "专家研判",
-        "zone_code": "区域代码",
-        "search": "搜索企业或区域名称",
-        "not_found": "未找到",
-        "fullscreen": "全屏",
-        "exit_fullscreen": "退出全屏",
-        "html_lang": "zh-CN",
-        "facility_layer": "企业（{n}）",
-        "filter": "筛选",
-        "overview_note": "圆圈内为{label}企业数（按屏幕区块汇总），放大后显示每家企业",
-        "bubble": "{label}企业 {n} 家，点击放大",
-        "all_sectors": "全部行业",
-        "all_towns": "全部乡镇",
-        "shown": "显示 {n} / {total}",
-        "damaged": "地图数据已损坏，无法显示企业点位：请重新复制或重新生成此 HTML 文件",
-        "zoom_in": "放大",
-        "zoom_out": "缩小",
-        "layers": "图层",
-        "close_popup": "关闭",
-        "leaflet": "交互式地图程序库",
-    },
-    "en": {
-        "legend": "Legend",
-        "level": "Risk level",
-        "facilities": "Facilities",
-        "n_level": "{label} facilities",
-        "id": "ID",
-        "sector": "Sector",
-        "score": "Score",
-        "method": "Method",
-        "reasons": "Reasons",
-        "zone": "Zone",
-        "inspections": "Inspections per year",
-        "hidden_dangers": "Hidden dangers open/overdue/major",
-        "placed": "Placed by the register's zone (no coordinates)",
-        "workload": "Inspections planned per year",
-        "workload_layer": "Inspection workload (per year)",
-        "level_method": "Method level (before adjustment)",
-        "level_computed": "Computed level (before the expert decision)",
-        "decision": "Expert decision",
-        "zone_code": "Zone code",
-        "search": "Search facility or zone name",
-        "not_found": "Not found",
-        "fullscreen": "Full screen",
-        "exit_fullscreen": "Exit full screen",
-        "html_lang": "en",
-        "facility_layer": "Facilities ({n})",
-        "filter": "Filter",
-        "overview_note": "Circles count {label} facilities per screen block; zoom in to see each facility",
-        "bubble": "{n} {label} facilities: click to zoom in",
-        "all_sectors": "All sectors",
-        "all_towns": "All towns",
-        "shown": "Shown {n} / {total}",
-        "damaged": "The map data is damaged, the facilities cannot be shown: copy or generate this HTML file again",
-        "zoom_in": "Zoom in",
-        "zoom_out": "Zoom out",
-        "layers": "Layers",
-        "close_popup": "Close popup",
-        "leaflet": "A JavaScript library for interactive maps",
-    },
-}
+#: The page's language (the html element's lang: fonts and screen readers follow it).
+_HTML_LANG = {"zh": "zh-CN", "en": "en"}
+#: The page's words, read in the map's language.
+_TEXT = ByLanguage(
+    {
+        "legend": N_("Legend"),
+        "level": N_("Risk level"),
+        "facilities": N_("Facilities"),
+        "n_level": N_("{label} facilities"),
+        "id": N_("ID"),
+        "sector": N_("Sector"),
+        "score": N_("Score"),
+        "method": N_("Method"),
+        "reasons": N_("Reasons"),
+        "zone": N_("Zone"),
+        "inspections": N_("Inspections per year"),
+        "hidden_dangers": N_("Hidden dangers open/overdue/major"),
+        "placed": N_("Placed by the register's zone (no coordinates)"),
+        "workload": N_("Inspections planned per year"),
+        "workload_layer": N_("Inspection workload (per year)"),
+        "level_method": N_("Method level (before adjustment)"),
+        "level_computed": N_("Computed level (before the expert decision)"),
+        "decision": N_("Expert decision"),
+        "zone_code": N_("Zone code"),
+        "search": N_("Search facility or zone name"),
+        "not_found": N_("Not found"),
+        "fullscreen": N_("Full screen"),
+        "exit_fullscreen": N_("Exit full screen"),
+        "facility_layer": N_("Facilities ({n})"),
+        "filter": N_("Filter"),
+        "overview_note": N_(
+            "Circles count {label} facilities per screen block; zoom in to see each facility"
+        ),
+        "bubble": N_("{n} {label} facilities: click to zoom in"),
+        "all_sectors": N_("All sectors"),
+        "all_towns": N_("All towns"),
+        "shown": N_("Shown {n} / {total}"),
+        "damaged": N_(
+            "The map data is damaged, the facilities cannot be shown: copy or generate this HTML file again"
+        ),
+        "zoom_in": N_("Zoom in"),
+        "zoom_out": N_("Zoom out"),
+        "layers": N_("Layers"),
+        "close_popup": N_("Close popup"),
+        "leaflet": N_("A JavaScript library for interactive maps"),
+    }
+)
 
 _FONT = (
     '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Helvetica Neue", Arial, '
@@ -554,11 +522,13 @@ _WORKLOAD_COLOURS = ("#F2F0F7", "#CBC9E2", "#9E9AC8", "#756BB1", "#54278F")
 
 
 #: The sensitivity layer's texts: its name, and the popup's labels.
-_SENSITIVITY_TEXT = {
-    "zh": {"layer": "等级不稳的区域 (替代约定下颜色会变)", "range": "各约定下等级", "by": "改变等级的约定"},
-    "en": {"layer": "Zones whose colour depends on a convention", "range": "Level over the conventions",
-           "by": "Changed by"},
-}  # fmt: skip
+_SENSITIVITY_TEXT = ByLanguage(
+    {
+        "layer": N_("Zones whose colour depends on a convention"),
+        "range": N_("Level over the conventions"),
+        "by": N_("Changed by"),
+    }
+)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -744,7 +714,7 @@ def _finish_page(page: str, *, lang: str, embed: bool) -> str:
     if embed:
         # Full-page rules (html, body at 100 %, no margin) would restyle a report the map is pasted into.
         page = _FULL_PAGE_STYLE.sub("", page)
-    page = page.replace("<html>", f'<html lang="{_TEXT[lang]["html_lang"]}">', 1)
+    page = page.replace("<html>", f'<html lang="{_HTML_LANG[lang]}">', 1)
     return page
 
 

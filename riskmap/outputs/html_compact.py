@@ -48,6 +48,7 @@ from riskmap.columns import (
     ZONE_CODE,
     ZONE_NAME,
 )
+from riskmap.i18n import N_, ByLanguage
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -139,24 +140,16 @@ def _plain(values: pd.Series) -> pd.Series:
 
 #: The grading methods as a popup names them (``[scoring.sectors]`` names them by key: ls_matrix); a key not
 #: listed (a method added later) is shown as it is.
-_METHOD_WORDS = {
-    "zh": {
-        "baseline": "登记固有风险等级",
-        "gb18218": "GB 18218 重大危险源辨识与分级",
-        "chem2018": "危险化学品企业安全风险评估诊断分级（2018 指南）",
-        "lec": "LEC 作业条件危险性评价法",
-        "ls_matrix": "LS 风险矩阵法",
-        "indicator": "加权指标法",
-    },
-    "en": {
-        "baseline": "inherent level from the register",
-        "gb18218": "GB 18218 major hazard identification and grading",
-        "chem2018": "hazardous-chemical enterprise risk diagnosis (2018 guide)",
-        "lec": "LEC job hazard evaluation (D = L × E × C)",
-        "ls_matrix": "LS risk matrix (R = L × S)",
-        "indicator": "weighted indicators",
-    },
-}
+_METHOD_WORDS = ByLanguage(
+    {
+        "baseline": N_("inherent level from the register"),
+        "gb18218": N_("GB 18218 major hazard identification and grading"),
+        "chem2018": N_("hazardous-chemical enterprise risk diagnosis (2018 guide)"),
+        "lec": N_("LEC job hazard evaluation (D = L × E × C)"),
+        "ls_matrix": N_("LS risk matrix (R = L × S)"),
+        "indicator": N_("weighted indicators"),
+    }
+)
 
 
 def _method_words(values: pd.Series, lang: str) -> pd.Series:

@@ -21,7 +21,7 @@ from riskmap.frames import in_language
 from riskmap.levels import LEVEL_NAMES, label
 from riskmap.outputs.report.annex import Annex, AnnexTable, list_tables, rejects_table, write_annex_docx
 from riskmap.outputs.report.numbers import Numbers, report_numbers
-from riskmap.outputs.report.text import SENSITIVITY_TEXT, fmt
+from riskmap.outputs.report.text import INPUT_NAMES, NUMERALS, SENSITIVITY_TEXT, fmt
 from riskmap.outputs.report.wordml import (
     Doc,
     caption,
@@ -413,7 +413,20 @@ def _plan(d: Doc, nums: Numbers, config: Config, result: RunResult, section: int
 
 
 def _numeral(d: Doc, n: int) -> str:
-    return d.t("numerals")[n - 1] if d.lang == "zh" else str(n)
+    return NUMERALS[n - 1] if d.lang == "zh" else str(n)
+
+
+def _input_name(d: Doc, config: Config, key: str) -> str:
+    """An input as its reader knows it (企业名录), its section of the project file beside it (facilities)."""
+    names = INPUT_NAMES[d.lang]
+    if key.startswith("zones_"):
+        kind = kind_label(key.removeprefix("zones_"), d.lang, project_kind_labels(config))
+        name = names["zones"].format(kind=kind)
+    else:
+        name = names.get(key, "")
+    if not name:
+        return key
+    return f"{name}（{key}）" if d.lang == "zh" else f"{name} ({key})"
 
 
 def _quality(
@@ -439,7 +452,8 @@ def _quality(
     if inputs:
         caption(d, d.next_table("t_inputs"))
         table(d, [d.t("input"), d.t("path"), "SHA-256"],
-               [[k, v.get("path", ""), v.get("sha256", "")] for k, v in inputs.items()], widths=[1.4, 2, 4.6])  # fmt: skip
+               [[_input_name(d, config, k), v.get("path", ""), v.get("sha256", "")] for k, v in inputs.items()],
+               widths=[1.4, 2, 4.6])  # fmt: skip
     para(
         d,
         d.t(
