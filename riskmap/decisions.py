@@ -351,11 +351,12 @@ def _notes(reason: pd.Series, by: pd.Series, on: pd.Series) -> pd.Series:
 
 
 def _head(text: pd.Series, note: np.ndarray, at: np.ndarray, sep: str) -> pd.Series:
-    """``note + sep + text`` at the rows ``at`` (a missing or empty text: the note alone)."""
-    out = text.astype(object).where(text.notna(), "").to_numpy(dtype=object).copy()
-    old = out[at].astype(str)
-    out[at] = np.where(old == "", note, note + sep + old)
-    return pd.Series(out, index=text.index, dtype=object)
+    """``note + sep + text`` at the rows ``at`` (a missing or empty text: the note alone); the rest untouched."""
+    out = text.copy()
+    if len(at):
+        old = text.iloc[at].fillna("").astype(str).to_numpy(dtype=object)
+        out.iloc[at] = np.where(old == "", note, note + sep + old)
+    return out
 
 
 def _audit(frame: pd.DataFrame, decided: pd.DataFrame, at: np.ndarray, rows: np.ndarray) -> None:
@@ -385,8 +386,10 @@ def _apply(
     at = np.flatnonzero(pos >= 0)
     rows = pos[at]
     _audit(out, decided, at, rows)
-    if LEVEL_ZH in out.columns:
-        out[LEVEL_ZH] = [label(k, "zh") for k in out[LEVEL]]
+    if LEVEL_ZH in out.columns and len(at):  # only the decided rows change (no loop over a province's rows)
+        zh = out[LEVEL_ZH].astype(object).to_numpy().copy()
+        zh[at] = [label(k, "zh") for k in decided["level"].to_numpy(dtype=object)[rows]]
+        out[LEVEL_ZH] = zh
     if reason_columns is not None and len(at):
         notes = _notes(decided["reason"], decided["decided_by"], _day(decided["decided_on"]))
         zh_col, en_col = reason_columns
