@@ -471,6 +471,22 @@ def _summary(result) -> None:
             )
         )
         out_console.print(line, highlight=False, markup=False)
+    if s.get("decisions"):  # [decisions]: what the committee's table gave on the as-of date
+        d = s["decisions"]
+        out_console.print(
+            tr(
+                "expert decisions as of {date}: {applied} applied, {expired} expired, {future} not yet in force, "
+                "{rejected} rejected (of {rows} rows)",
+                date=s["as_of"],
+                applied=d["applied"],
+                expired=d["expired"],
+                future=d["not_yet_in_force"],
+                rejected=d["rejected"],
+                rows=d["rows"],
+            ),
+            highlight=False,
+            markup=False,
+        )
     _plan_summary(s)
     _warn(result.warnings)
     _written(result.outputs)
@@ -1005,6 +1021,7 @@ def diff(
             before, after = (label(v, lang) if v else "—" for v in (r.level_old, r.level_new))
             change = tr(_CHANGES[r.change])
             line = f"  {change:<8} {r.id} {r.name}: {before} → {after}"
+            line += f" [{r.decision}]" if r.decision else ""  # an expert decision made the change
             out_console.print(line + (f" ({why})" if why else ""), highlight=False, markup=False)
         if len(fac) > show:
             out_console.print(

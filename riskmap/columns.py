@@ -64,6 +64,13 @@ __all__ = [
     "PRIORITY",
     "UNSCHEDULED",
     "PLANNED_INSPECTIONS",
+    "LEVEL_COMPUTED",
+    "DECISION_REASON",
+    "DECIDED_BY",
+    "DECIDED_ON",
+    "DECISION_VALID_UNTIL",
+    "DECISION_COLUMNS",
+    "DECISION_NOTE",
     "REJECT_COLUMNS",
     "REJECT_REASON",
     "REJECT_REASON_ZH",
@@ -191,6 +198,21 @@ NOT_ON_MAP_REASON = "not_on_map_reason"
 UNSCHEDULED = "unscheduled"
 #: A zone's workload: the inspections a year the plan gives the enterprises in it.
 PLANNED_INSPECTIONS = "inspections_planned"
+
+# -- decisions of the committee (riskmap.decisions) ------------------------------------------------------------
+#: The level the stages computed (facilities: after dynamic adjustment; zones: after zoning), kept beside ``level``
+#: where an expert decision (专家研判) set it; equal to ``level`` elsewhere.
+LEVEL_COMPUTED = "level_computed"
+#: The decision in force on the as-of date, as its table writes it (empty where none): the audit trail.
+DECISION_REASON = "decision_reason"
+DECIDED_BY = "decided_by"
+#: Dates as ``YYYY-MM-DD`` text (empty where none, or no end date).
+DECIDED_ON = "decided_on"
+DECISION_VALID_UNTIL = "valid_until"
+#: The audit columns every facility and zone carries once decisions are configured.
+DECISION_COLUMNS = [LEVEL_COMPUTED, DECISION_REASON, DECIDED_BY, DECIDED_ON, DECISION_VALID_UNTIL]
+#: The decision as a reason in the run's language, for the plan's reason (private: not written out).
+DECISION_NOTE = "_decision_note"
 
 # -- rejects (riskmap.validate and every stage) --------------------------------------------------------------------
 #: Columns of the rejects table.

@@ -16,15 +16,26 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.columns import FACILITY_ID, LEVEL, NAME, REASON_SEP_ZH, SECTOR, ZONE_CODE, ZONE_NAME
+from riskmap.columns import (
+    DECIDED_ON,
+    FACILITY_ID,
+    LEVEL,
+    LEVEL_COMPUTED,
+    NAME,
+    REASON_SEP_ZH,
+    SECTOR,
+    ZONE_CODE,
+    ZONE_NAME,
+)
 from riskmap.errors import InputError
-from riskmap.i18n import tr
+from riskmap.i18n import N_, tr
 from riskmap.levels import Level, level_keys, level_rank
 
 __all__ = [
     "CHANGE",
     "CHANGE_KINDS",
     "CHANGE_COLUMNS",
+    "BY_DECISION",
     "RunDiff",
     "SavedRun",
     "MIN_SHARED_IDS",
@@ -53,6 +64,7 @@ CHANGE_COLUMNS = [
     "level_old_zh",
     "level_new_zh",
     "steps",
+    "decision",
     "reasons_added",
     "reasons_removed",
     "reasons_old",
@@ -60,6 +72,9 @@ CHANGE_COLUMNS = [
     LEVEL,
 ]
 
+
+#: The ``decision`` column of a change an expert decision made, in either run (translated where it is made).
+BY_DECISION = N_("changed by a decision")
 
 #: Below this share of the smaller run's facility ids found in the other, two runs look like different districts.
 MIN_SHARED_IDS = 0.1
@@ -259,6 +274,14 @@ def _reason_items(text: object) -> list[str]:
     return [t.strip() for t in text.split(REASON_SEP_ZH) if t.strip()]
 
 
+def _reasons_only_in(texts: pd.Series, others: pd.Series) -> list[str]:
+    """Per row, the reasons of ``texts`` that ``others`` lacks, joined."""
+    return [
+        REASON_SEP_ZH.join(i for i in _reason_items(a) if i not in set(_reason_items(b)))
+        for a, b in zip(texts, others, strict=True)
+    ]
+
+
 def _without_key_or_level(layer: str, key: str) -> InputError:
     return InputError(
         tr(
@@ -279,7 +302,7 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
     key = FACILITY_ID if is_fac else ZONE_CODE
     name = NAME if is_fac else ZONE_NAME
     reasons = "reasons" if is_fac else "reason"
-    wanted = [key, name, SECTOR, LEVEL, reasons]
+    wanted = [key, name, SECTOR, LEVEL, reasons, "_decided"]
     present = new if new is not None else old
     crs = present.crs if present is not None else "EPSG:4490"
 
@@ -290,6 +313,7 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
             raise _without_key_or_level(layer, key)
         out = df.copy()
         out[LEVEL] = known_levels(out, key, tr("layer {layer}", layer=layer))
+        out["_decided"] = _decided(out)
         for c in wanted:
             if c not in out.columns:
                 out[c] = ""
@@ -320,18 +344,15 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
         part["level_old"] = o[LEVEL].reindex(ids).fillna("").astype(str)
         part["level_new"] = n[LEVEL].reindex(ids).fillna("").astype(str)
         part["steps"] = steps.reindex(ids)
+        decided = [df["_decided"].reindex(ids).fillna(False).astype(bool).to_numpy() for df in (o, n)]
+        decided = decided[0] | decided[1]
+        part["decision"] = np.where(decided & (kind is None), tr(BY_DECISION), "")
         before = o[reasons].reindex(ids)
         after = n[reasons].reindex(ids)
         part["reasons_old"] = before.fillna("").astype(str)
         part["reasons_new"] = after.fillna("").astype(str)
-        part["reasons_added"] = [
-            REASON_SEP_ZH.join(i for i in _reason_items(a) if i not in set(_reason_items(b)))
-            for a, b in zip(after, before, strict=True)
-        ]
-        part["reasons_removed"] = [
-            REASON_SEP_ZH.join(i for i in _reason_items(b) if i not in set(_reason_items(a)))
-            for a, b in zip(after, before, strict=True)
-        ]
+        part["reasons_added"] = _reasons_only_in(after, before)
+        part["reasons_removed"] = _reasons_only_in(before, after)
         part[LEVEL] = part["level_new"].where(part["level_new"] != "", part["level_old"])
         part["geometry"] = src.geometry.loc[ids]
         rows.append(part)
@@ -348,6 +369,15 @@ def compare_layer(old: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame | None, la
     return gpd.GeoDataFrame(out[[*CHANGE_COLUMNS, "geometry"]], geometry="geometry", crs=crs).reset_index(
         drop=True
     )
+
+
+def _decided(layer: pd.DataFrame) -> pd.Series:
+    """Whether an expert decision set the row's level (it differs from the computed one); False in older runs."""
+    if DECIDED_ON not in layer.columns or LEVEL_COMPUTED not in layer.columns:
+        return pd.Series(False, index=layer.index)
+    on = layer[DECIDED_ON].fillna("").astype(str) != ""
+    computed = level_keys(layer[LEVEL_COMPUTED])
+    return on & (computed.astype(object) != layer[LEVEL].astype(object))
 
 
 def _zh(key: str) -> str:

@@ -24,12 +24,20 @@ import pandas as pd
 from riskmap.adjust import EVENT_COLUMNS, as_of_warnings, event_warnings
 from riskmap.columns import DATA_ISSUES, FACILITY_ID, LEVEL, NAME, ON_MAP
 from riskmap.config import Config, with_overrides
+from riskmap.decisions import DECISIONS_REQUIRED, decision_table, decision_warnings
 from riskmap.engines.memory import MemoryEngine
 from riskmap.errors import ConfigError, OutputError, RiskmapError
 from riskmap.i18n import in_project_language, tr
 from riskmap.io.inputfiles import InputFile
 from riskmap.io.postgis import connect, is_database, read_postgis, require_psycopg
-from riskmap.io.project import ProjectInputs, read_earlier_plans, read_facilities, read_inputs, read_related
+from riskmap.io.project import (
+    ProjectInputs,
+    read_decisions,
+    read_earlier_plans,
+    read_facilities,
+    read_inputs,
+    read_related,
+)
 from riskmap.io.tables import ROW
 from riskmap.io.vector import read_vector
 from riskmap.levels import LEVEL_NAMES, NOT_ASSESSED
@@ -213,19 +221,37 @@ def _result(config: Config, stage: Stage, as_of: date | str | None, history: Pat
     warnings += _run_warnings(config, project, summary, p.rejects, validated)
     warnings += _dates_warnings(config, validated, done(p.adjustment, "adjust").as_of, as_of)
     warnings += event_warnings(validated.events, input_sources(config))
+    counts, decided = _decisions(p, supervised)
+    warnings += (
+        decision_warnings(p.decided, validated.decisions.source) if p.decided and validated.decisions else []
+    )
     warnings = list(dict.fromkeys(warnings))  # one file read for two sections (the register) notes once
+    zones = done(p.zoned, "zone").layers
     return RunResult(
         facilities=gpd.GeoDataFrame(
             supervised.facilities, geometry=supervised.facilities.geometry.name, crs="EPSG:4490"
         ),
-        zones=done(p.zoned, "zone").layers,
+        zones=zones,
         plan=supervised.plan,
         rejects=all_rejects,
-        summary=summary.to_dict(),
+        summary=summary.to_dict() | ({"decisions": counts} if counts else {}),
         warnings=warnings,
         inputs=project.files,
         sensitivity=assessed,
+        decisions=decided,
     )
+
+
+def _decisions(p: Pass, supervised: Supervised) -> tuple[dict[str, int] | None, pd.DataFrame | None]:
+    """The decisions' counts (rows in = applied + expired + not yet in force + rejected) and the applied ones."""
+    validated = done(p.validated, "validate")
+    if p.decided is None or validated.decisions is None:
+        return None, None
+    counts = p.decided.counts(validated.decisions)
+    accounted = counts["applied"] + counts["expired"] + counts["not_yet_in_force"] + counts["rejected"]
+    if accounted != counts["rows"]:
+        raise AssertionError(f"decision accounting broken: {counts}")
+    return counts, decision_table(supervised.facilities, done(p.zoned, "zone").layers)
 
 
 #: Which related table each adjustment condition reads.
@@ -499,6 +525,17 @@ def _check_table_file(config: Config, table: str, problems: list[str]) -> None:
         _attempt(problems, partial(require_columns, df, columns, path.name, f"{table}.columns"))
 
 
+def _check_decisions_file(config: Config, problems: list[str]) -> None:
+    """The decisions table can be read and has each required column (every missing one reported)."""
+    dcfg = config.decisions
+    assert dcfg is not None
+    df = read_decisions(config)
+    source = config.resolve(dcfg.path).name
+    for canonical in DECISIONS_REQUIRED:
+        columns = {canonical: dcfg.columns.get(canonical, canonical)}
+        _attempt(problems, partial(require_columns, df, columns, source, "decisions.columns"))
+
+
 def _check_zone_file(config: Config, i: int) -> None:
     zc = config.zones[i]
     assert zc.path is not None
@@ -530,6 +567,9 @@ def preflight(config: Config) -> list[str]:
     for i, zc in enumerate(config.zones):
         if zc.path is not None and _conninfo(zc) not in failed:
             _attempt(problems, partial(_check_zone_file, config, i))
+    decisions = config.decisions
+    if decisions is not None and _conninfo(decisions) not in failed:
+        _attempt(problems, partial(_check_decisions_file, config, problems))
     sites = config.sensitive_sites
     for label, path in (
         ("population", config.population.path if config.population else None),

@@ -202,6 +202,7 @@ SOURCE_TABLES = (
     "accidents",
     "standardisation",
     "sensitive_sites",
+    "decisions",
 )
 
 

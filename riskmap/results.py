@@ -35,6 +35,8 @@ class RunResult:
     inputs: dict[str, InputFile] = field(default_factory=dict)
     #: Levels under the [sensitivity] variants (:class:`riskmap.sensitivity.SensitivityResult`), when asked.
     sensitivity: Any = None
+    #: The committee's decisions applied (:func:`riskmap.decisions.decision_table`), when ``[decisions]`` is set.
+    decisions: pd.DataFrame | None = None
 
 
 @dataclass

@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from riskmap.columns import FACILITY_ID, LEVEL, NAME, SECTOR
+from riskmap.columns import DECIDED_ON, FACILITY_ID, LEVEL, NAME, SECTOR
 from riskmap.config import Config, Variant, with_overrides
 from riskmap.errors import ConfigError
 from riskmap.i18n import tr
@@ -34,6 +34,7 @@ __all__ = [
     "LEVEL_MAX",
     "CHANGED_BY",
     "VARIANT_SEP",
+    "DECIDED",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,9 @@ LEVEL_MAX = "level_max"
 #: The names of the variants under which the level differs from the project's own, joined by :data:`VARIANT_SEP`.
 CHANGED_BY = "changed_by"
 VARIANT_SEP = "；"
+#: Whether the committee decided the level (``[decisions]``): the same under every variant, so never "sensitive";
+#: reported apart (only with ``[decisions]``).
+DECIDED = "decided"
 
 
 @dataclass
@@ -186,6 +190,7 @@ def assess_variants(config: Config, located: Pass) -> SensitivityResult:
         )
         z.insert(0, ZONE_CODE, layer[ZONE_CODE].to_numpy())
         z.insert(1, ZONE_NAME, layer[ZONE_NAME].to_numpy())
+        _mark_decided(z, done(base.zoned, "zone").layers[kind])
         zones[kind] = gpd.GeoDataFrame(z, geometry=layer.geometry.to_numpy(), crs=layer.crs)
     return SensitivityResult(facilities, zones, table)
 
@@ -198,4 +203,15 @@ def _facility_table(
     codes = [zone_code_column(k) for k in kinds if zone_code_column(k) in adj.columns]
     head = pd.DataFrame({c: adj[c].to_numpy() for c in (FACILITY_ID, NAME, SECTOR, *codes)})
     out = pd.concat([head, t], axis=1)
+    _mark_decided(out, adj)
     return gpd.GeoDataFrame(out, geometry=adj.geometry.to_numpy(), crs=adj.crs), counts
+
+
+def _mark_decided(table: pd.DataFrame, levels: pd.DataFrame) -> None:
+    """The :data:`DECIDED` column, from the project's own pass (row for row), when there are decisions.
+
+    A decision applies in every variant's pass as in the project's, so a decided level never changes: it is
+    reported as decided, not counted as firm under the conventions.
+    """
+    if DECIDED_ON in levels.columns:
+        table[DECIDED] = (levels[DECIDED_ON].fillna("").astype(str) != "").to_numpy()

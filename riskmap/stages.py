@@ -31,6 +31,8 @@ from riskmap.adjust import (
     standardisation_grades,
 )
 from riskmap.columns import (
+    DECIDED_ON,
+    DECISION_NOTE,
     FACILITY_ID,
     HD_OPEN,
     HD_STATS,
@@ -47,6 +49,15 @@ from riskmap.columns import (
     ZONE_CODE,
 )
 from riskmap.config import TABLE_COLUMNS, Config
+from riskmap.decisions import (
+    Decisions,
+    InForce,
+    apply_facility_decisions,
+    apply_zone_decisions,
+    decision_notes,
+    decisions_in_force,
+    validate_decisions,
+)
 from riskmap.engines import Engine, Located, Scored, open_engine
 from riskmap.engines.memory import table_sources
 from riskmap.errors import InputError
@@ -107,6 +118,8 @@ class Validated:
     event_rejects: Rejects
     #: Rejected event rows per facility id, copies of earlier rows left out (``None``: none rejected).
     rejected_events: pd.Series | None = None
+    #: The committee's decisions validated (``None``: no ``[decisions]``); which are in force is the adjust stage's.
+    decisions: Decisions | None = None
 
 
 @dataclass
@@ -177,6 +190,8 @@ class Pass:
     graded: Graded | None = None
     adjusted: gpd.GeoDataFrame | None = None
     adjustment: AdjustmentResult | None = None
+    #: The decisions in force on the as-of date (the adjust stage's, when ``[decisions]`` is configured).
+    decided: InForce | None = None
     zoned: Zoned | None = None
     supervised: Supervised | None = None
     basis: Basis | None = None
@@ -338,7 +353,14 @@ def _locate(config: Config, engine: Engine, p: Pass) -> Validated:
     project.events = {}
     event_rejects = Rejects()  # the event rows of unknown names first, as they were found
     event_rejects.add(*unnamed.frames, *validated.frames)
-    return Validated(located, events, event_rejects, _rejected_per_facility(event_rejects))
+    decisions = None
+    if project.decisions is not None and config.decisions is not None:
+        source = input_sources(config)["decisions"]
+        decisions, bad = validate_decisions(
+            project.decisions, config.decisions, located.known_ids, located.zones, source
+        )
+        rejects.add(bad)
+    return Validated(located, events, event_rejects, _rejected_per_facility(event_rejects), decisions)
 
 
 def _matching_by_name(config: Config) -> bool:
@@ -484,14 +506,18 @@ def _persons_settings(config: Config) -> tuple[float, str | None] | None:
 def _adjust(config: Config, p: Pass) -> tuple[gpd.GeoDataFrame, AdjustmentResult]:
     """Raise or lower levels by the adjustment rules (hidden dangers, accidents, standardisation)."""
     scored, validated = done(p.graded, "score").facilities, done(p.validated, "validate")
+    as_of = resolve_as_of(p.as_of, config.adjustment)
     adjusted = apply_adjustments(
-        scored,
-        validated.events,
-        config.adjustment,
-        resolve_as_of(p.as_of, config.adjustment),
-        rejected=validated.rejected_events,
+        scored, validated.events, config.adjustment, as_of, rejected=validated.rejected_events
     )
-    return gpd.GeoDataFrame(adjusted.facilities, geometry=scored.geometry.name, crs=scored.crs), adjusted
+    facilities = adjusted.facilities
+    if (
+        validated.decisions is not None
+    ):  # the committee's word after the rules, before the zones see the levels
+        p.decided = decisions_in_force(validated.decisions, as_of)
+        p.rejects.add(p.decided.rejects)
+        facilities = apply_facility_decisions(facilities, p.decided)
+    return gpd.GeoDataFrame(facilities, geometry=scored.geometry.name, crs=scored.crs), adjusted
 
 
 # -- zone ------------------------------------------------------------------------------------------------------
@@ -510,6 +536,8 @@ def _zone(config: Config, p: Pass, first: bool, levels_only: bool) -> Zoned:
     layers = aggregate_zones(scored, zones, config.zoning, sites, unassessed=grey, reasons=not levels_only)
     hits = None if first else _spillover_hits(config, done(p.basis, "validate"), layers, scored)
     layers = apply_spillover(layers, scored, config.zoning, hits)
+    if p.decided is not None:  # a decided zone keeps its decided level, whatever its facilities say
+        layers = apply_zone_decisions(layers, p.decided, reasons=not levels_only)
     if HD_OPEN in scored.columns and not levels_only:
         for kind, z in layers.items():
             sums = scored.groupby(zone_code_column(kind))[HD_STATS].sum()
@@ -599,8 +627,11 @@ def _supervise(config: Config, p: Pass) -> Supervised:
     facilities[STANDARDISATION_GRADE] = standardisation_grades(
         validated.events.get("standardisation"), facilities[FACILITY_ID], as_of
     ).to_numpy()
+    planned = facilities.assign(town_code=facilities[strata])
+    if DECIDED_ON in facilities.columns:  # the decision heads the plan's reason
+        planned[DECISION_NOTE] = decision_notes(facilities, config.project.lang).to_numpy()
     plan = plan_inspections(
-        facilities.assign(town_code=facilities[strata]),
+        planned,
         config.supervision,
         config.project.district_code,
         history=p.history,

@@ -29,6 +29,7 @@ import pandas as pd
 
 from riskmap.columns import (
     DATES,
+    DECISION_NOTE,
     DRAWN,
     FACILITY_ID,
     INSPECTIONS,
@@ -444,6 +445,7 @@ def _schedule(
 #: Columns the plan uses when the facilities have them.
 _OPTIONAL_COLUMNS = [
     "town_code", "zone_code", "zone_name", "gb18218_grade", "standardisation_grade", ON_MAP, NOT_ON_MAP_REASON,
+    DECISION_NOTE,
 ]  # fmt: skip
 
 
@@ -682,6 +684,19 @@ def _with_not_on_map(reasons: Any, fac: pd.DataFrame, lang: str) -> Any:
     return out.to_numpy(dtype=object)
 
 
+def _with_decision(reasons: Any, fac: pd.DataFrame) -> Any:
+    """The plan reasons headed by the committee's decision where one set the level (its frequency follows it)."""
+    if DECISION_NOTE not in fac:
+        return reasons
+    note = fac[DECISION_NOTE].fillna("").astype(str).to_numpy(dtype=object)
+    has = note != ""
+    if not has.any():
+        return reasons
+    out = np.asarray(reasons, dtype=object).copy()
+    out[has] = note[has] + "; " + out[has]
+    return out
+
+
 def _capacity_warnings(month_table: pd.DataFrame) -> list[str]:
     """A warning when the inspectors' capacity does not cover the plan in some months."""
     short = month_table[month_table["shortfall_officer_days"] > 0]
@@ -760,8 +775,11 @@ def plan_inspections(
             DRAWN: drawn_at,
             "cover_overdue": overdue.to_numpy(),
             "inspectors": inspectors,
-            "plan_reason": _with_not_on_map(
-                _reason_column(facts, rates, seed, config.sampling.cover_years, lang), fac, lang
+            "plan_reason": _with_decision(
+                _with_not_on_map(
+                    _reason_column(facts, rates, seed, config.sampling.cover_years, lang), fac, lang
+                ),
+                fac,
             ),
             ON_MAP: fac[ON_MAP].to_numpy(bool) if ON_MAP in fac else True,
         }

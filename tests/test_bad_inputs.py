@@ -74,6 +74,19 @@ def _both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
     return edit
 
 
+def _decisions(*rows: tuple[str, ...], columns: tuple[str, ...] = ()) -> Callable[[Path], None]:
+    """A [decisions] table of these rows (target, level, reason, decided_by, decided_on, valid_until)."""
+    names = columns or ("target", "level", "reason", "decided_by", "decided_on", "valid_until")
+
+    def edit(d: Path) -> None:
+        pd.DataFrame(list(rows), columns=list(names)).to_csv(d / "decisions.csv", index=False)
+        toml = d / "riskmap.toml"
+        text = toml.read_text(encoding="utf-8")
+        toml.write_text(text.replace("[[zones]]", '[decisions]\npath = "decisions.csv"\n\n[[zones]]', 1))
+
+    return edit
+
+
 def _swap_row(d: Path) -> None:
     def f(df: pd.DataFrame) -> pd.DataFrame:
         df.loc[2, ["lon", "lat"]] = df.loc[2, ["lat", "lon"]].to_numpy()
@@ -1351,6 +1364,65 @@ CATALOGUE: list[tuple[str, Callable[[Path], None], str, str]] = [
         "reject",
         r"^the enterprise name matches several facilities; give the facility id \(candidates: 91329901MA0000003\w, "
         r"91329901MA0000006\w\)$",
+    ),
+    (
+        "decision for a target that is neither a facility nor a zone",
+        _decisions(("91329901MA9999999X", "red", "搬迁", "安委办", "2026-01-01", "")),
+        "reject",
+        r"^no facility with this id and no zone with this code",
+    ),
+    (
+        "decision with a level that is none of the four",
+        _decisions((IDS["C"], "紫色", "搬迁", "安委办", "2026-01-01", "")),
+        "reject",
+        r"^not a risk level; write red, orange, yellow or blue",
+    ),
+    (
+        "decision without a reason",
+        _decisions((IDS["C"], "blue", "", "安委办", "2026-01-01", "")),
+        "reject",
+        r"^the decision gives no reason",
+    ),
+    (
+        "decision without its decider",
+        _decisions((IDS["C"], "blue", "停产", "", "2026-01-01", "")),
+        "reject",
+        r"^the decision does not say who decided it",
+    ),
+    (
+        "decision dated on a day that does not exist",
+        _decisions((IDS["C"], "blue", "停产", "安委办", "2026-02-30", "")),
+        "reject",
+        r"^the date of the decision is not a date",
+    ),
+    (
+        "two decisions for one target in force on the as-of date",
+        _decisions(
+            ("329901001002", "red", "会商一", "安委办", "2026-01-01", ""),
+            ("329901001002", "blue", "会商二", "安委办", "2026-02-01", ""),
+        ),
+        "reject",
+        r"^2 decisions for this target are in force on \S+ \(rows 2, 3\); none is applied",
+    ),
+    (
+        "decision that has expired",
+        _decisions((IDS["C"], "blue", "停产", "安委办", "2025-01-01", "2025-12-31")),
+        "warning",
+        r"^decisions\.csv：1 条研判在评估基准日 \S+ 之前已到期（valid_until），未采用：91329901MA0000003\w \(2\)",
+    ),
+    (
+        "decision dated after the as-of date",
+        _decisions((IDS["C"], "blue", "停产", "安委办", "2099-01-01", "")),
+        "warning",
+        r"^decisions\.csv：1 条研判的日期晚于评估基准日 \S+，尚未生效",
+    ),
+    (
+        "decisions table without its decided_by column",
+        _decisions(
+            (IDS["C"], "blue", "停产", "2026-01-01"), columns=("target", "level", "reason", "decided_on")
+        ),
+        "error",
+        r"decisions\.csv.*decided_by",
     ),
     (
         "risk point without an id whose name is no facility's",

@@ -120,7 +120,18 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
     fac.loc[[20, 21], ["lon", "lat"]] = ""  # (and the rows whose coordinates hold a payload)
     fac.to_csv(p / "facilities.csv", index=False, encoding="utf-8", quoting=csv.QUOTE_NONNUMERIC)
 
+    # The committee's decisions: hostile reasons and deciders, on facilities and on a village.
+    ids = [i for i in fac["facility_id"] if i.isalnum()][: len(bad)]
+    rows = [
+        (t, "red", b, bad[(k + 3) % len(bad)], "2020-01-01")
+        for k, (t, b) in enumerate(zip(ids, bad, strict=True))
+    ]
+    rows.append((villages.iloc[0], "orange", "=cmd|' /C calc'!A0" + bad[0], "{{ 7*7 }}专家组", "2020-01-01"))
+    decisions = pd.DataFrame(rows, columns=["target", "level", "reason", "decided_by", "decided_on"])
+    decisions.to_csv(p / "decisions.csv", index=False, encoding="utf-8")
+
     toml = (p / "riskmap.toml").read_text(encoding="utf-8")
+    toml = toml.replace("[[zones]]", '[decisions]\npath = "decisions.csv"\n\n[[zones]]', 1)
     title = (
         "{{ cycler.__init__.__globals__.os.system('touch "
         + str(markers / "title")
@@ -245,6 +256,27 @@ def test_report_shows_the_text_as_written(district_run: Path, project):
     assert "49应急" not in text and "49变体" not in text and "49村" not in text
     cards = _docx_text(district_run / "cards.docx")
     assert "{{ 7*7 }}" in cards and "{{ cycler" in cards
+
+
+def test_decisions_keep_the_text_as_written(district_run: Path, project):
+    p, markers, bad = project
+    _no_marker(markers)
+    written = pd.read_csv(p / "decisions.csv", dtype=str, keep_default_na=False)
+    fac = pyogrio.read_dataframe(district_run / "riskmap.gpkg", layer="facilities", read_geometry=False)
+    decided = fac[fac["decided_on"].fillna("") != ""]
+    assert len(decided) >= len(bad) - 3  # a few targets may be rows the payloads made rejects
+    assert set(decided["decision_reason"]) <= set(written["reason"]) and decided["decided_by"].isin(bad).all()
+    first = decided.iloc[0]
+    assert first["reasons"].startswith(f"专家研判：{first['decision_reason']}（{first['decided_by']}，")
+    village = pyogrio.read_dataframe(
+        district_run / "riskmap.gpkg", layer="zones_village", read_geometry=False
+    )
+    assert (village["decision_reason"] == "=cmd|' /C calc'!A0" + bad[0]).sum() == 1
+    text = _docx_text(district_run / "report.docx")
+    assert "=cmd|' /C calc'!A0" + bad[0] in text and "{{ 7*7 }}专家组" in text and "49专家组" not in text
+    page = (district_run / "map.html").read_text(encoding="utf-8")
+    zones = read_map(page).zones(0)
+    assert zones["decision"].str.startswith("=cmd|' /C calc'!A0" + bad[0]).sum() == 1
 
 
 def test_workbook_holds_text_not_formulas(district_run: Path):

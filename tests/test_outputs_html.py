@@ -382,7 +382,7 @@ def test_browser_reads_rows_by_the_field_list_python_emits(tmp_path, browser, mo
     reordered = tuple(reversed(html_out.FACILITY_ROW))
     monkeypatch.setattr(html_out, "FACILITY_ROW", reordered)
     path = _render(tmp_path)
-    assert '"row":["level_method","hidden_dangers",' in path.read_text(encoding="utf-8")
+    assert '"row":["level_computed","level_method","hidden_dangers",' in path.read_text(encoding="utf-8")
     with open_page(browser, path) as (page, log):
         name = _ready(page)
         row = page.evaluate(

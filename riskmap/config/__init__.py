@@ -37,7 +37,9 @@ from riskmap.config.adjustment import (
 from riskmap.config.base import ConfigModel, LevelKey, ZoneLevelKey, at, value_problem
 from riskmap.config.engine import EngineConfig
 from riskmap.config.inputs import (
+    DECISION_TABLE_COLUMNS,
     TABLE_COLUMNS,
+    DecisionsConfig,
     FacilitiesConfig,
     GridConfig,
     HiddenDangersConfig,
@@ -84,6 +86,8 @@ __all__ = [
     "Config",
     "FacilitiesConfig",
     "TableConfig",
+    "DecisionsConfig",
+    "DECISION_TABLE_COLUMNS",
     "InventoryConfig",
     "HiddenDangersConfig",
     "ZoneLayerConfig",
@@ -158,6 +162,11 @@ class Config(ConfigModel):
     accidents: TableConfig | None = Field(None, description="Accident records.")
     standardisation: TableConfig | None = Field(
         None, description="Safety standardisation grades (安全生产标准化): facility_id, grade, valid_until."
+    )
+    decisions: DecisionsConfig | None = Field(
+        None,
+        description="Decisions of the committee (专家研判): levels set by experts over the computed ones, with the "
+        "reason, who decided and when; the computed level is kept beside (level_computed).",
     )
     zones: Annotated[list[ZoneLayerConfig], Field(min_length=1)] = Field(
         description="Zone layers from finest to coarsest (village, then town)."

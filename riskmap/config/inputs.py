@@ -18,6 +18,8 @@ __all__ = [
     "TableConfig",
     "InventoryConfig",
     "HiddenDangersConfig",
+    "DECISION_TABLE_COLUMNS",
+    "DecisionsConfig",
     "GridConfig",
     "ZoneLayerConfig",
     "SitesConfig",
@@ -222,6 +224,28 @@ class HiddenDangersConfig(TableConfig):
         default_factory=dict,
         description='Spellings of columns.status (整改状态) beyond the shipped ones, each "closed" or "open" '
         '(e.g. { "验收通过" = "closed", "挂牌督办" = "open" }); they override a shipped spelling.',
+    )
+
+
+#: Canonical columns of ``[decisions]``: ``kind`` and ``valid_until`` are optional.
+DECISION_TABLE_COLUMNS = ("target", "level", "reason", "decided_by", "decided_on", "valid_until", "kind")
+
+
+class DecisionsConfig(DatabaseSource):
+    """``[decisions]``: the committee's decisions (专家研判), each setting a facility's or a zone's level."""
+
+    path: Path = Field(
+        description="Table of decisions (CSV/XLSX/XLS/ODS): target (a facility id or a zone code), level "
+        "(red/orange/yellow/blue, 重大/较大/一般/低, 重大风险 ...), reason, decided_by, decided_on, optional "
+        "valid_until and kind (facility/企业, zone/区域 or a zone layer's kind, for a target that is both).",
+    )
+    layer: str | list[str] | None = Field(None, description=_SHEETS + ".")
+    header_rows: int | None = Field(None, ge=1, le=3, description=_HEADER_ROWS)
+    encoding: str = "auto"
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description='Map of canonical column name -> column name in the file, e.g. { target = "对象", level = '
+        '"研判等级", reason = "理由", decided_by = "决定人", decided_on = "研判日期", valid_until = "有效期至" }.',
     )
 
 

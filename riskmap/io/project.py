@@ -33,6 +33,7 @@ __all__ = [
     "read_inputs",
     "read_facilities",
     "read_related",
+    "read_decisions",
     "read_roster",
     "read_earlier_plans",
     "required_tables",
@@ -55,6 +56,8 @@ class ProjectInputs:
     events: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: Sensitive sites (schools, hospitals ...) as read, when configured.
     sites: pd.DataFrame | None = None
+    #: The committee's decisions (``[decisions]``) as read, when configured.
+    decisions: pd.DataFrame | None = None
     #: Every input file by key, hashed when it was read (the provenance in run.json).
     files: dict[str, InputFile] = field(default_factory=dict)
     #: Warnings from reading (repaired geometries, encodings, the district code ...), in reading order.
@@ -139,6 +142,21 @@ def read_related(config: Config, table: str) -> pd.DataFrame:
         encoding=tcfg.encoding,
         expect=[tcfg.columns.get(FACILITY_ID, FACILITY_ID)],
         header_rows=tcfg.header_rows,
+    )
+
+
+def read_decisions(config: Config) -> pd.DataFrame:
+    """The ``[decisions]`` table read as text (its columns are checked when it is validated)."""
+    dcfg = config.decisions
+    assert dcfg is not None
+    if is_database(dcfg):
+        return read_postgis(dcfg, crs=None, where="decisions")
+    return read_table(
+        config.resolve(dcfg.path),
+        sheet=dcfg.layer,
+        encoding=dcfg.encoding,
+        expect=[dcfg.columns.get("target", "target")],
+        header_rows=dcfg.header_rows,
     )
 
 
@@ -323,6 +341,8 @@ def _input_paths(config: Config, tables: list[str], events: list[str]) -> dict[s
         paths["population"] = config.resolve(config.population.path)
     if config.sensitive_sites is not None:
         paths["sensitive_sites"] = config.resolve(config.sensitive_sites.path)
+    if config.decisions is not None:
+        paths["decisions"] = config.resolve(config.decisions.path)
     return {k: p for k, p in paths.items() if not p.name.startswith("pg:")}
 
 
@@ -394,5 +414,9 @@ def read_inputs(config: Config, progress: Callable[[str], None] | None = None) -
     if config.sensitive_sites is not None:
         reading("sensitive_sites")
         inputs.sites = _read_sites(config, warnings)
+    if config.decisions is not None:
+        reading("decisions")
+        inputs.decisions = read_decisions(config)
+        warnings += inputs.decisions.attrs.get(READ_WARNINGS, [])
     check_unchanged(files)
     return inputs

@@ -58,13 +58,14 @@ def render_diff_html(diff: RunDiff, title: str = "风险等级变化 / level cha
             continue
         parts.append(
             f"<h2>{esc(layer)}</h2><table><tr><th>change</th><th>id</th><th>name</th><th>old</th><th>new</th>"
-            "<th>reasons added</th><th>reasons removed</th></tr>"
+            "<th>研判 decision</th><th>reasons added</th><th>reasons removed</th></tr>"
         )
         for r in changes.itertuples():
             parts.append(
                 f"<tr><td>{esc(_KIND_ZH[str(r.change)])}</td><td>{esc(str(r.id))}</td><td>{esc(str(r.name))}</td>"
                 + level_cell(str(r.level_old), str(r.level_old_zh))
                 + level_cell(str(r.level_new), str(r.level_new_zh))
+                + f"<td>{esc(str(r.decision))}</td>"
                 + f"<td>{esc(str(r.reasons_added))}</td><td>{esc(str(r.reasons_removed))}</td></tr>"
             )
         parts.append("</table>")

@@ -97,7 +97,7 @@ _ZONE_REQUIRED = (ZONE_CODE, ZONE_NAME, LEVEL)
 #: (``meta.row``, read by ``map.riskmap.compact.row(i)``), so a reorder here cannot break it.
 FACILITY_ROW = (
     "lat", "lon", "name", "id", "sector", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
-    "level_method",
+    "level_method", "level_computed",
 )  # fmt: skip
 #: Map panes of our own (name: z-index): the zone under the mouse over every zone layer (Leaflet's overlayPane
 #: is 400), the facilities over both, so switching a zone layer on never buries them.
@@ -128,6 +128,8 @@ _TEXT = ByLanguage(
         "workload": N_("Inspections planned per year"),
         "workload_layer": N_("Inspection workload (per year)"),
         "level_method": N_("Method level (before adjustment)"),
+        "level_computed": N_("Computed level (before the expert decision)"),
+        "decision": N_("Expert decision"),
         "zone_code": N_("Zone code"),
         "search": N_("Search facility or zone name"),
         "not_found": N_("Not found"),
@@ -892,8 +894,8 @@ def _compact_meta(
     text = _TEXT[lang]
     west, south = corner
     present = set(fmeta["fields"])
-    wanted = ["id", "sector", "level", "score", "method", "reasons", "zone", "inspections", "hidden_dangers",
-              "level_method"]  # fmt: skip
+    wanted = ["id", "sector", "level", "level_computed", "score", "method", "reasons", "zone", "inspections",
+              "hidden_dangers", "level_method"]  # fmt: skip
     meta = {
         "levels": [
             {"key": k, "label": levels.label(k, lang), "color": levels.color(k), "outline": levels.outline(k)}
@@ -936,7 +938,8 @@ def _compact_texts(lang: str, n_facilities: int) -> dict[str, str]:
     texts = {
         k: text[k]
         for k in ("search", "not_found", "zone_code", "level", "n_level", "hidden_dangers", "workload", "filter",
-                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed", "layers")
+                  "all_sectors", "all_towns", "shown", "damaged", "overview_note", "bubble", "placed", "layers",
+                  "level_computed", "decision")
     }  # fmt: skip
     texts["workload_layer"] = html.escape(text["workload_layer"])
     texts["facility_layer"] = html.escape(text["facility_layer"].format(n=n_facilities))

@@ -27,9 +27,13 @@ import pandas as pd
 
 import riskmap.levels as levels
 from riskmap.columns import (
+    DECIDED_BY,
+    DECIDED_ON,
+    DECISION_REASON,
     FACILITY_ID,
     HD_STATS,
     INSPECTIONS,
+    LEVEL_COMPUTED,
     LEVEL_METHOD,
     METHOD,
     NAME,
@@ -208,12 +212,9 @@ def facility_columns(
     if all(has(c) for c in HD_STATS):
         hd = _number(fac[HD_STATS[0]]) + "/" + _number(fac[HD_STATS[1]]) + "/" + _number(fac[HD_STATS[2]])
         fields["hidden_dangers"] = cols.text("f.hd", hd)
-    if has(LEVEL_METHOD):
-        before = fac[LEVEL_METHOD].astype(object).where(fac[LEVEL_METHOD].notna(), "").astype(str)
-        before = before.str.strip().str.lower()
-        shown = before.isin(levels.LEVEL_NAMES) & (before.to_numpy() != keys.to_numpy()[order])
-        labels = before.map({k: levels.label(k, lang) for k in levels.LEVEL_NAMES}).fillna("")
-        fields["level_method"] = cols.text("f.level_method", labels.where(shown, ""))
+    for column in (LEVEL_METHOD, LEVEL_COMPUTED):  # an earlier level, where it differs from the one shown
+        if has(column):
+            fields[column] = cols.text(f"f.{column}", _other_level(fac[column], keys.to_numpy()[order], lang))
 
     town_names: list[str] = []
     if towns is not None and len(towns) and n:
@@ -225,6 +226,14 @@ def facility_columns(
         "fields": fields,
         "towns": town_names,
     }
+
+
+def _other_level(before: pd.Series, shown: np.ndarray, lang: str) -> pd.Series:
+    """An earlier level's label (before adjustment, before a decision) where it differs from ``shown``, else ""."""
+    before = before.astype(object).where(before.notna(), "").astype(str).str.strip().str.lower()
+    differs = before.isin(levels.LEVEL_NAMES) & (before.to_numpy() != shown)
+    labels = before.map({k: levels.label(k, lang) for k in levels.LEVEL_NAMES}).fillna("")
+    return labels.where(differs, "")
 
 
 def _towns_of(fac: gpd.GeoDataFrame, towns: gpd.GeoDataFrame) -> tuple[np.ndarray, list[str]]:
@@ -292,6 +301,13 @@ def zone_columns(
             + _number(zones[HD_STATS[2]])
         )
         props["hidden_dangers"] = cols.text(f"{prefix}.hd", hd)
+    if DECISION_REASON in zones.columns:  # the committee's decision and the level it replaced
+        reason, by, on = (zones[c].fillna("").astype(str) for c in (DECISION_REASON, DECIDED_BY, DECIDED_ON))
+        who = "（" + by + "，" + on + "）" if lang == "zh" else " (" + by + ", " + on + ")"
+        props["decision"] = cols.text(f"{prefix}.decision", (reason + who).where(reason != "", ""))
+        props["level_computed"] = cols.text(
+            f"{prefix}.level_computed", _other_level(zones[LEVEL_COMPUTED], keys.to_numpy(), lang)
+        )
     if PLACED in zones.columns:  # enterprises placed by the register's zone column (no coordinates)
         props["placed"] = cols.text(f"{prefix}.placed", _plain(zones[PLACED].fillna("")))
     workload = None

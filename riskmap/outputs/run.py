@@ -19,6 +19,7 @@ import pandas as pd
 from riskmap.columns import (
     ADJUSTMENTS,
     ASSIGNMENT,
+    DECISION_COLUMNS,
     FACILITY_ID,
     HD_STATS,
     LEVEL,
@@ -64,6 +65,7 @@ _FACILITY_OUT = [
     LEVEL,
     "level_zh",
     LEVEL_METHOD,
+    *DECISION_COLUMNS,
     "score",
     "method",
     "reasons",

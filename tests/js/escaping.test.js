@@ -70,6 +70,21 @@ test("a zone's tooltip: its name, placed enterprises and extra lines as written"
   assert.ok(elements(box).every((e) => STRUCTURE.has(e.tagName)));
 });
 
+test("a zone's popup: the committee's decision and the computed level as written", () => {
+  const z = {
+    level: [0],
+    props: {
+      name: column(['北村']), code: column(['329901002002']),
+      decision: column([`${JINJA}${XSS}（=cmd|' /C calc'!A0，2026-03-01）`]), level_computed: column(['较大风险']),
+    },
+  };
+  const t = Object.assign({decision: '专家研判', level_computed: '计算等级 (专家研判前)'}, T);
+  const box = Popups.zone(z, 0, t, LEVELS);
+  assert.deepEqual(texts(box), ['北村', '区域代码', '329901002002', '风险等级', '重大风险',
+    '专家研判', `${JINJA}${XSS}（=cmd|' /C calc'!A0，2026-03-01）`, '计算等级 (专家研判前)', '较大风险']);
+  assert.ok(elements(box).every((e) => STRUCTURE.has(e.tagName)));
+});
+
 test('search hits carry names as written (the search box sets them as text)', () => {
   const fac = {n: 2, fields: {name: column([XSS, '甲公司']), id: column(['F1', 'F2'])}};
   const zones = [{meta: {n: 1}, props: {name: column([JINJA]), code: column(['329901'])}}];

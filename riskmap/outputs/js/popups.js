@@ -57,6 +57,8 @@ var Popups = (function () {
         });
         if (p.hidden_dangers) { line(T.hidden_dangers, p.hidden_dangers.get(f)); }
         if (p.placed && p.placed.get(f)) { line(T.placed, p.placed.get(f)); }
+        if (p.decision && p.decision.get(f)) { line(T.decision, p.decision.get(f)); }
+        if (p.level_computed && p.level_computed.get(f)) { line(T.level_computed, p.level_computed.get(f)); }
         (more || []).forEach(function (m) { line(m[0], m[1]); });
         return box;
     }

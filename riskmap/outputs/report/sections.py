@@ -223,6 +223,43 @@ def _figure(d: Doc, figure: Path | None, config: Config, nums: Numbers) -> None:
         para(d, sentence)
 
 
+#: At most this many decisions in the body; more go to the annex (a committee decides a handful a year).
+DECISIONS_IN_BODY = 20
+_DECISION_KEYS = ("target", "name", "computed", "decided", "decision_reason", "decided_by", "decided_on")
+_DECISION_WIDTHS = [2.6, 2.4, 1.2, 1.2, 4.0, 1.8, 1.4]
+
+
+def _decisions(d: Doc, result: RunResult, annex: Annex) -> None:
+    """The committee's decisions: a sentence, then the table here when short, else in the annex."""
+    t = result.decisions
+    if t is None or t.empty:
+        return
+    para(d, d.t("decisions_intro", n=len(t)))
+    header = [d.t(k) for k in _DECISION_KEYS]
+    rows = [[r.target, r.name, _lv(d, r.level_computed), _lv(d, r.level), r.decision_reason, r.decided_by,
+             r.decided_on] for r in t.itertuples(index=False)]  # fmt: skip
+    levels = list(t["level"])
+    if len(rows) <= DECISIONS_IN_BODY:
+        caption(d, d.next_table("t_decisions"))
+        table(d, header, rows, widths=_DECISION_WIDTHS, fills=[level_fill(k) for k in levels], fill_col=3)
+        return
+    annex.tables.append(
+        AnnexTable(
+            annex.add("annex_decisions"),
+            "t_decisions",
+            {},
+            d.t("sheet_decisions"),
+            header,
+            rows,
+            _DECISION_WIDTHS,
+            levels,
+            3,
+            "riskmap.gpkg",
+        )  # fmt: skip
+    )
+    para(d, d.t("see_decisions", where=annex.where(len(annex.tables))))
+
+
 def _more_rows(d: Doc, n: int, where: str) -> str:
     return (
         f"共 {n} 行，上表列出前 {BODY_MAX_ROWS} 行；完整清单见 {where} 和 riskmap.gpkg。"
@@ -239,7 +276,8 @@ def _layer_name(d: Doc, layer: str, config: Config) -> str:
 
 def _changed_rows(d: Doc, moved: pd.DataFrame) -> list[list[Any]]:
     return [
-        [d.t(r.change), r.id, r.name, _lv(d, r.level_old), _lv(d, r.level_new), r.reasons_added, r.reasons_removed]
+        [d.t(r.change) + (f" ({r.decision})" if r.decision else ""), r.id, r.name, _lv(d, r.level_old),
+         _lv(d, r.level_new), r.reasons_added, r.reasons_removed]
         for r in moved.itertuples(index=False)
     ]  # fmt: skip
 
@@ -299,9 +337,13 @@ def _sensitivity(d: Doc, result: RunResult, config: Config, section: int, annex:
     kind_name = kind_label(kind, d.lang, project_kind_labels(config))
     fac, zones, variants = sens.facilities, sens.zones[kind], sens.variants
     fc, zc = int((fac["changed_by"] != "").sum()), int((zones["changed_by"] != "").sum())
+    # Decided levels are the committee's, not the conventions': apart from the firm ones.
+    df_, dz = (int(x["decided"].sum()) if "decided" in x else 0 for x in (fac, zones))
     heading(d, t["h"].format(n=_numeral(d, section)))
-    para(d, t["firm"].format(v=len(variants), ff=len(fac) - fc, nf=len(fac), zf=len(zones) - zc, nz=len(zones),
-                              kind=kind_name, fc=fc, zc=zc))  # fmt: skip
+    para(d, t["firm"].format(v=len(variants), ff=len(fac) - fc - df_, nf=len(fac) - df_, zf=len(zones) - zc - dz,
+                              nz=len(zones) - dz, kind=kind_name, fc=fc, zc=zc))  # fmt: skip
+    if df_ or dz:
+        para(d, t["decided"].format(df=df_, dz=dz, kind=kind_name))
     d.table_no += 1
     caption(d, t["caption"].format(t=d.table_no))
     header = [h.format(kind=kind_name) for h in t["header"]]
@@ -506,6 +548,7 @@ def write_report(
     _title(d, config, result, unit)
     _summary(d, nums, config, result, annex)
     _figure(d, figure, config, nums)
+    _decisions(d, result, annex)
     section = 3
     if changes is not None:
         _changes(d, changes, config, nums.coarse, annex)

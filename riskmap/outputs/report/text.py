@@ -133,6 +133,21 @@ TEXT = ByLanguage(
         "see_lists": N_("The lists of major and considerable risk enterprises are in {where}."),
         "see_rejects": N_("Every rejected row is in {where}."),
         "see_changes": N_("The changes in detail are in {where}."),
+        "decisions_intro": N_(
+            "An expert decision (committee) set the level of {n} enterprises or zones; the computed level is kept in "
+            "the level_computed column, with the reason, who decided and when (riskmap.gpkg: decision_reason, "
+            "decided_by, decided_on, valid_until)."
+        ),
+        "t_decisions": N_("Table {n}. Expert decisions"),
+        "annex_decisions": N_("Annex {n}. Expert decisions"),
+        "sheet_decisions": N_("Expert decisions"),
+        "see_decisions": N_("The expert decisions are listed in {where}."),
+        "target": N_("Target"),
+        "computed": N_("Computed level"),
+        "decided": N_("Decided level"),
+        "decision_reason": N_("Reason of the decision"),
+        "decided_by": N_("Decided by"),
+        "decided_on": N_("Decided on"),
         "see_sensitivity": N_("The zones ({kind}) whose level depends on the convention are in {where}."),
         "h_scoring": N_("Grading the enterprises"),
         "h_adjustment": N_("Dynamic adjustment"),
@@ -162,6 +177,10 @@ SENSITIVITY_TEXT = ByLanguage(
             N_("Highest"),
             N_("Changed by"),
         ],  # fmt: skip
+        "decided": N_(
+            "Besides, the levels of {df} enterprises and {dz} zones ({kind}) were set by an expert decision: they do "
+            "not follow the conventions and are reported apart, not counted above."
+        ),
     }
 )
 CARD_TEXT = ByLanguage(
